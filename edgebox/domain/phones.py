@@ -1,0 +1,70 @@
+"""Phone numbers as people type them, normalised to E.164 with Google's libphonenumber rules.
+
+Village sheets hold `138 0013 8000`, `+86 138…`, `0086138…`, `010-12345678`; modems report
+`"13800138000",129` (national) or `"+8613800138000",145` (international). Everything is stored and
+compared as E.164 (`+8613800138000`) so a caller is found whichever way the network spelled it.
+"""
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+# Type-of-number octet in +CLIP/+CMGR: 145 means the digits are international (with country code).
+TON_INTERNATIONAL = 145
+
+_SEPARATORS = re.compile(r"[\s\-().·/]+")
+
+
+class PhoneNumberError(ValueError):
+    """A string that is not a dialable phone number."""
+
+
+def normalise(raw: str, region: str = "CN") -> str:
+    """Return the E.164 form of ``raw`` or raise PhoneNumberError saying why not."""
+    if raw is None:
+        raise PhoneNumberError("no number")
+    text = _SEPARATORS.sub("", str(raw).strip().replace("＋", "+"))
+    # Full-width digits (０-９) appear when numbers are typed with a Chinese input method.
+    text = text.translate({0xFF10 + i: ord("0") + i for i in range(10)})
+    if not text:
+        raise PhoneNumberError("empty number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not re.fullmatch(r"\+?\d{3,17}", text):
+        raise PhoneNumberError(f"'{raw}' has characters that are not digits")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise PhoneNumberError(f"'{raw}' is not a phone number ({exc})") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneNumberError(f"'{raw}' is not a valid number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_caller(digits: str | None, ton: int | None, region: str = "CN") -> str | None:
+    """Normalise a caller id as a modem reports it; None when it cannot be a number.
+
+    A national number (type 129) is read in the box's own region; an international one (145)
+    gets its `+` back whether or not the modem printed it.
+    """
+    if not digits:
+        return None
+    text = digits.strip()
+    if ton == TON_INTERNATIONAL and not text.startswith("+"):
+        text = "+" + text
+    try:
+        return normalise(text, region)
+    except PhoneNumberError:
+        return None
+
+
+def display(e164: str) -> str:
+    """The national form a villager recognises (138 0013 8000); the input if it cannot be parsed."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)

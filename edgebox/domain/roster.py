@@ -1,0 +1,127 @@
+"""Households, groups and the roster that ties them together.
+
+A group (联防组) is 2–20 neighbouring households with one leader household (中心户长). A household
+has one or more phones; whichever of them calls the box raises the alarm for the household's group.
+Phones are E.164 strings (see ``phones.normalise``); the roster never holds an unnormalised number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgebox.errors import RosterError
+
+GROUP_MIN_HOUSEHOLDS = 2
+GROUP_MAX_HOUSEHOLDS = 20
+
+# Household flags and the words village sheets use for them (Chinese first, English accepted).
+FLAG_WORDS = {
+    "elderly_alone": ("独居老人", "elderly_alone", "elderly"),
+    "left_behind_children": ("留守儿童", "left_behind_children", "children"),
+    "disabled": ("残疾", "行动不便", "disabled"),
+    "able_helper": ("应急骨干", "救援骨干", "able_helper", "helper"),
+}
+FLAG_LABELS_ZH = {flag: words[0] for flag, words in FLAG_WORDS.items()}
+
+
+def parse_flag(word: str) -> str | None:
+    """Map a flag word from a sheet to its canonical name, None if unknown."""
+    needle = word.strip().lower()
+    for flag, words in FLAG_WORDS.items():
+        if needle in (w.lower() for w in words):
+            return flag
+    return None
+
+
+@dataclass(frozen=True)
+class Household:
+    id: str
+    name: str
+    address: str
+    phones: tuple[str, ...]
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def primary_phone(self) -> str:
+        return self.phones[0]
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    leader_id: str
+    member_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Roster:
+    households: tuple[Household, ...]
+    groups: tuple[Group, ...]
+
+    def __post_init__(self):
+        # Indexes for the alarm path's look-ups; derived once, the tuples stay the truth.
+        object.__setattr__(self, "_by_id", {h.id: h for h in self.households})
+        object.__setattr__(self, "_by_phone", {p: h for h in self.households for p in h.phones})
+        object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
+
+    def household(self, household_id: str) -> Household:
+        return self._by_id[household_id]
+
+    def household_by_phone(self, phone: str | None) -> Household | None:
+        return self._by_phone.get(phone) if phone else None
+
+    def group(self, group_id: str) -> Group:
+        return self._groups_by_id[group_id]
+
+    def groups_of(self, household_id: str) -> list[Group]:
+        return [g for g in self.groups if household_id in g.member_ids]
+
+    def members(self, group_id: str) -> list[Household]:
+        return [self._by_id[hid] for hid in self.group(group_id).member_ids]
+
+    def problems(self) -> list[str]:
+        """Every rule the roster breaks, in words an official can act on; empty when valid."""
+        found: list[str] = []
+        seen_ids: set[str] = set()
+        phone_owner: dict[str, str] = {}
+        for h in self.households:
+            if h.id in seen_ids:
+                found.append(f"household {h.id} appears twice")
+            seen_ids.add(h.id)
+            if not h.name.strip():
+                found.append(f"household {h.id} has no name")
+            if not h.phones:
+                found.append(f"household {h.id} ({h.name}) has no phone")
+            for phone in h.phones:
+                owner = phone_owner.setdefault(phone, h.id)
+                if owner != h.id:
+                    found.append(f"phone {phone} belongs to both {owner} and {h.id}")
+            unknown = set(h.flags) - set(FLAG_WORDS)
+            if unknown:
+                found.append(f"household {h.id} has unknown flags {sorted(unknown)}")
+        group_ids: set[str] = set()
+        for g in self.groups:
+            if g.id in group_ids:
+                found.append(f"group {g.id} appears twice")
+            group_ids.add(g.id)
+            size = len(g.member_ids)
+            if not GROUP_MIN_HOUSEHOLDS <= size <= GROUP_MAX_HOUSEHOLDS:
+                found.append(
+                    f"group {g.name} has {size} households "
+                    f"(a group needs {GROUP_MIN_HOUSEHOLDS}-{GROUP_MAX_HOUSEHOLDS})"
+                )
+            if len(set(g.member_ids)) != size:
+                found.append(f"group {g.name} lists a household twice")
+            for hid in g.member_ids:
+                if hid not in seen_ids:
+                    found.append(f"group {g.name} lists unknown household {hid}")
+            if g.leader_id not in g.member_ids:
+                found.append(f"group {g.name} has no leader among its households")
+        return found
+
+    def validated(self) -> "Roster":
+        """Return self, or raise RosterError listing every problem."""
+        problems = self.problems()
+        if problems:
+            raise RosterError(problems)
+        return self

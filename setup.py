@@ -1,0 +1,26 @@
+"""edgebox: a GSM alarm box for ten-household joint defence groups (十户联防)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="edgebox",
+    version="0.1.0",
+    description="Village alarm box: a call to the box texts and rings the caller's whole group",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["edgebox", "edgebox.*"]),
+    package_data={"edgebox": ["demo/*.csv", "demo/*.toml"]},
+    install_requires=[
+        "pyserial>=3.5",
+        "python-gsmmodem-new==0.13.0",
+        "sqlite-utils>=3.35",
+        "phonenumbers>=8.13",
+        "click>=8.1",
+    ],
+    extras_require={
+        # On the Pi: the RPi.GPIO API on the kernel's gpiochip device (works on every model, Pi 5 too).
+        "pi": ["rpi-lgpio>=0.6"],
+        "test": ["pytest>=8", "hypothesis>=6.100"],
+    },
+    entry_points={"console_scripts": ["edgebox=edgebox.cli:main"]},
+)
