@@ -31,13 +31,20 @@ def normalise(raw: str, region: str = "CN") -> str:
         raise PhoneNumberError("empty number")
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not re.fullmatch(r"\+?\d{3,17}", text):
+    if not re.fullmatch(r"\+?\d+", text, re.ASCII):
         raise PhoneNumberError(f"'{raw}' has characters that are not digits")
+    if not 3 <= len(text.lstrip("+")) <= 17:
+        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise PhoneNumberError(f"'{raw}' is not a phone number ({exc})") from exc
-    if not phonenumbers.is_possible_number(parsed):
+    national = str(parsed.national_number)
+    # A Chinese mobile number is 13x-19x and 11 digits long (010 is Beijing, not a mobile).
+    # libphonenumber calls a 6-digit one merely "not valid", which tells an official nothing.
+    wrong_mobile_length = (parsed.country_code == 86 and national[:1] == "1"
+                           and national[1:2] in "3456789" and len(national) != 11)
+    if wrong_mobile_length or not phonenumbers.is_possible_number(parsed):
         raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
     if not phonenumbers.is_valid_number(parsed):
         raise PhoneNumberError(f"'{raw}' is not a valid number")

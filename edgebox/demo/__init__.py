@@ -1,0 +1,1 @@
+"""A simulated village to run the box against without a modem or a real roster."""

@@ -1,0 +1,77 @@
+"""Message templates (Chinese first, English second) and SMS segment counting.
+
+An alarm must fit one SMS: a neighbour's phone shows one message, the modem spends one ~3 s submit
+on it, and no part can arrive late or out of order. Chinese text is UCS-2: 70 characters in one SMS,
+67 per part once it has to be split. GSM-7 text: 160, or 153 per part.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+UCS2_SINGLE, UCS2_PART = 70, 67
+GSM7_SINGLE, GSM7_PART = 160, 153
+
+# The GSM 03.38 default alphabet; the extension table characters cost two septets each.
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+LANGUAGES = ("zh", "en")
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "zh": {
+        "alarm": "【联防】紧急！{group} {caller}（{address}）呼叫求助，请立即前往！回复1确认",
+        "confirm": "【联防】已收到您的求助，已通知{group}{notified}户邻居，请保持电话畅通",
+        "ack_relay": "【联防】{member}（{address}）已确认，正在赶来",
+        "unknown_caller": "【联防】未登记号码{number}于{time}呼叫报警器，请核实",
+        "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往",
+    },
+    "en": {
+        # Names and addresses are usually Chinese even on an English box, which makes the SMS
+        # UCS-2 (70 characters): keep the fixed words short.
+        "alarm": "[Watch] HELP: {caller} ({address}) {group}. Go now! Reply 1",
+        "confirm": "[Watch] Alarm received: {notified} of {group} alerted",
+        "ack_relay": "[Watch] {member} ({address}) is coming",
+        "unknown_caller": "[Watch] Unregistered number {number} called the alarm box at {time}. Please check",
+        "ring_speech": "Emergency. {caller}, {address}, {group}, needs help now",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    encoding: str  # "gsm7" or "ucs2"
+    units: int  # septets (gsm7) or UTF-16 code units (ucs2)
+    parts: int
+
+
+def fits_gsm7(text: str) -> bool:
+    return all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text)
+
+
+def count_segments(text: str) -> SegmentCount:
+    """How many SMS parts ``text`` costs, counted as the network counts them."""
+    if fits_gsm7(text):
+        units = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+        single, part = GSM7_SINGLE, GSM7_PART
+        encoding = "gsm7"
+    else:
+        # Characters outside the BMP (emoji) are surrogate pairs: two UCS-2 units.
+        units = len(text.encode("utf-16-le")) // 2
+        single, part = UCS2_SINGLE, UCS2_PART
+        encoding = "ucs2"
+    parts = 1 if units <= single else -(-units // part)
+    return SegmentCount(encoding, units, parts)
+
+
+def template_fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def render(lang: str, name: str, **fields: object) -> str:
+    """Fill template ``name`` in ``lang``; unknown language falls back to Chinese."""
+    table = TEMPLATES.get(lang, TEMPLATES["zh"])
+    return table[name].format(**fields)

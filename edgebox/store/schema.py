@@ -1,0 +1,108 @@
+"""Every table edgebox keeps, and the migrations that build them.
+
+One list of migrations, applied in order; ``PRAGMA user_version`` records how many have run, so an
+old box's database is brought forward on its first start with new firmware. Never edit a shipped
+migration: append a new one.
+
+Tables
+- households, village_groups, group_members: the roster as last imported.
+- incidents: one row per alarm, written and committed before anything else happens.
+- deliveries: the outbox. Every SMS and call to every phone, with state
+  (pending → sending → sent | failed | cancelled), attempts and the modem's reference. Workers
+  drain it; after a crash, rows left in "sending" go back to "pending".
+- acks: who acknowledged which incident, on which channel; one per household and incident.
+- events: the append-only log, ``seq`` strictly increasing with no gaps; the uploader ships it and
+  the web panel streams it.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation.
+    """
+    CREATE TABLE households (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        address TEXT NOT NULL,
+        phones TEXT NOT NULL,          -- JSON list of E.164 numbers, first is primary
+        flags TEXT NOT NULL,           -- JSON list of flag names
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE village_groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        leader_id TEXT NOT NULL REFERENCES households(id),
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES village_groups(id),
+        household_id TEXT NOT NULL REFERENCES households(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (group_id, household_id)
+    );
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        group_id TEXT NOT NULL,
+        caller_household_id TEXT NOT NULL,
+        caller_phone TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        planned INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX incidents_state ON incidents(state);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER REFERENCES incidents(id),
+        kind TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        household_id TEXT,
+        purpose TEXT NOT NULL,
+        text TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT,
+        last_error TEXT,
+        modem_ref TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX deliveries_queue ON deliveries(state, priority, id);
+    CREATE INDEX deliveries_incident ON deliveries(incident_id);
+    CREATE TABLE acks (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        household_id TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        at TEXT NOT NULL,
+        UNIQUE (incident_id, household_id)
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        incident_id INTEGER,
+        data TEXT NOT NULL             -- JSON object
+    );
+    CREATE INDEX events_incident ON events(incident_id);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration not yet applied; return the schema version now in force."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this edgebox knows "
+            f"({len(MIGRATIONS)}); refusing to touch it"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first; the version bump is part of the same script so a crash
+        # mid-migration leaves the old version number and the migration is re-run.
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

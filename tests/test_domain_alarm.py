@@ -1,0 +1,141 @@
+"""The pure alarm rules: who is texted and rung, in which order, with which words."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from edgebox.domain import alarm
+from edgebox.domain.acks import is_acknowledgement
+from edgebox.domain.messages import count_segments, render, template_fields, TEMPLATES
+from edgebox.domain.roster import Group, Household, Roster
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def household(n, phones=1, flags=()):
+    return Household(f"H{n:03d}", f"户主{n}", f"石桥村一组{n}号",
+                     tuple(f"+861380013{n:02d}{k:02d}" for k in range(phones)), frozenset(flags))
+
+
+@pytest.fixture
+def roster():
+    members = [household(1), household(2, phones=2), household(3), household(4, flags={"able_helper"}),
+               household(5)]
+    others = [household(10), household(11)]
+    return Roster(tuple(members + others), (
+        Group("第一组", "第一组", "H002", tuple(h.id for h in members)),
+        Group("第二组", "第二组", "H010", ("H010", "H011")),
+    )).validated()
+
+
+def test_plan_texts_every_phone_of_every_other_member_then_confirms_then_rings(roster):
+    group, caller = roster.group("第一组"), roster.household("H003")
+    plan = alarm.plan_alarm(roster, group, caller, caller.primary_phone)
+    sms = [d for d in plan if d.purpose == "alarm"]
+    assert sorted(d.phone for d in sms) == sorted(
+        p for h in roster.members("第一组") if h.id != "H003" for p in h.phones)
+    assert all(d.kind == alarm.SMS for d in sms)
+    confirm = [d for d in plan if d.purpose == "confirm"]
+    assert [(d.phone, d.kind) for d in confirm] == [(caller.primary_phone, alarm.SMS)]
+    rings = [d for d in plan if d.kind == alarm.CALL]
+    # one ring per other household, to its first phone: leader first, then able helpers
+    assert [d.household_id for d in rings] == ["H002", "H004", "H001", "H005"]
+    assert rings[0].phone == roster.household("H002").phones[0]
+    # the order a modem drains them in
+    ordered = sorted(plan, key=lambda d: d.priority)
+    assert [d.purpose for d in ordered] == ["alarm"] * 5 + ["confirm"] + ["ring"] * 4
+    assert "H003" not in {d.household_id for d in plan if d.purpose != "confirm"}
+
+
+def test_plan_without_ringing(roster):
+    caller = roster.household("H001")
+    plan = alarm.plan_alarm(roster, roster.group("第一组"), caller, caller.primary_phone,
+                            ring=False)
+    assert not [d for d in plan if d.kind == alarm.CALL]
+
+
+def test_alarm_text_names_caller_group_and_address_and_fits_one_sms(roster):
+    caller = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",))
+    text = render("zh", "alarm", group="第十二组", caller=caller.name, address=caller.address)
+    assert "欧阳建国" in text and "石桥村东头老槐树12号" in text and "第十二组" in text
+    assert count_segments(text).parts == 1 and count_segments(text).encoding == "ucs2"
+
+
+def test_every_template_fits_one_sms_with_long_typical_values():
+    long = {"group": "第十二组", "caller": "欧阳建国", "member": "欧阳建国",
+            "address": "石桥村东头老槐树12号", "notified": 19, "number": "0571 8888 6666",
+            "time": "23:59"}
+    for lang, table in TEMPLATES.items():
+        for name, template in table.items():
+            text = render(lang, name, **{k: long[k] for k in template_fields(template)})
+            assert count_segments(text).parts == 1, (lang, name, text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a" * 160, (1, "gsm7")), ("a" * 161, (2, "gsm7")), ("a" * 306, (2, "gsm7")),
+    ("a" * 307, (3, "gsm7")), ("中" * 70, (1, "ucs2")), ("中" * 71, (2, "ucs2")),
+    ("中" * 134, (2, "ucs2")), ("中" * 135, (3, "ucs2")), ("[" * 80, (1, "gsm7")),
+    ("[" * 81, (2, "gsm7")), ("😀" * 35, (1, "ucs2")), ("😀" * 36, (2, "ucs2")),
+    ("中" * 2000, (30, "ucs2")),
+])
+def test_segment_counts_match_the_network(text, expected):
+    count = count_segments(text)
+    assert (count.parts, count.encoding) == expected
+
+
+@pytest.mark.parametrize("text", ["1", "１", " 1 ", "到", "收到", "马上到", "ok", "OK!", "Ｏｋ",
+                                  "收到，马上到", "好", "1！", "yes"])
+def test_acknowledgements(text):
+    assert is_acknowledgement(text)
+
+
+@pytest.mark.parametrize("text", ["", "0", "2", "取消", "火", "谁呀", "10", "okay then", "不到",
+                                  "1" * 30, "到底怎么了"])
+def test_not_acknowledgements(text):
+    assert not is_acknowledgement(text)
+
+
+def _incident(i, group, caller, opened=T0, state="open"):
+    return alarm.Incident(i, group, caller, "+8613800130100", opened, state)
+
+
+def test_incident_open_window_and_state():
+    incident = _incident(1, "第一组", "H001")
+    assert incident.is_open(T0 + timedelta(minutes=29), 30)
+    assert not incident.is_open(T0 + timedelta(minutes=30), 30)
+    assert not _incident(1, "第一组", "H001", state="closed").is_open(T0, 30)
+
+
+def test_repeat_call_finds_the_callers_open_incident_only():
+    incidents = [_incident(1, "第一组", "H001"), _incident(2, "第一组", "H002", state="closed")]
+    assert alarm.open_incident_of_caller(incidents, "H001", T0, 30).id == 1
+    assert alarm.open_incident_of_caller(incidents, "H002", T0, 30) is None
+    assert alarm.open_incident_of_caller(incidents, "H001", T0 + timedelta(hours=1), 30) is None
+
+
+def test_ack_goes_to_newest_open_incident_of_members_group_not_own(roster):
+    incidents = [_incident(1, "第一组", "H001", T0), _incident(2, "第一组", "H003",
+                                                               T0 + timedelta(minutes=1)),
+                 _incident(3, "第二组", "H010", T0 + timedelta(minutes=2))]
+    member = roster.household("H002")
+    now = T0 + timedelta(minutes=3)
+    assert alarm.incident_to_acknowledge(incidents, roster, member, now, 30).id == 2
+    # the caller of incident 2 acknowledging answers incident 1, not its own
+    assert alarm.incident_to_acknowledge(incidents, roster, roster.household("H003"), now,
+                                         30).id == 1
+    assert alarm.incident_to_acknowledge(incidents, roster, member, T0 + timedelta(hours=2),
+                                         30) is None
+
+
+def test_ack_relay_goes_to_caller_and_names_member(roster):
+    incident = _incident(1, "第一组", "H003")
+    relay = alarm.plan_ack_relay(incident, roster.household("H002"))
+    assert relay.phone == incident.caller_phone and relay.kind == alarm.SMS
+    assert "户主2" in relay.text and relay.purpose == "ack_relay"
+
+
+def test_unknown_caller_forward_goes_to_every_office_number():
+    plan = alarm.plan_unknown_caller("+8613912345678", ["+8657188886666", "+8613800138000"],
+                                     "08:15")
+    assert [d.phone for d in plan] == ["+8657188886666", "+8613800138000"]
+    assert all("139 1234 5678" in d.text and "08:15" in d.text for d in plan)
+    assert all(d.household_id is None for d in plan)
