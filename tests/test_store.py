@@ -1,0 +1,140 @@
+"""The store keeps every alarm: atomic roster swaps, an outbox that survives a crash, acks once,
+and an event log without gaps."""
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from edgebox.domain import alarm
+from edgebox.domain.roster import Group, Household, Roster
+from edgebox.errors import RosterError, StoreError
+from edgebox.store import SqliteStore
+from edgebox.store.schema import MIGRATIONS
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def roster(n=4):
+    hs = tuple(Household(f"H{i}", f"户主{i}", f"一组{i}号", (f"+86138001380{i:02d}",),
+                         frozenset({"elderly_alone"} if i == 2 else ()))
+               for i in range(1, n + 1))
+    return Roster(hs, (Group("第一组", "第一组", "H1", tuple(h.id for h in hs)),))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "box.db")
+    s.replace_roster(roster(), T0)
+    yield s
+    s.close()
+
+
+def raise_alarm(store, caller="H3"):
+    r = store.load_roster()
+    incident = store.open_incident(T0, "第一组", caller, r.household(caller).primary_phone)
+    plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone)
+    store.add_deliveries(T0, incident.id, plan)
+    return incident, plan
+
+
+def test_roster_round_trips_and_bad_roster_changes_nothing(store):
+    assert store.load_roster() == roster()
+    broken = Roster(roster().households, (Group("第一组", "第一组", "H9", ("H1", "H2")),))
+    with pytest.raises(RosterError):
+        store.replace_roster(broken, T0)
+    assert store.load_roster() == roster()
+
+
+def test_outbox_is_drained_most_urgent_first(store):
+    incident, plan = raise_alarm(store)
+    order = []
+    while (d := store.claim_next_delivery(T0)) is not None:
+        order.append(d["purpose"])
+        store.finish_delivery(T0, d["id"], "sent", "sms_sent" if d["kind"] == "sms" else
+                              "call_placed")
+    assert order == [d.purpose for d in sorted(plan, key=lambda d: d.priority)]
+    assert store.summary()["sms_sent"] == 4 and store.summary()["calls_placed"] == 3
+
+
+def test_backoff_holds_a_retry_until_its_time(store):
+    raise_alarm(store)
+    first = store.claim_next_delivery(T0)
+    store.retry_delivery(T0, first["id"], "CMS ERROR 500", T0 + timedelta(seconds=10))
+    second = store.claim_next_delivery(T0)
+    assert second["id"] != first["id"]
+    later = T0 + timedelta(seconds=11)
+    store.finish_delivery(T0, second["id"], "sent", "sms_sent")
+    assert store.claim_next_delivery(later)["id"] == first["id"]
+    assert store.delivery(first["id"])["attempts"] == 2
+
+
+def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
+    path = tmp_path / "box.db"
+    s = SqliteStore(path)
+    s.replace_roster(roster(), T0)
+    raise_alarm(s)
+    done = s.claim_next_delivery(T0)
+    s.finish_delivery(T0, done["id"], "sent", "sms_sent")
+    in_flight = s.claim_next_delivery(T0)
+    s.db.conn.close()  # the process dies here: no clean shutdown
+    reopened = SqliteStore(path)
+    assert reopened.requeue_interrupted(T0) == 1
+    assert reopened.delivery(in_flight["id"])["state"] == "pending"
+    assert reopened.delivery(done["id"])["state"] == "sent"
+    claimed = [reopened.claim_next_delivery(T0)["id"] for _ in range(6)]  # 7 planned, 1 sent
+    assert done["id"] not in claimed and in_flight["id"] in claimed
+    assert reopened.claim_next_delivery(T0) is None
+
+
+def test_incident_committed_before_planning_is_found_unplanned(store):
+    r = store.load_roster()
+    incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone)
+    assert [i.id for i in store.unplanned_incidents()] == [incident.id]
+    store.add_deliveries(T0, incident.id, alarm.plan_alarm(
+        r, r.group("第一组"), r.household("H2"), incident.caller_phone))
+    assert store.unplanned_incidents() == []
+
+
+def test_ack_once_per_household_and_it_cancels_that_members_ring(store):
+    incident, _ = raise_alarm(store)
+    assert store.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
+    assert not store.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
+    calls = {d["household_id"]: d["state"] for d in store.deliveries(incident.id)
+             if d["kind"] == "call"}
+    assert calls == {"H1": "cancelled", "H2": "pending", "H4": "pending"}
+    assert len(store.acks(incident.id)) == 1
+
+
+def test_event_log_is_gap_free_and_listeners_see_only_committed_events(store):
+    seen = []
+    store.subscribe(seen.append)
+    raise_alarm(store)
+    with pytest.raises(RuntimeError):
+        with store.transaction() as conn:
+            store._append(conn, T0, "doomed", None, {})
+            raise RuntimeError("crash inside a transaction")
+    store.append_event(T0, "after")
+    events = store.events_after(0)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert "doomed" not in [e["kind"] for e in events]
+    assert [e["kind"] for e in seen] == ["incident_opened", "deliveries_planned", "after"]
+    assert seen[1]["data"] == {"sms": 4, "calls": 3, "purposes": ["alarm", "confirm", "ring"]}
+
+
+def test_schema_is_versioned_and_a_newer_database_is_refused(tmp_path):
+    path = tmp_path / "box.db"
+    SqliteStore(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this edgebox knows"):
+        SqliteStore(path)
+
+
+def test_unwritable_database_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open database"):
+        SqliteStore(blocker / "box.db")
