@@ -1,0 +1,289 @@
+"""The AT command engine: bytes from the host in, a modem's bytes out.
+
+It keeps the modem's state, frames every answer like a real module (``\\r\\nOK\\r\\n``), echoes
+when echo is on, runs the ``> `` prompt of AT+CMGS, and holds unsolicited result codes back while
+a command is in progress. It does no I/O and never sleeps: the owner feeds it input, collects
+``take_output()`` and calls ``run_due_timers()`` when ``next_deadline()`` comes.
+
+Command handlers live in the ``commands_*`` modules; each registers itself in ``COMMAND_SETS``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from edgebox.emulator.at_parser import AtCommand, AtSyntaxError, split_command_line
+from edgebox.emulator.event_log import EventLog
+from edgebox.emulator.modem_errors import CME_TEXT, CMS_TEXT, CmeError, CmsError
+from edgebox.emulator.profiles import Profile, get_profile
+from edgebox.emulator.sms_codec import from_ucs2_hex, looks_like_ucs2_hex, ucs2_hex
+from edgebox.emulator.timing import Latency, Timers
+
+CR, LF, CTRL_Z, ESC, BACKSPACE = 0x0D, 0x0A, 0x1A, 0x1B, 0x08
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
+
+COMMAND, PROMPT, BUSY = "command", "prompt", "busy"
+
+
+@dataclass
+class Reply:
+    """What one command answers."""
+
+    lines: list[str] = field(default_factory=list)  # information text, before the result code
+    final: str = "OK"
+    delay: float = 0.0  # the modem stays busy this long before answering (network round trip)
+    on_answer: Callable[[], None] | None = None  # runs when the answer goes out
+    prompt: Callable[[str], "Reply"] | None = None  # show "> " and pass the typed text here
+
+
+@dataclass
+class ModemSettings:
+    """Everything ATZ resets."""
+
+    echo: bool = True
+    cmee: int = 0
+    cmgf: int = 0  # 0 PDU, 1 text
+    cscs: str = "IRA"
+    cnmi: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    csdh: int = 0
+    csmp: tuple[int, int, int, int] = (17, 167, 0, 0)
+    clip: int = 0
+    crc: int = 0
+    cvhu: int = 0
+    creg: int = 0
+    cops_format: int = 0
+    cfun: int = 1
+
+
+Handler = Callable[["AtEngine", AtCommand], Reply]
+COMMAND_SETS: list[Callable[["AtEngine"], dict[str, Handler]]] = []
+
+
+class AtEngine:
+    def __init__(self, profile: Profile | str = "generic", clock: Callable[[], float] = time.monotonic,
+                 wallclock: Callable[[], datetime] | None = None, latency: Latency | None = None):
+        # Importing here registers the command sets without a cycle at module import time.
+        from edgebox.emulator import commands_calls, commands_general, commands_sms  # noqa: F401
+
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.clock = clock
+        self.wallclock = wallclock or (lambda: datetime.now(CHINA_STANDARD_TIME))
+        self.latency = latency or Latency()
+        self.timers = Timers(clock)
+        self.log = EventLog(clock)
+        self.settings = ModemSettings(echo=self.profile.echo)
+        self.services: dict[str, object] = {}  # per-area state objects (sms, calls), by name
+        self.handlers: dict[str, Handler] = {}
+        for command_set in COMMAND_SETS:
+            self.handlers.update(command_set(self))
+        self._input = bytearray()
+        self._output = bytearray()
+        self._mode = COMMAND
+        self._prompt: Callable[[str], Reply] | None = None
+        self._executing = False
+        self._held_urcs: list[bytes] = []
+
+    # -- the owner's side -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        self._input.extend(data)
+        self._process_input()
+
+    def take_output(self) -> bytes:
+        data, self._output = bytes(self._output), bytearray()
+        return data
+
+    def next_deadline(self) -> float | None:
+        return self.timers.next_due()
+
+    def run_due_timers(self) -> None:
+        self.timers.run_due()
+
+    def reset(self) -> None:
+        """ATZ / AT&F: settings back to power-up values (stored messages and calls survive)."""
+        self.settings = ModemSettings(echo=self.profile.echo)
+
+    def supported_commands(self) -> list[str]:
+        return sorted(name for name in self.handlers if name not in self.profile.unsupported)
+
+    def is_busy(self) -> bool:
+        """True while a command is being typed, run, answered or waits at the prompt."""
+        return self._mode != COMMAND or self._executing or self._typing()
+
+    def _typing(self) -> bool:
+        return bool(self._input.lstrip(b"\r\n \x00"))
+
+    # -- unsolicited result codes ------------------------------------------------------------
+
+    def emit_urc(self, *lines: str) -> None:
+        """Send one unsolicited result code (several lines for +CMT), or hold it while busy."""
+        block = _frame(lines)
+        if self.is_busy():
+            self._held_urcs.append(block)
+        else:
+            self._output += block
+
+    def _release_urcs(self) -> None:
+        while self._held_urcs and not self.is_busy():
+            self._output += self._held_urcs.pop(0)
+
+    # -- input ------------------------------------------------------------------------------
+
+    def _process_input(self) -> None:
+        while self._input and self._mode != BUSY:
+            if self._mode == PROMPT:
+                if not self._take_prompt_text():
+                    return
+            elif not self._take_command_line():
+                return
+
+    def _take_command_line(self) -> bool:
+        while self._input[:1] in (b"\n", b" ", b"\x00"):
+            del self._input[:1]
+        end = self._input.find(CR)
+        if end < 0:
+            return False
+        raw = bytes(self._input[:end])
+        del self._input[:end + 1]
+        line = _apply_backspaces(raw).decode("latin-1")
+        if self.settings.echo:
+            self._output += raw + b"\r"
+        if line[:2].upper() == "AT":
+            self._run_line(line[2:])
+        self._release_urcs()
+        return True
+
+    def _take_prompt_text(self) -> bool:
+        for index, byte in enumerate(self._input):
+            if byte in (CTRL_Z, ESC):
+                typed = bytes(self._input[:index])
+                del self._input[:index + 1]
+                if self.settings.echo:
+                    self._output += typed
+                prompt, self._prompt = self._prompt, None
+                self._mode = COMMAND
+                if byte == ESC:
+                    self._answer(Reply())  # cancelled: nothing is sent, the modem says OK
+                else:
+                    self._execute(lambda: prompt(_apply_backspaces(typed).decode("latin-1")))
+                return True
+        return False
+
+    # -- running commands --------------------------------------------------------------------
+
+    def _run_line(self, body: str) -> None:
+        try:
+            commands = split_command_line(body)
+        except AtSyntaxError:
+            self._answer(Reply(final="ERROR"))
+            return
+        if not commands:
+            self._answer(Reply())
+            return
+        self._executing = True
+        for position, command in enumerate(commands):
+            last = position == len(commands) - 1
+            reply = self._dispatch(command)
+            if reply is None:  # an error answer has been written
+                break
+            if not last and (reply.prompt or reply.delay):
+                # Only the last command of a line may wait for the network or for text.
+                self._answer(Reply(final=self._error_text(CmeError(3))))
+                break
+            if last:
+                self._executing = False
+                self._answer(reply)
+            else:
+                self._output += _frame(reply.lines) if reply.lines else b""
+                if reply.on_answer:
+                    reply.on_answer()
+        self._executing = False
+        self._release_urcs()
+
+    def _execute(self, produce: Callable[[], Reply]) -> None:
+        self._executing = True
+        try:
+            reply = produce()
+        except ValueError:
+            reply = Reply(final="ERROR")
+        except (CmeError, CmsError) as error:
+            reply = Reply(final=self._error_text(error))
+        self._executing = False
+        self._answer(reply)
+
+    def _dispatch(self, command: AtCommand) -> Reply | None:
+        handler = self.handlers.get(command.name)
+        try:
+            if handler is None or command.name in self.profile.unsupported:
+                raise CmeError(100)
+            return handler(self, command)
+        except ValueError:  # AtSyntaxError and any malformed parameter: a real modem says ERROR
+            self._executing = False
+            self._answer(Reply(final="ERROR"))
+        except (CmeError, CmsError) as error:
+            self._executing = False
+            self._answer(Reply(final=self._error_text(error)))
+        return None
+
+    def _answer(self, reply: Reply) -> None:
+        if reply.delay > 0:
+            self._mode = BUSY
+            self.timers.schedule(reply.delay, lambda: self._answer_after_delay(reply))
+            return
+        if reply.lines:
+            self._output += _frame(reply.lines)
+        if reply.prompt:
+            self._output += b"\r\n> "
+            self._prompt = reply.prompt
+            self._mode = PROMPT
+        elif reply.final:
+            self._output += _frame([reply.final])
+        if reply.on_answer:
+            reply.on_answer()
+        self._release_urcs()
+
+    def _answer_after_delay(self, reply: Reply) -> None:
+        self._mode = COMMAND
+        reply.delay = 0.0
+        self._answer(reply)
+        self._process_input()  # what the host typed meanwhile waited in the buffer
+
+    def _error_text(self, error: CmeError | CmsError) -> str:
+        if self.settings.cmee == 0:
+            return "ERROR"
+        prefix, table = ("+CMS ERROR", CMS_TEXT) if isinstance(error, CmsError) else ("+CME ERROR", CME_TEXT)
+        if self.settings.cmee == 2 and error.code in table:
+            return f"{prefix}: {table[error.code]}"
+        return f"{prefix}: {error.code}"
+
+    # -- helpers for handlers ----------------------------------------------------------------
+
+    def encode_text(self, text: str) -> str:
+        """A string parameter as the host's character set (+CSCS) shows it."""
+        if self.settings.cscs == "UCS2":
+            return ucs2_hex(text)
+        return "".join(char if ord(char) < 128 else "?" for char in text)
+
+    def decode_text(self, value: str) -> str:
+        """A string parameter the host sent, decoded from its character set."""
+        if self.settings.cscs == "UCS2" and looks_like_ucs2_hex(value):
+            return from_ucs2_hex(value)
+        return value
+
+
+def _frame(lines) -> bytes:
+    return ("\r\n" + "\r\n".join(lines) + "\r\n").encode("latin-1", "replace")
+
+
+def _apply_backspaces(raw: bytes) -> bytes:
+    if BACKSPACE not in raw:
+        return raw
+    kept = bytearray()
+    for byte in raw:
+        if byte == BACKSPACE:
+            del kept[-1:]
+        else:
+            kept.append(byte)
+    return bytes(kept)

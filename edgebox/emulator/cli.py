@@ -1,0 +1,113 @@
+"""``edgebox emulator …``: run a modem emulator and drive it from the command line."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import click
+
+from edgebox.emulator.control import EmulatorClient
+from edgebox.emulator.profiles import PROFILES
+from edgebox.emulator.pty_server import EmulatorServer
+from edgebox.emulator.timing import Latency
+
+control_option = click.option("--control", "control", required=True, metavar="SOCKET",
+                              help="Unix socket of the running emulator.")
+
+
+@click.group()
+def emulator():
+    """A GSM modem emulator on a pty, for tests and demos without hardware."""
+
+
+@emulator.command()
+@click.option("--link", metavar="PATH", help="Stable symlink to the pty (replaced if stale).")
+@click.option("--control", metavar="SOCKET", required=True, help="Unix socket for control commands.")
+@click.option("--profile", default="generic", show_default=True, type=click.Choice(sorted(PROFILES)),
+              help="Which modem to imitate.")
+@click.option("--sms-latency", type=float, default=0.0, show_default=True,
+              help="Seconds per SMS part before +CMGS answers.")
+@click.option("--call-setup", type=float, default=0.0, show_default=True,
+              help="Seconds from ATD until the callee's phone alerts.")
+@click.option("--ring-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds of alerting before NO ANSWER.")
+def serve(link, control, profile, sms_latency, call_setup, ring_timeout):
+    """Run the emulator until SIGTERM or Ctrl-C.
+
+    Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock
+    """
+    latency = Latency(sms_submit=sms_latency, call_setup=call_setup, ring_timeout=ring_timeout)
+    server = EmulatorServer(profile, latency=latency, link=link, control=control)
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    server.start()
+    try:
+        click.echo(f"emulator ready: port={server.port} link={link or ''} control={control}")
+        click.get_text_stream("stdout").flush()
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@emulator.command()
+@control_option
+@click.argument("number")
+@click.option("--rings", type=int, default=10, show_default=True, help="Rings before the caller gives up.")
+@click.option("--ring-interval", type=float, default=1.0, show_default=True, help="Seconds between rings.")
+def call(control, number, rings, ring_interval):
+    """Ring the box from NUMBER and wait until the call ends.
+
+    Example: edgebox emulator call --control /tmp/modem.sock +8613800138000 --rings 5
+    """
+    entry = EmulatorClient(control).call(number, rings=rings, ring_interval=ring_interval, wait=True)
+    click.echo(describe(entry))
+
+
+@emulator.command()
+@control_option
+@click.argument("number")
+@click.argument("text")
+def sms(control, number, text):
+    """Deliver an SMS with TEXT from NUMBER to the box.
+
+    Example: edgebox emulator sms --control /tmp/modem.sock +8613800138000 "我家着火了"
+    """
+    entry = EmulatorClient(control).sms(number, text)
+    click.echo(describe(entry))
+
+
+@emulator.command()
+@control_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on one line.")
+def log(control, as_json):
+    """Print everything the emulator saw, in order.
+
+    Example: edgebox emulator log --control /tmp/modem.sock --json
+    """
+    entries = EmulatorClient(control).log()
+    if as_json:
+        click.echo(json.dumps(entries, ensure_ascii=False))
+        return
+    for entry in entries:
+        click.echo(describe(entry))
+
+
+def describe(entry: dict) -> str:
+    """One human-readable line for a log entry."""
+    kind, at = entry["kind"], f"{entry['at']:9.3f}s"
+    if kind == "sms_sent":
+        return (f"{at} sms_sent      to {entry['number']} ({entry['parts']} part(s), {entry['encoding']},"
+                f" ref {entry['reference']}): {entry['text']}")
+    if kind == "sms_received":
+        return f"{at} sms_received  from {entry['number']} ({entry['parts']} part(s)): {entry['text']}"
+    if kind == "call_received":
+        after = f" after {entry['rejected_after']:.1f}s" if entry.get("rejected_after") is not None else ""
+        return f"{at} call_received from {entry['number']}: {entry['outcome']}{after}"
+    if kind == "call_placed":
+        return (f"{at} call_placed   to {entry['number']}: {entry['outcome']} "
+                f"(alerting {entry['alerting_seconds']:.1f}s, duration {entry['duration']:.1f}s)")
+    return f"{at} {kind} {json.dumps(entry, ensure_ascii=False)}"

@@ -1,0 +1,65 @@
+"""Call-control commands: ATD, ATA, ATH, +CHUP, +CLCC and the caller-id settings."""
+from __future__ import annotations
+
+import re
+
+from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
+from edgebox.emulator.at_parser import READ, TEST, AtCommand, AtSyntaxError
+from edgebox.emulator.calls import CallDesk
+
+DIALLABLE = re.compile(r"^\+?[0-9*#]+$")
+
+
+def call_commands(engine: AtEngine) -> dict:
+    desk = CallDesk(engine)
+    engine.services["calls"] = desk
+
+    def dial(engine, command: AtCommand) -> Reply:
+        target = command.args.replace(" ", "")
+        voice = target.endswith(";")
+        number = target.rstrip(";").upper().replace("T", "").replace("P", "")
+        if number.startswith("I") or number.startswith("G"):
+            number = number[1:]  # CLIR / CUG modifiers
+        if not DIALLABLE.match(number):
+            raise AtSyntaxError(f"cannot dial {target!r}")
+        if not voice:
+            return Reply(final="NO CARRIER")  # data calls are not offered on this line
+        desk.dial(number)
+        return Reply()
+
+    def answer(engine, command: AtCommand) -> Reply:
+        return Reply() if desk.answer() else Reply(final="NO CARRIER")
+
+    def hang_up(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply()
+        desk.hang_up()
+        return Reply()
+
+    def clcc(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply()
+        return Reply(desk.list_lines())
+
+    def switch(setting: str, allowed: tuple[int, ...] = (0, 1), supported: bool = True):
+        name = "+" + setting.upper()
+
+        def answer(engine, command: AtCommand) -> Reply:
+            if command.form == TEST:
+                return Reply([f"{name}: ({','.join(map(str, allowed))})"])
+            if command.form == READ:
+                return Reply([f"{name}: {getattr(engine.settings, setting)}" +
+                              (",1" if setting == "clip" else "")])
+            (value, *_) = command.int_values() or [0]
+            if value not in allowed or (value and not supported):
+                raise AtSyntaxError(f"{name}={value} not supported")
+            setattr(engine.settings, setting, value)
+            return Reply()
+        return answer
+
+    return {"D": dial, "A": answer, "H": hang_up, "+CHUP": hang_up, "+CLCC": clcc,
+            "+CLIP": switch("clip"), "+CRC": switch("crc", supported=engine.profile.supports_crc),
+            "+CVHU": switch("cvhu")}
+
+
+COMMAND_SETS.append(call_commands)
