@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class IncomingCall:
-    """Someone is ringing the box. ``digits``/``ton`` as in +CLIP; digits None when withheld."""
+    """Someone is ringing the box. ``digits``/``ton`` as in +CLIP; digits None when withheld.
+    ``same_call``: the same number rang moments ago, so this is probably that call ringing on
+    before our hang-up reached the network; it must be rejected but is not a new alarm."""
     digits: str | None
     ton: int | None
+    same_call: bool = False
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,10 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self.alive = False
         if getattr(self, "rxThread", None) and self.rxThread is not threading.current_thread():
             self.rxThread.join(timeout=3)
+        port = getattr(self, "serial", None)  # absent when opening the port failed
         try:
-            self.serial.close()
+            if port is not None:
+                port.close()
         except (serial.SerialException, OSError):
             pass  # closing a port that vanished: nothing left to release
 

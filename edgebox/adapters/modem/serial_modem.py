@@ -14,6 +14,7 @@ import threading
 import time
 
 from gsmmodem.exceptions import CommandError, GsmModemException, TimeoutException
+from gsmmodem.modem import Sms
 from gsmmodem.pdu import encodeSmsSubmitPdu
 
 from edgebox.adapters.modem.events import IncomingCall, IncomingSms, ModemLost, RingOutcome
@@ -28,11 +29,12 @@ CLCC = re.compile(r'^\+CLCC:\s*(\d+),(\d),(\d),(\d),(\d)(?:,"([^"]*)",(\d+))?')
 CALL_ENDED = {"NO CARRIER": "no_answer", "BUSY": "busy", "NO ANSWER": "no_answer"}
 CLCC_ACTIVE, CLCC_DIALING, CLCC_ALERTING = 0, 2, 3
 POLL_SECONDS = 0.3
+STORAGES = ("SM", "ME")  # SIM card, modem memory
 # A ring without caller id is only reported once the next RING shows +CLIP did not come with it.
 BARE_RINGS_BEFORE_WITHHELD = 2
 # The network repeats RING/+CLIP every few seconds until we hang up; the same caller within this
-# many seconds is the same call, not a new one.
-SAME_CALL_SECONDS = 6.0
+# many seconds is most likely the same call ringing on (it must still be hung up).
+SAME_CALL_SECONDS = 3.0
 
 
 class SerialModem:
@@ -54,6 +56,10 @@ class SerialModem:
         self._bare_rings = 0
         self._last_caller: tuple[str | None, float] = (None, float("-inf"))
         self._sms_reference = 0
+        # One AT exchange at a time, where an exchange may be several writes: the library locks
+        # each write alone, so between "AT+CMGS=n" and its PDU another thread's AT+CMGR would
+        # land inside the '>' prompt and be sent as message text.
+        self._exchange = threading.RLock()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -77,13 +83,14 @@ class SerialModem:
         self._collect_stored_sms()
 
     def stop(self) -> None:
+        # The dispatcher first: it may still be reading an SMS through the port.
+        if self._dispatcher is not None:
+            self._lines.put(None)
+            self._dispatcher.join(timeout=5)
+            self._dispatcher = None
         if self._gsm is not None:
             self._gsm.close()
             self._gsm = None
-        if self._dispatcher is not None:
-            self._lines.put(None)
-            self._dispatcher.join(timeout=3)
-            self._dispatcher = None
 
     @property
     def alive(self) -> bool:
@@ -101,17 +108,21 @@ class SerialModem:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
         references the network gave each part."""
         self._sms_reference = (self._sms_reference + 1) % 256
+        # The library's UCS-2 encoder fails on characters beyond the BMP (emoji); an alarm must
+        # still go out, so they become '?' rather than stopping the message.
+        text = "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in text)
         pdus = encodeSmsSubmitPdu(number, text, reference=self._sms_reference,
                                   requestStatusReport=False)
         references = []
         for pdu in pdus:
-            self._command(f"AT+CMGS={pdu.tpduLength}", timeout=self._command_timeout,
-                          expect="> ")
-            try:
-                lines = self._command(str(pdu), timeout=self._sms_timeout, term=CTRL_Z)
-            except ModemTimeout:
-                self._raw_write(ESC)  # leave the '>' prompt so the next command is understood
-                raise
+            with self._exchange:
+                self._command(f"AT+CMGS={pdu.tpduLength}", timeout=self._command_timeout,
+                              expect="> ")
+                try:
+                    lines = self._command(str(pdu), timeout=self._sms_timeout, term=CTRL_Z)
+                except ModemTimeout:
+                    self._raw_write(ESC)  # leave the '>' prompt so the next command is understood
+                    raise
             ref = next((ln for ln in lines if ln.startswith("+CMGS:")), None)
             if ref is None:
                 raise ModemError(f"modem gave no +CMGS reference for SMS to {number}: {lines}")
@@ -156,8 +167,9 @@ class SerialModem:
         if self._gsm is None or not self._gsm.alive:
             raise ModemError(f"modem on {self.port} is not connected")
         try:
-            return self._gsm.write(text, timeout=timeout or self._command_timeout,
-                                   writeTerm=term, expectedResponseTermSeq=expect)
+            with self._exchange:
+                return self._gsm.write(text, timeout=timeout or self._command_timeout,
+                                       writeTerm=term, expectedResponseTermSeq=expect)
         except TimeoutException as exc:
             raise ModemTimeout(f"modem did not answer {text[:20]!r} in time") from exc
         except CommandError as exc:
@@ -187,18 +199,26 @@ class SerialModem:
         self.events.put(IncomingSms(sms.number or "", sms.text or ""))
 
     def _collect_stored_sms(self) -> None:
-        try:
-            self._gsm.processStoredSms(unreadOnly=False)
-        except (GsmModemException, ModemError, ValueError) as exc:
-            log.warning("could not read SMS stored on the SIM: %s", exc)
+        """SMS that arrived while we were not listening (an alarm by SMS during a restart).
+        They may sit on the SIM or in the modem: the library only reads the storage it chose
+        (modem memory first), so read both, deleting what was handed on."""
+        for memory in STORAGES:
+            try:
+                with self._exchange:
+                    stored = self._gsm.listStoredSms(Sms.STATUS_ALL, memory=memory, delete=True)
+            except (GsmModemException, ModemError, ValueError) as exc:
+                log.debug("no stored SMS read from %s: %s", memory, exc)
+                continue
+            for sms in stored:
+                self._library_sms(sms)
 
     def _dispatch(self) -> None:
         """The one consumer of the modem's unsolicited lines, in the order they came."""
         while (line := self._lines.get()) is not None:
             try:
                 self._handle_line(line)
-            except (GsmModemException, ModemError, ValueError, IndexError) as exc:
-                log.warning("could not handle modem notification %r: %s", line, exc)
+            except Exception:  # one odd notification must not end the only dispatcher
+                log.exception("could not handle modem notification %r", line)
 
     def _handle_line(self, line: str) -> None:
         if line in CALL_ENDED:
@@ -215,11 +235,17 @@ class SerialModem:
             self._bare_rings = 0
             digits, now = match.group(1) or None, time.monotonic()
             last_digits, last_at = self._last_caller
-            if digits == last_digits and now - last_at < SAME_CALL_SECONDS:
-                return
+            same_call = digits == last_digits and now - last_at < SAME_CALL_SECONDS
             self._last_caller = (digits, now)
-            self.events.put(IncomingCall(digits, int(match.group(2))))
+            self.events.put(IncomingCall(digits, int(match.group(2)), same_call))
         elif line.startswith("+CMTI"):
-            self._gsm._handleSmsReceived(line)  # reads, hands to _library_sms, deletes
+            try:
+                with self._exchange:
+                    self._gsm._handleSmsReceived(line)  # reads, hands to _library_sms, deletes
+            except (GsmModemException, ModemError) as exc:
+                # The SMS is still in storage: sweep it instead of losing an acknowledgement.
+                log.warning("reading the SMS announced by %r failed (%s); sweeping storage",
+                            line, exc)
+                self._collect_stored_sms()
         else:
             log.debug("modem notification not used: %r", line)

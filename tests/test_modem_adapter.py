@@ -1,0 +1,167 @@
+"""The modem adapter: python-gsmmodem-new over a real pty, with the library's traps fixed."""
+import os
+import queue
+import threading
+import time
+import tty
+
+import pytest
+
+from edgebox.adapters.modem import IncomingCall, IncomingSms, SerialModem
+from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
+from edgebox.emulator import EmulatorServer, Latency
+from edgebox.errors import ModemError
+
+
+class BarePty:
+    """The far end of a pty that the test writes raw bytes into: what no polite modem sends."""
+
+    def __init__(self):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        self.lines: queue.Queue = queue.Queue()
+        self.lost: queue.Queue = queue.Queue()
+        self.modem = PatchedGsmModem(self.port, 115200, "none", on_line=self.lines.put,
+                                     on_lost=self.lost.put, on_sms=lambda sms: None)
+        self.modem.connect_port()
+
+    def send(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def read_command(self, timeout=5.0) -> bytes:
+        deadline, data = time.monotonic() + timeout, b""
+        while not data.endswith(b"\r") and time.monotonic() < deadline:
+            data += os.read(self.master, 1024)
+        return data
+
+    def close(self):
+        self.modem.close()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def bare():
+    peer = BarePty()
+    yield peer
+    peer.close()
+
+
+def test_reader_survives_bytes_that_are_not_utf8(bare):
+    bare.send(b"\xff\xfe\x80junk\r\n\x00\r\n")
+    bare.send(b'+CLIP: "13800138000",129,"",,"",0\r\n')
+    assert bare.lines.get(timeout=5) == "\ufffd\ufffd\ufffdjunk"
+    assert bare.lines.get(timeout=5) == '+CLIP: "13800138000",129,"",,"",0'
+    assert bare.modem.alive
+
+
+def test_unsolicited_line_inside_a_response_is_not_swallowed(bare):
+    result = {}
+    writer = threading.Thread(target=lambda: result.update(lines=bare.modem.write("AT+CSQ")))
+    writer.start()
+    assert bare.read_command() == b"AT+CSQ\r"
+    bare.send(b'\r\nRING\r\n\r\n+CLIP: "13800138000",129\r\n+CSQ: 20,99\r\n\r\nOK\r\n')
+    writer.join(10)
+    assert result["lines"] == ["+CSQ: 20,99", "OK"]
+    assert [bare.lines.get(timeout=5), bare.lines.get(timeout=5)] == [
+        "RING", '+CLIP: "13800138000",129']
+
+
+def test_a_port_that_vanishes_is_reported_not_silent(bare):
+    os.close(bare.master)
+    assert "Error" in bare.lost.get(timeout=5) or bare.lost.qsize() == 0
+    assert not bare.modem.alive
+
+
+def test_device_busy_retries_are_bounded(bare):
+    errors = []
+
+    def answer_busy():
+        try:
+            for _ in range(10):
+                if not bare.read_command(timeout=4):
+                    return
+                bare.send(b"\r\n+CME ERROR: 515\r\n")
+        except OSError:
+            return  # the fixture closed the pty: the test is over
+
+    peer = threading.Thread(target=answer_busy, daemon=True)
+    peer.start()
+    try:
+        bare.modem.write("AT+CSQ", timeout=2)
+    except ModemError as exc:
+        errors.append(str(exc))
+    assert errors and "busy" in errors[0]
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emu = EmulatorServer(link=str(tmp_path / "modem"),
+                         latency=Latency(sms_submit=0.0, call_setup=0.1, ring_timeout=0.5))
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def modem(emulator):
+    m = SerialModem(emulator.link, command_timeout=5)
+    m.start()
+    yield m
+    m.stop()
+
+
+def test_sms_in_chinese_and_in_parts(modem, emulator):
+    assert len(modem.send_sms("+8613800138000", "张三家着火了，请速来！")) == 1
+    assert len(modem.send_sms("13800138000", "长" * 150)) == 3
+    assert len(modem.send_sms("13800138000", "救命🔥")) == 1
+    sent = [e for e in emulator.log() if e["kind"] == "sms_sent"]
+    assert [(e["text"], e["parts"]) for e in sent] == [
+        ("张三家着火了，请速来！", 1), ("长" * 150, 3), ("救命?", 1)]
+
+
+def test_incoming_call_with_national_and_international_numbers(modem, emulator):
+    emulator.call("13800138000")
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129)
+    modem.reject_call()
+    time.sleep(3.2)  # a new call, not the same one ringing on
+    emulator.call("+8613900139000")
+    assert modem.events.get(timeout=5) == IncomingCall("+8613900139000", 145)
+    modem.reject_call()
+    emulator.wait_for(lambda log: sum(e["kind"] == "call_received" for e in log) == 2, 5)
+    assert [e["outcome"] for e in emulator.log() if e["kind"] == "call_received"] == [
+        "rejected", "rejected"]
+
+
+def test_incoming_sms_and_sms_waiting_on_the_sim_at_start(emulator):
+    emulator.sms("+8613800138000", "火")  # arrives while nothing is connected
+    modem = SerialModem(emulator.link)
+    modem.start()
+    try:
+        assert modem.events.get(timeout=5) == IncomingSms("+8613800138000", "火")
+        emulator.sms("13800138001", "收到")
+        assert modem.events.get(timeout=5) == IncomingSms("13800138001", "收到")
+    finally:
+        modem.stop()
+
+
+def test_ring_outcomes(modem, emulator):
+    assert modem.ring("+8613800138000", 5).result == "no_answer"  # the network gave up
+    emulator.set_callee("+8613800138001", busy=True)
+    assert modem.ring("+8613800138001", 5).result == "busy"
+    emulator.set_callee("+8613800138002", answer_after=0.2)
+    assert modem.ring("+8613800138002", 5).result == "answered"
+    emulator.set_latency(ring_timeout=30)
+    outcome = modem.ring("+8613800138003", 1.0)  # our own limit ends it
+    assert outcome.result == "hung_up" and outcome.alerting_seconds > 0
+    outcomes = [e["outcome"] for e in emulator.log() if e["kind"] == "call_placed"]
+    assert outcomes == ["no_answer", "busy", "answered", "hung_up_by_box"]
+
+
+def test_missing_port_is_a_modem_error(tmp_path):
+    with pytest.raises(ModemError, match="cannot open modem port"):
+        SerialModem(str(tmp_path / "nothing-here")).start()
