@@ -1,0 +1,191 @@
+"""The ``edgebox`` command line: one entry point for the daemon, the demo, the roster and the
+modem emulator. Every command's --help ends with an example."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from edgebox import __version__
+from edgebox.errors import EdgeboxError
+
+DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
+
+
+def fail(message: str) -> None:
+    click.echo(f"edgebox: {message}", err=True)
+    sys.exit(2)
+
+
+def _load(config_path: str):
+    from edgebox.config import load_config
+    try:
+        return load_config(config_path)
+    except EdgeboxError as exc:
+        fail(str(exc))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="edgebox")
+def main() -> None:
+    """edgebox: a household calls the box, its whole group is texted and rung.
+
+    \b
+    Example:
+      edgebox demo
+    """
+
+
+@main.command()
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(dir_okay=False), help="the box's TOML config")
+def run(config_path: str) -> None:
+    """Run the alarm daemon until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+      edgebox run --config /etc/edgebox/edgebox.toml
+    """
+    from edgebox.daemon.app import build_daemon, setup_logging
+    config = _load(config_path)
+    setup_logging(config.log_level)
+    try:
+        daemon = build_daemon(config)
+        daemon.start()
+    except EdgeboxError as exc:
+        fail(str(exc))
+    signal.signal(signal.SIGTERM, lambda *_: daemon._stop.set())
+    try:
+        while not daemon.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    daemon.stop()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="end with the summary as one JSON line")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="language of the messages and the timeline")
+def demo(as_json: bool, lang: str) -> None:
+    """Play a scripted alarm in a simulated village (no hardware needed).
+
+    The daemon talks AT to an emulated modem on a pseudo-terminal; a household calls, its
+    group is texted and rung, two neighbours acknowledge, the siren sounds.
+
+    \b
+    Example:
+      edgebox demo --json
+    """
+    from edgebox.demo.scenario import run_demo
+    try:
+        ok = run_demo(as_json=as_json, lang=lang)
+    except EdgeboxError as exc:
+        fail(str(exc))
+    sys.exit(0 if ok else 1)
+
+
+@main.group()
+def roster() -> None:
+    """Import, export and show the households and groups.
+
+    \b
+    Example:
+      edgebox roster import village.csv --config /etc/edgebox/edgebox.toml
+    """
+
+
+def _store_and_config(config_path: str):
+    from edgebox.store import SqliteStore
+    config = _load(config_path)
+    try:
+        return SqliteStore(config.box_database), config
+    except EdgeboxError as exc:
+        fail(str(exc))
+
+
+config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
+                             show_default=True, type=click.Path(dir_okay=False),
+                             help="the box's TOML config (names the database)")
+
+
+@roster.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@config_option
+def roster_import(csv_file: str, config_path: str) -> None:
+    """Replace the roster with a village sheet (CSV, Chinese headers). All or nothing.
+
+    \b
+    Example:
+      edgebox roster import 石桥村.csv --config config/edgebox.example.toml
+    """
+    from edgebox.daemon.service import utc_now
+    from edgebox.roster_io.csv_sheet import read_roster_csv
+    store, config = _store_and_config(config_path)
+    try:
+        new = read_roster_csv(csv_file, region=config.box_region)
+        store.replace_roster(new, utc_now(), source=Path(csv_file).name)
+    except EdgeboxError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        click.echo(f"edgebox: {csv_file} was not imported; nothing changed:", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups")
+
+
+@roster.command("export")
+@click.argument("csv_file", type=click.Path(dir_okay=False, writable=True))
+@config_option
+def roster_export(csv_file: str, config_path: str) -> None:
+    """Write the roster as a CSV sheet that Excel and WPS open (UTF-8 with BOM).
+
+    \b
+    Example:
+      edgebox roster export backup.csv --config config/edgebox.example.toml
+    """
+    from edgebox.roster_io.csv_sheet import write_roster_csv
+    store, _ = _store_and_config(config_path)
+    current = store.load_roster()
+    write_roster_csv(current, csv_file)
+    click.echo(f"exported {len(current.households)} households to {csv_file}")
+
+
+@roster.command("show")
+@config_option
+def roster_show(config_path: str) -> None:
+    """Print every group with its leader, households, phones and flags.
+
+    \b
+    Example:
+      edgebox roster show --config config/edgebox.example.toml
+    """
+    from edgebox.domain.phones import display
+    from edgebox.domain.roster import FLAG_LABELS_ZH
+    store, config = _store_and_config(config_path)
+    current = store.load_roster()
+    if not current.groups:
+        click.echo("the roster is empty: import one with 'edgebox roster import FILE'")
+        return
+    for group in current.groups:
+        click.echo(f"{group.name}  ({len(group.member_ids)} households)")
+        for h in current.members(group.id):
+            mark = "★" if h.id == group.leader_id else " "
+            flags = "、".join(FLAG_LABELS_ZH[f] for f in sorted(h.flags))
+            phones = ", ".join(display(p) for p in h.phones)
+            click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
+    for label, numbers in (("office", config.numbers_office),
+                           ("township", config.numbers_township)):
+        if numbers:
+            click.echo(f"{label}: {', '.join(display(n) for n in numbers)}")
+
+
+def _attach_emulator() -> None:
+    from edgebox.emulator.cli import emulator
+    main.add_command(emulator)
+
+
+_attach_emulator()

@@ -1,0 +1,1 @@
+"""The long-running service: modem events in, incidents and the outbox out."""

@@ -1,0 +1,104 @@
+"""One readable line per event, for the daemon's log and the demo's live timeline.
+
+Both read the same events the store commits, so what a technician sees in the journal is what
+the uploader will ship and what the demo shows.
+"""
+from __future__ import annotations
+
+from edgebox.domain.phones import display
+from edgebox.domain.roster import Roster
+
+PURPOSE = {
+    "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
+           "unknown_forward": "转告村委"},
+    "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
+           "ring": "ring call", "unknown_forward": "office notice"},
+}
+RING_RESULT = {
+    "zh": {"hung_up": "响铃后挂断", "answered": "已接听", "busy": "占线", "no_answer": "无人接听",
+           "rejected": "被拒接"},
+    "en": {"hung_up": "rang out", "answered": "answered", "busy": "busy", "no_answer": "no answer",
+           "rejected": "rejected"},
+}
+TEXT = {
+    "zh": {
+        "daemon_started": "报警服务启动：{households}户，{groups}个联防组",
+        "daemon_stopped": "报警服务停止",
+        "modem_ready": "调制解调器就绪（{port}）",
+        "modem_unavailable": "调制解调器不可用（第{attempt}次）：{error}",
+        "modem_lost": "调制解调器断开：{reason}",
+        "incident_opened": "来电报警：{who} 来自 {phone_display}",
+        "call_rejected": "已拒接来电（来电免费）",
+        "call_reject_failed": "拒接失败：{error}",
+        "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
+        "repeat_call": "{who} 再次来电，报警仍在处理中",
+        "deliveries_planned": "计划发送：短信{sms}条，振铃{calls}次",
+        "sms_sent": "{purpose} → {who} {phone_display}（{parts}条）",
+        "call_placed": "振铃 → {who} {phone_display}：{result}",
+        "delivery_retry": "发送失败，稍后重试：{error}",
+        "delivery_failed": "{purpose} → {who} {phone_display} 失败：{error}",
+        "deliveries_requeued": "重启后继续发送{count}项未完成任务",
+        "sms_received": "收到短信 ← {who} {number_display}：“{text}”",
+        "ack_received": "{who} 已确认前往",
+        "ack_without_incident": "{who} 回复确认，但没有进行中的报警",
+        "siren_on": "警报器鸣响（{seconds}秒）",
+        "siren_off": "警报器停止",
+        "incident_closed": "报警结束（{reason}）",
+        "roster_replaced": "花名册已更新：{households}户，{groups}个组",
+    },
+    "en": {
+        "daemon_started": "box started: {households} households in {groups} groups",
+        "daemon_stopped": "box stopped",
+        "modem_ready": "modem ready on {port}",
+        "modem_unavailable": "modem unavailable (try {attempt}): {error}",
+        "modem_lost": "modem lost: {reason}",
+        "incident_opened": "alarm call from {who} on {phone_display}",
+        "call_rejected": "call rejected (free for the caller)",
+        "call_reject_failed": "could not reject the call: {error}",
+        "unknown_caller": "unregistered number {number_display} called; no group alerted",
+        "repeat_call": "{who} called again; the alarm is already running",
+        "deliveries_planned": "planned {sms} SMS and {calls} ring calls",
+        "sms_sent": "{purpose} -> {who} {phone_display} ({parts} part(s))",
+        "call_placed": "ring -> {who} {phone_display}: {result}",
+        "delivery_retry": "send failed, will retry: {error}",
+        "delivery_failed": "{purpose} -> {who} {phone_display} FAILED: {error}",
+        "deliveries_requeued": "resuming {count} deliveries interrupted by a restart",
+        "sms_received": "SMS <- {who} {number_display}: \"{text}\"",
+        "ack_received": "{who} acknowledged and is coming",
+        "ack_without_incident": "{who} acknowledged but no alarm is open",
+        "siren_on": "siren on ({seconds} s)",
+        "siren_off": "siren off",
+        "incident_closed": "alarm closed ({reason})",
+        "roster_replaced": "roster replaced: {households} households, {groups} groups",
+    },
+}
+
+
+def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
+    """The event in one line of words; unknown kinds fall back to their name and data."""
+    lang = lang if lang in TEXT else "zh"
+    data = dict(event.get("data") or {})
+    template = TEXT[lang].get(event["kind"])
+    if template is None:
+        return f"{event['kind']} {data}"
+    household_id = data.get("household")
+    who = ""
+    if roster is not None and household_id:
+        try:
+            who = roster.household(household_id).name
+        except KeyError:
+            who = household_id
+    fields = {
+        **data,
+        "who": who or ("未登记" if lang == "zh" else "unregistered"),
+        "phone_display": display(data.get("phone", "")),
+        "number_display": display(data.get("number", "")) or "?",
+        "purpose": PURPOSE[lang].get(data.get("purpose"), data.get("purpose", "")),
+        "result": RING_RESULT[lang].get(data.get("result"), data.get("result", "")),
+        "count": len(data.get("deliveries", [])),
+        "text": str(data.get("text", ""))[:40],
+    }
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return f"{event['kind']} {data}"

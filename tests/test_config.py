@@ -1,0 +1,98 @@
+"""A wrong config stops the daemon with one clear line naming the key; secrets never shown."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebox.config import KEYS, load_config, parse_config
+from edgebox.errors import ConfigError
+
+EXAMPLE = Path(__file__).parent.parent / "config" / "edgebox.example.toml"
+MINIMAL = '[modem]\nport = "/dev/ttyUSB2"\n'
+
+
+def test_example_config_is_valid_and_documents_every_key():
+    config = load_config(EXAMPLE)
+    assert config.modem_port == "/dev/edgebox-modem"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    section = None
+    documented = set()
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if m := re.match(r"^\[(\w+)\]", line):
+            section = m.group(1)
+        elif m := re.match(r"^(\w+)\s*=", line):
+            documented.add(f"{section}.{m.group(1)}")
+            assert lines[i - 1].startswith("#"), f"{section}.{m.group(1)} has no comment above it"
+    assert documented == set(KEYS)
+
+
+def test_defaults_fill_everything_but_the_port():
+    config = parse_config(MINIMAL)
+    assert config.alarm_ring_seconds == 25 and config.box_language == "zh"
+    with pytest.raises(ConfigError, match="'modem.port': is required"):
+        parse_config("")
+
+
+@pytest.mark.parametrize("text,key,problem", [
+    ('[modem]\nprot = "/dev/x"', "modem.prot", "did you mean 'modem.port'"),
+    (MINIMAL + "baudrate = 'fast'", "modem.baudrate", "must be a whole number"),
+    (MINIMAL + "baudrate = 1234", "modem.baudrate", "must be one of"),
+    (MINIMAL + "flow_control = 'xon'", "modem.flow_control", "none, rtscts, dsrdtr"),
+    (MINIMAL + "[alarm]\nring_seconds = true", "alarm.ring_seconds", "must be"),
+    (MINIMAL + "[alarm]\nring_seconds = 1000", "alarm.ring_seconds", "between 5 and 120"),
+    (MINIMAL + "[box]\nlanguage = 'fr'", "box.language", "zh, en"),
+    (MINIMAL + "[numbers]\noffice = ['12345']", "numbers.office", "not a valid number"),
+    (MINIMAL + "[numbers]\noffice = [12345]", "numbers.office", "in quotes"),
+    (MINIMAL + "[numbers]\noffice = '13800138000'", "numbers.office", "a list"),
+    (MINIMAL + "[siren]\npin = 40", "siren.pin", "between 2 and 27"),
+    ("[modem\nport=1", "(file)", "not valid TOML"),
+])
+def test_each_mistake_names_its_key(text, key, problem):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert caught.value.key == key
+    assert problem in str(caught.value)
+
+
+def test_secret_pin_is_never_echoed():
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + 'pin = "98x7"')
+    assert "98x7" not in str(caught.value)
+    config = parse_config(MINIMAL + 'pin = "9876"')
+    assert config.modem_pin == "9876"
+    assert config.redacted()["modem.pin"] == "***"
+    assert "9876" not in repr(config.redacted())
+
+
+def test_numbers_are_normalised():
+    config = parse_config(MINIMAL + "[numbers]\noffice = ['0086 138 0013 8000', '010-12345678']")
+    assert config.numbers_office == ["+8613800138000", "+861012345678"]
+
+
+def test_bom_from_windows_notepad_is_tolerated():
+    assert parse_config("\ufeff" + MINIMAL).modem_port == "/dev/ttyUSB2"
+
+
+@pytest.mark.parametrize("body", ['[modem]\nport = "/dev/x"\nbaudrate = "fast"\n', "[[[",
+                                  '[modem]\nport = "/dev/x"\npin = "12ab"\n'])
+def test_daemon_refuses_bad_config_with_one_line_and_no_traceback(tmp_path, body):
+    path = tmp_path / "edgebox.toml"
+    path.write_text(body, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("edgebox: config key")
+    assert "12ab" not in result.stderr
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config",
+                             str(tmp_path / "nope.toml")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

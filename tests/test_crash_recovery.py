@@ -1,0 +1,63 @@
+"""kill -9 halfway through a fan-out: the next start finishes it. Nobody skipped, nobody texted
+more than twice, and the event log has no gaps."""
+import collections
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from edgebox.emulator import EmulatorServer, Latency
+from tests.support import SHEET, kinds, query, wait_for
+
+pytestmark = pytest.mark.slow
+
+GROUP_ONE_OTHERS = ["+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004"]
+
+
+def start_daemon(config, log_path):
+    with open(log_path, "a") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config", str(config)],
+                                stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
+    # Slow SMS submits so the kill lands while the alarm texts are still going out.
+    emulator = EmulatorServer(link=str(tmp_path / "modem"),
+                              latency=Latency(sms_submit=0.4, call_setup=0.05, ring_timeout=0.3))
+    emulator.start()
+    config = tmp_path / "edgebox.toml"
+    db = tmp_path / "box.db"
+    config.write_text(f'[box]\ndatabase = "{db}"\n[modem]\nport = "{tmp_path / "modem"}"\n'
+                      '[alarm]\nring_members = false\n[siren]\non_seconds = 0\n', encoding="utf-8")
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
+                    str(config)], check=True, capture_output=True, timeout=60)
+    log_path = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log_path)
+    try:
+        wait_for(lambda: "modem_ready" in kinds(db), 30, "the daemon", log_path)
+        emulator.call("18600138003")
+        wait_for(lambda: kinds(db).count("sms_sent") >= 2, 30, "two texts out", log_path)
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(10)
+        texted_before = len([e for e in emulator.log() if e["kind"] == "sms_sent"])
+        assert texted_before < 5, "the kill came too late to test anything"
+
+        daemon = start_daemon(config, log_path)
+        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state != 'sent'")[0][0]
+                 == 0, 60, "the outbox to drain after the restart", log_path)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(30)
+        emulator.stop()
+
+    received = collections.Counter(e["number"] for e in emulator.log() if e["kind"] == "sms_sent")
+    for phone in GROUP_ONE_OTHERS + ["+8618600138003"]:
+        assert 1 <= received[phone] <= 2, (phone, received)
+    assert sum(received.values()) - len(received) <= 1  # at most the one in flight, twice
+    assert query(db, "SELECT count(*) FROM incidents") == [(1,)]
+    assert query(db, "SELECT count(*) FROM deliveries") == [(5,)]  # planned once, not twice
+    seqs = [r[0] for r in query(db, "SELECT seq FROM events ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))
