@@ -18,7 +18,12 @@ control_option = click.option("--control", "control", required=True, metavar="SO
 
 @click.group()
 def emulator():
-    """A GSM modem emulator on a pty, for tests and demos without hardware."""
+    """A GSM modem emulator on a pty, for tests and demos without hardware.
+
+    \b
+    Example:
+      edgebox emulator serve --link /tmp/modem --control /tmp/emu.sock
+    """
 
 
 @emulator.command()

@@ -1,0 +1,88 @@
+"""The command line: every command documented with an example, the roster commands, the demo."""
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from edgebox.cli import main
+from tests.support import SHEET
+
+
+def all_commands(group=main, prefix="edgebox"):
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, f"{prefix} {name}")
+
+
+@pytest.mark.parametrize("path,command", list(all_commands()), ids=lambda v: str(v))
+def test_every_command_has_help_with_an_example(path, command):
+    assert command.help, f"{path} has no help"
+    assert "Example" in command.help and "edgebox" in command.help.split("Example", 1)[1], \
+        f"{path} --help has no example"
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "edgebox", "--version"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("edgebox, version")
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "edgebox.toml"
+    path.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[modem]\nport = "/dev/null"\n'
+                    '[numbers]\noffice = ["0571-8888 6666"]\n', encoding="utf-8")
+    return str(path)
+
+
+def test_roster_import_show_export(tmp_path, config):
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    runner = CliRunner()
+    imported = runner.invoke(main, ["roster", "import", str(sheet), "--config", config])
+    assert imported.exit_code == 0, imported.output
+    assert "imported 6 households in 2 groups" in imported.output
+    shown = runner.invoke(main, ["roster", "show", "--config", config])
+    assert "第一组" in shown.output and "★ H01" in shown.output and "独居老人" in shown.output
+    assert "150 1380 0022" in shown.output and "office: 0571 8888 6666" in shown.output
+    exported = tmp_path / "out.csv"
+    runner.invoke(main, ["roster", "export", str(exported), "--config", config])
+    assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
+    again = runner.invoke(main, ["roster", "import", str(exported), "--config", config])
+    assert again.exit_code == 0
+
+
+def test_bad_sheet_is_reported_by_line_and_nothing_changes(tmp_path, config):
+    runner = CliRunner()
+    good = tmp_path / "good.csv"
+    good.write_text(SHEET, encoding="utf-8")
+    runner.invoke(main, ["roster", "import", str(good), "--config", config])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SHEET.replace("13700138004", "137001"), encoding="utf-8")
+    result = runner.invoke(main, ["roster", "import", str(bad), "--config", config])
+    assert result.exit_code == 2
+    assert "nothing changed" in result.output
+    assert "line 5 (电话)" in result.output and "137001" in result.output
+    shown = runner.invoke(main, ["roster", "show", "--config", config])
+    assert "137 0013 8004" in shown.output  # the old roster is intact
+
+
+@pytest.mark.slow
+def test_demo_plays_the_whole_story_and_ends_with_a_json_summary():
+    result = subprocess.run([sys.executable, "-m", "edgebox", "demo", "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["incidents"] == 1 and summary["acks"] == 2 and summary["failures"] == 0
+    assert summary["sms_sent"] == summary["emulator_sms"] > 10
+    assert summary["calls_placed"] == summary["emulator_calls"] >= 9
+    assert summary["caller_rejected_after_s"] is not None and summary["siren_on_s"] > 0
+    text = result.stdout
+    for words in ("拨打报警器", "已拒接来电", "报警短信", "确认短信", "振铃", "已确认前往",
+                  "回告短信", "警报器鸣响", "警报器停止"):
+        assert words in text, words
