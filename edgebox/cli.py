@@ -57,7 +57,7 @@ def run(config_path: str) -> None:
         daemon.start()
     except EdgeboxError as exc:
         fail(str(exc))
-    signal.signal(signal.SIGTERM, lambda *_: daemon._stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     try:
         while not daemon.wait(1.0):
             pass

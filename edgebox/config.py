@@ -17,7 +17,11 @@ from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
 
 REQUIRED = object()
-SECRET_KEYS = {"modem.pin"}
+SECRET_KEYS = {"pin"}  # the last part of a key: modems[1].pin
+
+
+def _secret(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in SECRET_KEYS
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,19 @@ KEYS: dict[str, Key] = {
     "box.region": Key(str, "CN", _region),
     "box.database": Key(str, "/var/lib/edgebox/edgebox.db"),
     "box.roster_csv": Key(str, ""),
-    "modem.port": Key(str, REQUIRED, lambda v: None if v.strip() else "must name a device"),
-    "modem.baudrate": Key(int, 115200, _one_of(9600, 19200, 38400, 57600, 115200, 230400,
-                                                460800, 921600)),
-    "modem.flow_control": Key(str, "none", _one_of("none", "rtscts", "dsrdtr")),
-    "modem.pin": Key(str, "", _pin),
     "modem.command_timeout": Key((int, float), 10, _between(1, 120)),
     "modem.sms_timeout": Key((int, float), 60, _between(5, 180)),
     "modem.max_attempts": Key(int, 3, _between(1, 20)),
     "modem.retry_seconds": Key((int, float), 5, _between(0, 600)),
+    "modem.delivery_reports": Key(bool, True),
+    "modem.health_minutes": Key((int, float), 15, _between(0.01, 24 * 60)),
+    "modem.balance_ussd": Key(str, ""),
+    "modem.low_balance": Key((int, float), 5, _between(0, 10000)),
+    "modem.out_of_service_after": Key(int, 5, _between(1, 100)),
+    "modem.out_of_service_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
+    "clock.set_system": Key(bool, False),
+    "clock.set_command": Key(str, "date -u -s @{epoch}"),
+    "clock.max_adjust_hours": Key((int, float), 0, _between(0, 24 * 365 * 30)),
     "alarm.ring_members": Key(bool, True),
     "alarm.ring_seconds": Key((int, float), 25, _between(5, 120)),
     "alarm.open_minutes": Key((int, float), 30, _between(1, 24 * 60)),
@@ -74,12 +82,41 @@ KEYS: dict[str, Key] = {
 }
 
 
+# One [[modems]] table per modem; the box needs at least one.
+MODEM_KEYS: dict[str, Key] = {
+    "name": Key(str, "", lambda v: None if v.strip() else "must not be empty"),
+    "port": Key(str, REQUIRED, lambda v: None if v.strip() else "must name a device"),
+    "baudrate": Key(int, 115200, _one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
+                                         921600)),
+    "flow_control": Key(str, "none", _one_of("none", "rtscts", "dsrdtr")),
+    "pin": Key(str, "", _pin),
+    "voice": Key(bool, True),
+    "power_cycle": Key(str, ""),
+}
+
+
+@dataclass(frozen=True)
+class ModemSettings:
+    name: str
+    port: str
+    baudrate: int
+    flow_control: str
+    pin: str
+    voice: bool
+    power_cycle: str
+
+    def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
+        return f"ModemSettings(name={self.name!r}, port={self.port!r})"
+
+
 class Config:
     """Validated settings, read as ``config.get('modem.port')`` or ``config.modem_port``."""
 
-    def __init__(self, values: dict[str, Any], source: str):
+    def __init__(self, values: dict[str, Any], source: str,
+                 modems: tuple[ModemSettings, ...] = ()):
         self._values = values
         self.source = source
+        self.modems = modems
 
     def get(self, key: str) -> Any:
         return self._values[key]
@@ -93,13 +130,16 @@ class Config:
 
     def redacted(self) -> dict[str, Any]:
         """The settings as they may be printed or logged: secrets masked."""
-        return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in self._values.items()}
+        shown = {k: ("***" if _secret(k) and v else v) for k, v in self._values.items()}
+        shown["modems"] = [{"name": m.name, "port": m.port, "pin": "***" if m.pin else ""}
+                           for m in self.modems]
+        return shown
 
     def with_overrides(self, **overrides: Any) -> "Config":
         values = dict(self._values)
         for name, value in overrides.items():
             values[name.replace("__", ".")] = value
-        return Config(values, self.source)
+        return Config(values, self.source, self.modems)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -132,37 +172,63 @@ def _check_numbers(key: str, values: list, region: str) -> list[str]:
     return out
 
 
+def _checked(key: str, spec: Key, table: dict, name: str) -> Any:
+    """The value of ``name`` in ``table`` (or its default), checked against ``spec``."""
+    if name not in table:
+        if spec.default is REQUIRED:
+            raise ConfigError(key, "is required")
+        return spec.default
+    value = table[name]
+    # bool is an int in Python; a 'true' where a number belongs is still a mistake.
+    if not isinstance(value, spec.type) or (isinstance(value, bool) and spec.type is not bool):
+        shown = "" if _secret(key) else f", not {value!r}"
+        raise ConfigError(key, f"must be {_type_name(spec.type)}{shown}")
+    problem = spec.check(value)
+    if problem:
+        raise ConfigError(key, problem + ("" if _secret(key) else f" (got {value!r})"))
+    return value
+
+
+def _parse_modems(raw: object) -> tuple[ModemSettings, ...]:
+    if raw is None:
+        raise ConfigError("modems", "is required: add a [[modems]] table with the modem's port")
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError("modems", "must be one or more [[modems]] tables")
+    modems = []
+    for number, table in enumerate(raw, start=1):
+        prefix = f"modems[{number}]"
+        for name in table:
+            if name not in MODEM_KEYS:
+                close = difflib.get_close_matches(name, MODEM_KEYS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ConfigError(f"{prefix}.{name}", f"unknown key{hint}")
+        values = {name: _checked(f"{prefix}.{name}", spec, table, name)
+                  for name, spec in MODEM_KEYS.items()}
+        values["name"] = values["name"] or f"modem{number}"
+        modems.append(ModemSettings(**values))
+    names = [m.name for m in modems]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError("modems", f"two modems are called '{name}'")
+    return tuple(modems)
+
+
 def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         raw = tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", f"{source} is not valid TOML: {exc}") from exc
+    modems_raw = raw.pop("modems", None)
     flat = _flatten(raw)
     for key in flat:
         if key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
+            close = difflib.get_close_matches(key, list(KEYS) + ["modems"], n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(key, f"unknown key{hint}")
-    values: dict[str, Any] = {}
-    for key, spec in KEYS.items():
-        if key not in flat:
-            if spec.default is REQUIRED:
-                raise ConfigError(key, "is required")
-            values[key] = spec.default
-            continue
-        value = flat[key]
-        # bool is an int in Python; a 'true' where a number belongs is still a mistake.
-        if not isinstance(value, spec.type) or (isinstance(value, bool) and spec.type is not bool):
-            raise ConfigError(key, f"must be {_type_name(spec.type)}, not {value!r}"
-                              if key not in SECRET_KEYS else f"must be {_type_name(spec.type)}")
-        problem = spec.check(value)
-        if problem:
-            shown = "" if key in SECRET_KEYS else f" (got {value!r})"
-            raise ConfigError(key, problem + shown)
-        values[key] = value
+    values = {key: _checked(key, spec, flat, key) for key, spec in KEYS.items()}
     for key in ("numbers.office", "numbers.township"):
         values[key] = _check_numbers(key, values[key], values["box.region"])
-    return Config(values, source)
+    return Config(values, source, _parse_modems(modems_raw))
 
 
 def load_config(path: str | Path) -> Config:

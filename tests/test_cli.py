@@ -34,8 +34,8 @@ def test_python_dash_m_works():
 @pytest.fixture
 def config(tmp_path):
     path = tmp_path / "edgebox.toml"
-    path.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[modem]\nport = "/dev/null"\n'
-                    '[numbers]\noffice = ["0571-8888 6666"]\n', encoding="utf-8")
+    path.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[numbers]\noffice = ["0571-8888 6666"]\n'
+                    '[[modems]]\nport = "/dev/null"\n', encoding="utf-8")
     return str(path)
 
 

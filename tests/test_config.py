@@ -6,41 +6,47 @@ from pathlib import Path
 
 import pytest
 
-from edgebox.config import KEYS, load_config, parse_config
+from edgebox.config import KEYS, MODEM_KEYS, load_config, parse_config
 from edgebox.errors import ConfigError
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "edgebox.example.toml"
-MINIMAL = '[modem]\nport = "/dev/ttyUSB2"\n'
+MINIMAL = '[[modems]]\nport = "/dev/ttyUSB2"\n'
 
 
 def test_example_config_is_valid_and_documents_every_key():
     config = load_config(EXAMPLE)
-    assert config.modem_port == "/dev/edgebox-modem"
+    assert [m.port for m in config.modems] == ["/dev/edgebox-modem"]
     text = EXAMPLE.read_text(encoding="utf-8")
     section = None
     documented = set()
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if m := re.match(r"^\[(\w+)\]", line):
+        if m := re.match(r"^\[\[?(\w+)\]\]?", line):
             section = m.group(1)
         elif m := re.match(r"^(\w+)\s*=", line):
             documented.add(f"{section}.{m.group(1)}")
             assert lines[i - 1].startswith("#"), f"{section}.{m.group(1)} has no comment above it"
-    assert documented == set(KEYS)
+    assert documented == set(KEYS) | {f"modems.{key}" for key in MODEM_KEYS}
 
 
 def test_defaults_fill_everything_but_the_port():
     config = parse_config(MINIMAL)
     assert config.alarm_ring_seconds == 25 and config.box_language == "zh"
-    with pytest.raises(ConfigError, match="'modem.port': is required"):
+    assert config.modems[0].name == "modem1" and config.modems[0].flow_control == "none"
+    with pytest.raises(ConfigError, match="'modems': is required"):
         parse_config("")
+    with pytest.raises(ConfigError, match=r"'modems\[2\].port': is required"):
+        parse_config(MINIMAL + "[[modems]]\nname = 'b'\n")
+    with pytest.raises(ConfigError, match="two modems are called 'a'"):
+        parse_config("[[modems]]\nname='a'\nport='x'\n[[modems]]\nname='a'\nport='y'\n")
 
 
 @pytest.mark.parametrize("text,key,problem", [
-    ('[modem]\nprot = "/dev/x"', "modem.prot", "did you mean 'modem.port'"),
-    (MINIMAL + "baudrate = 'fast'", "modem.baudrate", "must be a whole number"),
-    (MINIMAL + "baudrate = 1234", "modem.baudrate", "must be one of"),
-    (MINIMAL + "flow_control = 'xon'", "modem.flow_control", "none, rtscts, dsrdtr"),
+    ('[[modems]]\nprot = "/dev/x"', "modems[1].prot", "did you mean 'port'"),
+    ('[modem]\nport = "/dev/x"', "modem.port", "did you mean 'modems'"),
+    (MINIMAL + "baudrate = 'fast'", "modems[1].baudrate", "must be a whole number"),
+    (MINIMAL + "baudrate = 1234", "modems[1].baudrate", "must be one of"),
+    (MINIMAL + "flow_control = 'xon'", "modems[1].flow_control", "none, rtscts, dsrdtr"),
     (MINIMAL + "[alarm]\nring_seconds = true", "alarm.ring_seconds", "must be"),
     (MINIMAL + "[alarm]\nring_seconds = 1000", "alarm.ring_seconds", "between 5 and 120"),
     (MINIMAL + "[box]\nlanguage = 'fr'", "box.language", "zh, en"),
@@ -62,9 +68,9 @@ def test_secret_pin_is_never_echoed():
         parse_config(MINIMAL + 'pin = "98x7"')
     assert "98x7" not in str(caught.value)
     config = parse_config(MINIMAL + 'pin = "9876"')
-    assert config.modem_pin == "9876"
-    assert config.redacted()["modem.pin"] == "***"
-    assert "9876" not in repr(config.redacted())
+    assert config.modems[0].pin == "9876"
+    assert config.redacted()["modems"][0]["pin"] == "***"
+    assert "9876" not in repr(config.redacted()) and "9876" not in repr(config.modems)
 
 
 def test_numbers_are_normalised():
@@ -73,11 +79,11 @@ def test_numbers_are_normalised():
 
 
 def test_bom_from_windows_notepad_is_tolerated():
-    assert parse_config("\ufeff" + MINIMAL).modem_port == "/dev/ttyUSB2"
+    assert parse_config("\ufeff" + MINIMAL).modems[0].port == "/dev/ttyUSB2"
 
 
-@pytest.mark.parametrize("body", ['[modem]\nport = "/dev/x"\nbaudrate = "fast"\n', "[[[",
-                                  '[modem]\nport = "/dev/x"\npin = "12ab"\n'])
+@pytest.mark.parametrize("body", ['[[modems]]\nport = "/dev/x"\nbaudrate = "fast"\n', "[[[",
+                                  '[[modems]]\nport = "/dev/x"\npin = "12ab"\n'])
 def test_daemon_refuses_bad_config_with_one_line_and_no_traceback(tmp_path, body):
     path = tmp_path / "edgebox.toml"
     path.write_text(body, encoding="utf-8")

@@ -28,8 +28,9 @@ def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
     emulator.start()
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"
-    config.write_text(f'[box]\ndatabase = "{db}"\n[modem]\nport = "{tmp_path / "modem"}"\n'
-                      '[alarm]\nring_members = false\n[siren]\non_seconds = 0\n', encoding="utf-8")
+    config.write_text(f'[box]\ndatabase = "{db}"\n'
+                      '[alarm]\nring_members = false\n[siren]\non_seconds = 0\n'
+                      f'[[modems]]\nport = "{tmp_path / "modem"}"\n', encoding="utf-8")
     sheet = tmp_path / "village.csv"
     sheet.write_text(SHEET, encoding="utf-8")
     subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from edgebox.adapters.modem.serial_modem import SAME_CALL_SECONDS
+from edgebox.adapters.modem.notifications import SAME_CALL_SECONDS
 from edgebox.domain.messages import render
 from edgebox.emulator import EmulatorServer, Latency
 from tests.support import SHEET, kinds, query, wait_for
@@ -32,7 +32,7 @@ def box(tmp_path):
     config.write_text(f"""
 [box]
 database = "{tmp_path / 'box.db'}"
-[modem]
+[[modems]]
 port = "{tmp_path / 'modem'}"
 [alarm]
 ring_seconds = 5

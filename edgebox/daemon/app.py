@@ -7,6 +7,7 @@ settings instead of patching internals.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
@@ -43,16 +44,24 @@ def import_configured_roster(config, store) -> None:
         store.replace_roster(roster, utc_now(), source=config.box_roster_csv)
 
 
+def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:
+    return {
+        m.name: SerialModem(m.port, m.baudrate, m.flow_control, m.pin,
+                            config.modem_command_timeout, config.modem_sms_timeout, name=m.name,
+                            events=events, delivery_reports=config.modem_delivery_reports)
+        for m in config.modems
+    }
+
+
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     store = SqliteStore(config.box_database)
     import_configured_roster(config, store)
-    modem = SerialModem(config.modem_port, config.modem_baudrate, config.modem_flow_control,
-                        config.modem_pin, config.modem_command_timeout, config.modem_sms_timeout)
+    events: queue.Queue = queue.Queue()  # every modem's events, in the order they happened
     try:
         gpio = gpio or load_gpio(config.siren_backend)
     except RuntimeError as exc:
         raise ConfigError("siren.backend", str(exc)) from exc
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high)
-    daemon = Daemon(config, store, modem, siren, clock=clock)
+    daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock)
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))
     return daemon

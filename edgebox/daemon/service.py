@@ -1,132 +1,153 @@
-"""Daemon: turns modem events into incidents and drains the outbox through the modem.
+"""Daemon: turns modem events into incidents; modem workers drain the outbox.
 
-Two threads:
-- the event loop takes the modem's ordered events (calls, SMS, port lost) and timers (siren off,
-  incidents expiring) and decides; every decision is committed to the store before it acts;
-- the outbox worker sends what the store says is pending, most urgent first, one delivery at a
-  time (a modem does one thing at a time), and reopens the modem when its port dies.
+- The event loop takes every modem's events from one ordered queue (calls, SMS, delivery
+  reports, USSD answers, acknowledgement keys, ports lost) plus timers (siren off, incidents
+  expiring) and decides; every decision is committed to the store before it acts.
+- One ModemWorker per modem sends what the store says is pending, most urgent first, and looks
+  after its modem (health, recovery).
 
-Alarm path for a call: caller id → E.164 → household → incident committed → call rejected →
-deliveries planned and committed → worker texts, confirms, relays, rings.
+Alarm path for a call: caller id → E.164 → household → incident committed → call rejected on
+the modem that rang → deliveries planned and committed → workers text, confirm, relay, ring.
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Callable
 
-from edgebox.adapters.modem.events import IncomingCall, IncomingSms, ModemLost
+from edgebox.adapters.modem import readings
+from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
+                                           UssdReply)
+from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.domain import alarm
 from edgebox.domain.acks import is_acknowledgement
+from edgebox.domain.messages import render
 from edgebox.domain.phones import normalise_caller
 from edgebox.errors import ModemError
 
 log = logging.getLogger("edgebox")
-
-RECONNECT_BACKOFF = (1, 2, 5, 10, 30)
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True)
+class KeyAcknowledged:
+    """A member pressed the acknowledgement key in a ring call (posted by a worker)."""
+    delivery_id: int
+
+
 class Daemon:
-    def __init__(self, config, store, modem, siren, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, config, store, modems: dict, siren, events: queue.Queue,
+                 clock: Callable[[], datetime] = utc_now):
         self.config = config
         self.store = store
-        self.modem = modem
         self.siren = siren
         self.clock = clock
+        self.events = events
         self.roster = store.load_roster()
         self._stop = threading.Event()
-        self._work = threading.Event()
         self._siren_off_at: float | None = None
-        self._threads: list[threading.Thread] = []
-        self.ready = threading.Event()
+        self._low_balance_warned: dict[str, date] = {}
+        self._loop: threading.Thread | None = None
+        self.workers = {
+            settings.name: ModemWorker(settings, config, store, modems[settings.name], clock,
+                                       self._stop, self._post_key_ack, self._report_modem_down)
+            for settings in config.modems
+        }
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Recover what a crash left, open the modem, start both loops."""
+        """Recover what a crash left, then start the event loop and every modem's worker."""
         now = self.clock()
         self.store.append_event(now, "daemon_started", box=self.config.box_id,
                                 households=len(self.roster.households),
-                                groups=len(self.roster.groups))
+                                groups=len(self.roster.groups), modems=len(self.workers))
         self.store.requeue_interrupted(now)
         for incident in self.store.unplanned_incidents():
             # Committed but never planned: the box died between the two. Plan it now.
             self._plan_incident(incident)
-        self._connect_modem(once=True)
-        for target, name in ((self._event_loop, "events"), (self._outbox_loop, "outbox")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        self.ready.set()
+        self._loop = threading.Thread(target=self._event_loop, name="events", daemon=True)
+        self._loop.start()
+        for worker in self.workers.values():
+            worker.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._work.set()
-        self.modem.events.put(None)
-        for thread in self._threads:
-            thread.join(timeout=self.config.alarm_ring_seconds + 5)
+        self._wake_workers()
+        self.events.put(None)
+        if self._loop:
+            self._loop.join(timeout=5)
+        for worker in self.workers.values():
+            worker.join(timeout=self.config.alarm_ring_seconds + 5)
+            worker.modem.stop()
         self.siren.off()
-        self.modem.stop()
         self.store.append_event(self.clock(), "daemon_stopped")
+
+    def request_stop(self) -> None:
+        self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._stop.wait(timeout)
 
+    def modems_ready(self) -> int:
+        return sum(w.modem.alive for w in self.workers.values())
+
+    def _wake_workers(self) -> None:
+        for worker in self.workers.values():
+            worker.wake.set()
+
     # -- event loop ------------------------------------------------------------------------
 
     def _event_loop(self) -> None:
+        handlers = {IncomingCall: self.on_call, IncomingSms: self.on_sms,
+                    DeliveryReport: self.on_report, UssdReply: self.on_ussd,
+                    KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost}
         while not self._stop.is_set():
             try:
-                event = self.modem.events.get(timeout=0.2)
+                event = self.events.get(timeout=0.2)
             except queue.Empty:
                 event = None
             try:
-                if isinstance(event, IncomingCall):
-                    self.on_call(event)
-                elif isinstance(event, IncomingSms):
-                    self.on_sms(event)
-                elif isinstance(event, ModemLost):
-                    self.store.append_event(self.clock(), "modem_lost", reason=event.reason)
-                    self._work.set()
+                handler = handlers.get(type(event))
+                if handler:
+                    handler(event)
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
 
     def on_call(self, call: IncomingCall) -> None:
         if call.same_call:
-            self._reject()
+            self._reject(call.modem)
             return
         now = self.clock()
         phone = normalise_caller(call.digits, call.ton, self.config.box_region)
         household = self.roster.household_by_phone(phone)
         if household is None:
-            self._reject()
+            self._reject(call.modem)
             self.store.append_event(now, "unknown_caller", number=phone or call.digits or "",
-                                    withheld=call.digits is None)
+                                    withheld=call.digits is None, modem=call.modem)
             if phone and self.config.alarm_forward_unknown_callers and self.config.numbers_office:
                 local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                self.store.add_deliveries(now, None, alarm.plan_unknown_caller(
+                self._enqueue(None, alarm.plan_unknown_caller(
                     phone, self.config.numbers_office, local, self.config.box_language))
-                self._work.set()
             return
         repeat = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
                                                self.config.alarm_open_minutes)
         if repeat is not None:
-            self._reject()
+            self._reject(call.modem)
             self.store.append_event(now, "repeat_call", repeat.id, household=household.id,
                                     phone=phone)
             return
         group = self.roster.groups_of(household.id)[0]
         incident = self.store.open_incident(now, group.id, household.id, phone)
-        self._reject(incident.id)
+        self._reject(call.modem, incident.id)
         self._plan_incident(incident)
         self._siren_on(incident.id)
 
@@ -137,7 +158,7 @@ class Daemon:
         household = self.roster.household_by_phone(phone)
         self.store.append_event(now, "sms_received", number=phone or sms.number,
                                 household=household.id if household else None,
-                                text=sms.text[:500], length=len(sms.text))
+                                text=sms.text[:500], length=len(sms.text), modem=sms.modem)
         if household is None or not is_acknowledgement(sms.text):
             return
         incident = alarm.incident_to_acknowledge(self.store.incidents("open"), self.roster,
@@ -145,18 +166,73 @@ class Daemon:
         if incident is None:
             self.store.append_event(now, "ack_without_incident", household=household.id)
             return
-        if self.store.record_ack(now, incident.id, household.id, phone, "sms"):
-            self.store.add_deliveries(now, incident.id, [
-                alarm.plan_ack_relay(incident, household, self.config.box_language)])
-            self._work.set()
+        self._acknowledge(incident, household, phone, "sms")
 
-    def _reject(self, incident_id: int | None = None) -> None:
+    def on_key_ack(self, event: KeyAcknowledged) -> None:
+        delivery = self.store.delivery(event.delivery_id)
+        incident = next((i for i in self.store.incidents() if i.id == delivery["incident_id"]),
+                        None)
+        if incident is None or delivery["household_id"] is None:
+            return
+        self._acknowledge(incident, self.roster.household(delivery["household_id"]),
+                          delivery["phone"], "dtmf")
+
+    def _acknowledge(self, incident, household, phone: str, channel: str) -> None:
+        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel):
+            self._enqueue(incident.id, [
+                alarm.plan_ack_relay(incident, household, self.config.box_language)])
+
+    def on_report(self, report: DeliveryReport) -> None:
+        if report.final:
+            self.store.record_delivery_report(self.clock(), report.modem, report.reference,
+                                              report.delivered)
+
+    def on_ussd(self, reply: UssdReply) -> None:
+        now = self.clock()
+        amount = readings.balance(reply.text)
+        self.store.append_event(now, "modem_balance", modem=reply.modem, balance=amount,
+                                text=reply.text[:160])
+        if amount is None or amount >= self.config.modem_low_balance:
+            return
+        if self._low_balance_warned.get(reply.modem) == now.date():
+            return  # once a day is enough
+        self._low_balance_warned[reply.modem] = now.date()
+        text = render(self.config.box_language, "low_balance", modem=reply.modem,
+                      balance=f"{amount:.2f}")
+        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, office, None, "office_notice",
+                                                   text, alarm.PRIORITY["unknown_forward"])
+                             for office in self.config.numbers_office])
+
+    def on_modem_lost(self, event: ModemLost) -> None:
+        self.store.append_event(self.clock(), "modem_lost", modem=event.modem,
+                                reason=event.reason)
+        self._wake_workers()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _post_key_ack(self, delivery_id: int) -> None:
+        self.events.put(KeyAcknowledged(delivery_id))
+
+    def _report_modem_down(self, modem: str) -> None:
+        text = render(self.config.box_language, "modem_down", modem=modem,
+                      time=self.clock().astimezone().strftime("%H:%M"))
+        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, office, None, "office_notice",
+                                                   text, alarm.PRIORITY["unknown_forward"])
+                             for office in self.config.numbers_office])
+
+    def _enqueue(self, incident_id: int | None, plan: list) -> None:
+        if plan:
+            self.store.add_deliveries(self.clock(), incident_id, plan)
+            self._wake_workers()
+
+    def _reject(self, modem: str, incident_id: int | None = None) -> None:
+        worker = self.workers.get(modem) or next(iter(self.workers.values()))
         try:
-            self.modem.reject_call()
-            self.store.append_event(self.clock(), "call_rejected", incident_id)
+            worker.modem.reject_call()
+            self.store.append_event(self.clock(), "call_rejected", incident_id, modem=modem)
         except ModemError as exc:
             self.store.append_event(self.clock(), "call_reject_failed", incident_id,
-                                    error=str(exc))
+                                    modem=modem, error=str(exc))
 
     def _plan_incident(self, incident: alarm.Incident) -> None:
         group = self.roster.group(incident.group_id)
@@ -164,7 +240,7 @@ class Daemon:
         plan = alarm.plan_alarm(self.roster, group, caller, incident.caller_phone,
                                 self.config.box_language, self.config.alarm_ring_members)
         self.store.add_deliveries(self.clock(), incident.id, plan)
-        self._work.set()
+        self._wake_workers()
 
     def _siren_on(self, incident_id: int) -> None:
         seconds = self.config.siren_on_seconds
@@ -183,57 +259,3 @@ class Daemon:
         for incident in self.store.incidents("open"):
             if not incident.is_open(now, self.config.alarm_open_minutes):
                 self.store.close_incident(now, incident.id, "expired")
-
-    # -- outbox worker ---------------------------------------------------------------------
-
-    def _outbox_loop(self) -> None:
-        while not self._stop.is_set():
-            if not self.modem.alive:
-                self._connect_modem()
-                continue
-            delivery = self.store.claim_next_delivery(self.clock())
-            if delivery is None:
-                self._work.wait(0.5)
-                self._work.clear()
-                continue
-            self._deliver(delivery)
-
-    def _deliver(self, d: dict) -> None:
-        try:
-            if d["kind"] == alarm.SMS:
-                refs = self.modem.send_sms(d["phone"], d["text"])
-                self.store.finish_delivery(self.clock(), d["id"], "sent", "sms_sent",
-                                           modem_ref=",".join(map(str, refs)), parts=len(refs))
-            else:
-                outcome = self.modem.ring(d["phone"], self.config.alarm_ring_seconds)
-                self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
-                                           result=outcome.result,
-                                           alerting_seconds=outcome.alerting_seconds)
-        except ModemError as exc:
-            now = self.clock()
-            if d["attempts"] >= self.config.modem_max_attempts:
-                self.store.finish_delivery(now, d["id"], "failed", "delivery_failed",
-                                           error=str(exc))
-            else:
-                wait = self.config.modem_retry_seconds * 2 ** (d["attempts"] - 1)
-                self.store.retry_delivery(now, d["id"], str(exc), now + timedelta(seconds=wait))
-
-    def _connect_modem(self, once: bool = False) -> None:
-        """Open the modem; on failure wait with growing back-off and try again (the outbox keeps
-        every pending delivery meanwhile). ``once``: a single try, as at start-up, where the
-        worker's loop takes over the retrying so start() never blocks on a missing modem."""
-        for attempt in itertools.count():
-            if self._stop.is_set():
-                return
-            try:
-                self.modem.stop()
-                self.modem.start()
-            except ModemError as exc:
-                self.store.append_event(self.clock(), "modem_unavailable", error=str(exc),
-                                        attempt=attempt + 1)
-                if once:
-                    return
-                self._stop.wait(RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)])
-                continue
-            self.store.append_event(self.clock(), "modem_ready", port=self.modem.port)
-            return

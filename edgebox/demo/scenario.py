@@ -58,7 +58,8 @@ def _demo_config(workdir: Path, link: str, lang: str, office: list[str]):
 id = "demo-village"
 language = "{lang}"
 database = "{workdir / 'edgebox.db'}"
-[modem]
+[[modems]]
+name = "demo"
 port = "{link}"
 [numbers]
 office = {json.dumps(office)}
@@ -111,7 +112,7 @@ def _play(daemon, emulator, gpio, roster, words, lang, as_json, out) -> bool:
     daemon.start()
     store = daemon.store
     try:
-        _wait(lambda: daemon.modem.alive, 10, "the modem")
+        _wait(lambda: daemon.modems_ready() == len(daemon.workers), 10, "the modem")
         group = roster.groups[0]
         caller = roster.members(group.id)[2]
         started[0] = time.monotonic()

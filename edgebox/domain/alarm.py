@@ -18,7 +18,8 @@ from edgebox.domain.roster import Group, Household, Roster
 SMS, CALL = "sms", "call"
 
 # Lower runs first.
-PRIORITY = {"alarm": 10, "confirm": 20, "ack_relay": 20, "unknown_forward": 25, "ring": 30}
+PRIORITY = {"alarm": 10, "confirm": 20, "ack_relay": 20, "unknown_forward": 25,
+            "office_notice": 25, "ring": 30}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "confirm": "【联防】已收到您的求助，已通知{group}{notified}户邻居，请保持电话畅通",
         "ack_relay": "【联防】{member}（{address}）已确认，正在赶来",
         "unknown_caller": "【联防】未登记号码{number}于{time}呼叫报警器，请核实",
-        "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往",
+        "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往。确认前往请按1",
+        "low_balance": "【联防】报警器{modem}话费余额仅{balance}元，请尽快充值",
+        "modem_down": "【联防】报警器{modem}自{time}起无法工作，请尽快检查",
     },
     "en": {
         # Names and addresses are usually Chinese even on an English box, which makes the SMS
@@ -36,7 +38,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "confirm": "[Watch] Alarm received: {notified} of {group} alerted",
         "ack_relay": "[Watch] {member} ({address}) is coming",
         "unknown_caller": "[Watch] Unregistered number {number} called the alarm box at {time}. Please check",
-        "ring_speech": "Emergency. {caller}, {address}, {group}, needs help now",
+        "ring_speech": "Emergency. {caller}, {address}, {group}, needs help now. "
+                       "Press 1 if you are coming",
+        "low_balance": "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon",
+        "modem_down": "[Watch] Alarm box {modem} has not worked since {time}. Please check",
     },
 }
 

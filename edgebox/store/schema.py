@@ -11,6 +11,9 @@ Tables
   (pending → sending → sent | failed | cancelled), attempts and the modem's reference. Workers
   drain it; after a crash, rows left in "sending" go back to "pending".
 - acks: who acknowledged which incident, on which channel; one per household and incident.
+- sms_parts: one row per SMS part a modem submitted, with the network's message reference, so a
+  delivery report is matched to its own message (not "any report").
+- modem_health: signal, registration, SIM, operator, balance and network time per check.
 - events: the append-only log, ``seq`` strictly increasing with no gaps; the uploader ships it and
   the web panel streams it.
 """
@@ -89,6 +92,36 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL             -- JSON object
     );
     CREATE INDEX events_incident ON events(incident_id);
+    """,
+    # 2: several modems, delivery reports, health.
+    """
+    ALTER TABLE deliveries ADD COLUMN modem TEXT;
+    ALTER TABLE deliveries ADD COLUMN report TEXT;
+    CREATE TABLE sms_parts (
+        id INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        modem TEXT NOT NULL,
+        reference INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        submitted_at TEXT NOT NULL,
+        status TEXT,                   -- NULL until the report comes: delivered / failed
+        reported_at TEXT
+    );
+    CREATE INDEX sms_parts_reference ON sms_parts(modem, reference);
+    CREATE TABLE modem_health (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        at TEXT NOT NULL,
+        signal INTEGER,                -- +CSQ rssi 0-31, NULL when unknown (99)
+        registration TEXT,             -- home / roaming / searching / denied / none
+        technology TEXT,               -- 2G (+CREG) or 4G (+CEREG)
+        sim TEXT,                      -- READY, NOT READY, SIM PIN, …
+        operator TEXT,
+        balance REAL,
+        network_time TEXT,
+        error TEXT
+    );
+    CREATE INDEX modem_health_latest ON modem_health(modem, id);
     """,
 ]
 

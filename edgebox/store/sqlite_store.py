@@ -207,9 +207,10 @@ class SqliteStore:
                 "purposes": sorted({d.purpose for d in plan})})
         return ids
 
-    def claim_next_delivery(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call")
-                            ) -> dict | None:
-        """Take the most urgent pending delivery whose back-off has passed; mark it sending."""
+    def claim_next_delivery(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call"),
+                            modem: str | None = None) -> dict | None:
+        """Take the most urgent pending delivery whose back-off has passed; mark it sending
+        (and by which modem, so every delivery records who carried it)."""
         marks = ",".join("?" * len(kinds))
         with self.transaction() as conn:
             row = conn.execute(
@@ -220,8 +221,8 @@ class SqliteStore:
             if row is None:
                 return None
             conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ?", (utc_iso(now), row[0]))
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
+                " modem = ? WHERE id = ?", (utc_iso(now), modem, row[0]))
         return self.delivery(row[0])
 
     def delivery(self, delivery_id: int) -> dict:
@@ -242,20 +243,29 @@ class SqliteStore:
             conn.execute(
                 "UPDATE deliveries SET state = ?, last_error = ?, modem_ref = ?, updated_at = ?"
                 " WHERE id = ?", (state, error, modem_ref, utc_iso(now), delivery_id))
-            row = conn.execute("SELECT incident_id, kind, phone, household_id, purpose, attempts"
-                               " FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            row = conn.execute("SELECT incident_id, kind, phone, household_id, purpose, attempts,"
+                               " modem FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if state == "sent" and row[1] == "sms" and modem_ref:
+                conn.executemany(
+                    "INSERT INTO sms_parts (delivery_id, modem, reference, part, submitted_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(delivery_id, row[6], int(ref), part, utc_iso(now))
+                     for part, ref in enumerate(modem_ref.split(","), start=1)])
             self._append(conn, now, event, row[0], {
                 "delivery": delivery_id, "kind": row[1], "phone": row[2], "household": row[3],
-                "purpose": row[4], "attempt": row[5], **({"error": error} if error else {}),
-                **data})
+                "purpose": row[4], "attempt": row[5], "modem": row[6],
+                **({"error": error} if error else {}), **data})
 
     def retry_delivery(self, now: datetime, delivery_id: int, error: str,
-                       not_before: datetime) -> None:
+                       not_before: datetime, count_attempt: bool = True) -> None:
+        """Back to pending after ``not_before``. ``count_attempt=False`` when the modem failed,
+        not the number: the try does not count against the delivery's attempts."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE deliveries SET state = 'pending', last_error = ?, not_before = ?,"
-                " updated_at = ? WHERE id = ?",
-                (error, utc_iso(not_before), utc_iso(now), delivery_id))
+                " updated_at = ?, attempts = attempts - ? WHERE id = ?",
+                (error, utc_iso(not_before), utc_iso(now), 0 if count_attempt else 1,
+                 delivery_id))
             incident_id = conn.execute("SELECT incident_id FROM deliveries WHERE id = ?",
                                        (delivery_id,)).fetchone()[0]
             self._append(conn, now, "delivery_retry", incident_id, {
@@ -278,6 +288,63 @@ class SqliteStore:
             return self.db.execute(
                 "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
             ).fetchone()[0]
+
+    def record_delivery_report(self, now: datetime, modem: str, reference: int,
+                               delivered: bool) -> int | None:
+        """Match a report to the newest unreported part this modem sent with that reference
+        (references wrap at 256, so the newest is the one the network means). When every part
+        of a delivery has its final report, the delivery's report is set. Returns the delivery
+        id, None when no part matches (a stray or very late report)."""
+        with self.transaction() as conn:
+            part = conn.execute(
+                "SELECT id, delivery_id FROM sms_parts WHERE modem = ? AND reference = ? AND"
+                " status IS NULL ORDER BY id DESC LIMIT 1", (modem, reference)).fetchone()
+            if part is None:
+                self._append(conn, now, "delivery_report_unmatched", None,
+                             {"modem": modem, "reference": reference, "delivered": delivered})
+                return None
+            status = "delivered" if delivered else "failed"
+            conn.execute("UPDATE sms_parts SET status = ?, reported_at = ? WHERE id = ?",
+                         (status, utc_iso(now), part[0]))
+            statuses = [r[0] for r in conn.execute(
+                "SELECT status FROM sms_parts WHERE delivery_id = ?", (part[1],))]
+            report = None
+            if None not in statuses:
+                report = "delivered" if set(statuses) == {"delivered"} else "failed"
+                conn.execute("UPDATE deliveries SET report = ?, updated_at = ? WHERE id = ?",
+                             (report, utc_iso(now), part[1]))
+            row = conn.execute("SELECT incident_id, phone, household_id FROM deliveries"
+                               " WHERE id = ?", (part[1],)).fetchone()
+            self._append(conn, now, "delivery_report", row[0], {
+                "delivery": part[1], "phone": row[1], "household": row[2], "modem": modem,
+                "reference": reference, "status": status, "complete": report is not None})
+        return part[1]
+
+    def sms_parts(self, delivery_id: int) -> list[dict]:
+        with self._lock:
+            return list(self.db.query("SELECT * FROM sms_parts WHERE delivery_id = ? ORDER BY"
+                                      " part", [delivery_id]))
+
+    # ---- modem health ----------------------------------------------------------------------
+
+    def record_health(self, now: datetime, modem: str, **reading: object) -> None:
+        columns = ("signal", "registration", "technology", "sim", "operator", "balance",
+                   "network_time", "error")
+        values = {c: reading.get(c) for c in columns}
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO modem_health (modem, at, {', '.join(columns)}) VALUES"
+                f" (?, ?, {', '.join('?' * len(columns))})",
+                (modem, utc_iso(now), *values.values()))
+            self._append(conn, now, "modem_health", None,
+                         {"modem": modem, **{k: v for k, v in values.items() if v is not None}})
+
+    def latest_health(self) -> list[dict]:
+        """The newest health row of every modem that has one."""
+        with self._lock:
+            return list(self.db.query(
+                "SELECT * FROM modem_health WHERE id IN"
+                " (SELECT max(id) FROM modem_health GROUP BY modem) ORDER BY modem"))
 
     # ---- acknowledgements ------------------------------------------------------------------
 

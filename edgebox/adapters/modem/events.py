@@ -1,4 +1,5 @@
-"""What a modem tells the daemon, in the order it happened (one queue, one consumer)."""
+"""What the modems tell the daemon, in the order it happened (one queue, one consumer). Every
+event names the modem it came from, so the daemon answers on the right one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,23 +13,44 @@ class IncomingCall:
     digits: str | None
     ton: int | None
     same_call: bool = False
+    modem: str = ""
 
 
 @dataclass(frozen=True)
 class IncomingSms:
     number: str  # as the network gave it: "+8613800138000" or "13800138000"
+    text: str  # all parts joined
+    modem: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The network's report on one submitted SMS part, by its message reference."""
+    reference: int
+    delivered: bool
+    final: bool  # False while the network is still trying (TP-ST 0x20-0x3F)
+    status: int
+    modem: str = ""
+
+
+@dataclass(frozen=True)
+class UssdReply:
     text: str
+    modem: str = ""
 
 
 @dataclass(frozen=True)
 class ModemLost:
     """The port failed (unplugged, reset): the modem needs reopening."""
     reason: str
+    modem: str = ""
 
 
 @dataclass(frozen=True)
 class RingOutcome:
     """How a ring call ended: "hung_up" (rang its full length, we ended it), "answered",
-    "busy", "no_answer" (the network gave up first) or "rejected" (ended before it rang)."""
+    "acknowledged" (answered and the member pressed the acknowledgement key), "busy",
+    "no_answer" (the network gave up first) or "rejected" (ended before it rang)."""
     result: str
     alerting_seconds: float
+    spoken: bool = False

@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 # Lines a modem sends on its own; they are never part of a command's response.
 UNSOLICITED = re.compile(
-    r"^(RING|\+CRING:|\+CLIP:|\+CMTI:|\+CMT:|\+CDSI:|\+CDS:|\+CUSD:|\+DTMF:|\+QTONEDET:|"
-    r"NO CARRIER|BUSY|NO ANSWER|\+CREG:|\+CEREG:|\^)"
+    r"^(RING|\+CRING:|\+CLIP:|\+COLP:|\+CMTI:|\+CMT:|\+CDSI:|\+CDS:|\+CUSD:|\+DTMF:|"
+    r"\+QTONEDET:|\+CTTS:|\+QTTS:|NO CARRIER|BUSY|NO ANSWER|RDY|\^)"
 )
 # +CMT and +CDS announce a PDU on the next line: that line is part of the notification too.
 ANNOUNCES_PDU = re.compile(r"^\+(CMT|CDS):")
@@ -51,8 +51,10 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
     def __init__(self, port: str, baudrate: int, flow_control: str,
                  on_line: Callable[[str], None], on_lost: Callable[[str], None],
                  on_sms: Callable[[object], None]):
+        # CNMI: new SMS announced as +CMTI (stored, so nothing is lost if we are slow), status
+        # reports routed straight to us as +CDS.
         super().__init__(port, baudrate, smsReceivedCallbackFunc=on_sms, requestDelivery=False,
-                         AT_CNMI="2,1,0,0,0")
+                         AT_CNMI="2,1,0,1,0")
         self._flow = FLOW_CONTROL[flow_control]
         self._on_line = on_line
         self._on_lost = on_lost

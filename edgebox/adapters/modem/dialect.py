@@ -1,0 +1,49 @@
+"""Where modem families differ: how DTMF detection is switched on and reported, how text is
+spoken into a call. Detected from +CGMI/+CGMM at start-up.
+
+    family    DTMF on          DTMF report        TTS
+    simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>" → +CTTS: 0 when done
+    quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>" → +QTTS: 0 when done
+    SIM800 is SIMCom without TTS; an unknown modem is treated like SIMCom and whatever it
+    refuses is switched off the first time it refuses.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DTMF = re.compile(r"^\+DTMF:\s*(\S)")
+_QTONEDET = re.compile(r"^\+QTONEDET:\s*(\d+)")
+TTS_DONE = re.compile(r"^\+(CTTS|QTTS):\s*0\b")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    family: str
+    dtmf_enable: str | None
+    tts_command: str | None
+
+    def speak(self, text: str) -> str | None:
+        """The AT command that speaks ``text`` (UCS-2 hex, so Chinese works), or None."""
+        if not self.tts_command:
+            return None
+        return f'{self.tts_command}=1,"{text.encode("utf-16-be").hex().upper()}"'
+
+
+def detect(manufacturer: str, model: str) -> Dialect:
+    maker, model = (manufacturer or "").lower(), (model or "").lower()
+    if "quectel" in maker:
+        return Dialect("quectel", "AT+QTONEDET=1", "AT+QTTS")
+    if "sim800" in model or "sim900" in model:
+        return Dialect("simcom", "AT+DDET=1", None)  # 2G modules: no text-to-speech
+    return Dialect("simcom" if "simcom" in maker else "generic", "AT+DDET=1", "AT+CTTS")
+
+
+def dtmf_digit(line: str) -> str | None:
+    """The key pressed, from either report format (Quectel sends the ASCII code)."""
+    if m := _DTMF.match(line):
+        return m.group(1)
+    if m := _QTONEDET.match(line):
+        code = int(m.group(1))
+        return chr(code) if 32 <= code < 127 else None
+    return None

@@ -1,0 +1,107 @@
+"""Parsing what a modem answers about its health: signal, registration, SIM, operator, network
+time, USSD balance. Pure functions over response lines, so every dialect is testable without a
+modem."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+REGISTRATION = {0: "none", 1: "home", 2: "searching", 3: "denied", 4: "unknown", 5: "roaming"}
+REGISTERED = ("home", "roaming")
+
+CLCC = re.compile(r'^\+CLCC:\s*(\d+),(\d),(\d),(\d),(\d)(?:,"([^"]*)",(\d+))?')
+_CSQ = re.compile(r"^\+CSQ:\s*(\d+),")
+_REG = re.compile(r"^\+C(E?)REG:\s*(?:\d+,)?(\d+)")
+_CPIN = re.compile(r"^\+CPIN:\s*(.+)$")
+_COPS = re.compile(r'^\+COPS:\s*\d+(?:,\d+,"([^"]*)")?')
+_CCLK = re.compile(r'^\+CCLK:\s*"(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d+)?"')
+_CUSD = re.compile(r'^\+CUSD:\s*(\d)(?:,\s*"(.*?)"(?:,\s*(\d+))?)?', re.DOTALL)
+_BALANCE = re.compile(r"(?:余额|balance)\D{0,12}?(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+@dataclass
+class HealthReading:
+    signal: int | None = None  # rssi 0-31; None when the modem does not know (99)
+    registration: str | None = None
+    technology: str | None = None  # "2G" (+CREG) or "4G" (+CEREG)
+    sim: str | None = None
+    operator: str | None = None
+    network_time: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def registered(self) -> bool:
+        return self.registration in REGISTERED
+
+
+def signal(lines: list[str]) -> int | None:
+    for line in lines:
+        if m := _CSQ.match(line):
+            rssi = int(m.group(1))
+            return None if rssi == 99 else rssi
+    return None
+
+
+def registration(lines: list[str]) -> tuple[str, str] | None:
+    """(status, technology) from a +CREG? or +CEREG? answer."""
+    for line in lines:
+        if m := _REG.match(line):
+            return REGISTRATION.get(int(m.group(2)), "unknown"), "4G" if m.group(1) else "2G"
+    return None
+
+
+def best_registration(*answers: tuple[str, str] | None) -> tuple[str, str] | None:
+    """A 4G module is registered on LTE (+CEREG) while +CREG says not registered on 2G/3G:
+    a modem is registered if either says so."""
+    found = [a for a in answers if a]
+    for answer in found:
+        if answer[0] in REGISTERED:
+            return answer
+    return found[0] if found else None
+
+
+def sim_state(lines: list[str]) -> str | None:
+    for line in lines:
+        if m := _CPIN.match(line):
+            return m.group(1).strip()
+    return None
+
+
+def operator(lines: list[str]) -> str | None:
+    for line in lines:
+        if m := _COPS.match(line):
+            return m.group(1) or None
+    return None
+
+
+def network_time(lines: list[str]) -> datetime | None:
+    """+CCLK: "yy/MM/dd,hh:mm:ss±zz" (zz in quarter hours) as an aware UTC datetime."""
+    for line in lines:
+        if m := _CCLK.match(line):
+            yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups()[:6])
+            quarters = int(m.group(7) or 0)
+            try:
+                local = datetime(2000 + yy, mo, dd, hh, mi, ss,
+                                 tzinfo=timezone(timedelta(minutes=15 * quarters)))
+            except ValueError:
+                return None
+            return local.astimezone(timezone.utc)
+    return None
+
+
+def decode_ussd(line: str) -> str | None:
+    """The text of a +CUSD line; UCS-2 hex (dcs 72) decoded, as Chinese operators send it."""
+    m = _CUSD.match(line)
+    if not m or m.group(2) is None:
+        return None
+    text, dcs = m.group(2), int(m.group(3) or 15)
+    if dcs == 72 and re.fullmatch(r"(?:[0-9A-Fa-f]{4})+", text):
+        return bytes.fromhex(text).decode("utf-16-be", errors="replace")
+    return text
+
+
+def balance(text: str) -> float | None:
+    """The balance in an operator's USSD answer (尊敬的客户，您的账户余额为12.50元 …)."""
+    m = _BALANCE.search(text or "")
+    return float(m.group(1)) if m else None

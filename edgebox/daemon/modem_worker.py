@@ -1,0 +1,229 @@
+"""ModemWorker: one modem's whole life in one thread.
+
+It drains the shared outbox (each worker claims the most urgent delivery it can carry, so SMS
+spread over all modems and each modem holds at most one voice call), checks health when idle,
+and climbs the recovery ladder when the modem stops answering:
+
+    command timeouts → reset (AT+CFUN=1,1) → reopen the port (by its configured path, so a
+    stable symlink is followed to wherever the modem came back) → the power-cycle command →
+    a report to the office, then keep trying.
+
+A modem whose sends keep failing is taken out of service for a while (like smstools3); what it
+could not send goes back to the outbox for the others. A delivery that fails because the modem
+failed does not use up one of its own attempts: only the member's number failing does that.
+"""
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from edgebox import __built__
+from edgebox.adapters.modem.events import RingOutcome
+from edgebox.domain import alarm
+from edgebox.domain.clock import clock_decision
+from edgebox.errors import ModemError, ModemTimeout
+
+log = logging.getLogger(__name__)
+
+REOPEN_BACKOFF = (1, 2, 5, 10, 30)
+REOPENS_BEFORE_POWER_CYCLE = 3
+TIMEOUTS_BEFORE_RESET = 2
+
+
+class ModemWorker:
+    def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
+                 stop: threading.Event, on_key_ack: Callable[[int], None],
+                 report_office: Callable[[str], None]):
+        self.name = settings.name
+        self.settings = settings
+        self.config = config
+        self.store = store
+        self.modem = modem
+        self.clock = clock
+        self.kinds = ("sms", "call") if settings.voice else ("sms",)
+        self.wake = threading.Event()
+        self.state = "starting"
+        self._stop = stop
+        self._on_key_ack = on_key_ack
+        self._report_office = report_office
+        self._failures_in_a_row = 0
+        self._timeouts_in_a_row = 0
+        self._reopens = 0
+        self._outage_reported = False
+        self._next_health = 0.0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"worker-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread:
+            self._thread.join(timeout)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # the worker must outlive any one bad step
+                log.exception("modem %s worker step failed", self.name)
+                self._stop.wait(1)
+
+    def _step(self) -> None:
+        if self.state == "out_of_service":
+            self._stop.wait(1)
+            if time.monotonic() >= self._back_at:
+                self.state = "recovering"
+                self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
+            return
+        if not self.modem.alive:
+            self._reopen()
+            return
+        delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+        if delivery is not None:
+            self._deliver(delivery)
+        elif time.monotonic() >= self._next_health:
+            self._check_health()
+        else:
+            self.wake.wait(0.5)
+            self.wake.clear()
+
+    # -- delivering --------------------------------------------------------------------------
+
+    def _deliver(self, d: dict) -> None:
+        try:
+            if d["kind"] == alarm.SMS:
+                refs = self.modem.send_sms(d["phone"], d["text"])
+                self.store.finish_delivery(self.clock(), d["id"], "sent", "sms_sent",
+                                           modem_ref=",".join(map(str, refs)), parts=len(refs))
+            else:
+                outcome: RingOutcome = self.modem.ring(d["phone"], self.config.alarm_ring_seconds,
+                                                       speech=d["text"])
+                self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
+                                           result=outcome.result, spoken=outcome.spoken,
+                                           alerting_seconds=outcome.alerting_seconds)
+                if outcome.result == "acknowledged":
+                    self._on_key_ack(d["id"])
+        except ModemError as exc:
+            self._failed(d, exc)
+            return
+        self._failures_in_a_row = self._timeouts_in_a_row = 0
+
+    def _failed(self, d: dict, exc: ModemError) -> None:
+        now = self.clock()
+        modem_fault = isinstance(exc, ModemTimeout) or not self.modem.alive
+        if modem_fault:
+            # Not the member's fault: back to the queue at once, for this modem or another.
+            self.store.retry_delivery(now, d["id"], str(exc), now, count_attempt=False)
+        elif d["attempts"] >= self.config.modem_max_attempts:
+            self.store.finish_delivery(now, d["id"], "failed", "delivery_failed", error=str(exc))
+        else:
+            wait = self.config.modem_retry_seconds * 2 ** (d["attempts"] - 1)
+            self.store.retry_delivery(now, d["id"], str(exc), now + timedelta(seconds=wait))
+        if isinstance(exc, ModemTimeout):
+            self._timeouts_in_a_row += 1
+            if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:
+                self._reset(str(exc))
+        elif self.modem.alive:
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= self.config.modem_out_of_service_after:
+                self._take_out_of_service(str(exc))
+
+    def _take_out_of_service(self, why: str) -> None:
+        minutes = self.config.modem_out_of_service_minutes
+        self.state = "out_of_service"
+        self._back_at = time.monotonic() + minutes * 60
+        self._failures_in_a_row = 0
+        self.store.append_event(self.clock(), "modem_out_of_service", modem=self.name,
+                                minutes=minutes, error=why)
+
+    # -- the recovery ladder -----------------------------------------------------------------
+
+    def _reset(self, why: str) -> None:
+        self._timeouts_in_a_row = 0
+        self.store.append_event(self.clock(), "modem_reset", modem=self.name, error=why)
+        try:
+            self.modem.reset()
+        except ModemError as exc:
+            log.info("modem %s did not take the reset command: %s", self.name, exc)
+        self.modem.stop()
+
+    def _reopen(self) -> None:
+        self.state = "recovering"
+        try:
+            self.modem.stop()
+            self.modem.start()
+        except ModemError as exc:
+            self._reopens += 1
+            self.store.append_event(self.clock(), "modem_unavailable", modem=self.name,
+                                    error=str(exc), attempt=self._reopens)
+            if self._reopens == REOPENS_BEFORE_POWER_CYCLE and self.settings.power_cycle:
+                self._power_cycle()
+            if self._reopens == REOPENS_BEFORE_POWER_CYCLE + 1 and not self._outage_reported:
+                self._outage_reported = True
+                self._report_office(self.name)
+            delay = REOPEN_BACKOFF[min(self._reopens - 1, len(REOPEN_BACKOFF) - 1)]
+            self._stop.wait(delay)
+            return
+        self.state = "ready"
+        self._reopens = 0
+        self._outage_reported = False
+        self._next_health = 0.0
+        self.store.append_event(self.clock(), "modem_ready", modem=self.name,
+                                port=self.modem.port, identity=self.modem.identity,
+                                family=self.modem.dialect.family)
+
+    def _power_cycle(self) -> None:
+        command = self.settings.power_cycle
+        try:
+            result = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                                    timeout=120)
+            outcome = f"exit {result.returncode}"
+        except (OSError, subprocess.SubprocessError) as exc:
+            outcome = str(exc)
+        self.store.append_event(self.clock(), "modem_power_cycled", modem=self.name,
+                                command=command, outcome=outcome)
+
+    # -- health ------------------------------------------------------------------------------
+
+    def _check_health(self) -> None:
+        self._next_health = time.monotonic() + self.config.modem_health_minutes * 60
+        reading = self.modem.health()
+        now = self.clock()
+        self.store.record_health(
+            now, self.name, signal=reading.signal, registration=reading.registration,
+            technology=reading.technology, sim=reading.sim, operator=reading.operator,
+            network_time=reading.network_time.isoformat() if reading.network_time else None,
+            error="; ".join(reading.errors) or None)
+        self._offer_time(reading.network_time)
+        if self.config.modem_balance_ussd:
+            try:
+                self.modem.request_balance(self.config.modem_balance_ussd)
+            except ModemError as exc:
+                log.info("balance request on %s failed: %s", self.name, exc)
+
+    def _offer_time(self, network_time: datetime | None) -> None:
+        if not self.config.clock_set_system:
+            return
+        system_now = datetime.now(timezone.utc)
+        action, why = clock_decision(system_now, network_time, __built__,
+                                     self.config.clock_max_adjust_hours)
+        if action != "set":
+            return
+        command = self.config.clock_set_command.format(epoch=int(network_time.timestamp()))
+        try:
+            result = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                                    timeout=30)
+            outcome = f"exit {result.returncode}"
+        except (OSError, subprocess.SubprocessError) as exc:
+            outcome = str(exc)
+        self.store.append_event(self.clock(), "clock_set", modem=self.name, reason=why,
+                                network_time=network_time.isoformat(), outcome=outcome)
