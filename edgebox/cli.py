@@ -183,6 +183,42 @@ def roster_show(config_path: str) -> None:
             click.echo(f"{label}: {', '.join(display(n) for n in numbers)}")
 
 
+@main.group()
+def modem() -> None:
+    """What the daemon knows about its modems.
+
+    \b
+    Example:
+      edgebox modem status --config /etc/edgebox/edgebox.toml
+    """
+
+
+@modem.command("status")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def modem_status(config_path: str, as_json: bool) -> None:
+    """Signal, registration, SIM, operator, balance and network time of every modem, as the
+    daemon last read them (it checks every modem.health_minutes), and each modem's state.
+
+    \b
+    Example:
+      edgebox modem status --config /etc/edgebox/edgebox.toml --json
+    """
+    import json as json_module
+    from edgebox.daemon.modem_status import modem_status as collect
+    store, config = _store_and_config(config_path)
+    status = collect(store, [m.name for m in config.modems])
+    if as_json:
+        click.echo(json_module.dumps(status, ensure_ascii=False))
+        return
+    for name, row in status.items():
+        click.echo(f"{name}: {row['state']}")
+        for key in ("signal", "registration", "technology", "sim", "operator", "balance",
+                    "network_time", "checked_at", "error"):
+            if row.get(key) is not None:
+                click.echo(f"  {key:<13} {row[key]}")
+
+
 def _attach_emulator() -> None:
     from edgebox.emulator.cli import emulator
     main.add_command(emulator)

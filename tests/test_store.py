@@ -138,3 +138,40 @@ def test_unwritable_database_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open database"):
         SqliteStore(blocker / "box.db")
+
+
+def test_delivery_reports_match_their_own_part_by_reference(store):
+    incident, _ = raise_alarm(store)
+    one = store.claim_next_delivery(T0, modem="m1")
+    store.finish_delivery(T0, one["id"], "sent", "sms_sent", modem_ref="41,42")
+    two = store.claim_next_delivery(T0, modem="m1")
+    store.finish_delivery(T0, two["id"], "sent", "sms_sent", modem_ref="43")
+    other = store.claim_next_delivery(T0, modem="m2")
+    store.finish_delivery(T0, other["id"], "sent", "sms_sent", modem_ref="41")
+    assert store.record_delivery_report(T0, "m1", 43, True) == two["id"]
+    assert store.delivery(two["id"])["report"] == "delivered"
+    assert store.record_delivery_report(T0, "m1", 41, True) == one["id"]
+    assert store.delivery(one["id"])["report"] is None  # part 2 still unreported
+    assert store.record_delivery_report(T0, "m1", 42, False) == one["id"]
+    assert store.delivery(one["id"])["report"] == "failed"
+    assert store.delivery(other["id"])["report"] is None  # same reference, other modem
+    assert store.record_delivery_report(T0, "m1", 99, True) is None
+    assert [p["status"] for p in store.sms_parts(one["id"])] == ["delivered", "failed"]
+    assert store.delivery(one["id"])["modem"] == "m1" and store.delivery(other["id"])["modem"] == "m2"
+
+
+def test_a_modem_fault_does_not_use_up_an_attempt(store):
+    raise_alarm(store)
+    d = store.claim_next_delivery(T0, modem="m1")
+    store.retry_delivery(T0, d["id"], "port lost", T0, count_attempt=False)
+    again = store.claim_next_delivery(T0, modem="m2")
+    assert again["id"] == d["id"] and again["attempts"] == 1 and again["modem"] == "m2"
+
+
+def test_latest_health_per_modem(store):
+    store.record_health(T0, "m1", signal=10, registration="home")
+    store.record_health(T0, "m1", signal=20, registration="home", technology="4G")
+    store.record_health(T0, "m2", sim="NOT READY", error="SIM not ready")
+    latest = {row["modem"]: row for row in store.latest_health()}
+    assert latest["m1"]["signal"] == 20 and latest["m1"]["technology"] == "4G"
+    assert latest["m2"]["sim"] == "NOT READY"

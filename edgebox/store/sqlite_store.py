@@ -102,6 +102,15 @@ class SqliteStore:
             row["data"] = json.loads(row["data"])
         return rows
 
+    def events_of_kinds(self, kinds: list[str]) -> list[dict]:
+        marks = ",".join("?" * len(kinds))
+        with self._lock:
+            rows = list(self.db.query(
+                f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY seq", list(kinds)))
+        for row in rows:
+            row["data"] = json.loads(row["data"])
+        return rows
+
     # ---- roster ----------------------------------------------------------------------------
 
     def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None:

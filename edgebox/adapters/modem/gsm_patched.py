@@ -113,6 +113,9 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             if self.alive:
                 self.alive = False
                 self._on_lost(f"{type(exc).__name__}: {exc}")
+                waiting = self._responseEvent
+                if waiting is not None:
+                    waiting.set()  # a command waiting for its answer learns now, not at timeout
 
     def _safe_handle(self, line: str, check_term: bool) -> None:
         try:
@@ -139,13 +142,20 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
 
     def write(self, data, waitForResponse=True, timeout=10, parseError=True, writeTerm="\r",
               expectedResponseTermSeq=None):
+        if not self.alive:
+            raise ModemError("the modem's port is closed")
         depth = getattr(self._busy_depth, "n", 0)
         if depth > MAX_BUSY_RETRIES:
             raise ModemError(f"modem stayed busy for {data!r} after {MAX_BUSY_RETRIES} retries")
         self._busy_depth.n = depth + 1
         try:
-            return super().write(data, waitForResponse, timeout, parseError, writeTerm,
-                                 expectedResponseTermSeq)
+            lines = super().write(data, waitForResponse, timeout, parseError, writeTerm,
+                                  expectedResponseTermSeq)
+        except IndexError as exc:  # the library reading an empty answer of a dead port
+            raise ModemError("the modem's port was lost during a command") from exc
         finally:
             self._busy_depth.n = depth
+        if not self.alive:
+            raise ModemError("the modem's port was lost during a command")
+        return lines
 

@@ -1,0 +1,23 @@
+"""What is known about each modem, from the store: its last health reading, its balance and
+the state its worker last reported (ready, unavailable, out of service, lost)."""
+from __future__ import annotations
+
+STATE_EVENTS = {"modem_ready": "ready", "modem_unavailable": "unavailable",
+                "modem_lost": "lost", "modem_out_of_service": "out of service",
+                "modem_back_in_service": "recovering", "modem_reset": "resetting"}
+
+
+def modem_status(store, names: list[str]) -> dict[str, dict]:
+    status = {name: {"state": "never seen"} for name in names}
+    for row in store.latest_health():
+        entry = status.setdefault(row["modem"], {"state": "never seen"})
+        entry.update({k: row[k] for k in ("signal", "registration", "technology", "sim",
+                                          "operator", "network_time", "error")})
+        entry["checked_at"] = row["at"]
+    for event in store.events_of_kinds([*STATE_EVENTS, "modem_balance"]):
+        entry = status.setdefault(event["data"].get("modem", ""), {"state": "never seen"})
+        if event["kind"] == "modem_balance":
+            entry["balance"] = event["data"].get("balance")
+        else:
+            entry["state"] = STATE_EVENTS[event["kind"]]
+    return status

@@ -1,0 +1,110 @@
+"""Pure parsing of what modems answer: health, dialects, reassembly, the clock policy."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from edgebox import __built__
+from edgebox.adapters.modem import readings
+from edgebox.adapters.modem.dialect import detect, dtmf_digit
+from edgebox.adapters.modem.multipart import Reassembler
+from edgebox.domain.clock import clock_decision
+
+
+def test_signal_and_unknown_signal():
+    assert readings.signal(["+CSQ: 17,99", "OK"]) == 17
+    assert readings.signal(["+CSQ: 99,99", "OK"]) is None
+    assert readings.signal(["ERROR"]) is None
+
+
+def test_registration_2g_and_4g_and_the_better_of_both():
+    creg = readings.registration(["+CREG: 0,1", "OK"])
+    cereg = readings.registration(["+CEREG: 0,5", "OK"])
+    assert creg == ("home", "2G") and cereg == ("roaming", "4G")
+    # a 4G module: not registered on 2G/3G, registered on LTE
+    lte_only = readings.best_registration(readings.registration(["+CREG: 0,0"]), cereg)
+    assert lte_only == ("roaming", "4G")
+    assert readings.best_registration(None, None) is None
+    assert readings.best_registration(("searching", "2G"), None) == ("searching", "2G")
+
+
+def test_sim_operator_and_network_time():
+    assert readings.sim_state(["+CPIN: READY", "OK"]) == "READY"
+    assert readings.sim_state(["+CPIN: SIM PIN"]) == "SIM PIN"
+    assert readings.operator(['+COPS: 0,0,"CHINA MOBILE",7', "OK"]) == "CHINA MOBILE"
+    assert readings.operator(["+COPS: 0", "OK"]) is None
+    # 08:30 local at UTC+8 (32 quarter hours) is 00:30 UTC
+    assert readings.network_time(['+CCLK: "26/11/23,08:30:00+32"']) == datetime(
+        2026, 11, 23, 0, 30, tzinfo=timezone.utc)
+    assert readings.network_time(['+CCLK: "26/13/45,99:00:00+32"']) is None
+
+
+def test_ussd_in_ucs2_and_plain_and_the_balance_in_it():
+    chinese = "尊敬的客户，您的账户余额为12.50元。"
+    line = f'+CUSD: 0,"{chinese.encode("utf-16-be").hex().upper()}",72'
+    assert readings.decode_ussd(line) == chinese
+    assert readings.balance(chinese) == 12.5
+    assert readings.decode_ussd('+CUSD: 0,"Your balance is 3.20 yuan",15') == \
+        "Your balance is 3.20 yuan"
+    assert readings.balance("Your balance is 3.20 yuan") == 3.2
+    assert readings.balance("余额：-1.5元") == -1.5
+    assert readings.balance("no figures here") is None
+    assert readings.decode_ussd("+CUSD: 2") is None
+
+
+@pytest.mark.parametrize("maker,model,family,dtmf,tts", [
+    ("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H", "simcom", "AT+DDET=1", "AT+CTTS"),
+    ("SIMCOM_Ltd", "SIMCOM_SIM800L", "simcom", "AT+DDET=1", None),
+    ("Quectel", "EC25", "quectel", "AT+QTONEDET=1", "AT+QTTS"),
+    ("edgebox", "EMU-1", "generic", "AT+DDET=1", "AT+CTTS"),
+])
+def test_dialects(maker, model, family, dtmf, tts):
+    dialect = detect(maker, model)
+    assert (dialect.family, dialect.dtmf_enable, dialect.tts_command) == (family, dtmf, tts)
+    if tts:
+        assert dialect.speak("请按1") == f'{tts}=1,"8BF763090031"'  # UCS-2, big-endian hex
+
+
+def test_dtmf_reports_of_both_families():
+    assert dtmf_digit("+DTMF: 1") == "1"
+    assert dtmf_digit("+DTMF:#") == "#"
+    assert dtmf_digit("+QTONEDET: 49") == "1"
+    assert dtmf_digit("+QTONEDET: 3") is None
+    assert dtmf_digit("+CSQ: 1,2") is None
+
+
+class Part:
+    def __init__(self, reference, parts, number):
+        self.reference, self.parts, self.number = reference, parts, number
+
+
+def test_multipart_sms_is_reassembled_in_order_and_interleaved_senders_kept_apart():
+    r = Reassembler(give_up_seconds=60)
+    assert r.add("+861", "一二", None, 0) == [("+861", "一二")]
+    assert r.add("+861", "C", Part(7, 3, 3), 1) == []
+    assert r.add("+862", "x", Part(7, 2, 1), 1) == []
+    assert r.add("+861", "A", Part(7, 3, 1), 2) == []
+    assert r.add("+861", "B", Part(7, 3, 2), 3) == [("+861", "ABC")]
+    assert r.add("+862", "y", Part(7, 2, 2), 4) == [("+862", "xy")]
+
+
+def test_incomplete_multipart_is_handed_on_rather_than_lost():
+    r = Reassembler(give_up_seconds=60)
+    r.add("+861", "A", Part(9, 3, 1), 0)
+    r.add("+861", "C", Part(9, 3, 3), 1)
+    assert r.expired(59) == []
+    assert r.add("+863", "hi", None, 61) == [("+863", "hi"), ("+861", "AC")]
+
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("system,network,limit,action", [
+    (NOW, None, 0, "keep"),
+    (NOW, NOW + timedelta(seconds=10), 0, "keep"),
+    (NOW, NOW + timedelta(minutes=5), 0, "set"),
+    (datetime(2020, 1, 1, tzinfo=timezone.utc), NOW, 1, "set"),  # unset clock: any jump
+    (NOW, NOW + timedelta(days=3), 24, "keep"),  # a jump beyond the limit is not trusted
+    (NOW, datetime(2000, 1, 1, tzinfo=timezone.utc), 0, "keep"),  # a cell sending 2000-01-01
+])
+def test_clock_policy(system, network, limit, action):
+    assert clock_decision(system, network, __built__, limit)[0] == action

@@ -1,0 +1,98 @@
+"""Several modems: work spreads over them, each delivery records its modem, a failed modem's
+work moves to the others, and `edgebox modem status` shows what the daemon last read."""
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from edgebox.emulator import EmulatorServer, Latency
+from tests.support import SHEET, kinds, query, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def start_box(tmp_path, emulators, extra=""):
+    config = tmp_path / "edgebox.toml"
+    db = tmp_path / "box.db"
+    modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
+                     for i, emu in enumerate(emulators, start=1))
+    config.write_text(f'[box]\ndatabase = "{db}"\n[alarm]\nring_members = false\n'
+                      f'[siren]\non_seconds = 0\n{extra}\n{modems}', encoding="utf-8")
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
+                    str(config)], check=True, capture_output=True, timeout=60)
+    log_path = tmp_path / "daemon.log"
+    with open(log_path, "w") as log_file:
+        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
+                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
+             log_path)
+    return daemon, db, config, log_path
+
+
+def stop(daemon):
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(30)
+
+
+@pytest.fixture
+def two_emulators(tmp_path):
+    emus = [EmulatorServer(link=str(tmp_path / f"modem{i}"),
+                           latency=Latency(sms_submit=0.3)).start() for i in (1, 2)]
+    yield emus
+    for emu in emus:
+        emu.stop()
+
+
+def test_sms_spread_over_both_modems_and_each_records_its_modem(tmp_path, two_emulators):
+    daemon, db, config, log_path = start_box(tmp_path, two_emulators)
+    try:
+        two_emulators[0].call("18600138003")
+        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+                 == 5, 60, "all five texts", log_path)
+    finally:
+        stop(daemon)
+    carried = dict(query(db, "SELECT modem, count(*) FROM deliveries GROUP BY modem"))
+    assert set(carried) == {"m1", "m2"} and sum(carried.values()) == 5
+    by_emulator = [sum(e["kind"] == "sms_sent" for e in emu.log()) for emu in two_emulators]
+    assert by_emulator == [carried["m1"], carried["m2"]]
+
+
+def test_work_of_a_dead_modem_moves_to_the_other(tmp_path, two_emulators):
+    daemon, db, config, log_path = start_box(tmp_path, two_emulators)
+    try:
+        two_emulators[0].call("18600138003")
+        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+                 >= 1, 30, "the first text", log_path)
+        two_emulators[1].stop()  # modem 2 is gone for good, mid fan-out
+        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+                 == 5, 60, "every text through the remaining modem", log_path)
+    finally:
+        stop(daemon)
+    numbers = [e["number"] for emu in two_emulators for e in emu.log()
+               if e["kind"] == "sms_sent"]
+    for phone in ("+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004",
+                  "+8618600138003"):
+        assert phone in numbers
+    assert "modem_lost" in kinds(db) or "modem_unavailable" in kinds(db)
+
+
+def test_modem_status_shows_the_last_health_reading(tmp_path, two_emulators):
+    daemon, db, config, log_path = start_box(tmp_path, two_emulators[:1],
+                                             extra="[modem]\nhealth_minutes = 0.01\n")
+    try:
+        wait_for(lambda: "modem_health" in kinds(db), 30, "a health check", log_path)
+    finally:
+        stop(daemon)
+    result = subprocess.run([sys.executable, "-m", "edgebox", "modem", "status", "--config",
+                             str(config), "--json"], capture_output=True, text=True, timeout=60)
+    status = json.loads(result.stdout)
+    assert status["m1"]["state"] == "ready"
+    assert status["m1"]["registration"] in ("home", "roaming")
+    assert 0 <= status["m1"]["signal"] <= 31 and status["m1"]["sim"] == "READY"
+    text = subprocess.run([sys.executable, "-m", "edgebox", "modem", "status", "--config",
+                           str(config)], capture_output=True, text=True, timeout=60).stdout
+    assert text.startswith("m1: ready") and "signal" in text
