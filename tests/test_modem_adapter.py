@@ -126,11 +126,11 @@ def test_sms_in_chinese_and_in_parts(modem, emulator):
 
 def test_incoming_call_with_national_and_international_numbers(modem, emulator):
     emulator.call("13800138000")
-    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129)
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
     modem.reject_call()
     time.sleep(3.2)  # a new call, not the same one ringing on
     emulator.call("+8613900139000")
-    assert modem.events.get(timeout=5) == IncomingCall("+8613900139000", 145)
+    assert modem.events.get(timeout=5) == IncomingCall("+8613900139000", 145, modem="modem")
     modem.reject_call()
     emulator.wait_for(lambda log: sum(e["kind"] == "call_received" for e in log) == 2, 5)
     assert [e["outcome"] for e in emulator.log() if e["kind"] == "call_received"] == [
@@ -142,9 +142,9 @@ def test_incoming_sms_and_sms_waiting_on_the_sim_at_start(emulator):
     modem = SerialModem(emulator.link)
     modem.start()
     try:
-        assert modem.events.get(timeout=5) == IncomingSms("+8613800138000", "火")
+        assert modem.events.get(timeout=5) == IncomingSms("+8613800138000", "火", "modem")
         emulator.sms("13800138001", "收到")
-        assert modem.events.get(timeout=5) == IncomingSms("13800138001", "收到")
+        assert modem.events.get(timeout=5) == IncomingSms("13800138001", "收到", "modem")
     finally:
         modem.stop()
 
