@@ -53,6 +53,11 @@ def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:
     }
 
 
+def build_services(config, store) -> list:
+    """Companions of the alarm loops that the config asks for (each has start() and stop())."""
+    return []
+
+
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     store = SqliteStore(config.box_database)
     import_configured_roster(config, store)
@@ -62,6 +67,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     except RuntimeError as exc:
         raise ConfigError("siren.backend", str(exc)) from exc
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high)
-    daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock)
+    daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock,
+                    services=build_services(config, store))
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))
     return daemon

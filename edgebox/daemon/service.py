@@ -44,7 +44,7 @@ class KeyAcknowledged:
 
 class Daemon:
     def __init__(self, config, store, modems: dict, siren, events: queue.Queue,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, services: tuple = ()):
         self.config = config
         self.store = store
         self.siren = siren
@@ -55,6 +55,9 @@ class Daemon:
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
         self._loop: threading.Thread | None = None
+        # Companions with their own threads (uploader, web panel …): start() and stop() each,
+        # started after the alarm loops and stopped before them.
+        self.services = list(services)
         self.workers = {
             settings.name: ModemWorker(settings, config, store, modems[settings.name], clock,
                                        self._stop, self._post_key_ack, self._report_modem_down)
@@ -77,8 +80,15 @@ class Daemon:
         self._loop.start()
         for worker in self.workers.values():
             worker.start()
+        for service in self.services:
+            service.start()
 
     def stop(self) -> None:
+        for service in reversed(self.services):
+            try:
+                service.stop()
+            except Exception:  # a companion failing to stop must not keep the alarm loops up
+                log.exception("stopping %r failed", service)
         self._stop.set()
         self._wake_workers()
         self.events.put(None)
