@@ -6,6 +6,8 @@ a command is in progress. It does no I/O and never sleeps: the owner feeds it in
 ``take_output()`` and calls ``run_due_timers()`` when ``next_deadline()`` comes.
 
 Command handlers live in the ``commands_*`` modules; each registers itself in ``COMMAND_SETS``.
+
+Power and SIM state (reboot, boot lines, SIM not ready) are in ``modem_power``.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from typing import Callable
 from edgebox.emulator.at_parser import AtCommand, AtSyntaxError, split_command_line
 from edgebox.emulator.event_log import EventLog
 from edgebox.emulator.modem_errors import CME_TEXT, CMS_TEXT, CmeError, CmsError
+from edgebox.emulator.modem_power import ModemPower
+from edgebox.emulator.network_state import NetworkState
 from edgebox.emulator.profiles import Profile, get_profile
 from edgebox.emulator.sms_codec import from_ucs2_hex, looks_like_ucs2_hex, ucs2_hex
 from edgebox.emulator.timing import Latency, Timers
@@ -53,19 +57,30 @@ class ModemSettings:
     crc: int = 0
     cvhu: int = 0
     creg: int = 0
+    cgreg: int = 0
+    cereg: int = 0
     cops_format: int = 0
     cfun: int = 1
+    colp: int = 0
+    dtmf_detect: int = 0  # AT+DDET / AT+QTONEDET
+    clts: int = 0
+    ctzu: int = 0
 
 
 Handler = Callable[["AtEngine", AtCommand], Reply]
 COMMAND_SETS: list[Callable[["AtEngine"], dict[str, Handler]]] = []
 
+# Commands that need the SIM: while it is not ready they answer +CME ERROR: 10.
+SIM_COMMANDS = frozenset({"D", "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CMGW", "+CMSS", "+CPMS", "+CIMI",
+                          "+CNUM", "+CUSD", "+CSCA"})
 
-class AtEngine:
+
+class AtEngine(ModemPower):
     def __init__(self, profile: Profile | str = "generic", clock: Callable[[], float] = time.monotonic,
                  wallclock: Callable[[], datetime] | None = None, latency: Latency | None = None):
         # Importing here registers the command sets without a cycle at module import time.
-        from edgebox.emulator import commands_calls, commands_general, commands_sms  # noqa: F401
+        from edgebox.emulator import (commands_calls, commands_general, commands_health,  # noqa: F401
+                                      commands_sms, voice)
 
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.clock = clock
@@ -74,6 +89,11 @@ class AtEngine:
         self.timers = Timers(clock)
         self.log = EventLog(clock)
         self.settings = ModemSettings(echo=self.profile.echo)
+        self.network = NetworkState()
+        self.powered = True
+        # Set by the pty server so AT+CFUN=1,1 can take the port away on USB profiles;
+        # without it the engine reboots itself in place.
+        self.reboot_handler: Callable[[], None] | None = None
         self.services: dict[str, object] = {}  # per-area state objects (sms, calls), by name
         self.handlers: dict[str, Handler] = {}
         for command_set in COMMAND_SETS:
@@ -84,10 +104,13 @@ class AtEngine:
         self._prompt: Callable[[str], Reply] | None = None
         self._executing = False
         self._held_urcs: list[bytes] = []
+        self._swallow_answer = False  # a stuck command: its answer never comes
 
     # -- the owner's side -------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
+        if not self.powered:
+            return  # nobody is listening on the line while the modem is off
         self._input.extend(data)
         self._process_input()
 
@@ -105,6 +128,13 @@ class AtEngine:
         """ATZ / AT&F: settings back to power-up values (stored messages and calls survive)."""
         self.settings = ModemSettings(echo=self.profile.echo)
 
+    def forget_pending_io(self) -> None:
+        """Power loss: typed input, held URCs and the command in progress are gone; what the
+        modem already wrote stays written (it is on the wire)."""
+        self._input.clear()
+        self._held_urcs.clear()
+        self._mode, self._prompt, self._executing, self._swallow_answer = COMMAND, None, False, False
+
     def supported_commands(self) -> list[str]:
         return sorted(name for name in self.handlers if name not in self.profile.unsupported)
 
@@ -119,11 +149,18 @@ class AtEngine:
 
     def emit_urc(self, *lines: str) -> None:
         """Send one unsolicited result code (several lines for +CMT), or hold it while busy."""
+        if not self.powered:
+            return
         block = _frame(lines)
         if self.is_busy():
             self._held_urcs.append(block)
         else:
             self._output += block
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes to the host exactly as given, whatever the modem is doing (line noise)."""
+        if self.powered:
+            self._output += data
 
     def _release_urcs(self) -> None:
         while self._held_urcs and not self.is_busy():
@@ -151,6 +188,9 @@ class AtEngine:
         if self.settings.echo:
             self._output += raw + b"\r"
         if line[:2].upper() == "AT":
+            if self.network.take_stuck(line):
+                self._swallow_answer = True
+                self.log.record("stuck_command", command=line)
             self._run_line(line[2:])
         self._release_urcs()
         return True
@@ -190,7 +230,7 @@ class AtEngine:
                 break
             if not last and (reply.prompt or reply.delay):
                 # Only the last command of a line may wait for the network or for text.
-                self._answer(Reply(final=self._error_text(CmeError(3))))
+                self._answer(Reply(final=self.error_text(CmeError(3))))
                 break
             if last:
                 self._executing = False
@@ -209,7 +249,7 @@ class AtEngine:
         except ValueError:
             reply = Reply(final="ERROR")
         except (CmeError, CmsError) as error:
-            reply = Reply(final=self._error_text(error))
+            reply = Reply(final=self.error_text(error))
         self._executing = False
         self._answer(reply)
 
@@ -218,13 +258,15 @@ class AtEngine:
         try:
             if handler is None or command.name in self.profile.unsupported:
                 raise CmeError(100)
+            if command.name in SIM_COMMANDS and not self.sim_ready():
+                raise CmeError(10)
             return handler(self, command)
         except ValueError:  # AtSyntaxError and any malformed parameter: a real modem says ERROR
             self._executing = False
             self._answer(Reply(final="ERROR"))
         except (CmeError, CmsError) as error:
             self._executing = False
-            self._answer(Reply(final=self._error_text(error)))
+            self._answer(Reply(final=self.error_text(error)))
         return None
 
     def _answer(self, reply: Reply) -> None:
@@ -232,8 +274,16 @@ class AtEngine:
             self._mode = BUSY
             self.timers.schedule(reply.delay, lambda: self._answer_after_delay(reply))
             return
+        if self._swallow_answer and not reply.prompt:
+            self._swallow_answer = False  # the command hangs: no result, and no effect either
+            self._release_urcs()
+            return
         if reply.lines:
             self._output += _frame(reply.lines)
+        if self.profile.interleave_urcs and reply.final and not reply.prompt:
+            # This firmware lets waiting URCs out before the result code, inside the answer.
+            while self._held_urcs:
+                self._output += self._held_urcs.pop(0)
         if reply.prompt:
             self._output += b"\r\n> "
             self._prompt = reply.prompt
@@ -250,7 +300,8 @@ class AtEngine:
         self._answer(reply)
         self._process_input()  # what the host typed meanwhile waited in the buffer
 
-    def _error_text(self, error: CmeError | CmsError) -> str:
+    def error_text(self, error: CmeError | CmsError) -> str:
+        """The final result code for ``error`` under the current AT+CMEE level."""
         if self.settings.cmee == 0:
             return "ERROR"
         prefix, table = ("+CMS ERROR", CMS_TEXT) if isinstance(error, CmsError) else ("+CME ERROR", CME_TEXT)

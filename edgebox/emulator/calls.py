@@ -1,7 +1,9 @@
 """Voice calls on the simulated network: the box being rung, and the box ringing members.
 
 One voice call at a time, like the single-line modules the box uses. Every call ends with one
-log entry (``call_received`` or ``call_placed``) saying how it ended.
+log entry (``call_received`` or ``call_placed``) saying how it ended. What is heard and keyed
+during a call (TTS, DTMF) is the voice service's business; this desk tells it when a callee
+answers, presses a key or the call ends.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class Callee:
     answer_after: float | None = None  # seconds of alerting before they pick up; None: never
     busy: bool = False
     hangup_after: float | None = None  # seconds after answering that they hang up; None: never
+    press: str | None = None  # the key they press after answering ("1" acknowledges)
+    press_after: float = 0.0  # seconds after answering that they press it
 
 
 @dataclass
@@ -53,15 +57,25 @@ class CallDesk:
     # -- control side ------------------------------------------------------------------------
 
     def set_callee(self, number: str, answer_after: float | None = None, busy: bool = False,
-                   hangup_after: float | None = None) -> None:
+                   hangup_after: float | None = None, press: str | None = None,
+                   press_after: float = 0.0) -> None:
+        if press is not None and (len(press) != 1 or press not in "0123456789*#ABCD"):
+            raise ValueError("press must be one DTMF key: 0-9, *, #, A-D")
+        if press_after < 0:
+            raise ValueError("press_after must not be negative")
         self._callees[canonical_number(number, self.engine.profile.country_code)] = Callee(
-            answer_after, busy, hangup_after)
+            answer_after, busy, hangup_after, press, float(press_after))
 
     def ring_box(self, number: str, rings: int = 10, ring_interval: float = 1.0) -> int:
         """A phone calls the box; returns the id its ``call_received`` log entry will carry."""
         if rings < 1 or ring_interval <= 0:
             raise ValueError("rings must be at least 1 and ring_interval positive")
         call_id = next(self._ids)
+        if not self.engine.reachable():
+            # Off, unplugged, no SIM or no coverage: the caller hears "not reachable".
+            self.engine.log.record("call_received", id=call_id, number=number, outcome="unreachable",
+                                   rejected_after=None, rings=0)
+            return call_id
         if self.current is not None:
             # No call waiting on these lines: the caller just hears busy.
             self.engine.log.record("call_received", id=call_id, number=number, outcome="busy",
@@ -83,10 +97,12 @@ class CallDesk:
         ring = "+CRING: VOICE" if settings.crc and self.engine.profile.supports_crc else "RING"
         shown, number_type = self.present_caller(call.number)
         clip = f'+CLIP: "{shown}",{number_type},"",,"",0' if settings.clip else None
-        if clip and self.engine.profile.clip_before_ring:
+        profile = self.engine.profile
+        if clip and (profile.clip_before_ring or profile.clip_without_ring):
             self.engine.emit_urc(clip)
-        self.engine.emit_urc(ring)
-        if clip and not self.engine.profile.clip_before_ring:
+        if not profile.clip_without_ring:
+            self.engine.emit_urc(ring)
+        if clip and not (profile.clip_before_ring or profile.clip_without_ring):
             self.engine.emit_urc(clip)
         call.rings += 1
         call.timers = [self.engine.timers.schedule(interval, lambda: self._ring(call, rings, interval))]
@@ -114,6 +130,10 @@ class CallDesk:
     def _setup_done(self, call: Call) -> None:
         callee = self._callees.get(canonical_number(call.number, self.engine.profile.country_code),
                                    Callee())
+        if not self.engine.network.registered:
+            self.engine.emit_urc("NO CARRIER")
+            self._end(call, "no_network")
+            return
         if callee.busy:
             self.engine.emit_urc("BUSY")
             self._end(call, "busy")
@@ -131,9 +151,19 @@ class CallDesk:
         call.state = ACTIVE
         call.answered_at = self.engine.clock()
         call.timers = []
+        if self.engine.settings.colp:
+            shown, number_type = self.present_caller(call.number)
+            self.engine.emit_urc(f'+COLP: "{shown}",{number_type}')
+        if callee.press is not None:
+            call.timers.append(self.engine.timers.schedule(
+                callee.press_after, lambda: self._callee_presses(call, callee.press)))
         if callee.hangup_after is not None:
-            call.timers = [self.engine.timers.schedule(callee.hangup_after,
-                                                       lambda: self._callee_hangs_up(call))]
+            call.timers.append(self.engine.timers.schedule(callee.hangup_after,
+                                                           lambda: self._callee_hangs_up(call)))
+
+    def _callee_presses(self, call: Call, key: str) -> None:
+        if call is self.current and call.state == ACTIVE:
+            self.engine.services["voice"].key_pressed(call, key)
 
     def _callee_hangs_up(self, call: Call) -> None:
         self.engine.emit_urc("NO CARRIER")
@@ -163,6 +193,11 @@ class CallDesk:
         else:
             self._end(call, "answered" if call.answered_at is not None else "hung_up_by_box")
 
+    def power_off(self) -> None:
+        """The modem lost power: the call in progress is dropped on the network side."""
+        if self.current is not None:
+            self._end(self.current, "dropped")
+
     def list_lines(self) -> list[str]:
         call = self.current
         if call is None:
@@ -174,6 +209,7 @@ class CallDesk:
     def _end(self, call: Call, outcome: str) -> None:
         call.cancel_timers()
         self.current = None
+        self.engine.services["voice"].call_ended()
         now = self.engine.clock()
         if call.direction == MOBILE_TERMINATED:
             rejected_after = round(now - call.started, 3) if outcome == "rejected" else None

@@ -8,7 +8,7 @@ import threading
 import click
 
 from edgebox.emulator.control import EmulatorClient
-from edgebox.emulator.profiles import PROFILES
+from edgebox.emulator.profiles import PROFILES, get_profile
 from edgebox.emulator.pty_server import EmulatorServer
 from edgebox.emulator.timing import Latency
 
@@ -37,13 +37,28 @@ def emulator():
               help="Seconds from ATD until the callee's phone alerts.")
 @click.option("--ring-timeout", type=float, default=30.0, show_default=True,
               help="Seconds of alerting before NO ANSWER.")
-def serve(link, control, profile, sms_latency, call_setup, ring_timeout):
+@click.option("--tts-per-char", type=float, default=0.0, show_default=True,
+              help="Seconds of TTS playback per character.")
+@click.option("--delivery-report", type=float, default=0.0, show_default=True,
+              help="Seconds from +CMGS until a requested delivery report arrives.")
+@click.option("--reboot-time", type=float, default=0.5, show_default=True,
+              help="Seconds a reset (AT+CFUN=1,1, fault reboot) keeps the modem away.")
+@click.option("--sim-not-ready", type=float, default=None, metavar="SECONDS",
+              help="The SIM is not ready for this long after start.")
+@click.option("--profile-flag", "profile_flags", multiple=True,
+              type=click.Choice(["clip_without_ring", "interleave_urcs"]),
+              help="Turn on a dialect quirk of the profile (repeatable).")
+def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per_char,
+          delivery_report, reboot_time, sim_not_ready, profile_flags):
     """Run the emulator until SIGTERM or Ctrl-C.
 
-    Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock
+    Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock --profile ec25
     """
-    latency = Latency(sms_submit=sms_latency, call_setup=call_setup, ring_timeout=ring_timeout)
-    server = EmulatorServer(profile, latency=latency, link=link, control=control)
+    latency = Latency(sms_submit=sms_latency, call_setup=call_setup, ring_timeout=ring_timeout,
+                      tts_per_char=tts_per_char, delivery_report=delivery_report, reboot=reboot_time)
+    chosen = get_profile(profile).with_changes(**{flag: True for flag in profile_flags})
+    server = EmulatorServer(chosen, latency=latency, link=link, control=control,
+                            sim_not_ready=sim_not_ready)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     server.start()
@@ -99,6 +114,59 @@ def log(control, as_json):
         return
     for entry in entries:
         click.echo(describe(entry))
+
+
+FAULT_KINDS = ("unplug", "reboot", "garbage", "stuck", "sms-error", "sim-not-ready", "network")
+
+
+@emulator.command()
+@control_option
+@click.argument("kind", type=click.Choice(FAULT_KINDS))
+@click.option("--seconds", type=float, help="unplug, sim-not-ready: how long.")
+@click.option("--data-hex", help="garbage: the bytes to write, in hex (e.g. 00FF0D0A2B43).")
+@click.option("--prefix", help='stuck: command lines starting with this never answer (e.g. "AT+CSQ").')
+@click.option("--count", type=int, help="stuck, sms-error: how many times (sms-error: always if left out).")
+@click.option("--number", help="sms-error: the recipient whose submits fail.")
+@click.option("--code", type=int, help="sms-error: the +CMS ERROR code (e.g. 500, 38).")
+@click.option("--registered/--unregistered", default=None, help="network: coverage or none.")
+@click.option("--rssi", type=int, help="network: +CSQ signal, 0-31 or 99.")
+def fault(control, kind, seconds, data_hex, prefix, count, number, code, registered, rssi):
+    """Inject a fault into a running emulator.
+
+    \b
+    Example: edgebox emulator fault --control /tmp/modem.sock unplug --seconds 3
+    Others:  ... fault --control S stuck --prefix AT+CMGS --count 2
+             ... fault --control S sms-error --number +8613800138000 --code 500
+             ... fault --control S network --unregistered --rssi 99
+             ... fault --control S garbage --data-hex 00FF0D0A2B43
+             ... fault --control S reboot | sim-not-ready --seconds 5
+    """
+    client = EmulatorClient(control)
+
+    def need(value, option):
+        if value is None:
+            raise click.UsageError(f"{kind} needs {option}")
+        return value
+
+    if kind == "unplug":
+        client.unplug(need(seconds, "--seconds"))
+    elif kind == "reboot":
+        client.reboot()
+    elif kind == "garbage":
+        try:
+            data = bytes.fromhex(need(data_hex, "--data-hex"))
+        except ValueError:
+            raise click.BadParameter("not hex", param_hint="--data-hex") from None
+        client.garbage(data)
+    elif kind == "stuck":
+        client.stuck(need(prefix, "--prefix"), count if count is not None else 1)
+    elif kind == "sms-error":
+        client.sms_error(need(number, "--number"), need(code, "--code"), count)
+    elif kind == "sim-not-ready":
+        client.sim_not_ready(need(seconds, "--seconds"))
+    else:
+        client.network(need(registered, "--registered/--unregistered"), rssi)
+    click.echo(f"fault {kind} injected")
 
 
 def describe(entry: dict) -> str:

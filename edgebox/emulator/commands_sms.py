@@ -1,15 +1,22 @@
-"""SMS commands of 3GPP TS 27.005 in PDU and text mode, and delivery of SMS from the network."""
+"""SMS commands of 3GPP TS 27.005 in PDU and text mode, and delivery of SMS from the network.
+
+A submit fails with ``+CMS ERROR: <profile.cms_unregistered>`` without network coverage, or with
+the code a ``sms_error`` fault set for that recipient, after the usual submit latency (the
+module tries the network first). SMS sent to the box while it cannot be reached wait at the
+service centre and arrive once it can.
+"""
 from __future__ import annotations
 
 from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
 from edgebox.emulator.at_parser import EXEC, READ, SET, TEST, AtCommand, AtSyntaxError
+from edgebox.emulator.delivery_reports import DeliveryReports
 from edgebox.emulator.modem_errors import CmsError
 from edgebox.emulator.sms_codec import (UCS2, DeliverPdu, SmsCodecError, choose_encoding,
                                         decode_submit_pdu, encode_deliver_pdus, text_mode_timestamp,
                                         ucs2_hex)
-from edgebox.emulator.sms_store import (REC_READ, REC_UNREAD, STATUS_BY_NAME, STATUS_NAMES,
-                                        STORAGE_NAMES, SentMessage, SmsStorage, StoredSms,
-                                        SubmitAssembler)
+from edgebox.emulator.sms_store import (MESSAGE_STORAGES, REC_READ, REC_UNREAD, STATUS_BY_NAME,
+                                        STATUS_NAMES, STORAGE_NAMES, SentMessage, SmsStorage,
+                                        StoredSms, SubmitAssembler)
 
 CHARSETS = ("IRA", "GSM", "UCS2")
 
@@ -25,6 +32,14 @@ class SmsService:
         self.assembler = SubmitAssembler()
         self._next_cmgs_reference = 1
         self._next_concat_reference = 1
+        self.reports = DeliveryReports(engine, self)
+        self.waiting_at_smsc: list[tuple[str, str]] = []  # sent to the box while unreachable
+
+    def deliver_waiting(self) -> None:
+        """The box is reachable again: the service centre hands over what it kept."""
+        waiting, self.waiting_at_smsc = self.waiting_at_smsc, []
+        for sender, text in waiting:
+            self.deliver(sender, text)
 
     def storage(self, slot: int) -> SmsStorage:
         return self.storages[self.selected[slot]]
@@ -34,6 +49,9 @@ class SmsService:
     def deliver(self, sender: str, text: str) -> dict:
         """An SMS from ``sender`` arrives: store and announce it (+CMTI) or route it (+CMT)."""
         engine = self.engine
+        if not engine.reachable():
+            self.waiting_at_smsc.append((sender, text))
+            return engine.log.record("sms_waiting", number=sender, text=text)
         timestamp = engine.wallclock().replace(microsecond=0)
         pdus = encode_deliver_pdus(sender, text, timestamp, self.smsc, self._next_concat_reference)
         self._next_concat_reference = (self._next_concat_reference + 1) % 256
@@ -99,18 +117,44 @@ class SmsService:
             part = decode_submit_pdu(pdu_hex)
         except (ValueError, SmsCodecError):
             raise CmsError(304) from None
+        failure = self._failure(part.number)
+        if failure is not None:
+            return failure
         reference = self._take_cmgs_reference()
-        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit,
-                     on_answer=lambda: self._submitted(self.assembler.add(part, reference)))
+
+        def sent():
+            self.reports.part_sent(part.number, reference, part.status_report)
+            self._submitted(self.assembler.add(part, reference))
+        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
 
     def submit_text(self, number: str, typed: str) -> Reply:
         text = self.engine.decode_text(typed.replace("\r", "\n").strip("\n"))
         dcs = self.engine.settings.csmp[3]
         encoding = UCS2 if (dcs & 0x0C) == 0x08 or choose_encoding(text) == UCS2 else "gsm7"
+        failure = self._failure(number)
+        if failure is not None:
+            return failure
         reference = self._take_cmgs_reference()
         message = SentMessage(number, text, 1, encoding, reference)
-        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit,
-                     on_answer=lambda: self._submitted(message))
+        wants_report = bool(self.engine.settings.csmp[0] & 0x20)
+
+        def sent():
+            self.reports.part_sent(number, reference, wants_report)
+            self._submitted(message)
+        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
+
+    def _failure(self, number: str) -> Reply | None:
+        """The +CMS ERROR answer a submit to ``number`` gets now, if it fails."""
+        engine = self.engine
+        code = None
+        if not engine.network.registered:
+            code = engine.profile.cms_unregistered
+        else:
+            code = engine.network.take_sms_error(number, engine.profile.country_code)
+        if code is None:
+            return None
+        engine.log.record("sms_failed", number=number, code=code)
+        return Reply(final=engine.error_text(CmsError(code)), delay=engine.latency.sms_submit)
 
     def _take_cmgs_reference(self) -> int:
         reference = self._next_cmgs_reference
@@ -183,11 +227,14 @@ def sms_commands(engine: AtEngine) -> dict:
 
     def cpms(engine, command: AtCommand) -> Reply:
         if command.form == TEST:
-            choice = "(" + ",".join(f'"{name}"' for name in STORAGE_NAMES) + ")"
-            return Reply([f"+CPMS: {choice},{choice},{choice}"])
+            # Status reports ("SR") can be read and deleted, not written or received into.
+            readable = "(" + ",".join(f'"{name}"' for name in STORAGE_NAMES) + ")"
+            choice = "(" + ",".join(f'"{name}"' for name in MESSAGE_STORAGES) + ")"
+            return Reply([f"+CPMS: {readable},{choice},{choice}"])
         if command.form == SET:
             names = [name.upper() for name in command.values()][:3]
-            if not names or any(name not in STORAGE_NAMES for name in names):
+            if not names or any(name not in (STORAGE_NAMES if slot == 0 else MESSAGE_STORAGES)
+                                for slot, name in enumerate(names)):
                 raise CmsError(302)
             service.selected[:len(names)] = names
             counts = [f"{len(service.storage(slot))},{service.storage(slot).capacity}" for slot in range(3)]

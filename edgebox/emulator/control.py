@@ -2,6 +2,10 @@
 
 Each request is one JSON object on one line, ``{"op": ..., ...arguments}``; each answer is one
 line, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
+
+Operations: ping, call, sms, log, set_latency, set_callee, set_delivery, set_balance,
+set_clock_offset, network, and the faults unplug, reboot, garbage (``data_hex``), stuck,
+sms_error, sim_not_ready — each with the arguments of the ``EmulatorServer`` method of that name.
 """
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ class ControlServer:
                 try:
                     request = json.loads(raw)
                     answer = {"ok": True, "result": self.handle(request)}
-                except (ValueError, TypeError, KeyError, TimeoutError) as exc:
+                except (ValueError, TypeError, KeyError, TimeoutError, RuntimeError) as exc:
                     answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
                 stream.write(json.dumps(answer, ensure_ascii=False).encode("utf-8") + b"\n")
                 stream.flush()
@@ -86,9 +90,26 @@ class ControlServer:
         if op == "set_callee":
             emulator.set_callee(str(request["number"]), answer_after=request.get("answer_after"),
                                 busy=bool(request.get("busy", False)),
-                                hangup_after=request.get("hangup_after"))
+                                hangup_after=request.get("hangup_after"), press=request.get("press"),
+                                press_after=float(request.get("press_after", 0.0)))
+            return None
+        if op == "garbage":
+            emulator.garbage(bytes.fromhex(str(request["data_hex"])))
+            return None
+        if op in SIMPLE_OPERATIONS:
+            getattr(emulator, op)(**{name: request[name] for name in SIMPLE_OPERATIONS[op]
+                                     if name in request})
             return None
         raise ValueError(f"unknown operation {op!r}")
+
+
+# Operations that are one EmulatorServer method call with JSON-ready arguments.
+SIMPLE_OPERATIONS = {
+    "set_delivery": ("number", "status"), "set_balance": ("text",),
+    "set_clock_offset": ("seconds",), "network": ("registered", "rssi", "roaming"),
+    "unplug": ("seconds",), "reboot": (), "stuck": ("prefix", "count"),
+    "sms_error": ("number", "code", "count"), "sim_not_ready": ("seconds",),
+}
 
 
 class EmulatorClient:
@@ -135,9 +156,42 @@ class EmulatorClient:
         return self.request("set_latency", latency=latency)
 
     def set_callee(self, number: str, answer_after: float | None = None, busy: bool = False,
-                   hangup_after: float | None = None) -> None:
+                   hangup_after: float | None = None, press: str | None = None,
+                   press_after: float = 0.0) -> None:
         self.request("set_callee", number=number, answer_after=answer_after, busy=busy,
-                     hangup_after=hangup_after)
+                     hangup_after=hangup_after, press=press, press_after=press_after)
+
+    def set_delivery(self, number: str, status: str = "delivered") -> None:
+        self.request("set_delivery", number=number, status=status)
+
+    def set_balance(self, text: str) -> None:
+        self.request("set_balance", text=text)
+
+    def set_clock_offset(self, seconds: float) -> None:
+        self.request("set_clock_offset", seconds=seconds)
+
+    def network(self, registered: bool, rssi: int | None = None, roaming: bool = False) -> None:
+        self.request("network", registered=registered, rssi=rssi, roaming=roaming)
+
+    # -- faults (see EmulatorServer) ---------------------------------------------------------
+
+    def unplug(self, seconds: float) -> None:
+        self.request("unplug", seconds=seconds)
+
+    def reboot(self) -> None:
+        self.request("reboot")
+
+    def garbage(self, data: bytes) -> None:
+        self.request("garbage", data_hex=bytes(data).hex())
+
+    def stuck(self, prefix: str, count: int = 1) -> None:
+        self.request("stuck", prefix=prefix, count=count)
+
+    def sms_error(self, number: str, code: int, count: int | None = None) -> None:
+        self.request("sms_error", number=number, code=code, count=count)
+
+    def sim_not_ready(self, seconds: float) -> None:
+        self.request("sim_not_ready", seconds=seconds)
 
     def wait_for(self, predicate: Callable[[Entries], object], timeout: float = 10.0,
                  poll_interval: float = 0.05) -> Entries:

@@ -1,14 +1,36 @@
 """Modem personalities: identity strings and the dialect details that differ between models.
 
-Only ``generic`` is registered today. The fields below are the points where real modules differ
-(SIM800 puts ``+CLIP`` on its own timing, SIM7600/EC25 speak ``+CEREG`` and report DTMF), so a
-new dialect is a new ``Profile`` entry plus, where needed, handlers keyed on these fields.
+Each field below is a point where the real modules differ; the handlers read these fields, so a
+new dialect is a new ``Profile`` entry. Variants for one test (``+CLIP`` without ``RING``, URCs
+in the middle of answers) come from ``Profile.with_changes``.
+
+Per-profile differences, and why:
+
+- ``generic``: an imaginary well-behaved modem; answers both +CREG and +CEREG as registered,
+  reports DTMF like SIMCom, has no TTS, its port survives a reset (like a UART).
+- ``sim800``: SIM800L is 2G only, so +CEREG is unknown (ERROR); it presents callers in national
+  form (``"13800138000",129``) with RING before +CLIP; no TTS in the L variant; it sits on a UART,
+  so AT+CFUN=1,1 leaves the port in place and then prints RDY/Call Ready/SMS Ready; it has
+  AT+CLTS (network time) but not AT+CTZU; an SMS submitted without network fails with the
+  catch-all +CMS ERROR: 500, which is what SIMCom's 2G firmware reports.
+- ``sim7600``: SIM7600G-H camps on LTE, so +CREG shows "not registered" while +CEREG shows
+  registered; callers in international form (``"+8613800138000",145``); TTS by AT+CTTS; it is a
+  USB device, so a reset re-enumerates the port (a new /dev name); echo is on at power-up.
+- ``ec25``: Quectel EC25 is LTE like the SIM7600 but reports the caller with +CLIP *before* RING,
+  DTMF as ``+QTONEDET: <ASCII code>`` after AT+QTONEDET=1, TTS by AT+QTTS, network time by
+  AT+CTZU (no AT+CLTS), and boots with ``+QIND:`` lines; a USB device too.
+- Without network, SIM7600/EC25 and generic answer a submit with +CMS ERROR: 331 ("no network
+  service", 3GPP TS 27.005), SIM800 with 500 (see above).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 CALLER_ID_STYLES = ("as_given", "national", "international")
+DTMF_STYLES = ("simcom", "quectel")
+TTS_COMMANDS = (None, "+CTTS", "+QTTS")
+RADIOS = ("gsm", "lte", "both")
 
 
 @dataclass(frozen=True)
@@ -24,16 +46,41 @@ class Profile:
     echo: bool = True  # echo after power-up / ATZ, as every real modem does
     supports_crc: bool = True  # AT+CRC=1 turns RING into +CRING: VOICE
     clip_before_ring: bool = False  # some modules report the caller before the first RING
+    clip_without_ring: bool = False  # some firmwares (or ports) show +CLIP but never RING
     caller_id_style: str = "as_given"  # how +CLIP shows the caller: see CALLER_ID_STYLES
     country_code: str = "86"  # for converting between national and international numbers
     sms_capacity: int = 50  # messages per storage ("SM", "ME")
+    radio: str = "both"  # "gsm": 2G only (+CREG); "lte": registers in +CEREG only; "both"
+    dtmf_style: str = "simcom"  # "+DTMF: 1" after AT+DDET=1, or "+QTONEDET: 49" (quectel)
+    tts_command: str | None = None  # "+CTTS" (SIMCom), "+QTTS" (Quectel) or None (no TTS)
+    usb: bool = False  # a reset re-enumerates the port (a new device name), unlike a UART
+    boot_lines: tuple[str, ...] = ("RDY", "+CPIN: READY", "SMS Ready")  # printed after power-up
+    cms_unregistered: int = 331  # +CMS ERROR for a submit while not registered
+    # URCs that came while a command ran go out between its information lines and its result
+    # code, as some firmwares do, instead of after the whole answer.
+    interleave_urcs: bool = False
     # Commands this model answers with ERROR even though the engine knows them.
     unsupported: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self):
-        if self.caller_id_style not in CALLER_ID_STYLES:
-            raise ValueError(f"caller_id_style must be one of {CALLER_ID_STYLES}")
+        for value, allowed, name in ((self.caller_id_style, CALLER_ID_STYLES, "caller_id_style"),
+                                     (self.dtmf_style, DTMF_STYLES, "dtmf_style"),
+                                     (self.tts_command, TTS_COMMANDS, "tts_command"),
+                                     (self.radio, RADIOS, "radio")):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}")
 
+    def with_changes(self, **changes) -> "Profile":
+        """A variant of this profile, e.g. ``PROFILES["sim800"].with_changes(clip_without_ring=True)``."""
+        return dataclasses.replace(self, **changes)
+
+    def supports(self, command_name: str) -> bool:
+        return command_name not in self.unsupported
+
+
+# Vendor commands no profile has: clients probing for Wavecom, ZTE or Huawei must get ERROR and
+# fall back to polling +CLCC for call state.
+FOREIGN_COMMANDS = frozenset({"+WIND", "+ZPAS", "^CURC"})
 
 PROFILES: dict[str, Profile] = {
     "generic": Profile(
@@ -41,8 +88,47 @@ PROFILES: dict[str, Profile] = {
         manufacturer="edgebox",
         model="EMU-1",
         revision="EMU-1.0.0",
-        # Not a Wavecom, ZTE or SIMCom: clients must fall back to polling +CLCC for call state.
-        unsupported=frozenset({"+DDET", "+WIND", "+ZPAS", "^CURC", "+CEREG"}),
+        unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
+    ),
+    "sim800": Profile(
+        name="sim800",
+        manufacturer="SIMCOM_Ltd",
+        model="SIM800L",
+        revision="Revision:1418B04SIM800L24",
+        imei="868183030123456",
+        caller_id_style="national",
+        radio="gsm",
+        boot_lines=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),
+        cms_unregistered=500,
+        unsupported=FOREIGN_COMMANDS | {"+CEREG", "+QTONEDET", "+CTZU"},
+    ),
+    "sim7600": Profile(
+        name="sim7600",
+        manufacturer="SIMCOM INCORPORATED",
+        model="SIMCOM_SIM7600G-H",
+        revision="LE20B04SIM7600G22",
+        imei="862636051234567",
+        caller_id_style="international",
+        radio="lte",
+        tts_command="+CTTS",
+        usb=True,
+        boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
+        unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
+    ),
+    "ec25": Profile(
+        name="ec25",
+        manufacturer="Quectel",
+        model="EC25",
+        revision="EC25EFAR06A06M4G",
+        imei="861107031234567",
+        clip_before_ring=True,
+        caller_id_style="international",
+        radio="lte",
+        dtmf_style="quectel",
+        tts_command="+QTTS",
+        usb=True,
+        boot_lines=("RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
+        unsupported=FOREIGN_COMMANDS | {"+DDET", "+CLTS"},
     ),
 }
 

@@ -3,12 +3,20 @@
 One thread owns the pty master. It feeds the host's bytes to the AT engine, runs the engine's
 timers when they fall due and writes the answers back. Control calls (ring the box, deliver an
 SMS, ...) take the same lock and wake the thread through a pipe.
+
+The port can go away like a pulled USB plug (``unplug``, and ``reboot`` on USB profiles): that
+thread closes both ends of the pty, so a host's reads and writes fail, removes the link, and
+later opens a new pty under a different /dev/pts name and points the link there. Only that
+thread opens or closes the pty, so ``select`` never watches a closed descriptor.
 """
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import select
+import struct
+import termios
 import threading
 import time
 import tty
@@ -16,22 +24,39 @@ from typing import Callable
 
 from edgebox.emulator.at_engine import AtEngine
 from edgebox.emulator.event_log import Entries
+from edgebox.emulator.fault_controls import FaultControls
 from edgebox.emulator.profiles import Profile
-from edgebox.emulator.timing import Latency
+from edgebox.emulator.timing import Latency, Timer, Timers
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept for a host that is not reading; older ones are dropped
+# Closing a pty discards what the host has not read yet, so a reset waits (this long at most)
+# for the host to take its OK, as a real module's OK reaches the host before the USB link drops.
+# The kernel moves written bytes to the host's side a little later, hence a minimum wait too.
+RESET_DRAIN_LIMIT = 2.0
+RESET_MINIMUM_WAIT = 0.1
 
 
-class EmulatorServer:
-    """A GSM modem on a pty, plus the control operations of the simulated network."""
+class EmulatorServer(FaultControls):
+    """A GSM modem on a pty, plus the control operations of the simulated network.
+
+    ``sim_not_ready``: seconds after start during which the SIM is not ready (a slow SIM at boot).
+    """
 
     def __init__(self, profile: Profile | str = "generic", latency: Latency | None = None,
-                 link: str | None = None, control: str | None = None):
+                 link: str | None = None, control: str | None = None,
+                 sim_not_ready: float | None = None):
         self.engine = AtEngine(profile, latency=latency or Latency())
+        self.engine.reboot_handler = self._reboot_requested
+        if sim_not_ready:
+            self.engine.sim_not_ready(sim_not_ready)
         self.link = link
         self.control = control
-        self.port: str | None = None  # the slave device path, set by start()
+        self.port: str | None = None  # the slave device path; None while unplugged
         self._lock = threading.RLock()
+        self._port_timers = Timers(time.monotonic)  # replugging; survives the engine's power loss
+        self._replug: Timer | None = None
+        self._last_port: str | None = None  # the name a replugged modem must not reuse
+        self._port_actions: list[tuple[Callable[[], None], threading.Event]] = []
         self._master = self._slave = None
         self._wake_read = self._wake_write = None
         self._thread: threading.Thread | None = None
@@ -42,15 +67,9 @@ class EmulatorServer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> "EmulatorServer":
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        # The slave stays open here too, so the master never sees EIO when a host closes the port.
-        os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
+        self._open_pty(avoid=None)
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
-        if self.link:
-            _replace_symlink(self.port, self.link)
         self._running = True
         self._thread = threading.Thread(target=self._serve, name="gsm-emulator", daemon=True)
         self._thread.start()
@@ -70,10 +89,9 @@ class EmulatorServer:
             self._control_server = None
         self._wake()
         self._thread.join(timeout=10)
-        for fd in (self._master, self._slave, self._wake_read, self._wake_write):
+        self._close_pty()
+        for fd in (self._wake_read, self._wake_write):
             os.close(fd)
-        if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.port:
-            os.unlink(self.link)
 
     def __enter__(self) -> "EmulatorServer":
         return self.start()
@@ -99,14 +117,15 @@ class EmulatorServer:
 
     def latency(self) -> dict:
         with self._lock:
-            latency = self.engine.latency
-            return {"sms_submit": latency.sms_submit, "call_setup": latency.call_setup,
-                    "ring_timeout": latency.ring_timeout}
+            return self.engine.latency.as_dict()
 
     def set_callee(self, number: str, answer_after: float | None = None, busy: bool = False,
-                   hangup_after: float | None = None) -> None:
+                   hangup_after: float | None = None, press: str | None = None,
+                   press_after: float = 0.0) -> None:
+        """How ``number`` behaves when the box rings it; ``press`` is the key pressed after answering."""
         self._control(lambda: self.engine.services["calls"].set_callee(
-            number, answer_after=answer_after, busy=busy, hangup_after=hangup_after))
+            number, answer_after=answer_after, busy=busy, hangup_after=hangup_after,
+            press=press, press_after=press_after))
 
     def log(self) -> Entries:
         return self.engine.log.entries()
@@ -126,7 +145,7 @@ class EmulatorServer:
         with self._lock:
             # Take in what the host already sent first: a modem that has the host's command in
             # hand answers it before reporting a new event, rather than in the middle of it.
-            if self._running:
+            if self._running and self._master is not None:
                 self._read_host()
             result = operation()
         self._wake()
@@ -143,23 +162,116 @@ class EmulatorServer:
     def _serve(self) -> None:
         while self._running:
             with self._lock:
-                deadline = self.engine.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            writers = [self._master] if self._pending_output else []
-            readable, writable, _ = select.select([self._master, self._wake_read], writers, [], timeout)
+                self._run_port_actions()
+                deadlines = [d for d in (self.engine.next_deadline(), self._port_timers.next_due())
+                             if d is not None]
+            timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
+            readers = [self._wake_read] + ([self._master] if self._master is not None else [])
+            writers = [self._master] if self._pending_output and self._master is not None else []
+            readable, writable, _ = select.select(readers, writers, [], timeout)
             if self._wake_read in readable:
                 os.read(self._wake_read, 4096)
-            if self._master in readable:
+            if self._master is not None and self._master in readable:
                 self._read_host()
             with self._lock:
                 self.engine.run_due_timers()
                 self._pending_output += self.engine.take_output()
             self._write_host()
 
+    # -- the port coming and going (only ever on the pty thread) -------------------------------
+
+    def _on_pty_thread(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the pty thread; wait for it unless this is that thread."""
+        if not self._running:
+            raise RuntimeError("the emulator is not running")
+        done = threading.Event()
+        with self._lock:
+            self._port_actions.append((action, done))
+        self._wake()
+        if threading.current_thread() is not self._thread:
+            done.wait(timeout=10)
+
+    def _run_port_actions(self) -> None:
+        self._port_timers.run_due()
+        actions, self._port_actions = self._port_actions, []
+        for action, done in actions:
+            action()
+            done.set()
+
+    def _open_pty(self, avoid: str | None) -> None:
+        master, slave = os.openpty()
+        if os.ttyname(slave) == avoid:
+            # The kernel reuses the lowest free number; a replugged modem must look new.
+            spare = (master, slave)
+            master, slave = os.openpty()
+            for fd in spare:
+                os.close(fd)
+        tty.setraw(slave)
+        # The slave stays open here too, so the master never sees EIO when a host closes the port.
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        self.port = os.ttyname(slave)
+        if self.link:
+            _replace_symlink(self.port, self.link)
+
+    def _close_pty(self) -> None:
+        if self._master is None:
+            return
+        for fd in (self._master, self._slave):
+            os.close(fd)
+        self._master = self._slave = None
+        self._pending_output.clear()
+        if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.port:
+            os.unlink(self.link)
+
+    def _pull_out(self, seconds: float) -> None:
+        """The USB device vanishes (the modem loses power with it) and re-enumerates later."""
+        if self._replug is not None:
+            self._replug.cancel()
+        if self._master is not None:
+            self._last_port = self.port
+            self.engine.power_off()
+            self.engine.take_output()  # what it had not yet written is lost with the device
+            self._close_pty()
+            self.port = None
+            self.engine.log.record("unplugged")
+        self._replug = self._port_timers.schedule(seconds, self._plug_in)
+
+    def _pull_out_once_read(self, deadline: float) -> None:
+        unread = self._unread_by_host()
+        if (unread or self._pending_output) and time.monotonic() < deadline:
+            self._port_timers.schedule(0.01, lambda: self._pull_out_once_read(deadline))
+        else:
+            self._pull_out(self.engine.latency.reboot)
+
+    def _unread_by_host(self) -> int:
+        if self._slave is None:
+            return 0
+        return struct.unpack("i", fcntl.ioctl(self._slave, termios.TIOCINQ, b"\0\0\0\0"))[0]
+
+    def _plug_in(self) -> None:
+        self._replug = None
+        self._open_pty(avoid=self._last_port)
+        self.engine.log.record("replugged", port=self.port)
+        self.engine.power_on()
+        self.engine.check_reachable()
+
+    def _reboot_requested(self) -> None:
+        """AT+CFUN=1,1 (its OK is already in the output): a USB module re-enumerates."""
+        if self.engine.profile.usb:
+            # The module stops listening at once; the port closes later, on the pty thread, once
+            # the OK has been written (and read).
+            self.engine.power_off()
+            deadline = time.monotonic() + RESET_DRAIN_LIMIT
+            self._port_timers.schedule(RESET_MINIMUM_WAIT, lambda: self._pull_out_once_read(deadline))
+            self._wake()
+        else:
+            self.engine.timers.schedule(0.0, self.engine.reboot)
+
     def _read_host(self) -> None:
         # Reading and feeding happen under one lock so two threads never reorder the host's bytes.
         with self._lock:
-            while True:
+            while self._master is not None:
                 try:
                     data = os.read(self._master, 4096)
                 except BlockingIOError:
@@ -173,6 +285,9 @@ class EmulatorServer:
                 self.engine.feed(data)
 
     def _write_host(self) -> None:
+        if self._master is None:
+            self._pending_output.clear()  # nobody is there to hear it
+            return
         if len(self._pending_output) > OUTPUT_LIMIT:
             del self._pending_output[:len(self._pending_output) - OUTPUT_LIMIT]
         while self._pending_output:

@@ -20,6 +20,9 @@ PART_LIMIT = {GSM7: 153, UCS2: 67}  # the same with a 6-octet concatenation head
 
 DELIVER_FIRST_OCTET = 0x04  # SMS-DELIVER, "no more messages to send"
 UDHI = 0x40  # user data starts with a header
+STATUS_REPORT_REQUEST = 0x20  # TP-SRR in an SMS-SUBMIT's first octet
+STATUS_REPORT_FIRST_OCTET = 0x06  # SMS-STATUS-REPORT, "no more messages to send"
+DELIVERED, FAILED = 0x00, 0x44  # TP-ST: delivered; permanent error (gsmmodem's FAILED is 68)
 
 
 class SmsCodecError(ValueError):
@@ -44,6 +47,7 @@ class SubmittedPart:
     concat_reference: int | None = None  # set on parts of a concatenated message
     part_count: int = 1
     part_number: int = 1
+    status_report: bool = False  # TP-SRR: the sender asked for a delivery report
 
 
 # gsmmodem's GSM-7 table maps "ÿ" to the form-feed escape (and crashes on it) and would pass a raw
@@ -134,7 +138,9 @@ def decode_submit_pdu(pdu_hex: str) -> SubmittedPart:
     """Decode the SMS-SUBMIT PDU a client typed after ``AT+CMGS=<length>``."""
     try:
         decoded = decodeSmsPdu(pdu_hex)
-        dcs = _data_coding_octet(bytes.fromhex(pdu_hex))
+        octets = bytes.fromhex(pdu_hex)
+        dcs = _data_coding_octet(octets)
+        status_report = bool(octets[1 + octets[0]] & STATUS_REPORT_REQUEST)
     except (EncodingError, ValueError, StopIteration, IndexError, KeyError) as exc:
         raise SmsCodecError(f"undecodable PDU: {exc}") from exc
     if decoded.get("type") != "SMS-SUBMIT":
@@ -146,9 +152,10 @@ def decode_submit_pdu(pdu_hex: str) -> SubmittedPart:
         text = text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
     concat = next((ie for ie in decoded.get("udh", []) if isinstance(ie, Concatenation)), None)
     if concat is None:
-        return SubmittedPart(decoded["number"] or "", text, encoding, decoded["reference"])
+        return SubmittedPart(decoded["number"] or "", text, encoding, decoded["reference"],
+                             status_report=status_report)
     return SubmittedPart(decoded["number"] or "", text, encoding, decoded["reference"],
-                         concat.reference, concat.parts, concat.number)
+                         concat.reference, concat.parts, concat.number, status_report)
 
 
 def _data_coding_octet(pdu: bytes) -> int:
@@ -183,3 +190,18 @@ def text_mode_timestamp(timestamp: datetime) -> str:
     quarters = int(offset.total_seconds() // 900) if offset is not None else 0
     sign = "-" if quarters < 0 else "+"
     return timestamp.strftime("%y/%m/%d,%H:%M:%S") + f"{sign}{abs(quarters):02d}"
+
+
+def encode_status_report_pdu(smsc: str, reference: int, recipient: str, submitted: datetime,
+                             discharged: datetime, status: int) -> DeliverPdu:
+    """An SMS-STATUS-REPORT (3GPP TS 23.040 9.2.2.3) for the part the modem sent with ``reference``.
+
+    Returned in a ``DeliverPdu`` so the storage can keep and list it like any received PDU.
+    """
+    tpdu = bytearray([STATUS_REPORT_FIRST_OCTET, reference & 0xFF])
+    tpdu += _encodeAddressField(recipient)
+    tpdu += _encodeTimestamp(submitted)
+    tpdu += _encodeTimestamp(discharged)
+    tpdu.append(status)
+    pdu = bytes(_encodeAddressField(smsc, smscField=True)) + bytes(tpdu)
+    return DeliverPdu(pdu.hex().upper(), len(tpdu), "", GSM7, STATUS_REPORT_FIRST_OCTET)

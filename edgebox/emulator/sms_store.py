@@ -15,7 +15,8 @@ ALL = 4
 STATUS_NAMES = {REC_UNREAD: "REC UNREAD", REC_READ: "REC READ", STO_UNSENT: "STO UNSENT",
                 STO_SENT: "STO SENT", ALL: "ALL"}
 STATUS_BY_NAME = {name: number for number, name in STATUS_NAMES.items()}
-STORAGE_NAMES = ("SM", "ME")
+MESSAGE_STORAGES = ("SM", "ME")  # where messages are written and received
+STORAGE_NAMES = MESSAGE_STORAGES + ("SR",)  # plus the status-report storage
 
 
 @dataclass

@@ -20,6 +20,12 @@ class Latency:
     sms_submit: float = 0.0  # per SMS part, between the Ctrl-Z and the +CMGS answer
     call_setup: float = 0.0  # ATD until the callee's phone starts alerting
     ring_timeout: float = 30.0  # alerting until the network gives up with NO ANSWER
+    tts_per_char: float = 0.0  # TTS playback time per character of text
+    delivery_report: float = 0.0  # from the +CMGS answer until the status report arrives
+    reboot: float = 0.5  # AT+CFUN=1,1 / reboot(): power-off until the modem answers again
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def update(self, **changes: float) -> None:
         for name, value in changes.items():
@@ -60,6 +66,12 @@ class Timers:
         timer = Timer(self._clock() + max(0.0, delay), action)
         heapq.heappush(self._heap, (timer.due, next(self._order), timer))
         return timer
+
+    def clear(self) -> None:
+        """Forget every scheduled action (the modem lost power: nothing it was doing happens)."""
+        for _, _, timer in self._heap:
+            timer.cancel()
+        self._heap.clear()
 
     def next_due(self) -> float | None:
         while self._heap and self._heap[0][2].cancelled:

@@ -39,7 +39,7 @@ def test_unknown_commands_error_plainly_until_cmee_is_set():
     assert session.at("AT+CMEE=1") == "\r\nOK\r\n"
     assert session.at("AT+ZPAS?") == "\r\n+CME ERROR: 100\r\n"
     assert session.at("AT+CMEE=2") == "\r\nOK\r\n"
-    assert session.at("AT+DDET=1") == "\r\n+CME ERROR: unknown\r\n"
+    assert session.at("AT+QTONEDET=1") == "\r\n+CME ERROR: unknown\r\n"  # generic is SIMCom-like
     assert session.at("AT+CMGR=999") == "\r\n+CMS ERROR: invalid memory index\r\n"
 
 
@@ -73,9 +73,9 @@ def test_clac_lists_commands_but_not_the_ones_of_other_vendors():
 def test_cusd_answers_ok_then_the_network_reply():
     session = Session()
     session.at("ATE0")
+    session.engine.network.balance_text = "Balance: 35.20 CNY"
     output = session.at('AT+CUSD=1,"*100#",15')
-    assert output.startswith("\r\nOK\r\n\r\n+CUSD: 0,\"Balance:")
-    assert output.endswith('",15\r\n')
+    assert output == '\r\nOK\r\n\r\n+CUSD: 0,"Balance: 35.20 CNY",15\r\n'
 
 
 def submit_pdus(number, text, reference=0):

@@ -30,7 +30,11 @@ def modem(emulator, events):
     def on_sms(sms):
         events.put(("sms", sms))
 
-    modem = GsmModem(emulator.port, 115200, incomingCallCallbackFunc=on_call, smsReceivedCallbackFunc=on_sms)
+    # Reports not routed (<ds>=0): the library asks for them on every multipart SMS anyway, and it
+    # reads a +CDSI-announced one on its own thread, which can type into the next part's "> "
+    # prompt. test_library_waits_for_its_delivery_report covers reports.
+    modem = GsmModem(emulator.port, 115200, incomingCallCallbackFunc=on_call, smsReceivedCallbackFunc=on_sms,
+                     AT_CNMI="2,1,0,0,0")
     modem.connect()
     yield modem
     modem.close()
@@ -94,3 +98,19 @@ def test_injected_call_reaches_the_callback_and_hangup_rejects_it(emulator, mode
     call.hangup()
     entry = emulator.wait_for_call(call_id, WAIT)
     assert entry["outcome"] == "rejected" and entry["rejected_after"] is not None
+
+
+@pytest.mark.parametrize("outcome, expected", [("delivered", "DELIVERED"), ("failed", "FAILED")])
+def test_library_waits_for_its_delivery_report(emulator, outcome, expected):
+    from gsmmodem.modem import SentSms
+
+    emulator.set_delivery("+8613800138000", outcome)
+    modem = GsmModem(emulator.port, 115200, smsStatusReportCallback=lambda report: None)
+    modem.connect()
+    try:
+        sms = modem.sendSms("13800138000", "report please", waitForDeliveryReport=True, deliveryTimeout=WAIT)
+        assert sms.status == getattr(SentSms, expected)
+        (report,) = [e for e in emulator.log() if e["kind"] == "delivery_report"]
+        assert report["reference"] == sms.reference and report["routed"] == "cdsi"
+    finally:
+        modem.close()

@@ -1,0 +1,141 @@
+"""What is heard and keyed inside a call: text-to-speech played by the box, DTMF keyed by the callee.
+
+Dialects (see ``profiles.py``):
+
+- DTMF detection: SIMCom ``AT+DDET=1`` then ``+DTMF: 1``; Quectel ``AT+QTONEDET=1`` then
+  ``+QTONEDET: 49`` (the key's ASCII code). Keys pressed while detection is off are logged but
+  not reported, as on a real module.
+- TTS: SIMCom ``AT+CTTS=1,"<UCS2 hex>"`` / ``AT+CTTS=2,"<text>"``, Quectel the same with
+  ``AT+QTTS``; ``OK`` at once, then ``+CTTS: 0`` / ``+QTTS: 0`` when playback ends. ``<mode>=0``
+  stops playback. Only during an active call (else ``+CME ERROR: 3``).
+"""
+from __future__ import annotations
+
+from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
+from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
+from edgebox.emulator.calls import ACTIVE
+from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.sms_codec import SmsCodecError, from_ucs2_hex
+from edgebox.emulator.timing import Timer
+
+DETECTION_COMMAND = {"simcom": "+DDET", "quectel": "+QTONEDET"}
+
+
+class VoiceService:
+    def __init__(self, engine: AtEngine):
+        self.engine = engine
+        self._playback: Timer | None = None
+
+    # -- DTMF from the callee ----------------------------------------------------------------
+
+    def key_pressed(self, call, key: str) -> None:
+        reported = bool(self.engine.settings.dtmf_detect)
+        self.engine.log.record("dtmf", number=call.number, digit=key, reported=reported)
+        if not reported:
+            return
+        if self.engine.profile.dtmf_style == "quectel":
+            self.engine.emit_urc(f"+QTONEDET: {ord(key)}")
+        else:
+            self.engine.emit_urc(f"+DTMF: {key}")
+
+    # -- TTS from the box --------------------------------------------------------------------
+
+    def speak(self, text: str) -> None:
+        call = self.engine.services["calls"].current
+        if call is None or call.state != ACTIVE:
+            raise CmeError(3)  # nothing to play into
+        if self._playback is not None:
+            raise CmeError(3)  # one text at a time; the box must wait for the end report
+        self.engine.log.record("tts", number=call.number, text=text)
+        seconds = len(text) * self.engine.latency.tts_per_char
+        self._playback = self.engine.timers.schedule(seconds, self._finished)
+
+    def stop(self) -> None:
+        if self._playback is not None:
+            self._playback.cancel()
+            self._finished()
+
+    def _finished(self) -> None:
+        self._playback = None
+        self.engine.emit_urc(f"{self.engine.profile.tts_command}: 0")
+
+    def call_ended(self) -> None:
+        """The far end is gone: playback stops silently (the end report would come too late)."""
+        if self._playback is not None:
+            self._playback.cancel()
+            self._playback = None
+
+    def power_off(self) -> None:
+        self._playback = None  # its timer goes with all the others
+
+
+def decode_tts_text(mode: int, value: str) -> str:
+    """Mode 1 is UCS2 hex; mode 2 is plain text (sent as UTF-8 here; GBK is accepted too)."""
+    if mode == 1:
+        try:
+            return from_ucs2_hex(value)
+        except SmsCodecError:
+            raise AtSyntaxError("TTS mode 1 needs UCS2 hex") from None
+    raw = value.encode("latin-1")  # the engine reads command lines byte for byte
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gbk", "replace")
+
+
+def voice_commands(engine: AtEngine) -> dict:
+    service = VoiceService(engine)
+    engine.services["voice"] = service
+    profile = engine.profile
+
+    def detection(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply([f"{command.name}: (0,1)"])
+        if command.form == READ:
+            return Reply([f"{command.name}: {engine.settings.dtmf_detect}"])
+        (value, *_) = command.int_values() or [None]
+        if value not in (0, 1):
+            raise AtSyntaxError(f"{command.name} takes 0 or 1")
+        engine.settings.dtmf_detect = value
+        return Reply()
+
+    def tts(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply([f"{command.name}: (0-2)"])
+        if command.form == READ:
+            return Reply([f"{command.name}: {0 if service._playback is None else 1}"])
+        if command.form != SET:
+            raise AtSyntaxError(f"{command.name} needs parameters")
+        values = command.values()
+        if not values or values[0] not in ("0", "1", "2"):
+            raise AtSyntaxError(f"{command.name} mode must be 0, 1 or 2")
+        mode = int(values[0])
+        if mode == 0:
+            service.stop()
+            return Reply()
+        if len(values) < 2 or values[1] == "":
+            raise AtSyntaxError(f"{command.name} needs a text")
+        text = decode_tts_text(mode, values[1])
+        service.speak(text)
+        return Reply()
+
+    def colp(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply(["+COLP: (0,1)"])
+        if command.form == READ:
+            return Reply([f"+COLP: {engine.settings.colp},1"])
+        (value, *_) = command.int_values() or [0]
+        if value not in (0, 1):
+            raise AtSyntaxError("+COLP takes 0 or 1")
+        engine.settings.colp = value
+        return Reply()
+
+    handlers = {"+COLP": colp}
+    # Each vendor's detection command; the profile's ``unsupported`` set hides the foreign one.
+    handlers.update({name: detection for name in DETECTION_COMMAND.values()})
+    if profile.tts_command is not None:
+        handlers[profile.tts_command] = tts
+    return handlers
+
+
+COMMAND_SETS.append(voice_commands)
