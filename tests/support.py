@@ -1,6 +1,9 @@
 """Helpers shared by the tests that run the daemon as a process against the emulator."""
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 # A small village sheet as an official types it: mixed phone forms, a second phone, flags.
@@ -38,3 +41,32 @@ def wait_for(condition, timeout, what, log_path=None):
             tail = log_path.read_text()[-3000:] if log_path else ""
             raise AssertionError(f"timed out waiting for {what}\n{tail}")
         time.sleep(0.1)
+
+
+def start_box(tmp_path, emulators, extra="", ring_members=False):
+    """Import SHEET and start `edgebox run` as a process on these emulators; wait for every
+    modem to be ready. Returns (process, db path, config path, log path)."""
+    config = tmp_path / "edgebox.toml"
+    db = tmp_path / "box.db"
+    modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
+                     for i, emu in enumerate(emulators, start=1))
+    # ``extra`` is more TOML; when it has its own [alarm] table it says whether to ring too.
+    alarm = "" if "[alarm]" in extra else f"[alarm]\nring_members = {str(ring_members).lower()}\n"
+    config.write_text(f'[box]\ndatabase = "{db}"\n{alarm}[siren]\non_seconds = 0\n{extra}\n'
+                      f'{modems}', encoding="utf-8")
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
+                    str(config)], check=True, capture_output=True, timeout=60)
+    log_path = tmp_path / "daemon.log"
+    with open(log_path, "w") as log_file:
+        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
+                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
+             log_path)
+    return daemon, db, config, log_path
+
+
+def stop(daemon):
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(30)

@@ -1,41 +1,15 @@
 """Several modems: work spreads over them, each delivery records its modem, a failed modem's
 work moves to the others, and `edgebox modem status` shows what the daemon last read."""
 import json
-import signal
 import subprocess
 import sys
 
 import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
-from tests.support import SHEET, kinds, query, wait_for
+from tests.support import kinds, query, start_box, stop, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def start_box(tmp_path, emulators, extra=""):
-    config = tmp_path / "edgebox.toml"
-    db = tmp_path / "box.db"
-    modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
-                     for i, emu in enumerate(emulators, start=1))
-    config.write_text(f'[box]\ndatabase = "{db}"\n[alarm]\nring_members = false\n'
-                      f'[siren]\non_seconds = 0\n{extra}\n{modems}', encoding="utf-8")
-    sheet = tmp_path / "village.csv"
-    sheet.write_text(SHEET, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
-                    str(config)], check=True, capture_output=True, timeout=60)
-    log_path = tmp_path / "daemon.log"
-    with open(log_path, "w") as log_file:
-        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
-                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
-    wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
-             log_path)
-    return daemon, db, config, log_path
-
-
-def stop(daemon):
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(30)
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ TEXT = {
     "zh": {
         "daemon_started": "报警服务启动：{households}户，{groups}个联防组",
         "daemon_stopped": "报警服务停止",
-        "modem_ready": "调制解调器就绪（{port}）",
-        "modem_unavailable": "调制解调器不可用（第{attempt}次）：{error}",
-        "modem_lost": "调制解调器断开：{reason}",
+        "modem_ready": "{modem} 就绪（{port}）",
+        "modem_unavailable": "{modem} 不可用（第{attempt}次）：{error}",
+        "modem_lost": "{modem} 断开：{reason}",
         "incident_opened": "来电报警：{who} 来自 {phone_display}",
         "call_rejected": "已拒接来电（来电免费）",
         "call_reject_failed": "拒接失败：{error}",
@@ -45,13 +45,22 @@ TEXT = {
         "siren_off": "警报器停止",
         "incident_closed": "报警结束（{reason}）",
         "roster_replaced": "花名册已更新：{households}户，{groups}个组",
+        "modem_health": "{modem} 信号{signal} 注册{registration} SIM {sim}",
+        "delivery_report": "送达报告 ← {who} {phone_display}：{status}",
+        "delivery_report_unmatched": "{modem} 收到无法对应的送达报告（参考号{reference}）",
+        "modem_reset": "{modem} 无响应，重启调制解调器：{error}",
+        "modem_out_of_service": "{modem} 连续发送失败，暂停使用{minutes}分钟：{error}",
+        "modem_back_in_service": "{modem} 恢复使用",
+        "modem_power_cycled": "{modem} 已断电重启（{outcome}）",
+        "modem_balance": "{modem} 话费余额：{balance}",
+        "clock_set": "按网络时间校准系统时钟：{reason}",
     },
     "en": {
         "daemon_started": "box started: {households} households in {groups} groups",
         "daemon_stopped": "box stopped",
-        "modem_ready": "modem ready on {port}",
-        "modem_unavailable": "modem unavailable (try {attempt}): {error}",
-        "modem_lost": "modem lost: {reason}",
+        "modem_ready": "{modem} ready on {port}",
+        "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
+        "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",
         "call_rejected": "call rejected (free for the caller)",
         "call_reject_failed": "could not reject the call: {error}",
@@ -70,6 +79,15 @@ TEXT = {
         "siren_off": "siren off",
         "incident_closed": "alarm closed ({reason})",
         "roster_replaced": "roster replaced: {households} households, {groups} groups",
+        "modem_health": "{modem}: signal {signal}, registration {registration}, SIM {sim}",
+        "delivery_report": "delivery report <- {who} {phone_display}: {status}",
+        "delivery_report_unmatched": "{modem}: a delivery report matched nothing (ref {reference})",
+        "modem_reset": "{modem} stopped answering; resetting it: {error}",
+        "modem_out_of_service": "{modem} out of service for {minutes} min after failures: {error}",
+        "modem_back_in_service": "{modem} back in service",
+        "modem_power_cycled": "{modem} power-cycled ({outcome})",
+        "modem_balance": "{modem} balance: {balance}",
+        "clock_set": "system clock set from the network: {reason}",
     },
 }
 
@@ -99,6 +117,13 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         "text": str(data.get("text", ""))[:40],
     }
     try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError):
+        return template.format_map(_Unknown(fields))
+    except (IndexError, ValueError):
         return f"{event['kind']} {data}"
+
+
+class _Unknown(dict):
+    """A field an event does not carry reads as '?' instead of hiding the whole line."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
