@@ -70,3 +70,31 @@ def test_modem_status_shows_the_last_health_reading(tmp_path, two_emulators):
     text = subprocess.run([sys.executable, "-m", "edgebox", "modem", "status", "--config",
                            str(config)], capture_output=True, text=True, timeout=60).stdout
     assert text.startswith("m1: ready") and "signal" in text
+
+
+def test_a_modem_gone_for_long_is_power_cycled_and_reported_to_the_office(tmp_path,
+                                                                           two_emulators):
+    marker = tmp_path / "power-cycled"
+    first, second = two_emulators
+    daemon, db, config, log_path = start_box(
+        tmp_path, two_emulators, extra='[numbers]\noffice = ["+8613300138099"]\n')
+    # The same box, now with a power-cycle command for m1 (restart to pick it up).
+    stop(daemon)
+    config.write_text(config.read_text().replace(
+        f'name = "m1"\nport = "{first.link}"\n',
+        f'name = "m1"\nport = "{first.link}"\npower_cycle = "touch {marker}"\n'))
+    with open(log_path, "a") as log_file:
+        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
+                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: kinds(db).count("modem_ready") >= 4, 30, "both modems again", log_path)
+        first.unplug(60)  # gone far longer than the reopen back-off
+        wait_for(marker.exists, 60, "the power-cycle command", log_path)
+        wait_for(lambda: any(e["kind"] == "sms_sent" and e["number"] == "+8613300138099"
+                             for e in second.log()), 60, "the office report", log_path)
+    finally:
+        stop(daemon)
+    [report] = [e for e in second.log()
+                if e["kind"] == "sms_sent" and e["number"] == "+8613300138099"]
+    assert "m1" in report["text"] and "无法工作" in report["text"]
+    assert "modem_power_cycled" in kinds(db)
