@@ -9,18 +9,33 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["edgebox", "edgebox.*"]),
-    package_data={"edgebox": ["demo/*.csv", "demo/*.toml"]},
+    package_data={"edgebox": ["demo/*.csv", "demo/*.toml", "hub/templates/*.html",
+                              "web/templates/*.html", "web/static/*"]},
     install_requires=[
         "pyserial>=3.5",
         "python-gsmmodem-new==0.13.0",
         "sqlite-utils>=3.35",
         "phonenumbers>=8.13",
         "click>=8.1",
+        "httpx>=0.27",  # the uplink's HTTPS client
+        # The office's web panel, served by the daemon itself; openpyxl reads .xlsx sheets.
+        "starlette>=0.40",
+        "jinja2>=3.1",
+        "python-multipart>=0.0.9",
+        "uvicorn>=0.30",
+        "openpyxl>=3.1",
     ],
     extras_require={
         # On the Pi: the RPi.GPIO API on the kernel's gpiochip device (works on every model, Pi 5 too).
         "pi": ["rpi-lgpio>=0.6"],
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        # The county hub (edgebox hub serve): web app, server, PostgreSQL driver. Written out in
+        # full (no shared variable): the firmware build reads these lists as literals.
+        "hub": ["starlette>=0.40", "jinja2>=3.1", "python-multipart>=0.0.9", "uvicorn>=0.30",
+                "psycopg[binary]>=3.1"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
+                 "python-multipart>=0.0.9", "uvicorn>=0.30", "psycopg[binary]>=3.1",
+                 # The web panel's browser tests drive Debian's chromium through chromedriver.
+                 "selenium>=4.20"],
     },
     entry_points={"console_scripts": ["edgebox=edgebox.cli:main"]},
 )

@@ -8,9 +8,9 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from bench import broadcast
+from bench import broadcast, uplink
 
-BENCHMARKS = {"broadcast": broadcast}
+BENCHMARKS = {"broadcast": broadcast, "uplink": uplink}
 
 
 def machine() -> dict:

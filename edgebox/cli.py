@@ -225,3 +225,34 @@ def _attach_emulator() -> None:
 
 
 _attach_emulator()
+
+
+def _attach_uplink_and_hub() -> None:
+    from edgebox.hub.cli import hub
+    from edgebox.uplink.cli import upload
+    main.add_command(upload)
+    main.add_command(hub)
+
+
+_attach_uplink_and_hub()
+
+
+def _attach_box_tools() -> None:
+    from edgebox.provision.cli import provision
+    from edgebox.selftest.cli import selftest
+    main.add_command(provision)
+    main.add_command(selftest)
+
+
+_attach_box_tools()
+
+
+def _attach_office_panel() -> None:
+    from edgebox.adapters.gpio.cli import panel, siren
+    from edgebox.web.cli import web
+    main.add_command(siren)
+    main.add_command(panel)
+    main.add_command(web)
+
+
+_attach_office_panel()

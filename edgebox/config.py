@@ -17,7 +17,7 @@ from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
 
 REQUIRED = object()
-SECRET_KEYS = {"pin"}  # the last part of a key: modems[1].pin
+SECRET_KEYS = {"pin", "token", "leader_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
 
 
 def _secret(key: str) -> bool:
@@ -72,6 +72,20 @@ KEYS: dict[str, Key] = {
     "alarm.ring_seconds": Key((int, float), 25, _between(5, 120)),
     "alarm.open_minutes": Key((int, float), 30, _between(1, 24 * 60)),
     "alarm.forward_unknown_callers": Key(bool, True),
+    "alarm.ring_order": Key(str, "leader_first", _one_of("leader_first", "helpers_first",
+                                                          "sheet")),
+    "alarm.merge_seconds": Key((int, float), 120, _between(0, 3600)),
+    "alarm.enrich_seconds": Key((int, float), 60, _between(0, 3600)),
+    "alarm.vulnerable_factor": Key((int, float), 0.5, _between(0.05, 1)),
+    "alarm.failure_summary": Key(bool, True),
+    "broadcast.allowed": Key(list, []),
+    "broadcast.max_per_hour": Key(int, 3, _between(1, 100)),
+    "admin.leader_pin": Key(str, "", lambda v: None if v == "" or (v.isdigit() and
+                                                                    4 <= len(v) <= 8)
+                            else "must be 4-8 digits, or empty to turn SMS administration off"),
+    "admin.max_wrong": Key(int, 3, _between(1, 20)),
+    "admin.lockout_minutes": Key((int, float), 60, _between(1, 24 * 60)),
+    "drill.report_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
     "numbers.office": Key(list, []),
     "numbers.township": Key(list, []),
     "siren.backend": Key(str, "simulated", _one_of("simulated", "rpi")),
@@ -79,7 +93,73 @@ KEYS: dict[str, Key] = {
     "siren.active_high": Key(bool, True),
     "siren.on_seconds": Key((int, float), 60, _between(0, 600)),
     "log.level": Key(str, "info", _one_of("debug", "info", "warning", "error")),
+    # The office's siren panel (edgebox.adapters.gpio.panel): BCM pins, 0 when not wired.
+    **{f"panel.button_{name}": Key(int, 0, lambda v: _gpio_pin(v))
+       for name in ("siren", "silence", "test", "ack")},
+    "panel.buttons_active_low": Key(bool, True),
+    "panel.debounce_ms": Key(int, 50, _between(5, 1000)),
+    "panel.siren_hold_seconds": Key((int, float), 2, _between(0.5, 10)),
+    **{f"panel.led_{name}": Key(int, 0, lambda v: _gpio_pin(v))
+       for name in ("heartbeat", "modem", "alarm", "uplink")},
+    "panel.leds_active_high": Key(bool, True),
+    "panel.buzzer": Key(int, 0, lambda v: _gpio_pin(v)),
+    "panel.buzzer_active_high": Key(bool, True),
+    "panel.pattern_continuous": Key(list, [1.0], lambda v: _siren_pattern(v)),
+    "panel.pattern_pulsed": Key(list, [1.0, 1.0], lambda v: _siren_pattern(v)),
+    "panel.pattern_drill": Key(list, [0.25, 0.25, 0.25, 1.25], lambda v: _siren_pattern(v)),
+    "panel.siren_max_seconds": Key((int, float), 300, _between(1, 3600)),
+    "panel.test_seconds": Key((int, float), 5, _between(1, 60)),
+    # The office's web panel (edgebox.web): off while listen is "".
+    "web.listen": Key(str, "", lambda v: _listen_address(v)),
+    "web.password_hash": Key(str, "", lambda v: _password_hash(v)),
+    "web.session_hours": Key((int, float), 12, _between(0.1, 24 * 30)),
+    "web.login_attempts": Key(int, 5, _between(1, 100)),
+    "web.login_window_minutes": Key((int, float), 15, _between(1, 24 * 60)),
+    # The uplink to the county hub (edgebox.uplink): an empty url means no uploader.
+    "uplink.url": Key(str, "", lambda v: _uplink_url(v)),
+    "uplink.token": Key(str, ""),
+    "uplink.ca_file": Key(str, ""),
+    "uplink.interval_minutes": Key((int, float), 15, _between(0.01, 24 * 60)),
+    "uplink.batch_events": Key(int, 500, _between(1, 10000)),
+    "uplink.timeout_seconds": Key((int, float), 30, _between(1, 600)),
+    "uplink.retry_seconds": Key((int, float), 30, _between(0.01, 3600)),
+    "uplink.max_backoff_minutes": Key((int, float), 60, _between(0.01, 24 * 60)),
+    "uplink.link_check": Key(str, ""),
+    "uplink.link_up": Key(str, ""),
+    "uplink.link_down": Key(str, ""),
+    "uplink.link_up_seconds": Key((int, float), 60, _between(1, 600)),
+    "uplink.prune_kinds": Key(list, ["modem_health", "modem_balance", "sms_received",
+                                     "delivery_retry", "delivery_report_unmatched"]),
+    "uplink.prune_after_days": Key((int, float), 7, _between(0, 3650)),
+    "uplink.keep_days": Key((int, float), 365, _between(1, 36500)),
+    "uplink.disk_warn_percent": Key((int, float), 85, _between(10, 99)),
+    "uplink.summary_after_hours": Key((int, float), 24, _between(1, 24 * 30)),
+    "uplink.summary_hour": Key(int, 20, _between(0, 23)),
 }
+
+
+def _gpio_pin(value: int) -> str | None:
+    return None if value == 0 or 2 <= value <= 27 else "must be a BCM pin 2-27, or 0 when not wired"
+
+
+def _siren_pattern(value: list) -> str | None:
+    from edgebox.adapters.gpio.patterns import pattern_problem  # the panel owns its patterns
+    return pattern_problem(value)
+
+
+def _listen_address(value: str) -> str | None:
+    from edgebox.web.settings import listen_problem  # the web panel owns its address form
+    return listen_problem(value)
+
+
+def _password_hash(value: str) -> str | None:
+    from edgebox.web.passwords import hash_problem
+    return hash_problem(value)
+
+
+def _uplink_url(value: str) -> str | None:
+    from edgebox.uplink.settings import check_url  # the uplink owns what a hub URL looks like
+    return check_url(value)
 
 
 # One [[modems]] table per modem; the box needs at least one.
@@ -113,10 +193,11 @@ class Config:
     """Validated settings, read as ``config.get('modem.port')`` or ``config.modem_port``."""
 
     def __init__(self, values: dict[str, Any], source: str,
-                 modems: tuple[ModemSettings, ...] = ()):
+                 modems: tuple[ModemSettings, ...] = (), escalation: tuple = ()):
         self._values = values
         self.source = source
         self.modems = modems
+        self.escalation = escalation  # the ladder: edgebox.domain.escalation.Step, in order
 
     def get(self, key: str) -> Any:
         return self._values[key]
@@ -139,7 +220,7 @@ class Config:
         values = dict(self._values)
         for name, value in overrides.items():
             values[name.replace("__", ".")] = value
-        return Config(values, self.source, self.modems)
+        return Config(values, self.source, self.modems, self.escalation)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -213,12 +294,41 @@ def _parse_modems(raw: object) -> tuple[ModemSettings, ...]:
     return tuple(modems)
 
 
+def _parse_ladder(raw: object) -> tuple:
+    """[[escalation]] tables (after_minutes, actions), in rising order; the default ladder
+    when there are none."""
+    from edgebox.domain.escalation import ACTIONS, DEFAULT_LADDER, Step
+    if raw is None:
+        return DEFAULT_LADDER
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError("escalation", "must be [[escalation]] tables")
+    steps = []
+    for number, table in enumerate(raw, start=1):
+        key = f"escalation[{number}]"
+        unknown = set(table) - {"after_minutes", "actions"}
+        if unknown:
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+        after = _checked(f"{key}.after_minutes", Key((int, float), REQUIRED,
+                                                     _between(0, 24 * 60)), table,
+                         "after_minutes")
+        actions = _checked(f"{key}.actions", Key(list, REQUIRED), table, "actions")
+        bad = [a for a in actions if a not in ACTIONS]
+        if bad or not actions:
+            raise ConfigError(f"{key}.actions", f"must name some of {', '.join(ACTIONS)}"
+                              + (f" (not {bad[0]!r})" if bad else ""))
+        steps.append(Step(after, tuple(actions)))
+    if [s.after_minutes for s in steps] != sorted(s.after_minutes for s in steps):
+        raise ConfigError("escalation", "steps must come in rising after_minutes")
+    return tuple(steps)
+
+
 def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         raw = tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(file)", f"{source} is not valid TOML: {exc}") from exc
     modems_raw = raw.pop("modems", None)
+    raw_ladder = raw.pop("escalation", None)
     flat = _flatten(raw)
     for key in flat:
         if key not in KEYS:
@@ -226,9 +336,10 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(key, f"unknown key{hint}")
     values = {key: _checked(key, spec, flat, key) for key, spec in KEYS.items()}
-    for key in ("numbers.office", "numbers.township"):
+    for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
         values[key] = _check_numbers(key, values[key], values["box.region"])
-    return Config(values, source, _parse_modems(modems_raw))
+
+    return Config(values, source, _parse_modems(modems_raw), _parse_ladder(raw_ladder))
 
 
 def load_config(path: str | Path) -> Config:

@@ -10,9 +10,11 @@ import logging
 import queue
 import sys
 
+from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
+from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timeline import describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
@@ -55,7 +57,38 @@ def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:
 
 def build_services(config, store) -> list:
     """Companions of the alarm loops that the config asks for (each has start() and stop())."""
-    return []
+    services = []
+    from edgebox.uplink.settings import uplink_settings
+    settings = uplink_settings(config)
+    if settings is not None:  # uplink.url set: ship the log to the county hub
+        from edgebox.uplink.uploader import Uploader
+        services.append(Uploader(settings, store, language=config.box_language,
+                                 office=config.numbers_office,
+                                 township=config.numbers_township))
+    return services
+
+
+def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> None:
+    """The siren panel (it also steps the siren's patterns and maximum on-time, so it runs
+    even with no button or LED wired) and, when ``web.listen`` is set, the web panel."""
+    from edgebox.adapters.gpio.panel import PanelService
+    from edgebox.daemon.office_status import office_lights
+    from edgebox.uplink.settings import uplink_settings
+    from edgebox.web.settings import web_settings
+    uplink = uplink_settings(config) is not None
+    daemon.services.append(PanelService(gpio, panel, daemon.siren, daemon.events, store,
+                                        lambda: office_lights(daemon, uplink), clock))
+    web = web_settings(config)
+    if web is not None:
+        from edgebox.web.server import WebPanel
+        daemon.services.append(WebPanel(web, store, daemon, clock, uplink))
+
+    def reload_roster(event: dict) -> None:
+        # Roster edits from the web panel (or anything else in this process) reach the alarm
+        # loop: the roster is immutable, so swapping the reference is safe from any thread.
+        if event["kind"] == "roster_replaced":
+            daemon.roster = store.load_roster()
+    store.subscribe(reload_roster)
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
@@ -66,8 +99,13 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
         gpio = gpio or load_gpio(config.siren_backend)
     except RuntimeError as exc:
         raise ConfigError("siren.backend", str(exc)) from exc
-    siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high)
+    panel = panel_settings(config)
+    siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
+                      panel.siren_max_seconds)
     daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock,
                     services=build_services(config, store))
+    add_office_services(daemon, config, store, gpio, panel, clock)
+    if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
+        daemon.services.append(SystemdNotifier(daemon.stale_loops))
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))
     return daemon

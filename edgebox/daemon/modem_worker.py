@@ -57,6 +57,8 @@ class ModemWorker:
         self._outage_reported = False
         self._next_health = 0.0
         self._thread: threading.Thread | None = None
+        # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh.
+        self.heartbeat = time.monotonic()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.name}",
@@ -67,10 +69,16 @@ class ModemWorker:
         if self._thread:
             self._thread.join(timeout)
 
+    def stalled(self, limit: float) -> bool:
+        """The thread died, or one step has taken longer than ``limit`` seconds."""
+        dead = self._thread is not None and not self._thread.is_alive()
+        return dead or time.monotonic() - self.heartbeat > limit
+
     # -- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.heartbeat = time.monotonic()
             try:
                 self._step()
             except Exception:  # the worker must outlive any one bad step

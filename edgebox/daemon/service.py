@@ -23,13 +23,18 @@ from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
                                            UssdReply)
 from edgebox.daemon.modem_worker import ModemWorker
+from edgebox.daemon.office import OfficeAction
+from edgebox.daemon.policy import AlarmPolicy
+from edgebox.daemon.sms_admin import SmsAdministration
+from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm
-from edgebox.domain.acks import is_acknowledgement
 from edgebox.domain.messages import render
-from edgebox.domain.phones import normalise_caller
 from edgebox.errors import ModemError
 
 log = logging.getLogger("edgebox")
+
+
+POLICY_TICK_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -42,7 +47,7 @@ class KeyAcknowledged:
     delivery_id: int
 
 
-class Daemon:
+class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
     def __init__(self, config, store, modems: dict, siren, events: queue.Queue,
                  clock: Callable[[], datetime] = utc_now, services: tuple = ()):
         self.config = config
@@ -54,7 +59,9 @@ class Daemon:
         self._stop = threading.Event()
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
+        self._next_policy_tick = 0.0
         self._loop: threading.Thread | None = None
+        self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
@@ -106,6 +113,21 @@ class Daemon:
     def wait(self, timeout: float | None = None) -> bool:
         return self._stop.wait(timeout)
 
+    def stale_loops(self) -> list[str]:
+        """Loops that stopped turning: the event loop, or a worker stuck beyond its longest
+        legitimate step (a multi-part SMS, a ring call, a power cycle)."""
+        c = self.config
+        loop_limit = 2 * c.modem_command_timeout + 30
+        worker_limit = max(3 * c.modem_sms_timeout, c.alarm_ring_seconds
+                           + 4 * c.modem_command_timeout, 120) + 60
+        stale = []
+        if self._loop is not None and (not self._loop.is_alive()
+                                       or time.monotonic() - self._loop_heartbeat > loop_limit):
+            stale.append("event loop")
+        stale += [f"modem worker {name}" for name, worker in self.workers.items()
+                  if worker.stalled(worker_limit)]
+        return stale
+
     def modems_ready(self) -> int:
         return sum(w.modem.alive for w in self.workers.values())
 
@@ -117,9 +139,11 @@ class Daemon:
 
     def _event_loop(self) -> None:
         handlers = {IncomingCall: self.on_call, IncomingSms: self.on_sms,
+                    OfficeAction: self.on_office,
                     DeliveryReport: self.on_report, UssdReply: self.on_ussd,
                     KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost}
         while not self._stop.is_set():
+            self._loop_heartbeat = time.monotonic()
             try:
                 event = self.events.get(timeout=0.2)
             except queue.Empty:
@@ -132,52 +156,6 @@ class Daemon:
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
 
-    def on_call(self, call: IncomingCall) -> None:
-        if call.same_call:
-            self._reject(call.modem)
-            return
-        now = self.clock()
-        phone = normalise_caller(call.digits, call.ton, self.config.box_region)
-        household = self.roster.household_by_phone(phone)
-        if household is None:
-            self._reject(call.modem)
-            self.store.append_event(now, "unknown_caller", number=phone or call.digits or "",
-                                    withheld=call.digits is None, modem=call.modem)
-            if phone and self.config.alarm_forward_unknown_callers and self.config.numbers_office:
-                local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                self._enqueue(None, alarm.plan_unknown_caller(
-                    phone, self.config.numbers_office, local, self.config.box_language))
-            return
-        repeat = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
-                                               self.config.alarm_open_minutes)
-        if repeat is not None:
-            self._reject(call.modem)
-            self.store.append_event(now, "repeat_call", repeat.id, household=household.id,
-                                    phone=phone)
-            return
-        group = self.roster.groups_of(household.id)[0]
-        incident = self.store.open_incident(now, group.id, household.id, phone)
-        self._reject(call.modem, incident.id)
-        self._plan_incident(incident)
-        self._siren_on(incident.id)
-
-    def on_sms(self, sms: IncomingSms) -> None:
-        now = self.clock()
-        phone = normalise_caller(sms.number.lstrip("+"), 145 if sms.number.startswith("+")
-                                 else 129, self.config.box_region)
-        household = self.roster.household_by_phone(phone)
-        self.store.append_event(now, "sms_received", number=phone or sms.number,
-                                household=household.id if household else None,
-                                text=sms.text[:500], length=len(sms.text), modem=sms.modem)
-        if household is None or not is_acknowledgement(sms.text):
-            return
-        incident = alarm.incident_to_acknowledge(self.store.incidents("open"), self.roster,
-                                                 household, now, self.config.alarm_open_minutes)
-        if incident is None:
-            self.store.append_event(now, "ack_without_incident", household=household.id)
-            return
-        self._acknowledge(incident, household, phone, "sms")
-
     def on_key_ack(self, event: KeyAcknowledged) -> None:
         delivery = self.store.delivery(event.delivery_id)
         incident = next((i for i in self.store.incidents() if i.id == delivery["incident_id"]),
@@ -186,11 +164,6 @@ class Daemon:
             return
         self._acknowledge(incident, self.roster.household(delivery["household_id"]),
                           delivery["phone"], "dtmf")
-
-    def _acknowledge(self, incident, household, phone: str, channel: str) -> None:
-        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel):
-            self._enqueue(incident.id, [
-                alarm.plan_ack_relay(incident, household, self.config.box_language)])
 
     def on_report(self, report: DeliveryReport) -> None:
         if report.final:
@@ -244,28 +217,24 @@ class Daemon:
             self.store.append_event(self.clock(), "call_reject_failed", incident_id,
                                     modem=modem, error=str(exc))
 
-    def _plan_incident(self, incident: alarm.Incident) -> None:
-        group = self.roster.group(incident.group_id)
-        caller = self.roster.household(incident.caller_household_id)
-        plan = alarm.plan_alarm(self.roster, group, caller, incident.caller_phone,
-                                self.config.box_language, self.config.alarm_ring_members)
-        self.store.add_deliveries(self.clock(), incident.id, plan)
-        self._wake_workers()
-
-    def _siren_on(self, incident_id: int) -> None:
+    def _siren_on(self, incident_id: int | None, pattern: str = "continuous") -> None:
         seconds = self.config.siren_on_seconds
         if seconds <= 0:
             return
-        self.siren.on()
+        self.siren.on(pattern)  # the relay follows the pattern's rhythm (adapters/gpio/patterns)
         self._siren_off_at = time.monotonic() + seconds
-        self.store.append_event(self.clock(), "siren_on", incident_id, seconds=seconds)
+        self.store.append_event(self.clock(), "siren_on", incident_id, seconds=seconds,
+                                pattern=pattern)
 
-    def _tick(self) -> None:
-        if self._siren_off_at is not None and time.monotonic() >= self._siren_off_at:
+    def _siren_off(self) -> None:
+        if self.siren.is_on:
             self._siren_off_at = None
             self.siren.off()
             self.store.append_event(self.clock(), "siren_off")
-        now = self.clock()
-        for incident in self.store.incidents("open"):
-            if not incident.is_open(now, self.config.alarm_open_minutes):
-                self.store.close_incident(now, incident.id, "expired")
+
+    def _tick(self) -> None:
+        if self._siren_off_at is not None and time.monotonic() >= self._siren_off_at:
+            self._siren_off()
+        if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
+            self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
+            self._policy_tick(self.clock())

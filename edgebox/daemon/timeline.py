@@ -54,6 +54,13 @@ TEXT = {
         "modem_power_cycled": "{modem} 已断电重启（{outcome}）",
         "modem_balance": "{modem} 话费余额：{balance}",
         "clock_set": "按网络时间校准系统时钟：{reason}",
+        "button_pressed": "值班室按键：{button}",
+        "siren_test": "警报器测试（{seconds}秒）",
+        "web_login": "网页登录（{address}）",
+        "web_login_failed": "网页登录失败（{address}）",
+        "web_panel_started": "网页管理已启动：{url}",
+        "web_panel_refused": "网页管理未启动：未设置密码（{how}）",
+        "web_panel_failed": "网页管理无法启动：{error}",
     },
     "en": {
         "daemon_started": "box started: {households} households in {groups} groups",
@@ -88,6 +95,13 @@ TEXT = {
         "modem_power_cycled": "{modem} power-cycled ({outcome})",
         "modem_balance": "{modem} balance: {balance}",
         "clock_set": "system clock set from the network: {reason}",
+        "button_pressed": "office panel button: {button}",
+        "siren_test": "siren test ({seconds} s)",
+        "web_login": "web panel login from {address}",
+        "web_login_failed": "web panel login failed from {address}",
+        "web_panel_started": "web panel serving at {url}",
+        "web_panel_refused": "web panel not started: no password ({how})",
+        "web_panel_failed": "web panel could not start: {error}",
     },
 }
 

@@ -120,7 +120,10 @@ def _play(daemon, emulator, gpio, roster, words, lang, as_json, out) -> bool:
                                                     address=caller.address), file=out, flush=True)
         # The phone dials the box the way Chinese networks present it: national digits.
         emulator.call(caller.primary_phone.removeprefix("+86"), rings=6)
-        _wait(lambda: store.incidents(), 10, "the incident")
+        # The plan is committed just after the incident (once the call is rejected): wait for
+        # it, or the ring order below could be read empty.
+        _wait(lambda: store.incidents() and store.deliveries(store.incidents()[0].id), 10,
+              "the incident and its plan")
         incident = store.incidents()[0]
         ring_order = [d for d in store.deliveries(incident.id) if d["kind"] == "call"]
         # Two neighbours hear their phone ring, read the SMS and reply.

@@ -11,15 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edgebox.domain.messages import render
+from edgebox.domain.escalation import ALARM_TYPES
+from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Group, Household, Roster
 
 SMS, CALL = "sms", "call"
 
 # Lower runs first.
-PRIORITY = {"alarm": 10, "confirm": 20, "ack_relay": 20, "unknown_forward": 25,
-            "office_notice": 25, "ring": 30}
+PRIORITY = {"alarm": 10, "all_clear": 10, "update": 12, "escalation_ring": 15,
+            "escalation_sms": 15, "confirm": 20, "ack_relay": 20, "reply": 20,
+            "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40}
 
 
 @dataclass(frozen=True)
@@ -40,49 +42,89 @@ class Incident:
     caller_phone: str
     opened_at: datetime  # UTC
     state: str  # "open" or "closed"
+    alarm_type: str = "call"  # call, fire, thief, medical, flood, other, drill
+    text: str | None = None  # the caller's own words, when the alarm came by SMS
+    escalation_step: int = 0  # ladder steps done
+    acked_at: datetime | None = None
+    drill: bool = False
+    co_callers: tuple[str, ...] = ()  # households of the group that called in as well
 
     def is_open(self, now: datetime, open_minutes: float) -> bool:
         """Open until closed, and never longer than ``open_minutes`` after it was raised."""
         return self.state == "open" and now - self.opened_at < timedelta(minutes=open_minutes)
 
 
-def ring_order(members: list[Household], leader_id: str) -> list[Household]:
-    """The leader first (responsible for the group), then able helpers, then sheet order."""
-    return sorted(
-        members,
-        key=lambda h: (h.id != leader_id, "able_helper" not in h.flags),
-    )
+def ring_order(members: list[Household], leader_id: str,
+               order: str = "leader_first") -> list[Household]:
+    """Who is rung first. "leader_first": the leader (responsible for the group), then able
+    helpers, then sheet order; "helpers_first": able helpers, then the leader; "sheet": as
+    listed."""
+    if order == "sheet":
+        return list(members)
+    if order == "helpers_first":
+        return sorted(members, key=lambda h: ("able_helper" not in h.flags, h.id != leader_id))
+    return sorted(members, key=lambda h: (h.id != leader_id, "able_helper" not in h.flags))
+
+
+def alarm_label(alarm_type: str, lang: str) -> str:
+    return ALARM_TYPES.get(alarm_type, ALARM_TYPES["other"])[lang if lang == "en" else "zh"]
+
+
+def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "call",
+               text: str | None = None, drill: bool = False) -> str:
+    """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller."""
+    if text and alarm_type != "call":
+        return fit_one_sms(lang, "alarm_typed", "text", text, drill=drill,
+                           label=alarm_label(alarm_type, lang), group=group.name,
+                           caller=caller.name, address=caller.address)
+    return render(lang, "alarm", drill=drill, group=group.name, caller=caller.name,
+                  address=caller.address)
+
+
+def members_to_alert(roster: Roster, caller: Household) -> list[Household]:
+    """Every other household of every group the caller belongs to, each once: a household in
+    two groups alerts both, and a neighbour in both hears it once."""
+    seen, out = {caller.id}, []
+    for group in roster.groups_of(caller.id):
+        for member in roster.members(group.id):
+            if member.id not in seen:
+                seen.add(member.id)
+                out.append(member)
+    return out
 
 
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
-               lang: str = "zh", ring: bool = True) -> list[PlannedDelivery]:
+               lang: str = "zh", ring: bool = True, alarm_type: str = "call",
+               text: str | None = None, drill: bool = False,
+               order: str = "leader_first") -> list[PlannedDelivery]:
     """Every delivery one alarm needs: texts to all phones of every other member, the caller's
     confirmation, then a ring call to each member's first phone."""
-    others = [h for h in roster.members(group.id) if h.id != caller.id]
-    alarm_text = render(lang, "alarm", group=group.name, caller=caller.name, address=caller.address)
+    others = members_to_alert(roster, caller)
+    sms = alarm_text(lang, group, caller, alarm_type, text, drill)
     plan = [
-        PlannedDelivery(SMS, phone, h.id, "alarm", alarm_text, PRIORITY["alarm"])
+        PlannedDelivery(SMS, phone, h.id, "alarm", sms, PRIORITY["alarm"])
         for h in others
-        for phone in h.phones
+        for phone in dict.fromkeys(h.phones)
     ]
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
-        render(lang, "confirm", group=group.name, notified=len(others)),
+        render(lang, "confirm", drill=drill, group=group.name, notified=len(others)),
         PRIORITY["confirm"],
     ))
     if ring:
-        speech = render(lang, "ring_speech", group=group.name, caller=caller.name,
+        speech = render(lang, "ring_speech", drill=drill, group=group.name, caller=caller.name,
                         address=caller.address)
         plan.extend(
             PlannedDelivery(CALL, h.primary_phone, h.id, "ring", speech, PRIORITY["ring"] + i)
-            for i, h in enumerate(ring_order(others, group.leader_id))
+            for i, h in enumerate(ring_order(others, group.leader_id, order))
         )
     return plan
 
 
 def plan_ack_relay(incident: Incident, member: Household, lang: str = "zh") -> PlannedDelivery:
     """Tell the caller who is coming."""
-    text = render(lang, "ack_relay", member=member.name, address=member.address)
+    text = render(lang, "ack_relay", drill=incident.drill, member=member.name,
+                  address=member.address)
     return PlannedDelivery(SMS, incident.caller_phone, incident.caller_household_id,
                            "ack_relay", text, PRIORITY["ack_relay"])
 

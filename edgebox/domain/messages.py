@@ -30,6 +30,18 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往。确认前往请按1",
         "low_balance": "【联防】报警器{modem}话费余额仅{balance}元，请尽快充值",
         "modem_down": "【联防】报警器{modem}自{time}起无法工作，请尽快检查",
+        "alarm_typed": "【联防】{label}！{group} {caller}（{address}）：{text} 回复1确认",
+        "update": "【联防】{label}更新：{caller}（{address}）：{text}",
+        "joined": "【联防】{group}又有{caller}（{address}）呼叫求助，请一并前往",
+        "all_clear": "【联防】{group}{caller}的报警已解除，谢谢大家",
+        "escalation": "【联防】升级：{group}{caller}（{address}）{label}{minutes}分钟无人确认，请立即处置",
+        "broadcast": "【村委广播】{text}",
+        "broadcast_confirm": "【联防】广播已安排：{households}户，{messages}条短信",
+        "refused": "【联防】未执行：{reason}",
+        "admin_done": "【联防】已{action}：{detail}",
+        "failures": "【联防】{group}报警有{count}户短信失败：{names}，已改打电话",
+        "drill_report": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
+        "office_ack": "【联防】村委已收到您的报警，正在处置",
     },
     "en": {
         # Names and addresses are usually Chinese even on an English box, which makes the SMS
@@ -42,6 +54,21 @@ TEMPLATES: dict[str, dict[str, str]] = {
                        "Press 1 if you are coming",
         "low_balance": "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon",
         "modem_down": "[Watch] Alarm box {modem} has not worked since {time}. Please check",
+        "alarm_typed": "[Watch] {label}: {caller} ({address}) {group}: {text} Reply 1",
+        "update": "[Watch] {label} update: {caller} ({address}): {text}",
+        "joined": "[Watch] {group}: {caller} ({address}) also called. Go now",
+        "all_clear": "[Watch] All clear: {caller}'s alarm in {group} is over",
+        "escalation": "[Watch] ESCALATED: {caller} ({address}) {group}, {label}, "
+                      "{minutes} min unanswered",
+        "broadcast": "[Village] {text}",
+        "broadcast_confirm": "[Watch] Broadcast queued: {households} households, "
+                             "{messages} SMS",
+        "refused": "[Watch] Not done: {reason}",
+        "admin_done": "[Watch] Done, {action}: {detail}",
+        "failures": "[Watch] {group}: SMS failed for {count}: {names}; ringing instead",
+        "drill_report": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
+                        "mean {mean} s",
+        "office_ack": "[Watch] The village office has your alarm and is acting on it",
     },
 }
 
@@ -76,7 +103,27 @@ def template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def render(lang: str, name: str, **fields: object) -> str:
-    """Fill template ``name`` in ``lang``; unknown language falls back to Chinese."""
+DRILL_TAGS = {"zh": ("【联防】", "【演练】"), "en": ("[Watch]", "[Drill]")}
+
+
+def render(lang: str, name: str, drill: bool = False, **fields: object) -> str:
+    """Fill template ``name`` in ``lang``; unknown language falls back to Chinese. A drill's
+    messages carry the drill tag instead of the alarm tag, so nobody mistakes one for real."""
     table = TEMPLATES.get(lang, TEMPLATES["zh"])
-    return table[name].format(**fields)
+    text = table[name].format(**fields)
+    if drill:
+        real, marked = DRILL_TAGS.get(lang, DRILL_TAGS["zh"])
+        text = text.replace(real, marked) if real in text else f"{marked}{text}"
+    return text
+
+
+def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = False,
+                **fields: object) -> str:
+    """Render with ``field`` shortened (ending in …) just enough for the whole to fit one SMS:
+    an alarm that quotes the caller's own words must still arrive as one message."""
+    text = render(lang, name, drill=drill, **{field: value}, **fields)
+    cut = len(value)
+    while count_segments(text).parts > 1 and cut > 0:
+        cut -= 1
+        text = render(lang, name, drill=drill, **{field: value[:cut] + "…"}, **fields)
+    return text

@@ -16,6 +16,8 @@ Tables
 - modem_health: signal, registration, SIM, operator, balance and network time per check.
 - events: the append-only log, ``seq`` strictly increasing with no gaps; the uploader ships it and
   the web panel streams it.
+- broadcasts: office broadcasts, with how many households and SMS they planned.
+- uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes.
 """
 from __future__ import annotations
 
@@ -122,6 +124,38 @@ MIGRATIONS: list[str] = [
         error TEXT
     );
     CREATE INDEX modem_health_latest ON modem_health(modem, id);
+    """,
+    # 3: the uplink's own state: the last sequence number the hub acknowledged, when an upload
+    # last succeeded, which warnings and summaries went out today.
+    """
+    CREATE TABLE uplink_state (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE INDEX events_kind ON events(kind, seq);
+    """,
+    # 4: the alarm policy: alarm types and their words, the escalation ladder's progress,
+    # acknowledgement time, drills, households that joined an alarm, broadcasts.
+    """
+    ALTER TABLE incidents ADD COLUMN alarm_type TEXT NOT NULL DEFAULT 'call';
+    ALTER TABLE incidents ADD COLUMN text TEXT;
+    ALTER TABLE incidents ADD COLUMN escalation_step INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN acked_at TEXT;
+    ALTER TABLE incidents ADD COLUMN drill INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN closed_reason TEXT;
+    ALTER TABLE incidents ADD COLUMN co_callers TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE deliveries ADD COLUMN broadcast_id INTEGER;
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        sender TEXT NOT NULL,
+        group_id TEXT,
+        text TEXT NOT NULL,
+        households INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        reported INTEGER NOT NULL DEFAULT 0    -- progress already logged, in quarters
+    );
+    CREATE INDEX deliveries_broadcast ON deliveries(broadcast_id);
     """,
 ]
 

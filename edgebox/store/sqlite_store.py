@@ -158,20 +158,54 @@ class SqliteStore:
     @staticmethod
     def _incident(row: dict) -> Incident:
         return Incident(row["id"], row["group_id"], row["caller_household_id"],
-                        row["caller_phone"], parse_utc(row["opened_at"]), row["state"])
+                        row["caller_phone"], parse_utc(row["opened_at"]), row["state"],
+                        row["alarm_type"], row["text"], row["escalation_step"],
+                        parse_utc(row["acked_at"]) if row["acked_at"] else None,
+                        bool(row["drill"]), tuple(json.loads(row["co_callers"])))
 
     def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
-                      kind: str = "call") -> Incident:
+                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
+                      drill: bool = False) -> Incident:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO incidents (group_id, caller_household_id, caller_phone, kind, state,"
-                " opened_at) VALUES (?, ?, ?, ?, 'open', ?)",
-                (group_id, household_id, phone, kind, utc_iso(now)),
+                " opened_at, alarm_type, text, drill) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (group_id, household_id, phone, kind, utc_iso(now), alarm_type, text, int(drill)),
             )
             incident_id = cur.lastrowid
             self._append(conn, now, "incident_opened", incident_id, {
-                "group": group_id, "household": household_id, "phone": phone, "kind": kind})
-        return Incident(incident_id, group_id, household_id, phone, now, "open")
+                "group": group_id, "household": household_id, "phone": phone, "kind": kind,
+                "alarm_type": alarm_type, **({"text": text[:500]} if text else {}),
+                **({"drill": True} if drill else {})})
+        return self.incident(incident_id)
+
+    def incident(self, incident_id: int) -> Incident | None:
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM incidents WHERE id = ?", [incident_id]))
+        return self._incident(rows[0]) if rows else None
+
+    def update_incident(self, now: datetime, incident_id: int, event: str,
+                        **changes: object) -> None:
+        """Change some of an incident's columns and log why, in one transaction."""
+        columns = {"alarm_type", "text", "escalation_step", "co_callers"}
+        assert set(changes) <= columns, set(changes) - columns
+        values = {k: json.dumps(v) if k == "co_callers" else v for k, v in changes.items()}
+        with self.transaction() as conn:
+            if values:
+                assignments = ", ".join(f"{k} = ?" for k in values)
+                conn.execute(f"UPDATE incidents SET {assignments} WHERE id = ?",
+                             (*values.values(), incident_id))
+            self._append(conn, now, event, incident_id, {
+                k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
+
+    def incidents_notifying(self, household_id: str) -> list[Incident]:
+        """Open incidents in which this household was sent something (it may acknowledge)."""
+        with self._lock:
+            rows = list(self.db.query(
+                "SELECT * FROM incidents WHERE state = 'open' AND id IN (SELECT incident_id FROM"
+                " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring'))"
+                " ORDER BY id", [household_id]))
+        return [self._incident(r) for r in rows]
 
     def incidents(self, state: str | None = None) -> list[Incident]:
         sql, args = "SELECT * FROM incidents", []
@@ -185,11 +219,22 @@ class SqliteStore:
             return [self._incident(r) for r in self.db.query(
                 "SELECT * FROM incidents WHERE planned = 0 ORDER BY id")]
 
-    def close_incident(self, now: datetime, incident_id: int, reason: str) -> None:
+    def close_incident(self, now: datetime, incident_id: int, reason: str,
+                       by: str | None = None) -> int:
+        """Close an open incident and cancel what it still had to send; the number of
+        deliveries cancelled. Closing a closed incident changes nothing (returns -1)."""
         with self.transaction() as conn:
-            conn.execute("UPDATE incidents SET state = 'closed', closed_at = ? WHERE id = ?",
-                         (utc_iso(now), incident_id))
-            self._append(conn, now, "incident_closed", incident_id, {"reason": reason})
+            closed = conn.execute(
+                "UPDATE incidents SET state = 'closed', closed_at = ?, closed_reason = ?"
+                " WHERE id = ? AND state = 'open'", (utc_iso(now), reason, incident_id)).rowcount
+            if not closed:
+                return -1
+            cancelled = conn.execute(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
+                " AND state = 'pending'", (utc_iso(now), incident_id)).rowcount
+            self._append(conn, now, "incident_closed", incident_id,
+                         {"reason": reason, "cancelled": cancelled, **({"by": by} if by else {})})
+        return cancelled
 
     # ---- the outbox ------------------------------------------------------------------------
 
@@ -357,6 +402,73 @@ class SqliteStore:
 
     # ---- acknowledgements ------------------------------------------------------------------
 
+    def sent_to(self, incident_id: int) -> list[dict]:
+        """Every delivery of the incident that went out (who has heard of it)."""
+        with self._lock:
+            return list(self.db.query(
+                "SELECT * FROM deliveries WHERE incident_id = ? AND state = 'sent' ORDER BY id",
+                [incident_id]))
+
+    def reword_pending(self, now: datetime, incident_id: int, purpose: str, text: str) -> int:
+        """Give the not-yet-sent deliveries of one purpose new words (a combined notice)."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
+                " purpose = ? AND state = 'pending'",
+                (text, utc_iso(now), incident_id, purpose)).rowcount
+
+    def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
+                   text: str, priority: int) -> None:
+        """Ring this member soon: move a pending ring up, or plan one (an SMS failed)."""
+        with self.transaction() as conn:
+            moved = conn.execute(
+                "UPDATE deliveries SET priority = ?, updated_at = ? WHERE incident_id = ? AND"
+                " household_id = ? AND kind = 'call' AND state = 'pending'",
+                (priority, utc_iso(now), incident_id, household_id)).rowcount
+            if not moved:
+                conn.execute(
+                    "INSERT INTO deliveries (incident_id, kind, phone, household_id, purpose,"
+                    " text, priority, state, created_at, updated_at)"
+                    " VALUES (?, 'call', ?, ?, 'ring', ?, ?, 'pending', ?, ?)",
+                    (incident_id, phone, household_id, text, priority, utc_iso(now),
+                     utc_iso(now)))
+            self._append(conn, now, "ring_instead", incident_id,
+                         {"household": household_id, "phone": phone})
+
+    def add_broadcast(self, now: datetime, sender: str, group_id: str | None, text: str,
+                      plan: list[PlannedDelivery], households: int) -> int:
+        with self.transaction() as conn:
+            broadcast_id = conn.execute(
+                "INSERT INTO broadcasts (sender, group_id, text, households, messages, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (sender, group_id, text, households, len(plan), utc_iso(now))).lastrowid
+            stamp = utc_iso(now)
+            conn.executemany(
+                "INSERT INTO deliveries (kind, phone, household_id, purpose, text, priority,"
+                " state, created_at, updated_at, broadcast_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                [(d.kind, d.phone, d.household_id, d.purpose, d.text, d.priority, stamp, stamp,
+                  broadcast_id) for d in plan])
+            self._append(conn, now, "broadcast_planned", None, {
+                "broadcast": broadcast_id, "sender": sender, "group": group_id,
+                "households": households, "messages": len(plan), "text": text[:200]})
+        return broadcast_id
+
+    def broadcast_progress(self, now: datetime) -> None:
+        """Log each broadcast's progress once per quarter done."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT b.id, b.messages, b.reported, (SELECT count(*) FROM deliveries d WHERE"
+                " d.broadcast_id = b.id AND d.state IN ('sent', 'failed')) FROM broadcasts b"
+                " WHERE b.reported < 4").fetchall()
+            for broadcast_id, messages, reported, done in rows:
+                quarters = 4 if done >= messages else (4 * done) // max(messages, 1)
+                if quarters > reported:
+                    conn.execute("UPDATE broadcasts SET reported = ? WHERE id = ?",
+                                 (quarters, broadcast_id))
+                    self._append(conn, now, "broadcast_progress", None, {
+                        "broadcast": broadcast_id, "done": done, "messages": messages})
+
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    channel: str) -> bool:
         """Record an acknowledgement and cancel the member's remaining ring calls.
@@ -368,10 +480,13 @@ class SqliteStore:
                                             utc_iso(now)))
             if cur.rowcount == 0:
                 return False
+            # The first acknowledgement stops the escalation ladder where it is.
+            conn.execute("UPDATE incidents SET acked_at = ? WHERE id = ? AND acked_at IS NULL",
+                         (utc_iso(now), incident_id))
             cancelled = conn.execute(
                 "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
-                " AND household_id = ? AND kind = 'call' AND state = 'pending'",
-                (utc_iso(now), incident_id, household_id)).rowcount
+                " AND ((household_id = ? AND kind = 'call') OR purpose LIKE 'escalation%')"
+                " AND state = 'pending'", (utc_iso(now), incident_id, household_id)).rowcount
             self._append(conn, now, "ack_received", incident_id, {
                 "household": household_id, "phone": phone, "channel": channel,
                 "calls_cancelled": cancelled})

@@ -24,6 +24,7 @@ class SimulatedGPIO:
         self.mode: int | None = None
         self.directions: dict[int, int] = {}
         self.levels: dict[int, int] = {}
+        self.pulls: dict[int, int] = {}  # pull resistor of every input, as set up
         self.history: list[tuple[float, int, int]] = []  # (time, pin, level) of every output
 
     def setmode(self, mode: int) -> None:
@@ -42,6 +43,7 @@ class SimulatedGPIO:
             if direction == OUT:
                 self._set(pin, initial)
             else:
+                self.pulls[pin] = pull_up_down
                 self.levels[pin] = HIGH if pull_up_down == PUD_UP else LOW
 
     def output(self, pin: int, value: int | bool) -> None:
@@ -60,6 +62,11 @@ class SimulatedGPIO:
         """Test side: put a level on an input pin (a button press)."""
         with self._lock:
             self.levels[pin] = HIGH if level else LOW
+
+    def outputs_of(self, pin: int) -> list[tuple[float, int]]:
+        """Test side: (time, level) of every write to one output pin, oldest first."""
+        with self._lock:
+            return [(at, level) for at, written, level in self.history if written == pin]
 
     def cleanup(self, pins=None) -> None:
         with self._lock:

@@ -1,0 +1,131 @@
+"""Broadcasts and leaders' administration by SMS (mixed into Daemon with AlarmPolicy).
+
+A broadcast goes to every household of the village or of one group, once per phone, after every
+alarm message (lowest priority), rate-limited per sender. A leader may add or remove a phone of a
+household in their own group, or list the group, with the box's leader PIN; wrong PINs lock the
+number out for a while, counted from the durable log so a restart does not reset the count.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from edgebox.domain import alarm
+from edgebox.domain.messages import count_segments, render
+from edgebox.domain.phones import PhoneNumberError, display, normalise
+from edgebox.domain.roster import Roster
+from edgebox.errors import RosterError
+
+
+class SmsAdministration:
+    def _broadcast(self, sender: str, group_id: str | None, text: str,
+                   reply_to: str | None = None) -> None:
+        now = self.clock()
+        lang = self.config.box_language
+        hour_ago = now - timedelta(hours=1)
+        recent = [e for e in self.store.events_of_kinds(["broadcast_planned"])
+                  if e["data"].get("sender") == sender and e["at"] >= hour_ago.isoformat()]
+        if len(recent) >= self.config.broadcast_max_per_hour:
+            self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
+            if reply_to:
+                self._reply(reply_to, "一小时内广播次数已用完" if lang == "zh"
+                            else "too many broadcasts this hour")
+            return
+        if group_id is not None and group_id not in {g.id for g in self.roster.groups}:
+            group_id = next((g.id for g in self.roster.groups if g.name == group_id), None)
+        households = (self.roster.members(group_id) if group_id
+                      else list(self.roster.households))
+        message = render(lang, "broadcast", text=text)
+        phones = dict.fromkeys((p, h.id) for h in households for p in h.phones)
+        plan = [alarm.PlannedDelivery(alarm.SMS, p, h, "broadcast", message,
+                                      alarm.PRIORITY["broadcast"]) for p, h in phones]
+        self.store.add_broadcast(now, sender, group_id, text, plan, len(households))
+        if reply_to:
+            parts = count_segments(message).parts
+            confirm = render(lang, "broadcast_confirm", households=len(households),
+                             messages=len(plan) * parts)
+            self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, reply_to, None, "reply",
+                                                       confirm, alarm.PRIORITY["reply"])])
+        self._wake_workers()
+
+    # ---- leaders ---------------------------------------------------------------------------
+
+    def _admin(self, household, phone: str, command) -> None:
+        now = self.clock()
+        lang = self.config.box_language
+        zh = lang == "zh"
+        led = [g for g in self.roster.groups if g.leader_id == household.id]
+        if not self.config.admin_leader_pin or not led:
+            self._reply(phone, "只有中心户长可以管理本组" if zh else "only a group leader may")
+            return
+        if self._locked_out(phone, now):
+            self._reply(phone, "密码错误次数过多，请稍后再试" if zh else "locked: too many wrong PINs")
+            return
+        if command.pin != self.config.admin_leader_pin:
+            self.store.append_event(now, "admin_pin_wrong", household=household.id, phone=phone)
+            self._reply(phone, "密码错误" if zh else "wrong PIN")
+            return
+        group = led[0]
+        if command.action == "list":
+            lines = [f"{h.name} {'、'.join(display(p) for p in h.phones)}"
+                     for h in self.roster.members(group.id)]
+            self._admin_done(phone, group, "list", "；".join(lines), changed=None)
+            return
+        try:
+            number = normalise(command.phone, self.config.box_region)
+        except PhoneNumberError as exc:
+            self._reply(phone, str(exc))
+            return
+        try:
+            roster, detail = self._edited(group, command, number)
+            roster.validated()
+        except (LookupError, RosterError) as exc:
+            self._reply(phone, str(exc.args[0] if exc.args else exc))
+            return
+        self._admin_done(phone, group, command.action, detail, changed=roster)
+
+    def _edited(self, group, command, number: str) -> tuple[Roster, str]:
+        members = self.roster.members(group.id)
+        if command.action == "add":
+            owner = self.roster.household_by_phone(number)
+            if owner is not None:
+                raise LookupError(f"{display(number)} 已属于 {owner.name}")
+            target = next((h for h in members if h.name == command.name), None)
+            if target is None:
+                raise LookupError(f"本组没有{command.name}")
+            changed = replace(target, phones=(*target.phones, number))
+            detail = f"{target.name} {display(number)}"
+        else:
+            target = next((h for h in members if number in h.phones), None)
+            if target is None:
+                raise LookupError(f"本组没有号码 {display(number)}")
+            if len(target.phones) == 1:
+                raise LookupError(f"{target.name}只剩这一个号码，不能删除")
+            changed = replace(target, phones=tuple(p for p in target.phones if p != number))
+            detail = f"{target.name} {display(number)}"
+        households = tuple(changed if h.id == changed.id else h for h in self.roster.households)
+        return Roster(households, self.roster.groups), detail
+
+    def _admin_done(self, phone: str, group, action: str, detail: str, changed) -> None:
+        now = self.clock()
+        if changed is not None:
+            self.store.replace_roster(changed, now, source=f"SMS from {phone}")
+            self.roster = self.store.load_roster()
+        self.store.append_event(now, "admin_change", None, group=group.id, phone=phone,
+                                action=action, detail=detail[:300])
+        words = {"add": "添加", "remove": "删除", "list": "列出"} if \
+            self.config.box_language == "zh" else {"add": "added", "remove": "removed",
+                                                   "list": "group"}
+        text = render(self.config.box_language, "admin_done", action=words[action],
+                      detail=detail)
+        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
+                                                   alarm.PRIORITY["reply"])])
+
+    def _locked_out(self, phone: str, now) -> bool:
+        since = (now - timedelta(minutes=self.config.admin_lockout_minutes)).isoformat()
+        events = [e for e in self.store.events_of_kinds(["admin_pin_wrong", "admin_change"])
+                  if e["data"].get("phone") == phone and e["at"] >= since]
+        wrong_in_a_row = 0
+        for event in events:
+            wrong_in_a_row = wrong_in_a_row + 1 if event["kind"] == "admin_pin_wrong" else 0
+        return wrong_in_a_row >= self.config.admin_max_wrong

@@ -1,0 +1,103 @@
+"""People who log in to the dashboard: scrypt-hashed passwords, sessions, CSRF tokens.
+
+A session is a random token in a cookie; the database keeps only its SHA-256, so a leaked
+database does not leak live sessions. Each session has its own CSRF token, which every form
+posts back.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+
+from edgebox.hub.errors import RegistryError
+from edgebox.hub.registry import utc_iso
+
+# scrypt cost: 2**14 × 8 × 128 B = 16 MiB and ~50 ms per check, as the scrypt paper suggests
+# for interactive logins.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SESSION_SECONDS = 12 * 3600
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
+                            p=SCRYPT_P, maxmem=64 * 1024 * 1024, dklen=32)
+    encode = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt)}${encode(digest)}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
+                                r=int(r), p=int(p), maxmem=64 * 1024 * 1024,
+                                dklen=len(expected))
+    except ValueError:  # a malformed stored hash never matches
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+def add_user(db, name: str, password: str, replace: bool = False) -> None:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise RegistryError("a user name must be 1-64 characters")
+    if len(password) < 10:
+        raise RegistryError("a password must be at least 10 characters")
+    hashed = hash_password(password)
+    with db.transaction() as tx:
+        exists = tx.one("SELECT 1 FROM users WHERE name = ?", (name,))
+        if exists and not replace:
+            raise RegistryError(f"user {name} exists (use --replace to set a new password)")
+        if exists:
+            tx.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name))
+            tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
+        else:
+            tx.execute("INSERT INTO users (name, password, created_at) VALUES (?, ?, ?)",
+                       (name, hashed, utc_iso()))
+
+
+def check_login(db, name: str, password: str) -> bool:
+    with db.transaction(write=False) as tx:
+        row = tx.one("SELECT password FROM users WHERE name = ?", (name.strip(),))
+    if row is None:
+        hash_password(password)  # the same time whether or not the name exists
+        return False
+    return password_matches(password, row[0])
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def open_session(db, name: str) -> tuple[str, str]:
+    """A new session for ``name``: (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    now = time.time()
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+        tx.execute("INSERT INTO sessions (token_hash, user_name, csrf, expires_at)"
+                   " VALUES (?, ?, ?, ?)", (_digest(token), name, csrf, now + SESSION_SECONDS))
+    return token, csrf
+
+
+def session_of(db, token: str | None) -> dict | None:
+    """{'user', 'csrf'} of a live session, or None."""
+    if not token:
+        return None
+    with db.transaction(write=False) as tx:
+        row = tx.one("SELECT user_name, csrf FROM sessions WHERE token_hash = ? AND"
+                     " expires_at >= ?", (_digest(token), time.time()))
+    return {"user": row[0], "csrf": row[1]} if row else None
+
+
+def close_session(db, token: str) -> None:
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM sessions WHERE token_hash = ?", (_digest(token),))
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,176 @@
+"""``edgebox hub …``: run the county hub, register boxes, add dashboard users."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from edgebox.errors import EdgeboxError
+
+DEFAULT_DB = os.environ.get("EDGEBOX_HUB_DB", "/var/lib/edgebox/hub.db")
+
+db_option = click.option(
+    "--db", "db_url", default=DEFAULT_DB, show_default=True,
+    help="the hub's database: a SQLite file, or a postgresql:// URL (env EDGEBOX_HUB_DB)")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"edgebox: {message}", err=True)
+    sys.exit(2)
+
+
+def _open(db_url: str):
+    from edgebox.hub.database import open_database
+    try:
+        return open_database(db_url)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def hub() -> None:
+    """The county platform: receives the boxes' logs and shows every village on one page.
+
+    \b
+    Example:
+      edgebox hub serve --db postgresql://hub@localhost/edgebox --port 8080
+    """
+
+
+@hub.command("serve")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (0.0.0.0 for every interface)")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--max-skew", default=300, show_default=True, type=float,
+              help="seconds a box's clock may differ from the hub's")
+@click.option("--stale-hours", default=24, show_default=True, type=float,
+              help="a box not heard from for this long is shown in red")
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False),
+              help="serve HTTPS with this certificate (PEM)")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False),
+              help="… and this private key")
+def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float,
+          ssl_certfile: str | None, ssl_keyfile: str | None) -> None:
+    """Serve the boxes' upload endpoint and the dashboard until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+      edgebox hub serve --db /var/lib/edgebox/hub.db --host 0.0.0.0 --port 8443 \\
+        --ssl-certfile hub.pem --ssl-keyfile hub.key
+    """
+    try:
+        import uvicorn
+        from edgebox.hub.web import create_app
+    except ImportError as exc:
+        _fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
+    try:
+        app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+    uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile, access_log=False, timeout_graceful_shutdown=5)
+
+
+@hub.group("box")
+def box() -> None:
+    """Register boxes and list them.
+
+    \b
+    Example:
+      edgebox hub box add shiqiao-village --county 临安区 --township 太湖源镇 --village 石桥村
+    """
+
+
+@box.command("add")
+@click.argument("box_id")
+@click.option("--county", required=True)
+@click.option("--township", required=True)
+@click.option("--village", required=True)
+@click.option("--token", help="use this token (at least 16 characters) instead of a new one")
+@click.option("--replace", is_flag=True, help="re-register an existing box (new token/place)")
+@db_option
+def box_add(box_id: str, county: str, township: str, village: str, token: str | None,
+            replace: bool, db_url: str) -> None:
+    """Register a box and print its token once: put it in the box's uplink.token.
+
+    \b
+    Example:
+      edgebox hub box add shiqiao-village --county 临安区 --township 太湖源镇 --village 石桥村
+    """
+    from edgebox.hub.registry import add_box
+    db = _open(db_url)
+    try:
+        token = add_box(db, box_id, county, township, village, token, replace)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+    click.echo(f"registered {box_id} ({county} / {township} / {village})")
+    click.echo(f"token: {token}")
+
+
+@box.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def box_list(db_url: str, as_json: bool) -> None:
+    """Every box with its place, when it was last heard from and how far its log is in.
+
+    \b
+    Example:
+      edgebox hub box list --db /var/lib/edgebox/hub.db
+    """
+    from edgebox.hub.registry import list_boxes
+    db = _open(db_url)
+    try:
+        rows = list_boxes(db)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['box_id']:<20} {row['county']} / {row['township']} /"
+                       f" {row['village']}  last seen {row['last_seen'] or 'never'},"
+                       f" log at #{row['acked_seq']}, backlog {row['backlog'] or 0}")
+
+
+@hub.group("user")
+def user() -> None:
+    """People who may log in to the dashboard (separate from boxes).
+
+    \b
+    Example:
+      edgebox hub user add wang
+    """
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--replace", is_flag=True, help="set a new password for an existing user")
+@db_option
+def user_add(name: str, password_stdin: bool, replace: bool, db_url: str) -> None:
+    """Add a dashboard user; the password (10+ characters) is asked twice, never echoed.
+
+    \b
+    Example:
+      echo 'long secret words' | edgebox hub user add wang --password-stdin
+    """
+    from edgebox.hub.accounts import add_user
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    db = _open(db_url)
+    try:
+        add_user(db, name, password, replace)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+    click.echo(f"user {name} can log in")

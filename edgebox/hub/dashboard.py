@@ -1,0 +1,166 @@
+"""The dashboard: login, boxes, incidents, per-village statistics with charts, CSV exports.
+
+Every page needs a logged-in hub user. Forms that change something (log in, log out) carry a
+CSRF token: the session's own, or before login a double-submit cookie. CSV files start with a
+BOM so Excel and WPS open the Chinese names correctly.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from urllib.parse import quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from edgebox.hub import accounts, charts, reports
+
+SESSION_COOKIE = "edgebox_hub_session"
+LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
+
+
+def _render(request: Request, name: str, **context) -> Response:
+    return request.app.state.templates.TemplateResponse(request, name, context)
+
+
+async def _session(request: Request) -> dict | None:
+    return await run_in_threadpool(accounts.session_of, request.app.state.db,
+                                   request.cookies.get(SESSION_COOKIE))
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: never an open redirect to another host.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def login_page(request: Request) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", csrf=token, error="",
+                       next=_safe_next(request.query_params.get("next")))
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return Response("CSRF check failed: reload the login page", status_code=403)
+    name, password = str(form.get("name", "")), str(form.get("password", ""))
+    db = request.app.state.db
+    if not await run_in_threadpool(accounts.check_login, db, name, password):
+        token = secrets.token_urlsafe(24)
+        response = _render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
+                           error="wrong name or password")
+        response.status_code = 401
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
+    session, _ = await run_in_threadpool(accounts.open_session, db, name.strip())
+    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https",
+                        max_age=accounts.SESSION_SECONDS)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session = await _session(request)
+    form = await request.form()
+    if session is None:
+        return RedirectResponse("/login", status_code=303)
+    if not accounts.same_token(form.get("csrf"), session["csrf"]):
+        return Response("CSRF check failed", status_code=403)
+    await run_in_threadpool(accounts.close_session, request.app.state.db,
+                            request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _csv(name: str, header: list[str], rows: list[list]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def boxes_page(request: Request) -> Response:
+    session = await _session(request)
+    if session is None:
+        return _to_login(request)
+    state = request.app.state
+    filters = reports.Filters.from_query(request.query_params)
+    rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
+    if request.url.path.endswith(".csv"):
+        return _csv("boxes.csv", ["county", "township", "village", "box", "last_seen",
+                                  "acked_seq", "backlog", "open_incidents", "stale"],
+                    [[r["county"], r["township"], r["village"], r["box_id"], r["last_seen"],
+                      r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]]
+                     for r in rows])
+    places = await run_in_threadpool(reports.places, state.db)
+    return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
+                   places=places, query=urlencode(request.query_params))
+
+
+async def incidents_page(request: Request) -> Response:
+    session = await _session(request)
+    if session is None:
+        return _to_login(request)
+    state = request.app.state
+    filters = reports.Filters.from_query(request.query_params)
+    rows = await run_in_threadpool(reports.incidents, state.db, filters)
+    if request.url.path.endswith(".csv"):
+        return _csv("incidents.csv", list(reports.INCIDENT_COLUMNS),
+                    [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
+    places = await run_in_threadpool(reports.places, state.db)
+    return _render(request, "incidents.html", session=session, incidents=rows,
+                   filters=filters, places=places, limit=reports.MAX_ROWS,
+                   query=urlencode(request.query_params))
+
+
+async def stats_page(request: Request) -> Response:
+    session = await _session(request)
+    if session is None:
+        return _to_login(request)
+    state = request.app.state
+    filters = reports.Filters.from_query(request.query_params)
+    try:
+        months = min(36, max(1, int(request.query_params.get("months", "12"))))
+    except ValueError:
+        months = 12
+    stats = await run_in_threadpool(reports.village_stats, state.db, filters, months)
+    if request.url.path.endswith(".csv"):
+        header = ["county", "township", "village", "month", "alarms", "failed_deliveries",
+                  "median_minutes_to_ack_in_window"]
+        return _csv("village-stats.csv", header, [
+            [v["county"], v["township"], v["village"], month, v["alarms"][month],
+             v["failed"][month], v["median_minutes_to_ack"]]
+            for v in stats["villages"] for month in stats["months"]])
+    labels = charts.month_labels(stats["months"])
+    for village in stats["villages"]:
+        name = f"{village['township']} {village['village']}"
+        village["alarm_chart"] = charts.bar_chart(
+            f"{name}: alarms per month", labels, list(village["alarms"].values()))
+        village["failed_chart"] = charts.bar_chart(
+            f"{name}: failed deliveries per month", labels, list(village["failed"].values()),
+            colour="#7f8c8d")
+    waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
+    ack_chart = charts.bar_chart(
+        "median minutes to first acknowledgement", [v["village"] for v in waits],
+        [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
+        colour="#2980b9", unit=" min") if waits else ""
+    places = await run_in_threadpool(reports.places, state.db)
+    return _render(request, "stats.html", session=session, stats=stats, filters=filters,
+                   places=places, months=months, ack_chart=ack_chart,
+                   query=urlencode(request.query_params))

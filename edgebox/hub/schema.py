@@ -1,0 +1,102 @@
+"""The hub's tables (its own database, not a box's), written once for SQLite and PostgreSQL.
+
+- boxes: every registered box with its token, its place (county → township → village), and
+  what its last upload said: when, how far the hub has its log (``acked_seq``), its backlog and
+  health.
+- events: every box's log, one row per (box, seq): the key is what makes a duplicate harmless.
+- incidents: one row per alarm per box, kept up to date from the events as they arrive (opened,
+  closed, first acknowledgement, sends, failures) so the dashboard never scans the whole log.
+- nonces: recently seen request nonces per box, so a replayed request is refused.
+- users, sessions: the people who log in to the dashboard (separate from boxes).
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE boxes (
+        box_id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        county TEXT NOT NULL,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen TEXT,
+        last_address TEXT,
+        acked_seq BIGINT NOT NULL DEFAULT 0,
+        backlog BIGINT,
+        status TEXT
+    );
+    CREATE TABLE events (
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        seq BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        incident_id BIGINT,
+        data TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (box_id, seq)
+    );
+    CREATE INDEX events_kind_at ON events(kind, at);
+    CREATE TABLE incidents (
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        incident_id BIGINT NOT NULL,
+        group_id TEXT,
+        household TEXT,
+        phone TEXT,
+        kind TEXT,                     -- the alarm's type (fire, fall …) or how it was raised
+        drill INTEGER NOT NULL DEFAULT 0,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        close_reason TEXT,
+        first_ack_at TEXT,
+        acks INTEGER NOT NULL DEFAULT 0,
+        sms_sent INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (box_id, incident_id)
+    );
+    CREATE INDEX incidents_opened ON incidents(opened_at);
+    CREATE TABLE nonces (
+        box_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (box_id, nonce)
+    );
+    CREATE INDEX nonces_seen ON nonces(seen_at);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name),
+        csrf TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    )
+    """,
+]
+
+
+def migrate(db) -> int:
+    """Bring the hub's database to the newest schema; the version now in force."""
+    with db.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS hub_schema (version INTEGER NOT NULL)")
+        row = tx.one("SELECT version FROM hub_schema")
+        if row is None:
+            tx.execute("INSERT INTO hub_schema (version) VALUES (0)")
+    version = row[0] if row else 0
+    if version > len(MIGRATIONS):
+        from edgebox.hub.errors import HubStoreError
+        raise HubStoreError(f"hub database schema {version} is newer than this edgebox knows"
+                            f" ({len(MIGRATIONS)})")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        with db.transaction() as tx:
+            # Re-read under the write lock: two hubs starting at once migrate only once.
+            if tx.one("SELECT version FROM hub_schema" + tx.for_update)[0] >= number:
+                continue
+            for statement in statements:
+                tx.execute(statement)
+            tx.execute("UPDATE hub_schema SET version = ?", (number,))
+    return len(MIGRATIONS)

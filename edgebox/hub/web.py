@@ -1,0 +1,60 @@
+"""The hub as an ASGI application (Starlette), served by ``edgebox hub serve`` with uvicorn."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from edgebox.hub import api, dashboard
+from edgebox.hub.database import open_database
+from edgebox.hub.errors import HubStoreError
+from edgebox.hub.verify import Verifier
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _ping(db) -> None:
+    with db.transaction(write=False) as tx:
+        tx.one("SELECT count(*) FROM boxes")
+
+
+async def healthz(request: Request) -> PlainTextResponse:
+    try:
+        await run_in_threadpool(_ping, request.app.state.db)
+    except HubStoreError as exc:
+        return PlainTextResponse(f"database unavailable: {exc}", status_code=503)
+    return PlainTextResponse("ok")
+
+
+def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24) -> Starlette:
+    db = open_database(db_url)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        db.close()
+
+    app = Starlette(lifespan=lifespan, routes=[
+        Route("/healthz", healthz),
+        Route("/api/v1/events", api.upload, methods=["POST"]),
+        Route("/login", dashboard.login_page, methods=["GET"]),
+        Route("/login", dashboard.login, methods=["POST"]),
+        Route("/logout", dashboard.logout, methods=["POST"]),
+        Route("/", dashboard.boxes_page),
+        Route("/boxes.csv", dashboard.boxes_page),
+        Route("/incidents", dashboard.incidents_page),
+        Route("/incidents.csv", dashboard.incidents_page),
+        Route("/stats", dashboard.stats_page),
+        Route("/stats.csv", dashboard.stats_page),
+    ])
+    app.state.db = db
+    app.state.verifier = Verifier(db, max_skew)
+    app.state.stale_hours = stale_hours
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    return app

@@ -1,0 +1,291 @@
+"""The boot-time provisioning step (``edgebox provision apply``, run by edgebox-provision.service).
+
+Every boot: read edgebox.txt from the FAT partition, check every line, and only if all are good
+replace the config, the SSH key and the time zone, each with an atomic rename. Then mask the
+secrets in the card's copy and import a roster sheet left beside it. A bad file changes nothing
+and says which line is wrong: in the log, and in edgebox-status.txt on the card, which a
+technician can read on any computer.
+"""
+from __future__ import annotations
+
+import codecs
+import grp
+import json
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edgebox.errors import ConfigError, EdgeboxError
+from edgebox.provision import ProvisionError
+from edgebox.provision import textfile
+from edgebox.provision.fields import FIELDS, MASK, Context
+from edgebox.provision.generate import field_of_config_key, generate, unused_fields
+
+log = logging.getLogger("edgebox.provision")
+
+PROVISION_FILE = "edgebox.txt"
+ROSTER_FILE = "roster.csv"
+STATUS_FILE = "edgebox-status.txt"
+STATE_FILE = "provisioned.json"   # the applied values, secrets included (0600): masks resolve here
+CONFIG_FILE = "edgebox.toml"
+AUTHORIZED_KEYS = "ssh/authorized_keys"
+LOCALTIME = "localtime"           # /etc/localtime in the image is a link to this one
+UPLOAD_FLAG = "upload-enabled"
+DAEMON_GROUP = "edgebox"
+
+
+@dataclass(frozen=True)
+class Paths:
+    boot: Path                                  # the FAT partition (/boot/firmware)
+    etc: Path                                   # /etc/edgebox, on the writable data partition
+    zoneinfo: Path = Path("/usr/share/zoneinfo")
+    board_model: Path = Path("/proc/device-tree/model")
+
+
+@dataclass
+class Outcome:
+    status: str                  # "applied", "unchanged", "rejected" or "missing"
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("applied", "unchanged", "missing") and not self.problems
+
+
+def check_values(text: str, previous: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Every field's checked value (defaults for absent ones); ProvisionError naming the lines."""
+    entries, problems = textfile.parse(text)
+    given = {entry.key: entry for entry in entries}
+    values: dict[str, Any] = {}
+    raw: dict[str, str] = {}
+    for spec in FIELDS:
+        entry = given.get(spec.name)
+        where = f"line {entry.line} ({spec.name})" if entry else spec.name
+        text_value = entry.value if entry else spec.default
+        if spec.secret and text_value == MASK:
+            if spec.name not in previous:
+                problems.append(f"{where}: is masked but no earlier value is known; "
+                                "type the value again")
+                continue
+            text_value = previous[spec.name]
+        if spec.required and not text_value:
+            problems.append(f"{where}: is required" + ("" if entry else "; add the line "
+                                                       f"{spec.name}=..."))
+            continue
+        try:
+            values[spec.name] = spec.check(text_value, ctx)
+        except ValueError as exc:
+            shown = "" if spec.secret else f" (got '{text_value}')"
+            problems.append(f"{where}: {exc}{shown}")
+            continue
+        raw[spec.name] = text_value
+    if values.get("UPLOAD_URL") and not values.get("UPLOAD_TOKEN"):
+        entry = given.get("UPLOAD_TOKEN")
+        where = f"line {entry.line} (UPLOAD_TOKEN)" if entry else "UPLOAD_TOKEN"
+        problems.append(f"{where}: is required when UPLOAD_URL is set")
+    if problems:
+        raise ProvisionError(sorted(problems, key=_line_order))
+    values["_raw"] = raw
+    return values
+
+
+def _line_order(problem: str) -> tuple[int, str]:
+    parts = problem.split()
+    return (int(parts[1].rstrip(":")) if parts[0] == "line" else 10 ** 6, problem)
+
+
+def on_raspberry_pi(paths: Paths) -> bool:
+    try:
+        return paths.board_model.read_bytes().startswith(b"Raspberry Pi")
+    except OSError:
+        return False
+
+
+def write_atomically(path: Path, content: bytes, mode: int = 0o644, group: str | None = None) -> bool:
+    """Replace ``path`` by rename (a power cut leaves the old or the new file, never half).
+
+    Returns False, writing nothing, when the file already holds exactly ``content``.
+    """
+    try:
+        if path.read_bytes() == content and (path.stat().st_mode & 0o777) == mode:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.new")
+    with open(temporary, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(temporary, mode)
+    if group:
+        try:
+            os.chown(temporary, -1, grp.getgrnam(group).gr_gid)
+        except KeyError:
+            pass  # not on the image (no such group): the file stays the caller's own
+    os.replace(temporary, path)
+    _fsync_dir(path.parent)
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # FAT directories cannot be fsynced on every kernel; the rename is done anyway
+    finally:
+        os.close(descriptor)
+
+
+def _link_atomically(link: Path, target: str) -> bool:
+    if link.is_symlink() and os.readlink(link) == target:
+        return False
+    temporary = link.with_name(f".{link.name}.new")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target)
+    os.replace(temporary, link)
+    return True
+
+
+def load_previous(paths: Paths) -> dict[str, Any]:
+    try:
+        return json.loads((paths.etc / STATE_FILE).read_text(encoding="utf-8"))["values"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def apply(paths: Paths, now: datetime | None = None) -> Outcome:
+    """Apply edgebox.txt if every line is good; otherwise keep everything as it was."""
+    now = now or datetime.now(timezone.utc)
+    source = paths.boot / PROVISION_FILE
+    try:
+        content = source.read_bytes()
+    except FileNotFoundError:
+        outcome = Outcome("missing", notes=[f"no {PROVISION_FILE} on the boot partition: "
+                                            "the previous settings stay"])
+        return outcome
+    except OSError as exc:
+        return Outcome("rejected", [f"cannot read {PROVISION_FILE}: {exc.strerror}"])
+    decoded = textfile.decode(content)
+    previous = load_previous(paths)
+    try:
+        values = check_values(decoded.text, previous, Context(paths.zoneinfo))
+        values["PANEL_PASSWORD"] = panel_password_hash(values["PANEL_PASSWORD"],
+                                                       paths.etc / CONFIG_FILE)
+        config_text, _config = generate(values, on_raspberry_pi(paths), PROVISION_FILE, now)
+    except ProvisionError as exc:
+        return Outcome("rejected", exc.problems)
+    except ConfigError as exc:
+        name = field_of_config_key(exc.key) or exc.key
+        return Outcome("rejected", [f"{name}: {exc.problem}"])
+    raw = values.pop("_raw")
+    changed = _install(paths, values, raw, config_text)
+    outcome = Outcome("applied" if changed else "unchanged")
+    outcome.notes += [f"{name} is set but this edgebox version has no use for it yet"
+                      for name in unused_fields(values)]
+    masked = textfile.mask_secrets(decoded.text)
+    if masked != decoded.text:
+        write_atomically(source, textfile.encode(decoded, masked))
+        outcome.notes.append(f"secrets in {PROVISION_FILE} were replaced by {MASK}")
+    return outcome
+
+
+def panel_password_hash(password: str, current_config: Path | None = None) -> str:
+    """The config holds the web panel password's scrypt hash, never the password. The hash has a
+    random salt, so the one already in the config is kept while it still matches: an unchanged
+    edgebox.txt leaves the config unchanged."""
+    from edgebox.config import KEYS
+    if not password or "web.password_hash" not in KEYS:
+        return password
+    from edgebox.web.passwords import hash_password, password_matches
+    stored = ""
+    if current_config is not None:
+        try:
+            current = tomllib.loads(current_config.read_text(encoding="utf-8"))
+            stored = current.get("web", {}).get("password_hash", "")
+        except (OSError, tomllib.TOMLDecodeError):
+            stored = ""
+    return stored if stored and password_matches(password, stored) else hash_password(password)
+
+
+def _install(paths: Paths, values: dict[str, Any], raw: dict[str, str], config_text: str) -> bool:
+    """Write the config, SSH key, time zone and the state; True if anything changed."""
+    changed = write_atomically(paths.etc / CONFIG_FILE, config_text.encode("utf-8"), 0o640,
+                               DAEMON_GROUP)
+    keys = paths.etc / AUTHORIZED_KEYS
+    if values["SSH_KEY"]:
+        changed |= write_atomically(keys, (values["SSH_KEY"] + "\n").encode("ascii"), 0o600)
+    elif keys.exists():
+        keys.unlink()
+        changed = True
+    changed |= _link_atomically(paths.etc / LOCALTIME, str(paths.zoneinfo / values["TIMEZONE"]))
+    flag = paths.etc / UPLOAD_FLAG  # the upload timer's condition: a platform is configured
+    if values.get("UPLOAD_URL") and not unused_fields({"UPLOAD_URL": values["UPLOAD_URL"]}):
+        changed |= write_atomically(flag, b"")
+    elif flag.exists():
+        flag.unlink()
+        changed = True
+    state = {"values": raw}
+    write_atomically(paths.etc / STATE_FILE, json.dumps(state, ensure_ascii=False,
+                                                        sort_keys=True).encode("utf-8"), 0o600)
+    return changed
+
+
+def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
+    """Import roster.csv from the card with `edgebox roster import`'s checks; None if absent."""
+    sheet = paths.boot / ROSTER_FILE
+    if not sheet.exists():
+        return None
+    from edgebox.config import load_config
+    from edgebox.roster_io.csv_sheet import read_roster_csv
+    from edgebox.store import SqliteStore
+    try:
+        config = load_config(paths.etc / CONFIG_FILE)
+        roster = read_roster_csv(sheet, region=config.box_region)
+        store = SqliteStore(config.box_database)
+        if roster == store.load_roster():
+            return Outcome("unchanged")
+        store.replace_roster(roster, now or datetime.now(timezone.utc), source=ROSTER_FILE)
+        _give_to_daemon(Path(config.box_database))
+    except EdgeboxError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        return Outcome("rejected", [f"{ROSTER_FILE}: {p}" for p in problems])
+    return Outcome("applied", notes=[f"{ROSTER_FILE}: {len(roster.households)} households in "
+                                     f"{len(roster.groups)} groups imported"])
+
+
+def _give_to_daemon(database: Path) -> None:
+    """The database was written as root: hand it (and SQLite's side files) to the daemon's user."""
+    owner = database.parent.stat()
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists():
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def status_report(outcomes: list[tuple[str, Outcome]], now: datetime) -> str:
+    """What edgebox-status.txt says: a technician reads it by putting the card in a PC."""
+    lines = [f"edgebox provisioning, {now.isoformat(timespec='seconds')}", ""]
+    for name, outcome in outcomes:
+        verdict = {"applied": "applied / 已生效", "unchanged": "unchanged / 无变化",
+                   "missing": "missing / 未找到", "rejected": "NOT applied, previous settings "
+                   "kept / 未生效，仍用原设置"}[outcome.status]
+        lines.append(f"{name}: {verdict}")
+        lines += [f"  ERROR: {problem}" for problem in outcome.problems]
+        lines += [f"  {note}" for note in outcome.notes]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_status(paths: Paths, outcomes: list[tuple[str, Outcome]], now: datetime) -> None:
+    # With a BOM, Notepad on older Windows shows the Chinese words instead of mojibake.
+    content = codecs.BOM_UTF8 + status_report(outcomes, now).encode("utf-8")
+    try:
+        write_atomically(paths.boot / STATUS_FILE, content)
+    except OSError as exc:
+        log.warning("cannot write %s on the boot partition: %s", STATUS_FILE, exc)
+

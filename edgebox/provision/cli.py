@@ -1,0 +1,104 @@
+"""``edgebox provision``: apply, check and print the card's edgebox.txt."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+ASSUMED_SECRETS = {"SIM_PIN": "0000", "UPLOAD_TOKEN": "x" * 16, "PANEL_PASSWORD": "x" * 8}
+
+
+@click.group()
+def provision() -> None:
+    """The box's settings from edgebox.txt on the SD card's boot partition.
+
+    \b
+    Example:
+      edgebox provision check /media/sdcard/edgebox.txt
+    """
+
+
+@provision.command("apply")
+@click.option("--boot", default="/boot/firmware", show_default=True,
+              type=click.Path(file_okay=False), help="the FAT partition holding edgebox.txt")
+@click.option("--etc", default="/etc/edgebox", show_default=True,
+              type=click.Path(file_okay=False), help="where the generated config goes")
+def apply_command(boot: str, etc: str) -> None:
+    """Apply edgebox.txt (and import roster.csv) if every line is good; run at every boot.
+
+    A bad file keeps the previous settings; the lines at fault are logged and written to
+    edgebox-status.txt on the boot partition. Exits 1 when something was not applied.
+
+    \b
+    Example:
+      edgebox provision apply --boot /boot/firmware --etc /etc/edgebox
+    """
+    from edgebox.provision.apply import (PROVISION_FILE, ROSTER_FILE, Paths, apply,
+                                         import_roster, write_status)
+    paths = Paths(Path(boot), Path(etc))
+    now = datetime.now(timezone.utc)
+    outcomes = [(PROVISION_FILE, apply(paths, now))]
+    roster = import_roster(paths, now) if (paths.etc / "edgebox.toml").exists() else None
+    if roster is not None:
+        outcomes.append((ROSTER_FILE, roster))
+    write_status(paths, outcomes, now)
+    for name, outcome in outcomes:
+        kept = ", previous settings kept" if outcome.status == "rejected" else ""
+        click.echo(f"{name}: {outcome.status}{kept}")
+        for note in outcome.notes:
+            click.echo(f"  {note}")
+        for problem in outcome.problems:
+            click.echo(f"edgebox: {name}: {problem}", err=True)
+    sys.exit(0 if all(outcome.ok for _, outcome in outcomes) else 1)
+
+
+@provision.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def check_command(file: str) -> None:
+    """Check an edgebox.txt on a PC before the card goes into the box; changes nothing.
+
+    \b
+    Example:
+      edgebox provision check /media/sdcard/edgebox.txt
+    """
+    from edgebox.errors import ConfigError
+    from edgebox.provision import ProvisionError, textfile
+    from edgebox.provision.apply import check_values, panel_password_hash
+    from edgebox.provision.fields import Context
+    from edgebox.provision.generate import field_of_config_key, generate, unused_fields
+    decoded = textfile.decode(Path(file).read_bytes())
+    try:
+        # A masked secret was checked when the box applied it; here any valid one stands in.
+        values = check_values(decoded.text, ASSUMED_SECRETS, Context())
+        values["PANEL_PASSWORD"] = panel_password_hash(values["PANEL_PASSWORD"])
+        generate(values, True, Path(file).name, datetime.now(timezone.utc))
+    except ProvisionError as exc:
+        click.echo(f"edgebox: {file} would not be applied:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    except ConfigError as exc:
+        click.echo(f"edgebox: {file} would not be applied:", err=True)
+        click.echo(f"  {field_of_config_key(exc.key) or exc.key}: {exc.problem}", err=True)
+        sys.exit(2)
+    for name in unused_fields(values):
+        click.echo(f"note: {name} is set but this edgebox version has no use for it yet")
+    click.echo(f"{file} is good")
+
+
+@provision.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
+def template_command(file: str | None) -> None:
+    """Write the blank, self-documenting edgebox.txt (to FILE, or print it).
+
+    \b
+    Example:
+      edgebox provision template /media/sdcard/edgebox.txt
+    """
+    from edgebox.provision.template import template_bytes, template_text
+    if file:
+        Path(file).write_bytes(template_bytes())
+    else:
+        click.echo(template_text().replace("\r\n", "\n"), nl=False)

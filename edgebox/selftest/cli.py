@@ -1,0 +1,51 @@
+"""``edgebox selftest``: the technician's pass/fail report."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
+
+
+@click.command()
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(dir_okay=False), help="the box's TOML config")
+@click.option("--sms", "sms_to", metavar="NUMBER", help="also send a test SMS to this phone")
+@click.option("--siren-seconds", default=1.0, show_default=True, type=click.FloatRange(0, 10),
+              help="how long to pulse the siren relay (0: do not)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json: bool) -> None:
+    """Check the modem, SIM, network, siren, storage, clock and uplink; say what to fix.
+
+    Run it with the daemon stopped (`systemctl stop edgebox`): the daemon holds the modem while
+    it runs, and the report says so. Exits 1 if any check failed.
+
+    \b
+    Example:
+      edgebox selftest --sms 13800138000
+    """
+    from edgebox.config import load_config
+    from edgebox.domain.phones import PhoneNumberError, normalise
+    from edgebox.errors import EdgeboxError
+    from edgebox.selftest.report import as_json as to_json, as_text, passed, run_checks
+    try:
+        config = load_config(config_path)
+    except EdgeboxError as exc:
+        message = {"passed": False, "checks": [{
+            "name": "config", "status": "fail", "detail": str(exc),
+            "fix": "Correct edgebox.txt on the boot partition; edgebox-status.txt says which "
+                   "line is wrong."}]}
+        click.echo(json.dumps(message, ensure_ascii=False) if as_json else
+                   f"FAIL  config  {exc}\nselftest FAILED", err=not as_json)
+        sys.exit(1)
+    if sms_to:
+        try:
+            sms_to = normalise(sms_to, config.box_region)
+        except PhoneNumberError as exc:
+            raise click.BadParameter(str(exc), param_hint="--sms") from exc
+    results = run_checks(config, sms_to, siren_seconds)
+    click.echo(json.dumps(to_json(results), ensure_ascii=False) if as_json else as_text(results))
+    sys.exit(0 if passed(results) else 1)

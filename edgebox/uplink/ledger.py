@@ -1,0 +1,94 @@
+"""The uplink's notes in the box's own database (table ``uplink_state``): the cursor and friends.
+
+The cursor is the last sequence number the hub acknowledged; only an acknowledgement moves it.
+Every read and write here is one short transaction: the uploader never holds the store's lock
+while it talks to the network, so an alarm arriving mid-upload is recorded at once.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from edgebox.store.sqlite_store import parse_utc, utc_iso
+
+ACKED = "acked_seq"
+LAST_SUCCESS = "last_success_at"
+LAST_ATTEMPT = "last_attempt_at"
+LAST_ERROR = "last_error"
+SINCE = "watching_since"
+SUMMARY_SENT_ON = "summary_sent_on"
+DISK_WARNED_ON = "disk_warned_on"
+
+
+class UplinkLedger:
+    def __init__(self, store):
+        self.store = store
+
+    # ---- plain notes -------------------------------------------------------------------------
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT value FROM uplink_state WHERE name = ?",
+                               (name,)).fetchone()
+        return row[0] if row else default
+
+    def put(self, name: str, value: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO uplink_state (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                         " DO UPDATE SET value = excluded.value", (name, value))
+
+    def get_time(self, name: str) -> datetime | None:
+        value = self.get(name)
+        return parse_utc(value) if value else None
+
+    def put_time(self, name: str, moment: datetime) -> None:
+        self.put(name, utc_iso(moment))
+
+    def start_watching(self, now: datetime) -> datetime:
+        """When this box first ran an uploader: 'no upload for a day' counts from here until
+        the first upload succeeds, so a new box does not text the township at once."""
+        since = self.get_time(SINCE)
+        if since is None:
+            self.put_time(SINCE, now)
+            since = now
+        return since
+
+    # ---- the cursor --------------------------------------------------------------------------
+
+    def acked_seq(self) -> int:
+        return int(self.get(ACKED, "0"))
+
+    def set_acked(self, seq: int) -> None:
+        self.put(ACKED, str(int(seq)))
+
+    def batch_after(self, seq: int, limit: int) -> list[dict]:
+        """The next ``limit`` events after ``seq``, oldest first (one short read)."""
+        return self.store.events_after(seq, limit)
+
+    def last_seq(self) -> int:
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT max(seq) FROM events").fetchone()
+        return row[0] or 0
+
+    def backlog(self, after: int) -> int:
+        with self.store.transaction() as conn:
+            return conn.execute("SELECT count(*) FROM events WHERE seq > ?",
+                                (after,)).fetchone()[0]
+
+    def status(self) -> dict:
+        """What ``edgebox upload status`` prints."""
+        acked = self.acked_seq()
+        return {"acked_seq": acked, "last_seq": self.last_seq(), "backlog": self.backlog(acked),
+                "last_success_at": self.get(LAST_SUCCESS), "last_attempt_at":
+                self.get(LAST_ATTEMPT), "last_error": self.get(LAST_ERROR)}
+
+    def health_snapshot(self) -> list[dict]:
+        """The newest health reading of every modem, trimmed for the wire."""
+        keep = ("modem", "at", "signal", "registration", "technology", "sim", "operator",
+                "balance", "error")
+        return [{k: row[k] for k in keep if row.get(k) is not None}
+                for row in self.store.latest_health()]
+
+    @staticmethod
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)

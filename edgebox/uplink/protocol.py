@@ -1,0 +1,138 @@
+"""The wire format between a box and the hub, shared by both ends.
+
+A box POSTs one batch to ``{hub}/api/v1/events``:
+
+- body: gzip-compressed UTF-8 JSON
+  ``{"box": ID, "after": N, "through": M, "events": [{seq, at, kind, incident_id, data}, …],
+  "status": {…}}``. ``after`` is the last sequence number the box believes the hub has
+  acknowledged; ``events`` are the box's events with ``after < seq <= through``, oldest first
+  (``through == after`` and no events: a heartbeat carrying only the status).
+- headers: ``X-Edgebox-Box`` (the box id), ``X-Edgebox-Time`` (Unix seconds),
+  ``X-Edgebox-Nonce`` (32 hex digits, never reused), ``X-Edgebox-Signature: v1=HEX`` where HEX is
+  HMAC-SHA256, keyed with the box's token, over ``string_to_sign`` below. The signature covers
+  the box id, time, nonce, method, path and the SHA-256 of the compressed body, so a changed
+  byte, a request replayed to another path, or a request reused by another box all fail.
+- answer 200: ``{"acked_seq": N, "stored": k, "duplicates": d, "hub_time": t}``; the box's
+  cursor moves to ``acked_seq`` and nothing else moves it forward.
+- answer 401: ``{"error": "unknown_box" | "bad_signature" | "clock_skew" | "replay" |
+  "missing_header", "hub_time": t}``; 409 ``{"error": "ahead", "acked_seq": N}`` when ``after``
+  is beyond what the hub has (its database was restored): the box rewinds to N.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import secrets
+import zlib
+
+from edgebox.uplink.errors import BadBatch
+
+UPLOAD_PATH = "/api/v1/events"
+SCHEME = "v1"
+BOX_HEADER = "X-Edgebox-Box"
+TIME_HEADER = "X-Edgebox-Time"
+NONCE_HEADER = "X-Edgebox-Nonce"
+SIGNATURE_HEADER = "X-Edgebox-Signature"
+# A decompressed batch larger than this is refused: a few thousand events are a few MB, and a
+# small gzip bomb must not take the hub's memory.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def string_to_sign(box: str, timestamp: str, nonce: str, method: str, path: str,
+                   body: bytes) -> bytes:
+    digest = hashlib.sha256(body).hexdigest()
+    return "\n".join(["edgebox-upload-v1", box, timestamp, nonce, method.upper(), path,
+                      digest]).encode("utf-8")
+
+
+def sign(token: str, box: str, timestamp: str, nonce: str, method: str, path: str,
+         body: bytes) -> str:
+    mac = hmac.new(token.encode("utf-8"),
+                   string_to_sign(box, timestamp, nonce, method, path, body), hashlib.sha256)
+    return f"{SCHEME}={mac.hexdigest()}"
+
+
+def signature_matches(token: str, signature: str, box: str, timestamp: str, nonce: str,
+                      method: str, path: str, body: bytes) -> bool:
+    expected = sign(token, box, timestamp, nonce, method, path, body)
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def signed_headers(token: str, box: str, now: float, path: str, body: bytes,
+                   nonce: str | None = None) -> dict[str, str]:
+    timestamp = str(int(now))
+    nonce = nonce or new_nonce()
+    return {
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+        BOX_HEADER: box,
+        TIME_HEADER: timestamp,
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: sign(token, box, timestamp, nonce, "POST", path, body),
+    }
+
+
+def encode_batch(box: str, after: int, events: list[dict], status: dict) -> bytes:
+    through = events[-1]["seq"] if events else after
+    document = {"box": box, "after": after, "through": through,
+                "events": [{"seq": e["seq"], "at": e["at"], "kind": e["kind"],
+                            "incident_id": e["incident_id"], "data": e["data"]}
+                           for e in events],
+                "status": status}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # mtime=0: the same batch compresses to the same bytes, whenever it is sent.
+    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+
+
+def _inflate(body: bytes) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)  # gzip framing
+    try:
+        raw = inflater.decompress(body, MAX_BATCH_BYTES)
+    except zlib.error as exc:
+        raise BadBatch(f"body is not gzip: {exc}") from exc
+    if inflater.unconsumed_tail:
+        raise BadBatch(f"batch is larger than {MAX_BATCH_BYTES} bytes uncompressed")
+    if not inflater.eof:
+        raise BadBatch("body is a truncated gzip stream")
+    return raw
+
+
+def decode_batch(body: bytes) -> dict:
+    """The batch in ``body``, checked for shape; BadBatch says what is wrong."""
+    try:
+        document = json.loads(_inflate(body).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadBatch(f"batch is not UTF-8 JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise BadBatch("batch must be a JSON object")
+    for name, kind in (("box", str), ("after", int), ("through", int), ("events", list),
+                       ("status", dict)):
+        if not isinstance(document.get(name), kind) or isinstance(document.get(name), bool):
+            raise BadBatch(f"batch field '{name}' is missing or of the wrong type")
+    previous = document["after"]
+    if previous < 0:
+        raise BadBatch("'after' must not be negative")
+    for event in document["events"]:
+        if not isinstance(event, dict):
+            raise BadBatch("every event must be an object")
+        seq = event.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq <= previous:
+            raise BadBatch(f"event sequence numbers must increase after {previous}, got {seq!r}")
+        if not isinstance(event.get("at"), str) or not isinstance(event.get("kind"), str):
+            raise BadBatch(f"event {seq} needs text 'at' and 'kind'")
+        incident = event.get("incident_id")
+        if incident is not None and (not isinstance(incident, int) or isinstance(incident, bool)):
+            raise BadBatch(f"event {seq}: 'incident_id' must be a whole number or null")
+        if not isinstance(event.get("data"), dict):
+            raise BadBatch(f"event {seq}: 'data' must be an object")
+        previous = seq
+    if document["through"] != previous:
+        raise BadBatch("'through' must be the last event's sequence number (or 'after')")
+    return document

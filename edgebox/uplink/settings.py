@@ -1,0 +1,70 @@
+"""The uplink's settings, read from the box's config (section ``[uplink]``, plus ``box.id``).
+
+Checks that need more than one key live here: a token is required once a URL is set, the box
+id must be fit for an HTTP header, and no link command may name a modem's AT port.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from edgebox.errors import ConfigError
+
+BOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    url: str
+    box_id: str
+    token: str = field(repr=False)
+    ca_file: str = ""
+    interval_minutes: float = 15
+    batch_events: int = 500
+    timeout_seconds: float = 30
+    retry_seconds: float = 30
+    max_backoff_minutes: float = 60
+    link_check: str = ""
+    link_up: str = ""
+    link_down: str = ""
+    link_up_seconds: float = 60
+    prune_kinds: tuple[str, ...] = ()
+    prune_after_days: float = 7
+    keep_days: float = 365
+    disk_warn_percent: float = 85
+    summary_after_hours: float = 24
+    summary_hour: int = 20
+
+
+def check_url(value: str) -> str | None:
+    if value == "" or re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+        return None
+    return "must be an http:// or https:// URL of the county hub, or empty for no uplink"
+
+
+def uplink_settings(config) -> UplinkSettings | None:
+    """The settings when ``uplink.url`` is set, else None (no uploader)."""
+    url = config.get("uplink.url")
+    if not url:
+        return None
+    if not config.get("uplink.token"):
+        raise ConfigError("uplink.token", "is required when uplink.url is set")
+    if not BOX_ID.match(config.box_id):
+        raise ConfigError("box.id", "must be 1-64 ASCII letters, digits, '.', '_' or '-' to be"
+                                    " used with the uplink")
+    for key in ("uplink.link_check", "uplink.link_up", "uplink.link_down"):
+        command = config.get(key)
+        for modem in config.modems:
+            if command and modem.port in command.split():
+                raise ConfigError(key, f"names modem '{modem.name}''s AT port {modem.port}; a"
+                                       " link must use the modem's data port")
+    kinds = config.get("uplink.prune_kinds")
+    if not all(isinstance(k, str) for k in kinds):
+        raise ConfigError("uplink.prune_kinds", "must be a list of event kinds in quotes")
+    names = {name: config.get(f"uplink.{name}") for name in (
+        "ca_file", "interval_minutes", "batch_events", "timeout_seconds", "retry_seconds",
+        "max_backoff_minutes", "link_check", "link_up", "link_down", "link_up_seconds",
+        "prune_after_days", "keep_days", "disk_warn_percent", "summary_after_hours",
+        "summary_hour")}
+    return UplinkSettings(url=url, box_id=config.box_id, token=config.get("uplink.token"),
+                          prune_kinds=tuple(kinds), **names)

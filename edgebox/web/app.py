@@ -1,0 +1,122 @@
+"""The web panel as an ASGI application (Starlette): sessions, CSRF, language, routes.
+
+Every page handler is a plain function run in the thread pool (the store is synchronous); the
+``page`` decorator does what all of them need first: find or start the visitor's session, send
+anyone not logged in to the login page, check the CSRF token of every POST, pick the language.
+"""
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from edgebox.web.auth import COOKIE, LoginLimiter, Sessions, same_token
+from edgebox.web.i18n import LANGS, translator
+from edgebox.web.live import LiveEvents
+from edgebox.web.settings import WebSettings
+
+HERE = Path(__file__).parent
+MAX_UPLOAD = 5 * 1024 * 1024  # a village sheet is a few kilobytes; this is generous
+
+
+@dataclass
+class WebContext:
+    settings: WebSettings
+    store: object
+    actions: queue.Queue          # the daemon's event queue: OfficeActions go here
+    daemon: object                # read-only: siren state, modems, configured names
+    clock: Callable[[], datetime]
+    uplink_configured: bool = False
+    sessions: Sessions = None
+    limiter: LoginLimiter = None
+    live: LiveEvents = field(default_factory=LiveEvents)
+
+    def __post_init__(self):
+        self.sessions = self.sessions or Sessions(self.settings.session_seconds)
+        self.limiter = self.limiter or LoginLimiter(self.settings.login_attempts,
+                                                    self.settings.login_window_seconds)
+
+
+ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                  autoescape=select_autoescape(["html", "svg"]), trim_blocks=True,
+                  lstrip_blocks=True)
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    session = request.state.session
+    html = ENV.get_template(template).render(
+        t=translator(session.lang), lang=session.lang, csrf=session.csrf,
+        logged_in=session.logged_in, path=request.url.path, **values)
+    return HTMLResponse(html, status_code=status)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def page(handler=None, *, public: bool = False):
+    """Wrap a sync ``handler(request)`` as an endpoint with session, login and CSRF checks."""
+    def wrap(handler):
+        async def endpoint(request: Request) -> Response:
+            ctx: WebContext = request.app.state.ctx
+            session = ctx.sessions.get(request.cookies.get(COOKIE))
+            fresh = session is None
+            if fresh:
+                session = ctx.sessions.new()
+            if request.query_params.get("lang") in LANGS:
+                session.lang = request.query_params["lang"]
+            request.state.session = session
+            request.state.new_session = None
+            if request.method == "POST":
+                request.state.form = await request.form(max_part_size=MAX_UPLOAD)
+            if not public and not session.logged_in:
+                response = _to_login(request)
+            elif request.method == "POST" and not same_token(
+                    request.state.form.get("csrf") or request.headers.get("x-csrf-token"),
+                    session.csrf):
+                response = render(request, "message.html", 403, message_key="expired")
+            else:
+                response = await run_in_threadpool(handler, request)
+            if request.method == "POST":
+                await request.state.form.close()
+            chosen = request.state.new_session or (session if fresh else None)
+            if chosen is not None:
+                response.set_cookie(COOKIE, chosen.token, httponly=True, samesite="strict",
+                                    max_age=int(ctx.settings.session_seconds), path="/")
+            return response
+        endpoint.__name__ = handler.__name__
+        return endpoint
+    return wrap(handler) if handler else wrap
+
+
+def _to_login(request: Request) -> Response:
+    if request.headers.get("hx-request"):  # htmx follows this header with a full page load
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    return RedirectResponse("/login", status_code=303)
+
+
+def create_app(ctx: WebContext) -> Starlette:
+    from edgebox.web import (broadcast_pages, dashboard_pages, login_pages, roster_pages,
+                             health_pages)
+    routes = [
+        *login_pages.ROUTES, *dashboard_pages.ROUTES, *roster_pages.ROUTES,
+        *broadcast_pages.ROUTES, *health_pages.ROUTES,
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.ctx = ctx
+    return app
+
+
+def route(path: str, endpoint, methods=("GET",)) -> Route:
+    return Route(path, endpoint, methods=list(methods))

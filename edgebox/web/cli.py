@@ -1,0 +1,50 @@
+"""``edgebox web password``: set the office's web panel password (its scrypt hash)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgebox.cli import DEFAULT_CONFIG, _load, fail
+from edgebox.errors import ConfigError
+
+
+@click.group()
+def web() -> None:
+    """The office's web panel.
+
+    \b
+    Example:
+      edgebox web password --config /etc/edgebox/edgebox.toml
+    """
+
+
+@web.command("password")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(exists=True, dir_okay=False), help="the config file to update")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="read the password from the first line of standard input (provisioning)")
+def web_password(config_path: str, from_stdin: bool) -> None:
+    """Set the web panel's password: its scrypt hash goes into [web] password_hash in the
+    config; the password itself is stored nowhere. Restart the daemon to use it.
+
+    \b
+    Example:
+      edgebox web password --config /etc/edgebox/edgebox.toml
+    """
+    from edgebox.web.passwords import hash_password, set_password_hash
+    _load(config_path)  # a broken config is reported before anything is written
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new web panel password", hide_input=True,
+                                confirmation_prompt=True)
+    try:
+        hashed = hash_password(password)
+        set_password_hash(config_path, hashed)
+    except ConfigError as exc:
+        fail(exc.problem)
+    except OSError as exc:
+        fail(f"cannot write {config_path}: {exc}")
+    _load(config_path)
+    click.echo(f"web panel password set in {config_path}; restart edgebox to use it")

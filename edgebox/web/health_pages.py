@@ -1,0 +1,38 @@
+"""Health: each modem's signal and registration over the last days, balance, uplink, disk."""
+from __future__ import annotations
+
+from edgebox.daemon.office_status import modems
+from edgebox.web import queries
+from edgebox.web.app import page, render, route
+from edgebox.web.charts import signal_chart
+from edgebox.web.i18n import translator
+
+DAYS = 7
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
+
+
+@page
+def health_page(request):
+    ctx = request.app.state.ctx
+    t = translator(request.state.session.lang)
+    now = ctx.clock()
+    start = queries.days_ago(now, DAYS)
+    chart = signal_chart(queries.health_since(ctx.store, start), start, now,
+                         {"title": t("signal", days=DAYS), "empty": t("no_readings")})
+    uplink = None
+    if ctx.uplink_configured:
+        from edgebox.uplink.ledger import UplinkLedger
+        uplink = UplinkLedger(ctx.store).status()
+    disk = queries.disk(ctx.store.path)
+    return render(request, "health.html", chart=chart, days=DAYS, modems=modems(ctx.daemon),
+                  uplink=uplink, disk=disk, size=_size, when=queries.when)
+
+
+ROUTES = [route("/health", health_page)]

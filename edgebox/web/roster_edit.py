@@ -1,0 +1,134 @@
+"""Edits the office makes to the roster on the web page, as pure functions of a Roster.
+
+Each returns a new, validated Roster (or raises RosterError saying what rule the edit breaks);
+the page then saves it whole with ``store.replace_roster``, the same all-or-nothing path as an
+import, and the daemon picks it up from the ``roster_replaced`` event.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from edgebox.domain import phones
+from edgebox.domain.roster import Group, Household, Roster
+from edgebox.errors import RosterError
+
+# As in the sheet: punctuation in either width, a line break, or two or more spaces separate
+# phones; a single space stays inside one ("138 0013 8000").
+_SEPARATORS = re.compile(r"[;；,，、/\r\n]|\s{2,}")
+
+
+def parse_phones(text: str, region: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for token in (t.strip() for t in _SEPARATORS.split(text)):
+        if not token:
+            continue
+        try:
+            phone = phones.normalise(token, region)
+        except phones.PhoneNumberError as exc:
+            raise RosterError([str(exc)]) from exc
+        if phone not in found:
+            found.append(phone)
+    if not found:
+        raise RosterError(["a household needs at least one phone"])
+    return tuple(found)
+
+
+def _household(household_id: str, name: str, address: str, phone_text: str, flags,
+               region: str) -> Household:
+    name, address = " ".join(name.split()), " ".join(address.split())
+    if not name:
+        raise RosterError(["the name is empty"])
+    if not address:
+        raise RosterError(["the address is empty"])
+    return Household(household_id, name, address, parse_phones(phone_text, region),
+                     frozenset(flags))
+
+
+def _next_id(roster: Roster) -> str:
+    used = {h.id for h in roster.households}
+    number = len(used) + 1
+    while f"H{number:03d}" in used:
+        number += 1
+    return f"H{number:03d}"
+
+
+def _with_groups(roster: Roster, households, groups) -> Roster:
+    return Roster(tuple(households), tuple(groups)).validated()
+
+
+def add_household(roster: Roster, group_id: str, name: str, address: str, phone_text: str,
+                  flags=(), region: str = "CN") -> Roster:
+    group = roster.group(group_id)
+    household = _household(_next_id(roster), name, address, phone_text, flags, region)
+    groups = [replace(g, member_ids=g.member_ids + (household.id,)) if g.id == group.id else g
+              for g in roster.groups]
+    return _with_groups(roster, roster.households + (household,), groups)
+
+
+def edit_household(roster: Roster, household_id: str, name: str, address: str,
+                   phone_text: str, flags=(), region: str = "CN") -> Roster:
+    roster.household(household_id)  # KeyError for an unknown one
+    edited = _household(household_id, name, address, phone_text, flags, region)
+    households = [edited if h.id == household_id else h for h in roster.households]
+    return _with_groups(roster, households, roster.groups)
+
+
+def _not_a_leader(roster: Roster, household_id: str, what: str) -> None:
+    for group in roster.groups_of(household_id):
+        if group.leader_id == household_id:
+            raise RosterError([f"{roster.household(household_id).name} leads {group.name}; "
+                               f"make another household its leader before you {what}"])
+
+
+def move_household(roster: Roster, household_id: str, to_group_id: str) -> Roster:
+    roster.group(to_group_id)
+    _not_a_leader(roster, household_id, "move it")
+    groups = []
+    for g in roster.groups:
+        members = tuple(m for m in g.member_ids if m != household_id)
+        if g.id == to_group_id:
+            members += (household_id,)
+        groups.append(replace(g, member_ids=members))
+    return _with_groups(roster, roster.households, groups)
+
+
+def remove_household(roster: Roster, household_id: str) -> Roster:
+    roster.household(household_id)
+    _not_a_leader(roster, household_id, "remove it")
+    groups = [replace(g, member_ids=tuple(m for m in g.member_ids if m != household_id))
+              for g in roster.groups]
+    households = [h for h in roster.households if h.id != household_id]
+    return _with_groups(roster, households, groups)
+
+
+def set_leader(roster: Roster, group_id: str, household_id: str) -> Roster:
+    group = roster.group(group_id)
+    if household_id not in group.member_ids:
+        raise RosterError([f"{household_id} is not in {group.name}"])
+    groups = [replace(g, leader_id=household_id) if g.id == group_id else g
+              for g in roster.groups]
+    return _with_groups(roster, roster.households, groups)
+
+
+def add_group(roster: Roster, name: str, household_ids: list[str]) -> Roster:
+    """A new group formed from households moved out of theirs; the first one leads it."""
+    name = " ".join(name.split())
+    if not name:
+        raise RosterError(["the group needs a name"])
+    if any(g.id == name for g in roster.groups):
+        raise RosterError([f"there is already a group {name}"])
+    for household_id in household_ids:
+        _not_a_leader(roster, household_id, "move it")
+    moved = set(household_ids)
+    groups = [replace(g, member_ids=tuple(m for m in g.member_ids if m not in moved))
+              for g in roster.groups]
+    if not household_ids:
+        raise RosterError(["choose the households of the new group"])
+    groups.append(Group(name, name, household_ids[0], tuple(household_ids)))
+    return _with_groups(roster, roster.households, groups)
+
+
+def split_ids(text: str) -> list[str]:
+    """Household ids typed in one field: "H01 H02, H03"."""
+    return [token for token in re.split(r"[\s,，;；、]+", text) if token]

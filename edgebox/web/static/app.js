@@ -1,0 +1,9 @@
+// Live pages: the server pushes every event the box commits over SSE; each element marked
+// hx-trigger="box-event from:body" then reloads itself through htmx. No polling, no reload.
+(function () {
+  if (!document.body.dataset.live || !window.EventSource) return;
+  var source = new EventSource('/stream');
+  source.addEventListener('box', function () {
+    htmx.trigger(document.body, 'box-event');
+  });
+})();

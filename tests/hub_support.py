@@ -1,0 +1,286 @@
+"""Helpers for the uplink and hub tests: a real hub process on loopback, a fault-injecting
+proxy in front of it, a box database with a realistic log, and reading the hub's database."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from edgebox.domain.alarm import PlannedDelivery
+from edgebox.hub.database import Database, open_database
+from edgebox.hub.registry import add_box
+from edgebox.store import SqliteStore
+from edgebox.uplink.settings import UplinkSettings
+from tests.pg_server import free_port, shared_postgres
+
+ROOT = Path(__file__).parent.parent
+TOKEN = "t0ken-for-the-tests-0123456789"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def hub_database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "postgresql":
+        return shared_postgres().new_database()
+    return str(tmp_path / "hub.db")
+
+
+def register(url: str, box_id: str = "box-1", token: str = TOKEN, village: str = "石桥村",
+             township: str = "太湖源镇", county: str = "临安区") -> None:
+    db = open_database(url)
+    try:
+        add_box(db, box_id, county, township, village, token)
+    finally:
+        db.close()
+
+
+class HubProcess:
+    """``edgebox hub serve`` as a child process; killed or stopped by its own PID."""
+
+    def __init__(self, db_url: str, workdir: Path, max_skew: float = 300, tls: tuple = ()):
+        self.db_url = db_url
+        self.workdir = workdir
+        self.max_skew = max_skew
+        self.tls = tls
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = workdir / f"hub-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self) -> "HubProcess":
+        command = [sys.executable, "-m", "edgebox", "hub", "serve", "--db", self.db_url,
+                   "--host", "127.0.0.1", "--port", str(self.port), "--max-skew",
+                   str(self.max_skew)]
+        if self.tls:
+            command += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        log.close()
+        verify = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else True
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hub exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2, verify=verify).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"hub did not start: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: the hub dies wherever it is, as on a power cut."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class HubView:
+    """Reads the hub's database the way an auditor would."""
+
+    def __init__(self, url: str):
+        self.db = Database(url)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def events(self, box: str = "box-1") -> list[dict]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.dicts("SELECT seq, at, kind, incident_id, data FROM events WHERE box_id = ?"
+                            " ORDER BY seq", (box,))
+        for row in rows:
+            row["data"] = json.loads(row["data"])
+        return rows
+
+    def count(self, box: str = "box-1") -> int:
+        with self.db.transaction(write=False) as tx:
+            return tx.one("SELECT count(*) FROM events WHERE box_id = ?", (box,))[0]
+
+    def box(self, box: str = "box-1") -> dict:
+        with self.db.transaction(write=False) as tx:
+            return tx.dicts("SELECT * FROM boxes WHERE box_id = ?", (box,))[0]
+
+    def incidents(self, box: str = "box-1") -> list[dict]:
+        with self.db.transaction(write=False) as tx:
+            return tx.dicts("SELECT * FROM incidents WHERE box_id = ? ORDER BY incident_id",
+                            (box,))
+
+
+def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
+             start: datetime | None = None) -> None:
+    """A realistic log: alarms with texts, a failure, acknowledgements, health readings."""
+    now = start or datetime.now(timezone.utc) - timedelta(hours=2)
+    for number in range(incidents):
+        now += timedelta(minutes=3)
+        incident = store.open_incident(now, "G1", "H01", "+8613800138001")
+        ids = store.add_deliveries(now, incident.id, [
+            PlannedDelivery("sms", f"+86139001380{i:02d}", f"H0{i + 2}", "alarm", "【联防】紧急！",
+                            10) for i in range(3)])
+        for index, delivery in enumerate(ids):
+            claimed = store.claim_next_delivery(now, modem="main")
+            if index == 2 and number % 2 == 0:
+                store.finish_delivery(now, claimed["id"], "failed", "delivery_failed",
+                                      error="+CMS ERROR: 500")
+            else:
+                store.finish_delivery(now, claimed["id"], "sent", "sms_sent", modem_ref=str(index))
+        store.record_ack(now + timedelta(minutes=2 + number), incident.id, "H02",
+                         "+8613900138000", "sms")
+        store.close_incident(now + timedelta(minutes=30), incident.id, "expired")
+    for index in range(noise):
+        store.record_health(now, "main", signal=10 + index % 20, registration="home")
+
+
+def box_events(store: SqliteStore) -> list[dict]:
+    return [{k: e[k] for k in ("seq", "at", "kind", "incident_id", "data")}
+            for e in store.events_after(0, 10 ** 9)]
+
+
+def settings(url: str, **overrides) -> UplinkSettings:
+    values = dict(url=url, box_id="box-1", token=TOKEN, interval_minutes=0.02,
+                  batch_events=25, timeout_seconds=5, retry_seconds=0.05,
+                  max_backoff_minutes=0.01, prune_kinds=("modem_health",),
+                  summary_hour=0)
+    values.update(overrides)
+    return UplinkSettings(**values)
+
+
+class FaultProxy:
+    """An HTTP proxy in front of the hub that does, per request, what the test planned:
+
+    - "pass": forward and relay the answer;
+    - "error500": answer 500 itself;
+    - "hang": never answer (the box's timeout fires);
+    - "hold_response": forward, read the hub's answer, set ``holding`` and wait for ``release``,
+      then close without answering (the hub stored the batch; the box never hears so);
+    - "hold_request": forward the headers and half the body, set ``holding``, wait for
+      ``release``, then close both sides (the hub never gets the whole batch).
+    Every connection carries one request (the proxy answers ``Connection: close``).
+    """
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.plan: list[str] = []
+        self.seen: list[str] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.bytes_up = self.bytes_down = 0
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._closed = True
+        self.release.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(client: socket.socket) -> bytes | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = client.recv(65536)
+            if not chunk:
+                return None
+            body += chunk
+        lines = [line for line in head.split(b"\r\n")
+                 if not line.lower().startswith(b"connection:")]
+        return b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
+
+    def _serve(self, client: socket.socket) -> None:
+        with client:
+            request = self._read_request(client)
+            if request is None:
+                return
+            mode = self.plan.pop(0) if self.plan else "pass"
+            self.seen.append(mode)
+            self.bytes_up += len(request)
+            if mode == "error500":
+                client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain"
+                               b"\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops!")
+                return
+            if mode == "hang":
+                client.settimeout(60)
+                try:
+                    client.recv(1)  # until the box gives up and closes
+                except OSError:
+                    pass
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=30)
+            except OSError:
+                return  # the hub is down: the box sees the connection close
+            with upstream:
+                if mode == "hold_request":
+                    upstream.sendall(request[:len(request) - max(1, len(request) // 4)])
+                    self.holding.set()
+                    self.release.wait(60)
+                    return
+                upstream.sendall(request)
+                answer = b""
+                try:
+                    while chunk := upstream.recv(65536):
+                        answer += chunk
+                except OSError:
+                    return
+                if mode == "hold_response":
+                    self.holding.set()
+                    self.release.wait(60)
+                    return
+                self.bytes_down += len(answer)
+                client.sendall(answer)

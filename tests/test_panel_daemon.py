@@ -1,0 +1,83 @@
+"""The siren panel's buttons through the real daemon (in this process, simulated pins, the
+modem emulator): ACK acknowledges the open alarm, SIREN held sounds the siren, SILENCE stops
+it; each press is in the log before the office action it caused."""
+import pytest
+
+from edgebox.adapters.gpio.simulated import SimulatedGPIO
+from edgebox.config import parse_config
+from edgebox.daemon.app import build_daemon
+from edgebox.emulator import EmulatorServer, Latency
+from edgebox.roster_io.csv_sheet import read_roster_csv
+from edgebox.daemon.service import utc_now
+from tests.support import SHEET, wait_for
+
+pytestmark = pytest.mark.slow
+
+SIREN_BTN, SILENCE_BTN, ACK_BTN, SIREN_PIN = 5, 6, 19, 17
+
+
+@pytest.fixture
+def box(tmp_path):
+    emulator = EmulatorServer(link=str(tmp_path / "modem"),
+                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+    emulator.start()
+    config = parse_config(f"""
+[box]
+database = "{tmp_path / 'box.db'}"
+[alarm]
+ring_members = false
+[siren]
+pin = {SIREN_PIN}
+on_seconds = 300
+[panel]
+button_siren = {SIREN_BTN}
+button_silence = {SILENCE_BTN}
+button_ack = {ACK_BTN}
+siren_hold_seconds = 0.5
+[[modems]]
+port = "{tmp_path / 'modem'}"
+""")
+    gpio = SimulatedGPIO()
+    daemon = build_daemon(config, gpio=gpio)
+    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.start()
+    try:
+        wait_for(lambda: daemon.modems_ready(), 30, "the modem")
+        yield daemon, gpio, emulator
+    finally:
+        daemon.stop()
+        emulator.stop()
+
+
+def press(gpio, pin, seconds, daemon, kind_count):
+    """Hold the button until the press is logged, then let go."""
+    before = kind_count()
+    gpio.drive(pin, 0)
+    wait_for(lambda: kind_count() > before, seconds + 10, f"pin {pin} to be read as pressed")
+    gpio.drive(pin, 1)
+
+
+def test_buttons_acknowledge_sound_and_silence(box):
+    daemon, gpio, emulator = box
+    store = daemon.store
+    presses = lambda: len(store.events_of_kinds(["button_pressed"]))  # noqa: E731
+    emulator.call("18600138003")
+    wait_for(lambda: store.incidents("open"), 30, "the alarm")
+    wait_for(lambda: daemon.siren.is_on, 10, "the alarm's siren")
+    press(gpio, SILENCE_BTN, 1, daemon, presses)
+    wait_for(lambda: not daemon.siren.is_on, 10, "SILENCE to silence the siren")
+    assert gpio.levels[SIREN_PIN] == 0
+    press(gpio, ACK_BTN, 1, daemon, presses)
+    wait_for(lambda: store.incidents("open")[0].acked_at is not None, 10,
+             "ACK to acknowledge the alarm")
+    # SIREN must be held: a short press sounds nothing.
+    gpio.drive(SIREN_BTN, 0)
+    gpio.drive(SIREN_BTN, 1)
+    press(gpio, SIREN_BTN, 0.5, daemon, presses)
+    wait_for(lambda: daemon.siren.is_on, 10, "a held SIREN to sound the siren")
+    log = store.events_of_kinds(["button_pressed", "office_action"])
+    assert [(e["kind"], e["data"].get("button") or e["data"].get("action")) for e in log] == [
+        ("button_pressed", "silence"), ("office_action", "siren_off"),
+        ("button_pressed", "ack"), ("office_action", "acknowledge"),
+        ("button_pressed", "siren"), ("office_action", "siren_on")]
+    assert all(e["data"]["source"] == "button" for e in log if e["kind"] == "office_action")

@@ -1,0 +1,105 @@
+"""`edgebox selftest` against the modem emulator: pass, fail with a fix, and the busy modem."""
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from edgebox.emulator import EmulatorServer
+from edgebox.emulator.timing import Latency
+from edgebox.selftest import checks
+from tests.support import start_box, stop
+
+
+def selftest(config, *args):
+    result = subprocess.run([sys.executable, "-m", "edgebox", "selftest", "--config", str(config),
+                             "--json", *args], capture_output=True, text=True, timeout=120)
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emu = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency(sms_submit=0.05))
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+def write_config(tmp_path, port):
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n'
+                      f'[[modems]]\nport = "{port}"\n', encoding="utf-8")
+    return config
+
+
+def by_name(report):
+    return {check["name"]: check for check in report["checks"]}
+
+
+def test_a_working_box_passes_and_the_test_sms_goes_out(tmp_path, emulator):
+    code, report = selftest(write_config(tmp_path, emulator.link), "--sms", "138 0013 8000")
+    checks_ = by_name(report)
+    assert code == 0 and report["passed"], report
+    for name in ("modem present", "modem answering", "modem SIM ready", "modem registered",
+                 "modem signal", "modem test SMS"):
+        assert checks_[name.replace("modem", "modem modem1", 1)]["status"] == "pass", checks_
+    assert checks_["storage writable"]["status"] == "pass"
+    assert checks_["siren"]["status"] == "skip"
+    sent = [e for e in emulator.log() if e["kind"] == "sms_sent"]
+    assert [e["number"] for e in sent] == ["+8613800138000"]
+    assert "selftest" in sent[0]["text"]
+
+
+def test_no_network_fails_with_what_to_do(tmp_path, emulator):
+    emulator.network(registered=False)
+    code, report = selftest(write_config(tmp_path, emulator.link))
+    registered = by_name(report)["modem modem1 registered"]
+    assert code == 1 and not report["passed"]
+    assert registered["status"] == "fail" and "antenna" in registered["fix"]
+
+
+def test_a_missing_modem_is_reported_with_its_port(tmp_path):
+    code, report = selftest(write_config(tmp_path, tmp_path / "no-such-modem"))
+    present = by_name(report)["modem modem1 present"]
+    assert code == 1 and present["status"] == "fail"
+    assert "does not exist" in present["detail"] and "USB" in present["fix"]
+
+
+def test_the_report_says_the_running_daemon_holds_the_modem(tmp_path, emulator):
+    daemon, _db, config, _log = start_box(tmp_path, [emulator])
+    try:
+        result = subprocess.run([sys.executable, "-m", "edgebox", "selftest", "--config",
+                                 str(config)], capture_output=True, text=True, timeout=120)
+    finally:
+        stop(daemon)
+    assert result.returncode == 1
+    assert "the daemon holds the modem" in result.stdout
+    assert f"pid {daemon.pid}" in result.stdout
+    assert "systemctl stop edgebox" in result.stdout
+    assert result.stdout.rstrip().endswith("selftest FAILED: 1 check failed")
+
+
+def test_an_unset_clock_fails_and_a_sane_one_passes():
+    assert checks.check_clock(datetime(1970, 1, 1, tzinfo=timezone.utc)).status == "fail"
+    assert checks.check_clock(datetime(2030, 1, 1, tzinfo=timezone.utc)).status == "pass"
+
+
+def test_a_bad_config_is_one_failed_check(tmp_path):
+    config = tmp_path / "edgebox.toml"
+    config.write_text("[box]\nlanguage = 'fr'\n", encoding="utf-8")
+    code, report = selftest(config)
+    assert code == 1 and report["checks"][0]["name"] == "config"
+    assert "box.language" in report["checks"][0]["detail"]
+
+
+def test_buttons_are_checked_only_where_there_are_real_ones(tmp_path):
+    from edgebox.config import KEYS, parse_config
+    if "panel.button_siren" not in KEYS:
+        assert checks.check_buttons(parse_config('[[modems]]\nport = "/dev/x"\n')) is None
+        return
+    plain = parse_config('[[modems]]\nport = "/dev/x"\n')
+    assert checks.check_buttons(plain).detail == "no panel buttons configured"
+    wired = parse_config('[panel]\nbutton_siren = 5\n[[modems]]\nport = "/dev/x"\n')
+    result = checks.check_buttons(wired)
+    assert result.status == "skip" and "simulated" in result.detail

@@ -1,0 +1,245 @@
+"""The box's side of the uplink without a hub: wire format, settings, link commands, pruning,
+the disk watch and the township summary."""
+import gzip
+import json
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from edgebox.config import parse_config
+from edgebox.daemon.app import build_services
+from edgebox.errors import ConfigError
+from edgebox.store import SqliteStore
+from edgebox.uplink import ledger as notes
+from edgebox.uplink import protocol
+from edgebox.uplink.client import HubClient
+from edgebox.uplink.errors import BadBatch, LinkDown
+from edgebox.uplink.link import LinkManager
+from edgebox.uplink.retention import DiskUsage
+from edgebox.uplink.uploader import Uploader, backoff_seconds
+from tests.hub_support import TOKEN, fill_box, settings
+
+MINIMAL = '[[modems]]\nname = "main"\nport = "/dev/ttyUSB2"\n'
+NOW = datetime(2026, 6, 1, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SqliteStore(tmp_path / "box.db")
+    yield store
+    store.close()
+
+
+def hub_answering(acked=None):
+    """An in-process stand-in for the hub that acknowledges whatever it is sent."""
+    seen = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        document = protocol.decode_batch(request.content)
+        seen.append(document)
+        return httpx.Response(200, json={"acked_seq": acked or document["through"],
+                                         "stored": len(document["events"]), "duplicates": 0})
+    return httpx.MockTransport(handle), seen
+
+
+def uploader_for(store, tmp_path, disk=DiskUsage(100, 10, 90), clock=lambda: NOW, **overrides):
+    transport, seen = hub_answering()
+    config = settings("http://hub.invalid", **overrides)
+    client = HubClient(config.url, config.box_id, TOKEN, transport=transport,
+                       clock=lambda: clock().timestamp())
+    link = LinkManager(config.url, check="true")
+    up = Uploader(config, store, office=["+8657188886666"], township=["+8657100000001"],
+                  clock=clock, client=client, link=link, disk_usage=lambda path: disk)
+    return up, seen
+
+
+# ---- the wire format -------------------------------------------------------------------------
+
+def test_signature_covers_every_part_of_the_request():
+    body = protocol.encode_batch("box-1", 0, [], {})
+    args = ("box-1", "1770000000", "ab" * 16, "POST", protocol.UPLOAD_PATH, body)
+    signature = protocol.sign(TOKEN, *args)
+    assert signature.startswith("v1=") and protocol.signature_matches(TOKEN, signature, *args)
+    for index, changed in enumerate(["box-2", "1770000001", "cd" * 16, "PUT", "/other",
+                                     body + b"x"]):
+        altered = list(args)
+        altered[index] = changed
+        assert not protocol.signature_matches(TOKEN, signature, *altered)
+    assert not protocol.signature_matches("other-token-0123456", signature, *args)
+
+
+def test_batches_round_trip_and_bad_ones_are_named():
+    events = [{"seq": 3, "at": "2026-06-01T00:00:00+00:00", "kind": "siren_on",
+               "incident_id": 1, "data": {"seconds": 60}}]
+    body = protocol.encode_batch("box-1", 2, events, {"backlog": 0})
+    assert body == protocol.encode_batch("box-1", 2, events, {"backlog": 0})  # deterministic
+    assert protocol.decode_batch(body)["events"] == events
+    assert protocol.decode_batch(body)["through"] == 3
+    with pytest.raises(BadBatch, match="gzip"):
+        protocol.decode_batch(b"plain")
+    with pytest.raises(BadBatch, match="increase"):
+        protocol.decode_batch(protocol.encode_batch("box-1", 3, events, {}))
+    with pytest.raises(BadBatch, match="truncated"):
+        protocol.decode_batch(body[:-6])
+    bomb = gzip.compress(b" " * (protocol.MAX_BATCH_BYTES + 10))
+    with pytest.raises(BadBatch, match="larger"):
+        protocol.decode_batch(bomb)
+    wrong = gzip.compress(json.dumps({"box": "b", "after": 0, "through": 5, "events": [],
+                                      "status": {}}).encode())
+    with pytest.raises(BadBatch, match="through"):
+        protocol.decode_batch(wrong)
+
+
+def test_backoff_doubles_up_to_its_ceiling():
+    waits = [backoff_seconds(n, 10, 300) for n in range(1, 8)]
+    assert all(7.5 <= w <= 10 for w in waits[:1]) and all(w <= 300 for w in waits)
+    assert 60 <= waits[3] <= 80 and 225 <= waits[6] <= 300
+
+
+# ---- settings --------------------------------------------------------------------------------
+
+def test_no_url_no_uploader_and_the_token_is_secret(tmp_path):
+    assert build_services(parse_config(MINIMAL), None) == []
+    text = MINIMAL + '[box]\nid = "box-1"\n[uplink]\nurl = "https://hub.example/"\n'
+    with pytest.raises(ConfigError, match="'uplink.token': is required"):
+        build_services(parse_config(text), None)
+    config = parse_config(text + f'token = "{TOKEN}"\n')
+    store = SqliteStore(tmp_path / "box.db")
+    services = build_services(config, store)
+    assert [type(s).__name__ for s in services] == ["Uploader"]
+    assert TOKEN not in repr(services) and TOKEN not in repr(config.redacted())
+    assert config.redacted()["uplink.token"] == "***"
+    services[0].client.close()
+    store.close()
+
+
+@pytest.mark.parametrize("extra,key,problem", [
+    ('url = "ftp://hub"', "uplink.url", "http:// or https://"),
+    (f'url = "http://hub"\ntoken = "{TOKEN}"\nlink_up = "pon /dev/ttyUSB2"', "uplink.link_up",
+     "AT port"),
+    (f'url = "http://hub"\ntoken = "{TOKEN}"\nprune_kinds = [1]', "uplink.prune_kinds",
+     "list of event kinds"),
+    ('summary_hour = 24', "uplink.summary_hour", "between 0 and 23"),
+])
+def test_uplink_mistakes_name_their_key(extra, key, problem):
+    with pytest.raises(ConfigError) as caught:
+        build_services(parse_config(MINIMAL + "[uplink]\n" + extra + "\n"), None)
+    assert caught.value.key == key and problem in str(caught.value)
+
+
+def test_a_box_id_unfit_for_a_header_is_refused():
+    text = MINIMAL + f'[box]\nid = "石桥村"\n[uplink]\nurl = "http://hub"\ntoken = "{TOKEN}"\n'
+    with pytest.raises(ConfigError, match="'box.id'"):
+        build_services(parse_config(text), None)
+
+
+# ---- the link ---------------------------------------------------------------------------------
+
+def test_link_commands_bring_the_link_up_and_down(tmp_path):
+    flag = tmp_path / "ppp0"
+    link = LinkManager("http://hub.invalid", check=f"test -e {flag}", up=f"touch {flag}",
+                       down=f"rm {flag}", up_seconds=5)
+    assert not link.is_up()
+    assert link.ensure_up() is True and flag.exists()
+    assert link.ensure_up() is False  # already up: not ours to take down
+    link.take_down()
+    assert not flag.exists()
+    failing = LinkManager("http://hub.invalid", check=f"test -e {flag}", up="false")
+    with pytest.raises(LinkDown, match="link-up command failed"):
+        failing.ensure_up()
+    none = LinkManager("http://127.0.0.1:9", probe_seconds=1)
+    with pytest.raises(LinkDown, match="no link"):
+        none.ensure_up()
+
+
+def test_no_link_means_no_request_and_a_logged_failure(store, tmp_path):
+    up, seen = uploader_for(store, tmp_path)
+    up.link = LinkManager("http://hub.invalid", check="false")
+    report = up.run_once()
+    assert not report.ok and "no link" in report.error and seen == []
+    assert [e["kind"] for e in store.events_after(0)][-1] == "uplink_failed"
+    assert up.ledger.get(notes.LAST_ERROR) == report.error
+    up.client.close()
+
+
+def test_upload_advances_to_the_acknowledgement_only(store, tmp_path):
+    fill_box(store, incidents=2, noise=5, start=NOW - timedelta(days=1))
+    up, seen = uploader_for(store, tmp_path)
+    report = up.run_once()
+    total = len(store.events_after(0, 10 ** 6))
+    assert report.ok and up.ledger.acked_seq() == total
+    assert [d["after"] for d in seen] == [0, 25][:len(seen)] and seen[0]["box"] == "box-1"
+    status = seen[-1]["status"]
+    assert status["backlog"] == 0 and status["health"][0]["modem"] == "main"
+    up.client.close()
+
+
+# ---- pruning, the disk, the township ------------------------------------------------------------
+
+def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_path):
+    old = NOW - timedelta(days=30)
+    fill_box(store, incidents=2, noise=10, start=old)
+    store.append_event(old, "sms_received", number="+8613000000000", household=None, text="广告")
+    store.append_event(old, "sms_received", number="+8613900138000", household="H02", text="1")
+    acked = store.events_after(0, 10 ** 6)[-1]["seq"]
+    store.record_health(NOW, "main", signal=20)  # not yet uploaded: must stay
+    up, _ = uploader_for(store, tmp_path, prune_kinds=("modem_health", "sms_received"),
+                         prune_after_days=7, keep_days=365)
+    up.ledger.set_acked(acked)
+    from edgebox.uplink.retention import prune
+    counts = prune(store, acked, NOW, ["modem_health", "sms_received"], 7, 365)
+    kinds = [e["kind"] for e in store.events_after(0, 10 ** 6)]
+    assert kinds.count("modem_health") == 1  # only the one the hub has not acknowledged
+    assert kinds.count("sms_received") == 1  # the member's reply stays
+    assert "incident_opened" in kinds and counts["incidents"] == 0
+    # A year on, incidents and their deliveries go too, once the hub has all their events.
+    later = NOW + timedelta(days=400)
+    acked = store.events_after(0, 10 ** 6)[-1]["seq"]
+    counts = prune(store, acked, later, ["modem_health"], 7, 365)
+    assert counts["incidents"] == 2 and store.incidents() == [] and store.deliveries() == []
+    assert store.events_after(0) == []
+    assert len(store.latest_health()) == 1  # the newest reading of each modem is kept
+    up.client.close()
+
+
+def test_a_filling_disk_is_reported_once_a_day_to_the_log_and_the_office(store, tmp_path):
+    now = [NOW]
+    up, _ = uploader_for(store, tmp_path, disk=DiskUsage(1000 * 2 ** 20, 900 * 2 ** 20,
+                                                         100 * 2 ** 20),
+                         clock=lambda: now[0], disk_warn_percent=85)
+    up.run_once()
+    up.run_once()
+    warnings = [e for e in store.events_after(0) if e["kind"] == "disk_low"]
+    assert len(warnings) == 1 and warnings[0]["data"]["used_percent"] == 90
+    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
+    assert len(office) == 1 and office[0]["phone"] == "+8657188886666"
+    assert "90%" in office[0]["text"] and "100MB" in office[0]["text"]
+    now[0] = NOW + timedelta(days=1)
+    up.run_once()
+    assert len([d for d in store.deliveries() if d["purpose"] == "office_notice"]) == 2
+    up.client.close()
+
+
+def test_township_gets_a_daily_summary_only_while_uploads_fail(store, tmp_path):
+    now = [NOW]
+    up, _ = uploader_for(store, tmp_path, clock=lambda: now[0], summary_after_hours=24)
+    up.link = LinkManager("http://hub.invalid", check="false")
+    fill_box(store, incidents=2, noise=2, start=NOW - timedelta(hours=3))
+    up.run_once()  # the first day of silence: nothing yet
+    assert not [d for d in store.deliveries() if d["purpose"] == "township_summary"]
+    now[0] = NOW + timedelta(hours=25)
+    fill_box(store, incidents=1, noise=1, start=now[0] - timedelta(hours=1))
+    up.run_once()
+    up.run_once()
+    summaries = [d for d in store.deliveries() if d["purpose"] == "township_summary"]
+    assert len(summaries) == 1 and summaries[0]["phone"] == "+8657100000001"
+    text = summaries[0]["text"]
+    assert "报警1次" in text and "发送失败1条" in text and "main信号" in text, text
+    assert "已1天未上传" in text
+    # Once uploads go through again, no more summaries.
+    up.link = LinkManager("http://hub.invalid", check="true")
+    now[0] = NOW + timedelta(hours=50)
+    assert up.run_once().ok
+    assert len([d for d in store.deliveries() if d["purpose"] == "township_summary"]) == 1
+    up.client.close()
