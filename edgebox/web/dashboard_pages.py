@@ -54,6 +54,7 @@ def _dashboard_values(request: Request) -> dict:
     events = queries.events_since(ctx.store, queries.local_day_start(now))
     return {
         "incidents": queries.open_incidents(ctx.store),
+        "groups": roster.groups,
         "recent": queries.recent_incidents(ctx.store, 10),
         "modems": modems(ctx.daemon),
         "siren_on": ctx.daemon.siren.is_on,
@@ -144,6 +145,18 @@ def siren_action(request):
     return RedirectResponse("/", status_code=303)
 
 
+@page
+def drill_action(request):
+    """Start a drill for one group: a marked test alarm, carried out by the alarm loop."""
+    ctx = request.app.state.ctx
+    roster = ctx.store.load_roster()
+    group_id = request.state.form.get("group", "")
+    if not any(g.id == group_id for g in roster.groups):
+        return Response("unknown group", status_code=400)
+    ctx.actions.put(office.OfficeAction(office.DRILL, "web", group_id=group_id, user=USER))
+    return RedirectResponse("/", status_code=303)
+
+
 ROUTES = [
     route("/", dashboard),
     route("/fragments/dashboard", dashboard_fragment),
@@ -152,4 +165,5 @@ ROUTES = [
     route("/fragments/incidents/{incident_id:int}", incident_fragment),
     route("/incidents/{incident_id:int}/action", incident_action, ["POST"]),
     route("/siren", siren_action, ["POST"]),
+    route("/drill", drill_action, ["POST"]),
 ]

@@ -1,0 +1,204 @@
+"""The web panel in a real browser: Debian's headless Chromium, driven by Selenium through
+chromedriver, against the real daemon (``edgebox run``) on the modem emulator.
+
+Log in; a neighbour calls and the alarm appears on the open dashboard without a reload; the
+office acknowledges it; a roster workbook with one bad row shows its error; a group table
+prints; a broadcast reaches the emulator. Screenshots go to build/artifacts/.
+"""
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebox.emulator import EmulatorServer, Latency
+from edgebox.web.passwords import hash_password
+from tests.support import SHEET, query, wait_for
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):  # scripts/install-deps test installs both from Debian
+    pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+ARTIFACTS = Path(__file__).parent.parent / "build" / "artifacts"
+PASSWORD = "shiqiao-office-1"
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-box")
+    emulator = EmulatorServer(link=str(tmp / "modem"),
+                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+    emulator.start()
+    db = tmp / "box.db"
+    config = tmp / "edgebox.toml"
+    config.write_text(f"""
+[box]
+database = "{db}"
+[alarm]
+ring_members = false
+[numbers]
+office = ["13300138099"]
+[siren]
+on_seconds = 30
+[web]
+listen = "127.0.0.1:0"
+password_hash = "{hash_password(PASSWORD)}"
+[[modems]]
+port = "{tmp / 'modem'}"
+""", encoding="utf-8")
+    sheet = tmp / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
+                    str(config)], check=True, capture_output=True, timeout=60)
+    log_path = tmp / "daemon.log"
+    with open(log_path, "w") as log_file:
+        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
+                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: query(db, "SELECT count(*) FROM events WHERE kind = 'modem_ready'")
+                 [0][0] > 0 and query(db, "SELECT data FROM events WHERE kind ="
+                                          " 'web_panel_started'"), 30, "the daemon", log_path)
+        url = query(db, "SELECT json_extract(data, '$.url') FROM events WHERE kind ="
+                        " 'web_panel_started'")[0][0]
+        yield emulator, db, url.rstrip("/"), tmp, log_path
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(box, tmp_path_factory):
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver, condition, timeout=30):
+    # Live parts of the page are swapped by htmx: an element read a moment ago may be gone.
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(lambda d: condition(d))
+
+
+def shoot(driver, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / name))
+
+
+def test_login(box, browser):
+    emulator, db, url, tmp, log_path = box
+    browser.get(url + "/")
+    assert browser.current_url.endswith("/login")
+    browser.find_element(By.ID, "password").send_keys("not-the-password")
+    browser.find_element(By.ID, "login").click()
+    assert "密码错误" in wait(browser, lambda d: d.find_element(By.ID, "login-error")).text
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "open-incidents"))
+    assert "进行中的报警" in browser.page_source
+
+
+def test_a_call_appears_live_and_the_office_acknowledges_it(box, browser):
+    emulator, db, url, tmp, log_path = box
+    browser.get(url + "/")
+    wait(browser, lambda d: d.find_elements(By.ID, "no-open"))
+    browser.execute_script("window.stillTheSamePage = true")
+    emulator.call("18600138003")  # 张伟 of 第一组 calls the box
+    wait(browser, lambda d: "张伟" in d.find_element(By.CSS_SELECTOR, "[data-incident]").text
+         and "第一组" in d.find_element(By.CSS_SELECTOR, "[data-incident]").text)
+    assert browser.execute_script("return window.stillTheSamePage") is True  # no reload
+    wait(browser, lambda d: "鸣响中" in d.find_element(By.ID, "siren-state").text)
+
+    def texted_shown_matches_the_store(d):  # the live card follows every SMS sent
+        sent = query(db, "SELECT count(*) FROM deliveries WHERE kind = 'sms' AND"
+                         " state = 'sent' AND incident_id IS NOT NULL")[0][0]
+        return sent >= 4 and f"已发短信 {sent} " in d.find_element(
+            By.CSS_SELECTOR, "[data-incident]").text
+    wait(browser, texted_shown_matches_the_store)
+    shoot(browser, "dashboard.png")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-incident] a").click() or True)
+    wait(browser, lambda d: "/incidents/" in d.current_url)
+    wait(browser, lambda d: d.find_elements(By.ID, "acknowledge")).pop().click()
+    wait(browser, lambda d: d.find_elements(By.ID, "incident-acked"))
+    incident_id = query(db, "SELECT id FROM incidents")[0][0]
+    assert query(db, "SELECT acked_at IS NOT NULL FROM incidents WHERE id = ?",
+                 incident_id) == [(1,)]
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.timeline [data-kind='sms_sent']"))
+    shoot(browser, "incident.png")
+
+
+def test_a_workbook_with_a_bad_row_is_refused_with_its_line(box, browser):
+    from openpyxl import Workbook
+    emulator, db, url, tmp, log_path = box
+    book = Workbook()
+    rows = [line.split(",") for line in SHEET.strip().splitlines()]
+    rows = [[cell.strip('"') for cell in row] for row in rows if len(row) >= 6]
+    rows[3][3] = "186001"  # line 4: 张伟's phone, too short
+    for row in rows:
+        book.active.append(row)
+    path = tmp / "石桥村.xlsx"
+    book.save(path)
+    browser.get(url + "/roster")
+    browser.find_element(By.ID, "sheet").send_keys(str(path))
+    browser.find_element(By.ID, "preview-import").click()
+    errors = wait(browser, lambda d: d.find_elements(By.ID, "import-errors"))[0]
+    assert "line 4 (电话)" in errors.text and "186001" in errors.text
+    assert query(db, "SELECT count(*) FROM households") == [(6,)]
+
+
+def test_the_group_table_prints(box, browser):
+    emulator, db, url, tmp, log_path = box
+    browser.get(url + "/roster/groups/第一组/print")
+    title = browser.find_element(By.ID, "group-table-title")
+    assert title.text == "第一组 十户联防编组表"
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not browser.find_element(By.TAG_NAME, "header").is_displayed()
+        assert "王建国" in browser.find_element(By.CSS_SELECTOR, "table.group-table").text
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    import base64
+    pdf = base64.b64decode(browser.print_page())
+    assert pdf.startswith(b"%PDF")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "group-table.pdf").write_bytes(pdf)
+
+
+def test_a_broadcast_reaches_the_group(box, browser):
+    emulator, db, url, tmp, log_path = box
+    browser.get(url + "/broadcast")
+    Select(browser.find_element(By.ID, "target")).select_by_visible_text("第二组")
+    text = "今晚八点村委会开会"
+    browser.find_element(By.ID, "text").send_keys(text)
+    figures = wait(browser, lambda d: [e for e in d.find_elements(By.ID, "cost-figures")
+                                       if e.get_attribute("data-total") == "2"])[0]
+    assert "共计2条短信" in figures.text
+    browser.find_element(By.ID, "send").click()
+    wait(browser, lambda d: sorted(e["number"] for e in emulator.log()
+                                   if e["kind"] == "sms_sent" and text in e["text"])
+         == ["+8613500138006", "+8613600138005"], timeout=60)
+    wait(browser, lambda d: "2/2" in d.find_element(By.ID, "broadcasts").text)
