@@ -132,5 +132,5 @@ class AlarmTimers:
 
     @staticmethod
     def _parse(text: str):
-        from edgebox.store.sqlite_store import parse_utc
+        from edgebox.store.times import parse_utc
         return parse_utc(text)

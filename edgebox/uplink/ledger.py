@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from edgebox.store.sqlite_store import parse_utc, utc_iso
+from edgebox.store.times import parse_utc, utc_iso
 
 ACKED = "acked_seq"
 LAST_SUCCESS = "last_success_at"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from edgebox.store.sqlite_store import utc_iso
+from edgebox.store.times import utc_iso
 
 CHUNK = 500
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from edgebox.store.sqlite_store import utc_iso
+from edgebox.store.times import utc_iso
 
 TEMPLATES = {
     "zh": {

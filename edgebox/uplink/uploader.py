@@ -19,7 +19,7 @@ from typing import Callable
 
 from edgebox import __version__
 from edgebox.domain import alarm
-from edgebox.store.sqlite_store import utc_iso
+from edgebox.store.times import utc_iso
 from edgebox.uplink import ledger as notes
 from edgebox.uplink import protocol, retention, summary
 from edgebox.uplink.client import Ahead, HubClient

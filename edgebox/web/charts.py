@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 
 from edgebox.adapters.modem.readings import REGISTERED
-from edgebox.store.sqlite_store import parse_utc
+from edgebox.store.times import parse_utc
 
 # What the timeline marks, and how: (event kind, symbol, colour, legend key).
 MARKS = {

@@ -10,7 +10,7 @@ import os
 import shutil
 from datetime import datetime, timedelta, timezone
 
-from edgebox.store.sqlite_store import parse_utc, utc_iso
+from edgebox.store.times import parse_utc, utc_iso
 
 
 def _rows(store, sql: str, args: tuple = ()) -> list[dict]:

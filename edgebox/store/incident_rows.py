@@ -1,0 +1,123 @@
+"""Incidents and their acknowledgements: opened, changed, closed, each change logged in the same
+transaction.
+
+Mixed into SqliteStore: uses its ``transaction``, ``_append``, ``_lock`` and ``db``."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from edgebox.domain.alarm import Incident
+from edgebox.store.times import parse_utc, utc_iso
+
+
+class IncidentRows:
+    @staticmethod
+    def _incident(row: dict) -> Incident:
+        return Incident(row["id"], row["group_id"], row["caller_household_id"],
+                        row["caller_phone"], parse_utc(row["opened_at"]), row["state"],
+                        row["alarm_type"], row["text"], row["escalation_step"],
+                        parse_utc(row["acked_at"]) if row["acked_at"] else None,
+                        bool(row["drill"]), tuple(json.loads(row["co_callers"])))
+
+    def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
+                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
+                      drill: bool = False) -> Incident:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO incidents (group_id, caller_household_id, caller_phone, kind, state,"
+                " opened_at, alarm_type, text, drill) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (group_id, household_id, phone, kind, utc_iso(now), alarm_type, text, int(drill)),
+            )
+            incident_id = cur.lastrowid
+            self._append(conn, now, "incident_opened", incident_id, {
+                "group": group_id, "household": household_id, "phone": phone, "kind": kind,
+                "alarm_type": alarm_type, **({"text": text[:500]} if text else {}),
+                **({"drill": True} if drill else {})})
+        return self.incident(incident_id)
+
+    def incident(self, incident_id: int) -> Incident | None:
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM incidents WHERE id = ?", [incident_id]))
+        return self._incident(rows[0]) if rows else None
+
+    def update_incident(self, now: datetime, incident_id: int, event: str,
+                        **changes: object) -> None:
+        """Change some of an incident's columns and log why, in one transaction."""
+        columns = {"alarm_type", "text", "escalation_step", "co_callers"}
+        assert set(changes) <= columns, set(changes) - columns
+        values = {k: json.dumps(v) if k == "co_callers" else v for k, v in changes.items()}
+        with self.transaction() as conn:
+            if values:
+                assignments = ", ".join(f"{k} = ?" for k in values)
+                conn.execute(f"UPDATE incidents SET {assignments} WHERE id = ?",
+                             (*values.values(), incident_id))
+            self._append(conn, now, event, incident_id, {
+                k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
+
+    def incidents_notifying(self, household_id: str) -> list[Incident]:
+        """Open incidents in which this household was sent something (it may acknowledge)."""
+        with self._lock:
+            rows = list(self.db.query(
+                "SELECT * FROM incidents WHERE state = 'open' AND id IN (SELECT incident_id FROM"
+                " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring'))"
+                " ORDER BY id", [household_id]))
+        return [self._incident(r) for r in rows]
+
+    def incidents(self, state: str | None = None) -> list[Incident]:
+        sql, args = "SELECT * FROM incidents", []
+        if state:
+            sql, args = sql + " WHERE state = ?", [state]
+        with self._lock:
+            return [self._incident(r) for r in self.db.query(sql + " ORDER BY id", args)]
+
+    def unplanned_incidents(self) -> list[Incident]:
+        with self._lock:
+            return [self._incident(r) for r in self.db.query(
+                "SELECT * FROM incidents WHERE planned = 0 ORDER BY id")]
+
+    def close_incident(self, now: datetime, incident_id: int, reason: str,
+                       by: str | None = None) -> int:
+        """Close an open incident and cancel what it still had to send; the number of
+        deliveries cancelled. Closing a closed incident changes nothing (returns -1)."""
+        with self.transaction() as conn:
+            closed = conn.execute(
+                "UPDATE incidents SET state = 'closed', closed_at = ?, closed_reason = ?"
+                " WHERE id = ? AND state = 'open'", (utc_iso(now), reason, incident_id)).rowcount
+            if not closed:
+                return -1
+            cancelled = conn.execute(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
+                " AND state = 'pending'", (utc_iso(now), incident_id)).rowcount
+            self._append(conn, now, "incident_closed", incident_id,
+                         {"reason": reason, "cancelled": cancelled, **({"by": by} if by else {})})
+        return cancelled
+
+
+    def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
+                   channel: str) -> bool:
+        """Record an acknowledgement and cancel the member's remaining ring calls.
+        False when this household had already acknowledged (nothing changes)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO acks (incident_id, household_id, phone, channel, at)"
+                " VALUES (?, ?, ?, ?, ?)", (incident_id, household_id, phone, channel,
+                                            utc_iso(now)))
+            if cur.rowcount == 0:
+                return False
+            # The first acknowledgement stops the escalation ladder where it is.
+            conn.execute("UPDATE incidents SET acked_at = ? WHERE id = ? AND acked_at IS NULL",
+                         (utc_iso(now), incident_id))
+            cancelled = conn.execute(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
+                " AND ((household_id = ? AND kind = 'call') OR purpose LIKE 'escalation%')"
+                " AND state = 'pending'", (utc_iso(now), incident_id, household_id)).rowcount
+            self._append(conn, now, "ack_received", incident_id, {
+                "household": household_id, "phone": phone, "channel": channel,
+                "calls_cancelled": cancelled})
+        return True
+
+    def acks(self, incident_id: int) -> list[dict]:
+        with self._lock:
+            return list(self.db.query(
+                "SELECT * FROM acks WHERE incident_id = ? ORDER BY id", [incident_id]))

@@ -1,0 +1,221 @@
+"""The delivery outbox: every SMS and call the box means to make, claimed by the modem workers
+in priority order, retried, reported on; broadcasts are deliveries too.
+
+Mixed into SqliteStore: uses its ``transaction``, ``_append``, ``_lock`` and ``db``."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from edgebox.domain.alarm import PlannedDelivery
+from edgebox.store.times import utc_iso
+
+
+class Outbox:
+    def add_deliveries(self, now: datetime, incident_id: int | None,
+                       plan: list[PlannedDelivery]) -> list[int]:
+        """Persist a plan (and mark the incident planned) in one transaction."""
+        stamp = utc_iso(now)
+        ids = []
+        with self.transaction() as conn:
+            for d in plan:
+                cur = conn.execute(
+                    "INSERT INTO deliveries (incident_id, kind, phone, household_id, purpose, text,"
+                    " priority, state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    (incident_id, d.kind, d.phone, d.household_id, d.purpose, d.text, d.priority,
+                     stamp, stamp),
+                )
+                ids.append(cur.lastrowid)
+            if incident_id is not None:
+                conn.execute("UPDATE incidents SET planned = 1 WHERE id = ?", (incident_id,))
+            self._append(conn, now, "deliveries_planned", incident_id, {
+                "sms": sum(d.kind == "sms" for d in plan),
+                "calls": sum(d.kind == "call" for d in plan),
+                "purposes": sorted({d.purpose for d in plan})})
+        return ids
+
+    def claim_next_delivery(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call"),
+                            modem: str | None = None) -> dict | None:
+        """Take the most urgent pending delivery whose back-off has passed; mark it sending
+        (and by which modem, so every delivery records who carried it)."""
+        marks = ",".join("?" * len(kinds))
+        with self.transaction() as conn:
+            row = conn.execute(
+                f"SELECT id FROM deliveries WHERE state = 'pending' AND kind IN ({marks})"
+                " AND (not_before IS NULL OR not_before <= ?) ORDER BY priority, id LIMIT 1",
+                (*kinds, utc_iso(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
+                " modem = ? WHERE id = ?", (utc_iso(now), modem, row[0]))
+        return self.delivery(row[0])
+
+    def delivery(self, delivery_id: int) -> dict:
+        with self._lock:
+            return self.db["deliveries"].get(delivery_id)
+
+    def deliveries(self, incident_id: int | None = None) -> list[dict]:
+        with self._lock:
+            if incident_id is None:
+                return list(self.db.query("SELECT * FROM deliveries ORDER BY id"))
+            return list(self.db.query(
+                "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY id", [incident_id]))
+
+    def finish_delivery(self, now: datetime, delivery_id: int, state: str,
+                        event: str, error: str | None = None, modem_ref: str | None = None,
+                        **data: object) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, modem_ref = ?, updated_at = ?"
+                " WHERE id = ?", (state, error, modem_ref, utc_iso(now), delivery_id))
+            row = conn.execute("SELECT incident_id, kind, phone, household_id, purpose, attempts,"
+                               " modem FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if state == "sent" and row[1] == "sms" and modem_ref:
+                conn.executemany(
+                    "INSERT INTO sms_parts (delivery_id, modem, reference, part, submitted_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(delivery_id, row[6], int(ref), part, utc_iso(now))
+                     for part, ref in enumerate(modem_ref.split(","), start=1)])
+            self._append(conn, now, event, row[0], {
+                "delivery": delivery_id, "kind": row[1], "phone": row[2], "household": row[3],
+                "purpose": row[4], "attempt": row[5], "modem": row[6],
+                **({"error": error} if error else {}), **data})
+
+    def retry_delivery(self, now: datetime, delivery_id: int, error: str,
+                       not_before: datetime, count_attempt: bool = True) -> None:
+        """Back to pending after ``not_before``. ``count_attempt=False`` when the modem failed,
+        not the number: the try does not count against the delivery's attempts."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = 'pending', last_error = ?, not_before = ?,"
+                " updated_at = ?, attempts = attempts - ? WHERE id = ?",
+                (error, utc_iso(not_before), utc_iso(now), 0 if count_attempt else 1,
+                 delivery_id))
+            incident_id = conn.execute("SELECT incident_id FROM deliveries WHERE id = ?",
+                                       (delivery_id,)).fetchone()[0]
+            self._append(conn, now, "delivery_retry", incident_id, {
+                "delivery": delivery_id, "error": error, "not_before": utc_iso(not_before)})
+
+    def requeue_interrupted(self, now: datetime) -> int:
+        """After a crash: anything left 'sending' may or may not have left the modem. Send it
+        again: one possible duplicate is better than one silently skipped neighbour."""
+        with self.transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM deliveries WHERE state = 'sending'").fetchall()]
+            if ids:
+                conn.execute("UPDATE deliveries SET state = 'pending', updated_at = ?"
+                             " WHERE state = 'sending'", (utc_iso(now),))
+                self._append(conn, now, "deliveries_requeued", None, {"deliveries": ids})
+        return len(ids)
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
+            ).fetchone()[0]
+
+    def record_delivery_report(self, now: datetime, modem: str, reference: int,
+                               delivered: bool) -> int | None:
+        """Match a report to the newest unreported part this modem sent with that reference
+        (references wrap at 256, so the newest is the one the network means). When every part
+        of a delivery has its final report, the delivery's report is set. Returns the delivery
+        id, None when no part matches (a stray or very late report)."""
+        with self.transaction() as conn:
+            part = conn.execute(
+                "SELECT id, delivery_id FROM sms_parts WHERE modem = ? AND reference = ? AND"
+                " status IS NULL ORDER BY id DESC LIMIT 1", (modem, reference)).fetchone()
+            if part is None:
+                self._append(conn, now, "delivery_report_unmatched", None,
+                             {"modem": modem, "reference": reference, "delivered": delivered})
+                return None
+            status = "delivered" if delivered else "failed"
+            conn.execute("UPDATE sms_parts SET status = ?, reported_at = ? WHERE id = ?",
+                         (status, utc_iso(now), part[0]))
+            statuses = [r[0] for r in conn.execute(
+                "SELECT status FROM sms_parts WHERE delivery_id = ?", (part[1],))]
+            report = None
+            if None not in statuses:
+                report = "delivered" if set(statuses) == {"delivered"} else "failed"
+                conn.execute("UPDATE deliveries SET report = ?, updated_at = ? WHERE id = ?",
+                             (report, utc_iso(now), part[1]))
+            row = conn.execute("SELECT incident_id, phone, household_id FROM deliveries"
+                               " WHERE id = ?", (part[1],)).fetchone()
+            self._append(conn, now, "delivery_report", row[0], {
+                "delivery": part[1], "phone": row[1], "household": row[2], "modem": modem,
+                "reference": reference, "status": status, "complete": report is not None})
+        return part[1]
+
+    def sms_parts(self, delivery_id: int) -> list[dict]:
+        with self._lock:
+            return list(self.db.query("SELECT * FROM sms_parts WHERE delivery_id = ? ORDER BY"
+                                      " part", [delivery_id]))
+
+
+    def sent_to(self, incident_id: int) -> list[dict]:
+        """Every delivery of the incident that went out (who has heard of it)."""
+        with self._lock:
+            return list(self.db.query(
+                "SELECT * FROM deliveries WHERE incident_id = ? AND state = 'sent' ORDER BY id",
+                [incident_id]))
+
+    def reword_pending(self, now: datetime, incident_id: int, purpose: str, text: str) -> int:
+        """Give the not-yet-sent deliveries of one purpose new words (a combined notice)."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
+                " purpose = ? AND state = 'pending'",
+                (text, utc_iso(now), incident_id, purpose)).rowcount
+
+    def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
+                   text: str, priority: int) -> None:
+        """Ring this member soon: move a pending ring up, or plan one (an SMS failed)."""
+        with self.transaction() as conn:
+            moved = conn.execute(
+                "UPDATE deliveries SET priority = ?, updated_at = ? WHERE incident_id = ? AND"
+                " household_id = ? AND kind = 'call' AND state = 'pending'",
+                (priority, utc_iso(now), incident_id, household_id)).rowcount
+            if not moved:
+                conn.execute(
+                    "INSERT INTO deliveries (incident_id, kind, phone, household_id, purpose,"
+                    " text, priority, state, created_at, updated_at)"
+                    " VALUES (?, 'call', ?, ?, 'ring', ?, ?, 'pending', ?, ?)",
+                    (incident_id, phone, household_id, text, priority, utc_iso(now),
+                     utc_iso(now)))
+            self._append(conn, now, "ring_instead", incident_id,
+                         {"household": household_id, "phone": phone})
+
+    def add_broadcast(self, now: datetime, sender: str, group_id: str | None, text: str,
+                      plan: list[PlannedDelivery], households: int) -> int:
+        with self.transaction() as conn:
+            broadcast_id = conn.execute(
+                "INSERT INTO broadcasts (sender, group_id, text, households, messages, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (sender, group_id, text, households, len(plan), utc_iso(now))).lastrowid
+            stamp = utc_iso(now)
+            conn.executemany(
+                "INSERT INTO deliveries (kind, phone, household_id, purpose, text, priority,"
+                " state, created_at, updated_at, broadcast_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                [(d.kind, d.phone, d.household_id, d.purpose, d.text, d.priority, stamp, stamp,
+                  broadcast_id) for d in plan])
+            self._append(conn, now, "broadcast_planned", None, {
+                "broadcast": broadcast_id, "sender": sender, "group": group_id,
+                "households": households, "messages": len(plan), "text": text[:200]})
+        return broadcast_id
+
+    def broadcast_progress(self, now: datetime) -> None:
+        """Log each broadcast's progress once per quarter done."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT b.id, b.messages, b.reported, (SELECT count(*) FROM deliveries d WHERE"
+                " d.broadcast_id = b.id AND d.state IN ('sent', 'failed')) FROM broadcasts b"
+                " WHERE b.reported < 4").fetchall()
+            for broadcast_id, messages, reported, done in rows:
+                quarters = 4 if done >= messages else (4 * done) // max(messages, 1)
+                if quarters > reported:
+                    conn.execute("UPDATE broadcasts SET reported = ? WHERE id = ?",
+                                 (quarters, broadcast_id))
+                    self._append(conn, now, "broadcast_progress", None, {
+                        "broadcast": broadcast_id, "done": done, "messages": messages})

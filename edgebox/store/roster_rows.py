@@ -1,0 +1,51 @@
+"""The roster's tables (households, groups, members), replaced whole and read whole.
+
+Mixed into SqliteStore: uses its ``transaction``, ``_append``, ``_lock`` and ``db``."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from edgebox.domain.roster import Group, Household, Roster
+
+
+class RosterRows:
+    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None:
+        """Swap the whole roster in one transaction: an import is all or nothing."""
+        roster.validated()
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM group_members")
+            conn.execute("DELETE FROM village_groups")
+            conn.execute("DELETE FROM households")
+            conn.executemany(
+                "INSERT INTO households VALUES (?, ?, ?, ?, ?, ?)",
+                [(h.id, h.name, h.address, json.dumps(list(h.phones)),
+                  json.dumps(sorted(h.flags)), pos) for pos, h in enumerate(roster.households)],
+            )
+            conn.executemany(
+                "INSERT INTO village_groups VALUES (?, ?, ?, ?)",
+                [(g.id, g.name, g.leader_id, pos) for pos, g in enumerate(roster.groups)],
+            )
+            conn.executemany(
+                "INSERT INTO group_members VALUES (?, ?, ?)",
+                [(g.id, hid, pos) for g in roster.groups for pos, hid in enumerate(g.member_ids)],
+            )
+            self._append(conn, now, "roster_replaced", None, {
+                "households": len(roster.households), "groups": len(roster.groups),
+                "source": source})
+
+    def load_roster(self) -> Roster:
+        with self._lock:
+            households = tuple(
+                Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
+                          frozenset(json.loads(r["flags"])))
+                for r in self.db.query("SELECT * FROM households ORDER BY position")
+            )
+            members: dict[str, list[str]] = {}
+            for r in self.db.query("SELECT * FROM group_members ORDER BY group_id, position"):
+                members.setdefault(r["group_id"], []).append(r["household_id"])
+            groups = tuple(
+                Group(r["id"], r["name"], r["leader_id"], tuple(members.get(r["id"], ())))
+                for r in self.db.query("SELECT * FROM village_groups ORDER BY position")
+            )
+        return Roster(households, groups)
