@@ -219,6 +219,74 @@ def modem_status(config_path: str, as_json: bool) -> None:
                 click.echo(f"  {key:<13} {row[key]}")
 
 
+@main.group()
+def incidents() -> None:
+    """The alarms the box has handled, from its durable log.
+
+    \b
+    Example:
+      edgebox incidents list --config /etc/edgebox/edgebox.toml
+      edgebox incidents show 12 --config /etc/edgebox/edgebox.toml
+    """
+
+
+@incidents.command("list")
+@config_option
+@click.option("--limit", default=20, show_default=True, help="how many, newest first")
+def incidents_list(config_path: str, limit: int) -> None:
+    """One line per alarm: number, time, group, caller, type, state.
+
+    \b
+    Example:
+      edgebox incidents list --limit 50
+    """
+    from edgebox.daemon.incident_report import local
+    from edgebox.domain.alarm import alarm_label
+    from edgebox.web.queries import recent_incidents
+    store, config = _store_and_config(config_path)
+    roster = store.load_roster()
+    found = recent_incidents(store, limit)
+    if not found:
+        click.echo("no alarms yet")
+    names = {h.id: h.name for h in roster.households}
+    groups = {g.id: g.name for g in roster.groups}
+    for row in found:
+        state = row["state"] if row["state"] == "open" else row["closed_reason"] or "closed"
+        click.echo(f"#{row['id']:<5} {local(row['opened_at'])}  "
+                   f"{groups.get(row['group_id'], row['group_id'])}  "
+                   f"{names.get(row['caller_household_id'], row['caller_household_id'])}  "
+                   f"{alarm_label(row['alarm_type'] or 'call', config.box_language)}"
+                   f"{'  drill' if row['drill'] else ''}  {state}")
+
+
+@incidents.command("show")
+@click.argument("incident_id", type=int)
+@config_option
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="language of the report (default: the box's language)")
+@click.option("--json", "as_json", is_flag=True,
+              help="the incident with its deliveries, acknowledgements and events as JSON")
+def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json: bool) -> None:
+    """An alarm as a timeline: who was texted, rung, acknowledged, when, by which channel.
+
+    \b
+    Example:
+      edgebox incidents show 12 --lang en
+    """
+    import json as json_module
+    from edgebox.daemon.incident_report import report_lines
+    from edgebox.web.queries import incident
+    store, config = _store_and_config(config_path)
+    record = incident(store, incident_id)
+    if record is None:
+        fail(f"there is no alarm #{incident_id} in {config.box_database}")
+    if as_json:
+        click.echo(json_module.dumps(record, ensure_ascii=False, indent=1))
+        return
+    for line in report_lines(record, store.load_roster(), lang or config.box_language):
+        click.echo(line)
+
+
 def _attach_emulator() -> None:
     from edgebox.emulator.cli import emulator
     main.add_command(emulator)

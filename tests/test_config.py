@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgebox.config import KEYS, MODEM_KEYS, load_config, parse_config
+from edgebox.domain.escalation import DEFAULT_LADDER
 from edgebox.errors import ConfigError
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "edgebox.example.toml"
@@ -26,7 +27,10 @@ def test_example_config_is_valid_and_documents_every_key():
         elif m := re.match(r"^(\w+)\s*=", line):
             documented.add(f"{section}.{m.group(1)}")
             assert lines[i - 1].startswith("#"), f"{section}.{m.group(1)} has no comment above it"
-    assert documented == set(KEYS) | {f"modems.{key}" for key in MODEM_KEYS}
+    assert documented == set(KEYS) | {f"modems.{key}" for key in MODEM_KEYS} | {
+        "escalation.after_minutes", "escalation.actions"}
+    # The example spells out the ladder a box gets without any [[escalation]] table.
+    assert config.escalation == DEFAULT_LADDER
 
 
 def test_defaults_fill_everything_but_the_port():
@@ -55,6 +59,16 @@ def test_defaults_fill_everything_but_the_port():
     (MINIMAL + "[numbers]\noffice = '13800138000'", "numbers.office", "a list"),
     (MINIMAL + "[siren]\npin = 40", "siren.pin", "between 2 and 27"),
     ("[modem\nport=1", "(file)", "not valid TOML"),
+    (MINIMAL + "[[escalation]]\nactions = ['siren']", "escalation[1].after_minutes",
+     "is required"),
+    (MINIMAL + "[[escalation]]\nafter_minutes = 2\nactions = ['siren', 'call_police']",
+     "escalation[1].actions", "not 'call_police'"),
+    (MINIMAL + "[[escalation]]\nafter_minutes = 2\nactions = []", "escalation[1].actions",
+     "must name some of"),
+    (MINIMAL + "[[escalation]]\nafter_minutes = 2\nactions = ['siren']\nwhen = 3",
+     "escalation[1].when", "unknown key"),
+    (MINIMAL + "[[escalation]]\nafter_minutes = 5\nactions = ['siren']\n[[escalation]]\n"
+     "after_minutes = 2\nactions = ['sms_office']", "escalation", "rising"),
 ])
 def test_each_mistake_names_its_key(text, key, problem):
     with pytest.raises(ConfigError) as caught:
