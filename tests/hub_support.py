@@ -53,11 +53,13 @@ def register(url: str, box_id: str = "box-1", token: str = TOKEN, village: str =
 class HubProcess:
     """``edgebox hub serve`` as a child process; killed or stopped by its own PID."""
 
-    def __init__(self, db_url: str, workdir: Path, max_skew: float = 300, tls: tuple = ()):
+    def __init__(self, db_url: str, workdir: Path, max_skew: float = 300, tls: tuple = (),
+                 options: tuple = ()):
         self.db_url = db_url
         self.workdir = workdir
         self.max_skew = max_skew
         self.tls = tls
+        self.options = options  # more `edgebox hub serve` options
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = workdir / f"hub-{self.port}.log"
@@ -72,6 +74,7 @@ class HubProcess:
                    str(self.max_skew)]
         if self.tls:
             command += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
+        command += [str(option) for option in self.options]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()
@@ -114,26 +117,41 @@ class HubView:
     def close(self) -> None:
         self.db.close()
 
-    def events(self, box: str = "box-1") -> list[dict]:
+    @staticmethod
+    def _where(box: str, log: int | None) -> tuple[str, tuple]:
+        if log is None:
+            return "box_id = ?", (box,)
+        return "box_id = ? AND log_no = ?", (box, log)
+
+    def events(self, box: str = "box-1", log: int | None = None) -> list[dict]:
+        """The box's events at the hub, as the box wrote them: one log, or every log in
+        order."""
+        where, args = self._where(box, log)
         with self.db.transaction(write=False) as tx:
-            rows = tx.dicts("SELECT seq, at, kind, incident_id, data FROM events WHERE box_id = ?"
-                            " ORDER BY seq", (box,))
+            rows = tx.dicts("SELECT seq, at, kind, incident_id, data FROM events WHERE"
+                            f" {where} ORDER BY log_no, seq", args)
         for row in rows:
             row["data"] = json.loads(row["data"])
         return rows
 
-    def count(self, box: str = "box-1") -> int:
+    def count(self, box: str = "box-1", log: int | None = None) -> int:
+        where, args = self._where(box, log)
         with self.db.transaction(write=False) as tx:
-            return tx.one("SELECT count(*) FROM events WHERE box_id = ?", (box,))[0]
+            return tx.one(f"SELECT count(*) FROM events WHERE {where}", args)[0]
 
     def box(self, box: str = "box-1") -> dict:
         with self.db.transaction(write=False) as tx:
             return tx.dicts("SELECT * FROM boxes WHERE box_id = ?", (box,))[0]
 
-    def incidents(self, box: str = "box-1") -> list[dict]:
+    def logs(self, box: str = "box-1") -> list[dict]:
         with self.db.transaction(write=False) as tx:
-            return tx.dicts("SELECT * FROM incidents WHERE box_id = ? ORDER BY incident_id",
-                            (box,))
+            return tx.dicts("SELECT * FROM box_logs WHERE box_id = ? ORDER BY log_no", (box,))
+
+    def incidents(self, box: str = "box-1", log: int | None = None) -> list[dict]:
+        where, args = self._where(box, log)
+        with self.db.transaction(write=False) as tx:
+            return tx.dicts(f"SELECT * FROM incidents WHERE {where} ORDER BY log_no,"
+                            " incident_id", args)
 
 
 def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from edgebox.hub.accounts import hash_password, password_matches
+from edgebox.hub.accounts import add_user, hash_password, password_matches
+from edgebox.hub.database import open_database
+from edgebox.login_limit import MAX_CLIENTS, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
 from tests.hub_support import (HubProcess, fill_box, hub_database_url, register, settings)
@@ -60,20 +62,31 @@ def close_clients():
         CLIENTS.pop().close()
 
 
-def new_client(process) -> httpx.Client:
-    client = httpx.Client(base_url=process.url, timeout=30)
+def new_client(process, address: str = "127.0.0.1") -> httpx.Client:
+    """A browser; ``address``: the one it connects from (any 127.x.x.x on loopback)."""
+    client = httpx.Client(base_url=process.url, timeout=30,
+                          transport=httpx.HTTPTransport(local_address=address))
     CLIENTS.append(client)
     return client
 
 
-def logged_in(process) -> httpx.Client:
-    client = new_client(process)
+def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.Response:
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    answer = client.post("/login", data={"csrf": csrf, "name": "wang", "password": PASSWORD,
-                                         "next": "/"})
+    return client.post("/login", data={"csrf": csrf, "name": name, "password": password,
+                                       "next": "/"})
+
+
+def logged_in(process) -> httpx.Client:
+    client = new_client(process)
+    answer = try_login(client, PASSWORD)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     return client
+
+
+def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(client.get(path, params=params).text
+                                           .lstrip("\ufeff"))))
 
 
 def test_passwords_are_hashed_with_scrypt():
@@ -154,3 +167,88 @@ def test_per_village_statistics_with_charts(hub):
     assert by_village["石桥村"] == {"alarms": 3, "failed": 2, "median": 3.0}
     assert by_village["竹林村"] == {"alarms": 2, "failed": 1, "median": 2.5}
     assert len(rows) == 2 * 12
+
+
+def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, tmp_path):
+    client = logged_in(hub)
+    before = {r["box"]: r for r in csv_rows(client, "/boxes.csv")}
+    assert before["box-1"]["log"] == "1"
+    # box-1's card is replaced: a new database, its log from seq 1 again, with one alarm that
+    # is still open and one closed.
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"box-1.db{suffix}").unlink(missing_ok=True)
+    store = SqliteStore(tmp_path / "box-1.db")
+    now = datetime.now(timezone.utc)
+    fill_box(store, incidents=1, noise=2, start=now - timedelta(hours=1))
+    store.open_incident(now, "G1", "H03", "+8618600138003")
+    uploader = Uploader(settings(hub.url), store)
+    report = uploader.run_once()
+    uploader.client.close()
+    assert report.ok and report.duplicates == 0
+    total = len(store.events_after(0, 10 ** 6))
+    store.close()
+    after = {r["box"]: r for r in csv_rows(client, "/boxes.csv")}
+    assert (after["box-1"]["log"], after["box-1"]["acked_seq"], after["box-1"]["backlog"],
+            after["box-1"]["open_incidents"]) == ("2", str(total), "0", "1")
+    assert after["box-2"] == before["box-2"]
+    page = client.get("/", params={"box_id": "box-1"}).text
+    assert f"#{total} (log 2: new database)" in page
+    incidents = csv_rows(client, "/incidents.csv", box_id="box-1")
+    assert sorted((r["log_no"], r["incident_id"]) for r in incidents) == [
+        ("1", "1"), ("1", "2"), ("1", "3"), ("2", "1"), ("2", "2")]
+    assert "2/1" in client.get("/incidents", params={"box_id": "box-1"}).text
+    stats: dict[str, int] = {}
+    for row in csv_rows(client, "/stats.csv"):
+        stats[row["village"]] = stats.get(row["village"], 0) + int(row["alarms"])
+    assert stats == {"石桥村": 3 + 2, "竹林村": 2}  # alarms of both logs count
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def strict_hub(request, tmp_path):
+    """A hub allowing three failed logins per address in ten minutes."""
+    url = hub_database_url(request.param, tmp_path)
+    db = open_database(url)
+    add_user(db, "wang", PASSWORD)
+    db.close()
+    process = HubProcess(url, tmp_path, options=("--login-attempts", 3,
+                                                 "--login-window-minutes", 10)).start()
+    yield process
+    process.stop()
+
+
+def test_repeated_wrong_passwords_from_one_address_are_refused_for_a_while(strict_hub):
+    guesser = new_client(strict_hub, "127.0.0.1")
+    for _ in range(3):
+        assert try_login(guesser, "not the password").status_code == 401
+    # Over the limit: refused without a look at the password, even the right one.
+    refused = try_login(guesser, PASSWORD)
+    assert refused.status_code == 429 and "too many failed logins" in refused.text
+    assert 0 < int(refused.headers["retry-after"]) <= 600
+    assert guesser.get("/").status_code == 303
+    # Another address is not held up by it, and its own success clears its own count.
+    office = new_client(strict_hub, "127.0.0.2")
+    for _ in range(2):
+        assert try_login(office, "not the password").status_code == 401
+    assert try_login(office, PASSWORD).status_code == 303
+    assert office.get("/").status_code == 200
+    assert try_login(new_client(strict_hub, "127.0.0.2"), "wrong again").status_code == 401
+    assert try_login(new_client(strict_hub, "127.0.0.2"), PASSWORD).status_code == 303
+    assert try_login(guesser, PASSWORD).status_code == 429
+
+
+def test_the_login_limit_lifts_after_its_window_and_forgets_old_addresses():
+    now = [1000.0]
+    limiter = LoginLimiter(3, 60, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.wait_seconds("10.0.0.1") == 0
+        limiter.failed("10.0.0.1")
+    assert limiter.wait_seconds("10.0.0.1") == 60
+    now[0] += 45
+    assert limiter.wait_seconds("10.0.0.1") == 15 and limiter.wait_seconds("10.0.0.2") == 0
+    now[0] += 15
+    assert limiter.wait_seconds("10.0.0.1") == 0
+    # A scan from many addresses, each failing once: the table does not grow without end.
+    for index in range(2 * MAX_CLIENTS):
+        now[0] += 60 / MAX_CLIENTS
+        limiter.failed(f"10.1.{index // 256}.{index % 256}")
+    assert limiter.remembered() <= MAX_CLIENTS + 1

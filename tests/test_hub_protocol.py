@@ -42,9 +42,9 @@ def post(process, body: bytes, box="box-1", token=TOKEN, skew: float = 0, nonce=
                       timeout=30)
 
 
-def batch(first, last, after=None, box="box-1"):
+def batch(first, last, after=None, box="box-1", log=""):
     return protocol.encode_batch(box, first - 1 if after is None else after,
-                                 events(first, last), {"backlog": 0})
+                                 events(first, last), {"backlog": 0}, log=log)
 
 
 def test_duplicate_and_overlapping_batches_are_stored_once(hub):
@@ -60,6 +60,37 @@ def test_duplicate_and_overlapping_batches_are_stored_once(hub):
     stored = view.events()
     assert [e["seq"] for e in stored] == list(range(1, 16))
     assert stored[3]["data"] == {"n": 4, "text": "警报"}
+
+
+def test_each_log_of_a_box_has_its_own_sequence_and_cursor(hub):
+    process, view = hub
+    first, second, third = "a" * 32, "b" * 32, "c" * 32
+    assert post(process, batch(1, 10, log=first)).json()["acked_seq"] == 10
+    # The same box with a new database: seq 1 again, under another log id. Nothing of it is a
+    # duplicate, and a retry is a duplicate only within its own log.
+    fresh = post(process, batch(1, 4, log=second)).json()
+    assert (fresh["acked_seq"], fresh["stored"], fresh["duplicates"]) == (4, 4, 0)
+    again = post(process, batch(1, 4, log=second)).json()
+    assert (again["acked_seq"], again["stored"], again["duplicates"]) == (4, 0, 4)
+    assert view.box()["log_no"] == 2 and view.box()["acked_seq"] == 4
+    # A batch naming no log (firmware from before log ids) goes on with the box's latest log.
+    older = post(process, batch(5, 6)).json()
+    assert (older["acked_seq"], older["stored"]) == (6, 2)
+    # The first card back in the box: its log goes on from its own cursor.
+    back = post(process, batch(11, 12, log=first)).json()
+    assert (back["acked_seq"], back["stored"], back["duplicates"]) == (12, 2, 0)
+    assert view.count(log=1) == 12 and view.count(log=2) == 6
+    assert view.events(log=2)[-1]["data"] == {"n": 6, "text": "警报"}
+    assert (view.box()["log_no"], view.box()["acked_seq"]) == (1, 12)
+    # A log the hub has never seen cannot begin past its start: the box is told to rewind.
+    ahead = post(process, batch(5, 6, log=third))
+    assert ahead.status_code == 409 and ahead.json()["acked_seq"] == 0
+    assert (view.box()["log_no"], view.box()["acked_seq"]) == (3, 0)
+    assert post(process, batch(1, 6, log=third)).json()["stored"] == 6
+    assert [log["acked_seq"] for log in view.logs()] == [12, 6, 6]
+    unfit = post(process, batch(1, 2, log="not a log id"))
+    assert unfit.status_code == 400 and "'log'" in unfit.json()["detail"]
+    assert view.count() == 24
 
 
 def test_a_box_ahead_of_the_hub_is_told_where_to_rewind(hub):

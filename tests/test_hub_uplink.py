@@ -3,14 +3,18 @@
 Whatever happens on the way (the hub killed mid-batch, 500s, timeouts, batches sent twice),
 the hub ends with every event of the box exactly once, in order, as the box wrote it.
 """
+import json
 import random
-from datetime import datetime, timezone
+import shutil
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from edgebox.hub import schema as hub_schema
+from edgebox.hub.database import open_database
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
-from tests.hub_support import (FaultProxy, HubProcess, HubView, box_events, fill_box,
+from tests.hub_support import (TOKEN, FaultProxy, HubProcess, HubView, box_events, fill_box,
                                hub_database_url, register, settings, wait_until)
 
 pytestmark = pytest.mark.slow
@@ -35,17 +39,18 @@ def store(tmp_path):
     store.close()
 
 
-def assert_hub_has_exactly(view, store, url=None):
+def assert_hub_has_exactly(view, store, url=None, log=None):
     """Nothing lost, nothing doubled, nothing changed on the way (after a last upload from a
-    fresh uploader when ``url`` is given, for what the box logged about the trouble itself)."""
+    fresh uploader when ``url`` is given, for what the box logged about the trouble itself);
+    ``log``: the hub's number for this database's log, when the box has had more than one."""
     if url:
         flusher = Uploader(settings(url), store)
         assert flusher.run_once().ok
         flusher.client.close()
-    assert view.events() == box_events(store)
-    seqs = [e["seq"] for e in view.events()]
-    assert seqs == sorted(set(seqs)) and view.count() == len(seqs)
-    incidents = view.incidents()
+    assert view.events(log=log) == box_events(store)
+    seqs = [e["seq"] for e in view.events(log=log)]
+    assert seqs == sorted(set(seqs)) and view.count(log=log) == len(seqs)
+    incidents = view.incidents(log=log)
     states = {i.id: i.state for i in store.incidents()}
     assert [row["incident_id"] for row in incidents] == sorted(states)
     for row in incidents:
@@ -188,3 +193,134 @@ def test_the_uploader_never_holds_the_store_while_the_hub_is_slow(hub, store):
         uploader.stop()
         proxy.close()
     assert_hub_has_exactly(view, store, process.url)
+
+
+# ---- a box whose database is replaced ---------------------------------------------------------
+
+def upload(url: str, store: SqliteStore, **overrides):
+    uploader = Uploader(settings(url, **overrides), store)
+    try:
+        report = uploader.run_once()
+    finally:
+        uploader.client.close()
+    assert report.ok, report.error
+    return report
+
+
+def move_database(source, target) -> None:
+    """The SD card taken out: the database file and SQLite's side files, if any."""
+    for suffix in ("", "-wal", "-shm"):
+        if (source.parent / (source.name + suffix)).exists():
+            shutil.move(source.parent / (source.name + suffix),
+                        target.parent / (target.name + suffix))
+
+
+def test_a_replaced_box_database_is_a_new_log_and_both_logs_stay_whole(hub, store, tmp_path):
+    process, view = hub
+    old_id = store.db.conn.execute("SELECT value FROM uplink_state WHERE name = 'log_id'"
+                                   ).fetchone()[0]
+    upload(process.url, store)
+    old_events = box_events(store)
+    assert_hub_has_exactly(view, store, log=1)
+    # The card is replaced: a new, empty database in the same place, its log from seq 1 again
+    # (every one of its sequence numbers is one the hub already holds for this box).
+    path = tmp_path / "box.db"
+    store.close()
+    move_database(path, tmp_path / "old-card.db")
+    fresh = SqliteStore(path)
+    fill_box(fresh, incidents=2, noise=3, start=datetime.now(timezone.utc) - timedelta(hours=1))
+    new_events = box_events(fresh)
+    assert len(new_events) < len(old_events)
+    report = upload(process.url, fresh)
+    assert report.events == len(new_events) and report.duplicates == 0
+    logs = view.logs()
+    assert [(log["log_no"], log["acked_seq"]) for log in logs] == [
+        (1, len(old_events)), (2, len(new_events))]
+    assert logs[0]["log_id"] == old_id and logs[1]["log_id"] not in (None, old_id)
+    assert view.events(log=1) == old_events  # the old log untouched
+    assert_hub_has_exactly(view, fresh, log=2)
+    assert len(view.incidents(log=1)) == 4 and len(view.incidents(log=2)) == 2
+    box = view.box()
+    assert (box["log_no"], box["acked_seq"], box["backlog"]) == (2, len(new_events), 0)
+    # A heartbeat stores nothing, and the new log goes on from where it is.
+    assert upload(process.url, fresh).events == 0
+    fresh.record_health(datetime.now(timezone.utc), "main", signal=17, registration="home")
+    assert upload(process.url, fresh).events == 1
+    assert_hub_has_exactly(view, fresh, log=2)
+    fresh.close()
+    # The old card put back: its log goes on as log 1, and log 2 stays as it is.
+    move_database(path, tmp_path / "new-card.db")
+    move_database(tmp_path / "old-card.db", path)
+    old = SqliteStore(path)
+    old.record_health(datetime.now(timezone.utc), "main", signal=9, registration="home")
+    assert upload(process.url, old).events == 1
+    assert_hub_has_exactly(view, old, log=1)
+    assert view.count(log=2) == len(new_events) + 1
+    assert view.box()["log_no"] == 1 and len(view.logs()) == 2
+    old.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_hub_database_from_before_box_logs_upgrades_and_its_boxes_carry_on(kind, tmp_path,
+                                                                             monkeypatch):
+    url = hub_database_url(kind, tmp_path)
+    # A hub as the release before box logs left it: schema 1, two boxes' logs stored.
+    stores = {}
+    with monkeypatch.context() as patch:
+        patch.setattr(hub_schema, "MIGRATIONS", hub_schema.MIGRATIONS[:1])
+        db = open_database(url)
+    try:
+        for box in ("box-1", "box-2"):
+            store = stores[box] = SqliteStore(tmp_path / f"{box}.db")
+            fill_box(store, incidents=2, noise=3)
+            events = box_events(store)
+            with db.transaction() as tx:
+                tx.execute("INSERT INTO boxes (box_id, token, county, township, village,"
+                           " created_at) VALUES (?, ?, '临安区', '太湖源镇', '石桥村', ?)",
+                           (box, TOKEN, events[0]["at"]))
+                tx.executemany("INSERT INTO events (box_id, seq, at, kind, incident_id, data,"
+                               " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(box, e["seq"], e["at"], e["kind"], e["incident_id"],
+                                 json.dumps(e["data"], ensure_ascii=False), e["at"])
+                                for e in events])
+                tx.executemany("INSERT INTO incidents (box_id, incident_id, opened_at)"
+                               " VALUES (?, ?, ?)", [(box, e["incident_id"], e["at"])
+                                                     for e in events
+                                                     if e["kind"] == "incident_opened"])
+                tx.execute("UPDATE boxes SET acked_seq = ? WHERE box_id = ?",
+                           (len(events), box))
+            # The box's own cursor, as its old uploader left it.
+            store.db.conn.execute("INSERT INTO uplink_state (name, value) VALUES"
+                                  " ('acked_seq', ?)", (str(len(events)),))
+    finally:
+        db.close()
+    process = HubProcess(url, tmp_path).start()  # migrates on start
+    view = HubView(url)
+    try:
+        for box, store in stores.items():
+            assert [(log["log_no"], log["log_id"]) for log in view.logs(box)] == [(1, None)]
+            assert view.events(box, log=1) == box_events(store)
+            assert len(view.incidents(box, log=1)) == 2
+        # box-1 was upgraded with its database: its log goes on as log 1, now named.
+        one = stores["box-1"]
+        one.record_health(datetime.now(timezone.utc), "main", signal=12, registration="home")
+        assert upload(process.url, one).events == 1
+        assert view.events("box-1") == box_events(one)
+        assert [log["log_no"] for log in view.logs("box-1")] == [1]
+        assert view.logs("box-1")[0]["log_id"] is not None
+        # box-2 came back with a new card: a new log, the old one kept as it was.
+        old_events = box_events(stores["box-2"])
+        stores["box-2"].close()
+        move_database(tmp_path / "box-2.db", tmp_path / "box-2-old.db")
+        fresh = stores["box-2"] = SqliteStore(tmp_path / "box-2.db")
+        fill_box(fresh, incidents=1, noise=2)
+        report = upload(process.url, fresh, box_id="box-2")
+        assert report.events == len(box_events(fresh)) and report.duplicates == 0
+        assert view.events("box-2", log=1) == old_events
+        assert view.events("box-2", log=2) == box_events(fresh)
+        assert view.box("box-2")["log_no"] == 2
+    finally:
+        process.stop()
+        view.close()
+        for store in stores.values():
+            store.close()

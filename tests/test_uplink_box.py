@@ -2,6 +2,8 @@
 the disk watch and the township summary."""
 import gzip
 import json
+import re
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -14,11 +16,15 @@ from edgebox.store import SqliteStore
 from edgebox.uplink import ledger as notes
 from edgebox.uplink import protocol
 from edgebox.uplink.client import HubClient
+from edgebox.emulator import EmulatorServer, Latency
+from edgebox.uplink.diskwatch import DiskWatch, DiskWatchService
 from edgebox.uplink.errors import BadBatch, LinkDown
+from edgebox.uplink.ledger import UplinkLedger
 from edgebox.uplink.link import LinkManager
 from edgebox.uplink.retention import DiskUsage
 from edgebox.uplink.uploader import Uploader, backoff_seconds
-from tests.hub_support import TOKEN, fill_box, settings
+from tests.hub_support import TOKEN, fill_box, settings, wait_until
+from tests.support import kinds, query, start_box, stop, wait_for
 
 MINIMAL = '[[modems]]\nname = "main"\nport = "/dev/ttyUSB2"\n'
 NOW = datetime(2026, 6, 1, 14, 0, tzinfo=timezone.utc)
@@ -91,6 +97,32 @@ def test_batches_round_trip_and_bad_ones_are_named():
         protocol.decode_batch(wrong)
 
 
+def test_every_batch_names_the_databases_log_and_a_new_database_has_a_new_one(store, tmp_path):
+    fill_box(store, incidents=1, noise=30, start=NOW - timedelta(hours=1))
+    up, seen = uploader_for(store, tmp_path)
+    assert up.run_once().ok and len(seen) == 2
+    log_id = up.ledger.log_id()
+    assert re.fullmatch(r"[0-9a-f]{32}", log_id) and {d["log"] for d in seen} == {log_id}
+    assert up.ledger.status()["log_id"] == log_id
+    up.client.close()
+    reopened = SqliteStore(tmp_path / "box.db")  # the same database, opened again
+    assert UplinkLedger(reopened).log_id() == log_id
+    reopened.close()
+    other = SqliteStore(tmp_path / "other.db")
+    assert UplinkLedger(other).log_id() not in ("", log_id)
+    # Notes cleared by hand (to send everything again): a new id, so the hub keeps the resent
+    # log apart instead of dropping it as duplicates.
+    other.db.conn.execute("DELETE FROM uplink_state")
+    remade = UplinkLedger(other).log_id()
+    assert re.fullmatch(r"[0-9a-f]{32}", remade) and UplinkLedger(other).log_id() == remade
+    other.close()
+    for bad in ("", "x" * 65, "有", 7, "a\n"):
+        body = gzip.compress(json.dumps({"box": "b", "log": bad, "after": 0, "through": 0,
+                                         "events": [], "status": {}}).encode())
+        with pytest.raises(BadBatch, match="'log'"):
+            protocol.decode_batch(body)
+
+
 def test_backoff_doubles_up_to_its_ceiling():
     waits = [backoff_seconds(n, 10, 300) for n in range(1, 8)]
     assert all(7.5 <= w <= 10 for w in waits[:1]) and all(w <= 300 for w in waits)
@@ -100,7 +132,9 @@ def test_backoff_doubles_up_to_its_ceiling():
 # ---- settings --------------------------------------------------------------------------------
 
 def test_no_url_no_uploader_and_the_token_is_secret(tmp_path):
-    assert build_services(parse_config(MINIMAL), None) == []
+    # Without an uplink only the disk watch runs (the uploader does its job when there is one).
+    assert [type(s).__name__ for s in build_services(parse_config(MINIMAL), None)] == [
+        "DiskWatchService"]
     text = MINIMAL + '[box]\nid = "box-1"\n[uplink]\nurl = "https://hub.example/"\n'
     with pytest.raises(ConfigError, match="'uplink.token': is required"):
         build_services(parse_config(text), None)
@@ -219,6 +253,61 @@ def test_a_filling_disk_is_reported_once_a_day_to_the_log_and_the_office(store, 
     up.run_once()
     assert len([d for d in store.deliveries() if d["purpose"] == "office_notice"]) == 2
     up.client.close()
+
+
+def test_the_disk_watch_alone_checks_at_start_and_outlives_a_failed_reading(store):
+    readings = [OSError("disk unreadable"), DiskUsage(1000, 960, 40)]
+
+    def reading(path):
+        value = readings[0] if len(readings) == 1 else readings.pop(0)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    watch = DiskWatch(store, "box-1", 90, language="en", office=["+8657188886666"],
+                      disk_usage=reading)
+    service = DiskWatchService(watch, clock=lambda: NOW, period=0.05)
+    service.start()
+    try:
+        wait_until(lambda: any(e["kind"] == "disk_low" for e in store.events_after(0)), 30,
+                   "the warning after the failed reading")
+        wait_until(lambda: len(readings) == 1, 30, "more readings")
+    finally:
+        service.stop()
+    assert [e["kind"] for e in store.events_after(0)].count("disk_low") == 1  # once a day
+    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
+    assert [d["phone"] for d in office] == ["+8657188886666"]
+    assert office[0]["text"].startswith("[Watch] Alarm box box-1 storage 96% full")
+
+
+@pytest.mark.slow
+def test_a_box_with_no_uplink_still_warns_the_office_of_a_filling_disk(tmp_path):
+    used = shutil.disk_usage(tmp_path)
+    percent = 100 * used.used / used.total
+    if percent < 10:  # the lowest warning level the config allows
+        pytest.skip(f"the test disk is only {percent:.0f}% used")
+    emulator = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency(sms_submit=0.05))
+    emulator.start()
+    office = "+8613300138099"
+    daemon = None
+    try:
+        daemon, db, config, log_path = start_box(
+            tmp_path, [emulator],
+            extra=f'[numbers]\noffice = ["{office}"]\n[uplink]\ndisk_warn_percent = 10\n')
+        assert "url" not in config.read_text()  # no uplink: no uploader in the daemon
+        wait_for(lambda: [e for e in emulator.log() if e["kind"] == "sms_sent"], 60,
+                 "the office's text", log_path)
+        texts = [e for e in emulator.log() if e["kind"] == "sms_sent"]
+        assert [e["number"] for e in texts] == [office]
+        warned = json.loads(query(db, "SELECT data FROM events WHERE kind = 'disk_low'")[0][0])
+        assert abs(warned["used_percent"] - percent) < 5
+        assert texts[0]["text"] == (f"【联防】报警器edgebox存储已用{warned['used_percent']}%，"
+                                    f"剩余{warned['free_mb']}MB，请尽快处理")
+        assert not [k for k in kinds(db) if k.startswith("uplink_")]  # no uploader ran
+    finally:
+        if daemon is not None:
+            stop(daemon)
+        emulator.stop()
 
 
 def test_township_gets_a_daily_summary_only_while_uploads_fail(store, tmp_path):

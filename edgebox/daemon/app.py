@@ -65,6 +65,9 @@ def build_services(config, store) -> list:
         services.append(Uploader(settings, store, language=config.box_language,
                                  office=config.numbers_office,
                                  township=config.numbers_township))
+    else:  # no uplink: the uploader's disk watch still runs, so the office hears of a full disk
+        from edgebox.uplink.diskwatch import disk_watch_service
+        services.append(disk_watch_service(config, store))
     return services
 
 

@@ -1,4 +1,5 @@
-"""People who log in to the dashboard: scrypt-hashed passwords, sessions, CSRF tokens.
+"""People who log in to the dashboard: users (added, re-passworded, removed and listed by
+``edgebox hub user …``), scrypt-hashed passwords, sessions, CSRF tokens.
 
 A session is a random token in a cookie; the database keeps only its SHA-256, so a leaked
 database does not leak live sessions. Each session has its own CSRF token, which every form
@@ -41,12 +42,20 @@ def password_matches(password: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(actual, expected)
 
 
-def add_user(db, name: str, password: str, replace: bool = False) -> None:
+MIN_PASSWORD = 10
+
+
+def _checked(name: str, password: str) -> str:
     name = name.strip()
     if not name or len(name) > 64:
         raise RegistryError("a user name must be 1-64 characters")
-    if len(password) < 10:
-        raise RegistryError("a password must be at least 10 characters")
+    if len(password) < MIN_PASSWORD:
+        raise RegistryError(f"a password must be at least {MIN_PASSWORD} characters")
+    return name
+
+
+def add_user(db, name: str, password: str, replace: bool = False) -> None:
+    name = _checked(name, password)
     hashed = hash_password(password)
     with db.transaction() as tx:
         exists = tx.one("SELECT 1 FROM users WHERE name = ?", (name,))
@@ -58,6 +67,34 @@ def add_user(db, name: str, password: str, replace: bool = False) -> None:
         else:
             tx.execute("INSERT INTO users (name, password, created_at) VALUES (?, ?, ?)",
                        (name, hashed, utc_iso()))
+
+
+def set_password(db, name: str, password: str) -> None:
+    """A new password for an existing user; their open sessions end (whoever knew the old
+    password is logged out too)."""
+    name = _checked(name, password)
+    hashed = hash_password(password)
+    with db.transaction() as tx:
+        if tx.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name)) == 0:
+            raise RegistryError(f"no user {name}")
+        tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
+
+
+def remove_user(db, name: str) -> None:
+    """The user and their sessions go: a page open in their browser answers with the login."""
+    name = name.strip()
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
+        if tx.execute("DELETE FROM users WHERE name = ?", (name,)) == 0:
+            raise RegistryError(f"no user {name}")
+
+
+def list_users(db) -> list[dict]:
+    """Every user: name, created_at, last_login_at and how many live sessions (no hashes)."""
+    with db.transaction(write=False) as tx:
+        return tx.dicts("SELECT u.name, u.created_at, u.last_login_at, (SELECT count(*) FROM"
+                        " sessions s WHERE s.user_name = u.name AND s.expires_at >= ?) AS"
+                        " sessions FROM users u ORDER BY u.name", (time.time(),))
 
 
 def check_login(db, name: str, password: str) -> bool:
@@ -81,6 +118,7 @@ def open_session(db, name: str) -> tuple[str, str]:
         tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
         tx.execute("INSERT INTO sessions (token_hash, user_name, csrf, expires_at)"
                    " VALUES (?, ?, ?, ?)", (_digest(token), name, csrf, now + SESSION_SECONDS))
+        tx.execute("UPDATE users SET last_login_at = ? WHERE name = ?", (utc_iso(), name))
     return token, csrf
 
 

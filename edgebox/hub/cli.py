@@ -1,4 +1,4 @@
-"""``edgebox hub …``: run the county hub, register boxes, add dashboard users."""
+"""``edgebox hub …``: run the county hub, register boxes, manage dashboard users."""
 from __future__ import annotations
 
 import json
@@ -52,8 +52,16 @@ def hub() -> None:
               help="serve HTTPS with this certificate (PEM)")
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False),
               help="… and this private key")
+@click.option("--login-attempts", default=5, show_default=True,
+              type=click.IntRange(1, 100),
+              help="failed dashboard logins allowed from one address (ten times this from"
+                   " all addresses together) …")
+@click.option("--login-window-minutes", default=15, show_default=True,
+              type=click.FloatRange(0.01, 24 * 60),
+              help="… in this many minutes; then that address must wait")
 def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float,
-          ssl_certfile: str | None, ssl_keyfile: str | None) -> None:
+          ssl_certfile: str | None, ssl_keyfile: str | None, login_attempts: int,
+          login_window_minutes: float) -> None:
     """Serve the boxes' upload endpoint and the dashboard until SIGTERM or Ctrl-C.
 
     \b
@@ -67,7 +75,9 @@ def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float
     except ImportError as exc:
         _fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
     try:
-        app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours)
+        app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours,
+                         login_attempts=login_attempts,
+                         login_window_minutes=login_window_minutes)
     except EdgeboxError as exc:
         _fail(str(exc))
     uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
@@ -136,7 +146,9 @@ def box_list(db_url: str, as_json: bool) -> None:
         else:
             click.echo(f"{row['box_id']:<20} {row['county']} / {row['township']} /"
                        f" {row['village']}  last seen {row['last_seen'] or 'never'},"
-                       f" log at #{row['acked_seq']}, backlog {row['backlog'] or 0}")
+                       f" log at #{row['acked_seq']}, backlog {row['backlog'] or 0}"
+                       + (f" (log {row['log_no']}: a new database)" if row["log_no"] > 1
+                          else ""))
 
 
 @hub.group("user")
@@ -146,12 +158,35 @@ def user() -> None:
     \b
     Example:
       edgebox hub user add wang
+      edgebox hub user password wang
+      edgebox hub user remove wang
+      edgebox hub user list
     """
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _on_database(db_url: str, change) -> None:
+    db = _open(db_url)
+    try:
+        change(db)
+    except EdgeboxError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+
+
+password_stdin_option = click.option("--password-stdin", is_flag=True,
+                                     help="read the password from standard input")
 
 
 @user.command("add")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@password_stdin_option
 @click.option("--replace", is_flag=True, help="set a new password for an existing user")
 @db_option
 def user_add(name: str, password_stdin: bool, replace: bool, db_url: str) -> None:
@@ -162,15 +197,60 @@ def user_add(name: str, password_stdin: bool, replace: bool, db_url: str) -> Non
       echo 'long secret words' | edgebox hub user add wang --password-stdin
     """
     from edgebox.hub.accounts import add_user
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    db = _open(db_url)
-    try:
-        add_user(db, name, password, replace)
-    except EdgeboxError as exc:
-        _fail(str(exc))
-    finally:
-        db.close()
+    password = _read_password(password_stdin)
+    _on_database(db_url, lambda db: add_user(db, name, password, replace))
     click.echo(f"user {name} can log in")
+
+
+@user.command("password")
+@click.argument("name")
+@password_stdin_option
+@db_option
+def user_password(name: str, password_stdin: bool, db_url: str) -> None:
+    """Give a user a new password (10+ characters); their open sessions end.
+
+    \b
+    Example:
+      edgebox hub user password wang
+    """
+    from edgebox.hub.accounts import set_password
+    password = _read_password(password_stdin)
+    _on_database(db_url, lambda db: set_password(db, name, password))
+    click.echo(f"user {name} has a new password; their sessions were ended")
+
+
+@user.command("remove")
+@click.argument("name")
+@db_option
+def user_remove(name: str, db_url: str) -> None:
+    """Remove a user; they are logged out at once.
+
+    \b
+    Example:
+      edgebox hub user remove wang
+    """
+    from edgebox.hub.accounts import remove_user
+    _on_database(db_url, lambda db: remove_user(db, name))
+    click.echo(f"user {name} removed")
+
+
+@user.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def user_list(db_url: str, as_json: bool) -> None:
+    """Every user, when they were added and last logged in (never a password).
+
+    \b
+    Example:
+      edgebox hub user list --db /var/lib/edgebox/hub.db
+    """
+    from edgebox.hub.accounts import list_users
+    rows: list[dict] = []
+    _on_database(db_url, lambda db: rows.extend(list_users(db)))
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['name']:<20} added {row['created_at'][:19]}, last login"
+                       f" {(row['last_login_at'] or 'never')[:19]}, {row['sessions']} open"
+                       " sessions")

@@ -1,13 +1,17 @@
 """The dashboard: login, boxes, incidents, per-village statistics with charts, CSV exports.
 
 Every page needs a logged-in hub user. Forms that change something (log in, log out) carry a
-CSRF token: the session's own, or before login a double-submit cookie. CSV files start with a
-BOM so Excel and WPS open the Chinese names correctly.
+CSRF token: the session's own, or before login a double-submit cookie. Failed logins are limited
+per address (``edgebox.login_limit``): once over the limit, an address is refused without its
+password even being checked until the window has passed. CSV files start with a BOM so Excel
+and WPS open the Chinese names correctly.
 """
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import math
 import secrets
 from urllib.parse import quote, urlencode
 
@@ -17,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from edgebox.hub import accounts, charts, reports
 
+log = logging.getLogger("edgebox.hub")
 SESSION_COOKIE = "edgebox_hub_session"
 LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
 
@@ -49,21 +54,37 @@ async def login_page(request: Request) -> Response:
     return response
 
 
+def _login_again(request: Request, form, status: int, error: str) -> Response:
+    """The login form once more, with ``error`` and a new CSRF cookie."""
+    token = secrets.token_urlsafe(24)
+    response = _render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
+                       error=error)
+    response.status_code = status
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
 async def login(request: Request) -> Response:
     form = await request.form()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return Response("CSRF check failed: reload the login page", status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
-    db = request.app.state.db
-    if not await run_in_threadpool(accounts.check_login, db, name, password):
-        token = secrets.token_urlsafe(24)
-        response = _render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
-                           error="wrong name or password")
-        response.status_code = 401
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+    state = request.app.state
+    client = request.client.host if request.client else "?"
+    wait = state.limiter.wait_seconds(client)
+    if wait > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        response = _login_again(request, form, 429, f"too many failed logins from this address:"
+                                                    f" try again in {minutes} min")
+        response.headers["Retry-After"] = str(math.ceil(wait))
         return response
-    session, _ = await run_in_threadpool(accounts.open_session, db, name.strip())
+    if not await run_in_threadpool(accounts.check_login, state.db, name, password):
+        state.limiter.failed(client)
+        log.warning("failed login as %r from %s", name[:64], client)
+        return _login_again(request, form, 401, "wrong name or password")
+    state.limiter.succeeded(client)
+    session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https",
@@ -104,10 +125,10 @@ async def boxes_page(request: Request) -> Response:
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
     if request.url.path.endswith(".csv"):
         return _csv("boxes.csv", ["county", "township", "village", "box", "last_seen",
-                                  "acked_seq", "backlog", "open_incidents", "stale"],
+                                  "log", "acked_seq", "backlog", "open_incidents", "stale"],
                     [[r["county"], r["township"], r["village"], r["box_id"], r["last_seen"],
-                      r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]]
-                     for r in rows])
+                      r["log_no"], r["acked_seq"], r["backlog"], r["open_incidents"],
+                      r["stale"]] for r in rows])
     places = await run_in_threadpool(reports.places, state.db)
     return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
                    places=places, query=urlencode(request.query_params))

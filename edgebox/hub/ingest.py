@@ -1,17 +1,21 @@
 """Store one verified batch exactly once, and keep the incidents table up to date.
 
-All in one transaction, with the box's row locked: events already held (same box and seq)
-are skipped, the new ones inserted, the incidents they touch updated, and the box's
-acknowledgement point, last-seen time, backlog and health written. Only then does the hub
-answer with ``acked_seq``, so a crash at any instant either stored the whole batch or none of
-it, and the box, not having heard back, simply sends it again.
+All in one transaction, with the box's row locked: the batch's log is found (or started, see
+``log_of``), events already held (same box, log and seq) are skipped, the new ones inserted, the
+incidents they touch updated, and the log's and the box's acknowledgement point, last-seen time,
+backlog and health written. Only then does the hub answer with ``acked_seq``, so a crash at any
+instant either stored the whole batch or none of it, and the box, not having heard back, simply
+sends it again.
 """
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 from edgebox.hub.registry import utc_iso
+
+log = logging.getLogger("edgebox.hub")
 
 
 @dataclass(frozen=True)
@@ -22,58 +26,99 @@ class Stored:
     ahead: bool = False  # the box's 'after' is beyond what the hub holds: nothing was stored
 
 
-INSERT_EVENT = ("INSERT INTO events (box_id, seq, at, kind, incident_id, data, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (box_id, seq) DO NOTHING")
+INSERT_EVENT = ("INSERT INTO events (box_id, log_no, seq, at, kind, incident_id, data,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (box_id, log_no, seq) DO NOTHING")
 
 
-def _project(tx, box: str, event: dict) -> None:
+def _project(tx, box: str, log_no: int, event: dict) -> None:
     """Fold one new event into the incidents table."""
     kind, incident, data, at = event["kind"], event["incident_id"], event["data"], event["at"]
     if incident is None:
         return
-    key = (box, incident)
+    key = (box, log_no, incident)
+    where = " WHERE box_id = ? AND log_no = ? AND incident_id = ?"
     if kind == "incident_opened":
-        tx.execute("INSERT INTO incidents (box_id, incident_id, group_id, household, phone, kind,"
-                   " drill, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                   " ON CONFLICT (box_id, incident_id) DO NOTHING",
-                   (box, incident, data.get("group"), data.get("household"), data.get("phone"),
+        tx.execute("INSERT INTO incidents (box_id, log_no, incident_id, group_id, household,"
+                   " phone, kind, drill, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                   " ON CONFLICT (box_id, log_no, incident_id) DO NOTHING",
+                   (*key, data.get("group"), data.get("household"), data.get("phone"),
                     data.get("alarm_type") or data.get("kind"), int(bool(data.get("drill"))),
                     at))
     elif kind == "incident_closed":
-        tx.execute("UPDATE incidents SET closed_at = ?, close_reason = ? WHERE box_id = ? AND"
-                   " incident_id = ?", (at, data.get("reason"), *key))
+        tx.execute("UPDATE incidents SET closed_at = ?, close_reason = ?" + where,
+                   (at, data.get("reason"), *key))
     elif kind == "ack_received":
         tx.execute("UPDATE incidents SET acks = acks + 1, first_ack_at = COALESCE(first_ack_at,"
-                   " ?) WHERE box_id = ? AND incident_id = ?", (at, *key))
+                   " ?)" + where, (at, *key))
     elif kind in ("sms_sent", "call_placed", "delivery_failed"):
         column = {"sms_sent": "sms_sent", "call_placed": "calls",
                   "delivery_failed": "failed"}[kind]
-        tx.execute(f"UPDATE incidents SET {column} = {column} + 1 WHERE box_id = ? AND"
-                   " incident_id = ?", key)
+        tx.execute(f"UPDATE incidents SET {column} = {column} + 1" + where, key)
+
+
+def log_of(tx, box: str, log_id: str | None, after: int, now: str) -> tuple[int, int]:
+    """(number, acked_seq) of the box's log named ``log_id``; the box's row must be locked.
+
+    - No id (a box from before log ids): the box's current log.
+    - An id the hub knows: that log (a box may be given its old database back).
+    - A new id: the box's unnamed first log takes it when that log is empty, or when the box
+      continues it (``after`` > 0: the same database, upgraded to name its log). Otherwise the
+      box has a new database, so a new log starts; nothing of the old one is touched.
+    """
+    current = tx.one("SELECT log_no FROM boxes WHERE box_id = ?", (box,))[0]
+    if not log_id:
+        row = tx.one("SELECT log_no, acked_seq FROM box_logs WHERE box_id = ? AND log_no = ?",
+                     (box, current))
+        return row[0], row[1]
+    row = tx.one("SELECT log_no, acked_seq FROM box_logs WHERE box_id = ? AND log_id = ?",
+                 (box, log_id))
+    if row is None:
+        unnamed = tx.one("SELECT log_no, acked_seq FROM box_logs WHERE box_id = ? AND"
+                         " log_id IS NULL", (box,))
+        if unnamed is not None and (unnamed[1] == 0 or after > 0):
+            tx.execute("UPDATE box_logs SET log_id = ? WHERE box_id = ? AND log_no = ?",
+                       (log_id, box, unnamed[0]))
+            row = unnamed
+        else:
+            number = tx.one("SELECT COALESCE(max(log_no), 0) + 1 FROM box_logs WHERE"
+                            " box_id = ?", (box,))[0]
+            tx.execute("INSERT INTO box_logs (box_id, log_no, log_id, started_at, acked_seq)"
+                       " VALUES (?, ?, ?, ?, 0)", (box, number, log_id, now))
+            log.warning("box %s sent a log the hub has not seen (a new database): it is the"
+                        " box's log %d", box, number)
+            row = (number, 0)
+    if row[0] != current:  # the box's figures are those of the log it uploads to now
+        tx.execute("UPDATE boxes SET log_no = ?, acked_seq = ? WHERE box_id = ?",
+                   (row[0], row[1], box))
+    return row[0], row[1]
 
 
 def store_batch(db, box: str, batch: dict, peer: str = "") -> Stored:
     now = utc_iso()
     events = batch["events"]
     with db.transaction() as tx:
-        acked = tx.one("SELECT acked_seq FROM boxes WHERE box_id = ?" + tx.for_update,
-                       (box,))[0]
+        # The box's row lock serialises its uploads, log changes included.
+        tx.one("SELECT box_id FROM boxes WHERE box_id = ?" + tx.for_update, (box,))
+        log_no, acked = log_of(tx, box, batch.get("log"), batch["after"], now)
         if batch["after"] > acked:
             return Stored(acked, 0, 0, ahead=True)
         new = events
         if events:
             held = {row[0] for row in tx.rows(
-                "SELECT seq FROM events WHERE box_id = ? AND seq >= ? AND seq <= ?",
-                (box, events[0]["seq"], events[-1]["seq"]))}
+                "SELECT seq FROM events WHERE box_id = ? AND log_no = ? AND seq >= ? AND"
+                " seq <= ?", (box, log_no, events[0]["seq"], events[-1]["seq"]))}
             new = [e for e in events if e["seq"] not in held]
             tx.executemany(INSERT_EVENT, [
-                (box, e["seq"], e["at"], e["kind"], e["incident_id"],
+                (box, log_no, e["seq"], e["at"], e["kind"], e["incident_id"],
                  json.dumps(e["data"], ensure_ascii=False), now) for e in new])
             for event in new:
-                _project(tx, box, event)
+                _project(tx, box, log_no, event)
         acked = max(acked, batch["through"])
         status = batch["status"]
         backlog = status.get("backlog") if isinstance(status.get("backlog"), int) else None
+        tx.execute("UPDATE box_logs SET acked_seq = ? WHERE box_id = ? AND log_no = ?",
+                   (acked, box, log_no))
         tx.execute("UPDATE boxes SET acked_seq = ?, last_seen = ?, last_address = ?,"
                    " backlog = ?, status = ? WHERE box_id = ?",
                    (acked, now, peer, backlog, json.dumps(status, ensure_ascii=False), box))

@@ -45,9 +45,13 @@ def add_box(db, box_id: str, county: str, township: str, village: str,
             tx.execute("UPDATE boxes SET token = ?, county = ?, township = ?, village = ?"
                        " WHERE box_id = ?", (token, county, township, village, box_id))
         else:
+            now = utc_iso()
             tx.execute("INSERT INTO boxes (box_id, token, county, township, village, created_at)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
-                       (box_id, token, county, township, village, utc_iso()))
+                       (box_id, token, county, township, village, now))
+            # Its first log, named by the box's first upload (ingest.log_of).
+            tx.execute("INSERT INTO box_logs (box_id, log_no, log_id, started_at)"
+                       " VALUES (?, 1, NULL, ?)", (box_id, now))
     return token
 
 
@@ -58,11 +62,14 @@ def box_token(db, box_id: str) -> str | None:
 
 
 def list_boxes(db) -> list[dict]:
-    """Every box with what it last reported (no tokens), ordered by place."""
+    """Every box with what it last reported (no tokens), ordered by place: ``log_no`` is the
+    log it uploads to now (2 and up: its database was replaced), ``acked_seq`` how far the hub
+    has that log."""
     with db.transaction(write=False) as tx:
         rows = tx.dicts(
             "SELECT box_id, county, township, village, created_at, last_seen, last_address,"
-            " acked_seq, backlog, status FROM boxes ORDER BY county, township, village, box_id")
+            " log_no, acked_seq, backlog, status FROM boxes"
+            " ORDER BY county, township, village, box_id")
     for row in rows:
         row["status"] = json.loads(row["status"]) if row["status"] else {}
     return rows

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 PLACE = ("county", "township", "village", "box_id")
-INCIDENT_COLUMNS = ("county", "township", "village", "box_id", "incident_id", "group_id",
-                    "household", "phone", "kind", "drill", "opened_at", "first_ack_at",
-                    "minutes_to_ack", "acks", "sms_sent", "calls", "failed", "closed_at",
-                    "close_reason")
+# ``log_no``: which of the box's logs (databases) the incident is from; its number counts in it.
+INCIDENT_COLUMNS = ("county", "township", "village", "box_id", "log_no", "incident_id",
+                    "group_id", "household", "phone", "kind", "drill", "opened_at",
+                    "first_ack_at", "minutes_to_ack", "acks", "sms_sent", "calls", "failed",
+                    "closed_at", "close_reason")
 MAX_ROWS = 1000
 
 
@@ -71,9 +72,12 @@ def boxes(db, filters: Filters, stale_hours: float = 24) -> list[dict]:
     where, args = filters.where()
     with db.transaction(write=False) as tx:
         rows = tx.dicts(
-            "SELECT b.box_id, b.county, b.township, b.village, b.last_seen, b.acked_seq,"
-            " b.backlog, b.status, (SELECT count(*) FROM incidents i WHERE i.box_id = b.box_id"
-            " AND i.closed_at IS NULL) AS open_incidents FROM boxes b"
+            # Open alarms of the log the box uploads to now: an alarm left open in a database
+            # since replaced will never be closed, and is no longer the box's to report.
+            "SELECT b.box_id, b.county, b.township, b.village, b.last_seen, b.log_no,"
+            " b.acked_seq, b.backlog, b.status, (SELECT count(*) FROM incidents i WHERE"
+            " i.box_id = b.box_id AND i.log_no = b.log_no AND i.closed_at IS NULL)"
+            " AS open_incidents FROM boxes b"
             f" WHERE {where} ORDER BY b.county, b.township, b.village, b.box_id", args)
     now = datetime.now(timezone.utc)
     for row in rows:
@@ -98,7 +102,7 @@ def incidents(db, filters: Filters, limit: int = MAX_ROWS) -> list[dict]:
         rows = tx.dicts(
             "SELECT b.county, b.township, b.village, i.* FROM incidents i JOIN boxes b ON"
             f" b.box_id = i.box_id WHERE {where} ORDER BY i.opened_at DESC, i.box_id,"
-            f" i.incident_id DESC LIMIT {int(limit)}", args)
+            f" i.log_no DESC, i.incident_id DESC LIMIT {int(limit)}", args)
     for row in rows:
         minutes = minutes_between(row["opened_at"], row["first_ack_at"])
         row["minutes_to_ack"] = round(minutes, 1) if minutes is not None else None

@@ -1,13 +1,20 @@
 """The hub's tables (its own database, not a box's), written once for SQLite and PostgreSQL.
 
 - boxes: every registered box with its token, its place (county → township → village), and
-  what its last upload said: when, how far the hub has its log (``acked_seq``), its backlog and
-  health.
-- events: every box's log, one row per (box, seq): the key is what makes a duplicate harmless.
-- incidents: one row per alarm per box, kept up to date from the events as they arrive (opened,
-  closed, first acknowledgement, sends, failures) so the dashboard never scans the whole log.
+  what its last upload said: when, which of its logs (``log_no``) and how far the hub has it
+  (``acked_seq``), its backlog and health.
+- box_logs: the logs of each box, numbered 1, 2 … in the order the hub first saw them. A box's
+  log is its database, named by a random id made with it; a box whose database was replaced
+  starts a new log at seq 1, kept apart from the old one. Each log has its own ``acked_seq``.
+- events: every box's logs, one row per (box, log, seq): the key is what makes a duplicate
+  harmless.
+- incidents: one row per alarm per box log, kept up to date from the events as they arrive
+  (opened, closed, first acknowledgement, sends, failures) so the dashboard never scans the log.
 - nonces: recently seen request nonces per box, so a replayed request is refused.
 - users, sessions: the people who log in to the dashboard (separate from boxes).
+
+Every migration runs unchanged on SQLite and PostgreSQL (a table whose key changes is rebuilt
+and its rows copied), and each runs in one transaction, so an existing hub upgrades in place.
 """
 from __future__ import annotations
 
@@ -74,6 +81,70 @@ MIGRATIONS: list[str] = [
         csrf TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL
     )
+    """,
+    # 2: a box's logs, so a replaced box database (seq restarting at 1) is a new log and not
+    # "duplicates", and when each user last logged in. What was there becomes log 1 of its box,
+    # with no id yet: the box's first upload naming its log claims it (see ingest).
+    """
+    CREATE TABLE box_logs (
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        log_no INTEGER NOT NULL,
+        log_id TEXT,
+        started_at TEXT NOT NULL,
+        acked_seq BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (box_id, log_no)
+    );
+    CREATE UNIQUE INDEX box_logs_id ON box_logs(box_id, log_id);
+    INSERT INTO box_logs (box_id, log_no, log_id, started_at, acked_seq)
+        SELECT box_id, 1, NULL, created_at, acked_seq FROM boxes;
+    ALTER TABLE boxes ADD COLUMN log_no INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE events_by_log (
+        box_id TEXT NOT NULL,
+        log_no INTEGER NOT NULL,
+        seq BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        incident_id BIGINT,
+        data TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (box_id, log_no, seq),
+        FOREIGN KEY (box_id, log_no) REFERENCES box_logs(box_id, log_no)
+    );
+    INSERT INTO events_by_log (box_id, log_no, seq, at, kind, incident_id, data, received_at)
+        SELECT box_id, 1, seq, at, kind, incident_id, data, received_at FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_by_log RENAME TO events;
+    CREATE INDEX events_kind_at ON events(kind, at);
+    CREATE TABLE incidents_by_log (
+        box_id TEXT NOT NULL,
+        log_no INTEGER NOT NULL,
+        incident_id BIGINT NOT NULL,
+        group_id TEXT,
+        household TEXT,
+        phone TEXT,
+        kind TEXT,
+        drill INTEGER NOT NULL DEFAULT 0,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        close_reason TEXT,
+        first_ack_at TEXT,
+        acks INTEGER NOT NULL DEFAULT 0,
+        sms_sent INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (box_id, log_no, incident_id),
+        FOREIGN KEY (box_id, log_no) REFERENCES box_logs(box_id, log_no)
+    );
+    INSERT INTO incidents_by_log (box_id, log_no, incident_id, group_id, household, phone, kind,
+                                  drill, opened_at, closed_at, close_reason, first_ack_at, acks,
+                                  sms_sent, calls, failed)
+        SELECT box_id, 1, incident_id, group_id, household, phone, kind, drill, opened_at,
+               closed_at, close_reason, first_ack_at, acks, sms_sent, calls, failed
+        FROM incidents;
+    DROP TABLE incidents;
+    ALTER TABLE incidents_by_log RENAME TO incidents;
+    CREATE INDEX incidents_opened ON incidents(opened_at);
+    ALTER TABLE users ADD COLUMN last_login_at TEXT
     """,
 ]
 

@@ -15,6 +15,7 @@ from edgebox.hub import api, dashboard
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.verify import Verifier
+from edgebox.login_limit import LoginLimiter
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -32,7 +33,8 @@ async def healthz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24) -> Starlette:
+def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
+               login_attempts: int = 5, login_window_minutes: float = 15) -> Starlette:
     db = open_database(db_url)
 
     @asynccontextmanager
@@ -56,5 +58,6 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24) -> S
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)
     app.state.stale_hours = stale_hours
+    app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
     return app

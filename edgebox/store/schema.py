@@ -17,7 +17,8 @@ Tables
 - events: the append-only log, ``seq`` strictly increasing with no gaps; the uploader ships it and
   the web panel streams it.
 - broadcasts: office broadcasts, with how many households and SMS they planned.
-- uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes.
+- uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
+  the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
 from __future__ import annotations
 
@@ -156,6 +157,13 @@ MIGRATIONS: list[str] = [
         reported INTEGER NOT NULL DEFAULT 0    -- progress already logged, in quarters
     );
     CREATE INDEX deliveries_broadcast ON deliveries(broadcast_id);
+    """,
+    # 5: the log's identity, a random id born with the database. The hub keys a box's events by
+    # (box, log, seq): a box whose database was replaced starts again at seq 1 under a new id,
+    # and the hub keeps its new log apart from the old one instead of taking it for duplicates.
+    """
+    INSERT INTO uplink_state (name, value) VALUES ('log_id', lower(hex(randomblob(16))))
+        ON CONFLICT(name) DO NOTHING;
     """,
 ]
 

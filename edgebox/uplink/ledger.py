@@ -1,12 +1,15 @@
 """The uplink's notes in the box's own database (table ``uplink_state``): the cursor and friends.
 
 The cursor is the last sequence number the hub acknowledged; only an acknowledgement moves it.
+The log id (written by the store's migration when the database is created) names this database's
+log at the hub, so a replaced database's log, restarting at seq 1, is kept apart from the old one.
 Every read and write here is one short transaction: the uploader never holds the store's lock
 while it talks to the network, so an alarm arriving mid-upload is recorded at once.
 """
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 
 from edgebox.store.times import parse_utc, utc_iso
@@ -18,6 +21,7 @@ LAST_ERROR = "last_error"
 SINCE = "watching_since"
 SUMMARY_SENT_ON = "summary_sent_on"
 DISK_WARNED_ON = "disk_warned_on"
+LOG_ID = "log_id"
 
 
 class UplinkLedger:
@@ -53,7 +57,16 @@ class UplinkLedger:
             since = now
         return since
 
-    # ---- the cursor --------------------------------------------------------------------------
+    # ---- the log's identity and the cursor ----------------------------------------------------
+
+    def log_id(self) -> str:
+        """This database's log id. Made anew only when the notes were cleared by hand (to send
+        the whole log again): the hub then keeps what follows as a log of its own."""
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO uplink_state (name, value) VALUES (?, ?)"
+                         " ON CONFLICT(name) DO NOTHING", (LOG_ID, secrets.token_hex(16)))
+            return conn.execute("SELECT value FROM uplink_state WHERE name = ?",
+                                (LOG_ID,)).fetchone()[0]
 
     def acked_seq(self) -> int:
         return int(self.get(ACKED, "0"))
@@ -78,9 +91,9 @@ class UplinkLedger:
     def status(self) -> dict:
         """What ``edgebox upload status`` prints."""
         acked = self.acked_seq()
-        return {"acked_seq": acked, "last_seq": self.last_seq(), "backlog": self.backlog(acked),
-                "last_success_at": self.get(LAST_SUCCESS), "last_attempt_at":
-                self.get(LAST_ATTEMPT), "last_error": self.get(LAST_ERROR)}
+        return {"log_id": self.log_id(), "acked_seq": acked, "last_seq": self.last_seq(),
+                "backlog": self.backlog(acked), "last_success_at": self.get(LAST_SUCCESS),
+                "last_attempt_at": self.get(LAST_ATTEMPT), "last_error": self.get(LAST_ERROR)}
 
     def health_snapshot(self) -> list[dict]:
         """The newest health reading of every modem, trimmed for the wire."""

@@ -3,10 +3,14 @@
 A box POSTs one batch to ``{hub}/api/v1/events``:
 
 - body: gzip-compressed UTF-8 JSON
-  ``{"box": ID, "after": N, "through": M, "events": [{seq, at, kind, incident_id, data}, …],
-  "status": {…}}``. ``after`` is the last sequence number the box believes the hub has
-  acknowledged; ``events`` are the box's events with ``after < seq <= through``, oldest first
-  (``through == after`` and no events: a heartbeat carrying only the status).
+  ``{"box": ID, "log": LOG, "after": N, "through": M, "events": [{seq, at, kind, incident_id,
+  data}, …], "status": {…}}``. ``log`` names the box's database (a random id made with it):
+  sequence numbers count within one log, so a box whose database was replaced sends a new log
+  from seq 1 and the hub keeps it apart from the old one. ``after`` is the last sequence number
+  the box believes the hub has acknowledged of that log; ``events`` are the log's events with
+  ``after < seq <= through``, oldest first (``through == after`` and no events: a heartbeat
+  carrying only the status). A batch without ``log`` (a box from before log ids) continues the
+  box's latest log at the hub.
 - headers: ``X-Edgebox-Box`` (the box id), ``X-Edgebox-Time`` (Unix seconds),
   ``X-Edgebox-Nonce`` (32 hex digits, never reused), ``X-Edgebox-Signature: v1=HEX`` where HEX is
   HMAC-SHA256, keyed with the box's token, over ``string_to_sign`` below. The signature covers
@@ -16,7 +20,7 @@ A box POSTs one batch to ``{hub}/api/v1/events``:
   cursor moves to ``acked_seq`` and nothing else moves it forward.
 - answer 401: ``{"error": "unknown_box" | "bad_signature" | "clock_skew" | "replay" |
   "missing_header", "hub_time": t}``; 409 ``{"error": "ahead", "acked_seq": N}`` when ``after``
-  is beyond what the hub has (its database was restored): the box rewinds to N.
+  is beyond what the hub has of that log (its database was restored): the box rewinds to N.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import zlib
 
@@ -39,6 +44,7 @@ SIGNATURE_HEADER = "X-Edgebox-Signature"
 # small gzip bomb must not take the hub's memory.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
+LOG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def string_to_sign(box: str, timestamp: str, nonce: str, method: str, path: str,
@@ -79,9 +85,10 @@ def signed_headers(token: str, box: str, now: float, path: str, body: bytes,
     }
 
 
-def encode_batch(box: str, after: int, events: list[dict], status: dict) -> bytes:
+def encode_batch(box: str, after: int, events: list[dict], status: dict,
+                 log: str = "") -> bytes:
     through = events[-1]["seq"] if events else after
-    document = {"box": box, "after": after, "through": through,
+    document = {"box": box, **({"log": log} if log else {}), "after": after, "through": through,
                 "events": [{"seq": e["seq"], "at": e["at"], "kind": e["kind"],
                             "incident_id": e["incident_id"], "data": e["data"]}
                            for e in events],
@@ -116,6 +123,9 @@ def decode_batch(body: bytes) -> dict:
                        ("status", dict)):
         if not isinstance(document.get(name), kind) or isinstance(document.get(name), bool):
             raise BadBatch(f"batch field '{name}' is missing or of the wrong type")
+    log = document.get("log")
+    if log is not None and not (isinstance(log, str) and LOG_ID.fullmatch(log)):
+        raise BadBatch("batch field 'log' must be 1-64 ASCII letters, digits, '_' or '-'")
     previous = document["after"]
     if previous < 0:
         raise BadBatch("'after' must not be negative")

@@ -1,4 +1,5 @@
-"""Bounded disk: what may be deleted once the hub has it, and the warning before space runs out.
+"""Bounded disk: what may be deleted once the hub has it (the warning before space runs out is
+in ``diskwatch``).
 
 Policy (every deletion only touches events the hub has acknowledged, seq <= cursor):
 - bulky, low-value events (``uplink.prune_kinds``: health readings, balances, texts from numbers

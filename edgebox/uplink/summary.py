@@ -3,12 +3,14 @@
 When no upload has succeeded for ``uplink.summary_after_hours``, once a day from
 ``uplink.summary_hour`` (the box's local time) each township number gets one text: alarms and
 failed sends in the last 24 hours, each modem's health, and how long the log has waited.
-Pure functions of their arguments, plus one read of the store.
+Pure functions of their arguments, plus one read of the store and ``queue_notice``, which puts
+the uplink's texts (this summary, the disk warning) in the outbox.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from edgebox.domain import alarm
 from edgebox.store.times import utc_iso
 
 TEMPLATES = {
@@ -34,6 +36,14 @@ TEMPLATES = {
 
 def text(language: str, name: str, **values: object) -> str:
     return TEMPLATES.get(language, TEMPLATES["en"])[name].format(**values)
+
+
+def queue_notice(store, now: datetime, numbers: list[str], purpose: str, text: str) -> None:
+    """One SMS of ``text`` to each of ``numbers``, at the priority of office notices."""
+    if numbers:
+        store.add_deliveries(now, None, [
+            alarm.PlannedDelivery(alarm.SMS, number, None, purpose, text,
+                                  alarm.PRIORITY["office_notice"]) for number in numbers])
 
 
 def summary_due(now: datetime, quiet_since: datetime, after_hours: float, hour: int,

@@ -18,11 +18,11 @@ from datetime import date, datetime, timezone
 from typing import Callable
 
 from edgebox import __version__
-from edgebox.domain import alarm
 from edgebox.store.times import utc_iso
 from edgebox.uplink import ledger as notes
 from edgebox.uplink import protocol, retention, summary
 from edgebox.uplink.client import Ahead, HubClient
+from edgebox.uplink.diskwatch import DiskWatch
 from edgebox.uplink.errors import ClockSkew, UplinkError
 from edgebox.uplink.ledger import UplinkLedger
 from edgebox.uplink.link import LinkManager
@@ -72,6 +72,8 @@ class Uploader:
         self.link = link or LinkManager(settings.url, settings.link_check, settings.link_up,
                                         settings.link_down, settings.link_up_seconds)
         self.disk_usage = disk_usage
+        self.disk = DiskWatch(store, settings.box_id, settings.disk_warn_percent,
+                              language=language, office=office, disk_usage=disk_usage)
         self.failures = 0
         self._failing = False
         self._stop = threading.Event()
@@ -123,7 +125,7 @@ class Uploader:
     def run_once(self) -> RunReport:
         with self._run_lock:
             now = self.clock()
-            disk_low = self._watch_disk(now)
+            disk_low = self.disk.check(now)
             report = RunReport()
             try:
                 brought_up = self.link.ensure_up(self._stop.is_set)
@@ -152,13 +154,14 @@ class Uploader:
                 "box_time": utc_iso(self.clock()), "version": __version__}
 
     def _upload(self, report: RunReport) -> None:
+        log_id = self.ledger.log_id()
         acked = self.ledger.acked_seq()
         rewound = clock_fixed = False
         while not self._stop.is_set():
             events = self.ledger.batch_after(acked, self.settings.batch_events)
             through = events[-1]["seq"] if events else acked
             body = protocol.encode_batch(self.settings.box_id, acked, events,
-                                         self._status(through))
+                                         self._status(through), log=log_id)
             try:
                 ack = self.client.post_batch(body)
             except ClockSkew as exc:
@@ -194,7 +197,8 @@ class Uploader:
         """Move the cursor to what the hub acknowledged (never past the box's own log)."""
         last = self.ledger.last_seq()
         if hub_acked > last:
-            # The hub has sequence numbers this log never had: the box's database was replaced.
+            # The hub has sequence numbers this log never had under this log's id: the database
+            # was restored from an older copy of itself (a new database has a new id).
             self.store.append_event(self.clock(), "uplink_conflict", hub_acked=hub_acked,
                                     box_last=last)
             hub_acked = max(through, min(hub_acked, last))
@@ -220,30 +224,7 @@ class Uploader:
             self._failing = True
             self.store.append_event(now, "uplink_failed", error=report.error[:300])
 
-    # ---- the disk and the township -------------------------------------------------------------
-
-    def _office_notice(self, now: datetime, numbers: list[str], purpose: str,
-                       text: str) -> None:
-        if numbers:
-            self.store.add_deliveries(now, None, [
-                alarm.PlannedDelivery(alarm.SMS, number, None, purpose, text,
-                                      alarm.PRIORITY["office_notice"]) for number in numbers])
-
-    def _watch_disk(self, now: datetime) -> bool:
-        usage = self.disk_usage(self.store.path)
-        if usage.used_percent < self.settings.disk_warn_percent:
-            return False
-        today = now.astimezone().date().isoformat()
-        if self.ledger.get(notes.DISK_WARNED_ON) != today:
-            self.ledger.put(notes.DISK_WARNED_ON, today)
-            percent, free_mb = round(usage.used_percent), usage.free // (1024 * 1024)
-            self.store.append_event(now, "disk_low", used_percent=percent, free_mb=free_mb,
-                                    database_mb=retention.database_bytes(self.store.path)
-                                    // (1024 * 1024))
-            self._office_notice(now, self.office, "office_notice", summary.text(
-                self.language, "disk_low", box=self.settings.box_id, percent=percent,
-                free=free_mb))
-        return True
+    # ---- the township ----------------------------------------------------------------------------
 
     def _maybe_send_summary(self, now: datetime) -> None:
         if not self.township:
@@ -260,4 +241,4 @@ class Uploader:
             self.language, self.settings.box_id, summary.daily_counts(self.store, now),
             self.ledger.health_snapshot(), quiet_since, now,
             self.ledger.backlog(self.ledger.acked_seq()))
-        self._office_notice(now, self.township, "township_summary", text)
+        summary.queue_notice(self.store, now, self.township, "township_summary", text)

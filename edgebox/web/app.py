@@ -20,7 +20,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from edgebox.web.auth import COOKIE, LoginLimiter, Sessions, same_token
+from edgebox.login_limit import LoginLimiter
+from edgebox.web.auth import COOKIE, Sessions, same_token
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.live import LiveEvents
 from edgebox.web.settings import WebSettings

@@ -1,4 +1,4 @@
-"""Sessions, CSRF tokens and login rate limiting for the web panel.
+"""Sessions, CSRF tokens and login rate limiting (``edgebox.login_limit``) for the web panel.
 
 Sessions live in memory: a restart of the box logs the office out, which is acceptable and
 means no session can leak from the database or an SD card. Every visitor gets a session (so the
@@ -11,7 +11,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -68,44 +68,3 @@ class Sessions:
 
 def same_token(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
-
-
-class LoginLimiter:
-    """At most ``attempts`` failed logins per client address in ``window`` seconds, and ten
-    times that from everywhere together (a LAN is small; a flood means someone is guessing)."""
-
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic):
-        self.attempts = attempts
-        self.window = window
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque] = {}
-        self._all: deque = deque()
-
-    def wait_seconds(self, client: str) -> float:
-        """0 when this client may try now, else how long until it may."""
-        now = self._clock()
-        with self._lock:
-            mine = self._trim(self._failures.get(client, deque()), now)
-            everyone = self._trim(self._all, now)
-            waits = []
-            if len(mine) >= self.attempts:
-                waits.append(mine[0] + self.window - now)
-            if len(everyone) >= 10 * self.attempts:
-                waits.append(everyone[0] + self.window - now)
-            return max(waits, default=0.0)
-
-    def failed(self, client: str) -> None:
-        now = self._clock()
-        with self._lock:
-            self._failures.setdefault(client, deque()).append(now)
-            self._all.append(now)
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
-
-    def _trim(self, times: deque, now: float) -> deque:
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
