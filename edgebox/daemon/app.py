@@ -34,16 +34,16 @@ def setup_logging(level: str = "info", stream=None) -> None:
 
 
 def import_configured_roster(config, store) -> None:
-    """Import ``box.roster_csv`` at start when set: a bad sheet stops the start, naming the line."""
+    """Import ``box.roster_csv`` at start when it is new or changed since its last import
+    (edgebox.roster_io.sheet_import says why); a bad sheet stops the start, naming the line."""
     if not config.box_roster_csv:
         return
-    from edgebox.roster_io.csv_sheet import read_roster_csv
+    from edgebox.roster_io.sheet_import import import_sheet_if_changed
     try:
-        roster = read_roster_csv(config.box_roster_csv, region=config.box_region)
+        import_sheet_if_changed(store, config.box_roster_csv, config.box_region, utc_now(),
+                                source=config.box_roster_csv)
     except FileNotFoundError:
         raise ConfigError("box.roster_csv", f"{config.box_roster_csv} does not exist") from None
-    if roster != store.load_roster():
-        store.replace_roster(roster, utc_now(), source=config.box_roster_csv)
 
 
 def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:

@@ -243,15 +243,16 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
     if not sheet.exists():
         return None
     from edgebox.config import load_config
-    from edgebox.roster_io.csv_sheet import read_roster_csv
+    from edgebox.roster_io.sheet_import import import_sheet_if_changed
     from edgebox.store import SqliteStore
     try:
         config = load_config(paths.etc / CONFIG_FILE)
-        roster = read_roster_csv(sheet, region=config.box_region)
         store = SqliteStore(config.box_database)
-        if roster == store.load_roster():
+        # Only a new or changed sheet: leaders' and the office's edits since survive reboots.
+        roster = import_sheet_if_changed(store, sheet, config.box_region,
+                                         now or datetime.now(timezone.utc), source=ROSTER_FILE)
+        if roster is None:
             return Outcome("unchanged")
-        store.replace_roster(roster, now or datetime.now(timezone.utc), source=ROSTER_FILE)
         _give_to_daemon(Path(config.box_database))
     except EdgeboxError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]

@@ -10,8 +10,10 @@ from edgebox.domain.roster import Group, Household, Roster
 
 
 class RosterRows:
-    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None:
-        """Swap the whole roster in one transaction: an import is all or nothing."""
+    def replace_roster(self, roster: Roster, now: datetime, source: str = "",
+                       **detail: object) -> None:
+        """Swap the whole roster in one transaction: an import is all or nothing. ``detail``
+        goes into the roster_replaced event (e.g. the imported sheet's digest)."""
         roster.validated()
         with self.transaction() as conn:
             conn.execute("DELETE FROM group_members")
@@ -32,7 +34,7 @@ class RosterRows:
             )
             self._append(conn, now, "roster_replaced", None, {
                 "households": len(roster.households), "groups": len(roster.groups),
-                "source": source})
+                "source": source, **detail})
 
     def load_roster(self) -> Roster:
         with self._lock:
