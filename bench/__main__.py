@@ -8,14 +8,26 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from bench import broadcast, uplink
+from bench import broadcast, fanout, footprint, latency, tools, uplink
 
-BENCHMARKS = {"broadcast": broadcast, "uplink": uplink}
+BENCHMARKS = {"broadcast": broadcast, "uplink": uplink, "latency": latency,
+              "fanout": fanout, "tools": tools, "footprint": footprint}
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next((line.split(":", 1)[1].strip() for line in info
+                         if line.startswith(("model name", "Model"))), platform.processor())
+    except OSError:
+        return platform.processor()
 
 
 def machine() -> dict:
+    """What the figures were measured on; the load says how busy the machine was (shared)."""
     return {"python": platform.python_version(), "system": platform.platform(),
-            "cpus": os.cpu_count(), "machine": platform.machine()}
+            "cpus": os.cpu_count(), "machine": platform.machine(), "cpu": cpu_model(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,8 +84,9 @@ KEYS: dict[str, Key] = {
                                                                     4 <= len(v) <= 8)
                             else "must be 4-8 digits, or empty to turn SMS administration off"),
     "admin.max_wrong": Key(int, 3, _between(1, 20)),
-    "admin.lockout_minutes": Key((int, float), 60, _between(1, 24 * 60)),
+    "admin.lockout_minutes": Key((int, float), 60, _between(0.1, 24 * 60)),
     "drill.report_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
+    "drill.schedule": Key(list, [], lambda v: _drill_schedule(v)),
     "numbers.office": Key(list, []),
     "numbers.township": Key(list, []),
     "siren.backend": Key(str, "simulated", _one_of("simulated", "rpi")),
@@ -136,6 +137,18 @@ KEYS: dict[str, Key] = {
     "uplink.summary_after_hours": Key((int, float), 24, _between(1, 24 * 30)),
     "uplink.summary_hour": Key(int, 20, _between(0, 23)),
 }
+
+
+def _drill_schedule(entries: list) -> str | None:
+    from edgebox.domain.drills import parse_slot  # the drills own their schedule's form
+    for entry in entries:
+        if not isinstance(entry, str):
+            return f"{entry!r} must be text in quotes, like \"monthly 1 10:00\""
+        try:
+            parse_slot(entry)
+        except ValueError as exc:
+            return str(exc)
+    return None
 
 
 def _gpio_pin(value: int) -> str | None:

@@ -38,7 +38,8 @@ TIMEOUTS_BEFORE_RESET = 2
 class ModemWorker:
     def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
                  stop: threading.Event, on_key_ack: Callable[[int], None],
-                 report_office: Callable[[str], None]):
+                 report_office: Callable[[str], None],
+                 ring_wanted: Callable[[dict], bool] = lambda delivery: True):
         self.name = settings.name
         self.settings = settings
         self.config = config
@@ -51,8 +52,21 @@ class ModemWorker:
         self._stop = stop
         self._on_key_ack = on_key_ack
         self._report_office = report_office
-        self._failures_in_a_row = 0
+        # The ring call in progress and how to end it early: an acknowledgement or a cancel
+        # arriving while a member's phone rings (or while they listen) makes the rest of that
+        # call pointless. ``ring_wanted`` is the policy's word on whether it still is; it is asked
+        # just before dialling and again on every ``recheck_ring``, both under ``_ring_lock``,
+        # so a decision committed at any moment is seen by one of the two.
+        self._ring_wanted = ring_wanted
+        self._ring_lock = threading.Lock()
+        self._ringing: dict | None = None
+        self._hang_up = threading.Event()
+        # Numbers whose sends failed since this modem's last success (see _failed).
+        self._failing_numbers: set[str] = set()
         self._timeouts_in_a_row = 0
+        # The next delivery, claimed in the same transaction that recorded the SMS before it
+        # (see _deliver); sent on the next step, or handed back if this modem cannot.
+        self._claimed: dict | None = None
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0
@@ -84,6 +98,7 @@ class ModemWorker:
             except Exception:  # the worker must outlive any one bad step
                 log.exception("modem %s worker step failed", self.name)
                 self._stop.wait(1)
+        self._hand_back_claimed("the box is stopping")
 
     def _step(self) -> None:
         if self.state == "out_of_service":
@@ -93,9 +108,12 @@ class ModemWorker:
                 self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
             return
         if not self.modem.alive:
+            self._hand_back_claimed("modem lost")
             self._reopen()
             return
-        delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+        delivery, self._claimed = self._claimed, None
+        if delivery is None:
+            delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
         if delivery is not None:
             self._deliver(delivery)
         elif time.monotonic() >= self._next_health:
@@ -110,20 +128,56 @@ class ModemWorker:
         try:
             if d["kind"] == alarm.SMS:
                 refs = self.modem.send_sms(d["phone"], d["text"])
-                self.store.finish_delivery(self.clock(), d["id"], "sent", "sms_sent",
-                                           modem_ref=",".join(map(str, refs)), parts=len(refs))
+                # Recorded together with claiming the next delivery: one disk sync between
+                # two submits, the modem idle for less (each sync is milliseconds on an SD card).
+                self._claimed = self.store.finish_and_claim_next(
+                    self.clock(), d["id"], "sms_sent", self.kinds, self.name,
+                    modem_ref=",".join(map(str, refs)), parts=len(refs))
             else:
-                outcome: RingOutcome = self.modem.ring(d["phone"], self.config.alarm_ring_seconds,
-                                                       speech=d["text"])
-                self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
-                                           result=outcome.result, spoken=outcome.spoken,
-                                           alerting_seconds=outcome.alerting_seconds)
-                if outcome.result == "acknowledged":
-                    self._on_key_ack(d["id"])
+                self._ring(d)
         except ModemError as exc:
             self._failed(d, exc)
             return
-        self._failures_in_a_row = self._timeouts_in_a_row = 0
+        self._failing_numbers.clear()
+        self._timeouts_in_a_row = 0
+
+    def _ring(self, d: dict) -> None:
+        with self._ring_lock:
+            wanted = self._ring_wanted(d)
+            self._ringing = d if wanted else None
+            self._hang_up.clear()
+        if not wanted:  # acknowledged or cancelled since it was queued: never dial
+            self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
+            return
+        try:
+            outcome: RingOutcome = self.modem.ring(d["phone"], self.config.alarm_ring_seconds,
+                                                   speech=d["text"], stop=self._hang_up)
+        finally:
+            with self._ring_lock:
+                self._ringing = None
+        self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
+                                   result=outcome.result, spoken=outcome.spoken,
+                                   alerting_seconds=outcome.alerting_seconds)
+        if outcome.result == "acknowledged":
+            self._on_key_ack(d["id"])
+
+    def recheck_ring(self) -> bool:
+        """Hang up the ring call in progress if the policy no longer wants it (called from the
+        event loop after an acknowledgement or a cancel). True when a call is being ended."""
+        with self._ring_lock:
+            if self._ringing is None or self._ring_wanted(self._ringing):
+                return False
+            self._hang_up.set()
+            return True
+
+    def _hand_back_claimed(self, why: str) -> None:
+        """A delivery claimed for this modem that it will not carry now goes back to the
+        outbox for any modem; the try does not count against it."""
+        delivery, self._claimed = self._claimed, None
+        if delivery is not None:
+            now = self.clock()
+            self.store.retry_delivery(now, delivery["id"], why, now, count_attempt=False)
+            self.wake.set()
 
     def _failed(self, d: dict, exc: ModemError) -> None:
         now = self.clock()
@@ -141,15 +195,18 @@ class ModemWorker:
             if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:
                 self._reset(str(exc))
         elif self.modem.alive:
-            self._failures_in_a_row += 1
-            if self._failures_in_a_row >= self.config.modem_out_of_service_after:
+            # Only sends to that many different numbers failing in a row blame the modem (its
+            # SIM, credit, network): a phone that takes no SMS fails each of its retries, and a
+            # few such phones in one group must not silence the box for everyone else.
+            self._failing_numbers.add(d["phone"])
+            if len(self._failing_numbers) >= self.config.modem_out_of_service_after:
                 self._take_out_of_service(str(exc))
 
     def _take_out_of_service(self, why: str) -> None:
         minutes = self.config.modem_out_of_service_minutes
         self.state = "out_of_service"
         self._back_at = time.monotonic() + minutes * 60
-        self._failures_in_a_row = 0
+        self._failing_numbers.clear()
         self.store.append_event(self.clock(), "modem_out_of_service", modem=self.name,
                                 minutes=minutes, error=why)
 

@@ -7,6 +7,7 @@ committed to the store before anything is sent, so a restart resumes it.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
@@ -15,7 +16,7 @@ from edgebox.domain import alarm, escalation
 from edgebox.domain.messages import render
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
-                                         parse_sms)
+                                         parse_sms, redact_pin)
 
 OFFICE = "office"  # the acknowledging "household" when the office acknowledges
 
@@ -42,11 +43,13 @@ class AlarmPolicy:
                                     phone=phone)
             self._hasten(own, now)
             return
-        notified = self._incident_notifying(household, now)
+        notified = self._incident_notifying(household, now, told_only=True)
         if notified is not None:  # a neighbour calling back: "I am coming"
             self._reject(call.modem, notified.id)
             self._acknowledge(notified, household, phone, "callback")
             return
+        # Not told of any alarm yet: a neighbour calling moments after another household of
+        # the group is the same emergency seen from next door.
         joined = self._recent_alarm_of_group(household, now)
         if joined is not None:
             self._reject(call.modem, joined.id)
@@ -85,50 +88,65 @@ class AlarmPolicy:
         self.store.add_deliveries(self.clock(), incident.id, plan)
         self._wake_workers()
 
-    def _incident_notifying(self, household, now) -> alarm.Incident | None:
+    def _incident_notifying(self, household, now, told_only: bool = False
+                            ) -> alarm.Incident | None:
+        """The newest open incident that alerts this household (it may acknowledge it).
+        ``told_only``: only one whose alarm SMS or ring has actually gone out to it; a
+        neighbour who has not been told yet cannot be calling back about it."""
         candidates = [i for i in self.store.incidents_notifying(household.id)
-                      if i.caller_household_id != household.id
+                      if household.id not in (i.caller_household_id, *i.co_callers)
                       and i.is_open(now, self.config.alarm_open_minutes)]
+        if told_only:
+            candidates = [i for i in candidates if any(
+                d["household_id"] == household.id and d["purpose"] in ("alarm", "ring")
+                and d["state"] in ("sent", "sending") for d in self.store.deliveries(i.id))]
         return candidates[-1] if candidates else None
+
+    def _incident_groups(self, incident) -> set[str]:
+        """The groups an incident alerts: every group of its caller."""
+        caller = self.roster.household(incident.caller_household_id)
+        return {g.id for g in alarm.caller_groups(self.roster, caller,
+                                                  self.roster.group(incident.group_id))}
 
     def _recent_alarm_of_group(self, household, now) -> alarm.Incident | None:
         """An alarm another household of the same group raised moments ago: the second call is
         the same emergency seen from next door, not a second flood of messages."""
         window = timedelta(seconds=self.config.alarm_merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        recent = [i for i in self.store.incidents("open") if i.group_id in groups
+        recent = [i for i in self.store.incidents("open") if self._incident_groups(i) & groups
                   and not i.drill and now - i.opened_at <= window]
         return recent[-1] if recent else None
 
     def _join(self, incident, household, phone: str, now) -> None:
-        callers = [self.roster.household(incident.caller_household_id), household]
+        callers = [self.roster.household(h)
+                   for h in (incident.caller_household_id, *incident.co_callers)] + [household]
         self.store.update_incident(now, incident.id, "incident_joined",
                                    co_callers=[*incident.co_callers, household.id])
+        # The household joining is a caller now: it is not sent its own alarm nor rung.
+        self.store.cancel_pending_to(now, incident.id, household.id, "joined")
+        self._recheck_rings()
         group = self.roster.group(incident.group_id)
         lang = self.config.box_language
         # Members not texted yet get one notice naming both households; those already texted
-        # get one short addendum.
+        # (or being texted right now, with the first words) get one short addendum.
         both = alarm.Household("+", "、".join(h.name for h in callers),
                                "、".join(h.address for h in callers), ())
-        self.store.reword_pending(now, incident.id, "alarm",
-                                  alarm.alarm_text(lang, group, both))
-        already = {d["phone"] for d in self.store.sent_to(incident.id) if d["purpose"] == "alarm"}
-        addendum = render(lang, "joined", group=group.name, caller=household.name,
-                          address=household.address)
+        out = self.store.reword_unsent(now, incident.id, "alarm", alarm.alarm_text(
+            lang, group, both, incident.alarm_type, incident.text, incident.drill))
+        addendum = render(lang, "joined", drill=incident.drill, group=group.name,
+                          caller=household.name, address=household.address)
         plan = [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
                                       alarm.PRIORITY["update"])
-                for p, d_household in self._phones_of_alarm(incident.id) if p in already]
+                for p, d_household in dict.fromkeys((d["phone"], d["household_id"]) for d in out)
+                if d_household != household.id]
+        notified = {h.id for h in alarm.members_to_alert(self.roster, callers[0])} - {
+            h.id for h in callers}
         plan.append(alarm.PlannedDelivery(
             alarm.SMS, phone, household.id, "confirm",
-            render(lang, "confirm", group=group.name,
-                   notified=len(alarm.members_to_alert(self.roster, callers[0])) - 1),
+            render(lang, "confirm", drill=incident.drill, group=group.name,
+                   notified=len(notified)),
             alarm.PRIORITY["confirm"]))
         self._enqueue(incident.id, plan)
-
-    def _phones_of_alarm(self, incident_id: int) -> list[tuple[str, str | None]]:
-        return list(dict.fromkeys((d["phone"], d["household_id"])
-                                  for d in self.store.deliveries(incident_id)
-                                  if d["purpose"] == "alarm"))
 
     # ---- SMS ---------------------------------------------------------------------------------
 
@@ -139,12 +157,19 @@ class AlarmPolicy:
         household = self.roster.household_by_phone(phone)
         self.store.append_event(now, "sms_received", number=phone or sms.number,
                                 household=household.id if household else None,
-                                text=sms.text[:500], length=len(sms.text), modem=sms.modem)
+                                text=redact_pin(sms.text)[:500], length=len(sms.text),
+                                modem=sms.modem)
         command = parse_sms(sms.text, tuple(g.name for g in self.roster.groups))
-        if isinstance(command, Broadcast) and phone in self._broadcasters():
-            self._broadcast(phone, command.group, command.text, reply_to=phone)
+        if isinstance(command, Broadcast) or getattr(command, "about", "") == "broadcast":
+            self._broadcast_sms(phone, command)  # office numbers need not be households
         elif household is None:
-            return  # strangers cannot raise alarms or give orders by SMS; it is logged above
+            # Strangers cannot raise alarms or give orders by SMS; it is logged above. One who
+            # tries to call an alarm off is told why nothing happened (a sender that is no
+            # phone number, such as an operator's name, is not answered).
+            if isinstance(command, Cancel) and phone:
+                self._reply(phone, "本号码未登记，不能取消报警" if self.config.box_language == "zh"
+                            else "this number is not registered and cannot cancel alarms")
+            return
         elif isinstance(command, Acknowledge):
             incident = self._incident_notifying(household, now)
             if incident is None:
@@ -155,9 +180,6 @@ class AlarmPolicy:
             self._cancel_by_sms(household, phone, now)
         elif isinstance(command, Admin):
             self._admin(household, phone, command)
-        elif isinstance(command, Broadcast):
-            self._reply(phone, "没有广播权限" if self.config.box_language == "zh"
-                        else "this number may not broadcast")
         elif isinstance(command, Rejected):
             self._reply(phone, command.reason)
         elif isinstance(command, Report):
@@ -168,16 +190,23 @@ class AlarmPolicy:
                                             self.config.alarm_open_minutes)
         if own is not None:
             fresh = now - own.opened_at <= timedelta(seconds=self.config.alarm_enrich_seconds)
-            if fresh and own.text is None:
+            # A drill is not re-worded by its caller's texts: every message stays marked.
+            if fresh and own.text is None and not own.drill:
                 self._enrich(own, household, report, now)
             else:
                 self.store.append_event(now, "incident_message", own.id, household=household.id,
                                         text=report.text[:500])
             return
-        notified = self._incident_notifying(household, now)
+        notified = self._incident_notifying(household, now, told_only=True)
         if notified is not None:  # a neighbour writing about the alarm they were told of
             self.store.append_event(now, "incident_message", notified.id,
                                     household=household.id, text=report.text[:500])
+            return
+        joined = self._recent_alarm_of_group(household, now)
+        if joined is not None:  # not told yet: the same emergency seen from next door
+            self.store.append_event(now, "incident_message", joined.id,
+                                    household=household.id, text=report.text[:500])
+            self._join(joined, household, phone, now)
             return
         self._raise(household, phone, report.alarm_type, report.text)
 
@@ -191,12 +220,16 @@ class AlarmPolicy:
         text = fit_one_sms(lang, "update", "text", report.text,
                            label=alarm.alarm_label(alarm_type, lang), caller=household.name,
                            address=household.address)
-        self.store.reword_pending(now, incident.id, "alarm", alarm.alarm_text(
+        # Texts not sent yet say it all; those already out (or going out now) get the update.
+        out = self.store.reword_unsent(now, incident.id, "alarm", alarm.alarm_text(
             lang, self.roster.group(incident.group_id), household, alarm_type, report.text))
-        already = {d["phone"] for d in self.store.sent_to(incident.id) if d["purpose"] == "alarm"}
         self._enqueue(incident.id, [
             alarm.PlannedDelivery(alarm.SMS, p, h, "update", text, alarm.PRIORITY["update"])
-            for p, h in self._phones_of_alarm(incident.id) if p in already])
+            for p, h in dict.fromkeys((d["phone"], d["household_id"]) for d in out)])
+        if alarm_type != incident.alarm_type and self.siren.is_on:
+            # The siren says what kind of alarm it is (a thief: pulsed, not continuous).
+            self._siren_on(incident.id, escalation.ALARM_TYPES.get(
+                alarm_type, escalation.ALARM_TYPES["other"])["siren"])
 
     def _reply(self, phone: str, reason: str) -> None:
         text = render(self.config.box_language, "refused", reason=reason)
@@ -206,29 +239,70 @@ class AlarmPolicy:
     # ---- acknowledgement, cancel ---------------------------------------------------------------
 
     def _acknowledge(self, incident, household, phone: str, channel: str) -> None:
-        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel):
-            self._enqueue(incident.id, [
-                alarm.plan_ack_relay(incident, household, self.config.box_language)])
+        relay = alarm.plan_ack_relay(incident, household, self.config.box_language)
+        # Households that joined the alarm by calling too want to know who is coming.
+        also = [replace(relay, phone=self.roster.household(h).primary_phone, household_id=h)
+                for h in incident.co_callers]
+        # Recorded with its relays in one transaction: a crash between the two would leave the
+        # caller never told who is coming.
+        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
+                                 relays=[relay, *also]):
+            self._recheck_rings()  # their phone may be ringing right now
+            self._wake_workers()
+
+    def _ring_still_wanted(self, delivery: dict) -> bool:
+        """Whether a ring call is still worth making; the modem workers ask just before they
+        dial and again whenever ``_recheck_rings`` says something changed. Not once its alarm
+        is over, not to a household that acknowledged or is itself one of the callers, and no
+        escalation call once anybody acknowledged."""
+        if delivery["incident_id"] is None:
+            return True
+        incident = self.store.incident(delivery["incident_id"])
+        if incident is None or incident.state != "open":
+            return False
+        if delivery["purpose"].startswith("escalation"):
+            return incident.acked_at is None
+        household = delivery["household_id"]
+        if household is None:
+            return True
+        if household in (incident.caller_household_id, *incident.co_callers):
+            return False
+        return household not in {a["household_id"] for a in self.store.acks(incident.id)}
+
+    def _recheck_rings(self) -> None:
+        for worker in self.workers.values():
+            worker.recheck_ring()
 
     def _cancel_by_sms(self, household, phone: str, now) -> None:
+        """The caller (or a household that joined by calling too) or a leader of a group the
+        alarm alerts may call it off; anyone else is told why nothing happened."""
+        zh = self.config.box_language == "zh"
         leader_of = {g.id for g in self.roster.groups if g.leader_id == household.id}
         mine = [i for i in self.store.incidents("open")
-                if i.caller_household_id == household.id or i.group_id in leader_of]
-        if not mine:
-            self._reply(phone, "没有可以取消的报警" if self.config.box_language == "zh"
-                        else "there is no alarm you can cancel")
+                if household.id in (i.caller_household_id, *i.co_callers)
+                or self._incident_groups(i) & leader_of]
+        if mine:
+            for incident in mine:
+                self._cancel(incident, by=household.id)
             return
-        for incident in mine:
-            self._cancel(incident, by=household.id)
+        groups = {g.id for g in self.roster.groups_of(household.id)}
+        if any(self._incident_groups(i) & groups for i in self.store.incidents("open")):
+            self._reply(phone, "只有报警人或中心户长可以取消报警" if zh
+                        else "only the caller or the group leader may cancel this alarm")
+        else:
+            self._reply(phone, "没有可以取消的报警" if zh else "there is no alarm you can cancel")
 
     def _cancel(self, incident, by: str) -> None:
         """All clear: the ladder stops, whoever was told hears it is over, the siren stops."""
         now = self.clock()
-        told = {d["phone"]: d["household_id"] for d in self.store.sent_to(incident.id)
-                if d["kind"] == alarm.SMS}
+        # Everyone anything went out to (a text, a ring; even one a modem is sending right now)
+        # has heard of the alarm and must hear it is over.
+        told = {d["phone"]: d["household_id"] for d in self.store.deliveries(incident.id)
+                if d["state"] in ("sent", "sending")}
         told.setdefault(incident.caller_phone, incident.caller_household_id)
         if self.store.close_incident(now, incident.id, "cancelled", by=by) < 0:
             return
+        self._recheck_rings()
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         text = render(self.config.box_language, "all_clear", drill=incident.drill,
@@ -253,11 +327,15 @@ class AlarmPolicy:
                 return
             if action.kind == CANCEL:
                 self._cancel(incident, by=OFFICE)
-            elif self.store.record_ack(now, incident.id, OFFICE, "", action.source):
+            else:
                 text = render(self.config.box_language, "office_ack", drill=incident.drill)
-                self._enqueue(incident.id, [alarm.PlannedDelivery(
-                    alarm.SMS, incident.caller_phone, incident.caller_household_id,
-                    "ack_relay", text, alarm.PRIORITY["ack_relay"])])
+                relay = alarm.PlannedDelivery(alarm.SMS, incident.caller_phone,
+                                              incident.caller_household_id, "ack_relay", text,
+                                              alarm.PRIORITY["ack_relay"])
+                if self.store.record_ack(now, incident.id, OFFICE, "", action.source,
+                                         relays=[relay]):
+                    self._recheck_rings()  # an escalation call in progress is not needed now
+                    self._wake_workers()
         elif action.kind == SIREN_ON:
             self._siren_on(None, "continuous")
         elif action.kind == SIREN_OFF:

@@ -60,6 +60,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
         self._next_policy_tick = 0.0
+        self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
@@ -67,7 +68,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self.services = list(services)
         self.workers = {
             settings.name: ModemWorker(settings, config, store, modems[settings.name], clock,
-                                       self._stop, self._post_key_ack, self._report_modem_down)
+                                       self._stop, self._post_key_ack, self._report_modem_down,
+                                       self._ring_still_wanted)
             for settings in config.modems
         }
 
@@ -80,6 +82,9 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                                 households=len(self.roster.households),
                                 groups=len(self.roster.groups), modems=len(self.workers))
         self.store.requeue_interrupted(now)
+        # The call that raised one of these may still be ringing: when it shows up again it is
+        # that same call, not a repeat call that hastens the ladder.
+        self._ringing_on = set(self.store.unrejected_calls())
         for incident in self.store.unplanned_incidents():
             # Committed but never planned: the box died between the two. Plan it now.
             self._plan_incident(incident)

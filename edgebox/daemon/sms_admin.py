@@ -3,10 +3,12 @@
 A broadcast goes to every household of the village or of one group, once per phone, after every
 alarm message (lowest priority), rate-limited per sender. A leader may add or remove a phone of a
 household in their own group, or list the group, with the box's leader PIN; wrong PINs lock the
-number out for a while, counted from the durable log so a restart does not reset the count.
+number out for a while, counted from the durable log so a restart does not reset the count. The
+PIN itself never reaches the log or a reply.
 """
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,17 +16,40 @@ from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.phones import PhoneNumberError, display, normalise
 from edgebox.domain.roster import Roster
+from edgebox.domain.sms_commands import Rejected
 from edgebox.errors import RosterError
+from edgebox.store.times import parse_utc, utc_iso
+
+# Events that say a number gave the right PIN: they end a run of wrong ones.
+_RIGHT_PIN = ("admin_change", "admin_refused")
 
 
 class SmsAdministration:
+    # ---- broadcasts ------------------------------------------------------------------------
+
+    def _broadcast_sms(self, phone: str | None, command) -> None:
+        """"广播 …" by SMS: only allow-listed numbers (office, township or broadcast.allowed),
+        which need not be households; anyone else is told no and nothing is sent."""
+        zh = self.config.box_language == "zh"
+        if not phone:
+            return  # a withheld or garbled sender: nobody to answer, nothing to send
+        if phone not in self._broadcasters():
+            self.store.append_event(self.clock(), "broadcast_refused", sender=phone,
+                                    reason="not_allowed")
+            self._reply(phone, "没有广播权限" if zh else "this number may not broadcast")
+            return
+        if isinstance(command, Rejected):
+            self._reply(phone, command.reason)
+            return
+        self._broadcast(phone, command.group, command.text, reply_to=phone)
+
     def _broadcast(self, sender: str, group_id: str | None, text: str,
                    reply_to: str | None = None) -> None:
         now = self.clock()
         lang = self.config.box_language
-        hour_ago = now - timedelta(hours=1)
+        hour_ago = utc_iso(now - timedelta(hours=1))
         recent = [e for e in self.store.events_of_kinds(["broadcast_planned"])
-                  if e["data"].get("sender") == sender and e["at"] >= hour_ago.isoformat()]
+                  if e["data"].get("sender") == sender and e["at"] >= hour_ago]
         if len(recent) >= self.config.broadcast_max_per_hour:
             self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
             if reply_to:
@@ -32,7 +57,15 @@ class SmsAdministration:
                             else "too many broadcasts this hour")
             return
         if group_id is not None and group_id not in {g.id for g in self.roster.groups}:
-            group_id = next((g.id for g in self.roster.groups if g.name == group_id), None)
+            named = next((g.id for g in self.roster.groups if g.name == group_id), None)
+            if named is None:  # never widen a group's notice to the whole village
+                self.store.append_event(now, "broadcast_refused", sender=sender,
+                                        reason="unknown_group", group=group_id)
+                if reply_to:
+                    self._reply(reply_to, f"没有{group_id}" if lang == "zh"
+                                else f"no group {group_id}")
+                return
+            group_id = named
         households = (self.roster.members(group_id) if group_id
                       else list(self.roster.households))
         message = render(lang, "broadcast", text=text)
@@ -52,16 +85,23 @@ class SmsAdministration:
 
     def _admin(self, household, phone: str, command) -> None:
         now = self.clock()
-        lang = self.config.box_language
-        zh = lang == "zh"
+        zh = self.config.box_language == "zh"
         led = [g for g in self.roster.groups if g.leader_id == household.id]
         if not self.config.admin_leader_pin or not led:
+            self.store.append_event(now, "admin_not_allowed", household=household.id,
+                                    phone=phone, action=command.action)
             self._reply(phone, "只有中心户长可以管理本组" if zh else "only a group leader may")
             return
-        if self._locked_out(phone, now):
-            self._reply(phone, "密码错误次数过多，请稍后再试" if zh else "locked: too many wrong PINs")
+        until = self._locked_until(phone)
+        if until is not None and now < until:
+            self.store.append_event(now, "admin_locked", household=household.id, phone=phone,
+                                    until=utc_iso(until))
+            minutes = max(1, round((until - now).total_seconds() / 60))
+            self._reply(phone, f"密码错误次数过多，请{minutes}分钟后再试" if zh
+                        else f"locked: too many wrong PINs, try again in {minutes} min")
             return
-        if command.pin != self.config.admin_leader_pin:
+        # Compared in constant time: the reply must not tell how many digits were right.
+        if not hmac.compare_digest(command.pin.encode(), self.config.admin_leader_pin.encode()):
             self.store.append_event(now, "admin_pin_wrong", household=household.id, phone=phone)
             self._reply(phone, "密码错误" if zh else "wrong PIN")
             return
@@ -73,14 +113,13 @@ class SmsAdministration:
             return
         try:
             number = normalise(command.phone, self.config.box_region)
-        except PhoneNumberError as exc:
-            self._reply(phone, str(exc))
-            return
-        try:
             roster, detail = self._edited(group, command, number)
             roster.validated()
-        except (LookupError, RosterError) as exc:
-            self._reply(phone, str(exc.args[0] if exc.args else exc))
+        except (PhoneNumberError, LookupError, RosterError) as exc:
+            reason = str(exc.args[0] if exc.args else exc)
+            self.store.append_event(now, "admin_refused", household=household.id, phone=phone,
+                                    group=group.id, action=command.action, reason=reason[:200])
+            self._reply(phone, reason)
             return
         self._admin_done(phone, group, command.action, detail, changed=roster)
 
@@ -121,11 +160,23 @@ class SmsAdministration:
         self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
                                                    alarm.PRIORITY["reply"])])
 
-    def _locked_out(self, phone: str, now) -> bool:
-        since = (now - timedelta(minutes=self.config.admin_lockout_minutes)).isoformat()
-        events = [e for e in self.store.events_of_kinds(["admin_pin_wrong", "admin_change"])
-                  if e["data"].get("phone") == phone and e["at"] >= since]
-        wrong_in_a_row = 0
-        for event in events:
-            wrong_in_a_row = wrong_in_a_row + 1 if event["kind"] == "admin_pin_wrong" else 0
-        return wrong_in_a_row >= self.config.admin_max_wrong
+    def _locked_until(self, phone: str):
+        """When this number's lockout ends, None if it never was locked. ``max_wrong`` wrong
+        PINs in a row lock it for ``lockout_minutes`` from the last of them; a right PIN ends
+        the run, and so does a pause of ``lockout_minutes`` between two wrong ones. Tries while
+        locked out are not counted. Read from the log, so a restart changes nothing."""
+        window = timedelta(minutes=self.config.admin_lockout_minutes)
+        run, last_wrong, until = 0, None, None
+        for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN]):
+            if event["data"].get("phone") != phone:
+                continue
+            if event["kind"] != "admin_pin_wrong":
+                run = 0
+                continue
+            at = parse_utc(event["at"])
+            if last_wrong is not None and at - last_wrong > window:
+                run = 0
+            run, last_wrong = run + 1, at
+            if run >= self.config.admin_max_wrong:
+                run, until = 0, at + window
+        return until

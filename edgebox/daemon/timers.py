@@ -1,18 +1,21 @@
 """What the clock makes happen to alarms (mixed into Daemon with AlarmPolicy): the escalation
-ladder, incidents expiring, drills reporting, broadcast progress, and members whose alarm SMS
-failed being rung instead. Everything is derived from the store, so it resumes after a restart
-at the right step with the right remaining time."""
+ladder, incidents expiring, scheduled drills starting and drills reporting, broadcast progress,
+and members whose alarm SMS failed being rung instead. Everything is derived from the store, so
+it resumes after a restart at the right step with the right remaining time."""
 from __future__ import annotations
 
 import statistics
 from datetime import timedelta
 
-from edgebox.domain import alarm, escalation
+from edgebox.daemon.office import DRILL, OfficeAction
+from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
 
 
 class AlarmTimers:
     def _policy_tick(self, now) -> None:
+        if self.config.drill_schedule:
+            self._scheduled_drill(now)
         for incident in self.store.incidents("open"):
             if incident.drill and now - incident.opened_at >= timedelta(
                     minutes=self.config.drill_report_minutes):
@@ -35,6 +38,12 @@ class AlarmTimers:
 
     def _hasten(self, incident, now) -> None:
         """A repeat call while nobody has acknowledged: take the next step now."""
+        if incident.id in self._ringing_on:
+            # The call that raised it, still ringing after a restart (the box died before
+            # rejecting it): the same call, not a second one. Rejected now, so later calls count.
+            self._ringing_on.discard(incident.id)
+            self.store.append_event(self.clock(), "call_rang_on", incident.id)
+            return
         if incident.acked_at is None and incident.escalation_step < len(self.config.escalation):
             self._escalate(incident, incident.escalation_step,
                            self.config.escalation[incident.escalation_step])
@@ -44,21 +53,20 @@ class AlarmTimers:
         lang = self.config.box_language
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
-        leader = self.roster.household(group.leader_id)
         minutes = max(1, round((now - incident.opened_at).total_seconds() / 60))
         text = render(lang, "escalation", drill=incident.drill, group=group.name,
                       caller=caller.name, address=caller.address, minutes=minutes,
                       label=alarm.alarm_label(incident.alarm_type, lang))
         speech = render(lang, "ring_speech", drill=incident.drill, group=group.name,
                         caller=caller.name, address=caller.address)
-        targets = {"leader": [(leader.primary_phone, leader.id)],
+        targets = {"leader": [(leader.primary_phone, leader.id) for leader in
+                              alarm.leaders_to_alert(self.roster, caller, group)],
                    "office": [(n, None) for n in self.config.numbers_office],
                    "township": [(n, None) for n in self.config.numbers_township]}
         plan = []
         for action in step.actions:
             if action == "siren":
-                self._siren_on(incident.id, "continuous")
-                continue
+                continue  # sounded once the step is recorded, below
             how, who = action.split("_", 1)
             for phone, household_id in targets[who]:
                 if how == "sms":
@@ -69,8 +77,12 @@ class AlarmTimers:
                     plan.append(alarm.PlannedDelivery(alarm.CALL, phone, household_id,
                                                       "escalation_ring", speech,
                                                       alarm.PRIORITY["escalation_ring"]))
-        self.store.update_incident(now, incident.id, "escalated", escalation_step=index + 1)
-        self._enqueue(incident.id, plan)
+        # The step and its messages commit together, before anything is sent or sounded: a
+        # crash in between must not leave the step counted as done with nothing planned.
+        self.store.escalate(now, incident.id, index + 1, plan)
+        self._wake_workers()
+        if "siren" in step.actions:
+            self._siren_on(incident.id, "continuous")
 
     def _failures(self, incident) -> None:
         """An alarm SMS that failed for good: ring that member instead, and once the texting
@@ -89,8 +101,9 @@ class AlarmTimers:
         for d in failed:
             if d["household_id"] not in handled:
                 handled.add(d["household_id"])
-                member = self.roster.household(d["household_id"])
-                self.store.hurry_ring(now, incident.id, member.id, member.primary_phone, speech,
+                # The number the SMS could not reach: a phone that takes no SMS (an old handset,
+                # a full inbox, a landline) usually still rings.
+                self.store.hurry_ring(now, incident.id, d["household_id"], d["phone"], speech,
                                       alarm.PRIORITY["escalation_ring"])
                 self._wake_workers()
         texting = any(d["purpose"] == "alarm" and d["state"] in ("pending", "sending")
@@ -110,25 +123,60 @@ class AlarmTimers:
                                                           text, alarm.PRIORITY["office_notice"])
                                     for n in self.config.numbers_office])
 
+    def _scheduled_drill(self, now) -> None:
+        """A ``[drill] schedule`` slot has come: drill the next group in turn, once per slot
+        (the slot is in the log before the drill starts, so a restart never repeats it)."""
+        slot = drills.due_slot(tuple(self.config.drill_schedule), now.astimezone())
+        if slot is None:
+            return
+        key = slot.isoformat()
+        fired = getattr(self, "_drill_slots_fired", None)
+        if fired is None:  # once per run from the log, then kept here
+            fired = self._drill_slots_fired = {
+                e["data"].get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
+        if key in fired:
+            return
+        fired.add(key)
+        previous = [e["data"].get("group") for e in
+                    self.store.events_of_kinds(["drill_scheduled"])]
+        ids = [g.id for g in self.roster.groups]
+        if not ids:
+            return
+        turn = (ids.index(previous[-1]) + 1) % len(ids) if previous and previous[-1] in ids \
+            else 0
+        self.store.append_event(now, "drill_scheduled", slot=key, group=ids[turn])
+        self.on_office(OfficeAction(DRILL, "schedule", group_id=ids[turn]))
+
     def _drill_report(self, incident, now) -> None:
         """Who acknowledged the drill and how fast, to the office; then the drill is over."""
         group = self.roster.group(incident.group_id)
+        lang = self.config.box_language
         acks = [a for a in self.store.acks(incident.id) if a["household_id"] != "office"]
-        seconds = sorted(
-            (alarm_time - incident.opened_at).total_seconds()
-            for alarm_time in (self._parse(a["at"]) for a in acks))
+        after = {a["household_id"]: round((self._parse(a["at"]) - incident.opened_at)
+                                          .total_seconds()) for a in acks}
+        seconds = sorted(after.values())
         total = len(alarm.members_to_alert(self.roster,
                                            self.roster.household(incident.caller_household_id)))
         figures = {"acked": len(acks), "total": total,
-                   "fastest": round(seconds[0]) if seconds else "-",
+                   "fastest": seconds[0] if seconds else "-",
                    "mean": round(statistics.mean(seconds)) if seconds else "-"}
+        unit = "秒" if lang == "zh" else " s"
+        names = "、".join(f"{self._name(h)}{s}{unit}" for h, s in after.items()) or \
+            ("无" if lang == "zh" else "none")
         self.store.append_event(now, "drill_report", incident.id, **figures,
-                                households=[a["household_id"] for a in acks])
-        text = render(self.config.box_language, "drill_report", group=group.name, **figures)
+                                households=[a["household_id"] for a in acks], seconds=after)
+        # The office needs every name, so this report may take more than one SMS.
+        text = render(lang, "drill_report_names", group=group.name, names=names, **figures)
         self.store.close_incident(now, incident.id, "drill_over")
         self._enqueue(incident.id, [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice",
                                                           text, alarm.PRIORITY["office_notice"])
                                     for n in self.config.numbers_office])
+
+    def _name(self, household_id: str) -> str:
+        try:
+            return self.roster.household(household_id).name
+        except KeyError:  # removed from the roster since
+            return household_id
 
     @staticmethod
     def _parse(text: str):

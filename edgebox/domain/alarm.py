@@ -54,16 +54,17 @@ class Incident:
         return self.state == "open" and now - self.opened_at < timedelta(minutes=open_minutes)
 
 
-def ring_order(members: list[Household], leader_id: str,
+def ring_order(members: list[Household], leader_id: str | frozenset[str],
                order: str = "leader_first") -> list[Household]:
-    """Who is rung first. "leader_first": the leader (responsible for the group), then able
-    helpers, then sheet order; "helpers_first": able helpers, then the leader; "sheet": as
-    listed."""
+    """Who is rung first. "leader_first": the leader (responsible for the group; the leaders of
+    both groups for a household in two), then able helpers, then sheet order; "helpers_first":
+    able helpers, then the leader; "sheet": as listed."""
+    leaders = {leader_id} if isinstance(leader_id, str) else set(leader_id)
     if order == "sheet":
         return list(members)
     if order == "helpers_first":
-        return sorted(members, key=lambda h: ("able_helper" not in h.flags, h.id != leader_id))
-    return sorted(members, key=lambda h: (h.id != leader_id, "able_helper" not in h.flags))
+        return sorted(members, key=lambda h: ("able_helper" not in h.flags, h.id not in leaders))
+    return sorted(members, key=lambda h: (h.id not in leaders, "able_helper" not in h.flags))
 
 
 def alarm_label(alarm_type: str, lang: str) -> str:
@@ -93,6 +94,24 @@ def members_to_alert(roster: Roster, caller: Household) -> list[Household]:
     return out
 
 
+def shared_group(roster: Roster, caller: Household, member: Household, default: Group) -> Group:
+    """The group a member hears the caller's alarm in: the first of the caller's groups that
+    the member belongs to (a household in two groups alerts each in that group's name)."""
+    return next((g for g in roster.groups_of(caller.id) if member.id in g.member_ids), default)
+
+
+def caller_groups(roster: Roster, caller: Household, default: Group) -> list[Group]:
+    """Every group the caller's alarm alerts (``default`` when the caller is in none)."""
+    return roster.groups_of(caller.id) or [default]
+
+
+def leaders_to_alert(roster: Roster, caller: Household, default: Group) -> list[Household]:
+    """The leaders escalation turns to: of every group the caller belongs to, each once, and
+    never the caller: a leader who raised the alarm needs no call about it."""
+    ids = dict.fromkeys(g.leader_id for g in caller_groups(roster, caller, default))
+    return [roster.household(i) for i in ids if i != caller.id]
+
+
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
                lang: str = "zh", ring: bool = True, alarm_type: str = "call",
                text: str | None = None, drill: bool = False,
@@ -100,23 +119,29 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
     """Every delivery one alarm needs: texts to all phones of every other member, the caller's
     confirmation, then a ring call to each member's first phone."""
     others = members_to_alert(roster, caller)
-    sms = alarm_text(lang, group, caller, alarm_type, text, drill)
+    groups = caller_groups(roster, caller, group)
+    sms = {g.id: alarm_text(lang, g, caller, alarm_type, text, drill) for g in groups}
     plan = [
-        PlannedDelivery(SMS, phone, h.id, "alarm", sms, PRIORITY["alarm"])
+        PlannedDelivery(SMS, phone, h.id, "alarm", sms[shared_group(roster, caller, h, group).id],
+                        PRIORITY["alarm"])
         for h in others
         for phone in dict.fromkeys(h.phones)
     ]
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
-        render(lang, "confirm", drill=drill, group=group.name, notified=len(others)),
+        render(lang, "confirm", drill=drill, group="、".join(g.name for g in groups),
+               notified=len(others)),
         PRIORITY["confirm"],
     ))
     if ring:
-        speech = render(lang, "ring_speech", drill=drill, group=group.name, caller=caller.name,
-                        address=caller.address)
+        speech = {g.id: render(lang, "ring_speech", drill=drill, group=g.name,
+                               caller=caller.name, address=caller.address) for g in groups}
+        leaders = frozenset(g.leader_id for g in groups)
         plan.extend(
-            PlannedDelivery(CALL, h.primary_phone, h.id, "ring", speech, PRIORITY["ring"] + i)
-            for i, h in enumerate(ring_order(others, group.leader_id, order))
+            PlannedDelivery(CALL, h.primary_phone, h.id, "ring",
+                            speech[shared_group(roster, caller, h, group).id],
+                            PRIORITY["ring"] + i)
+            for i, h in enumerate(ring_order(others, leaders, order))
         )
     return plan
 
@@ -139,9 +164,11 @@ def plan_unknown_caller(number: str, office_numbers: list[str], when_local: str,
 
 def open_incident_of_caller(incidents: list[Incident], household_id: str, now: datetime,
                             open_minutes: float) -> Incident | None:
-    """The caller's own incident still open: a repeated call must not text the group again."""
+    """The caller's own incident still open (raised by it, or joined by its call): a repeated
+    call must not text the group again."""
     for incident in incidents:
-        if incident.caller_household_id == household_id and incident.is_open(now, open_minutes):
+        if household_id in (incident.caller_household_id, *incident.co_callers) and \
+                incident.is_open(now, open_minutes):
             return incident
     return None
 

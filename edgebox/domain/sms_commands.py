@@ -4,10 +4,13 @@ with full-width characters; each form below is accepted in all of those ways.
     1 / 到 / 收到 / 马上到 / ok     Acknowledge (see acks.py)
     0 / 取消 / 解除 / cancel          Cancel: the alarm is over (caller or leader)
     火… 着火… 盗… 小偷… 医… 水…        Report: an alarm of that type, the text included
-    广播 [组名] 内容 / GB …            Broadcast (allow-listed numbers only)
+    广播 [组名] 内容 / GB …            Broadcast (allow-listed numbers only); the group as named
+                                       in the roster or shortened: 第二组 / 二组 / 2组 / 第2组,
+                                       followed by a space, colon or comma; 全村 or none: all
     管理 PIN 加 姓名 电话              Admin: a leader adds a phone to a household of their group
     管理 PIN 删 电话                   Admin: … removes a phone
     管理 PIN 列表                      Admin: … lists their group
+                                       (spaces optional, "138 0013 8000" may have its own)
     anything else                      Report of type "other" (free text)
 
 Who may do what (broadcast allow-list, leaders, PINs) is the daemon's decision; this module
@@ -30,8 +33,13 @@ TYPE_WORDS = {
 }
 BROADCAST_WORDS = ("广播", "gb")
 ADMIN_WORDS = ("管理", "admin", "gl")
-ADMIN_ACTIONS = {"加": "add", "增加": "add", "add": "add", "删": "remove", "删除": "remove",
-                 "remove": "remove", "del": "remove", "列表": "list", "list": "list"}
+ADMIN_ACTIONS = {"加": "add", "增加": "add", "添加": "add", "add": "add", "删": "remove",
+                 "删除": "remove", "remove": "remove", "del": "remove", "列表": "list",
+                 "名单": "list", "查看": "list", "list": "list"}
+VILLAGE_WORDS = ("全村",)  # only this one: "全体村民…", "all villagers…" are the notice itself
+# Between a broadcast's group and its words, and around an admin command's parts.
+_SEPARATORS = " \t:,、;；。."
+CHINESE_DIGITS = "零一二三四五六七八九"
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Admin:
 @dataclass(frozen=True)
 class Rejected:
     reason: str  # said back to the sender
+    about: str = ""  # "broadcast" when a broadcast was malformed (its sender may not be a member)
 
 
 def _fold(text: str) -> str:
@@ -86,8 +95,9 @@ def _after_prefix(folded: str, prefixes: tuple[str, ...]) -> str | None:
     for prefix in prefixes:
         if lowered.startswith(prefix):
             rest = folded[len(prefix):]
-            # "gb" must be a word of its own ("gbxyz" is just text), Chinese prefixes need not
-            if prefix.isascii() and rest and not (rest[0].isspace() or rest[0] in ":："):
+            # "gb" must be a word of its own ("gbxyz" is just text; "GB第二组…" is a broadcast),
+            # Chinese prefixes need not
+            if prefix.isascii() and rest and rest[0].isascii() and rest[0].isalnum():
                 return None
             return rest.lstrip(" :：\t")
     return None
@@ -103,34 +113,125 @@ def parse_sms(text: str, group_names: tuple[str, ...] = ()) -> object:
         return Cancel()
     rest = _after_prefix(folded, BROADCAST_WORDS)
     if rest is not None:
-        return _broadcast(rest, group_names)
+        return _broadcast(rest, group_names, text)
     rest = _after_prefix(folded, ADMIN_WORDS)
     if rest is not None:
         return _admin(rest)
     return Report(alarm_type_of(folded), folded)
 
 
-def _broadcast(rest: str, group_names: tuple[str, ...]) -> object:
-    group = next((g for g in sorted(group_names, key=len, reverse=True) if rest.startswith(g)),
-                 None)
-    body = rest[len(group):].lstrip(" :：\t") if group else rest
+def _broadcast(rest: str, group_names: tuple[str, ...], original: str) -> object:
+    group, body = None, rest
+    for name, alias in sorted(((n, a) for n in group_names for a in group_aliases(n)),
+                              key=lambda pair: len(pair[1]), reverse=True):
+        after = _word_at_start(rest, alias)
+        if after is not None:
+            group, body = name, after
+            break
+    else:
+        for word in VILLAGE_WORDS:
+            after = _word_at_start(rest, word)
+            if after is not None:
+                body = after
+                break
     if not body:
-        return Rejected("广播内容是空的，格式：广播 [组名] 内容 / broadcast text is empty")
-    return Broadcast(group, body)
+        return Rejected("广播内容是空的，格式：广播 [组名] 内容 / broadcast text is empty",
+                        about="broadcast")
+    return Broadcast(group, _as_written(original, body))
+
+
+def _as_written(original: str, folded_tail: str) -> str:
+    """The end of ``original`` that folds to ``folded_tail``: a notice goes out in the sender's
+    own characters (full-width ，。！ stay as typed), only its command words were folded."""
+    for start in range(len(original)):
+        if _fold(original[start:]) == folded_tail:
+            return original[start:].strip()
+    return folded_tail
+
+
+def _word_at_start(text: str, word: str) -> str | None:
+    """What follows ``word`` at the start of ``text`` when a separator ends the word, else None:
+    "二组 明天停水" names group 二组, "二组的路修好了" is a notice for everyone."""
+    if not text.lower().startswith(word.lower()):
+        return None
+    rest = text[len(word):]
+    if rest and rest[0] not in _SEPARATORS:
+        return None
+    return rest.lstrip(_SEPARATORS)
+
+
+def group_aliases(name: str) -> tuple[str, ...]:
+    """How people write a group's name in a hurry: 第二组 is also 二组, 2组 and 第2组."""
+    found = re.fullmatch(r"第?(\d{1,2}|[一二三四五六七八九十]{1,3})组", name)
+    if not found:
+        return (name,)
+    number = found.group(1)
+    value = int(number) if number.isdigit() else _chinese_number(number)
+    if value is None:
+        return (name,)
+    words = {str(value), _chinese_numeral(value)}
+    return tuple(dict.fromkeys([name] + [f"{p}{w}组" for w in sorted(words) for p in ("第", "")]))
+
+
+def _chinese_number(text: str) -> int | None:
+    """一 … 九十九 as a number; None for anything else."""
+    if text == "十":
+        return 10
+    tens, _, ones = text.rpartition("十") if "十" in text else ("", "", text)
+    if "十" in text:
+        if tens not in ("", *CHINESE_DIGITS[1:]) or ones not in ("", *CHINESE_DIGITS[1:]):
+            return None  # 十十, 二十十: a roster may name a group so, but it is no number
+        tens_value = CHINESE_DIGITS.index(tens) if tens else 1
+        ones_value = CHINESE_DIGITS.index(ones) if ones else 0
+        return tens_value * 10 + ones_value if tens_value and tens_value < 10 else None
+    return CHINESE_DIGITS.index(ones) if len(ones) == 1 and ones in CHINESE_DIGITS[1:] else None
+
+
+def _chinese_numeral(value: int) -> str:
+    tens, ones = divmod(value, 10)
+    if not tens:
+        return CHINESE_DIGITS[ones]
+    return (CHINESE_DIGITS[tens] if tens > 1 else "") + "十" + (CHINESE_DIGITS[ones] if ones
+                                                                 else "")
+
+
+ADMIN_USAGE = "格式：管理 密码 加 姓名 电话 / 管理 密码 删 电话 / 管理 密码 列表"
+_PHONE = re.compile(r"\+?\d[\d \-]{3,}\d")
 
 
 def _admin(rest: str) -> object:
-    words = rest.split()
-    usage = "格式：管理 密码 加 姓名 电话 / 管理 密码 删 电话 / 管理 密码 列表"
-    if len(words) < 2 or not re.fullmatch(r"\d{4,8}", words[0]):
-        return Rejected(usage)
-    pin, action = words[0], ADMIN_ACTIONS.get(words[1].lower())
-    args = words[2:]
-    if action == "list" and not args:
-        return Admin(pin, "list")
-    if action == "add" and len(args) == 2:
-        name, phone = (args if not re.search(r"\d{5}", args[0]) else args[::-1])
+    """"1234 加 王五 138 0013 8000", "1234加王五13800138000", "1234 list": spaces, full-width
+    characters and a phone written in groups are all fine."""
+    found = re.match(r"(\d{4,8})(?!\d)[\s:,]*(.*)", rest, re.S)
+    if not found:
+        return Rejected(ADMIN_USAGE)
+    pin, tail = found.group(1), found.group(2).strip()
+    word = next((w for w in sorted(ADMIN_ACTIONS, key=len, reverse=True)
+                 if tail.lower().startswith(w)
+                 and not (w.isascii() and tail[len(w):len(w) + 1].isalpha())), None)
+    if word is None:
+        return Rejected(ADMIN_USAGE)
+    action, args = ADMIN_ACTIONS[word], tail[len(word):].strip(_SEPARATORS)
+    if action == "list":
+        return Admin(pin, "list") if not args else Rejected(ADMIN_USAGE)
+    phones = _PHONE.findall(args)
+    if len(phones) != 1:
+        return Rejected(ADMIN_USAGE)
+    phone = re.sub(r"[ \-]", "", phones[0])
+    name = args.replace(phones[0], " ").strip(_SEPARATORS)
+    if action == "add":
+        if not name or re.search(r"\d", name):
+            return Rejected(ADMIN_USAGE)
         return Admin(pin, "add", name=name, phone=phone)
-    if action == "remove" and len(args) == 1:
-        return Admin(pin, "remove", phone=args[0])
-    return Rejected(usage)
+    return Admin(pin, "remove", phone=phone)
+
+
+def redact_pin(text: str) -> str:
+    """The SMS as it may be logged: an admin command's PIN (its first digits) masked. The log is
+    uploaded to the county and shown on the web panel; the PIN must stay with the leaders."""
+    folded = _fold(text or "")
+    rest = _after_prefix(folded, ADMIN_WORDS)
+    if rest is None:
+        return text
+    head = folded[:len(folded) - len(rest)]
+    return head + re.sub(r"\d+", "****", rest, count=1)

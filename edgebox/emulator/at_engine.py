@@ -65,6 +65,8 @@ class ModemSettings:
     dtmf_detect: int = 0  # AT+DDET / AT+QTONEDET
     clts: int = 0
     ctzu: int = 0
+    cmms: int = 0  # AT+CMMS: keep the SMS relay link open between submits (not modelled in time)
+    cgatt: int = 1  # packet service wanted; a module attaches by itself at power-up
 
 
 Handler = Callable[["AtEngine", AtCommand], Reply]
@@ -77,7 +79,8 @@ SIM_COMMANDS = frozenset({"D", "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CMGW", "+CM
 
 class AtEngine(ModemPower):
     def __init__(self, profile: Profile | str = "generic", clock: Callable[[], float] = time.monotonic,
-                 wallclock: Callable[[], datetime] | None = None, latency: Latency | None = None):
+                 wallclock: Callable[[], datetime] | None = None, latency: Latency | None = None,
+                 trace: bool = False):
         # Importing here registers the command sets without a cycle at module import time.
         from edgebox.emulator import (commands_calls, commands_general, commands_health,  # noqa: F401
                                       commands_sms, voice)
@@ -88,6 +91,9 @@ class AtEngine(ModemPower):
         self.latency = latency or Latency()
         self.timers = Timers(clock)
         self.log = EventLog(clock)
+        # Also log the timing points of the AT exchange (caller id shown to the host, AT+CMGS
+        # typed by it), for benchmarks; off by default so the log stays what the network saw.
+        self.trace = trace
         self.settings = ModemSettings(echo=self.profile.echo)
         self.network = NetworkState()
         self.powered = True
@@ -103,7 +109,7 @@ class AtEngine(ModemPower):
         self._mode = COMMAND
         self._prompt: Callable[[str], Reply] | None = None
         self._executing = False
-        self._held_urcs: list[bytes] = []
+        self._held_urcs: list[tuple[bytes, Callable[[], None] | None]] = []
         self._swallow_answer = False  # a stuck command: its answer never comes
 
     # -- the owner's side -------------------------------------------------------------------
@@ -147,15 +153,16 @@ class AtEngine(ModemPower):
 
     # -- unsolicited result codes ------------------------------------------------------------
 
-    def emit_urc(self, *lines: str) -> None:
-        """Send one unsolicited result code (several lines for +CMT), or hold it while busy."""
+    def emit_urc(self, *lines: str, on_output: Callable[[], None] | None = None) -> None:
+        """Send one unsolicited result code (several lines for +CMT), or hold it while busy.
+        ``on_output`` runs when it goes out to the host: now, or when the command ends."""
         if not self.powered:
             return
-        block = _frame(lines)
+        urc = (_frame(lines), on_output)
         if self.is_busy():
-            self._held_urcs.append(block)
+            self._held_urcs.append(urc)
         else:
-            self._output += block
+            self._put_urc(urc)
 
     def write_raw(self, data: bytes) -> None:
         """Bytes to the host exactly as given, whatever the modem is doing (line noise)."""
@@ -164,7 +171,13 @@ class AtEngine(ModemPower):
 
     def _release_urcs(self) -> None:
         while self._held_urcs and not self.is_busy():
-            self._output += self._held_urcs.pop(0)
+            self._put_urc(self._held_urcs.pop(0))
+
+    def _put_urc(self, urc: tuple[bytes, Callable[[], None] | None]) -> None:
+        block, on_output = urc
+        self._output += block
+        if on_output is not None:
+            on_output()
 
     # -- input ------------------------------------------------------------------------------
 
@@ -283,7 +296,7 @@ class AtEngine(ModemPower):
         if self.profile.interleave_urcs and reply.final and not reply.prompt:
             # This firmware lets waiting URCs out before the result code, inside the answer.
             while self._held_urcs:
-                self._output += self._held_urcs.pop(0)
+                self._put_urc(self._held_urcs.pop(0))
         if reply.prompt:
             self._output += b"\r\n> "
             self._prompt = reply.prompt

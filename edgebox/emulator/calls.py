@@ -1,7 +1,9 @@
 """Voice calls on the simulated network: the box being rung, and the box ringing members.
 
 One voice call at a time, like the single-line modules the box uses. Every call ends with one
-log entry (``call_received`` or ``call_placed``) saying how it ended. What is heard and keyed
+log entry (``call_received`` or ``call_placed``) saying how it ended; ``call_placed`` also says
+how long the network took to set it up and how long it alerted. A tracing engine also logs each
+``+CLIP`` the host is shown (``clip_emitted``, when it goes out). What is heard and keyed
 during a call (TTS, DTMF) is the voice service's business; this desk tells it when a callee
 answers, presses a key or the call ends.
 """
@@ -98,12 +100,15 @@ class CallDesk:
         shown, number_type = self.present_caller(call.number)
         clip = f'+CLIP: "{shown}",{number_type},"",,"",0' if settings.clip else None
         profile = self.engine.profile
+        # Traced: the moment the caller id reaches the host, where the box's alarm path starts.
+        clip_out = (lambda: self.engine.log.record("clip_emitted", call=call.id, number=shown,
+                                                   type=number_type)) if self.engine.trace else None
         if clip and (profile.clip_before_ring or profile.clip_without_ring):
-            self.engine.emit_urc(clip)
+            self.engine.emit_urc(clip, on_output=clip_out)
         if not profile.clip_without_ring:
             self.engine.emit_urc(ring)
         if clip and not (profile.clip_before_ring or profile.clip_without_ring):
-            self.engine.emit_urc(clip)
+            self.engine.emit_urc(clip, on_output=clip_out)
         call.rings += 1
         call.timers = [self.engine.timers.schedule(interval, lambda: self._ring(call, rings, interval))]
 
@@ -219,8 +224,10 @@ class CallDesk:
         alerting = 0.0
         if call.alerting_since is not None:
             alerting = (call.answered_at if call.answered_at is not None else now) - call.alerting_since
+        setup = (call.alerting_since if call.alerting_since is not None else now) - call.started
         self.engine.log.record("call_placed", id=call.id, number=call.number, outcome=outcome,
-                               alerting_seconds=round(alerting, 3), duration=round(now - call.started, 3))
+                               alerting_seconds=round(alerting, 3), duration=round(now - call.started, 3),
+                               setup_seconds=round(setup, 3))
 
 
 def canonical_number(number: str, country_code: str) -> str:

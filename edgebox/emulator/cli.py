@@ -45,11 +45,13 @@ def emulator():
               help="Seconds a reset (AT+CFUN=1,1, fault reboot) keeps the modem away.")
 @click.option("--sim-not-ready", type=float, default=None, metavar="SECONDS",
               help="The SIM is not ready for this long after start.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Also append every log entry to this file as a JSON line, as it happens.")
 @click.option("--profile-flag", "profile_flags", multiple=True,
               type=click.Choice(["clip_without_ring", "interleave_urcs"]),
               help="Turn on a dialect quirk of the profile (repeatable).")
 def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per_char,
-          delivery_report, reboot_time, sim_not_ready, profile_flags):
+          delivery_report, reboot_time, sim_not_ready, log_file, profile_flags):
     """Run the emulator until SIGTERM or Ctrl-C.
 
     Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock --profile ec25
@@ -59,6 +61,13 @@ def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per
     chosen = get_profile(profile).with_changes(**{flag: True for flag in profile_flags})
     server = EmulatorServer(chosen, latency=latency, link=link, control=control,
                             sim_not_ready=sim_not_ready)
+    if log_file:
+        journal = open(log_file, "a", encoding="utf-8")
+
+        def write(entry: dict) -> None:
+            journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            journal.flush()  # line by line: what was written survives a kill -9
+        server.engine.log.add_sink(write)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     server.start()
@@ -69,6 +78,8 @@ def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per
             pass
     finally:
         server.stop()
+        if log_file:
+            journal.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -183,4 +194,5 @@ def describe(entry: dict) -> str:
     if kind == "call_placed":
         return (f"{at} call_placed   to {entry['number']}: {entry['outcome']} "
                 f"(alerting {entry['alerting_seconds']:.1f}s, duration {entry['duration']:.1f}s)")
-    return f"{at} {kind} {json.dumps(entry, ensure_ascii=False)}"
+    details = {key: value for key, value in entry.items() if key != "clock"}  # `at` says it
+    return f"{at} {kind} {json.dumps(details, ensure_ascii=False)}"

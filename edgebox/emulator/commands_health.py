@@ -4,6 +4,7 @@ The answers follow ``engine.network`` (set from the control side) and the profil
 
 - ``+CREG``/``+CGREG`` (2G/3G) and ``+CEREG`` (LTE) stat: 1 home, 5 roaming, 2 searching (coverage
   lost), 0 not registered (SIM not ready, or the 2G/3G view of a module camped on LTE).
+- ``+CGATT``: packet service attached while registered, unless the host detached (``AT+CGATT=0``).
 - ``+CUSD``: the balance answer is UCS-2 hex with dcs 72 when it is not plain ASCII (what Chinese
   operators' answers look like on real modems), else plain text with dcs 15.
 - ``+CCLK``: network time plus ``network.clock_offset``, ``"yy/MM/dd,hh:mm:ss±zz"`` with zz in
@@ -123,6 +124,21 @@ def health_commands(engine: AtEngine) -> dict:
             network.clock_offset += (wanted - network_time(engine)).total_seconds()
         return Reply()
 
+    def cgatt(engine, command: AtCommand) -> Reply:
+        if command.form == TEST:
+            return Reply(["+CGATT: (0,1)"])
+        if command.form == READ:
+            registered = any(registration_status(engine, name) in (1, 5)
+                             for name in ("+CGREG", "+CEREG"))
+            return Reply([f"+CGATT: {int(registered and engine.settings.cgatt == 1)}"])
+        (state, *_) = command.int_values() or [None]
+        if state not in (0, 1):
+            raise CmeError(50)
+        if state == 1 and not network.registered:
+            raise CmeError(30)  # no network service to attach to
+        engine.settings.cgatt = state
+        return Reply()
+
     def switch(setting: str, allowed: tuple[int, ...]):
         name = "+" + setting.upper()
 
@@ -139,6 +155,7 @@ def health_commands(engine: AtEngine) -> dict:
         return answer
 
     handlers = {"+CSQ": csq, "+CPIN": cpin, "+COPS": cops, "+CUSD": cusd, "+CCLK": cclk,
+                "+CGATT": cgatt,
                 "+CLTS": switch("clts", (0, 1)), "+CTZU": switch("ctzu", (0, 1, 3))}
     handlers.update({name: registration(name) for name in REGISTRATION_SETTING})
     return handlers

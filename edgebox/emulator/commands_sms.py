@@ -4,6 +4,10 @@ A submit fails with ``+CMS ERROR: <profile.cms_unregistered>`` without network c
 the code a ``sms_error`` fault set for that recipient, after the usual submit latency (the
 module tries the network first). SMS sent to the box while it cannot be reached wait at the
 service centre and arrive once it can.
+
+The log shows each message the network took (``sms_sent``, with ``submit_seconds``: how long the
+network kept the host waiting for it, Ctrl-Z to ``+CMGS``, over all its parts) and, when the
+engine traces, each ``AT+CMGS`` the host types (``cmgs_command``, as the command arrives).
 """
 from __future__ import annotations
 
@@ -121,10 +125,11 @@ class SmsService:
         if failure is not None:
             return failure
         reference = self._take_cmgs_reference()
+        began = self.engine.clock()
 
         def sent():
             self.reports.part_sent(part.number, reference, part.status_report)
-            self._submitted(self.assembler.add(part, reference))
+            self._submitted(self.assembler.add(part, reference, self.engine.clock() - began))
         return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
 
     def submit_text(self, number: str, typed: str) -> Reply:
@@ -135,12 +140,13 @@ class SmsService:
         if failure is not None:
             return failure
         reference = self._take_cmgs_reference()
-        message = SentMessage(number, text, 1, encoding, reference)
         wants_report = bool(self.engine.settings.csmp[0] & 0x20)
+        began = self.engine.clock()
 
         def sent():
             self.reports.part_sent(number, reference, wants_report)
-            self._submitted(message)
+            self._submitted(SentMessage(number, text, 1, encoding, reference,
+                                        self.engine.clock() - began))
         return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
 
     def _failure(self, number: str) -> Reply | None:
@@ -165,7 +171,8 @@ class SmsService:
         if message is not None:
             self.engine.log.record("sms_sent", number=message.number, text=message.text,
                                    parts=message.parts, encoding=message.encoding,
-                                   reference=message.reference)
+                                   reference=message.reference,
+                                   submit_seconds=message.submit_seconds)
 
 
 def address_type(number: str) -> int:
@@ -274,8 +281,12 @@ def sms_commands(engine: AtEngine) -> dict:
             (length, *_) = command.int_values()
             if not length or not 7 <= length <= 164:
                 raise CmsError(304)
+            if engine.trace:
+                engine.log.record("cmgs_command", mode="pdu", length=length)
             return Reply(prompt=lambda typed: service.submit_pdu(length, typed))
         number = engine.decode_text(command.values()[0])
+        if engine.trace:
+            engine.log.record("cmgs_command", mode="text", number=number)
         return Reply(prompt=lambda typed: service.submit_text(number, typed))
 
     def cmgr(engine, command: AtCommand) -> Reply:
@@ -329,9 +340,21 @@ def sms_commands(engine: AtEngine) -> dict:
     def cnma(engine, command: AtCommand) -> Reply:
         return Reply()
 
+    def cmms(engine, command: AtCommand) -> Reply:
+        """More messages to send (27.005 3.5.6): SMS daemons ask for it before a batch."""
+        if command.form == TEST:
+            return Reply(["+CMMS: (0-2)"])
+        if command.form == READ:
+            return Reply([f"+CMMS: {settings().cmms}"])
+        (mode, *_) = command.int_values() or [0]
+        if mode not in (0, 1, 2):
+            raise CmsError(302)
+        settings().cmms = mode or 0
+        return Reply()
+
     handlers = {"+CMGF": cmgf, "+CSCS": cscs, "+CSCA": csca, "+CSMP": csmp, "+CSMS": csms,
                 "+CPMS": cpms, "+CNMI": cnmi, "+CSDH": csdh, "+CMGS": cmgs, "+CMGR": cmgr,
-                "+CMGL": cmgl, "+CMGD": cmgd, "+CNMA": cnma}
+                "+CMGL": cmgl, "+CMGD": cmgd, "+CNMA": cnma, "+CMMS": cmms}
     return {name: _reject_exec(handler) if name in NEED_PARAMETERS else handler
             for name, handler in handlers.items()}
 

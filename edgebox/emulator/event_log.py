@@ -1,7 +1,10 @@
 """The emulator's record of what happened on the simulated network, in order.
 
-Entries are plain dicts (JSON-ready) with a ``kind`` and ``at`` (seconds since the emulator
-started). Tests and the demo read it to check what the box did.
+Entries are plain dicts (JSON-ready) with a ``kind``, ``at`` (seconds since the emulator
+started, to the millisecond) and ``clock`` (the engine clock's own reading, unrounded: on a pty
+that is ``time.monotonic()``, so entries of several emulators and the timings of whoever drives
+them compare exactly). Tests and the demo read it to check what the box did; the benchmarks time
+the box by it.
 """
 from __future__ import annotations
 
@@ -19,14 +22,24 @@ class EventLog:
         self._started = clock()
         self._entries: Entries = []
         self._changed = threading.Condition()
+        self._sinks: list[Callable[[dict], None]] = []
+
+    def add_sink(self, sink: Callable[[dict], None]) -> None:
+        """Also hand every new entry to ``sink`` as it is recorded, in order (``serve
+        --log-file`` writes them out, so the record outlives an emulator that is killed)."""
+        with self._changed:
+            self._sinks.append(sink)
 
     def elapsed(self) -> float:
         return self._clock() - self._started
 
     def record(self, kind: str, **fields) -> dict:
-        entry = {"kind": kind, "at": round(self.elapsed(), 3), **fields}
+        now = self._clock()
+        entry = {"kind": kind, "at": round(now - self._started, 3), "clock": now, **fields}
         with self._changed:
             self._entries.append(entry)
+            for sink in self._sinks:
+                sink(entry)
             self._changed.notify_all()
         return entry
 

@@ -40,12 +40,13 @@ class EmulatorServer(FaultControls):
     """A GSM modem on a pty, plus the control operations of the simulated network.
 
     ``sim_not_ready``: seconds after start during which the SIM is not ready (a slow SIM at boot).
+    ``trace``: also log when each +CLIP goes out and each AT+CMGS comes in (for benchmarks).
     """
 
     def __init__(self, profile: Profile | str = "generic", latency: Latency | None = None,
                  link: str | None = None, control: str | None = None,
-                 sim_not_ready: float | None = None):
-        self.engine = AtEngine(profile, latency=latency or Latency())
+                 sim_not_ready: float | None = None, trace: bool = False):
+        self.engine = AtEngine(profile, latency=latency or Latency(), trace=trace)
         self.engine.reboot_handler = self._reboot_requested
         if sim_not_ready:
             self.engine.sim_not_ready(sim_not_ready)

@@ -73,25 +73,28 @@ class SentMessage:
     parts: int
     encoding: str
     reference: int  # +CMGS reference of the last part the host submitted
+    submit_seconds: float = 0.0  # the network's wait for every part, Ctrl-Z to +CMGS, summed
 
 
 class SubmitAssembler:
     """Joins the parts of a concatenated SMS the host submits one AT+CMGS at a time."""
 
     def __init__(self):
-        self._pending: dict[tuple[str, int, int], dict[int, SubmittedPart]] = {}
+        self._pending: dict[tuple[str, int, int], dict[int, tuple[SubmittedPart, float]]] = {}
 
-    def add(self, part: SubmittedPart, cmgs_reference: int) -> SentMessage | None:
-        """The whole message once its last missing part arrives, else None."""
+    def add(self, part: SubmittedPart, cmgs_reference: int,
+            waited: float = 0.0) -> SentMessage | None:
+        """The whole message once its last missing part arrives, else None. ``waited``: the
+        network's submit wait for this part, summed over the parts in ``submit_seconds``."""
         if part.concat_reference is None or part.part_count <= 1:
-            return SentMessage(part.number, part.text, 1, part.encoding, cmgs_reference)
+            return SentMessage(part.number, part.text, 1, part.encoding, cmgs_reference, waited)
         key = (part.number, part.concat_reference, part.part_count)
         parts = self._pending.setdefault(key, {})
-        parts[part.part_number] = part
+        parts[part.part_number] = (part, waited)
         if len(parts) < part.part_count:
             return None
         del self._pending[key]
-        ordered = [parts[number] for number in sorted(parts)]
+        ordered = [parts[number][0] for number in sorted(parts)]
         encoding = "ucs2" if any(p.encoding == "ucs2" for p in ordered) else "gsm7"
         return SentMessage(part.number, "".join(p.text for p in ordered), part.part_count,
-                           encoding, cmgs_reference)
+                           encoding, cmgs_reference, sum(w for _, w in parts.values()))

@@ -8,6 +8,10 @@ that reads back to the same roster.
 
 "Line" means the row number Excel or WPS shows (line 1 is the header), not the text line of the
 file: a cell with a line break inside it is still one row to the official fixing the sheet.
+
+A household on the boundary of two groups belongs to both: its 组别 cell names them, "第一组、第二组"
+(an alarm from it alerts both groups, and both hear of their alarms). Its 中心户长 cell is 是 when it
+leads every group it is in, or names the group it leads.
 """
 from __future__ import annotations
 
@@ -73,6 +77,9 @@ MAX_TITLE_ROWS = 10
 # stays inside a phone, as in "138 0013 8000". A line break (Alt+Enter in Excel) also separates.
 _LIST_SEPARATORS = re.compile(r"[;；,，、/\r\n]|\s{2,}")
 _FLAG_SEPARATORS = re.compile(r"[;；,，、/\s]+")
+# Several groups in one 组别 cell. Not "," (the sheet's own delimiter, found inside group names
+# typed into quoted cells) and not "/" (as in "一组/东片").
+_GROUP_SEPARATORS = re.compile(r"[、，;；]")
 # How Excel shows (and saves) a long number in a cell formatted as a number: 1.38001E+10.
 _SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 # The Chinese words an official may use, for the message about a word that is none of them.
@@ -103,8 +110,8 @@ class _Row:
     name: str
     address: str
     phones: tuple[str, ...]
-    group: str
-    is_leader: bool
+    groups: tuple[str, ...]
+    leads: tuple[str, ...]  # the groups this household leads
     flags: frozenset[str]
 
 
@@ -131,19 +138,25 @@ def roster_to_csv_bytes(roster: Roster, region: str = "CN") -> bytes:
     whenever the roster lists its households group by group, as every roster read from a sheet does.
     """
     roster.validated()
-    _check_one_group_per_household(roster)
+    _check_every_household_in_a_group(roster)
     out = io.StringIO(newline="")
     writer = csv.writer(out, dialect="excel")
     writer.writerow([column.header_zh for column in COLUMNS])
+    written: set[str] = set()
     for group in roster.groups:
         for household in roster.members(group.id):
+            if household.id in written:  # in two groups: one row, in its first group's place
+                continue
+            written.add(household.id)
+            groups = roster.groups_of(household.id)
+            leads = [g.name for g in groups if g.leader_id == household.id]
             writer.writerow([
                 household.id,
                 household.name,
                 household.address,
                 ";".join(_sheet_phone(phone, region) for phone in household.phones),
-                group.name,
-                "是" if household.id == group.leader_id else "",
+                "、".join(g.name for g in groups),
+                "是" if len(leads) == len(groups) else "、".join(leads),
                 "、".join(FLAG_LABELS_ZH[flag] for flag in FLAG_WORDS if flag in household.flags),
                 "",
             ])
@@ -189,18 +202,12 @@ def _sheet_phone(e164: str, region: str) -> str:
     return "00" + international.removeprefix("+")
 
 
-def _check_one_group_per_household(roster: Roster) -> None:
-    """A sheet row holds exactly one group, so a household in none or in two cannot be written."""
-    group_count = {h.id: 0 for h in roster.households}
-    for group in roster.groups:
-        for household_id in group.member_ids:
-            group_count[household_id] += 1
-    problems = [
-        f"household {household_id} is in {count or 'no'} group{'s' * (count != 1)}; "
-        "a sheet row holds exactly one"
-        for household_id, count in group_count.items()
-        if count != 1
-    ]
+def _check_every_household_in_a_group(roster: Roster) -> None:
+    """A sheet row names the household's groups, so a household in none cannot be written (nor
+    would it be read back: a row without a group is a mistake on a sheet)."""
+    grouped = {household_id for group in roster.groups for household_id in group.member_ids}
+    problems = [f"household {h.id} is in no group; a sheet row needs one"
+                for h in roster.households if h.id not in grouped]
     if problems:
         raise RosterError(problems)
 
@@ -323,8 +330,8 @@ class _SheetReader:
             name=self._text_cell(line, "name", cells["name"], required=True),
             address=self._text_cell(line, "address", cells["address"], required=True),
             phones=self._phones_cell(line, cells["phones"]),
-            group=self._text_cell(line, "group", cells["group"], required=True),
-            is_leader=self._leader_cell(line, cells["leader"]),
+            groups=(groups := self._groups_cell(line, cells["group"])),
+            leads=self._leader_cell(line, cells["leader"], groups),
             flags=self._flags_cell(line, cells.get("flags", "")),
         )
 
@@ -369,13 +376,36 @@ class _SheetReader:
                     found.append(phone)
         return tuple(found)
 
-    def _leader_cell(self, line: int, cell: str) -> bool:
+    def _groups_cell(self, line: int, cell: str) -> tuple[str, ...]:
+        """One group, or several for a household on a boundary: "第一组、第二组"."""
+        if not _GROUP_SEPARATORS.search(cell):
+            name = self._text_cell(line, "group", cell, required=True)
+            return (name,) if name else ()
+        names = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell)]
+        names = list(dict.fromkeys(name for name in names if name))
+        if not names:
+            self._add(line, "group", "empty")
+        for name in names:
+            if len(name) > MAX_LENGTH["group"]:
+                self._add(line, "group", f"'{_shorten(name)}' is {len(name)} characters long "
+                          f"(at most {MAX_LENGTH['group']})")
+                return ()
+        return tuple(names)
+
+    def _leader_cell(self, line: int, cell: str, groups: tuple[str, ...]) -> tuple[str, ...]:
+        """The groups the row leads: 是 (all of its groups), empty, or the name of one of them
+        (a household in two groups leading only one)."""
         word = cell.strip().lower()
         if word in LEADER_YES:
-            return True
-        if word not in LEADER_NO:
-            self._add(line, "leader", f"'{_shorten(cell.strip())}' should be 是 or empty")
-        return False
+            return groups
+        if word in LEADER_NO:
+            return ()
+        named = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell) if part.strip()]
+        if len(groups) > 1 and named and set(named) <= set(groups):
+            return tuple(g for g in groups if g in named)
+        also = f" or one of {'、'.join(groups)}" if len(groups) > 1 else ""
+        self._add(line, "leader", f"'{_shorten(cell.strip())}' should be 是{also} or empty")
+        return ()
 
     def _flags_cell(self, line: int, cell: str) -> frozenset[str]:
         flags = set()
@@ -422,8 +452,8 @@ class _SheetReader:
     def _group(self, rows: list[_Row]) -> tuple[Group, ...]:
         members: dict[str, list[_Row]] = defaultdict(list)  # insertion order = first appearance
         for row in rows:
-            if row.group:  # an empty 组别 is already reported on its row
-                members[row.group].append(row)
+            for group in row.groups:  # an empty 组别 is already reported on its row
+                members[group].append(row)
         groups = []
         for name, group_rows in members.items():
             first_line = group_rows[0].line
@@ -432,7 +462,7 @@ class _SheetReader:
                 self._add(first_line, "group", f"group {name} has {size} "
                           f"household{'s' * (size != 1)} (a group needs "
                           f"{GROUP_MIN_HOUSEHOLDS}-{GROUP_MAX_HOUSEHOLDS})")
-            leaders = [row for row in group_rows if row.is_leader]
+            leaders = [row for row in group_rows if name in row.leads]
             if not leaders:
                 self._add(first_line, "leader", f"group {name} has no leader; mark one of its "
                           "households 是")

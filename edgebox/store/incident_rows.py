@@ -55,6 +55,17 @@ class IncidentRows:
             self._append(conn, now, event, incident_id, {
                 k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
 
+    def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None:
+        """Record that the ladder reached ``step`` and what that step sends, in one
+        transaction: a crash leaves the step either wholly to do or wholly planned, never
+        counted as done with its messages lost."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE incidents SET escalation_step = ? WHERE id = ?",
+                         (step, incident_id))
+            self._append(conn, now, "escalated", incident_id, {"escalation_step": step})
+            if plan:
+                self._insert_plan(conn, now, incident_id, plan)
+
     def incidents_notifying(self, household_id: str) -> list[Incident]:
         """Open incidents in which this household was sent something (it may acknowledge)."""
         with self._lock:
@@ -76,6 +87,16 @@ class IncidentRows:
             return [self._incident(r) for r in self.db.query(
                 "SELECT * FROM incidents WHERE planned = 0 ORDER BY id")]
 
+    def unrejected_calls(self) -> list[int]:
+        """Open incidents raised by a call that the box never got to reject (it died between
+        committing the incident and hanging up): that call may still be ringing. Once it has
+        been seen again and rejected (``call_rang_on``) it no longer is."""
+        with self._lock:
+            return [r["id"] for r in self.db.query(
+                "SELECT id FROM incidents WHERE state = 'open' AND kind = 'call' AND id NOT IN"
+                " (SELECT incident_id FROM events WHERE incident_id IS NOT NULL AND kind IN"
+                " ('call_rejected', 'call_reject_failed', 'call_rang_on'))")]
+
     def close_incident(self, now: datetime, incident_id: int, reason: str,
                        by: str | None = None) -> int:
         """Close an open incident and cancel what it still had to send; the number of
@@ -95,9 +116,11 @@ class IncidentRows:
 
 
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
-                   channel: str) -> bool:
-        """Record an acknowledgement and cancel the member's remaining ring calls.
-        False when this household had already acknowledged (nothing changes)."""
+                   channel: str, relays: list = ()) -> bool:
+        """Record an acknowledgement, cancel the member's remaining ring calls and plan
+        ``relays`` (who is told of it), all in one transaction: a crash cannot leave an
+        acknowledgement recorded and never relayed. False when this household had already
+        acknowledged (nothing changes)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO acks (incident_id, household_id, phone, channel, at)"
@@ -115,6 +138,8 @@ class IncidentRows:
             self._append(conn, now, "ack_received", incident_id, {
                 "household": household_id, "phone": phone, "channel": channel,
                 "calls_cancelled": cancelled})
+            if relays:
+                self._insert_plan(conn, now, incident_id, list(relays))
         return True
 
     def acks(self, incident_id: int) -> list[dict]:

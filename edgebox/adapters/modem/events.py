@@ -50,7 +50,8 @@ class ModemLost:
 class RingOutcome:
     """How a ring call ended: "hung_up" (rang its full length, we ended it), "answered",
     "acknowledged" (answered and the member pressed the acknowledgement key), "busy",
-    "no_answer" (the network gave up first) or "rejected" (ended before it rang)."""
+    "no_answer" (the network gave up first), "rejected" (ended before it rang) or "cancelled"
+    (we hung up early: the call was no longer needed)."""
     result: str
     alerting_seconds: float
     spoken: bool = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from typing import Callable
 
 import serial
@@ -35,6 +36,9 @@ UNSOLICITED = re.compile(
 # +CMT and +CDS announce a PDU on the next line: that line is part of the notification too.
 ANNOUNCES_PDU = re.compile(r"^\+(CMT|CDS):")
 MAX_BUSY_RETRIES = 4
+# Sent first at every start-up: leave an SMS prompt a crash may have left open (see connect).
+ESC_PROMPT = b"\x1b\r"
+ESC_SETTLE_SECONDS = 0.2
 FLOW_CONTROL = {"none": {}, "rtscts": {"rtscts": True}, "dsrdtr": {"dsrdtr": True}}
 
 
@@ -45,6 +49,16 @@ class _OpensPortOurWay(SerialComms):
 
     def connect(self) -> None:
         self.connect_port()
+        # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut) left
+        # the modem at its "> " prompt, where every command of this start-up would be taken as
+        # message text, and calls and SMS would not even be announced: ESC leaves the prompt
+        # without sending anything. In command mode it is an empty line, ignored. Its "OK"
+        # comes back before the first command is written, so no answer is taken for another's.
+        try:
+            self.serial.write(ESC_PROMPT)
+        except (serial.SerialException, OSError) as exc:
+            raise ModemError(f"cannot write to modem port {self.port}: {exc}") from exc
+        time.sleep(ESC_SETTLE_SECONDS)
 
 
 class PatchedGsmModem(GsmModem, _OpensPortOurWay):

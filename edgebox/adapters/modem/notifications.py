@@ -38,6 +38,9 @@ STORAGES = ("SM", "ME")  # SIM card, modem memory
 # TP-Status of a status report: 0x00-0x1F done (delivered), 0x20-0x3F still trying, else failed.
 TP_ST_TEMPORARY = range(0x20, 0x40)
 POLL = 0.3
+# What python-gsmmodem-new's PDU decoder raises on a damaged or cut PDU (found by fuzzing):
+# its own EncodingError, and plain StopIteration, ValueError, IndexError from deep inside.
+PDU_DECODE_ERRORS = (GsmModemException, StopIteration, ValueError, IndexError, KeyError)
 
 
 class Notifications:
@@ -93,10 +96,12 @@ class Notifications:
             return CALL_ENDED.get(self._end_reason, "no_answer")
         return None
 
-    def wait_for_key(self, deadline: float, repeat) -> str | None:
-        """The first key the member presses before ``deadline`` or hang-up; ``repeat`` is called
-        whenever the spoken message has finished, so it plays again."""
-        while time.monotonic() < deadline and not self._ended.is_set():
+    def wait_for_key(self, deadline: float, repeat, stop=None) -> str | None:
+        """The first key the member presses before ``deadline``, hang-up or ``stop`` (an
+        Event: the call is no longer needed); ``repeat`` is called whenever the spoken message
+        has finished, so it plays again."""
+        while (time.monotonic() < deadline and not self._ended.is_set()
+               and not (stop is not None and stop.is_set())):
             try:
                 return self._keys.get(timeout=min(POLL, max(0.0, deadline - time.monotonic())))
             except queue.Empty:
@@ -161,7 +166,11 @@ class Notifications:
         self._emit(IncomingCall(digits, ton, same_call, self._modem.name))
 
     def _pdu(self, kind: str, pdu: str) -> None:
-        decoded = decodeSmsPdu(pdu)
+        try:
+            decoded = decodeSmsPdu(pdu)
+        except PDU_DECODE_ERRORS as exc:
+            raise ModemError(f"modem {self._modem.name} sent a {kind} PDU that cannot be decoded"
+                             f" ({type(exc).__name__}: {exc}): {pdu[:40]!r}") from exc
         if kind == "+CDS" and decoded["type"] == "SMS-STATUS-REPORT":
             self._report(decoded["reference"], decoded["status"])
         elif kind == "+CMT" and decoded["type"] == "SMS-DELIVER":
@@ -195,9 +204,13 @@ class Notifications:
             self.collect_stored_sms()
 
     def _stored_report(self, memory: str, index: int) -> None:
-        with self._modem.exchange():
-            report = self._modem.library.readStoredSms(index, memory)
-            self._modem.library.deleteStoredSms(index, memory)
+        try:
+            with self._modem.exchange():
+                report = self._modem.library.readStoredSms(index, memory)
+                self._modem.library.deleteStoredSms(index, memory)
+        except (GsmModemException, ModemError, *PDU_DECODE_ERRORS) as exc:
+            raise ModemError(f"modem {self._modem.name} could not read the delivery report in "
+                             f"{memory} {index}: {type(exc).__name__}: {exc}") from exc
         self._report(report.reference, int(report.deliveryStatus))
 
     def collect_stored_sms(self) -> None:

@@ -142,9 +142,11 @@ class SerialModem:
             references.append(int(ref.split(":", 1)[1].strip().split(",")[0]))
         return references
 
-    def ring(self, number: str, max_seconds: float, speech: str | None = None) -> RingOutcome:
+    def ring(self, number: str, max_seconds: float, speech: str | None = None,
+             stop: threading.Event | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
-        (where the modem can) and wait for the acknowledgement key until the time is up."""
+        (where the modem can) and wait for the acknowledgement key until the time is up.
+        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled")."""
         self.notes.begin_call()
         self.in_outgoing_call = True
         alerting_since, spoken, result = None, False, "hung_up"
@@ -152,6 +154,9 @@ class SerialModem:
             self.command(f"ATD{number};")
             deadline = time.monotonic() + max_seconds
             while time.monotonic() < deadline:
+                if stop is not None and stop.is_set():
+                    result = "cancelled"
+                    break
                 ended = self.notes.call_end(POLL_SECONDS)
                 if ended:
                     result = ended
@@ -164,8 +169,10 @@ class SerialModem:
                     alerting_since = time.monotonic()
                 if state == CLCC_ACTIVE:
                     spoken = self._speak(speech)
-                    pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech))
-                    result = "acknowledged" if pressed == ACK_KEY else "answered"
+                    pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech),
+                                                      stop=stop)
+                    result = ("acknowledged" if pressed == ACK_KEY else
+                              "cancelled" if stop is not None and stop.is_set() else "answered")
                     break
         finally:
             self.in_outgoing_call = False
