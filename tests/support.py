@@ -54,19 +54,36 @@ def start_box(tmp_path, emulators, extra="", ring_members=False):
     alarm = "" if "[alarm]" in extra else f"[alarm]\nring_members = {str(ring_members).lower()}\n"
     config.write_text(f'[box]\ndatabase = "{db}"\n{alarm}[siren]\non_seconds = 0\n{extra}\n'
                       f'{modems}', encoding="utf-8")
-    sheet = tmp_path / "village.csv"
-    sheet.write_text(SHEET, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
-                    str(config)], check=True, capture_output=True, timeout=60)
+    import_sheet(tmp_path, config)
     log_path = tmp_path / "daemon.log"
-    with open(log_path, "w") as log_file:
-        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
-                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    daemon = start_daemon(config, log_path)
     wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
              log_path)
     return daemon, db, config, log_path
 
 
+def import_sheet(tmp_path, config, sheet_text=SHEET):
+    """`edgebox roster import` of SHEET (or another sheet) into the config's database."""
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(sheet_text, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
+                    str(config)], check=True, capture_output=True, timeout=60)
+
+
+def start_daemon(config, log_path, append=False):
+    """`edgebox run` as its own process, its output in ``log_path`` (added to it on a restart)."""
+    with open(log_path, "a" if append else "w") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config", str(config)],
+                                stdout=log_file, stderr=subprocess.STDOUT)
+
+
 def stop(daemon):
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(30)
+    """SIGTERM and wait; a daemon that does not stop in 30 s is killed (and the test will say
+    why from its log)."""
+    if daemon.poll() is None:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()

@@ -23,15 +23,6 @@ NUMBERS = f'[numbers]\noffice = ["{OFFICE}"]\ntownship = ["{TOWNSHIP}"]\n'
 
 
 @pytest.fixture
-def emulator(tmp_path):
-    emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
 def box(tmp_path, emulator):
     daemon, db, _, log_path = start_box(tmp_path, [emulator],
                                         extra=NUMBERS + "[broadcast]\nmax_per_hour = 2\n")

@@ -2,23 +2,15 @@
 more than twice, and the event log has no gaps."""
 import collections
 import signal
-import subprocess
-import sys
 
 import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
-from tests.support import SHEET, kinds, query, wait_for
+from tests.support import import_sheet, kinds, query, start_daemon, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
 GROUP_ONE_OTHERS = ["+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004"]
-
-
-def start_daemon(config, log_path):
-    with open(log_path, "a") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config", str(config)],
-                                stdout=log_file, stderr=subprocess.STDOUT)
 
 
 def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
@@ -31,10 +23,7 @@ def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
     config.write_text(f'[box]\ndatabase = "{db}"\n'
                       '[alarm]\nring_members = false\n[siren]\non_seconds = 0\n'
                       f'[[modems]]\nport = "{tmp_path / "modem"}"\n', encoding="utf-8")
-    sheet = tmp_path / "village.csv"
-    sheet.write_text(SHEET, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
-                    str(config)], check=True, capture_output=True, timeout=60)
+    import_sheet(tmp_path, config)
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(config, log_path)
     try:
@@ -46,12 +35,11 @@ def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
         texted_before = len([e for e in emulator.log() if e["kind"] == "sms_sent"])
         assert texted_before < 5, "the kill came too late to test anything"
 
-        daemon = start_daemon(config, log_path)
+        daemon = start_daemon(config, log_path, append=True)
         wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state != 'sent'")[0][0]
                  == 0, 60, "the outbox to drain after the restart", log_path)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
+        stop(daemon)
         emulator.stop()
 
     received = collections.Counter(e["number"] for e in emulator.log() if e["kind"] == "sms_sent")

@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 
 from edgebox.domain.messages import render
-from edgebox.emulator import EmulatorServer, Latency
 from tests.support import kinds, query, start_box, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -18,15 +17,6 @@ RETRY_SECONDS = 0.3
 CONFIG = (f'[numbers]\noffice = ["{OFFICE}"]\n'
           f'[modem]\nmax_attempts = 3\nretry_seconds = {RETRY_SECONDS}\n')
 ALARM = render("zh", "alarm", group="第一组", caller="张伟", address="石桥村一组3号")
-
-
-@pytest.fixture
-def emulator(tmp_path):
-    emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def entries(emulator, kind, number=None):

@@ -5,9 +5,6 @@ SMS and by key 1, relays, escalation, all-clear — with every message marked �
 siren pattern, and a report to the office of who acknowledged and how fast. Asserted from the
 emulator's side, the database and the web panel's HTTP answers."""
 import re
-import signal
-import subprocess
-import sys
 from datetime import datetime, time, timedelta
 
 import httpx
@@ -19,7 +16,7 @@ from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.web.passwords import hash_password
-from tests.support import SHEET, kinds, query, wait_for
+from tests.support import import_sheet, kinds, query, start_daemon, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,32 +25,13 @@ PASSWORD = "shiqiao-drill-1"
 DRILL_TAG, REAL_TAG = "【演练】", "【联防】"
 
 
-def start_daemon(config, log_path):
-    with open(log_path, "a") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config", str(config)],
-                                stdout=log_file, stderr=subprocess.STDOUT)
-
-
-def stop_daemon(daemon):
-    if daemon.poll() is None:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-
-
 def box(tmp_path, emulator, body):
     """Write the config (``body`` is TOML after [box]), import the sheet, start the daemon."""
     db = tmp_path / "box.db"
     config = tmp_path / "edgebox.toml"
     config.write_text(f'[box]\ndatabase = "{db}"\n[numbers]\noffice = ["{OFFICE}"]\n{body}\n'
                       f'[[modems]]\nport = "{emulator.link}"\n', encoding="utf-8")
-    sheet = tmp_path / "village.csv"
-    sheet.write_text(SHEET, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "edgebox", "roster", "import", str(sheet), "--config",
-                    str(config)], check=True, capture_output=True, timeout=60)
+    import_sheet(tmp_path, config)
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(config, log_path)
     wait_for(lambda: "modem_ready" in kinds(db), 30, "the daemon", log_path)
@@ -117,7 +95,7 @@ password_hash = "{hash_password(PASSWORD)}"
                                    " ('pending', 'sending')")[0][0] == 0, 60, "the outbox",
                  log_path)
     finally:
-        stop_daemon(daemon)
+        stop(daemon)
         emulator.stop()
 
     [(incident, alarm_type, drill, state, reason)] = query(
@@ -187,7 +165,7 @@ actions = ["sms_office"]
     try:
         wait_for(lambda: drills(), 60, "the first scheduled drill", log_path)
         # Restart within the slot: the same slot must not drill again.
-        stop_daemon(daemon)
+        stop(daemon)
         daemon = start_daemon(config, log_path)
         wait_for(lambda: kinds(db).count("modem_ready") == 2, 30, "the restart", log_path)
         wait_for(lambda: len(drills()) == 2, 90, "the second slot's drill", log_path)
@@ -203,7 +181,7 @@ actions = ["sms_office"]
                                    " ('pending', 'sending')")[0][0] == 0, 60, "the outbox",
                  log_path)
     finally:
-        stop_daemon(daemon)
+        stop(daemon)
         emulator.stop()
     assert [(group, reason) for _, group, _, reason in drills()] == [
         ("第一组", "drill_over"), ("第二组", "cancelled")]

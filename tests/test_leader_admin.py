@@ -5,8 +5,6 @@ are refused; wrong PINs lock the number out for a while, across a restart too; t
 in the log, the daemon's output or any reply. Asserted from the emulator's side and the database."""
 import json
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -14,8 +12,7 @@ import pytest
 
 from edgebox.domain.messages import render
 from edgebox.domain.sms_commands import Admin, Rejected, parse_sms, redact_pin
-from edgebox.emulator import EmulatorServer, Latency
-from tests.support import kinds, query, start_box, stop, wait_for
+from tests.support import kinds, query, start_box, start_daemon, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +20,6 @@ PIN = "60517293"  # eight digits: no timestamp, sequence number or phone of the 
 WRONG = "60517294"
 LEADER_ONE, LEADER_TWO = "+8613800138001", "+8613600138005"  # 王建国 (第一组), 陈静 (第二组)
 NEW_PHONE = "+8617700138033"
-
-
-@pytest.fixture
-def emulator(tmp_path):
-    emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def start(tmp_path, emulator, lockout_minutes=60):
@@ -44,9 +32,7 @@ def restart(daemon, config, db, log_path):
     """SIGTERM the daemon and start it again on the same database (no roster import)."""
     stop(daemon)
     ready = kinds(db).count("modem_ready")
-    with open(log_path, "a") as log_file:
-        daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
-                                   str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    daemon = start_daemon(config, log_path, append=True)
     wait_for(lambda: kinds(db).count("modem_ready") > ready, 30, "the restarted daemon", log_path)
     return daemon
 
