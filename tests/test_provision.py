@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from edgebox.cli import main
 from edgebox.config import KEYS, load_config
 from edgebox.provision import ProvisionError, textfile
-from edgebox.provision.apply import Paths, apply, check_values, import_roster
+from edgebox.provision.apply import (SIREN_BOOT_COMMENT, Paths, apply, check_values,
+                                     import_roster, show_on_led, with_siren_boot_lines)
 from edgebox.provision.fields import MASK, Context
 from edgebox.provision.template import template_bytes
 from tests.support import SHEET
@@ -278,3 +279,104 @@ def test_the_state_file_is_private(box):
     state = box.etc / "provisioned.json"
     assert oct(state.stat().st_mode & 0o777) == "0o600"
     assert json.loads(state.read_text())["values"]["SIM_PIN"] == "1234"
+
+
+PI_CONFIG_TXT = """# Do not modify this file!
+arm_64bit=1
+enable_uart=1
+upstream_kernel=1
+
+kernel=vmlinuz-6.1.0-arm64
+initramfs initrd.img-6.1.0-arm64
+"""
+
+
+def test_the_siren_pin_is_held_off_from_power_on_in_config_txt(box):
+    (box.boot / "config.txt").write_text(PI_CONFIG_TXT)
+    write(box, GOOD)  # SIREN_PIN=22, SIREN_ACTIVE=low: the relay is off while the pin is high
+    assert apply(box).ok
+    text = (box.boot / "config.txt").read_text()
+    assert text.startswith(PI_CONFIG_TXT) and text.endswith("\n[all]\n" + SIREN_BOOT_COMMENT
+                                                           + "\ngpio=22=op,dh\n")
+    write(box, GOOD.replace("SIREN_PIN=22", "SIREN_PIN=17").replace("SIREN_ACTIVE=low",
+                                                                    "SIREN_ACTIVE=high"))
+    assert apply(box).status == "applied"
+    text = (box.boot / "config.txt").read_text()
+    assert "gpio=22" not in text and text.count("[all]") == 1
+    assert text.endswith(SIREN_BOOT_COMMENT + "\ngpio=17=op,dl\n")
+    assert apply(box).status == "unchanged"  # nothing rewritten at an ordinary boot
+    # A bad file changes nothing there either.
+    write(box, GOOD.replace("SIREN_PIN=22", "SIREN_PIN=5").replace("LANGUAGE=en", "LANGUAGE=x"))
+    assert apply(box).status == "rejected"
+    assert (box.boot / "config.txt").read_text() == text
+
+
+def test_siren_lines_leave_the_rest_of_a_raspberry_pi_os_config_txt_alone():
+    text = "dtparam=audio=on\r\n[pi4]\r\narm_boost=1\r\ngpio=5=op,dl\r\n"
+    once = with_siren_boot_lines(text, 17, True)
+    assert once == ("dtparam=audio=on\r\n[pi4]\r\narm_boost=1\r\ngpio=5=op,dl\r\n\r\n[all]\r\n"
+                    f"{SIREN_BOOT_COMMENT}\r\ngpio=17=op,dl\r\n")
+    assert with_siren_boot_lines(once, 17, True) == once
+    assert with_siren_boot_lines(once, 4, False).endswith(
+        f"gpio=5=op,dl\r\n\r\n[all]\r\n{SIREN_BOOT_COMMENT}\r\ngpio=4=op,dh\r\n")
+
+
+def test_the_image_s_blank_card_holds_the_default_siren_pin_off(tmp_path):
+    config_txt = tmp_path / "config.txt"
+    config_txt.write_text(PI_CONFIG_TXT)
+    result = CliRunner().invoke(main, ["provision", "template", str(tmp_path / "edgebox.txt"),
+                                       "--config-txt", str(config_txt)])
+    assert result.exit_code == 0, result.output
+    assert config_txt.read_text().endswith("\ngpio=17=op,dl\n")
+    assert (tmp_path / "edgebox.txt").read_bytes() == template_bytes()
+
+
+def test_an_apn_becomes_the_ppp_peer_for_mobile_data_and_none_removes_it(box):
+    write(box, GOOD + "APN=cmnet\n")
+    outcome = apply(box)
+    assert outcome.ok and not any("APN" in note for note in outcome.notes), outcome.notes
+    peer = (box.etc / "ppp/edgebox").read_text().splitlines()
+    assert "/dev/edgebox-modem-data" in peer and "persist" in peer and "usepeerdns" in peer
+    assert "defaultroute-metric 2048" in peer  # a LAN's DHCP route (metric 1024) wins
+    assert f'connect "/usr/sbin/chat -v -f {box.etc}/ppp/edgebox.chat"' in peer
+    chat = (box.etc / "ppp/edgebox.chat").read_text().splitlines()
+    assert "OK 'AT+CGDCONT=1,\"IP\",\"cmnet\"'" in chat and "OK ATD*99#" in chat
+    assert "cmnet" not in (box.etc / "edgebox.toml").read_text()  # not the daemon's setting
+    write(box, GOOD + "APN=\n")
+    assert apply(box).status == "applied"
+    assert not (box.etc / "ppp/edgebox").exists() and not (box.etc / "ppp/edgebox.chat").exists()
+
+
+def test_a_bad_apn_is_named_and_writes_no_peer(box):
+    write(box, GOOD + "APN=cm net\n")
+    outcome = apply(box)
+    assert outcome.status == "rejected"
+    assert outcome.problems[0].startswith("line 14 (APN): must be the operator's access point")
+    assert not (box.etc / "ppp").exists()
+
+
+def fake_leds(tmp_path):
+    led = tmp_path / "leds" / "ACT"
+    led.mkdir(parents=True)
+    for name, value in (("trigger", "heartbeat"), ("delay_on", ""), ("delay_off", "")):
+        (led / name).write_text(value)
+    return led
+
+
+def test_a_rejected_card_makes_the_activity_led_blink_fast(box, tmp_path):
+    led = fake_leds(tmp_path)
+    box = Paths(box.boot, box.etc, box.zoneinfo, box.board_model, tmp_path / "leds")
+    write(box, GOOD)
+    outcomes = [("edgebox.txt", apply(box))]
+    assert show_on_led(box.leds, outcomes) is None
+    assert (led / "trigger").read_text() == "heartbeat"
+    write(box, GOOD.replace("LANGUAGE=en", "LANGUAGE=x"))
+    outcomes = [("edgebox.txt", apply(box))]
+    assert show_on_led(box.leds, outcomes) == "ACT"
+    assert [(led / n).read_text() for n in ("trigger", "delay_on", "delay_off")] == [
+        "timer", "100", "100"]
+    # No LED to blink (not a Pi): the log says so and nothing fails.
+    assert show_on_led(tmp_path / "no-leds", outcomes) is None
+    # A Pi 400 has only the power LED.
+    (tmp_path / "leds" / "ACT").rename(tmp_path / "leds" / "PWR")
+    assert show_on_led(box.leds, outcomes) == "PWR"

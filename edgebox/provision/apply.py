@@ -13,6 +13,7 @@ import grp
 import json
 import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,6 +37,17 @@ AUTHORIZED_KEYS = "ssh/authorized_keys"
 LOCALTIME = "localtime"           # /etc/localtime in the image is a link to this one
 UPLOAD_FLAG = "upload-enabled"
 DAEMON_GROUP = "edgebox"
+CONFIG_TXT = "config.txt"         # the Pi firmware's settings, beside edgebox.txt
+PPP_PEER = "ppp/edgebox"          # pppd's options for mobile data (edgebox-ppp.service)
+PPP_CHAT = "ppp/edgebox.chat"     # the dial script with the APN
+DATA_PORT = "/dev/edgebox-modem-data"  # the modem's PPP port (70-edgebox-modems.rules)
+PPP_UP = "/usr/lib/edgebox/ppp-up"     # hands the operator's DNS servers to systemd-resolved
+# The LED that shows a rejected card: the green activity LED (its name in newer and older device
+# trees), or on a Pi 400, which has none, the power LED.
+STATUS_LEDS = ("ACT", "led0", "PWR")
+SIREN_BOOT_COMMENT = ("# edgebox: the siren relay's pin, held off from power-on "
+                      "(SIREN_PIN and SIREN_ACTIVE in edgebox.txt)")
+_SIREN_BOOT_LINE = re.compile(r"gpio=\d+=op,d[lh]")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Paths:
     etc: Path                                   # /etc/edgebox, on the writable data partition
     zoneinfo: Path = Path("/usr/share/zoneinfo")
     board_model: Path = Path("/proc/device-tree/model")
+    leds: Path = Path("/sys/class/leds")
 
 
 @dataclass
@@ -231,10 +244,136 @@ def _install(paths: Paths, values: dict[str, Any], raw: dict[str, str], config_t
     elif flag.exists():
         flag.unlink()
         changed = True
+    changed |= _install_ppp(paths, values["APN"])
+    changed |= set_siren_boot_state(paths.boot / CONFIG_TXT, values["SIREN_PIN"],
+                                    values["SIREN_ACTIVE"])
     state = {"values": raw}
     write_atomically(paths.etc / STATE_FILE, json.dumps(state, ensure_ascii=False,
                                                         sort_keys=True).encode("utf-8"), 0o600)
     return changed
+
+
+def siren_boot_lines(pin: int, active_high: bool) -> list[str]:
+    """config.txt lines that make the Pi's firmware drive the siren pin to "off" at power-on.
+
+    Linux sets the pin only when the daemon starts; until then (firmware, kernel, a minute of
+    boot) a floating input can let a relay board click or even sound the siren. ``[all]`` first,
+    so the line holds for every board whatever section the file ends in.
+    """
+    return ["[all]", SIREN_BOOT_COMMENT, f"gpio={pin}=op,{'dl' if active_high else 'dh'}"]
+
+
+def with_siren_boot_lines(text: str, pin: int, active_high: bool) -> str:
+    """``text`` (a config.txt) with edgebox's siren lines replaced, or added at the end."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines()
+    kept: list[str] = []
+    skip_gpio = False
+    for line in lines:
+        if line.strip() == SIREN_BOOT_COMMENT:
+            if kept and kept[-1].strip() == "[all]":
+                kept.pop()
+            skip_gpio = True
+            continue
+        if skip_gpio and _SIREN_BOOT_LINE.fullmatch(line.strip()):
+            skip_gpio = False
+            continue
+        skip_gpio = False
+        kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return newline.join(kept + [""] + siren_boot_lines(pin, active_high)) + newline
+
+
+def set_siren_boot_state(config_txt: Path, pin: int, active_high: bool) -> bool:
+    """Keep config.txt's siren line in step with edgebox.txt; True if the file changed. A boot
+    partition without config.txt (not a Raspberry Pi's) is left alone."""
+    try:
+        raw = config_txt.read_bytes()
+    except FileNotFoundError:
+        return False
+    text = raw.decode("utf-8", errors="surrogateescape")
+    updated = with_siren_boot_lines(text, pin, active_high)
+    return write_atomically(config_txt, updated.encode("utf-8", errors="surrogateescape"))
+
+
+def ppp_files(apn: str, etc: Path) -> dict[str, str]:
+    """pppd's options and dial script for mobile data on the modem's data port.
+
+    The data port is a second interface of USB modems (SIM7600, EC25): PPP there leaves the AT
+    port, and so calls and SMS, to the daemon. pppd keeps the link up (``persist``); its default
+    route has a higher metric than the LAN's DHCP one (1024), so a LAN cable, when connected, is
+    used first.
+    """
+    chat = etc / PPP_CHAT
+    peer = "\n".join([
+        "# Generated from edgebox.txt (APN) at every boot; edgebox-ppp.service runs",
+        "# `pppd file` on it when the modem has a data port.",
+        DATA_PORT,
+        "115200",
+        f'connect "/usr/sbin/chat -v -f {chat}"',
+        "noauth",
+        "noipdefault",
+        "defaultroute",
+        "defaultroute-metric 2048",
+        "usepeerdns",
+        f"ip-up-script {PPP_UP}",
+        "persist",
+        "maxfail 0",
+        "holdoff 30",
+        "lcp-echo-interval 30",
+        "lcp-echo-failure 4",
+        "",
+    ])
+    script = "\n".join([
+        "# Generated from edgebox.txt (APN): the modem's data call.",
+        "ABORT BUSY",
+        "ABORT 'NO CARRIER'",
+        "ABORT ERROR",
+        "TIMEOUT 30",
+        "'' AT",
+        f"OK 'AT+CGDCONT=1,\"IP\",\"{apn}\"'",
+        "OK ATD*99#",
+        "CONNECT ''",
+        "",
+    ])
+    return {PPP_PEER: peer, PPP_CHAT: script}
+
+
+def _install_ppp(paths: Paths, apn: str) -> bool:
+    """Write the PPP peer for ``apn``, or remove it when there is none (no mobile data)."""
+    if apn:
+        changed = False
+        for name, content in ppp_files(apn, paths.etc).items():
+            changed |= write_atomically(paths.etc / name, content.encode("ascii"), 0o644)
+        return changed
+    changed = False
+    for name in (PPP_PEER, PPP_CHAT):
+        if (paths.etc / name).exists():
+            (paths.etc / name).unlink()
+            changed = True
+    return changed
+
+
+def show_on_led(leds: Path, outcomes: list[tuple[str, "Outcome"]]) -> str | None:
+    """A rejected edgebox.txt or roster.csv makes the green activity LED (a Pi 400's power LED)
+    blink fast, 5 times a second, until a good file is applied at a later boot: a technician
+    sees it without a screen.
+    Returns the LED used, or None (none found, or nothing rejected: the LED keeps its usual
+    heartbeat, which the next boot restores anyway)."""
+    if all(outcome.ok for _, outcome in outcomes):
+        return None
+    for name in STATUS_LEDS:
+        led = leds / name
+        try:
+            (led / "trigger").write_text("timer")
+            (led / "delay_on").write_text("100")
+            (led / "delay_off").write_text("100")
+        except OSError:
+            continue
+        return name
+    log.warning("no activity LED under %s to show the rejected settings on", leds)
+    return None
 
 
 def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:

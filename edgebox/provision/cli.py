@@ -36,7 +36,7 @@ def apply_command(boot: str, etc: str) -> None:
       edgebox provision apply --boot /boot/firmware --etc /etc/edgebox
     """
     from edgebox.provision.apply import (PROVISION_FILE, ROSTER_FILE, Paths, apply,
-                                         import_roster, write_status)
+                                         import_roster, show_on_led, write_status)
     paths = Paths(Path(boot), Path(etc))
     now = datetime.now(timezone.utc)
     outcomes = [(PROVISION_FILE, apply(paths, now))]
@@ -44,6 +44,9 @@ def apply_command(boot: str, etc: str) -> None:
     if roster is not None:
         outcomes.append((ROSTER_FILE, roster))
     write_status(paths, outcomes, now)
+    led = show_on_led(paths.leds, outcomes)
+    if led:
+        click.echo(f"the {led} LED blinks fast until a good {PROVISION_FILE} is applied")
     for name, outcome in outcomes:
         kept = ", previous settings kept" if outcome.status == "rejected" else ""
         click.echo(f"{name}: {outcome.status}{kept}")
@@ -90,15 +93,23 @@ def check_command(file: str) -> None:
 
 @provision.command("template")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
-def template_command(file: str | None) -> None:
+@click.option("--config-txt", type=click.Path(exists=True, dir_okay=False),
+              help="also hold the default siren pin off from power-on in this config.txt")
+def template_command(file: str | None, config_txt: str | None) -> None:
     """Write the blank, self-documenting edgebox.txt (to FILE, or print it).
 
     \b
     Example:
-      edgebox provision template /media/sdcard/edgebox.txt
+      edgebox provision template /media/sdcard/edgebox.txt --config-txt /media/sdcard/config.txt
     """
     from edgebox.provision.template import template_bytes, template_text
     if file:
         Path(file).write_bytes(template_bytes())
     else:
         click.echo(template_text().replace("\r\n", "\n"), nl=False)
+    if config_txt:
+        from edgebox.provision.apply import set_siren_boot_state
+        from edgebox.provision.fields import BY_NAME, Context
+        pin = BY_NAME["SIREN_PIN"].check(BY_NAME["SIREN_PIN"].default, Context())
+        active_high = BY_NAME["SIREN_ACTIVE"].check(BY_NAME["SIREN_ACTIVE"].default, Context())
+        set_siren_boot_state(Path(config_txt), pin, active_high)

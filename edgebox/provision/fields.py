@@ -167,9 +167,13 @@ FIELDS: tuple[Field, ...] = (
           ("SIM 卡 PIN 码（没有就空着）。用后本文件中显示为 ********。",
            "SIM PIN if the SIM asks for one; shown as ******** here once applied."),
           "", _sim_pin, secret=True),
-    Field("APN", "uplink.apn",
-          ("移动数据接入点：移动 cmnet，联通 3gnet，电信 ctnet（不上传可空）。",
-           "Mobile data access point name (empty if nothing is uploaded)."),
+    # Not a config key: it becomes the PPP peer the image's edgebox-ppp.service dials on the
+    # modem's data port (apply.py), the uplink's mobile data when there is no LAN.
+    Field("APN", "",
+          ("移动数据接入点：移动 cmnet，联通 3gnet，电信 ctnet。填了就通过模块的数据口上网上传"
+           "（插着网线时先用网线）；空着则不用移动数据。",
+           "Mobile data access point name: with it the box goes online through the modem's data "
+           "port for uploads (a LAN cable, when connected, is used first); empty: none."),
           "", _apn),
     Field("UPLOAD_URL", "uplink.url",
           ("县级平台地址（可空），如 https://110.example.gov.cn。",

@@ -15,7 +15,8 @@ bootfs=$work/bootfs
 rm -rf "$bootfs"; mkdir -p "$bootfs"
 cp -a "$rootfs/boot/firmware/." "$bootfs/"
 find "$rootfs/boot/firmware" -mindepth 1 -delete
-PYTHONPATH=$repo "$python" -m edgebox provision template "$bootfs/edgebox.txt"
+PYTHONPATH=$repo "$python" -m edgebox provision template "$bootfs/edgebox.txt" \
+  --config-txt "$bootfs/config.txt"
 
 # The data partition starts with the directories the fstab binds, owned as the services need.
 datafs=$work/datafs

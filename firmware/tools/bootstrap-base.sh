@@ -12,7 +12,7 @@ components="main non-free-firmware"  # raspi-firmware lives in non-free-firmware
 
 # The kernel is installed last, on its own (tools/install-kernel.sh): its postinst builds the
 # initramfs once, with every package's hooks in place. Installed together with the rest, the
-# initramfs would be built twice (postinst, then a trigger), each ~10 minutes under qemu-user.
+# initramfs would be built twice (postinst, then a trigger), each slow under qemu-user.
 kernel=linux-image-arm64
 packages=$(grep -hv '^#' "$here/base/packages" "$here/stage-edgebox/00-edgebox/00-packages" \
            | tr -s ' \n' '\n' | grep -vx "$kernel" | paste -sd, | sed 's/^,//; s/,$//')

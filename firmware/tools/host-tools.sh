@@ -3,9 +3,9 @@
 # binaries runnable through qemu-user (binfmt_misc), which mmdebstrap and the stage rely on.
 set -euo pipefail
 need=()
-for pair in mmdebstrap:mmdebstrap mkfs.vfat:dosfstools mcopy:mtools sfdisk:fdisk \
-            mkfs.ext4:e2fsprogs xz:xz-utils qemu-aarch64-static:qemu-user-static \
-            update-binfmts:binfmt-support; do
+for pair in mmdebstrap:mmdebstrap arch-test:arch-test mkfs.vfat:dosfstools mcopy:mtools \
+            sfdisk:fdisk mkfs.ext4:e2fsprogs xz:xz-utils qemu-aarch64-static:qemu-user-static \
+            update-binfmts:binfmt-support flock:util-linux; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

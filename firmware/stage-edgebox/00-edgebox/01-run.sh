@@ -24,6 +24,11 @@ CHROOT
 # programs expect it (see files/etc/fstab); the time zone link points there too.
 mkdir -p "${ROOTFS_DIR}/data" "${ROOTFS_DIR}/etc/edgebox" "${ROOTFS_DIR}/var/lib/edgebox"
 ln -sfn /etc/edgebox/localtime "${ROOTFS_DIR}/etc/localtime"
+# Mobile data: the peer generated from edgebox.txt's APN, also for a technician's
+# `pon edgebox`; pppd's resolv.conf (usepeerdns) is written to edgebox-ppp.service's /run dir.
+mkdir -p "${ROOTFS_DIR}/etc/ppp/peers"
+ln -sfn /etc/edgebox/ppp/edgebox "${ROOTFS_DIR}/etc/ppp/peers/edgebox"
+ln -sfn /run/edgebox-ppp/resolv.conf "${ROOTFS_DIR}/etc/ppp/resolv.conf"
 : > "${ROOTFS_DIR}/etc/machine-id"  # empty: systemd makes a fresh one per boot in RAM
 
 units=$(grep -v '^#' enable)
