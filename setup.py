@@ -35,7 +35,10 @@ setup(
         "test": ["pytest>=8", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
                  "python-multipart>=0.0.9", "uvicorn>=0.30", "psycopg[binary]>=3.1",
                  # The web panel's browser tests drive Debian's chromium through chromedriver.
-                 "selenium>=4.20"],
+                 "selenium>=4.20",
+                 # The clock-jump test runs the daemon under its libfaketime (Debian's 0.9.10
+                 # fails time.sleep on Python 3.11 when the monotonic clock is left real).
+                 "libfaketime>=3.0"],
     },
     entry_points={"console_scripts": ["edgebox=edgebox.cli:main"]},
 )

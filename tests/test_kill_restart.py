@@ -1,10 +1,13 @@
 """Durability: kill -9 at many random points, restart, and nothing is lost, skipped or redone.
 
 Each round is a fresh box (emulator, database, daemon) with two alarms at once, one in each
-group, raised by a call or by a fire SMS. The round's points are drawn from a seeded random
-generator: a kill soon after each alarm reaches the box (the fan-out), soon after a member
-texts "1" (the acknowledgement), at random moments of the escalation ladder, and soon after the
-office texts "广播 …" (a broadcast). After every kill the daemon is started again at once.
+group, raised by a call or by a fire SMS ("火 …", every other round). The round's points are
+drawn from a seeded random generator: a kill soon after each alarm reaches the box (the
+fan-out), soon after a member texts "1" (the acknowledgement), at random moments of the
+escalation ladder, soon after the office texts "广播 …" (a broadcast), and soon after the caller
+or the group's leader calls one of the alarms off with "0" (the cancel; in some rounds the "0"
+comes while the box is down, and the modem keeps it for the next start). After every kill the
+daemon is started again at once.
 
 Then, from what the emulator saw and from the store:
 - every alarm became exactly one incident; every member of the group got its alarm SMS at least
@@ -16,6 +19,8 @@ Then, from what the emulator saw and from the store:
   and within a few seconds of the box being up after it; the steps due before the first
   acknowledgement happened and none after it;
 - every acknowledgement and broadcast that reached the box was recorded and relayed;
+- the cancelled alarm is closed, and everyone the network brought its alarm SMS to, and its
+  caller, got the all-clear, planned once each;
 - the event log's seq has no gaps.
 
 The seed is printed; EDGEBOX_KILL_SEED=<seed> replays a run. EDGEBOX_LONG=1 runs the long
@@ -152,10 +157,13 @@ class Box:
             return self.ready_count() > ready
         wait_for(ready_or_dead, 60, "the daemon to be ready", self.log_path)
 
-    def kill_and_restart(self) -> None:
+    def kill(self) -> None:
         self.daemon.send_signal(signal.SIGKILL)
         self.daemon.wait(30)
         self.kills.append(time.time())
+
+    def kill_and_restart(self) -> None:
+        self.kill()
         self.start()
 
     def stop(self) -> None:
@@ -209,9 +217,9 @@ class Round:
     """What happens in one round: two alarms, acknowledgements, a broadcast, and the kills, each
     at a time drawn from the generator (seconds after the round's start)."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, second_by_sms: bool, cancel_while_down: bool):
         first = rng.choice(["H03", "H02"])  # H02 lives alone: the ladder climbs twice as fast
-        second_by_sms = rng.random() < 0.5  # a fire SMS from H06, else a call
+        # The second alarm: a fire SMS from H06, else a call.
         self.alarms = [
             {"caller": first, "group": "第一组", "how": "call", "at": 0.0,
              "factor": VULNERABLE_FACTOR if first == "H02" else 1.0},
@@ -232,6 +240,20 @@ class Round:
             a["acked_by"] = rng.choice([p for h, (g, phones) in HOUSEHOLDS.items()
                                         if g == a["group"] and h != a["caller"]
                                         for p in phones])
+            a["ack_at"] = ack_at
+        # One of the two is called off once someone is on the way, by its caller or by the
+        # group's leader: whoever was told hears it is over. The box dies soon after the "0"
+        # reaches it, or the "0" comes while the box is down (the modem keeps it for the next
+        # start to find).
+        self.cancelled = rng.randrange(len(self.alarms))
+        self.cancel_while_down = cancel_while_down
+        a = self.alarms[self.cancelled]
+        a["cancelled_by"] = rng.choice([HOUSEHOLDS[a["caller"]][1][0],
+                                        HOUSEHOLDS[LEADERS[a["group"]]][1][0]])
+        cancel_at = a["ack_at"] + rng.uniform(0.3, 2.0)
+        points.append((cancel_at, "cancel", self.cancelled))
+        if not cancel_while_down:
+            points.append((cancel_at + rng.uniform(0.0, 0.6), "kill", "cancel"))
         broadcast_at = rng.uniform(1.0, 10.0)
         points.append((broadcast_at, "broadcast", None))
         points.append((broadcast_at + rng.uniform(0.0, 1.2), "kill", "broadcast"))
@@ -243,7 +265,7 @@ class Round:
         self.broadcast_text = f"今晚八点村委会开会 {rng.randrange(1000)}"
 
     def kills(self) -> int:
-        return sum(kind == "kill" for _, kind, _ in self.points)
+        return sum(kind == "kill" for _, kind, _ in self.points) + self.cancel_while_down
 
 
 class Caller(threading.Thread):
@@ -295,6 +317,21 @@ def run_round(box: Box, plan: Round) -> list[Caller]:
             box.emulator.sms(phone, "1")
         elif kind == "broadcast":
             box.emulator.sms(OFFICE, f"广播 {plan.broadcast_text}")
+        elif kind == "cancel":
+            alarm = plan.alarms[what]
+            # Called off once someone is on the way: a "0" acted on before the "1" would leave
+            # the "1" no alarm to acknowledge.
+            wait_for(lambda: query(box.db, "SELECT count(*) FROM acks a JOIN incidents i ON"
+                                           " i.id = a.incident_id WHERE i.group_id = ?",
+                                   alarm["group"])[0][0], 60,
+                     f"the acknowledgement of {alarm['group']}'s alarm", box.log_path)
+            if plan.cancel_while_down:
+                box.kill()
+                box.emulator.sms(alarm["cancelled_by"], "0")
+                box.start()
+                ready = time.monotonic()
+            else:
+                box.emulator.sms(alarm["cancelled_by"], "0")
     return callers
 
 
@@ -303,10 +340,14 @@ def settle(box: Box, plan: Round) -> None:
     has had time to take a step it must not take."""
     def done():
         incidents = query(box.db, "SELECT count(*) FROM incidents WHERE acked_at IS NOT NULL")
+        cancelled = query(box.db, "SELECT count(*) FROM incidents WHERE closed_reason ="
+                                  " 'cancelled'")
         busy = query(box.db, "SELECT count(*) FROM deliveries WHERE state IN "
                              "('pending', 'sending')")
-        return incidents[0][0] == len(plan.alarms) and busy[0][0] == 0
-    wait_for(done, 120, "every alarm acknowledged and the outbox empty", box.log_path)
+        return incidents[0][0] == len(plan.alarms) and cancelled[0][0] == 1 \
+            and busy[0][0] == 0
+    wait_for(done, 120, "every alarm acknowledged, one cancelled, and the outbox empty",
+             box.log_path)
     for opened_at, step, factor in incident_rows_with_factor(box, plan):
         if step < len(LADDER):
             next_due = wall(opened_at) + LADDER[step][0] * 60 * factor
@@ -373,9 +414,9 @@ def check_round(box: Box, plan: Round, label: str) -> None:
 
     # Every alarm became exactly one incident.
     incidents = [dict(zip(("id", "group", "caller", "opened_at", "step", "acked_at",
-                           "alarm_type"), r)) for r in query(
+                           "alarm_type", "state", "closed_reason"), r)) for r in query(
         db, "SELECT id, group_id, caller_household_id, opened_at, escalation_step, acked_at, "
-            "alarm_type FROM incidents ORDER BY id")]
+            "alarm_type, state, closed_reason FROM incidents ORDER BY id")]
     assert sorted((i["group"], i["caller"]) for i in incidents) == sorted(
         (a["group"], a["caller"]) for a in plan.alarms), (label, incidents)
 
@@ -386,6 +427,7 @@ def check_round(box: Box, plan: Round, label: str) -> None:
         check_fan_out(box, alarm, incident, mine, label)
         check_ladder(box, alarm, incident, mine, intervals, label)
         check_acknowledgement(box, alarm, incident, mine, label)
+        check_cancel(box, alarm, incident, mine, label)
     check_broadcast(box, plan, deliveries, label)
 
     seqs = [r[0] for r in query(db, "SELECT seq FROM events ORDER BY seq")]
@@ -466,6 +508,25 @@ def check_acknowledgement(box, alarm, incident, mine, label) -> None:
     received(box, relays[0])
 
 
+def check_cancel(box, alarm, incident, mine, label) -> None:
+    all_clear = [d for d in mine if d["purpose"] == "all_clear"]
+    if "cancelled_by" not in alarm:
+        assert incident["state"] == "open" and not all_clear, (label, "not cancelled", incident)
+        return
+    assert (incident["state"], incident["closed_reason"]) == ("closed", "cancelled"), (
+        label, incident)
+    phones = [d["phone"] for d in all_clear]
+    assert len(phones) == len(set(phones)), (label, "an all-clear planned twice", phones)
+    # Everyone the network brought the alarm SMS to, and the caller, hears it is over.
+    heard = {d["phone"] for d in mine if d["purpose"] == "alarm" and [
+        e for e in box.sms_to(d["phone"]) if e["text"] == d["text"]]}
+    heard.add(HOUSEHOLDS[alarm["caller"]][1][0])
+    assert heard <= set(phones), (label, "told of the alarm, never that it is over",
+                                  heard - set(phones))
+    for d in all_clear:
+        received(box, d)
+
+
 def check_broadcast(box, plan, deliveries, label) -> None:
     rows = query(box.db, "SELECT id, text FROM broadcasts")
     assert [r[1] for r in rows] == [plan.broadcast_text], (label, "broadcast recorded once",
@@ -486,12 +547,13 @@ def test_kill_9_at_random_points_loses_nothing_and_redoes_nothing(tmp_path):
     print(f"kill points seed {SEED} (replay with EDGEBOX_KILL_SEED={SEED}), "
           f"{'long' if LONG else 'CI'} form")
     rng = random.Random(SEED)
-    plans = [Round(rng) for _ in range(ROUNDS)]
+    plans = [Round(rng, second_by_sms=number % 2 == 1, cancel_while_down=number % 4 == 3)
+             for number in range(ROUNDS)]
     kills = sum(p.kills() for p in plans)
     assert kills >= (100 if LONG else 30)
     phases = collections.Counter(what for p in plans for _, kind, what in p.points
                                  if kind == "kill")
-    assert set(phases) == {"fan-out", "acknowledgement", "ladder", "broadcast"}
+    assert set(phases) == {"fan-out", "acknowledgement", "ladder", "broadcast", "cancel"}
     for number, plan in enumerate(plans, start=1):
         label = f"seed {SEED} round {number}"
         box = Box(tmp_path / f"round{number}")

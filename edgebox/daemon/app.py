@@ -16,6 +16,8 @@ from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timeline import describe
+from edgebox.domain.alarm import PRIORITY, SMS, PlannedDelivery
+from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
@@ -94,8 +96,21 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
     store.subscribe(reload_roster)
 
 
+def report_full_disk(daemon: Daemon, config, store) -> None:
+    """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event):
+    text the office at once, while the reserve still has room for the notice itself. The
+    workers are not woken for it, so the alarm being committed goes out first."""
+    def full(event: dict) -> None:
+        if event["kind"] == "disk_full" and config.numbers_office:
+            text = render(config.box_language, "disk_full")
+            store.add_deliveries(daemon.clock(), None, [
+                PlannedDelivery(SMS, office, None, "office_notice", text,
+                                PRIORITY["office_notice"]) for office in config.numbers_office])
+    store.subscribe(full)
+
+
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
-    store = SqliteStore(config.box_database)
+    store = SqliteStore(config.box_database, reserve=True)  # room for alarms on a full disk
     import_configured_roster(config, store)
     events: queue.Queue = queue.Queue()  # every modem's events, in the order they happened
     try:
@@ -108,6 +123,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock,
                     services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
+    report_full_disk(daemon, config, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))

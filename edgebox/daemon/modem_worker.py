@@ -19,11 +19,12 @@ import shlex
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from edgebox import __built__
-from edgebox.adapters.modem.events import RingOutcome
+from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.domain import alarm
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemTimeout
@@ -73,6 +74,8 @@ class ModemWorker:
         self._thread: threading.Thread | None = None
         # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh.
         self.heartbeat = time.monotonic()
+        # What the modem receives is in the store before the modem deletes its copy.
+        modem.keep_incoming(self._keep_sms)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.name}",
@@ -121,6 +124,19 @@ class ModemWorker:
         else:
             self.wake.wait(0.5)
             self.wake.clear()
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _keep_sms(self, sms: IncomingSms, sent_at: datetime | None, swept: bool) -> None:
+        """A whole SMS the modem received (on its notification thread): kept in the store's
+        inbox, then handed to the event loop. Returning is what lets the modem delete its
+        copy; a store failure raises, and the copy stays for the next start."""
+        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
+                                       read_again=swept)
+        if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
+            log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
+            return
+        self.modem.events.put(replace(sms, inbox_id=inbox_id))
 
     # -- delivering --------------------------------------------------------------------------
 

@@ -3,17 +3,20 @@ the clock makes happen (escalation, drills, broadcast progress, delivery failure
 
 Mixed into Daemon: it uses the daemon's store, roster, config, clock, siren and its helpers
 ``_reject``, ``_enqueue``, ``_siren_on``/``_siren_off`` and ``_wake_workers``. Every decision is
-committed to the store before anything is sent, so a restart resumes it.
+committed to the store in one transaction with everything it plans to send, before anything is
+sent, so a crash at any instant loses nothing and a restart resumes it. An incoming SMS is acted
+on in one transaction with its mark in the store's inbox.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
+from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
                                    OfficeAction)
 from edgebox.domain import alarm, escalation
-from edgebox.domain.messages import render
+from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)
@@ -22,6 +25,8 @@ OFFICE = "office"  # the acknowledging "household" when the office acknowledges
 
 
 class AlarmPolicy:
+    _holding_store = False  # inside an incoming SMS's transaction (see on_sms)
+
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
@@ -58,12 +63,16 @@ class AlarmPolicy:
         self._raise(household, phone, "call", None, modem=call.modem)
 
     def _unknown_caller(self, now, phone, call) -> None:
-        self.store.append_event(now, "unknown_caller", number=phone or call.digits or "",
-                                withheld=call.digits is None, modem=call.modem)
+        plan = []
         if phone and self.config.alarm_forward_unknown_callers and self.config.numbers_office:
             local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-            self._enqueue(None, alarm.plan_unknown_caller(
-                phone, self.config.numbers_office, local, self.config.box_language))
+            plan = alarm.plan_unknown_caller(phone, self.config.numbers_office, local,
+                                             self.config.box_language)
+        # Logged and forwarded in one transaction: never logged with the office never told.
+        self.store.plan_with_event(now, None, "unknown_caller", {
+            "number": phone or call.digits or "", "withheld": call.digits is None,
+            "modem": call.modem}, plan)
+        self._wake_workers()
 
     def _raise(self, household, phone: str, alarm_type: str, text: str | None,
                modem: str | None = None, drill: bool = False) -> alarm.Incident:
@@ -120,37 +129,65 @@ class AlarmPolicy:
     def _join(self, incident, household, phone: str, now) -> None:
         callers = [self.roster.household(h)
                    for h in (incident.caller_household_id, *incident.co_callers)] + [household]
-        self.store.update_incident(now, incident.id, "incident_joined",
-                                   co_callers=[*incident.co_callers, household.id])
-        # The household joining is a caller now: it is not sent its own alarm nor rung.
-        self.store.cancel_pending_to(now, incident.id, household.id, "joined")
-        self._recheck_rings()
         group = self.roster.group(incident.group_id)
         lang = self.config.box_language
         # Members not texted yet get one notice naming both households; those already texted
         # (or being texted right now, with the first words) get one short addendum.
         both = alarm.Household("+", "、".join(h.name for h in callers),
                                "、".join(h.address for h in callers), ())
-        out = self.store.reword_unsent(now, incident.id, "alarm", alarm.alarm_text(
-            lang, group, both, incident.alarm_type, incident.text, incident.drill))
         addendum = render(lang, "joined", drill=incident.drill, group=group.name,
                           caller=household.name, address=household.address)
-        plan = [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
-                                      alarm.PRIORITY["update"])
-                for p, d_household in dict.fromkeys((d["phone"], d["household_id"]) for d in out)
-                if d_household != household.id]
         notified = {h.id for h in alarm.members_to_alert(self.roster, callers[0])} - {
             h.id for h in callers}
-        plan.append(alarm.PlannedDelivery(
+        confirm = alarm.PlannedDelivery(
             alarm.SMS, phone, household.id, "confirm",
             render(lang, "confirm", drill=incident.drill, group=group.name,
                    notified=len(notified)),
-            alarm.PRIORITY["confirm"]))
-        self._enqueue(incident.id, plan)
+            alarm.PRIORITY["confirm"])
+
+        def plan_for(out: list[dict]) -> list:
+            return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
+                                          alarm.PRIORITY["update"])
+                    for p, d_household in dict.fromkeys((d["phone"], d["household_id"])
+                                                        for d in out)
+                    if d_household != household.id] + [confirm]
+        # One transaction: the household joining is a caller now (not sent its own alarm nor
+        # rung), the words change, and the addenda and its confirmation are planned.
+        self.store.amend_incident(now, incident.id, "incident_joined",
+                                  {"co_callers": [*incident.co_callers, household.id]},
+                                  alarm.alarm_text(lang, group, both, incident.alarm_type,
+                                                   incident.text, incident.drill),
+                                  plan_for, stop_to=household.id)
+        self._recheck_rings()  # it may be being rung right now
+        self._wake_workers()
 
     # ---- SMS ---------------------------------------------------------------------------------
 
     def on_sms(self, sms) -> None:
+        """An SMS the modem worker kept in the inbox. Acted on in one transaction with its
+        inbox mark: a crash leaves it either wholly acted on, or still to do at the next start
+        (``_resume_unhandled``), never half done nor done twice."""
+        self._holding_store = True
+        try:
+            with self.store.handling_sms(self.clock(), sms.inbox_id,
+                                         redact_pin(sms.text)) as todo:
+                if todo:
+                    self._act_on_sms(sms)
+        finally:
+            self._holding_store = False
+        self._recheck_rings()  # now that it has committed (see _recheck_rings)
+
+    def _resume_unhandled(self) -> None:
+        """At start, before the modems: what reached the box before a crash and was not acted
+        on yet is acted on now, in the order it came. SMS kept in the inbox; and keys pressed in
+        ring calls that the worker logged but the event loop never recorded."""
+        for row in self.store.unhandled_sms():
+            self.events.put(IncomingSms(row["number"], row["text"], row["modem"],
+                                        inbox_id=row["id"]))
+        for delivery_id in self.store.unrecorded_key_acks():
+            self._post_key_ack(delivery_id)
+
+    def _act_on_sms(self, sms) -> None:
         now = self.clock()
         phone = normalise_caller(sms.number.lstrip("+"), 145 if sms.number.startswith("+")
                                  else 129, self.config.box_region)
@@ -213,19 +250,20 @@ class AlarmPolicy:
     def _enrich(self, incident, household, report: Report, now) -> None:
         """A call followed within a minute by an SMS: the SMS says what is happening."""
         alarm_type = report.alarm_type if report.alarm_type != "other" else incident.alarm_type
-        self.store.update_incident(now, incident.id, "incident_enriched", alarm_type=alarm_type,
-                                   text=report.text)
         lang = self.config.box_language
-        from edgebox.domain.messages import fit_one_sms
         text = fit_one_sms(lang, "update", "text", report.text,
                            label=alarm.alarm_label(alarm_type, lang), caller=household.name,
                            address=household.address)
-        # Texts not sent yet say it all; those already out (or going out now) get the update.
-        out = self.store.reword_unsent(now, incident.id, "alarm", alarm.alarm_text(
-            lang, self.roster.group(incident.group_id), household, alarm_type, report.text))
-        self._enqueue(incident.id, [
-            alarm.PlannedDelivery(alarm.SMS, p, h, "update", text, alarm.PRIORITY["update"])
-            for p, h in dict.fromkeys((d["phone"], d["household_id"]) for d in out)])
+        # Texts not sent yet say it all; those already out (or going out now) get the update,
+        # planned in the same transaction as the change.
+        self.store.amend_incident(
+            now, incident.id, "incident_enriched", {"alarm_type": alarm_type, "text": report.text},
+            alarm.alarm_text(lang, self.roster.group(incident.group_id), household, alarm_type,
+                             report.text),
+            lambda out: [alarm.PlannedDelivery(alarm.SMS, p, h, "update", text,
+                                               alarm.PRIORITY["update"])
+                         for p, h in dict.fromkeys((d["phone"], d["household_id"]) for d in out)])
+        self._wake_workers()
         if alarm_type != incident.alarm_type and self.siren.is_on:
             # The siren says what kind of alarm it is (a thief: pulsed, not continuous).
             self._siren_on(incident.id, escalation.ALARM_TYPES.get(
@@ -270,6 +308,11 @@ class AlarmPolicy:
         return household not in {a["household_id"] for a in self.store.acks(incident.id)}
 
     def _recheck_rings(self) -> None:
+        if self._holding_store:
+            # Inside an SMS's transaction: a worker asking whether its call is still wanted
+            # holds its ring lock while it waits for the store, which this thread holds; asking
+            # it now would deadlock. ``on_sms`` asks once the transaction has committed.
+            return
         for worker in self.workers.values():
             worker.recheck_ring()
 
@@ -294,22 +337,25 @@ class AlarmPolicy:
 
     def _cancel(self, incident, by: str) -> None:
         """All clear: the ladder stops, whoever was told hears it is over, the siren stops."""
-        now = self.clock()
-        # Everyone anything went out to (a text, a ring; even one a modem is sending right now)
-        # has heard of the alarm and must hear it is over.
-        told = {d["phone"]: d["household_id"] for d in self.store.deliveries(incident.id)
-                if d["state"] in ("sent", "sending")}
-        told.setdefault(incident.caller_phone, incident.caller_household_id)
-        if self.store.close_incident(now, incident.id, "cancelled", by=by) < 0:
-            return
-        self._recheck_rings()
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         text = render(self.config.box_language, "all_clear", drill=incident.drill,
                       group=group.name, caller=caller.name)
-        self._enqueue(incident.id, [
-            alarm.PlannedDelivery(alarm.SMS, p, h, "all_clear", text, alarm.PRIORITY["all_clear"])
-            for p, h in told.items()])
+
+        def all_clear(went_out: list[dict]) -> list:
+            # Everyone anything may have reached (a text, a ring; even one a modem is sending
+            # right now) has heard of the alarm and must hear it is over; and the caller.
+            told = {d["phone"]: d["household_id"] for d in went_out}
+            told.setdefault(incident.caller_phone, incident.caller_household_id)
+            return [alarm.PlannedDelivery(alarm.SMS, p, h, "all_clear", text,
+                                          alarm.PRIORITY["all_clear"]) for p, h in told.items()]
+        # Closed and the all-clear planned in one transaction: a crash between the two would
+        # leave an alarm over that nobody is told is over.
+        if self.store.close_incident(self.clock(), incident.id, "cancelled", by=by,
+                                     plan_for=all_clear) < 0:
+            return
+        self._recheck_rings()
+        self._wake_workers()
         if not self.store.incidents("open"):
             self._siren_off()
 

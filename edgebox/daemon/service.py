@@ -22,6 +22,7 @@ from typing import Callable
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
                                            UssdReply)
+from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeAction
 from edgebox.daemon.policy import AlarmPolicy
@@ -63,6 +64,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
+        self._clock_watch = ClockWatch(store, clock)  # a stepped wall clock moves the timers
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
@@ -88,6 +90,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         for incident in self.store.unplanned_incidents():
             # Committed but never planned: the box died between the two. Plan it now.
             self._plan_incident(incident)
+        self._resume_unhandled()  # SMS kept but not acted on, keys pressed but not recorded
         self._loop = threading.Thread(target=self._event_loop, name="events", daemon=True)
         self._loop.start()
         for worker in self.workers.values():
@@ -154,6 +157,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             except queue.Empty:
                 event = None
             try:
+                self._clock_watch.check()  # before anything measures time with the new clock
                 handler = handlers.get(type(event))
                 if handler:
                     handler(event)

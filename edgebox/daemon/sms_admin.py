@@ -72,13 +72,17 @@ class SmsAdministration:
         phones = dict.fromkeys((p, h.id) for h in households for p in h.phones)
         plan = [alarm.PlannedDelivery(alarm.SMS, p, h, "broadcast", message,
                                       alarm.PRIORITY["broadcast"]) for p, h in phones]
-        self.store.add_broadcast(now, sender, group_id, text, plan, len(households))
+        replies = []
         if reply_to:
             parts = count_segments(message).parts
             confirm = render(lang, "broadcast_confirm", households=len(households),
                              messages=len(plan) * parts)
-            self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, reply_to, None, "reply",
-                                                       confirm, alarm.PRIORITY["reply"])])
+            replies.append(alarm.PlannedDelivery(alarm.SMS, reply_to, None, "reply", confirm,
+                                                 alarm.PRIORITY["reply"]))
+        # The broadcast and the sender's confirmation commit together: a crash between the two
+        # would leave the village texted and the sender never told.
+        self.store.add_broadcast(now, sender, group_id, text, plan, len(households),
+                                 replies=replies)
         self._wake_workers()
 
     # ---- leaders ---------------------------------------------------------------------------

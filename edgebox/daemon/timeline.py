@@ -80,6 +80,8 @@ TEXT = {
         "modem_power_cycled": "{modem} 已断电重启（{outcome}）",
         "modem_balance": "{modem} 话费余额：{balance}",
         "clock_set": "按网络时间校准系统时钟：{reason}",
+        "clock_jumped": "系统时钟跳变{seconds}秒，进行中报警的计时已随之调整",
+        "disk_full": "存储已满（剩余{free_kib}KB），启用{reserve_kib}KB备用空间，已告知值班室",
         "button_pressed": "值班室按键：{button}",
         "siren_test": "警报器测试（{seconds}秒）",
         "web_login": "网页登录（{address}）",
@@ -141,6 +143,9 @@ TEXT = {
         "modem_power_cycled": "{modem} power-cycled ({outcome})",
         "modem_balance": "{modem} balance: {balance}",
         "clock_set": "system clock set from the network: {reason}",
+        "clock_jumped": "the system clock stepped {seconds} s; open alarms' timers moved with it",
+        "disk_full": "disk full ({free_kib} KiB left): using the {reserve_kib} KiB reserve; "
+                     "office told",
         "button_pressed": "office panel button: {button}",
         "siren_test": "siren test ({seconds} s)",
         "web_login": "web panel login from {address}",

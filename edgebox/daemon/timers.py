@@ -117,11 +117,13 @@ class AlarmTimers:
         text = render(self.config.box_language, "failures", drill=incident.drill,
                       group=group.name, count=len({d["household_id"] for d in failed}),
                       names=names[:30])
-        self.store.append_event(now, "failure_summary", incident.id, names=names,
-                                count=len(failed))
-        self._enqueue(incident.id, [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice",
+        # Logged (so never summarised again) and planned in one transaction.
+        self.store.plan_with_event(now, incident.id, "failure_summary",
+                                   {"names": names, "count": len(failed)},
+                                   [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice",
                                                           text, alarm.PRIORITY["office_notice"])
                                     for n in self.config.numbers_office])
+        self._wake_workers()
 
     def _scheduled_drill(self, now) -> None:
         """A ``[drill] schedule`` slot has come: drill the next group in turn, once per slot
@@ -163,14 +165,17 @@ class AlarmTimers:
         unit = "秒" if lang == "zh" else " s"
         names = "、".join(f"{self._name(h)}{s}{unit}" for h, s in after.items()) or \
             ("无" if lang == "zh" else "none")
-        self.store.append_event(now, "drill_report", incident.id, **figures,
-                                households=[a["household_id"] for a in acks], seconds=after)
         # The office needs every name, so this report may take more than one SMS.
         text = render(lang, "drill_report_names", group=group.name, names=names, **figures)
-        self.store.close_incident(now, incident.id, "drill_over")
-        self._enqueue(incident.id, [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice",
-                                                          text, alarm.PRIORITY["office_notice"])
-                                    for n in self.config.numbers_office])
+        report = [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice", text,
+                                        alarm.PRIORITY["office_notice"])
+                  for n in self.config.numbers_office]
+        # Reported, closed and the report planned in one transaction: a crash cannot leave the
+        # drill over with the office never told how it went.
+        self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {
+            **figures, "households": [a["household_id"] for a in acks], "seconds": after}),
+            plan_for=lambda told: report)
+        self._wake_workers()
 
     def _name(self, household_id: str) -> str:
         try:

@@ -42,6 +42,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "failures": "【联防】{group}报警有{count}户短信失败：{names}，已改打电话",
         "drill_report": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
         "office_ack": "【联防】村委已收到您的报警，正在处置",
+        "disk_full": "【联防】报警器存储已满，正用备用空间继续报警，请尽快清理",
         "drill_report_names": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，"
                               "平均{mean}秒。确认：{names}",
     },
@@ -71,6 +72,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "drill_report": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
                         "mean {mean} s",
         "office_ack": "[Watch] The village office has your alarm and is acting on it",
+        "disk_full": "[Watch] Alarm box disk full; alarms run on reserve space. Clear it soon",
         "drill_report_names": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
                               "mean {mean} s. Who: {names}",
     },

@@ -48,7 +48,10 @@ def normalise(raw: str, region: str = "CN") -> str:
         raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
     if not phonenumbers.is_valid_number(parsed):
         raise PhoneNumberError(f"'{raw}' is not a valid number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > 16:  # "+" and at most 15 digits; libphonenumber passes some longer ones
+        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
+    return e164
 
 
 def normalise_caller(digits: str | None, ton: int | None, region: str = "CN") -> str | None:

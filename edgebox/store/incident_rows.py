@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Callable
 
 from edgebox.domain.alarm import Incident
 from edgebox.store.times import parse_utc, utc_iso
@@ -44,16 +45,45 @@ class IncidentRows:
     def update_incident(self, now: datetime, incident_id: int, event: str,
                         **changes: object) -> None:
         """Change some of an incident's columns and log why, in one transaction."""
+        with self.transaction() as conn:
+            self._update(conn, now, incident_id, event, changes)
+
+    def _update(self, conn, now: datetime, incident_id: int, event: str,
+                changes: dict) -> None:
         columns = {"alarm_type", "text", "escalation_step", "co_callers"}
         assert set(changes) <= columns, set(changes) - columns
         values = {k: json.dumps(v) if k == "co_callers" else v for k, v in changes.items()}
+        if values:
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE incidents SET {assignments} WHERE id = ?",
+                         (*values.values(), incident_id))
+        self._append(conn, now, event, incident_id, {
+            k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
+
+    def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
+                       alarm_text: str, plan_for: Callable[[list[dict]], list],
+                       stop_to: str | None = None) -> None:
+        """An alarm learns more (its caller texted what is happening, a neighbour called in
+        too), in one transaction: its columns change (logged as ``event``), what it still had
+        to send to ``stop_to`` (the neighbour, a caller now) is called off, the alarm SMS not
+        sent yet get the new words ``alarm_text``, and ``plan_for(out)`` is planned, ``out``
+        being the alarm SMS already sent or in a modem's hands (their recipients get an
+        addendum). A crash leaves the alarm either as it was or amended with every message
+        the amendment needs planned; and a worker claiming an alarm SMS meanwhile gets either
+        the new words or counts as out, never neither."""
         with self.transaction() as conn:
-            if values:
-                assignments = ", ".join(f"{k} = ?" for k in values)
-                conn.execute(f"UPDATE incidents SET {assignments} WHERE id = ?",
-                             (*values.values(), incident_id))
-            self._append(conn, now, event, incident_id, {
-                k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
+            self._update(conn, now, incident_id, event, changes)
+            if stop_to is not None:
+                self._cancel_pending_to(conn, now, incident_id, stop_to, "joined")
+            conn.execute(
+                "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
+                " purpose = 'alarm' AND state = 'pending'", (alarm_text, utc_iso(now),
+                                                               incident_id))
+            plan = plan_for(self._rows(conn, "SELECT * FROM deliveries WHERE incident_id = ?"
+                                             " AND purpose = 'alarm' AND state IN ('sent',"
+                                             " 'sending') ORDER BY id", incident_id))
+            if plan:
+                self._insert_plan(conn, now, incident_id, plan)
 
     def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None:
         """Record that the ladder reached ``step`` and what that step sends, in one
@@ -98,20 +128,39 @@ class IncidentRows:
                 " ('call_rejected', 'call_reject_failed', 'call_rang_on'))")]
 
     def close_incident(self, now: datetime, incident_id: int, reason: str,
-                       by: str | None = None) -> int:
+                       by: str | None = None,
+                       plan_for: Callable[[list[dict]], list] | None = None,
+                       report: tuple[str, dict] | None = None) -> int:
         """Close an open incident and cancel what it still had to send; the number of
-        deliveries cancelled. Closing a closed incident changes nothing (returns -1)."""
+        deliveries cancelled. Closing a closed incident changes nothing (returns -1).
+
+        In the same transaction: ``report`` (an event kind and its data, such as the drill's
+        report) is logged first, and ``plan_for(told)`` is planned, ``told`` being every
+        delivery of the incident that may have reached its recipient: sent, in a modem's hands
+        as it closed, or tried before and waiting to be tried again (a crash or a failure may
+        have hidden that it arrived). The all-clear goes to whoever may have heard of the
+        alarm. A crash cannot leave the incident closed with its last messages never sent, and
+        whoever a worker reached meanwhile is in ``told``."""
         with self.transaction() as conn:
-            closed = conn.execute(
-                "UPDATE incidents SET state = 'closed', closed_at = ?, closed_reason = ?"
-                " WHERE id = ? AND state = 'open'", (utc_iso(now), reason, incident_id)).rowcount
-            if not closed:
+            state = conn.execute("SELECT state FROM incidents WHERE id = ?",
+                                 (incident_id,)).fetchone()
+            if state is None or state[0] != "open":
                 return -1
+            if report is not None:
+                self._append(conn, now, report[0], incident_id, report[1])
+            told = self._rows(conn, "SELECT * FROM deliveries WHERE incident_id = ? AND (state"
+                                    " IN ('sent', 'sending') OR (state = 'pending' AND"
+                                    " attempts > 0)) ORDER BY id", incident_id)
+            conn.execute("UPDATE incidents SET state = 'closed', closed_at = ?, closed_reason = ?"
+                         " WHERE id = ?", (utc_iso(now), reason, incident_id))
             cancelled = conn.execute(
                 "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
                 " AND state = 'pending'", (utc_iso(now), incident_id)).rowcount
             self._append(conn, now, "incident_closed", incident_id,
                          {"reason": reason, "cancelled": cancelled, **({"by": by} if by else {})})
+            plan = plan_for(told) if plan_for is not None else []
+            if plan:
+                self._insert_plan(conn, now, incident_id, plan)
         return cancelled
 
 
@@ -141,6 +190,21 @@ class IncidentRows:
             if relays:
                 self._insert_plan(conn, now, incident_id, list(relays))
         return True
+
+    def unrecorded_key_acks(self) -> list[int]:
+        """Ring calls of open alarms whose member pressed the acknowledgement key with no
+        acknowledgement of theirs recorded: the box died between the worker logging the call
+        and the event loop recording the key. Their delivery ids, oldest first (recording one
+        twice changes nothing). An alarm that is over needs nobody told who was coming."""
+        with self._lock:
+            return [r[0] for r in self.db.execute(
+                "SELECT d.id FROM events e JOIN deliveries d"
+                " ON d.id = json_extract(e.data, '$.delivery')"
+                " JOIN incidents i ON i.id = d.incident_id WHERE e.kind = 'call_placed'"
+                " AND json_extract(e.data, '$.result') = 'acknowledged' AND i.state = 'open'"
+                " AND d.household_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM acks a WHERE"
+                " a.incident_id = d.incident_id AND a.household_id = d.household_id)"
+                " ORDER BY e.seq").fetchall()]
 
     def acks(self, incident_id: int) -> list[dict]:
         with self._lock:

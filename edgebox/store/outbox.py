@@ -17,6 +17,23 @@ class Outbox:
         with self.transaction() as conn:
             return self._insert_plan(conn, now, incident_id, plan)
 
+    def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
+                        data: dict, plan: list[PlannedDelivery]) -> None:
+        """Log a decision (``event`` with ``data``) and plan what it sends, in one transaction:
+        a crash cannot leave it logged as made (and so never made again) with its messages
+        never sent."""
+        with self.transaction() as conn:
+            self._append(conn, now, event, incident_id, data)
+            if plan:
+                self._insert_plan(conn, now, incident_id, plan)
+
+    @staticmethod
+    def _rows(conn, sql: str, *args) -> list[dict]:
+        """Rows as dicts, read on the connection of the transaction in hand."""
+        cursor = conn.execute(sql, args)
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
     def _insert_plan(self, conn, now: datetime, incident_id: int | None,
                      plan: list[PlannedDelivery]) -> list[int]:
         """add_deliveries inside a transaction the caller holds (a decision and what it sends
@@ -179,21 +196,6 @@ class Outbox:
                                       " part", [delivery_id]))
 
 
-    def sent_to(self, incident_id: int) -> list[dict]:
-        """Every delivery of the incident that went out (who has heard of it)."""
-        with self._lock:
-            return list(self.db.query(
-                "SELECT * FROM deliveries WHERE incident_id = ? AND state = 'sent' ORDER BY id",
-                [incident_id]))
-
-    def reword_pending(self, now: datetime, incident_id: int, purpose: str, text: str) -> int:
-        """Give the not-yet-sent deliveries of one purpose new words (a combined notice)."""
-        with self.transaction() as conn:
-            return conn.execute(
-                "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
-                " purpose = ? AND state = 'pending'",
-                (text, utc_iso(now), incident_id, purpose)).rowcount
-
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None:
         """Ring this member soon: move a pending ring up, or plan one (an SMS failed)."""
@@ -213,7 +215,11 @@ class Outbox:
                          {"household": household_id, "phone": phone})
 
     def add_broadcast(self, now: datetime, sender: str, group_id: str | None, text: str,
-                      plan: list[PlannedDelivery], households: int) -> int:
+                      plan: list[PlannedDelivery], households: int,
+                      replies: list[PlannedDelivery] = ()) -> int:
+        """Record a broadcast with its messages and ``replies`` (the sender's confirmation) in
+        one transaction: a crash cannot leave it sent to the village with the sender never
+        told, nor the sender told of one that is not."""
         with self.transaction() as conn:
             broadcast_id = conn.execute(
                 "INSERT INTO broadcasts (sender, group_id, text, households, messages, at)"
@@ -229,6 +235,8 @@ class Outbox:
             self._append(conn, now, "broadcast_planned", None, {
                 "broadcast": broadcast_id, "sender": sender, "group": group_id,
                 "households": households, "messages": len(plan), "text": text[:200]})
+            if replies:
+                self._insert_plan(conn, now, None, list(replies))
         return broadcast_id
 
     def broadcast_progress(self, now: datetime) -> None:
@@ -246,32 +254,20 @@ class Outbox:
                     self._append(conn, now, "broadcast_progress", None, {
                         "broadcast": broadcast_id, "done": done, "messages": messages})
 
-    def reword_unsent(self, now: datetime, incident_id: int, purpose: str,
-                      text: str) -> list[dict]:
-        """Give the not-yet-sent deliveries of one purpose new words, and return those that
-        had already left (sent, or in a modem's hands with the old words) so their recipients
-        can be sent an addendum. One transaction: a worker claiming a delivery meanwhile gets
-        either the new words or counts as already left, never neither."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
-                " purpose = ? AND state = 'pending'", (text, utc_iso(now), incident_id, purpose))
-            columns = [c[1] for c in conn.execute("PRAGMA table_info(deliveries)")]
-            rows = conn.execute(
-                "SELECT * FROM deliveries WHERE incident_id = ? AND purpose = ? AND state IN"
-                " ('sent', 'sending') ORDER BY id", (incident_id, purpose)).fetchall()
-        return [dict(zip(columns, row)) for row in rows]
-
     def cancel_pending_to(self, now: datetime, incident_id: int, household_id: str,
                           reason: str) -> int:
         """Call off what the incident still had to send to one household (it has become a
         caller of the alarm itself); the number of deliveries cancelled."""
         with self.transaction() as conn:
-            cancelled = conn.execute(
-                "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
-                " AND household_id = ? AND state = 'pending'",
-                (utc_iso(now), incident_id, household_id)).rowcount
-            if cancelled:
-                self._append(conn, now, "deliveries_cancelled", incident_id, {
-                    "household": household_id, "count": cancelled, "reason": reason})
+            return self._cancel_pending_to(conn, now, incident_id, household_id, reason)
+
+    def _cancel_pending_to(self, conn, now: datetime, incident_id: int, household_id: str,
+                           reason: str) -> int:
+        cancelled = conn.execute(
+            "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE incident_id = ?"
+            " AND household_id = ? AND state = 'pending'",
+            (utc_iso(now), incident_id, household_id)).rowcount
+        if cancelled:
+            self._append(conn, now, "deliveries_cancelled", incident_id, {
+                "household": household_id, "count": cancelled, "reason": reason})
         return cancelled

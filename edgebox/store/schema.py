@@ -17,6 +17,7 @@ Tables
 - events: the append-only log, ``seq`` strictly increasing with no gaps; the uploader ships it and
   the web panel streams it.
 - broadcasts: office broadcasts, with how many households and SMS they planned.
+- inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -164,6 +165,22 @@ MIGRATIONS: list[str] = [
     """
     INSERT INTO uplink_state (name, value) VALUES ('log_id', lower(hex(randomblob(16))))
         ON CONFLICT(name) DO NOTHING;
+    """,
+    # 6: the SMS inbox. A received SMS is kept here before the modem's copy is deleted, and
+    # marked handled in the same transaction as what it caused (see store/inbox_rows.py).
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        number TEXT NOT NULL,          -- as the network gave it
+        text TEXT NOT NULL,            -- all parts joined; a PIN redacted once handled
+        sent_at TEXT,                  -- the service centre's time stamp, when known
+        identity TEXT,                 -- digest of modem, number, sent_at and text (NULL: none)
+        received_at TEXT NOT NULL,
+        handled_at TEXT                -- NULL until acted on
+    );
+    CREATE INDEX inbox_unhandled ON inbox(handled_at);
+    CREATE INDEX inbox_identity ON inbox(identity);
     """,
 ]
 

@@ -5,15 +5,16 @@ recorded. A single connection serialised by a lock serves all threads of the dae
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
 This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, health_rows).
+are mixins beside it (roster_rows, incident_rows, outbox, health_rows, inbox_rows).
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +22,7 @@ import sqlite_utils
 
 from edgebox.errors import StoreError
 from edgebox.store.health_rows import HealthRows
+from edgebox.store.inbox_rows import InboxRows
 from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
@@ -29,9 +31,18 @@ from edgebox.store.times import parse_utc, utc_iso
 
 __all__ = ["SqliteStore", "parse_utc", "utc_iso"]
 
+# Room kept for the alarm path: a file of this size beside the database, given up the moment
+# the disk fills, so that alarms (and the office's notice of the full disk) still commit.
+# Alarms are small: this carries hundreds of them while someone comes to clear the disk.
+RESERVE_BYTES = 8 * 1024 * 1024
+# Below this much free space a transaction first gives up the reserve: more than the biggest
+# single transaction writes (a village-wide broadcast, a few hundred KiB of WAL).
+LOW_SPACE_BYTES = 1024 * 1024
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows):
-    def __init__(self, path: str | Path):
+
+class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
+    def __init__(self, path: str | Path, reserve: bool = False):
+        """``reserve``: keep room on the disk for when it fills (the daemon asks for it)."""
         self.path = str(path)
         try:
             if self.path != ":memory:":
@@ -48,6 +59,9 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows):
         self._lock = threading.RLock()
         self._listeners: list = []
         self._uncommitted: list[dict] = []
+        self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
+            else None
+        self.reserve_held = self._keep_reserve()
 
     def subscribe(self, listener) -> None:
         """Call ``listener(event)`` for every event, after the transaction holding it commits
@@ -62,18 +76,82 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self.db.conn
+            if conn.in_transaction:
+                # Opened inside another transaction of this thread (an SMS acted on together
+                # with everything it causes, see inbox_rows): a savepoint of that one, which
+                # commits with it.
+                logged = len(self._uncommitted)
+                conn.execute("SAVEPOINT nested")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK TO nested")
+                        conn.execute("RELEASE nested")
+                    del self._uncommitted[logged:]
+                    raise
+                conn.execute("RELEASE nested")
+                return
+            freed = self._mind_the_space()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if freed is not None:  # logged with the very change that needed the room
+                    self._append(conn, datetime.now(timezone.utc), "disk_full", None, freed)
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite rolls back by itself on some errors (a full disk at COMMIT among them)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 self._uncommitted.clear()
+                if isinstance(exc, sqlite3.OperationalError) and \
+                        exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    raise StoreError(f"the disk holding {self.path} is full") from exc
                 raise
-            conn.execute("COMMIT")
             committed, self._uncommitted = self._uncommitted, []
         for event in committed:
             for listener in self._listeners:
                 listener(event)
+
+    # ---- the space reserve -----------------------------------------------------------------
+
+    def _free_bytes(self) -> int:
+        stats = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        return stats.f_bavail * stats.f_frsize
+
+    def _keep_reserve(self) -> bool:
+        """Make the reserve file unless it is there; False when the disk has no room for it."""
+        if self.reserve_path is None:
+            return False
+        if os.path.exists(self.reserve_path):
+            return True
+        if self._free_bytes() < RESERVE_BYTES + 2 * LOW_SPACE_BYTES:
+            return False
+        temporary = self.reserve_path + ".tmp"
+        try:
+            with open(temporary, "wb") as reserve:
+                chunk = bytes(1024 * 1024)  # written, not sparse: the blocks must be taken
+                for _ in range(RESERVE_BYTES // len(chunk)):
+                    reserve.write(chunk)
+                reserve.flush()
+                os.fsync(reserve.fileno())
+            os.replace(temporary, self.reserve_path)
+        except OSError:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            return False
+        return True
+
+    def _mind_the_space(self) -> dict | None:
+        """Give up the reserve when the disk is (nearly) full; what was freed, or None."""
+        if not self.reserve_held:
+            return None
+        free = self._free_bytes()
+        if free >= LOW_SPACE_BYTES:
+            return None
+        os.unlink(self.reserve_path)
+        self.reserve_held = False
+        return {"free_kib": free // 1024, "reserve_kib": RESERVE_BYTES // 1024}
 
     # ---- event log -------------------------------------------------------------------------
 
@@ -110,6 +188,34 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows):
         for row in rows:
             row["data"] = json.loads(row["data"])
         return rows
+
+    # ---- the wall clock stepping -----------------------------------------------------------
+
+    def shift_timers(self, now: datetime, seconds: float) -> None:
+        """The wall clock stepped by ``seconds``: move what the alarm timers count from with
+        it (open incidents' opening and acknowledgements, pending deliveries' back-off), so
+        their ages stay real time. Past events keep the times they were logged at."""
+        step = timedelta(seconds=seconds)
+
+        def moved(text: str | None) -> str | None:
+            return utc_iso(parse_utc(text) + step) if text else text
+        with self.transaction() as conn:
+            incidents = conn.execute("SELECT id, opened_at, acked_at FROM incidents"
+                                     " WHERE state = 'open'").fetchall()
+            for incident_id, opened_at, acked_at in incidents:
+                conn.execute("UPDATE incidents SET opened_at = ?, acked_at = ? WHERE id = ?",
+                             (moved(opened_at), moved(acked_at), incident_id))
+                conn.executemany("UPDATE acks SET at = ? WHERE id = ?", [
+                    (moved(at), ack_id) for ack_id, at in conn.execute(
+                        "SELECT id, at FROM acks WHERE incident_id = ?", (incident_id,))])
+            waiting = conn.execute("SELECT id, not_before FROM deliveries WHERE state = 'pending'"
+                                   " AND not_before IS NOT NULL").fetchall()
+            conn.executemany("UPDATE deliveries SET not_before = ? WHERE id = ?",
+                             [(moved(not_before), delivery_id)
+                              for delivery_id, not_before in waiting])
+            self._append(conn, now, "clock_jumped", None, {
+                "seconds": round(seconds, 1), "incidents": [i[0] for i in incidents],
+                "retries": len(waiting)})
 
     # ---- figures ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class IncomingSms:
     number: str  # as the network gave it: "+8613800138000" or "13800138000"
     text: str  # all parts joined
     modem: str = ""
+    inbox_id: int | None = None  # its row in the store's inbox, once kept there
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 - Notifications go, line by line and in order, to one callback (the adapter's single queue)
   instead of a new thread per notification.
 - The library's "device busy" (CME 515 / 14) self-retry is bounded.
+- Stored messages are listed with their indices whatever their type, deleting nothing
+  (``list_stored``): the caller deletes each once it is kept.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ UNSOLICITED = re.compile(
 # +CMT and +CDS announce a PDU on the next line: that line is part of the notification too.
 ANNOUNCES_PDU = re.compile(r"^\+(CMT|CDS):")
 MAX_BUSY_RETRIES = 4
+CMGL = re.compile(r"^\+CMGL:\s*(\d+)\s*,")
 # Sent first at every start-up: leave an SMS prompt a crash may have left open (see connect).
 ESC_PROMPT = b"\x1b\r"
 ESC_SETTLE_SECONDS = 0.2
@@ -151,6 +154,22 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
                 self._responseEvent.set()
         else:
             self._on_line(line)
+
+    # -- stored messages -------------------------------------------------------------------
+
+    def list_stored(self, memory: str) -> list[tuple[int, str]]:
+        """Every message stored in ``memory`` as (index, PDU), whatever its type, deleting
+        nothing. The library's own listing drops status reports' indices and PDUs it cannot
+        decode, and deletes all by flag, which would take an SMS arriving meanwhile unread."""
+        self._setSmsMemory(readDelete=memory)
+        stored, index = [], None
+        for line in self.write("AT+CMGL=4"):  # PDU mode: 4 is every status
+            if index is not None:
+                stored.append((index, line.strip()))
+                index = None
+            elif match := CMGL.match(line):
+                index = int(match.group(1))
+        return stored
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -4,6 +4,11 @@ python-gsmmodem-new starts a thread per notification, so RING, +CLIP and +CMTI c
 other; here one thread turns lines into events on the daemon's queue (calls, SMS reassembled
 from their parts, delivery reports, USSD answers) and into signals for the ring call in progress
 (answered, ended, key pressed).
+
+A received SMS stays in the modem's storage until it is kept: each whole message goes to
+``keep_sms`` (the daemon makes that the store's inbox), and only once that returned are its
+parts deleted. A crash in between leaves it on the modem, read again at the next start; found
+by that sweep, it is marked as one that may have been kept before.
 """
 from __future__ import annotations
 
@@ -14,20 +19,21 @@ import threading
 import time
 
 from gsmmodem.exceptions import GsmModemException
-from gsmmodem.modem import Sms
+from gsmmodem.modem import ReceivedSms
 from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
-from edgebox.adapters.modem.multipart import Reassembler
+from edgebox.adapters.modem.multipart import Reassembler, Whole
 from edgebox.errors import ModemError
 
 log = logging.getLogger(__name__)
 
 CLIP = re.compile(r'^\+CLIP:\s*"([^"]*)"\s*,\s*(\d+)')
 CDSI = re.compile(r'^\+CDSI:\s*"([^"]+)",\s*(\d+)')
+CMTI = re.compile(r'^\+CMTI:\s*"([^"]*)"\s*,\s*(\d+)')
 CALL_ENDED = {"NO CARRIER": "no_answer", "BUSY": "busy", "NO ANSWER": "no_answer"}
 # A ring without caller id is only reported once the next RING shows +CLIP did not come with it.
 BARE_RINGS_BEFORE_WITHHELD = 2
@@ -57,6 +63,12 @@ class Notifications:
         self._end_reason = ""
         self._keys: queue.Queue = queue.Queue()
         self._tts_done = threading.Event()
+        # Where each whole received SMS goes before the modem's copy is deleted: the event
+        # queue, unless the daemon keeps it first (SerialModem.keep_incoming).
+        self.keep_sms = lambda sms, sent_at, swept: self._emit(sms)
+        # One message at a time is read, kept and deleted: a sweep and an announcement must
+        # not delete by index what the other has not kept yet (the modem reuses indices).
+        self._inbox = threading.RLock()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -174,34 +186,68 @@ class Notifications:
         if kind == "+CDS" and decoded["type"] == "SMS-STATUS-REPORT":
             self._report(decoded["reference"], decoded["status"])
         elif kind == "+CMT" and decoded["type"] == "SMS-DELIVER":
-            concat = next((ie for ie in decoded.get("udh", []) if isinstance(ie, Concatenation)),
-                          None)
-            self._received(decoded["number"], decoded["text"], concat)
+            # Routed straight to us, not stored: nothing to delete once it is kept.
+            self._part(decoded["number"], decoded["text"], decoded.get("udh"), None,
+                       decoded.get("time"))
 
     def _report(self, reference: int, status: int) -> None:
         self._emit(DeliveryReport(reference, status < 0x20, status not in TP_ST_TEMPORARY, status,
                                   self._modem.name))
 
     def library_sms(self, sms) -> None:
-        """The library read one stored SMS for us (a part, perhaps)."""
-        concat = next((ie for ie in getattr(sms, "udh", None) or []
-                       if isinstance(ie, Concatenation)), None)
-        self._received(sms.number or "", sms.text or "", concat)
+        """The library read one SMS for us (a part, perhaps)."""
+        self._part(sms.number or "", sms.text or "", getattr(sms, "udh", None), None,
+                   getattr(sms, "time", None))
 
-    def _received(self, number: str, text: str, concat) -> None:
-        for whole_number, whole_text in self._reassembler.add(number, text, concat,
-                                                              time.monotonic()):
-            self._emit(IncomingSms(whole_number, whole_text, self._modem.name))
+    def _part(self, number: str, text: str, udh, place, sent_at, swept: bool = False) -> None:
+        """One received part; ``place`` is (memory, index) where the modem stores it, None
+        when it is not stored (+CMT); ``swept``: found by a sweep of the storage."""
+        concat = next((ie for ie in udh or [] if isinstance(ie, Concatenation)), None)
+        for whole in self._reassembler.add(number, text, concat, time.monotonic(), place,
+                                           sent_at, swept):
+            self._keep(whole)
 
-    def _stored_sms(self, line: str) -> None:
+    def _keep(self, whole: Whole) -> None:
+        number, text = whole
+        try:
+            self.keep_sms(IncomingSms(number, text, self._modem.name), whole.sent_at,
+                          whole.swept)
+        except Exception:  # not kept: its parts stay on the modem, read again at the next start
+            log.exception("could not keep the SMS from %s received by modem %s", number,
+                          self._modem.name)
+            return
+        for memory, index in whole.places:
+            self._delete(memory, index)
+
+    def _delete(self, memory: str, index: int) -> None:
         try:
             with self._modem.exchange():
-                self._modem.library._handleSmsReceived(line)  # reads, hands on, deletes
+                self._modem.library.deleteStoredSms(index, memory)
         except (GsmModemException, ModemError, AttributeError) as exc:
-            # The SMS is still in storage: sweep it instead of losing an acknowledgement.
-            log.warning("reading the SMS announced by %r failed (%s); sweeping storage",
-                        line, exc)
-            self.collect_stored_sms()
+            # Kept already, so reading it again at the next start changes nothing.
+            log.warning("could not delete SMS %s %s from modem %s: %s", memory, index,
+                        self._modem.name, exc)
+
+    def _stored_sms(self, line: str) -> None:
+        match = CMTI.match(line)
+        if match is None:
+            log.debug("modem %s announced an SMS we cannot place: %r", self._modem.name, line)
+            return
+        memory, index = match.group(1), int(match.group(2))
+        with self._inbox:
+            try:
+                with self._modem.exchange():
+                    sms = self._modem.library.readStoredSms(index, memory)
+            except (GsmModemException, ModemError, AttributeError, *PDU_DECODE_ERRORS) as exc:
+                # The SMS may still be in storage: sweep it instead of losing an acknowledgement.
+                log.warning("reading the SMS announced by %r failed (%s: %s); sweeping storage",
+                            line, type(exc).__name__, exc)
+                self.collect_stored_sms()
+                return
+            if isinstance(sms, ReceivedSms):
+                self._part(sms.number or "", sms.text or "", sms.udh, (memory, index), sms.time)
+            else:  # a status report stored where messages go: nothing to hand on
+                self._delete(memory, index)
 
     def _stored_report(self, memory: str, index: int) -> None:
         try:
@@ -214,18 +260,29 @@ class Notifications:
         self._report(report.reference, int(report.deliveryStatus))
 
     def collect_stored_sms(self) -> None:
-        """SMS that arrived while we were not listening (an alarm by SMS during a restart).
-        They may sit on the SIM or in the modem: the library only reads the storage it chose
-        (modem memory first), so read both, deleting what was handed on."""
-        for memory in STORAGES:
-            try:
-                with self._modem.exchange():
-                    stored = self._modem.library.listStoredSms(Sms.STATUS_ALL, memory=memory,
-                                                               delete=True)
-            except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
-                log.debug("no stored SMS read from %s: %s", memory, exc)
-                continue
-            for sms in stored:
-                if hasattr(sms, "text"):  # status reports stored in the same memory are skipped
-                    self.library_sms(sms)
+        """SMS that arrived while we were not listening (an alarm by SMS during a restart), or
+        that the box died before keeping. They may sit on the SIM or in the modem: the library
+        only reads the storage it chose (modem memory first), so read both. Each is deleted
+        once kept; status reports stored there and messages no decoder can read at once."""
+        with self._inbox:
+            for memory in STORAGES:
+                try:
+                    with self._modem.exchange():
+                        stored = self._modem.library.list_stored(memory)
+                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
+                    log.debug("no stored SMS read from %s: %s", memory, exc)
+                    continue
+                for index, pdu in stored:
+                    try:
+                        decoded = decodeSmsPdu(pdu)
+                    except PDU_DECODE_ERRORS as exc:
+                        log.warning("modem %s keeps an SMS in %s %s that cannot be decoded"
+                                    " (%s); deleting it", self._modem.name, memory, index, exc)
+                        decoded = None
+                    if decoded is not None and decoded.get("type") == "SMS-DELIVER":
+                        self._part(decoded.get("number") or "", decoded.get("text") or "",
+                                   decoded.get("udh"), (memory, index), decoded.get("time"),
+                                   swept=True)
+                    else:
+                        self._delete(memory, index)
 

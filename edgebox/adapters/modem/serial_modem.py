@@ -80,6 +80,15 @@ class SerialModem:
         self.notes.stop()  # first: it may still be reading an SMS through the port
         self._close_port()
 
+    def keep_incoming(self, keep) -> None:
+        """Hand each received SMS to ``keep(sms, sent_at, swept)`` instead of putting it on the
+        event queue: ``sent_at`` is the service centre's time stamp (None when unknown),
+        ``swept`` says a sweep of the modem's storage found it (at start, say), so it may have
+        been kept before the box last died. ``keep`` returns once the message is kept for good;
+        only then is the modem's copy deleted. If it raises, the copy stays and is read again
+        at the next start."""
+        self.notes.keep_sms = keep
+
     def _close_port(self) -> None:
         if self._gsm is not None:
             self._gsm.close()
