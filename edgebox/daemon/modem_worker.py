@@ -25,6 +25,7 @@ from typing import Callable
 
 from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
+from edgebox.daemon.send_recorder import SendRecorder
 from edgebox.domain import alarm
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemTimeout
@@ -65,9 +66,11 @@ class ModemWorker:
         # Numbers whose sends failed since this modem's last success (see _failed).
         self._failing_numbers: set[str] = set()
         self._timeouts_in_a_row = 0
-        # The next delivery, claimed in the same transaction that recorded the SMS before it
-        # (see _deliver); sent on the next step, or handed back if this modem cannot.
+        # The next delivery, claimed right after the SMS before it went out (see _send);
+        # sent on the next step, or handed back if this modem cannot.
         self._claimed: dict | None = None
+        # Records each sent SMS while the modem submits the next (see send_recorder).
+        self.recorder = SendRecorder(self.name)
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0
@@ -102,6 +105,7 @@ class ModemWorker:
                 log.exception("modem %s worker step failed", self.name)
                 self._stop.wait(1)
         self._hand_back_claimed("the box is stopping")
+        self.recorder.close()
 
     def _step(self) -> None:
         if self.state == "out_of_service":
@@ -117,8 +121,14 @@ class ModemWorker:
         delivery, self._claimed = self._claimed, None
         if delivery is None:
             delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+        if delivery is not None and delivery["kind"] == alarm.SMS:
+            self._send(delivery)
+            return
+        # Everything but the next SMS waits for the SMS before it to be recorded: the log keeps
+        # the order things happened in, and what reads the store sees it as sent.
+        self.recorder.flush()
         if delivery is not None:
-            self._deliver(delivery)
+            self._call(delivery)
         elif time.monotonic() >= self._next_health:
             self._check_health()
         else:
@@ -140,20 +150,39 @@ class ModemWorker:
 
     # -- delivering --------------------------------------------------------------------------
 
-    def _deliver(self, d: dict) -> None:
+    def _send(self, d: dict) -> None:
         try:
-            if d["kind"] == alarm.SMS:
-                refs = self.modem.send_sms(d["phone"], d["text"])
-                # Recorded together with claiming the next delivery: one disk sync between
-                # two submits, the modem idle for less (each sync is milliseconds on an SD card).
-                self._claimed = self.store.finish_and_claim_next(
-                    self.clock(), d["id"], "sms_sent", self.kinds, self.name,
-                    modem_ref=",".join(map(str, refs)), parts=len(refs))
-            else:
-                self._ring(d)
+            refs = self.modem.send_sms(d["phone"], d["text"])
+        except ModemError as exc:
+            self.recorder.flush()
+            self._failed(d, exc)
+            return
+        sent_at = self.clock()
+        # An SMS that reached the box during this submit (an acknowledgement, a cancel, what
+        # the caller is texting about) is read before the next claim, not after the next
+        # submit: it may change what the fan-out still has to send.
+        self.modem.read_announced()
+        # The next delivery is claimed first (a commit that need not wait for the disk: a crash
+        # sends a claimed SMS again either way), then this one is recorded on the recorder's
+        # thread while the modem already submits the next: the disk's wait is off the gap
+        # between two submits, where the modem would stand idle for it.
+        try:
+            self._claimed = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+        finally:
+            self.recorder.record(lambda: self.store.finish_delivery(
+                sent_at, d["id"], "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
+                parts=len(refs)))
+        self._succeeded()
+
+    def _call(self, d: dict) -> None:
+        try:
+            self._ring(d)
         except ModemError as exc:
             self._failed(d, exc)
             return
+        self._succeeded()
+
+    def _succeeded(self) -> None:
         self._failing_numbers.clear()
         self._timeouts_in_a_row = 0
 
@@ -189,6 +218,7 @@ class ModemWorker:
     def _hand_back_claimed(self, why: str) -> None:
         """A delivery claimed for this modem that it will not carry now goes back to the
         outbox for any modem; the try does not count against it."""
+        self.recorder.flush()
         delivery, self._claimed = self._claimed, None
         if delivery is not None:
             now = self.clock()

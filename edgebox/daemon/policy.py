@@ -77,25 +77,36 @@ class AlarmPolicy:
     def _raise(self, household, phone: str, alarm_type: str, text: str | None,
                modem: str | None = None, drill: bool = False) -> alarm.Incident:
         group = self.roster.groups_of(household.id)[0]
+        plan = self._alarm_plan(group, household, phone, alarm_type, text, drill)
         incident = self.store.open_incident(self.clock(), group.id, household.id, phone,
                                             kind="call" if modem else "sms",
-                                            alarm_type=alarm_type, text=text, drill=drill)
+                                            alarm_type=alarm_type, text=text, drill=drill,
+                                            plan=plan)
         if modem:
-            self._reject(modem, incident.id)
-        self._plan_incident(incident)
+            # The call is rejected before the workers wake: the modem's port is then free for
+            # the ATH, instead of it waiting behind the first SMS's submit.
+            self._reject(modem, incident.id, then=self._wake_workers)
+        else:
+            self._wake_workers()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self._siren_on(incident.id, pattern["siren"])
         return incident
 
     def _plan_incident(self, incident: alarm.Incident) -> None:
-        group = self.roster.group(incident.group_id)
-        caller = self.roster.household(incident.caller_household_id)
-        plan = alarm.plan_alarm(self.roster, group, caller, incident.caller_phone,
-                                self.config.box_language, self.config.alarm_ring_members,
-                                incident.alarm_type, incident.text, incident.drill,
-                                self.config.alarm_ring_order)
+        """Plan an incident opened without its fan-out (by a version that committed the two
+        apart, and died between them)."""
+        plan = self._alarm_plan(self.roster.group(incident.group_id),
+                                self.roster.household(incident.caller_household_id),
+                                incident.caller_phone, incident.alarm_type, incident.text,
+                                incident.drill)
         self.store.add_deliveries(self.clock(), incident.id, plan)
         self._wake_workers()
+
+    def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
+                    drill: bool) -> list:
+        return alarm.plan_alarm(self.roster, group, caller, phone, self.config.box_language,
+                                self.config.alarm_ring_members, alarm_type, text, drill,
+                                self.config.alarm_ring_order)
 
     def _incident_notifying(self, household, now, told_only: bool = False
                             ) -> alarm.Incident | None:

@@ -157,6 +157,11 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             except queue.Empty:
                 event = None
             try:
+                # SMS a worker has sent are recorded on its recorder's thread, moments later:
+                # settled before anything here reads the store (who was told, which report
+                # belongs to which SMS).
+                for worker in self.workers.values():
+                    worker.recorder.flush()
                 self._clock_watch.check()  # before anything measures time with the new clock
                 handler = handlers.get(type(event))
                 if handler:
@@ -217,14 +222,19 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             self.store.add_deliveries(self.clock(), incident_id, plan)
             self._wake_workers()
 
-    def _reject(self, modem: str, incident_id: int | None = None) -> None:
+    def _reject(self, modem: str, incident_id: int | None = None,
+                then: Callable[[], None] | None = None) -> None:
+        """Reject the ringing call, run ``then`` and log the outcome (``then`` goes first so a
+        woken worker claims its first SMS while this logs: both wait for the store)."""
         worker = self.workers.get(modem) or next(iter(self.workers.values()))
         try:
             worker.modem.reject_call()
-            self.store.append_event(self.clock(), "call_rejected", incident_id, modem=modem)
+            event, data = "call_rejected", {"modem": modem}
         except ModemError as exc:
-            self.store.append_event(self.clock(), "call_reject_failed", incident_id,
-                                    modem=modem, error=str(exc))
+            event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
+        if then is not None:
+            then()
+        self.store.append_event(self.clock(), event, incident_id, **data)
 
     def _siren_on(self, incident_id: int | None, pattern: str = "continuous") -> None:
         seconds = self.config.siren_on_seconds

@@ -23,7 +23,10 @@ class IncidentRows:
 
     def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
                       kind: str = "call", alarm_type: str = "call", text: str | None = None,
-                      drill: bool = False) -> Incident:
+                      drill: bool = False, plan: list | None = None) -> Incident:
+        """Open an incident and, in the same transaction, plan its fan-out (``plan``): the
+        alarm is never logged with nothing planned, and the first SMS waits for one disk sync
+        instead of two."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO incidents (group_id, caller_household_id, caller_phone, kind, state,"
@@ -35,6 +38,8 @@ class IncidentRows:
                 "group": group_id, "household": household_id, "phone": phone, "kind": kind,
                 "alarm_type": alarm_type, **({"text": text[:500]} if text else {}),
                 **({"drill": True} if drill else {})})
+            if plan is not None:
+                self._insert_plan(conn, now, incident_id, plan)
         return self.incident(incident_id)
 
     def incident(self, incident_id: int) -> Incident | None:

@@ -60,36 +60,26 @@ class Outbox:
     def claim_next_delivery(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call"),
                             modem: str | None = None) -> dict | None:
         """Take the most urgent pending delivery whose back-off has passed; mark it sending
-        (and by which modem, so every delivery records who carried it)."""
-        with self.transaction() as conn:
-            return self._claim(conn, now, kinds, modem)
+        (and by which modem, so every delivery records who carried it).
 
-    def _claim(self, conn, now: datetime, kinds: tuple[str, ...],
-               modem: str | None) -> dict | None:
+        The claim's commit does not wait for the disk: a claim a power cut takes back leaves
+        the delivery pending, and pending is sent just like 'sending' is after a crash. Between
+        two submits of a fan-out that is one disk wait less with the modem idle."""
         marks = ",".join("?" * len(kinds))
-        row = conn.execute(
-            f"SELECT id FROM deliveries WHERE state = 'pending' AND kind IN ({marks})"
-            " AND (not_before IS NULL OR not_before <= ?) ORDER BY priority, id LIMIT 1",
-            (*kinds, utc_iso(now)),
-        ).fetchone()
-        if row is None:
-            return None
-        conn.execute(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
-            " modem = ? WHERE id = ?", (utc_iso(now), modem, row[0]))
-        # Read back in the same transaction: the row as claimed, without a second lock round.
-        cursor = conn.execute("SELECT * FROM deliveries WHERE id = ?", (row[0],))
-        return dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
-
-    def finish_and_claim_next(self, now: datetime, delivery_id: int, event: str,
-                              kinds: tuple[str, ...], modem: str | None,
-                              modem_ref: str | None = None, **data: object) -> dict | None:
-        """A delivery went out: record it as sent and claim the modem's next one in the same
-        transaction. Each commit waits for the disk (milliseconds on an SD card) while the
-        modem stands idle, so between two SMS there is one such wait instead of two."""
-        with self.transaction() as conn:
-            self._finish(conn, now, delivery_id, "sent", event, None, modem_ref, data)
-            return self._claim(conn, now, kinds, modem)
+        with self.transaction(durable=False) as conn:
+            row = conn.execute(
+                f"SELECT id FROM deliveries WHERE state = 'pending' AND kind IN ({marks})"
+                " AND (not_before IS NULL OR not_before <= ?) ORDER BY priority, id LIMIT 1",
+                (*kinds, utc_iso(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1,"
+                " updated_at = ?, modem = ? WHERE id = ?", (utc_iso(now), modem, row[0]))
+            # Read back in the same transaction: the row as claimed, without a second lock round.
+            cursor = conn.execute("SELECT * FROM deliveries WHERE id = ?", (row[0],))
+            return dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
 
     def delivery(self, delivery_id: int) -> dict:
         with self._lock:

@@ -73,7 +73,11 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
             self.db.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed when the block ends. ``durable=False`` for a change a
+        power cut may take back without harm (no event in it, nothing decided by it alone):
+        its commit does not wait for the disk, and the next durable commit makes it durable
+        with itself (WAL frames are written in order)."""
         with self._lock:
             conn = self.db.conn
             if conn.in_transaction:
@@ -93,6 +97,9 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
                 conn.execute("RELEASE nested")
                 return
             freed = self._mind_the_space()
+            lazy = not durable and freed is None
+            if lazy:
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if freed is not None:  # logged with the very change that needed the room
@@ -108,6 +115,9 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
                         exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise StoreError(f"the disk holding {self.path} is full") from exc
                 raise
+            finally:
+                if lazy:
+                    conn.execute("PRAGMA synchronous=FULL")
             committed, self._uncommitted = self._uncommitted, []
         for event in committed:
             for listener in self._listeners:

@@ -49,6 +49,11 @@ POLL = 0.3
 PDU_DECODE_ERRORS = (GsmModemException, StopIteration, ValueError, IndexError, KeyError)
 
 
+def needs_port(line: str) -> bool:
+    """An announcement the dispatcher answers by reading through the port."""
+    return line.startswith("+CMTI") or CDSI.match(line) is not None
+
+
 class Notifications:
     def __init__(self, modem):
         self._modem = modem
@@ -69,11 +74,16 @@ class Notifications:
         # One message at a time is read, kept and deleted: a sweep and an announcement must
         # not delete by index what the other has not kept yet (the modem reuses indices).
         self._inbox = threading.RLock()
+        # Announcements waiting to read a stored SMS or report through the port (see
+        # port_work_done): a fan-out lets them in between two submits.
+        self._port_work = 0
+        self._port_work_changed = threading.Condition()
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
+        self._port_work = 0  # what the old queue still held will be announced again, or swept
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
         self._thread.start()
@@ -85,7 +95,19 @@ class Notifications:
             self._thread = None
 
     def put(self, line: str) -> None:
+        if needs_port(line):
+            with self._port_work_changed:
+                self._port_work += 1
         self._lines.put(line)
+
+    def port_work_done(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
+        so far has been read through the port. A worker calls this between two submits: an
+        announcement that came with a submit's answer would otherwise wait for the next
+        submit (seconds), as the worker takes the port again first. An acknowledgement or a
+        cancel is read, and acted on, before the fan-out goes on."""
+        with self._port_work_changed:
+            return self._port_work_changed.wait_for(lambda: self._port_work == 0, timeout)
 
     def lost(self, reason: str) -> None:
         self._end_call("NO CARRIER")
@@ -134,6 +156,11 @@ class Notifications:
                 self._handle(line)
             except Exception:  # one odd notification must not end the only dispatcher
                 log.exception("could not handle modem notification %r", line)
+            finally:
+                if needs_port(line):
+                    with self._port_work_changed:
+                        self._port_work -= 1
+                        self._port_work_changed.notify_all()
 
     def _handle(self, line: str) -> None:
         if self._pdu_follows:

@@ -19,6 +19,7 @@ from gsmmodem.pdu import encodeSmsSubmitPdu
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.dialect import Dialect, detect
 from edgebox.adapters.modem.events import RingOutcome
+from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
 from edgebox.errors import ModemError, ModemTimeout
@@ -52,8 +53,9 @@ class SerialModem:
         self._sms_reference = 0
         # One AT exchange at a time, where an exchange may be several writes: the library locks
         # each write alone, so between "AT+CMGS=n" and its PDU another thread's AT+CMGR would
-        # land inside the '>' prompt and be sent as message text.
-        self._exchange = threading.RLock()
+        # land inside the '>' prompt and be sent as message text. Fair, so a fan-out's next
+        # submit queues behind a waiting ATH or SMS read (see fair_lock).
+        self._exchange = FairLock()
         self.notes = Notifications(self)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -150,6 +152,12 @@ class SerialModem:
                 raise ModemError(f"modem gave no +CMGS reference for SMS to {number}: {lines}")
             references.append(int(ref.split(":", 1)[1].strip().split(",")[0]))
         return references
+
+    def read_announced(self, timeout: float = 2.0) -> None:
+        """Let SMS and reports the modem announced (perhaps with the answer to the last
+        command) be read before this thread's next command: see Notifications.port_work_done."""
+        if not self.notes.port_work_done(timeout):
+            log.info("modem %s: announced SMS still unread after %.1f s", self.name, timeout)
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
              stop: threading.Event | None = None) -> RingOutcome:

@@ -1,0 +1,60 @@
+"""The modem port's lock serves waiting threads in order: a worker that releases it and asks
+again at once goes behind whoever was already waiting."""
+import threading
+import time
+
+from edgebox.adapters.modem.fair_lock import FairLock
+
+
+def wait_queued(lock: FairLock, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(lock._waiting) < count:
+        assert time.monotonic() < deadline, "the thread never started waiting"
+        time.sleep(0.001)
+
+
+def test_a_thread_taking_it_again_goes_behind_the_waiting_ones():
+    lock, order = FairLock(), []
+
+    def other(name):
+        with lock:
+            order.append(name)
+
+    lock.acquire()
+    first = threading.Thread(target=other, args=("read sms",))
+    first.start()
+    wait_queued(lock, 1)
+    second = threading.Thread(target=other, args=("reject call",))
+    second.start()
+    wait_queued(lock, 2)
+    lock.release()
+    with lock:  # at once, as a worker does for its next submit
+        order.append("next submit")
+    first.join(5)
+    second.join(5)
+    assert order == ["read sms", "reject call", "next submit"]
+
+
+def test_it_is_reentrant_and_only_the_owner_releases_it():
+    lock = FairLock()
+    with lock:
+        with lock:
+            pass
+        got = []
+        t = threading.Thread(target=lambda: got.append(lock.acquire() and lock.release()))
+        t.start()
+        wait_queued(lock, 1)
+        assert got == []  # still held by the outer block
+        errors = []
+
+        def release_from_elsewhere():
+            try:
+                lock.release()
+            except RuntimeError as exc:
+                errors.append(exc)
+        stranger = threading.Thread(target=release_from_elsewhere)
+        stranger.start()
+        stranger.join(5)
+        assert len(errors) == 1 and got == []
+    t.join(5)
+    assert got == [None]
