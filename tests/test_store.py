@@ -86,6 +86,21 @@ def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
     assert reopened.claim_next_delivery(T0) is None
 
 
+def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_lazy(store):
+    r = store.load_roster()
+    plan = alarm.plan_alarm(r, r.group("第一组"), r.household("H2"),
+                            r.household("H2").primary_phone)
+    incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone,
+                                   plan=plan)
+    assert store.unplanned_incidents() == []
+    assert len(store.deliveries(incident.id)) == len(plan)
+    kinds = [e["kind"] for e in store.events_after(0)]
+    assert kinds[-2:] == ["incident_opened", "deliveries_planned"]
+    assert store.claim_next_delivery(T0) is not None
+    # The claim's commit did not wait for the disk; every commit after it does again.
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
 def test_incident_committed_before_planning_is_found_unplanned(store):
     r = store.load_roster()
     incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone)
