@@ -72,6 +72,7 @@ KEYS: dict[str, Key] = {
     "alarm.ring_seconds": Key((int, float), 25, _between(5, 120)),
     "alarm.open_minutes": Key((int, float), 30, _between(1, 24 * 60)),
     "alarm.forward_unknown_callers": Key(bool, True),
+    "alarm.unknown_notices_per_hour": Key(int, 6, _between(1, 100)),
     "alarm.ring_order": Key(str, "leader_first", _one_of("leader_first", "helpers_first",
                                                           "sheet")),
     "alarm.merge_seconds": Key((int, float), 120, _between(0, 3600)),

@@ -145,3 +145,16 @@ def test_unknown_caller_forward_goes_to_every_office_number():
     assert [d.phone for d in plan] == ["+8657188886666", "+8613800138000"]
     assert all("139 1234 5678" in d.text and "08:15" in d.text for d in plan)
     assert all(d.household_id is None for d in plan)
+
+
+def test_unknown_callers_reach_the_office_once_per_number_and_hour_up_to_a_limit():
+    assert alarm.unknown_caller_notice("+861391", [], False, 2) == "forward"
+    assert alarm.unknown_caller_notice("+861391", ["+861391"], False, 2) == "quiet"  # again
+    assert alarm.unknown_caller_notice("+861392", ["+861391"], False, 2) == "forward"
+    told = ["+861391", "+861392"]
+    assert alarm.unknown_caller_notice("+861393", told, False, 2) == "flood"  # said once
+    assert alarm.unknown_caller_notice("+861394", told, True, 2) == "quiet"
+    [notice] = alarm.plan_unknown_flood(3, ["+8657188886666"])
+    assert "3个未登记号码" in notice.text and notice.purpose == "unknown_forward"
+    [english] = alarm.plan_unknown_flood(3, ["+8657188886666"], "en")
+    assert english.text.startswith("[Watch] 3 unregistered numbers")

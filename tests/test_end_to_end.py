@@ -135,6 +135,32 @@ def test_unknown_caller_alerts_nobody_but_the_office(box):
     assert [e["outcome"] for e in emulator.log() if e["kind"] == "call_received"] == ["rejected"]
 
 
+def test_a_flood_of_unknown_callers_is_logged_whole_but_texted_to_the_office_in_measure(box):
+    emulator, db, daemon, log_path = box
+    per_hour = 6  # the default of alarm.unknown_notices_per_hour
+    strangers = [f"1391234{n:04d}" for n in range(per_hour + 2)]
+    for number in [strangers[0], *strangers]:  # the first one calls twice
+        before = len(kinds(db))
+        emulator.call(number)
+        wait_for(lambda: kinds(db)[before:].count("unknown_caller") == 1, 30,
+                 f"the call from {number}", log_path)
+        time.sleep(SAME_CALL_SECONDS if number == strangers[0] else 0)
+    wait_for(lambda: len(sent(emulator)) == per_hour + 1, 30, "the office notices", log_path)
+    time.sleep(0.5)
+    texts = [e["text"] for e in sent(emulator)]
+    assert all(e["number"] == OFFICE for e in sent(emulator))
+    # each of the first numbers once, then one notice that the rest are only logged
+    assert [t for t in texts if "呼叫报警器，请核实" in t] == [
+        t for t in texts[:per_hour]] and len(texts) == per_hour + 1
+    assert "已有7个未登记号码" in texts[-1]
+    notices = query(db, "SELECT json_extract(data, '$.number'), json_extract(data, '$.notice')"
+                        " FROM events WHERE kind = 'unknown_caller' ORDER BY seq")
+    assert [n for n, _ in notices] == ["+86" + s for s in [strangers[0], *strangers]]
+    assert [said for _, said in notices] == ["forward", "quiet"] + ["forward"] * (
+        per_hour - 1) + ["flood", "quiet"]
+    assert query(db, "SELECT count(*) FROM incidents")[0][0] == 0
+
+
 def test_repeat_call_does_not_text_the_group_twice(box):
     emulator, db, daemon, log_path = box
     emulator.call("13600138005")

@@ -63,15 +63,24 @@ class AlarmPolicy:
         self._raise(household, phone, "call", None, modem=call.modem)
 
     def _unknown_caller(self, now, phone, call) -> None:
-        plan = []
+        plan, notice = [], "quiet"
         if phone and self.config.alarm_forward_unknown_callers and self.config.numbers_office:
-            local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-            plan = alarm.plan_unknown_caller(phone, self.config.numbers_office, local,
-                                             self.config.box_language)
+            told = self.store.unknown_caller_notices(now - timedelta(hours=1))
+            forwarded = [number for number, said in told if said == "forward"]
+            notice = alarm.unknown_caller_notice(phone, forwarded, "flood" in
+                                                 (said for _, said in told),
+                                                 self.config.alarm_unknown_notices_per_hour)
+            if notice == "forward":
+                local = now.astimezone().strftime("%H:%M")  # the box's own time zone
+                plan = alarm.plan_unknown_caller(phone, self.config.numbers_office, local,
+                                                 self.config.box_language)
+            elif notice == "flood":
+                plan = alarm.plan_unknown_flood(len(forwarded) + 1, self.config.numbers_office,
+                                                self.config.box_language)
         # Logged and forwarded in one transaction: never logged with the office never told.
         self.store.plan_with_event(now, None, "unknown_caller", {
             "number": phone or call.digits or "", "withheld": call.digits is None,
-            "modem": call.modem}, plan)
+            "modem": call.modem, "notice": notice}, plan)
         self._wake_workers()
 
     def _raise(self, household, phone: str, alarm_type: str, text: str | None,

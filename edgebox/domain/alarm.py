@@ -162,6 +162,27 @@ def plan_unknown_caller(number: str, office_numbers: list[str], when_local: str,
             for office in office_numbers]
 
 
+def unknown_caller_notice(number: str, told: list[str], flood_told: bool, per_hour: int) -> str:
+    """What the office hears of an unregistered caller, given what it was told in the last
+    hour (``told``: the numbers forwarded; ``flood_told``: whether it heard that the limit was
+    reached). "forward": this call, as one SMS; "flood": one SMS saying that further unknown
+    calls this hour are only logged; "quiet": only logged (this number was forwarded within the
+    hour, or the flood notice went out). A prank or robocall flood must not bury the office's
+    phone, nor spend the SIM's credit, while every call is still in the log."""
+    if number in told:
+        return "quiet"
+    if len(told) < per_hour:
+        return "forward"
+    return "quiet" if flood_told else "flood"
+
+
+def plan_unknown_flood(count: int, office_numbers: list[str], lang: str = "zh"
+                       ) -> list[PlannedDelivery]:
+    text = render(lang, "unknown_flood", count=count)
+    return [PlannedDelivery(SMS, office, None, "unknown_forward", text, PRIORITY["unknown_forward"])
+            for office in office_numbers]
+
+
 def open_incident_of_caller(incidents: list[Incident], household_id: str, now: datetime,
                             open_minutes: float) -> Incident | None:
     """The caller's own incident still open (raised by it, or joined by its call): a repeated

@@ -199,6 +199,16 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
             row["data"] = json.loads(row["data"])
         return rows
 
+    def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]:
+        """(number, notice) of the unregistered callers logged since ``since``, oldest first:
+        what the office was told of each ("forward", "flood" or "quiet"; calls logged before
+        there was a limit were all forwarded)."""
+        with self._lock:
+            return [tuple(row) for row in self.db.execute(
+                "SELECT json_extract(data, '$.number'),"
+                " coalesce(json_extract(data, '$.notice'), 'forward') FROM events"
+                " WHERE kind = 'unknown_caller' AND at >= ? ORDER BY seq", [utc_iso(since)])]
+
     # ---- the wall clock stepping -----------------------------------------------------------
 
     def shift_timers(self, now: datetime, seconds: float) -> None:
