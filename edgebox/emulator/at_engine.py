@@ -200,7 +200,11 @@ class AtEngine(ModemPower):
         line = _apply_backspaces(raw).decode("latin-1")
         if self.settings.echo:
             self._output += raw + b"\r"
-        if line[:2].upper() == "AT":
+        # V.250 5.2.1: what comes before the "AT" prefix is ignored (a stray ESC, line noise),
+        # not the command after it.
+        start = line.upper().find("AT")
+        if start >= 0:
+            line = line[start:]
             if self.network.take_stuck(line):
                 self._swallow_answer = True
                 self.log.record("stuck_command", command=line)

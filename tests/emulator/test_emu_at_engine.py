@@ -24,6 +24,14 @@ def test_answers_are_framed_like_a_real_modem():
     assert session.at("ATI") == "\r\nedgebox\r\nEMU-1\r\nRevision: EMU-1.0.0\r\n\r\nOK\r\n"
 
 
+def test_what_comes_before_the_at_prefix_is_ignored_not_the_command():
+    session = Session()
+    session.at("ATE0")
+    assert session.at("\x1bAT+CSQ") == "\r\n+CSQ: 23,99\r\n\r\nOK\r\n"  # a stray ESC
+    assert session.at("\x00~at+csq") == "\r\n+CSQ: 23,99\r\n\r\nOK\r\n"  # line noise
+    assert session.at("\x1b") == ""  # no command at all: no answer
+
+
 def test_several_commands_on_one_line():
     session = Session()
     session.at("ATE0")
