@@ -216,6 +216,10 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     fill_box(store, incidents=2, noise=10, start=old)
     store.append_event(old, "sms_received", number="+8613000000000", household=None, text="广告")
     store.append_event(old, "sms_received", number="+8613900138000", household="H02", text="1")
+    handled = store.keep_sms(old, "main", "+8613900138000", "1", old)
+    with store.handling_sms(old, handled, "1"):
+        pass
+    waiting = store.keep_sms(old, "main", "+8613900138001", "取消", None)  # never acted on
     acked = store.events_after(0, 10 ** 6)[-1]["seq"]
     store.record_health(NOW, "main", signal=20)  # not yet uploaded: must stay
     up, _ = uploader_for(store, tmp_path, prune_kinds=("modem_health", "sms_received"),
@@ -232,6 +236,8 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     acked = store.events_after(0, 10 ** 6)[-1]["seq"]
     counts = prune(store, acked, later, ["modem_health"], 7, 365)
     assert counts["incidents"] == 2 and store.incidents() == [] and store.deliveries() == []
+    # the SMS acted on goes with them; the one never acted on stays, to be acted on
+    assert counts["inbox"] == 1 and [r["id"] for r in store.unhandled_sms()] == [waiting]
     assert store.events_after(0) == []
     assert len(store.latest_health()) == 1  # the newest reading of each modem is kept
     up.client.close()
