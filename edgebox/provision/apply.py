@@ -173,9 +173,8 @@ def load_previous(paths: Paths) -> dict[str, Any]:
         return {}
 
 
-def apply(paths: Paths, now: datetime | None = None) -> Outcome:
+def apply(paths: Paths) -> Outcome:
     """Apply edgebox.txt if every line is good; otherwise keep everything as it was."""
-    now = now or datetime.now(timezone.utc)
     source = paths.boot / PROVISION_FILE
     try:
         content = source.read_bytes()
@@ -191,7 +190,7 @@ def apply(paths: Paths, now: datetime | None = None) -> Outcome:
         values = check_values(decoded.text, previous, Context(paths.zoneinfo))
         values["PANEL_PASSWORD"] = panel_password_hash(values["PANEL_PASSWORD"],
                                                        paths.etc / CONFIG_FILE)
-        config_text, _config = generate(values, on_raspberry_pi(paths), PROVISION_FILE, now)
+        config_text, _config = generate(values, on_raspberry_pi(paths), PROVISION_FILE)
     except ProvisionError as exc:
         return Outcome("rejected", exc.problems)
     except ConfigError as exc:
@@ -229,10 +228,8 @@ def panel_password_hash(password: str, current_config: Path | None = None) -> st
 
 def _install(paths: Paths, values: dict[str, Any], raw: dict[str, str], config_text: str) -> bool:
     """Write the config, SSH key, time zone and the state; True if anything changed."""
-    config = paths.etc / CONFIG_FILE
-    changed = False
-    if not _same_settings(config, config_text, 0o640):  # its first line: when generated
-        changed = write_atomically(config, config_text.encode("utf-8"), 0o640, DAEMON_GROUP)
+    changed = write_atomically(paths.etc / CONFIG_FILE, config_text.encode("utf-8"), 0o640,
+                               DAEMON_GROUP)
     keys = paths.etc / AUTHORIZED_KEYS
     if values["SSH_KEY"]:
         changed |= write_atomically(keys, (values["SSH_KEY"] + "\n").encode("ascii"), 0o600)
@@ -253,19 +250,6 @@ def _install(paths: Paths, values: dict[str, Any], raw: dict[str, str], config_t
     write_atomically(paths.etc / STATE_FILE, json.dumps(state, ensure_ascii=False,
                                                         sort_keys=True).encode("utf-8"), 0o600)
     return changed
-
-
-def _same_settings(config: Path, config_text: str, mode: int) -> bool:
-    """The config already holds these settings, with this mode: the same text after its first
-    line (the time it was generated), so an ordinary boot does not rewrite it, whatever the
-    second."""
-    try:
-        current = config.read_text(encoding="utf-8")
-        current_mode = config.stat().st_mode & 0o777
-    except (OSError, UnicodeDecodeError):
-        return False
-    return current_mode == mode and \
-        current.partition("\n")[2] == config_text.partition("\n")[2]
 
 
 def siren_boot_lines(pin: int, active_high: bool) -> list[str]:

@@ -39,7 +39,7 @@ def apply_command(boot: str, etc: str) -> None:
                                          import_roster, show_on_led, write_status)
     paths = Paths(Path(boot), Path(etc))
     now = datetime.now(timezone.utc)
-    outcomes = [(PROVISION_FILE, apply(paths, now))]
+    outcomes = [(PROVISION_FILE, apply(paths))]
     roster = import_roster(paths, now) if (paths.etc / "edgebox.toml").exists() else None
     if roster is not None:
         outcomes.append((ROSTER_FILE, roster))
@@ -76,7 +76,7 @@ def check_command(file: str) -> None:
         # A masked secret was checked when the box applied it; here any valid one stands in.
         values = check_values(decoded.text, ASSUMED_SECRETS, Context())
         values["PANEL_PASSWORD"] = panel_password_hash(values["PANEL_PASSWORD"])
-        generate(values, True, Path(file).name, datetime.now(timezone.utc))
+        generate(values, True, Path(file).name)
     except ProvisionError as exc:
         click.echo(f"edgebox: {file} would not be applied:", err=True)
         for problem in exc.problems:

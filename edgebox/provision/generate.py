@@ -8,7 +8,6 @@ starts.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from edgebox.config import KEYS, MODEM_KEYS, Config, parse_config
@@ -61,8 +60,10 @@ def config_tables(values: dict[str, Any], on_raspberry_pi: bool) -> dict[str, An
     return tables
 
 
-def render_toml(tables: dict[str, Any], source: str, now: datetime) -> str:
-    lines = [f"# Generated from {source} at {now.isoformat(timespec='seconds')}.",
+def render_toml(tables: dict[str, Any], source: str) -> str:
+    # No time stamp: the same edgebox.txt gives the same bytes, so an ordinary boot rewrites
+    # nothing (when it was applied is in the status file beside edgebox.txt).
+    lines = [f"# Generated from {source}.",
              "# Edit edgebox.txt on the SD card's boot partition, not this file: it is rewritten",
              "# at every boot.", ""]
     for section, table in tables.items():
@@ -95,9 +96,9 @@ def field_of_config_key(key: str) -> str | None:
     return next((f.name for f in FIELDS if f.target == plain), None)
 
 
-def generate(values: dict[str, Any], on_raspberry_pi: bool, source: str,
-             now: datetime) -> tuple[str, Config]:
+def generate(values: dict[str, Any], on_raspberry_pi: bool, source: str
+             ) -> tuple[str, Config]:
     """The TOML text and the Config it parses to; ConfigError if the daemon would refuse it."""
-    text = render_toml(config_tables(values, on_raspberry_pi), source, now)
+    text = render_toml(config_tables(values, on_raspberry_pi), source)
     return text, parse_config(text, source)
 
