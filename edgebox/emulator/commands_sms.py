@@ -113,8 +113,6 @@ class SmsService:
     # -- from the host to the network --------------------------------------------------------
 
     def submit_pdu(self, tpdu_length: int, typed: str) -> Reply:
-        if self.engine.trace:
-            self.engine.log.record("cmgs_body")
         pdu_hex = "".join(typed.split())
         try:
             octets = bytes.fromhex(pdu_hex)
