@@ -16,7 +16,7 @@ from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timeline import describe
-from edgebox.domain.alarm import PRIORITY, SMS, PlannedDelivery
+from edgebox.domain.alarm import to_offices
 from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
@@ -103,9 +103,7 @@ def report_full_disk(daemon: Daemon, config, store) -> None:
     def full(event: dict) -> None:
         if event["kind"] == "disk_full" and config.numbers_office:
             text = render(config.box_language, "disk_full")
-            store.add_deliveries(daemon.clock(), None, [
-                PlannedDelivery(SMS, office, None, "office_notice", text,
-                                PRIORITY["office_notice"]) for office in config.numbers_office])
+            store.add_deliveries(daemon.clock(), None, to_offices(config.numbers_office, text))
     store.subscribe(full)
 
 

@@ -196,9 +196,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._low_balance_warned[reply.modem] = now.date()
         text = render(self.config.box_language, "low_balance", modem=reply.modem,
                       balance=f"{amount:.2f}")
-        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, office, None, "office_notice",
-                                                   text, alarm.PRIORITY["unknown_forward"])
-                             for office in self.config.numbers_office])
+        self._enqueue(None, alarm.to_offices(self.config.numbers_office, text))
 
     def on_modem_lost(self, event: ModemLost) -> None:
         self.store.append_event(self.clock(), "modem_lost", modem=event.modem,
@@ -213,9 +211,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
     def _report_modem_down(self, modem: str) -> None:
         text = render(self.config.box_language, "modem_down", modem=modem,
                       time=self.clock().astimezone().strftime("%H:%M"))
-        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, office, None, "office_notice",
-                                                   text, alarm.PRIORITY["unknown_forward"])
-                             for office in self.config.numbers_office])
+        self._enqueue(None, alarm.to_offices(self.config.numbers_office, text))
 
     def _enqueue(self, incident_id: int | None, plan: list) -> None:
         if plan:

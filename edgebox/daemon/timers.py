@@ -120,9 +120,7 @@ class AlarmTimers:
         # Logged (so never summarised again) and planned in one transaction.
         self.store.plan_with_event(now, incident.id, "failure_summary",
                                    {"names": names, "count": len(failed)},
-                                   [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice",
-                                                          text, alarm.PRIORITY["office_notice"])
-                                    for n in self.config.numbers_office])
+                                   alarm.to_offices(self.config.numbers_office, text))
         self._wake_workers()
 
     def _scheduled_drill(self, now) -> None:
@@ -167,9 +165,7 @@ class AlarmTimers:
             ("无" if lang == "zh" else "none")
         # The office needs every name, so this report may take more than one SMS.
         text = render(lang, "drill_report_names", group=group.name, names=names, **figures)
-        report = [alarm.PlannedDelivery(alarm.SMS, n, None, "office_notice", text,
-                                        alarm.PRIORITY["office_notice"])
-                  for n in self.config.numbers_office]
+        report = alarm.to_offices(self.config.numbers_office, text)
         # Reported, closed and the report planned in one transaction: a crash cannot leave the
         # drill over with the office never told how it went.
         self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {

@@ -154,12 +154,18 @@ def plan_ack_relay(incident: Incident, member: Household, lang: str = "zh") -> P
                            "ack_relay", text, PRIORITY["ack_relay"])
 
 
+def to_offices(office_numbers: list[str], text: str, purpose: str = "office_notice"
+               ) -> list[PlannedDelivery]:
+    """The same SMS to every office number."""
+    return [PlannedDelivery(SMS, office, None, purpose, text, PRIORITY[purpose])
+            for office in office_numbers]
+
+
 def plan_unknown_caller(number: str, office_numbers: list[str], when_local: str,
                         lang: str = "zh") -> list[PlannedDelivery]:
     """An unregistered caller never triggers a group; the office is told so someone can check."""
     text = render(lang, "unknown_caller", number=display(number), time=when_local)
-    return [PlannedDelivery(SMS, office, None, "unknown_forward", text, PRIORITY["unknown_forward"])
-            for office in office_numbers]
+    return to_offices(office_numbers, text, "unknown_forward")
 
 
 def unknown_caller_notice(number: str, told: list[str], flood_told: bool, per_hour: int) -> str:
@@ -178,9 +184,8 @@ def unknown_caller_notice(number: str, told: list[str], flood_told: bool, per_ho
 
 def plan_unknown_flood(count: int, office_numbers: list[str], lang: str = "zh"
                        ) -> list[PlannedDelivery]:
-    text = render(lang, "unknown_flood", count=count)
-    return [PlannedDelivery(SMS, office, None, "unknown_forward", text, PRIORITY["unknown_forward"])
-            for office in office_numbers]
+    return to_offices(office_numbers, render(lang, "unknown_flood", count=count),
+                      "unknown_forward")
 
 
 def open_incident_of_caller(incidents: list[Incident], household_id: str, now: datetime,
