@@ -94,7 +94,7 @@ class AlarmPolicy:
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
-            self._reject(modem, incident.id, then=self._wake_workers)
+            self._reject(modem, incident.id, wake=True)
         else:
             self._wake_workers()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])

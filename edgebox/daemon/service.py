@@ -218,18 +218,18 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             self.store.add_deliveries(self.clock(), incident_id, plan)
             self._wake_workers()
 
-    def _reject(self, modem: str, incident_id: int | None = None,
-                then: Callable[[], None] | None = None) -> None:
-        """Reject the ringing call, run ``then`` and log the outcome (``then`` goes first so a
-        woken worker claims its first SMS while this logs: both wait for the store)."""
+    def _reject(self, modem: str, incident_id: int | None = None, wake: bool = False) -> None:
+        """Reject the ringing call and log the outcome. ``wake``: a fan-out is planned, so the
+        workers are woken as soon as the port is free of the ATH, and claim their first SMS
+        while this logs (both wait for the store)."""
         worker = self.workers.get(modem) or next(iter(self.workers.values()))
         try:
             worker.modem.reject_call()
             event, data = "call_rejected", {"modem": modem}
         except ModemError as exc:
             event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
-        if then is not None:
-            then()
+        if wake:
+            self._wake_workers()
         self.store.append_event(self.clock(), event, incident_id, **data)
 
     def _siren_on(self, incident_id: int | None, pattern: str = "continuous") -> None:
