@@ -33,8 +33,9 @@ def call_commands(engine: AtEngine) -> dict:
     def hang_up(engine, command: AtCommand) -> Reply:
         if command.form == TEST:
             return Reply()
-        desk.hang_up()
-        return Reply()
+        # The call is released as the OK goes out: a hang-up the modem never answers (a stuck
+        # command) leaves the call ringing, as a hung module does.
+        return Reply(on_answer=desk.hang_up)
 
     def clcc(engine, command: AtCommand) -> Reply:
         if command.form == TEST:

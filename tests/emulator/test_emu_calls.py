@@ -47,6 +47,17 @@ def test_chup_rejects_too(session):
     assert session.log("call_received")[0]["outcome"] == "rejected"
 
 
+def test_a_hang_up_the_modem_never_answers_leaves_the_call_ringing(session):
+    session.engine.network.add_stuck("ATH")
+    session.calls.ring_box("+8613800138000", rings=10, ring_interval=1.0)
+    session.engine.take_output()
+    assert session.at("ATH") == ""
+    assert session.advance(2.0).count("RING") == 2
+    assert session.log("call_received") == []  # still ringing
+    assert session.at("ATH") == "\r\nOK\r\n"  # the next one takes effect
+    assert session.log("call_received")[0]["outcome"] == "rejected"
+
+
 def test_caller_gives_up_after_the_given_rings(session):
     session.calls.ring_box("+8613800138000", rings=3, ring_interval=1.0)
     output = session.engine.take_output().decode() + session.advance(3.5)
