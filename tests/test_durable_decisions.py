@@ -6,12 +6,13 @@ The kill points are made by the emulator, not by the daemon:
 - a command that never gets its answer (``stuck``) holds the thread that sent it: "AT+CMGS"
   holds the modem worker so nothing of a fresh plan can have gone out when the box dies;
   "ATH" on a second modem (hanging up a stranger's call) holds the event loop, so an SMS the
-  modem has already handed over, or a key a member pressed in a ring call, waits unrecorded;
+  modem has already handed over, a key a member pressed in a ring call, or a click on the web
+  panel, waits unrecorded;
 - a member whose alarm SMS failed once waits in back-off, not yet told of the alarm.
 
 Then: the all-clear, the update, the addendum, the broadcast and its confirmation, the failure
-summary and the drill report each reach every recipient exactly once; the SMS alarm and the key
-acknowledgement are acted on after the restart.
+summary and the drill report each reach every recipient exactly once; the SMS alarm, the key
+acknowledgement and the office's click are acted on after the restart.
 
 The SMS handed over but not acted on, and the key pressed but not recorded, are kills inside
 what used to be a gap. The other decisions and their plans are one transaction now, with no
@@ -22,6 +23,7 @@ SMS alarms, acknowledgements and broadcasts.
 Plus the inbox's own seams: the modem deletes an SMS only once the store kept it, and the store
 knows a message read again.
 """
+import json
 import signal
 import subprocess
 import sys
@@ -392,6 +394,33 @@ def test_a_drill_report_that_never_left_the_modem_is_sent_once_after_a_kill(make
     assert report.startswith("【演练】第二组：0/1户确认"), report
     assert box.query("SELECT state, closed_reason FROM incidents") == [("closed", "drill_over")]
     assert len(box.events("drill_report")) == 1
+
+
+@pytest.mark.slow
+def test_an_office_click_kept_but_not_yet_carried_out_survives_a_kill(make_box):
+    box = make_box(modems=2, settings={"web": {"listen": "127.0.0.1:0",
+                                               "password_hash": hash_password(PASSWORD)}})
+    box.wait(lambda: box.events("web_panel_started"), "the web panel")
+    url = box.query("SELECT json_extract(data, '$.url') FROM events WHERE kind ="
+                    " 'web_panel_started'")[0][0]
+    client, csrf = web_login(url)
+    hold_the_event_loop(box)
+    try:  # the office starts a drill: the panel answers at once, the event loop is held
+        assert client.post("/drill", data={"group": "第二组", "csrf": csrf}).status_code == 303
+    finally:
+        client.close()
+    assert box.query("SELECT kind, source, group_id FROM office_actions WHERE handled_at IS NULL"
+                     ) == [("drill", "web", "第二组")]
+    assert box.query("SELECT count(*) FROM incidents") == [(0,)], "the kill came too late"
+    box.kill_and_restart()
+    box.wait(lambda: len(box.texts()) == 2 and box.drained(), "the drill after the restart")
+    box.stop()
+    box.assert_no_traceback()
+
+    assert box.query("SELECT drill, group_id FROM incidents") == [(1, "第二组")]
+    assert box.query("SELECT count(*) FROM office_actions WHERE handled_at IS NULL") == [(0,)]
+    assert [json.loads(data)["action"] for _, data in box.events("office_action")] == ["drill"]
+    assert all(text.startswith("【演练】") for text in box.texts()), box.texts()
 
 
 # ---- the inbox's seams -------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The siren panel's buttons through the real daemon (in this process, simulated pins, the
 modem emulator): ACK acknowledges the open alarm, SIREN held sounds the siren, SILENCE stops
-it; each press is in the log before the office action it caused."""
+it; each press is in the log before the office action it caused. A press kept but not carried
+out when the box died is carried out at the next start, unless it is a siren long past."""
+from datetime import timedelta
+
 import pytest
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
@@ -9,6 +12,7 @@ from edgebox.daemon.app import build_daemon
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.daemon.service import utc_now
+from edgebox.store.times import utc_iso
 from tests.support import SHEET, wait_for
 
 pytestmark = pytest.mark.slow
@@ -16,8 +20,8 @@ pytestmark = pytest.mark.slow
 SIREN_BTN, SILENCE_BTN, ACK_BTN, SIREN_PIN = 5, 6, 19, 17
 
 
-@pytest.fixture
-def box(tmp_path):
+def build(tmp_path):
+    """The daemon (not started) on simulated pins and an emulated modem, roster imported."""
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
                               latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
     emulator.start()
@@ -40,6 +44,12 @@ port = "{tmp_path / 'modem'}"
     gpio = SimulatedGPIO()
     daemon = build_daemon(config, gpio=gpio)
     daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    return daemon, gpio, emulator
+
+
+@pytest.fixture
+def box(tmp_path):
+    daemon, gpio, emulator = build(tmp_path)
     daemon.start()
     try:
         wait_for(lambda: daemon.modems_ready(), 30, "the modem")
@@ -81,3 +91,24 @@ def test_buttons_acknowledge_sound_and_silence(box):
         ("button_pressed", "ack"), ("office_action", "acknowledge"),
         ("button_pressed", "siren"), ("office_action", "siren_on")]
     assert all(e["data"]["source"] == "button" for e in log if e["kind"] == "office_action")
+
+
+def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_past(tmp_path):
+    daemon, gpio, emulator = build(tmp_path)
+    store = daemon.store
+    now = utc_now()
+    # Kept by the desk, never carried out: the box died after each press.
+    for age in (timedelta(minutes=10), timedelta(seconds=5)):
+        store.keep_office_action(now - age, "siren_on", "button", "", None, None, "")
+    daemon.start()
+    try:
+        wait_for(lambda: daemon.siren.is_on, 10, "the recent press to sound the siren")
+        assert gpio.levels[SIREN_PIN] == 1
+    finally:
+        daemon.stop()
+        emulator.stop()
+    [expired] = store.events_of_kinds(["office_action_expired"])
+    assert expired["data"]["action"] == "siren_on"
+    assert expired["data"]["asked_at"] == utc_iso(now - timedelta(minutes=10))
+    assert [e["data"]["action"] for e in store.events_of_kinds(["office_action"])] == ["siren_on"]
+    assert store.unhandled_office_actions() == []

@@ -80,8 +80,10 @@ def served(tmp_path):
     store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     config = parse_config('[numbers]\noffice = ["13300138099"]\n[[modems]]\nport = "/dev/null"\n'
                           'name = "m1"\n')
+    events = queue.Queue()
     daemon = types.SimpleNamespace(siren=types.SimpleNamespace(is_on=False), workers={},
-                                   config=config, store=store, events=queue.Queue())
+                                   config=config, store=store, events=events,
+                                   office=office.OfficeDesk(store, events, utc_now))
     panel = WebPanel(settings(hash_password(PASSWORD)), store, daemon, utc_now)
     panel.start()
     try:
@@ -106,7 +108,7 @@ def login(panel) -> tuple[httpx.Client, str]:
 
 def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    daemon = types.SimpleNamespace(events=queue.Queue())
+    daemon = types.SimpleNamespace(office=office.OfficeDesk(store, queue.Queue(), utc_now))
     panel = WebPanel(settings(""), store, daemon, utc_now)
     panel.start()
     panel.stop()
@@ -160,7 +162,7 @@ def test_pages_in_chinese_and_english(client):
     assert client.get("/roster/export.csv").content.startswith(b"\xef\xbb\xbf")
 
 
-def test_actions_are_office_actions_on_the_daemon_queue(client):
+def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
     client, csrf, store, daemon = client
     incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
     page = client.get(f"/incidents/{incident.id}")
@@ -180,6 +182,10 @@ def test_actions_are_office_actions_on_the_daemon_queue(client):
         (office.SIREN_ON, None, "web"), (office.SIREN_OFF, None, "web"),
         (office.SIREN_OFF, None, "web"), (office.DRILL, None, "web")]
     assert got[-1].group_id == "第二组"
+    # Each kept in the store before it was queued: a crash now would not lose the clicks.
+    kept = store.unhandled_office_actions()
+    assert [(r["id"], r["kind"], r["group_id"]) for r in kept] == [
+        (a.action_id, a.kind, a.group_id) for a in got]
 
 
 def test_broadcast_shows_its_cost_then_queues_the_action(client):

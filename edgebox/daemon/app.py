@@ -81,7 +81,7 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
     from edgebox.uplink.settings import uplink_settings
     from edgebox.web.settings import web_settings
     uplink = uplink_settings(config) is not None
-    daemon.services.append(PanelService(gpio, panel, daemon.siren, daemon.events, store,
+    daemon.services.append(PanelService(gpio, panel, daemon.siren, daemon.office, store,
                                         lambda: office_lights(daemon, uplink), clock))
     web = web_settings(config)
     if web is not None:

@@ -4,8 +4,8 @@ the clock makes happen (escalation, drills, broadcast progress, delivery failure
 Mixed into Daemon: it uses the daemon's store, roster, config, clock, siren and its helpers
 ``_reject``, ``_enqueue``, ``_siren_on``/``_siren_off`` and ``_wake_workers``. Every decision is
 committed to the store in one transaction with everything it plans to send, before anything is
-sent, so a crash at any instant loses nothing and a restart resumes it. An incoming SMS is acted
-on in one transaction with its mark in the store's inbox.
+sent, so a crash at any instant loses nothing and a restart resumes it. An incoming SMS, and an
+office action, is acted on in one transaction with its mark in the store's inbox.
 """
 from __future__ import annotations
 
@@ -14,18 +14,22 @@ from datetime import timedelta
 
 from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
-                                   OfficeAction)
+                                   OfficeAction, kept_action)
 from edgebox.domain import alarm, escalation
 from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)
+from edgebox.store.times import parse_utc
 
 OFFICE = "office"  # the acknowledging "household" when the office acknowledges
+# A siren switched on by hand is not sounded by a start that comes later than this: after a
+# long power cut it would wake the village for a moment long past.
+STALE_SIREN = timedelta(minutes=2)
 
 
 class AlarmPolicy:
-    _holding_store = False  # inside an incoming SMS's transaction (see on_sms)
+    _holding_store = False  # inside an inbox row's transaction (see _act_once)
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -187,23 +191,39 @@ class AlarmPolicy:
         """An SMS the modem worker kept in the inbox. Acted on in one transaction with its
         inbox mark: a crash leaves it either wholly acted on, or still to do at the next start
         (``_resume_unhandled``), never half done nor done twice."""
+        self._act_once(self.store.handling_sms(self.clock(), sms.inbox_id, redact_pin(sms.text)),
+                       lambda: self._act_on_sms(sms))
+
+    def _act_once(self, handling, act) -> None:
+        """``act`` inside ``handling`` (an inbox row's transaction with its mark), if the row
+        is still to be acted on."""
         self._holding_store = True
         try:
-            with self.store.handling_sms(self.clock(), sms.inbox_id,
-                                         redact_pin(sms.text)) as todo:
+            with handling as todo:
                 if todo:
-                    self._act_on_sms(sms)
+                    act()
         finally:
             self._holding_store = False
         self._recheck_rings()  # now that it has committed (see _recheck_rings)
 
     def _resume_unhandled(self) -> None:
         """At start, before the modems: what reached the box before a crash and was not acted
-        on yet is acted on now, in the order it came. SMS kept in the inbox; and keys pressed in
-        ring calls that the worker logged but the event loop never recorded."""
-        for row in self.store.unhandled_sms():
-            self.events.put(IncomingSms(row["number"], row["text"], row["modem"],
-                                        inbox_id=row["id"]))
+        on yet is acted on now, in the order it came: SMS kept in the inbox and office actions
+        kept from the panels. And keys pressed in ring calls that the worker logged but the
+        event loop never recorded."""
+        now = self.clock()
+        kept = [(row["received_at"], row["id"],
+                 IncomingSms(row["number"], row["text"], row["modem"], inbox_id=row["id"]))
+                for row in self.store.unhandled_sms()]
+        for row in self.store.unhandled_office_actions():
+            if row["kind"] == SIREN_ON and now - parse_utc(row["asked_at"]) > STALE_SIREN:
+                with self.store.handling_office_action(now, row["id"]):
+                    self.store.append_event(now, "office_action_expired", action=row["kind"],
+                                            source=row["source"], asked_at=row["asked_at"])
+                continue
+            kept.append((row["asked_at"], row["id"], kept_action(row)))
+        for _, _, event in sorted(kept, key=lambda item: item[:2]):
+            self.events.put(event)
         for delivery_id in self.store.unrecorded_key_acks():
             self._post_key_ack(delivery_id)
 
@@ -329,9 +349,9 @@ class AlarmPolicy:
 
     def _recheck_rings(self) -> None:
         if self._holding_store:
-            # Inside an SMS's transaction: a worker asking whether its call is still wanted
-            # holds its ring lock while it waits for the store, which this thread holds; asking
-            # it now would deadlock. ``on_sms`` asks once the transaction has committed.
+            # Inside an inbox row's transaction: a worker asking whether its call is still
+            # wanted holds its ring lock while it waits for the store, which this thread holds;
+            # asking it now would deadlock. ``_act_once`` asks once the transaction committed.
             return
         for worker in self.workers.values():
             worker.recheck_ring()
@@ -382,6 +402,15 @@ class AlarmPolicy:
     # ---- the office ----------------------------------------------------------------------------
 
     def on_office(self, action: OfficeAction) -> None:
+        """An office action; one the desk kept is carried out in one transaction with its
+        mark, like an SMS (see on_sms)."""
+        if action.action_id is None:  # the drill schedule's: nothing to mark
+            self._act_for_office(action)
+        else:
+            self._act_once(self.store.handling_office_action(self.clock(), action.action_id),
+                           lambda: self._act_for_office(action))
+
+    def _act_for_office(self, action: OfficeAction) -> None:
         now = self.clock()
         self.store.append_event(now, "office_action", action.incident_id, action=action.kind,
                                 source=action.source, user=action.user,

@@ -24,7 +24,7 @@ from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, Incomin
                                            UssdReply)
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.office import OfficeAction
+from edgebox.daemon.office import OfficeAction, OfficeDesk
 from edgebox.daemon.policy import AlarmPolicy
 from edgebox.daemon.sms_admin import SmsAdministration
 from edgebox.daemon.timers import AlarmTimers
@@ -56,6 +56,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self.siren = siren
         self.clock = clock
         self.events = events
+        self.office = OfficeDesk(store, events, clock)  # the panels' way in (kept, then queued)
         self.roster = store.load_roster()
         self._stop = threading.Event()
         self._siren_off_at: float | None = None

@@ -47,6 +47,7 @@ TEXT = {
         "failure_summary": "已告知值班室：{count}条短信未发出（{names}）",
         "drill_report": "演练报告：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
         "office_action": "值班室操作：{action}（{source}）",
+        "office_action_expired": "值班室操作已过时，未执行：{action}（{source}）",
         "broadcast_planned": "广播：{households}户，短信{messages}条，来自{sender}",
         "broadcast_progress": "广播进度：{done}/{messages}",
         "broadcast_refused": "拒绝广播（{reason}）：{sender}",
@@ -110,6 +111,7 @@ TEXT = {
         "drill_report": "drill report: {acked}/{total} acknowledged, fastest {fastest} s, "
                         "mean {mean} s",
         "office_action": "office action: {action} ({source})",
+        "office_action_expired": "office action too old, not carried out: {action} ({source})",
         "broadcast_planned": "broadcast to {households} households, {messages} SMS, from {sender}",
         "broadcast_progress": "broadcast progress: {done}/{messages}",
         "broadcast_refused": "broadcast refused ({reason}): {sender}",

@@ -1,5 +1,7 @@
-"""The SMS inbox: every SMS a modem received, kept before the modem deletes its copy, and
-marked handled in the same transaction as everything it caused.
+"""The inbox: what reached the box from outside and must be acted on exactly once, kept
+before anything is done with it and marked handled in the same transaction as everything it
+caused. Two kinds: every SMS a modem received, and every office action (a click on the web
+panel, a button on the siren panel).
 
 A modem keeps a received SMS in its storage until the box deletes it; the box deletes it only
 once it is a row here. The event loop then acts on it (an alarm, an acknowledgement, a cancel,
@@ -12,6 +14,9 @@ A message read again from the modem (the box died after keeping it, before delet
 found by a sweep of the modem's storage, and known by its sender, text and the service
 centre's time stamp (to the second): kept once. A message announced by the modem as it arrives
 is always new, even with the same words from the same phone in the same second as another.
+
+An office action is kept before it is queued for the event loop, so a box that dies between a
+click and its effect still carries it out at the next start (``unhandled_office_actions``).
 
 Mixed into SqliteStore: uses its ``transaction`` and ``_lock``."""
 from __future__ import annotations
@@ -45,21 +50,48 @@ class InboxRows:
                                                utc_iso(sent_at) if sent_at else None, identity,
                                                utc_iso(now))).lastrowid
 
-    @contextmanager
-    def handling_sms(self, now: datetime, inbox_id: int, keep_text: str) -> Iterator[bool]:
-        """Act on one kept SMS: yields True when it is still to be acted on (False: it was
-        already). Everything the body commits joins this transaction, and the SMS is marked
-        handled in it, its text replaced by ``keep_text`` (a leader's PIN is not kept)."""
+    def handling_sms(self, now: datetime, inbox_id: int, keep_text: str):
+        """Act on one kept SMS: a context that yields True when it is still to be acted on
+        (False: it was already). Everything the body commits joins this transaction, and the
+        SMS is marked handled in it, its text replaced by ``keep_text`` (a leader's PIN is not
+        kept)."""
+        return self._handling("inbox", inbox_id, now, text=keep_text)
+
+    def keep_office_action(self, now: datetime, kind: str, source: str, user: str,
+                           incident_id: int | None, group_id: str | None, text: str) -> int:
+        """Keep what the office asked for, before the event loop hears of it; its id."""
         with self.transaction() as conn:
-            todo = conn.execute("SELECT 1 FROM inbox WHERE id = ? AND handled_at IS NULL",
-                                (inbox_id,)).fetchone() is not None
+            return conn.execute(
+                "INSERT INTO office_actions (kind, source, user, incident_id, group_id, text,"
+                " asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, source, user, incident_id, group_id, text, utc_iso(now))).lastrowid
+
+    def handling_office_action(self, now: datetime, action_id: int):
+        """Carry out one kept office action: like ``handling_sms``."""
+        return self._handling("office_actions", action_id, now)
+
+    def unhandled_office_actions(self) -> list[dict]:
+        """Office actions kept but not carried out (the box died in between), oldest first."""
+        with self._lock:
+            return list(self.db.query(
+                "SELECT id, kind, source, user, incident_id, group_id, text, asked_at"
+                " FROM office_actions WHERE handled_at IS NULL ORDER BY id"))
+
+    @contextmanager
+    def _handling(self, table: str, row_id: int, now: datetime,
+                  **changes: str) -> Iterator[bool]:
+        with self.transaction() as conn:
+            todo = conn.execute(f"SELECT 1 FROM {table} WHERE id = ? AND handled_at IS NULL",
+                                (row_id,)).fetchone() is not None
             yield todo
             if todo:
-                conn.execute("UPDATE inbox SET handled_at = ?, text = ? WHERE id = ?",
-                             (utc_iso(now), keep_text, inbox_id))
+                columns = "".join(f", {name} = ?" for name in changes)
+                conn.execute(f"UPDATE {table} SET handled_at = ?{columns} WHERE id = ?",
+                             (utc_iso(now), *changes.values(), row_id))
 
     def unhandled_sms(self) -> list[dict]:
         """SMS kept but not acted on (the box died in between), oldest first."""
         with self._lock:
             return list(self.db.query(
-                "SELECT id, modem, number, text FROM inbox WHERE handled_at IS NULL ORDER BY id"))
+                "SELECT id, modem, number, text, received_at FROM inbox WHERE handled_at IS NULL"
+                " ORDER BY id"))

@@ -18,6 +18,8 @@ Tables
   the web panel streams it.
 - broadcasts: office broadcasts, with how many households and SMS they planned.
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
+- office_actions: every office action (web panel, panel buttons), kept before the event loop
+  hears of it, and when it was carried out.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -181,6 +183,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_unhandled ON inbox(handled_at);
     CREATE INDEX inbox_identity ON inbox(identity);
+    """,
+    # 7: office actions, kept like received SMS: a click on the web panel or a panel button is
+    # a row before the event loop hears of it, marked handled with what it caused.
+    """
+    CREATE TABLE office_actions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,            -- acknowledge, cancel, siren_on, siren_off, broadcast, drill
+        source TEXT NOT NULL,          -- web, button …
+        user TEXT NOT NULL,
+        incident_id INTEGER,           -- NULL: the newest open incident, when it is carried out
+        group_id TEXT,
+        text TEXT NOT NULL,
+        asked_at TEXT NOT NULL,
+        handled_at TEXT                -- NULL until carried out
+    );
+    CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
     """,
 ]
 

@@ -105,12 +105,16 @@ def prune_expired(store, acked: int, before: datetime) -> dict[str, int]:
     events = _delete_in_chunks(
         store, "SELECT seq FROM events WHERE seq <= ? AND at < ?", (acked, stamp),
         lambda conn, ids: conn.execute(f"DELETE FROM events WHERE seq IN ({_marks(ids)})", ids))
-    # Received SMS acted on long ago: what they caused is in the log (at the hub by now), and
-    # the modem deleted its copy the moment each was kept. One not acted on yet always stays.
-    inbox = _delete_in_chunks(
-        store, "SELECT id FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?", (stamp,),
-        lambda conn, ids: conn.execute(f"DELETE FROM inbox WHERE id IN ({_marks(ids)})", ids))
-    return {"incidents": incidents, "deliveries": deliveries, "events": events, "inbox": inbox}
+    # Received SMS and office actions acted on long ago: what they caused is in the log (at
+    # the hub by now), and the modem deleted an SMS's copy the moment it was kept. One not
+    # acted on yet always stays.
+    pruned = {"incidents": incidents, "deliveries": deliveries, "events": events}
+    for table in ("inbox", "office_actions"):
+        pruned[table] = _delete_in_chunks(
+            store, f"SELECT id FROM {table} WHERE handled_at IS NOT NULL AND handled_at < ?",
+            (stamp,), lambda conn, ids, table=table: conn.execute(
+                f"DELETE FROM {table} WHERE id IN ({_marks(ids)})", ids))
+    return pruned
 
 
 def prune(store, acked: int, now: datetime, kinds: list[str], prune_after_days: float,

@@ -6,7 +6,6 @@ anyone not logged in to the login page, check the CSRF token of every POST, pick
 """
 from __future__ import annotations
 
-import queue
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ MAX_UPLOAD = 5 * 1024 * 1024  # a village sheet is a few kilobytes; this is gene
 class WebContext:
     settings: WebSettings
     store: object
-    actions: queue.Queue          # the daemon's event queue: OfficeActions go here
+    actions: object               # the daemon's OfficeDesk: put(OfficeAction) keeps, then queues
     daemon: object                # read-only: siren state, modems, configured names
     clock: Callable[[], datetime]
     uplink_configured: bool = False

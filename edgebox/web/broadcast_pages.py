@@ -2,8 +2,9 @@
 
 The count is the network's: ``count_segments`` says how many SMS parts the message takes as
 it will go out (the box's broadcast template around the officer's words; UCS-2 for Chinese: 70
-characters, 67 per part once split), times every phone of every household in the target. Sending puts a BROADCAST OfficeAction on the daemon's queue; the progress list
-reads the ``broadcasts`` table the alarm loop fills.
+characters, 67 per part once split), times every phone of every household in the target.
+Sending hands a BROADCAST OfficeAction to the daemon's office desk; the progress list reads the
+``broadcasts`` table the alarm loop fills.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The dashboard and the incident page refresh their live parts through htmx whenever the server
 pushes an event over SSE (``/stream``), so a new alarm shows up without reloading the page.
-Actions become OfficeActions on the daemon's event queue; the alarm loop carries them out.
+Actions become OfficeActions handed to the daemon's office desk; the alarm loop carries them out.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ class WebPanel:
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.ctx = WebContext(settings, store, daemon.events, daemon, clock, uplink_configured)
+        self.ctx = WebContext(settings, store, daemon.office, daemon, clock, uplink_configured)
         self.url: str | None = None
         self._server = None
         self._thread: threading.Thread | None = None

@@ -4,15 +4,14 @@ One small loop (a daemon companion, ``start()``/``stop()``) polls the buttons, s
 pattern and its maximum on-time, and drives the LEDs, every ``tick_seconds``. ``tick(now)`` does
 one turn against any clock, which is how the tests drive it without sleeping.
 
-A button does what the web panel's buttons do: it logs ``button_pressed`` and puts an
-``OfficeAction`` on the daemon's event queue, where the alarm loop carries it out in order with
-everything else. Only TEST stays local: it plays the drill pattern and lights every LED for
+A button does what the web panel's buttons do: it logs ``button_pressed`` and hands an
+``OfficeAction`` to the daemon's office desk, which keeps it in the store and queues it for the
+alarm loop, which carries it out in order with everything else. Only TEST stays local: it plays the drill pattern and lights every LED for
 ``test_seconds`` (nobody is texted), and never interrupts a siren that is already sounding.
 """
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,7 +75,7 @@ def panel_settings(config) -> PanelSettings:
 
 
 class PanelService:
-    def __init__(self, gpio, settings: PanelSettings, siren, actions: queue.Queue, store,
+    def __init__(self, gpio, settings: PanelSettings, siren, actions, store,
                  lights: Callable[[], OfficeLights], wall_clock: Callable[[], datetime],
                  clock: Callable[[], float] = time.monotonic, tick_seconds: float = 0.01):
         self.settings = settings
