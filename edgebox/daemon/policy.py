@@ -48,9 +48,10 @@ class AlarmPolicy:
                                             self.config.alarm_open_minutes)
         if own is not None:
             self._reject(call.modem)
-            self.store.append_event(now, "repeat_call", own.id, household=household.id,
-                                    phone=phone)
-            self._hasten(own, now)
+            with self.store.transaction():  # the repeat call and the step it hastens, together
+                self.store.append_event(now, "repeat_call", own.id, household=household.id,
+                                        phone=phone)
+                self._hasten(own, now)
             return
         notified = self._incident_notifying(household, now, told_only=True)
         if notified is not None:  # a neighbour calling back: "I am coming"
