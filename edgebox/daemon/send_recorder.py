@@ -38,8 +38,7 @@ class SendRecorder:
         """Run ``job`` (one store transaction) on the recorder's thread, after the one before
         it has finished."""
         with self._done:
-            while self._job is not None:
-                self._done.wait()
+            self._wait_idle()
             if self._closed:  # stopping: record here rather than not at all
                 job()
                 return
@@ -51,8 +50,12 @@ class SendRecorder:
         if self._job is None:  # the common case, without taking the lock
             return
         with self._done:
-            while self._job is not None:
-                self._done.wait()
+            self._wait_idle()
+
+    def _wait_idle(self) -> None:
+        """Until no record is in flight; the caller holds ``_done``."""
+        while self._job is not None:
+            self._done.wait()
 
     def close(self) -> None:
         """Finish the record in flight and end the thread."""
