@@ -213,7 +213,7 @@ class AlarmPolicy:
         kept from the panels. And keys pressed in ring calls that the worker logged but the
         event loop never recorded."""
         now = self.clock()
-        kept = [(row["received_at"], row["id"],
+        kept = [(row["received_at"],
                  IncomingSms(row["number"], row["text"], row["modem"], inbox_id=row["id"]))
                 for row in self.store.unhandled_sms()]
         for row in self.store.unhandled_office_actions():
@@ -222,8 +222,9 @@ class AlarmPolicy:
                     self.store.append_event(now, "office_action_expired", action=row["kind"],
                                             source=row["source"], asked_at=row["asked_at"])
                 continue
-            kept.append((row["asked_at"], row["id"], kept_action(row)))
-        for _, _, event in sorted(kept, key=lambda item: item[:2]):
+            kept.append((row["asked_at"], kept_action(row)))
+        # Each list is in the order it came; one sort by time interleaves the two.
+        for _, event in sorted(kept, key=lambda item: item[0]):
             self.events.put(event)
         for delivery_id in self.store.unrecorded_key_acks():
             self._post_key_ack(delivery_id)

@@ -6,8 +6,9 @@ one turn against any clock, which is how the tests drive it without sleeping.
 
 A button does what the web panel's buttons do: it logs ``button_pressed`` and hands an
 ``OfficeAction`` to the daemon's office desk, which keeps it in the store and queues it for the
-alarm loop, which carries it out in order with everything else. Only TEST stays local: it plays the drill pattern and lights every LED for
-``test_seconds`` (nobody is texted), and never interrupts a siren that is already sounding.
+alarm loop, which carries it out in order with everything else. Only TEST stays local: it plays
+the drill pattern and lights every LED for ``test_seconds`` (nobody is texted), and never
+interrupts a siren that is already sounding.
 """
 from __future__ import annotations
 
