@@ -11,27 +11,17 @@ masked. The guest's network is QEMU's, restricted: it reaches only the test's st
 The build caches its slow stages under build/firmware, so a second run takes minutes.
 """
 import json
-import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.support import SHEET
+from tests.qemu_box import GROWN_BY_MIB, Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-# Where the image is built and its slow stages cached (git-ignored).
-OUT = Path(os.environ.get("EDGEBOX_FIRMWARE_OUT", REPO / "build" / "firmware"))
-BOOT_OFFSET = "4M"  # the FAT partition's start (firmware/tools/assemble-image.sh)
-GROWN_BY_MIB = 256
 CALLER = "13800138001"  # H01, leader of 第一组 in SHEET
 GROUP_PHONES = {"+8613900138002", "+8615013800022", "+8618600138003", "+8613700138004"}
 TOKEN = "t0k3n-of-the-county-hub"
@@ -61,46 +51,9 @@ MODEM_READY_SINCE_START = (
     "kinds.index('modem_ready') < kinds.index('daemon_started'))\"")
 
 
-def wait_for(condition, timeout, what, log=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
-        time.sleep(1)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def image():
-    if os.geteuid() != 0:
-        pytest.skip("building the image needs root (mmdebstrap, chroot)")
-    started = time.monotonic()
-    result = subprocess.run([str(REPO / "firmware/build-image"), "--out", str(OUT)],
-                            capture_output=True, text=True, timeout=3600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(f"image built in {time.monotonic() - started:.0f} s")
-    version = next(line.split('"')[1] for line in
-                   (REPO / "edgebox/__init__.py").read_text().splitlines()
-                   if line.startswith("__version__"))
-    compressed = OUT / f"edgebox-{version}-arm64.img.xz"
-    digest = (OUT / f"{compressed.name}.sha256").read_text().split()
-    check = subprocess.run(["sha256sum", "-c", f"{compressed.name}.sha256"], cwd=OUT,
-                           capture_output=True, text=True, timeout=300)
-    assert check.returncode == 0 and digest[1] == compressed.name, check.stdout + check.stderr
-    return OUT / f"edgebox-{version}-arm64.img"
-
-
-def mtools(*args, **kw):
-    return subprocess.run(list(args), check=True, capture_output=True, timeout=60, **kw)
+    return build_image()
 
 
 class Hub:
@@ -131,112 +84,32 @@ def box(image, tmp_path_factory):
     for tool in ("qemu-system-aarch64", "ssh", "mcopy"):
         assert shutil.which(tool), f"{tool} missing: scripts/install-deps test installs it"
     work = tmp_path_factory.mktemp("box")
-    card = work / "card.img"
-    subprocess.run(["cp", "--sparse=always", str(image), str(card)], check=True, timeout=300)
-    original_bytes = card.stat().st_size
-    with open(card, "r+b") as handle:  # a bigger SD card than the image
-        handle.truncate(original_bytes + GROWN_BY_MIB * 1024 * 1024)
-    fat = f"{card}@@{BOOT_OFFSET}"
-    names = mtools("mdir", "-b", "-i", fat, "::/").stdout.decode().split()
-    kernel = next(n for n in names if n.startswith("::/vmlinuz"))
-    initrd = next(n for n in names if n.startswith("::/initrd.img"))
-    mtools("mcopy", "-i", fat, kernel, str(work / "vmlinuz"))
-    mtools("mcopy", "-i", fat, initrd, str(work / "initrd.img"))
-    # The blank card holds the default siren pin (17, active high) low from power-on.
-    config_txt = mtools("mtype", "-i", fat, "::/config.txt").stdout.decode()
-    assert config_txt.rstrip().endswith("gpio=17=op,dl"), config_txt
-
-    key = work / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
-                   timeout=60)
     hub = Hub()
     settings = (
         "# written by the image test, as a technician would in Notepad\n"
         "BOX_ID=qemu-box-1\nLANGUAGE=en\nOFFICE_NUMBERS=0571-8888 6666\n"
         "MODEM_PORT=/dev/edgebox-modem\nSIREN_PIN=22\nSIREN_ACTIVE=low\nAPN=cmnet\n"
         f"UPLOAD_URL=http://{HUB_IN_GUEST[0]}:{HUB_IN_GUEST[1]}\nUPLOAD_TOKEN={TOKEN}\n"
-        f"SSH_KEY={(work / 'id_ed25519.pub').read_text().strip()}\n"
         "TIMEZONE=Asia/Shanghai\n")
-    (work / "edgebox.txt").write_bytes(b"\xef\xbb\xbf" + settings.replace("\n", "\r\n").encode())
-    (work / "roster.csv").write_bytes(("\ufeff" + SHEET).encode("utf-8"))
-    for name in ("edgebox.txt", "roster.csv"):
-        mtools("mcopy", "-o", "-i", fat, str(work / name), f"::/{name}")
+    card = Card(image, work, settings, new_ssh_key(work))
+    # The blank card holds the default siren pin (17, active high) low from power-on.
+    assert card.config_txt.rstrip().endswith("gpio=17=op,dl"), card.config_txt
 
-    emulator_log = open(work / "emulator.log", "w")
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "edgebox", "emulator", "serve", "--link", str(work / "modem"),
-         "--control", str(work / "emu.sock"), "--profile", "sim7600", "--sms-latency", "0.2",
-         "--call-setup", "1", "--ring-timeout", "5"],
-        stdout=emulator_log, stderr=subprocess.STDOUT)
-    wait_for(lambda: (work / "modem").exists() and (work / "emu.sock").exists(), 60,
-             "the emulator", work / "emulator.log")
-    ssh_port = free_port()
+    emulator = Emulator(work, "--sms-latency", "0.2", "--call-setup", "1", "--ring-timeout", "5")
     (work / "relay.py").write_text(RELAY)
     hub_forward = (f"guestfwd=tcp:{HUB_IN_GUEST[0]}:{HUB_IN_GUEST[1]}-cmd:{sys.executable} "
                    f"{work / 'relay.py'} {hub.port}")
-    console = work / "console.log"
-    qemu_log = open(work / "qemu.log", "w")
-    qemu = subprocess.Popen(
-        ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1024",
-         "-kernel", str(work / "vmlinuz"), "-initrd", str(work / "initrd.img"),
-         "-append", "root=LABEL=EDGEROOT ro rootwait console=ttyAMA0 fsck.repair=yes",
-         "-drive", f"file={card},if=none,format=raw,id=card", "-device",
-         "virtio-blk-pci,drive=card",
-         "-netdev", f"user,id=lan,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22,"
-                    f"{hub_forward}",
-         # No option ROM: the kernel is booted directly (and ipxe-qemu need not be installed).
-         "-device", "virtio-net-pci,netdev=lan,romfile=",
-         # The modem: a USB serial adapter in the guest, the emulator's pty on the host.
-         "-chardev", f"serial,id=modem,path={work / 'modem'}",
-         "-device", "qemu-xhci", "-device", "usb-serial,chardev=modem",
-         "-device", "i6300esb",
-         "-display", "none", "-monitor", "none", "-serial", f"file:{console}"],
-        stdout=subprocess.DEVNULL, stderr=qemu_log)
-    started = time.monotonic()
-
-    def ssh(command, timeout=120, check=True):
-        result = subprocess.run(
-            ["ssh", "-i", str(key), "-p", str(ssh_port), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-             "-o", "ConnectTimeout=10", "-o", "BatchMode=yes", "root@127.0.0.1", command],
-            capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
-        return result
-
-    def emulator_command(*args):
-        result = subprocess.run([sys.executable, "-m", "edgebox", "emulator", *args,
-                                 "--control", str(work / "emu.sock")], capture_output=True,
-                                text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    state = {"work": work, "card": card, "fat": fat, "console": console, "ssh": ssh,
-             "emulator": emulator_command, "original_bytes": original_bytes}
+    qemu = Qemu(card, f"file={card.path},format=raw", emulator.link, "box",
+                netdev_extra=hub_forward)
+    state = {"work": work, "card": card.path, "fat": card.fat, "console": qemu.console,
+             "ssh": qemu.ssh, "emulator": emulator.command,
+             "original_bytes": card.original_bytes}
     try:
-        wait_for(lambda: ssh("true", timeout=30, check=False).returncode == 0, 900,
-                 "SSH on the booted box", console)
-        print(f"booted to SSH in {time.monotonic() - started:.0f} s")
+        print(f"booted to SSH in {qemu.wait_for_ssh():.0f} s")
         yield state
     finally:
-        if qemu.poll() is None:
-            subprocess.run(["ssh", "-i", str(key), "-p", str(ssh_port), "-o",
-                            "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                            "-o", "BatchMode=yes", "root@127.0.0.1", "systemctl poweroff"],
-                           capture_output=True, timeout=60)
-            try:
-                qemu.wait(180)
-            except subprocess.TimeoutExpired:
-                qemu.kill()
-                qemu.wait(30)
-        emulator.send_signal(signal.SIGTERM)
-        try:
-            emulator.wait(30)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
-            emulator.wait(30)
-        emulator_log.close()
-        qemu_log.close()
+        qemu.power_off()
+        emulator.stop()
         hub.close()
 
 
