@@ -92,6 +92,7 @@ FSCK_REPORT = ("journalctl -b -o cat --no-pager "
                "-u 'systemd-fsck@dev-disk-by\\x2dlabel-EDGEDATA.service'; echo '----'; "
                "dmesg | grep -i 'vda3' || true")
 FSCK_CLEAN = re.compile(r"EDGEDATA: (clean, )?\d+/\d+ files")
+SUMMARY_COUNT = re.compile(r"Free (blocks|inodes) count wrong \(\d+, counted=\d+\)\.")
 EXT4_TROUBLE = re.compile(r"EXT4-fs (error|warning)|corrupt|inconsisten|I/O error", re.I)
 
 
@@ -205,8 +206,6 @@ class PowerCutBox:
     def check_data_partition_clean(self, label: str) -> str:
         report = self.qemu.ssh(FSCK_REPORT).stdout
         print(report, flush=True)
-        print(self.qemu.ssh("journalctl -b -o cat --no-pager -u 'systemd-fsck@*'").stdout,
-              flush=True)
         fsck, kernel = report.split("----", 1)
         assert FSCK_CLEAN.search(fsck), (label, "no clean fsck of the data partition", report)
         assert not EXT4_TROUBLE.search(report), (label, "the data partition is damaged", report)
@@ -349,11 +348,15 @@ def final_fsck(box: PowerCutBox) -> str:
     again = subprocess.run(["e2fsck", "-fn", str(data)], capture_output=True, text=True,
                            timeout=900)
     data.unlink()
-    fixed = [line for line in first.stdout.splitlines()
-             if "Fix? yes" in line or "FIXED" in line or "Clear? yes" in line]
-    assert first.returncode in (0, 1) and not fixed, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    fixed = [lines[n - 1] for n, line in enumerate(lines) if n and line.endswith("? yes")]
+    # ext4 does not keep the superblock's free totals up to date while mounted (the groups'
+    # counts are the journalled truth, summed at mount): after any unclean stop e2fsck resets
+    # them, as the boot's preen does ("Setting free blocks count to …"). Anything else is damage.
+    damage = [line for line in fixed if not SUMMARY_COUNT.fullmatch(line)]
+    assert first.returncode in (0, 1) and not damage, first.stdout + first.stderr
     assert again.returncode == 0, again.stdout + again.stderr
-    return first.stdout.strip().splitlines()[-1]
+    return lines[-1]
 
 
 @pytest.fixture(scope="module")
