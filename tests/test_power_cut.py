@@ -15,7 +15,8 @@ The next power-on must, seen from the emulator and from the database:
 - keep the event log's seq gap-free and the database's integrity check "ok";
 - find the data partition clean (its fsck at boot replays the journal and reports it clean,
   the kernel logs no ext4 error); and after the last point a full e2fsck of the data
-  partition, on the host, finds nothing to fix.
+  partition, on the host, finds nothing to fix;
+- find the boot partition (FAT, no journal) clean: nothing for fsck.fat to repair.
 
 EDGEBOX_LONG=1 runs 50 points (the long form, scripts/reliability --long); the short form, in
 the ordinary suite, 3. The seed and every cut point are printed; EDGEBOX_POWER_SEED=<seed>
@@ -92,6 +93,10 @@ FSCK_REPORT = ("journalctl -b -o cat --no-pager "
                "-u 'systemd-fsck@dev-disk-by\\x2dlabel-EDGEDATA.service'; echo '----'; "
                "dmesg | grep -i 'vda3' || true")
 FSCK_CLEAN = re.compile(r"EDGEDATA: (clean, )?\d+/\d+ files")
+# The boot partition (FAT, no journal) after a cut: its fsck at boot and how it is mounted.
+BOOT_PARTITION_REPORT = ("journalctl -b -o cat --no-pager "
+                         "-u 'systemd-fsck@dev-disk-by\\x2dlabel-RASPIFIRM.service'; "
+                         "echo '----'; findmnt -n -o OPTIONS /boot/firmware")
 SUMMARY_COUNT = re.compile(r"Free (blocks|inodes) count wrong \(\d+, counted=\d+\)\.")
 EXT4_TROUBLE = re.compile(r"EXT4-fs (error|warning)|corrupt|inconsisten|I/O error", re.I)
 
@@ -176,7 +181,7 @@ class PowerCutBox:
             snap = self.snapshot()
             return snap["ready"] and snap["starts"] > self.starts and snap
         self.starts = wait_for(ready, 600, "the daemon started and its modem ready",
-                               self.qemu.console, interval=2.0)["starts"]
+                               self.qemu.console, interval=3.0)["starts"]
         return time.monotonic() - self.qemu.started
 
     def pull_the_plug(self, how: str) -> None:
@@ -210,6 +215,13 @@ class PowerCutBox:
         assert FSCK_CLEAN.search(fsck), (label, "no clean fsck of the data partition", report)
         assert not EXT4_TROUBLE.search(report), (label, "the data partition is damaged", report)
         return "recovering journal" if "recovering journal" in fsck else "clean"
+
+    def check_boot_partition_clean(self, label: str) -> None:
+        """The cut found the FAT boot partition clean: read-only but while provisioning wrote
+        to it, so fsck.fat had nothing to repair (no dirty bit, nothing written at boot)."""
+        fsck, options = self.qemu.ssh(BOOT_PARTITION_REPORT).stdout.split("----", 1)
+        assert "Dirty bit" not in fsck and "changed" not in fsck, (label, fsck)
+        assert options.strip().split(",")[0] == "ro", (label, "boot partition", options)
 
 
 def raise_alarm(box: PowerCutBox, point: Point) -> Caller | None:
@@ -261,12 +273,12 @@ def close_the_alarm(box: PowerCutBox, point: Point, caller: Caller | None, first
         return incidents and all(d["state"] in ("sent", "cancelled") for d in snap["deliveries"]
                                  if d["incident_id"] == incidents[0]["id"]
                                  and d["purpose"] in ("alarm", "confirm")) and snap
-    snap = wait_for(fanned_out, 600, f"{label}: the alarm fanned out", box.qemu.console, 2.0)
+    snap = wait_for(fanned_out, 600, f"{label}: the alarm fanned out", box.qemu.console, 3.0)
     incident = mine(snap)[0]
     if incident["acked_at"] is None:
         box.send(point.acked_by, "1")
         wait_for(lambda: mine(box.snapshot())[0]["acked_at"], 300, f"{label}: the ack",
-                 box.qemu.console, 2.0)
+                 box.qemu.console, 3.0)
     if incident["state"] != "closed":
         box.send(HOUSEHOLDS[point.caller][1][0], "0")
 
@@ -276,7 +288,7 @@ def close_the_alarm(box: PowerCutBox, point: Point, caller: Caller | None, first
             d for d in snap["deliveries"] if d["state"] in ("pending", "sending")]
         return done and snap
     return wait_for(settled, 600, f"{label}: the alarm closed and the outbox empty",
-                    box.qemu.console, 2.0)
+                    box.qemu.console, 3.0)
 
 
 def check_point(box: PowerCutBox, point: Point, snap: dict, first_id: int, since: int,
@@ -389,6 +401,7 @@ def test_power_cuts_at_random_points_lose_no_alarm(image, tmp_path):
             caller = run_until_the_cut(box, point, since)
             boot = box.power_on()
             replay = box.check_data_partition_clean(label)
+            box.check_boot_partition_clean(label)
             snap = close_the_alarm(box, point, caller, first_id, label)
             duplicates += check_point(box, point, snap, first_id, since, label)
             held[point.phase] += 1

@@ -16,6 +16,8 @@ PROGRAMS = {
     "/opt/edgebox/venv/bin/edgebox": Path(sys.executable).with_name("edgebox"),
     "/usr/lib/edgebox/grow-data":
         REPO / "firmware/stage-edgebox/00-edgebox/files/usr/lib/edgebox/grow-data",
+    "/usr/lib/edgebox/boot-partition":
+        REPO / "firmware/stage-edgebox/00-edgebox/files/usr/lib/edgebox/boot-partition",
     # From Debian's ppp package (the stage's 00-packages), which this machine need not have:
     # verify only asks that the program exists and is executable, so a stand-in takes its place
     # here; the image test runs verify on the booted box, with the real one.
