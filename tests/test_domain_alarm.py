@@ -5,7 +5,8 @@ import pytest
 
 from edgebox.domain import alarm
 from edgebox.domain.acks import is_acknowledgement
-from edgebox.domain.messages import count_segments, render, template_fields, TEMPLATES
+from edgebox.domain.messages import (CUT_MARK, TEMPLATES, count_segments, fit_one_sms, render,
+                                     template_fields)
 from edgebox.domain.roster import Group, Household, Roster
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -74,6 +75,32 @@ def test_every_template_fits_one_sms_with_long_typical_values():
                 continue  # spoken into a call / the office's own words, several parts allowed
             text = render(lang, name, **{k: long[k] for k in template_fields(template)})
             assert count_segments(text).parts == 1, (lang, name, text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_caller_words_too_long_for_one_sms_are_cut_with_a_visible_mark(roster, lang):
+    group, caller = roster.group("第一组"), roster.household("H003")
+    words = "火 " + "厨房着火了，火从灶台烧到柴堆，" * 130  # 2,000 characters: 30 parts whole
+    assert count_segments(words).parts == 30
+    text = alarm.alarm_text(lang, group, caller, "fire", words)
+    mark = CUT_MARK[lang]
+    assert count_segments(text).parts == 1, text
+    assert text.endswith(mark), text  # the reader sees more was said, and where to read it
+    said = text[:-len(mark)]
+    # The reply instruction is kept, before the words; as many words as fit follow.
+    quoted = said.rsplit("回复1确认：" if lang == "zh" else "Reply 1: ", 1)[1]
+    assert words.startswith(quoted) and len(quoted) > 10, text
+    assert caller.name in text and caller.address in text
+    # Words that fit are quoted whole, with no mark.
+    short = alarm.alarm_text(lang, group, caller, "fire", "火 厨房着火")
+    assert "火 厨房着火" in short and mark not in short
+
+
+def test_an_update_too_long_for_one_sms_ends_with_the_mark():
+    text = fit_one_sms("zh", "update", "text", "盗 " + "有人撬我家后门" * 20, label="盗警",
+                       caller="张伟", address="石桥村一组3号")
+    assert count_segments(text).parts == 1 and text.endswith(CUT_MARK["zh"])
+    assert text.startswith("【联防】盗警更新：张伟（石桥村一组3号）：盗 有人撬我家后门")
 
 
 @pytest.mark.parametrize("text,expected", [

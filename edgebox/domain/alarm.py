@@ -76,6 +76,7 @@ def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "ca
     """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller."""
     if text and alarm_type != "call":
         return fit_one_sms(lang, "alarm_typed", "text", text, drill=drill,
+                           cut_name="alarm_typed_cut",
                            label=alarm_label(alarm_type, lang), group=group.name,
                            caller=caller.name, address=caller.address)
     return render(lang, "alarm", drill=drill, group=group.name, caller=caller.name,
