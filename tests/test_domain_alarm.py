@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox.domain import alarm
-from edgebox.domain.acks import is_acknowledgement
+from edgebox.domain.acks import COMING, OWN_ALARM, is_acknowledgement, told_member_call
 from edgebox.domain.messages import (CUT_MARK, TEMPLATES, count_segments, fit_one_sms, render,
                                      template_fields)
 from edgebox.domain.roster import Group, Household, Roster
@@ -129,6 +129,19 @@ def test_not_acknowledgements(text):
 
 def _incident(i, group, caller, opened=T0, state="open"):
     return alarm.Incident(i, group, caller, "+8613800130100", opened, state)
+
+
+def test_a_told_members_first_call_is_coming_and_a_call_again_is_its_own_alarm():
+    minute = 60
+    # The first call back: coming.
+    assert told_member_call(False, None, T0, minute) == COMING
+    # Again within the minute (the call back was to this alarm, or to another open one).
+    assert told_member_call(False, T0 - timedelta(seconds=59), T0, minute) == OWN_ALARM
+    assert told_member_call(True, T0 - timedelta(seconds=5), T0, minute) == OWN_ALARM
+    # Already said it is coming to this alarm (an SMS "1", the key): own emergency, any time.
+    assert told_member_call(True, None, T0, minute) == OWN_ALARM
+    # A call back long ago was to an older alarm; this newer one it has not answered yet.
+    assert told_member_call(False, T0 - timedelta(seconds=61), T0, minute) == COMING
 
 
 def test_incident_open_window_and_state():

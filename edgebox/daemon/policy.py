@@ -16,6 +16,7 @@ from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
                                    OfficeAction, kept_action)
 from edgebox.domain import alarm, escalation
+from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
@@ -54,9 +55,21 @@ class AlarmPolicy:
                 self._hasten(own, now)
             return
         notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:  # a neighbour calling back: "I am coming"
-            self._reject(call.modem, notified.id)
-            self._acknowledge(notified, household, phone, "callback")
+        if notified is not None:
+            # Told of a neighbour's alarm (see README, "Closing the loop"): the first call back
+            # means "I am coming", and the note says how to raise its own alarm instead; a call
+            # again soon after, or once it said it is coming, is its own emergency. Repeats of
+            # one call ringing on (same_call) never get here.
+            if self._told_member_call(notified, household, now) == COMING:
+                self._reject(call.modem, notified.id)
+                note = alarm.PlannedDelivery(
+                    alarm.SMS, phone, household.id, "reply",
+                    render(self.config.box_language, "callback_noted", drill=notified.drill),
+                    alarm.PRIORITY["reply"])
+                self._acknowledge(notified, household, phone, "callback", also=[note])
+            else:
+                self._raise(household, phone, "call", None, modem=call.modem,
+                            told_of=notified.id)
             return
         # Not told of any alarm yet: a neighbour calling moments after another household of
         # the group is the same emergency seen from next door.
@@ -66,6 +79,16 @@ class AlarmPolicy:
             self._join(joined, household, phone, now)
             return
         self._raise(household, phone, "call", None, modem=call.modem)
+
+    def _told_member_call(self, notified, household, now) -> str:
+        """COMING or OWN_ALARM (edgebox.domain.acks.told_member_call), from the acknowledgements
+        in the store: the same answer after a restart."""
+        acknowledged = household.id in {a["household_id"] for a in self.store.acks(notified.id)}
+        callbacks = [parse_utc(a["at"]) for i in self.store.incidents_notifying(household.id)
+                     for a in self.store.acks(i.id)
+                     if a["household_id"] == household.id and a["channel"] == "callback"]
+        return told_member_call(acknowledged, max(callbacks, default=None), now,
+                                self.config.alarm_own_call_seconds)
 
     def _unknown_caller(self, now, phone, call) -> None:
         plan, notice = [], "quiet"
@@ -89,13 +112,18 @@ class AlarmPolicy:
         self._wake_workers()
 
     def _raise(self, household, phone: str, alarm_type: str, text: str | None,
-               modem: str | None = None, drill: bool = False) -> alarm.Incident:
+               modem: str | None = None, drill: bool = False,
+               told_of: int | None = None) -> alarm.Incident:
+        """Open an alarm and plan its fan-out. ``told_of``: the household had been told of
+        that open incident, and this is its own emergency, a second alarm: its confirmation
+        says so (and how to call it off if it was not meant)."""
         group = self.roster.groups_of(household.id)[0]
-        plan = self._alarm_plan(group, household, phone, alarm_type, text, drill)
+        plan = self._alarm_plan(group, household, phone, alarm_type, text, drill,
+                                confirm="confirm" if told_of is None else "confirm_own")
         incident = self.store.open_incident(self.clock(), group.id, household.id, phone,
                                             kind="call" if modem else "sms",
                                             alarm_type=alarm_type, text=text, drill=drill,
-                                            plan=plan)
+                                            plan=plan, told_of=told_of)
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
@@ -117,10 +145,10 @@ class AlarmPolicy:
         self._wake_workers()
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
-                    drill: bool) -> list:
+                    drill: bool, confirm: str = "confirm") -> list:
         return alarm.plan_alarm(self.roster, group, caller, phone, self.config.box_language,
                                 self.config.alarm_ring_members, alarm_type, text, drill,
-                                self.config.alarm_ring_order)
+                                self.config.alarm_ring_order, confirm)
 
     def _incident_notifying(self, household, now, told_only: bool = False
                             ) -> alarm.Incident | None:
@@ -277,9 +305,12 @@ class AlarmPolicy:
                                         text=report.text[:500])
             return
         notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:  # a neighbour writing about the alarm they were told of
-            self.store.append_event(now, "incident_message", notified.id,
-                                    household=household.id, text=report.text[:500])
+        if notified is not None:
+            # Told of a neighbour's alarm and writing words that are no acknowledgement nor
+            # cancel ("火 厨房着火"): its own emergency, at its own address, a second alarm.
+            # Words about the first one raise one too: a needless alarm is called off with
+            # "0", an emergency only logged would be lost.
+            self._raise(household, phone, report.alarm_type, report.text, told_of=notified.id)
             return
         joined = self._recent_alarm_of_group(household, now)
         if joined is not None:  # not told yet: the same emergency seen from next door
@@ -318,15 +349,18 @@ class AlarmPolicy:
 
     # ---- acknowledgement, cancel ---------------------------------------------------------------
 
-    def _acknowledge(self, incident, household, phone: str, channel: str) -> None:
+    def _acknowledge(self, incident, household, phone: str, channel: str,
+                     also: list = ()) -> None:
+        """Record the acknowledgement and relay it; ``also``: more to send with it (the note
+        to a member whose call back counted as "coming")."""
         relay = alarm.plan_ack_relay(incident, household, self.config.box_language)
         # Households that joined the alarm by calling too want to know who is coming.
-        also = [replace(relay, phone=self.roster.household(h).primary_phone, household_id=h)
-                for h in incident.co_callers]
+        co_callers = [replace(relay, phone=self.roster.household(h).primary_phone,
+                              household_id=h) for h in incident.co_callers]
         # Recorded with its relays in one transaction: a crash between the two would leave the
         # caller never told who is coming.
         if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
-                                 relays=[relay, *also]):
+                                 relays=[relay, *co_callers, *also]):
             self._recheck_rings()  # their phone may be ringing right now
             self._wake_workers()
 

@@ -116,9 +116,9 @@ def leaders_to_alert(roster: Roster, caller: Household, default: Group) -> list[
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
                lang: str = "zh", ring: bool = True, alarm_type: str = "call",
                text: str | None = None, drill: bool = False,
-               order: str = "leader_first") -> list[PlannedDelivery]:
+               order: str = "leader_first", confirm: str = "confirm") -> list[PlannedDelivery]:
     """Every delivery one alarm needs: texts to all phones of every other member, the caller's
-    confirmation, then a ring call to each member's first phone."""
+    confirmation (template ``confirm``), then a ring call to each member's first phone."""
     others = members_to_alert(roster, caller)
     groups = caller_groups(roster, caller, group)
     sms = {g.id: alarm_text(lang, g, caller, alarm_type, text, drill) for g in groups}
@@ -130,7 +130,7 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
     ]
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
-        render(lang, "confirm", drill=drill, group="、".join(g.name for g in groups),
+        render(lang, confirm, drill=drill, group="、".join(g.name for g in groups),
                notified=len(others)),
         PRIORITY["confirm"],
     ))
