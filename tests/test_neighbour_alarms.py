@@ -11,7 +11,7 @@ import pytest
 
 from edgebox.domain.messages import CUT_MARK, count_segments, render
 from tests.test_alarm_acks import LI, LI_2, LIU, WANG, ZHANG, box_maker
-from tests.test_durable_decisions import Box
+from tests.test_durable_decisions import Box, alarm_by_zhang
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +137,54 @@ def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(ma
     assert [(e["incident_id"], e["data"]["household"], e["data"]["incident"])
             for e in box.events("neighbour_alarm")] == [(first["id"], "H01", by_wang["id"]),
                                                         (by_wang["id"], "H04", by_liu["id"])]
+
+
+# ---- each decision commits whole: killed before anything of it left the modem ------------------
+
+def test_a_told_neighbours_sms_alarm_never_sent_before_a_kill_is_sent_once_after(
+        make_killable_box):
+    box = make_killable_box()
+    alarm_by_zhang(box)
+    box.emulator.stuck("AT+CMGS")  # the first text of 刘洋's alarm will hang in the modem
+    box.emulator.sms(LIU, "火 厨房着火")
+    box.wait(lambda: box.query("SELECT count(*) FROM incidents") == [(2,)]
+             and box.stuck("AT+CMGS"), "刘洋's alarm, with the modem hanging")
+    box.kill_and_restart()
+    box.wait(lambda: box.drained() and len(box.texts()) == 5 + 5, "his alarm after the restart")
+    box.stop()
+    box.assert_no_traceback()
+
+    fire = render("zh", "alarm_typed", label="火警", group=FIRST, caller="刘洋",
+                  address="石桥村一组4号", text="火 厨房着火")
+    for phone in (WANG, LI, LI_2, ZHANG):
+        assert box.texts(phone).count(fire) == 1, (phone, box.texts(phone))
+    assert box.texts(LIU) == [PLAIN, render("zh", "confirm_own", group=FIRST, notified=3)]
+    assert box.query("SELECT caller_household_id, alarm_type FROM incidents ORDER BY id") == [
+        ("H03", "call"), ("H04", "fire")]
+    assert len(box.events("neighbour_alarm")) == 1
+
+
+def test_a_call_back_noted_before_a_kill_is_relayed_once_and_a_call_again_is_an_alarm(
+        make_killable_box):
+    box = make_killable_box()
+    alarm_by_zhang(box)
+    box.emulator.stuck("AT+CMGS")  # the relay or the note will hang in the modem
+    box.emulator.call(LIU)
+    box.wait(lambda: box.query("SELECT household_id, channel FROM acks") == [("H04", "callback")]
+             and box.stuck("AT+CMGS"), "刘洋's call back, with the modem hanging")
+    box.kill_and_restart()
+    relay = render("zh", "ack_relay", member="刘洋", address="石桥村一组4号")
+    box.wait(lambda: box.drained() and len(box.texts()) == 5 + 2, "the relay and the note")
+    assert box.texts(ZHANG).count(relay) == 1 and box.texts(LIU) == [PLAIN, NOTE]
+    # What he said is in the store, not in the daemon that died: calling again is his alarm.
+    box.emulator.call(LIU)
+    box.wait(lambda: box.query("SELECT count(*) FROM incidents") == [(2,)] and box.drained()
+             and len(box.texts()) == 7 + 5, "刘洋's own alarm")
+    box.stop()
+    box.assert_no_traceback()
+
+    liu_alarm = render("zh", "alarm", group=FIRST, caller="刘洋", address="石桥村一组4号")
+    for phone in (WANG, LI, LI_2, ZHANG):
+        assert box.texts(phone).count(liu_alarm) == 1, (phone, box.texts(phone))
+    assert box.texts(LIU) == [PLAIN, NOTE, render("zh", "confirm_own", group=FIRST, notified=3)]
+    assert box.query("SELECT household_id, channel FROM acks") == [("H04", "callback")]
