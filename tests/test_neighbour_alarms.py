@@ -4,6 +4,7 @@ back is "coming" (and it is texted how to raise its own alarm instead), a call a
 minute or after it said it is coming is its own alarm; each decision survives the box being
 killed. And an alarm SMS too long for one message reaches every member cut with a visible mark,
 its whole text kept for the office."""
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ import pytest
 
 from edgebox.domain.messages import CUT_MARK, count_segments, render
 from tests.test_alarm_acks import LI, LI_2, LIU, WANG, ZHANG, box_maker
+from edgebox.web.passwords import hash_password
+from tests.test_drills import PASSWORD, web_login
 from tests.test_durable_decisions import Box, alarm_by_zhang
 
 pytestmark = pytest.mark.slow
@@ -188,3 +191,44 @@ def test_a_call_back_noted_before_a_kill_is_relayed_once_and_a_call_again_is_an_
         assert box.texts(phone).count(liu_alarm) == 1, (phone, box.texts(phone))
     assert box.texts(LIU) == [PLAIN, NOTE, render("zh", "confirm_own", group=FIRST, notified=3)]
     assert box.query("SELECT household_id, channel FROM acks") == [("H04", "callback")]
+
+
+# ---- an alarm SMS too long for one message -------------------------------------------------------
+
+# 2,000 characters: 30 parts as it comes in, 30 parts per member if it were passed on whole.
+LONG = ("火 " + "厨房着火了，火从灶台烧到柴堆，" * 134)[:2000]
+
+
+def test_a_2000_character_sms_alarm_reaches_every_member_cut_and_the_office_whole(make_box):
+    box = make_box(settings={"web": {"listen": "127.0.0.1:0",
+                                     "password_hash": hash_password(PASSWORD)}})
+    box.wait(lambda: box.events("web_panel_started"), "the web panel")
+    assert count_segments(LONG).parts == 30
+    box.emulator.sms(ZHANG, LONG)
+    box.opened()
+    box.wait(box.drained, "the alarm")
+
+    # Sent in 30 parts, reassembled by the box: the alarm has every word.
+    [came] = [e for e in box.emulator.log() if e["kind"] == "sms_received"]
+    assert came["parts"] == 30 and "lost_parts" not in came
+    [incident] = box.incidents()
+    assert (incident["alarm_type"], incident["text"]) == ("fire", LONG)
+    # Each member gets one SMS, as the network decoded it: as many words as fit, then the mark.
+    mark = CUT_MARK["zh"]
+    for phone in (WANG, LI, LI_2, LIU):
+        [sms] = box.texts(phone)
+        assert sms["parts"] == 1 and sms["text"].endswith(mark), sms
+        assert sms["text"].startswith("【联防】火警！第一组 张伟（石桥村一组3号）回复1确认：火 厨房")
+        quoted = sms["text"][:-len(mark)].split("回复1确认：", 1)[1]
+        assert LONG.startswith(quoted) and len(quoted) > 20, sms["text"]
+    # The office reads it whole: `edgebox incidents show` and the alarm's web page.
+    assert f"“{LONG}”" in incidents_show(box.config, incident["id"])
+    url = box.events("web_panel_started")[0]["data"]["url"]
+    client, _ = web_login(url)
+    try:
+        page = client.get(f"/incidents/{incident['id']}")
+    finally:
+        client.close()
+    assert page.status_code == 200
+    assert re.search(r'<blockquote id="incident-text">([^<]*)</blockquote>', page.text
+                     ).group(1) == LONG
