@@ -116,13 +116,15 @@ def test_segment_counts_match_the_network(text, expected):
 
 
 @pytest.mark.parametrize("text", ["1", "１", " 1 ", "到", "收到", "马上到", "ok", "OK!", "Ｏｋ",
-                                  "收到，马上到", "好", "1！", "yes"])
+                                  "收到，马上到", "好", "1！", "yes", "我马上过来", "好的，马上到",
+                                  "我在路上", "正在赶来", "这就去", "来了来了"])
 def test_acknowledgements(text):
     assert is_acknowledgement(text)
 
 
 @pytest.mark.parametrize("text", ["", "0", "2", "取消", "火", "谁呀", "10", "okay then", "不到",
-                                  "1" * 30, "到底怎么了"])
+                                  "1" * 30, "到底怎么了", "快来", "来人啊", "我家着火了", "我摔倒了",
+                                  "我去不了"])
 def test_not_acknowledgements(text):
     assert not is_acknowledgement(text)
 

@@ -53,6 +53,9 @@ def test_a_told_neighbours_own_sms_alarm_alerts_the_group_at_its_address(make_bo
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(box.drained, "张伟's alarm")
+    # 李秀英 answers in words of her own: that is "coming", no alarm of hers.
+    box.emulator.sms(LI, "我马上过来")
+    box.wait(lambda: box.acks(), "李秀英's acknowledgement")
     # 刘洋 was texted about 张伟; now his own kitchen burns.
     box.emulator.sms(LIU, "火 厨房着火")
     box.opened(2)
@@ -79,6 +82,7 @@ def test_a_told_neighbours_own_sms_alarm_alerts_the_group_at_its_address(make_bo
                                                                        first["id"])
     assert "“火 厨房着火”" in incidents_show(box.config, second["id"])
     assert not box.events("incident_message")
+    assert [(i, h, c) for i, h, _, c, _ in box.acks()] == [(first["id"], "H02", "sms")]
 
 
 def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(make_box):

@@ -10,7 +10,13 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
-ACK_WORDS = ("马上到", "收到", "到", "好", "来了", "1", "ok", "okay", "yes", "y")
+ACK_WORDS = ("马上到", "收到", "到", "好", "来了", "1", "ok", "okay", "yes", "y",
+             # How "coming" is said in whole words: an SMS from a member told of an alarm that
+             # is not an acknowledgement raises the member's own alarm, so "我马上过来" must
+             # read as one. A word of need ("快来", "来人", "我家…") is not among them.
+             "好的", "我", "马上", "就", "这就", "正在", "在路上", "赶来", "过来", "过去", "来",
+             "去")
+_LONGEST_FIRST = sorted(ACK_WORDS, key=len, reverse=True)
 
 
 def _fold(text: str) -> str:
@@ -23,7 +29,7 @@ def is_acknowledgement(text: str) -> bool:
     if not rest or len(rest) > 20:
         return False
     while rest:
-        word = next((w for w in ACK_WORDS if rest.startswith(w)), None)
+        word = next((w for w in _LONGEST_FIRST if rest.startswith(w)), None)
         if word is None:
             return False
         rest = rest[len(word):]
