@@ -15,8 +15,8 @@ from datetime import timedelta
 from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
                                    OfficeAction, kept_action)
+from edgebox.daemon.told_neighbours import ToldNeighbours
 from edgebox.domain import alarm, escalation
-from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
@@ -29,7 +29,7 @@ OFFICE = "office"  # the acknowledging "household" when the office acknowledges
 STALE_SIREN = timedelta(minutes=2)
 
 
-class AlarmPolicy:
+class AlarmPolicy(ToldNeighbours):
     _holding_store = False  # inside an inbox row's transaction (see _act_once)
 
     # ---- calls -------------------------------------------------------------------------------
@@ -55,21 +55,8 @@ class AlarmPolicy:
                 self._hasten(own, now)
             return
         notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:
-            # Told of a neighbour's alarm (see README, "Closing the loop"): the first call back
-            # means "I am coming", and the note says how to raise its own alarm instead; a call
-            # again soon after, or once it said it is coming, is its own emergency. Repeats of
-            # one call ringing on (same_call) never get here.
-            if self._told_member_call(notified, household, now) == COMING:
-                self._reject(call.modem, notified.id)
-                note = alarm.PlannedDelivery(
-                    alarm.SMS, phone, household.id, "reply",
-                    render(self.config.box_language, "callback_noted", drill=notified.drill),
-                    alarm.PRIORITY["reply"])
-                self._acknowledge(notified, household, phone, "callback", also=[note])
-            else:
-                self._raise(household, phone, "call", None, modem=call.modem,
-                            told_of=notified.id)
+        if notified is not None:  # "I am coming", or its own emergency (told_neighbours.py)
+            self._told_member_called(call, household, phone, notified, now)
             return
         # Not told of any alarm yet: a neighbour calling moments after another household of
         # the group is the same emergency seen from next door.
@@ -79,16 +66,6 @@ class AlarmPolicy:
             self._join(joined, household, phone, now)
             return
         self._raise(household, phone, "call", None, modem=call.modem)
-
-    def _told_member_call(self, notified, household, now) -> str:
-        """COMING or OWN_ALARM (edgebox.domain.acks.told_member_call), from the acknowledgements
-        in the store: the same answer after a restart."""
-        acknowledged = household.id in {a["household_id"] for a in self.store.acks(notified.id)}
-        callbacks = [parse_utc(a["at"]) for i in self.store.incidents_notifying(household.id)
-                     for a in self.store.acks(i.id)
-                     if a["household_id"] == household.id and a["channel"] == "callback"]
-        return told_member_call(acknowledged, max(callbacks, default=None), now,
-                                self.config.alarm_own_call_seconds)
 
     def _unknown_caller(self, now, phone, call) -> None:
         plan, notice = [], "quiet"
