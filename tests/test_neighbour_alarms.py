@@ -236,3 +236,31 @@ def test_a_2000_character_sms_alarm_reaches_every_member_cut_and_the_office_whol
     assert page.status_code == 200
     assert re.search(r'<blockquote id="incident-text">([^<]*)</blockquote>', page.text
                      ).group(1) == LONG
+
+
+def test_during_a_drill_chatter_is_logged_and_a_fire_is_a_real_alarm(make_box):
+    box = make_box(settings={"web": {"listen": "127.0.0.1:0",
+                                     "password_hash": hash_password(PASSWORD)}})
+    box.wait(lambda: box.events("web_panel_started"), "the web panel")
+    client, csrf = web_login(box.events("web_panel_started")[0]["data"]["url"])
+    try:
+        assert client.post("/drill", data={"group": FIRST, "csrf": csrf}).status_code == 303
+    finally:
+        client.close()
+    box.opened()
+    box.wait(box.drained, "the drill's texts")
+    box.emulator.sms(LIU, "演练的短信我看到了")  # a member told of the drill writes back
+    box.wait(lambda: box.events("incident_message"), "his words in the drill's log")
+    box.emulator.sms(LI, "火 厨房着火")  # while a real fire starts next door
+    box.opened(2)
+    box.wait(box.drained, "the real alarm")
+
+    drill, fire = box.query("SELECT caller_household_id, drill, alarm_type FROM incidents"
+                            " ORDER BY id")
+    assert drill == ("H01", 1, "drill") and fire == ("H02", 0, "fire")
+    [said] = box.events("incident_message")
+    assert (said["data"]["household"], said["data"]["text"]) == ("H04", "演练的短信我看到了")
+    real = render("zh", "alarm_typed", label="火警", group=FIRST, caller="李秀英",
+                  address="石桥村一组2号", text="火 厨房着火")
+    for phone in (WANG, ZHANG, LIU):  # unmarked: it is no drill
+        assert [e["text"] for e in box.texts(phone)].count(real) == 1, phone

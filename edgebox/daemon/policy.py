@@ -282,6 +282,11 @@ class AlarmPolicy(ToldNeighbours):
                                         text=report.text[:500])
             return
         notified = self._incident_notifying(household, now, told_only=True)
+        if notified is not None and notified.drill and report.alarm_type == "other":
+            # Chatter about a drill ("演练收到了") is logged; a type word raises a real alarm.
+            self.store.append_event(now, "incident_message", notified.id,
+                                    household=household.id, text=report.text[:500])
+            return
         if notified is not None:
             # Told of a neighbour's alarm and writing words that are no acknowledgement nor
             # cancel ("火 厨房着火"): its own emergency, at its own address, a second alarm.
