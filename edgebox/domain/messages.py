@@ -138,7 +138,9 @@ def render(lang: str, name: str, drill: bool = False, **fields: object) -> str:
 
 # Ends a caller's words that were cut to fit one SMS: the reader sees that more was said and
 # where to read it (the office keeps the whole text: web page and `edgebox incidents show`).
-CUT_MARK = {"zh": "…(全文见村委)", "en": "…(more at office)"}
+# The English one has three dots, not "…", which is no GSM-7 character and would make an
+# otherwise GSM-7 message UCS-2 (70 characters instead of 160).
+CUT_MARK = {"zh": "…(全文见村委)", "en": "...(see office)"}
 
 
 def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = False,
@@ -151,7 +153,9 @@ def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = Fals
     if count_segments(text).parts == 1:
         return text
     mark = CUT_MARK.get(lang, CUT_MARK["zh"])
-    cut = len(value)
+    # No more of it than one SMS could ever hold: a 17,000-character message (255 parts) is
+    # cut in as few tries as a short one.
+    cut = min(len(value), GSM7_SINGLE + 1)
     while cut > 0:
         cut -= 1
         text = render(lang, cut_name or name, drill=drill,
