@@ -275,7 +275,7 @@ def close_the_alarm(box: PowerCutBox, point: Point, caller: Caller | None, first
                                  and d["purpose"] in ("alarm", "confirm")) and snap
     snap = wait_for(fanned_out, 600, f"{label}: the alarm fanned out", box.qemu.console, 3.0)
     incident = mine(snap)[0]
-    if incident["acked_at"] is None:
+    if incident["acked_at"] is None and incident["state"] != "closed":
         box.send(point.acked_by, "1")
         wait_for(lambda: mine(box.snapshot())[0]["acked_at"], 300, f"{label}: the ack",
                  box.qemu.console, 3.0)
