@@ -178,7 +178,7 @@ class PowerCutBox:
         self.qemu.wait_for_ssh()
 
         def ready():
-            snap = self.snapshot()
+            snap = self.snapshot(booting=True)
             return snap["ready"] and snap["starts"] > self.starts and snap
         self.starts = wait_for(ready, 600, "the daemon started and its modem ready",
                                self.qemu.console, interval=3.0)["starts"]
@@ -192,11 +192,17 @@ class PowerCutBox:
         wait_for(lambda: len([e for e in self.network() if e["kind"] == "replugged"])
                  > replugged, 60, "the modem back on USB", interval=0.2)
 
-    def snapshot(self) -> dict:
-        result = self.qemu.ssh("/opt/edgebox/venv/bin/python -", stdin=SNAPSHOT, check=False)
-        if result.returncode != 0:
-            return {"ready": False}
-        return json.loads(result.stdout)
+    def snapshot(self, booting: bool = False) -> dict:
+        """The guest's database now. While ``booting`` (no database or no SSH yet) a failure
+        reads as not ready; later one is retried twice (SSH in a busy emulated guest)."""
+        for _ in range(1 if booting else 3):
+            result = self.qemu.ssh("/opt/edgebox/venv/bin/python -", stdin=SNAPSHOT,
+                                   check=False)
+            if result.returncode == 0:
+                return json.loads(result.stdout)
+            time.sleep(2.0)
+        assert booting, f"reading the box's database: {result.stdout}{result.stderr}"
+        return {"ready": False}
 
     def network(self) -> list[dict]:
         return self.emulator.client.log()
@@ -211,7 +217,7 @@ class PowerCutBox:
     def check_data_partition_clean(self, label: str) -> str:
         report = self.qemu.ssh(FSCK_REPORT).stdout
         print(report, flush=True)
-        fsck, kernel = report.split("----", 1)
+        fsck = report.split("----", 1)[0]
         assert FSCK_CLEAN.search(fsck), (label, "no clean fsck of the data partition", report)
         assert not EXT4_TROUBLE.search(report), (label, "the data partition is damaged", report)
         return "recovering journal" if "recovering journal" in fsck else "clean"
@@ -269,7 +275,7 @@ def close_the_alarm(box: PowerCutBox, point: Point, caller: Caller | None, first
 
     def fanned_out():
         snap = box.snapshot()
-        incidents = mine(snap) if "incidents" in snap else []
+        incidents = mine(snap)
         return incidents and all(d["state"] in ("sent", "cancelled") for d in snap["deliveries"]
                                  if d["incident_id"] == incidents[0]["id"]
                                  and d["purpose"] in ("alarm", "confirm")) and snap
