@@ -36,6 +36,7 @@ log = logging.getLogger("edgebox")
 
 
 POLICY_TICK_SECONDS = 1.0
+HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their time
 
 
 def utc_now() -> datetime:
@@ -62,6 +63,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
         self._next_policy_tick = 0.0
+        self._next_held_reports = 0.0
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
@@ -181,6 +183,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                           delivery["phone"], "dtmf")
 
     def on_report(self, report: DeliveryReport) -> None:
+        # A report that beats the record of its SMS is held by the store and matched when
+        # the record lands (store/delivery_reports.py).
         if report.final:
             self.store.record_delivery_report(self.clock(), report.modem, report.reference,
                                               report.delivered)
@@ -254,3 +258,6 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
             self._policy_tick(self.clock())
+        if time.monotonic() >= self._next_held_reports:
+            self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
+            self.store.expire_held_reports(self.clock())
