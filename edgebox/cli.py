@@ -15,9 +15,14 @@ from edgebox.errors import EdgeboxError
 DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
 
 
-def fail(message: str) -> None:
+# Exit statuses beside 2 (a usage or config error): another process holds the database or a
+# modem port (EX_TEMPFAIL: systemd's restart tries again once it is gone).
+EXIT_IN_USE = 75
+
+
+def fail(message: str, status: int = 2) -> None:
     click.echo(f"edgebox: {message}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 def _load(config_path: str):
@@ -50,8 +55,19 @@ def run(config_path: str) -> None:
       edgebox run --config /etc/edgebox/edgebox.toml
     """
     from edgebox.daemon.app import build_daemon, setup_logging
+    from edgebox.single_instance import DatabaseLock, InUse, check_ports_free
     config = _load(config_path)
     setup_logging(config.log_level)
+    # Before anything is opened: a second daemon must leave the first one's database and
+    # modems untouched (edgebox/single_instance.py).
+    instance = DatabaseLock(config.box_database, "edgebox run")
+    try:
+        instance.acquire()
+        check_ports_free([m.port for m in config.modems])
+    except InUse as exc:
+        fail(str(exc), EXIT_IN_USE)
+    except EdgeboxError as exc:
+        fail(str(exc))
     try:
         daemon = build_daemon(config)
         daemon.start()
@@ -64,6 +80,7 @@ def run(config_path: str) -> None:
     except KeyboardInterrupt:
         pass
     daemon.stop()
+    instance.release()
 
 
 @main.command()
