@@ -144,14 +144,35 @@ def roster_import(csv_file: str, config_path: str) -> None:
     store, config = _store_and_config(config_path)
     try:
         new = read_roster_csv(csv_file, region=config.box_region)
-        store.replace_roster(new, utc_now(), source=Path(csv_file).name)
+        generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
         click.echo(f"edgebox: {csv_file} was not imported; nothing changed:", err=True)
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups")
+    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups; "
+               f"{_roster_taken_up(store, config.box_database, generation)}")
+
+
+ROSTER_PICKUP_SECONDS = 10  # a running daemon takes a new roster on its loop's next turn
+
+
+def _roster_taken_up(store, database: str, generation: int) -> str:
+    """Whether the box runs with the roster just saved: a running daemon logs
+    ``roster_loaded`` when it has taken it (edgebox/daemon/service.py, follow_roster)."""
+    import time
+    from edgebox.single_instance import lock_owner
+    owner = lock_owner(database)
+    if owner is None or owner[1] != "edgebox run":
+        return "the box uses it when it starts"
+    deadline = time.monotonic() + ROSTER_PICKUP_SECONDS
+    while time.monotonic() < deadline:
+        if store.roster_generation_loaded() >= generation:
+            return "the running box uses it now"
+        time.sleep(0.1)
+    return (f"the running box (process {owner[0]}) has not taken it yet: check its log "
+            "for roster_loaded")
 
 
 @roster.command("export")

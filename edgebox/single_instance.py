@@ -62,12 +62,20 @@ def _who(pid: int | None, described: str = "") -> str:
     return f"process {pid}{f' ({described})' if described else ''}"
 
 
-def daemon_holding(database: str) -> int | None:
-    """The PID of the process holding the database's lock (a running ``edgebox run`` or a
-    tool that stands in for it), or None."""
+def lock_owner(database: str) -> tuple[int, str] | None:
+    """(PID, command) of the process holding the database's lock (a running ``edgebox run``,
+    or a tool that stands in for it), or None when none does."""
     if database == ":memory:":
         return None
-    return flock_holder(lock_path(database))
+    pid = flock_holder(lock_path(database))
+    if pid is None:
+        return None
+    try:
+        with open(lock_path(database), encoding="utf-8", errors="replace") as written:
+            written_pid, _, what = written.read(200).strip().partition(" ")
+    except OSError:
+        written_pid, what = "", ""
+    return pid, what if written_pid == str(pid) else ""
 
 
 class DatabaseLock:

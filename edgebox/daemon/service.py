@@ -58,7 +58,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self.clock = clock
         self.events = events
         self.office = OfficeDesk(store, events, clock)  # the panels' way in (kept, then queued)
-        self.roster = store.load_roster()
+        self.roster_generation, self.roster = store.roster_snapshot()
         self._stop = threading.Event()
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
@@ -165,6 +165,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 # belongs to which SMS).
                 for worker in self.workers.values():
                     worker.recorder.flush()
+                self.follow_roster()  # a call is looked up in the roster in force now
                 self._clock_watch.check()  # before anything measures time with the new clock
                 handler = handlers.get(type(event))
                 if handler:
@@ -172,6 +173,27 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
+
+    def follow_roster(self) -> None:
+        """Take the roster another writer (``edgebox roster import``, the web page, a
+        leader's SMS) saved since the last turn. Why a generation number in the database and
+        not SIGHUP: every writer already commits to the store, whichever process or user it
+        runs as, so none needs to find, or be allowed to signal, the daemon; a signal sent
+        while the daemon starts would be lost, a generation is not; and the test is one
+        primary-key read per turn. The roster is immutable, so swapping the reference is safe
+        for the threads that read it."""
+        if self.store.roster_generation() == self.roster_generation:
+            return
+        was_empty = self.roster.is_empty
+        self.roster_generation, self.roster = self.store.roster_snapshot()
+        now = self.clock()
+        self.store.append_event(now, "roster_loaded", generation=self.roster_generation,
+                                households=len(self.roster.households),
+                                groups=len(self.roster.groups))
+        if self.roster.is_empty and not was_empty:
+            # Nobody would be alerted from now on: the office must hear of it at once.
+            self._enqueue(None, alarm.to_offices(
+                self.config.numbers_office, render(self.config.box_language, "roster_empty")))
 
     def on_key_ack(self, event: KeyAcknowledged) -> None:
         delivery = self.store.delivery(event.delivery_id)
