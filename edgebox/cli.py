@@ -16,8 +16,17 @@ DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
 
 
 # Exit statuses beside 2 (a usage or config error): another process holds the database or a
-# modem port (EX_TEMPFAIL: systemd's restart tries again once it is gone).
+# modem port (EX_TEMPFAIL: systemd's restart tries again once it is gone); the box has no
+# roster (EX_CONFIG: systemd/edgebox.service does not restart it, a restart cannot help).
 EXIT_IN_USE = 75
+EXIT_NO_ROSTER = 78
+
+
+def no_roster_line(why: str) -> str:
+    """Chinese first, then the English with what to do: the refusal of a box with no roster."""
+    from edgebox.domain.messages import render
+    return (f"{render('zh', 'no_roster')}. {why}: {render('en', 'no_roster')} with "
+            "'edgebox roster import FILE' (or start with --allow-empty for first setup)")
 
 
 def fail(message: str, status: int = 2) -> None:
@@ -47,8 +56,11 @@ def main() -> None:
 @main.command()
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(dir_okay=False), help="the box's TOML config")
-def run(config_path: str) -> None:
-    """Run the alarm daemon until SIGTERM or Ctrl-C.
+@click.option("--allow-empty", is_flag=True,
+              help="run even with no roster (first setup only: an alarm would reach nobody)")
+def run(config_path: str, allow_empty: bool) -> None:
+    """Run the alarm daemon until SIGTERM or Ctrl-C. It refuses to start beside another
+    daemon on the same database or modem port, and with an empty roster.
 
     \b
     Example:
@@ -58,6 +70,9 @@ def run(config_path: str) -> None:
     from edgebox.single_instance import DatabaseLock, InUse, check_ports_free
     config = _load(config_path)
     setup_logging(config.log_level)
+    if not (allow_empty or config.box_roster_csv or os.path.exists(config.box_database)):
+        # a mistyped path, or a card never given its roster: do not create an empty database
+        fail(no_roster_line(f"database {config.box_database} does not exist"), EXIT_NO_ROSTER)
     # Before anything is opened: a second daemon must leave the first one's database and
     # modems untouched (edgebox/single_instance.py).
     instance = DatabaseLock(config.box_database, "edgebox run")
@@ -70,6 +85,9 @@ def run(config_path: str) -> None:
         fail(str(exc))
     try:
         daemon = build_daemon(config)
+        if daemon.roster.is_empty and not allow_empty:
+            fail(no_roster_line(f"database {config.box_database} has no households"),
+                 EXIT_NO_ROSTER)
         daemon.start()
     except EdgeboxError as exc:
         fail(str(exc))

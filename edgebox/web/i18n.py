@@ -17,6 +17,8 @@ WORDS = {
     "expired": ("页面已过期，请重新操作", "This page expired; please try again"),
     "open_incidents": ("进行中的报警", "Open alarms"),
     "no_open": ("当前没有报警", "No open alarm"),
+    "roster_empty": ("花名册为空：来电报警将通知不到任何人，请立即导入花名册",
+                     "The roster is empty: an alarm would reach nobody. Import the roster now"),
     "recent_incidents": ("近期报警", "Recent alarms"),
     "today": ("今日记录", "Today's events"),
     "modems": ("调制解调器", "Modems"),
