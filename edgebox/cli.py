@@ -25,8 +25,9 @@ EXIT_NO_ROSTER = 78
 def no_roster_line(why: str) -> str:
     """Chinese first, then the English with what to do: the refusal of a box with no roster."""
     from edgebox.domain.messages import render
-    return (f"{render('zh', 'no_roster')}. {why}: {render('en', 'no_roster')} with "
-            "'edgebox roster import FILE' (or start with --allow-empty for first setup)")
+    return (f"{render('zh', 'no_roster')}，请先导入花名册。{render('en', 'no_roster')} ({why});"
+            " import one with 'edgebox roster import FILE' (or start with --allow-empty for"
+            " first setup)")
 
 
 def fail(message: str, status: int = 2) -> None:
@@ -72,7 +73,7 @@ def run(config_path: str, allow_empty: bool) -> None:
     setup_logging(config.log_level)
     if not (allow_empty or config.box_roster_csv or os.path.exists(config.box_database)):
         # a mistyped path, or a card never given its roster: do not create an empty database
-        fail(no_roster_line(f"database {config.box_database} does not exist"), EXIT_NO_ROSTER)
+        fail(no_roster_line(f"{config.box_database} does not exist"), EXIT_NO_ROSTER)
     # Before anything is opened: a second daemon must leave the first one's database and
     # modems untouched (edgebox/single_instance.py).
     instance = DatabaseLock(config.box_database, "edgebox run")
@@ -86,7 +87,7 @@ def run(config_path: str, allow_empty: bool) -> None:
     try:
         daemon = build_daemon(config)
         if daemon.roster.is_empty and not allow_empty:
-            fail(no_roster_line(f"database {config.box_database} has no households"),
+            fail(no_roster_line(f"no households in {config.box_database}"),
                  EXIT_NO_ROSTER)
         daemon.start()
     except EdgeboxError as exc:

@@ -43,7 +43,7 @@ def assert_refused(result, why):
 @pytest.mark.slow
 def test_run_refuses_a_database_that_does_not_exist(tmp_path, emulator):
     refused = run_box(write_config(tmp_path, emulator))
-    assert_refused(refused, f"database {tmp_path / 'box.db'} does not exist")
+    assert_refused(refused, f"{tmp_path / 'box.db'} does not exist")
     assert not (tmp_path / "box.db").exists()  # a mistyped path is not made into a box
 
 
@@ -51,7 +51,7 @@ def test_run_refuses_a_database_that_does_not_exist(tmp_path, emulator):
 def test_run_refuses_an_empty_roster_unless_allowed(tmp_path, emulator):
     config = write_config(tmp_path, emulator)
     SqliteStore(tmp_path / "box.db").close()
-    assert_refused(run_box(config), "has no households")
+    assert_refused(run_box(config), f"no households in {tmp_path / 'box.db'}")
     assert "daemon_started" not in kinds(tmp_path / "box.db")
     log_path = tmp_path / "daemon.log"
     with open(log_path, "w") as log_file:
