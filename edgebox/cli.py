@@ -183,7 +183,7 @@ def _roster_taken_up(store, database: str, generation: int) -> str:
     import time
     from edgebox.single_instance import lock_owner
     owner = lock_owner(database)
-    if owner is None or owner[1] != "edgebox run":
+    if owner is None or owner[1] not in ("edgebox run", ""):  # none, or a tool holds it
         return "the box uses it when it starts"
     deadline = time.monotonic() + ROSTER_PICKUP_SECONDS
     while time.monotonic() < deadline:

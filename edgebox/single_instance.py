@@ -93,6 +93,14 @@ class DatabaseLock:
         os.makedirs(directory, exist_ok=True)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except PermissionError:
+            # made by root (a tool run by hand before the daemon's first start): an flock
+            # needs no write access, only the PID note is left as root wrote it
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise EdgeboxError(f"cannot open lock file {self.path}: "
+                                   f"{exc.strerror or exc}") from exc
         except OSError as exc:
             raise EdgeboxError(f"cannot create lock file {self.path}: "
                                f"{exc.strerror or exc}") from exc
@@ -104,8 +112,11 @@ class DatabaseLock:
             raise InUse(f"database {self.database} is in use by "
                         f"{_who(flock_holder(self.path) or holder, described)}; "
                         "stop it first") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {self.what}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {self.what}\n".encode(), 0)
+        except OSError:
+            pass  # opened read-only (above), or a full disk: the lock holds all the same
         self._fd = fd
         return self
 

@@ -52,7 +52,7 @@ class DeliveryReports:
         for part_id, reference in parts:
             held = conn.execute(
                 "SELECT id, delivered, received_at FROM held_reports WHERE modem = ? AND"
-                " reference = ? AND received_at >= ? ORDER BY id LIMIT 1",
+                " reference = ? AND received_at >= ? ORDER BY id DESC LIMIT 1",
                 (modem, reference, since)).fetchone()
             if held is None:
                 continue
