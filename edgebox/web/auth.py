@@ -4,6 +4,11 @@ Sessions live in memory: a restart of the box logs the office out, which is acce
 means no session can leak from the database or an SD card. Every visitor gets a session (so the
 login form itself carries a CSRF token and the language choice sticks); logging in replaces it
 with a new one, so a token planted before login is worthless after.
+
+Visitors' and logged-in sessions are kept apart, each bounded on its own: anyone on the LAN can
+make visitor sessions by the hundred (every GET of /login makes one), and that must push out
+only other visitors, never the duty officer who is logged in. Logged-in sessions are made only
+by a right password, which the login limit keeps rare.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 COOKIE = "edgebox_session"
-MAX_SESSIONS = 500  # anonymous visitors beyond this push out the oldest ones
+MAX_VISITORS = 500  # visitors (not logged in) beyond this push out the oldest visitors
+MAX_LOGGED_IN = 50  # logins beyond this end the oldest login
 
 
 @dataclass
@@ -38,32 +44,38 @@ class Sessions:
         self.lifetime = lifetime
         self._clock = clock
         self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._visitors: OrderedDict[str, Session] = OrderedDict()
+        self._logged_in: OrderedDict[str, Session] = OrderedDict()
 
     def get(self, token: str | None) -> Session | None:
         if not token:
             return None
         with self._lock:
-            session = self._sessions.get(token)
-            if session is None:
-                return None
-            if session.expires < self._clock():
-                del self._sessions[token]
-                return None
-            return session
+            for pool in (self._logged_in, self._visitors):
+                session = pool.get(token)
+                if session is None:
+                    continue
+                if session.expires < self._clock():
+                    del pool[token]
+                    return None
+                return session
+            return None
 
     def new(self, user: str = "", lang: str = "zh") -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(24),
                           self._clock() + self.lifetime, user, lang)
+        pool, bound = ((self._logged_in, MAX_LOGGED_IN) if user
+                       else (self._visitors, MAX_VISITORS))
         with self._lock:
-            self._sessions[session.token] = session
-            while len(self._sessions) > MAX_SESSIONS:
-                self._sessions.popitem(last=False)
+            pool[session.token] = session
+            while len(pool) > bound:
+                pool.popitem(last=False)
         return session
 
     def end(self, token: str) -> None:
         with self._lock:
-            self._sessions.pop(token, None)
+            self._visitors.pop(token, None)
+            self._logged_in.pop(token, None)
 
 
 def same_token(a: str | None, b: str | None) -> bool:
