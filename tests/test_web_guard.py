@@ -159,3 +159,14 @@ def test_pages_hold_nothing_inline_that_the_policy_would_block(client):  # noqa:
         assert not re.search(r"<style|\sstyle=", html), path
         assert not re.search(r"\son[a-z]+=", html), path
         assert "includeIndicatorStyles" in html  # htmx is told not to inject its own style
+
+
+def test_a_zip_bomb_uploaded_as_the_roster_is_refused_with_a_clear_message(client):  # noqa: F811
+    from tests.test_xlsx_bounds import GOOD, SHEET, bomb_sheet, with_member
+    http, csrf, store, daemon = client
+    bomb = with_member(GOOD, SHEET, bomb_sheet(200 * MB))
+    answer = http.post("/roster/import", data={"csrf": csrf},
+                       files={"sheet": ("村.xlsx", bomb, "application/octet-stream")})
+    assert answer.status_code == 400
+    assert "unpacks to more than 8 MB" in answer.text
+    assert len(store.load_roster().households) == 6
