@@ -118,6 +118,7 @@ KEYS: dict[str, Key] = {
     "web.session_hours": Key((int, float), 12, _between(0.1, 24 * 30)),
     "web.login_attempts": Key(int, 5, _between(1, 100)),
     "web.login_window_minutes": Key((int, float), 15, _between(1, 24 * 60)),
+    "web.memory_mb": Key(int, 256, _between(64, 4096)),
     # The uplink to the county hub (edgebox.uplink): an empty url means no uploader.
     "uplink.url": Key(str, "", lambda v: _uplink_url(v)),
     "uplink.token": Key(str, ""),

@@ -170,3 +170,27 @@ def test_a_zip_bomb_uploaded_as_the_roster_is_refused_with_a_clear_message(clien
     assert answer.status_code == 400
     assert "unpacks to more than 8 MB" in answer.text
     assert len(store.load_roster().households) == 6
+
+
+def test_the_box_view_reads_the_siren_from_the_log(tmp_path):
+    from datetime import timedelta
+
+    from edgebox.config import parse_config
+    from edgebox.store import SqliteStore
+    from edgebox.web.box_view import BoxView
+    store = SqliteStore(tmp_path / "box.db")
+    now = [datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)]
+    view = BoxView(store, parse_config('[[modems]]\nport = "/dev/null"\nname = "m1"\n'),
+                   lambda: now[0])
+    assert not view.siren_is_on()
+    store.append_event(now[0], "siren_on", seconds=60, pattern="continuous")
+    assert view.siren_is_on()
+    now[0] += timedelta(seconds=61)
+    assert not view.siren_is_on()  # its time ran out
+    store.append_event(now[0], "siren_test", seconds=5)
+    assert view.siren_is_on()
+    store.append_event(now[0], "siren_off", reason="max_on_time")
+    assert not view.siren_is_on()
+    store.append_event(now[0], "modem_ready", modem="m1")
+    assert view.modems()["m1"]["alive"]
+    store.close()

@@ -7,6 +7,7 @@ settings instead of patching internals.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 
@@ -75,18 +76,23 @@ def build_services(config, store) -> list:
 
 def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> None:
     """The siren panel (it also steps the siren's patterns and maximum on-time, so it runs
-    even with no button or LED wired) and, when ``web.listen`` is set, the web panel."""
+    even with no button or LED wired) and, when ``web.listen`` is set, the web panel: a
+    process of its own (edgebox.web.process), whose office actions and roster edits this
+    process collects from the store (edgebox.daemon.office_inbox)."""
     from edgebox.adapters.gpio.panel import PanelService
     from edgebox.daemon.office_status import office_lights
     from edgebox.uplink.settings import uplink_settings
-    from edgebox.web.settings import web_settings
     uplink = uplink_settings(config) is not None
     daemon.services.append(PanelService(gpio, panel, daemon.siren, daemon.office, store,
                                         lambda: office_lights(daemon, uplink), clock))
-    web = web_settings(config)
-    if web is not None:
-        from edgebox.web.server import WebPanel
-        daemon.services.append(WebPanel(web, store, daemon, clock, uplink))
+    if config.web_listen:
+        if os.path.isfile(config.source):
+            from edgebox.daemon.office_inbox import OfficeInbox
+            from edgebox.daemon.web_process import WebPanelProcess
+            daemon.services.append(OfficeInbox(daemon, store))
+            daemon.services.append(WebPanelProcess(config.source, store, clock))
+        else:  # the panel's process reads the config file: one made in memory has none
+            log.error("web panel not started: the config is not a file (%s)", config.source)
 
     def reload_roster(event: dict) -> None:
         # Roster edits from the web panel (or anything else in this process) reach the alarm

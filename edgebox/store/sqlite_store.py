@@ -182,6 +182,13 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
         with self.transaction() as conn:
             return self._append(conn, now, kind, incident_id, data)
 
+    def last_event_seq(self) -> int:
+        """The newest event's sequence number (0 for none): where a reader in another
+        process starts following the log."""
+        with self._lock:
+            row = next(iter(self.db.query("SELECT COALESCE(max(seq), 0) AS seq FROM events")))
+        return row["seq"]
+
     def events_after(self, seq: int = 0, limit: int = 1000) -> list[dict]:
         with self._lock:
             rows = list(self.db.query(

@@ -35,8 +35,8 @@ MAX_PUBLIC_BODY = 16 * 1024  # the login form: a password and a CSRF token
 class WebContext:
     settings: WebSettings
     store: object
-    actions: object               # the daemon's OfficeDesk: put(OfficeAction) keeps, then queues
-    daemon: object                # read-only: siren state, modems, configured names
+    actions: object               # put(OfficeAction): kept in the store for the daemon
+    box: object                   # read-only (BoxView): siren state, modems, the config
     clock: Callable[[], datetime]
     uplink_configured: bool = False
     sessions: Sessions = None
