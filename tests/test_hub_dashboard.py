@@ -239,6 +239,15 @@ def test_repeated_wrong_passwords_from_one_address_are_refused_for_a_while(stric
     assert try_login(guesser, PASSWORD).status_code == 429
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "streamed"])
+def test_a_huge_login_post_is_cut_off_before_it_is_read(strict_hub, chunked):
+    from tests.test_web_guard import MB, raw_post
+    status, sent = raw_post(strict_hub.url, "/login", 300 * MB,
+                            {"Content-Type": "application/x-www-form-urlencoded"}, chunked)
+    assert status == 413 and sent < 10 * MB
+    assert try_login(new_client(strict_hub), PASSWORD).status_code == 303
+
+
 def test_failures_from_ten_addresses_do_not_lock_the_county_out(strict_hub):
     checked = 0
     for host in range(10, 20):  # ten addresses guessing wang's password, three tries each

@@ -20,10 +20,26 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from edgebox.hub import accounts, charts, reports
+from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
 SESSION_COOKIE = "edgebox_hub_session"
 LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
+# The login and logout forms are a few short fields: a body past this is refused while it
+# streams in, before anything is parsed (anyone may post to /login).
+MAX_FORM_BYTES = 16 * 1024
+
+
+async def _small_form(request: Request):
+    """The request's form, or None when its body is over MAX_FORM_BYTES."""
+    try:
+        return await read_form(request, MAX_FORM_BYTES, max_files=0)
+    except BodyTooLarge:
+        return None
+
+
+def _too_large() -> Response:
+    return Response(f"the form is larger than {MAX_FORM_BYTES} bytes", status_code=413)
 
 
 def _render(request: Request, name: str, **context) -> Response:
@@ -66,7 +82,9 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return Response("CSRF check failed: reload the login page", status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
@@ -98,9 +116,11 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     session = await _session(request)
-    form = await request.form()
-    if session is None:
+    if session is None:  # nobody to log out: the body is not even read
         return RedirectResponse("/login", status_code=303)
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return Response("CSRF check failed", status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
