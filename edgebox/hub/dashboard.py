@@ -3,8 +3,9 @@
 Every page needs a logged-in hub user. Forms that change something (log in, log out) carry a
 CSRF token: the session's own, or before login a double-submit cookie. Failed logins are limited
 per address and per account (``edgebox.login_limit`` says how and why): once over a limit, an
-attempt is refused without its password even being checked until its wait has passed. CSV files start with a BOM so Excel
-and WPS open the Chinese names correctly.
+attempt is refused without its password even being checked until its wait has passed. CSV
+files start with a BOM so Excel and WPS open the Chinese names correctly, and no cell of theirs
+can start a formula.
 """
 from __future__ import annotations
 

@@ -21,8 +21,9 @@ A box POSTs one batch to ``{hub}/api/v1/events``:
 - answer 401: ``{"error": "bad_signature" | "clock_skew" | "replay" | "missing_header",
   "hub_time": t}`` (an unknown box id answers exactly like a wrong signature, so the hub does
   not tell a stranger which box ids exist); 400 ``{"error": "bad_batch"}`` for a batch of the
-  wrong shape, a whole number outside 0 … 2**63-1 included; 409 ``{"error": "ahead", "acked_seq": N}`` when ``after``
-  is beyond what the hub has of that log (its database was restored): the box rewinds to N.
+  wrong shape, a whole number outside 0 … 2**63-1 included; 409 ``{"error": "ahead",
+  "acked_seq": N}`` when ``after`` is beyond what the hub has of that log (its database was
+  restored): the box rewinds to N.
 """
 from __future__ import annotations
 

@@ -83,12 +83,12 @@ def page(handler=None, *, public: bool = False):
             request.state.session = session
             request.state.new_session = None
             request.state.form = None
+            limit = MAX_PUBLIC_BODY if public else MAX_UPLOAD
             if not public and not session.logged_in:
                 response = _to_login(request)
-            elif request.method == "POST" and not await _read_form(
-                    request, MAX_PUBLIC_BODY if public else MAX_UPLOAD):
+            elif request.method == "POST" and not await _read_form(request, limit):
                 response = render(request, "message.html", 413, message_key="too_large",
-                                  fields={"kb": (MAX_PUBLIC_BODY if public else MAX_UPLOAD) // 1024})
+                                  fields={"kb": limit // 1024})
             elif request.method == "POST" and not same_token(
                     request.state.form.get("csrf") or request.headers.get("x-csrf-token"),
                     session.csrf):
