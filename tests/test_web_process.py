@@ -108,3 +108,37 @@ def test_the_panel_does_not_outlive_a_killed_daemon(box):
     wait_for(lambda: not Path(f"/proc/{panel['pid']}").exists()
              or "zombie" in Path(f"/proc/{panel['pid']}/status").read_text(), 30,
              "the orphaned panel to stop", log_path)
+
+
+def test_the_office_inbox_queues_each_kept_action_once_and_takes_foreign_rosters(tmp_path):
+    import queue
+    import types
+    from datetime import datetime, timezone
+
+    from edgebox.daemon.office_inbox import OfficeInbox
+    from edgebox.roster_io.csv_sheet import read_roster_csv
+    from edgebox.store import SqliteStore
+    from edgebox.web import roster_edit
+    from tests.support import SHEET
+    now = lambda: datetime.now(timezone.utc)  # noqa: E731
+    store = SqliteStore(tmp_path / "box.db")
+    store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), now())
+    daemon = types.SimpleNamespace(events=queue.Queue(), roster=store.load_roster(), clock=now)
+    inbox = OfficeInbox(daemon, store)
+    inbox._seen = store.last_event_seq()
+    first = store.keep_office_action(now(), "siren_on", "web", "office", None, None, "")
+    inbox.collect()
+    inbox.collect()  # still unhandled: not queued a second time
+    assert [a.action_id for a in [daemon.events.get_nowait()]] == [first]
+    assert daemon.events.empty()
+    # The same roster saved again (as an SMS from a leader does in the daemon): nothing to do.
+    store.replace_roster(daemon.roster, now(), source="SMS from +8613800138001")
+    inbox.collect()
+    assert "roster_reloaded" not in [e["kind"] for e in store.events_after(0, 1000)]
+    # Another process moved 刘洋: the daemon takes it and says so.
+    store.replace_roster(roster_edit.move_household(store.load_roster(), "H04", "第二组"), now(),
+                         source="web")
+    inbox.collect()
+    assert "H04" in daemon.roster.group("第二组").member_ids
+    assert [e["kind"] for e in store.events_after(0, 1000)].count("roster_reloaded") == 1
+    store.close()

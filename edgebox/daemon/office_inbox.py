@@ -48,13 +48,15 @@ class OfficeInbox:
         events = self.store.events_after(self._seen, 500)
         if events:
             self._seen = events[-1]["seq"]
-        events = [e for e in events if e["kind"] != "roster_reloaded"]
         if any(event["kind"] == "roster_replaced" for event in events):
+            roster = self.store.load_roster()
+            if roster == self.daemon.roster:
+                return  # replaced in this process (an SMS from a leader): already in force
             # The roster is immutable: swapping the reference is safe from any thread. The
             # event says from when the alarm loop follows the new one.
-            self.daemon.roster = self.store.load_roster()
+            self.daemon.roster = roster
             self.store.append_event(self.daemon.clock(), "roster_reloaded",
-                                    households=len(self.daemon.roster.households))
+                                    households=len(roster.households))
 
     def stop(self) -> None:
         self._stop.set()
