@@ -123,6 +123,9 @@ def test_a_flood_of_visitors_does_not_log_the_office_out(served):  # noqa: F811
         assert httpx.get(panel.url + "login", timeout=30).status_code == 200
     assert office.get("/").status_code == 200
     assert office.get("/roster").status_code == 200
+    # Visitors are never written to the store; the one login is, by its hash.
+    [(kept,)] = store.db.execute("SELECT token_hash FROM web_sessions").fetchall()
+    assert kept != office.cookies["edgebox_session"] and len(kept) == 64
     office.close()
 
 

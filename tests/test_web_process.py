@@ -88,9 +88,11 @@ def test_office_clicks_reach_the_alarm_loop_from_the_panels_process(box):
     assert query(db, "SELECT group_id FROM incidents") == [("第二组",)]
 
 
-def test_a_panel_that_dies_is_started_again(box):
+def test_a_panel_that_dies_is_started_again_and_the_office_stays_logged_in(box):
     daemon, db, log_path, emulator = box
     first = panels(db)[-1]
+    office, csrf = logged_in(first["url"])
+    token = office.cookies["edgebox_session"]
     os.kill(first["pid"], signal.SIGKILL)
     wait_for(lambda: len(panels(db)) == 2, 30, "the panel's restart", log_path)
     again = panels(db)[-1]
@@ -98,6 +100,16 @@ def test_a_panel_that_dies_is_started_again(box):
     assert "web_panel_exited" in kinds(db)
     assert httpx.get(again["url"] + "login", timeout=30).status_code == 200
     assert daemon.poll() is None
+    # The login was kept in the store by its hash only, and the new process knows it.
+    assert token not in json.dumps(query(db, "SELECT * FROM web_sessions"))
+    same = httpx.Client(base_url=again["url"], timeout=30, cookies={"edgebox_session": token})
+    page = same.get("/")
+    assert page.status_code == 200 and csrf in page.text
+    assert same.post("/logout", data={"csrf": csrf}).status_code == 303
+    assert query(db, "SELECT count(*) FROM web_sessions") == [(0,)]
+    assert same.get("/").status_code == 303  # logged out for good
+    same.close()
+    office.close()
 
 
 def test_the_panel_does_not_outlive_a_killed_daemon(box):

@@ -20,6 +20,7 @@ Tables
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - office_actions: every office action (web panel, panel buttons), kept before the event loop
   hears of it, and when it was carried out.
+- web_sessions: the web panel's logins (the token's hash, never the token), until they expire.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -199,6 +200,18 @@ MIGRATIONS: list[str] = [
         handled_at TEXT                -- NULL until carried out
     );
     CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
+    """,
+    # 8: the web panel's logins, so they outlive a restart of its process or of the box. Only
+    # the SHA-256 of the cookie's token is kept: the database (or a copy of the SD card) does
+    # not hold a live session. Visitors who are not logged in are never written here.
+    """
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        expires_at TEXT NOT NULL       -- UTC
+    );
     """,
 ]
 

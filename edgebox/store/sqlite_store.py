@@ -5,7 +5,8 @@ recorded. A single connection serialised by a lock serves all threads of the dae
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
 This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, health_rows, inbox_rows).
+are mixins beside it (roster_rows, incident_rows, outbox, health_rows, inbox_rows,
+session_rows).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
+from edgebox.store.session_rows import SessionRows
 from edgebox.store.times import parse_utc, utc_iso
 
 __all__ = ["SqliteStore", "parse_utc", "utc_iso"]
@@ -40,7 +42,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
+class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows, SessionRows):
     def __init__(self, path: str | Path, reserve: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it)."""
         self.path = str(path)

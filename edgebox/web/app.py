@@ -44,7 +44,8 @@ class WebContext:
     live: LiveEvents = field(default_factory=LiveEvents)
 
     def __post_init__(self):
-        self.sessions = self.sessions or Sessions(self.settings.session_seconds)
+        self.sessions = self.sessions or Sessions(self.settings.session_seconds,
+                                                  store=self.store)
         self.limiter = self.limiter or LoginLimiter(self.settings.login_attempts,
                                                     self.settings.login_window_seconds)
 
