@@ -137,7 +137,6 @@ def test_the_office_inbox_queues_each_kept_action_once_and_takes_foreign_rosters
     store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), now())
     daemon = types.SimpleNamespace(events=queue.Queue(), roster=store.load_roster(), clock=now)
     inbox = OfficeInbox(daemon, store)
-    inbox._seen = store.last_event_seq()
     first = store.keep_office_action(now(), "siren_on", "web", "office", None, None, "")
     inbox.collect()
     inbox.collect()  # still unhandled: not queued a second time

@@ -22,12 +22,11 @@ class OfficeInbox:
     def __init__(self, daemon, store):
         self.daemon, self.store = daemon, store
         self._queued: set[int] = set()
-        self._seen = 0
+        self._seen = store.last_event_seq()  # what came before is the daemon's own start
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._seen = self.store.last_event_seq()
         self._thread = threading.Thread(target=self._run, name="office-inbox", daemon=True)
         self._thread.start()
 
