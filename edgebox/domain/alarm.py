@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edgebox.domain.escalation import ALARM_TYPES
-from edgebox.domain.messages import fit_one_sms, render
-from edgebox.domain.phones import display
+from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
+                                     render, risk_note)
+from edgebox.domain.phones import display, national_digits
 from edgebox.domain.roster import Group, Household, Roster
 
 SMS, CALL = "sms", "call"
@@ -73,14 +74,35 @@ def alarm_label(alarm_type: str, lang: str) -> str:
 
 def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "call",
                text: str | None = None, drill: bool = False) -> str:
-    """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller."""
+    """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller. It
+    says who is at risk ("（独居老人）"), and names the type's public number ("请拨火警119，")
+    only while the whole still fits one SMS with the caller's words uncut: the neighbours
+    running over matter more than a number every villager knows."""
+    fields = dict(group=group.name, caller=caller.name, address=caller.address,
+                  risk=risk_note(lang, caller.flags))
     if text and alarm_type != "call":
+        fields["label"] = alarm_label(alarm_type, lang)
+        whole = render(lang, "alarm_typed", drill=drill, text=text,
+                       dial=dial_note(lang, alarm_type), **fields)
+        if count_segments(whole).parts == 1:
+            return whole
         return fit_one_sms(lang, "alarm_typed", "text", text, drill=drill,
-                           cut_name="alarm_typed_cut",
-                           label=alarm_label(alarm_type, lang), group=group.name,
-                           caller=caller.name, address=caller.address)
-    return render(lang, "alarm", drill=drill, group=group.name, caller=caller.name,
-                  address=caller.address)
+                           cut_name="alarm_typed_cut", **fields)
+    whole = render(lang, "alarm", drill=drill, dial=dial_note(lang, alarm_type), **fields)
+    if count_segments(whole).parts == 1:
+        return whole
+    return render(lang, "alarm", drill=drill, **fields)
+
+
+def escalation_text(lang: str, group: Group, caller: Household, caller_phone: str,
+                    village: str, alarm_type: str, minutes: int, drill: bool = False) -> str:
+    """The escalation SMS (leader, office, township): who is at risk, and the caller's phone
+    and village, since the office and township do not know every household. A long address
+    is what gets cut to keep it one SMS: the phone and who is at risk matter more to them."""
+    return fit_one_sms(lang, "escalation", "address", caller.address, drill=drill,
+                       marks=SHORT_MARK, village=village, group=group.name, caller=caller.name,
+                       risk=risk_note(lang, caller.flags), label=alarm_label(alarm_type, lang),
+                       minutes=minutes, phone=national_digits(caller_phone))
 
 
 def members_to_alert(roster: Roster, caller: Household) -> list[Household]:

@@ -78,3 +78,9 @@ def display(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def national_digits(e164: str) -> str:
+    """The national number as one run of digits (13800138000): what a phone dials back, and
+    three characters shorter than ``display`` where an SMS has none to spare."""
+    return re.sub(r"\D", "", display(e164)) or e164
