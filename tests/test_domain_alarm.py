@@ -246,3 +246,21 @@ def test_unknown_callers_reach_the_office_once_per_number_and_hour_up_to_a_limit
     assert "3个未登记号码" in notice.text and notice.purpose == "unknown_forward"
     [english] = alarm.plan_unknown_flood(3, ["+8657188886666"], "en")
     assert english.text.startswith("[Watch] 3 unregistered numbers")
+
+
+def test_relatives_are_texted_once_never_rung_and_not_in_a_drill():
+    child = Household("H2", "李小明", "石桥村一组2号", ("+8613800138002",),
+                      frozenset({"left_behind_children"}),
+                      guardians=("+8613900139002", "+8613800138001"))  # mother; a neighbour
+    leader = Household("H1", "张建国", "石桥村一组1号", ("+8613800138001",))
+    roster = Roster((leader, child), (Group("第一组", "第一组", "H1", ("H1", "H2")),))
+    plan = alarm.plan_alarm(roster, roster.group("第一组"), child, child.primary_phone)
+    to_mother = [d for d in plan if d.phone == "+8613900139002"]
+    assert [(d.kind, d.purpose, d.household_id) for d in to_mother] == [
+        (alarm.SMS, "guardian_alarm", None)]
+    assert "李小明" in to_mother[0].text and "（留守儿童）" in to_mother[0].text
+    # The neighbour who is also a relative hears the alarm once, as a neighbour.
+    assert [d.purpose for d in plan if d.phone == "+8613800138001"] == ["alarm", "ring"]
+    drill = alarm.plan_alarm(roster, roster.group("第一组"), child, child.primary_phone,
+                             drill=True)
+    assert all(d.phone != "+8613900139002" for d in drill)

@@ -20,7 +20,7 @@ from edgebox.domain.roster import Group, Household, Roster
 SMS, CALL = "sms", "call"
 
 # Lower runs first.
-PRIORITY = {"alarm": 10, "all_clear": 10, "update": 12, "escalation_ring": 15,
+PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "escalation_ring": 15,
             "escalation_sms": 15, "confirm": 20, "ack_relay": 20, "reply": 20,
             "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40}
 
@@ -150,6 +150,9 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
         for h in others
         for phone in dict.fromkeys(h.phones)
     ]
+    if not drill:
+        plan.extend(plan_guardians(lang, group, caller, alarm_type, already={
+            d.phone for d in plan} | {caller_phone}))
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
         render(lang, confirm, drill=drill, group="、".join(g.name for g in groups),
@@ -167,6 +170,22 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
             for i, h in enumerate(ring_order(others, leaders, order))
         )
     return plan
+
+
+def plan_guardians(lang: str, group: Group, caller: Household, alarm_type: str,
+                   already: set[str]) -> list[PlannedDelivery]:
+    """An SMS to each relative of the calling household (亲属电话), right after the group's.
+
+    Never a ring call, by day or night: a relative in the city cannot come, and the box's one
+    voice line must ring the neighbours who can. Their SMS has its own purpose, so a failed
+    one is not rung instead (as a neighbour's is); the all-clear reaches them as it reaches
+    everyone the alarm reached. A phone already texted (a relative living in the group) is
+    texted once. No household id: a reply from them is no neighbour's acknowledgement."""
+    text = render(lang, "guardian_alarm", group=group.name, caller=caller.name,
+                  address=caller.address, risk=risk_note(lang, caller.flags),
+                  label=alarm_label(alarm_type, lang))
+    return [PlannedDelivery(SMS, phone, None, "guardian_alarm", text, PRIORITY["guardian_alarm"])
+            for phone in dict.fromkeys(caller.guardians) if phone not in already]
 
 
 def plan_ack_relay(incident: Incident, member: Household, lang: str = "zh") -> PlannedDelivery:

@@ -24,6 +24,9 @@ LANGUAGES = ("zh", "en")
 TEMPLATES: dict[str, dict[str, str]] = {
     "zh": {
         "alarm": "【联防】紧急！{group} {caller}（{address}）{risk}呼叫求助，请立即前往！{dial}回复1确认",
+        # to a relative far away (亲属电话): nothing to confirm, the neighbours are going
+        "guardian_alarm": "【联防】您的亲属{caller}（{address}）{risk}报警：{label}，"
+                          "已通知{group}邻居前往",
         "confirm": "【联防】已收到您的求助，已通知{group}{notified}户邻居，请保持电话畅通",
         # A household told of another alarm raised its own: it must know it is a second alarm.
         "confirm_own": "【联防】已按您家的紧急情况另行报警，已通知{group}{notified}户邻居；如是误报请回复0取消",
@@ -65,6 +68,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         # Names and addresses are usually Chinese even on an English box, which makes the SMS
         # UCS-2 (70 characters): keep the fixed words short.
         "alarm": "[Watch] HELP: {caller} ({address}){risk} {group}. Go now! {dial}Reply 1",
+        "guardian_alarm": "[Watch] Relative {caller} ({address}){risk} {label}:"
+                          " {group} told",
         "confirm": "[Watch] Alarm received: {notified} of {group} alerted",
         "confirm_own": "[Watch] Your own alarm: {notified} of {group} alerted. Wrong? Reply 0",
         "callback_noted": "[Watch] Your call counts as 'coming'. If your home has an emergency too,"

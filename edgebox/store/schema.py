@@ -238,6 +238,12 @@ MIGRATIONS: list[str] = [
         expires_at TEXT NOT NULL       -- UTC
     );
     """,
+    # 11: relatives' phones (亲属电话) that hear a household's alarms by SMS, and the sheet's
+    # 备注, kept so an exported sheet is the office's sheet with nothing dropped.
+    """
+    ALTER TABLE households ADD COLUMN guardians TEXT NOT NULL DEFAULT '[]';  -- JSON E.164 list
+    ALTER TABLE households ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
