@@ -234,6 +234,8 @@ def roster_show(config_path: str) -> None:
             flags = "、".join(FLAG_LABELS_ZH[f] for f in sorted(h.flags))
             phones = ", ".join(display(p) for p in h.phones)
             click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
+            if h.guardians:  # relatives: texted of this household's alarms only
+                click.echo(f"           relatives (亲属电话): {', '.join(display(p) for p in h.guardians)}")
     for label, numbers in (("office", config.numbers_office),
                            ("township", config.numbers_township)):
         if numbers:

@@ -56,6 +56,21 @@ def test_roster_import_show_export(tmp_path, config):
     assert again.exit_code == 0
 
 
+def test_roster_show_and_export_keep_relatives_and_notes(tmp_path, config):
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET.replace("中心户长,标记", "中心户长,标记,亲属电话,备注").replace(
+        ",第一组,,独居老人\n", ",第一组,,独居老人,159 0015 9002,儿子在杭州\n"),
+        encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["roster", "import", str(sheet), "--config", config]).exit_code == 0
+    shown = runner.invoke(main, ["roster", "show", "--config", config]).output
+    assert "relatives (亲属电话): 159 0015 9002" in shown, shown
+    exported = tmp_path / "out.csv"
+    runner.invoke(main, ["roster", "export", str(exported), "--config", config])
+    text = exported.read_text(encoding="utf-8-sig")
+    assert "159 0015 9002,儿子在杭州" in text, text
+
+
 def test_bad_sheet_is_reported_by_line_and_nothing_changes(tmp_path, config):
     runner = CliRunner()
     good = tmp_path / "good.csv"

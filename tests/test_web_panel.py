@@ -278,6 +278,27 @@ def test_roster_edits_are_validated_whole(client):
     assert duplicate.status_code == 400 and "belongs to both" in duplicate.text
 
 
+def test_relatives_phones_are_shown_edited_and_kept(client):
+    client, csrf, store, daemon = client
+    edited = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "flags": ["elderly_alone"], "guardians": "159 0015 9002；0571-8888 1234"})
+    assert edited.status_code == 303
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    page = client.get("/roster")
+    assert "亲属电话" in page.text and "159 0015 9002" in page.text
+    # An edit that does not send the field (an older form) keeps them.
+    client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002"})
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    bad = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "guardians": "159001"})
+    assert bad.status_code == 400
+
+
 def test_the_stream_pushes_committed_events(client):
     client, csrf, store, daemon = client
     with client.stream("GET", "/stream") as stream:

@@ -58,6 +58,7 @@ WORDS = {
     "address": ("地址", "Address"),
     "phones": ("电话", "Phones"),
     "flags": ("标记", "Flags"),
+    "guardians": ("亲属电话", "Relatives' phones"),
     "save": ("保存", "Save"),
     "edit": ("修改", "Edit"),
     "move_to": ("调到", "Move to"),
