@@ -9,6 +9,7 @@ the daemon load the new roster.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
@@ -146,15 +147,35 @@ def export_csv(request):
 
 @page
 def group_table(request):
-    ctx = request.app.state.ctx
-    roster = ctx.store.load_roster()
+    roster = request.app.state.ctx.store.load_roster()
     try:
         group = roster.group(request.path_params["group_id"])
     except KeyError:
         return render(request, "message.html", 404, message_key="not_found")
-    return render(request, "group_table.html", group=group, members=roster.members(group.id),
-                  display=display, flag_labels=FLAG_LABELS_ZH,
-                  office_numbers=[display(n) for n in ctx.box.config.numbers_office])
+    return _print_sheets(request, roster, [group])
+
+
+@page
+def all_group_tables(request):
+    roster = request.app.state.ctx.store.load_roster()
+    if not roster.groups:
+        return render(request, "message.html", 404, message_key="not_found")
+    return _print_sheets(request, roster, list(roster.groups))
+
+
+def _print_sheets(request, roster, groups):
+    """The paper a village pins on the wall, one A4 page per group, and a card per household:
+    the number to dial (the modems' own numbers, [[modems]] number), the leader, the office
+    and township, how to raise, acknowledge and cancel an alarm."""
+    config = request.app.state.ctx.box.config
+    sheets = [{"group": g, "members": roster.members(g.id),
+               "leader": roster.household(g.leader_id)} for g in groups]
+    return render(request, "group_table.html", sheets=sheets, display=display,
+                  flag_labels=FLAG_LABELS_ZH, village=config.box_village,
+                  box_numbers=[display(m.number) for m in config.modems if m.number],
+                  office_numbers=[display(n) for n in config.numbers_office],
+                  township_numbers=[display(n) for n in config.numbers_township],
+                  today=datetime.now().astimezone().date().isoformat())
 
 
 ROUTES = [
@@ -169,4 +190,5 @@ ROUTES = [
     route("/roster/import/confirm", confirm_import, ["POST"]),
     route("/roster/export.csv", export_csv),
     route("/roster/groups/{group_id}/print", group_table),
+    route("/roster/print", all_group_tables),
 ]
