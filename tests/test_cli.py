@@ -1,4 +1,5 @@
 """The command line: every command documented with an example, the roster commands, the demo."""
+import csv
 import json
 import subprocess
 import sys
@@ -69,6 +70,24 @@ def test_roster_show_and_export_keep_relatives_and_notes(tmp_path, config):
     runner.invoke(main, ["roster", "export", str(exported), "--config", config])
     text = exported.read_text(encoding="utf-8-sig")
     assert "159 0015 9002,儿子在杭州" in text, text
+
+
+def test_roster_import_reads_a_workbook_and_warns_without_refusing(tmp_path, config):
+    from openpyxl import Workbook
+    book = Workbook()
+    for row in csv.reader(SHEET.replace("13700138004", "0571-8888 6604").splitlines()):
+        book.active.append(row)
+    workbook = tmp_path / "石桥村.xlsx"
+    book.save(workbook)
+    runner = CliRunner()
+    imported = runner.invoke(main, ["roster", "import", str(workbook), "--config", config])
+    assert imported.exit_code == 0, imported.output
+    assert "imported 6 households in 2 groups" in imported.output
+    assert "提醒：刘洋（H04）只有固定电话，收不到报警短信" in imported.output
+    assert "提醒：第一组有4户，建议每组5–15户" in imported.output
+    assert "note: 第二组 has 2 households; 5-15 are advised" in imported.output
+    shown = runner.invoke(main, ["roster", "show", "--config", config]).output
+    assert "0571 8888 6604" in shown and "150 1380 0022" in shown
 
 
 def test_bad_sheet_is_reported_by_line_and_nothing_changes(tmp_path, config):

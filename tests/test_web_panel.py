@@ -255,6 +255,20 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     assert store.events_of_kinds(["roster_replaced"])[-1]["data"]["source"] == "村.xlsx"
 
 
+def test_the_import_preview_warns_without_refusing(client):
+    client, csrf, store, daemon = client
+    rows = [list(r) for r in SHEET_ROWS]
+    rows[1][6] = "残疾"          # the leader, 赵一
+    rows[3][3] = "0571-8888 6613"  # 孙三: a landline only
+    preview = client.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("村.xlsx", xlsx(rows), "application/octet-stream")})
+    assert preview.status_code == 200 and 'id="confirm-import"' in preview.text
+    warnings = preview.text.split('id="import-warnings"', 1)[1].split("</div>", 1)[0]
+    assert "孙三（H13）只有固定电话" in warnings
+    assert "东组有3户，建议每组5–15户" in warnings
+    assert "东组的中心户长赵一是残疾户" in warnings
+
+
 def test_roster_edits_are_validated_whole(client):
     client, csrf, store, daemon = client
     moved = client.post("/roster/households/H04/move", data={"csrf": csrf, "group": "第二组"})

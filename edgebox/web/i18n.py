@@ -106,6 +106,7 @@ WORDS = {
     "card_how": ("拨通即挂断不收费；收到报警回复1；误报回复0",
                  "It hangs up, free; reply 1 to an alarm; 0 cancels yours"),
     "saved": ("已保存", "Saved"),
+    "import_warnings": ("可以导入，但请留意：", "It can be imported, but note:"),
     "not_saved": ("未保存：", "Not saved:"),
     "to_village": ("全村", "Whole village"),
     "message": ("通知内容", "Message"),

@@ -18,8 +18,9 @@ from starlette.responses import RedirectResponse, Response
 from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, FLAG_WORDS
 from edgebox.errors import RosterError
-from edgebox.roster_io.csv_sheet import read_roster_csv, roster_to_csv_bytes
-from edgebox.roster_io.xlsx_sheet import read_roster_xlsx
+from edgebox.domain.roster_advice import roster_warnings
+from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
+from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
 from edgebox.web.app import page, render, route
 
@@ -110,10 +111,7 @@ def import_sheet(request):
         return _roster_page(request, 400, ["choose a CSV or .xlsx file"])
     content = upload.file.read()
     try:
-        if upload.filename.lower().endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04":
-            new = read_roster_xlsx(content, ctx.settings.region)
-        else:
-            new = read_roster_csv(content, ctx.settings.region)
+        new = read_sheet(content, upload.filename, ctx.settings.region)
     except RosterError as exc:
         return render(request, "roster_import.html", 400, problems=exc.problems,
                       filename=upload.filename)
@@ -123,7 +121,8 @@ def import_sheet(request):
     incoming = {h.id for h in new.households}
     return render(request, "roster_import.html", roster=new, token=token,
                   filename=upload.filename, added=len(incoming - current),
-                  removed=len(current - incoming), display=display, flag_labels=FLAG_LABELS_ZH)
+                  removed=len(current - incoming), display=display, flag_labels=FLAG_LABELS_ZH,
+                  warnings=roster_warnings(new))
 
 
 @page
