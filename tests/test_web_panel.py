@@ -269,6 +269,26 @@ def test_the_import_preview_warns_without_refusing(client):
     assert "东组的中心户长赵一是残疾户" in warnings
 
 
+def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client):
+    client, csrf, store, daemon = client
+    page = client.get("/roster")
+    assert 'action="/roster/households/H01/pin"' in page.text  # 王建国 leads 第一组
+    assert 'action="/roster/households/H02/pin"' not in page.text  # 李秀英 leads nothing
+    assert client.post("/roster/households/H01/pin",
+                       data={"csrf": csrf, "pin": "12ab"}).status_code == 400
+    assert client.post("/roster/households/H02/pin",
+                       data={"csrf": csrf, "pin": "24681357"}).status_code == 400
+    assert store.leaders_with_pins() == set()
+    done = client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": "24681357"})
+    assert done.status_code == 303
+    stored = store.leader_pin_hash("H01")
+    assert stored.startswith("scrypt$") and "24681357" not in stored
+    assert password_matches("24681357", stored) and not password_matches("24681358", stored)
+    assert "已设个人PIN" in client.get("/roster").text
+    client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
+    assert store.leader_pin_hash("H01") is None
+
+
 def test_roster_edits_are_validated_whole(client):
     client, csrf, store, daemon = client
     moved = client.post("/roster/households/H04/move", data={"csrf": csrf, "group": "第二组"})

@@ -19,10 +19,13 @@ from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, FLAG_WORDS
 from edgebox.errors import RosterError
 from edgebox.domain.roster_advice import roster_warnings
+from edgebox.domain.sms_commands import PIN_DIGITS, pin_problem
 from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
 from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
 from edgebox.web.app import page, render, route
+from edgebox.web.i18n import translator
+from edgebox.web.passwords import scrypt_hash
 
 PENDING_IMPORT = "pending_import"
 
@@ -33,7 +36,7 @@ def _roster_page(request, status: int = 200, problems: list[str] | None = None,
     return render(request, "roster.html", status, roster=ctx.store.load_roster(),
                   problems=problems or [], saved=saved or request.query_params.get("saved"),
                   display=display, flag_labels=FLAG_LABELS_ZH, flags=list(FLAG_WORDS),
-                  quote=quote)
+                  quote=quote, own_pins=ctx.store.leaders_with_pins())
 
 
 @page
@@ -57,6 +60,24 @@ def _save(request, change) -> Response:
 
 def _flags(form) -> list[str]:
     return [flag for flag in form.getlist("flags") if flag in FLAG_WORDS]
+
+
+@page
+def set_leader_pin(request):
+    """A leader's own PIN for administration by SMS, stored as a hash; an empty one clears it
+    (the leader then uses the shared admin.leader_pin again)."""
+    ctx = request.app.state.ctx
+    household_id = request.path_params["household_id"]
+    pin = request.state.form.get("pin", "").strip()
+    if not any(g.leader_id == household_id for g in ctx.store.load_roster().groups):
+        return _roster_page(request, 400, [translator(request.state.session.lang)(
+            "pin_not_leader")])
+    if pin and pin_problem(pin):
+        low, high = PIN_DIGITS
+        return _roster_page(request, 400, [translator(request.state.session.lang)(
+            "pin_invalid", low=low, high=high)])
+    ctx.store.set_leader_pin(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
+    return RedirectResponse("/roster?saved=1", status_code=303)
 
 
 @page
@@ -184,6 +205,7 @@ ROUTES = [
     route("/roster/households/{household_id}/move", move_household, ["POST"]),
     route("/roster/households/{household_id}/remove", remove_household, ["POST"]),
     route("/roster/households/{household_id}/leader", make_leader, ["POST"]),
+    route("/roster/households/{household_id}/pin", set_leader_pin, ["POST"]),
     route("/roster/groups", add_group, ["POST"]),
     route("/roster/import", import_sheet, ["POST"]),
     route("/roster/import/confirm", confirm_import, ["POST"]),
