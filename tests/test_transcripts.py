@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from gsmmodem.pdu import decodeSmsPdu
 
-from tests.replay.modem import ReplayModem
+from tests.replay.modem import TIME_SCALE, ReplayModem
 from tests.replay.transcript import load, matches
 from tests.support import import_sheet, kinds, query, start_daemon, stop, wait_for
 
@@ -55,7 +55,9 @@ def village_db(tmp_path_factory):
 @pytest.mark.parametrize("case", [_case_param(p) for p in CASES])
 def test_transcript(case, tmp_path, village_db):
     transcript = load(case)
-    replay = ReplayModem(transcript, str(tmp_path / "modem")).start()
+    # A case about the daemon's own clock (ring repeats 5 s apart) plays its pauses in real time.
+    scale = float(transcript.first("time-scale", str(TIME_SCALE)))
+    replay = ReplayModem(transcript, str(tmp_path / "modem"), scale).start()
     db = tmp_path / "box.db"
     shutil.copy(village_db, db)
     extra = "\n".join(transcript.header.get("config", []))
@@ -91,6 +93,7 @@ def settle(replay):
 class Case:
     def __init__(self, replay, db, log_path):
         self.replay, self.db, self.log_path = replay, db, log_path
+        self.transcript = replay.transcript
 
     def wait(self, condition, what):
         wait_for(condition, WAIT, what, self.log_path)
@@ -105,12 +108,19 @@ class Case:
 
 # -- what a case may expect (# expect: <word> <argument>) ------------------------------------
 
+def callers(case):
+    return [h for (h,) in query(case.db, "SELECT caller_household_id FROM incidents")]
+
+
 def expect_incident(case, household):
-    """An alarm for this household (the caller recognised), and only that one."""
-    case.wait(lambda: query(case.db, "SELECT caller_household_id FROM incidents"),
-              f"an incident for {household}")
-    assert [h for (h,) in query(case.db, "SELECT caller_household_id FROM incidents")] \
-        == [household]
+    """An alarm for this household: the caller recognised."""
+    case.wait(lambda: household in callers(case), f"an incident for {household}")
+
+
+def only_expected_incidents(case, _):
+    """Once played out: one incident for each household the case names, no other."""
+    expected = sorted(a for w, a in case.transcript.expectations if w == "incident")
+    assert sorted(callers(case)) == expected
 
 
 def expect_rejected(case, _):
@@ -209,6 +219,24 @@ def modem_kept(case, _):
         & set(seen)
 
 
+def expect_identity(case, identity):
+    """The modem's maker and model as the daemon read them at start-up."""
+    assert [e["identity"] for e in case.events("modem_ready")] == [identity]
+
+
+def expect_deleted(case, index):
+    """A stored report or SMS read (AT+CMGR) and then deleted (AT+CMGD) at this index."""
+    case.wait(lambda: case.received(f"AT+CMGD={index}*"), f"AT+CMGD={index}")
+    read = case.received(f"AT+CMGR={index}")
+    assert read and read[0].at < case.received(f"AT+CMGD={index}*")[0].at
+
+
+def expect_call_result(case, result):
+    """A ring call to a member ended with this result (no_answer, answered, …)."""
+    case.wait(lambda: case.events("call_placed"), "a ring call to end")
+    assert [e["result"] for e in case.events("call_placed")][0] == result
+
+
 def expect_caller(case, phone):
     """The caller's number as the box understood it (E.164), on the incident."""
     case.wait(lambda: query(case.db, "SELECT caller_phone FROM incidents"), "an incident")
@@ -219,6 +247,8 @@ CHECKS = {"incident": expect_incident, "rejected": expect_rejected, "pdus": expe
           "sms-read": expect_sms_read, "inbox": expect_inbox, "ussd": expect_ussd,
           "balance": expect_balance, "health": expect_health, "ack": expect_ack,
           "unknown-caller": expect_unknown_caller, "caller": expect_caller,
+          "identity": expect_identity, "deleted": expect_deleted,
+          "call-result": expect_call_result,
           "no-incident": nothing_yet, "no-escalation": nothing_yet, "modem-kept": nothing_yet}
 AFTERWARDS = {"no-incident": no_incident, "no-escalation": no_escalation,
-              "modem-kept": modem_kept, "incident": expect_incident}
+              "modem-kept": modem_kept, "incident": only_expected_incidents}

@@ -57,7 +57,7 @@ class ReplayModem:
         self._order = itertools.count()
         self._running_blocks: dict[int, Block] = {}
         self._block_ids = itertools.count(1)
-        self._fired: set[int] = set()
+        self._seen: dict[int, int] = {}  # after-block -> how often its command came
         self._running = False
 
     # -- life cycle ------------------------------------------------------------------------
@@ -173,10 +173,10 @@ class ReplayModem:
                 self._prompt_length = 0
         self._answer(command)
         for block in self.transcript.blocks:
-            if block.trigger == "after" and id(block) not in self._fired \
-                    and matches(block.pattern, command):
-                self._fired.add(id(block))
-                self._start_block(block)
+            if block.trigger == "after" and matches(block.pattern, command):
+                self._seen[id(block)] = self._seen.get(id(block), 0) + 1
+                if self._seen[id(block)] == block.nth:
+                    self._start_block(block)
 
     def _answer(self, command: str) -> None:
         answers = [steps for pattern, steps in self.transcript.rules if matches(pattern, command)]

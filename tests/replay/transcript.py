@@ -11,7 +11,8 @@ The format is written down in tests/transcripts/README.md. In short:
     < SIMCOM_Ltd                                             a line of its answer, framed \r\n…\r\n
     < OK
     @ ready until ATH,AT+CHUP                                unsolicited lines: after start-up, or
-    < RING                                                   "@ after <pattern>"; "until" stops the
+    < RING                                                   "@ after <pattern> [#n]" (its n-th
+                                                             time); "until" stops the
     ~ 5                                                      block when such a command comes
     < +CLIP: "18600138003",129,"",0,"",0                     ~ <seconds>: a pause (scaled)
 
@@ -44,6 +45,7 @@ class Block:
     trigger: str
     pattern: str | None
     until: list[str]
+    nth: int = 1  # "@ after <pattern> #2": the second time that command comes
     steps: list[Step] = field(default_factory=list)
 
 
@@ -139,5 +141,6 @@ def _block(spec: str, steps: list[Step], where: str) -> Block:
     trigger, _, pattern = spec.strip().partition(" ")
     if trigger not in ("ready", "after") or (trigger == "after") != bool(pattern.strip()):
         raise TranscriptError(f"{where}: a block starts '@ ready' or '@ after <command>'")
+    pattern, _, nth = pattern.partition(" #")
     return Block(trigger, pattern.strip() or None,
-                 [p.strip() for p in until.split(",") if p.strip()], steps)
+                 [p.strip() for p in until.split(",") if p.strip()], int(nth or 1), steps)
