@@ -17,7 +17,7 @@ import time
 import tty
 from dataclasses import dataclass
 
-from tests.replay.transcript import PDU, Block, Pause, Step, Transcript, matches
+from tests.replay.transcript import PDU, Block, Echo, Pause, Step, Transcript, matches
 
 # Real modems take seconds for a submit and ring every 5 s; the transcripts keep real pauses and
 # the replay runs them at this fraction, so a case takes seconds (never zero: order must hold).
@@ -217,7 +217,7 @@ class ReplayModem:
                     due += step.seconds * self._scale
                     continue
                 data = step.replace(b"{ref}", str(next(self._reference) % 256).encode()) \
-                    if b"{ref}" in step else step
+                    if isinstance(step, bytes) and b"{ref}" in step else step
                 heapq.heappush(self._queue, (due, next(self._order), block_id, data))
             self._lock.notify_all()
 
@@ -241,7 +241,10 @@ class ReplayModem:
         with self._lock:
             self._write(data)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | Echo) -> None:
+        if isinstance(data, Echo):
+            self.echo = data.on
+            return
         self.sent.append(Sent(time.monotonic(), data))
         try:
             os.write(self._master, data)

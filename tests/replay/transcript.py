@@ -15,6 +15,7 @@ The format is written down in tests/transcripts/README.md. In short:
                                                              time); "until" stops the
     ~ 5                                                      block when such a command comes
     < +CLIP: "18600138003",129,"",0,"",0                     ~ <seconds>: a pause (scaled)
+    ! echo on                                                the modem echoes again (a restart)
 
 A pattern given twice is answered in turn, the last answer repeating. ``<raw`` sends text
 without framing, with \\r and \\n escapes (the SMS prompt is ``<raw \\r\\n> ``). The pseudo
@@ -35,8 +36,14 @@ class Pause:
     seconds: float
 
 
-# One step of an answer or a block: bytes to send, or a pause before the next step.
-Step = bytes | Pause
+@dataclass
+class Echo:
+    """``! echo on``: the modem echoes commands again from here (it restarted: ATE1 default)."""
+    on: bool
+
+
+# One step of an answer or a block: bytes to send, a pause before the next step, a change of echo.
+Step = bytes | Pause | Echo
 
 
 @dataclass
@@ -119,6 +126,8 @@ def load(path: Path) -> Transcript:
             target.append(frame(rest))
         elif tag == "<raw":
             target.append(codecs.decode(rest, "unicode_escape").encode("latin-1"))
+        elif tag == "!" and rest.strip() in ("echo on", "echo off"):
+            target.append(Echo(rest.strip() == "echo on"))
         elif tag == "~":
             try:
                 target.append(Pause(float(rest)))
