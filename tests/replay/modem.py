@@ -112,6 +112,15 @@ class ReplayModem:
         with self._lock:
             return [r for r in self.received if r.is_pdu]
 
+    def quiet_for(self) -> float:
+        """Seconds since anything crossed the line; 0 while something is still to be sent."""
+        with self._lock:
+            if self._queue:
+                return 0.0
+            last = max([r.at for r in self.received[-1:]] + [s.at for s in self.sent[-1:]],
+                       default=0.0)
+            return time.monotonic() - last
+
     def first_sent(self, prefix: bytes) -> float | None:
         """When a line starting with ``prefix`` first went to the host (monotonic)."""
         with self._lock:

@@ -138,7 +138,9 @@ def load(path: Path) -> Transcript:
     transcript = Transcript(path, header, rules, blocks)
     for include in header.get("include", []):
         shared = load(path.parent / include)
-        transcript.rules.extend(shared.rules)  # the case's own answers come first
+        own = {pattern for pattern, _ in transcript.rules}
+        # The case's own answers replace the shared ones for the same command.
+        transcript.rules.extend(rule for rule in shared.rules if rule[0] not in own)
         for key, values in shared.header.items():
             if key not in ("title", "source", "include"):
                 transcript.header.setdefault(key, values)
