@@ -28,7 +28,7 @@ CASES = sorted(CASES_DIR.glob("*.txt"))
 OFFICE = "+8613300138099"
 # Generous bounds, never durations asserted for speed: the machine running the tests is shared.
 WAIT = 30
-QUIET = 4
+QUIET = 6  # longer than any wait of the daemon with the line idle (a 5 s ring call)
 REJECT_BOUND = 10  # seconds from the first ring line to ATH / AT+CHUP: before voicemail diverts
 SETTLE = 1.5  # after the last replayed line: time for a wrong reaction to show
 HANG_UPS = ("ATH", "ATH0", "AT+CHUP", "AT+CHLD=0")

@@ -123,6 +123,8 @@ def load(path: Path) -> Transcript:
         elif target is None:
             raise TranscriptError(f"{where}: {tag!r} before any '>' or '@' line")
         elif tag == "<":
+            if not rest:  # every line is framed <CR><LF>…<CR><LF> already
+                raise TranscriptError(f"{where}: an empty '<' line; use '<raw \\r\\n'")
             target.append(frame(rest))
         elif tag == "<raw":
             target.append(codecs.decode(rest, "unicode_escape").encode("latin-1"))
