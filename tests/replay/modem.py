@@ -21,7 +21,7 @@ from tests.replay.transcript import PDU, Block, Echo, Pause, Step, Transcript, m
 
 # Real modems take seconds for a submit and ring every 5 s; the transcripts keep real pauses and
 # the replay runs them at this fraction, so a case takes seconds (never zero: order must hold).
-TIME_SCALE = 0.2
+TIME_SCALE = 0.1
 CTRL_Z, ESC = b"\x1a", b"\x1b"
 # After these the host types a PDU, ended by Ctrl-Z (or ESC to abandon it): 3GPP TS 27.005 3.5.1.
 PROMPTING = ("AT+CMGS=", "AT+CMGW=")

@@ -8,7 +8,7 @@ The format is written down in tests/transcripts/README.md. In short:
     # default: OK                                            answer to a command nothing covers
     # expect: incident H03                                   what the daemon must do (repeatable)
     > AT+CGMI                                                a command (fnmatch pattern)
-    < SIMCOM_Ltd                                             a line of its answer, framed \r\n…\r\n
+    < SIMCOM_Ltd                                             a line of its answer, framed CR LF
     < OK
     @ ready until ATH,AT+CHUP                                unsolicited lines: after start-up, or
     < RING                                                   "@ after <pattern> [#n]" (its n-th
