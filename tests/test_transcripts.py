@@ -18,7 +18,7 @@ import pytest
 from gsmmodem.pdu import decodeSmsPdu
 
 from tests.replay.modem import TIME_SCALE, ReplayModem
-from tests.replay.transcript import load, matches
+from tests.replay.transcript import TranscriptError, load, matches
 from tests.support import import_sheet, kinds, query, start_daemon, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,8 @@ class Case:
             return
         wait_for(lambda: condition() or self.replay.quiet_for() > QUIET, WAIT, what,
                  self.log_path)
-        assert condition(), f"nothing more came and still no {what}"
+        assert condition(), (f"nothing more came and still no {what}\n"
+                             + self.log_path.read_text()[-3000:])
 
     def events(self, kind):
         return [json.loads(data) for (data,) in
@@ -269,3 +270,27 @@ CHECKS = {"incident": expect_incident, "rejected": expect_rejected, "pdus": expe
           "no-incident": nothing_yet, "no-escalation": nothing_yet, "modem-kept": nothing_yet}
 AFTERWARDS = {"no-incident": no_incident, "no-escalation": no_escalation,
               "modem-kept": modem_kept, "incident": only_expected_incidents}
+
+
+# -- the corpus itself -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
+def test_every_case_names_its_source_and_what_must_happen(case):
+    transcript = load(case)
+    assert transcript.header.get("source"), "a case says where its lines come from"
+    assert transcript.header.get("title")
+    assert transcript.expectations, "a case says what the daemon must do"
+    unknown = {word for word, _ in transcript.expectations} - set(CHECKS)
+    assert not unknown, f"unknown expectations {unknown}"
+    assert transcript.blocks or any(w in ("health", "identity") for w, _ in
+                                    transcript.expectations), "nothing is ever sent"
+
+
+def test_a_bad_transcript_line_is_named(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# title: x\n> AT\n< OK\n? what\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match=r"bad.txt line 4: unknown line '\? what'"):
+        load(bad)
+    bad.write_text("# title: x\n< OK\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match="line 2: '<' before any '>' or '@' line"):
+        load(bad)
