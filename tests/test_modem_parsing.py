@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox import __built__
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import readings, ussd
 from edgebox.adapters.modem.dialect import detect, dtmf_digit
 from edgebox.adapters.modem.multipart import Reassembler
 from edgebox.domain.clock import clock_decision
@@ -41,14 +41,14 @@ def test_sim_operator_and_network_time():
 def test_ussd_in_ucs2_and_plain_and_the_balance_in_it():
     chinese = "尊敬的客户，您的账户余额为12.50元。"
     line = f'+CUSD: 0,"{chinese.encode("utf-16-be").hex().upper()}",72'
-    assert readings.decode_ussd(line) == chinese
+    assert ussd.decode(line) == chinese
     assert readings.balance(chinese) == 12.5
-    assert readings.decode_ussd('+CUSD: 0,"Your balance is 3.20 yuan",15') == \
+    assert ussd.decode('+CUSD: 0,"Your balance is 3.20 yuan",15') == \
         "Your balance is 3.20 yuan"
     assert readings.balance("Your balance is 3.20 yuan") == 3.2
     assert readings.balance("余额：-1.5元") == -1.5
     assert readings.balance("no figures here") is None
-    assert readings.decode_ussd("+CUSD: 2") is None
+    assert ussd.decode("+CUSD: 2") is None
 
 
 @pytest.mark.parametrize("maker,model,family,dtmf,tts", [

@@ -26,7 +26,7 @@ from gsmmodem.exceptions import CommandError
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import readings, ussd
 from edgebox.adapters.modem.dialect import dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
@@ -265,8 +265,9 @@ def test_health_answers_never_crash_the_health_check(lines):
     when = readings.network_time(lines)
     assert when is None or when.utcoffset().total_seconds() == 0
     for line in lines:
-        text = readings.decode_ussd(line)
-        assert text is None or isinstance(text, str)
+        for packed in (False, True):
+            text = ussd.decode(line, packed)
+            assert text is None or isinstance(text, str)
         amount = readings.balance(line)
         assert amount is None or isinstance(amount, float)
         key = dtmf_digit(line)

@@ -22,7 +22,8 @@ from gsmmodem.exceptions import GsmModemException
 from gsmmodem.modem import ReceivedSms
 from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import ussd
+from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
@@ -78,6 +79,11 @@ class Notifications:
         # port_work_done): a fan-out lets them in between two submits.
         self._port_work = 0
         self._port_work_changed = threading.Condition()
+        # A boot line seen outside an initialisation: the modem restarted in place, back at
+        # its power-up settings (no +CLIP, so every alarm would arrive as a bare RING). The
+        # worker takes it and initialises again. While ``starting``, boot lines are expected.
+        self.starting = False
+        self._restart_line: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -95,10 +101,17 @@ class Notifications:
             self._thread = None
 
     def put(self, line: str) -> None:
+        if not self.starting and is_boot_line(line):
+            self._restart_line = line  # decided as it arrives: the reader knows what it was
         if needs_port(line):
             with self._port_work_changed:
                 self._port_work += 1
         self._lines.put(line)
+
+    def take_restart(self) -> str | None:
+        """The boot line that showed a restart since the last call, or None."""
+        line, self._restart_line = self._restart_line, None
+        return line
 
     def port_work_done(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
@@ -190,7 +203,7 @@ class Notifications:
         elif match := CDSI.match(line):
             self._stored_report(match.group(1), int(match.group(2)))
         elif line.startswith("+CUSD"):
-            text = readings.decode_ussd(line)
+            text = ussd.decode(line, self._modem.dialect.ussd_packed)
             if text is not None:
                 self._emit(UssdReply(text, self._modem.name))
         else:
