@@ -82,8 +82,9 @@ def network_time(lines: list[str]) -> datetime | None:
         if m := _CCLK.match(line):
             yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups()[:6])
             quarters = int(m.group(7) or 0)
+            century = 1900 if yy >= 70 else 2000  # "80/01/06": a module's RTC at its GPS epoch
             try:
-                local = datetime(2000 + yy, mo, dd, hh, mi, ss,
+                local = datetime(century + yy, mo, dd, hh, mi, ss,
                                  tzinfo=timezone(timedelta(minutes=15 * quarters)))
             except ValueError:
                 return None
