@@ -340,7 +340,8 @@ class ModemWorker:
             error="; ".join(reading.errors) or None)
         self._offer_time(reading.network_time)
         if reading.settings_off:  # restarted with its boot lines lost, or reset by someone
-            self._reinitialise(detected="settings", settings_off=reading.settings_off)
+            self._reinitialise(detected=self.modem.restart_seen() or "settings",
+                               settings_off=reading.settings_off)
         if self.config.modem_balance_ussd:
             try:
                 self.modem.request_balance(self.config.modem_balance_ussd)

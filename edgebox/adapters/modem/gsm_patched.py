@@ -55,6 +55,8 @@ TEXT_ERROR = re.compile(r"^\+(CM[ES]) ERROR: (.*\D.*)$")
 # Errors in words that mean "try again in a moment" (3GPP TS 27.007 §9.2: CME 14 "SIM busy"):
 # as numbers they take the library's bounded busy retry, so they do in words too.
 BUSY_TEXTS = {("CME", "sim busy"): 14}
+# "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
+SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
 
 class _OpensPortOurWay(SerialComms):
@@ -101,12 +103,13 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
 
     # -- port ------------------------------------------------------------------------------
 
-    def initialise(self, pin: str | None) -> None:
+    def initialise(self, pin: str | None, wait_seconds: float) -> None:
         """The library's AT initialisation again, on the port that is already open: after a
-        restart in place the modem is back at its power-up settings."""
+        restart in place the modem is back at its power-up settings. It may still be powered
+        down or booting: "AT" is tried every half second for ``wait_seconds`` first."""
         self._reinitialising = True
         try:
-            self.connect(pin=pin)
+            self.connect(pin=pin, waitingForModemToStartInSeconds=wait_seconds)
         finally:
             self._reinitialising = False
 
@@ -175,6 +178,8 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         if self._next_line_is_pdu:
             self._next_line_is_pdu = False
             self._on_line(line)
+        elif waiting and self._answers_setting_query(line):
+            self._response.append(line)
         elif checkForResponseTerm and UNSOLICITED.match(line):
             self._next_line_is_pdu = bool(ANNOUNCES_PDU.match(line))
             self._on_line(line)
@@ -194,6 +199,13 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
                 self._responseEvent.set()
         else:
             self._on_line(line)
+
+    def _answers_setting_query(self, line: str) -> bool:
+        """``line`` is the answer to the read command waiting (``AT+CLIP?`` → ``+CLIP: 1,1``),
+        though a line of that name is otherwise a notification."""
+        match = SETTING_ANSWER.match(line)
+        return bool(match and self._pending_command
+                    and self._pending_command.upper() == f"AT+{match.group(1)}?")
 
     # -- stored messages -------------------------------------------------------------------
 

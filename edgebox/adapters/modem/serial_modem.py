@@ -32,6 +32,8 @@ CTRL_Z, ESC = "\x1a", "\x1b"
 CLCC_ACTIVE, CLCC_ALERTING = 0, 3
 POLL_SECONDS = 0.3
 ACK_KEY = "1"
+# A SIM800 answers again ~3 s after a brown-out (RDY), an EC25 in ~10 s.
+RESTART_WAIT_SECONDS = 30
 # The settings a restart in place takes back to power-up defaults, as the health check reads
 # them: caller id shown (+CLIP: 1,…), new SMS and reports announced as we asked (+CNMI).
 _CLIP_SETTING = re.compile(r"^\+CLIP:\s*(\d)")
@@ -108,7 +110,7 @@ class SerialModem:
         self.notes.starting, gsm.watch_restarts = True, False
         try:
             with self._exchange:
-                gsm.initialise(self._pin)
+                gsm.initialise(self._pin, wait_seconds=RESTART_WAIT_SECONDS)
             self._apply_settings()
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer while initialising") from exc
