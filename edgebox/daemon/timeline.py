@@ -19,6 +19,7 @@ PURPOSE = {
            "escalation_ring": "escalation ring", "office_notice": "office notice",
            "reply": "reply SMS", "broadcast": "broadcast SMS"},
 }
+WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
           "en": {"delivered": "delivered", "failed": "not delivered"}}
 RING_RESULT = {
@@ -179,7 +180,8 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         **data,
         "who": who or ("未登记" if lang == "zh" else "unregistered"),
         "phone_display": display(data.get("phone", "")),
-        "number_display": display(data.get("number", "")) or "?",
+        "number_display": display(data.get("number", "")) or (
+            WITHHELD[lang] if data.get("withheld") else "?"),
         "purpose": PURPOSE[lang].get(data.get("purpose"), data.get("purpose", "")),
         "result": RING_RESULT[lang].get(data.get("result"), data.get("result", "")),
         "status": STATUS[lang].get(data.get("status"), data.get("status", "")),
