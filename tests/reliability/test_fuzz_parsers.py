@@ -27,7 +27,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from edgebox.adapters.modem import readings, ussd
-from edgebox.adapters.modem.dialect import dtmf_digit
+from edgebox.adapters.modem.dialect import detect, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
 from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
@@ -138,11 +138,12 @@ class _RefusingLibrary:
 
 
 class _FakeModem:
-    """What Notifications needs of SerialModem: a name, the event queue, the port lock and the
-    library, without a port."""
+    """What Notifications needs of SerialModem: a name, the event queue, the port lock, the
+    library and the dialect (how USSD is encoded), without a port."""
 
     def __init__(self):
         self.name = "m1"
+        self.dialect = detect("", "")
         self.events: queue.Queue = queue.Queue()
         self.in_outgoing_call = False
         self.library = _RefusingLibrary()

@@ -180,14 +180,14 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self._on_line(line)
         elif waiting and self._answers_setting_query(line):
             self._response.append(line)
-        elif checkForResponseTerm and UNSOLICITED.match(line):
-            self._next_line_is_pdu = bool(ANNOUNCES_PDU.match(line))
-            self._on_line(line)
         elif checkForResponseTerm and is_boot_line(line, self._pending_command):
             self._on_line(line)
             if waiting and self.watch_restarts:
                 self._restarted_in_command = True  # the command died with the modem's restart
                 self._responseEvent.set()
+        elif checkForResponseTerm and UNSOLICITED.match(line):
+            self._next_line_is_pdu = bool(ANNOUNCES_PDU.match(line))
+            self._on_line(line)
         elif waiting:
             if checkForResponseTerm and (error := TEXT_ERROR.match(line)):
                 code = BUSY_TEXTS.get((error.group(1), error.group(2).strip().lower()))
