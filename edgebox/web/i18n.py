@@ -25,6 +25,7 @@ WORDS = {
     "off": ("静音", "silent"),
     "incident": ("报警", "Alarm"),
     "caller": ("求助人", "Caller"),
+    "caller_words": ("求助内容（全文）", "What the caller wrote (whole)"),
     "group": ("联防组", "Group"),
     "opened": ("时间", "Opened"),
     "state": ("状态", "State"),
