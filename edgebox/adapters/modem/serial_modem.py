@@ -79,6 +79,7 @@ class SerialModem:
                                     on_line=self.notes.put, on_lost=self.notes.lost,
                                     on_sms=self.notes.library_sms)
         self.notes.starting = True  # boot lines now belong to this start, not to a restart
+        self.notes.take_restart()  # one seen before the port was reopened is answered by this
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
