@@ -83,7 +83,7 @@ class SerialModem:
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
-            self._apply_settings()
+            self._apply_settings(learning=True)
         except TimeoutException as exc:
             self._close_port()
             raise ModemTimeout(f"modem {self.name} on {self.port} did not answer during "
@@ -112,7 +112,7 @@ class SerialModem:
         try:
             with self._exchange:
                 gsm.initialise(self._pin, wait_seconds=RESTART_WAIT_SECONDS)
-            self._apply_settings()
+            self._apply_settings(learning=False)
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer while initialising") from exc
         except GsmModemException as exc:
@@ -149,9 +149,11 @@ class SerialModem:
         self.identity = f"{maker} {model}".strip()
         self.dialect = detect(maker, model)
 
-    def _apply_settings(self) -> None:
+    def _apply_settings(self, learning: bool) -> None:
         """What the library's init does not set: words in errors, DTMF detection, +COLP,
-        network time. Each is optional; what the modem refuses is logged and left off."""
+        network time. Each is optional; what the modem refuses is logged and left off. Only
+        while ``learning`` (at start-up) does a refused DTMF command switch DTMF off for good:
+        right after a restart in place a modem may refuse it for a moment."""
         # CMEE=2: errors in words ("+CMS ERROR: Network timeout"), which the patched reader
         # ends a command on as it does on numbers; a modem without it keeps numbers.
         for command in ("AT+CMEE=2", self.dialect.dtmf_enable, "AT+COLP=1",
@@ -163,7 +165,7 @@ class SerialModem:
                     if isinstance(exc, (ModemTimeout, ModemRestarted)):
                         raise
                     log.info("modem %s does not take %s (%s)", self.name, command, exc)
-                    if command == self.dialect.dtmf_enable:
+                    if learning and command == self.dialect.dtmf_enable:
                         self.dialect = Dialect(self.dialect.family, None, self.dialect.tts_command)
 
     def _identity_line(self, commands: tuple[str, ...], position: int) -> str:
