@@ -247,6 +247,8 @@ class ModemWorker:
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:
                 self._reset(str(exc))
+        elif isinstance(exc, ModemRestarted):
+            pass  # the modem's fault, not the number's: it is initialised again next step
         elif self.modem.alive:
             # Only sends to that many different numbers failing in a row blame the modem (its
             # SIM, credit, network): a phone that takes no SMS fails each of its retries, and a
