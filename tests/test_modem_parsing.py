@@ -146,6 +146,8 @@ def test_ussd_requests_are_packed_for_huawei_only():
 
 @pytest.mark.parametrize("line, pending, boot", [
     ("RDY", None, True), ("UNDER-VOLTAGE POWER DOWN", None, True), ("SMS Ready", "AT+CGMI", True),
+    ("UNDER-VOLTAGE POWER OFF", None, True), ("UNDER_VOLTAGE POWER DOWN", None, True),
+    ("UNDER-VOLTAGE WARNNING", None, False),
     ("+QIND: SMS DONE", "AT+CGMM", True), ("+CPIN: READY", None, True),
     ("+CPIN: READY", "AT+CPIN?", False), ("+CFUN: 1", "AT+CFUN?", False),
     ("+QIND: \"csq\",20,99", None, False), ("Quectel", "AT+CGMI", False)])

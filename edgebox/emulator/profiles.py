@@ -19,8 +19,8 @@ Per-profile differences, and why:
 - ``ec25``: Quectel EC25 is LTE like the SIM7600 but reports the caller with +CLIP *before* RING,
   DTMF as ``+QTONEDET: <ASCII code>`` after AT+QTONEDET=1, TTS by AT+QTTS, network time by
   AT+CTZU (no AT+CLTS), and boots with ``+QIND:`` lines; a USB device too.
-- Restarting in place (``reboot_in_place``: a brown-out, the port stays) SIMCom modules first
-  print ``UNDER-VOLTAGE POWER DOWN`` (SIM800 Hardware Design V1.09 §4.2.2.3); every profile then
+- Restarting in place (``reboot_in_place``: a brown-out, the port stays) a SIM800 first prints
+  ``UNDER-VOLTAGE POWER DOWN`` (SIM800 Hardware Design V1.09 §4.2.2.3); every profile then
   prints its ``boot_lines``. On SIM800 and EC25 the late ones (after ``+CPIN: READY``) land inside
   the answers to the first identification commands (``boot_urcs_in_answers``), as they do when a
   host starts talking while the module is still booting.
@@ -138,7 +138,6 @@ PROFILES: dict[str, Profile] = {
         tts_command="+CTTS",
         usb=True,
         boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
-        power_down_line="UNDER-VOLTAGE POWER DOWN",
         rtc_epoch=GPS_EPOCH,
         unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
     ),

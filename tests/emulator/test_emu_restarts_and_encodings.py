@@ -53,7 +53,7 @@ def test_a_usb_profile_also_restarts_in_place_on_a_brown_out(tmp_path):
     emulator = EmulatorServer("sim7600", Latency(reboot=0.2), link=str(tmp_path / "modem"))
     with emulator, serial.Serial(emulator.port, 115200, timeout=WAIT) as port:
         emulator.reboot_in_place()
-        assert port.read_until(b"PB DONE\r\n").startswith(b"\r\nUNDER-VOLTAGE POWER DOWN\r\n")
+        assert port.read_until(b"PB DONE\r\n") == b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
         assert "unplugged" not in [e["kind"] for e in emulator.log()]
 
 

@@ -4,7 +4,8 @@ A SIM800 on a weak supply browns out and restarts in place: the UART stays, the 
 ``UNDER-VOLTAGE POWER DOWN`` (or ``NORMAL POWER DOWN``), then ``RDY``, ``+CFUN: 1``,
 ``+CPIN: READY``, ``Call Ready``, ``SMS Ready`` and is back at its power-up defaults (SIM800
 Series AT Command Manual V1.09, "Summary of unsolicited result codes"; SIM800 Hardware Design
-V1.09 §4.2: "RDY" after power-on at a fixed baud rate, the power-down URCs). SIM7600 prints
+V1.09 §4.2: "RDY" after power-on at a fixed baud rate, the power-down URCs; SIM800C words them
+``... POWER OFF``, Quectel's GSM modules ``UNDER_VOLTAGE POWER DOWN``). SIM7600 prints
 ``RDY``, ``+CPIN: READY``, ``SMS DONE``, ``PB DONE``; Quectel EC25 ``RDY``, ``+QUSIM: 1``,
 ``+CPIN: READY``, ``+QIND: SMS DONE``, ``+QIND: PB DONE``. Any of them may land inside the answer
 to a command, and any may be lost (a restart in the middle of our own write).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 
 BOOT_LINE = re.compile(
-    r"^(RDY|(UNDER|OVER)-VOLTAGE POWER DOWN|NORMAL POWER DOWN|POWERED DOWN|Call Ready|"
+    r"^(RDY|(UNDER|OVER)[-_]VOLTAGE POWER (DOWN|OFF)|NORMAL POWER (DOWN|OFF)|POWERED DOWN|Call Ready|"
     r"SMS Ready|SMS DONE|PB DONE|\+QIND: (SMS|PB) DONE|\+QUSIM: \d|\+CFUN: 1|\+CPIN: READY)$",
     re.IGNORECASE)
 # The lines a query's own answer starts with: "+CPIN: READY" answers "AT+CPIN?".
