@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 
 BOOT_LINE = re.compile(
-    r"^(RDY|(UNDER|OVER)[-_]VOLTAGE POWER (DOWN|OFF)|NORMAL POWER (DOWN|OFF)|POWERED DOWN|Call Ready|"
-    r"SMS Ready|SMS DONE|PB DONE|\+QIND: (SMS|PB) DONE|\+QUSIM: \d|\+CFUN: 1|\+CPIN: READY)$",
+    r"^(RDY|(UNDER|OVER)[-_]VOLTAGE POWER (DOWN|OFF)|NORMAL POWER (DOWN|OFF)|POWERED DOWN|"
+    r"Call Ready|SMS Ready|SMS DONE|PB DONE|\+QIND: (SMS|PB) DONE|\+QUSIM: \d|\+CFUN: 1|\+CPIN: READY)$",
     re.IGNORECASE)
 # The lines a query's own answer starts with: "+CPIN: READY" answers "AT+CPIN?".
 _ANSWER_PREFIX = re.compile(r"^\+([A-Z]+):")

@@ -13,9 +13,10 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 - The library's "device busy" (CME 515 / 14) self-retry is bounded.
 - Errors in words (``AT+CMEE=2``: ``+CMS ERROR: Network timeout``) end a command at once: the
   library only knows numeric codes as a final result, so it waited them out as timeouts.
-- Boot lines (``RDY``, ``SMS Ready``, ``+QIND: SMS DONE`` …, see ``boot_lines``) are notifications,
-  never part of an answer; once ``watch_restarts`` is on, one arriving while a command waits ends
-  that command with ``ModemRestarted`` (the modem restarted in place and lost it).
+- Boot lines (``RDY``, ``SMS Ready``, ``+QIND: SMS DONE`` …, see ``boot_lines``) are
+  notifications, never part of an answer; once ``watch_restarts`` is on, one arriving while a
+  command waits ends that command with ``ModemRestarted`` (the modem restarted in place and
+  lost it). A setting read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
 """

@@ -1,6 +1,6 @@
 """Parsing what a modem answers about its health: signal, registration, SIM, operator, network
-time, USSD balance (its encodings are in ``ussd``). Pure functions over response lines, so every dialect is testable without a
-modem."""
+time, USSD balance (its encodings are in ``ussd``). Pure functions over response lines, so every
+dialect is testable without a modem."""
 from __future__ import annotations
 
 import re
