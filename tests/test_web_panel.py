@@ -284,7 +284,7 @@ def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client
     stored = store.leader_pin_hash("H01")
     assert stored.startswith("scrypt$") and "24681357" not in stored
     assert password_matches("24681357", stored) and not password_matches("24681358", stored)
-    assert "已设个人PIN" in client.get("/roster").text
+    assert "已设个人密码" in client.get("/roster").text
     client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
     assert store.leader_pin_hash("H01") is None
 
