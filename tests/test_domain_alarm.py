@@ -264,3 +264,13 @@ def test_relatives_are_texted_once_never_rung_and_not_in_a_drill():
     drill = alarm.plan_alarm(roster, roster.group("第一组"), child, child.primary_phone,
                              drill=True)
     assert all(d.phone != "+8613900139002" for d in drill)
+
+
+def test_households_calling_about_one_emergency_keep_who_is_at_risk():
+    group = Group("第一组", "第一组", "H1", ("H1", "H2", "H3"))
+    zhang = Household("H1", "张伟", "一组3号", ("+8613800138003",))
+    li = Household("H2", "李秀英", "一组2号", ("+8613900138002",), frozenset({"elderly_alone"}))
+    text = alarm.alarm_text("zh", group, alarm.joint_caller([zhang, li]))
+    assert "张伟、李秀英（一组3号、一组2号）（独居老人）呼叫求助" in text, text
+    assert "（独居老人）" in render("zh", "joined", group="第一组", caller="李秀英",
+                                   address="一组2号", risk="（独居老人）")

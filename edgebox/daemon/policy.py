@@ -17,7 +17,7 @@ from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_
                                    OfficeAction, kept_action)
 from edgebox.daemon.told_neighbours import ToldNeighbours
 from edgebox.domain import alarm, escalation
-from edgebox.domain.messages import fit_one_sms, render
+from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)
@@ -169,10 +169,10 @@ class AlarmPolicy(ToldNeighbours):
         lang = self.config.box_language
         # Members not texted yet get one notice naming both households; those already texted
         # (or being texted right now, with the first words) get one short addendum.
-        both = alarm.Household("+", "、".join(h.name for h in callers),
-                               "、".join(h.address for h in callers), ())
+        both = alarm.joint_caller(callers)
         addendum = render(lang, "joined", drill=incident.drill, group=group.name,
-                          caller=household.name, address=household.address)
+                          caller=household.name, address=household.address,
+                          risk=risk_note(lang, household.flags))
         notified = {h.id for h in alarm.members_to_alert(self.roster, callers[0])} - {
             h.id for h in callers}
         confirm = alarm.PlannedDelivery(

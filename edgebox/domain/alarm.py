@@ -105,6 +105,14 @@ def escalation_text(lang: str, group: Group, caller: Household, caller_phone: st
                        minutes=minutes, phone=national_digits(caller_phone))
 
 
+def joint_caller(callers: list[Household]) -> Household:
+    """Households that called about one emergency, as the one caller its SMS names: their
+    names and addresses joined, and every flag of any of them (who is at risk stays said)."""
+    return Household("+", "、".join(h.name for h in callers),
+                     "、".join(h.address for h in callers), (),
+                     frozenset().union(*(h.flags for h in callers)))
+
+
 def members_to_alert(roster: Roster, caller: Household) -> list[Household]:
     """Every other household of every group the caller belongs to, each once: a household in
     two groups alerts both, and a neighbour in both hears it once."""

@@ -43,7 +43,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         # The caller's words did not fit one SMS: they come last, cut, ending in the cut mark.
         "alarm_typed_cut": "【联防】{label}！{group} {caller}（{address}）{risk}回复1确认：{text}",
         "update": "【联防】{label}更新：{caller}（{address}）：{text}",
-        "joined": "【联防】{group}又有{caller}（{address}）呼叫求助，请一并前往",
+        "joined": "【联防】{group}又有{caller}（{address}）{risk}呼叫求助，请一并前往",
         "all_clear": "【联防】{group}{caller}的报警已解除，谢谢大家",
         # The office and township do not know the village's households: the caller's phone
         # (to call back) and the village (one township has many) let them act on it.
@@ -88,7 +88,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "alarm_typed": "[Watch] {label}: {caller} ({address}){risk} {group}: {text} {dial}Reply 1",
         "alarm_typed_cut": "[Watch] {label}: {caller} ({address}){risk} {group}. Reply 1: {text}",
         "update": "[Watch] {label} update: {caller} ({address}): {text}",
-        "joined": "[Watch] {group}: {caller} ({address}) also called. Go now",
+        "joined": "[Watch] {group}: {caller} ({address}){risk} also called. Go now",
         "all_clear": "[Watch] All clear: {caller}'s alarm in {group} is over",
         "escalation": "[Watch] UP {minutes}min: {caller} ({address}){risk} {village}{group} {label}"
                       " tel {phone}",
