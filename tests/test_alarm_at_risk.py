@@ -70,3 +70,24 @@ def test_relatives_hear_their_households_alarm_and_all_clear_and_are_never_rung(
     assert box.query("SELECT purpose, household_id FROM deliveries WHERE phone = ?"
                      " ORDER BY id", GUARDIAN) == [("guardian_alarm", None),
                                                    ("all_clear", None)]
+
+
+def test_a_household_joining_an_alarm_has_its_relatives_told(make_box):
+    from edgebox.emulator import Latency
+    from tests.test_alarm_acks import ACK_SHEET
+    wu = "+8615900138010"  # H10 吴芳; her daughter works in the city
+    sheet = ACK_SHEET.replace("户号,户主姓名,地址,电话,组别,中心户长,标记",
+                              "户号,户主姓名,地址,电话,组别,中心户长,标记,亲属电话").replace(
+        "H10,吴芳,石桥村一组10号,15900138010,第一组,,\n",
+        "H10,吴芳,石桥村一组10号,15900138010,第一组,,,159 0015 9002\n")
+    assert "159 0015 9002" in sheet
+    box = make_box(sheet=sheet, latency=Latency(sms_submit=1.0, call_setup=0.05,
+                                                ring_timeout=0.3))
+    box.emulator.call(ZHANG)
+    box.opened()
+    box.wait(lambda: box.texts(WANG), "the first alarm text")
+    box.emulator.call(wu)  # her own call about the same emergency joins it
+    box.wait(lambda: box.events("incident_joined"), "the second call to join the alarm")
+    box.wait(lambda: box.texts(GUARDIAN), "her relative's SMS", 90)
+    [told] = [e["text"] for e in box.texts(GUARDIAN)]
+    assert told.startswith("【联防】您的亲属吴芳（石桥村一组10号）报警"), told

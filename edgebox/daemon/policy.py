@@ -180,13 +180,16 @@ class AlarmPolicy(ToldNeighbours):
             render(lang, "confirm", drill=incident.drill, group=group.name,
                    notified=len(notified)),
             alarm.PRIORITY["confirm"])
+        # The joining household's relatives hear of it as they would of its own alarm.
+        relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
+            d["phone"] for d in self.store.deliveries(incident.id)} | {phone})
 
         def plan_for(out: list[dict]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
                                           alarm.PRIORITY["update"])
                     for p, d_household in dict.fromkeys((d["phone"], d["household_id"])
                                                         for d in out)
-                    if d_household != household.id] + [confirm]
+                    if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
         self.store.amend_incident(now, incident.id, "incident_joined",
