@@ -16,6 +16,7 @@ from edgebox.daemon import office
 from edgebox.errors import ConfigError
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.store import SqliteStore
+from edgebox.web.box_view import BoxView
 from edgebox.web.passwords import hash_password, password_matches, set_password_hash
 from edgebox.web.server import WebPanel
 from edgebox.web.settings import WebSettings
@@ -84,7 +85,8 @@ def served(tmp_path):
     daemon = types.SimpleNamespace(siren=types.SimpleNamespace(is_on=False), workers={},
                                    config=config, store=store, events=events,
                                    office=office.OfficeDesk(store, events, utc_now))
-    panel = WebPanel(settings(hash_password(PASSWORD)), store, daemon, utc_now)
+    panel = WebPanel(settings(hash_password(PASSWORD)), store, BoxView(store, config, utc_now),
+                     daemon.office, utc_now)
     panel.start()
     try:
         yield panel, store, daemon
@@ -108,8 +110,9 @@ def login(panel) -> tuple[httpx.Client, str]:
 
 def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    daemon = types.SimpleNamespace(office=office.OfficeDesk(store, queue.Queue(), utc_now))
-    panel = WebPanel(settings(""), store, daemon, utc_now)
+    config = parse_config('[[modems]]\nport = "/dev/null"\n')
+    panel = WebPanel(settings(""), store, BoxView(store, config, utc_now),
+                     office.OfficeDesk(store, queue.Queue(), utc_now), utc_now)
     panel.start()
     panel.stop()
     assert panel.url is None
@@ -252,6 +255,40 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     assert store.events_of_kinds(["roster_replaced"])[-1]["data"]["source"] == "村.xlsx"
 
 
+def test_the_import_preview_warns_without_refusing(client):
+    client, csrf, store, daemon = client
+    rows = [list(r) for r in SHEET_ROWS]
+    rows[1][6] = "残疾"          # the leader, 赵一
+    rows[3][3] = "0571-8888 6613"  # 孙三: a landline only
+    preview = client.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("村.xlsx", xlsx(rows), "application/octet-stream")})
+    assert preview.status_code == 200 and 'id="confirm-import"' in preview.text
+    warnings = preview.text.split('id="import-warnings"', 1)[1].split("</div>", 1)[0]
+    assert "孙三（H13）只有固定电话" in warnings
+    assert "东组有3户，建议每组5–15户" in warnings
+    assert "东组的中心户长赵一是残疾户" in warnings
+
+
+def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client):
+    client, csrf, store, daemon = client
+    page = client.get("/roster")
+    assert 'action="/roster/households/H01/pin"' in page.text  # 王建国 leads 第一组
+    assert 'action="/roster/households/H02/pin"' not in page.text  # 李秀英 leads nothing
+    assert client.post("/roster/households/H01/pin",
+                       data={"csrf": csrf, "pin": "12ab"}).status_code == 400
+    assert client.post("/roster/households/H02/pin",
+                       data={"csrf": csrf, "pin": "24681357"}).status_code == 400
+    assert store.leaders_with_pins() == set()
+    done = client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": "24681357"})
+    assert done.status_code == 303
+    stored = store.leader_pin_hash("H01")
+    assert stored.startswith("scrypt$") and "24681357" not in stored
+    assert password_matches("24681357", stored) and not password_matches("24681358", stored)
+    assert "已设个人密码" in client.get("/roster").text
+    client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
+    assert store.leader_pin_hash("H01") is None
+
+
 def test_roster_edits_are_validated_whole(client):
     client, csrf, store, daemon = client
     moved = client.post("/roster/households/H04/move", data={"csrf": csrf, "group": "第二组"})
@@ -275,6 +312,27 @@ def test_roster_edits_are_validated_whole(client):
     assert duplicate.status_code == 400 and "belongs to both" in duplicate.text
 
 
+def test_relatives_phones_are_shown_edited_and_kept(client):
+    client, csrf, store, daemon = client
+    edited = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "flags": ["elderly_alone"], "guardians": "159 0015 9002；0571-8888 1234"})
+    assert edited.status_code == 303
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    page = client.get("/roster")
+    assert "亲属电话" in page.text and "159 0015 9002" in page.text
+    # An edit that does not send the field (an older form) keeps them.
+    client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002"})
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    bad = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "guardians": "159001"})
+    assert bad.status_code == 400
+
+
 def test_the_stream_pushes_committed_events(client):
     client, csrf, store, daemon = client
     with client.stream("GET", "/stream") as stream:
@@ -295,7 +353,9 @@ def test_the_daemon_reloads_its_roster_when_it_is_replaced(tmp_path):
                           '[[modems]]\nport = "/dev/null"\n')
     daemon = build_daemon(config, gpio=SimulatedGPIO())
     daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.follow_roster()
     assert "H04" in daemon.roster.group("第一组").member_ids
     moved = roster_edit.move_household(daemon.store.load_roster(), "H04", "第二组")
     daemon.store.replace_roster(moved, utc_now(), source="web")
+    daemon.follow_roster()  # what the event loop does on every turn
     assert "H04" in daemon.roster.group("第二组").member_ids

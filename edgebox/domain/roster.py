@@ -39,6 +39,11 @@ class Household:
     address: str
     phones: tuple[str, ...]
     flags: frozenset[str] = field(default_factory=frozenset)
+    # Relatives' phones (亲属电话): a left-behind child's parents working in the city, an old
+    # man's children. They hear this household's alarms and their all-clear by SMS, nothing
+    # else, and are never rung (see alarm.plan_guardians for why).
+    guardians: tuple[str, ...] = ()
+    note: str = ""  # the sheet's 备注, kept so an export gives the office its sheet back
 
     @property
     def primary_phone(self) -> str:
@@ -63,6 +68,11 @@ class Roster:
         object.__setattr__(self, "_by_id", {h.id: h for h in self.households})
         object.__setattr__(self, "_by_phone", {p: h for h in self.households for p in h.phones})
         object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
+
+    @property
+    def is_empty(self) -> bool:
+        """No group with households: a call could alert nobody."""
+        return not self.households or not any(g.member_ids for g in self.groups)
 
     def household(self, household_id: str) -> Household:
         return self._by_id[household_id]

@@ -20,6 +20,9 @@ Tables
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - office_actions: every office action (web panel, panel buttons), kept before the event loop
   hears of it, and when it was carried out.
+- roster_generation: one row, counting the roster's replacements.
+- held_reports: delivery reports that arrived before their SMS was recorded, until it is.
+- web_sessions: the web panel's logins (the token's hash, never the token), until they expire.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -199,6 +202,57 @@ MIGRATIONS: list[str] = [
         handled_at TEXT                -- NULL until carried out
     );
     CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
+    """,
+    # 8: delivery reports that came before the SMS they answer was recorded, held until it is
+    # (store/delivery_reports.py says why that happens and how long one is held).
+    """
+    CREATE TABLE held_reports (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        reference INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX held_reports_reference ON held_reports(modem, reference);
+    CREATE INDEX held_reports_received ON held_reports(received_at);
+    """,
+    # 9: the roster's generation, one more at every replacement: a running daemon compares it
+    # on every turn of its loop (one primary-key read) and reloads the roster when it moved,
+    # whichever process wrote it (the CLI, the web page, a leader's SMS).
+    """
+    CREATE TABLE roster_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+    );
+    INSERT INTO roster_generation (id, generation) VALUES (1, 0);
+    """,
+    # 10: the web panel's logins, so they outlive a restart of its process or of the box. Only
+    # the SHA-256 of the cookie's token is kept: the database (or a copy of the SD card) does
+    # not hold a live session. Visitors who are not logged in are never written here.
+    """
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        expires_at TEXT NOT NULL       -- UTC
+    );
+    """,
+    # 11: relatives' phones (亲属电话) that hear a household's alarms by SMS, and the sheet's
+    # 备注, kept so an exported sheet is the office's sheet with nothing dropped.
+    """
+    ALTER TABLE households ADD COLUMN guardians TEXT NOT NULL DEFAULT '[]';  -- JSON E.164 list
+    ALTER TABLE households ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
+    # 12: a leader's own PIN for administration by SMS, as a scrypt hash (never the digits).
+    # Keyed by household id, without a foreign key: re-importing the sheet replaces every
+    # household row, and the leader's PIN must outlive that.
+    """
+    CREATE TABLE leader_pins (
+        household_id TEXT PRIMARY KEY,
+        pin_hash TEXT NOT NULL,
+        set_at TEXT NOT NULL           -- UTC
+    );
     """,
 ]
 
