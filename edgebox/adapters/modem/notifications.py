@@ -32,14 +32,19 @@ from edgebox.errors import ModemError
 log = logging.getLogger(__name__)
 
 CLIP = re.compile(r'^\+CLIP:\s*"([^"]*)"\s*,\s*(\d+)')
+# A call arriving while the box is in a call of its own (ringing a member) shows only as
+# "+CCWA: <number>,<type>,<class>[,...]" (3GPP TS 27.007 7.12, once AT+CCWA=1 enabled it);
+# class 1 is voice, the only class that can be an alarm.
+CCWA = re.compile(r'^\+CCWA:\s*"([^"]*)"\s*,\s*(\d+)\s*,\s*(\d+)')
+CCWA_VOICE = 1
 CDSI = re.compile(r'^\+CDSI:\s*"([^"]+)",\s*(\d+)')
 CMTI = re.compile(r'^\+CMTI:\s*"([^"]*)"\s*,\s*(\d+)')
 CALL_ENDED = {"NO CARRIER": "no_answer", "BUSY": "busy", "NO ANSWER": "no_answer"}
 # A ring without caller id is only reported once the next RING shows +CLIP did not come with it.
 BARE_RINGS_BEFORE_WITHHELD = 2
-# The network repeats RING/+CLIP every few seconds until we hang up; the same caller within this
-# many seconds is most likely the same call ringing on (it must still be hung up).
-SAME_CALL_SECONDS = 3.0
+# Marks, in the order of the lines, that the box hung up (ATH, AT+CHUP or AT+CHLD=0 answered OK):
+# every +CLIP read before it belongs to a call that has now ended.
+HUNG_UP = object()
 STORAGES = ("SM", "ME")  # SIM card, modem memory
 # TP-Status of a status report: 0x00-0x1F done (delivered), 0x20-0x3F still trying, else failed.
 TP_ST_TEMPORARY = range(0x20, 0x40)
@@ -62,7 +67,11 @@ class Notifications:
         self._reassembler = Reassembler()
         self._pdu_follows: str | None = None  # "+CDS" or "+CMT": the next line is its PDU
         self._bare_rings = 0
-        self._last_caller: tuple[str | None, float] = (None, float("-inf"))
+        # Callers whose call is still ringing: shown by +CLIP/+CCWA with no hang-up since. The
+        # network repeats RING/+CLIP every 5-6 s until the call ends (Quectel's default
+        # AT+QCFG="urc/ri/ring", u-blox 5 s), and a submit can hold the port 14 s before our
+        # hang-up goes out: however long that takes, it is the same call, not a new alarm.
+        self._ringing: set[str | None] = set()
         self.answered = threading.Event()
         self._ended = threading.Event()
         self._end_reason = ""
@@ -84,6 +93,7 @@ class Notifications:
     def start(self) -> None:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
         self._port_work = 0  # what the old queue still held will be announced again, or swept
+        self._ringing = set()  # a modem (re)started has no call from before
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
         self._thread.start()
@@ -94,8 +104,8 @@ class Notifications:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def put(self, line: str) -> None:
-        if needs_port(line):
+    def put(self, line) -> None:
+        if line is not HUNG_UP and needs_port(line):
             with self._port_work_changed:
                 self._port_work += 1
         self._lines.put(line)
@@ -108,6 +118,12 @@ class Notifications:
         cancel is read, and acted on, before the fan-out goes on."""
         with self._port_work_changed:
             return self._port_work_changed.wait_for(lambda: self._port_work == 0, timeout)
+
+    def hung_up(self) -> None:
+        """The box's hang-up was answered OK: calls that rang until now have ended, so the next
+        +CLIP of the same number is a new call. Queued behind the lines already read, so a
+        +CLIP that came before the OK still counts as the call that was hung up."""
+        self._lines.put(HUNG_UP)
 
     def lost(self, reason: str) -> None:
         self._end_call("NO CARRIER")
@@ -157,13 +173,16 @@ class Notifications:
             except Exception:  # one odd notification must not end the only dispatcher
                 log.exception("could not handle modem notification %r", line)
             finally:
-                if needs_port(line):
+                if line is not HUNG_UP and needs_port(line):
                     with self._port_work_changed:
                         self._port_work -= 1
                         self._port_work_changed.notify_all()
 
-    def _handle(self, line: str) -> None:
-        if self._pdu_follows:
+    def _handle(self, line) -> None:
+        if line is HUNG_UP:
+            self._ringing.clear()
+            self._bare_rings = 0
+        elif self._pdu_follows:
             kind, self._pdu_follows = self._pdu_follows, None
             self._pdu(kind, line)
         elif line.startswith(("+CDS:", "+CMT:")):
@@ -171,6 +190,8 @@ class Notifications:
         elif line in CALL_ENDED:
             if self._modem.in_outgoing_call:
                 self._end_call(line)
+            else:  # the caller gave up (or the network ended the call) before our hang-up
+                self._ringing.clear()
             self._bare_rings = 0
         elif line.startswith("+COLP:"):
             self.answered.set()
@@ -185,6 +206,9 @@ class Notifications:
                 self._emit(IncomingCall(None, None, modem=self._modem.name))
         elif match := CLIP.match(line):
             self._clip(match.group(1) or None, int(match.group(2)))
+        elif match := CCWA.match(line):
+            if int(match.group(3)) & CCWA_VOICE:
+                self._clip(match.group(1) or None, int(match.group(2)), waiting=True)
         elif line.startswith("+CMTI"):
             self._stored_sms(line)
         elif match := CDSI.match(line):
@@ -196,13 +220,11 @@ class Notifications:
         else:
             log.debug("modem %s notification not used: %r", self._modem.name, line)
 
-    def _clip(self, digits: str | None, ton: int) -> None:
+    def _clip(self, digits: str | None, ton: int, waiting: bool = False) -> None:
         self._bare_rings = 0
-        now = time.monotonic()
-        last_digits, last_at = self._last_caller
-        same_call = digits == last_digits and now - last_at < SAME_CALL_SECONDS
-        self._last_caller = (digits, now)
-        self._emit(IncomingCall(digits, ton, same_call, self._modem.name))
+        same_call = digits in self._ringing
+        self._ringing.add(digits)
+        self._emit(IncomingCall(digits, ton, same_call, self._modem.name, waiting))
 
     def _pdu(self, kind: str, pdu: str) -> None:
         try:

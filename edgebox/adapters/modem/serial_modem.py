@@ -27,6 +27,8 @@ from edgebox.errors import ModemError, ModemTimeout
 log = logging.getLogger(__name__)
 
 CTRL_Z, ESC = "\x1a", "\x1b"
+# Commands that end calls: once one is answered OK, a caller shown before it has been hung up on.
+HANG_UPS = ("ATH", "AT+CHUP", "AT+CHLD=0")
 CLCC_ACTIVE, CLCC_ALERTING = 0, 3
 POLL_SECONDS = 0.3
 ACK_KEY = "1"
@@ -125,9 +127,12 @@ class SerialModem:
 
     def reject_call(self) -> None:
         """Hang up the ringing call at once: free for the caller, and before the network can
-        divert it to voicemail. While we are ringing a member the alarm arrives as a waiting
-        call: release only that one (AT+CHLD=0) and keep ringing the member."""
-        self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+        divert it to voicemail. It goes ahead of the SMS queued for the port, after the one
+        being submitted. While we are ringing a member the alarm arrives as a waiting call:
+        release only that one (AT+CHLD=0 sets "user determined user busy" for a waiting call,
+        3GPP TS 27.007 7.13) and keep ringing the member."""
+        with self._exchange.first():
+            self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
 
     def send_sms(self, number: str, text: str) -> list[int]:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
@@ -255,8 +260,11 @@ class SerialModem:
             raise ModemError(f"modem {self.name} on {self.port} is not connected")
         try:
             with self._exchange:
-                return gsm.write(text, timeout=timeout or self._command_timeout,
-                                 writeTerm=term, expectedResponseTermSeq=expect)
+                lines = gsm.write(text, timeout=timeout or self._command_timeout,
+                                  writeTerm=term, expectedResponseTermSeq=expect)
+                if text in HANG_UPS:
+                    self.notes.hung_up()  # before the port is free for lines of a next call
+                return lines
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer {text[:20]!r} in time") from exc
         except CommandError as exc:
