@@ -101,7 +101,7 @@ def test_device_busy_retries_are_bounded(bare):
 @pytest.fixture
 def emulator(tmp_path):
     emu = EmulatorServer(link=str(tmp_path / "modem"),
-                         latency=Latency(sms_submit=0.0, call_setup=0.1, ring_timeout=0.5))
+                         latency=Latency.realistic(scale=0.02, call_setup=5, ring_timeout=25))
     emu.start()
     yield emu
     emu.stop()
@@ -174,7 +174,7 @@ def test_ring_outcomes(modem, emulator):
     assert modem.ring("+8613800138001", 5).result == "busy"
     emulator.set_callee("+8613800138002", answer_after=0.2)
     assert modem.ring("+8613800138002", 5).result == "answered"
-    emulator.set_latency(ring_timeout=30)
+    emulator.set_latency(ring_timeout=3000)  # real seconds: 60 s on this scale
     outcome = modem.ring("+8613800138003", 1.0)  # our own limit ends it
     assert outcome.result == "hung_up" and outcome.alerting_seconds > 0
     outcomes = [e["outcome"] for e in emulator.log() if e["kind"] == "call_placed"]

@@ -54,6 +54,14 @@ POLL = 0.3
 PDU_DECODE_ERRORS = (GsmModemException, StopIteration, ValueError, IndexError, KeyError)
 
 
+def announces_call(line: str) -> bool:
+    """A caller id the dispatcher turns into an IncomingCall, which the daemon hangs up on."""
+    if CLIP.match(line):
+        return True
+    match = CCWA.match(line)
+    return match is not None and bool(int(match.group(3)) & CCWA_VOICE)
+
+
 def needs_port(line: str) -> bool:
     """An announcement the dispatcher answers by reading through the port."""
     return line.startswith("+CMTI") or CDSI.match(line) is not None
@@ -72,7 +80,9 @@ class Notifications:
         # AT+QCFG="urc/ri/ring", u-blox 5 s), and a submit can hold the port 14 s before our
         # hang-up goes out: however long that takes, it is the same call, not a new alarm.
         self._ringing: set[str | None] = set()
-        self.answered = threading.Event()
+        # +COLP or "VOICE CALL: BEGIN" during our ring call: the line says it is connected,
+        # which is an answer on most modems and only the ring-back on some (see ring_back.py).
+        self.connected = threading.Event()
         self._ended = threading.Event()
         self._end_reason = ""
         self._keys: queue.Queue = queue.Queue()
@@ -86,6 +96,9 @@ class Notifications:
         # Announcements waiting to read a stored SMS or report through the port (see
         # port_work_done): a fan-out lets them in between two submits.
         self._port_work = 0
+        # Calls announced to the daemon and not yet hung up on (see call_rejected): the worker
+        # lets their hang-up in between two submits too, before the network diverts them.
+        self._calls_pending = 0
         self._port_work_changed = threading.Condition()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -94,6 +107,7 @@ class Notifications:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
         self._port_work = 0  # what the old queue still held will be announced again, or swept
         self._ringing = set()  # a modem (re)started has no call from before
+        self._calls_pending = 0
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
         self._thread.start()
@@ -105,19 +119,33 @@ class Notifications:
             self._thread = None
 
     def put(self, line) -> None:
+        # Counted here, on the reader's thread, before the answer that follows the line is
+        # read: a worker done with its submit then sees the work is waiting.
         if line is not HUNG_UP and needs_port(line):
             with self._port_work_changed:
                 self._port_work += 1
+        elif line is not HUNG_UP and announces_call(line):
+            with self._port_work_changed:
+                self._calls_pending += 1
         self._lines.put(line)
 
     def port_work_done(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
-        so far has been read through the port. A worker calls this between two submits: an
-        announcement that came with a submit's answer would otherwise wait for the next
-        submit (seconds), as the worker takes the port again first. An acknowledgement or a
-        cancel is read, and acted on, before the fan-out goes on."""
+        so far has been read through the port, and every call it announced has been hung up
+        on. A worker calls this between two submits: an announcement that came with a
+        submit's answer would otherwise wait for the next submit (seconds, 14 on a busy cell),
+        as the worker takes the port again first. An acknowledgement or a cancel is read, and
+        acted on, and a caller rejected, before the fan-out goes on."""
         with self._port_work_changed:
-            return self._port_work_changed.wait_for(lambda: self._port_work == 0, timeout)
+            return self._port_work_changed.wait_for(
+                lambda: self._port_work == 0 and self._calls_pending == 0, timeout)
+
+    def call_rejected(self) -> None:
+        """The daemon's hang-up for one announced call has been tried (each IncomingCall gets
+        one, whatever it means)."""
+        with self._port_work_changed:
+            self._calls_pending = max(0, self._calls_pending - 1)
+            self._port_work_changed.notify_all()
 
     def hung_up(self) -> None:
         """The box's hang-up was answered OK: calls that rang until now have ended, so the next
@@ -135,7 +163,7 @@ class Notifications:
     # -- the ring call in progress -----------------------------------------------------------
 
     def begin_call(self) -> None:
-        self.answered.clear()
+        self.connected.clear()
         self._ended.clear()
         self._tts_done.clear()
         self._keys = queue.Queue()
@@ -160,6 +188,13 @@ class Notifications:
                     repeat()
         return None
 
+    def take_key(self) -> str | None:
+        """A key pressed in the ring call so far, if any (without waiting)."""
+        try:
+            return self._keys.get_nowait()
+        except queue.Empty:
+            return None
+
     def _end_call(self, reason: str) -> None:
         self._end_reason = reason
         self._ended.set()
@@ -172,6 +207,8 @@ class Notifications:
                 self._handle(line)
             except Exception:  # one odd notification must not end the only dispatcher
                 log.exception("could not handle modem notification %r", line)
+                if line is not HUNG_UP and announces_call(line):
+                    self.call_rejected()  # no call reached the daemon: nothing to wait for
             finally:
                 if line is not HUNG_UP and needs_port(line):
                     with self._port_work_changed:
@@ -193,8 +230,9 @@ class Notifications:
             else:  # the caller gave up (or the network ended the call) before our hang-up
                 self._ringing.clear()
             self._bare_rings = 0
-        elif line.startswith("+COLP:"):
-            self.answered.set()
+        elif line.startswith("+COLP:") or line.startswith("VOICE CALL: BEGIN"):
+            if self._modem.in_outgoing_call:
+                self.connected.set()
         elif (digit := dtmf_digit(line)) is not None:
             self._keys.put(digit)
         elif TTS_DONE.match(line):
@@ -203,12 +241,13 @@ class Notifications:
             self._bare_rings += 1
             if self._bare_rings >= BARE_RINGS_BEFORE_WITHHELD:
                 self._bare_rings = 0
+                with self._port_work_changed:  # not counted as it was read (see put)
+                    self._calls_pending += 1
                 self._emit(IncomingCall(None, None, modem=self._modem.name))
         elif match := CLIP.match(line):
             self._clip(match.group(1) or None, int(match.group(2)))
-        elif match := CCWA.match(line):
-            if int(match.group(3)) & CCWA_VOICE:
-                self._clip(match.group(1) or None, int(match.group(2)), waiting=True)
+        elif (match := CCWA.match(line)) and announces_call(line):
+            self._clip(match.group(1) or None, int(match.group(2)), waiting=True)
         elif line.startswith("+CMTI"):
             self._stored_sms(line)
         elif match := CDSI.match(line):

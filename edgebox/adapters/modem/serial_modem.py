@@ -22,6 +22,7 @@ from edgebox.adapters.modem.events import RingOutcome
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
+from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
 from edgebox.errors import ModemError, ModemTimeout
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,9 @@ class SerialModem:
         model = self._first_line("AT+CGMM")
         self.identity = f"{maker} {model}".strip()
         self.dialect = detect(maker, model)
-        for command in (self.dialect.dtmf_enable, "AT+COLP=1"):
+        # AT+CCWA=1,1: a caller while we ring a member is announced (+CCWA) instead of hearing
+        # busy unseen; a network or modem without call waiting answers ERROR and stays as is.
+        for command in (self.dialect.dtmf_enable, "AT+COLP=1", "AT+CCWA=1,1"):
             if command:
                 try:
                     self.command(command)
@@ -131,8 +134,11 @@ class SerialModem:
         being submitted. While we are ringing a member the alarm arrives as a waiting call:
         release only that one (AT+CHLD=0 sets "user determined user busy" for a waiting call,
         3GPP TS 27.007 7.13) and keep ringing the member."""
-        with self._exchange.first():
-            self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+        try:
+            with self._exchange.first():
+                self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+        finally:
+            self.notes.call_rejected()
 
     def send_sms(self, number: str, text: str) -> list[int]:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
@@ -160,18 +166,23 @@ class SerialModem:
 
     def read_announced(self, timeout: float = 2.0) -> None:
         """Let SMS and reports the modem announced (perhaps with the answer to the last
-        command) be read before this thread's next command: see Notifications.port_work_done."""
+        command) be read, and announced calls hung up on, before this thread's next command:
+        see Notifications.port_work_done."""
         if not self.notes.port_work_done(timeout):
-            log.info("modem %s: announced SMS still unread after %.1f s", self.name, timeout)
+            log.info("modem %s: announced SMS or calls still waiting after %.1f s", self.name,
+                     timeout)
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
              stop: threading.Event | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
         (where the modem can) and wait for the acknowledgement key until the time is up.
-        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled")."""
+        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled").
+        What counts as answered depends on the modem (see ring_back): a ring-back reported as
+        connected is not spoken into; there only the member's key proves an answer."""
         self.notes.begin_call()
         self.in_outgoing_call = True
-        alerting_since, spoken, result = None, False, "hung_up"
+        rule = AnswerRule(connects_early(self.identity))
+        spoken, result = False, "hung_up"
         try:
             self.command(f"ATD{number};")
             deadline = time.monotonic() + max_seconds
@@ -183,13 +194,16 @@ class SerialModem:
                 if ended:
                     result = ended
                     break
-                state = CLCC_ACTIVE if self.notes.answered.is_set() else self._outgoing_state()
+                state = self._outgoing_state()
                 if state is None:
-                    result = "no_answer" if alerting_since else "rejected"
+                    result = "no_answer" if rule.alerting_since else "rejected"
                     break
-                if state == CLCC_ALERTING and alerting_since is None:
-                    alerting_since = time.monotonic()
-                if state == CLCC_ACTIVE:
+                answered = rule.answered(state == CLCC_ACTIVE, self.notes.connected.is_set(),
+                                         state == CLCC_ALERTING, time.monotonic())
+                if rule.ring_back and self.notes.take_key() == ACK_KEY:
+                    result = "acknowledged"  # the member picked up after all, and said so
+                    break
+                if answered:
                     spoken = self._speak(speech)
                     pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech),
                                                       stop=stop)
@@ -202,7 +216,7 @@ class SerialModem:
                 self.command("ATH")
             except ModemError as exc:
                 log.warning("hanging up the ring call to %s failed: %s", number, exc)
-        alerting = time.monotonic() - alerting_since if alerting_since else 0.0
+        alerting = time.monotonic() - rule.alerting_since if rule.alerting_since else 0.0
         return RingOutcome(result, round(alerting, 2), spoken)
 
     def _speak(self, speech: str | None) -> bool:
