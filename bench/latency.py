@@ -36,7 +36,8 @@ def run(quick: bool = False) -> dict:
     roster = build_village()
     callers = [h.primary_phone for h in roster.households]
     with tempfile.TemporaryDirectory(prefix="edgebox-bench-latency-") as tmp, \
-            EmulatorServer(link=str(Path(tmp) / "modem"), latency=Latency(),
+            EmulatorServer(link=str(Path(tmp) / "modem"),
+                           latency=Latency.realistic(scale=0.02),
                            trace=True) as emulator, \
             box_process([emulator], roster, CONFIG) as box:
         call_ids = []

@@ -28,8 +28,6 @@ from edgebox.errors import ModemError, ModemTimeout
 log = logging.getLogger(__name__)
 
 CTRL_Z, ESC = "\x1a", "\x1b"
-# Commands that end calls: once one is answered OK, a caller shown before it has been hung up on.
-HANG_UPS = ("ATH", "AT+CHUP", "AT+CHLD=0")
 CLCC_ACTIVE, CLCC_ALERTING = 0, 3
 POLL_SECONDS = 0.3
 ACK_KEY = "1"
@@ -137,6 +135,11 @@ class SerialModem:
         try:
             with self._exchange.first():
                 self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+                # Answered OK: whoever rang until now has been hung up on; marked while the
+                # port is still ours, so no next command's lines come before the mark. (The
+                # ATH that ends our own ring call is not such a mark: a call waiting then is
+                # not released by it.)
+                self.notes.hung_up()
         finally:
             self.notes.call_rejected()
 
@@ -274,11 +277,8 @@ class SerialModem:
             raise ModemError(f"modem {self.name} on {self.port} is not connected")
         try:
             with self._exchange:
-                lines = gsm.write(text, timeout=timeout or self._command_timeout,
-                                  writeTerm=term, expectedResponseTermSeq=expect)
-                if text in HANG_UPS:
-                    self.notes.hung_up()  # before the port is free for lines of a next call
-                return lines
+                return gsm.write(text, timeout=timeout or self._command_timeout,
+                                 writeTerm=term, expectedResponseTermSeq=expect)
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer {text[:20]!r} in time") from exc
         except CommandError as exc:
