@@ -77,6 +77,7 @@ KEYS: dict[str, Key] = {
                                                           "sheet")),
     "alarm.merge_seconds": Key((int, float), 120, _between(0, 3600)),
     "alarm.enrich_seconds": Key((int, float), 60, _between(0, 3600)),
+    "alarm.own_call_seconds": Key((int, float), 60, _between(0, 3600)),
     "alarm.vulnerable_factor": Key((int, float), 0.5, _between(0.05, 1)),
     "alarm.failure_summary": Key(bool, True),
     "broadcast.allowed": Key(list, []),

@@ -311,8 +311,12 @@ def test_call_back_from_a_notified_member_acknowledges_and_raises_nothing(make_b
     received = [e for e in box.emulator.log() if e["kind"] == "call_received"]
     assert [(e["number"], e["outcome"]) for e in received] == [
         (ZHANG, "rejected"), (LIU, "rejected"), (WANG, "rejected")]
-    # No second fan-out: the only new texts are the two relays.
-    assert len(box.texts()) == alarm_texts + 2
+    # No second fan-out: the only new texts are the two relays, and to each member who called
+    # back the note saying how to raise an alarm of their own instead.
+    assert len(box.texts()) == alarm_texts + 4
+    note = render("zh", "callback_noted")
+    assert [e["text"] for e in box.texts(LIU)][1:] == [note]
+    assert [e["text"] for e in box.texts(WANG)][1:] == [note]
     assert [e["data"]["household"] for e in box.events("ack_without_incident")] == ["H06"]
     assert not box.texts(YANG) and not box.texts(STRANGER)
 

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox.domain import alarm
-from edgebox.domain.acks import is_acknowledgement
-from edgebox.domain.messages import count_segments, render, template_fields, TEMPLATES
+from edgebox.domain.acks import COMING, OWN_ALARM, is_acknowledgement, told_member_call
+from edgebox.domain.messages import (CUT_MARK, TEMPLATES, count_segments, fit_one_sms, render,
+                                     template_fields)
 from edgebox.domain.roster import Group, Household, Roster
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -76,6 +77,32 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             assert count_segments(text).parts == 1, (lang, name, text)
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_caller_words_too_long_for_one_sms_are_cut_with_a_visible_mark(roster, lang):
+    group, caller = roster.group("第一组"), roster.household("H003")
+    words = "火 " + "厨房着火了，火从灶台烧到柴堆，" * 130  # 2,000 characters: 30 parts whole
+    assert count_segments(words).parts == 30
+    text = alarm.alarm_text(lang, group, caller, "fire", words)
+    mark = CUT_MARK[lang]
+    assert count_segments(text).parts == 1, text
+    assert text.endswith(mark), text  # the reader sees more was said, and where to read it
+    said = text[:-len(mark)]
+    # The reply instruction is kept, before the words; as many words as fit follow.
+    quoted = said.rsplit("回复1确认：" if lang == "zh" else "Reply 1: ", 1)[1]
+    assert words.startswith(quoted) and len(quoted) > 10, text
+    assert caller.name in text and caller.address in text
+    # Words that fit are quoted whole, with no mark.
+    short = alarm.alarm_text(lang, group, caller, "fire", "火 厨房着火")
+    assert "火 厨房着火" in short and mark not in short
+
+
+def test_an_update_too_long_for_one_sms_ends_with_the_mark():
+    text = fit_one_sms("zh", "update", "text", "盗 " + "有人撬我家后门" * 20, label="盗警",
+                       caller="张伟", address="石桥村一组3号")
+    assert count_segments(text).parts == 1 and text.endswith(CUT_MARK["zh"])
+    assert text.startswith("【联防】盗警更新：张伟（石桥村一组3号）：盗 有人撬我家后门")
+
+
 @pytest.mark.parametrize("text,expected", [
     ("a" * 160, (1, "gsm7")), ("a" * 161, (2, "gsm7")), ("a" * 306, (2, "gsm7")),
     ("a" * 307, (3, "gsm7")), ("中" * 70, (1, "ucs2")), ("中" * 71, (2, "ucs2")),
@@ -89,19 +116,34 @@ def test_segment_counts_match_the_network(text, expected):
 
 
 @pytest.mark.parametrize("text", ["1", "１", " 1 ", "到", "收到", "马上到", "ok", "OK!", "Ｏｋ",
-                                  "收到，马上到", "好", "1！", "yes"])
+                                  "收到，马上到", "好", "1！", "yes", "我马上过来", "好的，马上到",
+                                  "我在路上", "正在赶来", "这就去", "来了来了"])
 def test_acknowledgements(text):
     assert is_acknowledgement(text)
 
 
 @pytest.mark.parametrize("text", ["", "0", "2", "取消", "火", "谁呀", "10", "okay then", "不到",
-                                  "1" * 30, "到底怎么了"])
+                                  "1" * 30, "到底怎么了", "快来", "来人啊", "我家着火了", "我摔倒了",
+                                  "我去不了"])
 def test_not_acknowledgements(text):
     assert not is_acknowledgement(text)
 
 
 def _incident(i, group, caller, opened=T0, state="open"):
     return alarm.Incident(i, group, caller, "+8613800130100", opened, state)
+
+
+def test_a_told_members_first_call_is_coming_and_a_call_again_is_its_own_alarm():
+    minute = 60
+    # The first call back: coming.
+    assert told_member_call(False, None, T0, minute) == COMING
+    # Again within the minute (the call back was to this alarm, or to another open one).
+    assert told_member_call(False, T0 - timedelta(seconds=59), T0, minute) == OWN_ALARM
+    assert told_member_call(True, T0 - timedelta(seconds=5), T0, minute) == OWN_ALARM
+    # Already said it is coming to this alarm (an SMS "1", the key): own emergency, any time.
+    assert told_member_call(True, None, T0, minute) == OWN_ALARM
+    # A call back long ago was to an older alarm; this newer one it has not answered yet.
+    assert told_member_call(False, T0 - timedelta(seconds=61), T0, minute) == COMING
 
 
 def test_incident_open_window_and_state():

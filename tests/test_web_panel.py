@@ -295,7 +295,9 @@ def test_the_daemon_reloads_its_roster_when_it_is_replaced(tmp_path):
                           '[[modems]]\nport = "/dev/null"\n')
     daemon = build_daemon(config, gpio=SimulatedGPIO())
     daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.follow_roster()
     assert "H04" in daemon.roster.group("第一组").member_ids
     moved = roster_edit.move_household(daemon.store.load_roster(), "H04", "第二组")
     daemon.store.replace_roster(moved, utc_now(), source="web")
+    daemon.follow_roster()  # what the event loop does on every turn
     assert "H04" in daemon.roster.group("第二组").member_ids

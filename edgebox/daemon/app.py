@@ -87,13 +87,8 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
     if web is not None:
         from edgebox.web.server import WebPanel
         daemon.services.append(WebPanel(web, store, daemon, clock, uplink))
-
-    def reload_roster(event: dict) -> None:
-        # Roster edits from the web panel (or anything else in this process) reach the alarm
-        # loop: the roster is immutable, so swapping the reference is safe from any thread.
-        if event["kind"] == "roster_replaced":
-            daemon.roster = store.load_roster()
-    store.subscribe(reload_roster)
+    # Roster edits from the web panel reach the alarm loop by the roster's generation, like
+    # those of any other writer (Daemon.follow_roster).
 
 
 def report_full_disk(daemon: Daemon, config, store) -> None:

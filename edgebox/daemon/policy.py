@@ -15,6 +15,7 @@ from datetime import timedelta
 from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
                                    OfficeAction, kept_action)
+from edgebox.daemon.told_neighbours import ToldNeighbours
 from edgebox.domain import alarm, escalation
 from edgebox.domain.messages import fit_one_sms, render
 from edgebox.domain.phones import normalise_caller
@@ -28,7 +29,7 @@ OFFICE = "office"  # the acknowledging "household" when the office acknowledges
 STALE_SIREN = timedelta(minutes=2)
 
 
-class AlarmPolicy:
+class AlarmPolicy(ToldNeighbours):
     _holding_store = False  # inside an inbox row's transaction (see _act_once)
 
     # ---- calls -------------------------------------------------------------------------------
@@ -54,9 +55,8 @@ class AlarmPolicy:
                 self._hasten(own, now)
             return
         notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:  # a neighbour calling back: "I am coming"
-            self._reject(call.modem, notified.id)
-            self._acknowledge(notified, household, phone, "callback")
+        if notified is not None:  # "I am coming", or its own emergency (told_neighbours.py)
+            self._told_member_called(call, household, phone, notified, now)
             return
         # Not told of any alarm yet: a neighbour calling moments after another household of
         # the group is the same emergency seen from next door.
@@ -89,13 +89,18 @@ class AlarmPolicy:
         self._wake_workers()
 
     def _raise(self, household, phone: str, alarm_type: str, text: str | None,
-               modem: str | None = None, drill: bool = False) -> alarm.Incident:
+               modem: str | None = None, drill: bool = False,
+               told_of: int | None = None) -> alarm.Incident:
+        """Open an alarm and plan its fan-out. ``told_of``: the household had been told of
+        that open incident, and this is its own emergency, a second alarm: its confirmation
+        says so (and how to call it off if it was not meant)."""
         group = self.roster.groups_of(household.id)[0]
-        plan = self._alarm_plan(group, household, phone, alarm_type, text, drill)
+        plan = self._alarm_plan(group, household, phone, alarm_type, text, drill,
+                                confirm="confirm" if told_of is None else "confirm_own")
         incident = self.store.open_incident(self.clock(), group.id, household.id, phone,
                                             kind="call" if modem else "sms",
                                             alarm_type=alarm_type, text=text, drill=drill,
-                                            plan=plan)
+                                            plan=plan, told_of=told_of)
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
@@ -117,10 +122,10 @@ class AlarmPolicy:
         self._wake_workers()
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
-                    drill: bool) -> list:
+                    drill: bool, confirm: str = "confirm") -> list:
         return alarm.plan_alarm(self.roster, group, caller, phone, self.config.box_language,
                                 self.config.alarm_ring_members, alarm_type, text, drill,
-                                self.config.alarm_ring_order)
+                                self.config.alarm_ring_order, confirm)
 
     def _incident_notifying(self, household, now, told_only: bool = False
                             ) -> alarm.Incident | None:
@@ -277,9 +282,17 @@ class AlarmPolicy:
                                         text=report.text[:500])
             return
         notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:  # a neighbour writing about the alarm they were told of
+        if notified is not None and notified.drill and report.alarm_type == "other":
+            # Chatter about a drill ("演练收到了") is logged; a type word raises a real alarm.
             self.store.append_event(now, "incident_message", notified.id,
                                     household=household.id, text=report.text[:500])
+            return
+        if notified is not None:
+            # Told of a neighbour's alarm and writing words that are no acknowledgement nor
+            # cancel ("火 厨房着火"): its own emergency, at its own address, a second alarm.
+            # Words about the first one raise one too: a needless alarm is called off with
+            # "0", an emergency only logged would be lost.
+            self._raise(household, phone, report.alarm_type, report.text, told_of=notified.id)
             return
         joined = self._recent_alarm_of_group(household, now)
         if joined is not None:  # not told yet: the same emergency seen from next door
@@ -318,15 +331,18 @@ class AlarmPolicy:
 
     # ---- acknowledgement, cancel ---------------------------------------------------------------
 
-    def _acknowledge(self, incident, household, phone: str, channel: str) -> None:
+    def _acknowledge(self, incident, household, phone: str, channel: str,
+                     also: list = ()) -> None:
+        """Record the acknowledgement and relay it; ``also``: more to send with it (the note
+        to a member whose call back counted as "coming")."""
         relay = alarm.plan_ack_relay(incident, household, self.config.box_language)
         # Households that joined the alarm by calling too want to know who is coming.
-        also = [replace(relay, phone=self.roster.household(h).primary_phone, household_id=h)
-                for h in incident.co_callers]
+        co_callers = [replace(relay, phone=self.roster.household(h).primary_phone,
+                              household_id=h) for h in incident.co_callers]
         # Recorded with its relays in one transaction: a crash between the two would leave the
         # caller never told who is coming.
         if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
-                                 relays=[relay, *also]):
+                                 relays=[relay, *co_callers, *also]):
             self._recheck_rings()  # their phone may be ringing right now
             self._wake_workers()
 

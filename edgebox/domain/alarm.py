@@ -76,6 +76,7 @@ def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "ca
     """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller."""
     if text and alarm_type != "call":
         return fit_one_sms(lang, "alarm_typed", "text", text, drill=drill,
+                           cut_name="alarm_typed_cut",
                            label=alarm_label(alarm_type, lang), group=group.name,
                            caller=caller.name, address=caller.address)
     return render(lang, "alarm", drill=drill, group=group.name, caller=caller.name,
@@ -115,9 +116,9 @@ def leaders_to_alert(roster: Roster, caller: Household, default: Group) -> list[
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
                lang: str = "zh", ring: bool = True, alarm_type: str = "call",
                text: str | None = None, drill: bool = False,
-               order: str = "leader_first") -> list[PlannedDelivery]:
+               order: str = "leader_first", confirm: str = "confirm") -> list[PlannedDelivery]:
     """Every delivery one alarm needs: texts to all phones of every other member, the caller's
-    confirmation, then a ring call to each member's first phone."""
+    confirmation (template ``confirm``), then a ring call to each member's first phone."""
     others = members_to_alert(roster, caller)
     groups = caller_groups(roster, caller, group)
     sms = {g.id: alarm_text(lang, g, caller, alarm_type, text, drill) for g in groups}
@@ -129,7 +130,7 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
     ]
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
-        render(lang, "confirm", drill=drill, group="、".join(g.name for g in groups),
+        render(lang, confirm, drill=drill, group="、".join(g.name for g in groups),
                notified=len(others)),
         PRIORITY["confirm"],
     ))

@@ -25,6 +25,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "zh": {
         "alarm": "【联防】紧急！{group} {caller}（{address}）呼叫求助，请立即前往！回复1确认",
         "confirm": "【联防】已收到您的求助，已通知{group}{notified}户邻居，请保持电话畅通",
+        # A household told of another alarm raised its own: it must know it is a second alarm.
+        "confirm_own": "【联防】已按您家的紧急情况另行报警，已通知{group}{notified}户邻居；如是误报请回复0取消",
+        "callback_noted": "【联防】您的来电已记为“马上到”。如您家也有紧急情况，请再拨一次或回复“火/盗/医 …”",
         "ack_relay": "【联防】{member}（{address}）已确认，正在赶来",
         "unknown_caller": "【联防】未登记号码{number}于{time}呼叫报警器，请核实",
         "unknown_flood": "【联防】1小时内已有{count}个未登记号码呼叫报警器，此后1小时内只记录不再逐条转发，"
@@ -33,6 +36,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "low_balance": "【联防】报警器{modem}话费余额仅{balance}元，请尽快充值",
         "modem_down": "【联防】报警器{modem}自{time}起无法工作，请尽快检查",
         "alarm_typed": "【联防】{label}！{group} {caller}（{address}）：{text} 回复1确认",
+        # The caller's words did not fit one SMS: they come last, cut, ending in the cut mark.
+        "alarm_typed_cut": "【联防】{label}！{group} {caller}（{address}）回复1确认：{text}",
         "update": "【联防】{label}更新：{caller}（{address}）：{text}",
         "joined": "【联防】{group}又有{caller}（{address}）呼叫求助，请一并前往",
         "all_clear": "【联防】{group}{caller}的报警已解除，谢谢大家",
@@ -45,6 +50,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "drill_report": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
         "office_ack": "【联防】村委已收到您的报警，正在处置",
         "disk_full": "【联防】报警器存储已满，正用备用空间继续报警，请尽快清理",
+        "roster_empty": "【联防】报警器花名册已被清空，来电报警将通知不到任何人，请立即重新导入花名册",
+        # the technician's words (edgebox run, selftest) for a box with no roster
+        "no_roster": "花名册为空，来电报警将通知不到任何人",
         "drill_report_names": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，"
                               "平均{mean}秒。确认：{names}",
     },
@@ -53,6 +61,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         # UCS-2 (70 characters): keep the fixed words short.
         "alarm": "[Watch] HELP: {caller} ({address}) {group}. Go now! Reply 1",
         "confirm": "[Watch] Alarm received: {notified} of {group} alerted",
+        "confirm_own": "[Watch] Your own alarm: {notified} of {group} alerted. Wrong? Reply 0",
+        "callback_noted": "[Watch] Your call counts as 'coming'. If your home has an emergency too,"
+                          " call again or text 'fire/thief/medical ...'",
         "ack_relay": "[Watch] {member} ({address}) is coming",
         "unknown_caller": "[Watch] Unregistered number {number} called the alarm box at {time}. Please check",
         "unknown_flood": "[Watch] {count} unregistered numbers called the alarm box within the hour;"
@@ -62,6 +73,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "low_balance": "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon",
         "modem_down": "[Watch] Alarm box {modem} has not worked since {time}. Please check",
         "alarm_typed": "[Watch] {label}: {caller} ({address}) {group}: {text} Reply 1",
+        "alarm_typed_cut": "[Watch] {label}: {caller} ({address}) {group}. Reply 1: {text}",
         "update": "[Watch] {label} update: {caller} ({address}): {text}",
         "joined": "[Watch] {group}: {caller} ({address}) also called. Go now",
         "all_clear": "[Watch] All clear: {caller}'s alarm in {group} is over",
@@ -77,6 +89,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
                         "mean {mean} s",
         "office_ack": "[Watch] The village office has your alarm and is acting on it",
         "disk_full": "[Watch] Alarm box disk full; alarms run on reserve space. Clear it soon",
+        "roster_empty": "[Watch] The alarm box's roster was emptied: alarms reach nobody. "
+                        "Import the roster again now",
+        "no_roster": "the roster is empty: an alarm would reach nobody",
         "drill_report_names": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
                               "mean {mean} s. Who: {names}",
     },
@@ -127,13 +142,30 @@ def render(lang: str, name: str, drill: bool = False, **fields: object) -> str:
     return text
 
 
+# Ends a caller's words that were cut to fit one SMS: the reader sees that more was said and
+# where to read it (the office keeps the whole text: web page and `edgebox incidents show`).
+# The English one has three dots, not "…", which is no GSM-7 character and would make an
+# otherwise GSM-7 message UCS-2 (70 characters instead of 160).
+CUT_MARK = {"zh": "…(全文见村委)", "en": "...(see office)"}
+
+
 def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = False,
-                **fields: object) -> str:
-    """Render with ``field`` shortened (ending in …) just enough for the whole to fit one SMS:
-    an alarm that quotes the caller's own words must still arrive as one message."""
+                cut_name: str | None = None, **fields: object) -> str:
+    """Render with ``field`` shortened just enough for the whole to fit one SMS: an alarm that
+    quotes the caller's own words must still arrive as one message. A shortened ``field``
+    ends in the cut mark, never silently; ``cut_name`` is the template to use then (one whose
+    words end with ``field``, so the SMS ends with the mark)."""
     text = render(lang, name, drill=drill, **{field: value}, **fields)
-    cut = len(value)
-    while count_segments(text).parts > 1 and cut > 0:
+    if count_segments(text).parts == 1:
+        return text
+    mark = CUT_MARK.get(lang, CUT_MARK["zh"])
+    # No more of it than one SMS could ever hold: a 17,000-character message (255 parts) is
+    # cut in as few tries as a short one.
+    cut = min(len(value), GSM7_SINGLE + 1)
+    while cut > 0:
         cut -= 1
-        text = render(lang, name, drill=drill, **{field: value[:cut] + "…"}, **fields)
+        text = render(lang, cut_name or name, drill=drill,
+                      **{field: value[:cut].rstrip() + mark}, **fields)
+        if count_segments(text).parts == 1:
+            break
     return text

@@ -117,7 +117,9 @@ def parse_sms(text: str, group_names: tuple[str, ...] = ()) -> object:
     rest = _after_prefix(folded, ADMIN_WORDS)
     if rest is not None:
         return _admin(rest)
-    return Report(alarm_type_of(folded), folded)
+    # The caller's words as typed (full-width ，。 stay): the office reads them whole, and the
+    # members' SMS quote them; only the type word was read from the folded form.
+    return Report(alarm_type_of(folded), text.strip() or folded)
 
 
 def _broadcast(rest: str, group_names: tuple[str, ...], original: str) -> object:

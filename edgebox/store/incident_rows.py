@@ -23,10 +23,12 @@ class IncidentRows:
 
     def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
                       kind: str = "call", alarm_type: str = "call", text: str | None = None,
-                      drill: bool = False, plan: list | None = None) -> Incident:
+                      drill: bool = False, plan: list | None = None,
+                      told_of: int | None = None) -> Incident:
         """Open an incident and, in the same transaction, plan its fan-out (``plan``): the
         alarm is never logged with nothing planned, and the first SMS waits for one disk sync
-        instead of two."""
+        instead of two. ``told_of``: the open incident this household had been told of when it
+        raised its own; that one's log says so too (``neighbour_alarm``)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO incidents (group_id, caller_household_id, caller_phone, kind, state,"
@@ -37,7 +39,11 @@ class IncidentRows:
             self._append(conn, now, "incident_opened", incident_id, {
                 "group": group_id, "household": household_id, "phone": phone, "kind": kind,
                 "alarm_type": alarm_type, **({"text": text[:500]} if text else {}),
-                **({"drill": True} if drill else {})})
+                **({"drill": True} if drill else {}),
+                **({"told_of": told_of} if told_of is not None else {})})
+            if told_of is not None:
+                self._append(conn, now, "neighbour_alarm", told_of, {
+                    "household": household_id, "incident": incident_id, "kind": kind})
             if plan is not None:
                 self._insert_plan(conn, now, incident_id, plan)
         return self.incident(incident_id)

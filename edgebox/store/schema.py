@@ -20,6 +20,8 @@ Tables
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - office_actions: every office action (web panel, panel buttons), kept before the event loop
   hears of it, and when it was carried out.
+- roster_generation: one row, counting the roster's replacements.
+- held_reports: delivery reports that arrived before their SMS was recorded, until it is.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -199,6 +201,29 @@ MIGRATIONS: list[str] = [
         handled_at TEXT                -- NULL until carried out
     );
     CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
+    """,
+    # 8: delivery reports that came before the SMS they answer was recorded, held until it is
+    # (store/delivery_reports.py says why that happens and how long one is held).
+    """
+    CREATE TABLE held_reports (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        reference INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX held_reports_reference ON held_reports(modem, reference);
+    CREATE INDEX held_reports_received ON held_reports(received_at);
+    """,
+    # 9: the roster's generation, one more at every replacement: a running daemon compares it
+    # on every turn of its loop (one primary-key read) and reloads the roster when it moved,
+    # whichever process wrote it (the CLI, the web page, a leader's SMS).
+    """
+    CREATE TABLE roster_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+    );
+    INSERT INTO roster_generation (id, generation) VALUES (1, 0);
     """,
 ]
 

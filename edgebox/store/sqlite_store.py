@@ -5,7 +5,8 @@ recorded. A single connection serialised by a lock serves all threads of the dae
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
 This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, health_rows, inbox_rows).
+are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
+inbox_rows).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Iterator
 import sqlite_utils
 
 from edgebox.errors import StoreError
+from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
 from edgebox.store.incident_rows import IncidentRows
@@ -40,7 +42,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
+class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows):
     def __init__(self, path: str | Path, reserve: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it)."""
         self.path = str(path)

@@ -55,6 +55,7 @@ def _dashboard_values(request: Request) -> dict:
     return {
         "incidents": queries.open_incidents(ctx.store),
         "groups": roster.groups,
+        "roster_empty": roster.is_empty,
         "recent": queries.recent_incidents(ctx.store, 10),
         "modems": modems(ctx.daemon),
         "siren_on": ctx.daemon.siren.is_on,

@@ -410,11 +410,15 @@ def test_an_sms_is_one_command_or_a_rejection_with_words(text, groups):
     else:
         assert isinstance(command, (sms_commands.Acknowledge, sms_commands.Cancel)), command
     # the same words in full-width characters or with spaces around mean the same (a notice
-    # keeps the sender's own characters: the same once folded)
+    # and a report keep the sender's own characters: the same once folded)
     folded = unicodedata.normalize("NFKC", text)
     again = sms_commands.parse_sms(f"  {folded} ", groups)
     if isinstance(command, sms_commands.Broadcast):
         assert isinstance(again, sms_commands.Broadcast) and again.group == command.group
+        assert fold(again.text) == fold(command.text)
+    elif isinstance(command, sms_commands.Report):
+        assert isinstance(again, sms_commands.Report)
+        assert again.alarm_type == command.alarm_type
         assert fold(again.text) == fold(command.text)
     else:
         assert again == command
