@@ -10,12 +10,13 @@ import pytest
 
 from edgebox.adapters.gpio.outputs import ALARM, OfficeLights, led_levels
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.store import SqliteStore
 from edgebox.web.passwords import hash_password
 from tests.support import SHEET, kinds, stop, wait_for
+from tests.test_web_process import panels
 
 PASSWORD = "村委值班2024"
 LED_ALARM = 22
@@ -77,19 +78,22 @@ def test_the_alarm_led_is_steady_while_the_roster_is_empty():
 
 @pytest.mark.slow
 def test_a_box_running_empty_says_so_on_the_led_and_the_web_page(tmp_path, emulator):
-    config = parse_config(
+    # The web panel runs in a process of its own, which reads the config file.
+    path = tmp_path / "edgebox.toml"
+    path.write_text(
         f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[siren]\non_seconds = 0\n'
         f'[panel]\nled_alarm = {LED_ALARM}\n'
         f'[web]\nlisten = "127.0.0.1:0"\npassword_hash = "{hash_password(PASSWORD)}"\n'
-        f'[[modems]]\nport = "{emulator.link}"\n')
+        f'[[modems]]\nport = "{emulator.link}"\n', encoding="utf-8")
+    config = load_config(path)
     gpio = SimulatedGPIO()
     daemon = build_daemon(config, gpio=gpio)
     daemon.start()
     try:
         led = lambda: gpio.levels.get(LED_ALARM) == 1  # noqa: E731
         wait_for(led, 30, "the alarm LED to light")
-        panel = next(s for s in daemon.services if type(s).__name__ == "WebPanel")
-        client = httpx.Client(base_url=panel.url, timeout=30)
+        wait_for(lambda: panels(tmp_path / "box.db"), 30, "the web panel")
+        client = httpx.Client(base_url=panels(tmp_path / "box.db")[-1]["url"], timeout=30)
         page = client.get("/login").text
         token = page.split('name="csrf" value="')[1].split('"')[0]
         client.post("/login", data={"password": PASSWORD, "csrf": token})

@@ -10,7 +10,7 @@ import pytest
 from edgebox.adapters.modem import IncomingCall, IncomingSms, SerialModem
 from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
 from edgebox.emulator import EmulatorServer, Latency
-from edgebox.errors import ModemError
+from edgebox.errors import ModemError, ModemRestarted
 
 
 class BarePty:
@@ -184,3 +184,65 @@ def test_ring_outcomes(modem, emulator):
 def test_missing_port_is_a_modem_error(tmp_path):
     with pytest.raises(ModemError, match="cannot open modem port"):
         SerialModem(str(tmp_path / "nothing-here")).start()
+
+
+def _answer_in_thread(bare, command, **options):
+    result = {}
+
+    def run():
+        try:
+            result["lines"] = bare.modem.write(command, **options)
+        except Exception as exc:  # the test looks at what was raised
+            result["error"] = exc
+    writer = threading.Thread(target=run)
+    writer.start()
+    return writer, result
+
+
+def test_an_error_in_words_ends_the_command_at_once(bare):
+    writer, result = _answer_in_thread(bare, "AT+CMGS=23", timeout=30)
+    assert bare.read_command() == b"AT+CMGS=23\r"
+    bare.send(b"\r\n+CMS ERROR: Network timeout\r\n")
+    writer.join(5)  # far inside the command's own 30 s
+    assert not writer.is_alive()
+    assert "CommandError" in type(result["error"]).__name__ or "CMS" in str(result["error"])
+    assert bare.modem.last_error == "+CMS ERROR: Network timeout"
+
+
+def test_sim_busy_in_words_is_retried_like_its_number(bare):
+    writer, result = _answer_in_thread(bare, "AT+CPMS?", timeout=5)
+    assert bare.read_command() == b"AT+CPMS?\r"
+    bare.send(b"\r\n+CME ERROR: SIM busy\r\n")
+    assert bare.read_command() == b"AT+CPMS?\r"  # asked again, not given up
+    bare.send(b'\r\n+CPMS: "SM",0,50\r\n\r\nOK\r\n')
+    writer.join(5)
+    assert result["lines"] == ['+CPMS: "SM",0,50', "OK"]
+
+
+def test_boot_lines_inside_an_answer_are_notifications_and_end_a_waiting_command(bare):
+    writer, result = _answer_in_thread(bare, "AT+CGMI", timeout=5)
+    bare.read_command()
+    bare.send(b"\r\n+QIND: SMS DONE\r\nQuectel\r\n\r\nOK\r\n")  # while starting: just moved aside
+    writer.join(5)
+    assert result["lines"] == ["Quectel", "OK"]
+    assert bare.lines.get(timeout=5) == "+QIND: SMS DONE"
+    bare.modem.watch_restarts = True
+    writer, result = _answer_in_thread(bare, "AT+CMGS=23", timeout=30)
+    bare.read_command()
+    bare.send(b"\r\nRDY\r\n")
+    writer.join(5)
+    assert isinstance(result["error"], ModemRestarted)
+    assert bare.lines.get(timeout=5) == "RDY"
+
+
+def test_a_setting_read_back_is_an_answer_not_a_caller(bare):
+    writer, result = _answer_in_thread(bare, "AT+CLIP?", timeout=5)
+    bare.read_command()
+    bare.send(b"\r\n+CLIP: 1,1\r\n\r\nOK\r\n")
+    writer.join(5)
+    assert result["lines"] == ["+CLIP: 1,1", "OK"]
+    writer, result = _answer_in_thread(bare, "AT+CPIN?", timeout=5)
+    bare.read_command()
+    bare.send(b"\r\n+CPIN: READY\r\n\r\nOK\r\n")  # the answer, though also a boot line
+    writer.join(5)
+    assert result["lines"] == ["+CPIN: READY", "OK"]

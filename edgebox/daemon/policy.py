@@ -69,15 +69,21 @@ class AlarmPolicy(ToldNeighbours):
 
     def _unknown_caller(self, now, phone, call) -> None:
         plan, notice = [], "quiet"
-        if phone and self.config.alarm_forward_unknown_callers and self.config.numbers_office:
+        withheld = call.digits is None
+        # A withheld caller is told to the office like any unregistered one, under the same
+        # hourly limit (all withheld calls count as one number: "" in the log).
+        key = "" if withheld else phone
+        if (withheld or phone) and self.config.alarm_forward_unknown_callers \
+                and self.config.numbers_office:
             told = self.store.unknown_caller_notices(now - timedelta(hours=1))
             forwarded = [number for number, said in told if said == "forward"]
-            notice = alarm.unknown_caller_notice(phone, forwarded, "flood" in
+            notice = alarm.unknown_caller_notice(key, forwarded, "flood" in
                                                  (said for _, said in told),
                                                  self.config.alarm_unknown_notices_per_hour)
             if notice == "forward":
                 local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                plan = alarm.plan_unknown_caller(phone, self.config.numbers_office, local,
+                plan = alarm.plan_unknown_caller(None if withheld else phone,
+                                                 self.config.numbers_office, local,
                                                  self.config.box_language)
             elif notice == "flood":
                 plan = alarm.plan_unknown_flood(len(forwarded) + 1, self.config.numbers_office,
@@ -262,7 +268,7 @@ class AlarmPolicy(ToldNeighbours):
                 self._acknowledge(incident, household, phone, "sms")
         elif isinstance(command, Cancel):
             self._cancel_by_sms(household, phone, now)
-        elif isinstance(command, Admin):
+        elif isinstance(command, Admin) or getattr(command, "about", "") == "admin":
             self._admin(household, phone, command)
         elif isinstance(command, Rejected):
             self._reply(phone, command.reason)

@@ -19,6 +19,7 @@ PURPOSE = {
            "escalation_ring": "escalation ring", "office_notice": "office notice",
            "reply": "reply SMS", "broadcast": "broadcast SMS"},
 }
+WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
           "en": {"delivered": "delivered", "failed": "not delivered"}}
 RING_RESULT = {
@@ -79,6 +80,7 @@ TEXT = {
         "delivery_report": "送达报告 ← {who} {phone_display}：{status}",
         "delivery_report_unmatched": "{modem} 收到无法对应的送达报告（参考号{reference}）",
         "modem_reset": "{modem} 无响应，重启调制解调器：{error}",
+        "modem_restarted": "{modem} 自行重启或设置丢失，已重新设置",
         "modem_out_of_service": "{modem} 连续发送失败，暂停使用{minutes}分钟：{error}",
         "modem_back_in_service": "{modem} 恢复使用",
         "modem_power_cycled": "{modem} 已断电重启（{outcome}）",
@@ -148,6 +150,7 @@ TEXT = {
         "delivery_report": "delivery report <- {who} {phone_display}: {status}",
         "delivery_report_unmatched": "{modem}: a delivery report matched nothing (ref {reference})",
         "modem_reset": "{modem} stopped answering; resetting it: {error}",
+        "modem_restarted": "{modem} restarted by itself ({detected}); set up again",
         "modem_out_of_service": "{modem} out of service for {minutes} min after failures: {error}",
         "modem_back_in_service": "{modem} back in service",
         "modem_power_cycled": "{modem} power-cycled ({outcome})",
@@ -185,7 +188,8 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         **data,
         "who": who or ("未登记" if lang == "zh" else "unregistered"),
         "phone_display": display(data.get("phone", "")),
-        "number_display": display(data.get("number", "")) or "?",
+        "number_display": display(data.get("number", "")) or (
+            WITHHELD[lang] if data.get("withheld") else "?"),
         "purpose": PURPOSE[lang].get(data.get("purpose"), data.get("purpose", "")),
         "result": RING_RESULT[lang].get(data.get("result"), data.get("result", "")),
         "status": STATUS[lang].get(data.get("status"), data.get("status", "")),

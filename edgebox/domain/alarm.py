@@ -162,9 +162,14 @@ def to_offices(office_numbers: list[str], text: str, purpose: str = "office_noti
             for office in office_numbers]
 
 
-def plan_unknown_caller(number: str, office_numbers: list[str], when_local: str,
+def plan_unknown_caller(number: str | None, office_numbers: list[str], when_local: str,
                         lang: str = "zh") -> list[PlannedDelivery]:
-    """An unregistered caller never triggers a group; the office is told so someone can check."""
+    """An unregistered caller never triggers a group; the office is told so someone can check.
+    ``number`` None: the caller withheld it (or the modem did not show it), which may be a
+    member whose phone hides its number in a real emergency: the office is told just the same."""
+    if number is None:
+        text = render(lang, "withheld_caller", time=when_local)
+        return to_offices(office_numbers, text, "unknown_forward")
     text = render(lang, "unknown_caller", number=display(number), time=when_local)
     return to_offices(office_numbers, text, "unknown_forward")
 

@@ -30,6 +30,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "callback_noted": "【联防】您的来电已记为“马上到”。如您家也有紧急情况，请再拨一次或回复“火/盗/医 …”",
         "ack_relay": "【联防】{member}（{address}）已确认，正在赶来",
         "unknown_caller": "【联防】未登记号码{number}于{time}呼叫报警器，请核实",
+        "withheld_caller": "【联防】有隐藏号码的来电于{time}呼叫报警器，无法得知来电人，请核实",
         "unknown_flood": "【联防】1小时内已有{count}个未登记号码呼叫报警器，此后1小时内只记录不再逐条转发，"
                          "请在面板查看记录",
         "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往。确认前往请按1",
@@ -66,6 +67,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
                           " call again or text 'fire/thief/medical ...'",
         "ack_relay": "[Watch] {member} ({address}) is coming",
         "unknown_caller": "[Watch] Unregistered number {number} called the alarm box at {time}. Please check",
+        "withheld_caller": "[Watch] A caller with a withheld number called the alarm box at {time};"
+                           " who it was is unknown. Please check",
         "unknown_flood": "[Watch] {count} unregistered numbers called the alarm box within the hour;"
                          " for the next hour more are only logged, not texted. See the panel's log",
         "ring_speech": "Emergency. {caller}, {address}, {group}, needs help now. "

@@ -22,6 +22,7 @@ Tables
   hears of it, and when it was carried out.
 - roster_generation: one row, counting the roster's replacements.
 - held_reports: delivery reports that arrived before their SMS was recorded, until it is.
+- web_sessions: the web panel's logins (the token's hash, never the token), until they expire.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -224,6 +225,18 @@ MIGRATIONS: list[str] = [
         generation INTEGER NOT NULL
     );
     INSERT INTO roster_generation (id, generation) VALUES (1, 0);
+    """,
+    # 10: the web panel's logins, so they outlive a restart of its process or of the box. Only
+    # the SHA-256 of the cookie's token is kept: the database (or a copy of the SD card) does
+    # not hold a live session. Visitors who are not logged in are never written here.
+    """
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        expires_at TEXT NOT NULL       -- UTC
+    );
     """,
 ]
 

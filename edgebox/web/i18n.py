@@ -15,6 +15,8 @@ WORDS = {
     "wrong_password": ("密码错误", "Wrong password"),
     "too_many": ("尝试次数过多，请{minutes}分钟后再试", "Too many attempts; try again in {minutes} min"),
     "expired": ("页面已过期，请重新操作", "This page expired; please try again"),
+    "too_large": ("提交的内容太大（最多{kb}KB），未保存任何内容",
+                  "What was sent is too large (at most {kb} KB); nothing was saved"),
     "open_incidents": ("进行中的报警", "Open alarms"),
     "no_open": ("当前没有报警", "No open alarm"),
     "roster_empty": ("花名册为空：来电报警将通知不到任何人，请立即导入花名册",

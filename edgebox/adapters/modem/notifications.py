@@ -19,10 +19,11 @@ import threading
 import time
 
 from gsmmodem.exceptions import GsmModemException
-from gsmmodem.modem import ReceivedSms
+from gsmmodem.modem import ReceivedSms, StatusReport
 from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import ussd
+from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
@@ -46,6 +47,7 @@ BARE_RINGS_BEFORE_WITHHELD = 2
 # every +CLIP read before it belongs to a call that has now ended.
 HUNG_UP = object()
 STORAGES = ("SM", "ME")  # SIM card, modem memory
+REPORT_STORAGES = ("SR", "SM", "ME")  # where a modem may keep a status report
 # TP-Status of a status report: 0x00-0x1F done (delivered), 0x20-0x3F still trying, else failed.
 TP_ST_TEMPORARY = range(0x20, 0x40)
 POLL = 0.3
@@ -100,6 +102,11 @@ class Notifications:
         # lets their hang-up in between two submits too, before the network diverts them.
         self._calls_pending = 0
         self._port_work_changed = threading.Condition()
+        # A boot line seen outside an initialisation: the modem restarted in place, back at
+        # its power-up settings (no +CLIP, so every alarm would arrive as a bare RING). The
+        # worker takes it and initialises again. While ``starting``, boot lines are expected.
+        self.starting = False
+        self._restart_line: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -119,6 +126,8 @@ class Notifications:
             self._thread = None
 
     def put(self, line) -> None:
+        if line is not HUNG_UP and not self.starting and is_boot_line(line):
+            self._restart_line = line  # decided as it arrives: the reader knows what it was
         # Counted here, on the reader's thread, before the answer that follows the line is
         # read: a worker done with its submit then sees the work is waiting.
         if line is not HUNG_UP and needs_port(line):
@@ -128,6 +137,11 @@ class Notifications:
             with self._port_work_changed:
                 self._calls_pending += 1
         self._lines.put(line)
+
+    def take_restart(self) -> str | None:
+        """The boot line that showed a restart since the last call, or None."""
+        line, self._restart_line = self._restart_line, None
+        return line
 
     def port_work_done(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
@@ -253,7 +267,7 @@ class Notifications:
         elif match := CDSI.match(line):
             self._stored_report(match.group(1), int(match.group(2)))
         elif line.startswith("+CUSD"):
-            text = readings.decode_ussd(line)
+            text = ussd.decode(line, self._modem.dialect.ussd_packed)
             if text is not None:
                 self._emit(UssdReply(text, self._modem.name))
         else:
@@ -338,14 +352,50 @@ class Notifications:
                 self._delete(memory, index)
 
     def _stored_report(self, memory: str, index: int) -> None:
+        """A delivery report announced as stored (+CDSI). Some firmwares name a slot that is
+        empty by the time we read it, or the wrong memory ("SM" for a report kept in "SR"):
+        the answer is then an empty +CMGR (just OK) or another message. Only a status report
+        is handed on and deleted; otherwise the report is looked for by a sweep of the
+        memories reports are kept in, and if it is nowhere that is said plainly."""
         try:
             with self._modem.exchange():
                 report = self._modem.library.readStoredSms(index, memory)
-                self._modem.library.deleteStoredSms(index, memory)
         except (GsmModemException, ModemError, *PDU_DECODE_ERRORS) as exc:
-            raise ModemError(f"modem {self._modem.name} could not read the delivery report in "
-                             f"{memory} {index}: {type(exc).__name__}: {exc}") from exc
-        self._report(report.reference, int(report.deliveryStatus))
+            log.info("modem %s: nothing readable in %s %s (%s)", self._modem.name, memory,
+                     index, exc)
+            report = None
+        if isinstance(report, StatusReport):
+            self._delete(memory, index)
+            self._report(report.reference, int(report.deliveryStatus))
+            return
+        found = self._sweep_reports(dict.fromkeys((memory, *REPORT_STORAGES)))
+        if not found:
+            log.warning("modem %s announced a delivery report in %s %s that is not there, "
+                        "nor anywhere else; dropped (the delivery stays as sent, unconfirmed)",
+                        self._modem.name, memory, index)
+
+    def _sweep_reports(self, memories) -> int:
+        """Hand on and delete every status report kept in ``memories``; how many there were.
+        Received SMS met on the way are left for their own announcement or the next sweep."""
+        found = 0
+        with self._inbox:
+            for memory in memories:
+                try:
+                    with self._modem.exchange():
+                        stored = self._modem.library.list_stored(memory)
+                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
+                    log.debug("no reports read from %s: %s", memory, exc)
+                    continue
+                for index, pdu in stored:
+                    try:
+                        decoded = decodeSmsPdu(pdu)
+                    except PDU_DECODE_ERRORS:
+                        continue
+                    if decoded.get("type") == "SMS-STATUS-REPORT":
+                        found += 1
+                        self._delete(memory, index)
+                        self._report(decoded["reference"], decoded["status"])
+        return found
 
     def collect_stored_sms(self) -> None:
         """SMS that arrived while we were not listening (an alarm by SMS during a restart), or
