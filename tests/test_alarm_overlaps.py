@@ -38,7 +38,7 @@ def test_sms_soon_after_a_call_enriches_the_same_alarm(make_box):
     [incident] = box.incidents()
     assert (incident["alarm_type"], incident["text"]) == ("thief", "盗 有人撬我家后门")
     typed = render("zh", "alarm_typed", label="盗警", group=FIRST, caller="张伟",
-                   address="石桥村一组3号", text="盗 有人撬我家后门")
+                   address="石桥村一组3号", text="盗 有人撬我家后门", dial="请拨报警110，")
     update = render("zh", "update", label="盗警", caller="张伟", address="石桥村一组3号",
                     text="盗 有人撬我家后门")
     received = {p: [e["text"] for e in box.texts(p)] for p in (WANG, LI, LI_2, LIU)}

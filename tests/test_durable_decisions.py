@@ -205,7 +205,7 @@ def test_an_alarm_sms_taken_off_the_sim_but_not_yet_acted_on_survives_a_kill(mak
         ("H06", "fire", "火 柴房着火了 快来人")]
     assert box.texts(CHEN) == [render("zh", "alarm_typed", label="火警", group="第二组",
                                       caller="杨磊", address="石桥村二组2号",
-                                      text="火 柴房着火了 快来人")]
+                                      text="火 柴房着火了 快来人", dial="请拨火警119，")]
     assert box.texts(YANG) == [render("zh", "confirm", group="第二组", notified=1)]
     assert [e for e in box.emulator.log() if e["kind"] == "sms_received"][0]["number"] == YANG
     assert box.query("SELECT count(*) FROM inbox WHERE handled_at IS NULL") == [(0,)]
