@@ -174,7 +174,8 @@ def test_fires_and_vulnerable_callers_climb_the_ladder_faster(make_box):
 ])
 def test_ring_order(make_box, order, expected):
     box = make_box(settings={"alarm": {"ring_members": True, "ring_order": order}},
-                   latency=Latency(sms_submit=0.02, call_setup=0.02, ring_timeout=0.2))
+                   latency=Latency.realistic(scale=0.02, sms_submit=1, call_setup=1,
+                                             ring_timeout=10))
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(lambda: len(box.calls()) == 3, "three ring calls")

@@ -93,13 +93,13 @@ def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(ma
     box.wait(box.drained, "张伟's alarm")
     # 王建国 says he is coming by SMS. The relay to 张伟 holds the modem five seconds (a busy
     # cell), so 刘洋's call back meanwhile rings on, RING after RING, until the box hangs up.
-    emulator.set_latency(sms_submit=5.0)
+    emulator.set_latency(sms_submit=5.0 / 0.02)  # network seconds, on the emulator's scale
     emulator.sms(WANG, "1")
     box.wait(lambda: box.query("SELECT state FROM deliveries WHERE purpose = 'ack_relay'")
              == [("sending",)], "the relay in the modem's hands")
     emulator.call(LIU, rings=20, ring_interval=0.5)
     box.wait(lambda: [a[1] for a in box.acks()] == ["H01", "H04"], "刘洋's call back")
-    emulator.set_latency(sms_submit=0.05)
+    emulator.set_latency(sms_submit=2.75)
     box.wait(box.drained, "the relays and the note")
 
     [rang_on] = [e for e in emulator.log() if e["kind"] == "call_received"

@@ -35,7 +35,7 @@ PASSWORD = "shiqiao-office-1"
 def box(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser-box")
     emulator = EmulatorServer(link=str(tmp / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02))
     emulator.start()
     db = tmp / "box.db"
     config = tmp / "edgebox.toml"

@@ -41,6 +41,7 @@ TEXT = {
         "call_reject_failed": "拒接失败：{error}",
         "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
         "repeat_call": "{who} 再次来电，报警仍在处理中",
+        "call_waiting": "{modem} 振铃中又有来电（呼叫等待）：{number_display}，拒接后照常处理",
         "incident_joined": "同组又一户来电，并入本次报警",
         "incident_enriched": "报警人短信补充：{alarm_type}",
         "incident_message": "{who} 发来短信：“{text}”",
@@ -107,6 +108,8 @@ TEXT = {
         "call_reject_failed": "could not reject the call: {error}",
         "unknown_caller": "unregistered number {number_display} called; no group alerted",
         "repeat_call": "{who} called again; the alarm is already running",
+        "call_waiting": "{modem} was ringing out when {number_display} called (call waiting);"
+                        " rejected and handled as any call",
         "incident_joined": "another household of the group called; joined to this alarm",
         "incident_enriched": "the caller's SMS says what is happening: {alarm_type}",
         "incident_message": "SMS from {who}: \"{text}\"",
