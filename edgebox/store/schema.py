@@ -200,6 +200,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
     """,
+    # 8: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
+    # (tests/test_store_speed.py): a delivery report's other parts and retention's deletes by
+    # delivery (and every delete of a delivery, which checks this foreign key); a report's own
+    # part among the few still unreported (by reference alone it walks every part ever sent
+    # with that reference, 1200 of them at 300k SMS, for a stray report); the open alarms
+    # that told a household, asked for every SMS it sends; retention's old events by time; the
+    # roster's foreign keys, checked on every re-import.
+    """
+    CREATE INDEX sms_parts_delivery ON sms_parts(delivery_id);
+    CREATE INDEX sms_parts_unreported ON sms_parts(modem, reference) WHERE status IS NULL;
+    CREATE INDEX deliveries_household ON deliveries(household_id, purpose, incident_id);
+    CREATE INDEX events_at ON events(at);
+    CREATE INDEX village_groups_leader ON village_groups(leader_id);
+    CREATE INDEX group_members_household ON group_members(household_id);
+    """,
 ]
 
 
