@@ -5,6 +5,7 @@ events deferred off that path keep the log gap-free, retention deletes in small 
 and the WAL is checkpointed on its own thread, not in a commit."""
 import re
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bench.history import fill_history
 from edgebox.domain import alarm
 from edgebox.store import SqliteStore
+from edgebox.store.wal_checkpoints import WalCheckpointer
 from edgebox.uplink import retention
 
 from tests.test_store import T0, roster
@@ -104,3 +106,93 @@ def test_every_foreign_key_has_an_index(old_store):
             if key[3] not in leading:
                 missing.append(f"{table}.{key[3]}")
     assert missing == []
+
+
+def test_retention_deletes_in_small_lazy_chunks(old_store):
+    """Each chunk is one short transaction that changes a bounded number of rows and does not
+    wait for the disk (the old chunks of 500 incidents took thousands of rows each)."""
+    conn, changes = old_store.db.conn, []
+    last = [conn.total_changes]
+
+    def observe(durable, held):
+        changes.append((durable, conn.total_changes - last[0]))
+        last[0] = conn.total_changes
+    old_store.observe_commits(observe)
+    pruned = retention.prune(old_store, 10 ** 9, NOW + timedelta(days=60), [], 7, 30)
+    assert pruned["incidents"] > retention.INCIDENT_CHUNK and pruned["events"] > retention.CHUNK
+    assert len(changes) > 10
+    assert not any(durable for durable, _ in changes)
+    assert max(rows for _, rows in changes) <= 2 * retention.CHUNK
+
+
+def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_path):
+    store = SqliteStore(tmp_path / "box.db")
+    store.replace_roster(roster(4), T0)
+    seen, commits = [], []
+    store.subscribe(lambda event: seen.append(event["kind"]))
+    store.observe_commits(lambda durable, held: commits.append(durable))
+    store.append_event(T0, "first")
+    store.defer_event(T0, "call_rejected", None, modem="m1")
+    assert store.events_of_kinds(["call_rejected"]) == []  # no commit of its own
+    store.claim_next_delivery(T0)  # a lazy commit does not carry it (a power cut may undo it)
+    assert store.events_of_kinds(["call_rejected"]) == []
+    with pytest.raises(RuntimeError):  # a rolled-back transaction keeps it for the next one
+        with store.transaction() as conn:
+            store._append(conn, T0, "doomed", None, {})
+            raise RuntimeError("boom")
+    store.append_event(T0, "second")
+    events = store.events_after(0)
+    assert [e["kind"] for e in events][-3:] == ["first", "call_rejected", "second"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert seen[-3:] == ["first", "call_rejected", "second"]
+    assert commits == [True, False, True]  # first, the claim, second (none rolled back)
+    store.defer_event(T0, "siren_on", None)
+    assert not store.flush_deferred(older_than=3600)  # not waited long enough
+    assert store.flush_deferred()
+    store.defer_event(T0, "siren_off", None)
+    store.close()  # writes what is left
+    reopened = SqliteStore(tmp_path / "box.db")
+    assert [e["kind"] for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
+    reopened.close()
+
+
+def test_checkpoints_run_on_their_own_thread_not_in_a_commit(tmp_path):
+    store = SqliteStore(tmp_path / "box.db", idle_checkpoints=True)
+    assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    store.replace_roster(roster(4), T0)
+    for n in range(50):
+        store.append_event(T0, "modem_health", None, filler="x" * 4000, n=n)
+    checkpointer = store._checkpointer
+    wait_until(lambda: checkpointer.checkpoints >= 1, 30)
+    # The log was copied into the database: a new connection sees everything, none in the WAL.
+    probe = sqlite3.connect(tmp_path / "box.db")
+    busy, frames, done = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, frames) == (0, done)
+    probe.close()
+    store.close()
+
+
+def test_a_busy_box_is_checkpointed_once_the_wal_passes_its_bound(tmp_path):
+    """Never idle (the quiet time is an hour here), the WAL still does not grow without limit."""
+    store = SqliteStore(tmp_path / "box.db")
+    store.close()
+    conn = sqlite3.connect(tmp_path / "box.db", isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    checkpointer = WalCheckpointer(str(tmp_path / "box.db"), idle_seconds=3600,
+                                   limit_bytes=256 * 1024)
+    try:
+        for n in range(200):
+            conn.execute("INSERT INTO uplink_state (name, value) VALUES (?, ?)",
+                         (f"k{n}", "y" * 4000))
+            checkpointer.committed()
+        wait_until(lambda: checkpointer.checkpoints >= 1, 30)
+    finally:
+        checkpointer.close()
+        conn.close()
+
+
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
