@@ -20,6 +20,9 @@ Tables
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - office_actions: every office action (web panel, panel buttons), kept before the event loop
   hears of it, and when it was carried out.
+- wal_restarts: one row the WAL checkpointer writes after each checkpoint, so that the log's
+  restart (whose header SQLite syncs on its own, a second wait for the disk) is its write and
+  never an alarm's (see store/wal_checkpoints.py).
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -214,6 +217,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_at ON events(at);
     CREATE INDEX village_groups_leader ON village_groups(leader_id);
     CREATE INDEX group_members_household ON group_members(household_id);
+    CREATE TABLE wal_restarts (     -- one row: when the checkpointer last restarted the WAL
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL
+    );
     """,
 ]
 

@@ -29,7 +29,7 @@ from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
 from edgebox.store.times import parse_utc, utc_iso
-from edgebox.store.wal_checkpoints import WalCheckpointer
+from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
 __all__ = ["SqliteStore", "parse_utc", "utc_iso"]
 
@@ -40,8 +40,6 @@ RESERVE_BYTES = 8 * 1024 * 1024
 # Below this much free space a transaction first gives up the reserve: more than the biggest
 # single transaction writes (a village-wide broadcast, a few hundred KiB of WAL).
 LOW_SPACE_BYTES = 1024 * 1024
-# What a checkpoint leaves of the WAL file (it would otherwise keep its largest size for good).
-WAL_KEEP_BYTES = 4 * 1024 * 1024
 
 
 class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
@@ -60,7 +58,8 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # an acknowledged alarm survives power loss
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
+            # what a checkpoint leaves of the WAL file (else it keeps its largest size for good)
+            conn.execute(f"PRAGMA journal_size_limit={KEEP_BYTES}")
             if idle_checkpoints:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             migrate(conn)
