@@ -140,6 +140,30 @@ class Usage:
         return 100 * (self.cpu_seconds - earlier.cpu_seconds) / (self.at - earlier.at)
 
 
+def thread_switches(pid: int) -> dict[int, tuple[str, int]]:
+    """Each thread of a process: (its name, its context switches so far, voluntary and not),
+    from /proc/<pid>/task/*/status. A thread that sleeps and wakes adds one per wake-up."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = dict(line.split(":\t", 1) for line in
+                          (task / "status").read_text().splitlines() if ":\t" in line)
+        except OSError:  # the thread ended meanwhile
+            continue
+        threads[int(task.name)] = (status["Name"].strip(),
+                                   int(status["voluntary_ctxt_switches"])
+                                   + int(status["nonvoluntary_ctxt_switches"]))
+    return threads
+
+
+def wakeups_per_second(before: dict, after: dict, seconds: float) -> list[dict]:
+    """Per thread alive at both readings, busiest first: wake-ups per second between them."""
+    rates = [{"thread": tid, "name": after[tid][0],
+              "per_second": round((after[tid][1] - before[tid][1]) / seconds, 2)}
+             for tid in sorted(set(before) & set(after))]
+    return sorted(rates, key=lambda r: -r["per_second"])
+
+
 @contextmanager
 def box_process(emulators, roster: Roster, config: str = "", env: dict | None = None,
                 wait_ready: bool = True, prepare=None):

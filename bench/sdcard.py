@@ -33,8 +33,8 @@ from bench.latency import CONFIG, figures, time_alarms
 
 SHIM_SOURCE = Path(__file__).parent / "fsync_delay.c"
 BUILD = Path(__file__).parent / "build"
-HISTORY_SMS, QUICK_HISTORY_SMS = 300_000, 20_000
-ALARMS, QUICK_ALARMS = 50, 5
+HISTORY_SMS, QUICK_HISTORY_SMS = 300_000, 10_000
+ALARMS, QUICK_ALARMS = 50, 3
 TARGET_P99_MS, TARGET_HISTORY_MEDIAN_MS, TARGET_CHUNK_MS = 50.0, 20.0, 50.0
 OWN_MS = 5.0  # what the alarm path may add to its one flush
 
