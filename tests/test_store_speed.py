@@ -3,10 +3,14 @@
 delete scans the child table), the alarm path waits for the disk once before its first SMS,
 events deferred off that path keep the log gap-free, retention deletes in small lazy chunks,
 and the WAL is checkpointed on its own thread, not in a commit."""
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +200,40 @@ def wait_until(condition, timeout):
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.05)
+
+
+FIRST_COMMIT_AFTER_CHECKPOINT = """
+import sys, time
+from datetime import datetime, timezone
+from edgebox.store import SqliteStore
+store = SqliteStore(sys.argv[1], idle_checkpoints=True)
+now = datetime.now(timezone.utc)
+store.append_event(now, "daemon_started")
+deadline = time.monotonic() + 30
+while store.db.execute("SELECT count(*) FROM wal_restarts").fetchone()[0] == 0:
+    assert time.monotonic() < deadline, "no checkpoint"
+    time.sleep(0.05)
+time.sleep(0.2)  # the restart row's commit has returned; its flush is over
+start = time.monotonic()
+store.append_event(now, "incident_opened")
+print(start, time.monotonic())
+"""
+
+
+def test_the_first_commit_after_an_idle_checkpoint_flushes_once(tmp_path):
+    """A FULL commit that starts the WAL over syncs its header too: the checkpointer starts it
+    over itself, so the alarm after a quiet spell waits for the disk once. Flushes counted by
+    the benchmarks' LD_PRELOAD shim."""
+    from bench.sdcard import build_shim
+    shim, why = build_shim()
+    if shim is None:
+        pytest.skip(why)
+    log = tmp_path / "fsync.log"
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_COMMIT_AFTER_CHECKPOINT, str(tmp_path / "box.db")],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+        env={**os.environ, "LD_PRELOAD": str(shim), "EDGEBOX_FSYNC_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    start, end = map(float, done.stdout.split())
+    flushes = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    assert sum(start <= began and ended <= end for began, ended in flushes) == 1

@@ -45,7 +45,7 @@ class WalCheckpointer:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                      timeout=10)
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # only the restart's row (see above)
+        self._conn.execute("PRAGMA synchronous=FULL")  # checkpoints sync as the store's do
         self._conn.execute(f"PRAGMA journal_size_limit={keep_bytes}")
         self._conn.execute("PRAGMA busy_timeout=200")  # the store is writing: it restarts it
         self._cond = threading.Condition()
@@ -110,8 +110,15 @@ class WalCheckpointer:
             except sqlite3.Error:  # the next commit brings the next try
                 log.exception("checkpointing the database log failed")
                 continue
-            try:
-                self._conn.execute("INSERT OR REPLACE INTO wal_restarts (id, at) VALUES (1, ?)",
-                                   (utc_iso(datetime.now(timezone.utc)),))
-            except sqlite3.OperationalError as exc:  # the store is writing: its write restarts it
-                log.debug("WAL not restarted here: %s", exc)
+            self._restart_wal()
+
+    def _restart_wal(self) -> None:
+        """The first write after a complete checkpoint, lazily (see the module's notes)."""
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._conn.execute("INSERT OR REPLACE INTO wal_restarts (id, at) VALUES (1, ?)",
+                               (utc_iso(datetime.now(timezone.utc)),))
+        except sqlite3.OperationalError as exc:  # the store is writing: its write restarts it
+            log.debug("WAL not restarted here: %s", exc)
+        finally:
+            self._conn.execute("PRAGMA synchronous=FULL")
