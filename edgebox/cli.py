@@ -15,9 +15,24 @@ from edgebox.errors import EdgeboxError
 DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
 
 
-def fail(message: str) -> None:
+# Exit statuses beside 2 (a usage or config error): another process holds the database or a
+# modem port (EX_TEMPFAIL: systemd's restart tries again once it is gone); the box has no
+# roster (EX_CONFIG: systemd/edgebox.service does not restart it, a restart cannot help).
+EXIT_IN_USE = 75
+EXIT_NO_ROSTER = 78
+
+
+def no_roster_line(why: str) -> str:
+    """Chinese first, then the English with what to do: the refusal of a box with no roster."""
+    from edgebox.domain.messages import render
+    return (f"{render('zh', 'no_roster')}，请先导入花名册。{render('en', 'no_roster')} ({why});"
+            " import one with 'edgebox roster import FILE' (or start with --allow-empty for"
+            " first setup)")
+
+
+def fail(message: str, status: int = 2) -> None:
     click.echo(f"edgebox: {message}", err=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 def _load(config_path: str):
@@ -42,18 +57,38 @@ def main() -> None:
 @main.command()
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(dir_okay=False), help="the box's TOML config")
-def run(config_path: str) -> None:
-    """Run the alarm daemon until SIGTERM or Ctrl-C.
+@click.option("--allow-empty", is_flag=True,
+              help="run even with no roster (first setup only: an alarm would reach nobody)")
+def run(config_path: str, allow_empty: bool) -> None:
+    """Run the alarm daemon until SIGTERM or Ctrl-C. It refuses to start beside another
+    daemon on the same database or modem port, and with an empty roster.
 
     \b
     Example:
       edgebox run --config /etc/edgebox/edgebox.toml
     """
     from edgebox.daemon.app import build_daemon, setup_logging
+    from edgebox.single_instance import DatabaseLock, InUse, check_ports_free
     config = _load(config_path)
     setup_logging(config.log_level)
+    if not (allow_empty or config.box_roster_csv or os.path.exists(config.box_database)):
+        # a mistyped path, or a card never given its roster: do not create an empty database
+        fail(no_roster_line(f"{config.box_database} does not exist"), EXIT_NO_ROSTER)
+    # Before anything is opened: a second daemon must leave the first one's database and
+    # modems untouched (edgebox/single_instance.py).
+    instance = DatabaseLock(config.box_database, "edgebox run")
+    try:
+        instance.acquire()
+        check_ports_free([m.port for m in config.modems])
+    except InUse as exc:
+        fail(str(exc), EXIT_IN_USE)
+    except EdgeboxError as exc:
+        fail(str(exc))
     try:
         daemon = build_daemon(config)
+        if daemon.roster.is_empty and not allow_empty:
+            fail(no_roster_line(f"no households in {config.box_database}"),
+                 EXIT_NO_ROSTER)
         daemon.start()
     except EdgeboxError as exc:
         fail(str(exc))
@@ -64,6 +99,7 @@ def run(config_path: str) -> None:
     except KeyboardInterrupt:
         pass
     daemon.stop()
+    instance.release()
 
 
 @main.command()
@@ -127,14 +163,35 @@ def roster_import(csv_file: str, config_path: str) -> None:
     store, config = _store_and_config(config_path)
     try:
         new = read_roster_csv(csv_file, region=config.box_region)
-        store.replace_roster(new, utc_now(), source=Path(csv_file).name)
+        generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
         click.echo(f"edgebox: {csv_file} was not imported; nothing changed:", err=True)
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups")
+    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups; "
+               f"{_roster_taken_up(store, config.box_database, generation)}")
+
+
+ROSTER_PICKUP_SECONDS = 10  # a running daemon takes a new roster on its loop's next turn
+
+
+def _roster_taken_up(store, database: str, generation: int) -> str:
+    """Whether the box runs with the roster just saved: a running daemon logs
+    ``roster_loaded`` when it has taken it (edgebox/daemon/service.py, follow_roster)."""
+    import time
+    from edgebox.single_instance import lock_owner
+    owner = lock_owner(database)
+    if owner is None or owner[1] not in ("edgebox run", ""):  # none, or a tool holds it
+        return "the box uses it when it starts"
+    deadline = time.monotonic() + ROSTER_PICKUP_SECONDS
+    while time.monotonic() < deadline:
+        if store.roster_generation_loaded() >= generation:
+            return "the running box uses it now"
+        time.sleep(0.1)
+    return (f"the running box (process {owner[0]}) has not taken it yet: check its log "
+            "for roster_loaded")
 
 
 @roster.command("export")

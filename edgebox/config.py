@@ -87,6 +87,7 @@ KEYS: dict[str, Key] = {
                             else "must be 4-8 digits, or empty to turn SMS administration off"),
     "admin.max_wrong": Key(int, 3, _between(1, 20)),
     "admin.lockout_minutes": Key((int, float), 60, _between(0.1, 24 * 60)),
+    "admin.max_per_hour": Key(int, 10, _between(1, 100)),
     "drill.report_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
     "drill.schedule": Key(list, [], lambda v: _drill_schedule(v)),
     "numbers.office": Key(list, []),
@@ -118,6 +119,7 @@ KEYS: dict[str, Key] = {
     "web.session_hours": Key((int, float), 12, _between(0.1, 24 * 30)),
     "web.login_attempts": Key(int, 5, _between(1, 100)),
     "web.login_window_minutes": Key((int, float), 15, _between(1, 24 * 60)),
+    "web.memory_mb": Key(int, 256, _between(64, 4096)),
     # The uplink to the county hub (edgebox.uplink): an empty url means no uploader.
     "uplink.url": Key(str, "", lambda v: _uplink_url(v)),
     "uplink.token": Key(str, ""),
@@ -187,6 +189,8 @@ MODEM_KEYS: dict[str, Key] = {
     "pin": Key(str, "", _pin),
     "voice": Key(bool, True),
     "power_cycle": Key(str, ""),
+    # The SIM's own number (optional): a leader cannot add it to the roster as a household.
+    "number": Key(str, ""),
 }
 
 
@@ -199,6 +203,7 @@ class ModemSettings:
     pin: str
     voice: bool
     power_cycle: str
+    number: str = ""  # E.164, or "" when not configured
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
         return f"ModemSettings(name={self.name!r}, port={self.port!r})"
@@ -285,7 +290,7 @@ def _checked(key: str, spec: Key, table: dict, name: str) -> Any:
     return value
 
 
-def _parse_modems(raw: object) -> tuple[ModemSettings, ...]:
+def _parse_modems(raw: object, region: str) -> tuple[ModemSettings, ...]:
     if raw is None:
         raise ConfigError("modems", "is required: add a [[modems]] table with the modem's port")
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
@@ -301,6 +306,8 @@ def _parse_modems(raw: object) -> tuple[ModemSettings, ...]:
         values = {name: _checked(f"{prefix}.{name}", spec, table, name)
                   for name, spec in MODEM_KEYS.items()}
         values["name"] = values["name"] or f"modem{number}"
+        if values["number"]:
+            values["number"] = _check_numbers(f"{prefix}.number", [values["number"]], region)[0]
         modems.append(ModemSettings(**values))
     names = [m.name for m in modems]
     for name in names:
@@ -354,7 +361,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
         values[key] = _check_numbers(key, values[key], values["box.region"])
 
-    return Config(values, source, _parse_modems(modems_raw), _parse_ladder(raw_ladder))
+    return Config(values, source, _parse_modems(modems_raw, values["box.region"]),
+                  _parse_ladder(raw_ladder))
 
 
 def load_config(path: str | Path) -> Config:

@@ -1,7 +1,16 @@
-"""Failed logins limited per client address, for the box's web panel and the county hub.
+"""Failed logins limited per client address, for the box's web panel and the county hub, and
+per account for the hub.
 
 In memory: the counts go with a restart, which a guesser cannot cause, and a login writes
 nothing to disk.
+
+Why the hub has no limit on "everyone together" and what its limit per account does: a limit
+over all addresses lets anyone with ten addresses lock the whole county out by failing on
+purpose. A limit per account alone would let them lock one official out for as long as they
+keep failing. So the hub limits each address (as the box does) and, per account, backs off
+exponentially (to at most ``max_wait``) for attempts from addresses that have failed before,
+while a login from an address with no failure on record is always checked: the owner at their
+own desk still gets in, and a guesser gets one try per fresh address per window, not a stream.
 """
 from __future__ import annotations
 
@@ -16,10 +25,13 @@ MAX_CLIENTS = 1000
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per client address in ``window`` seconds, and ten
-    times that from everywhere together (a LAN is small; a flood means someone is guessing)."""
+    """At most ``attempts`` failed logins per client address in ``window`` seconds and, when
+    ``everyone`` is set, ``everyone`` times that from all addresses together (the box: a LAN is
+    small, a flood means someone is guessing)."""
 
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic,
+                 everyone: int | None = 10):
+        self.everyone = everyone
         self.attempts = attempts
         self.window = window
         self._clock = clock
@@ -36,7 +48,7 @@ class LoginLimiter:
             waits = []
             if len(mine) >= self.attempts:
                 waits.append(mine[0] + self.window - now)
-            if len(everyone) >= 10 * self.attempts:
+            if self.everyone and len(everyone) >= self.everyone * self.attempts:
                 waits.append(everyone[0] + self.window - now)
             return max(waits, default=0.0)
 
@@ -53,6 +65,12 @@ class LoginLimiter:
         with self._lock:
             self._failures.pop(client, None)
 
+    def has_failures(self, client: str) -> bool:
+        """Whether this address failed within the window."""
+        now = self._clock()
+        with self._lock:
+            return bool(self._trim(self._failures.get(client, deque()), now))
+
     def remembered(self) -> int:
         """How many addresses have failures on record."""
         with self._lock:
@@ -60,5 +78,46 @@ class LoginLimiter:
 
     def _trim(self, times: deque, now: float) -> deque:
         while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+
+class AccountLimiter:
+    """Failed logins per account name: after ``attempts`` in ``window`` seconds, attempts from
+    addresses that have failed before wait ``window`` × 2 per failure past the limit, at most
+    ``max_wait``; an address with no failures is never held back by the account (see above)."""
+
+    def __init__(self, attempts: int, window: float, max_wait: float = 3600,
+                 clock: Callable[[], float] = time.monotonic):
+        self.attempts, self.window, self.max_wait = attempts, window, max_wait
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque] = {}
+
+    def wait_seconds(self, account: str, clean_address: bool) -> float:
+        if clean_address:
+            return 0.0
+        now = self._clock()
+        with self._lock:
+            times = self._recent(account, now)
+            over = len(times) - self.attempts
+            if over < 0:
+                return 0.0
+            backoff = min(self.max_wait, self.window * 2 ** min(over, 32))
+            return max(0.0, times[-1] + backoff - now)
+
+    def failed(self, account: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._failures.setdefault(account, deque()).append(now)
+            if len(self._failures) > MAX_CLIENTS:  # names are the guesser's choice: bounded
+                for stale in [a for a in self._failures if not self._recent(a, now)]:
+                    del self._failures[stale]
+
+    def _recent(self, account: str, now: float) -> deque:
+        """Failures within the longest back-off (they keep the account's back-off growing)."""
+        times = self._failures.get(account, deque())
+        horizon = max(self.window, self.max_wait)
+        while times and times[0] <= now - horizon:
             times.popleft()
         return times

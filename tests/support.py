@@ -43,8 +43,8 @@ def wait_for(condition, timeout, what, log_path=None):
         time.sleep(0.1)
 
 
-def start_box(tmp_path, emulators, extra="", ring_members=False):
-    """Import SHEET and start `edgebox run` as a process on these emulators; wait for every
+def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET):
+    """Import SHEET (or another sheet) and start `edgebox run` as a process on these emulators; wait for every
     modem to be ready. Returns (process, db path, config path, log path)."""
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"
@@ -54,7 +54,7 @@ def start_box(tmp_path, emulators, extra="", ring_members=False):
     alarm = "" if "[alarm]" in extra else f"[alarm]\nring_members = {str(ring_members).lower()}\n"
     config.write_text(f'[box]\ndatabase = "{db}"\n{alarm}[siren]\non_seconds = 0\n{extra}\n'
                       f'{modems}', encoding="utf-8")
-    import_sheet(tmp_path, config)
+    import_sheet(tmp_path, config, sheet)
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(config, log_path)
     wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",

@@ -47,7 +47,7 @@ def test_one_wait_for_the_disk_between_the_call_and_the_first_sms(box):
     daemon, emulator = box
     commits = []  # (durable, when), on the emulator's clock (both are time.monotonic)
     daemon.store.observe_commits(lambda durable, held: commits.append((durable, time.monotonic())))
-    caller = daemon.roster.households[2]
+    caller = daemon.store.load_roster().households[2]
     call = emulator.call(caller.primary_phone, rings=3, ring_interval=1.0)
     entries = emulator.wait_for(lambda log: any(e["kind"] == "sms_sent" for e in log), 30)
     shown = next(e["clock"] for e in entries if e["kind"] == "clip_emitted" and e["call"] == call)

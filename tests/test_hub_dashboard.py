@@ -13,7 +13,7 @@ import pytest
 
 from edgebox.hub.accounts import add_user, hash_password, password_matches
 from edgebox.hub.database import open_database
-from edgebox.login_limit import MAX_CLIENTS, LoginLimiter
+from edgebox.login_limit import MAX_CLIENTS, AccountLimiter, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
 from tests.hub_support import (HubProcess, fill_box, hub_database_url, register, settings)
@@ -209,6 +209,7 @@ def strict_hub(request, tmp_path):
     url = hub_database_url(request.param, tmp_path)
     db = open_database(url)
     add_user(db, "wang", PASSWORD)
+    add_user(db, "li", PASSWORD)
     db.close()
     process = HubProcess(url, tmp_path, options=("--login-attempts", 3,
                                                  "--login-window-minutes", 10)).start()
@@ -225,15 +226,63 @@ def test_repeated_wrong_passwords_from_one_address_are_refused_for_a_while(stric
     assert refused.status_code == 429 and "too many failed logins" in refused.text
     assert 0 < int(refused.headers["retry-after"]) <= 600
     assert guesser.get("/").status_code == 303
-    # Another address is not held up by it, and its own success clears its own count.
+    # Another address is not held up by it: wang from a desk with no failures gets in, and li,
+    # whose account is under its limit, gets in after two typos and clears that desk's count.
     office = new_client(strict_hub, "127.0.0.2")
-    for _ in range(2):
-        assert try_login(office, "not the password").status_code == 401
     assert try_login(office, PASSWORD).status_code == 303
     assert office.get("/").status_code == 200
-    assert try_login(new_client(strict_hub, "127.0.0.2"), "wrong again").status_code == 401
-    assert try_login(new_client(strict_hub, "127.0.0.2"), PASSWORD).status_code == 303
+    colleague = new_client(strict_hub, "127.0.0.3")
+    for _ in range(2):
+        assert try_login(colleague, "not the password", name="li").status_code == 401
+    assert try_login(colleague, PASSWORD, name="li").status_code == 303
+    assert try_login(new_client(strict_hub, "127.0.0.3"), PASSWORD).status_code == 303
     assert try_login(guesser, PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "streamed"])
+def test_a_huge_login_post_is_cut_off_before_it_is_read(strict_hub, chunked):
+    from tests.test_web_guard import MB, raw_post
+    status, sent = raw_post(strict_hub.url, "/login", 300 * MB,
+                            {"Content-Type": "application/x-www-form-urlencoded"}, chunked)
+    assert status == 413 and sent < 10 * MB
+    assert try_login(new_client(strict_hub), PASSWORD).status_code == 303
+
+
+def test_failures_from_ten_addresses_do_not_lock_the_county_out(strict_hub):
+    checked = 0
+    for host in range(10, 20):  # ten addresses guessing wang's password, three tries each
+        guesser = new_client(strict_hub, f"127.0.0.{host}")
+        answers = [try_login(guesser, "guess").status_code for _ in range(3)]
+        checked += answers.count(401)
+        assert set(answers) <= {401, 429} and answers[0] == 401  # a fresh address: one look
+        assert try_login(guesser, PASSWORD).status_code == 429
+    assert checked <= 10 + 3  # not 30: past the account's limit, one guess per address
+    # Everyone else still logs in, and so does wang himself from his own desk.
+    assert try_login(new_client(strict_hub, "127.0.0.30"), PASSWORD, name="li").status_code == 303
+    assert try_login(new_client(strict_hub, "127.0.0.31"), PASSWORD).status_code == 303
+    # The account is over its limit: an address that has failed, even once and even with
+    # the right password now, waits; a fresh address gets one look at its password.
+    once = new_client(strict_hub, "127.0.0.40")
+    assert try_login(once, "guess").status_code == 401
+    assert try_login(once, PASSWORD).status_code == 429
+    assert try_login(new_client(strict_hub, "127.0.0.41"), "guess").status_code == 401
+
+
+def test_an_accounts_back_off_grows_with_failures_and_is_bounded():
+    now = [1000.0]
+    limiter = AccountLimiter(3, 60, max_wait=600, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.wait_seconds("wang", clean_address=False) == 0
+        limiter.failed("wang")
+    waits = []
+    for _ in range(6):
+        waits.append(limiter.wait_seconds("wang", clean_address=False))
+        limiter.failed("wang")
+    assert waits == [60, 120, 240, 480, 600, 600]  # doubling, never past max_wait
+    assert limiter.wait_seconds("wang", clean_address=True) == 0
+    assert limiter.wait_seconds("li", clean_address=False) == 0
+    now[0] += 600
+    assert limiter.wait_seconds("wang", clean_address=False) == 0  # it lifts: never for ever
 
 
 def test_the_login_limit_lifts_after_its_window_and_forgets_old_addresses():
@@ -252,3 +301,26 @@ def test_the_login_limit_lifts_after_its_window_and_forgets_old_addresses():
         now[0] += 60 / MAX_CLIENTS
         limiter.failed(f"10.1.{index // 256}.{index % 256}")
     assert limiter.remembered() <= MAX_CLIENTS + 1
+
+
+def test_csv_exports_neutralise_cells_that_would_run_as_formulas(hub, tmp_path):
+    # What a box sends is typed by villagers and clerks: a group or household named so that
+    # a spreadsheet would run it. Each such cell is exported as text (OWASP CSV injection).
+    store = SqliteStore(tmp_path / "box-2.db")
+    nasty = ["=HYPERLINK(\"http://evil\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+             "\tleading tab", "\rleading CR"]
+    at = datetime.now(timezone.utc)
+    for index, group in enumerate(nasty):
+        store.open_incident(at, group, nasty[-1 - index], "+8613800138001")
+    uploader = Uploader(settings(hub.url, box_id="box-2", token="another-token-for-box-two"),
+                        store)
+    assert uploader.run_once().ok
+    uploader.client.close()
+    store.close()
+    client = logged_in(hub)
+    rows = [r for r in csv_rows(client, "/incidents.csv") if r["box_id"] == "box-2"]
+    exported = {r["group_id"]: r["household"] for r in rows}
+    assert {"'" + g: "'" + nasty[-1 - i] for i, g in enumerate(nasty)}.items() <= exported.items()
+    for row in rows:  # nothing else starts a formula either, and numbers stay numbers
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    assert all(r["acks"].isdigit() for r in rows)

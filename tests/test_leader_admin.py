@@ -168,7 +168,9 @@ def test_wrong_pins_lock_the_number_out_across_a_restart_until_the_time_is_up(tm
 
 @pytest.mark.parametrize("text,expected", [
     ("管理 1234 加 王五 13800138000", Admin("1234", "add", "王五", "13800138000")),
-    ("管理1234加王五138 0013 8000", Admin("1234", "add", "王五", "13800138000")),
+    ("管理1234加王五13800138000", Admin("1234", "add", "王五", "13800138000")),
+    ("管理 1234 加 张三2 13800138000", Admin("1234", "add", "张三2", "13800138000")),
+    ("管理 1234 加 王五 +86 138 0013 8000", Admin("1234", "add", "王五", "+8613800138000")),
     ("管理　１２３４　加　王五　１３８００１３８０００", Admin("1234", "add", "王五", "13800138000")),
     ("admin 1234 add Wang 138-0013-8000", Admin("1234", "add", "Wang", "13800138000")),
     ("管理 1234 删除 150 1380 0022", Admin("1234", "remove", None, "15013800022")),
@@ -192,3 +194,75 @@ def test_the_pin_is_masked_in_what_is_logged():
     assert redact_pin(f"管理 {PIN} 加 王五 13800138000") == "管理 **** 加 王五 13800138000"
     assert redact_pin("管理６０５１７２９３列表") == "管理****列表"
     assert redact_pin("着火了 1234") == "着火了 1234"  # not a command: left as it is
+
+
+OWN_NUMBER = "+8618900138077"  # the box's SIM
+
+
+def test_no_office_township_or_box_number_becomes_a_household(tmp_path, emulator):
+    daemon, db, config, log_path = start_box(tmp_path, [emulator], extra=(
+        f'[numbers]\noffice = ["13300138099"]\ntownship = ["0571-8888 6666"]\n'
+        f'[admin]\nleader_pin = "{PIN}"\n'))
+    stop(daemon)
+    # The modem's own number is configured in its [[modems]] table.
+    text = config.read_text(encoding="utf-8").replace(
+        f'port = "{emulator.link}"', f'port = "{emulator.link}"\nnumber = "189 0013 8077"')
+    config.write_text(text, encoding="utf-8")
+    daemon = start_daemon(config, log_path, append=True)
+    wait_for(lambda: kinds(db).count("modem_ready") >= 2, 30, "the restarted daemon", log_path)
+    try:
+        answers = [ask(emulator, LEADER_ONE, f"管理 {PIN} 加 张伟 {number}", log_path)
+                   for number in ("133 0013 8099", "0571 8888 6666", "18900138077")]
+    finally:
+        stop(daemon)
+    assert answers == [render("zh", "refused", reason=f"{shown} 是村委、乡镇或报警器的号码，不能登记为住户")
+                       for shown in ("133 0013 8099", "0571 8888 6666", "189 0013 8077")]
+    assert phones_of(db, "H03") == ["+8618600138003"]
+    assert kinds(db).count("admin_change") == 0
+
+
+def test_a_name_ending_in_digits_is_not_glued_onto_the_phone(tmp_path, emulator):
+    daemon, db, _, log_path = start(tmp_path, emulator)
+    try:
+        named = ask(emulator, LEADER_ONE, f"管理 {PIN} 加 张伟2 17700138033", log_path)
+        grouped = ask(emulator, LEADER_ONE, f"管理 {PIN} 加 张伟2 177 0013 8033", log_path)
+        spaced = ask(emulator, LEADER_ONE, f"管理 {PIN} 加 张伟 2 17700138033", log_path)
+        right = ask(emulator, LEADER_ONE, f"管理 {PIN} 加 张伟 177 0013 8033", log_path)
+    finally:
+        stop(daemon)
+    refused = lambda reason: render("zh", "refused", reason=reason)  # noqa: E731
+    assert named == refused("本组没有张伟2")  # the name as written, the phone untouched
+    assert grouped.startswith(refused("电话号码不清楚"))  # 张伟2 + 177…, or 张伟 + 2177…?
+    assert spaced.startswith(refused("电话号码不清楚"))
+    assert right == render("zh", "admin_done", action="添加", detail="张伟 177 0013 8033")
+    assert phones_of(db, "H03") == ["+8618600138003", NEW_PHONE]
+    stored = json.dumps(query(db, "SELECT phones FROM households"))
+    assert "217700138033" not in stored
+
+
+def test_admin_answers_are_limited_per_number_per_hour(tmp_path, emulator):
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=(
+        f'[admin]\nleader_pin = "{PIN}"\nmax_per_hour = 3\n'))
+    try:
+        answers = [ask(emulator, LEADER_ONE, text, log_path) for text in (
+            f"管理 {PIN} 列表", f"管理 {WRONG} 列表", "管理 列表", f"管理 {PIN} 列表")]
+        emulator.sms(LEADER_ONE, f"管理 {PIN} 列表")  # past the notice: logged, not answered
+        wait_for(lambda: kinds(db).count("admin_rate_limited") == 2, 60, "the fifth", log_path)
+        # Another leader has an hour of their own.
+        assert "陈静" in ask(emulator, LEADER_TWO, f"管理 {PIN} 列表", log_path)
+    finally:
+        stop(daemon)
+    assert answers[3] == render("zh", "refused", reason="一小时内管理短信次数已用完，请稍后再试")
+    assert len(replies(emulator, LEADER_ONE)) == 4
+    limited = query(db, "SELECT json_extract(data, '$.told') FROM events WHERE kind ="
+                        " 'admin_rate_limited' ORDER BY seq")
+    assert limited == [(1,), (0,)]
+    assert kinds(db).count("admin_malformed") == 1
+
+
+@pytest.mark.parametrize("text", ["管理 1234 加 张三2 138 0013 8000", "管理1234加王五138 0013 8000",
+                                  "管理 1234 加 张三 2 13800138000"])
+def test_a_phone_that_cannot_be_told_from_the_name_is_refused_not_guessed(text):
+    answer = parse_sms(text)
+    assert isinstance(answer, Rejected) and answer.reason.startswith("电话号码不清楚")
+    assert "1234" not in answer.reason

@@ -9,7 +9,7 @@ import pytest
 from edgebox.emulator import EmulatorServer
 from edgebox.emulator.timing import Latency
 from edgebox.selftest import checks
-from tests.support import start_box, stop
+from tests.support import import_sheet, start_box, stop
 
 
 def selftest(config, *args):
@@ -38,9 +38,13 @@ def by_name(report):
 
 
 def test_a_working_box_passes_and_the_test_sms_goes_out(tmp_path, emulator):
-    code, report = selftest(write_config(tmp_path, emulator.link), "--sms", "138 0013 8000")
+    config = write_config(tmp_path, emulator.link)
+    import_sheet(tmp_path, config)
+    code, report = selftest(config, "--sms", "138 0013 8000")
     checks_ = by_name(report)
     assert code == 0 and report["passed"], report
+    assert checks_["roster"] == {"name": "roster", "status": "pass",
+                                 "detail": "6 households in 2 groups", "fix": ""}
     for name in ("modem present", "modem answering", "modem SIM ready", "modem registered",
                  "modem signal", "modem test SMS"):
         assert checks_[name.replace("modem", "modem modem1", 1)]["status"] == "pass", checks_
@@ -49,6 +53,20 @@ def test_a_working_box_passes_and_the_test_sms_goes_out(tmp_path, emulator):
     sent = [e for e in emulator.log() if e["kind"] == "sms_sent"]
     assert [e["number"] for e in sent] == ["+8613800138000"]
     assert "selftest" in sent[0]["text"]
+
+
+def test_a_box_without_a_roster_fails(tmp_path, emulator):
+    config = write_config(tmp_path, emulator.link)
+    code, report = selftest(config)  # the database does not even exist
+    roster = by_name(report)["roster"]
+    assert code == 1 and roster["status"] == "fail"
+    assert roster["detail"].startswith("花名册为空") and "does not exist" in roster["detail"]
+    assert "edgebox roster import" in roster["fix"]
+    assert not (tmp_path / "box.db").exists()  # looking changed nothing
+    from edgebox.store import SqliteStore
+    SqliteStore(tmp_path / "box.db").close()  # a database, but no households in it
+    code, report = selftest(config)
+    assert code == 1 and by_name(report)["roster"]["status"] == "fail"
 
 
 def test_no_network_fails_with_what_to_do(tmp_path, emulator):

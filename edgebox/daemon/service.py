@@ -36,6 +36,7 @@ log = logging.getLogger("edgebox")
 
 
 POLICY_TICK_SECONDS = 1.0
+HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their time
 # An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
 # next durable commit; when none comes within this long, it gets a commit of its own.
 DEFERRED_EVENTS_SECONDS = 1.0
@@ -60,11 +61,12 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self.clock = clock
         self.events = events
         self.office = OfficeDesk(store, events, clock)  # the panels' way in (kept, then queued)
-        self.roster = store.load_roster()
+        self.roster_generation, self.roster = store.roster_snapshot()
         self._stop = threading.Event()
         self._siren_off_at: float | None = None
         self._low_balance_warned: dict[str, date] = {}
         self._next_policy_tick = 0.0
+        self._next_held_reports = 0.0
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
@@ -166,6 +168,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 # belongs to which SMS).
                 for worker in self.workers.values():
                     worker.recorder.flush()
+                self.follow_roster()  # a call is looked up in the roster in force now
                 self._clock_watch.check()  # before anything measures time with the new clock
                 handler = handlers.get(type(event))
                 if handler:
@@ -173,6 +176,27 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
+
+    def follow_roster(self) -> None:
+        """Take the roster another writer (``edgebox roster import``, the web page, a
+        leader's SMS) saved since the last turn. Why a generation number in the database and
+        not SIGHUP: every writer already commits to the store, whichever process or user it
+        runs as, so none needs to find, or be allowed to signal, the daemon; a signal sent
+        while the daemon starts would be lost, a generation is not; and the test is one
+        primary-key read per turn. The roster is immutable, so swapping the reference is safe
+        for the threads that read it."""
+        if self.store.roster_generation() == self.roster_generation:
+            return
+        was_empty = self.roster.is_empty
+        self.roster_generation, self.roster = self.store.roster_snapshot()
+        now = self.clock()
+        self.store.append_event(now, "roster_loaded", generation=self.roster_generation,
+                                households=len(self.roster.households),
+                                groups=len(self.roster.groups))
+        if self.roster.is_empty and not was_empty:
+            # Nobody would be alerted from now on: the office must hear of it at once.
+            self._enqueue(None, alarm.to_offices(
+                self.config.numbers_office, render(self.config.box_language, "roster_empty")))
 
     def on_key_ack(self, event: KeyAcknowledged) -> None:
         delivery = self.store.delivery(event.delivery_id)
@@ -184,6 +208,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                           delivery["phone"], "dtmf")
 
     def on_report(self, report: DeliveryReport) -> None:
+        # A report that beats the record of its SMS is held by the store and matched when
+        # the record lands (store/delivery_reports.py).
         if report.final:
             self.store.record_delivery_report(self.clock(), report.modem, report.reference,
                                               report.delivered)
@@ -261,3 +287,6 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
             self._policy_tick(self.clock())
+        if time.monotonic() >= self._next_held_reports:
+            self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
+            self.store.expire_held_reports(self.clock())

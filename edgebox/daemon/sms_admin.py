@@ -4,7 +4,11 @@ A broadcast goes to every household of the village or of one group, once per pho
 alarm message (lowest priority), rate-limited per sender. A leader may add or remove a phone of a
 household in their own group, or list the group, with the box's leader PIN; wrong PINs lock the
 number out for a while, counted from the durable log so a restart does not reset the count. The
-PIN itself never reaches the log or a reply.
+PIN itself never reaches the log or a reply. Admin SMS are answered at most
+``admin.max_per_hour`` times an hour per number (each answer costs an SMS, and a number that
+keeps texting must not spend the SIM's credit); the one past that is told so once, the rest are
+only logged. The office's, the township's and the box's own numbers can never become a
+household's: an alarm from them would go to a group instead of to the office.
 """
 from __future__ import annotations
 
@@ -22,6 +26,9 @@ from edgebox.store.times import parse_utc, utc_iso
 
 # Events that say a number gave the right PIN: they end a run of wrong ones.
 _RIGHT_PIN = ("admin_change", "admin_refused")
+# One event per admin SMS answered (admin_rate_limited: the notice that the hour's are used).
+_ANSWERED = ("admin_not_allowed", "admin_locked", "admin_pin_wrong", "admin_malformed",
+             *_RIGHT_PIN)
 
 
 class SmsAdministration:
@@ -90,6 +97,12 @@ class SmsAdministration:
     def _admin(self, household, phone: str, command) -> None:
         now = self.clock()
         zh = self.config.box_language == "zh"
+        if not self._admin_answer_allowed(household, phone, now):
+            return
+        if isinstance(command, Rejected):  # malformed or ambiguous: say how to write it
+            self.store.append_event(now, "admin_malformed", household=household.id, phone=phone)
+            self._reply(phone, command.reason)
+            return
         led = [g for g in self.roster.groups if g.leader_id == household.id]
         if not self.config.admin_leader_pin or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
@@ -127,9 +140,34 @@ class SmsAdministration:
             return
         self._admin_done(phone, group, command.action, detail, changed=roster)
 
+    def _admin_answer_allowed(self, household, phone: str, now) -> bool:
+        """Whether this admin SMS may be answered (and carried out) within the hour's limit;
+        past it, the first is answered that the hour's are used, the rest only logged."""
+        hour_ago = utc_iso(now - timedelta(hours=1))
+        recent = [e["kind"] for e in self.store.events_of_kinds([*_ANSWERED,
+                                                                 "admin_rate_limited"])
+                  if e["data"].get("phone") == phone and e["at"] >= hour_ago]
+        if len(recent) - recent.count("admin_rate_limited") < self.config.admin_max_per_hour:
+            return True
+        told = "admin_rate_limited" in recent
+        self.store.append_event(now, "admin_rate_limited", household=household.id, phone=phone,
+                                told=not told)
+        if not told:
+            self._reply(phone, "一小时内管理短信次数已用完，请稍后再试"
+                        if self.config.box_language == "zh"
+                        else "too many admin messages this hour; try later")
+        return False
+
+    def _box_numbers(self) -> set[str]:
+        """Numbers that must never be a household's: office, township, the modems' own."""
+        return {*self.config.numbers_office, *self.config.numbers_township,
+                *(m.number for m in self.config.modems if m.number)}
+
     def _edited(self, group, command, number: str) -> tuple[Roster, str]:
         members = self.roster.members(group.id)
         if command.action == "add":
+            if number in self._box_numbers():
+                raise LookupError(f"{display(number)} 是村委、乡镇或报警器的号码，不能登记为住户")
             owner = self.roster.household_by_phone(number)
             if owner is not None:
                 raise LookupError(f"{display(number)} 已属于 {owner.name}")

@@ -73,6 +73,7 @@ TEXT = {
         "siren_off": "警报器停止",
         "incident_closed": "报警结束（{reason}）",
         "roster_replaced": "花名册已更新：{households}户，{groups}个组",
+        "roster_loaded": "运行中的报警器已启用新花名册：{households}户，{groups}个组",
         "modem_health": "{modem} 信号{signal} 注册{registration} SIM {sim}",
         "delivery_report": "送达报告 ← {who} {phone_display}：{status}",
         "delivery_report_unmatched": "{modem} 收到无法对应的送达报告（参考号{reference}）",
@@ -138,6 +139,8 @@ TEXT = {
         "siren_off": "siren off",
         "incident_closed": "alarm closed ({reason})",
         "roster_replaced": "roster replaced: {households} households, {groups} groups",
+        "roster_loaded": "the running box took the new roster: {households} households, "
+                         "{groups} groups",
         "modem_health": "{modem}: signal {signal}, registration {registration}, SIM {sim}",
         "delivery_report": "delivery report <- {who} {phone_display}: {status}",
         "delivery_report_unmatched": "{modem}: a delivery report matched nothing (ref {reference})",

@@ -162,6 +162,10 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
         "pending": figures["pending"],
         "emulator_sms": sum(e["kind"] == "sms_sent" for e in modem_log),
         "emulator_calls": sum(e["kind"] == "call_placed" for e in modem_log),
+        "delivery_reports": sum(e["kind"] == "delivery_report" for e in modem_log),
+        # reports the box could not match to their SMS (filed, or still held at the end)
+        "reports_unmatched": len(store.events_of_kinds(["delivery_report_unmatched"]))
+        + store.held_report_count(),
         "caller_rejected_after_s": next((e.get("rejected_after") for e in modem_log
                                          if e["kind"] == "call_received"), None),
         "siren_on_s": round(off_at - on_at, 2) if on_at and off_at else None,

@@ -50,6 +50,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "drill_report": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
         "office_ack": "【联防】村委已收到您的报警，正在处置",
         "disk_full": "【联防】报警器存储已满，正用备用空间继续报警，请尽快清理",
+        "roster_empty": "【联防】报警器花名册已被清空，来电报警将通知不到任何人，请立即重新导入花名册",
+        # the technician's words (edgebox run, selftest) for a box with no roster
+        "no_roster": "花名册为空，来电报警将通知不到任何人",
         "drill_report_names": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，"
                               "平均{mean}秒。确认：{names}",
     },
@@ -86,6 +89,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
                         "mean {mean} s",
         "office_ack": "[Watch] The village office has your alarm and is acting on it",
         "disk_full": "[Watch] Alarm box disk full; alarms run on reserve space. Clear it soon",
+        "roster_empty": "[Watch] The alarm box's roster was emptied: alarms reach nobody. "
+                        "Import the roster again now",
+        "no_roster": "the roster is empty: an alarm would reach nobody",
         "drill_report_names": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
                               "mean {mean} s. Who: {names}",
     },

@@ -64,6 +64,11 @@ class Roster:
         object.__setattr__(self, "_by_phone", {p: h for h in self.households for p in h.phones})
         object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
 
+    @property
+    def is_empty(self) -> bool:
+        """No group with households: a call could alert nobody."""
+        return not self.households or not any(g.member_ids for g in self.groups)
+
     def household(self, household_id: str) -> Household:
         return self._by_id[household_id]
 

@@ -8,6 +8,7 @@ with full-width characters; each form below is accepted in all of those ways.
                                        in the roster or shortened: 第二组 / 二组 / 2组 / 第2组,
                                        followed by a space, colon or comma; 全村 or none: all
     管理 PIN 加 姓名 电话              Admin: a leader adds a phone to a household of their group
+                                       (the phone last: a name may end in digits, 张三2)
     管理 PIN 删 电话                   Admin: … removes a phone
     管理 PIN 列表                      Admin: … lists their group
                                        (spaces optional, "138 0013 8000" may have its own)
@@ -75,7 +76,7 @@ class Admin:
 @dataclass(frozen=True)
 class Rejected:
     reason: str  # said back to the sender
-    about: str = ""  # "broadcast" when a broadcast was malformed (its sender may not be a member)
+    about: str = ""  # "broadcast" / "admin": which command was malformed (its answer's limits)
 
 
 def _fold(text: str) -> str:
@@ -198,7 +199,13 @@ def _chinese_numeral(value: int) -> str:
 
 
 ADMIN_USAGE = "格式：管理 密码 加 姓名 电话 / 管理 密码 删 电话 / 管理 密码 列表"
-_PHONE = re.compile(r"\+?\d[\d \-]{3,}\d")
+# Said when the phone cannot be told apart from the name: "张三2 138 0013 8000" is 张三2 with
+# 13800138000, or 张三 with 213800138000. Guessing would add a wrong number to a household.
+ADMIN_AMBIGUOUS = "电话号码不清楚：请把电话写在最后，与姓名用空格隔开，例如：管理 密码 加 张三 13800138000"
+_DIGIT_GROUP = re.compile(r"\+?\d[\d\-]*")
+_GLUED = re.compile(r"(.*?\D)(\+?\d{7,})")  # 王五13800138000: the name, then a whole phone
+_COUNTRY_PREFIXES = ("+86", "0086", "86")
+_WHOLE_PHONE_DIGITS = 7  # fewer in the last token: the phone is written in groups
 
 
 def _admin(rest: str) -> object:
@@ -206,26 +213,55 @@ def _admin(rest: str) -> object:
     characters and a phone written in groups are all fine."""
     found = re.match(r"(\d{4,8})(?!\d)[\s:,]*(.*)", rest, re.S)
     if not found:
-        return Rejected(ADMIN_USAGE)
+        return Rejected(ADMIN_USAGE, about="admin")
     pin, tail = found.group(1), found.group(2).strip()
     word = next((w for w in sorted(ADMIN_ACTIONS, key=len, reverse=True)
                  if tail.lower().startswith(w)
                  and not (w.isascii() and tail[len(w):len(w) + 1].isalpha())), None)
     if word is None:
-        return Rejected(ADMIN_USAGE)
+        return Rejected(ADMIN_USAGE, about="admin")
     action, args = ADMIN_ACTIONS[word], tail[len(word):].strip(_SEPARATORS)
     if action == "list":
-        return Admin(pin, "list") if not args else Rejected(ADMIN_USAGE)
-    phones = _PHONE.findall(args)
-    if len(phones) != 1:
-        return Rejected(ADMIN_USAGE)
-    phone = re.sub(r"[ \-]", "", phones[0])
-    name = args.replace(phones[0], " ").strip(_SEPARATORS)
+        return Admin(pin, "list") if not args else Rejected(ADMIN_USAGE, about="admin")
+    split = _name_and_phone(args)
+    if isinstance(split, Rejected):
+        return split
+    name, phone = split
     if action == "add":
-        if not name or re.search(r"\d", name):
-            return Rejected(ADMIN_USAGE)
+        if not name:
+            return Rejected(ADMIN_USAGE, about="admin")
         return Admin(pin, "add", name=name, phone=phone)
     return Admin(pin, "remove", phone=phone)
+
+
+def _name_and_phone(args: str) -> tuple[str, str] | Rejected:
+    """The phone is the last whitespace-separated token; what comes before is the name, which
+    may end in digits (张三2). A phone written in groups (138 0013 8000) is the run of digit
+    groups at the end, and is refused when the word before it ends in a digit: the groups
+    might have begun inside it. So is a whole phone after another number (张三 2 13800138000)."""
+    tokens = args.replace(",", " ").split()
+    if not tokens:
+        return Rejected(ADMIN_USAGE, about="admin")
+    last = tokens[-1]
+    if not _DIGIT_GROUP.fullmatch(last):
+        glued = _GLUED.fullmatch(last)  # no space at all: 王五13800138000
+        if glued is None:
+            return Rejected(ADMIN_USAGE, about="admin")
+        return " ".join([*tokens[:-1], glued.group(1)]).strip(_SEPARATORS), glued.group(2)
+    if len(re.sub(r"\D", "", last)) >= _WHOLE_PHONE_DIGITS:
+        before = tokens[-2] if len(tokens) > 1 else ""
+        if before in _COUNTRY_PREFIXES:
+            return " ".join(tokens[:-2]), before + last
+        if _DIGIT_GROUP.fullmatch(before):
+            return Rejected(ADMIN_AMBIGUOUS, about="admin")
+        return " ".join(tokens[:-1]), re.sub(r"-", "", last)
+    start = len(tokens)
+    while start > 0 and _DIGIT_GROUP.fullmatch(tokens[start - 1]):
+        start -= 1
+    name_tokens = tokens[:start]
+    if name_tokens and name_tokens[-1][-1].isdigit():
+        return Rejected(ADMIN_AMBIGUOUS, about="admin")
+    return " ".join(name_tokens), re.sub(r"-", "", "".join(tokens[start:]))
 
 
 def redact_pin(text: str) -> str:

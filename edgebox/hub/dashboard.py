@@ -2,9 +2,10 @@
 
 Every page needs a logged-in hub user. Forms that change something (log in, log out) carry a
 CSRF token: the session's own, or before login a double-submit cookie. Failed logins are limited
-per address (``edgebox.login_limit``): once over the limit, an address is refused without its
-password even being checked until the window has passed. CSV files start with a BOM so Excel
-and WPS open the Chinese names correctly.
+per address and per account (``edgebox.login_limit`` says how and why): once over a limit, an
+attempt is refused without its password even being checked until its wait has passed. CSV
+files start with a BOM so Excel and WPS open the Chinese names correctly, and no cell of theirs
+can start a formula.
 """
 from __future__ import annotations
 
@@ -20,10 +21,26 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from edgebox.hub import accounts, charts, reports
+from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
 SESSION_COOKIE = "edgebox_hub_session"
 LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
+# The login and logout forms are a few short fields: a body past this is refused while it
+# streams in, before anything is parsed (anyone may post to /login).
+MAX_FORM_BYTES = 16 * 1024
+
+
+async def _small_form(request: Request):
+    """The request's form, or None when its body is over MAX_FORM_BYTES."""
+    try:
+        return await read_form(request, MAX_FORM_BYTES, max_files=0)
+    except BodyTooLarge:
+        return None
+
+
+def _too_large() -> Response:
+    return Response(f"the form is larger than {MAX_FORM_BYTES} bytes", status_code=413)
 
 
 def _render(request: Request, name: str, **context) -> Response:
@@ -66,22 +83,27 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return Response("CSRF check failed: reload the login page", status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
+    account = name.strip()[:64]
     state = request.app.state
     client = request.client.host if request.client else "?"
-    wait = state.limiter.wait_seconds(client)
+    wait = max(state.limiter.wait_seconds(client), state.account_limiter.wait_seconds(
+        account, clean_address=not state.limiter.has_failures(client)))
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
-        response = _login_again(request, form, 429, f"too many failed logins from this address:"
-                                                    f" try again in {minutes} min")
+        response = _login_again(request, form, 429, f"too many failed logins: try again in"
+                                                    f" {minutes} min")
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     if not await run_in_threadpool(accounts.check_login, state.db, name, password):
         state.limiter.failed(client)
-        log.warning("failed login as %r from %s", name[:64], client)
+        state.account_limiter.failed(account)
+        log.warning("failed login as %r from %s", account, client)
         return _login_again(request, form, 401, "wrong name or password")
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
@@ -95,9 +117,11 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     session = await _session(request)
-    form = await request.form()
-    if session is None:
+    if session is None:  # nobody to log out: the body is not even read
         return RedirectResponse("/login", status_code=303)
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return Response("CSRF check failed", status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
@@ -107,11 +131,24 @@ async def logout(request: Request) -> Response:
     return response
 
 
+# Cells a spreadsheet would run as a formula (OWASP "CSV Injection": = + - @ tab CR). A box
+# sends its own texts (names, alarm words typed by villagers), so any of them may start so.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: object) -> object:
+    """A text cell that would start a formula, prefixed with ' so Excel and WPS show it as
+    text (OWASP's advice); numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

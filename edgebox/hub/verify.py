@@ -4,9 +4,14 @@ Order of checks: headers present → box registered → signature (HMAC-SHA256 w
 token over time, nonce, method, path and body digest) → time within ``max_skew`` of the hub's
 clock → nonce never seen. Nonces are remembered for twice the skew window; an older request is
 already refused by its time, so the table stays small.
+
+An unknown box id is refused exactly like a wrong signature (same reason, same words, and an
+HMAC computed all the same), so the answers do not tell a stranger which box ids exist; the
+hub's own log says which it was.
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -15,6 +20,12 @@ from edgebox.hub.registry import box_token
 from edgebox.uplink import protocol
 
 NONCE = re.compile(r"^[0-9a-f]{32}$")
+STAMP = re.compile(r"^[0-9]{1,12}$")
+# The one answer for "no such box" and "wrong signature".
+BAD_SIGNATURE = ("bad_signature", "the signature does not match this request")
+# Signs for an unknown box, so that refusal costs the same time as a wrong signature.
+_NO_TOKEN = "no box has this token"
+log = logging.getLogger("edgebox.hub")
 
 
 class Verifier:
@@ -33,12 +44,13 @@ class Verifier:
         if not (box and stamp and nonce and signature):
             raise NotAuthorised("missing_header", "box, time, nonce and signature are required")
         token = box_token(self.db, box)
-        if token is None:
-            raise NotAuthorised("unknown_box", f"box {box!r} is not registered")
-        if not protocol.signature_matches(token, signature, box, stamp, nonce, method, path,
-                                          body):
-            raise NotAuthorised("bad_signature", "the signature does not match this request")
-        if not stamp.isdigit():
+        matches = protocol.signature_matches(token or _NO_TOKEN, signature, box, stamp, nonce,
+                                             method, path, body)
+        if token is None or not matches:
+            if token is None:
+                log.warning("upload for unregistered box %r", box[:64])
+            raise NotAuthorised(*BAD_SIGNATURE)
+        if not STAMP.match(stamp):
             raise NotAuthorised("bad_signature", "the time must be whole Unix seconds")
         now = self.clock()
         skew = int(stamp) - now

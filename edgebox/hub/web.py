@@ -15,7 +15,7 @@ from edgebox.hub import api, dashboard
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.verify import Verifier
-from edgebox.login_limit import LoginLimiter
+from edgebox.login_limit import AccountLimiter, LoginLimiter
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,6 +58,8 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)
     app.state.stale_hours = stale_hours
-    app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60)
+    # Per address and per account, never "everyone together" (edgebox.login_limit says why).
+    app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60, everyone=None)
+    app.state.account_limiter = AccountLimiter(login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
     return app

@@ -21,7 +21,9 @@ class AtProbe:
                  timeout: float = 10):
         self.timeout = timeout
         try:
+            # exclusive, as the daemon opens it: neither can open the port under the other
             self._serial = serial.serial_for_url(port, baudrate=baudrate, timeout=0.2,
+                                                 exclusive=True,
                                                  rtscts=flow_control == "rtscts",
                                                  dsrdtr=flow_control == "dsrdtr")
         except (serial.SerialException, OSError, ValueError) as exc:

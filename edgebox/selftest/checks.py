@@ -209,6 +209,27 @@ def check_storage(config) -> Result:
     return Result("storage writable", PASS, f"{directory}: {free // (1024 * 1024)} MiB free")
 
 
+def check_roster(config) -> Result:
+    """The box has households in groups to alert (read-only: the selftest changes nothing)."""
+    from edgebox.domain.messages import render
+    database = Path(config.box_database)
+    fix = ("Import the village sheet: `edgebox roster import 花名册.csv`, or put roster.csv on "
+           "the boot partition and reboot.")
+    empty = f"{render('zh', 'no_roster')} / {render('en', 'no_roster')}"
+    if not database.exists():
+        return Result("roster", FAIL, f"{empty} ({database} does not exist)", fix)
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
+            households, groups = db.execute(
+                "SELECT (SELECT count(DISTINCT household_id) FROM group_members),"
+                " (SELECT count(DISTINCT group_id) FROM group_members)").fetchone()
+    except sqlite3.Error as exc:
+        return Result("roster", FAIL, f"cannot read the roster: {exc}", fix)
+    if not households:
+        return Result("roster", FAIL, empty, fix)
+    return Result("roster", PASS, f"{households} households in {groups} groups")
+
+
 def check_clock(now: datetime | None = None) -> Result:
     now = now or datetime.now(timezone.utc)
     if now < __built__:

@@ -115,6 +115,9 @@ class Outbox:
             "delivery": delivery_id, "kind": row[1], "phone": row[2], "household": row[3],
             "purpose": row[4], "attempt": row[5], "modem": row[6],
             **({"error": error} if error else {}), **data})
+        if state == "sent" and row[1] == "sms" and modem_ref:
+            # Its report may have come before this record landed (see delivery_reports).
+            self._match_held_reports(conn, now, delivery_id, row[6])
 
     def retry_delivery(self, now: datetime, delivery_id: int, error: str,
                        not_before: datetime, count_attempt: bool = True) -> None:
@@ -148,37 +151,6 @@ class Outbox:
             return self.db.execute(
                 "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
             ).fetchone()[0]
-
-    def record_delivery_report(self, now: datetime, modem: str, reference: int,
-                               delivered: bool) -> int | None:
-        """Match a report to the newest unreported part this modem sent with that reference
-        (references wrap at 256, so the newest is the one the network means). When every part
-        of a delivery has its final report, the delivery's report is set. Returns the delivery
-        id, None when no part matches (a stray or very late report)."""
-        with self.transaction() as conn:
-            part = conn.execute(
-                "SELECT id, delivery_id FROM sms_parts WHERE modem = ? AND reference = ? AND"
-                " status IS NULL ORDER BY id DESC LIMIT 1", (modem, reference)).fetchone()
-            if part is None:
-                self._append(conn, now, "delivery_report_unmatched", None,
-                             {"modem": modem, "reference": reference, "delivered": delivered})
-                return None
-            status = "delivered" if delivered else "failed"
-            conn.execute("UPDATE sms_parts SET status = ?, reported_at = ? WHERE id = ?",
-                         (status, utc_iso(now), part[0]))
-            statuses = [r[0] for r in conn.execute(
-                "SELECT status FROM sms_parts WHERE delivery_id = ?", (part[1],))]
-            report = None
-            if None not in statuses:
-                report = "delivered" if set(statuses) == {"delivered"} else "failed"
-                conn.execute("UPDATE deliveries SET report = ?, updated_at = ? WHERE id = ?",
-                             (report, utc_iso(now), part[1]))
-            row = conn.execute("SELECT incident_id, phone, household_id FROM deliveries"
-                               " WHERE id = ?", (part[1],)).fetchone()
-            self._append(conn, now, "delivery_report", row[0], {
-                "delivery": part[1], "phone": row[1], "household": row[2], "modem": modem,
-                "reference": reference, "status": status, "complete": report is not None})
-        return part[1]
 
     def sms_parts(self, delivery_id: int) -> list[dict]:
         with self._lock:

@@ -11,11 +11,16 @@ from edgebox.domain.roster import Group, Household, Roster
 
 class RosterRows:
     def replace_roster(self, roster: Roster, now: datetime, source: str = "",
-                       **detail: object) -> None:
+                       **detail: object) -> int:
         """Swap the whole roster in one transaction: an import is all or nothing. ``detail``
-        goes into the roster_replaced event (e.g. the imported sheet's digest)."""
+        goes into the roster_replaced event (e.g. the imported sheet's digest). Returns the
+        roster's new generation (see ``roster_generation``)."""
         roster.validated()
         with self.transaction() as conn:
+            conn.execute("UPDATE roster_generation SET generation = generation + 1"
+                         " WHERE id = 1")
+            generation = conn.execute("SELECT generation FROM roster_generation"
+                                      " WHERE id = 1").fetchone()[0]
             conn.execute("DELETE FROM group_members")
             conn.execute("DELETE FROM village_groups")
             conn.execute("DELETE FROM households")
@@ -34,20 +39,54 @@ class RosterRows:
             )
             self._append(conn, now, "roster_replaced", None, {
                 "households": len(roster.households), "groups": len(roster.groups),
-                "source": source, **detail})
+                "source": source, "generation": generation, **detail})
+        return generation
+
+    def roster_generation(self) -> int:
+        """How many times the roster was replaced: a running daemon's cheap test of whether
+        the roster it holds is still the one in the database."""
+        with self._lock:
+            return self.db.execute("SELECT generation FROM roster_generation"
+                                   " WHERE id = 1").fetchone()[0]
+
+    def roster_generation_loaded(self) -> int:
+        """The newest roster generation a running daemon logged as taken (``roster_loaded``),
+        0 when none has."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT coalesce(max(json_extract(data, '$.generation')), 0) FROM events"
+                " WHERE kind = 'roster_loaded'").fetchone()[0]
 
     def load_roster(self) -> Roster:
+        return self.roster_snapshot()[1]
+
+    def roster_snapshot(self) -> tuple[int, Roster]:
+        """(generation, roster), read in one read transaction: another process replacing the
+        roster meanwhile cannot leave this reader with half of each."""
         with self._lock:
-            households = tuple(
-                Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
-                          frozenset(json.loads(r["flags"])))
-                for r in self.db.query("SELECT * FROM households ORDER BY position")
-            )
-            members: dict[str, list[str]] = {}
-            for r in self.db.query("SELECT * FROM group_members ORDER BY group_id, position"):
-                members.setdefault(r["group_id"], []).append(r["household_id"])
-            groups = tuple(
-                Group(r["id"], r["name"], r["leader_id"], tuple(members.get(r["id"], ())))
-                for r in self.db.query("SELECT * FROM village_groups ORDER BY position")
-            )
-        return Roster(households, groups)
+            conn = self.db.conn
+            own = not conn.in_transaction
+            if own:
+                conn.execute("BEGIN")
+            try:
+                return self._read_roster()
+            finally:
+                if own:
+                    conn.execute("COMMIT")
+
+    def _read_roster(self) -> tuple[int, Roster]:
+        generation = self.db.execute("SELECT generation FROM roster_generation"
+                                     " WHERE id = 1").fetchone()[0]
+        households = tuple(
+            Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
+                      frozenset(json.loads(r["flags"])))
+            for r in self.db.query("SELECT * FROM households ORDER BY position")
+        )
+        members: dict[str, list[str]] = {}
+        for r in self.db.query("SELECT * FROM group_members ORDER BY group_id, position"):
+            members.setdefault(r["group_id"], []).append(r["household_id"])
+        groups = tuple(
+            Group(r["id"], r["name"], r["leader_id"], tuple(members.get(r["id"], ())))
+            for r in self.db.query("SELECT * FROM village_groups ORDER BY position")
+        )
+        return generation, Roster(households, groups)

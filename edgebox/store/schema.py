@@ -20,6 +20,9 @@ Tables
 - inbox: every SMS a modem received, kept before the modem deletes it, and when it was acted on.
 - office_actions: every office action (web panel, panel buttons), kept before the event loop
   hears of it, and when it was carried out.
+- roster_generation: one row, counting the roster's replacements.
+- held_reports: delivery reports that arrived before their SMS was recorded, until it is.
+- web_sessions: the web panel's logins (the token's hash, never the token), until they expire.
 - wal_restarts: one row the WAL checkpointer writes after each checkpoint, so that the log's
   restart (whose header SQLite syncs on its own, a second wait for the disk) is its write and
   never an alarm's (see store/wal_checkpoints.py).
@@ -203,7 +206,42 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX office_actions_unhandled ON office_actions(handled_at);
     """,
-    # 8: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
+    # 8: delivery reports that came before the SMS they answer was recorded, held until it is
+    # (store/delivery_reports.py says why that happens and how long one is held).
+    """
+    CREATE TABLE held_reports (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        reference INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX held_reports_reference ON held_reports(modem, reference);
+    CREATE INDEX held_reports_received ON held_reports(received_at);
+    """,
+    # 9: the roster's generation, one more at every replacement: a running daemon compares it
+    # on every turn of its loop (one primary-key read) and reloads the roster when it moved,
+    # whichever process wrote it (the CLI, the web page, a leader's SMS).
+    """
+    CREATE TABLE roster_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+    );
+    INSERT INTO roster_generation (id, generation) VALUES (1, 0);
+    """,
+    # 10: the web panel's logins, so they outlive a restart of its process or of the box. Only
+    # the SHA-256 of the cookie's token is kept: the database (or a copy of the SD card) does
+    # not hold a live session. Visitors who are not logged in are never written here.
+    """
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        expires_at TEXT NOT NULL       -- UTC
+    );
+    """,
+    # 11: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
     # (tests/test_store_speed.py): a delivery report's other parts and retention's deletes by
     # delivery (and every delete of a delivery, which checks this foreign key); a report's own
     # part among the few still unreported (by reference alone it walks every part ever sent

@@ -5,7 +5,8 @@ recorded. A single connection serialised by a lock serves all threads of the dae
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
 This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, health_rows, inbox_rows).
+are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
+inbox_rows, session_rows).
 """
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ from typing import Iterator
 import sqlite_utils
 
 from edgebox.errors import StoreError
+from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
 from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
+from edgebox.store.session_rows import SessionRows
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
@@ -42,7 +45,8 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
+class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
+                  SessionRows):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -251,6 +255,13 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, HealthRows, InboxRows):
                      **data: object) -> int:
         with self.transaction() as conn:
             return self._append(conn, now, kind, incident_id, data)
+
+    def last_event_seq(self) -> int:
+        """The newest event's sequence number (0 for none): where a reader in another
+        process starts following the log."""
+        with self._lock:
+            row = next(iter(self.db.query("SELECT COALESCE(max(seq), 0) AS seq FROM events")))
+        return row["seq"]
 
     def events_after(self, seq: int = 0, limit: int = 1000) -> list[dict]:
         with self._lock:

@@ -18,9 +18,12 @@ A box POSTs one batch to ``{hub}/api/v1/events``:
   byte, a request replayed to another path, or a request reused by another box all fail.
 - answer 200: ``{"acked_seq": N, "stored": k, "duplicates": d, "hub_time": t}``; the box's
   cursor moves to ``acked_seq`` and nothing else moves it forward.
-- answer 401: ``{"error": "unknown_box" | "bad_signature" | "clock_skew" | "replay" |
-  "missing_header", "hub_time": t}``; 409 ``{"error": "ahead", "acked_seq": N}`` when ``after``
-  is beyond what the hub has of that log (its database was restored): the box rewinds to N.
+- answer 401: ``{"error": "bad_signature" | "clock_skew" | "replay" | "missing_header",
+  "hub_time": t}`` (an unknown box id answers exactly like a wrong signature, so the hub does
+  not tell a stranger which box ids exist); 400 ``{"error": "bad_batch"}`` for a batch of the
+  wrong shape, a whole number outside 0 … 2**63-1 included; 409 ``{"error": "ahead",
+  "acked_seq": N}`` when ``after`` is beyond what the hub has of that log (its database was
+  restored): the box rewinds to N.
 """
 from __future__ import annotations
 
@@ -45,6 +48,15 @@ SIGNATURE_HEADER = "X-Edgebox-Signature"
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
 LOG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Sequence numbers, incident ids and counts are stored as signed 64-bit integers (SQLite
+# INTEGER, PostgreSQL BIGINT): a number outside this range is a bad batch, not a database error.
+MAX_WHOLE = 2 ** 63 - 1
+
+
+def _whole(value: object, lowest: int = 0) -> bool:
+    """A JSON whole number the hub can store: an int (not a bool) in lowest … MAX_WHOLE."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and lowest <= value <= MAX_WHOLE)
 
 
 def string_to_sign(box: str, timestamp: str, nonce: str, method: str, path: str,
@@ -115,7 +127,8 @@ def decode_batch(body: bytes) -> dict:
     """The batch in ``body``, checked for shape; BadBatch says what is wrong."""
     try:
         document = json.loads(_inflate(body).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: also a number of more digits than Python converts (its int limit).
         raise BadBatch(f"batch is not UTF-8 JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise BadBatch("batch must be a JSON object")
@@ -127,19 +140,24 @@ def decode_batch(body: bytes) -> dict:
     if log is not None and not (isinstance(log, str) and LOG_ID.fullmatch(log)):
         raise BadBatch("batch field 'log' must be 1-64 ASCII letters, digits, '_' or '-'")
     previous = document["after"]
-    if previous < 0:
-        raise BadBatch("'after' must not be negative")
+    if not _whole(previous):
+        raise BadBatch(f"'after' must be a whole number from 0 to {MAX_WHOLE}")
+    backlog = document["status"].get("backlog")
+    if backlog is not None and not _whole(backlog):
+        raise BadBatch(f"'status.backlog' must be a whole number from 0 to {MAX_WHOLE}")
     for event in document["events"]:
         if not isinstance(event, dict):
             raise BadBatch("every event must be an object")
         seq = event.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq <= previous:
-            raise BadBatch(f"event sequence numbers must increase after {previous}, got {seq!r}")
+        if not _whole(seq) or seq <= previous:
+            raise BadBatch(f"event sequence numbers must increase after {previous} and stay "
+                           f"at most {MAX_WHOLE}, got {seq!r}")
         if not isinstance(event.get("at"), str) or not isinstance(event.get("kind"), str):
             raise BadBatch(f"event {seq} needs text 'at' and 'kind'")
         incident = event.get("incident_id")
-        if incident is not None and (not isinstance(incident, int) or isinstance(incident, bool)):
-            raise BadBatch(f"event {seq}: 'incident_id' must be a whole number or null")
+        if incident is not None and not _whole(incident):
+            raise BadBatch(f"event {seq}: 'incident_id' must be a whole number from 0 to "
+                           f"{MAX_WHOLE}, or null")
         if not isinstance(event.get("data"), dict):
             raise BadBatch(f"event {seq}: 'data' must be an object")
         previous = seq

@@ -21,20 +21,22 @@ from starlette.staticfiles import StaticFiles
 
 from edgebox.login_limit import LoginLimiter
 from edgebox.web.auth import COOKIE, Sessions, same_token
+from edgebox.web.guard import BodyTooLarge, SecurityHeaders, read_form
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.live import LiveEvents
 from edgebox.web.settings import WebSettings
 
 HERE = Path(__file__).parent
-MAX_UPLOAD = 5 * 1024 * 1024  # a village sheet is a few kilobytes; this is generous
+MAX_UPLOAD = 1024 * 1024  # a village sheet is a few kilobytes; this is generous
+MAX_PUBLIC_BODY = 16 * 1024  # the login form: a password and a CSRF token
 
 
 @dataclass
 class WebContext:
     settings: WebSettings
     store: object
-    actions: object               # the daemon's OfficeDesk: put(OfficeAction) keeps, then queues
-    daemon: object                # read-only: siren state, modems, configured names
+    actions: object               # put(OfficeAction): kept in the store for the daemon
+    box: object                   # read-only (BoxView): siren state, modems, the config
     clock: Callable[[], datetime]
     uplink_configured: bool = False
     sessions: Sessions = None
@@ -42,7 +44,8 @@ class WebContext:
     live: LiveEvents = field(default_factory=LiveEvents)
 
     def __post_init__(self):
-        self.sessions = self.sessions or Sessions(self.settings.session_seconds)
+        self.sessions = self.sessions or Sessions(self.settings.session_seconds,
+                                                  store=self.store)
         self.limiter = self.limiter or LoginLimiter(self.settings.login_attempts,
                                                     self.settings.login_window_seconds)
 
@@ -65,7 +68,10 @@ def client_address(request: Request) -> str:
 
 
 def page(handler=None, *, public: bool = False):
-    """Wrap a sync ``handler(request)`` as an endpoint with session, login and CSRF checks."""
+    """Wrap a sync ``handler(request)`` as an endpoint with session, login and CSRF checks.
+
+    A POST's body is read only after the login check (a visitor's is never read) and only up
+    to its limit: MAX_PUBLIC_BODY for the public login form, MAX_UPLOAD for the rest."""
     def wrap(handler):
         async def endpoint(request: Request) -> Response:
             ctx: WebContext = request.app.state.ctx
@@ -77,17 +83,20 @@ def page(handler=None, *, public: bool = False):
                 session.lang = request.query_params["lang"]
             request.state.session = session
             request.state.new_session = None
-            if request.method == "POST":
-                request.state.form = await request.form(max_part_size=MAX_UPLOAD)
+            request.state.form = None
+            limit = MAX_PUBLIC_BODY if public else MAX_UPLOAD
             if not public and not session.logged_in:
                 response = _to_login(request)
+            elif request.method == "POST" and not await _read_form(request, limit):
+                response = render(request, "message.html", 413, message_key="too_large",
+                                  fields={"kb": limit // 1024})
             elif request.method == "POST" and not same_token(
                     request.state.form.get("csrf") or request.headers.get("x-csrf-token"),
                     session.csrf):
                 response = render(request, "message.html", 403, message_key="expired")
             else:
                 response = await run_in_threadpool(handler, request)
-            if request.method == "POST":
+            if request.state.form is not None:
                 await request.state.form.close()
             chosen = request.state.new_session or (session if fresh else None)
             if chosen is not None:
@@ -99,13 +108,22 @@ def page(handler=None, *, public: bool = False):
     return wrap(handler) if handler else wrap
 
 
+async def _read_form(request: Request, limit: int) -> bool:
+    """Read the form into request.state.form; False when the body is over ``limit``."""
+    try:
+        request.state.form = await read_form(request, limit)
+    except BodyTooLarge:
+        return False
+    return True
+
+
 def _to_login(request: Request) -> Response:
     if request.headers.get("hx-request"):  # htmx follows this header with a full page load
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse("/login", status_code=303)
 
 
-def create_app(ctx: WebContext) -> Starlette:
+def create_app(ctx: WebContext) -> SecurityHeaders:
     from edgebox.web import (broadcast_pages, dashboard_pages, login_pages, roster_pages,
                              health_pages)
     routes = [
@@ -115,7 +133,7 @@ def create_app(ctx: WebContext) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.ctx = ctx
-    return app
+    return SecurityHeaders(app)
 
 
 def route(path: str, endpoint, methods=("GET",)) -> Route:

@@ -56,8 +56,7 @@ def incident_timeline(opened_at: str, events: list[dict], name_of, labels: dict)
     plot = WIDTH - LEFT - 20
     x = lambda s: LEFT + plot * s / span  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {WIDTH} '
-           f'{height}" width="100%" role="img" aria-label="{escape(labels["title"])}">',
-           '<style>text{font:12px sans-serif}.m{font:15px sans-serif}</style>']
+           f'{height}" width="100%" role="img" aria-label="{escape(labels["title"])}">']
     tick = 0.0
     while tick <= span:
         out.append(f'<line x1="{x(tick):.1f}" y1="{TOP - 8}" x2="{x(tick):.1f}" '
@@ -96,8 +95,7 @@ def signal_chart(rows: list[dict], start: datetime, end: datetime, labels: dict)
     y = lambda csq: top + plot_h * (1 - csq / 31)  # noqa: E731
     colours = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f"]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="signal" viewBox="0 0 {width} '
-           f'{height}" width="100%" role="img" aria-label="{escape(labels["title"])}">',
-           '<style>text{font:11px sans-serif}</style>']
+           f'{height}" width="100%" role="img" aria-label="{escape(labels["title"])}">']
     for csq in (0, 10, 20, 31):
         out.append(f'<line x1="{left}" y1="{y(csq):.1f}" x2="{width - 15}" y2="{y(csq):.1f}" '
                    f'stroke="#eee"/><text x="{left - 5}" y="{y(csq) + 4:.1f}" '

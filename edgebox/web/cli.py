@@ -19,6 +19,24 @@ def web() -> None:
     """
 
 
+@web.command("serve")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
+              type=click.Path(exists=True, dir_okay=False), help="the box's config file")
+def web_serve(config_path: str) -> None:
+    """Serve the web panel (web.listen) as a process of its own, until SIGTERM. `edgebox run`
+    starts it, and starts it again if it dies; run it by hand only to try the panel.
+
+    \b
+    Example:
+      edgebox web serve --config /etc/edgebox/edgebox.toml
+    """
+    from edgebox.daemon.app import setup_logging
+    from edgebox.web.process import serve
+    config = _load(config_path)
+    setup_logging(config.log_level)
+    sys.exit(serve(config))
+
+
 @web.command("password")
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
               type=click.Path(exists=True, dir_okay=False), help="the config file to update")

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from edgebox.daemon import office
-from edgebox.daemon.office_status import modems
 from edgebox.daemon.timeline import describe
 from edgebox.domain.phones import display
 from edgebox.web import queries
@@ -55,9 +54,10 @@ def _dashboard_values(request: Request) -> dict:
     return {
         "incidents": queries.open_incidents(ctx.store),
         "groups": roster.groups,
+        "roster_empty": roster.is_empty,
         "recent": queries.recent_incidents(ctx.store, 10),
-        "modems": modems(ctx.daemon),
-        "siren_on": ctx.daemon.siren.is_on,
+        "modems": ctx.box.modems(),
+        "siren_on": ctx.box.siren_is_on(),
         "events": [(queries.when(e["at"]), e["kind"], describe(e, roster, lang))
                    for e in events],
         "name_of": _name_of(roster), "group_name": lambda g: _group_name(roster, g),
@@ -103,7 +103,7 @@ def _incident_values(request: Request, incident_id: int) -> dict | None:
         "lines": [(queries.when(e["at"]), describe(e, roster, session.lang))
                   for e in found["events"]],
         "name_of": _name_of(roster), "group_name": _group_name(roster, found["group_id"]),
-        "display": display, "when": queries.when, "siren_on": ctx.daemon.siren.is_on,
+        "display": display, "when": queries.when, "siren_on": ctx.box.siren_is_on(),
         "done": request.query_params.get("done", ""),
     }
 

@@ -1,7 +1,6 @@
 """Health: each modem's signal and registration over the last days, balance, uplink, disk."""
 from __future__ import annotations
 
-from edgebox.daemon.office_status import modems
 from edgebox.web import queries
 from edgebox.web.app import page, render, route
 from edgebox.web.charts import signal_chart
@@ -31,7 +30,7 @@ def health_page(request):
         from edgebox.uplink.ledger import UplinkLedger
         uplink = UplinkLedger(ctx.store).status()
     disk = queries.disk(ctx.store.path)
-    return render(request, "health.html", chart=chart, days=DAYS, modems=modems(ctx.daemon),
+    return render(request, "health.html", chart=chart, days=DAYS, modems=ctx.box.modems(),
                   uplink=uplink, disk=disk, size=_size, when=queries.when)
 
 

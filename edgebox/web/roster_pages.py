@@ -154,7 +154,7 @@ def group_table(request):
         return render(request, "message.html", 404, message_key="not_found")
     return render(request, "group_table.html", group=group, members=roster.members(group.id),
                   display=display, flag_labels=FLAG_LABELS_ZH,
-                  office_numbers=[display(n) for n in ctx.daemon.config.numbers_office])
+                  office_numbers=[display(n) for n in ctx.box.config.numbers_office])
 
 
 ROUTES = [

@@ -1,4 +1,6 @@
-"""WebPanel: the web panel as a daemon companion, uvicorn serving in its own thread.
+"""WebPanel: uvicorn serving the web panel in its own thread, of the process that runs it
+(``edgebox web serve``, which ``edgebox run`` starts as a process of its own; tests may run it
+in theirs).
 
 Without a password hash the panel refuses to serve and the log says how to set one; a port
 that cannot be bound is logged too. Neither stops the alarm service: the box keeps answering
@@ -7,10 +9,12 @@ calls with or without its web page.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 
 from edgebox.web.app import WebContext, create_app
+from edgebox.web.box_view import LogFollower
 
 log = logging.getLogger("edgebox")
 
@@ -18,15 +22,20 @@ HOW_TO_SET = "set one with: edgebox web password --config /etc/edgebox/edgebox.t
 
 
 class WebPanel:
-    def __init__(self, settings, store, daemon, clock, uplink_configured: bool = False):
+    def __init__(self, settings, store, box, actions, clock, uplink_configured: bool = False,
+                 follow_log: bool = False):
+        """``box``: a BoxView; ``actions``: where office actions go; ``follow_log``: the live
+        stream reads the log other processes write (else it hears this process's store)."""
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.ctx = WebContext(settings, store, daemon.office, daemon, clock, uplink_configured)
+        self.ctx = WebContext(settings, store, actions, box, clock, uplink_configured)
         self.url: str | None = None
         self._server = None
         self._thread: threading.Thread | None = None
-        store.subscribe(self.ctx.live.publish)
+        self._follower = LogFollower(store, self.ctx.live.publish) if follow_log else None
+        if not follow_log:
+            store.subscribe(self.ctx.live.publish)
 
     def start(self) -> None:
         if not self.settings.password_hash:
@@ -49,10 +58,13 @@ class WebPanel:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="web", daemon=True)
         self._thread.start()
+        if self._follower is not None:
+            self._follower.start()
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}/"
-        self.store.append_event(self.clock(), "web_panel_started", url=self.url)
+        self.store.append_event(self.clock(), "web_panel_started", url=self.url,
+                                pid=os.getpid())
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
@@ -67,7 +79,12 @@ class WebPanel:
         sock.set_inheritable(True)
         return sock
 
+    def serving(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
         self.ctx.live.close()  # ends the open event streams, so shutdown need not wait
         if self._server is not None:
             self._server.should_exit = True

@@ -1,7 +1,8 @@
 """``edgebox siren test`` and ``edgebox panel watch``: for the technician wiring the panel.
 
 Both open the pins themselves, so stop the daemon first (``systemctl stop edgebox``): a pin
-can have one owner at a time.
+can have one owner at a time. Each holds the daemon's database lock while it runs, so it refuses
+beside a running daemon (naming its PID) and a daemon refuses to start beside it.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 
 import click
 
-from edgebox.cli import DEFAULT_CONFIG, _load, fail
+from edgebox.cli import DEFAULT_CONFIG, EXIT_IN_USE, _load, fail
 from edgebox.errors import EdgeboxError
 
 config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
@@ -18,10 +19,19 @@ config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
                              help="the box's TOML config (pins, polarity, patterns)")
 
 
-def _open_pins(config_path: str):
+def _open_pins(config_path: str, what: str):
     from edgebox.adapters.gpio.panel import panel_settings
     from edgebox.adapters.gpio.siren import load_gpio
+    from edgebox.single_instance import DatabaseLock, InUse
     config = _load(config_path)
+    try:
+        # held until the command ends: the daemon's pins are ours till then
+        lock = DatabaseLock(config.box_database, what).acquire()
+        click.get_current_context().call_on_close(lock.release)
+    except InUse as exc:
+        fail(str(exc), EXIT_IN_USE)
+    except EdgeboxError as exc:
+        fail(str(exc))
     try:
         return config, panel_settings(config), load_gpio(config.siren_backend)
     except EdgeboxError as exc:
@@ -54,7 +64,7 @@ def siren_test(config_path: str, pattern: str, seconds: float) -> None:
       edgebox siren test --config /etc/edgebox/edgebox.toml --pattern pulsed --seconds 5
     """
     from edgebox.adapters.gpio.siren import GpioSiren
-    config, panel, gpio = _open_pins(config_path)
+    config, panel, gpio = _open_pins(config_path, "edgebox siren test")
     try:
         relay = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                           panel.siren_max_seconds)
@@ -99,7 +109,7 @@ def panel_watch(config_path: str, seconds: float) -> None:
       edgebox panel watch --config /etc/edgebox/edgebox.toml
     """
     from edgebox.adapters.gpio.buttons import SIREN, Button
-    config, settings, gpio = _open_pins(config_path)
+    config, settings, gpio = _open_pins(config_path, "edgebox panel watch")
     if not settings.buttons:
         fail("no button is wired: set panel.button_siren, _silence, _test or _ack")
     gpio.setmode(gpio.BCM)

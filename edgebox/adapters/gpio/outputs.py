@@ -4,7 +4,8 @@ LEDs (each optional):
 - heartbeat: blinks once a second while the panel's loop runs (a frozen box stops blinking);
 - modem: steady when a modem is ready and registered, quick blink when ready but without
   network, dark when no modem answers;
-- alarm: quick blink while an incident is open;
+- alarm: quick blink while an incident is open; steady while the roster is empty (a call would
+  alert nobody: the box must not look ready when it is not);
 - uplink: steady while uploads to the county hub succeed.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ class OfficeLights:
     network: bool = False
     alarm_active: bool = False
     uplink_ok: bool = False
+    roster_empty: bool = False
 
 
 class Output:
@@ -50,6 +52,6 @@ def led_levels(lights: OfficeLights, now: float, lamp_test: bool = False) -> dic
     return {
         HEARTBEAT: slow,
         MODEM: lights.modem_ready and (lights.network or quick),
-        ALARM: lights.alarm_active and quick,
+        ALARM: quick if lights.alarm_active else lights.roster_empty,
         UPLINK: lights.uplink_ok,
     }

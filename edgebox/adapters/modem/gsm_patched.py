@@ -1,8 +1,9 @@
 """python-gsmmodem-new's GsmModem with its known traps fixed at the seams it offers.
 
 What changes and why (the library is unmaintained since 2021, so we patch by subclassing):
-- The port is opened with ``serial.serial_for_url`` and flow control is ours to choose: the
-  library forces RTS/CTS and DSR/DTR on, the classic "timeout on first command" on SIM800/SIM7600.
+- The port is opened with ``serial.serial_for_url``, exclusively (one daemon per port), and flow
+  control is ours to choose: the library forces RTS/CTS and DSR/DTR on, the classic "timeout on
+  first command" on SIM800/SIM7600.
 - The reader reads what is waiting instead of one byte per call, decodes with replacement so a
   non-UTF-8 byte no longer kills the reader thread, survives an exception while handling a line,
   and reports a dead port instead of ending silently.
@@ -17,6 +18,7 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -27,6 +29,7 @@ from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
 from edgebox.errors import ModemError
+from edgebox.single_instance import flock_holder
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,16 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
     def connect_port(self) -> None:
         """Open the port and start the reader; ``connect()`` does this, then the AT init."""
         try:
+            # exclusive: an flock on the device, so a second daemon (or anything else that
+            # honours it) cannot open the port under us (edgebox/single_instance.py).
             self.serial = serial.serial_for_url(self.port, baudrate=self.baudrate,
-                                                timeout=self.timeout, **self._flow)
+                                                timeout=self.timeout, exclusive=True,
+                                                **self._flow)
         except (serial.SerialException, OSError, ValueError) as exc:
+            holder = flock_holder(self.port)
+            if holder is not None and holder != os.getpid():
+                raise ModemError(f"modem port {self.port} is in use by process {holder}") \
+                    from exc
             raise ModemError(f"cannot open modem port {self.port}: {exc}") from exc
         self.alive = True
         self.rxThread = threading.Thread(target=self._readLoop, name="modem-reader", daemon=True)

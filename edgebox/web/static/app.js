@@ -1,3 +1,8 @@
+// The printable group table's button (no inline handlers: the page's CSP forbids them).
+(function () {
+  var button = document.getElementById('print-page');
+  if (button) button.addEventListener('click', function () { window.print(); });
+})();
 // Live pages: the server pushes every event the box commits over SSE; each element marked
 // hx-trigger="box-event from:body" then reloads itself through htmx. No polling, no reload.
 (function () {
