@@ -78,7 +78,6 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         self._deferred: list[tuple[float, tuple]] = []
         self._deferred_lock = threading.Lock()
         self._commit_observers: list = []
-        self.durable_commits = 0  # commits that waited for the disk (the tests' seam)
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
@@ -154,8 +153,6 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
                     conn.execute("PRAGMA synchronous=FULL")
             held = time.monotonic() - began
             committed, self._uncommitted = self._uncommitted, []
-            if not lazy:
-                self.durable_commits += 1
             if self._checkpointer is not None:
                 self._checkpointer.committed()
             for observer in self._commit_observers:
