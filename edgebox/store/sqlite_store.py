@@ -248,6 +248,12 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             with self._deferred_lock:
                 self._deferred[:0] = taken
 
+    def read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows of one read outside any transaction: it takes no write lock, so another
+        process (the web panel, the CLI) can write meanwhile (retention picks its chunks so)."""
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
     def append_event(self, now: datetime, kind: str, incident_id: int | None = None,
                      **data: object) -> int:
         with self.transaction() as conn:

@@ -52,14 +52,25 @@ def disk_usage_of(path: str) -> DiskUsage:
 
 
 def _delete_in_chunks(store, select_sql: str, args: tuple, delete: Callable,
-                      chunk: int = CHUNK) -> int:
-    """Repeat: pick up to ``chunk`` ids with ``select_sql``, ``delete(conn, ids)``, commit."""
+                      chunk: int = CHUNK, pick_inside: bool = False) -> int:
+    """Repeat: pick up to ``chunk`` ids with ``select_sql``, ``delete(conn, ids)``, commit.
+
+    The ids are picked before the write transaction begins, so it holds the write lock for
+    the deletion alone: what makes an old event or delivery deletable does not change back.
+    ``pick_inside``: pick them in the transaction (an old incident could still log an event
+    the hub does not have yet, a very late delivery report)."""
     total = 0
     while True:
-        with store.transaction(durable=False) as conn:
-            ids = [row[0] for row in conn.execute(f"{select_sql} LIMIT {chunk}", args)]
+        if pick_inside:
+            with store.transaction(durable=False) as conn:
+                ids = [row[0] for row in conn.execute(f"{select_sql} LIMIT {chunk}", args)]
+                if ids:
+                    delete(conn, ids)
+        else:
+            ids = [row[0] for row in store.read(f"{select_sql} LIMIT {chunk}", args)]
             if ids:
-                delete(conn, ids)
+                with store.transaction(durable=False) as conn:
+                    delete(conn, ids)
         total += len(ids)
         if len(ids) < chunk:
             return total
@@ -108,7 +119,7 @@ def prune_expired(store, acked: int, before: datetime) -> dict[str, int]:
     incidents = _delete_in_chunks(
         store, "SELECT id FROM incidents WHERE state = 'closed' AND closed_at < ? AND NOT EXISTS"
                " (SELECT 1 FROM events WHERE events.incident_id = incidents.id AND seq > ?)",
-        (stamp, acked), _delete_incidents, INCIDENT_CHUNK)
+        (stamp, acked), _delete_incidents, INCIDENT_CHUNK, pick_inside=True)
     deliveries = _delete_in_chunks(
         store, "SELECT id FROM deliveries WHERE incident_id IS NULL AND updated_at < ? AND"
                " state IN ('sent', 'failed', 'cancelled')", (stamp,), _delete_deliveries)
