@@ -5,7 +5,8 @@
     ├── RosterError        a roster row or group breaks a rule (names the line)
     ├── StoreError         the database cannot be opened or migrated
     └── ModemError         the modem did not do what was asked
-        └── ModemTimeout   the modem did not answer in time
+        ├── ModemTimeout   the modem did not answer in time
+        └── ModemRestarted the modem restarted in place while a command waited for its answer
 
 Third-party errors (pyserial, gsmmodem, sqlite3) are translated at the adapter boundary with
 ``raise ... from exc`` so callers only ever catch these.
@@ -39,3 +40,8 @@ class ModemError(EdgeboxError):
 
 class ModemTimeout(ModemError):
     pass
+
+
+class ModemRestarted(ModemError):
+    """The modem printed its boot lines (RDY, SMS Ready …) while a command waited: the command
+    was lost with the restart, and the modem is back at its power-up settings."""

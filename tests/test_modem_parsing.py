@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox import __built__
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import readings, ussd
+from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import detect, dtmf_digit
 from edgebox.adapters.modem.multipart import Reassembler
 from edgebox.domain.clock import clock_decision
@@ -41,14 +42,14 @@ def test_sim_operator_and_network_time():
 def test_ussd_in_ucs2_and_plain_and_the_balance_in_it():
     chinese = "尊敬的客户，您的账户余额为12.50元。"
     line = f'+CUSD: 0,"{chinese.encode("utf-16-be").hex().upper()}",72'
-    assert readings.decode_ussd(line) == chinese
+    assert ussd.decode(line) == chinese
     assert readings.balance(chinese) == 12.5
-    assert readings.decode_ussd('+CUSD: 0,"Your balance is 3.20 yuan",15') == \
+    assert ussd.decode('+CUSD: 0,"Your balance is 3.20 yuan",15') == \
         "Your balance is 3.20 yuan"
     assert readings.balance("Your balance is 3.20 yuan") == 3.2
     assert readings.balance("余额：-1.5元") == -1.5
     assert readings.balance("no figures here") is None
-    assert readings.decode_ussd("+CUSD: 2") is None
+    assert ussd.decode("+CUSD: 2") is None
 
 
 @pytest.mark.parametrize("maker,model,family,dtmf,tts", [
@@ -56,12 +57,21 @@ def test_ussd_in_ucs2_and_plain_and_the_balance_in_it():
     ("SIMCOM_Ltd", "SIMCOM_SIM800L", "simcom", "AT+DDET=1", None),
     ("Quectel", "EC25", "quectel", "AT+QTONEDET=1", "AT+QTTS"),
     ("edgebox", "EMU-1", "generic", "AT+DDET=1", "AT+CTTS"),
+    ("huawei", "E3531", "huawei", None, None),
 ])
 def test_dialects(maker, model, family, dtmf, tts):
     dialect = detect(maker, model)
     assert (dialect.family, dialect.dtmf_enable, dialect.tts_command) == (family, dtmf, tts)
     if tts:
         assert dialect.speak("请按1") == f'{tts}=1,"8BF763090031"'  # UCS-2, big-endian hex
+
+
+@pytest.mark.parametrize("maker, nitz, packed", [
+    ("SIMCOM_Ltd", ("AT+CLTS=1",), False), ("Quectel", ("AT+CTZU=3",), False),
+    ("huawei", ("AT+CTZU=1",), True), ("edgebox", ("AT+CTZU=1", "AT+CLTS=1"), False)])
+def test_network_time_and_ussd_per_dialect(maker, nitz, packed):
+    dialect = detect(maker, "")
+    assert (dialect.nitz_commands, dialect.ussd_packed) == (nitz, packed)
 
 
 def test_dtmf_reports_of_both_families():
@@ -108,3 +118,43 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 ])
 def test_clock_policy(system, network, limit, action):
     assert clock_decision(system, network, __built__, limit)[0] == action
+
+
+BALANCE_ZH = "尊敬的客户，您的账户余额为3.20元。"
+BALANCE_HEX = BALANCE_ZH.encode("utf-16-be").hex().upper()
+
+
+@pytest.mark.parametrize("line, packed, text", [
+    (f'+CUSD: 0,"{BALANCE_HEX}",72', False, BALANCE_ZH),           # UCS-2, dcs 72
+    (f'+CUSD: 0,"{BALANCE_HEX}",15', False, BALANCE_ZH),           # UCS-2 hex under AT+CSCS="UCS2"
+    (f'+CUSD: 1,"{BALANCE_HEX}",17', False, BALANCE_ZH),           # UCS-2 with language (0x11)
+    ('+CUSD: 0,"Balance 3.20 yuan",15', False, "Balance 3.20 yuan"),  # plain, dcs 15
+    ('+CUSD: 0,"C2303BEC1E974133970C06CAD7C36E",15', True, "Balance 3.20 yuan"),  # Huawei packed
+    ('+CUSD: 0,"C2303BEC1E974133970C06CAD7C36E",15', False, "Balance 3.20 yuan"),  # undetected
+    ('+CUSD: 0,"1234",15', False, "1234"),                          # hex-looking plain text
+    ('+CUSD: 0,"31D98C56B3DD00",15', True, "1234567"),              # 7 chars: filling, no "@"
+])
+def test_ussd_in_every_encoding(line, packed, text):
+    assert ussd.decode(line, packed) == text
+
+
+def test_ussd_requests_are_packed_for_huawei_only():
+    assert ussd.request("*100#", packed=True) == "AA180C3602"
+    assert ussd.request("*100#", packed=False) == "*100#"
+    assert ussd.alphabet(72) == "ucs2" and ussd.alphabet(15) == "gsm7" and ussd.alphabet(0x44) == "8bit"
+
+
+@pytest.mark.parametrize("line, pending, boot", [
+    ("RDY", None, True), ("UNDER-VOLTAGE POWER DOWN", None, True), ("SMS Ready", "AT+CGMI", True),
+    ("UNDER-VOLTAGE POWER OFF", None, True), ("UNDER_VOLTAGE POWER DOWN", None, True),
+    ("UNDER-VOLTAGE WARNNING", None, False),
+    ("+QIND: SMS DONE", "AT+CGMM", True), ("+CPIN: READY", None, True),
+    ("+CPIN: READY", "AT+CPIN?", False), ("+CFUN: 1", "AT+CFUN?", False),
+    ("+QIND: \"csq\",20,99", None, False), ("Quectel", "AT+CGMI", False)])
+def test_boot_lines_and_the_answers_that_look_like_them(line, pending, boot):
+    assert is_boot_line(line, pending) is boot
+
+
+def test_a_module_rtc_at_its_epoch_is_read_in_its_own_century():
+    [when] = [readings.network_time(['+CCLK: "80/01/06,00:00:12+00"'])]
+    assert when.year == 1980

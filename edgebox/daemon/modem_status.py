@@ -4,7 +4,8 @@ from __future__ import annotations
 
 STATE_EVENTS = {"modem_ready": "ready", "modem_unavailable": "unavailable",
                 "modem_lost": "lost", "modem_out_of_service": "out of service",
-                "modem_back_in_service": "recovering", "modem_reset": "resetting"}
+                "modem_back_in_service": "recovering", "modem_reset": "resetting",
+                "modem_restarted": "ready"}
 
 
 def modem_status(store, names: list[str]) -> dict[str, dict]:

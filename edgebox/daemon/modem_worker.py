@@ -8,6 +8,9 @@ and climbs the recovery ladder when the modem stops answering:
     stable symlink is followed to wherever the modem came back) → the power-cycle command →
     a report to the office, then keep trying.
 
+A modem that restarts in place (its boot lines seen, or the health check finding +CLIP, +CNMI
+or echo back at their power-up values) is initialised again on the open port.
+
 A modem whose sends keep failing is taken out of service for a while (like smstools3); what it
 could not send goes back to the outbox for the others. A delivery that fails because the modem
 failed does not use up one of its own attempts: only the member's number failing does that.
@@ -28,7 +31,7 @@ from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.daemon.send_recorder import SendRecorder
 from edgebox.domain import alarm
 from edgebox.domain.clock import clock_decision
-from edgebox.errors import ModemError, ModemTimeout
+from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,10 @@ class ModemWorker:
         if not self.modem.alive:
             self._hand_back_claimed("modem lost")
             self._reopen()
+            return
+        restart = self.modem.restart_seen()
+        if restart is not None:
+            self._reinitialise(detected=restart)
             return
         delivery, self._claimed = self._claimed, None
         if delivery is None:
@@ -227,7 +234,7 @@ class ModemWorker:
 
     def _failed(self, d: dict, exc: ModemError) -> None:
         now = self.clock()
-        modem_fault = isinstance(exc, ModemTimeout) or not self.modem.alive
+        modem_fault = isinstance(exc, (ModemTimeout, ModemRestarted)) or not self.modem.alive
         if modem_fault:
             # Not the member's fault: back to the queue at once, for this modem or another.
             self.store.retry_delivery(now, d["id"], str(exc), now, count_attempt=False)
@@ -240,6 +247,8 @@ class ModemWorker:
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:
                 self._reset(str(exc))
+        elif isinstance(exc, ModemRestarted):
+            pass  # the modem's fault, not the number's: it is initialised again next step
         elif self.modem.alive:
             # Only sends to that many different numbers failing in a row blame the modem (its
             # SIM, credit, network): a phone that takes no SMS fails each of its retries, and a
@@ -266,6 +275,23 @@ class ModemWorker:
         except ModemError as exc:
             log.info("modem %s did not take the reset command: %s", self.name, exc)
         self.modem.stop()
+
+    def _reinitialise(self, detected: str, settings_off: list[str] | None = None) -> None:
+        """The modem restarted in place (a brown-out on a weak supply: the port stays, the
+        settings go back to power-up defaults), seen by its boot lines or by the health check
+        finding settings off. Initialise it again on the open port; what was claimed stays
+        claimed and goes out next. A modem that will not take it climbs the usual ladder."""
+        try:
+            self.modem.reinitialise()
+        except ModemError as exc:
+            log.warning("modem %s restarted and could not be initialised again: %s",
+                        self.name, exc)
+            self._hand_back_claimed("modem restarted")
+            self.modem.stop()  # the next step reopens it, with the ladder's back-off
+            return
+        self._next_health = time.monotonic() + self.config.modem_health_minutes * 60
+        self.store.append_event(self.clock(), "modem_restarted", modem=self.name,
+                                detected=detected, settings_off=settings_off or [])
 
     def _reopen(self) -> None:
         self.state = "recovering"
@@ -315,6 +341,9 @@ class ModemWorker:
             network_time=reading.network_time.isoformat() if reading.network_time else None,
             error="; ".join(reading.errors) or None)
         self._offer_time(reading.network_time)
+        if reading.settings_off:  # restarted with its boot lines lost, or reset by someone
+            self._reinitialise(detected=self.modem.restart_seen() or "settings",
+                               settings_off=reading.settings_off)
         if self.config.modem_balance_ussd:
             try:
                 self.modem.request_balance(self.config.modem_balance_ussd)

@@ -62,6 +62,7 @@ class ModemSettings:
     cops_format: int = 0
     cfun: int = 1
     colp: int = 0
+    ccwa: int = 0  # AT+CCWA=1: a call arriving during a call of ours is shown as +CCWA
     dtmf_detect: int = 0  # AT+DDET / AT+QTONEDET
     clts: int = 0
     ctzu: int = 0
@@ -97,6 +98,9 @@ class AtEngine(ModemPower):
         self.settings = ModemSettings(echo=self.profile.echo)
         self.network = NetworkState()
         self.powered = True
+        self.late_boot_lines: list[str] = []  # boot lines still to land inside answers
+        # (engine clock at power-up, RTC value set by AT+CCLK= then or None): see rtc_now()
+        self.rtc_started: tuple[float, object] = (clock(), None)
         # Set by the pty server so AT+CFUN=1,1 can take the port away on USB profiles;
         # without it the engine reboots itself in place.
         self.reboot_handler: Callable[[], None] | None = None
@@ -277,7 +281,11 @@ class AtEngine(ModemPower):
                 raise CmeError(100)
             if command.name in SIM_COMMANDS and not self.sim_ready():
                 raise CmeError(10)
-            return handler(self, command)
+            reply = handler(self, command)
+            late = self.take_late_boot_line(command.name)
+            if late is not None:  # a boot line still due lands inside this answer
+                reply.lines = [late, *reply.lines]
+            return reply
         except ValueError:  # AtSyntaxError and any malformed parameter: a real modem says ERROR
             self._executing = False
             self._answer(Reply(final="ERROR"))

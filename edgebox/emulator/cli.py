@@ -8,7 +8,8 @@ import threading
 import click
 
 from edgebox.emulator.control import EmulatorClient
-from edgebox.emulator.profiles import PROFILES, get_profile
+from edgebox.emulator.fault_controls import REPORT_SLOT_FAULTS
+from edgebox.emulator.profiles import PROFILES, USSD_STYLES, get_profile
 from edgebox.emulator.pty_server import EmulatorServer
 from edgebox.emulator.timing import Latency
 
@@ -31,36 +32,50 @@ def emulator():
 @click.option("--control", metavar="SOCKET", required=True, help="Unix socket for control commands.")
 @click.option("--profile", default="generic", show_default=True, type=click.Choice(sorted(PROFILES)),
               help="Which modem to imitate.")
-@click.option("--sms-latency", type=float, default=0.0, show_default=True,
-              help="Seconds per SMS part before +CMGS answers.")
-@click.option("--call-setup", type=float, default=0.0, show_default=True,
-              help="Seconds from ATD until the callee's phone alerts.")
-@click.option("--ring-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds of alerting before NO ANSWER.")
-@click.option("--tts-per-char", type=float, default=0.0, show_default=True,
-              help="Seconds of TTS playback per character.")
-@click.option("--delivery-report", type=float, default=0.0, show_default=True,
-              help="Seconds from +CMGS until a requested delivery report arrives.")
+@click.option("--time-scale", type=float, default=1.0, show_default=True,
+              help="Every network duration times this (0.05: twenty times faster); never 0.")
+@click.option("--sms-latency", type=float, default=None,
+              help="Typical seconds per SMS part before +CMGS answers [real networks: 2.75,"
+                   " with a tail to 15].")
+@click.option("--call-setup", type=float, default=None,
+              help="Typical seconds from ATD until the callee's phone alerts [5, 3.5-7].")
+@click.option("--ring-timeout", type=float, default=None,
+              help="Seconds of alerting before NO ANSWER [30].")
+@click.option("--tts-per-char", type=float, default=None,
+              help="Seconds of TTS playback per character [0.25].")
+@click.option("--delivery-report", type=float, default=None,
+              help="Typical seconds from +CMGS until a requested delivery report arrives [4].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the timing's jitter: the same seed, the same run.")
 @click.option("--reboot-time", type=float, default=0.5, show_default=True,
               help="Seconds a reset (AT+CFUN=1,1, fault reboot) keeps the modem away.")
 @click.option("--sim-not-ready", type=float, default=None, metavar="SECONDS",
               help="The SIM is not ready for this long after start.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
               help="Also append every log entry to this file as a JSON line, as it happens.")
+@click.option("--boot", is_flag=True,
+              help="Power the modem up with the emulator: its boot lines are the first output.")
 @click.option("--profile-flag", "profile_flags", multiple=True,
               type=click.Choice(["clip_without_ring", "interleave_urcs"]),
               help="Turn on a dialect quirk of the profile (repeatable).")
-def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per_char,
-          delivery_report, reboot_time, sim_not_ready, log_file, profile_flags):
+def serve(link, control, profile, time_scale, sms_latency, call_setup, ring_timeout,
+          tts_per_char, delivery_report, seed, reboot_time, sim_not_ready, log_file, boot,
+          profile_flags):
     """Run the emulator until SIGTERM or Ctrl-C.
 
     Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock --profile ec25
     """
-    latency = Latency(sms_submit=sms_latency, call_setup=call_setup, ring_timeout=ring_timeout,
-                      tts_per_char=tts_per_char, delivery_report=delivery_report, reboot=reboot_time)
+    given = {"sms_submit": sms_latency, "call_setup": call_setup, "ring_timeout": ring_timeout,
+             "tts_per_char": tts_per_char, "delivery_report": delivery_report}
+    try:
+        latency = Latency.realistic(scale=time_scale, seed=seed, reboot=reboot_time,
+                                    **{name: value for name, value in given.items()
+                                       if value is not None})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-scale") from exc
     chosen = get_profile(profile).with_changes(**{flag: True for flag in profile_flags})
     server = EmulatorServer(chosen, latency=latency, link=link, control=control,
-                            sim_not_ready=sim_not_ready)
+                            sim_not_ready=sim_not_ready, boot=boot)
     if log_file:
         journal = open(log_file, "a", encoding="utf-8")
 
@@ -88,7 +103,8 @@ def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per
 @control_option
 @click.argument("number")
 @click.option("--rings", type=int, default=10, show_default=True, help="Rings before the caller gives up.")
-@click.option("--ring-interval", type=float, default=1.0, show_default=True, help="Seconds between rings.")
+@click.option("--ring-interval", type=float, default=None,
+              help="Seconds between rings (default: the modem's own cadence, 5-6 s scaled).")
 def call(control, number, rings, ring_interval):
     """Ring the box from NUMBER and wait until the call ends.
 
@@ -127,7 +143,8 @@ def log(control, as_json):
         click.echo(describe(entry))
 
 
-FAULT_KINDS = ("unplug", "reboot", "garbage", "stuck", "sms-error", "sim-not-ready", "network")
+FAULT_KINDS = ("unplug", "reboot", "reboot-in-place", "random-reboots", "report-slot", "garbage",
+               "stuck", "sms-error", "sim-not-ready", "network", "ussd-style")
 
 
 @emulator.command()
@@ -141,7 +158,17 @@ FAULT_KINDS = ("unplug", "reboot", "garbage", "stuck", "sms-error", "sim-not-rea
 @click.option("--code", type=int, help="sms-error: the +CMS ERROR code (e.g. 500, 38).")
 @click.option("--registered/--unregistered", default=None, help="network: coverage or none.")
 @click.option("--rssi", type=int, help="network: +CSQ signal, 0-31 or 99.")
-def fault(control, kind, seconds, data_hex, prefix, count, number, code, registered, rssi):
+@click.option("--lines-lost", is_flag=True,
+              help="reboot-in-place: the host never sees its power-down and boot lines.")
+@click.option("--mean-seconds", type=float,
+              help="random-reboots: average seconds between restarts in place (0: stop).")
+@click.option("--seed", type=int, help="random-reboots: for a repeatable run.")
+@click.option("--how", type=click.Choice([*REPORT_SLOT_FAULTS, "off"]),
+              help="report-slot: +CDSI names an empty slot or the wrong memory; off: as asked.")
+@click.option("--style", type=click.Choice(USSD_STYLES),
+              help="ussd-style: how USSD answers are encoded from now on.")
+def fault(control, kind, seconds, data_hex, prefix, count, number, code, registered, rssi,
+          lines_lost, mean_seconds, seed, how, style):
     """Inject a fault into a running emulator.
 
     \b
@@ -151,6 +178,10 @@ def fault(control, kind, seconds, data_hex, prefix, count, number, code, registe
              ... fault --control S network --unregistered --rssi 99
              ... fault --control S garbage --data-hex 00FF0D0A2B43
              ... fault --control S reboot | sim-not-ready --seconds 5
+             ... fault --control S reboot-in-place [--lines-lost]
+             ... fault --control S random-reboots --mean-seconds 60 --seed 7
+             ... fault --control S report-slot --how empty
+             ... fault --control S ussd-style --style packed
     """
     client = EmulatorClient(control)
 
@@ -163,6 +194,16 @@ def fault(control, kind, seconds, data_hex, prefix, count, number, code, registe
         client.unplug(need(seconds, "--seconds"))
     elif kind == "reboot":
         client.reboot()
+    elif kind == "reboot-in-place":
+        client.reboot_in_place(lines_lost)
+    elif kind == "random-reboots":
+        mean = need(mean_seconds, "--mean-seconds")
+        client.random_reboots(mean if mean > 0 else None, seed)
+    elif kind == "report-slot":
+        chosen = need(how, "--how")
+        client.report_slot(None if chosen == "off" else chosen)
+    elif kind == "ussd-style":
+        client.set_ussd_style(need(style, "--style"))
     elif kind == "garbage":
         try:
             data = bytes.fromhex(need(data_hex, "--data-hex"))

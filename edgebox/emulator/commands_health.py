@@ -5,10 +5,16 @@ The answers follow ``engine.network`` (set from the control side) and the profil
 - ``+CREG``/``+CGREG`` (2G/3G) and ``+CEREG`` (LTE) stat: 1 home, 5 roaming, 2 searching (coverage
   lost), 0 not registered (SIM not ready, or the 2G/3G view of a module camped on LTE).
 - ``+CGATT``: packet service attached while registered, unless the host detached (``AT+CGATT=0``).
-- ``+CUSD``: the balance answer is UCS-2 hex with dcs 72 when it is not plain ASCII (what Chinese
-  operators' answers look like on real modems), else plain text with dcs 15.
-- ``+CCLK``: network time plus ``network.clock_offset``, ``"yy/MM/dd,hh:mm:ss±zz"`` with zz in
-  quarter hours; setting it moves the offset, like a real module's RTC until the next NITZ.
+- ``+CUSD``: the balance answer in the profile's ``ussd_style`` (or the one the control side set):
+  "auto" is UCS-2 hex with dcs 72 when it is not plain ASCII (what Chinese operators' answers
+  look like on real modems), else text in the host's character set with dcs 15 (UCS-2 hex under
+  AT+CSCS="UCS2"); "ucs2" always dcs 72; "ucs2_dcs15" UCS-2 hex under dcs 15; "text" plain
+  (what cannot be shown becomes "?"); "packed" packed GSM 7-bit hex with dcs 15, and a request
+  that is not packed the same way is not understood (+CUSD: 4), as on Huawei sticks.
+- ``+CCLK``: ``"yy/MM/dd,hh:mm:ss±zz"`` with zz in quarter hours. Until network time (NITZ) is
+  switched on (AT+CLTS=1, AT+CTZU=1 or 3) it is the module's RTC, counting from the profile's
+  epoch at power-up (or from what AT+CCLK= set); with it on, the network's time plus
+  ``network.clock_offset``, and setting it moves that offset until the next NITZ.
 """
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from datetime import datetime, timedelta, timezone
 from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.modem_errors import CmeError
-from edgebox.emulator.sms_codec import text_mode_timestamp, ucs2_hex
+from edgebox.emulator.sms_codec import (SmsCodecError, from_packed_gsm7_hex, packed_gsm7_hex,
+                                        text_mode_timestamp, ucs2_hex)
 
 USSD_UCS2_DCS, USSD_GSM7_DCS = 72, 15
 CCLK_FORMAT = re.compile(r"^(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d\d)$")
@@ -45,6 +52,20 @@ def announce_registration(engine: AtEngine) -> None:
 
 def network_time(engine: AtEngine) -> datetime:
     return engine.wallclock() + timedelta(seconds=engine.network.clock_offset)
+
+
+def nitz_on(engine: AtEngine) -> bool:
+    return engine.settings.clts == 1 or engine.settings.ctzu in (1, 3)
+
+
+def module_time(engine: AtEngine) -> datetime:
+    """What +CCLK? shows: the network's time once NITZ is on (and the network is there to
+    send it), else the RTC running from its power-up epoch or from the time last set."""
+    if nitz_on(engine) and engine.network.registered:
+        return network_time(engine)
+    started_at, value = engine.rtc_started
+    base = value if value is not None else engine.profile.rtc_epoch
+    return base + timedelta(seconds=int(engine.clock() - started_at))
 
 
 def health_commands(engine: AtEngine) -> dict:
@@ -108,20 +129,26 @@ def health_commands(engine: AtEngine) -> dict:
             return Reply()  # only enables/disables result presentation
         if not network.registered:
             raise CmeError(30)  # no network service
-        request = engine.decode_text(values[1])
+        style = network.ussd_style or profile.ussd_style
+        try:
+            request = (from_packed_gsm7_hex(values[1]) if style == "packed"
+                       else engine.decode_text(values[1]))
+        except SmsCodecError:
+            return Reply(on_answer=lambda: engine.emit_urc("+CUSD: 4"))  # not understood
         answer = network.balance_text if request.endswith("#") else f"Unknown service code {request}"
-        if answer.isascii():
-            shown, dcs = engine.encode_text(answer), USSD_GSM7_DCS
-        else:
-            shown, dcs = ucs2_hex(answer), USSD_UCS2_DCS
+        shown, dcs = ussd_answer(engine, answer, style)
+        engine.log.record("ussd", request=request, style=style, dcs=dcs)
         return Reply(on_answer=lambda: engine.emit_urc(f'+CUSD: 0,"{shown}",{dcs}'))
 
     def cclk(engine, command: AtCommand) -> Reply:
         if command.form == READ:
-            return Reply([f'+CCLK: "{text_mode_timestamp(network_time(engine))}"'])
+            return Reply([f'+CCLK: "{text_mode_timestamp(module_time(engine))}"'])
         if command.form == SET:
             wanted = parse_cclk((command.values() or [""])[0])
-            network.clock_offset += (wanted - network_time(engine)).total_seconds()
+            if nitz_on(engine):
+                network.clock_offset += (wanted - network_time(engine)).total_seconds()
+            else:
+                engine.rtc_started = (engine.clock(), wanted)
         return Reply()
 
     def cgatt(engine, command: AtCommand) -> Reply:
@@ -159,6 +186,22 @@ def health_commands(engine: AtEngine) -> dict:
                 "+CLTS": switch("clts", (0, 1)), "+CTZU": switch("ctzu", (0, 1, 3))}
     handlers.update({name: registration(name) for name in REGISTRATION_SETTING})
     return handlers
+
+
+def ussd_answer(engine: AtEngine, answer: str, style: str) -> tuple[str, int]:
+    """The string and dcs of a +CUSD answer in ``style`` (see the module's docstring)."""
+    if style == "ucs2" or (style == "auto" and not answer.isascii()):
+        return ucs2_hex(answer), USSD_UCS2_DCS
+    if style == "ucs2_dcs15":
+        return ucs2_hex(answer), USSD_GSM7_DCS
+    if style == "packed":
+        try:
+            return packed_gsm7_hex(answer), USSD_GSM7_DCS
+        except SmsCodecError:
+            return ucs2_hex(answer), USSD_UCS2_DCS  # GSM 7-bit cannot carry it: the network's UCS-2
+    if style == "text":
+        return "".join(ch if ord(ch) < 128 else "?" for ch in answer), USSD_GSM7_DCS
+    return engine.encode_text(answer), USSD_GSM7_DCS
 
 
 def parse_cclk(text: str) -> datetime:

@@ -4,8 +4,9 @@ Each request is one JSON object on one line, ``{"op": ..., ...arguments}``; each
 line, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
 
 Operations: ping, call, sms, log, set_latency, set_callee, set_delivery, set_balance,
-set_clock_offset, network, and the faults unplug, reboot, garbage (``data_hex``), stuck,
-sms_error, sim_not_ready — each with the arguments of the ``EmulatorServer`` method of that name.
+set_ussd_style, set_clock_offset, network, and the faults unplug, reboot, reboot_in_place,
+random_reboots, report_slot, garbage (``data_hex``), stuck, sms_error, sim_not_ready — each with
+the arguments of the ``EmulatorServer`` method of that name.
 """
 from __future__ import annotations
 
@@ -76,8 +77,9 @@ class ControlServer:
         if op == "ping":
             return {"port": emulator.port, "link": emulator.link}
         if op == "call":
+            interval = request.get("ring_interval")  # None: the modem's own cadence
             call_id = emulator.call(str(request["number"]), int(request.get("rings", 10)),
-                                    float(request.get("ring_interval", 1.0)))
+                                    None if interval is None else float(interval))
             if not request.get("wait"):
                 return {"id": call_id}
             return emulator.wait_for_call(call_id, float(request.get("timeout_seconds", CALL_WAIT_LIMIT)))
@@ -109,6 +111,8 @@ SIMPLE_OPERATIONS = {
     "set_clock_offset": ("seconds",), "network": ("registered", "rssi", "roaming"),
     "unplug": ("seconds",), "reboot": (), "stuck": ("prefix", "count"),
     "sms_error": ("number", "code", "count"), "sim_not_ready": ("seconds",),
+    "set_ussd_style": ("style",), "reboot_in_place": ("lines_lost",),
+    "random_reboots": ("mean_seconds", "seed", "lines_lost_share"), "report_slot": ("how",),
 }
 
 
@@ -137,12 +141,14 @@ class EmulatorClient:
     def ping(self) -> dict:
         return self.request("ping")
 
-    def call(self, number: str, rings: int = 10, ring_interval: float = 1.0, wait: bool = False,
+    def call(self, number: str, rings: int = 10, ring_interval: float | None = None,
+             wait: bool = False,
              timeout: float | None = None):
         """Ring the box. Returns ``{"id": n}``, or with ``wait`` the call's log entry once it ended."""
         if not wait:
             return self.request("call", number=number, rings=rings, ring_interval=ring_interval)
-        limit = timeout if timeout is not None else rings * ring_interval + 30.0
+        # Without an interval the modem rings at most every 6 s of real time (scaled, so sooner).
+        limit = timeout if timeout is not None else rings * (ring_interval or 6.0) + 30.0
         return self.request("call", timeout=limit + 5.0, number=number, rings=rings,
                             ring_interval=ring_interval, wait=True, timeout_seconds=limit)
 
@@ -170,6 +176,9 @@ class EmulatorClient:
     def set_clock_offset(self, seconds: float) -> None:
         self.request("set_clock_offset", seconds=seconds)
 
+    def set_ussd_style(self, style: str | None) -> None:
+        self.request("set_ussd_style", style=style)
+
     def network(self, registered: bool, rssi: int | None = None, roaming: bool = False) -> None:
         self.request("network", registered=registered, rssi=rssi, roaming=roaming)
 
@@ -180,6 +189,17 @@ class EmulatorClient:
 
     def reboot(self) -> None:
         self.request("reboot")
+
+    def reboot_in_place(self, lines_lost: bool = False) -> None:
+        self.request("reboot_in_place", lines_lost=lines_lost)
+
+    def random_reboots(self, mean_seconds: float | None, seed: int | None = None,
+                       lines_lost_share: float = 0.0) -> None:
+        self.request("random_reboots", mean_seconds=mean_seconds, seed=seed,
+                     lines_lost_share=lines_lost_share)
+
+    def report_slot(self, how: str | None) -> None:
+        self.request("report_slot", how=how)
 
     def garbage(self, data: bytes) -> None:
         self.request("garbage", data_hex=bytes(data).hex())

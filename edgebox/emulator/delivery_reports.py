@@ -12,6 +12,11 @@ an SMS-STATUS-REPORT carrying that part's ``+CMGS`` reference. How the modem pas
 
 Each recipient's outcome is set from the control side: delivered (TP-ST 0), failed (TP-ST 68,
 a permanent error) or none (the network never reports).
+
+A fault (``network.report_slot``) makes the modem announce stored reports wrongly, whatever
+``<ds>`` asks, as some firmwares do: "empty" announces ``+CDSI: "SM",<n>`` for a slot with
+nothing in it (the report is kept in "SR" unannounced); "other_memory" keeps it in "SR" but
+names "SM" in the announcement. Reading that slot gives an empty answer (just OK).
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ class DeliveryReports:
         if outcome == "none":
             return
         submitted = self.engine.wallclock().replace(microsecond=0)
-        self.engine.timers.schedule(self.engine.latency.delivery_report,
+        self.engine.timers.schedule(self.engine.latency.report_seconds(),
                                     lambda: self._arrives(number, reference, submitted, outcome))
 
     def _arrives(self, number: str, reference: int, submitted, outcome: str) -> None:
@@ -53,7 +58,9 @@ class DeliveryReports:
         pdu = encode_status_report_pdu(self.sms.smsc, reference, number, submitted, discharged, status)
         ds = engine.settings.cnmi[3]
         routed = "dropped"
-        if ds == 1:
+        if engine.network.report_slot and ds != 0:
+            routed = self._misannounce(number, discharged, pdu, engine.network.report_slot)
+        elif ds == 1:
             routed = "cds"
             if engine.settings.cmgf == 0:
                 engine.emit_urc(f"+CDS: {pdu.tpdu_length}", pdu.hex)
@@ -69,3 +76,15 @@ class DeliveryReports:
                 engine.emit_urc(f'+CDSI: "SR",{stored.index}')
         engine.log.record("delivery_report", number=number, reference=reference, status=outcome,
                           routed=routed)
+
+    def _misannounce(self, number: str, discharged, pdu, how: str) -> str:
+        stored = self.sms.storages["SR"].store(number, discharged, pdu)
+        if stored is None:
+            return "dropped"
+        if how == "other_memory":
+            index = stored.index
+        else:
+            sim = self.sms.storages["SM"]
+            index = next(i for i in range(sim.capacity, 0, -1) if sim.get(i) is None)
+        self.engine.emit_urc(f'+CDSI: "SM",{index}')
+        return f"cdsi_{how}"

@@ -8,7 +8,12 @@ once the port is gone.
 """
 from __future__ import annotations
 
+import random
+
 from edgebox.emulator.commands_health import announce_registration
+from edgebox.emulator.profiles import USSD_STYLES
+
+REPORT_SLOT_FAULTS = ("empty", "other_memory")
 
 
 class FaultControls:
@@ -36,6 +41,12 @@ class FaultControls:
         """What the operator answers to a balance USSD code."""
         self._control(lambda: setattr(self.engine.network, "balance_text", str(text)))
 
+    def set_ussd_style(self, style: str | None) -> None:
+        """How USSD answers are encoded from now on (see commands_health); None: the profile's."""
+        if style is not None and style not in USSD_STYLES:
+            raise ValueError(f"ussd style must be one of {USSD_STYLES}")
+        self._control(lambda: setattr(self.engine.network, "ussd_style", style))
+
     def set_clock_offset(self, seconds: float) -> None:
         """Make the network time (AT+CCLK?) wrong by ``seconds`` (negative: behind)."""
         self._control(lambda: setattr(self.engine.network, "clock_offset", float(seconds)))
@@ -56,6 +67,62 @@ class FaultControls:
             self._on_pty_thread(lambda: self._pull_out(self.engine.latency.reboot))
         else:
             self._control(self.engine.reboot)
+
+    def reboot_in_place(self, lines_lost: bool = False) -> None:
+        """A brown-out on a weak supply: the module restarts on the same port, whatever the
+        profile (a UART), printing its power-down and boot lines (not with ``lines_lost``),
+        and comes back at its power-up settings."""
+        def restart():
+            self._fault("reboot_in_place", lines_lost=bool(lines_lost),
+                        seconds=self.engine.latency.reboot)
+            self.engine.reboot_in_place(bool(lines_lost))
+        self._control(restart)
+
+    def random_reboots(self, mean_seconds: float | None, seed: int | None = None,
+                       lines_lost_share: float = 0.0) -> None:
+        """Restart in place at random, on average every ``mean_seconds`` (exponential gaps,
+        ``seed`` for a repeatable run); a ``lines_lost_share`` of them print nothing. None
+        stops it."""
+        if mean_seconds is not None and mean_seconds <= 0:
+            raise ValueError("mean_seconds must be positive")
+        if not 0.0 <= lines_lost_share <= 1.0:
+            raise ValueError("lines_lost_share must be between 0 and 1")
+        chance = random.Random(seed)
+
+        def next_one():
+            self._random_reboot = self._port_timers.schedule(
+                chance.expovariate(1.0 / mean_seconds), fire)
+
+        def fire():
+            if self.port is not None:  # unplugged meanwhile: nothing to brown out
+                lost = chance.random() < lines_lost_share
+                with self._lock:
+                    self._fault("reboot_in_place", lines_lost=lost, random=True,
+                                seconds=self.engine.latency.reboot)
+                    self.engine.reboot_in_place(lost)
+            next_one()
+
+        def change():
+            previous = getattr(self, "_random_reboot", None)
+            if previous is not None:
+                previous.cancel()
+            self._random_reboot = None
+            self._fault("random_reboots", mean_seconds=mean_seconds, seed=seed,
+                        lines_lost_share=lines_lost_share)
+            if mean_seconds is not None:
+                next_one()
+        self._control(change)
+
+    def report_slot(self, how: str | None) -> None:
+        """Delivery reports announced by +CDSI at an empty slot or in the wrong memory
+        (``REPORT_SLOT_FAULTS``); None: as ``AT+CNMI`` asks again."""
+        if how is not None and how not in REPORT_SLOT_FAULTS:
+            raise ValueError(f"report slot fault must be one of {REPORT_SLOT_FAULTS}")
+
+        def change():
+            self._fault("report_slot", how=how)
+            self.engine.network.report_slot = how
+        self._control(change)
 
     def garbage(self, data: bytes) -> None:
         """Write ``data`` to the host as it is: line noise, half lines, invalid UTF-8, NULs."""

@@ -1,4 +1,5 @@
-"""Error result codes of 3GPP TS 27.007 (+CME) and 27.005 (+CMS) that the emulator uses."""
+"""Error result codes of 3GPP TS 27.007 (+CME) and 27.005 (+CMS) that the emulator uses, and the
+words AT+CMEE=2 shows for them (AT+CMEE=1: the number; 0: plain ERROR)."""
 
 
 class CmeError(Exception):
@@ -21,6 +22,7 @@ CME_TEXT = {
     3: "operation not allowed",
     4: "operation not supported",
     10: "SIM not inserted",
+    14: "SIM busy",
     21: "invalid index",
     30: "no network service",
     50: "incorrect parameters",
@@ -34,5 +36,7 @@ CMS_TEXT = {
     305: "invalid text mode parameter",
     321: "invalid memory index",
     322: "memory full",
+    331: "no network service",
+    332: "Network timeout",  # worded as SIMCom firmware prints it
     500: "unknown error",
 }

@@ -4,11 +4,24 @@
 whatever was in flight, like a real module losing power: the command being answered, calls,
 held URCs and every pending timer. What the modem had already written stays written. After
 power-up the profile's boot lines follow (``RDY`` ... ``SMS Ready``); the ones from
-``+CPIN: READY`` on wait until the SIM is ready.
+``+CPIN: READY`` on wait until the SIM is ready, and on profiles with ``boot_urcs_in_answers``
+the ones after it go out inside the answers to the next identification commands (AT+CGMI,
+AT+CGMM, ATI …), one per answer, or on their own once booting is done (``BOOT_LINES_LATE``
+times the reboot latency after power-up: a module takes about that long again from RDY to
+"SMS Ready").
+
+``reboot_in_place`` is a brown-out on a UART module: the port stays, the module prints its
+power-down line, restarts, prints its boot lines and is back at its power-up settings. With
+``lines_lost`` nothing of that reaches the host (a restart while the host was writing): only
+the settings show it.
 """
 from __future__ import annotations
 
 from typing import Callable
+
+# SIM800: RDY about 3 s after power-on, "SMS Ready" some 5-10 s after that.
+BOOT_LINES_LATE = 2.0
+IDENTIFICATION = frozenset({"+CGMI", "+CGMM", "+GMI", "+GMM", "I", "+CGMR", "+GMR"})
 
 
 class ModemPower:
@@ -22,25 +35,59 @@ class ModemPower:
                 stop()
         self.timers.clear()
         self.powered = False
+        self.late_boot_lines = []
         self.forget_pending_io()
 
-    def power_on(self) -> None:
-        """Boot: power-up settings, forgotten stuck commands, then the profile's boot lines."""
+    def power_on(self, announce: bool = True) -> None:
+        """Boot: power-up settings, forgotten stuck commands, then the profile's boot lines
+        (unless ``announce`` is off: lines the host never sees)."""
         self.powered = True
         self.reset()
         self.network.stuck.clear()
+        self.rtc_started = (self.clock(), None)
         self.log.record("booted")
-        lines = list(self.profile.boot_lines)
-        sim_part = lines.index("+CPIN: READY") if "+CPIN: READY" in lines else len(lines)
-        for line in lines[:sim_part]:
+        lines = list(self.profile.boot_lines) if announce else []
+        if "+CPIN: READY" in lines:
+            at = lines.index("+CPIN: READY")
+            before, sim_lines, late = lines[:at], lines[at:at + 1], lines[at + 1:]
+        else:
+            before, sim_lines, late = lines, [], []
+        for line in before:
             self.emit_urc(line)
-        self.when_sim_ready(lambda: self._sim_came_up(lines[sim_part:]))
+        if self.profile.boot_urcs_in_answers and late:
+            self.late_boot_lines = late
+            self.when_sim_ready(lambda: self._sim_came_up(sim_lines, check=False))
+            self.timers.schedule(BOOT_LINES_LATE * self.latency.reboot,
+                                 self._flush_late_boot_lines)
+        else:
+            self.when_sim_ready(lambda: self._sim_came_up(sim_lines + late))
 
-    def reboot(self, boot_seconds: float | None = None) -> None:
+    def take_late_boot_line(self, command_name: str) -> str | None:
+        """A boot line still to come, to go out inside the answer to ``command_name``."""
+        if command_name in IDENTIFICATION and self.late_boot_lines and self.sim_ready():
+            line = self.late_boot_lines.pop(0)
+            self.log.record("boot_line_in_answer", line=line, command=command_name)
+            if not self.late_boot_lines:
+                self.check_reachable()
+            return line
+        return None
+
+    def _flush_late_boot_lines(self) -> None:
+        lines, self.late_boot_lines = self.late_boot_lines, []
+        if lines:
+            self._sim_came_up(lines)
+
+    def reboot(self, boot_seconds: float | None = None, announce: bool = True) -> None:
         """Reset in place (a UART modem): off now, booted after ``boot_seconds``."""
         self.power_off()
         delay = self.latency.reboot if boot_seconds is None else boot_seconds
-        self.timers.schedule(delay, self.power_on)
+        self.timers.schedule(delay, lambda: self.power_on(announce))
+
+    def reboot_in_place(self, lines_lost: bool = False) -> None:
+        """A brown-out: the power-down line (SIMCom), then a restart on the same port."""
+        if self.profile.power_down_line and not lines_lost:
+            self.write_raw(f"\r\n{self.profile.power_down_line}\r\n".encode("ascii"))
+        self.reboot(announce=not lines_lost)
 
     def request_reboot(self) -> None:
         """AT+CFUN=1,1 after its OK went out."""
@@ -52,8 +99,10 @@ class ModemPower:
     # -- the SIM -----------------------------------------------------------------------------
 
     def reachable(self) -> bool:
-        """Whether the network can reach this modem with a call or an SMS now."""
-        return self.powered and self.network.registered and self.sim_ready()
+        """Whether the network can reach this modem with a call or an SMS now (not before its
+        boot lines are all out: "SMS Ready" says it can take SMS)."""
+        return (self.powered and self.network.registered and self.sim_ready()
+                and not self.late_boot_lines)
 
     def sim_ready(self) -> bool:
         return self.clock() >= self.network.sim_ready_at
@@ -68,10 +117,11 @@ class ModemPower:
         lines = lines[lines.index("+CPIN: READY"):] if "+CPIN: READY" in lines else ["+CPIN: READY"]
         self.when_sim_ready(lambda: self._sim_came_up(lines))
 
-    def _sim_came_up(self, lines: list[str]) -> None:
+    def _sim_came_up(self, lines: list[str], check: bool = True) -> None:
         for line in lines:
             self.emit_urc(line)
-        self.check_reachable()
+        if check:
+            self.check_reachable()
 
     def check_reachable(self) -> None:
         """Hand over what the network kept for the modem while it could not be reached."""

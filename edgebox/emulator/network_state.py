@@ -26,6 +26,8 @@ class NetworkState:
     roaming: bool = False
     rssi: int = DEFAULT_RSSI  # +CSQ scale: 0-31, 99 unknown
     balance_text: str = DEFAULT_BALANCE
+    report_slot: str | None = None  # "empty" / "other_memory": reports announced wrongly
+    ussd_style: str | None = None  # how USSD answers are encoded; None: as the profile does
     clock_offset: float = 0.0  # seconds the network (NITZ) clock is ahead of true time
     sim_ready_at: float = float("-inf")  # engine clock time from which the SIM answers
     stuck: list[list] = field(default_factory=list)  # [prefix, remaining count] pairs

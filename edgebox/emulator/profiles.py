@@ -19,6 +19,19 @@ Per-profile differences, and why:
 - ``ec25``: Quectel EC25 is LTE like the SIM7600 but reports the caller with +CLIP *before* RING,
   DTMF as ``+QTONEDET: <ASCII code>`` after AT+QTONEDET=1, TTS by AT+QTTS, network time by
   AT+CTZU (no AT+CLTS), and boots with ``+QIND:`` lines; a USB device too.
+- Restarting in place (``reboot_in_place``: a brown-out, the port stays) a SIM800 first prints
+  ``UNDER-VOLTAGE POWER DOWN`` (SIM800 Hardware Design V1.09 §4.2.2.3); every profile then
+  prints its ``boot_lines``. On SIM800 and EC25 the late ones (after ``+CPIN: READY``) land inside
+  the answers to the first identification commands (``boot_urcs_in_answers``), as they do when a
+  host starts talking while the module is still booting.
+- Network time: ``+CCLK?`` shows the module's RTC from its default epoch (SIM800 2004-01-01,
+  the Qualcomm-based SIM7600/EC25 the GPS epoch 1980-01-06) until NITZ is switched on
+  (AT+CLTS=1 / AT+CTZU=1|3); from then on the network's time.
+- USSD: ``ussd_style`` "auto" answers UCS-2 (dcs 72) when the text is not ASCII, else text in
+  the host's character set (dcs 15); "packed" (Huawei sticks) answers packed GSM 7-bit hex and
+  only understands requests packed the same way (``HUAWEI_E3531``).
+- ``a7670``: SIMCom A7670E (LTE Cat-1, like the SIM7600 in its commands) with early connect:
+  at ring-back it says ``VOICE CALL: BEGIN`` and ``+COLP`` and lists the call as active.
 - Without network, SIM7600/EC25 and generic answer a submit with +CMS ERROR: 331 ("no network
   service", 3GPP TS 27.005), SIM800 with 500 (see above).
 """
@@ -26,11 +39,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 CALLER_ID_STYLES = ("as_given", "national", "international")
 DTMF_STYLES = ("simcom", "quectel")
 TTS_COMMANDS = (None, "+CTTS", "+QTTS")
 RADIOS = ("gsm", "lte", "both")
+GPS_EPOCH = datetime(1980, 1, 6, tzinfo=timezone.utc)  # Qualcomm-based modules' RTC start
+USSD_STYLES = ("auto", "ucs2", "ucs2_dcs15", "text", "packed")
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,15 @@ class Profile:
     supports_crc: bool = True  # AT+CRC=1 turns RING into +CRING: VOICE
     clip_before_ring: bool = False  # some modules report the caller before the first RING
     clip_without_ring: bool = False  # some firmwares (or ports) show +CLIP but never RING
+    # Seconds between two RING/+CLIP of one incoming call: the network's cadence as the module
+    # reports it (Quectel AT+QCFG="urc/ri/ring" default; u-blox 5 s); scaled by the latency.
+    ring_interval: float = 5.5
+    # SIMCom A76xx on some firmwares/networks: as soon as the callee's phone alerts, the module
+    # sends "VOICE CALL: BEGIN" and +COLP and lists the call as active (+CLCC stat 0) - an early
+    # voice channel for the ring-back tone, not an answer; nothing more comes when the callee
+    # does answer (A7672SA traces published with an open alarm firmware's carrier notes: "+CLCC
+    # 1,0,2 / 1,0,3 / VOICE CALL: BEGIN / +CLCC 1,0,0 / +COLP" all at ring-back).
+    early_connect: bool = False
     caller_id_style: str = "as_given"  # how +CLIP shows the caller: see CALLER_ID_STYLES
     country_code: str = "86"  # for converting between national and international numbers
     sms_capacity: int = 50  # messages per storage ("SM", "ME")
@@ -59,6 +84,13 @@ class Profile:
     # URCs that came while a command ran go out between its information lines and its result
     # code, as some firmwares do, instead of after the whole answer.
     interleave_urcs: bool = False
+    power_down_line: str | None = None  # printed first when the supply browns out
+    # The boot lines after +CPIN: READY come inside the answers to the first identification
+    # commands after power-up (or on their own a while later if none comes: modem_power).
+    boot_urcs_in_answers: bool = False
+    # +CCLK? at power-up, before network time: the RTC's default epoch.
+    rtc_epoch: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    ussd_style: str = "auto"  # how USSD answers are encoded: see USSD_STYLES
     # Commands this model answers with ERROR even though the engine knows them.
     unsupported: frozenset[str] = field(default_factory=frozenset)
 
@@ -66,7 +98,8 @@ class Profile:
         for value, allowed, name in ((self.caller_id_style, CALLER_ID_STYLES, "caller_id_style"),
                                      (self.dtmf_style, DTMF_STYLES, "dtmf_style"),
                                      (self.tts_command, TTS_COMMANDS, "tts_command"),
-                                     (self.radio, RADIOS, "radio")):
+                                     (self.radio, RADIOS, "radio"),
+                                     (self.ussd_style, USSD_STYLES, "ussd_style")):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
 
@@ -99,6 +132,9 @@ PROFILES: dict[str, Profile] = {
         caller_id_style="national",
         radio="gsm",
         boot_lines=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),
+        power_down_line="UNDER-VOLTAGE POWER DOWN",
+        boot_urcs_in_answers=True,
+        rtc_epoch=datetime(2004, 1, 1, tzinfo=timezone.utc),
         cms_unregistered=500,
         unsupported=FOREIGN_COMMANDS | {"+CEREG", "+QTONEDET", "+CTZU"},
     ),
@@ -113,6 +149,7 @@ PROFILES: dict[str, Profile] = {
         tts_command="+CTTS",
         usb=True,
         boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
+        rtc_epoch=GPS_EPOCH,
         unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
     ),
     "ec25": Profile(
@@ -122,15 +159,39 @@ PROFILES: dict[str, Profile] = {
         revision="EC25EFAR06A06M4G",
         imei="861107031234567",
         clip_before_ring=True,
+        ring_interval=6.0,  # AT+QCFG="urc/ri/ring" default: the EC25 repeats RING every 6 s
         caller_id_style="international",
         radio="lte",
         dtmf_style="quectel",
         tts_command="+QTTS",
         usb=True,
         boot_lines=("RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
+        boot_urcs_in_answers=True,
+        rtc_epoch=GPS_EPOCH,
         unsupported=FOREIGN_COMMANDS | {"+DDET", "+CLTS"},
     ),
+    "a7670": Profile(
+        name="a7670",
+        manufacturer="SIMCOM INCORPORATED",
+        model="A7670E-FASE",
+        revision="A011B07A7670M7_F",
+        imei="861045087668615",
+        caller_id_style="international",
+        radio="lte",
+        tts_command="+CTTS",
+        usb=True,
+        early_connect=True,
+        boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
+        unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
+    ),
 }
+
+# A Huawei USB stick (E3531 and its kin): no voice extras, USSD as packed GSM 7-bit both ways.
+# Not in PROFILES (the contract suite runs every profile there); tests pick it by name.
+HUAWEI_E3531 = PROFILES["generic"].with_changes(
+    name="huawei", manufacturer="huawei", model="E3531", revision="22.521.23.00.00",
+    usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed",
+    unsupported=FOREIGN_COMMANDS - {"^CURC"} | {"+QTONEDET", "+DDET", "+CLTS"})
 
 
 def get_profile(name: str) -> Profile:

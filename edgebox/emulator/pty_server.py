@@ -41,13 +41,18 @@ class EmulatorServer(FaultControls):
 
     ``sim_not_ready``: seconds after start during which the SIM is not ready (a slow SIM at boot).
     ``trace``: also log when each +CLIP goes out and each AT+CMGS comes in (for benchmarks).
+    ``boot``: the modem powers up as the emulator starts, printing its boot lines (on SIM800 and
+    EC25 the late ones inside the first identification answers), as when the box and its modem
+    are switched on together; otherwise it has long been on.
     """
 
     def __init__(self, profile: Profile | str = "generic", latency: Latency | None = None,
                  link: str | None = None, control: str | None = None,
-                 sim_not_ready: float | None = None, trace: bool = False):
+                 sim_not_ready: float | None = None, trace: bool = False, boot: bool = False):
         self.engine = AtEngine(profile, latency=latency or Latency(), trace=trace)
         self.engine.reboot_handler = self._reboot_requested
+        if boot:
+            self.engine.power_on()
         if sim_not_ready:
             self.engine.sim_not_ready(sim_not_ready)
         self.link = link
@@ -102,7 +107,7 @@ class EmulatorServer(FaultControls):
 
     # -- control operations -------------------------------------------------------------------
 
-    def call(self, number: str, rings: int = 10, ring_interval: float = 1.0) -> int:
+    def call(self, number: str, rings: int = 10, ring_interval: float | None = None) -> int:
         """Ring the box from ``number``; returns the id of the future ``call_received`` entry."""
         return self._control(lambda: self.engine.services["calls"].ring_box(number, rings, ring_interval))
 

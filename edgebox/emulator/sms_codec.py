@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gsmmodem.exceptions import EncodingError
-from gsmmodem.pdu import (Concatenation, _encodeAddressField, _encodeTimestamp, decodeSmsPdu,
-                          encodeGsm7, packSeptets)
+from gsmmodem.pdu import (Concatenation, _encodeAddressField, _encodeTimestamp, decodeGsm7,
+                          decodeSmsPdu, encodeGsm7, packSeptets, unpackSeptets)
 
 GSM7, UCS2 = "gsm7", "ucs2"
 DCS = {GSM7: 0x00, UCS2: 0x08}
@@ -178,6 +178,25 @@ def from_ucs2_hex(value: str) -> str:
         return bytes.fromhex(value).decode("utf-16-be")
     except ValueError as exc:
         raise SmsCodecError(f"not UCS2 hex: {value!r}") from exc
+
+
+def packed_gsm7_hex(text: str) -> str:
+    """Text as a Huawei stick shows USSD: packed GSM 7-bit septets in upper-case hex."""
+    septets = gsm7_septets(text)
+    if septets is None:
+        raise SmsCodecError(f"GSM 7-bit cannot carry {text!r}")
+    return bytes(packSeptets(septets)).hex().upper()
+
+
+def from_packed_gsm7_hex(value: str) -> str:
+    try:
+        octets = bytearray.fromhex(value)
+        septets = unpackSeptets(octets)
+        if len(octets) * 8 % 7 == 0 and septets and septets[-1] == 0:
+            septets = septets[:-1]  # filling bits, not an "@"
+        return decodeGsm7(septets)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise SmsCodecError(f"not packed GSM 7-bit hex: {value!r}") from exc
 
 
 def looks_like_ucs2_hex(value: str) -> bool:

@@ -241,7 +241,23 @@ MIGRATIONS: list[str] = [
         expires_at TEXT NOT NULL       -- UTC
     );
     """,
-    # 11: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
+    # 11: relatives' phones (亲属电话) that hear a household's alarms by SMS, and the sheet's
+    # 备注, kept so an exported sheet is the office's sheet with nothing dropped.
+    """
+    ALTER TABLE households ADD COLUMN guardians TEXT NOT NULL DEFAULT '[]';  -- JSON E.164 list
+    ALTER TABLE households ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
+    # 12: a leader's own PIN for administration by SMS, as a scrypt hash (never the digits).
+    # Keyed by household id, without a foreign key: re-importing the sheet replaces every
+    # household row, and the leader's PIN must outlive that.
+    """
+    CREATE TABLE leader_pins (
+        household_id TEXT PRIMARY KEY,
+        pin_hash TEXT NOT NULL,
+        set_at TEXT NOT NULL           -- UTC
+    );
+    """,
+    # 13: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
     # (tests/test_store_speed.py): a delivery report's other parts and retention's deletes by
     # delivery (and every delete of a delivery, which checks this foreign key); a report's own
     # part among the few still unreported (by reference alone it walks every part ever sent

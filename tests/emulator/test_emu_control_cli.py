@@ -115,3 +115,37 @@ def test_cli_serve_sms_call_and_log(short_dir):
 def test_every_command_has_an_example_in_its_help(command):
     result = CliRunner().invoke(emulator_cli, [command, "--help"])
     assert result.exit_code == 0 and f"Example: edgebox emulator {command} " in result.output
+
+
+def test_cli_faults_for_restarts_reports_and_ussd(short_dir):
+    socket_path = short_dir / "emu.sock"
+    with EmulatorServer("sim800", link=str(short_dir / "modem"), control=str(socket_path)) as emu:
+        runner = CliRunner()
+
+        def fault(*arguments):
+            result = runner.invoke(emulator_cli, ["fault", "--control", str(socket_path),
+                                                  *arguments])
+            assert result.exit_code == 0, result.output
+            return result.output
+
+        with serial.Serial(emu.port, 115200, timeout=WAIT) as port:
+            port.write(b"ATE0;+CLIP=1\r")
+            port.read_until(b"OK\r\n")
+            assert "injected" in fault("reboot-in-place")
+            assert port.read_until(b"+CPIN: READY\r\n").startswith(b"\r\nUNDER-VOLTAGE POWER DOWN")
+        fault("reboot-in-place", "--lines-lost")
+        fault("random-reboots", "--mean-seconds", "30", "--seed", "1")
+        fault("random-reboots", "--mean-seconds", "0")
+        fault("report-slot", "--how", "other_memory")
+        fault("ussd-style", "--style", "packed")
+        assert emu.engine.network.report_slot == "other_memory"
+        assert emu.engine.network.ussd_style == "packed"
+        fault("report-slot", "--how", "off")
+        assert emu.engine.network.report_slot is None
+        logged = [(e["fault"], e.get("lines_lost")) for e in emu.log() if e["kind"] == "fault"]
+        assert logged == [("reboot_in_place", False), ("reboot_in_place", True),
+                          ("random_reboots", None), ("random_reboots", None),
+                          ("report_slot", None), ("report_slot", None)]
+        result = runner.invoke(emulator_cli, ["fault", "--control", str(socket_path),
+                                              "random-reboots"])
+        assert result.exit_code != 0 and "--mean-seconds" in result.output

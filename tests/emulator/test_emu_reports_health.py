@@ -113,9 +113,25 @@ def test_ussd_request_in_ucs2_character_set():
     assert output == f'\r\nOK\r\n\r\n+CUSD: 0,"{ucs2_hex("Balance 3.00")}",15\r\n'
 
 
+def test_cclk_shows_the_rtc_from_its_epoch_until_network_time_is_switched_on():
+    session = Session("sim800")
+    session.at("ATE0")
+    assert session.at("AT+CCLK?") == '\r\n+CCLK: "04/01/01,00:00:00+00"\r\n\r\nOK\r\n'
+    session.advance(65)
+    assert session.at("AT+CCLK?") == '\r\n+CCLK: "04/01/01,00:01:05+00"\r\n\r\nOK\r\n'
+    assert session.at("AT+CLTS=1") == "\r\nOK\r\n"
+    assert session.at("AT+CCLK?") == '\r\n+CCLK: "24/11/23,08:33:00+32"\r\n\r\nOK\r\n'
+    session.engine.reboot_in_place()
+    session.advance(5)
+    # Back at power-up settings: echo on, network time off, the RTC from its epoch again.
+    assert session.at("AT+CCLK?") == 'AT+CCLK?\r\r\n+CCLK: "04/01/01,00:00:04+00"\r\n\r\nOK\r\n'
+    ec25 = Session("ec25")
+    assert ec25.at("AT+CCLK?").startswith('AT+CCLK?\r\r\n+CCLK: "80/01/06,00:00:00+00"')
+
+
 def test_cclk_shows_the_network_time_with_a_configurable_error():
     session = Session()
-    session.at("ATE0")
+    session.at("ATE0;+CTZU=1")
     assert session.at("AT+CCLK?") == '\r\n+CCLK: "24/11/23,08:33:00+32"\r\n\r\nOK\r\n'
     session.engine.network.clock_offset = -3 * 86400 - 3600  # three days and an hour behind
     assert session.at("AT+CCLK?") == '\r\n+CCLK: "24/11/20,07:33:00+32"\r\n\r\nOK\r\n'

@@ -26,8 +26,8 @@ from gsmmodem.exceptions import CommandError
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from edgebox.adapters.modem import readings
-from edgebox.adapters.modem.dialect import dtmf_digit
+from edgebox.adapters.modem import readings, ussd
+from edgebox.adapters.modem.dialect import detect, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
 from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
@@ -138,11 +138,12 @@ class _RefusingLibrary:
 
 
 class _FakeModem:
-    """What Notifications needs of SerialModem: a name, the event queue, the port lock and the
-    library, without a port."""
+    """What Notifications needs of SerialModem: a name, the event queue, the port lock, the
+    library and the dialect (how USSD is encoded), without a port."""
 
     def __init__(self):
         self.name = "m1"
+        self.dialect = detect("", "")
         self.events: queue.Queue = queue.Queue()
         self.in_outgoing_call = False
         self.library = _RefusingLibrary()
@@ -265,8 +266,9 @@ def test_health_answers_never_crash_the_health_check(lines):
     when = readings.network_time(lines)
     assert when is None or when.utcoffset().total_seconds() == 0
     for line in lines:
-        text = readings.decode_ussd(line)
-        assert text is None or isinstance(text, str)
+        for packed in (False, True):
+            text = ussd.decode(line, packed)
+            assert text is None or isinstance(text, str)
         amount = readings.balance(line)
         assert amount is None or isinstance(amount, float)
         key = dtmf_digit(line)

@@ -3,6 +3,9 @@
 - during a village-wide broadcast the USB modem is pulled out and plugged back, then the modem
   stops answering AT+CMGS (twice, so the box resets it): every household still gets the notice,
   at most one of them twice;
+- during a broadcast a SIM800 on a weak supply browns out again and again at random, restarting
+  in place (some of those restarts with their boot lines lost): every household still gets the
+  notice, at most once more per restart;
 - during an alarm's fan-out the emulator process itself is killed (kill -9: the pty vanishes
   with it, its symlink is left dangling) and started again on the same path: the box finds the
   modem again and finishes the fan-out, then raises the next alarm as if nothing happened.
@@ -44,8 +47,8 @@ def test_a_broadcast_survives_an_unplugged_modem_and_stuck_commands(tmp_path):
     sheet, phones = village_sheet(groups=2, households_per_group=20)
     village = [p for group in phones for p in group]
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.02, ring_timeout=0.3,
-                                              reboot=0.5))
+                              latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=1,
+                                                        ring_timeout=15, reboot=0.5))
     emulator.start()
     config, db = write_box(
         tmp_path, str(tmp_path / "modem"),
@@ -94,6 +97,44 @@ def test_a_broadcast_survives_an_unplugged_modem_and_stuck_commands(tmp_path):
                      " GROUP BY state") == [("sent", len(village))]
     confirmation = [e["text"] for e in sms_to(log, OFFICE)]
     assert len(confirmation) == 1 and f"{len(village)}户" in confirmation[0]
+    assert event_seqs_have_no_gaps(db)
+
+
+def test_a_broadcast_survives_random_brown_outs_of_a_sim800(tmp_path):
+    sheet, phones = village_sheet(groups=2, households_per_group=15)
+    village = [p for group in phones for p in group]
+    emulator = EmulatorServer("sim800", link=str(tmp_path / "modem"),
+                              latency=Latency.realistic(scale=0.02, sms_submit=15, reboot=0.5))
+    emulator.start()
+    config, db = write_box(
+        tmp_path, str(tmp_path / "modem"),
+        '[modem]\ncommand_timeout = 2\nsms_timeout = 5\nretry_seconds = 0.5\n'
+        'health_minutes = 0.05\n'
+        f'[alarm]\nring_members = false\n[siren]\non_seconds = 0\n'
+        f'[numbers]\noffice = ["{OFFICE}"]\n', sheet)
+    log_path = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log_path)
+    broadcast = render("zh", "broadcast", text=NOTICE)
+    try:
+        wait_ready(db, log_path)
+        emulator.sms(OFFICE, f"广播 {NOTICE}")
+        wait_for(lambda: any(e["text"] == broadcast for e in sms_to(emulator.log())), 60,
+                 "the broadcast to get going", log_path)
+        emulator.random_reboots(2.0, seed=5, lines_lost_share=0.3)
+        wait_for(lambda: drained(db), 180, "the whole broadcast", log_path)
+        emulator.random_reboots(None)
+    finally:
+        stop_daemon(daemon)
+        emulator.stop()
+    log = emulator.log()
+    received = collections.Counter(e["number"] for e in sms_to(log) if e["text"] == broadcast)
+    assert set(received) == set(village), [p for p in village if not received[p]]
+    brown_outs = [e for e in log if e.get("fault") == "reboot_in_place"]
+    assert brown_outs
+    assert sum(received.values()) - len(village) <= len(brown_outs)
+    assert query(db, "SELECT state, count(*) FROM deliveries WHERE purpose = 'broadcast'"
+                     " GROUP BY state") == [("sent", len(village))]
+    assert "modem_restarted" in kinds(db)
     assert event_seqs_have_no_gaps(db)
 
 

@@ -4,8 +4,14 @@ spoken into a call. Detected from +CGMI/+CGMM at start-up.
     family    DTMF on          DTMF report        TTS
     simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>" → +CTTS: 0 when done
     quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>" → +QTTS: 0 when done
+    huawei    -                -                  -          (USB sticks: SMS and USSD only)
     SIM800 is SIMCom without TTS; an unknown modem is treated like SIMCom and whatever it
     refuses is switched off the first time it refuses.
+
+Network time (NITZ) is off at power-up, and +CCLK? then shows the module's default epoch:
+SIMCom turns it on with AT+CLTS=1, Quectel with AT+CTZU=3 (update the local time), the 3GPP
+form is AT+CTZU=1. Huawei sticks want USSD requests as packed GSM 7-bit hex and answer the same
+way (see ``ussd``).
 """
 from __future__ import annotations
 
@@ -29,9 +35,24 @@ class Dialect:
             return None
         return f'{self.tts_command}=1,"{text.encode("utf-16-be").hex().upper()}"'
 
+    @property
+    def nitz_commands(self) -> tuple[str, ...]:
+        """What turns network time on; an unknown modem gets both forms (one is refused)."""
+        return NITZ.get(self.family, ("AT+CTZU=1", "AT+CLTS=1"))
+
+    @property
+    def ussd_packed(self) -> bool:
+        """USSD strings travel as packed GSM 7-bit hex (Huawei without AT^USSDMODE=0)."""
+        return self.family == "huawei"
+
+
+NITZ = {"simcom": ("AT+CLTS=1",), "quectel": ("AT+CTZU=3",), "huawei": ("AT+CTZU=1",)}
+
 
 def detect(manufacturer: str, model: str) -> Dialect:
     maker, model = (manufacturer or "").lower(), (model or "").lower()
+    if "huawei" in maker:
+        return Dialect("huawei", None, None)
     if "quectel" in maker:
         return Dialect("quectel", "AT+QTONEDET=1", "AT+QTTS")
     if "sim800" in model or "sim900" in model:

@@ -12,6 +12,12 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 - Notifications go, line by line and in order, to one callback (the adapter's single queue)
   instead of a new thread per notification.
 - The library's "device busy" (CME 515 / 14) self-retry is bounded.
+- Errors in words (``AT+CMEE=2``: ``+CMS ERROR: Network timeout``) end a command at once: the
+  library only knows numeric codes as a final result, so it waited them out as timeouts.
+- Boot lines (``RDY``, ``SMS Ready``, ``+QIND: SMS DONE`` …, see ``boot_lines``) are
+  notifications, never part of an answer; once ``watch_restarts`` is on, one arriving while a
+  command waits ends that command with ``ModemRestarted`` (the modem restarted in place and
+  lost it). A setting read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
 """
@@ -28,7 +34,8 @@ import serial
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
-from edgebox.errors import ModemError
+from edgebox.adapters.modem.boot_lines import is_boot_line
+from edgebox.errors import ModemError, ModemRestarted
 from edgebox.single_instance import flock_holder
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,14 @@ CMGL = re.compile(r"^\+CMGL:\s*(\d+)\s*,")
 ESC_PROMPT = b"\x1b\r"
 ESC_SETTLE_SECONDS = 0.2
 FLOW_CONTROL = {"none": {}, "rtscts": {"rtscts": True}, "dsrdtr": {"dsrdtr": True}}
+# A final result code: the library's own pattern knows only numeric +CME/+CMS errors.
+RESPONSE_TERM = re.compile(r"^(OK|ERROR|\+CM[ES] ERROR: .+|COMMAND NOT SUPPORT)$")
+TEXT_ERROR = re.compile(r"^\+(CM[ES]) ERROR: (.*\D.*)$")
+# Errors in words that mean "try again in a moment" (3GPP TS 27.007 §9.2: CME 14 "SIM busy"):
+# as numbers they take the library's bounded busy retry, so they do in words too.
+BUSY_TEXTS = {("CME", "sim busy"): 14}
+# "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
+SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
 
 class _OpensPortOurWay(SerialComms):
@@ -54,6 +69,8 @@ class _OpensPortOurWay(SerialComms):
     library's AT initialisation runs."""
 
     def connect(self) -> None:
+        if getattr(self, "_reinitialising", False):
+            return  # the port is open and its reader running: only the AT init is wanted
         self.connect_port()
         # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut) left
         # the modem at its "> " prompt, where every command of this start-up would be taken as
@@ -68,6 +85,8 @@ class _OpensPortOurWay(SerialComms):
 
 
 class PatchedGsmModem(GsmModem, _OpensPortOurWay):
+    RESPONSE_TERM = RESPONSE_TERM
+
     def __init__(self, port: str, baudrate: int, flow_control: str,
                  on_line: Callable[[str], None], on_lost: Callable[[str], None],
                  on_sms: Callable[[object], None]):
@@ -80,8 +99,23 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self._on_lost = on_lost
         self._next_line_is_pdu = False
         self._busy_depth = threading.local()
+        # Off while the modem is being initialised (its boot lines are expected then).
+        self.watch_restarts = False
+        self._pending_command: str | None = None
+        self._restarted_in_command = False
+        self.last_error = ""  # the last error result code, as the modem worded it
 
     # -- port ------------------------------------------------------------------------------
+
+    def initialise(self, pin: str | None, wait_seconds: float) -> None:
+        """The library's AT initialisation again, on the port that is already open: after a
+        restart in place the modem is back at its power-up settings. It may still be powered
+        down or booting: "AT" is tried every half second for ``wait_seconds`` first."""
+        self._reinitialising = True
+        try:
+            self.connect(pin=pin, waitingForModemToStartInSeconds=wait_seconds)
+        finally:
+            self._reinitialising = False
 
     def connect_port(self) -> None:
         """Open the port and start the reader; ``connect()`` does this, then the AT init."""
@@ -155,15 +189,34 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         if self._next_line_is_pdu:
             self._next_line_is_pdu = False
             self._on_line(line)
+        elif waiting and self._answers_setting_query(line):
+            self._response.append(line)
+        elif checkForResponseTerm and is_boot_line(line, self._pending_command):
+            self._on_line(line)
+            if waiting and self.watch_restarts:
+                self._restarted_in_command = True  # the command died with the modem's restart
+                self._responseEvent.set()
         elif checkForResponseTerm and UNSOLICITED.match(line):
             self._next_line_is_pdu = bool(ANNOUNCES_PDU.match(line))
             self._on_line(line)
         elif waiting:
+            if checkForResponseTerm and (error := TEXT_ERROR.match(line)):
+                code = BUSY_TEXTS.get((error.group(1), error.group(2).strip().lower()))
+                line = f"+{error.group(1)} ERROR: {code}" if code is not None else line
+            if checkForResponseTerm and "ERROR" in line:
+                self.last_error = line
             self._response.append(line)
             if not checkForResponseTerm or self.RESPONSE_TERM.match(line):
                 self._responseEvent.set()
         else:
             self._on_line(line)
+
+    def _answers_setting_query(self, line: str) -> bool:
+        """``line`` is the answer to the read command waiting (``AT+CLIP?`` → ``+CLIP: 1,1``),
+        though a line of that name is otherwise a notification."""
+        match = SETTING_ANSWER.match(line)
+        return bool(match and self._pending_command
+                    and self._pending_command.upper() == f"AT+{match.group(1)}?")
 
     # -- stored messages -------------------------------------------------------------------
 
@@ -191,13 +244,22 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         if depth > MAX_BUSY_RETRIES:
             raise ModemError(f"modem stayed busy for {data!r} after {MAX_BUSY_RETRIES} retries")
         self._busy_depth.n = depth + 1
+        self._pending_command, self._restarted_in_command = str(data), False
+        self.last_error = ""
         try:
             lines = super().write(data, waitForResponse, timeout, parseError, writeTerm,
                                   expectedResponseTermSeq)
-        except IndexError as exc:  # the library reading an empty answer of a dead port
-            raise ModemError("the modem's port was lost during a command") from exc
+        except Exception as exc:
+            if self._restarted_in_command:
+                raise ModemRestarted(f"the modem restarted during {str(data)[:20]!r}") from exc
+            if isinstance(exc, IndexError):  # the library reading an empty answer of a dead port
+                raise ModemError("the modem's port was lost during a command") from exc
+            raise
         finally:
             self._busy_depth.n = depth
+            self._pending_command = None
+        if self._restarted_in_command:
+            raise ModemRestarted(f"the modem restarted during {str(data)[:20]!r}")
         if not self.alive:
             raise ModemError("the modem's port was lost during a command")
         return lines

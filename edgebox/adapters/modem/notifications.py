@@ -19,10 +19,11 @@ import threading
 import time
 
 from gsmmodem.exceptions import GsmModemException
-from gsmmodem.modem import ReceivedSms
+from gsmmodem.modem import ReceivedSms, StatusReport
 from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import ussd
+from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
@@ -32,21 +33,35 @@ from edgebox.errors import ModemError
 log = logging.getLogger(__name__)
 
 CLIP = re.compile(r'^\+CLIP:\s*"([^"]*)"\s*,\s*(\d+)')
+# A call arriving while the box is in a call of its own (ringing a member) shows only as
+# "+CCWA: <number>,<type>,<class>[,...]" (3GPP TS 27.007 7.12, once AT+CCWA=1 enabled it);
+# class 1 is voice, the only class that can be an alarm.
+CCWA = re.compile(r'^\+CCWA:\s*"([^"]*)"\s*,\s*(\d+)\s*,\s*(\d+)')
+CCWA_VOICE = 1
 CDSI = re.compile(r'^\+CDSI:\s*"([^"]+)",\s*(\d+)')
 CMTI = re.compile(r'^\+CMTI:\s*"([^"]*)"\s*,\s*(\d+)')
 CALL_ENDED = {"NO CARRIER": "no_answer", "BUSY": "busy", "NO ANSWER": "no_answer"}
 # A ring without caller id is only reported once the next RING shows +CLIP did not come with it.
 BARE_RINGS_BEFORE_WITHHELD = 2
-# The network repeats RING/+CLIP every few seconds until we hang up; the same caller within this
-# many seconds is most likely the same call ringing on (it must still be hung up).
-SAME_CALL_SECONDS = 3.0
+# Marks, in the order of the lines, that the box hung up (ATH, AT+CHUP or AT+CHLD=0 answered OK):
+# every +CLIP read before it belongs to a call that has now ended.
+HUNG_UP = object()
 STORAGES = ("SM", "ME")  # SIM card, modem memory
+REPORT_STORAGES = ("SR", "SM", "ME")  # where a modem may keep a status report
 # TP-Status of a status report: 0x00-0x1F done (delivered), 0x20-0x3F still trying, else failed.
 TP_ST_TEMPORARY = range(0x20, 0x40)
 POLL = 0.3
 # What python-gsmmodem-new's PDU decoder raises on a damaged or cut PDU (found by fuzzing):
 # its own EncodingError, and plain StopIteration, ValueError, IndexError from deep inside.
 PDU_DECODE_ERRORS = (GsmModemException, StopIteration, ValueError, IndexError, KeyError)
+
+
+def announces_call(line: str) -> bool:
+    """A caller id the dispatcher turns into an IncomingCall, which the daemon hangs up on."""
+    if CLIP.match(line):
+        return True
+    match = CCWA.match(line)
+    return match is not None and bool(int(match.group(3)) & CCWA_VOICE)
 
 
 def needs_port(line: str) -> bool:
@@ -62,8 +77,14 @@ class Notifications:
         self._reassembler = Reassembler()
         self._pdu_follows: str | None = None  # "+CDS" or "+CMT": the next line is its PDU
         self._bare_rings = 0
-        self._last_caller: tuple[str | None, float] = (None, float("-inf"))
-        self.answered = threading.Event()
+        # Callers whose call is still ringing: shown by +CLIP/+CCWA with no hang-up since. The
+        # network repeats RING/+CLIP every 5-6 s until the call ends (Quectel's default
+        # AT+QCFG="urc/ri/ring", u-blox 5 s), and a submit can hold the port 14 s before our
+        # hang-up goes out: however long that takes, it is the same call, not a new alarm.
+        self._ringing: set[str | None] = set()
+        # +COLP or "VOICE CALL: BEGIN" during our ring call: the line says it is connected,
+        # which is an answer on most modems and only the ring-back on some (see ring_back.py).
+        self.connected = threading.Event()
         self._ended = threading.Event()
         self._end_reason = ""
         self._keys: queue.Queue = queue.Queue()
@@ -77,13 +98,23 @@ class Notifications:
         # Announcements waiting to read a stored SMS or report through the port (see
         # port_work_done): a fan-out lets them in between two submits.
         self._port_work = 0
+        # Calls announced to the daemon and not yet hung up on (see call_rejected): the worker
+        # lets their hang-up in between two submits too, before the network diverts them.
+        self._calls_pending = 0
         self._port_work_changed = threading.Condition()
+        # A boot line seen outside an initialisation: the modem restarted in place, back at
+        # its power-up settings (no +CLIP, so every alarm would arrive as a bare RING). The
+        # worker takes it and initialises again. While ``starting``, boot lines are expected.
+        self.starting = False
+        self._restart_line: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
         self._port_work = 0  # what the old queue still held will be announced again, or swept
+        self._ringing = set()  # a modem (re)started has no call from before
+        self._calls_pending = 0
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
         self._thread.start()
@@ -94,20 +125,47 @@ class Notifications:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def put(self, line: str) -> None:
-        if needs_port(line):
+    def put(self, line) -> None:
+        if line is not HUNG_UP and not self.starting and is_boot_line(line):
+            self._restart_line = line  # decided as it arrives: the reader knows what it was
+        # Counted here, on the reader's thread, before the answer that follows the line is
+        # read: a worker done with its submit then sees the work is waiting.
+        if line is not HUNG_UP and needs_port(line):
             with self._port_work_changed:
                 self._port_work += 1
+        elif line is not HUNG_UP and announces_call(line):
+            with self._port_work_changed:
+                self._calls_pending += 1
         self._lines.put(line)
+
+    def take_restart(self) -> str | None:
+        """The boot line that showed a restart since the last call, or None."""
+        line, self._restart_line = self._restart_line, None
+        return line
 
     def port_work_done(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
-        so far has been read through the port. A worker calls this between two submits: an
-        announcement that came with a submit's answer would otherwise wait for the next
-        submit (seconds), as the worker takes the port again first. An acknowledgement or a
-        cancel is read, and acted on, before the fan-out goes on."""
+        so far has been read through the port, and every call it announced has been hung up
+        on. A worker calls this between two submits: an announcement that came with a
+        submit's answer would otherwise wait for the next submit (seconds, 14 on a busy cell),
+        as the worker takes the port again first. An acknowledgement or a cancel is read, and
+        acted on, and a caller rejected, before the fan-out goes on."""
         with self._port_work_changed:
-            return self._port_work_changed.wait_for(lambda: self._port_work == 0, timeout)
+            return self._port_work_changed.wait_for(
+                lambda: self._port_work == 0 and self._calls_pending == 0, timeout)
+
+    def call_rejected(self) -> None:
+        """The daemon's hang-up for one announced call has been tried (each IncomingCall gets
+        one, whatever it means)."""
+        with self._port_work_changed:
+            self._calls_pending = max(0, self._calls_pending - 1)
+            self._port_work_changed.notify_all()
+
+    def hung_up(self) -> None:
+        """The box's hang-up was answered OK: calls that rang until now have ended, so the next
+        +CLIP of the same number is a new call. Queued behind the lines already read, so a
+        +CLIP that came before the OK still counts as the call that was hung up."""
+        self._lines.put(HUNG_UP)
 
     def lost(self, reason: str) -> None:
         self._end_call("NO CARRIER")
@@ -119,7 +177,7 @@ class Notifications:
     # -- the ring call in progress -----------------------------------------------------------
 
     def begin_call(self) -> None:
-        self.answered.clear()
+        self.connected.clear()
         self._ended.clear()
         self._tts_done.clear()
         self._keys = queue.Queue()
@@ -144,6 +202,13 @@ class Notifications:
                     repeat()
         return None
 
+    def take_key(self) -> str | None:
+        """A key pressed in the ring call so far, if any (without waiting)."""
+        try:
+            return self._keys.get_nowait()
+        except queue.Empty:
+            return None
+
     def _end_call(self, reason: str) -> None:
         self._end_reason = reason
         self._ended.set()
@@ -156,14 +221,19 @@ class Notifications:
                 self._handle(line)
             except Exception:  # one odd notification must not end the only dispatcher
                 log.exception("could not handle modem notification %r", line)
+                if line is not HUNG_UP and announces_call(line):
+                    self.call_rejected()  # no call reached the daemon: nothing to wait for
             finally:
-                if needs_port(line):
+                if line is not HUNG_UP and needs_port(line):
                     with self._port_work_changed:
                         self._port_work -= 1
                         self._port_work_changed.notify_all()
 
-    def _handle(self, line: str) -> None:
-        if self._pdu_follows:
+    def _handle(self, line) -> None:
+        if line is HUNG_UP:
+            self._ringing.clear()
+            self._bare_rings = 0
+        elif self._pdu_follows:
             kind, self._pdu_follows = self._pdu_follows, None
             self._pdu(kind, line)
         elif line.startswith(("+CDS:", "+CMT:")):
@@ -171,9 +241,12 @@ class Notifications:
         elif line in CALL_ENDED:
             if self._modem.in_outgoing_call:
                 self._end_call(line)
+            else:  # the caller gave up (or the network ended the call) before our hang-up
+                self._ringing.clear()
             self._bare_rings = 0
-        elif line.startswith("+COLP:"):
-            self.answered.set()
+        elif line.startswith("+COLP:") or line.startswith("VOICE CALL: BEGIN"):
+            if self._modem.in_outgoing_call:
+                self.connected.set()
         elif (digit := dtmf_digit(line)) is not None:
             self._keys.put(digit)
         elif TTS_DONE.match(line):
@@ -182,27 +255,29 @@ class Notifications:
             self._bare_rings += 1
             if self._bare_rings >= BARE_RINGS_BEFORE_WITHHELD:
                 self._bare_rings = 0
+                with self._port_work_changed:  # not counted as it was read (see put)
+                    self._calls_pending += 1
                 self._emit(IncomingCall(None, None, modem=self._modem.name))
         elif match := CLIP.match(line):
             self._clip(match.group(1) or None, int(match.group(2)))
+        elif (match := CCWA.match(line)) and announces_call(line):
+            self._clip(match.group(1) or None, int(match.group(2)), waiting=True)
         elif line.startswith("+CMTI"):
             self._stored_sms(line)
         elif match := CDSI.match(line):
             self._stored_report(match.group(1), int(match.group(2)))
         elif line.startswith("+CUSD"):
-            text = readings.decode_ussd(line)
+            text = ussd.decode(line, self._modem.dialect.ussd_packed)
             if text is not None:
                 self._emit(UssdReply(text, self._modem.name))
         else:
             log.debug("modem %s notification not used: %r", self._modem.name, line)
 
-    def _clip(self, digits: str | None, ton: int) -> None:
+    def _clip(self, digits: str | None, ton: int, waiting: bool = False) -> None:
         self._bare_rings = 0
-        now = time.monotonic()
-        last_digits, last_at = self._last_caller
-        same_call = digits == last_digits and now - last_at < SAME_CALL_SECONDS
-        self._last_caller = (digits, now)
-        self._emit(IncomingCall(digits, ton, same_call, self._modem.name))
+        same_call = digits in self._ringing
+        self._ringing.add(digits)
+        self._emit(IncomingCall(digits, ton, same_call, self._modem.name, waiting))
 
     def _pdu(self, kind: str, pdu: str) -> None:
         try:
@@ -277,14 +352,50 @@ class Notifications:
                 self._delete(memory, index)
 
     def _stored_report(self, memory: str, index: int) -> None:
+        """A delivery report announced as stored (+CDSI). Some firmwares name a slot that is
+        empty by the time we read it, or the wrong memory ("SM" for a report kept in "SR"):
+        the answer is then an empty +CMGR (just OK) or another message. Only a status report
+        is handed on and deleted; otherwise the report is looked for by a sweep of the
+        memories reports are kept in, and if it is nowhere that is said plainly."""
         try:
             with self._modem.exchange():
                 report = self._modem.library.readStoredSms(index, memory)
-                self._modem.library.deleteStoredSms(index, memory)
         except (GsmModemException, ModemError, *PDU_DECODE_ERRORS) as exc:
-            raise ModemError(f"modem {self._modem.name} could not read the delivery report in "
-                             f"{memory} {index}: {type(exc).__name__}: {exc}") from exc
-        self._report(report.reference, int(report.deliveryStatus))
+            log.info("modem %s: nothing readable in %s %s (%s)", self._modem.name, memory,
+                     index, exc)
+            report = None
+        if isinstance(report, StatusReport):
+            self._delete(memory, index)
+            self._report(report.reference, int(report.deliveryStatus))
+            return
+        found = self._sweep_reports(dict.fromkeys((memory, *REPORT_STORAGES)))
+        if not found:
+            log.warning("modem %s announced a delivery report in %s %s that is not there, "
+                        "nor anywhere else; dropped (the delivery stays as sent, unconfirmed)",
+                        self._modem.name, memory, index)
+
+    def _sweep_reports(self, memories) -> int:
+        """Hand on and delete every status report kept in ``memories``; how many there were.
+        Received SMS met on the way are left for their own announcement or the next sweep."""
+        found = 0
+        with self._inbox:
+            for memory in memories:
+                try:
+                    with self._modem.exchange():
+                        stored = self._modem.library.list_stored(memory)
+                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
+                    log.debug("no reports read from %s: %s", memory, exc)
+                    continue
+                for index, pdu in stored:
+                    try:
+                        decoded = decodeSmsPdu(pdu)
+                    except PDU_DECODE_ERRORS:
+                        continue
+                    if decoded.get("type") == "SMS-STATUS-REPORT":
+                        found += 1
+                        self._delete(memory, index)
+                        self._report(decoded["reference"], decoded["status"])
+        return found
 
     def collect_stored_sms(self) -> None:
         """SMS that arrived while we were not listening (an alarm by SMS during a restart), or

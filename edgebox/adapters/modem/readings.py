@@ -1,6 +1,6 @@
 """Parsing what a modem answers about its health: signal, registration, SIM, operator, network
-time, USSD balance. Pure functions over response lines, so every dialect is testable without a
-modem."""
+time, USSD balance (its encodings are in ``ussd``). Pure functions over response lines, so every
+dialect is testable without a modem."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,6 @@ _REG = re.compile(r"^\+C(E?)REG:\s*(?:\d+,)?(\d+)")
 _CPIN = re.compile(r"^\+CPIN:\s*(.+)$")
 _COPS = re.compile(r'^\+COPS:\s*\d+(?:,\d+,"([^"]*)")?')
 _CCLK = re.compile(r'^\+CCLK:\s*"(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d+)?"')
-_CUSD = re.compile(r'^\+CUSD:\s*(\d)(?:,\s*"(.*?)"(?:,\s*(\d+))?)?', re.DOTALL)
 _BALANCE = re.compile(r"(?:余额|balance)\D{0,12}?(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -28,6 +27,8 @@ class HealthReading:
     sim: str | None = None
     operator: str | None = None
     network_time: datetime | None = None
+    # Settings a restart in place resets that the modem no longer has ("clip", "cnmi", "echo").
+    settings_off: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -81,24 +82,14 @@ def network_time(lines: list[str]) -> datetime | None:
         if m := _CCLK.match(line):
             yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups()[:6])
             quarters = int(m.group(7) or 0)
+            century = 1900 if yy >= 70 else 2000  # "80/01/06": a module's RTC at its GPS epoch
             try:
-                local = datetime(2000 + yy, mo, dd, hh, mi, ss,
+                local = datetime(century + yy, mo, dd, hh, mi, ss,
                                  tzinfo=timezone(timedelta(minutes=15 * quarters)))
             except ValueError:
                 return None
             return local.astimezone(timezone.utc)
     return None
-
-
-def decode_ussd(line: str) -> str | None:
-    """The text of a +CUSD line; UCS-2 hex (dcs 72) decoded, as Chinese operators send it."""
-    m = _CUSD.match(line)
-    if not m or m.group(2) is None:
-        return None
-    text, dcs = m.group(2), int(m.group(3) or 15)
-    if dcs == 72 and re.fullmatch(r"(?:[0-9A-Fa-f]{4})+", text):
-        return bytes.fromhex(text).decode("utf-16-be", errors="replace")
-    return text
 
 
 def balance(text: str) -> float | None:

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 
 from gsmmodem.exceptions import CommandError, GsmModemException, TimeoutException
 from gsmmodem.pdu import encodeSmsSubmitPdu
 
-from edgebox.adapters.modem import readings
+from edgebox.adapters.modem import readings, ussd
+from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import Dialect, detect
 from edgebox.adapters.modem.events import RingOutcome
 from edgebox.adapters.modem.fair_lock import FairLock
-from edgebox.adapters.modem.gsm_patched import PatchedGsmModem
+from edgebox.adapters.modem.gsm_patched import UNSOLICITED, PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
-from edgebox.errors import ModemError, ModemTimeout
+from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
+from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,17 @@ CTRL_Z, ESC = "\x1a", "\x1b"
 CLCC_ACTIVE, CLCC_ALERTING = 0, 3
 POLL_SECONDS = 0.3
 ACK_KEY = "1"
+# A SIM800 answers again ~3 s after a brown-out (RDY), an EC25 in ~10 s.
+RESTART_WAIT_SECONDS = 30
+# The settings a restart in place takes back to power-up defaults, as the health check reads
+# them: caller id shown (+CLIP: 1,…), new SMS and reports announced as we asked (+CNMI).
+_CLIP_SETTING = re.compile(r"^\+CLIP:\s*(\d)")
+_CNMI_SETTING = re.compile(r"^\+CNMI:\s*(\d),(\d),\d,(\d)")
+
+
+def looks_unsolicited(line: str) -> bool:
+    """A line a modem sends on its own, not an identification answer."""
+    return bool(UNSOLICITED.match(line)) or is_boot_line(line) or line.startswith(("+", "^"))
 
 
 class SerialModem:
@@ -65,9 +79,12 @@ class SerialModem:
         self._gsm = PatchedGsmModem(self.port, self._baudrate, self._flow_control,
                                     on_line=self.notes.put, on_lost=self.notes.lost,
                                     on_sms=self.notes.library_sms)
+        self.notes.starting = True  # boot lines now belong to this start, not to a restart
+        self.notes.take_restart()  # one seen before the port was reopened is answered by this
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
+            self._apply_settings(learning=True)
         except TimeoutException as exc:
             self._close_port()
             raise ModemTimeout(f"modem {self.name} on {self.port} did not answer during "
@@ -75,8 +92,35 @@ class SerialModem:
         except (GsmModemException, ModemError) as exc:
             self._close_port()
             raise ModemError(f"modem {self.name} on {self.port} refused start-up: {exc}") from exc
+        finally:
+            self.notes.starting = False
+        self._gsm.watch_restarts = True
         self.notes.start()
         self.notes.collect_stored_sms()
+
+    def restart_seen(self) -> str | None:
+        """The boot line that says the modem restarted in place since the last initialisation
+        (taken: asked again, it is None until the next one), or None."""
+        return self.notes.take_restart()
+
+    def reinitialise(self) -> None:
+        """Initialise again on the open port, after the modem restarted in place (or lost its
+        settings some other way): the library's AT init, then ours. The dialect is known."""
+        gsm = self._gsm
+        if gsm is None or not gsm.alive:
+            raise ModemError(f"modem {self.name} on {self.port} is not connected")
+        self.notes.starting, gsm.watch_restarts = True, False
+        try:
+            with self._exchange:
+                gsm.initialise(self._pin, wait_seconds=RESTART_WAIT_SECONDS)
+            self._apply_settings(learning=False)
+        except TimeoutException as exc:
+            raise ModemTimeout(f"modem {self.name} did not answer while initialising") from exc
+        except GsmModemException as exc:
+            raise ModemError(f"modem {self.name} refused initialisation: {exc}") from exc
+        finally:
+            self.notes.starting, gsm.watch_restarts = False, True
+        self.notes.take_restart()  # what it printed while we initialised is answered by this
 
     def stop(self) -> None:
         self.notes.stop()  # first: it may still be reading an SMS through the port
@@ -101,33 +145,75 @@ class SerialModem:
         return self._gsm is not None and self._gsm.alive
 
     def _learn_dialect(self) -> None:
-        maker = self._first_line("AT+CGMI")
-        model = self._first_line("AT+CGMM")
+        maker = self._identity_line(("AT+CGMI", "AT+GMI"), position=0)
+        model = self._identity_line(("AT+CGMM", "AT+GMM"), position=1)
         self.identity = f"{maker} {model}".strip()
         self.dialect = detect(maker, model)
-        for command in (self.dialect.dtmf_enable, "AT+COLP=1"):
+
+    def _apply_settings(self, learning: bool) -> None:
+        """What the library's init does not set: words in errors, DTMF detection, +COLP,
+        network time. Each is optional; what the modem refuses is logged and left off. Only
+        while ``learning`` (at start-up) does a refused DTMF command switch DTMF off for good:
+        right after a restart in place a modem may refuse it for a moment."""
+        # CMEE=2: errors in words ("+CMS ERROR: Network timeout"), which the patched reader
+        # ends a command on as it does on numbers; a modem without it keeps numbers.
+        # AT+CCWA=1,1: a caller while we ring a member is announced (+CCWA) instead of hearing
+        # busy unseen; a network or modem without call waiting answers ERROR and stays as is.
+        for command in ("AT+CMEE=2", self.dialect.dtmf_enable, "AT+COLP=1", "AT+CCWA=1,1",
+                        *self.dialect.nitz_commands):
             if command:
                 try:
                     self.command(command)
                 except ModemError as exc:
+                    if isinstance(exc, (ModemTimeout, ModemRestarted)):
+                        raise
                     log.info("modem %s does not take %s (%s)", self.name, command, exc)
-                    if command == self.dialect.dtmf_enable:
+                    if learning and command == self.dialect.dtmf_enable:
                         self.dialect = Dialect(self.dialect.family, None, self.dialect.tts_command)
 
-    def _first_line(self, command: str) -> str:
+    def _identity_line(self, commands: tuple[str, ...], position: int) -> str:
+        """The manufacturer or model: the first answer to ``commands`` that is not a URC (boot
+        lines such as "+QIND: SMS DONE" or "Call Ready" arrive inside these answers right after
+        power-up), else that line of ATI's answer (maker, model, revision)."""
+        for command in commands:
+            lines = self._plain_lines(command)
+            if lines:
+                return lines[0]
+        ati = self._plain_lines("ATI")
+        return ati[position] if len(ati) > position else ""
+
+    def _plain_lines(self, command: str) -> list[str]:
         try:
-            lines = [ln for ln in self.command(command) if ln not in ("OK", command)]
+            answer = self.command(command)
         except ModemError:
-            return ""
-        return lines[0].strip() if lines else ""
+            return []
+        own = command[2:].upper() + ":"  # "+CGMI:" some firmwares put before the answer
+        lines = []
+        for line in (ln.strip() for ln in answer):
+            if line.upper().startswith(own):
+                line = line[len(own):].strip()
+            if line and line not in ("OK", command) and not looks_unsolicited(line):
+                lines.append(line)
+        return lines
 
     # -- actions ---------------------------------------------------------------------------
 
     def reject_call(self) -> None:
         """Hang up the ringing call at once: free for the caller, and before the network can
-        divert it to voicemail. While we are ringing a member the alarm arrives as a waiting
-        call: release only that one (AT+CHLD=0) and keep ringing the member."""
-        self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+        divert it to voicemail. It goes ahead of the SMS queued for the port, after the one
+        being submitted. While we are ringing a member the alarm arrives as a waiting call:
+        release only that one (AT+CHLD=0 sets "user determined user busy" for a waiting call,
+        3GPP TS 27.007 7.13) and keep ringing the member."""
+        try:
+            with self._exchange.first():
+                self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+                # Answered OK: whoever rang until now has been hung up on; marked while the
+                # port is still ours, so no next command's lines come before the mark. (The
+                # ATH that ends our own ring call is not such a mark: a call waiting then is
+                # not released by it.)
+                self.notes.hung_up()
+        finally:
+            self.notes.call_rejected()
 
     def send_sms(self, number: str, text: str) -> list[int]:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
@@ -144,7 +230,7 @@ class SerialModem:
                 self.command(f"AT+CMGS={pdu.tpduLength}", expect="> ")
                 try:
                     lines = self.command(str(pdu), timeout=self._sms_timeout, term=CTRL_Z)
-                except ModemTimeout:
+                except (ModemTimeout, ModemRestarted):
                     self._raw_write(ESC)  # leave the '>' prompt so the next command is understood
                     raise
             ref = next((ln for ln in lines if ln.startswith("+CMGS:")), None)
@@ -155,18 +241,23 @@ class SerialModem:
 
     def read_announced(self, timeout: float = 2.0) -> None:
         """Let SMS and reports the modem announced (perhaps with the answer to the last
-        command) be read before this thread's next command: see Notifications.port_work_done."""
+        command) be read, and announced calls hung up on, before this thread's next command:
+        see Notifications.port_work_done."""
         if not self.notes.port_work_done(timeout):
-            log.info("modem %s: announced SMS still unread after %.1f s", self.name, timeout)
+            log.info("modem %s: announced SMS or calls still waiting after %.1f s", self.name,
+                     timeout)
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
              stop: threading.Event | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
         (where the modem can) and wait for the acknowledgement key until the time is up.
-        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled")."""
+        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled").
+        What counts as answered depends on the modem (see ring_back): a ring-back reported as
+        connected is not spoken into; there only the member's key proves an answer."""
         self.notes.begin_call()
         self.in_outgoing_call = True
-        alerting_since, spoken, result = None, False, "hung_up"
+        rule = AnswerRule(connects_early(self.identity))
+        spoken, result = False, "hung_up"
         try:
             self.command(f"ATD{number};")
             deadline = time.monotonic() + max_seconds
@@ -178,13 +269,16 @@ class SerialModem:
                 if ended:
                     result = ended
                     break
-                state = CLCC_ACTIVE if self.notes.answered.is_set() else self._outgoing_state()
+                state = self._outgoing_state()
                 if state is None:
-                    result = "no_answer" if alerting_since else "rejected"
+                    result = "no_answer" if rule.alerting_since else "rejected"
                     break
-                if state == CLCC_ALERTING and alerting_since is None:
-                    alerting_since = time.monotonic()
-                if state == CLCC_ACTIVE:
+                answered = rule.answered(state == CLCC_ACTIVE, self.notes.connected.is_set(),
+                                         state == CLCC_ALERTING, time.monotonic())
+                if rule.ring_back and self.notes.take_key() == ACK_KEY:
+                    result = "acknowledged"  # the member picked up after all, and said so
+                    break
+                if answered:
                     spoken = self._speak(speech)
                     pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech),
                                                       stop=stop)
@@ -197,7 +291,7 @@ class SerialModem:
                 self.command("ATH")
             except ModemError as exc:
                 log.warning("hanging up the ring call to %s failed: %s", number, exc)
-        alerting = time.monotonic() - alerting_since if alerting_since else 0.0
+        alerting = time.monotonic() - rule.alerting_since if rule.alerting_since else 0.0
         return RingOutcome(result, round(alerting, 2), spoken)
 
     def _speak(self, speech: str | None) -> bool:
@@ -232,12 +326,36 @@ class SerialModem:
         reading.sim = readings.sim_state(answers["AT+CPIN?"])
         reading.operator = readings.operator(answers["AT+COPS?"])
         reading.network_time = readings.network_time(answers["AT+CCLK?"])
+        reading.settings_off = self._settings_off()
         return reading
+
+    def _settings_off(self) -> list[str]:
+        """Which of the settings that matter the modem no longer has: a restart in place
+        whose boot lines we never saw (lost in the middle of a command) leaves no other trace.
+        Echo shows as our own command coming back in its answer."""
+        off = []
+        try:
+            clip = self.command("AT+CLIP?")
+            cnmi = self.command("AT+CNMI?")
+        except ModemError as exc:
+            log.info("modem %s: settings not read (%s)", self.name, exc)
+            return off
+        if any(ln.strip() in ("AT+CLIP?", "AT+CNMI?") for ln in clip + cnmi):
+            off.append("echo")
+        shown = next((m for ln in clip if (m := _CLIP_SETTING.match(ln))), None)
+        if shown is None or shown.group(1) != "1":
+            off.append("clip")
+        wanted = self._gsm.AT_CNMI.split(",") if self._gsm else []
+        cnmi_now = next((m for ln in cnmi if (m := _CNMI_SETTING.match(ln))), None)
+        if cnmi_now is None or len(wanted) < 4 or (cnmi_now.group(2), cnmi_now.group(3)) != (
+                wanted[1], wanted[3]):
+            off.append("cnmi")
+        return off
 
     def request_balance(self, code: str) -> None:
         """Send the balance USSD; the answer comes later as a UssdReply event, so a slow
         network never holds the modem."""
-        self.command(f'AT+CUSD=1,"{code}",15')
+        self.command(f'AT+CUSD=1,"{ussd.request(code, self.dialect.ussd_packed)}",15')
 
     def reset(self) -> None:
         """AT+CFUN=1,1: a full modem restart. USB modems drop off the bus and come back."""
@@ -260,7 +378,8 @@ class SerialModem:
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer {text[:20]!r} in time") from exc
         except CommandError as exc:
-            raise ModemError(f"modem {self.name} refused {text[:20]!r}: {exc}") from exc
+            worded = f" ({gsm.last_error})" if gsm.last_error else ""
+            raise ModemError(f"modem {self.name} refused {text[:20]!r}: {exc}{worded}") from exc
         except (OSError, GsmModemException) as exc:
             raise ModemError(f"modem {self.name} failed on {text[:20]!r}: {exc}") from exc
 
