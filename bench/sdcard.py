@@ -7,6 +7,7 @@ bench/build/) that adds 10 or 20 ms to every fsync and fdatasync it makes, after
 A box also keeps a year of SMS: the history runs fill the database with 300k old SMS (their
 alarms, parts and events; bench/history.py) before the daemon starts.
 
+The network has real networks' shape made 50 times faster, as in the latency benchmark.
 Side by side in one run: +CLIP to the first AT+CMGS (as in the latency benchmark) and the
 daemon's CPU per SMS sent, on a fast disk, at 10 and 20 ms per flush, with an empty database
 and with the history; then retention on the history (everything older than 30 days, the
@@ -60,7 +61,7 @@ def one_run(label: str, delay_ms: float, history: int, alarms: int, shim: Path |
     now = datetime.now(timezone.utc)
     rows: dict = {}
     with tempfile.TemporaryDirectory(prefix="edgebox-bench-sdcard-") as tmp, \
-            EmulatorServer(link=str(Path(tmp) / "modem"), latency=Latency(),
+            EmulatorServer(link=str(Path(tmp) / "modem"), latency=Latency.realistic(scale=0.02),
                            trace=True) as emulator, \
             box_process([emulator], roster, CONFIG, env=shim_env(shim, delay_ms, tmp),
                         prepare=lambda db: rows.update(
