@@ -8,10 +8,10 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from bench import broadcast, fanout, footprint, latency, tools, uplink
+from bench import broadcast, fanout, footprint, latency, sdcard, tools, uplink
 
 BENCHMARKS = {"broadcast": broadcast, "uplink": uplink, "latency": latency,
-              "fanout": fanout, "tools": tools, "footprint": footprint}
+              "fanout": fanout, "tools": tools, "footprint": footprint, "sdcard": sdcard}
 
 
 def cpu_model() -> str:

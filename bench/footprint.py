@@ -4,8 +4,9 @@ The daemon runs as its own process with a village of 300 households (20 groups o
 emulated modem, and with NOTIFY_SOCKET set as systemd sets it for a Type=notify unit:
 - ready: from starting the process to READY=1 on the notify socket (the alarm loops run) and
   to the modem_ready event (the modem answered and was set up, the time it logs);
-- idle: CPU (all threads, user + system, from /proc) and memory while nothing happens for a
-  minute after start-up;
+- idle: CPU (all threads, user + system, from /proc), memory, and each thread's wake-ups per
+  second (its context switches, /proc/<pid>/task/*/status) while nothing happens for a minute
+  after start-up;
 - broadcast: the same during a village-wide broadcast of 300 SMS (asked for by SMS from the
   office, 0.03 s per submit as in the broadcast benchmark), until the last one is submitted.
 """
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from edgebox.emulator import EmulatorServer, Latency
 
-from bench.harness import box_process, plain_roster, wait_until
+from bench.harness import (box_process, plain_roster, thread_switches, wait_until,
+                           wakeups_per_second)
 
 OFFICE = "+8613905710001"
 GROUPS, SIZE = 20, 15
@@ -52,12 +54,16 @@ def one_start(work: Path, idle_seconds: float, broadcast: bool) -> dict:
                       "modem_ready_seconds": round(modem_ready, 3)}
             if not broadcast:
                 return result
-            before = box.usage()
+            before, switches = box.usage(), thread_switches(box.process.pid)
             time.sleep(idle_seconds)
-            idle = box.usage()
+            idle, switched = box.usage(), thread_switches(box.process.pid)
+            threads = wakeups_per_second(switches, switched, idle.at - before.at)
             result["idle"] = {"seconds": round(idle.at - before.at, 1),
                               "cpu_percent": round(idle.cpu_percent_since(before), 2),
-                              "rss_mib": round(idle.rss_kib / 1024, 1)}
+                              "rss_mib": round(idle.rss_kib / 1024, 1),
+                              "wakeups_per_second": round(sum(t["per_second"]
+                                                              for t in threads), 1),
+                              "threads": threads}
             emulator.sms(OFFICE, "广播 全村 今晚8点全村消防演练，请各户派一人到村委会集合")
             start = box.usage()
             wanted = GROUPS * SIZE
@@ -103,4 +109,9 @@ def table(result: dict) -> list[str]:
             f"            -   {idle['rss_mib']:>7.1f}              -",
             f"  broadcast of {cast['messages']} SMS   {cast['seconds']:>7.1f}"
             f"   {cast['cpu_percent']:>5.1f}   {cast['cpu_ms_per_sms']:>10.2f}"
-            f"   {cast['rss_mib']:>7.1f}   {cast['peak_rss_mib']:>12.1f}"]
+            f"   {cast['rss_mib']:>7.1f}   {cast['peak_rss_mib']:>12.1f}",
+            f"  idle wake-ups per second: {idle['wakeups_per_second']:.1f} in all,"
+            f" per thread (id, busiest first): " + ", ".join(
+                f"{t['thread']} {t['per_second']:.1f}" for t in idle["threads"] if
+                t["per_second"] > 0) + f"; {sum(t['per_second'] == 0 for t in idle['threads'])}"
+            " threads never woke"]

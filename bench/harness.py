@@ -92,6 +92,7 @@ class BoxProcess:
     log_path: Path
     spawned: float  # time.monotonic() just before the process was started
     spawned_wall: float  # time.time() then, to compare with the times the daemon logs
+    base_seq: int = 0  # the log's last seq before the daemon started (history, the roster)
 
     def query(self, sql: str, *args) -> list[tuple]:
         conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
@@ -104,7 +105,9 @@ class BoxProcess:
         return self.query(sql, *args)[0][0]
 
     def count_events(self, kind: str) -> int:
-        return self.one("SELECT count(*) FROM events WHERE kind = ?", kind)
+        """Events of this kind the daemon logged (not those of the history put in before)."""
+        return self.one("SELECT count(*) FROM events WHERE kind = ? AND seq > ?", kind,
+                        self.base_seq)
 
     def pending(self) -> int:
         return self.one("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')")
@@ -137,17 +140,47 @@ class Usage:
         return 100 * (self.cpu_seconds - earlier.cpu_seconds) / (self.at - earlier.at)
 
 
+def thread_switches(pid: int) -> dict[int, tuple[str, int]]:
+    """Each thread of a process: (its name, its context switches so far, voluntary and not),
+    from /proc/<pid>/task/*/status. A thread that sleeps and wakes adds one per wake-up."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = dict(line.split(":\t", 1) for line in
+                          (task / "status").read_text().splitlines() if ":\t" in line)
+        except OSError:  # the thread ended meanwhile
+            continue
+        threads[int(task.name)] = (status["Name"].strip(),
+                                   int(status["voluntary_ctxt_switches"])
+                                   + int(status["nonvoluntary_ctxt_switches"]))
+    return threads
+
+
+def wakeups_per_second(before: dict, after: dict, seconds: float) -> list[dict]:
+    """Per thread alive at both readings, busiest first: wake-ups per second between them."""
+    rates = [{"thread": tid, "name": after[tid][0],
+              "per_second": round((after[tid][1] - before[tid][1]) / seconds, 2)}
+             for tid in sorted(set(before) & set(after))]
+    return sorted(rates, key=lambda r: -r["per_second"])
+
+
 @contextmanager
 def box_process(emulators, roster: Roster, config: str = "", env: dict | None = None,
-                wait_ready: bool = True):
+                wait_ready: bool = True, prepare=None):
     """Start the daemon as a process on ``emulators`` with ``roster``; yield a BoxProcess once
-    every modem is ready (and its first health check is written); stop it with SIGTERM after."""
+    every modem is ready (and its first health check is written); stop it with SIGTERM after.
+    ``prepare(db)`` runs on the database before the daemon starts (history, for one)."""
     with tempfile.TemporaryDirectory(prefix="edgebox-bench-box-") as tmp:
         work = Path(tmp)
         db = work / "box.db"
         store = SqliteStore(db)
         store.replace_roster(roster, utc_now(), source="bench")
         store.close()
+        if prepare is not None:
+            prepare(db)
+        with sqlite3.connect(db) as conn:
+            base_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        conn.close()
         modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{e.link}"\n'
                          for i, e in enumerate(emulators))
         path = work / "edgebox.toml"
@@ -158,7 +191,7 @@ def box_process(emulators, roster: Roster, config: str = "", env: dict | None = 
             process = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
                                         str(path)], stdout=log_file, stderr=subprocess.STDOUT,
                                        env={**os.environ, **(env or {})})
-        box = BoxProcess(process, db, log_path, spawned, spawned_wall)
+        box = BoxProcess(process, db, log_path, spawned, spawned_wall, base_seq)
         try:
             if wait_ready:
                 wait_until(lambda: _ready(box, len(emulators)), 60)

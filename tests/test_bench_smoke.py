@@ -77,7 +77,32 @@ def test_footprint_benchmark_measures_start_idle_and_broadcast(tmp_path):
     assert 0 < figures["ready_seconds"] and 0 < figures["modem_ready_seconds"]
     idle, cast = figures["idle"], figures["broadcast"]
     assert idle["seconds"] >= 10 and idle["cpu_percent"] >= 0 and idle["rss_mib"] > 10
+    # Every thread's wake-ups, from /proc: the event loop, the workers, the web server …
+    assert len(idle["threads"]) >= 3 and "wake-ups per second" in table
+    assert idle["wakeups_per_second"] == round(sum(t["per_second"] for t in idle["threads"]), 1)
     # 300 broadcast SMS, plus the confirmation to the office that asked for it.
     assert cast["messages"] == figures["households"] == 300 and cast["sms_sent"] == 301
     assert cast["cpu_percent"] > 0 and cast["cpu_ms_per_sms"] > 0
     assert 0 < cast["rss_mib"] <= cast["peak_rss_mib"]
+
+
+def test_sdcard_benchmark_compares_disks_and_history_side_by_side(tmp_path):
+    figures, table = bench(tmp_path, "sdcard")
+    assert "+CLIP to the first AT+CMGS" in table and "retention on" in table
+    runs = {run["label"]: run for run in figures["runs"]}
+    history = f"{figures['history_sms'] // 1000}k SMS history"
+    assert history in runs and "fast disk" in runs
+    for run in runs.values():
+        assert run["alarms"] == 3
+        assert 0 < run["min_ms"] <= run["median_ms"] <= run["p99_ms"] <= run["max_ms"]
+        assert run["cpu_ms_per_sms"] > 0 and run["met"] in (True, False)
+    if "skipped" in figures:  # no compiler: the slowed runs say so and are left out
+        assert "no C compiler" in figures["skipped"] or "could not build" in figures["skipped"]
+        assert all(run["fsync_delay_ms"] == 0 for run in runs.values())
+    else:
+        assert {"10 ms fsync", "20 ms fsync"} <= set(runs)
+        # The alarm is committed (one flush at least) before its first SMS, on every disk.
+        assert all(run["flushes_on_path"]["median"] >= 1 for run in runs.values())
+    pruned = runs[history]["retention"]
+    assert pruned["rows"] > figures["history_sms"] and pruned["chunks"] > 1
+    assert 0 < pruned["median_ms"] <= pruned["p99_ms"] <= pruned["max_ms"]

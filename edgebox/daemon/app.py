@@ -108,7 +108,8 @@ def report_full_disk(daemon: Daemon, config, store) -> None:
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
-    store = SqliteStore(config.box_database, reserve=True)  # room for alarms on a full disk
+    store = SqliteStore(config.box_database, reserve=True,  # room for alarms on a full disk
+                        idle_checkpoints=True)  # the WAL is copied back between alarms
     import_configured_roster(config, store)
     events: queue.Queue = queue.Queue()  # every modem's events, in the order they happened
     try:

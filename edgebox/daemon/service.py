@@ -37,6 +37,9 @@ log = logging.getLogger("edgebox")
 
 POLICY_TICK_SECONDS = 1.0
 HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their time
+# An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
+# next durable commit; when none comes within this long, it gets a commit of its own.
+DEFERRED_EVENTS_SECONDS = 1.0
 
 
 def utc_now() -> datetime:
@@ -266,7 +269,10 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
         if wake:
             self._wake_workers()
-        self.store.append_event(self.clock(), event, incident_id, **data)
+        # Logged with the next durable commit (the first SMS's record, as a rule): the alarm
+        # was committed before the call was touched, and a second wait for the disk here would
+        # hold up the worker's claim of the first SMS.
+        self.store.defer_event(self.clock(), event, incident_id, **data)
 
     def _siren_on(self, incident_id: int | None, pattern: str = "continuous") -> None:
         seconds = self.config.siren_on_seconds
@@ -274,8 +280,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             return
         self.siren.on(pattern)  # the relay follows the pattern's rhythm (adapters/gpio/patterns)
         self._siren_off_at = time.monotonic() + seconds
-        self.store.append_event(self.clock(), "siren_on", incident_id, seconds=seconds,
-                                pattern=pattern)
+        self.store.defer_event(self.clock(), "siren_on", incident_id, seconds=seconds,
+                               pattern=pattern)  # like call_rejected: off the alarm path
 
     def _siren_off(self) -> None:
         if self.siren.is_on:
@@ -284,6 +290,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             self.store.append_event(self.clock(), "siren_off")
 
     def _tick(self) -> None:
+        self.store.flush_deferred(older_than=DEFERRED_EVENTS_SECONDS)
         if self._siren_off_at is not None and time.monotonic() >= self._siren_off_at:
             self._siren_off()
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second

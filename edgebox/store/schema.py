@@ -23,6 +23,9 @@ Tables
 - roster_generation: one row, counting the roster's replacements.
 - held_reports: delivery reports that arrived before their SMS was recorded, until it is.
 - web_sessions: the web panel's logins (the token's hash, never the token), until they expire.
+- wal_restarts: one row the WAL checkpointer writes after each checkpoint, so that the log's
+  restart (whose header SQLite syncs on its own, a second wait for the disk) is its write and
+  never an alarm's (see store/wal_checkpoints.py).
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -252,6 +255,25 @@ MIGRATIONS: list[str] = [
         household_id TEXT PRIMARY KEY,
         pin_hash TEXT NOT NULL,
         set_at TEXT NOT NULL           -- UTC
+    );
+    """,
+    # 13: indexes for a box with a year of history (300k SMS), each found with EXPLAIN QUERY PLAN
+    # (tests/test_store_speed.py): a delivery report's other parts and retention's deletes by
+    # delivery (and every delete of a delivery, which checks this foreign key); a report's own
+    # part among the few still unreported (by reference alone it walks every part ever sent
+    # with that reference, 1200 of them at 300k SMS, for a stray report); the open alarms
+    # that told a household, asked for every SMS it sends; retention's old events by time; the
+    # roster's foreign keys, checked on every re-import.
+    """
+    CREATE INDEX sms_parts_delivery ON sms_parts(delivery_id);
+    CREATE INDEX sms_parts_unreported ON sms_parts(modem, reference) WHERE status IS NULL;
+    CREATE INDEX deliveries_household ON deliveries(household_id, purpose, incident_id);
+    CREATE INDEX events_at ON events(at);
+    CREATE INDEX village_groups_leader ON village_groups(leader_id);
+    CREATE INDEX group_members_household ON group_members(household_id);
+    CREATE TABLE wal_restarts (     -- one row: when the checkpointer last restarted the WAL
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL
     );
     """,
 ]

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
 from edgebox.store.session_rows import SessionRows
 from edgebox.store.times import parse_utc, utc_iso
+from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
 __all__ = ["SqliteStore", "parse_utc", "utc_iso"]
 
@@ -46,9 +48,13 @@ LOW_SPACE_BYTES = 1024 * 1024
 
 class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
                   SessionRows, LeaderPinRows):
-    def __init__(self, path: str | Path, reserve: bool = False):
-        """``reserve``: keep room on the disk for when it fills (the daemon asks for it)."""
+    def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
+        """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
+        ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
+        thread of its own, never inside a commit (the daemon asks for it, see wal_checkpoints).
+        """
         self.path = str(path)
+        idle_checkpoints = idle_checkpoints and self.path != ":memory:"
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -57,13 +63,22 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # an acknowledged alarm survives power loss
             conn.execute("PRAGMA foreign_keys=ON")
+            # what a checkpoint leaves of the WAL file (else it keeps its largest size for good)
+            conn.execute(f"PRAGMA journal_size_limit={KEEP_BYTES}")
+            if idle_checkpoints:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             migrate(conn)
+            self._checkpointer = WalCheckpointer(self.path) if idle_checkpoints else None
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._listeners: list = []
         self._uncommitted: list[dict] = []
+        # Events logged with the next durable commit (see defer_event): (monotonic, args).
+        self._deferred: list[tuple[float, tuple]] = []
+        self._deferred_lock = threading.Lock()
+        self._commit_observers: list = []
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
@@ -73,7 +88,16 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         (the daemon's log lines and the demo's timeline both come from here)."""
         self._listeners.append(listener)
 
+    def observe_commits(self, observer) -> None:
+        """Call ``observer(durable, held)`` after every top-level commit, on the committing
+        thread; ``durable``: the commit waited for the disk (synchronous=FULL); ``held``: the
+        seconds the write lock was held, BEGIN IMMEDIATE to COMMIT (what an alarm may wait)."""
+        self._commit_observers.append(observer)
+
     def close(self) -> None:
+        self.flush_deferred()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._lock:
             self.db.conn.close()
 
@@ -106,7 +130,11 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             if lazy:
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")
+            began = time.monotonic()
+            deferred = [] if lazy else self._take_deferred()
             try:
+                for _, args in deferred:  # first: they happened before this transaction began
+                    self._append(conn, *args)
                 if freed is not None:  # logged with the very change that needed the room
                     self._append(conn, datetime.now(timezone.utc), "disk_full", None, freed)
                 yield conn
@@ -116,6 +144,7 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 self._uncommitted.clear()
+                self._give_back_deferred(deferred)
                 if isinstance(exc, sqlite3.OperationalError) and \
                         exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
                     raise StoreError(f"the disk holding {self.path} is full") from exc
@@ -123,7 +152,12 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             finally:
                 if lazy:
                     conn.execute("PRAGMA synchronous=FULL")
+            held = time.monotonic() - began
             committed, self._uncommitted = self._uncommitted, []
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
+            for observer in self._commit_observers:
+                observer(not lazy, held)
         for event in committed:
             for listener in self._listeners:
                 listener(event)
@@ -181,6 +215,45 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             self._uncommitted.append({"seq": cur.lastrowid, "at": at, "kind": kind,
                                       "incident_id": incident_id, "data": data})
         return cur.lastrowid
+
+    def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
+                    **data: object) -> None:
+        """Log an event with the next durable commit of any thread instead of a commit of its
+        own: for a fact that must not cost the alarm path a wait for the disk (the call
+        rejected, the siren switched on) and whose loss to a power cut harms nothing (a call
+        never logged as rejected is rejected again when it rings on after the restart). It
+        takes its ``seq`` when written, so the log stays gap-free and in commit order. The
+        event loop writes what waited long (``flush_deferred``), and ``close`` writes the
+        rest."""
+        with self._deferred_lock:
+            self._deferred.append((time.monotonic(), (now, kind, incident_id, data)))
+
+    def flush_deferred(self, older_than: float = 0.0) -> bool:
+        """Write the deferred events in a durable commit of their own if the oldest has
+        waited ``older_than`` seconds (no durable commit came meanwhile). True if it wrote."""
+        with self._deferred_lock:
+            if not self._deferred or time.monotonic() - self._deferred[0][0] < older_than:
+                return False
+        with self.transaction():
+            pass  # the transaction writes them first
+        return True
+
+    def _take_deferred(self) -> list[tuple[float, tuple]]:
+        with self._deferred_lock:
+            taken, self._deferred = self._deferred, []
+        return taken
+
+    def _give_back_deferred(self, taken: list[tuple[float, tuple]]) -> None:
+        """The transaction that was to write them rolled back: they wait for the next one."""
+        if taken:
+            with self._deferred_lock:
+                self._deferred[:0] = taken
+
+    def read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows of one read outside any transaction: it takes no write lock, so another
+        process (the web panel, the CLI) can write meanwhile (retention picks its chunks so)."""
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
 
     def append_event(self, now: datetime, kind: str, incident_id: int | None = None,
                      **data: object) -> int:

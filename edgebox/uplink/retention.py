@@ -7,12 +7,15 @@ Policy (every deletion only touches events the hub has acknowledged, seq <= curs
   an ``sms_received`` from a roster member is never low-value (it may be an acknowledgement);
 - everything else, incidents and their deliveries included, is kept ``uplink.keep_days``;
 - the ``modem_health`` table keeps every modem's newest row whatever its age.
-Deletions run in small chunks, one short transaction each, so an alarm never waits on them.
+Deletions run in small chunks, one short transaction each, with a pause between them, so an
+alarm waits for at most one chunk (a few milliseconds at 300k rows, see BENCHMARKS.md); the
+chunks' commits do not wait for the disk (a deletion a power cut takes back is made again).
 """
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +24,11 @@ from typing import Callable
 from edgebox.store.times import utc_iso
 
 CHUNK = 500
+# Incidents go a few at a time: each takes its deliveries, SMS parts and acknowledgements
+# with it (30-50 rows), and one transaction of 500 took over a second at 300k SMS.
+INCIDENT_CHUNK = 10
+# Between two chunks: the store's lock is not fair, and an alarm waiting for it gets it here.
+PAUSE_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -43,17 +51,30 @@ def disk_usage_of(path: str) -> DiskUsage:
     return DiskUsage(usage.total, usage.used, usage.free)
 
 
-def _delete_in_chunks(store, select_sql: str, args: tuple, delete: Callable) -> int:
-    """Repeat: pick up to CHUNK ids with ``select_sql``, ``delete(conn, ids)``, commit."""
+def _delete_in_chunks(store, select_sql: str, args: tuple, delete: Callable,
+                      chunk: int = CHUNK, pick_inside: bool = False) -> int:
+    """Repeat: pick up to ``chunk`` ids with ``select_sql``, ``delete(conn, ids)``, commit.
+
+    The ids are picked before the write transaction begins, so it holds the write lock for
+    the deletion alone: what makes an old event or delivery deletable does not change back.
+    ``pick_inside``: pick them in the transaction (an old incident could still log an event
+    the hub does not have yet, a very late delivery report)."""
     total = 0
     while True:
-        with store.transaction() as conn:
-            ids = [row[0] for row in conn.execute(f"{select_sql} LIMIT {CHUNK}", args)]
+        if pick_inside:
+            with store.transaction(durable=False) as conn:
+                ids = [row[0] for row in conn.execute(f"{select_sql} LIMIT {chunk}", args)]
+                if ids:
+                    delete(conn, ids)
+        else:
+            ids = [row[0] for row in store.read(f"{select_sql} LIMIT {chunk}", args)]
             if ids:
-                delete(conn, ids)
+                with store.transaction(durable=False) as conn:
+                    delete(conn, ids)
         total += len(ids)
-        if len(ids) < CHUNK:
+        if len(ids) < chunk:
             return total
+        time.sleep(PAUSE_SECONDS)
 
 
 def _marks(ids: list) -> str:
@@ -98,7 +119,7 @@ def prune_expired(store, acked: int, before: datetime) -> dict[str, int]:
     incidents = _delete_in_chunks(
         store, "SELECT id FROM incidents WHERE state = 'closed' AND closed_at < ? AND NOT EXISTS"
                " (SELECT 1 FROM events WHERE events.incident_id = incidents.id AND seq > ?)",
-        (stamp, acked), _delete_incidents)
+        (stamp, acked), _delete_incidents, INCIDENT_CHUNK, pick_inside=True)
     deliveries = _delete_in_chunks(
         store, "SELECT id FROM deliveries WHERE incident_id IS NULL AND updated_at < ? AND"
                " state IN ('sent', 'failed', 'cancelled')", (stamp,), _delete_deliveries)
