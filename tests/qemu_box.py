@@ -154,10 +154,15 @@ class Qemu:
     """One power-on of the board: the card as `drive`, the emulator's pty as its USB modem.
 
     ``drive`` is QEMU's -drive option without ``id``/``if``; ``netdev_extra`` adds to the user
-    network (which only forwards SSH from the host's loopback, and reaches nothing else)."""
+    network (which only forwards SSH from the host's loopback, and reaches nothing else).
+
+    ``evidence`` keeps what a power cut would otherwise take: the guest's journal (in RAM on the
+    box) copied to the console file, and every packet of the LAN in ``lan-<label>.pcap``; and
+    when SSH does not answer, the user network's connections (``info usernet``) go into the
+    failure. (Off for the image test, which checks what the box itself writes to its console.)"""
 
     def __init__(self, card: Card, drive: str, modem: Path, label: str,
-                 netdev_extra: str = "", monitor: Path | None = None):
+                 netdev_extra: str = "", monitor: Path | None = None, evidence: bool = False):
         self.card, self.label = card, label
         self.ssh_port = free_port()
         self.console = card.work / f"console-{label}.log"
@@ -165,15 +170,21 @@ class Qemu:
         self.monitor = monitor
         extra = f",{netdev_extra}" if netdev_extra else ""
         monitor_option = f"unix:{monitor},server=on,wait=off" if monitor else "none"
+        append = "root=LABEL=EDGEROOT ro rootwait console=ttyAMA0 fsck.repair=yes"
+        capture = []
+        if evidence:
+            append += " systemd.journald.forward_to_console=1"
+            capture = ["-object", f"filter-dump,id=lancap,netdev=lan,"
+                                  f"file={card.work / f'lan-{label}.pcap'}"]
         self.process = subprocess.Popen(
             ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1024",
              "-kernel", str(card.kernel), "-initrd", str(card.initrd),
-             "-append", "root=LABEL=EDGEROOT ro rootwait console=ttyAMA0 fsck.repair=yes",
+             "-append", append,
              "-drive", f"{drive},if=none,id=card", "-device", "virtio-blk-pci,drive=card",
              "-netdev", f"user,id=lan,restrict=on,"
                         f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22{extra}",
              # No option ROM: the kernel is booted directly (and ipxe-qemu need not be installed).
-             "-device", "virtio-net-pci,netdev=lan,romfile=",
+             "-device", "virtio-net-pci,netdev=lan,romfile=", *capture,
              # The modem: a USB serial adapter in the guest, the emulator's pty on the host.
              "-chardev", f"serial,id=modem,path={modem}",
              "-device", "qemu-xhci", "-device", "usb-serial,chardev=modem",
@@ -198,8 +209,41 @@ class Qemu:
         def up():
             assert self.process.poll() is None, self.qemu_log.name
             return self.ssh("true", timeout=30, check=False).returncode == 0
-        wait_for(up, BOOT_TIMEOUT, "SSH on the booted box", self.console)
+        try:
+            wait_for(up, BOOT_TIMEOUT, "SSH on the booted box", self.console)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nthe user network (info usernet):\n"
+                                 f"{self.usernet()}") from None
         return time.monotonic() - self.started
+
+    def monitor_command(self, command: str, timeout: float = 30) -> str:
+        """One command to the QEMU monitor; its answer (``quit`` answers by closing)."""
+        answer = b""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as mon:
+            mon.settimeout(timeout)
+            mon.connect(str(self.monitor))
+            mon.sendall(command.encode() + b"\n")
+            try:
+                while chunk := mon.recv(4096):
+                    answer += chunk
+                    if command != "quit" and answer.rstrip().endswith(b"(qemu)") \
+                            and answer.count(b"(qemu)") >= 2:
+                        break
+            except (TimeoutError, ConnectionResetError):
+                pass
+        return answer.decode(errors="replace")
+
+    def usernet(self) -> str:
+        """The user network's sockets: a connection to the guest left in SYN_SENT means the guest
+        never answered its SYN (no address, or nothing taking connections)."""
+        if self.monitor is None or self.process.poll() is not None:
+            return "(no monitor)"
+        try:
+            answer = self.monitor_command("info usernet")
+        except OSError as exc:
+            return f"(monitor: {exc})"
+        # Banner, the prompt with the command's echo (line editing), the table, the next prompt.
+        return "\n".join(answer.splitlines()[2:-1])
 
     def pull_the_plug(self, how: str) -> None:
         """Power gone: nothing the guest still held in RAM reaches the card.
@@ -210,15 +254,7 @@ class Qemu:
         with a qcow2 overlay, the cluster mappings of writes the guest never flushed, which
         then read back as they were before (a card losing its volatile write cache)."""
         if how == "quit":
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as mon:
-                mon.settimeout(30)
-                mon.connect(str(self.monitor))
-                mon.sendall(b"quit\n")
-                try:
-                    while mon.recv(4096):
-                        pass
-                except (TimeoutError, ConnectionResetError):
-                    pass
+            self.monitor_command("quit")
         else:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(60)

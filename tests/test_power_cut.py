@@ -174,7 +174,7 @@ class PowerCutBox:
         self.boots += 1
         self.qemu = Qemu(self.card, f"file={self.overlay},format=qcow2,cache=none",
                          self.emulator.link, f"boot{self.boots}",
-                         monitor=self.work / f"monitor{self.boots}.sock")
+                         monitor=self.work / f"monitor{self.boots}.sock", evidence=True)
         self.qemu.wait_for_ssh()
 
         def ready():
@@ -201,7 +201,8 @@ class PowerCutBox:
             if result.returncode == 0:
                 return json.loads(result.stdout)
             time.sleep(2.0)
-        assert booting, f"reading the box's database: {result.stdout}{result.stderr}"
+        assert booting, (f"reading the box's database: {result.stdout}{result.stderr}\n"
+                         f"the user network (info usernet):\n{self.qemu.usernet()}")
         return {"ready": False}
 
     def network(self) -> list[dict]:
