@@ -34,7 +34,7 @@ import serial
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
-from edgebox.adapters.modem.boot_lines import is_boot_line
+from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
 from edgebox.errors import ModemError, ModemRestarted
 from edgebox.single_instance import flock_holder
 
@@ -193,7 +193,9 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self._response.append(line)
         elif checkForResponseTerm and is_boot_line(line, self._pending_command):
             self._on_line(line)
-            if waiting and self.watch_restarts:
+            # Only a line that proves a restart ends the command: a late "Call Ready" inside
+            # an SMS submit's answer must not send that SMS again (see boot_lines).
+            if waiting and self.watch_restarts and is_restart_line(line):
                 self._restarted_in_command = True  # the command died with the modem's restart
                 self._responseEvent.set()
         elif checkForResponseTerm and UNSOLICITED.match(line):

@@ -79,7 +79,7 @@ class SerialModem:
                                     on_line=self.notes.put, on_lost=self.notes.lost,
                                     on_sms=self.notes.library_sms)
         self.notes.starting = True  # boot lines now belong to this start, not to a restart
-        self.notes.take_restart()  # one seen before the port was reopened is answered by this
+        self.notes.forget_restart()  # one seen before the port was reopened is answered by this
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
@@ -102,6 +102,20 @@ class SerialModem:
         (taken: asked again, it is None until the next one), or None."""
         return self.notes.take_restart()
 
+    def restart_suspected(self) -> tuple[str, list[str]] | None:
+        """A boot line that does not prove a restart ("Call Ready" late after a normal start,
+        or the rest of a restart whose RDY we missed) seen since the last call: the settings a
+        restart resets are read, and (the line, the settings off) returned only if any was
+        reset; None when nothing was seen or the modem kept its settings."""
+        line = self.notes.take_maybe_restart()
+        if line is None:
+            return None
+        off = self._settings_off()
+        if not off:
+            log.info("modem %s printed %r and kept its settings: not a restart", self.name, line)
+            return None
+        return line, off
+
     def reinitialise(self) -> None:
         """Initialise again on the open port, after the modem restarted in place (or lost its
         settings some other way): the library's AT init, then ours. The dialect is known."""
@@ -119,7 +133,7 @@ class SerialModem:
             raise ModemError(f"modem {self.name} refused initialisation: {exc}") from exc
         finally:
             self.notes.starting, gsm.watch_restarts = False, True
-        self.notes.take_restart()  # what it printed while we initialised is answered by this
+        self.notes.forget_restart()  # what it printed while we initialised is answered by this
 
     def stop(self) -> None:
         self.notes.stop()  # first: it may still be reading an SMS through the port
