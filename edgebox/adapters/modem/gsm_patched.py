@@ -112,6 +112,12 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         restart in place the modem is back at its power-up settings. It may still be powered
         down or booting: "AT" is tried every half second for ``wait_seconds`` first."""
         self._reinitialising = True
+        # The library writes the SMSC it cached back with AT+CSCA="…" when it has one, and a
+        # refusal ends its init. The SMSC lives on the SIM and survives the module's restart:
+        # read it again (AT+CSCA?), as at the first start, rather than write it to a modem that
+        # has just booted (a replayed SIM800 brown-out refused it and the box fell into the
+        # reopen ladder).
+        self._smscNumber = None
         try:
             self.connect(pin=pin, waitingForModemToStartInSeconds=wait_seconds)
         finally:
