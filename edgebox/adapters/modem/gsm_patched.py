@@ -17,7 +17,12 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 - Boot lines (``RDY``, ``SMS Ready``, ``+QIND: SMS DONE`` …, see ``boot_lines``) are
   notifications, never part of an answer; once ``watch_restarts`` is on, one arriving while a
   command waits ends that command with ``ModemRestarted`` (the modem restarted in place and
-  lost it). A setting read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
+  lost it), but only a line that proves a restart (``RDY``, a power-down line) does. A setting
+  read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
+- ``AT+CPIN?`` ends at its ``+CPIN:`` line once a short grace for the ``OK`` has passed: a
+  Wavecom answers ``+CPIN: READY`` with no ``OK`` (python-gsmmodem issue #19; its own connect
+  waits 15 s for it), and every health check held the port for the whole command timeout,
+  with an alarm call's hang-up waiting behind it.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
 """
@@ -59,6 +64,9 @@ TEXT_ERROR = re.compile(r"^\+(CM[ES]) ERROR: (.*\D.*)$")
 # Errors in words that mean "try again in a moment" (3GPP TS 27.007 §9.2: CME 14 "SIM busy"):
 # as numbers they take the library's bounded busy retry, so they do in words too.
 BUSY_TEXTS = {("CME", "sim busy"): 14}
+# A modem sends a final OK in the same burst as the line before it; one that has not come this
+# long after "+CPIN: …" is not coming (Wavecom).
+CPIN_OK_GRACE_SECONDS = 1.0
 # "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
 SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
@@ -216,8 +224,18 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self._response.append(line)
             if not checkForResponseTerm or self.RESPONSE_TERM.match(line):
                 self._responseEvent.set()
+            elif line.startswith("+CPIN:") and self._pending_command == "AT+CPIN?":
+                self._end_after_grace(self._responseEvent)
         else:
             self._on_line(line)
+
+    @staticmethod
+    def _end_after_grace(answered: threading.Event) -> None:
+        """End the waiting command with what it has, unless its OK ends it first. The event
+        is this command's own: a timer outliving it sets an event nobody waits on."""
+        timer = threading.Timer(CPIN_OK_GRACE_SECONDS, answered.set)
+        timer.daemon = True
+        timer.start()
 
     def _answers_setting_query(self, line: str) -> bool:
         """``line`` is the answer to the read command waiting (``AT+CLIP?`` → ``+CLIP: 1,1``),
