@@ -79,6 +79,10 @@ class ModemPower:
         return None
 
     def _flush_late_boot_lines(self) -> None:
+        # They follow "+CPIN: READY": a SIM still not ready holds them back too.
+        if not self.sim_ready():
+            self.when_sim_ready(self._flush_late_boot_lines)
+            return
         lines, self.late_boot_lines = self.late_boot_lines, []
         if lines:
             self._sim_came_up(lines)
