@@ -144,3 +144,18 @@ def test_a_restart_that_shows_only_its_later_boot_lines_is_still_caught(tmp_path
     finally:
         stop(daemon)
     assert set(texts(sim800)) == set(GROUP_ONE)
+
+
+def test_a_sim_slow_to_come_back_after_a_restart_is_waited_for(tmp_path, sim800):
+    # The module answers AT at once, its SIM only 3 s later: the set-up waits for the SIM on
+    # the open port instead of giving up and climbing the reopen ladder.
+    daemon, db, _, log_path = start_box(tmp_path, [sim800])
+    try:
+        sim800.reboot_in_place(sim_seconds=3.0)
+        wait_for(lambda: restarts(db), 60, "the restart answered", log_path)
+        sim800.call("18600138003")
+        wait_for(lambda: all_sent(db), 30, "every text", log_path)
+    finally:
+        stop(daemon)
+    assert "modem_unavailable" not in kinds(db) and kinds(db).count("modem_ready") == 1
+    assert set(texts(sim800)) == set(GROUP_ONE)

@@ -23,6 +23,10 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
   Wavecom answers ``+CPIN: READY`` with no ``OK`` (python-gsmmodem issue #19; its own connect
   waits 15 s for it), and every health check held the port for the whole command timeout,
   with an alarm call's hang-up waiting behind it.
+- After a restart in place the SIM may come up seconds after the module answers AT (a SIM800
+  prints ``+CPIN: READY`` after ``RDY`` and ``+CFUN: 1``): the set-up waits for it, bounded,
+  where the library would raise ``PinRequiredError`` on ``+CPIN: NOT READY`` and send the box
+  into the reopen ladder.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
 """
@@ -36,6 +40,7 @@ import time
 from typing import Callable
 
 import serial
+from gsmmodem.exceptions import CommandError, TimeoutException
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
@@ -67,6 +72,10 @@ BUSY_TEXTS = {("CME", "sim busy"): 14}
 # A modem sends a final OK in the same burst as the line before it; one that has not come this
 # long after "+CPIN: …" is not coming (Wavecom).
 CPIN_OK_GRACE_SECONDS = 1.0
+# How long a set-up after a restart in place waits for the SIM (SIM800: a few seconds after RDY;
+# EC25: +CPIN: READY comes some 10 s after power-up), asking every half second.
+SIM_READY_WAIT_SECONDS = 20.0
+SIM_POLL_SECONDS = 0.5
 # "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
 SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
@@ -130,6 +139,31 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self.connect(pin=pin, waitingForModemToStartInSeconds=wait_seconds)
         finally:
             self._reinitialising = False
+
+    def _unlockSim(self, pin):  # noqa: N802 - the library's name, overridden
+        if getattr(self, "_reinitialising", False):
+            self._wait_for_sim()
+        super()._unlockSim(pin)
+
+    def _wait_for_sim(self) -> None:
+        """Until AT+CPIN? says something other than "not ready" (READY, or the PIN it wants),
+        for at most SIM_READY_WAIT_SECONDS; past that the library's own check says what is
+        wrong. "Not ready" is ``+CPIN: NOT READY`` or an error (SIM not inserted, busy, failure:
+        what modems answer while the SIM starts)."""
+        deadline = time.monotonic() + SIM_READY_WAIT_SECONDS
+        told = False
+        while True:
+            try:
+                state = next((ln.split(":", 1)[1].strip() for ln in self.write("AT+CPIN?")
+                              if ln.startswith("+CPIN:")), None)
+            except (CommandError, TimeoutException):
+                state = None
+            if state not in (None, "NOT READY") or time.monotonic() >= deadline:
+                return
+            if not told:
+                log.info("the SIM is not ready yet after the restart; waiting for it")
+                told = True
+            time.sleep(SIM_POLL_SECONDS)
 
     def connect_port(self) -> None:
         """Open the port and start the reader; ``connect()`` does this, then the AT init."""
