@@ -152,6 +152,9 @@ ARABIC_HEX = "رصيدك 107.93 د.ل".encode("utf-16-be").hex().upper()
     (f'+CUSD: 2,"6139{ARABIC_HEX}0000FFFF60B16260EEEE",17', False, "رصيدك 107.93 د.ل"),
     # Huawei E160: packed hex with neither quotes nor dcs (gammu tests/at-ussd/01-E160.dump)
     ('+CUSD: 0, C2303BEC1E974133970C06CAD7C36E', True, "Balance 3.20 yuan"),
+    ('+CUSD: 0, C2303BEC1E974133970C06CAD7C36E,15', True, "Balance 3.20 yuan"),
+    ('+CUSD: 0,Balance 3.20 yuan', False, "Balance 3.20 yuan"),  # bare text: every word
+    (f'+CUSD: 2,"{HUNGARIAN_HEX}",15', True, "Feltöltött egyenleg: 7777Ft"),  # UCS2 on a Huawei
 ])
 def test_ussd_forms_real_modems_send(line, packed, text):
     assert ussd.decode(line, packed) == text

@@ -24,7 +24,9 @@ import re
 
 from gsmmodem.pdu import decodeGsm7, encodeGsm7, packSeptets, unpackSeptets
 
-_CUSD = re.compile(r'^\+CUSD:\s*(\d)(?:,\s*(?:"(.*?)"|([^",\s]+))(?:,\s*(\d+))?)?', re.DOTALL)
+# The string quoted, or (Huawei E160) bare up to an optional ",<dcs>" at the end of the line.
+_CUSD = re.compile(r'^\+CUSD:\s*(\d)(?:,\s*(?:"(.*?)"(?:,\s*(\d+))?|'
+                   r'([^"\s][^"]*?)(?:,\s*(\d+))?\s*$))?', re.DOTALL)
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 GSM7, EIGHT_BIT, UCS2 = "gsm7", "8bit", "ucs2"
 # What an operator's UCS-2 text is made of (used only to guess UCS-2 hex behind dcs 15; a dcs
@@ -61,10 +63,11 @@ def decode(line: str, packed: bool = False) -> str | None:
     m = _CUSD.match(line)
     if not m:
         return None
-    text = m.group(2) if m.group(2) is not None else m.group(3)
+    quoted = m.group(2) is not None
+    text = m.group(2) if quoted else m.group(4)
     if text is None:
         return None
-    dcs = int(m.group(4) or 15)
+    dcs = int((m.group(3) if quoted else m.group(5)) or 15)
     if not _HEX.match(text):
         return text
     kind = alphabet(dcs)
@@ -72,9 +75,15 @@ def decode(line: str, packed: bool = False) -> str | None:
         if dcs == _LANGUAGE_PREFIXED_UCS2:
             text = _without_language(text)
         return _ucs2(text, plausible_only=False) or text
-    if kind == GSM7 and not packed and _ucs2(text) is not None:
-        return _ucs2(text)
-    if kind == GSM7 and (packed or _looks_packed(text)):
+    if kind != GSM7:
+        return text
+    # Readable packed text first (a Huawei stick's own form), then UCS-2 hex (any modem under
+    # AT+CSCS="UCS2", a Huawei one too), then packed on the dialect's word alone.
+    if packed and _looks_packed(text):
+        return _unpack(text)
+    if (guess := _ucs2(text)) is not None:
+        return guess
+    if packed or _looks_packed(text):
         try:
             return _unpack(text)
         except (ValueError, KeyError, IndexError):
