@@ -14,11 +14,13 @@ from edgebox.emulator import Latency
 from bench.harness import running_box, wait_until
 
 SUBMIT_SECONDS = 0.03
+# Real networks' shape a hundred times faster, without jitter: throughput against a known bound.
+LATENCY = dict(scale=0.01, sms_submit=SUBMIT_SECONDS / 0.01, jitter=False)
 MESSAGES = 300
 
 
 def one_run(modems: int, messages: int = MESSAGES) -> dict:
-    with running_box(modems, Latency(sms_submit=SUBMIT_SECONDS)) as (daemon, emulators):
+    with running_box(modems, Latency.realistic(**LATENCY)) as (daemon, emulators):
         phones = [p for h in daemon.roster.households for p in h.phones]
         plan = [PlannedDelivery("sms", phones[i % len(phones)], None, "broadcast",
                                 f"【联防】村委通知：今晚8点全村消防演练 ({i})", 40)

@@ -35,8 +35,8 @@ def one_start(work: Path, idle_seconds: float, broadcast: bool) -> dict:
     roster = plain_roster(GROUPS, SIZE)
     notify_path = work / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify, \
-            EmulatorServer(link=str(work / "modem"), latency=Latency(
-                sms_submit=SUBMIT_SECONDS)) as emulator:
+            EmulatorServer(link=str(work / "modem"), latency=Latency.realistic(
+                scale=0.01, sms_submit=SUBMIT_SECONDS / 0.01, jitter=False)) as emulator:
         notify.bind(str(notify_path))
         notify.settimeout(60)
         with box_process([emulator], roster, CONFIG, env={"NOTIFY_SOCKET": str(notify_path)},

@@ -152,17 +152,21 @@ config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
 @config_option
 def roster_import(csv_file: str, config_path: str) -> None:
-    """Replace the roster with a village sheet (CSV, Chinese headers). All or nothing.
+    """Replace the roster with a village sheet (CSV or XLSX, Chinese headers). All or nothing;
+    what works but deserves a second look (a landline-only household, a group under 5 or over
+    15 households, a vulnerable leader) is imported and printed as a note.
 
     \b
     Example:
-      edgebox roster import 石桥村.csv --config config/edgebox.example.toml
+      edgebox roster import 石桥村.xlsx --config config/edgebox.example.toml
     """
     from edgebox.daemon.service import utc_now
-    from edgebox.roster_io.csv_sheet import read_roster_csv
+    from edgebox.domain.roster_advice import roster_warnings
+    from edgebox.roster_io.sheet_import import read_sheet
     store, config = _store_and_config(config_path)
     try:
-        new = read_roster_csv(csv_file, region=config.box_region)
+        content = Path(csv_file).read_bytes()
+        new = read_sheet(content, csv_file, config.box_region)
         generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
@@ -170,6 +174,9 @@ def roster_import(csv_file: str, config_path: str) -> None:
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+    # The notes first: the last line says whether the box runs with the new roster.
+    for warning in roster_warnings(new):
+        click.echo(f"提醒：{warning.zh}\n  note: {warning.en}")
     click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups; "
                f"{_roster_taken_up(store, config.box_database, generation)}")
 
@@ -234,6 +241,8 @@ def roster_show(config_path: str) -> None:
             flags = "、".join(FLAG_LABELS_ZH[f] for f in sorted(h.flags))
             phones = ", ".join(display(p) for p in h.phones)
             click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
+            if h.guardians:  # relatives: texted of this household's alarms only
+                click.echo(f"           relatives (亲属电话): {', '.join(display(p) for p in h.guardians)}")
     for label, numbers in (("office", config.numbers_office),
                            ("township", config.numbers_township)):
         if numbers:

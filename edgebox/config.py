@@ -53,6 +53,8 @@ KEYS: dict[str, Key] = {
     "box.id": Key(str, "edgebox", lambda v: None if v.strip() else "must not be empty"),
     "box.language": Key(str, "zh", _one_of(*LANGUAGES)),
     "box.region": Key(str, "CN", _region),
+    # The village's name, for the township's escalation SMS and the printed group sheet.
+    "box.village": Key(str, ""),
     "box.database": Key(str, "/var/lib/edgebox/edgebox.db"),
     "box.roster_csv": Key(str, ""),
     "modem.command_timeout": Key((int, float), 10, _between(1, 120)),

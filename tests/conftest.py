@@ -3,13 +3,19 @@ import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
 
+# Real networks' timing (2.5-3 s submits with a tail to 15 s, 3.5-7 s call setup, RING every
+# 5-6 s, reports seconds later) compressed fifty times: the daemon meets the same shape as in
+# the field, and the suite runs as fast as before.
+TIME_SCALE = 0.02
+
 
 @pytest.fixture
 def emulator(tmp_path):
-    """A generic emulated modem on a pty under tmp_path, with a fast network (a test module may
-    define its own ``emulator`` fixture for another profile or latency)."""
+    """A generic emulated modem on a pty under tmp_path, with real networks' timing scaled by
+    TIME_SCALE (a test module may define its own ``emulator`` fixture for another profile or
+    latency)."""
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=TIME_SCALE))
     emulator.start()
     yield emulator
     emulator.stop()

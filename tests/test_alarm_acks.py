@@ -66,9 +66,8 @@ class AlarmBox:
         self.db = tmp_path / "box.db"
         self.log_path = tmp_path / "daemon.log"
         self.emulator = EmulatorServer(profile, link=str(tmp_path / "modem"),
-                                       latency=latency or Latency(sms_submit=0.05,
-                                                                  call_setup=0.05,
-                                                                  ring_timeout=0.3))
+                                       latency=latency or Latency.realistic(
+                                           scale=0.02, call_setup=2.5, ring_timeout=15))
         tables = {name: dict(values) for name, values in self.DEFAULTS.items()}
         for name, values in (settings or {}).items():
             tables.setdefault(name, {}).update(values)
@@ -232,8 +231,8 @@ def test_dtmf_key_and_sms_during_ring_calls_stop_ringing_each_member(make_box):
     box = make_box(sheet=ACK_SHEET, profile="sim7600",
                    settings={"alarm": {"ring_members": True, "ring_seconds": 60,
                                        "ring_order": "sheet"}},
-                   latency=Latency(sms_submit=0.05, call_setup=0.05, ring_timeout=90,
-                                   tts_per_char=0.02))
+                   latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=2.5,
+                                             ring_timeout=4500, tts_per_char=1))
     emulator = box.emulator
     emulator.set_callee(WANG, answer_after=0.3, press="1", press_after=4)
     emulator.set_callee(LIU, answer_after=0.3)  # answers, listens, never presses a key
@@ -273,7 +272,8 @@ def test_dtmf_key_and_sms_during_ring_calls_stop_ringing_each_member(make_box):
 
 def test_sms_ends_a_ring_call_still_alerting(make_box):
     box = make_box(settings={"alarm": {"ring_members": True, "ring_seconds": 60}},
-                   latency=Latency(sms_submit=0.05, call_setup=0.05, ring_timeout=90))
+                   latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=2.5,
+                                             ring_timeout=4500))
     box.emulator.set_callee(LIU, busy=True)
     box.emulator.set_callee(LI, busy=True)
     box.emulator.call(ZHANG)
@@ -330,7 +330,8 @@ def test_caller_cancels_and_everyone_told_hears_the_all_clear(make_box):
     ladder = ((0.08, ["sms_office"]),)
     box = make_box(settings={"alarm": {"ring_members": True, "ring_seconds": 60}},
                    ladder=ladder,
-                   latency=Latency(sms_submit=0.05, call_setup=0.05, ring_timeout=90))
+                   latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=2.5,
+                                             ring_timeout=4500))
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(lambda: box.ringing(WANG), "the leader's phone to ring")

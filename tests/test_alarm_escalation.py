@@ -47,7 +47,8 @@ def test_ladder_steps_happen_in_order_with_their_actions(make_box):
     assert seen == [("call_placed", CHEN), ("sms_sent", OFFICE), ("call_placed", OFFICE),
                     ("sms_sent", TOWNSHIP), ("call_placed", TOWNSHIP)]
     escalation_text = render("zh", "escalation", group="第二组", caller="杨磊",
-                             address="石桥村二组2号", minutes=1, label="紧急求助")
+                             address="石桥村二组2号", minutes=1, label="紧急求助",
+                             phone="13500138006")
     assert [e["text"] for e in box.texts(OFFICE)] == [escalation_text]
     assert [e["text"] for e in box.texts(TOWNSHIP)] == [escalation_text]
     # The siren: on with the alarm, off after its second, on again at the second step.
@@ -173,7 +174,8 @@ def test_fires_and_vulnerable_callers_climb_the_ladder_faster(make_box):
 ])
 def test_ring_order(make_box, order, expected):
     box = make_box(settings={"alarm": {"ring_members": True, "ring_order": order}},
-                   latency=Latency(sms_submit=0.02, call_setup=0.02, ring_timeout=0.2))
+                   latency=Latency.realistic(scale=0.02, sms_submit=1, call_setup=1,
+                                             ring_timeout=10))
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(lambda: len(box.calls()) == 3, "three ring calls")

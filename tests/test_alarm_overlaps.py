@@ -2,11 +2,9 @@
 after a call says what the emergency is (one alarm, updated), a caller calling again hastens the
 ladder without texting anyone twice, two households of a group calling moments apart make one
 alarm, and a household on the boundary of two groups alerts both, once each."""
-import time
 
 import pytest
 
-from edgebox.adapters.modem.notifications import SAME_CALL_SECONDS
 from edgebox.domain.messages import render
 from edgebox.emulator import Latency
 from tests.support import SHEET
@@ -28,7 +26,8 @@ PLAIN = render("zh", "alarm", group=FIRST, caller="张伟", address="石桥村�
 
 def test_sms_soon_after_a_call_enriches_the_same_alarm(make_box):
     # Slow submits: the caller's SMS comes while the alarm texts are still going out.
-    box = make_box(latency=Latency(sms_submit=1.5, call_setup=0.05, ring_timeout=0.3))
+    box = make_box(latency=Latency.realistic(scale=0.02, sms_submit=75, call_setup=2.5,
+                                             ring_timeout=15))
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(lambda: box.texts(WANG), "the first alarm text")
@@ -39,7 +38,7 @@ def test_sms_soon_after_a_call_enriches_the_same_alarm(make_box):
     [incident] = box.incidents()
     assert (incident["alarm_type"], incident["text"]) == ("thief", "盗 有人撬我家后门")
     typed = render("zh", "alarm_typed", label="盗警", group=FIRST, caller="张伟",
-                   address="石桥村一组3号", text="盗 有人撬我家后门")
+                   address="石桥村一组3号", text="盗 有人撬我家后门", dial="请拨报警110，")
     update = render("zh", "update", label="盗警", caller="张伟", address="石桥村一组3号",
                     text="盗 有人撬我家后门")
     received = {p: [e["text"] for e in box.texts(p)] for p in (WANG, LI, LI_2, LIU)}
@@ -61,8 +60,9 @@ def test_repeat_call_texts_nobody_again_and_hastens_the_ladder(make_box):
     box.wait(box.drained, "the alarm")
     texts_before = len(box.texts())
     for step in (1, 2):
-        # Calls moments apart are one call ringing on; a real second call comes after that.
-        time.sleep(SAME_CALL_SECONDS + 0.5)
+        # The call before was hung up on: calling again is a second call, however soon.
+        box.wait(lambda: sum(e["kind"] == "call_received" for e in box.emulator.log()) == step,
+                 f"call {step} rejected")
         box.emulator.call(YANG)
         box.wait(lambda: len(box.events("repeat_call")) == step, f"repeat call {step}")
         box.wait(lambda: box.incidents()[0]["escalation_step"] == step,
@@ -83,11 +83,14 @@ def test_repeat_call_texts_nobody_again_and_hastens_the_ladder(make_box):
 def test_two_households_of_a_group_calling_moments_apart_make_one_alarm(make_box):
     # ACK_SHEET's 第一组 has eight households: texting them all takes a while at 1 s each.
     box = make_box(sheet=ACK_SHEET,
-                   latency=Latency(sms_submit=1.0, call_setup=0.05, ring_timeout=0.3))
+                   latency=Latency.realistic(scale=0.02, sms_submit=50, call_setup=2.5,
+                                             ring_timeout=15))
     box.emulator.call(ZHANG)
     box.opened()
     box.wait(lambda: box.texts(WANG), "the first alarm text")
-    box.emulator.call(WU)  # not told yet: her own call about the same emergency
+    # Not told yet: her own call about the same emergency. She lets it ring for as long as
+    # the slow submit ahead of her hang-up takes.
+    box.emulator.call(WU, rings=60)
     box.wait(lambda: box.events("incident_joined"), "the second call to join the alarm")
     box.wait(box.drained, "the outbox to drain", 90)
     box.emulator.sms(LI, "1")

@@ -148,7 +148,8 @@ def test_an_allow_list_replaces_the_office_numbers(tmp_path, emulator):
 def test_an_alarm_goes_out_before_the_rest_of_a_broadcast(tmp_path):
     # A slow network and a three-part notice: the broadcast takes a while, the alarm must not.
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.4, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02, sms_submit=20, call_setup=5,
+                                                        ring_timeout=30))
     emulator.start()
     daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=NUMBERS)
     words = "村民们请注意：" + "防汛期间请勿靠近河道，夜间注意收听广播，" * 7

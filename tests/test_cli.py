@@ -1,4 +1,5 @@
 """The command line: every command documented with an example, the roster commands, the demo."""
+import csv
 import json
 import subprocess
 import sys
@@ -54,6 +55,39 @@ def test_roster_import_show_export(tmp_path, config):
     assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
     again = runner.invoke(main, ["roster", "import", str(exported), "--config", config])
     assert again.exit_code == 0
+
+
+def test_roster_show_and_export_keep_relatives_and_notes(tmp_path, config):
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET.replace("中心户长,标记", "中心户长,标记,亲属电话,备注").replace(
+        ",第一组,,独居老人\n", ",第一组,,独居老人,159 0015 9002,儿子在杭州\n"),
+        encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["roster", "import", str(sheet), "--config", config]).exit_code == 0
+    shown = runner.invoke(main, ["roster", "show", "--config", config]).output
+    assert "relatives (亲属电话): 159 0015 9002" in shown, shown
+    exported = tmp_path / "out.csv"
+    runner.invoke(main, ["roster", "export", str(exported), "--config", config])
+    text = exported.read_text(encoding="utf-8-sig")
+    assert "159 0015 9002,儿子在杭州" in text, text
+
+
+def test_roster_import_reads_a_workbook_and_warns_without_refusing(tmp_path, config):
+    from openpyxl import Workbook
+    book = Workbook()
+    for row in csv.reader(SHEET.replace("13700138004", "0571-8888 6604").splitlines()):
+        book.active.append(row)
+    workbook = tmp_path / "石桥村.xlsx"
+    book.save(workbook)
+    runner = CliRunner()
+    imported = runner.invoke(main, ["roster", "import", str(workbook), "--config", config])
+    assert imported.exit_code == 0, imported.output
+    assert "imported 6 households in 2 groups" in imported.output
+    assert "提醒：刘洋（H04）只有固定电话，收不到报警短信" in imported.output
+    assert "提醒：第一组有4户，建议每组5–15户" in imported.output
+    assert "note: 第二组 has 2 households; 5-15 are advised" in imported.output
+    shown = runner.invoke(main, ["roster", "show", "--config", config]).output
+    assert "0571 8888 6604" in shown and "150 1380 0022" in shown
 
 
 def test_bad_sheet_is_reported_by_line_and_nothing_changes(tmp_path, config):

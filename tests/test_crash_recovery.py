@@ -17,7 +17,8 @@ def test_kill_9_mid_fan_out_resumes_from_the_outbox(tmp_path):
     # Slow SMS submits so the kill lands while the alarm texts are still going out: three
     # seconds of them left when the test sees the second one sent, a margin no slow poll eats.
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=1.0, call_setup=0.05, ring_timeout=0.3))
+                              latency=Latency.realistic(scale=0.02, sms_submit=50, call_setup=2.5,
+                                                        ring_timeout=15))
     emulator.start()
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"

@@ -77,8 +77,8 @@ def quick_reports(tmp_path):
     # Reports come with the +CMGS answer (0 s), the race at its sharpest; the submit itself
     # is scaled down, not zero.
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.01, call_setup=0.1, ring_timeout=0.6,
-                                              delivery_report=0.0))
+                              latency=Latency.realistic(scale=0.02, sms_submit=0.5,
+                                                        delivery_report=0.0))
     emulator.start()
     yield emulator
     emulator.stop()

@@ -68,13 +68,59 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             "text": "厨房着火", "minutes": 10, "households": 51, "messages": 68,
             "reason": "今天的广播次数已用完", "action": "添加", "detail": "欧阳建国 138 0013 8000",
             "count": 12, "names": "欧阳建国、张三", "acked": 12, "total": 14, "fastest": 35,
-            "mean": 128}
+            "mean": 128, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119"}
     for lang, table in TEMPLATES.items():
         for name, template in table.items():
             if name.endswith("_speech") or name == "broadcast":
                 continue  # spoken into a call / the office's own words, several parts allowed
+            if name == "escalation":
+                continue  # cut to fit by alarm.escalation_text, tested on its own
             text = render(lang, name, **{k: long[k] for k in template_fields(template)})
             assert count_segments(text).parts == 1, (lang, name, text)
+
+
+AT_RISK = {"elderly_alone": "独居老人", "left_behind_children": "留守儿童", "disabled": "残疾"}
+
+
+@pytest.mark.parametrize("flag", sorted(AT_RISK))
+def test_alarm_sms_says_who_is_at_risk_and_names_the_emergency_number(flag):
+    group = Group("第十二组", "第十二组", "H9", ("H9",))
+    caller = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",),
+                       frozenset({flag, "able_helper"}))
+    plain = alarm.alarm_text("zh", group, caller)
+    assert f"欧阳建国（石桥村东头老槐树12号）（{AT_RISK[flag]}）呼叫求助" in plain, plain
+    assert "119" not in plain and "110" not in plain  # a plain call names no number
+    for alarm_type, number in (("fire", "火警119"), ("medical", "急救120"), ("thief", "报警110")):
+        text = alarm.alarm_text("zh", group, caller, alarm_type, "厨房着火")
+        assert f"（{AT_RISK[flag]}）" in text and f"请拨{number}，" in text, text
+        assert "厨房着火" in text and count_segments(text).parts == 1
+    # An unflagged household's alarm reads as before.
+    calm = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",))
+    assert alarm.alarm_text("zh", group, calm) == render(
+        "zh", "alarm", group="第十二组", caller="欧阳建国", address="石桥村东头老槐树12号")
+
+
+def test_the_emergency_number_gives_way_to_the_callers_words():
+    group = Group("第十二组", "第十二组", "H9", ("H9",))
+    caller = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",),
+                       frozenset({"elderly_alone", "disabled"}))
+    words = "火 厨房着火了，烟很大，老人在里屋出不来"
+    text = alarm.alarm_text("zh", group, caller, "fire", words)
+    assert count_segments(text).parts == 1 and words in text and "119" not in text, text
+    assert "（独居老人、残疾）" in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_escalation_sms_carries_village_phone_and_risk_in_one_sms(lang):
+    group = Group("第十二组", "第十二组", "H9", ("H9",))
+    caller = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",),
+                       frozenset({"left_behind_children"}))
+    text = alarm.escalation_text(lang, group, caller, "+8613800138000", "石桥村", "fire", 10)
+    assert count_segments(text).parts == 1, text
+    assert "13800138000" in text and "石桥村第十二组" in text and "欧阳建国" in text
+    assert ("（留守儿童）" if lang == "zh" else "(kids alone)") in text
+    if lang == "zh":  # the Chinese one fits whole; the English one cuts the address
+        assert "（石桥村东头老槐树12号）" in text
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -200,3 +246,31 @@ def test_unknown_callers_reach_the_office_once_per_number_and_hour_up_to_a_limit
     assert "3个未登记号码" in notice.text and notice.purpose == "unknown_forward"
     [english] = alarm.plan_unknown_flood(3, ["+8657188886666"], "en")
     assert english.text.startswith("[Watch] 3 unregistered numbers")
+
+
+def test_relatives_are_texted_once_never_rung_and_not_in_a_drill():
+    child = Household("H2", "李小明", "石桥村一组2号", ("+8613800138002",),
+                      frozenset({"left_behind_children"}),
+                      guardians=("+8613900139002", "+8613800138001"))  # mother; a neighbour
+    leader = Household("H1", "张建国", "石桥村一组1号", ("+8613800138001",))
+    roster = Roster((leader, child), (Group("第一组", "第一组", "H1", ("H1", "H2")),))
+    plan = alarm.plan_alarm(roster, roster.group("第一组"), child, child.primary_phone)
+    to_mother = [d for d in plan if d.phone == "+8613900139002"]
+    assert [(d.kind, d.purpose, d.household_id) for d in to_mother] == [
+        (alarm.SMS, "guardian_alarm", None)]
+    assert "李小明" in to_mother[0].text and "（留守儿童）" in to_mother[0].text
+    # The neighbour who is also a relative hears the alarm once, as a neighbour.
+    assert [d.purpose for d in plan if d.phone == "+8613800138001"] == ["alarm", "ring"]
+    drill = alarm.plan_alarm(roster, roster.group("第一组"), child, child.primary_phone,
+                             drill=True)
+    assert all(d.phone != "+8613900139002" for d in drill)
+
+
+def test_households_calling_about_one_emergency_keep_who_is_at_risk():
+    group = Group("第一组", "第一组", "H1", ("H1", "H2", "H3"))
+    zhang = Household("H1", "张伟", "一组3号", ("+8613800138003",))
+    li = Household("H2", "李秀英", "一组2号", ("+8613900138002",), frozenset({"elderly_alone"}))
+    text = alarm.alarm_text("zh", group, alarm.joint_caller([zhang, li]))
+    assert "张伟、李秀英（一组3号、一组2号）（独居老人）呼叫求助" in text, text
+    assert "（独居老人）" in render("zh", "joined", group="第一组", caller="李秀英",
+                                   address="一组2号", risk="（独居老人）")

@@ -54,8 +54,8 @@ def web_login(url):
 
 
 def test_office_drill_from_the_web_panel_runs_the_whole_path_marked_and_reports(tmp_path):
-    emulator = EmulatorServer("sim7600", Latency(sms_submit=0.05, call_setup=0.1,
-                                                 ring_timeout=0.6), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02),
+                                                           link=str(tmp_path / "modem"))
     emulator.start()
     # 刘洋 (the group's able helper, rung first) answers, hears the drill and presses 1.
     emulator.set_callee("+8613700138004", answer_after=0.2, press="1", press_after=0.3)
@@ -142,7 +142,7 @@ password_hash = "{hash_password(PASSWORD)}"
 
 def test_scheduled_drills_fire_once_per_slot_across_a_restart_and_take_turns(tmp_path):
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02))
     emulator.start()
     # Two slots of a daily schedule a few seconds apart, in the box's local time.
     first = (datetime.now().astimezone() + timedelta(seconds=8)).replace(microsecond=0)

@@ -56,8 +56,8 @@ class Box:
         self.db = tmp_path / "box.db"
         self.log_path = tmp_path / "daemon.log"
         self.emulators = [
-            EmulatorServer("sim7600", latency or Latency(sms_submit=0.05, call_setup=0.05,
-                                                         ring_timeout=0.3),
+            EmulatorServer("sim7600", latency or Latency.realistic(scale=0.02, sms_submit=2.5,
+                                                                   call_setup=2.5, ring_timeout=15),
                            link=str(tmp_path / f"modem{i}")).start()
             for i in range(1, modems + 1)]
         self.emulator = self.emulators[0]
@@ -205,7 +205,7 @@ def test_an_alarm_sms_taken_off_the_sim_but_not_yet_acted_on_survives_a_kill(mak
         ("H06", "fire", "火 柴房着火了 快来人")]
     assert box.texts(CHEN) == [render("zh", "alarm_typed", label="火警", group="第二组",
                                       caller="杨磊", address="石桥村二组2号",
-                                      text="火 柴房着火了 快来人")]
+                                      text="火 柴房着火了 快来人", dial="请拨火警119，")]
     assert box.texts(YANG) == [render("zh", "confirm", group="第二组", notified=1)]
     assert [e for e in box.emulator.log() if e["kind"] == "sms_received"][0]["number"] == YANG
     assert box.query("SELECT count(*) FROM inbox WHERE handled_at IS NULL") == [(0,)]
@@ -216,7 +216,8 @@ def test_a_key_pressed_in_a_ring_call_but_not_yet_recorded_survives_a_kill(make_
     # Ring calls, leader first: 王建国 lets it ring (five seconds), then 刘洋 answers and
     # presses 1. No network give-up: the box's own ring time ends unanswered calls.
     box = make_box(modems=2, settings={"alarm": {"ring_members": True}},
-                   latency=Latency(sms_submit=0.05, call_setup=0.05, ring_timeout=90))
+                   latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=2.5,
+                                             ring_timeout=4500))
     box.emulator.set_callee(LIU, answer_after=0.3, press="1", press_after=0.3)
     box.emulator.set_callee(LI, busy=True)
     box.emulator.call(ZHANG)
@@ -349,7 +350,8 @@ def test_a_failure_summary_that_never_left_the_modem_is_sent_once_after_a_kill(m
     # 刘洋's phone takes no SMS: he is rung instead (five seconds, unanswered), and the office
     # is told. The summary is planned while that call rings; the modem then hangs on it.
     box = make_box(settings={"modem": {"max_attempts": 1}},
-                   latency=Latency(sms_submit=0.05, call_setup=0.05, ring_timeout=90))
+                   latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=2.5,
+                                             ring_timeout=4500))
     box.emulator.sms_error(LIU, CMS_FAILURE)
     box.emulator.call(ZHANG)
     box.wait(lambda: box.events("failure_summary"), "the failure summary")

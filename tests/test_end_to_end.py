@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from edgebox.adapters.modem.notifications import SAME_CALL_SECONDS
 from edgebox.domain.messages import render
 from edgebox.emulator import EmulatorServer, Latency
 from tests.support import SHEET, kinds, query, wait_for
@@ -26,7 +25,7 @@ def edgebox(*args, **kw):
 @pytest.fixture
 def box(tmp_path):
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02))
     emulator.start()
     config = tmp_path / "edgebox.toml"
     config.write_text(f"""
@@ -144,7 +143,6 @@ def test_a_flood_of_unknown_callers_is_logged_whole_but_texted_to_the_office_in_
         emulator.call(number)
         wait_for(lambda: kinds(db)[before:].count("unknown_caller") == 1, 30,
                  f"the call from {number}", log_path)
-        time.sleep(SAME_CALL_SECONDS if number == strangers[0] else 0)
     wait_for(lambda: len(sent(emulator)) == per_hour + 1, 30, "the office notices", log_path)
     time.sleep(0.5)
     texts = [e["text"] for e in sent(emulator)]
@@ -165,8 +163,9 @@ def test_repeat_call_does_not_text_the_group_twice(box):
     emulator, db, daemon, log_path = box
     emulator.call("13600138005")
     wait_for(lambda: "deliveries_planned" in kinds(db), 30, "the first alarm", log_path)
-    # Calls moments apart are one call ringing on; a real second call comes after that window.
-    time.sleep(SAME_CALL_SECONDS + 0.5)
+    # The first call was hung up on: calling again is a second call, however soon.
+    wait_for(lambda: any(e["kind"] == "call_received" for e in emulator.log()), 30,
+             "the first call rejected", log_path)
     emulator.call("13600138005")
     wait_for(lambda: "repeat_call" in kinds(db), 30, "the repeat call", log_path)
     wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state='pending'")[0][0] == 0,

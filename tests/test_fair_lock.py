@@ -58,3 +58,29 @@ def test_it_is_reentrant_and_only_the_owner_releases_it():
         assert len(errors) == 1 and got == []
     t.join(5)
     assert got == [None]
+
+
+def test_a_hang_up_goes_ahead_of_the_queued_submits_but_after_the_one_in_flight():
+    lock, order = FairLock(), []
+
+    def submit(name):
+        with lock:
+            order.append(name)
+
+    def hang_up():
+        with lock.first():
+            order.append("ATH")
+
+    lock.acquire()  # the submit in flight
+    queued = [threading.Thread(target=submit, args=(f"submit {n}",)) for n in (2, 3)]
+    for count, thread in enumerate(queued, start=1):
+        thread.start()
+        wait_queued(lock, count)
+    rejecting = threading.Thread(target=hang_up)
+    rejecting.start()
+    wait_queued(lock, 3)
+    order.append("submit 1 done")
+    lock.release()
+    for thread in (*queued, rejecting):
+        thread.join(5)
+    assert order == ["submit 1 done", "ATH", "submit 2", "submit 3"]

@@ -22,7 +22,8 @@ def edgebox(*args):
 def handled(tmp_path_factory):
     """H03 calls; the leader presses 1 in the ring call, H02 answers "收到" by SMS; H03 cancels."""
     tmp_path = tmp_path_factory.mktemp("report")
-    emulator = EmulatorServer("sim7600", Latency(call_setup=0.05, ring_timeout=5),
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02, call_setup=2.5,
+                                                           ring_timeout=250),
                               link=str(tmp_path / "modem"))
     emulator.start()
     emulator.set_callee("+8613800138001", answer_after=0.2, press="1", press_after=0.3)

@@ -124,8 +124,8 @@ class Box:
         self.db = tmp_path / "box.db"
         self.log_path = tmp_path / "daemon.log"
         before = time.time()
-        self.emulator = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency(
-            sms_submit=SUBMIT, call_setup=0.05, ring_timeout=0.5))
+        self.emulator = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency.realistic(
+            scale=0.02, sms_submit=SUBMIT / 0.02, call_setup=2.5, ring_timeout=25))
         # The emulator's log counts seconds from its creation: this maps them to wall time.
         self.emulator_t0 = (before + time.time()) / 2
         self.emulator.start()

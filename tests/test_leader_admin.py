@@ -266,3 +266,29 @@ def test_a_phone_that_cannot_be_told_from_the_name_is_refused_not_guessed(text):
     answer = parse_sms(text)
     assert isinstance(answer, Rejected) and answer.reason.startswith("电话号码不清楚")
     assert "1234" not in answer.reason
+
+
+OWN_PIN = "24681357"  # 王建国's own, set on the web page
+
+
+def test_a_leader_with_an_own_pin_must_use_it_and_others_keep_the_shared_one(tmp_path, emulator):
+    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.web.passwords import scrypt_hash
+    daemon, db, config, log_path = start(tmp_path, emulator)
+    try:
+        store = SqliteStore(db)
+        store.set_leader_pin(datetime.now(timezone.utc), "H01", scrypt_hash(OWN_PIN))
+        store.close()
+        assert ask(emulator, LEADER_ONE, f"管理 {PIN} 列表", log_path) == render(
+        "zh", "refused", reason="密码错误")  # the shared PIN is no longer his
+        listed = ask(emulator, LEADER_ONE, f"管理 {OWN_PIN} 列表", log_path)
+        assert listed.startswith(render("zh", "admin_done", action="列出", detail=""))
+        # 陈静 has no PIN of her own: the shared one still works for her.
+        other = ask(emulator, LEADER_TWO, f"管理 {PIN} 列表", log_path)
+        assert other.startswith(render("zh", "admin_done", action="列出", detail="")), other
+    finally:
+        stop(daemon)
+    stored = json.dumps(query(db, "SELECT * FROM events"), ensure_ascii=False)
+    assert OWN_PIN not in stored and OWN_PIN not in log_path.read_text()
+    assert query(db, "SELECT pin_hash LIKE 'scrypt$%' FROM leader_pins") == [(1,)]
+    assert_pin_nowhere(db, log_path, emulator)

@@ -101,7 +101,7 @@ def test_device_busy_retries_are_bounded(bare):
 @pytest.fixture
 def emulator(tmp_path):
     emu = EmulatorServer(link=str(tmp_path / "modem"),
-                         latency=Latency(sms_submit=0.0, call_setup=0.1, ring_timeout=0.5))
+                         latency=Latency.realistic(scale=0.02, call_setup=5, ring_timeout=25))
     emu.start()
     yield emu
     emu.stop()
@@ -128,13 +128,32 @@ def test_incoming_call_with_national_and_international_numbers(modem, emulator):
     emulator.call("13800138000")
     assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
     modem.reject_call()
-    time.sleep(3.2)  # a new call, not the same one ringing on
     emulator.call("+8613900139000")
     assert modem.events.get(timeout=5) == IncomingCall("+8613900139000", 145, modem="modem")
     modem.reject_call()
     emulator.wait_for(lambda log: sum(e["kind"] == "call_received" for e in log) == 2, 5)
     assert [e["outcome"] for e in emulator.log() if e["kind"] == "call_received"] == [
         "rejected", "rejected"]
+
+
+def test_a_call_ringing_on_is_the_same_call_however_long_until_the_hang_up(modem, emulator):
+    # The network repeats +CLIP every 5-6 s; a submit may hold the port that long and more.
+    emulator.call("13800138000", rings=3, ring_interval=3.5)
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
+    assert modem.events.get(timeout=10) == IncomingCall("13800138000", 129, True, "modem")
+    modem.reject_call()
+    emulator.call("13800138000")  # called again once hung up on: a call of its own
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
+    modem.reject_call()
+
+
+def test_a_caller_who_gave_up_and_calls_again_is_a_new_call(modem, emulator):
+    emulator.call("13800138000", rings=1, ring_interval=0.2)
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
+    emulator.wait_for(lambda log: any(e["kind"] == "call_received" for e in log), 5)
+    emulator.call("13800138000")
+    assert modem.events.get(timeout=5) == IncomingCall("13800138000", 129, modem="modem")
+    modem.reject_call()
 
 
 def test_incoming_sms_and_sms_waiting_on_the_sim_at_start(emulator):
@@ -155,7 +174,7 @@ def test_ring_outcomes(modem, emulator):
     assert modem.ring("+8613800138001", 5).result == "busy"
     emulator.set_callee("+8613800138002", answer_after=0.2)
     assert modem.ring("+8613800138002", 5).result == "answered"
-    emulator.set_latency(ring_timeout=30)
+    emulator.set_latency(ring_timeout=3000)  # real seconds: 60 s on this scale
     outcome = modem.ring("+8613800138003", 1.0)  # our own limit ends it
     assert outcome.result == "hung_up" and outcome.alerting_seconds > 0
     outcomes = [e["outcome"] for e in emulator.log() if e["kind"] == "call_placed"]

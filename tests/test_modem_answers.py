@@ -1,11 +1,9 @@
 """What modems say in ways the daemon must read right, against the real daemon: boot lines
 inside identification answers, the balance USSD in every encoding, errors in words, network
 time switched on, delivery reports announced at the wrong slot, withheld callers."""
-import time
 
 import pytest
 
-from edgebox.adapters.modem.notifications import SAME_CALL_SECONDS
 from edgebox.emulator import PROFILES, EmulatorServer, Latency
 from edgebox.emulator.profiles import HUAWEI_E3531
 from tests.support import kinds, query, start_box, stop, wait_for
@@ -49,7 +47,8 @@ def run_box(tmp_path):
 def test_boot_lines_inside_the_identification_answers_do_not_hide_the_dialect(
         tmp_path, run_box, profile, family, dtmf):
     # Switched on with the box: the modem is still booting when the daemon first asks it.
-    emulator = EmulatorServer(profile, Latency(reboot=30.0), link=str(tmp_path / "modem"),
+    emulator = EmulatorServer(profile, Latency.realistic(scale=0.02, reboot=30.0),
+                              link=str(tmp_path / "modem"),
                               boot=True)
     db, _ = run_box(emulator)
     assert [e["command"] for e in emulator.log() if e["kind"] == "boot_line_in_answer"]
@@ -72,7 +71,8 @@ ENGLISH = "Your balance is 1.20 yuan"
 ])
 def test_a_low_balance_in_any_encoding_texts_the_office(tmp_path, run_box, profile, style,
                                                         balance):
-    emulator = EmulatorServer(profile, Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer(profile, Latency.realistic(scale=0.02),
+                              link=str(tmp_path / "modem"))
     emulator.engine.network.balance_text = balance
     emulator.engine.network.ussd_style = style
     db, log_path = run_box(emulator, extra='[modem]\nbalance_ussd = "*100#"\nlow_balance = 5\n'
@@ -84,7 +84,8 @@ def test_a_low_balance_in_any_encoding_texts_the_office(tmp_path, run_box, profi
 
 
 def test_a_submit_refused_in_words_fails_at_once_and_is_retried(tmp_path, run_box):
-    emulator = EmulatorServer("sim800", Latency(sms_submit=0.1), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02, sms_submit=5),
+                              link=str(tmp_path / "modem"))
     db, log_path = run_box(emulator, extra="[modem]\nsms_timeout = 60\nretry_seconds = 0.5\n",
                            # +CMS ERROR: Network timeout (in words, after AT+CMEE=2), once
                            prepare=lambda emu: emu.sms_error("13800138001", 332, count=1))
@@ -105,7 +106,8 @@ def test_a_submit_refused_in_words_fails_at_once_and_is_retried(tmp_path, run_bo
                                                      ("generic", "ctzu", 1)])
 def test_network_time_is_switched_on_before_the_clock_is_read(tmp_path, run_box, profile,
                                                               setting, value):
-    emulator = EmulatorServer(profile, Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer(profile, Latency.realistic(scale=0.02),
+                              link=str(tmp_path / "modem"))
     db, log_path = run_box(emulator)
     wait_for(lambda: "modem_health" in kinds(db), 30, "a health check", log_path)
     assert getattr(emulator.engine.settings, setting) == value
@@ -117,7 +119,8 @@ def test_network_time_is_switched_on_before_the_clock_is_read(tmp_path, run_box,
 def test_a_report_announced_at_the_wrong_slot_is_found_or_dropped_without_a_traceback(
         tmp_path, run_box, how):
     # A report comes a moment after its submit, as on a real network.
-    emulator = EmulatorServer("sim800", Latency(delivery_report=1.0), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02, delivery_report=50),
+                              link=str(tmp_path / "modem"))
     db, log_path = run_box(emulator, prepare=lambda emu: emu.report_slot(how))
     emulator.call("18600138003")
     wait_for(lambda: all_sent(db), 30, "every text", log_path)
@@ -127,14 +130,17 @@ def test_a_report_announced_at_the_wrong_slot_is_found_or_dropped_without_a_trac
 
 
 def test_withheld_callers_are_told_to_the_office_once_an_hour(tmp_path, run_box):
-    emulator = EmulatorServer("generic", Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("generic", Latency.realistic(scale=0.02),
+                              link=str(tmp_path / "modem"))
     db, log_path = run_box(emulator, extra=OFFICE_TOML)
-    for _ in range(2):
+    for n in range(2):
         before = kinds(db).count("unknown_caller")
         emulator.call("", rings=3)  # +CLIP: "",128: the number withheld
         wait_for(lambda: kinds(db).count("unknown_caller") == before + 1, 30, "the call",
                  log_path)
-        time.sleep(SAME_CALL_SECONDS)  # a new call, not the same one ringing on
+        # Over (hung up on) before the next: that one is a new call, not this one ringing on.
+        wait_for(lambda: sum(e["kind"] == "call_received" for e in emulator.log()) == n + 1,
+                 30, "the call over", log_path)
     wait_for(lambda: texts_to(emulator, OFFICE), 30, "the office notice", log_path)
     [notice] = texts_to(emulator, OFFICE)
     assert "隐藏号码" in notice

@@ -25,7 +25,8 @@ def texts(emulator):
 
 @pytest.mark.parametrize("profile", ["sim7600", "sim800"])  # USB re-enumerates; UART stays
 def test_unplug_mid_fan_out_then_every_remaining_sms_goes_out_once(tmp_path, profile):
-    emulator = EmulatorServer(profile, Latency(sms_submit=0.4), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer(profile, Latency.realistic(scale=0.02, sms_submit=20),
+                                                         link=str(tmp_path / "modem"))
     emulator.start()
     daemon, db, _, log_path = start_box(tmp_path, [emulator])
     try:
@@ -45,7 +46,8 @@ def test_unplug_mid_fan_out_then_every_remaining_sms_goes_out_once(tmp_path, pro
 
 
 def test_garbage_on_the_line_changes_nothing(tmp_path):
-    emulator = EmulatorServer("generic", Latency(sms_submit=0.2), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("generic", Latency.realistic(scale=0.02, sms_submit=10),
+                                                           link=str(tmp_path / "modem"))
     emulator.start()
     daemon, db, _, log_path = start_box(tmp_path, [emulator])
     try:
@@ -62,7 +64,8 @@ def test_garbage_on_the_line_changes_nothing(tmp_path):
 
 
 def test_stuck_command_climbs_the_ladder_and_recovers(tmp_path):
-    emulator = EmulatorServer("sim7600", Latency(sms_submit=0.1), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02, sms_submit=5),
+                                                           link=str(tmp_path / "modem"))
     emulator.start()
     daemon, db, _, log_path = start_box(
         tmp_path, [emulator], extra="[modem]\ncommand_timeout = 2\nsms_timeout = 5\n")
@@ -80,7 +83,8 @@ def test_stuck_command_climbs_the_ladder_and_recovers(tmp_path):
 
 
 def test_a_modem_that_keeps_failing_is_taken_out_of_service_and_comes_back(tmp_path):
-    emulator = EmulatorServer("generic", Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("generic", Latency.realistic(scale=0.02),
+                                                           link=str(tmp_path / "modem"))
     emulator.start()
     for phone in GROUP_ONE[:4]:
         emulator.sms_error(phone, 500, count=2)  # the third try of each gets through
@@ -99,7 +103,7 @@ def test_a_modem_that_keeps_failing_is_taken_out_of_service_and_comes_back(tmp_p
 
 
 def test_sim_not_ready_at_boot_then_the_box_starts_working(tmp_path):
-    emulator = EmulatorServer("sim800", Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02), link=str(tmp_path / "modem"))
     emulator.start()
     emulator.sim_not_ready(None)  # held until the daemon has met it, however slow the machine
     daemon, db, _, log_path = start_box(tmp_path, [emulator], wait_ready=False)

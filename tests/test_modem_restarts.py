@@ -35,7 +35,7 @@ def booted(emulator):
 
 @pytest.fixture
 def sim800(tmp_path):
-    emulator = EmulatorServer("sim800", Latency(sms_submit=0.3, reboot=0.5),
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02, sms_submit=15, reboot=0.5),
                               link=str(tmp_path / "modem"))
     emulator.start()
     yield emulator

@@ -66,7 +66,7 @@ def test_a_told_neighbours_own_sms_alarm_alerts_the_group_at_its_address(make_bo
     assert (second["caller_household_id"], second["alarm_type"], second["text"],
             second["state"]) == ("H04", "fire", "火 厨房着火", "open")
     fire = render("zh", "alarm_typed", label="火警", group=FIRST, caller="刘洋",
-                  address="石桥村一组4号", text="火 厨房着火")
+                  address="石桥村一组4号", text="火 厨房着火", dial="请拨火警119，")
     # Every member learns that 刘洋 has a fire, the first caller too.
     for phone in (WANG, LI, LI_2, ZHANG):
         assert [e["text"] for e in box.texts(phone)].count(fire) == 1, phone
@@ -93,13 +93,13 @@ def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(ma
     box.wait(box.drained, "张伟's alarm")
     # 王建国 says he is coming by SMS. The relay to 张伟 holds the modem five seconds (a busy
     # cell), so 刘洋's call back meanwhile rings on, RING after RING, until the box hangs up.
-    emulator.set_latency(sms_submit=5.0)
+    emulator.set_latency(sms_submit=5.0 / 0.02)  # network seconds, on the emulator's scale
     emulator.sms(WANG, "1")
     box.wait(lambda: box.query("SELECT state FROM deliveries WHERE purpose = 'ack_relay'")
              == [("sending",)], "the relay in the modem's hands")
     emulator.call(LIU, rings=20, ring_interval=0.5)
     box.wait(lambda: [a[1] for a in box.acks()] == ["H01", "H04"], "刘洋's call back")
-    emulator.set_latency(sms_submit=0.05)
+    emulator.set_latency(sms_submit=2.75)
     box.wait(box.drained, "the relays and the note")
 
     [rang_on] = [e for e in emulator.log() if e["kind"] == "call_received"
@@ -162,7 +162,7 @@ def test_a_told_neighbours_sms_alarm_never_sent_before_a_kill_is_sent_once_after
     box.assert_no_traceback()
 
     fire = render("zh", "alarm_typed", label="火警", group=FIRST, caller="刘洋",
-                  address="石桥村一组4号", text="火 厨房着火")
+                  address="石桥村一组4号", text="火 厨房着火", dial="请拨火警119，")
     for phone in (WANG, LI, LI_2, ZHANG):
         assert box.texts(phone).count(fire) == 1, (phone, box.texts(phone))
     assert box.texts(LIU) == [PLAIN, render("zh", "confirm_own", group=FIRST, notified=3)]
@@ -261,6 +261,7 @@ def test_during_a_drill_chatter_is_logged_and_a_fire_is_a_real_alarm(make_box):
     [said] = box.events("incident_message")
     assert (said["data"]["household"], said["data"]["text"]) == ("H04", "演练的短信我看到了")
     real = render("zh", "alarm_typed", label="火警", group=FIRST, caller="李秀英",
-                  address="石桥村一组2号", text="火 厨房着火")
+                  address="石桥村一组2号", text="火 厨房着火", dial="请拨火警119，",
+                  risk="（独居老人）")
     for phone in (WANG, ZHANG, LIU):  # unmarked: it is no drill
         assert [e["text"] for e in box.texts(phone)].count(real) == 1, phone

@@ -23,7 +23,7 @@ SIREN_BTN, SILENCE_BTN, ACK_BTN, SIREN_PIN = 5, 6, 19, 17
 def build(tmp_path):
     """The daemon (not started) on simulated pins and an emulated modem, roster imported."""
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02))
     emulator.start()
     config = parse_config(f"""
 [box]

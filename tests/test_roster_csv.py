@@ -56,7 +56,8 @@ def test_realistic_sheet_imports():
     assert roster.households == (
         Household("H002", "张建国", "石桥村一组 12号", ("+8613800138000", "+8613900139000"),
                   frozenset({"elderly_alone", "able_helper"})),
-        Household("H003", "李秀", "石桥村一组 3号", ("+8613700137000", "+8615000150000")),
+        Household("H003", "李秀", "石桥村一组 3号", ("+8613700137000", "+8615000150000"),
+                  note="腿脚不好, 要多照顾"),  # the 备注 is kept for the export
         Household("H001", "王芳", "石桥村东头 1号", ("+8613600136000", "+8613500135000"),
                   frozenset({"left_behind_children"})),
         Household("H004", "赵四", "石桥村二组 2号", ("+8657188886666", "+8613400134000")),
@@ -308,9 +309,10 @@ def test_export_is_excel_friendly():
     text = content.decode("utf-8-sig")
     assert text.count("\r\n") == 6 and "\n" not in text.replace("\r\n", "")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[0] == HEADER.split(",")
+    assert rows[0] == HEADER.replace("备注", "亲属电话,备注").split(",")
     assert rows[1] == ["H002", "张建国", "石桥村一组 12号", "138 0013 8000;139 0013 9000", "第一组", "是",
-                       "独居老人、应急骨干", ""]
+                       "独居老人、应急骨干", "", ""]
+    assert rows[2][-1] == "腿脚不好, 要多照顾"
     assert rows[3][3:7] == ["136 0013 6000;135 0013 5000", "第一组", "", "留守儿童"]
     assert rows[4][3] == "0571 8888 6666;134 0013 4000"
 
@@ -435,3 +437,31 @@ def test_round_trip_through_gbk_resave(roster):
     # An official opens the exported sheet and saves it as plain "CSV" on a Chinese Windows.
     text = roster_to_csv_bytes(roster).decode("utf-8-sig")
     assert read_roster_csv(text.encode("gbk")) == roster
+
+
+def test_relatives_phones_and_notes_are_read_and_written_back():
+    sheet = (
+        "户号,户主姓名,地址,电话,组别,中心户长,标记,监护人电话,备注\r\n"
+        "H01,张建国,石桥村一组1号,13800138001,第一组,是,,,\r\n"
+        "H02,李小明,石桥村一组2号,13800138002,第一组,,留守儿童,"
+        "\"139 0013 9002；+86 150 0015 0002\",父母在杭州打工\r\n"
+        "H03,王芳,石桥村一组3号,13800138003,第一组,,,,\r\n"
+    ).encode("utf-8")
+    roster = read_roster_csv(sheet)
+    child = roster.household("H02")
+    assert child.guardians == ("+8613900139002", "+8615000150002")
+    assert child.note == "父母在杭州打工"
+    assert roster.household("H01").guardians == ()
+    exported = roster_to_csv_bytes(roster).decode("utf-8-sig")
+    assert exported.splitlines()[0].endswith(",亲属电话,备注")
+    assert read_roster_csv(exported.encode("utf-8")) == roster  # nothing dropped
+
+
+def test_a_bad_relatives_phone_is_named_with_its_line_and_column():
+    sheet = (
+        "户号,户主姓名,地址,电话,组别,中心户长,亲属电话\r\n"
+        "H01,张建国,石桥村一组1号,13800138001,第一组,是,\r\n"
+        "H02,李小明,石桥村一组2号,13800138002,第一组,,1390013\r\n"
+    ).encode("utf-8")
+    [problem] = problems_of(sheet)
+    assert problem.startswith("line 3 (亲属电话):"), problem

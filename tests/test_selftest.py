@@ -20,7 +20,7 @@ def selftest(config, *args):
 
 @pytest.fixture
 def emulator(tmp_path):
-    emu = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency(sms_submit=0.05))
+    emu = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency.realistic(scale=0.02))
     emu.start()
     yield emu
     emu.stop()

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def two_emulators(tmp_path):
     emus = [EmulatorServer(link=str(tmp_path / f"modem{i}"),
-                           latency=Latency(sms_submit=0.3)).start() for i in (1, 2)]
+                           latency=Latency.realistic(scale=0.02,
+                                                     sms_submit=15)).start() for i in (1, 2)]
     yield emus
     for emu in emus:
         emu.stop()

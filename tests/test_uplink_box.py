@@ -298,7 +298,7 @@ def test_a_box_with_no_uplink_still_warns_the_office_of_a_filling_disk(tmp_path)
     percent = 100 * used.used / used.total
     if percent < 10:  # the lowest warning level the config allows
         pytest.skip(f"the test disk is only {percent:.0f}% used")
-    emulator = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency(sms_submit=0.05))
+    emulator = EmulatorServer(link=str(tmp_path / "modem"), latency=Latency.realistic(scale=0.02))
     emulator.start()
     office = "+8613300138099"
     daemon = None

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_key_one_in_a_ring_call_acknowledges_and_the_caller_hears_who_comes(tmp_path):
-    emulator = EmulatorServer("sim7600", Latency(call_setup=0.1, ring_timeout=5),
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02, call_setup=5,
+                                                           ring_timeout=250),
                               link=str(tmp_path / "modem"))
     emulator.start()
     emulator.set_callee("+8613800138001", answer_after=0.3, press="1", press_after=0.5)
@@ -38,7 +39,8 @@ def test_key_one_in_a_ring_call_acknowledges_and_the_caller_hears_who_comes(tmp_
 
 
 def test_delivery_reports_are_recorded_per_delivery(tmp_path):
-    emulator = EmulatorServer("ec25", Latency(delivery_report=0.2), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("ec25", Latency.realistic(scale=0.02, delivery_report=10),
+                                                        link=str(tmp_path / "modem"))
     emulator.start()
     emulator.set_delivery("+8613900138002", status="failed")
     daemon, db, _, log_path = start_box(tmp_path, [emulator])
@@ -57,7 +59,7 @@ def test_delivery_reports_are_recorded_per_delivery(tmp_path):
 
 
 def test_a_long_sms_to_the_box_arrives_whole(tmp_path):
-    emulator = EmulatorServer("sim800", Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02), link=str(tmp_path / "modem"))
     emulator.start()
     daemon, db, _, log_path = start_box(tmp_path, [emulator])
     text = "报告：村口老桥的护栏断了，晚上走路很危险，请村委尽快派人修理。" * 40  # ~1,300 chars
@@ -74,7 +76,8 @@ def test_a_long_sms_to_the_box_arrives_whole(tmp_path):
 
 
 def test_health_balance_and_network_time_on_schedule(tmp_path):
-    emulator = EmulatorServer("sim7600", Latency(), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02),
+                                                           link=str(tmp_path / "modem"))
     emulator.start()
     emulator.set_balance("尊敬的客户，您的账户余额为1.20元。")
     emulator.set_clock_offset(2 * 3600)  # the network is two hours ahead of this machine

@@ -35,17 +35,19 @@ PASSWORD = "shiqiao-office-1"
 def box(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser-box")
     emulator = EmulatorServer(link=str(tmp / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=0.02))
     emulator.start()
     db = tmp / "box.db"
     config = tmp / "edgebox.toml"
     config.write_text(f"""
 [box]
 database = "{db}"
+village = "石桥村"
 [alarm]
 ring_members = false
 [numbers]
 office = ["13300138099"]
+township = ["057188886666"]
 [siren]
 on_seconds = 30
 [web]
@@ -53,6 +55,7 @@ listen = "127.0.0.1:0"
 password_hash = "{hash_password(PASSWORD)}"
 [[modems]]
 port = "{tmp / 'modem'}"
+number = "13800138999"
 """, encoding="utf-8")
     sheet = tmp / "village.csv"
     sheet.write_text(SHEET, encoding="utf-8")
@@ -174,7 +177,7 @@ def test_the_group_table_prints(box, browser):
     emulator, db, url, tmp, log_path = box
     browser.get(url + "/roster/groups/第一组/print")
     title = browser.find_element(By.ID, "group-table-title")
-    assert title.text == "第一组 十户联防编组表"
+    assert title.text == "石桥村第一组 十户联防编组表"
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         assert not browser.find_element(By.TAG_NAME, "header").is_displayed()
@@ -186,6 +189,39 @@ def test_the_group_table_prints(box, browser):
     assert pdf.startswith(b"%PDF")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "group-table.pdf").write_bytes(pdf)
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+def test_every_group_prints_on_its_own_a4_page_with_its_household_cards(box, browser):
+    import base64
+    emulator, db, url, tmp, log_path = box
+    browser.get(url + "/roster/print")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "section.group-sheet"))
+    pdf = tmp / "group-tables.pdf"
+    # As Chromium prints it for the office, with the page's own size (the CSS says A4).
+    printed = browser.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})
+    pdf.write_bytes(base64.b64decode(printed["data"]))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    # Two groups: each one sheet for the wall, then one page of cards for its households.
+    facts = dict(line.split(":", 1) for line in info.stdout.splitlines() if ":" in line)
+    assert facts["Pages"].strip() == "4", info.stdout
+    assert "(A4)" in info.stdout, info.stdout
+    pages = [subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+                            capture_output=True, text=True, check=True).stdout
+             for n in range(1, 5)]
+    first, cards = pages[0], pages[1]
+    assert "石桥村第一组 十户联防编组表" in first and "138 0013 8999" in first, first
+    assert "王建国 138 0013 8001" in first  # the leader, with his phone
+    assert "133 0013 8099" in first and "0571 8888 6666" in first  # office and township
+    for words in ("报警：", "确认：", "取消：", "中心户长签字", "村委会盖章", "日期："):
+        assert words in first, (words, first)
+    assert "陈静" not in first and "第二组" in pages[2]  # the other group is on its own page
+    assert cards.count("十户联防联系卡") == 4 and cards.count("138 0013 8999") == 4, cards
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "group-tables.pdf").write_bytes(pdf.read_bytes())
+    # A picture of the first two pages, for a person to look at.
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf),
+                    str(ARTIFACTS / "group-tables")], check=True, timeout=60)
 
 
 def test_a_broadcast_reaches_the_group(box, browser):

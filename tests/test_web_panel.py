@@ -255,6 +255,40 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     assert store.events_of_kinds(["roster_replaced"])[-1]["data"]["source"] == "村.xlsx"
 
 
+def test_the_import_preview_warns_without_refusing(client):
+    client, csrf, store, daemon = client
+    rows = [list(r) for r in SHEET_ROWS]
+    rows[1][6] = "残疾"          # the leader, 赵一
+    rows[3][3] = "0571-8888 6613"  # 孙三: a landline only
+    preview = client.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("村.xlsx", xlsx(rows), "application/octet-stream")})
+    assert preview.status_code == 200 and 'id="confirm-import"' in preview.text
+    warnings = preview.text.split('id="import-warnings"', 1)[1].split("</div>", 1)[0]
+    assert "孙三（H13）只有固定电话" in warnings
+    assert "东组有3户，建议每组5–15户" in warnings
+    assert "东组的中心户长赵一是残疾户" in warnings
+
+
+def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client):
+    client, csrf, store, daemon = client
+    page = client.get("/roster")
+    assert 'action="/roster/households/H01/pin"' in page.text  # 王建国 leads 第一组
+    assert 'action="/roster/households/H02/pin"' not in page.text  # 李秀英 leads nothing
+    assert client.post("/roster/households/H01/pin",
+                       data={"csrf": csrf, "pin": "12ab"}).status_code == 400
+    assert client.post("/roster/households/H02/pin",
+                       data={"csrf": csrf, "pin": "24681357"}).status_code == 400
+    assert store.leaders_with_pins() == set()
+    done = client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": "24681357"})
+    assert done.status_code == 303
+    stored = store.leader_pin_hash("H01")
+    assert stored.startswith("scrypt$") and "24681357" not in stored
+    assert password_matches("24681357", stored) and not password_matches("24681358", stored)
+    assert "已设个人密码" in client.get("/roster").text
+    client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
+    assert store.leader_pin_hash("H01") is None
+
+
 def test_roster_edits_are_validated_whole(client):
     client, csrf, store, daemon = client
     moved = client.post("/roster/households/H04/move", data={"csrf": csrf, "group": "第二组"})
@@ -276,6 +310,27 @@ def test_roster_edits_are_validated_whole(client):
         "csrf": csrf, "group": "第二组", "name": "新户", "address": "二组9号",
         "phones": "13600138005"})
     assert duplicate.status_code == 400 and "belongs to both" in duplicate.text
+
+
+def test_relatives_phones_are_shown_edited_and_kept(client):
+    client, csrf, store, daemon = client
+    edited = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "flags": ["elderly_alone"], "guardians": "159 0015 9002；0571-8888 1234"})
+    assert edited.status_code == 303
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    page = client.get("/roster")
+    assert "亲属电话" in page.text and "159 0015 9002" in page.text
+    # An edit that does not send the field (an older form) keeps them.
+    client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002"})
+    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+                                                              "+8657188881234")
+    bad = client.post("/roster/households/H02/edit", data={
+        "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+        "guardians": "159001"})
+    assert bad.status_code == 400
 
 
 def test_the_stream_pushes_committed_events(client):

@@ -17,7 +17,7 @@ from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_
                                    OfficeAction, kept_action)
 from edgebox.daemon.told_neighbours import ToldNeighbours
 from edgebox.domain import alarm, escalation
-from edgebox.domain.messages import fit_one_sms, render
+from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)
@@ -169,10 +169,10 @@ class AlarmPolicy(ToldNeighbours):
         lang = self.config.box_language
         # Members not texted yet get one notice naming both households; those already texted
         # (or being texted right now, with the first words) get one short addendum.
-        both = alarm.Household("+", "、".join(h.name for h in callers),
-                               "、".join(h.address for h in callers), ())
+        both = alarm.joint_caller(callers)
         addendum = render(lang, "joined", drill=incident.drill, group=group.name,
-                          caller=household.name, address=household.address)
+                          caller=household.name, address=household.address,
+                          risk=risk_note(lang, household.flags))
         notified = {h.id for h in alarm.members_to_alert(self.roster, callers[0])} - {
             h.id for h in callers}
         confirm = alarm.PlannedDelivery(
@@ -180,13 +180,16 @@ class AlarmPolicy(ToldNeighbours):
             render(lang, "confirm", drill=incident.drill, group=group.name,
                    notified=len(notified)),
             alarm.PRIORITY["confirm"])
+        # The joining household's relatives hear of it as they would of its own alarm.
+        relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
+            d["phone"] for d in self.store.deliveries(incident.id)} | {phone})
 
         def plan_for(out: list[dict]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
                                           alarm.PRIORITY["update"])
                     for p, d_household in dict.fromkeys((d["phone"], d["household_id"])
                                                         for d in out)
-                    if d_household != household.id] + [confirm]
+                    if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
         self.store.amend_incident(now, incident.id, "incident_joined",

@@ -149,7 +149,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
     # -- event loop ------------------------------------------------------------------------
 
     def _event_loop(self) -> None:
-        handlers = {IncomingCall: self.on_call, IncomingSms: self.on_sms,
+        handlers = {IncomingCall: self._on_incoming_call, IncomingSms: self.on_sms,
                     OfficeAction: self.on_office,
                     DeliveryReport: self.on_report, UssdReply: self.on_ussd,
                     KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost}
@@ -173,6 +173,15 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
+
+    def _on_incoming_call(self, call: IncomingCall) -> None:
+        """A call that came while the box was in a call of its own (ringing a member) is seen
+        only as a waiting call: it is logged with its number first, so a call that found the
+        line busy is never invisible, then handled (and rejected) like any other."""
+        if call.waiting and not call.same_call:
+            self.store.append_event(self.clock(), "call_waiting", modem=call.modem,
+                                    number=call.digits or "", withheld=call.digits is None)
+        self.on_call(call)
 
     def follow_roster(self) -> None:
         """Take the roster another writer (``edgebox roster import``, the web page, a

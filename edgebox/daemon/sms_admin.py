@@ -23,6 +23,7 @@ from edgebox.domain.roster import Roster
 from edgebox.domain.sms_commands import Rejected
 from edgebox.errors import RosterError
 from edgebox.store.times import parse_utc, utc_iso
+from edgebox.web.passwords import password_matches
 
 # Events that say a number gave the right PIN: they end a run of wrong ones.
 _RIGHT_PIN = ("admin_change", "admin_refused")
@@ -94,6 +95,14 @@ class SmsAdministration:
 
     # ---- leaders ---------------------------------------------------------------------------
 
+    def _pin_right(self, pin: str, own_pin: str | None) -> bool:
+        """A leader with a PIN of their own (set on the web page, kept hashed) must give it;
+        the shared admin.leader_pin is accepted only from leaders without one. Both compared
+        in constant time: the reply must not tell how many digits were right."""
+        if own_pin is not None:
+            return password_matches(pin, own_pin)
+        return hmac.compare_digest(pin.encode(), self.config.admin_leader_pin.encode())
+
     def _admin(self, household, phone: str, command) -> None:
         now = self.clock()
         zh = self.config.box_language == "zh"
@@ -104,7 +113,8 @@ class SmsAdministration:
             self._reply(phone, command.reason)
             return
         led = [g for g in self.roster.groups if g.leader_id == household.id]
-        if not self.config.admin_leader_pin or not led:
+        own_pin = self.store.leader_pin_hash(household.id) if led else None
+        if not (self.config.admin_leader_pin or own_pin) or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
                                     phone=phone, action=command.action)
             self._reply(phone, "只有中心户长可以管理本组" if zh else "only a group leader may")
@@ -117,8 +127,7 @@ class SmsAdministration:
             self._reply(phone, f"密码错误次数过多，请{minutes}分钟后再试" if zh
                         else f"locked: too many wrong PINs, try again in {minutes} min")
             return
-        # Compared in constant time: the reply must not tell how many digits were right.
-        if not hmac.compare_digest(command.pin.encode(), self.config.admin_leader_pin.encode()):
+        if not self._pin_right(command.pin, own_pin):
             self.store.append_event(now, "admin_pin_wrong", household=household.id, phone=phone)
             self._reply(phone, "密码错误" if zh else "wrong PIN")
             return

@@ -12,12 +12,13 @@ PURPOSE = {
     "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
            "unknown_forward": "转告村委", "all_clear": "解除短信", "update": "补充短信",
            "escalation_sms": "升级短信", "escalation_ring": "升级振铃", "office_notice": "值班室通知",
-           "reply": "回复短信", "broadcast": "广播短信"},
+           "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信"},
     "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
            "ring": "ring call", "unknown_forward": "office notice", "all_clear": "all-clear SMS",
            "update": "update SMS", "escalation_sms": "escalation SMS",
            "escalation_ring": "escalation ring", "office_notice": "office notice",
-           "reply": "reply SMS", "broadcast": "broadcast SMS"},
+           "reply": "reply SMS", "broadcast": "broadcast SMS",
+           "guardian_alarm": "relative's SMS"},
 }
 WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
@@ -40,6 +41,7 @@ TEXT = {
         "call_reject_failed": "拒接失败：{error}",
         "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
         "repeat_call": "{who} 再次来电，报警仍在处理中",
+        "call_waiting": "{modem} 振铃中又有来电（呼叫等待）：{number_display}，拒接后照常处理",
         "incident_joined": "同组又一户来电，并入本次报警",
         "incident_enriched": "报警人短信补充：{alarm_type}",
         "incident_message": "{who} 发来短信：“{text}”",
@@ -106,6 +108,8 @@ TEXT = {
         "call_reject_failed": "could not reject the call: {error}",
         "unknown_caller": "unregistered number {number_display} called; no group alerted",
         "repeat_call": "{who} called again; the alarm is already running",
+        "call_waiting": "{modem} was ringing out when {number_display} called (call waiting);"
+                        " rejected and handled as any call",
         "incident_joined": "another household of the group called; joined to this alarm",
         "incident_enriched": "the caller's SMS says what is happening: {alarm_type}",
         "incident_message": "SMS from {who}: \"{text}\"",

@@ -54,9 +54,9 @@ class AlarmTimers:
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         minutes = max(1, round((now - incident.opened_at).total_seconds() / 60))
-        text = render(lang, "escalation", drill=incident.drill, group=group.name,
-                      caller=caller.name, address=caller.address, minutes=minutes,
-                      label=alarm.alarm_label(incident.alarm_type, lang))
+        text = alarm.escalation_text(lang, group, caller, incident.caller_phone,
+                                     self.config.box_village, incident.alarm_type, minutes,
+                                     incident.drill)
         speech = render(lang, "ring_speech", drill=incident.drill, group=group.name,
                         caller=caller.name, address=caller.address)
         targets = {"leader": [(leader.primary_phone, leader.id) for leader in

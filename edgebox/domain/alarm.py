@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edgebox.domain.escalation import ALARM_TYPES
-from edgebox.domain.messages import fit_one_sms, render
-from edgebox.domain.phones import display
+from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
+                                     render, risk_note)
+from edgebox.domain.phones import display, national_digits
 from edgebox.domain.roster import Group, Household, Roster
 
 SMS, CALL = "sms", "call"
 
 # Lower runs first.
-PRIORITY = {"alarm": 10, "all_clear": 10, "update": 12, "escalation_ring": 15,
+PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "escalation_ring": 15,
             "escalation_sms": 15, "confirm": 20, "ack_relay": 20, "reply": 20,
             "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40}
 
@@ -73,14 +74,43 @@ def alarm_label(alarm_type: str, lang: str) -> str:
 
 def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "call",
                text: str | None = None, drill: bool = False) -> str:
-    """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller."""
+    """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller. It
+    says who is at risk ("（独居老人）"), and names the type's public number ("请拨火警119，")
+    only while the whole still fits one SMS with the caller's words uncut: the neighbours
+    running over matter more than a number every villager knows."""
+    fields = dict(group=group.name, caller=caller.name, address=caller.address,
+                  risk=risk_note(lang, caller.flags))
     if text and alarm_type != "call":
+        fields["label"] = alarm_label(alarm_type, lang)
+        whole = render(lang, "alarm_typed", drill=drill, text=text,
+                       dial=dial_note(lang, alarm_type), **fields)
+        if count_segments(whole).parts == 1:
+            return whole
         return fit_one_sms(lang, "alarm_typed", "text", text, drill=drill,
-                           cut_name="alarm_typed_cut",
-                           label=alarm_label(alarm_type, lang), group=group.name,
-                           caller=caller.name, address=caller.address)
-    return render(lang, "alarm", drill=drill, group=group.name, caller=caller.name,
-                  address=caller.address)
+                           cut_name="alarm_typed_cut", **fields)
+    whole = render(lang, "alarm", drill=drill, dial=dial_note(lang, alarm_type), **fields)
+    if count_segments(whole).parts == 1:
+        return whole
+    return render(lang, "alarm", drill=drill, **fields)
+
+
+def escalation_text(lang: str, group: Group, caller: Household, caller_phone: str,
+                    village: str, alarm_type: str, minutes: int, drill: bool = False) -> str:
+    """The escalation SMS (leader, office, township): who is at risk, and the caller's phone
+    and village, since the office and township do not know every household. A long address
+    is what gets cut to keep it one SMS: the phone and who is at risk matter more to them."""
+    return fit_one_sms(lang, "escalation", "address", caller.address, drill=drill,
+                       marks=SHORT_MARK, village=village, group=group.name, caller=caller.name,
+                       risk=risk_note(lang, caller.flags), label=alarm_label(alarm_type, lang),
+                       minutes=minutes, phone=national_digits(caller_phone))
+
+
+def joint_caller(callers: list[Household]) -> Household:
+    """Households that called about one emergency, as the one caller its SMS names: their
+    names and addresses joined, and every flag of any of them (who is at risk stays said)."""
+    return Household("+", "、".join(h.name for h in callers),
+                     "、".join(h.address for h in callers), (),
+                     frozenset().union(*(h.flags for h in callers)))
 
 
 def members_to_alert(roster: Roster, caller: Household) -> list[Household]:
@@ -128,6 +158,9 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
         for h in others
         for phone in dict.fromkeys(h.phones)
     ]
+    if not drill:
+        plan.extend(plan_guardians(lang, group, caller, alarm_type, already={
+            d.phone for d in plan} | {caller_phone}))
     plan.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
         render(lang, confirm, drill=drill, group="、".join(g.name for g in groups),
@@ -145,6 +178,22 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
             for i, h in enumerate(ring_order(others, leaders, order))
         )
     return plan
+
+
+def plan_guardians(lang: str, group: Group, caller: Household, alarm_type: str,
+                   already: set[str]) -> list[PlannedDelivery]:
+    """An SMS to each relative of the calling household (亲属电话), right after the group's.
+
+    Never a ring call, by day or night: a relative in the city cannot come, and the box's one
+    voice line must ring the neighbours who can. Their SMS has its own purpose, so a failed
+    one is not rung instead (as a neighbour's is); the all-clear reaches them as it reaches
+    everyone the alarm reached. A phone already texted (a relative living in the group) is
+    texted once. No household id: a reply from them is no neighbour's acknowledgement."""
+    text = render(lang, "guardian_alarm", group=group.name, caller=caller.name,
+                  address=caller.address, risk=risk_note(lang, caller.flags),
+                  label=alarm_label(alarm_type, lang))
+    return [PlannedDelivery(SMS, phone, None, "guardian_alarm", text, PRIORITY["guardian_alarm"])
+            for phone in dict.fromkeys(caller.guardians) if phone not in already]
 
 
 def plan_ack_relay(incident: Incident, member: Household, lang: str = "zh") -> PlannedDelivery:

@@ -23,7 +23,10 @@ LANGUAGES = ("zh", "en")
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "zh": {
-        "alarm": "【联防】紧急！{group} {caller}（{address}）呼叫求助，请立即前往！回复1确认",
+        "alarm": "【联防】紧急！{group} {caller}（{address}）{risk}呼叫求助，请立即前往！{dial}回复1确认",
+        # to a relative far away (亲属电话): nothing to confirm, the neighbours are going
+        "guardian_alarm": "【联防】您的亲属{caller}（{address}）{risk}报警：{label}，"
+                          "已通知{group}邻居前往",
         "confirm": "【联防】已收到您的求助，已通知{group}{notified}户邻居，请保持电话畅通",
         # A household told of another alarm raised its own: it must know it is a second alarm.
         "confirm_own": "【联防】已按您家的紧急情况另行报警，已通知{group}{notified}户邻居；如是误报请回复0取消",
@@ -36,13 +39,18 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往。确认前往请按1",
         "low_balance": "【联防】报警器{modem}话费余额仅{balance}元，请尽快充值",
         "modem_down": "【联防】报警器{modem}自{time}起无法工作，请尽快检查",
-        "alarm_typed": "【联防】{label}！{group} {caller}（{address}）：{text} 回复1确认",
+        "alarm_typed": "【联防】{label}！{group} {caller}（{address}）{risk}：{text} {dial}回复1确认",
         # The caller's words did not fit one SMS: they come last, cut, ending in the cut mark.
-        "alarm_typed_cut": "【联防】{label}！{group} {caller}（{address}）回复1确认：{text}",
+        "alarm_typed_cut": "【联防】{label}！{group} {caller}（{address}）{risk}回复1确认：{text}",
         "update": "【联防】{label}更新：{caller}（{address}）：{text}",
-        "joined": "【联防】{group}又有{caller}（{address}）呼叫求助，请一并前往",
+        "joined": "【联防】{group}又有{caller}（{address}）{risk}呼叫求助，请一并前往",
         "all_clear": "【联防】{group}{caller}的报警已解除，谢谢大家",
-        "escalation": "【联防】升级：{group}{caller}（{address}）{label}{minutes}分钟无人确认，请立即处置",
+        # The office and township do not know the village's households: the caller's phone
+        # (to call back) and the village (one township has many) let them act on it.
+        "escalation": "【联防】升级：{village}{group}{caller}（{address}）{risk}{label}{minutes}分钟"
+                      "无人确认，请处置，电话{phone}",
+        # names the public emergency number for the alarm's type (see EMERGENCY_CALLS)
+        "dial": "请拨{call}，",
         "broadcast": "【村委广播】{text}",
         "broadcast_confirm": "【联防】广播已安排：{households}户，{messages}条短信",
         "refused": "【联防】未执行：{reason}",
@@ -60,7 +68,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
         # Names and addresses are usually Chinese even on an English box, which makes the SMS
         # UCS-2 (70 characters): keep the fixed words short.
-        "alarm": "[Watch] HELP: {caller} ({address}) {group}. Go now! Reply 1",
+        "alarm": "[Watch] HELP: {caller} ({address}){risk} {group}. Go now! {dial}Reply 1",
+        "guardian_alarm": "[Watch] Relative {caller} ({address}){risk} {label}:"
+                          " {group} told",
         "confirm": "[Watch] Alarm received: {notified} of {group} alerted",
         "confirm_own": "[Watch] Your own alarm: {notified} of {group} alerted. Wrong? Reply 0",
         "callback_noted": "[Watch] Your call counts as 'coming'. If your home has an emergency too,"
@@ -75,13 +85,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
                        "Press 1 if you are coming",
         "low_balance": "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon",
         "modem_down": "[Watch] Alarm box {modem} has not worked since {time}. Please check",
-        "alarm_typed": "[Watch] {label}: {caller} ({address}) {group}: {text} Reply 1",
-        "alarm_typed_cut": "[Watch] {label}: {caller} ({address}) {group}. Reply 1: {text}",
+        "alarm_typed": "[Watch] {label}: {caller} ({address}){risk} {group}: {text} {dial}Reply 1",
+        "alarm_typed_cut": "[Watch] {label}: {caller} ({address}){risk} {group}. Reply 1: {text}",
         "update": "[Watch] {label} update: {caller} ({address}): {text}",
-        "joined": "[Watch] {group}: {caller} ({address}) also called. Go now",
+        "joined": "[Watch] {group}: {caller} ({address}){risk} also called. Go now",
         "all_clear": "[Watch] All clear: {caller}'s alarm in {group} is over",
-        "escalation": "[Watch] ESCALATED: {caller} ({address}) {group}, {label}, "
-                      "{minutes} min unanswered",
+        "escalation": "[Watch] UP {minutes}min: {caller} ({address}){risk} {village}{group} {label}"
+                      " tel {phone}",
+        "dial": "Call {call}. ",
         "broadcast": "[Village] {text}",
         "broadcast_confirm": "[Watch] Broadcast queued: {households} households, "
                              "{messages} SMS",
@@ -131,6 +142,43 @@ def template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+# Fields most alarms leave empty: a household nobody flagged, an alarm with no public number,
+# a box whose village is not configured. Rendering without them gives the plain words.
+OPTIONAL_FIELDS = {"risk": "", "dial": "", "village": ""}
+
+# Who is at risk, in the words of the SMS (the flags escalation.VULNERABLE_FLAGS names), in
+# this order when a household has several.
+RISK_WORDS = {
+    "zh": {"elderly_alone": "独居老人", "left_behind_children": "留守儿童", "disabled": "残疾"},
+    "en": {"elderly_alone": "alone", "left_behind_children": "kids alone",
+           "disabled": "disabled"},
+}
+RISK_BRACKETS = {"zh": ("（", "）", "、"), "en": (" (", ")", ", ")}
+
+# The public number for an alarm type (fire brigade 119, ambulance 120, police 110), as the
+# Chinese posters say it; types with none (a plain call, a flood) name no number.
+EMERGENCY_CALLS = {
+    "zh": {"fire": "火警119", "medical": "急救120", "thief": "报警110"},
+    "en": {"fire": "fire 119", "medical": "ambulance 120", "thief": "police 110"},
+}
+
+
+def risk_note(lang: str, flags: frozenset[str]) -> str:
+    """"（独居老人）" for a flagged household, "" for any other."""
+    words = RISK_WORDS.get(lang, RISK_WORDS["zh"])
+    named = [word for flag, word in words.items() if flag in flags]
+    if not named:
+        return ""
+    open_, close, sep = RISK_BRACKETS.get(lang, RISK_BRACKETS["zh"])
+    return f"{open_}{sep.join(named)}{close}"
+
+
+def dial_note(lang: str, alarm_type: str) -> str:
+    """"请拨火警119，" for an alarm type with a public number, "" for any other."""
+    call = EMERGENCY_CALLS.get(lang, EMERGENCY_CALLS["zh"]).get(alarm_type)
+    return render(lang, "dial", call=call) if call else ""
+
+
 DRILL_TAGS = {"zh": ("【联防】", "【演练】"), "en": ("[Watch]", "[Drill]")}
 
 
@@ -138,7 +186,7 @@ def render(lang: str, name: str, drill: bool = False, **fields: object) -> str:
     """Fill template ``name`` in ``lang``; unknown language falls back to Chinese. A drill's
     messages carry the drill tag instead of the alarm tag, so nobody mistakes one for real."""
     table = TEMPLATES.get(lang, TEMPLATES["zh"])
-    text = table[name].format(**fields)
+    text = table[name].format(**{**OPTIONAL_FIELDS, **fields})
     if drill:
         real, marked = DRILL_TAGS.get(lang, DRILL_TAGS["zh"])
         text = text.replace(real, marked) if real in text else f"{marked}{text}"
@@ -152,8 +200,13 @@ def render(lang: str, name: str, drill: bool = False, **fields: object) -> str:
 CUT_MARK = {"zh": "…(全文见村委)", "en": "...(see office)"}
 
 
+# Ends a field cut only to make room (an address): the rest of the SMS says what matters.
+SHORT_MARK = {"zh": "…", "en": "..."}
+
+
 def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = False,
-                cut_name: str | None = None, **fields: object) -> str:
+                cut_name: str | None = None, marks: dict[str, str] = CUT_MARK,
+                **fields: object) -> str:
     """Render with ``field`` shortened just enough for the whole to fit one SMS: an alarm that
     quotes the caller's own words must still arrive as one message. A shortened ``field``
     ends in the cut mark, never silently; ``cut_name`` is the template to use then (one whose
@@ -161,7 +214,7 @@ def fit_one_sms(lang: str, name: str, field: str, value: str, drill: bool = Fals
     text = render(lang, name, drill=drill, **{field: value}, **fields)
     if count_segments(text).parts == 1:
         return text
-    mark = CUT_MARK.get(lang, CUT_MARK["zh"])
+    mark = marks.get(lang, marks["zh"])
     # No more of it than one SMS could ever hold: a 17,000-character message (255 parts) is
     # cut in as few tries as a short one.
     cut = min(len(value), GSM7_SINGLE + 1)

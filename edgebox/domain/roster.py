@@ -39,6 +39,11 @@ class Household:
     address: str
     phones: tuple[str, ...]
     flags: frozenset[str] = field(default_factory=frozenset)
+    # Relatives' phones (亲属电话): a left-behind child's parents working in the city, an old
+    # man's children. They hear this household's alarms and their all-clear by SMS, nothing
+    # else, and are never rung (see alarm.plan_guardians for why).
+    guardians: tuple[str, ...] = ()
+    note: str = ""  # the sheet's 备注, kept so an export gives the office its sheet back
 
     @property
     def primary_phone(self) -> str:

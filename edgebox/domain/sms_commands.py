@@ -208,6 +208,17 @@ _COUNTRY_PREFIXES = ("+86", "0086", "86")
 _WHOLE_PHONE_DIGITS = 7  # fewer in the last token: the phone is written in groups
 
 
+PIN_DIGITS = (4, 8)  # as the shared admin.leader_pin: what the admin command reads
+
+
+def pin_problem(pin: str) -> str | None:
+    """Why ``pin`` cannot be a leader's PIN, None when it can."""
+    low, high = PIN_DIGITS
+    if pin.isascii() and pin.isdigit() and low <= len(pin) <= high:
+        return None
+    return f"a PIN is {low}-{high} digits"
+
+
 def _admin(rest: str) -> object:
     """"1234 加 王五 138 0013 8000", "1234加王五13800138000", "1234 list": spaces, full-width
     characters and a phone written in groups are all fine."""

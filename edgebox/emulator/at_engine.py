@@ -62,6 +62,7 @@ class ModemSettings:
     cops_format: int = 0
     cfun: int = 1
     colp: int = 0
+    ccwa: int = 0  # AT+CCWA=1: a call arriving during a call of ours is shown as +CCWA
     dtmf_detect: int = 0  # AT+DDET / AT+QTONEDET
     clts: int = 0
     ctzu: int = 0

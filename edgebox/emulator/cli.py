@@ -32,16 +32,21 @@ def emulator():
 @click.option("--control", metavar="SOCKET", required=True, help="Unix socket for control commands.")
 @click.option("--profile", default="generic", show_default=True, type=click.Choice(sorted(PROFILES)),
               help="Which modem to imitate.")
-@click.option("--sms-latency", type=float, default=0.0, show_default=True,
-              help="Seconds per SMS part before +CMGS answers.")
-@click.option("--call-setup", type=float, default=0.0, show_default=True,
-              help="Seconds from ATD until the callee's phone alerts.")
-@click.option("--ring-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds of alerting before NO ANSWER.")
-@click.option("--tts-per-char", type=float, default=0.0, show_default=True,
-              help="Seconds of TTS playback per character.")
-@click.option("--delivery-report", type=float, default=0.0, show_default=True,
-              help="Seconds from +CMGS until a requested delivery report arrives.")
+@click.option("--time-scale", type=float, default=1.0, show_default=True,
+              help="Every network duration times this (0.05: twenty times faster); never 0.")
+@click.option("--sms-latency", type=float, default=None,
+              help="Typical seconds per SMS part before +CMGS answers [real networks: 2.75,"
+                   " with a tail to 15].")
+@click.option("--call-setup", type=float, default=None,
+              help="Typical seconds from ATD until the callee's phone alerts [5, 3.5-7].")
+@click.option("--ring-timeout", type=float, default=None,
+              help="Seconds of alerting before NO ANSWER [30].")
+@click.option("--tts-per-char", type=float, default=None,
+              help="Seconds of TTS playback per character [0.25].")
+@click.option("--delivery-report", type=float, default=None,
+              help="Typical seconds from +CMGS until a requested delivery report arrives [4].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the timing's jitter: the same seed, the same run.")
 @click.option("--reboot-time", type=float, default=0.5, show_default=True,
               help="Seconds a reset (AT+CFUN=1,1, fault reboot) keeps the modem away.")
 @click.option("--sim-not-ready", type=float, default=None, metavar="SECONDS",
@@ -53,14 +58,21 @@ def emulator():
 @click.option("--profile-flag", "profile_flags", multiple=True,
               type=click.Choice(["clip_without_ring", "interleave_urcs"]),
               help="Turn on a dialect quirk of the profile (repeatable).")
-def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per_char,
-          delivery_report, reboot_time, sim_not_ready, log_file, boot, profile_flags):
+def serve(link, control, profile, time_scale, sms_latency, call_setup, ring_timeout,
+          tts_per_char, delivery_report, seed, reboot_time, sim_not_ready, log_file, boot,
+          profile_flags):
     """Run the emulator until SIGTERM or Ctrl-C.
 
     Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock --profile ec25
     """
-    latency = Latency(sms_submit=sms_latency, call_setup=call_setup, ring_timeout=ring_timeout,
-                      tts_per_char=tts_per_char, delivery_report=delivery_report, reboot=reboot_time)
+    given = {"sms_submit": sms_latency, "call_setup": call_setup, "ring_timeout": ring_timeout,
+             "tts_per_char": tts_per_char, "delivery_report": delivery_report}
+    try:
+        latency = Latency.realistic(scale=time_scale, seed=seed, reboot=reboot_time,
+                                    **{name: value for name, value in given.items()
+                                       if value is not None})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-scale") from exc
     chosen = get_profile(profile).with_changes(**{flag: True for flag in profile_flags})
     server = EmulatorServer(chosen, latency=latency, link=link, control=control,
                             sim_not_ready=sim_not_ready, boot=boot)
@@ -91,7 +103,8 @@ def serve(link, control, profile, sms_latency, call_setup, ring_timeout, tts_per
 @control_option
 @click.argument("number")
 @click.option("--rings", type=int, default=10, show_default=True, help="Rings before the caller gives up.")
-@click.option("--ring-interval", type=float, default=1.0, show_default=True, help="Seconds between rings.")
+@click.option("--ring-interval", type=float, default=None,
+              help="Seconds between rings (default: the modem's own cadence, 5-6 s scaled).")
 def call(control, number, rings, ring_interval):
     """Ring the box from NUMBER and wait until the call ends.
 

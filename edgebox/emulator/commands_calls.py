@@ -1,4 +1,5 @@
-"""Call-control commands: ATD, ATA, ATH, +CHUP, +CLCC and the caller-id settings."""
+"""Call-control commands: ATD, ATA, ATH, +CHUP, +CLCC, call waiting (+CCWA, +CHLD) and the
+caller-id settings."""
 from __future__ import annotations
 
 import re
@@ -58,7 +59,33 @@ def call_commands(engine: AtEngine) -> dict:
             return Reply()
         return answer
 
+    def call_waiting(engine, command: AtCommand) -> Reply:
+        """AT+CCWA=<n>[,<mode>[,<class>]] (3GPP TS 27.007 7.12): <n> turns the +CCWA
+        announcement on; mode 2 asks the network's status (active for voice, class 1)."""
+        if command.form == TEST:
+            return Reply(["+CCWA: (0,1)"])
+        if command.form == READ:
+            return Reply([f"+CCWA: {engine.settings.ccwa}"])
+        values = command.int_values() or [0]
+        if values[0] not in (0, 1) or (len(values) > 1 and values[1] not in (0, 1, 2)):
+            raise AtSyntaxError("+CCWA takes <n> 0/1 and <mode> 0-2")
+        engine.settings.ccwa = values[0]
+        if len(values) > 1 and values[1] == 2:
+            return Reply(["+CCWA: 1,1"])
+        return Reply()
+
+    def hold_and_release(engine, command: AtCommand) -> Reply:
+        """AT+CHLD=<n>: only 0 (release held calls, or "user busy" for the waiting call) is
+        modelled; the box never holds, swaps or joins calls."""
+        if command.form == TEST:
+            return Reply(["+CHLD: (0,1,1x,2,2x,3,4)"])
+        (value, *_) = command.int_values() or [0]
+        if value != 0:
+            raise AtSyntaxError(f"+CHLD={value} is not modelled")
+        return Reply(on_answer=desk.release_waiting)
+
     return {"D": dial, "A": answer, "H": hang_up, "+CHUP": hang_up, "+CLCC": clcc,
+            "+CCWA": call_waiting, "+CHLD": hold_and_release,
             "+CLIP": switch("clip"), "+CRC": switch("crc", supported=engine.profile.supports_crc),
             "+CVHU": switch("cvhu")}
 

@@ -130,7 +130,8 @@ class SmsService:
         def sent():
             self.reports.part_sent(part.number, reference, part.status_report)
             self._submitted(self.assembler.add(part, reference, self.engine.clock() - began))
-        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
+        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.submit_seconds(),
+                     on_answer=sent)
 
     def submit_text(self, number: str, typed: str) -> Reply:
         text = self.engine.decode_text(typed.replace("\r", "\n").strip("\n"))
@@ -147,7 +148,8 @@ class SmsService:
             self.reports.part_sent(number, reference, wants_report)
             self._submitted(SentMessage(number, text, 1, encoding, reference,
                                         self.engine.clock() - began))
-        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.sms_submit, on_answer=sent)
+        return Reply([f"+CMGS: {reference}"], delay=self.engine.latency.submit_seconds(),
+                     on_answer=sent)
 
     def _failure(self, number: str) -> Reply | None:
         """The +CMS ERROR answer a submit to ``number`` gets now, if it fails."""
@@ -160,7 +162,7 @@ class SmsService:
         if code is None:
             return None
         engine.log.record("sms_failed", number=number, code=code)
-        return Reply(final=engine.error_text(CmsError(code)), delay=engine.latency.sms_submit)
+        return Reply(final=engine.error_text(CmsError(code)), delay=engine.latency.submit_seconds())
 
     def _take_cmgs_reference(self) -> int:
         reference = self._next_cmgs_reference

@@ -77,8 +77,9 @@ class ControlServer:
         if op == "ping":
             return {"port": emulator.port, "link": emulator.link}
         if op == "call":
+            interval = request.get("ring_interval")  # None: the modem's own cadence
             call_id = emulator.call(str(request["number"]), int(request.get("rings", 10)),
-                                    float(request.get("ring_interval", 1.0)))
+                                    None if interval is None else float(interval))
             if not request.get("wait"):
                 return {"id": call_id}
             return emulator.wait_for_call(call_id, float(request.get("timeout_seconds", CALL_WAIT_LIMIT)))
@@ -141,12 +142,14 @@ class EmulatorClient:
     def ping(self) -> dict:
         return self.request("ping")
 
-    def call(self, number: str, rings: int = 10, ring_interval: float = 1.0, wait: bool = False,
+    def call(self, number: str, rings: int = 10, ring_interval: float | None = None,
+             wait: bool = False,
              timeout: float | None = None):
         """Ring the box. Returns ``{"id": n}``, or with ``wait`` the call's log entry once it ended."""
         if not wait:
             return self.request("call", number=number, rings=rings, ring_interval=ring_interval)
-        limit = timeout if timeout is not None else rings * ring_interval + 30.0
+        # Without an interval the modem rings at most every 6 s of real time (scaled, so sooner).
+        limit = timeout if timeout is not None else rings * (ring_interval or 6.0) + 30.0
         return self.request("call", timeout=limit + 5.0, number=number, rings=rings,
                             ring_interval=ring_interval, wait=True, timeout_seconds=limit)
 

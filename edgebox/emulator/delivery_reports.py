@@ -48,7 +48,7 @@ class DeliveryReports:
         if outcome == "none":
             return
         submitted = self.engine.wallclock().replace(microsecond=0)
-        self.engine.timers.schedule(self.engine.latency.delivery_report,
+        self.engine.timers.schedule(self.engine.latency.report_seconds(),
                                     lambda: self._arrives(number, reference, submitted, outcome))
 
     def _arrives(self, number: str, reference: int, submitted, outcome: str) -> None:

@@ -30,6 +30,8 @@ Per-profile differences, and why:
 - USSD: ``ussd_style`` "auto" answers UCS-2 (dcs 72) when the text is not ASCII, else text in
   the host's character set (dcs 15); "packed" (Huawei sticks) answers packed GSM 7-bit hex and
   only understands requests packed the same way (``HUAWEI_E3531``).
+- ``a7670``: SIMCom A7670E (LTE Cat-1, like the SIM7600 in its commands) with early connect:
+  at ring-back it says ``VOICE CALL: BEGIN`` and ``+COLP`` and lists the call as active.
 - Without network, SIM7600/EC25 and generic answer a submit with +CMS ERROR: 331 ("no network
   service", 3GPP TS 27.005), SIM800 with 500 (see above).
 """
@@ -61,6 +63,15 @@ class Profile:
     supports_crc: bool = True  # AT+CRC=1 turns RING into +CRING: VOICE
     clip_before_ring: bool = False  # some modules report the caller before the first RING
     clip_without_ring: bool = False  # some firmwares (or ports) show +CLIP but never RING
+    # Seconds between two RING/+CLIP of one incoming call: the network's cadence as the module
+    # reports it (Quectel AT+QCFG="urc/ri/ring" default; u-blox 5 s); scaled by the latency.
+    ring_interval: float = 5.5
+    # SIMCom A76xx on some firmwares/networks: as soon as the callee's phone alerts, the module
+    # sends "VOICE CALL: BEGIN" and +COLP and lists the call as active (+CLCC stat 0) - an early
+    # voice channel for the ring-back tone, not an answer; nothing more comes when the callee
+    # does answer (A7672SA traces published with an open alarm firmware's carrier notes: "+CLCC
+    # 1,0,2 / 1,0,3 / VOICE CALL: BEGIN / +CLCC 1,0,0 / +COLP" all at ring-back).
+    early_connect: bool = False
     caller_id_style: str = "as_given"  # how +CLIP shows the caller: see CALLER_ID_STYLES
     country_code: str = "86"  # for converting between national and international numbers
     sms_capacity: int = 50  # messages per storage ("SM", "ME")
@@ -148,6 +159,7 @@ PROFILES: dict[str, Profile] = {
         revision="EC25EFAR06A06M4G",
         imei="861107031234567",
         clip_before_ring=True,
+        ring_interval=6.0,  # AT+QCFG="urc/ri/ring" default: the EC25 repeats RING every 6 s
         caller_id_style="international",
         radio="lte",
         dtmf_style="quectel",
@@ -157,6 +169,20 @@ PROFILES: dict[str, Profile] = {
         boot_urcs_in_answers=True,
         rtc_epoch=GPS_EPOCH,
         unsupported=FOREIGN_COMMANDS | {"+DDET", "+CLTS"},
+    ),
+    "a7670": Profile(
+        name="a7670",
+        manufacturer="SIMCOM INCORPORATED",
+        model="A7670E-FASE",
+        revision="A011B07A7670M7_F",
+        imei="861045087668615",
+        caller_id_style="international",
+        radio="lte",
+        tts_command="+CTTS",
+        usb=True,
+        early_connect=True,
+        boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
+        unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
     ),
 }
 

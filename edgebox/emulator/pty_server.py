@@ -107,7 +107,7 @@ class EmulatorServer(FaultControls):
 
     # -- control operations -------------------------------------------------------------------
 
-    def call(self, number: str, rings: int = 10, ring_interval: float = 1.0) -> int:
+    def call(self, number: str, rings: int = 10, ring_interval: float | None = None) -> int:
         """Ring the box from ``number``; returns the id of the future ``call_received`` entry."""
         return self._control(lambda: self.engine.services["calls"].ring_box(number, rings, ring_interval))
 

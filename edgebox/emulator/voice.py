@@ -47,7 +47,7 @@ class VoiceService:
         if self._playback is not None:
             raise CmeError(3)  # one text at a time; the box must wait for the end report
         self.engine.log.record("tts", number=call.number, text=text)
-        seconds = len(text) * self.engine.latency.tts_per_char
+        seconds = self.engine.latency.seconds(len(text) * self.engine.latency.tts_per_char)
         self._playback = self.engine.timers.schedule(seconds, self._finished)
 
     def stop(self) -> None:

@@ -53,18 +53,22 @@ COLUMNS = (
     Column("group", "组别", required=True),
     Column("leader", "中心户长", required=True),
     Column("flags", "标记", required=False),
+    Column("guardians", "亲属电话", required=False),
     Column("note", "备注", required=False),
 )
+# Other headers offices give the same column.
+_HEADER_ALIASES = {"监护人电话": "guardians", "亲属手机": "guardians", "说明": "note"}
 _COLUMN_BY_HEADER = {
     header: column for column in COLUMNS for header in (column.header_zh, column.key)
-}
+} | {alias: column for alias, key in _HEADER_ALIASES.items()
+     for column in COLUMNS if column.key == key}
 
 LEADER_YES = frozenset({"是", "y", "yes", "1", "√", "✓"})
 LEADER_NO = frozenset({"", "否", "n", "no", "0"})
 
 # Limits far above any real household, so that a shifted column or an unclosed quote that swallowed
 # half the sheet is reported as such instead of being sent out in every alarm message.
-MAX_LENGTH = {"id": 16, "name": 20, "address": 40, "group": 20}
+MAX_LENGTH = {"id": 16, "name": 20, "address": 40, "group": 20, "note": 100}
 MAX_PHONES_PER_HOUSEHOLD = 5
 MAX_PHONE_LENGTH = 30
 # An official fixes a sheet from the top; hundreds of messages about one mistake repeated down a
@@ -113,6 +117,8 @@ class _Row:
     groups: tuple[str, ...]
     leads: tuple[str, ...]  # the groups this household leads
     flags: frozenset[str]
+    guardians: tuple[str, ...] = ()
+    note: str = ""
 
 
 def read_roster_csv(source: str | os.PathLike | bytes, region: str = "CN") -> Roster:
@@ -158,7 +164,8 @@ def roster_to_csv_bytes(roster: Roster, region: str = "CN") -> bytes:
                 "、".join(g.name for g in groups),
                 "是" if len(leads) == len(groups) else "、".join(leads),
                 "、".join(FLAG_LABELS_ZH[flag] for flag in FLAG_WORDS if flag in household.flags),
-                "",
+                ";".join(_sheet_phone(phone, region) for phone in household.guardians),
+                household.note,
             ])
     return out.getvalue().encode("utf-8-sig")
 
@@ -253,7 +260,8 @@ class _SheetReader:
         self._raise()
         roster = Roster(
             households=tuple(
-                Household(row.id, row.name, row.address, row.phones, row.flags) for row in rows
+                Household(row.id, row.name, row.address, row.phones, row.flags, row.guardians,
+                          row.note) for row in rows
             ),
             groups=groups,
         )
@@ -333,6 +341,8 @@ class _SheetReader:
             groups=(groups := self._groups_cell(line, cells["group"])),
             leads=self._leader_cell(line, cells["leader"], groups),
             flags=self._flags_cell(line, cells.get("flags", "")),
+            guardians=self._phones_cell(line, cells.get("guardians", ""), "guardians"),
+            note=self._text_cell(line, "note", cells.get("note", ""), required=False),
         )
 
     def _text_cell(self, line: int, key: str, cell: str, required: bool) -> str:
@@ -350,27 +360,30 @@ class _SheetReader:
             self._add(line, key, "empty")
         return text
 
-    def _phones_cell(self, line: int, cell: str) -> tuple[str, ...]:
+    def _phones_cell(self, line: int, cell: str, key: str = "phones") -> tuple[str, ...]:
+        """The household's own phones (``key`` "phones", at least one) or its relatives'
+        ("guardians", may be empty), read by the same rules."""
         found: list[str] = []
         tokens = [t.strip() for t in _LIST_SEPARATORS.split(cell) if t.strip()]
         if not tokens:
-            self._add(line, "phones", "no phone number")
+            if key == "phones":
+                self._add(line, key, "no phone number")
             return ()
         if len(tokens) > MAX_PHONES_PER_HOUSEHOLD:
-            self._add(line, "phones", f"{len(tokens)} phones; a household may list at most "
+            self._add(line, key, f"{len(tokens)} phones; a household may list at most "
                       f"{MAX_PHONES_PER_HOUSEHOLD}")
             return ()
         for token in tokens:
             if len(token) > MAX_PHONE_LENGTH:
-                self._add(line, "phones", f"'{_shorten(token)}' is too long to be a phone number")
+                self._add(line, key, f"'{_shorten(token)}' is too long to be a phone number")
             elif _SCIENTIFIC.fullmatch(token):
-                self._add(line, "phones", f"'{token}' is how Excel shows a long number it has "
+                self._add(line, key, f"'{token}' is how Excel shows a long number it has "
                           "rounded; format the column as text and type the number again")
             else:
                 try:
                     phone = phones.normalise(token, self.region)
                 except phones.PhoneNumberError as exc:
-                    self._add(line, "phones", str(exc))
+                    self._add(line, key, str(exc))
                     continue
                 if phone not in found:  # the same number typed twice in one cell is harmless
                     found.append(phone)

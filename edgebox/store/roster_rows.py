@@ -25,9 +25,11 @@ class RosterRows:
             conn.execute("DELETE FROM village_groups")
             conn.execute("DELETE FROM households")
             conn.executemany(
-                "INSERT INTO households VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO households (id, name, address, phones, flags, position, guardians,"
+                " note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(h.id, h.name, h.address, json.dumps(list(h.phones)),
-                  json.dumps(sorted(h.flags)), pos) for pos, h in enumerate(roster.households)],
+                  json.dumps(sorted(h.flags)), pos, json.dumps(list(h.guardians)), h.note)
+                 for pos, h in enumerate(roster.households)],
             )
             conn.executemany(
                 "INSERT INTO village_groups VALUES (?, ?, ?, ?)",
@@ -79,7 +81,8 @@ class RosterRows:
                                      " WHERE id = 1").fetchone()[0]
         households = tuple(
             Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
-                      frozenset(json.loads(r["flags"])))
+                      frozenset(json.loads(r["flags"])), tuple(json.loads(r["guardians"])),
+                      r["note"])
             for r in self.db.query("SELECT * FROM households ORDER BY position")
         )
         members: dict[str, list[str]] = {}

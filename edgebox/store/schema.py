@@ -238,6 +238,22 @@ MIGRATIONS: list[str] = [
         expires_at TEXT NOT NULL       -- UTC
     );
     """,
+    # 11: relatives' phones (亲属电话) that hear a household's alarms by SMS, and the sheet's
+    # 备注, kept so an exported sheet is the office's sheet with nothing dropped.
+    """
+    ALTER TABLE households ADD COLUMN guardians TEXT NOT NULL DEFAULT '[]';  -- JSON E.164 list
+    ALTER TABLE households ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """,
+    # 12: a leader's own PIN for administration by SMS, as a scrypt hash (never the digits).
+    # Keyed by household id, without a foreign key: re-importing the sheet replaces every
+    # household row, and the leader's PIN must outlive that.
+    """
+    CREATE TABLE leader_pins (
+        household_id TEXT PRIMARY KEY,
+        pin_hash TEXT NOT NULL,
+        set_at TEXT NOT NULL           -- UTC
+    );
+    """,
 ]
 
 

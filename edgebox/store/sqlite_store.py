@@ -25,6 +25,7 @@ from edgebox.errors import StoreError
 from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
+from edgebox.store.leader_pin_rows import LeaderPinRows
 from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
@@ -44,7 +45,7 @@ LOW_SPACE_BYTES = 1024 * 1024
 
 
 class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
-                  SessionRows):
+                  SessionRows, LeaderPinRows):
     def __init__(self, path: str | Path, reserve: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it)."""
         self.path = str(path)

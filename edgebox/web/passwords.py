@@ -28,8 +28,14 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
         raise ConfigError("web.password_hash",
                           f"a password must be at least {MIN_LENGTH} characters")
+    return scrypt_hash(password)
+
+
+def scrypt_hash(secret: str) -> str:
+    """The stored form of a secret (the office password, a leader's PIN): salted scrypt,
+    checked by ``password_matches``."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
+    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
                             p=SCRYPT_P, maxmem=MAX_MEMORY, dklen=32)
     b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(digest)}"

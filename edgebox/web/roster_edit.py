@@ -18,7 +18,9 @@ from edgebox.errors import RosterError
 _SEPARATORS = re.compile(r"[;；,，、/\r\n]|\s{2,}")
 
 
-def parse_phones(text: str, region: str) -> tuple[str, ...]:
+def parse_phones(text: str, region: str, required: bool = True) -> tuple[str, ...]:
+    """The phones typed in one field; a household's own need one at least (``required``),
+    its relatives' may be none."""
     found: list[str] = []
     for token in (t.strip() for t in _SEPARATORS.split(text)):
         if not token:
@@ -29,20 +31,20 @@ def parse_phones(text: str, region: str) -> tuple[str, ...]:
             raise RosterError([str(exc)]) from exc
         if phone not in found:
             found.append(phone)
-    if not found:
+    if not found and required:
         raise RosterError(["a household needs at least one phone"])
     return tuple(found)
 
 
 def _household(household_id: str, name: str, address: str, phone_text: str, flags,
-               region: str) -> Household:
+               region: str, guardian_text: str = "", note: str = "") -> Household:
     name, address = " ".join(name.split()), " ".join(address.split())
     if not name:
         raise RosterError(["the name is empty"])
     if not address:
         raise RosterError(["the address is empty"])
     return Household(household_id, name, address, parse_phones(phone_text, region),
-                     frozenset(flags))
+                     frozenset(flags), parse_phones(guardian_text, region, required=False), note)
 
 
 def _next_id(roster: Roster) -> str:
@@ -58,18 +60,24 @@ def _with_groups(roster: Roster, households, groups) -> Roster:
 
 
 def add_household(roster: Roster, group_id: str, name: str, address: str, phone_text: str,
-                  flags=(), region: str = "CN") -> Roster:
+                  flags=(), region: str = "CN", guardian_text: str = "") -> Roster:
     group = roster.group(group_id)
-    household = _household(_next_id(roster), name, address, phone_text, flags, region)
+    household = _household(_next_id(roster), name, address, phone_text, flags, region,
+                           guardian_text)
     groups = [replace(g, member_ids=g.member_ids + (household.id,)) if g.id == group.id else g
               for g in roster.groups]
     return _with_groups(roster, roster.households + (household,), groups)
 
 
 def edit_household(roster: Roster, household_id: str, name: str, address: str,
-                   phone_text: str, flags=(), region: str = "CN") -> Roster:
-    roster.household(household_id)  # KeyError for an unknown one
-    edited = _household(household_id, name, address, phone_text, flags, region)
+                   phone_text: str, flags=(), region: str = "CN",
+                   guardian_text: str | None = None) -> Roster:
+    """``guardian_text`` None keeps the relatives' phones as they are; the sheet's 备注 is
+    always kept (the page does not edit it)."""
+    old = roster.household(household_id)  # KeyError for an unknown one
+    edited = _household(household_id, name, address, phone_text, flags, region, "", old.note)
+    edited = replace(edited, guardians=old.guardians if guardian_text is None else
+                     parse_phones(guardian_text, region, required=False))
     households = [edited if h.id == household_id else h for h in roster.households]
     return _with_groups(roster, households, roster.groups)
 

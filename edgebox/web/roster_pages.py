@@ -9,6 +9,7 @@ the daemon load the new roster.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
@@ -17,10 +18,14 @@ from starlette.responses import RedirectResponse, Response
 from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, FLAG_WORDS
 from edgebox.errors import RosterError
-from edgebox.roster_io.csv_sheet import read_roster_csv, roster_to_csv_bytes
-from edgebox.roster_io.xlsx_sheet import read_roster_xlsx
+from edgebox.domain.roster_advice import roster_warnings
+from edgebox.domain.sms_commands import PIN_DIGITS, pin_problem
+from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
+from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
 from edgebox.web.app import page, render, route
+from edgebox.web.i18n import translator
+from edgebox.web.passwords import scrypt_hash
 
 PENDING_IMPORT = "pending_import"
 
@@ -31,7 +36,7 @@ def _roster_page(request, status: int = 200, problems: list[str] | None = None,
     return render(request, "roster.html", status, roster=ctx.store.load_roster(),
                   problems=problems or [], saved=saved or request.query_params.get("saved"),
                   display=display, flag_labels=FLAG_LABELS_ZH, flags=list(FLAG_WORDS),
-                  quote=quote)
+                  quote=quote, own_pins=ctx.store.leaders_with_pins())
 
 
 @page
@@ -58,11 +63,29 @@ def _flags(form) -> list[str]:
 
 
 @page
+def set_leader_pin(request):
+    """A leader's own PIN for administration by SMS, stored as a hash; an empty one clears it
+    (the leader then uses the shared admin.leader_pin again)."""
+    ctx = request.app.state.ctx
+    household_id = request.path_params["household_id"]
+    pin = request.state.form.get("pin", "").strip()
+    if not any(g.leader_id == household_id for g in ctx.store.load_roster().groups):
+        return _roster_page(request, 400, [translator(request.state.session.lang)(
+            "pin_not_leader")])
+    if pin and pin_problem(pin):
+        low, high = PIN_DIGITS
+        return _roster_page(request, 400, [translator(request.state.session.lang)(
+            "pin_invalid", low=low, high=high)])
+    ctx.store.set_leader_pin(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
+    return RedirectResponse("/roster?saved=1", status_code=303)
+
+
+@page
 def add_household(request):
     region = request.app.state.ctx.settings.region
     return _save(request, lambda roster, f: roster_edit.add_household(
         roster, f.get("group", ""), f.get("name", ""), f.get("address", ""),
-        f.get("phones", ""), _flags(f), region))
+        f.get("phones", ""), _flags(f), region, f.get("guardians", "")))
 
 
 @page
@@ -71,7 +94,7 @@ def edit_household(request):
     household_id = request.path_params["household_id"]
     return _save(request, lambda roster, f: roster_edit.edit_household(
         roster, household_id, f.get("name", ""), f.get("address", ""), f.get("phones", ""),
-        _flags(f), region))
+        _flags(f), region, f.get("guardians")))
 
 
 @page
@@ -109,10 +132,7 @@ def import_sheet(request):
         return _roster_page(request, 400, ["choose a CSV or .xlsx file"])
     content = upload.file.read()
     try:
-        if upload.filename.lower().endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04":
-            new = read_roster_xlsx(content, ctx.settings.region)
-        else:
-            new = read_roster_csv(content, ctx.settings.region)
+        new = read_sheet(content, upload.filename, ctx.settings.region)
     except RosterError as exc:
         return render(request, "roster_import.html", 400, problems=exc.problems,
                       filename=upload.filename)
@@ -122,7 +142,8 @@ def import_sheet(request):
     incoming = {h.id for h in new.households}
     return render(request, "roster_import.html", roster=new, token=token,
                   filename=upload.filename, added=len(incoming - current),
-                  removed=len(current - incoming), display=display, flag_labels=FLAG_LABELS_ZH)
+                  removed=len(current - incoming), display=display, flag_labels=FLAG_LABELS_ZH,
+                  warnings=roster_warnings(new))
 
 
 @page
@@ -146,15 +167,35 @@ def export_csv(request):
 
 @page
 def group_table(request):
-    ctx = request.app.state.ctx
-    roster = ctx.store.load_roster()
+    roster = request.app.state.ctx.store.load_roster()
     try:
         group = roster.group(request.path_params["group_id"])
     except KeyError:
         return render(request, "message.html", 404, message_key="not_found")
-    return render(request, "group_table.html", group=group, members=roster.members(group.id),
-                  display=display, flag_labels=FLAG_LABELS_ZH,
-                  office_numbers=[display(n) for n in ctx.box.config.numbers_office])
+    return _print_sheets(request, roster, [group])
+
+
+@page
+def all_group_tables(request):
+    roster = request.app.state.ctx.store.load_roster()
+    if not roster.groups:
+        return render(request, "message.html", 404, message_key="not_found")
+    return _print_sheets(request, roster, list(roster.groups))
+
+
+def _print_sheets(request, roster, groups):
+    """The paper a village pins on the wall, one A4 page per group, and a card per household:
+    the number to dial (the modems' own numbers, [[modems]] number), the leader, the office
+    and township, how to raise, acknowledge and cancel an alarm."""
+    config = request.app.state.ctx.box.config
+    sheets = [{"group": g, "members": roster.members(g.id),
+               "leader": roster.household(g.leader_id)} for g in groups]
+    return render(request, "group_table.html", sheets=sheets, display=display,
+                  flag_labels=FLAG_LABELS_ZH, village=config.box_village,
+                  box_numbers=[display(m.number) for m in config.modems if m.number],
+                  office_numbers=[display(n) for n in config.numbers_office],
+                  township_numbers=[display(n) for n in config.numbers_township],
+                  today=datetime.now().astimezone().date().isoformat())
 
 
 ROUTES = [
@@ -164,9 +205,11 @@ ROUTES = [
     route("/roster/households/{household_id}/move", move_household, ["POST"]),
     route("/roster/households/{household_id}/remove", remove_household, ["POST"]),
     route("/roster/households/{household_id}/leader", make_leader, ["POST"]),
+    route("/roster/households/{household_id}/pin", set_leader_pin, ["POST"]),
     route("/roster/groups", add_group, ["POST"]),
     route("/roster/import", import_sheet, ["POST"]),
     route("/roster/import/confirm", confirm_import, ["POST"]),
     route("/roster/export.csv", export_csv),
     route("/roster/groups/{group_id}/print", group_table),
+    route("/roster/print", all_group_tables),
 ]

@@ -9,6 +9,9 @@ from edgebox.emulator.timing import Latency
 FIXED_TIME = datetime(2024, 11, 23, 8, 33, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
+INSTANT = {"sms_submit": 0.0, "call_setup": 0.0, "tts_per_char": 0.0, "delivery_report": 0.0}
+
+
 class FakeClock:
     def __init__(self):
         self.now = 1000.0
@@ -18,12 +21,15 @@ class FakeClock:
 
 
 class Session:
-    """An AT engine on a fake clock, with helpers to type commands and let time pass."""
+    """An AT engine on a fake clock, with helpers to type commands and let time pass. Its
+    latencies are exact (no jitter) and, unless a test gives them, immediate on the fake
+    clock: these tests check the engine's answers; the network's timing is checked where a
+    test names the durations."""
 
     def __init__(self, profile: str = "generic", **latency: float):
         self.clock = FakeClock()
         self.engine = AtEngine(profile, clock=self.clock, wallclock=lambda: FIXED_TIME,
-                               latency=Latency(**latency))
+                               latency=Latency(jitter=False, **{**INSTANT, **latency}))
 
     def send(self, data: str | bytes) -> bytes:
         self.engine.feed(data.encode("latin-1") if isinstance(data, str) else data)

@@ -195,7 +195,7 @@ def test_urcs_wait_while_an_sms_is_being_submitted():
     session.at("ATE0;+CLIP=1")
     (pdu,) = submit_pdus("+8613800138000", "alarm")
     assert session.at(f"AT+CMGS={pdu.tpduLength}") == "\r\n> "
-    session.calls.ring_box("+8613900000001")  # rings while the host types the PDU
+    session.calls.ring_box("+8613900000001", ring_interval=1.0)  # rings while the PDU is typed
     assert session.send(str(pdu) + "\x1a") == b""  # the network has not answered yet
     assert session.send("AT\r") == b""  # one command at a time: this waits too
     output = session.advance(2.1)

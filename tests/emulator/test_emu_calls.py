@@ -135,3 +135,77 @@ def test_ring_timeout_changes_at_runtime(session):
 
 def test_data_calls_are_refused(session):
     assert session.at("ATD13800138000") == "\r\nNO CARRIER\r\n"
+
+
+def test_the_box_is_rung_at_the_modems_own_cadence():
+    # Networks repeat RING/+CLIP every 5-6 s (EC25 6 s, u-blox 5 s), on the emulator's scale.
+    session = Session("ec25", call_setup=2.0, ring_timeout=30.0, scale=0.5)
+    session.at("ATE0;+CLIP=1")
+    session.calls.ring_box("+8613800138000")
+    session.engine.take_output()
+    assert session.advance(2.9).count("RING") == 0  # ec25: every 6 s, here every 3 s
+    assert session.advance(0.2).count("RING") == 1
+
+
+def test_realistic_timing_is_reproducible_and_never_zero():
+    from edgebox.emulator.timing import Latency
+    draws = [Latency.realistic(scale=0.1, seed=7).submit_seconds() for _ in range(2)]
+    assert draws[0] == draws[1]
+    latency = Latency.realistic(scale=0.1, seed=7)
+    submits = [latency.submit_seconds() for _ in range(600)]
+    assert 0.25 <= min(submits) and max(submits) <= 1.5  # 2.5 s .. 15 s, times 0.1
+    assert max(submits) > 0.5  # the long tail shows up
+    setups = [latency.setup_seconds() for _ in range(200)]
+    assert 0.35 <= min(setups) and max(setups) <= 0.7
+    with pytest.raises(ValueError):
+        Latency.realistic(scale=0)
+
+
+def test_a_caller_during_our_call_is_busy_without_call_waiting(session):
+    session.at("ATD13800138000;")
+    session.calls.ring_box("+8613900000002", ring_interval=1.0)
+    assert "+CCWA" not in session.advance(2.0)
+    (entry,) = session.log("call_received")
+    assert entry["number"] == "+8613900000002" and entry["outcome"] == "busy"
+
+
+def test_call_waiting_announces_the_caller_and_chld0_releases_only_that_call(session):
+    assert session.at("AT+CCWA=1,1") == "\r\nOK\r\n"
+    session.at("ATD13800138000;")
+    session.advance(2.1)  # alerting
+    session.calls.ring_box("+8613900000002", ring_interval=1.0)
+    output = session.engine.take_output().decode() + session.advance(1.0)
+    # 3GPP TS 27.007 7.12: +CCWA: <number>,<type>,<class>; no RING, no +CLIP.
+    assert output.count('+CCWA: "+8613900000002",145,1') == 2 and "RING" not in output
+    assert session.at("AT+CLCC") == ('\r\n+CLCC: 1,0,3,0,0,"13800138000",129\r\n'
+                                     '+CLCC: 2,1,5,0,0,"+8613900000002",145\r\n\r\nOK\r\n')
+    assert session.at("AT+CHLD=0") == "\r\nOK\r\n"
+    (entry,) = session.log("call_received")
+    assert entry["outcome"] == "rejected" and entry["waiting"] is True
+    assert session.at("AT+CLCC") == '\r\n+CLCC: 1,0,3,0,0,"13800138000",129\r\n\r\nOK\r\n'
+    assert "+CCWA" not in session.advance(3.0)
+
+
+def test_a_waiting_caller_rings_as_usual_once_our_call_is_over(session):
+    session.at("AT+CCWA=1")
+    session.at("ATD13800138000;")
+    session.calls.ring_box("13900000002", ring_interval=1.0)
+    session.engine.take_output()
+    output = session.at("ATH") + session.advance(0.5)
+    assert output.startswith("\r\nOK\r\n") and 'RING' in output
+    assert '+CLIP: "13900000002",129' in output
+
+
+def test_an_early_connect_modem_reports_the_ring_back_as_connected():
+    from edgebox.emulator.profiles import PROFILES
+    session = Session(PROFILES["a7670"], call_setup=2.0, ring_timeout=30.0)
+    session.at("ATE0;+CMEE=1;+COLP=1")
+    session.calls.set_callee("13800138000", answer_after=10.0)
+    session.at("ATD13800138000;")
+    output = session.advance(2.1)
+    assert "VOICE CALL: BEGIN" in output and '+COLP: "+8613800138000",145' in output
+    assert session.at("AT+CLCC").startswith('\r\n+CLCC: 1,0,0,')  # "active" while it rings
+    assert session.advance(10.0) == ""  # the real answer shows nothing new
+    session.at("ATH")
+    (placed,) = session.log("call_placed")
+    assert placed["outcome"] == "answered"

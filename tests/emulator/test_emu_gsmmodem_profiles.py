@@ -12,7 +12,7 @@ WAIT = 20.0
 # numbers (generic as given, SIM800) arrive as "+138…"; it only reads a +CLIP that follows RING,
 # so with EC25's +CLIP-before-RING it reports no number at all: the adapter must parse +CLIP itself.
 LIBRARY_SEES = {"generic": "+13800138000", "sim800": "+13800138000", "sim7600": "+8613800138000",
-                "ec25": None}
+                "ec25": None, "a7670": "+8613800138000"}
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -71,7 +71,8 @@ def test_unplug_removes_the_port_and_a_new_one_appears(short_dir):
 
 def test_reset_on_a_usb_profile_reenumerates_the_port(short_dir):
     link = short_dir / "modem"
-    with EmulatorServer("ec25", latency=Latency(reboot=0.2), link=str(link)) as emu:
+    with EmulatorServer("ec25", latency=Latency.realistic(scale=0.02, reboot=0.2),
+                                                          link=str(link)) as emu:
         old_port = emu.port
         with serial.Serial(str(link), 115200, timeout=WAIT) as port:
             assert exchange(port, b"AT+CFUN=1,1\r") == b"AT+CFUN=1,1\r\r\nOK\r\n"  # OK comes first
@@ -86,7 +87,7 @@ def test_reset_on_a_usb_profile_reenumerates_the_port(short_dir):
 
 
 def test_reset_on_sim800_keeps_the_port_and_prints_boot_lines():
-    with EmulatorServer("sim800", latency=Latency(reboot=0.2)) as emu:
+    with EmulatorServer("sim800", latency=Latency.realistic(scale=0.02, reboot=0.2)) as emu:
         old_port = emu.port
         with serial.Serial(emu.port, 115200, timeout=WAIT) as port:
             assert exchange(port, b"ATE0;+CFUN=1,1\r") == b"ATE0;+CFUN=1,1\r\r\nOK\r\n"

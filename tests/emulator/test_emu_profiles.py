@@ -59,7 +59,7 @@ def test_ec25_shows_the_caller_before_ring():
 def test_clip_without_ring_variant():
     session = Session(PROFILES["sim800"].with_changes(clip_without_ring=True))
     session.at("ATE0;+CLIP=1")
-    session.calls.ring_box("13800138000", rings=3)
+    session.calls.ring_box("13800138000", rings=3, ring_interval=1.0)
     output = session.engine.take_output().decode() + session.advance(1.5)
     assert "RING" not in output and output.count('+CLIP: "13800138000",129') == 2
 

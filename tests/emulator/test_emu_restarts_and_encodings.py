@@ -61,7 +61,8 @@ def test_late_boot_lines_land_inside_the_identification_answers(profile, late):
 
 
 def test_a_usb_profile_also_restarts_in_place_on_a_brown_out(tmp_path):
-    emulator = EmulatorServer("sim7600", Latency(reboot=0.2), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim7600", Latency.realistic(scale=0.02, reboot=0.2),
+                              link=str(tmp_path / "modem"))
     with emulator, serial.Serial(emulator.port, 115200, timeout=WAIT) as port:
         emulator.reboot_in_place()
         assert port.read_until(b"PB DONE\r\n") == b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
@@ -69,7 +70,8 @@ def test_a_usb_profile_also_restarts_in_place_on_a_brown_out(tmp_path):
 
 
 def test_random_restarts_in_place_are_repeatable_and_can_be_stopped(tmp_path):
-    emulator = EmulatorServer("sim800", Latency(reboot=0.05), link=str(tmp_path / "modem"))
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02, reboot=0.05),
+                              link=str(tmp_path / "modem"))
     with emulator:
         emulator.random_reboots(0.2, seed=3)
         emulator.wait_for(lambda log: sum(e["kind"] == "booted" for e in log) >= 3, WAIT)

@@ -67,7 +67,8 @@ def test_a_call_flood_neither_crashes_the_box_nor_delays_real_alarms(tmp_path):
                for _ in range(CALLS)]
 
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.1, call_setup=0.01, ring_timeout=0.3))
+                              latency=Latency.realistic(scale=0.02, sms_submit=5, call_setup=0.5,
+                                                        ring_timeout=15))
     emulator.start()
     ladder = ('[[escalation]]\nafter_minutes = 2\nactions = ["sms_leader", "sms_office"]\n'
               '[[escalation]]\nafter_minutes = 5\nactions = ["sms_township"]\n')

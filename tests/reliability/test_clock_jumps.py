@@ -51,7 +51,8 @@ def test_the_ladder_keeps_real_time_when_the_wall_clock_jumps(tmp_path):
     env = {**os.environ, "LD_PRELOAD": libfaketime(), "FAKETIME_TIMESTAMP_FILE": str(offset_file),
            "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.02, call_setup=0.02, ring_timeout=0.3))
+                              latency=Latency.realistic(scale=0.02, sms_submit=1, call_setup=1,
+                                                        ring_timeout=15))
     emulator.start()
     ladder = "".join(
         f'[[escalation]]\nafter_minutes = {minutes}\nactions = ["sms_{who}"]\n'

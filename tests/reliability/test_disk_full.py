@@ -58,7 +58,8 @@ def fill(directory) -> int:
 
 def test_a_full_disk_still_raises_the_alarm_and_tells_the_office(tmp_path, small_disk):
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.02, call_setup=0.02, ring_timeout=0.3))
+                              latency=Latency.realistic(scale=0.02, sms_submit=1, call_setup=1,
+                                                        ring_timeout=15))
     emulator.start()
     config, db = write_box(
         tmp_path, str(tmp_path / "modem"),

@@ -47,8 +47,8 @@ def test_a_broadcast_survives_an_unplugged_modem_and_stuck_commands(tmp_path):
     sheet, phones = village_sheet(groups=2, households_per_group=20)
     village = [p for group in phones for p in group]
     emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.05, call_setup=0.02, ring_timeout=0.3,
-                                              reboot=0.5))
+                              latency=Latency.realistic(scale=0.02, sms_submit=2.5, call_setup=1,
+                                                        ring_timeout=15, reboot=0.5))
     emulator.start()
     config, db = write_box(
         tmp_path, str(tmp_path / "modem"),
@@ -104,7 +104,7 @@ def test_a_broadcast_survives_random_brown_outs_of_a_sim800(tmp_path):
     sheet, phones = village_sheet(groups=2, households_per_group=15)
     village = [p for group in phones for p in group]
     emulator = EmulatorServer("sim800", link=str(tmp_path / "modem"),
-                              latency=Latency(sms_submit=0.3, reboot=0.5))
+                              latency=Latency.realistic(scale=0.02, sms_submit=15, reboot=0.5))
     emulator.start()
     config, db = write_box(
         tmp_path, str(tmp_path / "modem"),

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class IncomingCall:
     """Someone is ringing the box. ``digits``/``ton`` as in +CLIP; digits None when withheld.
-    ``same_call``: the same number rang moments ago, so this is probably that call ringing on
-    before our hang-up reached the network; it must be rejected but is not a new alarm."""
+    ``same_call``: this number was shown before and the box has not hung up since, nor has the
+    caller given up: that call ringing on, however long our hang-up took. It must be rejected
+    but is not a new alarm. ``waiting``: announced by +CCWA while the box was in a call of its
+    own (ringing a member), so it is rejected with AT+CHLD=0, keeping that call."""
     digits: str | None
     ton: int | None
     same_call: bool = False
     modem: str = ""
+    waiting: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,19 @@ from edgebox.errors import ModemError
 log = logging.getLogger(__name__)
 
 CLIP = re.compile(r'^\+CLIP:\s*"([^"]*)"\s*,\s*(\d+)')
+# A call arriving while the box is in a call of its own (ringing a member) shows only as
+# "+CCWA: <number>,<type>,<class>[,...]" (3GPP TS 27.007 7.12, once AT+CCWA=1 enabled it);
+# class 1 is voice, the only class that can be an alarm.
+CCWA = re.compile(r'^\+CCWA:\s*"([^"]*)"\s*,\s*(\d+)\s*,\s*(\d+)')
+CCWA_VOICE = 1
 CDSI = re.compile(r'^\+CDSI:\s*"([^"]+)",\s*(\d+)')
 CMTI = re.compile(r'^\+CMTI:\s*"([^"]*)"\s*,\s*(\d+)')
 CALL_ENDED = {"NO CARRIER": "no_answer", "BUSY": "busy", "NO ANSWER": "no_answer"}
 # A ring without caller id is only reported once the next RING shows +CLIP did not come with it.
 BARE_RINGS_BEFORE_WITHHELD = 2
-# The network repeats RING/+CLIP every few seconds until we hang up; the same caller within this
-# many seconds is most likely the same call ringing on (it must still be hung up).
-SAME_CALL_SECONDS = 3.0
+# Marks, in the order of the lines, that the box hung up (ATH, AT+CHUP or AT+CHLD=0 answered OK):
+# every +CLIP read before it belongs to a call that has now ended.
+HUNG_UP = object()
 STORAGES = ("SM", "ME")  # SIM card, modem memory
 REPORT_STORAGES = ("SR", "SM", "ME")  # where a modem may keep a status report
 # TP-Status of a status report: 0x00-0x1F done (delivered), 0x20-0x3F still trying, else failed.
@@ -49,6 +54,14 @@ POLL = 0.3
 # What python-gsmmodem-new's PDU decoder raises on a damaged or cut PDU (found by fuzzing):
 # its own EncodingError, and plain StopIteration, ValueError, IndexError from deep inside.
 PDU_DECODE_ERRORS = (GsmModemException, StopIteration, ValueError, IndexError, KeyError)
+
+
+def announces_call(line: str) -> bool:
+    """A caller id the dispatcher turns into an IncomingCall, which the daemon hangs up on."""
+    if CLIP.match(line):
+        return True
+    match = CCWA.match(line)
+    return match is not None and bool(int(match.group(3)) & CCWA_VOICE)
 
 
 def needs_port(line: str) -> bool:
@@ -64,8 +77,14 @@ class Notifications:
         self._reassembler = Reassembler()
         self._pdu_follows: str | None = None  # "+CDS" or "+CMT": the next line is its PDU
         self._bare_rings = 0
-        self._last_caller: tuple[str | None, float] = (None, float("-inf"))
-        self.answered = threading.Event()
+        # Callers whose call is still ringing: shown by +CLIP/+CCWA with no hang-up since. The
+        # network repeats RING/+CLIP every 5-6 s until the call ends (Quectel's default
+        # AT+QCFG="urc/ri/ring", u-blox 5 s), and a submit can hold the port 14 s before our
+        # hang-up goes out: however long that takes, it is the same call, not a new alarm.
+        self._ringing: set[str | None] = set()
+        # +COLP or "VOICE CALL: BEGIN" during our ring call: the line says it is connected,
+        # which is an answer on most modems and only the ring-back on some (see ring_back.py).
+        self.connected = threading.Event()
         self._ended = threading.Event()
         self._end_reason = ""
         self._keys: queue.Queue = queue.Queue()
@@ -79,6 +98,9 @@ class Notifications:
         # Announcements waiting to read a stored SMS or report through the port (see
         # port_work_done): a fan-out lets them in between two submits.
         self._port_work = 0
+        # Calls announced to the daemon and not yet hung up on (see call_rejected): the worker
+        # lets their hang-up in between two submits too, before the network diverts them.
+        self._calls_pending = 0
         self._port_work_changed = threading.Condition()
         # A boot line seen outside an initialisation: a restart line (RDY, a power-down line)
         # says the modem restarted in place, back at its power-up settings (no +CLIP, so every
@@ -95,6 +117,8 @@ class Notifications:
     def start(self) -> None:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
         self._port_work = 0  # what the old queue still held will be announced again, or swept
+        self._ringing = set()  # a modem (re)started has no call from before
+        self._calls_pending = 0
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
         self._thread.start()
@@ -105,16 +129,21 @@ class Notifications:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def put(self, line: str) -> None:
-        if not self.starting and is_boot_line(line):
+    def put(self, line) -> None:
+        if line is not HUNG_UP and not self.starting and is_boot_line(line):
             # Decided as it arrives: the reader knows what it was.
             if is_restart_line(line):
                 self._restart_line = line
             else:
                 self._maybe_restart_line = line
-        if needs_port(line):
+        # Counted here, on the reader's thread, before the answer that follows the line is
+        # read: a worker done with its submit then sees the work is waiting.
+        if line is not HUNG_UP and needs_port(line):
             with self._port_work_changed:
                 self._port_work += 1
+        elif line is not HUNG_UP and announces_call(line):
+            with self._port_work_changed:
+                self._calls_pending += 1
         self._lines.put(line)
 
     def take_restart(self) -> str | None:
@@ -133,12 +162,27 @@ class Notifications:
 
     def port_work_done(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` seconds) until every SMS or report the modem has announced
-        so far has been read through the port. A worker calls this between two submits: an
-        announcement that came with a submit's answer would otherwise wait for the next
-        submit (seconds), as the worker takes the port again first. An acknowledgement or a
-        cancel is read, and acted on, before the fan-out goes on."""
+        so far has been read through the port, and every call it announced has been hung up
+        on. A worker calls this between two submits: an announcement that came with a
+        submit's answer would otherwise wait for the next submit (seconds, 14 on a busy cell),
+        as the worker takes the port again first. An acknowledgement or a cancel is read, and
+        acted on, and a caller rejected, before the fan-out goes on."""
         with self._port_work_changed:
-            return self._port_work_changed.wait_for(lambda: self._port_work == 0, timeout)
+            return self._port_work_changed.wait_for(
+                lambda: self._port_work == 0 and self._calls_pending == 0, timeout)
+
+    def call_rejected(self) -> None:
+        """The daemon's hang-up for one announced call has been tried (each IncomingCall gets
+        one, whatever it means)."""
+        with self._port_work_changed:
+            self._calls_pending = max(0, self._calls_pending - 1)
+            self._port_work_changed.notify_all()
+
+    def hung_up(self) -> None:
+        """The box's hang-up was answered OK: calls that rang until now have ended, so the next
+        +CLIP of the same number is a new call. Queued behind the lines already read, so a
+        +CLIP that came before the OK still counts as the call that was hung up."""
+        self._lines.put(HUNG_UP)
 
     def lost(self, reason: str) -> None:
         self._end_call("NO CARRIER")
@@ -150,7 +194,7 @@ class Notifications:
     # -- the ring call in progress -----------------------------------------------------------
 
     def begin_call(self) -> None:
-        self.answered.clear()
+        self.connected.clear()
         self._ended.clear()
         self._tts_done.clear()
         self._keys = queue.Queue()
@@ -175,6 +219,13 @@ class Notifications:
                     repeat()
         return None
 
+    def take_key(self) -> str | None:
+        """A key pressed in the ring call so far, if any (without waiting)."""
+        try:
+            return self._keys.get_nowait()
+        except queue.Empty:
+            return None
+
     def _end_call(self, reason: str) -> None:
         self._end_reason = reason
         self._ended.set()
@@ -187,14 +238,19 @@ class Notifications:
                 self._handle(line)
             except Exception:  # one odd notification must not end the only dispatcher
                 log.exception("could not handle modem notification %r", line)
+                if line is not HUNG_UP and announces_call(line):
+                    self.call_rejected()  # no call reached the daemon: nothing to wait for
             finally:
-                if needs_port(line):
+                if line is not HUNG_UP and needs_port(line):
                     with self._port_work_changed:
                         self._port_work -= 1
                         self._port_work_changed.notify_all()
 
-    def _handle(self, line: str) -> None:
-        if self._pdu_follows:
+    def _handle(self, line) -> None:
+        if line is HUNG_UP:
+            self._ringing.clear()
+            self._bare_rings = 0
+        elif self._pdu_follows:
             kind, self._pdu_follows = self._pdu_follows, None
             self._pdu(kind, line)
         elif line.startswith(("+CDS:", "+CMT:")):
@@ -202,9 +258,12 @@ class Notifications:
         elif line in CALL_ENDED:
             if self._modem.in_outgoing_call:
                 self._end_call(line)
+            else:  # the caller gave up (or the network ended the call) before our hang-up
+                self._ringing.clear()
             self._bare_rings = 0
-        elif line.startswith("+COLP:"):
-            self.answered.set()
+        elif line.startswith("+COLP:") or line.startswith("VOICE CALL: BEGIN"):
+            if self._modem.in_outgoing_call:
+                self.connected.set()
         elif (digit := dtmf_digit(line)) is not None:
             self._keys.put(digit)
         elif TTS_DONE.match(line):
@@ -213,9 +272,13 @@ class Notifications:
             self._bare_rings += 1
             if self._bare_rings >= BARE_RINGS_BEFORE_WITHHELD:
                 self._bare_rings = 0
+                with self._port_work_changed:  # not counted as it was read (see put)
+                    self._calls_pending += 1
                 self._emit(IncomingCall(None, None, modem=self._modem.name))
         elif match := CLIP.match(line):
             self._clip(match.group(1) or None, int(match.group(2)))
+        elif (match := CCWA.match(line)) and announces_call(line):
+            self._clip(match.group(1) or None, int(match.group(2)), waiting=True)
         elif line.startswith("+CMTI"):
             self._stored_sms(line)
         elif match := CDSI.match(line):
@@ -227,13 +290,11 @@ class Notifications:
         else:
             log.debug("modem %s notification not used: %r", self._modem.name, line)
 
-    def _clip(self, digits: str | None, ton: int) -> None:
+    def _clip(self, digits: str | None, ton: int, waiting: bool = False) -> None:
         self._bare_rings = 0
-        now = time.monotonic()
-        last_digits, last_at = self._last_caller
-        same_call = digits == last_digits and now - last_at < SAME_CALL_SECONDS
-        self._last_caller = (digits, now)
-        self._emit(IncomingCall(digits, ton, same_call, self._modem.name))
+        same_call = digits in self._ringing
+        self._ringing.add(digits)
+        self._emit(IncomingCall(digits, ton, same_call, self._modem.name, waiting))
 
     def _pdu(self, kind: str, pdu: str) -> None:
         try:

@@ -24,6 +24,7 @@ from edgebox.adapters.modem.events import RingOutcome
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import UNSOLICITED, PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
+from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,9 @@ class SerialModem:
         right after a restart in place a modem may refuse it for a moment."""
         # CMEE=2: errors in words ("+CMS ERROR: Network timeout"), which the patched reader
         # ends a command on as it does on numbers; a modem without it keeps numbers.
-        for command in ("AT+CMEE=2", self.dialect.dtmf_enable, "AT+COLP=1",
+        # AT+CCWA=1,1: a caller while we ring a member is announced (+CCWA) instead of hearing
+        # busy unseen; a network or modem without call waiting answers ERROR and stays as is.
+        for command in ("AT+CMEE=2", self.dialect.dtmf_enable, "AT+COLP=1", "AT+CCWA=1,1",
                         *self.dialect.nitz_commands):
             if command:
                 try:
@@ -211,9 +214,20 @@ class SerialModem:
 
     def reject_call(self) -> None:
         """Hang up the ringing call at once: free for the caller, and before the network can
-        divert it to voicemail. While we are ringing a member the alarm arrives as a waiting
-        call: release only that one (AT+CHLD=0) and keep ringing the member."""
-        self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+        divert it to voicemail. It goes ahead of the SMS queued for the port, after the one
+        being submitted. While we are ringing a member the alarm arrives as a waiting call:
+        release only that one (AT+CHLD=0 sets "user determined user busy" for a waiting call,
+        3GPP TS 27.007 7.13) and keep ringing the member."""
+        try:
+            with self._exchange.first():
+                self.command("AT+CHLD=0" if self.in_outgoing_call else "ATH")
+                # Answered OK: whoever rang until now has been hung up on; marked while the
+                # port is still ours, so no next command's lines come before the mark. (The
+                # ATH that ends our own ring call is not such a mark: a call waiting then is
+                # not released by it.)
+                self.notes.hung_up()
+        finally:
+            self.notes.call_rejected()
 
     def send_sms(self, number: str, text: str) -> list[int]:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
@@ -241,18 +255,23 @@ class SerialModem:
 
     def read_announced(self, timeout: float = 2.0) -> None:
         """Let SMS and reports the modem announced (perhaps with the answer to the last
-        command) be read before this thread's next command: see Notifications.port_work_done."""
+        command) be read, and announced calls hung up on, before this thread's next command:
+        see Notifications.port_work_done."""
         if not self.notes.port_work_done(timeout):
-            log.info("modem %s: announced SMS still unread after %.1f s", self.name, timeout)
+            log.info("modem %s: announced SMS or calls still waiting after %.1f s", self.name,
+                     timeout)
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
              stop: threading.Event | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
         (where the modem can) and wait for the acknowledgement key until the time is up.
-        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled")."""
+        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled").
+        What counts as answered depends on the modem (see ring_back): a ring-back reported as
+        connected is not spoken into; there only the member's key proves an answer."""
         self.notes.begin_call()
         self.in_outgoing_call = True
-        alerting_since, spoken, result = None, False, "hung_up"
+        rule = AnswerRule(connects_early(self.identity))
+        spoken, result = False, "hung_up"
         try:
             self.command(f"ATD{number};")
             deadline = time.monotonic() + max_seconds
@@ -264,13 +283,16 @@ class SerialModem:
                 if ended:
                     result = ended
                     break
-                state = CLCC_ACTIVE if self.notes.answered.is_set() else self._outgoing_state()
+                state = self._outgoing_state()
                 if state is None:
-                    result = "no_answer" if alerting_since else "rejected"
+                    result = "no_answer" if rule.alerting_since else "rejected"
                     break
-                if state == CLCC_ALERTING and alerting_since is None:
-                    alerting_since = time.monotonic()
-                if state == CLCC_ACTIVE:
+                answered = rule.answered(state == CLCC_ACTIVE, self.notes.connected.is_set(),
+                                         state == CLCC_ALERTING, time.monotonic())
+                if rule.ring_back and self.notes.take_key() == ACK_KEY:
+                    result = "acknowledged"  # the member picked up after all, and said so
+                    break
+                if answered:
                     spoken = self._speak(speech)
                     pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech),
                                                       stop=stop)
@@ -283,7 +305,7 @@ class SerialModem:
                 self.command("ATH")
             except ModemError as exc:
                 log.warning("hanging up the ring call to %s failed: %s", number, exc)
-        alerting = time.monotonic() - alerting_since if alerting_since else 0.0
+        alerting = time.monotonic() - rule.alerting_since if rule.alerting_since else 0.0
         return RingOutcome(result, round(alerting, 2), spoken)
 
     def _speak(self, speech: str | None) -> bool:
