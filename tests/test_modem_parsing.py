@@ -180,3 +180,12 @@ def test_boot_lines_and_the_answers_that_look_like_them(line, pending, boot):
 def test_a_module_rtc_at_its_epoch_is_read_in_its_own_century():
     [when] = [readings.network_time(['+CCLK: "80/01/06,00:00:12+00"'])]
     assert when.year == 1980
+
+
+@pytest.mark.parametrize("clip, cnmi, off", [
+    (["+CLIP: 1,1"], ["+CNMI: 2,1,0,1,0"], []),                           # kept
+    (["AT+CLIP?", "+CLIP: 0,1"], ["AT+CNMI?", "+CNMI: 0,0,0,0,0"], ["echo", "clip", "cnmi"]),
+    (["+CLIP: 1,1"], ["+CNMI: 2,1,0,0,0"], ["cnmi"]),                     # reports not routed
+])
+def test_settings_a_restart_resets(clip, cnmi, off):
+    assert readings.settings_off(clip, cnmi, "2,1,0,1,0") == off

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 
@@ -35,10 +34,6 @@ POLL_SECONDS = 0.3
 ACK_KEY = "1"
 # A SIM800 answers again ~3 s after a brown-out (RDY), an EC25 in ~10 s.
 RESTART_WAIT_SECONDS = 30
-# The settings a restart in place takes back to power-up defaults, as the health check reads
-# them: caller id shown (+CLIP: 1,…), new SMS and reports announced as we asked (+CNMI).
-_CLIP_SETTING = re.compile(r"^\+CLIP:\s*(\d)")
-_CNMI_SETTING = re.compile(r"^\+CNMI:\s*(\d),(\d),\d,(\d)")
 
 
 def looks_unsolicited(line: str) -> bool:
@@ -347,24 +342,13 @@ class SerialModem:
         """Which of the settings that matter the modem no longer has: a restart in place
         whose boot lines we never saw (lost in the middle of a command) leaves no other trace.
         Echo shows as our own command coming back in its answer."""
-        off = []
         try:
             clip = self.command("AT+CLIP?")
             cnmi = self.command("AT+CNMI?")
         except ModemError as exc:
             log.info("modem %s: settings not read (%s)", self.name, exc)
-            return off
-        if any(ln.strip() in ("AT+CLIP?", "AT+CNMI?") for ln in clip + cnmi):
-            off.append("echo")
-        shown = next((m for ln in clip if (m := _CLIP_SETTING.match(ln))), None)
-        if shown is None or shown.group(1) != "1":
-            off.append("clip")
-        wanted = self._gsm.AT_CNMI.split(",") if self._gsm else []
-        cnmi_now = next((m for ln in cnmi if (m := _CNMI_SETTING.match(ln))), None)
-        if cnmi_now is None or len(wanted) < 4 or (cnmi_now.group(2), cnmi_now.group(3)) != (
-                wanted[1], wanted[3]):
-            off.append("cnmi")
-        return off
+            return []
+        return readings.settings_off(clip, cnmi, self._gsm.AT_CNMI if self._gsm else "")
 
     def request_balance(self, code: str) -> None:
         """Send the balance USSD; the answer comes later as a UssdReply event, so a slow
