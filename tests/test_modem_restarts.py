@@ -8,20 +8,9 @@ import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
 from tests.support import kinds, query, start_box, stop, wait_for
+from tests.test_modem_faults import GROUP_ONE, all_sent, texts
 
 pytestmark = pytest.mark.slow
-
-GROUP_ONE = ["+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004",
-             "+8618600138003"]  # four members' phones and the caller's confirmation
-
-
-def all_sent(db):
-    return query(db, "SELECT count(*) FROM deliveries WHERE state != 'sent'")[0][0] == 0 and \
-        query(db, "SELECT count(*) FROM deliveries")[0][0] > 0
-
-
-def texts(emulator):
-    return collections.Counter(e["number"] for e in emulator.log() if e["kind"] == "sms_sent")
 
 
 def restarts(db):

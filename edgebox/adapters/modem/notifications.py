@@ -397,13 +397,7 @@ class Notifications:
         found = 0
         with self._inbox:
             for memory in memories:
-                try:
-                    with self._modem.exchange():
-                        stored = self._modem.library.list_stored(memory)
-                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
-                    log.debug("no reports read from %s: %s", memory, exc)
-                    continue
-                for index, pdu in stored:
+                for index, pdu in self._stored(memory):
                     try:
                         decoded = decodeSmsPdu(pdu)
                     except PDU_DECODE_ERRORS:
@@ -414,6 +408,16 @@ class Notifications:
                         self._report(decoded["reference"], decoded["status"])
         return found
 
+    def _stored(self, memory: str) -> list:
+        """(index, PDU) of everything kept in ``memory``; none when it cannot be listed (a
+        modem without that storage, or one busy restarting)."""
+        try:
+            with self._modem.exchange():
+                return self._modem.library.list_stored(memory)
+        except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
+            log.debug("nothing read from %s: %s", memory, exc)
+            return []
+
     def collect_stored_sms(self) -> None:
         """SMS that arrived while we were not listening (an alarm by SMS during a restart), or
         that the box died before keeping. They may sit on the SIM or in the modem: the library
@@ -421,13 +425,7 @@ class Notifications:
         once kept; status reports stored there and messages no decoder can read at once."""
         with self._inbox:
             for memory in STORAGES:
-                try:
-                    with self._modem.exchange():
-                        stored = self._modem.library.list_stored(memory)
-                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
-                    log.debug("no stored SMS read from %s: %s", memory, exc)
-                    continue
-                for index, pdu in stored:
+                for index, pdu in self._stored(memory):
                     try:
                         decoded = decodeSmsPdu(pdu)
                     except PDU_DECODE_ERRORS as exc:
