@@ -43,9 +43,9 @@ def wait_for(condition, timeout, what, log_path=None):
         time.sleep(0.1)
 
 
-def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET):
+def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET, wait_ready=True):
     """Import SHEET (or another sheet) and start `edgebox run` as a process on these emulators; wait for every
-    modem to be ready. Returns (process, db path, config path, log path)."""
+    modem to be ready (unless not ``wait_ready``). Returns (process, db path, config path, log path)."""
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"
     modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
@@ -57,8 +57,9 @@ def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET):
     import_sheet(tmp_path, config, sheet)
     log_path = tmp_path / "daemon.log"
     daemon = start_daemon(config, log_path)
-    wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
-             log_path)
+    if wait_ready:
+        wait_for(lambda: kinds(db).count("modem_ready") >= len(emulators), 30, "the modems",
+                 log_path)
     return daemon, db, config, log_path
 
 

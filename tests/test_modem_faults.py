@@ -103,12 +103,17 @@ def test_a_modem_that_keeps_failing_is_taken_out_of_service_and_comes_back(tmp_p
 
 
 def test_sim_not_ready_at_boot_then_the_box_starts_working(tmp_path):
-    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02), link=str(tmp_path / "modem"),
-                              sim_not_ready=2.0)
+    emulator = EmulatorServer("sim800", Latency.realistic(scale=0.02), link=str(tmp_path / "modem"))
     emulator.start()
-    daemon, db, _, log_path = start_box(tmp_path, [emulator])
+    emulator.sim_not_ready(None)  # held until the daemon has met it, however slow the machine
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], wait_ready=False)
     try:
-        assert "modem_unavailable" in kinds(db)  # the first start-up saw the SIM not ready
+        wait_for(lambda: "modem_unavailable" in kinds(db), 60, "the start-up to meet the SIM",
+                 log_path)
+        assert "modem_ready" not in kinds(db)
+        emulator.release_sim()
+        wait_for(lambda: "modem_ready" in kinds(db), 60, "the modem once the SIM is ready",
+                 log_path)
         emulator.call("18600138003")
         wait_for(lambda: all_sent(db), 60, "every text", log_path)
     finally:

@@ -138,6 +138,28 @@ def test_ussd_in_every_encoding(line, packed, text):
     assert ussd.decode(line, packed) == text
 
 
+CYRILLIC_HEX = "Баланс 12.50 руб.".encode("utf-16-be").hex().upper()
+HUNGARIAN_HEX = "Feltöltött egyenleg: 7777Ft".encode("utf-16-be").hex().upper()
+ARABIC_HEX = "رصيدك 107.93 د.ل".encode("utf-16-be").hex().upper()
+
+
+@pytest.mark.parametrize("line, packed, text", [
+    # dcs 72 names UCS-2: decoded whatever the script (gammu issue #109, Huawei E3276, Russian)
+    (f'+CUSD: 0,"{CYRILLIC_HEX}",72', False, "Баланс 12.50 руб."),
+    # UCS-2 hex behind dcs 15 in Latin-1 letters (gammu issue #358, Quectel M35, Hungarian)
+    (f'+CUSD: 2,"{HUNGARIAN_HEX}",15', False, "Feltöltött egyenleg: 7777Ft"),
+    # dcs 17: "ar" as two packed septets (6139), the text, U+0000, filler (gammu issue #377)
+    (f'+CUSD: 2,"6139{ARABIC_HEX}0000FFFF60B16260EEEE",17', False, "رصيدك 107.93 د.ل"),
+    # Huawei E160: packed hex with neither quotes nor dcs (gammu tests/at-ussd/01-E160.dump)
+    ('+CUSD: 0, C2303BEC1E974133970C06CAD7C36E', True, "Balance 3.20 yuan"),
+    ('+CUSD: 0, C2303BEC1E974133970C06CAD7C36E,15', True, "Balance 3.20 yuan"),
+    ('+CUSD: 0,Balance 3.20 yuan', False, "Balance 3.20 yuan"),  # bare text: every word
+    (f'+CUSD: 2,"{HUNGARIAN_HEX}",15', True, "Feltöltött egyenleg: 7777Ft"),  # UCS2 on a Huawei
+])
+def test_ussd_forms_real_modems_send(line, packed, text):
+    assert ussd.decode(line, packed) == text
+
+
 def test_ussd_requests_are_packed_for_huawei_only():
     assert ussd.request("*100#", packed=True) == "AA180C3602"
     assert ussd.request("*100#", packed=False) == "*100#"
@@ -158,3 +180,12 @@ def test_boot_lines_and_the_answers_that_look_like_them(line, pending, boot):
 def test_a_module_rtc_at_its_epoch_is_read_in_its_own_century():
     [when] = [readings.network_time(['+CCLK: "80/01/06,00:00:12+00"'])]
     assert when.year == 1980
+
+
+@pytest.mark.parametrize("clip, cnmi, off", [
+    (["+CLIP: 1,1"], ["+CNMI: 2,1,0,1,0"], []),                           # kept
+    (["AT+CLIP?", "+CLIP: 0,1"], ["AT+CNMI?", "+CNMI: 0,0,0,0,0"], ["echo", "clip", "cnmi"]),
+    (["+CLIP: 1,1"], ["+CNMI: 2,1,0,0,0"], ["cnmi"]),                     # reports not routed
+])
+def test_settings_a_restart_resets(clip, cnmi, off):
+    assert readings.settings_off(clip, cnmi, "2,1,0,1,0") == off

@@ -8,20 +8,9 @@ import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
 from tests.support import kinds, query, start_box, stop, wait_for
+from tests.test_modem_faults import GROUP_ONE, all_sent, texts
 
 pytestmark = pytest.mark.slow
-
-GROUP_ONE = ["+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004",
-             "+8618600138003"]  # four members' phones and the caller's confirmation
-
-
-def all_sent(db):
-    return query(db, "SELECT count(*) FROM deliveries WHERE state != 'sent'")[0][0] == 0 and \
-        query(db, "SELECT count(*) FROM deliveries")[0][0] > 0
-
-
-def texts(emulator):
-    return collections.Counter(e["number"] for e in emulator.log() if e["kind"] == "sms_sent")
 
 
 def restarts(db):
@@ -109,4 +98,53 @@ def test_random_restarts_in_place_never_lose_an_alarm(tmp_path, sim800):
         sim800.random_reboots(None)
     finally:
         stop(daemon)
+    assert set(texts(sim800)) == set(GROUP_ONE)
+
+
+def test_late_call_ready_after_a_normal_start_is_not_a_restart(tmp_path, sim800):
+    # A SIM900 prints "Call Ready"/"SMS Ready" on its own many seconds after it answers AT:
+    # the settings are read, found kept, and the modem is not set up again.
+    daemon, db, _, log_path = start_box(tmp_path, [sim800])
+    try:
+        sim800.garbage(b"\r\nCall Ready\r\n\r\nSMS Ready\r\n")
+        wait_for(lambda: "kept its settings" in log_path.read_text(), 30, "the settings read",
+                 log_path)
+        sim800.call("18600138003")
+        wait_for(lambda: all_sent(db), 30, "every text", log_path)
+    finally:
+        stop(daemon)
+    assert restarts(db) == [] and kinds(db).count("modem_ready") == 1
+    assert set(texts(sim800)) == set(GROUP_ONE)
+
+
+def test_a_restart_that_shows_only_its_later_boot_lines_is_still_caught(tmp_path, sim800):
+    # A SIM800 on autobaud prints no RDY: what it does print says "maybe", and the settings
+    # read then show the restart.
+    daemon, db, _, log_path = start_box(tmp_path, [sim800])
+    try:
+        sim800.reboot_in_place(lines_lost=True)
+        wait_for(lambda: booted(sim800) == 1, 30, "the modem back up")
+        sim800.garbage(b"\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n")
+        wait_for(lambda: restarts(db), 30, "the restart caught", log_path)
+        assert restarts(db)[0]["detected"] in ("+CFUN: 1", "+CPIN: READY", "Call Ready")
+        assert "clip" in restarts(db)[0]["settings_off"]
+        sim800.call("18600138003")
+        wait_for(lambda: all_sent(db), 30, "every text", log_path)
+    finally:
+        stop(daemon)
+    assert set(texts(sim800)) == set(GROUP_ONE)
+
+
+def test_a_sim_slow_to_come_back_after_a_restart_is_waited_for(tmp_path, sim800):
+    # The module answers AT at once, its SIM only 3 s later: the set-up waits for the SIM on
+    # the open port instead of giving up and climbing the reopen ladder.
+    daemon, db, _, log_path = start_box(tmp_path, [sim800])
+    try:
+        sim800.reboot_in_place(sim_seconds=3.0)
+        wait_for(lambda: restarts(db), 60, "the restart answered", log_path)
+        sim800.call("18600138003")
+        wait_for(lambda: all_sent(db), 30, "every text", log_path)
+    finally:
+        stop(daemon)
+    assert "modem_unavailable" not in kinds(db) and kinds(db).count("modem_ready") == 1
     assert set(texts(sim800)) == set(GROUP_ONE)

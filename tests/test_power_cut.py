@@ -37,6 +37,7 @@ import time
 import pytest
 
 from tests.qemu_box import Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
+from tests.test_kill_restart import HOUSEHOLDS, NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +49,6 @@ PHASES = ("fan-out", "acknowledgement", "ladder", "cancel")
 
 OFFICE = "+8657188886666"
 TOWNSHIP = "+8613300138088"
-HOUSEHOLDS = {  # as tests.support.SHEET has them
-    "H01": ("第一组", ["+8613800138001"]),
-    "H02": ("第一组", ["+8613900138002", "+8615013800022"]),
-    "H03": ("第一组", ["+8618600138003"]),
-    "H04": ("第一组", ["+8613700138004"]),
-    "H05": ("第二组", ["+8613600138005"]),
-    "H06": ("第二组", ["+8613500138006"]),
-}
-NAMES = {"H02": "李秀英", "H03": "张伟", "H06": "杨磊"}  # the callers, as alarm texts name them
 # Who raises the alarm, and how. H02 lives alone (独居老人): the default ladder climbs twice as
 # fast for her, and a fire twice again: steps at 30 s, 75 s and 150 s of the default 2/5/10
 # minutes, so the ladder phase needs no config of its own.

@@ -125,6 +125,10 @@ class ModemWorker:
         if restart is not None:
             self._reinitialise(detected=restart)
             return
+        suspected = self.modem.restart_suspected()
+        if suspected is not None:
+            self._reinitialise(detected=suspected[0], settings_off=suspected[1])
+            return
         delivery, self._claimed = self._claimed, None
         if delivery is None:
             delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)

@@ -99,6 +99,7 @@ class AtEngine(ModemPower):
         self.network = NetworkState()
         self.powered = True
         self.late_boot_lines: list[str] = []  # boot lines still to land inside answers
+        self.sim_waiters: list[Callable[[], object]] = []  # for a SIM held until released
         # (engine clock at power-up, RTC value set by AT+CCLK= then or None): see rtc_now()
         self.rtc_started: tuple[float, object] = (clock(), None)
         # Set by the pty server so AT+CFUN=1,1 can take the port away on USB profiles;

@@ -5,8 +5,8 @@ line, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
 
 Operations: ping, call, sms, log, set_latency, set_callee, set_delivery, set_balance,
 set_ussd_style, set_clock_offset, network, and the faults unplug, reboot, reboot_in_place,
-random_reboots, report_slot, garbage (``data_hex``), stuck, sms_error, sim_not_ready — each with
-the arguments of the ``EmulatorServer`` method of that name.
+random_reboots, report_slot, garbage (``data_hex``), stuck, sms_error, sim_not_ready,
+release_sim — each with the arguments of the ``EmulatorServer`` method of that name.
 """
 from __future__ import annotations
 
@@ -111,7 +111,8 @@ SIMPLE_OPERATIONS = {
     "set_clock_offset": ("seconds",), "network": ("registered", "rssi", "roaming"),
     "unplug": ("seconds",), "reboot": (), "stuck": ("prefix", "count"),
     "sms_error": ("number", "code", "count"), "sim_not_ready": ("seconds",),
-    "set_ussd_style": ("style",), "reboot_in_place": ("lines_lost",),
+    "release_sim": (), "set_ussd_style": ("style",),
+    "reboot_in_place": ("lines_lost", "sim_seconds"),
     "random_reboots": ("mean_seconds", "seed", "lines_lost_share"), "report_slot": ("how",),
 }
 
@@ -190,8 +191,8 @@ class EmulatorClient:
     def reboot(self) -> None:
         self.request("reboot")
 
-    def reboot_in_place(self, lines_lost: bool = False) -> None:
-        self.request("reboot_in_place", lines_lost=lines_lost)
+    def reboot_in_place(self, lines_lost: bool = False, sim_seconds: float = 0.0) -> None:
+        self.request("reboot_in_place", lines_lost=lines_lost, sim_seconds=sim_seconds)
 
     def random_reboots(self, mean_seconds: float | None, seed: int | None = None,
                        lines_lost_share: float = 0.0) -> None:
@@ -210,8 +211,11 @@ class EmulatorClient:
     def sms_error(self, number: str, code: int, count: int | None = None) -> None:
         self.request("sms_error", number=number, code=code, count=count)
 
-    def sim_not_ready(self, seconds: float) -> None:
+    def sim_not_ready(self, seconds: float | None) -> None:
         self.request("sim_not_ready", seconds=seconds)
+
+    def release_sim(self) -> None:
+        self.request("release_sim")
 
     def wait_for(self, predicate: Callable[[Entries], object], timeout: float = 10.0,
                  poll_interval: float = 0.05) -> Entries:

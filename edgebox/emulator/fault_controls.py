@@ -68,14 +68,14 @@ class FaultControls:
         else:
             self._control(self.engine.reboot)
 
-    def reboot_in_place(self, lines_lost: bool = False) -> None:
+    def reboot_in_place(self, lines_lost: bool = False, sim_seconds: float = 0.0) -> None:
         """A brown-out on a weak supply: the module restarts on the same port, whatever the
         profile (a UART), printing its power-down and boot lines (not with ``lines_lost``),
-        and comes back at its power-up settings."""
+        and comes back at its power-up settings, its SIM ready ``sim_seconds`` later."""
         def restart():
             self._fault("reboot_in_place", lines_lost=bool(lines_lost),
-                        seconds=self.engine.latency.reboot)
-            self.engine.reboot_in_place(bool(lines_lost))
+                        seconds=self.engine.latency.reboot, sim_seconds=float(sim_seconds))
+            self.engine.reboot_in_place(bool(lines_lost), float(sim_seconds))
         self._control(restart)
 
     def random_reboots(self, mean_seconds: float | None, seed: int | None = None,
@@ -147,11 +147,19 @@ class FaultControls:
             self.engine.network.add_sms_error(number, int(code), count, self.engine.profile.country_code)
         self._control(change)
 
-    def sim_not_ready(self, seconds: float) -> None:
-        """The SIM stops answering for ``seconds`` (+CPIN: NOT READY, +CME ERROR: 10)."""
+    def sim_not_ready(self, seconds: float | None) -> None:
+        """The SIM stops answering for ``seconds`` (+CPIN: NOT READY, +CME ERROR: 10), or
+        with None until ``release_sim()``."""
         def change():
             self._fault("sim_not_ready", seconds=seconds)
-            self.engine.sim_not_ready(float(seconds))
+            self.engine.sim_not_ready(None if seconds is None else float(seconds))
+        self._control(change)
+
+    def release_sim(self) -> None:
+        """The SIM held by ``sim_not_ready(None)`` is ready now."""
+        def change():
+            self._fault("release_sim")
+            self.engine.release_sim()
         self._control(change)
 
     def _fault(self, name: str, **details) -> None:

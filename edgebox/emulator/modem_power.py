@@ -13,7 +13,12 @@ times the reboot latency after power-up: a module takes about that long again fr
 ``reboot_in_place`` is a brown-out on a UART module: the port stays, the module prints its
 power-down line, restarts, prints its boot lines and is back at its power-up settings. With
 ``lines_lost`` nothing of that reaches the host (a restart while the host was writing): only
-the settings show it.
+the settings show it. With ``sim_seconds`` the SIM is still not ready that long after the
+module answers again (``+CPIN: NOT READY``, SIM commands refused), as a real SIM may be while
+the host sets the modem up again.
+
+``sim_not_ready(None)`` holds the SIM not ready until ``release_sim()``: a test can then be
+sure the host met it, whatever the machine's load.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ class ModemPower:
             if stop is not None:
                 stop()
         self.timers.clear()
+        self.sim_waiters = []
         self.powered = False
         self.late_boot_lines = []
         self.forget_pending_io()
@@ -73,6 +79,10 @@ class ModemPower:
         return None
 
     def _flush_late_boot_lines(self) -> None:
+        # They follow "+CPIN: READY": a SIM still not ready holds them back too.
+        if not self.sim_ready():
+            self.when_sim_ready(self._flush_late_boot_lines)
+            return
         lines, self.late_boot_lines = self.late_boot_lines, []
         if lines:
             self._sim_came_up(lines)
@@ -83,10 +93,15 @@ class ModemPower:
         delay = self.latency.reboot if boot_seconds is None else boot_seconds
         self.timers.schedule(delay, lambda: self.power_on(announce))
 
-    def reboot_in_place(self, lines_lost: bool = False) -> None:
-        """A brown-out: the power-down line (SIMCom), then a restart on the same port."""
+    def reboot_in_place(self, lines_lost: bool = False, sim_seconds: float = 0.0) -> None:
+        """A brown-out: the power-down line (SIMCom), then a restart on the same port, the SIM
+        ready ``sim_seconds`` after the module."""
+        if sim_seconds < 0:
+            raise ValueError("sim_seconds must not be negative")
         if self.profile.power_down_line and not lines_lost:
             self.write_raw(f"\r\n{self.profile.power_down_line}\r\n".encode("ascii"))
+        if sim_seconds:
+            self.network.sim_ready_at = self.clock() + self.latency.reboot + sim_seconds
         self.reboot(announce=not lines_lost)
 
     def request_reboot(self) -> None:
@@ -107,11 +122,12 @@ class ModemPower:
     def sim_ready(self) -> bool:
         return self.clock() >= self.network.sim_ready_at
 
-    def sim_not_ready(self, seconds: float) -> None:
-        """The SIM stops answering now and comes back after ``seconds`` (+CPIN: READY then)."""
-        if seconds <= 0:
+    def sim_not_ready(self, seconds: float | None) -> None:
+        """The SIM stops answering now and comes back after ``seconds`` (+CPIN: READY then),
+        or with None when ``release_sim()`` is called."""
+        if seconds is not None and seconds <= 0:
             raise ValueError("seconds must be positive")
-        self.network.sim_ready_at = self.clock() + seconds
+        self.network.sim_ready_at = float("inf") if seconds is None else self.clock() + seconds
         self.emit_urc("+CPIN: NOT READY")
         lines = list(self.profile.boot_lines)
         lines = lines[lines.index("+CPIN: READY"):] if "+CPIN: READY" in lines else ["+CPIN: READY"]
@@ -128,9 +144,18 @@ class ModemPower:
         if self.reachable():
             self.services["sms"].deliver_waiting()
 
+    def release_sim(self) -> None:
+        """The SIM held by ``sim_not_ready(None)`` is ready now."""
+        self.network.sim_ready_at = min(self.network.sim_ready_at, self.clock())
+        waiters, self.sim_waiters = self.sim_waiters, []
+        for action in waiters:
+            action()
+
     def when_sim_ready(self, action: Callable[[], object]) -> None:
         wait = self.network.sim_ready_at - self.clock()
         if wait <= 0:
             action()
+        elif wait == float("inf"):
+            self.sim_waiters.append(action)
         else:
             self.timers.schedule(wait, lambda: action() if self.sim_ready() else None)

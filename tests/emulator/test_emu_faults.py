@@ -69,6 +69,16 @@ def test_sim_not_ready_then_ready_again(session):
     assert session.at("AT+CMGL=4") == "\r\nOK\r\n"
 
 
+def test_a_sim_held_not_ready_comes_up_only_when_released(session):
+    session.engine.sim_not_ready(None)
+    session.engine.take_output()
+    assert session.advance(3600.0) == ""  # no timer frees it
+    assert session.at("AT+CPIN?") == "\r\n+CPIN: NOT READY\r\n\r\nOK\r\n"
+    session.engine.release_sim()
+    assert session.engine.take_output() == b"\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n"
+    assert session.at("AT+CMGL=4") == "\r\nOK\r\n"
+
+
 def test_sms_to_an_unreachable_box_waits_at_the_service_centre(session):
     session.at("AT+CNMI=2,1")
     session.engine.network.set_signal(False, 99)

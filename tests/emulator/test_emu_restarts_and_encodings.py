@@ -26,6 +26,17 @@ def test_a_brown_out_prints_the_power_down_and_boot_lines_and_resets_the_setting
     assert [e["kind"] for e in session.log()][-1] == "booted"
 
 
+def test_a_brown_out_with_a_slow_sim_answers_before_its_sim_is_ready():
+    session = Session("sim800", reboot=1.0)
+    session.engine.reboot_in_place(sim_seconds=4.0)
+    session.engine.take_output()
+    assert session.advance(1.0) == "\r\nRDY\r\n\r\n+CFUN: 1\r\n"
+    assert session.at("AT+CPIN?") == "AT+CPIN?\r\r\n+CPIN: NOT READY\r\n\r\nOK\r\n"  # echo on
+    assert session.at("AT+CSCA?") == "AT+CSCA?\r\r\nERROR\r\n"  # CMEE back at 0
+    assert session.advance(4.0) == "\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n"
+    assert session.at("AT+CPIN?") == "AT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n"
+
+
 def test_a_brown_out_with_its_lines_lost_shows_only_in_the_settings():
     session = Session("ec25", reboot=1.0)
     session.at("ATE0;+CLIP=1")

@@ -12,6 +12,16 @@ to a command, and any may be lost (a restart in the middle of our own write).
 
 ``+CPIN: READY`` and ``+CFUN: 1`` are also the answers to ``AT+CPIN?`` and ``AT+CFUN?``: they
 are boot lines only when they do not answer the command that is waiting (``is_boot_line``).
+
+Not every boot line proves a restart. The later ones also come on their own, well after a
+normal start: a SIM900 prints ``Call Ready`` when it can take calls and ``SMS Ready`` when its
+SMS store is up, many seconds after it already answers AT (SIM900 AT Commands Manual V1.07,
+"Call Ready"); an A76XX or EC25 prints ``SMS DONE``/``PB DONE`` as its phonebook finishes, and a
+SIM that comes back from ``+CPIN: NOT READY`` prints ``+CPIN: READY`` and what follows it
+again. Only a power-down line and ``RDY`` (the first line after power-on, SIM800 Hardware
+Design V1.09 §4.2; EC25 manual "RDY") come from a restart alone: they are ``restart lines``.
+Any other boot line only says "maybe restarted": the settings a restart resets are read, and
+the modem is set up again only if they were reset (a SIM800 on autobaud prints no ``RDY``).
 """
 from __future__ import annotations
 
@@ -20,6 +30,10 @@ import re
 BOOT_LINE = re.compile(
     r"^(RDY|(UNDER|OVER)[-_]VOLTAGE POWER (DOWN|OFF)|NORMAL POWER (DOWN|OFF)|POWERED DOWN|"
     r"Call Ready|SMS Ready|SMS DONE|PB DONE|\+QIND: (SMS|PB) DONE|\+QUSIM: \d|\+CFUN: 1|\+CPIN: READY)$",
+    re.IGNORECASE)
+# Lines only a power-down or a power-up prints, never a module that keeps running.
+RESTART_LINE = re.compile(
+    r"^(RDY|(UNDER|OVER)[-_]VOLTAGE POWER (DOWN|OFF)|NORMAL POWER (DOWN|OFF)|POWERED DOWN)$",
     re.IGNORECASE)
 # The lines a query's own answer starts with: "+CPIN: READY" answers "AT+CPIN?".
 _ANSWER_PREFIX = re.compile(r"^\+([A-Z]+):")
@@ -34,3 +48,8 @@ def is_boot_line(line: str, pending_command: str | None = None) -> bool:
             f"AT+{prefix.group(1).upper()}"):
         return False
     return True
+
+
+def is_restart_line(line: str) -> bool:
+    """``line`` proves the modem powered down or restarted (not a late boot line)."""
+    return bool(RESTART_LINE.match(line.strip()))

@@ -17,7 +17,16 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
 - Boot lines (``RDY``, ``SMS Ready``, ``+QIND: SMS DONE`` …, see ``boot_lines``) are
   notifications, never part of an answer; once ``watch_restarts`` is on, one arriving while a
   command waits ends that command with ``ModemRestarted`` (the modem restarted in place and
-  lost it). A setting read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
+  lost it), but only a line that proves a restart (``RDY``, a power-down line) does. A setting
+  read back (``+CLIP: 1,1`` to ``AT+CLIP?``) is an answer, not a caller.
+- ``AT+CPIN?`` ends at its ``+CPIN:`` line once a short grace for the ``OK`` has passed: a
+  Wavecom answers ``+CPIN: READY`` with no ``OK`` (python-gsmmodem issue #19; its own connect
+  waits 15 s for it), and every health check held the port for the whole command timeout,
+  with an alarm call's hang-up waiting behind it.
+- After a restart in place the SIM may come up seconds after the module answers AT (a SIM800
+  prints ``+CPIN: READY`` after ``RDY`` and ``+CFUN: 1``): the set-up waits for it, bounded,
+  where the library would raise ``PinRequiredError`` on ``+CPIN: NOT READY`` and send the box
+  into the reopen ladder.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
 """
@@ -31,10 +40,11 @@ import time
 from typing import Callable
 
 import serial
+from gsmmodem.exceptions import CommandError, TimeoutException
 from gsmmodem.modem import GsmModem
 from gsmmodem.serial_comms import SerialComms
 
-from edgebox.adapters.modem.boot_lines import is_boot_line
+from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
 from edgebox.errors import ModemError, ModemRestarted
 from edgebox.single_instance import flock_holder
 
@@ -59,6 +69,13 @@ TEXT_ERROR = re.compile(r"^\+(CM[ES]) ERROR: (.*\D.*)$")
 # Errors in words that mean "try again in a moment" (3GPP TS 27.007 §9.2: CME 14 "SIM busy"):
 # as numbers they take the library's bounded busy retry, so they do in words too.
 BUSY_TEXTS = {("CME", "sim busy"): 14}
+# A modem sends a final OK in the same burst as the line before it; one that has not come this
+# long after "+CPIN: …" is not coming (Wavecom).
+CPIN_OK_GRACE_SECONDS = 1.0
+# How long a set-up after a restart in place waits for the SIM (SIM800: a few seconds after RDY;
+# EC25: +CPIN: READY comes some 10 s after power-up), asking every half second.
+SIM_READY_WAIT_SECONDS = 20.0
+SIM_POLL_SECONDS = 0.5
 # "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
 SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
@@ -112,10 +129,41 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         restart in place the modem is back at its power-up settings. It may still be powered
         down or booting: "AT" is tried every half second for ``wait_seconds`` first."""
         self._reinitialising = True
+        # The library writes the SMSC it cached back with AT+CSCA="…" when it has one, and a
+        # refusal ends its init. The SMSC lives on the SIM and survives the module's restart:
+        # read it again (AT+CSCA?), as at the first start, rather than write it to a modem that
+        # has just booted (a replayed SIM800 brown-out refused it and the box fell into the
+        # reopen ladder).
+        self._smscNumber = None
         try:
             self.connect(pin=pin, waitingForModemToStartInSeconds=wait_seconds)
         finally:
             self._reinitialising = False
+
+    def _unlockSim(self, pin):  # noqa: N802 - the library's name, overridden
+        if getattr(self, "_reinitialising", False):
+            self._wait_for_sim()
+        super()._unlockSim(pin)
+
+    def _wait_for_sim(self) -> None:
+        """Until AT+CPIN? says something other than "not ready" (READY, or the PIN it wants),
+        for at most SIM_READY_WAIT_SECONDS; past that the library's own check says what is
+        wrong. "Not ready" is ``+CPIN: NOT READY`` or an error (SIM not inserted, busy, failure:
+        what modems answer while the SIM starts)."""
+        deadline = time.monotonic() + SIM_READY_WAIT_SECONDS
+        told = False
+        while True:
+            try:
+                state = next((ln.split(":", 1)[1].strip() for ln in self.write("AT+CPIN?")
+                              if ln.startswith("+CPIN:")), None)
+            except (CommandError, TimeoutException):
+                state = None
+            if state not in (None, "NOT READY") or time.monotonic() >= deadline:
+                return
+            if not told:
+                log.info("the SIM is not ready yet after the restart; waiting for it")
+                told = True
+            time.sleep(SIM_POLL_SECONDS)
 
     def connect_port(self) -> None:
         """Open the port and start the reader; ``connect()`` does this, then the AT init."""
@@ -193,7 +241,9 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self._response.append(line)
         elif checkForResponseTerm and is_boot_line(line, self._pending_command):
             self._on_line(line)
-            if waiting and self.watch_restarts:
+            # Only a line that proves a restart ends the command: a late "Call Ready" inside
+            # an SMS submit's answer must not send that SMS again (see boot_lines).
+            if waiting and self.watch_restarts and is_restart_line(line):
                 self._restarted_in_command = True  # the command died with the modem's restart
                 self._responseEvent.set()
         elif checkForResponseTerm and UNSOLICITED.match(line):
@@ -208,8 +258,18 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             self._response.append(line)
             if not checkForResponseTerm or self.RESPONSE_TERM.match(line):
                 self._responseEvent.set()
+            elif line.startswith("+CPIN:") and self._pending_command == "AT+CPIN?":
+                self._end_after_grace(self._responseEvent)
         else:
             self._on_line(line)
+
+    @staticmethod
+    def _end_after_grace(answered: threading.Event) -> None:
+        """End the waiting command with what it has, unless its OK ends it first. The event
+        is this command's own: a timer outliving it sets an event nobody waits on."""
+        timer = threading.Timer(CPIN_OK_GRACE_SECONDS, answered.set)
+        timer.daemon = True
+        timer.start()
 
     def _answers_setting_query(self, line: str) -> bool:
         """``line`` is the answer to the read command waiting (``AT+CLIP?`` → ``+CLIP: 1,1``),

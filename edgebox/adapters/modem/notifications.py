@@ -23,7 +23,7 @@ from gsmmodem.modem import ReceivedSms, StatusReport
 from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
 from edgebox.adapters.modem import ussd
-from edgebox.adapters.modem.boot_lines import is_boot_line
+from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
                                            ModemLost, UssdReply)
@@ -102,11 +102,15 @@ class Notifications:
         # lets their hang-up in between two submits too, before the network diverts them.
         self._calls_pending = 0
         self._port_work_changed = threading.Condition()
-        # A boot line seen outside an initialisation: the modem restarted in place, back at
-        # its power-up settings (no +CLIP, so every alarm would arrive as a bare RING). The
-        # worker takes it and initialises again. While ``starting``, boot lines are expected.
+        # A boot line seen outside an initialisation: a restart line (RDY, a power-down line)
+        # says the modem restarted in place, back at its power-up settings (no +CLIP, so every
+        # alarm would arrive as a bare RING), and the worker initialises it again; another
+        # boot line ("Call Ready" late after a normal start) only says it may have, and the
+        # worker reads the settings first (see boot_lines). While ``starting``, boot lines are
+        # expected.
         self.starting = False
         self._restart_line: str | None = None
+        self._maybe_restart_line: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -127,7 +131,11 @@ class Notifications:
 
     def put(self, line) -> None:
         if line is not HUNG_UP and not self.starting and is_boot_line(line):
-            self._restart_line = line  # decided as it arrives: the reader knows what it was
+            # Decided as it arrives: the reader knows what it was.
+            if is_restart_line(line):
+                self._restart_line = line
+            else:
+                self._maybe_restart_line = line
         # Counted here, on the reader's thread, before the answer that follows the line is
         # read: a worker done with its submit then sees the work is waiting.
         if line is not HUNG_UP and needs_port(line):
@@ -139,8 +147,17 @@ class Notifications:
         self._lines.put(line)
 
     def take_restart(self) -> str | None:
-        """The boot line that showed a restart since the last call, or None."""
+        """The restart line seen since the last call, or None."""
         line, self._restart_line = self._restart_line, None
+        return line
+
+    def forget_restart(self) -> None:
+        """Every boot line seen so far is answered (by an initialisation)."""
+        self._restart_line = self._maybe_restart_line = None
+
+    def take_maybe_restart(self) -> str | None:
+        """The last boot line that does not prove a restart seen since the last call, or None."""
+        line, self._maybe_restart_line = self._maybe_restart_line, None
         return line
 
     def port_work_done(self, timeout: float) -> bool:
@@ -380,13 +397,7 @@ class Notifications:
         found = 0
         with self._inbox:
             for memory in memories:
-                try:
-                    with self._modem.exchange():
-                        stored = self._modem.library.list_stored(memory)
-                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
-                    log.debug("no reports read from %s: %s", memory, exc)
-                    continue
-                for index, pdu in stored:
+                for index, pdu in self._stored(memory):
                     try:
                         decoded = decodeSmsPdu(pdu)
                     except PDU_DECODE_ERRORS:
@@ -397,6 +408,16 @@ class Notifications:
                         self._report(decoded["reference"], decoded["status"])
         return found
 
+    def _stored(self, memory: str) -> list:
+        """(index, PDU) of everything kept in ``memory``; none when it cannot be listed (a
+        modem without that storage, or one busy restarting)."""
+        try:
+            with self._modem.exchange():
+                return self._modem.library.list_stored(memory)
+        except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
+            log.debug("nothing read from %s: %s", memory, exc)
+            return []
+
     def collect_stored_sms(self) -> None:
         """SMS that arrived while we were not listening (an alarm by SMS during a restart), or
         that the box died before keeping. They may sit on the SIM or in the modem: the library
@@ -404,13 +425,7 @@ class Notifications:
         once kept; status reports stored there and messages no decoder can read at once."""
         with self._inbox:
             for memory in STORAGES:
-                try:
-                    with self._modem.exchange():
-                        stored = self._modem.library.list_stored(memory)
-                except (GsmModemException, ModemError, ValueError, AttributeError) as exc:
-                    log.debug("no stored SMS read from %s: %s", memory, exc)
-                    continue
-                for index, pdu in stored:
+                for index, pdu in self._stored(memory):
                     try:
                         decoded = decodeSmsPdu(pdu)
                     except PDU_DECODE_ERRORS as exc:

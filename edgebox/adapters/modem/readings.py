@@ -16,6 +16,10 @@ _REG = re.compile(r"^\+C(E?)REG:\s*(?:\d+,)?(\d+)")
 _CPIN = re.compile(r"^\+CPIN:\s*(.+)$")
 _COPS = re.compile(r'^\+COPS:\s*\d+(?:,\d+,"([^"]*)")?')
 _CCLK = re.compile(r'^\+CCLK:\s*"(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d+)?"')
+# The settings a restart in place takes back to power-up defaults, as the health check reads
+# them: caller id shown (+CLIP: 1,…), new SMS and reports announced as we asked (+CNMI).
+_CLIP_SETTING = re.compile(r"^\+CLIP:\s*(\d)")
+_CNMI_SETTING = re.compile(r"^\+CNMI:\s*(\d),(\d),\d,(\d)")
 _BALANCE = re.compile(r"(?:余额|balance)\D{0,12}?(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -96,3 +100,19 @@ def balance(text: str) -> float | None:
     """The balance in an operator's USSD answer (尊敬的客户，您的账户余额为12.50元 …)."""
     m = _BALANCE.search(text or "")
     return float(m.group(1)) if m else None
+
+
+def settings_off(clip: list[str], cnmi: list[str], wanted_cnmi: str) -> list[str]:
+    """Which of "echo", "clip", "cnmi" the answers to AT+CLIP? and AT+CNMI? show off: echo as
+    our own command coming back in its answer, +CNMI as its <mt> and <ds> against ours."""
+    off = []
+    if any(ln.strip() in ("AT+CLIP?", "AT+CNMI?") for ln in clip + cnmi):
+        off.append("echo")
+    shown = next((m for ln in clip if (m := _CLIP_SETTING.match(ln))), None)
+    if shown is None or shown.group(1) != "1":
+        off.append("clip")
+    wanted = wanted_cnmi.split(",")
+    now = next((m for ln in cnmi if (m := _CNMI_SETTING.match(ln))), None)
+    if now is None or len(wanted) < 4 or (now.group(2), now.group(3)) != (wanted[1], wanted[3]):
+        off.append("cnmi")
+    return off

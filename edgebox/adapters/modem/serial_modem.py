@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 
@@ -35,10 +34,6 @@ POLL_SECONDS = 0.3
 ACK_KEY = "1"
 # A SIM800 answers again ~3 s after a brown-out (RDY), an EC25 in ~10 s.
 RESTART_WAIT_SECONDS = 30
-# The settings a restart in place takes back to power-up defaults, as the health check reads
-# them: caller id shown (+CLIP: 1,…), new SMS and reports announced as we asked (+CNMI).
-_CLIP_SETTING = re.compile(r"^\+CLIP:\s*(\d)")
-_CNMI_SETTING = re.compile(r"^\+CNMI:\s*(\d),(\d),\d,(\d)")
 
 
 def looks_unsolicited(line: str) -> bool:
@@ -80,7 +75,7 @@ class SerialModem:
                                     on_line=self.notes.put, on_lost=self.notes.lost,
                                     on_sms=self.notes.library_sms)
         self.notes.starting = True  # boot lines now belong to this start, not to a restart
-        self.notes.take_restart()  # one seen before the port was reopened is answered by this
+        self.notes.forget_restart()  # one seen before the port was reopened is answered by this
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
@@ -103,6 +98,20 @@ class SerialModem:
         (taken: asked again, it is None until the next one), or None."""
         return self.notes.take_restart()
 
+    def restart_suspected(self) -> tuple[str, list[str]] | None:
+        """A boot line that does not prove a restart ("Call Ready" late after a normal start,
+        or the rest of a restart whose RDY we missed) seen since the last call: the settings a
+        restart resets are read, and (the line, the settings off) returned only if any was
+        reset; None when nothing was seen or the modem kept its settings."""
+        line = self.notes.take_maybe_restart()
+        if line is None:
+            return None
+        off = self._settings_off()
+        if not off:
+            log.info("modem %s printed %r and kept its settings: not a restart", self.name, line)
+            return None
+        return line, off
+
     def reinitialise(self) -> None:
         """Initialise again on the open port, after the modem restarted in place (or lost its
         settings some other way): the library's AT init, then ours. The dialect is known."""
@@ -120,7 +129,7 @@ class SerialModem:
             raise ModemError(f"modem {self.name} refused initialisation: {exc}") from exc
         finally:
             self.notes.starting, gsm.watch_restarts = False, True
-        self.notes.take_restart()  # what it printed while we initialised is answered by this
+        self.notes.forget_restart()  # what it printed while we initialised is answered by this
 
     def stop(self) -> None:
         self.notes.stop()  # first: it may still be reading an SMS through the port
@@ -333,24 +342,13 @@ class SerialModem:
         """Which of the settings that matter the modem no longer has: a restart in place
         whose boot lines we never saw (lost in the middle of a command) leaves no other trace.
         Echo shows as our own command coming back in its answer."""
-        off = []
         try:
             clip = self.command("AT+CLIP?")
             cnmi = self.command("AT+CNMI?")
         except ModemError as exc:
             log.info("modem %s: settings not read (%s)", self.name, exc)
-            return off
-        if any(ln.strip() in ("AT+CLIP?", "AT+CNMI?") for ln in clip + cnmi):
-            off.append("echo")
-        shown = next((m for ln in clip if (m := _CLIP_SETTING.match(ln))), None)
-        if shown is None or shown.group(1) != "1":
-            off.append("clip")
-        wanted = self._gsm.AT_CNMI.split(",") if self._gsm else []
-        cnmi_now = next((m for ln in cnmi if (m := _CNMI_SETTING.match(ln))), None)
-        if cnmi_now is None or len(wanted) < 4 or (cnmi_now.group(2), cnmi_now.group(3)) != (
-                wanted[1], wanted[3]):
-            off.append("cnmi")
-        return off
+            return []
+        return readings.settings_off(clip, cnmi, self._gsm.AT_CNMI if self._gsm else "")
 
     def request_balance(self, code: str) -> None:
         """Send the balance USSD; the answer comes later as a UssdReply event, so a slow
