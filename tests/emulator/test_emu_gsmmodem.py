@@ -1,5 +1,6 @@
 """python-gsmmodem-new, the library the box's modem adapter builds on, against the emulator's pty."""
 import queue
+import threading
 import time
 
 import pytest
@@ -45,6 +46,11 @@ def wait_until(condition, timeout=WAIT, interval=0.05):
     while not condition():
         assert time.monotonic() < deadline, f"{condition.__name__} did not come true in {timeout} s"
         time.sleep(interval)
+
+
+def library_notifications_done():
+    """python-gsmmodem-new handles each notification on a thread of its own, named after it."""
+    return not any("HandleModemNotification" in thread.name for thread in threading.enumerate())
 
 
 def sent_sms(entries):
@@ -112,5 +118,9 @@ def test_library_waits_for_its_delivery_report(emulator, outcome, expected):
         assert sms.status == getattr(SentSms, expected)
         (report,) = [e for e in emulator.log() if e["kind"] == "delivery_report"]
         assert report["reference"] == sms.reference and report["routed"] == "cdsi"
+        # The library reads and deletes the stored report on a thread of its own, which may
+        # still be at its AT+CMGD when the waiter is released: closing the port under it would
+        # end that thread with a timeout. Let it finish first.
+        wait_until(library_notifications_done)
     finally:
         modem.close()
