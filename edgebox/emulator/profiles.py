@@ -170,21 +170,13 @@ PROFILES: dict[str, Profile] = {
         rtc_epoch=GPS_EPOCH,
         unsupported=FOREIGN_COMMANDS | {"+DDET", "+CLTS"},
     ),
-    "a7670": Profile(
-        name="a7670",
-        manufacturer="SIMCOM INCORPORATED",
-        model="A7670E-FASE",
-        revision="A011B07A7670M7_F",
-        imei="861045087668615",
-        caller_id_style="international",
-        radio="lte",
-        tts_command="+CTTS",
-        usb=True,
-        early_connect=True,
-        boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
-        unsupported=FOREIGN_COMMANDS | {"+QTONEDET"},
-    ),
 }
+
+# SIMCom's LTE Cat-1 successor of the SIM7600, the same AT dialect, but it reports the call as
+# connected while the far end still rings (early +COLP / VOICE CALL: BEGIN / +CLCC stat 0).
+PROFILES["a7670"] = PROFILES["sim7600"].with_changes(
+    name="a7670", model="A7670E-FASE", revision="A011B07A7670M7_F", imei="861045087668615",
+    early_connect=True, rtc_epoch=datetime(2000, 1, 1, tzinfo=timezone.utc))
 
 # A Huawei USB stick (E3531 and its kin): no voice extras, USSD as packed GSM 7-bit both ways.
 # Not in PROFILES (the contract suite runs every profile there); tests pick it by name.
