@@ -12,6 +12,7 @@ from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import utc_now
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.roster_io.csv_sheet import read_roster_csv
+from tests.conftest import TIME_SCALE
 from tests.support import SHEET, wait_for
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def box(tmp_path):
     emulator = EmulatorServer(link=str(tmp_path / "modem"), trace=True,
-                              latency=Latency(sms_submit=0.05, call_setup=0.1, ring_timeout=0.6))
+                              latency=Latency.realistic(scale=TIME_SCALE))
     emulator.start()
     config = parse_config(f"""
 [box]
