@@ -10,13 +10,22 @@ import logging
 import os
 import queue
 import sys
+import threading
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.serial_modem import SerialModem
-from edgebox.daemon.service import Daemon, utc_now
+from edgebox.daemon.inbox_policy import InboxPolicy
+from edgebox.daemon.modem_worker import ModemWorker
+from edgebox.daemon.policy import AlarmPolicy, alarm_settings
+from edgebox.daemon.roster_view import RosterView
+from edgebox.daemon.service import AlarmCore, Daemon, loop_settings, utc_now
+from edgebox.daemon.siren_control import SirenControl, siren_settings
+from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timeline import describe
+from edgebox.daemon.timers import AlarmTimers, ladder_settings
+from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.alarm import to_offices
 from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
@@ -56,6 +65,29 @@ def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:
                             events=events, delivery_reports=config.modem_delivery_reports)
         for m in config.modems
     }
+
+
+def build_workers(config, store, modems: dict, events: queue.Queue, clock,
+                  stop: threading.Event) -> ModemWorkers:
+    """One worker per configured modem; what they learn comes back on ``events``."""
+    return ModemWorkers({
+        settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
+                                   events)
+        for settings in config.modems}, store, clock)
+
+
+def build_core(config, store, workers: ModemWorkers, siren, clock) -> AlarmCore:
+    """The deciding classes, each given its ports and its own section of the config."""
+    rosters = RosterView(store)
+    sounding = SirenControl(siren, store, clock, siren_settings(config))
+    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config))
+    alarms_settings = alarm_settings(config)
+    alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
+                         timers)
+    admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
+    inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
+                        alarms_settings)
+    return AlarmCore(rosters, sounding, alarms, inbox, timers)
 
 
 def build_services(config, store) -> list:
@@ -119,8 +151,11 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     panel = panel_settings(config)
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                       panel.siren_max_seconds)
-    daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock,
-                    services=build_services(config, store))
+    stop = threading.Event()  # every alarm loop's: set once, and each one ends
+    workers = build_workers(config, store, build_modems(config, events), events, clock, stop)
+    daemon = Daemon(loop_settings(config), store, workers,
+                    build_core(config, store, workers, siren, clock), siren, events, stop,
+                    clock=clock, services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
     report_full_disk(daemon, config, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive

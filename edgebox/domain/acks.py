@@ -54,3 +54,21 @@ def told_member_call(acknowledged: bool, last_callback: datetime | None, now: da
     if last_callback is not None and now - last_callback <= timedelta(seconds=again_seconds):
         return OWN_ALARM
     return COMING
+
+
+def ring_still_wanted(incident_id: int | None, purpose: str, household_id: str | None,
+                      incident, acked_households: set[str]) -> bool:
+    """Whether a ring call is still worth making (``incident``: its alarm as it stands now,
+    None if gone). Not once its alarm is over, not to a household that acknowledged or is
+    itself one of the callers, and no escalation call once anybody acknowledged."""
+    if incident_id is None:
+        return True
+    if incident is None or incident.state != "open":
+        return False
+    if purpose.startswith("escalation"):
+        return incident.acked_at is None
+    if household_id is None:
+        return True
+    if household_id in (incident.caller_household_id, *incident.co_callers):
+        return False
+    return household_id not in acked_households

@@ -264,3 +264,9 @@ def incident_to_acknowledge(incidents: list[Incident], roster: Roster, member: H
         and i.is_open(now, open_minutes)
     ]
     return max(candidates, key=lambda i: i.opened_at, default=None)
+
+
+def plan_reply(lang: str, phone: str, reason: str) -> list[PlannedDelivery]:
+    """The answer to an SMS the box will not act on: why not."""
+    return [PlannedDelivery(SMS, phone, None, "reply", render(lang, "refused", reason=reason),
+                            PRIORITY["reply"])]
