@@ -83,6 +83,11 @@ class MemoryStore:
     def deliveries(self, incident_id=None):
         return [d for d in self.delivery_rows if d["incident_id"] == incident_id]
 
+    def incident_deliveries(self, incident_id):
+        return [alarm.Delivery(d["id"], d["incident_id"], d["kind"], d["phone"],
+                               d["household_id"], d["purpose"], d["state"], d["attempts"])
+                for d in self.deliveries(incident_id)]
+
     def broadcast_progress(self, now):
         pass
 
@@ -117,13 +122,13 @@ class MemoryStore:
         incident = self.incident_rows[incident_id]
         if incident.state != "open":
             return -1
-        told = [d for d in self.deliveries(incident_id) if d["state"] in ("sent", "sending")]
+        planned = self.incident_deliveries(incident_id)
         self.incident_rows[incident_id] = replace(incident, state="closed")
         pending = [d for d in self.deliveries(incident_id) if d["state"] == "pending"]
         for d in pending:
             d["state"] = "cancelled"
         self.append_event(now, "incident_closed", incident_id, reason=reason)
-        self.add_deliveries(now, incident_id, plan_for(told) if plan_for else [])
+        self.add_deliveries(now, incident_id, plan_for(planned) if plan_for else [])
         return len(pending)
 
     def record_ack(self, now, incident_id, household_id, phone, channel, relays=()):
@@ -355,14 +360,17 @@ def test_the_callers_cancel_tells_who_was_texted_and_silences_the_siren(core):
     caller, phone = member(core.roster, "H03")
     core.alarms.on_call(call_from(phone))
     [incident] = core.store.incidents("open")
-    first = next(d for d in core.store.deliveries(incident.id) if d["purpose"] == "alarm")
-    first["state"] = "sent"  # only this one went out before the cancel
+    first, second, third = [d for d in core.store.deliveries(incident.id)
+                            if d["purpose"] == "alarm"][:3]
+    first["state"] = "sent"  # went out before the cancel
+    second["attempts"] = 1  # failed once, to be tried again: it may have arrived all the same
+    third["attempts"] = 0  # never tried: nobody heard of the alarm from it
     assert core.gpio.is_on
     core.inbox._act_on_sms(IncomingSms(phone, "0", "m1", inbox_id=1))
     assert core.store.incidents("open") == []
     all_clear = {d["phone"] for d in core.store.deliveries(incident.id)
                  if d["purpose"] == "all_clear"}
-    assert all_clear == {first["phone"], phone}
+    assert all_clear == {first["phone"], second["phone"], phone}
     assert not core.gpio.is_on and core.modems.rechecks == 1
 
 

@@ -227,8 +227,9 @@ class ModemWorker:
                                  acked)
 
     def recheck_ring(self) -> bool:
-        """Hang up the ring call in progress if the policy no longer wants it (called from the
-        event loop after an acknowledgement or a cancel). True when a call is being ended."""
+        """Hang up the ring call in progress if what the event loop committed (an
+        acknowledgement, a cancel, a caller joining) makes it pointless now; the event loop
+        asks after each such commit. True when a call is being ended."""
         with self._ring_lock:
             if self._ringing is None or self._ring_wanted(self._ringing):
                 return False

@@ -215,8 +215,8 @@ class AlarmPolicy:
                       and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
-                d["household_id"] == household.id and d["purpose"] in ("alarm", "ring")
-                and d["state"] in ("sent", "sending") for d in self.store.deliveries(i.id))]
+                d.household_id == household.id and d.purpose in ("alarm", "ring") and d.out
+                for d in self.store.incident_deliveries(i.id))]
         return candidates[-1] if candidates else None
 
     def own_open_incident(self, household, now) -> alarm.Incident | None:
@@ -260,13 +260,12 @@ class AlarmPolicy:
             alarm.PRIORITY["confirm"])
         # The joining household's relatives hear of it as they would of its own alarm.
         relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
-            d["phone"] for d in self.store.deliveries(incident.id)} | {phone})
+            d.phone for d in self.store.incident_deliveries(incident.id)} | {phone})
 
-        def plan_for(out: list[dict]) -> list:
+        def plan_for(planned: list[alarm.Delivery]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
                                           alarm.PRIORITY["update"])
-                    for p, d_household in dict.fromkeys((d["phone"], d["household_id"])
-                                                        for d in out)
+                    for p, d_household in _alarm_sms_out(planned)
                     if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
@@ -291,9 +290,9 @@ class AlarmPolicy:
             now, incident.id, "incident_enriched", {"alarm_type": alarm_type, "text": report.text},
             alarm.alarm_text(lang, self.roster.group(incident.group_id), household, alarm_type,
                              report.text),
-            lambda out: [alarm.PlannedDelivery(alarm.SMS, p, h, "update", text,
-                                               alarm.PRIORITY["update"])
-                         for p, h in dict.fromkeys((d["phone"], d["household_id"]) for d in out)])
+            lambda planned: [alarm.PlannedDelivery(alarm.SMS, p, h, "update", text,
+                                                   alarm.PRIORITY["update"])
+                             for p, h in _alarm_sms_out(planned)])
         self.outbox.wake()
         if alarm_type != incident.alarm_type and self.siren.is_on:
             # The siren says what kind of alarm it is (a thief: pulsed, not continuous).
@@ -353,10 +352,11 @@ class AlarmPolicy:
         text = render(self.settings.language, "all_clear", drill=incident.drill,
                       group=group.name, caller=caller.name)
 
-        def all_clear(went_out: list[dict]) -> list:
+        def all_clear(planned: list[alarm.Delivery]) -> list:
             # Everyone anything may have reached (a text, a ring; even one a modem is sending
-            # right now) has heard of the alarm and must hear it is over; and the caller.
-            told = {d["phone"]: d["household_id"] for d in went_out}
+            # right now, or one tried before whose failure may hide that it arrived) has heard
+            # of the alarm and must hear it is over; and the caller.
+            told = {d.phone: d.household_id for d in planned if d.may_have_reached}
             told.setdefault(incident.caller_phone, incident.caller_household_id)
             return [alarm.PlannedDelivery(alarm.SMS, p, h, "all_clear", text,
                                           alarm.PRIORITY["all_clear"]) for p, h in told.items()]
@@ -372,3 +372,10 @@ class AlarmPolicy:
 
     def reply(self, phone: str, reason: str) -> None:
         self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+
+
+def _alarm_sms_out(planned: list[alarm.Delivery]) -> list[tuple[str, str | None]]:
+    """(phone, household) of every alarm SMS sent or in a modem's hands, once each: those
+    already have the alarm's first words and get an addendum when it learns more."""
+    return list(dict.fromkeys((d.phone, d.household_id) for d in planned
+                              if d.purpose == "alarm" and d.out))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
-from edgebox.domain.alarm import Incident, PlannedDelivery
+from edgebox.domain.alarm import Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
 
 
@@ -57,12 +57,14 @@ class IncidentTable(Protocol):
     def unrejected_calls(self) -> list[int]: ...
 
     def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
-                       alarm_text: str, plan_for, stop_to: str | None = None) -> None: ...
+                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
+                       stop_to: str | None = None) -> None: ...
 
     def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None: ...
 
     def close_incident(self, now: datetime, incident_id: int, reason: str,
-                       by: str | None = None, plan_for=None,
+                       by: str | None = None,
+                       plan_for: Callable[[list[Delivery]], list] | None = None,
                        report: tuple[str, dict] | None = None) -> int: ...
 
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
@@ -84,7 +86,7 @@ class DeliveryTable(Protocol):
 
     def delivery(self, delivery_id: int) -> dict: ...
 
-    def deliveries(self, incident_id: int | None = None) -> list[dict]: ...
+    def incident_deliveries(self, incident_id: int) -> list[Delivery]: ...
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None: ...

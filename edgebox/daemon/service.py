@@ -8,22 +8,27 @@
   most urgent first, and looks after its modem (health, recovery). It is handed work as data
   (outbox rows, a wake-up, "re-read your ring call") and reports back as events on the queue.
 
-Follow a ``+CLIP`` to the last SMS of its fan-out in six files:
+Follow a ``+CLIP`` to the last SMS of its fan-out (eight files; thread hand-offs marked):
 
-1. edgebox/adapters/modem/serial_modem.py: the modem library's thread sees RING/+CLIP and
-   puts an IncomingCall on the queue (hand-off 1: modem thread -> event loop).
-2. edgebox/daemon/service.py (here): ``_event_loop`` takes it, ``AlarmPolicy.on_call``.
-3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the fan-out
-   (edgebox/domain/alarm.py ``plan_alarm``: pure, no I/O), commits it, rejects the call, wakes
-   the workers (hand-off 2: event loop -> modem workers, through the store's outbox).
-4. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, one
-   durable commit before the first AT+CMGS.
-5. edgebox/daemon/modem_worker.py: ``_step`` claims the most urgent delivery, ``_send`` sends
-   it, claims the next and records this one, until the outbox is empty.
-6. edgebox/store/outbox.py: ``claim_next_delivery`` / ``finish_delivery``.
+1. edgebox/adapters/modem/notifications.py: the modem's line (read on the library's reader
+   thread, handed to this adapter's "<modem>-events" thread inside the adapter) becomes an
+   IncomingCall on the event queue. Hand-off 1: modem adapter -> event loop.
+2. edgebox/daemon/service.py (here): ``_event_loop`` takes it and hands it to
+   ``AlarmPolicy.on_call``.
+3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
+   fan-out, commits it, rejects the call, wakes the workers. Hand-off 2: event loop -> modem
+   workers, as rows in the store's outbox and a wake-up.
+4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O).
+5. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, the
+   one durable commit before the first AT+CMGS.
+6. edgebox/store/outbox.py: the plan's rows; ``claim_next_delivery`` hands out the most urgent.
+7. edgebox/daemon/modem_worker.py: ``_step`` claims, ``_send`` sends, claims the next and has
+   this one recorded, until the outbox is empty.
+8. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
 
-(The worker's SendRecorder thread records a sent SMS while the next is submitted: a
-bookkeeping thread inside the worker, not a hand-off of the decision.)
+The worker's SendRecorder thread records a sent SMS while the next is submitted: bookkeeping
+off the path, not a hand-off of the decision. What comes back (a key pressed in a ring call,
+a modem given up on) returns to the event loop as an event on the same queue.
 """
 from __future__ import annotations
 

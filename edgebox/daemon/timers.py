@@ -134,8 +134,8 @@ class AlarmTimers:
     def _failures(self, incident) -> None:
         """An alarm SMS that failed for good: ring that member instead, and once the texting
         is over tell the office who could not be reached by SMS."""
-        deliveries = self.store.deliveries(incident.id)
-        failed = [d for d in deliveries if d["purpose"] == "alarm" and d["state"] == "failed"]
+        deliveries = self.store.incident_deliveries(incident.id)
+        failed = [d for d in deliveries if d.purpose == "alarm" and d.state == "failed"]
         if not failed:
             return
         now = self.clock()
@@ -146,23 +146,23 @@ class AlarmTimers:
         speech = render(self.settings.language, "ring_speech", drill=incident.drill,
                         group=group.name, caller=caller.name, address=caller.address)
         for d in failed:
-            if d["household_id"] not in handled:
-                handled.add(d["household_id"])
+            if d.household_id not in handled:
+                handled.add(d.household_id)
                 # The number the SMS could not reach: a phone that takes no SMS (an old handset,
                 # a full inbox, a landline) usually still rings.
-                self.store.hurry_ring(now, incident.id, d["household_id"], d["phone"], speech,
+                self.store.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
                                       alarm.PRIORITY["escalation_ring"])
                 self.outbox.wake()
-        texting = any(d["purpose"] == "alarm" and d["state"] in ("pending", "sending")
+        texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
         summarised = any(e["incident_id"] == incident.id
                          for e in self.store.events_of_kinds(["failure_summary"]))
         if texting or summarised or not self.settings.failure_summary:
             return
-        names = "、".join(dict.fromkeys(self.roster.household(d["household_id"]).name
+        names = "、".join(dict.fromkeys(self.roster.household(d.household_id).name
                                         for d in failed))
         text = render(self.settings.language, "failures", drill=incident.drill,
-                      group=group.name, count=len({d["household_id"] for d in failed}),
+                      group=group.name, count=len({d.household_id for d in failed}),
                       names=names[:30])
         # Logged (so never summarised again) and planned in one transaction.
         self.store.plan_with_event(now, incident.id, "failure_summary",

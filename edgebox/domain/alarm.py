@@ -36,6 +36,30 @@ class PlannedDelivery:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A planned message as the outbox holds it, and what its state says about its recipient."""
+    id: int
+    incident_id: int | None
+    kind: str  # SMS or CALL
+    phone: str
+    household_id: str | None
+    purpose: str
+    state: str  # pending, sending, sent, failed, cancelled
+    attempts: int = 0
+
+    @property
+    def out(self) -> bool:
+        """Sent, or in a modem's hands right now: its recipient has it or will in a moment."""
+        return self.state in ("sent", "sending")
+
+    @property
+    def may_have_reached(self) -> bool:
+        """Out, or tried before and waiting to be tried again: a crash or a failure may have
+        hidden that it arrived. Whoever it may have reached may have heard of the alarm."""
+        return self.out or (self.state == "pending" and self.attempts > 0)
+
+
+@dataclass(frozen=True)
 class Incident:
     id: int
     group_id: str
