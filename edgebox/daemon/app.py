@@ -19,15 +19,13 @@ from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.policy import AlarmPolicy, alarm_settings
 from edgebox.daemon.roster_view import RosterView
-from edgebox.daemon.service import AlarmCore, Daemon, loop_settings, utc_now
+from edgebox.daemon.service import AlarmCore, Daemon, DiskFull, loop_settings, utc_now
 from edgebox.daemon.siren_control import SirenControl, siren_settings
 from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timeline import describe
 from edgebox.daemon.timers import AlarmTimers, ladder_settings
 from edgebox.daemon.workers import ModemWorkers
-from edgebox.domain.alarm import to_offices
-from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
@@ -128,15 +126,12 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
             log.error("web panel not started: the config is not a file (%s)", config.source)
 
 
-def report_full_disk(daemon: Daemon, config, store) -> None:
-    """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event):
-    text the office at once, while the reserve still has room for the notice itself. The
-    workers are not woken for it, so the alarm being committed goes out first."""
-    def full(event: dict) -> None:
-        if event["kind"] == "disk_full" and config.numbers_office:
-            text = render(config.box_language, "disk_full")
-            store.add_deliveries(daemon.clock(), None, to_offices(config.numbers_office, text))
-    store.subscribe(full)
+def report_full_disk(events: queue.Queue, store) -> None:
+    """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event,
+    seen after the commit on whichever thread made it): the event loop is told, and texts the
+    office (Daemon.on_disk_full)."""
+    store.subscribe(lambda event: events.put(DiskFull()) if event["kind"] == "disk_full"
+                    else None)
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
@@ -157,7 +152,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
                     build_core(config, store, workers, siren, clock), siren, events, stop,
                     clock=clock, services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
-    report_full_disk(daemon, config, store)
+    report_full_disk(events, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))

@@ -70,6 +70,11 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class DiskFull:
+    """The store gave up its space reserve to go on (its ``disk_full`` event)."""
+
+
+@dataclass(frozen=True)
 class LoopSettings:
     """What the event loop itself needs of the config."""
     box_id: str
@@ -195,7 +200,8 @@ class Daemon:
         handlers = {IncomingCall: self._on_incoming_call, IncomingSms: core.inbox.on_sms,
                     OfficeAction: core.inbox.on_office, KeyAcknowledged: core.inbox.on_key_ack,
                     DeliveryReport: self.on_report, UssdReply: self.on_ussd,
-                    ModemOutage: self.on_modem_outage, ModemLost: self.on_modem_lost}
+                    ModemOutage: self.on_modem_outage, ModemLost: self.on_modem_lost,
+                    DiskFull: self.on_disk_full}
         while not self._stop.is_set():
             self._loop_heartbeat = time.monotonic()
             try:
@@ -262,6 +268,13 @@ class Daemon:
     def on_modem_outage(self, event: ModemOutage) -> None:
         self._tell_office(render(self.settings.language, "modem_down", modem=event.modem,
                                  time=self.clock().astimezone().strftime("%H:%M")))
+
+    def on_disk_full(self, event: DiskFull) -> None:
+        """Text the office at once, while the reserve still has room for the notice itself.
+        The workers are not woken for it, so an alarm being sent goes out first."""
+        if self.settings.office:
+            self.store.add_deliveries(self.clock(), None, alarm.to_offices(
+                list(self.settings.office), render(self.settings.language, "disk_full")))
 
     def on_modem_lost(self, event: ModemLost) -> None:
         self.store.append_event(self.clock(), "modem_lost", modem=event.modem,
