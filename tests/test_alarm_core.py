@@ -3,15 +3,18 @@ store, the modems and the siren, so each decision is checked on one thread, with
 no database and no timing."""
 from __future__ import annotations
 
+import queue
+import threading
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from edgebox.adapters.modem.events import IncomingCall, IncomingSms
+from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
 from edgebox.config import parse_config
 from edgebox.daemon.inbox_policy import InboxPolicy
+from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import DRILL
 from edgebox.daemon.policy import AlarmPolicy, alarm_settings
 from edgebox.daemon.siren_control import SirenControl, siren_settings
@@ -87,6 +90,10 @@ class MemoryStore:
         return [alarm.Delivery(d["id"], d["incident_id"], d["kind"], d["phone"],
                                d["household_id"], d["purpose"], d["state"], d["attempts"])
                 for d in self.deliveries(incident_id)]
+
+    def finish_delivery(self, now, delivery_id, state, event, **data):
+        self.delivery(delivery_id)["state"] = state
+        self.append_event(now, event, None, delivery=delivery_id, **data)
 
     def broadcast_progress(self, now):
         pass
@@ -405,3 +412,49 @@ def test_whether_a_ring_call_is_still_wanted(purpose, household, acked, state, w
                               acked_at=T0 if acked else None)
     assert ring_still_wanted(1, purpose, household, incident, acked) is wanted
     assert ring_still_wanted(None, purpose, household, None, set())  # no alarm: an office call
+
+
+class RingingModem:
+    """A modem whose ring call the member answers and acknowledges with the key."""
+
+    def __init__(self):
+        self.rung: list[str] = []
+
+    def keep_incoming(self, keep):
+        pass
+
+    def ring(self, number, seconds, speech="", stop=None):
+        self.rung.append(number)
+        return RingOutcome("acknowledged", 3.0, spoken=True)
+
+
+@pytest.fixture
+def worker(core):
+    events = queue.Queue()
+    modem = RingingModem()
+    worker = ModemWorker(core.config.modems[0], core.config, core.store, modem, core.clock,
+                         threading.Event(), events)
+    yield worker, modem, events
+    worker.recorder.close()
+
+
+def test_a_key_pressed_in_a_ring_call_comes_back_as_an_event_not_a_call(core, worker):
+    worker, modem, events = worker
+    core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
+    [incident] = core.store.incidents("open")
+    ring = next(d for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL)
+    worker._ring(ring)
+    assert modem.rung == [ring["phone"]] and ring["state"] == "sent"
+    assert events.get_nowait() == KeyAcknowledged(ring["id"])
+    assert core.store.acks(incident.id) == []  # recorded by the event loop, not the worker
+
+
+def test_a_worker_reads_the_committed_acknowledgement_and_never_dials(core, worker):
+    worker, modem, events = worker
+    core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
+    [incident] = core.store.incidents("open")
+    ring = next(d for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL)
+    household = core.roster.household(ring["household_id"])
+    core.alarms.acknowledge(incident, household, household.primary_phone, "sms")
+    worker._ring(ring)
+    assert modem.rung == [] and ring["state"] == "cancelled" and events.empty()
