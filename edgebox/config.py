@@ -7,6 +7,7 @@ in ``config/edgebox.example.toml`` documents each of them, and a test keeps the 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,10 +182,19 @@ def _uplink_url(value: str) -> str | None:
     return check_url(value)
 
 
+def _modem_port(value: str) -> str | None:
+    """A device path, or ``fake://<network>``: the in-process FakeModem of the tests."""
+    if not value.strip():
+        return "must name a device"
+    if value.startswith("fake:") and not re.fullmatch(r"fake://[A-Za-z0-9_.-]+", value):
+        return "a fake modem's port is fake://<network name> (letters, digits, . _ -)"
+    return None
+
+
 # One [[modems]] table per modem; the box needs at least one.
 MODEM_KEYS: dict[str, Key] = {
     "name": Key(str, "", lambda v: None if v.strip() else "must not be empty"),
-    "port": Key(str, REQUIRED, lambda v: None if v.strip() else "must name a device"),
+    "port": Key(str, REQUIRED, lambda v: _modem_port(v)),
     "baudrate": Key(int, 115200, _one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
                                          921600)),
     "flow_control": Key(str, "none", _one_of("none", "rtscts", "dsrdtr")),

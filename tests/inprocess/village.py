@@ -1,0 +1,190 @@
+"""A village in process: the daemon as the composition root builds it (build_daemon), on
+FakeModems over a FakeNetwork, with simulated GPIO and virtual time.
+
+The daemon's own threads run (event loop, modem workers), so what the policy decides reaches
+the phones by the same outbox and workers as in the field; only the modem is in process and the
+clock is virtual. Waits are on conditions with generous timeouts, never on durations.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import time
+from datetime import datetime
+
+from edgebox.adapters.gpio.simulated import SimulatedGPIO
+from edgebox.adapters.modem.fake_network import FakeNetwork, Phone
+from edgebox.config import load_config
+from edgebox.daemon.app import build_daemon
+from edgebox.daemon.service import POLICY_TICK_SECONDS
+from edgebox.store.times import utc_iso
+from tests.support import SHEET, query
+
+WAIT_SECONDS = 30  # generous: the machine running the suite may be busy
+# The event loop looks at the clock's rules (the ladder, expiry, drills) once a real
+# POLICY_TICK_SECONDS; after virtual time moves, one such turn must pass before "nothing
+# happened" means anything.
+TICK_WAIT = POLICY_TICK_SECONDS + 0.3
+
+_names = itertools.count(1)
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "[" + ", ".join(toml_value(v) for v in value) + "]"
+
+
+class Village:
+    """``settings``: config tables merged over the defaults; ``ladder``: [[escalation]] steps as
+    (after_minutes, actions); ``modems``: how many fake modems the box has."""
+
+    DEFAULTS = {
+        "alarm": {"ring_members": False, "ring_seconds": 60},
+        "siren": {"on_seconds": 60},
+        "numbers": {"office": ["+8613300138099"], "township": ["+8613300138088"]},
+    }
+
+    def __init__(self, tmp_path, settings=None, ladder=(), sheet=SHEET, modems=1):
+        self.name = f"village-{next(_names)}"
+        self.network = FakeNetwork().register(self.name)
+        self.clock = self.network.clock
+        self.db = tmp_path / "box.db"
+        sheet_path = tmp_path / "village.csv"
+        sheet_path.write_text(sheet, encoding="utf-8")
+        tables = {name: dict(values) for name, values in self.DEFAULTS.items()}
+        for name, values in (settings or {}).items():
+            tables.setdefault(name, {}).update(values)
+        tables.setdefault("box", {}).update(database=str(self.db), roster_csv=str(sheet_path))
+        lines = []
+        for name, values in tables.items():
+            lines.append(f"[{name}]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+        for after, actions in ladder:
+            lines += ["[[escalation]]", f"after_minutes = {after}",
+                      f"actions = {toml_value(list(actions))}"]
+        for number in range(1, modems + 1):
+            lines += ["[[modems]]", f'name = "m{number}"', f'port = "fake://{self.name}"']
+        config_path = tmp_path / "edgebox.toml"
+        config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.gpio = SimulatedGPIO()
+        self.daemon = build_daemon(load_config(config_path), self.gpio, self.clock.now)
+        self.config = self.daemon.config
+        self._moved_at = time.monotonic()
+
+    def start(self) -> "Village":
+        self.daemon.start()
+        self.wait_for(lambda: len(self.events("modem_ready")) == len(self.network.modems),
+                      "the modems to be ready")
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.daemon.stop()
+        finally:
+            FakeNetwork.unregister(self.name)
+
+    # -- what people do ------------------------------------------------------------------------
+
+    def phone_number(self, who: str) -> str:
+        """A household id ("H03") as its first phone, or a number as it is."""
+        if who.startswith("+") or who[:1].isdigit() and len(who) > 6:
+            return who
+        return self.daemon.roster.household(who).primary_phone
+
+    def call(self, who: str, modem: str | None = None, rings: int = 10) -> int:
+        return self.network.call_box(self.phone_number(who), modem, rings)
+
+    def sms(self, who: str, text: str, modem: str | None = None) -> None:
+        self.network.text_box(self.phone_number(who), text, modem)
+
+    def advance(self, seconds: float) -> None:
+        """Virtual time moves on (the modems' work moves it too)."""
+        self.clock.advance(seconds)
+        self._moved_at = time.monotonic()
+
+    def modem(self, name: str = "m1"):
+        return self.network.modems[name]
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def wait_for(self, condition, what: str, timeout: float = WAIT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.005)
+
+    def wait_idle(self, timeout: float = WAIT_SECONDS) -> None:
+        """Every event handled, nothing due left in the outbox, and the event loop has looked
+        at the clock's rules since virtual time last moved; held for a few polls, since a
+        handled event may plan more."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 5:
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for the box to be idle")
+            time.sleep(0.01)
+            ticked = time.monotonic() - self._moved_at >= TICK_WAIT
+            quiet = quiet + 1 if ticked and self.daemon.events.empty() and not self._due() \
+                else 0
+
+    def _due(self) -> int:
+        return self.query("SELECT count(*) FROM deliveries WHERE state = 'sending' OR"
+                          " (state = 'pending' AND (not_before IS NULL OR not_before <= ?))",
+                          utc_iso(self.clock.now()))[0][0]
+
+    # -- what the phones got -------------------------------------------------------------------
+
+    def phone(self, who: str) -> Phone:
+        return self.network.phone(self.phone_number(who))
+
+    def texts(self, who: str) -> list[str]:
+        return list(self.phone(who).texts)
+
+    def rings(self, who: str) -> list[str]:
+        return [r.outcome for r in self.phone(who).rings]
+
+    def calls_received(self) -> list[tuple[str, str]]:
+        """Calls to the box: (number, how they ended)."""
+        return [(e["number"], e["outcome"]) for e in self.network.entries("call_received")]
+
+    # -- what the box recorded -----------------------------------------------------------------
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        try:
+            return query(self.db, sql, *args)
+        except sqlite3.OperationalError:  # locked for a moment by a writer: ask again
+            time.sleep(0.01)
+            return query(self.db, sql, *args)
+
+    def events(self, *names: str) -> list[dict]:
+        marks = ",".join("?" * len(names))
+        rows = self.query(f"SELECT seq, at, kind, incident_id, data FROM events WHERE kind IN"
+                          f" ({marks}) ORDER BY seq", *names)
+        return [{"seq": seq, "at": datetime.fromisoformat(at), "kind": kind,
+                 "incident_id": incident, "data": json.loads(data)}
+                for seq, at, kind, incident, data in rows]
+
+    def incidents(self) -> list[dict]:
+        columns = ("id", "group_id", "caller_household_id", "state", "alarm_type",
+                   "escalation_step", "acked_at", "closed_reason", "opened_at")
+        rows = self.query(f"SELECT {', '.join(columns)} FROM incidents ORDER BY id")
+        return [dict(zip(columns, row)) for row in rows]
+
+    def acks(self) -> list[tuple]:
+        """(household, phone, channel) of every acknowledgement, in order."""
+        return self.query("SELECT household_id, phone, channel FROM acks ORDER BY id")
+
+    def deliveries(self, **where) -> list[dict]:
+        columns = ("id", "incident_id", "kind", "phone", "household_id", "purpose", "text",
+                   "state", "attempts", "last_error")
+        condition = " AND ".join(f"{k} = ?" for k in where) or "1"
+        rows = self.query(f"SELECT {', '.join(columns)} FROM deliveries WHERE {condition}"
+                          " ORDER BY id", *where.values())
+        return [dict(zip(columns, row)) for row in rows]
