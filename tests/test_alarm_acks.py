@@ -20,31 +20,10 @@ from edgebox.domain.messages import render
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.calls import ALERTING
 from edgebox.web.passwords import hash_password
-from tests.support import SHEET, kinds, query, wait_for
+from tests.support import (ACK_SHEET, CHEN, LI, LI_2, LIU, OFFICE, SHEET, STRANGER,  # noqa: F401
+                           TOWNSHIP, WANG, YANG, ZHANG, kinds, query, toml_value, wait_for)
 
 pytestmark = pytest.mark.slow
-
-# SHEET's phones, as the network shows them.
-WANG = "+8613800138001"     # H01 王建国, leader of 第一组
-LI = "+8613900138002"       # H02 李秀英, 独居老人
-LI_2 = "+8615013800022"     # H02's second phone
-ZHANG = "+8618600138003"    # H03 张伟
-LIU = "+8613700138004"      # H04 刘洋, 应急骨干
-CHEN = "+8613600138005"     # H05 陈静, leader of 第二组
-YANG = "+8613500138006"     # H06 杨磊
-OFFICE = "+8613300138099"
-TOWNSHIP = "+8613300138088"
-STRANGER = "+8613912345678"
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return "[" + ", ".join(toml_value(v) for v in value) + "]"
 
 
 class AlarmBox:
@@ -177,14 +156,6 @@ def box_maker(tmp_path):
 @pytest.fixture
 def make_box(tmp_path):
     yield from box_maker(tmp_path)
-
-
-# A bigger 第一组, so that one alarm can be acknowledged in every form at once.
-ACK_SHEET = SHEET + """H07,赵敏,石桥村一组7号,13100138007,第一组,,
-H08,孙丽,石桥村一组8号,13200138008,第一组,,
-H09,周强,石桥村一组9号,15800138009,第一组,,
-H10,吴芳,石桥村一组10号,15900138010,第一组,,
-"""
 
 
 def test_every_sms_form_of_acknowledgement_is_recorded_and_relayed(make_box):

@@ -19,7 +19,7 @@ from edgebox.config import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import POLICY_TICK_SECONDS
 from edgebox.store.times import utc_iso
-from tests.support import SHEET, query
+from tests.support import SHEET, query, toml_value
 
 WAIT_SECONDS = 30  # generous: the machine running the suite may be busy
 # The event loop looks at the clock's rules (the ladder, expiry, drills) once a real
@@ -27,17 +27,9 @@ WAIT_SECONDS = 30  # generous: the machine running the suite may be busy
 # happened" means anything.
 TICK_WAIT = POLICY_TICK_SECONDS + 0.3
 
+MARK = -1.0  # see Village._policy_turn
+NUDGE = object()
 _names = itertools.count(1)
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return "[" + ", ".join(toml_value(v) for v in value) + "]"
 
 
 class Village:
@@ -72,16 +64,27 @@ class Village:
             lines += ["[[modems]]", f'name = "m{number}"', f'port = "fake://{self.name}"']
         config_path = tmp_path / "edgebox.toml"
         config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.config_path = config_path
         self.gpio = SimulatedGPIO()
         self.daemon = build_daemon(load_config(config_path), self.gpio, self.clock.now)
         self.config = self.daemon.config
-        self._moved_at = time.monotonic()
 
     def start(self) -> "Village":
         self.daemon.start()
         self.wait_for(lambda: len(self.events("modem_ready")) == len(self.network.modems),
                       "the modems to be ready")
         return self
+
+    def restart(self) -> None:
+        """Stop the daemon and build and start a new one on the same database, modems'
+        network and clock, as systemd would after a stop."""
+        ready = len(self.events("modem_ready"))
+        self.daemon.stop()
+        self.network.modems.clear()
+        self.daemon = build_daemon(load_config(self.config_path), self.gpio, self.clock.now)
+        self.daemon.start()
+        self.wait_for(lambda: len(self.events("modem_ready")) >= ready + len(self.network.modems),
+                      "the modems to be ready again")
 
     def stop(self) -> None:
         try:
@@ -106,7 +109,19 @@ class Village:
     def advance(self, seconds: float) -> None:
         """Virtual time moves on (the modems' work moves it too)."""
         self.clock.advance(seconds)
-        self._moved_at = time.monotonic()
+
+    def advance_to(self, moment: datetime) -> None:
+        seconds = (moment - self.clock.now()).total_seconds()
+        if seconds > 0:
+            self.clock.advance(seconds)
+
+    def run(self, seconds: float, step: float = 10.0) -> None:
+        """Let ``seconds`` of virtual time pass in steps of ``step``, the box settling after
+        each, as time passes for a box in the field."""
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end:
+            self.clock.advance(min(step, end - self.clock.seconds()))
+            self.wait_idle()
 
     def modem(self, name: str = "m1"):
         return self.network.modems[name]
@@ -121,18 +136,40 @@ class Village:
             time.sleep(0.005)
 
     def wait_idle(self, timeout: float = WAIT_SECONDS) -> None:
-        """Every event handled, nothing due left in the outbox, and the event loop has looked
-        at the clock's rules since virtual time last moved; held for a few polls, since a
-        handled event may plan more."""
+        """Every event handled, nothing due left in the outbox, and the clock's rules (the
+        ladder, expiry, drills) looked at since virtual time last moved; held for a few polls
+        with virtual time standing still, since a handled event may plan more."""
         deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 5:
+        quiet, seen = 0, None
+        while quiet < 3:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for the box to be idle")
+            now = self.clock.seconds()
+            if now != seen:
+                self._policy_turn(deadline)
+                seen, quiet = now, 0
+                continue
             time.sleep(0.01)
-            ticked = time.monotonic() - self._moved_at >= TICK_WAIT
-            quiet = quiet + 1 if ticked and self.daemon.events.empty() and not self._due() \
-                else 0
+            quiet = quiet + 1 if self.daemon.events.empty() and not self._due() else 0
+
+    def _policy_turn(self, deadline: float) -> None:
+        """Have the event loop apply the clock's rules now rather than at its next real-time
+        tick (it looks once a POLICY_TICK_SECONDS of monotonic time): the tick's next time is
+        set to a mark, the loop woken, and the mark seen replaced, twice, so the first such
+        turn has finished. The loop sets the next time before it reads the clock, so a turn
+        that replaced the mark saw the virtual time of now. A daemon without that attribute
+        is given a real tick's time instead."""
+        daemon = self.daemon
+        if not hasattr(daemon, "_next_policy_tick"):
+            time.sleep(TICK_WAIT)
+            return
+        for _ in range(2):
+            daemon._next_policy_tick = MARK
+            daemon.events.put(NUDGE)  # no handler takes it: the loop only turns
+            while daemon._next_policy_tick == MARK:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the event loop did not turn")
+                time.sleep(0.002)
 
     def _due(self) -> int:
         return self.query("SELECT count(*) FROM deliveries WHERE state = 'sending' OR"

@@ -79,11 +79,15 @@ class FakeModem:
         self._delivery_reports = delivery_reports
         self._sms_timeout = sms_timeout
         self._lock = threading.RLock()
+        # One AT exchange at a time, as on a serial port: a hang-up waits for the submit in
+        # progress (SerialModem's exchange lock), so a caller meanwhile rings on.
+        self._exchange = threading.Lock()
         self._open = False
         self._present = True  # False: unplugged, the port is gone until plugged in again
         self._keep = None
         self._stored: list[tuple[IncomingSms, datetime]] = []  # on the SIM, not yet kept
-        self._ringing: dict[int, tuple[str, int]] = {}  # incoming calls not hung up: id -> (number, rings left)
+        # Calls ringing the box that nobody hung up on: id -> (number, rings left).
+        self._ringing: dict[int, tuple[str, int]] = {}
         self._shown: set[str] = set()  # callers shown since the last hang-up (same_call)
         self._reference = 0
         self._restart_line: str | None = None
@@ -136,10 +140,11 @@ class FakeModem:
         the box now is hung up on, free for the caller."""
         self._check_open()
         how = "AT+CHLD=0" if self.in_outgoing_call else "ATH"
-        self._pass(COMMAND_SECONDS)
-        with self._lock:
-            ended, self._ringing = self._ringing, {}
-            self._shown.clear()
+        with self._exchange:
+            self._pass(COMMAND_SECONDS)
+            with self._lock:
+                ended, self._ringing = self._ringing, {}
+                self._shown.clear()
         for call_id, (number, _) in ended.items():
             self.network.record("call_received", id=call_id, number=number, outcome="rejected",
                                 modem=self.name, by=how)
@@ -148,33 +153,36 @@ class FakeModem:
         self._check_open()
         references = []
         phone = self.network.phone(number)
-        state, cc = self.network.state, self.network.country_code
         for pdu in submit_pdus(number, text, self._next_reference(), self._delivery_reports):
             part = decode_submit_pdu(str(pdu))  # what the network reads: the emulator's codec
-            if state.take_stuck("AT+CMGS"):
-                self._pass(self._sms_timeout)
-                raise ModemTimeout(f"modem {self.name} did not answer 'AT+CMGS' in time")
-            if not state.registered:
-                self._pass(COMMAND_SECONDS)
-                raise ModemError(f"modem {self.name} refused the SMS to {number}: "
-                                 f"+CMS ERROR: 331 ({CMS_TEXT[331]})")
-            code = state.take_sms_error(number, cc)
-            self._pass(self.network.latency.submit_seconds())
-            if not self.alive:  # unplugged during the submit
-                raise ModemError(f"modem {self.name} failed on 'AT+CMGS': port gone")
-            if self._restart_line:
-                raise ModemRestarted(f"modem {self.name} restarted during the submit")
-            if code is not None:
-                raise ModemError(f"modem {self.name} refused the SMS to {number}: "
-                                 f"+CMS ERROR: {code} ({CMS_TEXT.get(code, 'unknown')})")
-            reference = self._next_reference()  # the network's +CMGS reference for this part
-            references.append(reference)
-            phone.receive(part)
-            self.network.record("sms_sent", number=number, text=part.text, modem=self.name,
-                                reference=reference, parts=part.part_count)
-            if part.status_report and phone.delivery != "none":
-                self._schedule_report(reference, phone.delivery == "delivered")
+            with self._exchange:
+                references.append(self._submit(number, phone, part))
         return references
+
+    def _submit(self, number: str, phone, part) -> int:
+        """One part through the network: its +CMGS reference, or the error the modem gives."""
+        state, cc = self.network.state, self.network.country_code
+        if state.take_stuck("AT+CMGS"):
+            self._pass(self._sms_timeout)
+            raise ModemTimeout(f"modem {self.name} did not answer 'AT+CMGS' in time")
+        code = 331 if not state.registered else state.take_sms_error(number, cc)
+        self.network.cell_busy()  # a held cell keeps the submit until it lets go
+        self._pass(self.network.latency.submit_seconds())
+        if not self.alive:  # unplugged during the submit
+            raise ModemError(f"modem {self.name} failed on 'AT+CMGS': port gone")
+        if self._restart_line:
+            raise ModemRestarted(f"modem {self.name} restarted during the submit")
+        if code is not None:
+            self.network.record("sms_failed", number=number, code=code, modem=self.name)
+            raise ModemError(f"modem {self.name} refused the SMS to {number}: "
+                             f"+CMS ERROR: {code} ({CMS_TEXT.get(code, 'unknown')})")
+        reference = self._next_reference()  # the network's +CMGS reference for this part
+        phone.receive(part)
+        self.network.record("sms_sent", number=number, text=part.text, modem=self.name,
+                            reference=reference, parts=part.part_count)
+        if part.status_report and phone.delivery != "none":
+            self._schedule_report(reference, phone.delivery == "delivered")
+        return reference
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
              stop: threading.Event | None = None) -> RingOutcome:
@@ -354,4 +362,3 @@ class FakeModem:
                                 self.name)
         self.network.clock.schedule(self.network.latency.report_seconds(),
                                     lambda: self.events.put(report))
-

@@ -29,6 +29,7 @@ from edgebox.emulator.timing import Latency, Timer
 # local-time rules, so virtual time starts where a real alarm would.
 DEFAULT_START = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 COUNTRY_CODE = "86"
+HOLD_LIMIT_SECONDS = 60  # real seconds a held cell keeps a submit at most
 
 
 class VirtualClock:
@@ -126,6 +127,12 @@ class FakeNetwork:
         self.log: list[dict] = []  # what happened on the network, like the emulator's log
         self._lock = threading.Lock()
         self._call_ids = itertools.count(1)
+        # A busy cell holding submits (DESIGN.md section 5: 14 s seen): while held, a submit
+        # waits at cell_busy() in real time until released, so a test can act while an SMS is
+        # in the modem's hands. Bounded, so a test that forgets to release still ends.
+        self._cell_free = threading.Event()
+        self._cell_free.set()
+        self.held_submits = 0  # submits waiting at the held cell right now
 
     # -- the registry a config's fake:// port names ------------------------------------------
 
@@ -166,6 +173,25 @@ class FakeNetwork:
 
     def next_call_id(self) -> int:
         return next(self._call_ids)
+
+    # -- a busy cell ---------------------------------------------------------------------------
+
+    def hold_submits(self) -> None:
+        self._cell_free.clear()
+
+    def release_submits(self) -> None:
+        self._cell_free.set()
+
+    def cell_busy(self) -> None:
+        if self._cell_free.is_set():
+            return
+        with self._lock:
+            self.held_submits += 1
+        try:
+            self._cell_free.wait(HOLD_LIMIT_SECONDS)
+        finally:
+            with self._lock:
+                self.held_submits -= 1
 
     # -- what members do ---------------------------------------------------------------------
 
