@@ -201,6 +201,11 @@ class Village:
         """Calls to the box: (number, how they ended)."""
         return [(e["number"], e["outcome"]) for e in self.network.entries("call_received")]
 
+    def siren_sounding(self) -> bool:
+        """The siren relay's pin is at its active level now (simulated GPIO)."""
+        outputs = self.gpio.outputs_of(self.config.siren_pin)
+        return bool(outputs) and outputs[-1][1] == int(self.config.siren_active_high)
+
     # -- what the box recorded -----------------------------------------------------------------
 
     def query(self, sql: str, *args) -> list[tuple]:
