@@ -95,6 +95,7 @@ class Village:
                       "the modems to be ready again")
 
     def stop(self) -> None:
+        self.network.release_submits()  # a test that failed while the cell was held
         try:
             self.daemon.stop()
         finally:

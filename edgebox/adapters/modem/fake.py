@@ -28,6 +28,7 @@ from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.dialect import Dialect
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
                                            RingOutcome, UssdReply)
+from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.fake_network import FakeNetwork, RingRecord
 from edgebox.adapters.modem.serial_modem import ACK_KEY, submit_pdus
 from edgebox.emulator.modem_errors import CMS_TEXT
@@ -79,9 +80,11 @@ class FakeModem:
         self._delivery_reports = delivery_reports
         self._sms_timeout = sms_timeout
         self._lock = threading.RLock()
-        # One AT exchange at a time, as on a serial port: a hang-up waits for the submit in
-        # progress (SerialModem's exchange lock), so a caller meanwhile rings on.
-        self._exchange = threading.Lock()
+        # One AT exchange at a time, as on a serial port, with SerialModem's fair lock: a
+        # hang-up goes ahead of the next submit but waits for the one in progress, so a caller
+        # meanwhile rings on.
+        self._exchange = FairLock()
+        self.hang_ups_waiting = 0  # hang-ups waiting for the port now
         self._open = False
         self._present = True  # False: unplugged, the port is gone until plugged in again
         self._keep = None
@@ -140,11 +143,20 @@ class FakeModem:
         the box now is hung up on, free for the caller."""
         self._check_open()
         how = "AT+CHLD=0" if self.in_outgoing_call else "ATH"
-        with self._exchange:
+        with self._lock:
+            self.hang_ups_waiting += 1
+        try:
+            self._exchange.acquire(first=True)
+        finally:
+            with self._lock:
+                self.hang_ups_waiting -= 1
+        try:
             self._pass(COMMAND_SECONDS)
             with self._lock:
                 ended, self._ringing = self._ringing, {}
                 self._shown.clear()
+        finally:
+            self._exchange.release()
         for call_id, (number, _) in ended.items():
             self.network.record("call_received", id=call_id, number=number, outcome="rejected",
                                 modem=self.name, by=how)

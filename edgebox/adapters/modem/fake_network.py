@@ -128,10 +128,10 @@ class FakeNetwork:
         self._lock = threading.Lock()
         self._call_ids = itertools.count(1)
         # A busy cell holding submits (DESIGN.md section 5: 14 s seen): while held, a submit
-        # waits at cell_busy() in real time until released, so a test can act while an SMS is
-        # in the modem's hands. Bounded, so a test that forgets to release still ends.
-        self._cell_free = threading.Event()
-        self._cell_free.set()
+        # waits at cell_busy() in real time until let through, so a test can act while an SMS
+        # is in the modem's hands. Bounded, so a test that forgets to release still ends.
+        self._cell = threading.Condition()
+        self._passes: int | None = None  # submits let through while held; None: not held
         self.held_submits = 0  # submits waiting at the held cell right now
 
     # -- the registry a config's fake:// port names ------------------------------------------
@@ -177,20 +177,26 @@ class FakeNetwork:
     # -- a busy cell ---------------------------------------------------------------------------
 
     def hold_submits(self) -> None:
-        self._cell_free.clear()
+        with self._cell:
+            self._passes = 0
 
-    def release_submits(self) -> None:
-        self._cell_free.set()
+    def release_submits(self, count: int | None = None) -> None:
+        """Let ``count`` submits through and hold the next again; None: the cell is free."""
+        with self._cell:
+            self._passes = None if count is None else self._passes + count
+            self._cell.notify_all()
 
     def cell_busy(self) -> None:
-        if self._cell_free.is_set():
-            return
-        with self._lock:
+        with self._cell:
+            if self._passes is None:
+                return
             self.held_submits += 1
-        try:
-            self._cell_free.wait(HOLD_LIMIT_SECONDS)
-        finally:
-            with self._lock:
+            try:
+                self._cell.wait_for(lambda: self._passes is None or self._passes > 0,
+                                    HOLD_LIMIT_SECONDS)
+                if self._passes:
+                    self._passes -= 1
+            finally:
                 self.held_submits -= 1
 
     # -- what members do ---------------------------------------------------------------------
