@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.adapters.modem.fake_network import FakeNetwork, Phone
+from edgebox.adapters.modem.fake_network import DEFAULT_START, FakeNetwork, Phone
 from edgebox.config import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import POLICY_TICK_SECONDS
@@ -35,6 +35,8 @@ _names = itertools.count(1)
 class Village:
     """``settings``: config tables merged over the defaults; ``ladder``: [[escalation]] steps as
     (after_minutes, actions); ``modems``: how many fake modems the box has."""
+
+    START = DEFAULT_START  # where virtual time begins
 
     DEFAULTS = {
         "alarm": {"ring_members": False, "ring_seconds": 60},
