@@ -171,8 +171,12 @@ class Village:
         set to a mark, the loop woken, and the mark seen replaced, twice, so the first such
         turn has finished. The loop sets the next time before it reads the clock, so a turn
         that replaced the mark saw the virtual time of now. A daemon without that attribute
-        is given a real tick's time instead."""
+        is given a real tick's time instead. (These seams belong in the daemon's clock port;
+        until it has one, they are reached here and nowhere else.)"""
         daemon = self.daemon
+        # The workers, too, look for deliveries whose back-off has passed every half second
+        # of real time; woken, they look now.
+        getattr(daemon, "_wake_workers", lambda: None)()
         if not hasattr(daemon, "_next_policy_tick"):
             time.sleep(TICK_WAIT)
             return
@@ -217,6 +221,15 @@ class Village:
         except sqlite3.OperationalError:  # locked for a moment by a writer: ask again
             time.sleep(0.01)
             return query(self.db, sql, *args)
+
+    def query_dicts(self, sql: str, *args) -> list[dict]:
+        conn = sqlite3.connect(self.db)
+        try:
+            cursor = conn.execute(sql, args)
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            conn.close()
 
     def events(self, *names: str) -> list[dict]:
         marks = ",".join("?" * len(names))

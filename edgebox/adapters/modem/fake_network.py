@@ -174,6 +174,10 @@ class FakeNetwork:
     def next_call_id(self) -> int:
         return next(self._call_ids)
 
+    def refuse_sms(self, number: str, code: int = 500, count: int | None = None) -> None:
+        """Submits to ``number`` fail with +CMS ERROR ``code`` (``count`` times, or always)."""
+        self.state.add_sms_error(number, code, count, self.country_code)
+
     # -- a busy cell ---------------------------------------------------------------------------
 
     def hold_submits(self) -> None:
