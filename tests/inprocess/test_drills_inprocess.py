@@ -43,8 +43,8 @@ def test_scheduled_drills_fire_once_per_slot_across_a_restart_and_take_turns(vil
     sent = box.network.entries("sms_sent")
     assert all(e["text"].startswith(DRILL_TAG) and REAL_TAG not in e["text"] for e in sent)
     for group, caller, address, members in (
-            ("第一组", "王建国", "石桥村一组1号", ["+8613700138004", "+8613900138002",
-                                                "+8615013800022", "+8618600138003"]),
+            ("第一组", "王建国", "石桥村一组1号",
+             ["+8613700138004", "+8613900138002", "+8615013800022", "+8618600138003"]),
             ("第二组", "陈静", "石桥村二组1号", ["+8613500138006"])):
         alarm = render("zh", "alarm", drill=True, group=group, caller=caller, address=address)
         assert sorted(e["number"] for e in sent if e["text"] == alarm) == sorted(members)

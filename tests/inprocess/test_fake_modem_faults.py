@@ -87,7 +87,8 @@ def test_a_malformed_fake_port_names_the_key(port):
 
 
 def test_a_fake_port_naming_no_network_is_refused_at_build():
-    config = parse_config('[[modems]]\nport = "/dev/ttyUSB0"\n[[modems]]\nport = "fake://nowhere"\n')
+    config = parse_config('[[modems]]\nport = "/dev/ttyUSB0"\n'
+                          '[[modems]]\nport = "fake://nowhere"\n')
     with pytest.raises(ConfigError) as caught:
         build_modems(config, None)
     assert "modems[2].port" in str(caught.value) and "nowhere" in str(caught.value)
