@@ -150,11 +150,13 @@ class Village:
 
     def wait_idle(self, timeout: float = WAIT_SECONDS) -> None:
         """Every event handled, nothing due left in the outbox, and the clock's rules (the
-        ladder, expiry, drills) looked at since virtual time last moved; held for a few polls
-        with virtual time standing still, since a handled event may plan more."""
+        ladder, expiry, drills) looked at since virtual time last moved: quiet for a few
+        polls with virtual time standing still, then once more after a turn of the event loop
+        (which has then handled every event queued before it), since a handled event may plan
+        more."""
         deadline = time.monotonic() + timeout
         quiet, seen = 0, None
-        while quiet < 3:
+        while True:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for the box to be idle")
             now = self.clock.seconds()
@@ -163,7 +165,15 @@ class Village:
                 seen, quiet = now, 0
                 continue
             time.sleep(0.005)
-            quiet = quiet + 1 if self.daemon.events.empty() and not self._due() else 0
+            quiet = quiet + 1 if self._quiet() else 0
+            if quiet >= 3:
+                self._policy_turn(deadline)
+                if self.clock.seconds() == seen and self._quiet():
+                    return
+                quiet = 0
+
+    def _quiet(self) -> bool:
+        return self.daemon.events.empty() and not self._due()
 
     def _policy_turn(self, deadline: float) -> None:
         """Have the event loop apply the clock's rules now rather than at its next real-time
