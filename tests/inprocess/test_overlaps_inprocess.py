@@ -1,8 +1,8 @@
 """Alarms that overlap, in process: an SMS while the alarm texts go out says what the emergency
 is (one alarm, updated), a repeat call hastens the ladder without texting anyone twice, two
 households of a group calling moments apart make one alarm, a household in two groups alerts
-both once. A held cell (FakeNetwork.hold_submits) keeps the first alarm SMS in the modem's
-hands while the second thing happens, as a slow submit does in the field."""
+both once. A held cell (Village.call_with_first_sms_held) keeps an alarm SMS in the modem's hands
+while the second thing happens, as a slow submit does in the field."""
 from edgebox.domain.messages import render
 from tests.support import ACK_SHEET, CHEN, LI, LI_2, LIU, OFFICE, SHEET, WANG, YANG, ZHANG
 
@@ -11,21 +11,6 @@ WU = "+8615900138010"  # ACK_SHEET's H10 吴芳
 # ACK_SHEET's 第一组 but the leader, 张伟 who calls and 吴芳.
 MEMBERS = (LI, LI_2, LIU, "+8613100138007", "+8613200138008", "+8615800138009")
 PLAIN = render("zh", "alarm", group=FIRST, caller="张伟", address="石桥村一组3号")
-
-
-def first_submit_held(box) -> None:
-    """张伟 calls with the cell held: wait until his call is hung up on and an alarm SMS is in
-    the modem's hands. (The worker may take the port for the first SMS before the event loop
-    takes it for the hang-up; then that SMS goes, the hang-up follows, and the next is held.)"""
-    box.network.hold_submits()
-    box.call("H03")
-    rejected = lambda: (ZHANG, "rejected") in box.calls_received()  # noqa: E731
-    box.wait_for(lambda: box.network.held_submits == 1 and (
-        rejected() or box.modem().hang_ups_waiting), "the first alarm SMS to be submitting")
-    if not rejected():
-        box.network.release_submits(1)
-        box.wait_for(lambda: rejected() and box.network.held_submits == 1,
-                     "the hang-up, and the next alarm SMS to be submitting")
 
 
 def told_first(box, phones, first, then, instead) -> None:
@@ -38,7 +23,7 @@ def told_first(box, phones, first, then, instead) -> None:
 
 def test_sms_while_the_alarm_goes_out_enriches_the_same_alarm(village):
     box = village(sheet=ACK_SHEET)
-    first_submit_held(box)
+    box.call_with_first_sms_held("H03")
     box.sms("H03", "盗 有人撬我家后门")
     box.wait_for(lambda: box.events("incident_enriched"), "the alarm to take the SMS in")
     box.network.release_submits()
@@ -80,7 +65,7 @@ def test_repeat_call_texts_nobody_again_and_hastens_the_ladder(village):
 
 def test_two_households_of_a_group_calling_moments_apart_make_one_alarm(village):
     box = village(sheet=ACK_SHEET)
-    first_submit_held(box)
+    box.call_with_first_sms_held("H03")
     # Not told yet: her own call about the same emergency. It rings on while the submit
     # ahead of her hang-up is held.
     box.call(WU)

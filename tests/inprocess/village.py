@@ -119,6 +119,22 @@ class Village:
     def sms(self, who: str, text: str, modem: str | None = None) -> None:
         self.network.text_box(self.phone_number(who), text, modem)
 
+    def call_with_first_sms_held(self, who: str) -> None:
+        """``who`` calls with the cell held: wait until the call is hung up on and an alarm
+        SMS is in the modem's hands. (The worker may take the port for the first SMS before
+        the event loop takes it for the hang-up; then that SMS goes, the hang-up follows, and
+        the next is held.)"""
+        number = self.phone_number(who)
+        self.network.hold_submits()
+        self.call(who)
+        rejected = lambda: (number, "rejected") in self.calls_received()  # noqa: E731
+        self.wait_for(lambda: self.network.held_submits == 1 and (
+            rejected() or self.modem().hang_ups_waiting), "an alarm SMS to be submitting")
+        if not rejected():
+            self.network.release_submits(1)
+            self.wait_for(lambda: rejected() and self.network.held_submits == 1,
+                          "the hang-up, and the next alarm SMS to be submitting")
+
     def advance(self, seconds: float) -> None:
         """Virtual time moves on (the modems' work moves it too)."""
         self.clock.advance(seconds)
