@@ -1,6 +1,7 @@
 """Several modems: a failed modem's work moves to the others, a modem gone for long is power
 cycled and reported, and `edgebox modem status` shows what the daemon last read. (Work spread
-over the modems, each delivery recording its modem: tests/inprocess/.)"""
+over the modems, each delivery recording its modem:
+tests/inprocess/test_several_modems_inprocess.py.)"""
 import json
 import subprocess
 import sys
