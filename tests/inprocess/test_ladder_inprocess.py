@@ -38,7 +38,7 @@ def test_the_default_ladder_steps_at_2_5_and_10_minutes_with_their_actions(villa
     assert len(box.texts(TOWNSHIP)) == 1 and "10" in box.texts(TOWNSHIP)[0]
     assert box.rings(CHEN) == ["no_answer"] and box.rings(OFFICE) == ["no_answer"]
     assert box.rings(TOWNSHIP) == ["no_answer"]
-    placed = [(e["number"], e["kind"]) for e in box.network.log
+    placed = [(e["number"], e["kind"]) for e in box.network.log()
               if e["kind"] in ("sms_sent", "call_placed") and e["number"] not in (CHEN, YANG)
               or e["kind"] == "call_placed"]
     assert placed == [(CHEN, "call_placed"), (OFFICE, "sms_sent"), (OFFICE, "call_placed"),

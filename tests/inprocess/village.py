@@ -114,10 +114,10 @@ class Village:
         return self.daemon.roster.household(who).primary_phone
 
     def call(self, who: str, modem: str | None = None, rings: int = 10) -> int:
-        return self.network.call_box(self.phone_number(who), modem, rings)
+        return self.network.call(self.phone_number(who), rings, modem)
 
     def sms(self, who: str, text: str, modem: str | None = None) -> None:
-        self.network.text_box(self.phone_number(who), text, modem)
+        self.network.sms(self.phone_number(who), text, modem)
 
     def call_with_first_sms_held(self, who: str) -> None:
         """``who`` calls with the cell held: wait until the call is hung up on and an alarm

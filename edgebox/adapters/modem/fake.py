@@ -165,10 +165,15 @@ class FakeModem:
         self._check_open()
         references = []
         phone = self.network.phone(number)
-        for pdu in submit_pdus(number, text, self._next_reference(), self._delivery_reports):
-            part = decode_submit_pdu(str(pdu))  # what the network reads: the emulator's codec
+        parts = [decode_submit_pdu(str(pdu))  # what the network reads: the emulator's codec
+                 for pdu in submit_pdus(number, text, self._next_reference(),
+                                        self._delivery_reports)]
+        for part in parts:
             with self._exchange:
                 references.append(self._submit(number, phone, part))
+        # One entry per message, as the emulator logs it: the text as the network decoded it.
+        self.network.record("sms_sent", number=number, text="".join(p.text for p in parts),
+                            modem=self.name, references=references, parts=len(parts))
         return references
 
     def _submit(self, number: str, phone, part) -> int:
@@ -190,8 +195,6 @@ class FakeModem:
                              f"+CMS ERROR: {code} ({CMS_TEXT.get(code, 'unknown')})")
         reference = self._next_reference()  # the network's +CMGS reference for this part
         phone.receive(part)
-        self.network.record("sms_sent", number=number, text=part.text, modem=self.name,
-                            reference=reference, parts=part.part_count)
         if part.status_report and phone.delivery != "none":
             self._schedule_report(reference, phone.delivery == "delivered")
         return reference
@@ -222,6 +225,8 @@ class FakeModem:
         finally:
             self.in_outgoing_call = False
         self._pass(COMMAND_SECONDS)  # our ATH
+        if spoken:
+            self.network.record("tts", number=number, text=speech, modem=self.name)
         phone = self.network.phone(number)
         phone.rings.append(RingRecord(self.network.clock.now(), result,
                                       speech if spoken else None, self.name))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -124,7 +125,7 @@ class FakeNetwork:
         self.state = NetworkState()
         self.phones: dict[str, Phone] = {}
         self.modems: dict = {}  # name -> FakeModem, added as the composition root builds them
-        self.log: list[dict] = []  # what happened on the network, like the emulator's log
+        self.log_entries: list[dict] = []  # what happened on the network, as the emulator logs
         self._lock = threading.Lock()
         self._call_ids = itertools.count(1)
         # A busy cell holding submits (DESIGN.md section 5: 14 s seen): while held, a submit
@@ -165,11 +166,11 @@ class FakeNetwork:
 
     def record(self, kind: str, **data) -> None:
         with self._lock:
-            self.log.append({"kind": kind, "at": self.clock.now(), **data})
+            self.log_entries.append({"kind": kind, "at": self.clock.now(), **data})
 
     def entries(self, kind: str) -> list[dict]:
         with self._lock:
-            return [e for e in self.log if e["kind"] == kind]
+            return [e for e in self.log_entries if e["kind"] == kind]
 
     def next_call_id(self) -> int:
         return next(self._call_ids)
@@ -203,17 +204,41 @@ class FakeNetwork:
             finally:
                 self.held_submits -= 1
 
-    # -- what members do ---------------------------------------------------------------------
+    # -- what members do (the emulator's control methods, so one contract test drives both) --
 
-    def call_box(self, number: str, modem: str | None = None, rings: int = 10) -> int:
+    def call(self, number: str, rings: int = 10, modem: str | None = None) -> int:
         """``number`` dials the box (its first modem, or the one named); returns the call's id.
         The call rings on (RING/+CLIP every few seconds of virtual time) until the box hangs
         up or the caller gives up after ``rings`` rings."""
         return self._modem(modem).incoming_call(number, rings)
 
-    def text_box(self, number: str, text: str, modem: str | None = None) -> None:
+    def sms(self, number: str, text: str, modem: str | None = None) -> None:
         """``number`` sends the box an SMS."""
         self._modem(modem).incoming_sms(number, text)
+
+    def set_callee(self, number: str, **behaviour) -> None:
+        """How ``number`` answers the box's calls (Callee's fields)."""
+        self.phone(number).callee = Callee(**behaviour)
+
+    def set_delivery(self, number: str, status: str = "delivered") -> None:
+        """What the delivery reports on SMS to ``number`` say: "delivered", "failed", "none"."""
+        if status not in ("delivered", "failed", "none"):
+            raise ValueError("delivery status must be delivered, failed or none")
+        self.phone(number).delivery = status
+
+    def log(self) -> list[dict]:
+        with self._lock:
+            return list(self.log_entries)
+
+    def wait_for(self, predicate: Callable[[list[dict]], object],
+                 timeout: float = 10.0) -> list[dict]:
+        """The log once ``predicate`` holds for it (real seconds: other threads act)."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.log()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fake network log: condition not met in {timeout} s")
+            time.sleep(0.005)
+        return self.log()
 
     def _modem(self, name: str | None):
         if name is None:
