@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
@@ -23,17 +22,6 @@ from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
-
-
-def setup_logging(level: str = "info", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           "%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # The library logs every byte at DEBUG and its own guesses at INFO; ours says what matters.
-    logging.getLogger("gsmmodem").setLevel(logging.WARNING)
 
 
 def import_configured_roster(config, store) -> None:

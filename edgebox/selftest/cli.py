@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
-DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
+from edgebox.cli_support import config_option
 
 
 @click.command()
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(dir_okay=False), help="the box's TOML config")
+@config_option()
 @click.option("--sms", "sms_to", metavar="NUMBER", help="also send a test SMS to this phone")
 @click.option("--siren-seconds", default=1.0, show_default=True, type=click.FloatRange(0, 10),
               help="how long to pulse the siren relay (0: do not)")
