@@ -137,9 +137,9 @@ def roster_import(csv_file: str, config_path: str) -> None:
     Example:
       edgebox roster import 石桥村.xlsx --config config/edgebox.example.toml
     """
-    from edgebox.daemon.service import utc_now
     from edgebox.domain.roster_advice import roster_warnings
     from edgebox.roster_io.sheet_import import read_sheet
+    from edgebox.store.times import utc_now
     store, config = _store_and_config(config_path)
     try:
         content = Path(csv_file).read_bytes()
@@ -248,7 +248,7 @@ def modem_status(config_path: str, as_json: bool) -> None:
       edgebox modem status --config /etc/edgebox/edgebox.toml --json
     """
     import json as json_module
-    from edgebox.daemon.modem_status import modem_status as collect
+    from edgebox.readmodels.modem_status import modem_status as collect
     store, config = _store_and_config(config_path)
     status = collect(store, [m.name for m in config.modems])
     if as_json:

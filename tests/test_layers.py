@@ -2,7 +2,9 @@
 
 The graph is built statically: every module under edgebox/ is parsed with ``ast`` and every
 ``import x`` and ``from x import y`` counts, at module level or inside a function (an import
-put inside a function to dodge a cycle is still the same dependency, only hidden).
+put inside a function to dodge a cycle is still the same dependency, only hidden). An import
+under ``if TYPE_CHECKING:`` names a type and never runs: it counts for the layers (a web page
+that names a daemon type depends on the daemon) but cannot make a cycle.
 
 The rules (docs: DESIGN.md section 1, "The shape"):
 - no import cycles between modules;
@@ -42,23 +44,37 @@ def module_names(root: Path) -> dict[str, Path]:
     return names
 
 
-def imported_names(module: str, path: Path) -> list[str]:
+def imported_names(module: str, path: Path) -> list[tuple[str, bool]]:
     """Every name ``module`` imports, absolute, each ``from x import y`` as ``x.y`` (it may be
-    a module or a name in x; ``known_target`` decides)."""
+    a module or a name in x; ``known_target`` decides), with whether it is for types only."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    types_only = {id(inner) for node in ast.walk(tree) if _is_type_checking_block(node)
+                  for statement in node.body for inner in ast.walk(statement)}
     found = []
     for node in ast.walk(tree):  # every depth: imports inside functions count
         if isinstance(node, ast.Import):
-            found.extend(alias.name for alias in node.names)
+            names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: from . import x, from ..store import y
                 base = package.split(".")[:len(package.split(".")) - (node.level - 1)]
                 source = ".".join(base + ([node.module] if node.module else []))
             else:
                 source = node.module
-            found.extend(f"{source}.{alias.name}" for alias in node.names)
+            names = [f"{source}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.extend((name, id(node) in types_only) for name in names)
     return found
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:``."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def known_target(name: str, modules: dict[str, Path]) -> str | None:
@@ -70,12 +86,15 @@ def known_target(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
-def import_graph(root: Path = PACKAGE) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
-    """(module -> modules of the package it imports, module -> every name it imports)."""
+def import_graph(root: Path = PACKAGE, with_types: bool = True
+                 ) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
+    """(module -> modules of the package it imports, module -> every name it imports); the
+    imports for types only are left out unless ``with_types``."""
     modules = module_names(root)
     edges, raw = {}, {}
     for module, path in modules.items():
-        raw[module] = imported_names(module, path)
+        raw[module] = [name for name, types_only in imported_names(module, path)
+                       if with_types or not types_only]
         edges[module] = {target for name in raw[module]
                          if (target := known_target(name, modules)) not in (None, module)}
     return edges, raw
@@ -152,6 +171,7 @@ def _within(module: str, prefix: str) -> bool:
 
 
 EDGES, RAW = import_graph()
+RUNTIME_EDGES, _ = import_graph(with_types=False)
 
 
 def _breaking(modules: str | tuple[str, ...], forbidden) -> list[str]:
@@ -165,7 +185,7 @@ def _breaking(modules: str | tuple[str, ...], forbidden) -> list[str]:
 # ---- the rules ---------------------------------------------------------------------------------
 
 def test_no_import_cycles():
-    found = cycles(EDGES)
+    found = cycles(RUNTIME_EDGES)
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
@@ -212,6 +232,7 @@ def toy_package(tmp_path: Path) -> Path:
         "inner/__init__.py": "",
         "inner/c.py": "from ..a import something\n",  # relative, two levels
         "d.py": "from toy import inner\nimport os\n",  # a package, and the standard library
+        "e.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy import d\n",
     }
     for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
@@ -221,8 +242,10 @@ def toy_package(tmp_path: Path) -> Path:
 def test_the_graph_sees_function_level_and_relative_imports(toy_package):
     edges, raw = import_graph(toy_package)
     assert edges == {"toy": set(), "toy.a": {"toy.b"}, "toy.b": {"toy.inner.c"},
-                     "toy.inner": set(), "toy.inner.c": {"toy.a"}, "toy.d": {"toy.inner"}}
+                     "toy.inner": set(), "toy.inner.c": {"toy.a"}, "toy.d": {"toy.inner"},
+                     "toy.e": {"toy.d"}}
     assert "os" in raw["toy.d"]
+    assert import_graph(toy_package, with_types=False)[0]["toy.e"] == set()
 
 
 def test_a_cycle_is_reported_with_its_path(toy_package):

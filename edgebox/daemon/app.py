@@ -15,9 +15,9 @@ from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
 from edgebox.daemon.systemd_notify import SystemdNotifier
-from edgebox.daemon.timeline import describe
 from edgebox.domain.alarm import to_offices
 from edgebox.domain.messages import render
+from edgebox.domain.timeline import describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from edgebox.daemon import office
-from edgebox.daemon.timeline import describe
+from edgebox.domain import office_actions as office
 from edgebox.domain.phones import display
+from edgebox.domain.timeline import describe
 from edgebox.web import queries
-from edgebox.web.app import page, render, route
+from edgebox.web.pages import page, render, route
 from edgebox.web.auth import COOKIE
 from edgebox.web.charts import incident_timeline
 from edgebox.web.i18n import translator

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from edgebox.web import queries
-from edgebox.web.app import page, render, route
+from edgebox.web.pages import page, render, route
 from edgebox.web.charts import signal_chart
 from edgebox.web.i18n import translator
 

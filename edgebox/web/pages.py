@@ -1,4 +1,5 @@
-"""The web panel as an ASGI application (Starlette): sessions, CSRF, language, routes.
+"""What every page of the web panel shares: its context, the ``page`` decorator, ``render``
+and ``route``. The page modules import this; the application (edgebox.web.app) imports them.
 
 Every page handler is a plain function run in the thread pool (the store is synchronous); the
 ``page`` decorator does what all of them need first: find or start the visitor's session, send
@@ -12,16 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from edgebox.login_limit import LoginLimiter
 from edgebox.web.auth import COOKIE, Sessions, same_token
-from edgebox.web.guard import BodyTooLarge, SecurityHeaders, read_form
+from edgebox.web.guard import BodyTooLarge, read_form
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.live import LiveEvents
 from edgebox.web.settings import WebSettings
@@ -121,19 +120,6 @@ def _to_login(request: Request) -> Response:
     if request.headers.get("hx-request"):  # htmx follows this header with a full page load
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse("/login", status_code=303)
-
-
-def create_app(ctx: WebContext) -> SecurityHeaders:
-    from edgebox.web import (broadcast_pages, dashboard_pages, login_pages, roster_pages,
-                             health_pages)
-    routes = [
-        *login_pages.ROUTES, *dashboard_pages.ROUTES, *roster_pages.ROUTES,
-        *broadcast_pages.ROUTES, *health_pages.ROUTES,
-        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ]
-    app = Starlette(routes=routes)
-    app.state.ctx = ctx
-    return SecurityHeaders(app)
 
 
 def route(path: str, endpoint, methods=("GET",)) -> Route:

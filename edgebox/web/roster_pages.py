@@ -23,7 +23,7 @@ from edgebox.domain.sms_commands import PIN_DIGITS, pin_problem
 from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
 from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
-from edgebox.web.app import page, render, route
+from edgebox.web.pages import page, render, route
 from edgebox.web.i18n import translator
 from edgebox.web.passwords import scrypt_hash
 
