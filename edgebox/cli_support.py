@@ -31,7 +31,7 @@ def fail(message: str, status: int = 2) -> None:
 
 def load(config_path: str):
     """The box's config, or the command ends with one line naming the key and the problem."""
-    from edgebox.config import load_config
+    from edgebox.config_file import load_config
     try:
         return load_config(config_path)
     except EdgeboxError as exc:

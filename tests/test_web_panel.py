@@ -11,7 +11,7 @@ import httpx
 import pytest
 from openpyxl import Workbook
 
-from edgebox.config import load_config, parse_config
+from edgebox.config_file import load_config, parse_config
 from edgebox.daemon.office import OfficeDesk
 from edgebox.domain import office_actions as office
 from edgebox.errors import ConfigError

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.demo.village import VILLAGE, build_village, escalation_numbers
 from edgebox.domain.timeline import describe

@@ -25,7 +25,7 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
     Example:
       edgebox selftest --sms 13800138000
     """
-    from edgebox.config import load_config
+    from edgebox.config_file import load_config
     from edgebox.domain.phones import PhoneNumberError, normalise
     from edgebox.errors import EdgeboxError
     from edgebox.selftest.report import as_json as to_json, as_text, passed, run_checks
