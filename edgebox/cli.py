@@ -285,7 +285,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.daemon.incident_report import local
     from edgebox.domain.alarm import alarm_label
-    from edgebox.web.queries import recent_incidents
+    from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
     found = recent_incidents(store, limit)
@@ -318,7 +318,7 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
     """
     import json as json_module
     from edgebox.daemon.incident_report import report_lines
-    from edgebox.web.queries import incident
+    from edgebox.readmodels.queries import incident
     store, config = _store_and_config(config_path)
     record = incident(store, incident_id)
     if record is None:

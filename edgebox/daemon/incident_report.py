@@ -50,7 +50,7 @@ def local(text: str) -> str:
 
 def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     """``record`` is an incident row with its ``deliveries``, ``acks`` and ``events``
-    (edgebox.web.queries.incident); the report in the box's language."""
+    (edgebox.readmodels.queries.incident); the report in the box's language."""
     lang = lang if lang in WORDS else "zh"
     w = WORDS[lang]
     opened = parse_utc(record["opened_at"])
