@@ -4,7 +4,7 @@ fake:// port is checked like any other config key. (The serial side of the same:
 tests/test_modem_faults.py, tests/test_modem_restarts.py.)"""
 import pytest
 
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_modems
 from edgebox.domain.messages import render
 from edgebox.errors import ConfigError

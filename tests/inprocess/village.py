@@ -15,7 +15,7 @@ from datetime import datetime
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
 from edgebox.adapters.modem.fake_network import DEFAULT_START, FakeNetwork, Phone
-from edgebox.config import load_config
+from edgebox.config_file import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import POLICY_TICK_SECONDS
 from edgebox.store.times import utc_iso
