@@ -103,7 +103,7 @@ def test_household_in_two_groups_alerts_both_once_and_either_may_answer(village)
     box = village(sheet=TWO_GROUPS_SHEET, ladder=((2, ["ring_leader"]),))
     box.call("H04")
     box.wait_idle()
-    box.run(130, step=10)  # the ladder rings the leaders of both groups
+    box.run(130, step=30)  # the ladder rings the leaders of both groups
     assert sorted(e["number"] for e in box.network.entries("call_placed")) == sorted(
         [WANG, CHEN])
     box.sms(YANG, "收到")  # 杨磊 of 第二组 answers
@@ -129,7 +129,7 @@ def test_household_in_two_groups_alerts_both_once_and_either_may_answer(village)
     before = {p: len(box.texts(p)) for p in (LIU, CHEN, YANG)}
     box.call("H01")
     box.wait_idle()
-    box.run(130, step=10)
+    box.run(130, step=30)
     assert len(box.events("escalated")) == 2
     assert len(box.texts(LIU)) == before[LIU] + 1
     assert (len(box.texts(CHEN)), len(box.texts(YANG))) == (before[CHEN], before[YANG])
