@@ -12,10 +12,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.office import DRILL
 from edgebox.daemon.policy import AlarmPolicy, alarm_settings
 from edgebox.daemon.siren_control import SirenControl, siren_settings
 from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
@@ -24,6 +23,7 @@ from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain import alarm
 from edgebox.domain.acks import ring_still_wanted
+from edgebox.domain.office_actions import DRILL
 from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
 from edgebox.store.times import utc_iso

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from edgebox.adapters.modem.events import IncomingSms
-from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
-                                   OfficeAction, kept_action)
 from edgebox.daemon.policy import AlarmPolicy, AlarmSettings
 from edgebox.daemon.ports import AlarmStore, CallControl, Clock, RosterSource
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.sms_admin import SmsAdministration
 from edgebox.daemon.worker_events import KeyAcknowledged
+from edgebox.domain.office_actions import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF,
+                                           SIREN_ON, OfficeAction, kept_action)
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)

@@ -8,11 +8,11 @@ import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 
-from edgebox.daemon.office import DRILL, OfficeAction
 from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
+from edgebox.domain.office_actions import DRILL, OfficeAction
 from edgebox.store.times import parse_utc
 
 
