@@ -115,7 +115,7 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
         if os.path.isfile(config.source):
             from edgebox.daemon.office_inbox import OfficeInbox
             from edgebox.daemon.web_process import WebPanelProcess
-            daemon.services.append(OfficeInbox(daemon, store))
+            daemon.services.append(OfficeInbox(daemon.events, store))
             daemon.services.append(WebPanelProcess(config.source, store, clock))
         else:  # the panel's process reads the config file: one made in memory has none
             log.error("web panel not started: the config is not a file (%s)", config.source)

@@ -11,6 +11,7 @@ in the store, whoever wrote it (Daemon.follow_roster).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 
 from edgebox.domain.office_actions import kept_action
@@ -20,8 +21,8 @@ COLLECT_SECONDS = 0.3  # an office click reaches the alarm loop within this
 
 
 class OfficeInbox:
-    def __init__(self, daemon, store):
-        self.daemon, self.store = daemon, store
+    def __init__(self, events: queue.Queue, store):
+        self.events, self.store = events, store  # the event loop's queue: actions go on it
         self._queued: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -42,7 +43,7 @@ class OfficeInbox:
         for row in waiting:
             if row["id"] not in self._queued:
                 self._queued.add(row["id"])
-                self.daemon.events.put(kept_action(row))
+                self.events.put(kept_action(row))
         self._queued &= {row["id"] for row in waiting}  # handled ones are forgotten
 
     def stop(self) -> None:
