@@ -16,6 +16,8 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.policy import AlarmPolicy, alarm_settings
+from edgebox.daemon.ports import AlarmStore, CallControl, Outbox, RosterSource, Siren as SirenPort
+from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.siren_control import SirenControl, siren_settings
 from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.timers import AlarmTimers, ladder_settings
@@ -26,6 +28,7 @@ from edgebox.domain.acks import ring_still_wanted
 from edgebox.domain.office_actions import DRILL
 from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
+from edgebox.store import SqliteStore
 from edgebox.store.times import utc_iso
 from tests.support import SHEET
 
@@ -95,6 +98,16 @@ class MemoryStore:
         self.delivery(delivery_id)["state"] = state
         self.append_event(now, event, None, delivery=delivery_id, **data)
 
+    def hurry_ring(self, now, incident_id, household_id, phone, text, priority):
+        self.add_deliveries(now, incident_id, [alarm.PlannedDelivery(
+            alarm.CALL, phone, household_id, "ring", text, priority)])
+        self.append_event(now, "ring_instead", incident_id, household=household_id)
+
+    def add_broadcast(self, now, sender, group_id, text, plan, households, replies=()):
+        self.append_event(now, "broadcast_planned", None, sender=sender, group=group_id)
+        self.add_deliveries(now, None, [*plan, *replies])
+        return 1
+
     def broadcast_progress(self, now):
         pass
 
@@ -138,6 +151,25 @@ class MemoryStore:
         self.add_deliveries(now, incident_id, plan_for(planned) if plan_for else [])
         return len(pending)
 
+    def amend_incident(self, now, incident_id, event, changes, alarm_text, plan_for,
+                       stop_to=None):
+        self.incident_rows[incident_id] = replace(
+            self.incident_rows[incident_id],
+            **{k: tuple(v) if k == "co_callers" else v for k, v in changes.items()})
+        for d in self.deliveries(incident_id):
+            if d["state"] == "pending" and d["household_id"] == stop_to:
+                d["state"] = "cancelled"
+            elif d["state"] == "pending" and d["purpose"] == "alarm":
+                d["text"] = alarm_text
+        self.append_event(now, event, incident_id, **changes)
+        self.add_deliveries(now, incident_id, plan_for(self.incident_deliveries(incident_id)))
+
+    def unplanned_incidents(self):
+        return []
+
+    def unrejected_calls(self):
+        return []
+
     def record_ack(self, now, incident_id, household_id, phone, channel, relays=()):
         if any(a["incident_id"] == incident_id and a["household_id"] == household_id
                for a in self.ack_rows):
@@ -165,7 +197,19 @@ class MemoryStore:
     def load_roster(self):
         return self.roster
 
+    def replace_roster(self, roster, now, source=""):
+        self.roster, self.generation = roster, self.generation + 1
+
+    def leader_pin_hash(self, household_id):
+        return None
+
     # InboxTable
+    def handling_sms(self, now, inbox_id, keep_text):
+        return nullcontext(True)
+
+    def handling_office_action(self, now, action_id):
+        return nullcontext(True)
+
     def unhandled_sms(self):
         return list(self.sms_rows)
 
@@ -458,3 +502,34 @@ def test_a_worker_reads_the_committed_acknowledgement_and_never_dials(core, work
     core.alarms.acknowledge(incident, household, household.primary_phone, "sms")
     worker._ring(ring)
     assert modem.rung == [] and ring["state"] == "cancelled" and events.empty()
+
+
+def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_path):
+    store = SqliteStore(tmp_path / "box.db")
+    try:
+        workers = ModemWorkers({}, store, core.clock)
+        assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
+        assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
+        assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
+        assert isinstance(RosterView(store), RosterSource)
+        assert isinstance(core.gpio, SirenPort)
+    finally:
+        store.close()
+
+
+def test_a_neighbour_calling_moments_later_joins_the_same_alarm(core):
+    core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
+    [incident] = core.store.incidents("open")
+    texted = next(d for d in core.store.deliveries(incident.id)
+                  if d["purpose"] == "alarm" and d["household_id"] == "H01")
+    texted["state"] = "sent"  # H04 has not been texted yet: it calls about the same emergency
+    core.clock.now += timedelta(seconds=20)
+    core.alarms.on_call(call_from(member(core.roster, "H04")[1]))
+    [joined] = core.store.incidents("open")
+    assert joined.co_callers == ("H04",)
+    rows = core.store.deliveries(incident.id)
+    assert {d["state"] for d in rows if d["household_id"] == "H04"
+            and d["purpose"] == "alarm"} == {"cancelled"}
+    assert {d["household_id"] for d in rows if d["purpose"] == "update"} == {"H01"}
+    assert [d["household_id"] for d in rows if d["purpose"] == "confirm"] == ["H03", "H04"]
+    assert core.modems.rejected == ["m1", "m1"] and core.modems.rechecks == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
@@ -124,10 +124,12 @@ class InboxTable(Protocol):
     def unhandled_office_actions(self) -> list[dict]: ...
 
 
+@runtime_checkable
 class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
     """Every table the core reads and writes (SqliteStore is one)."""
 
 
+@runtime_checkable
 class Outbox(Protocol):
     """Where the core's planned messages go: planned durably, then the workers are woken.
     ``wake`` alone is for plans the store committed with a decision of its own."""
@@ -137,6 +139,7 @@ class Outbox(Protocol):
     def wake(self) -> None: ...
 
 
+@runtime_checkable
 class CallControl(Protocol):
     """The voice side of the modems, as the core steers it."""
 
@@ -152,6 +155,7 @@ class CallControl(Protocol):
         reading the store then would wait for this thread, which waits for it)."""
 
 
+@runtime_checkable
 class Siren(Protocol):
     is_on: bool
 
@@ -160,6 +164,7 @@ class Siren(Protocol):
     def off(self) -> None: ...
 
 
+@runtime_checkable
 class RosterSource(Protocol):
     """The roster in force now (swapped whole when another writer saved a new one)."""
 
