@@ -23,8 +23,6 @@ from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm, escalation
 from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render, risk_note
-from edgebox.domain.office_actions import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF,
-                                           SIREN_ON, OfficeAction, kept_action)
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import Report
 from edgebox.errors import ModemError
