@@ -171,18 +171,17 @@ class MemoryStore:
         return []
 
     def record_ack(self, now, incident_id, household_id, phone, channel, relays=()):
-        if any(a["incident_id"] == incident_id and a["household_id"] == household_id
+        if any(a.incident_id == incident_id and a.household_id == household_id
                for a in self.ack_rows):
             return False
-        self.ack_rows.append({"incident_id": incident_id, "household_id": household_id,
-                              "phone": phone, "channel": channel, "at": utc_iso(now)})
+        self.ack_rows.append(alarm.Ack(incident_id, household_id, phone, channel, now))
         incident = self.incident_rows[incident_id]
         self.incident_rows[incident_id] = replace(incident, acked_at=incident.acked_at or now)
         self.add_deliveries(now, incident_id, relays)
         return True
 
     def acks(self, incident_id):
-        return [a for a in self.ack_rows if a["incident_id"] == incident_id]
+        return [a for a in self.ack_rows if a.incident_id == incident_id]
 
     def unrecorded_key_acks(self):
         return list(self.key_acks)
@@ -371,7 +370,7 @@ def test_an_acknowledging_sms_is_relayed_and_ring_calls_are_rechecked(core):
     neighbour, phone = member(core.roster, "H04")
     core.clock.now += timedelta(seconds=30)
     core.inbox._act_on_sms(IncomingSms(phone, "1", "m1", inbox_id=1))
-    assert [a["household_id"] for a in core.store.acks(incident.id)] == ["H04"]
+    assert [a.household_id for a in core.store.acks(incident.id)] == ["H04"]
     relays = [d for d in core.store.deliveries(incident.id) if d["purpose"] == "ack_relay"]
     assert [d["household_id"] for d in relays] == ["H03"]
     assert core.modems.rechecks == 1
@@ -382,7 +381,7 @@ def test_a_key_pressed_in_a_ring_call_acknowledges_for_that_member(core):
     [incident] = core.store.incidents("open")
     ring = next(d for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL)
     core.inbox.on_key_ack(KeyAcknowledged(ring["id"]))
-    assert [(a["household_id"], a["channel"]) for a in core.store.acks(incident.id)] == [
+    assert [(a.household_id, a.channel) for a in core.store.acks(incident.id)] == [
         (ring["household_id"], "dtmf")]
 
 

@@ -221,7 +221,7 @@ class ModemWorker:
     def _ring_wanted(self, d: dict) -> bool:
         """The alarm's state as the event loop committed it, read under the domain's rule."""
         incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
-        acked = ({a["household_id"] for a in self.store.acks(incident.id)}
+        acked = ({a.household_id for a in self.store.acks(incident.id)}
                  if incident is not None else set())
         return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
                                  acked)

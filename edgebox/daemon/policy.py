@@ -26,7 +26,6 @@ from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import Report
 from edgebox.errors import ModemError
-from edgebox.store.times import parse_utc
 
 
 @dataclass(frozen=True)
@@ -145,10 +144,10 @@ class AlarmPolicy:
         """``household`` was told of ``notified`` (the newest open alarm it was told of) and
         calls the box: COMING or OWN_ALARM, from the acknowledgements in the store, so the
         same answer after a restart."""
-        acknowledged = household.id in {a["household_id"] for a in self.store.acks(notified.id)}
-        callbacks = [parse_utc(a["at"]) for i in self.store.incidents_notifying(household.id)
+        acknowledged = household.id in {a.household_id for a in self.store.acks(notified.id)}
+        callbacks = [a.at for i in self.store.incidents_notifying(household.id)
                      for a in self.store.acks(i.id)
-                     if a["household_id"] == household.id and a["channel"] == "callback"]
+                     if a.household_id == household.id and a.channel == "callback"]
         meaning = told_member_call(acknowledged, max(callbacks, default=None), now,
                                    self.settings.own_call_seconds)
         if meaning == COMING:

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
-from edgebox.domain.alarm import Delivery, Incident, PlannedDelivery
+from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
 
 
@@ -70,7 +70,7 @@ class IncidentTable(Protocol):
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    channel: str, relays: list = ()) -> bool: ...
 
-    def acks(self, incident_id: int) -> list[dict]: ...
+    def acks(self, incident_id: int) -> list[Ack]: ...
 
     def unrecorded_key_acks(self) -> list[int]: ...
 

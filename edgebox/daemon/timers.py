@@ -13,7 +13,6 @@ from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
 from edgebox.domain.office_actions import DRILL, OfficeAction
-from edgebox.store.times import parse_utc
 
 
 @dataclass(frozen=True)
@@ -198,9 +197,9 @@ class AlarmTimers:
         """Who acknowledged the drill and how fast, to the office; then the drill is over."""
         group = self.roster.group(incident.group_id)
         lang = self.settings.language
-        acks = [a for a in self.store.acks(incident.id) if a["household_id"] != "office"]
-        after = {a["household_id"]: round((parse_utc(a["at"]) - incident.opened_at)
-                                          .total_seconds()) for a in acks}
+        acks = [a for a in self.store.acks(incident.id) if a.household_id != "office"]
+        after = {a.household_id: round((a.at - incident.opened_at).total_seconds())
+                 for a in acks}
         seconds = sorted(after.values())
         total = len(alarm.members_to_alert(self.roster,
                                            self.roster.household(incident.caller_household_id)))
@@ -216,7 +215,7 @@ class AlarmTimers:
         # Reported, closed and the report planned in one transaction: a crash cannot leave the
         # drill over with the office never told how it went.
         self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {
-            **figures, "households": [a["household_id"] for a in acks], "seconds": after}),
+            **figures, "households": [a.household_id for a in acks], "seconds": after}),
             plan_for=lambda told: report)
         self.outbox.wake()
 

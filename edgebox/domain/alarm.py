@@ -60,6 +60,16 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Ack:
+    """A household's acknowledgement of an incident ("I am coming"), or the office's."""
+    incident_id: int
+    household_id: str  # "office" when the office acknowledged
+    phone: str
+    channel: str  # sms, dtmf, callback; the office's: where it clicked (web, button …)
+    at: datetime  # UTC
+
+
+@dataclass(frozen=True)
 class Incident:
     id: int
     group_id: str

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from edgebox.domain.alarm import Delivery, Incident
+from edgebox.domain.alarm import Ack, Delivery, Incident
 from edgebox.store.times import parse_utc, utc_iso
 
 
@@ -212,7 +212,9 @@ class IncidentRows:
                 " a.incident_id = d.incident_id AND a.household_id = d.household_id)"
                 " ORDER BY e.seq").fetchall()]
 
-    def acks(self, incident_id: int) -> list[dict]:
+    def acks(self, incident_id: int) -> list[Ack]:
         with self._lock:
-            return list(self.db.query(
+            rows = list(self.db.query(
                 "SELECT * FROM acks WHERE incident_id = ? ORDER BY id", [incident_id]))
+        return [Ack(r["incident_id"], r["household_id"], r["phone"], r["channel"],
+                    parse_utc(r["at"])) for r in rows]
