@@ -35,6 +35,8 @@ class AlarmPolicy(ToldNeighbours):
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
+            return
         if call.same_call:
             self._reject(call.modem)
             return
@@ -159,7 +161,8 @@ class AlarmPolicy(ToldNeighbours):
         window = timedelta(seconds=self.config.alarm_merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
         recent = [i for i in self.store.incidents("open") if self._incident_groups(i) & groups
-                  and not i.drill and now - i.opened_at <= window]
+                  and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
+                  and now - i.opened_at <= window]
         return recent[-1] if recent else None
 
     def _join(self, incident, household, phone: str, now) -> None:

@@ -22,6 +22,7 @@ from typing import Callable
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
                                            UssdReply)
+from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeAction, OfficeDesk
@@ -71,6 +72,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
         self._clock_watch = ClockWatch(store, clock)  # a stepped wall clock moves the timers
+        self.check_ins = CheckIns(config, store, lambda: self.roster, clock, self._reject,
+                                  self._wake_workers)
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
