@@ -88,6 +88,11 @@ def test_which_calls_count_as_a_check_in(state, window_open, meaning):
     assert check_ins.call_counts(state, window_open) == meaning
 
 
+@pytest.mark.parametrize("state", [None, "due", "safe", "missed", "closed"])
+def test_a_call_while_the_households_own_alarm_is_open_is_about_that_alarm(state):
+    assert check_ins.call_counts(state, True, own_alarm_open=True) == "alarm"
+
+
 def test_look_in_list_is_the_leader_then_the_nearest_neighbours_in_sheet_order():
     roster = village("08:30")
     h03 = roster.household("H03")

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-from edgebox.domain import check_ins
+from edgebox.domain import alarm, check_ins
 from edgebox.domain.escalation import QUIET_TYPES
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.roster import Household, Roster
@@ -116,7 +116,9 @@ class CheckIns:
             state = "closed"  # its incident is over: the call is no answer to it
         if state == "due" and (day is None or row["day"] != day.isoformat()):
             state = None  # a day still ringing out past its window
-        meaning = check_ins.call_counts(state, day is not None)
+        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+                                            self.config.alarm_open_minutes)
+        meaning = check_ins.call_counts(state, day is not None, own_alarm_open=own is not None)
         if meaning == "alarm":
             return False
         self._reject(call.modem)

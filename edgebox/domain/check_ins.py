@@ -7,6 +7,7 @@ the check-in is missed: the group's leader and the household's nearest neighbour
 asking them to look in. A household may also check in by calling the box within its window.
 
 The rules a villager relies on, in this order (``call_counts``):
+- a call from a household whose own alarm is open is about that alarm, never a check-in;
 - a call from the household inside its window, before it has checked in today, is its check-in
   (rejected as always, so free; nothing is texted);
 - any other call is an alarm as on any day: outside the window, after it checked in (so a
@@ -103,11 +104,14 @@ def after_ring(result: str, rings_done: int, rules: Rules) -> str:
     return "retry" if rings_done <= rules.retries else "missed"
 
 
-def call_counts(state: str | None, window_open: bool) -> str:
+def call_counts(state: str | None, window_open: bool, own_alarm_open: bool = False) -> str:
     """What a call from a household with a check-in means, given today's check-in ``state``
     (None: not started, "due", "safe", "missed" with its incident open, "closed").
     "check_in": it is the household's 平安; "close_missed": 平安 after a missed check-in;
-    "alarm": handle it as any call."""
+    "alarm": handle it as any call. ``own_alarm_open``: the household raised an alarm (by
+    SMS, say) that is still open; its call hastens that alarm as any repeat call does."""
+    if own_alarm_open:
+        return "alarm"
     if state == "missed":
         return "close_missed"
     if state == "due" and window_open:
