@@ -93,6 +93,12 @@ def test_unanswered_rings_then_leader_and_nearest_neighbours_asked_to_look_in_on
     time = box.query("SELECT check_in FROM households WHERE id = 'H02'")[0][0]
     assert set(texted.values()) == {f"【联防】请上门看看：第一组李秀英（石桥村一组2号）今天{time}"
                                     "没有报平安。到了请回复1"}
+    # Its first ladder step was due within a second: three turns of the timers later, nothing
+    # has climbed it.
+    opened = datetime.fromisoformat(incident["opened_at"])
+    box.wait(lambda: (datetime.now().astimezone() - opened).total_seconds() > 3,
+             "the ladder's first step to be long due")
+    assert box.events("siren_on", "escalated") == []
     # 王建国 goes to look: acknowledged like any incident, and she is told who is coming.
     box.emulator.sms(WANG, "1")
     box.wait(lambda: [a[1] for a in box.acks()] == ["H01"], "王建国's 1")
