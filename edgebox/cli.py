@@ -243,6 +243,8 @@ def roster_show(config_path: str) -> None:
             click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
             if h.guardians:  # relatives: texted of this household's alarms only
                 click.echo(f"           relatives (亲属电话): {', '.join(display(p) for p in h.guardians)}")
+            if h.check_in:  # rung daily at this time; answering is 平安
+                click.echo(f"           daily check-in (报平安时间): {h.check_in}")
     for label, numbers in (("office", config.numbers_office),
                            ("township", config.numbers_township)):
         if numbers:

@@ -150,3 +150,26 @@ def test_a_late_call_tells_each_phone_that_was_asked_to_look_in_once():
     plan = check_ins.plan_late(told, roster, roster.household("H03"), "zh")
     assert [d.phone for d in plan] == ["+8613800138001", "+8613800138004"]
     assert plan[0].text == "【联防】第一组户H03刚刚来电报了平安，谢谢"
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("retries = 9", "'check_in.retries': must be between 0 and 5"),
+    ("retry_minutes = 0", "'check_in.retry_minutes': must be between 0.01 and 240"),
+    ("window_minutes = \"2h\"", "'check_in.window_minutes': must be a whole number or a number"),
+    ("neighbours = 2.5", "'check_in.neighbours': must be a whole number"),
+    ("ring_second = 20", "'check_in.ring_second': unknown key (did you mean"),
+])
+def test_check_in_settings_are_checked_with_the_key_named(line, problem):
+    from edgebox.config import parse_config
+    from edgebox.errors import ConfigError
+    with pytest.raises(ConfigError) as error:
+        parse_config(f'[check_in]\n{line}\n[[modems]]\nport = "/dev/null"\n')
+    assert problem in str(error.value), str(error.value)
+
+
+def test_check_in_settings_reach_the_rules():
+    from edgebox.config import parse_config
+    config = parse_config('[check_in]\nretries = 0\nretry_minutes = 5\n[[modems]]\n'
+                          'port = "/dev/null"\n')
+    assert (config.get("check_in.retries"), config.get("check_in.retry_minutes"),
+            config.get("check_in.window_minutes")) == (0, 5, 120)

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from edgebox.daemon import office
 from edgebox.daemon.timeline import describe
+from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.web import queries
 from edgebox.web.app import page, render, route
@@ -62,6 +63,7 @@ def _dashboard_values(request: Request) -> dict:
                    for e in events],
         "name_of": _name_of(roster), "group_name": lambda g: _group_name(roster, g),
         "display": display, "when": queries.when,
+        "alarm_label": lambda alarm_type: alarm_label(alarm_type, lang),
     }
 
 
