@@ -4,6 +4,7 @@
 as the box starts. Her first phone is rung, ring only; answering is 平安. Unanswered rings are
 retried, then the leader and the nearest neighbours are asked to look in, once each.
 """
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -176,3 +177,21 @@ def test_an_alarm_nobody_acknowledged_holds_back_the_check_in_ring(make_box):
     second = box.query("SELECT created_at FROM deliveries WHERE purpose = 'check_in'"
                        " ORDER BY id")[1][0]
     assert parse_utc(second) >= acked["at"]
+
+
+def test_a_restart_resumes_the_check_in_where_it_was(make_box):
+    box = start(make_box, retry_minutes=0.15)
+    box.wait(lambda: check_in_events(box, "check_in_unanswered"), "the first ring to go out")
+    box.daemon.send_signal(signal.SIGTERM)
+    box.daemon.wait(30)
+    with open(box.log_path, "a") as log_file:
+        box.daemon = subprocess.Popen([sys.executable, "-m", "edgebox", "run", "--config",
+                                       str(box.config)], stdout=log_file,
+                                      stderr=subprocess.STDOUT)
+    box.wait(lambda: len(box.texts()) == 3, "the look-in SMS after the restart")
+    # Started once, rung once before and once after the restart, missed once.
+    assert len(check_in_events(box, "check_in_due")) == 1
+    assert [c["number"] for c in box.calls()] == [LI, LI]
+    assert len(check_in_events(box, "check_in_missed")) == 1 and len(box.incidents()) == 1
+    assert box.events("daemon_started")[1]["seq"] < check_in_events(box, "check_in_missed")[0][
+        "seq"]

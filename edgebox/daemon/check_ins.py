@@ -10,7 +10,6 @@ restart resumes each check-in where it was.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -18,8 +17,6 @@ from edgebox.domain import alarm, check_ins
 from edgebox.domain.escalation import QUIET_TYPES
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.roster import Household, Roster
-
-log = logging.getLogger("edgebox")
 
 
 class CheckIns:
@@ -49,11 +46,17 @@ class CheckIns:
             if key not in self._started:
                 self._started.add(key)
                 self.store.start_check_in(now, household.id, day, household.check_in)
+        stale = (now.astimezone().date() - timedelta(days=1)).isoformat()
         for row in self.store.check_ins_in_progress():
+            if row["day"] < stale:
+                # The box was off past the day: asking neighbours today to look in about a
+                # day long gone would only confuse them; today's check-in starts on its own.
+                self.store.check_in_closed(now, row, "day_over")
+                continue
             try:
                 household = roster.household(row["household_id"])
             except KeyError:  # taken off the roster since: nobody to ring or to look in on
-                self.store.check_in_closed(now, row)
+                self.store.check_in_closed(now, row, "not_in_roster")
                 continue
             if row["delivery_id"] is not None:
                 self._ring_finished(now, row, household, roster)
@@ -82,9 +85,7 @@ class CheckIns:
             self.store.check_in_retry(now, row, result,
                                       now + timedelta(minutes=self.rules.retry_minutes))
         elif not roster.groups_of(household.id):
-            log.warning("check-in of %s missed, but it is in no group to look in",
-                        household.id)
-            self.store.check_in_closed(now, row)
+            self.store.check_in_closed(now, row, "no_group")
         else:
             plan = check_ins.plan_look_in(roster, household, self.config.box_language,
                                           self.rules.neighbours)

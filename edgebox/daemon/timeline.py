@@ -24,9 +24,11 @@ PURPOSE = {
            "check_in_missed": "please-look-in SMS", "check_in_late": "called-in SMS"},
 }
 CLOSE_REASON = {"zh": {"cancelled": "已取消", "expired": "已到时", "drill_over": "演练结束",
-                       "checked_in": "已报平安"},
+                       "checked_in": "已报平安", "day_over": "当天已过",
+                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组"},
                 "en": {"cancelled": "cancelled", "expired": "expired", "drill_over": "drill over",
-                       "checked_in": "checked in"}}
+                       "checked_in": "checked in", "day_over": "its day is over",
+                       "not_in_roster": "no longer in the roster", "no_group": "in no group"}}
 CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call": "未报后来电"},
                 "en": {"ring": "answered the ring", "call": "called in",
                        "late_call": "called in late"}}
@@ -53,6 +55,7 @@ TEXT = {
         "check_in_unanswered": "{who} 未接报平安振铃（{result}），稍后再打",
         "check_in_safe": "{who} 已报平安（{how}）",
         "check_in_missed": "{who} 今天未报平安（振铃{rings}次未接）",
+        "check_in_dropped": "{who} 的报平安不再进行（{reason}）",
         "call_rejected": "已拒接来电（来电免费）",
         "call_reject_failed": "拒接失败：{error}",
         "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
@@ -125,6 +128,7 @@ TEXT = {
         "check_in_unanswered": "{who} did not answer the check-in ring ({result}); will ring again",
         "check_in_safe": "{who} checked in ({how})",
         "check_in_missed": "{who} missed today's check-in ({rings} rings unanswered)",
+        "check_in_dropped": "{who}: check-in dropped ({reason})",
         "call_rejected": "call rejected (free for the caller)",
         "call_reject_failed": "could not reject the call: {error}",
         "unknown_caller": "unregistered number {number_display} called; no group alerted",

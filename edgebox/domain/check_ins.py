@@ -31,6 +31,10 @@ from edgebox.domain.roster import Household, Roster
 # that rang its full length unanswered; "busy", "no_answer" and "rejected" come as well from a
 # phone switched off or out of coverage (the network ends the call before or while it
 # alerts), so none of them is 平安. "cancelled" is the box ending the call early.
+# What no modem can tell apart: a network that answers for a switched-off phone (forwarding
+# to voicemail or an announcement) looks answered to the modem ("CONNECT" then "HANGUP",
+# python-gsmmodem issue #12), so a household that checks in this way must not forward its
+# calls; the README says so.
 SAFE_RESULTS = frozenset({"answered", "acknowledged"})
 
 # "08:30", "8:30", "08：30" (a Chinese input method's colon), "08:30:00" (what a spreadsheet

@@ -115,10 +115,12 @@ class CheckInRows:
                 "rings": row["rings"] + 1})
         return incident.id
 
-    def check_in_closed(self, now: datetime, row: dict) -> None:
-        """A missed check-in whose household has called in since (or whose incident is over):
-        it counts no more, and a later call is an alarm."""
+    def check_in_closed(self, now: datetime, row: dict, reason: str) -> None:
+        """A check-in that ends without 平安 nor a look-in: its household left the roster or
+        is in no group, or the box was off past its day (``reason``). Logged."""
         with self.transaction() as conn:
-            conn.execute("UPDATE check_ins SET state = 'closed', how = coalesce(how,"
-                         " 'late_call'), updated_at = ? WHERE household_id = ? AND day = ?",
+            conn.execute("UPDATE check_ins SET state = 'closed', next_ring_at = NULL,"
+                         " updated_at = ? WHERE household_id = ? AND day = ?",
                          (utc_iso(now), row["household_id"], row["day"]))
+            self._append(conn, now, "check_in_dropped", None, {
+                "household": row["household_id"], "day": row["day"], "reason": reason})
