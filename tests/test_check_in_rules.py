@@ -173,3 +173,26 @@ def test_check_in_settings_reach_the_rules():
                           'port = "/dev/null"\n')
     assert (config.get("check_in.retries"), config.get("check_in.retry_minutes"),
             config.get("check_in.window_minutes")) == (0, 5, 120)
+
+
+@pytest.mark.parametrize("event", [
+    {"kind": "check_in_due", "data": {"household": "H03", "time": "08:30"}},
+    {"kind": "check_in_unanswered", "data": {"household": "H03", "result": "no_answer"}},
+    {"kind": "check_in_safe", "data": {"household": "H03", "how": "late_call"}},
+    {"kind": "check_in_missed", "data": {"household": "H03", "rings": 3}},
+    {"kind": "check_in_dropped", "data": {"household": "H03", "reason": "day_over"}},
+    {"kind": "incident_opened", "data": {"household": "H03", "kind": "check_in"}},
+    {"kind": "incident_closed", "data": {"reason": "checked_in"}},
+    {"kind": "call_placed", "data": {"household": "H03", "purpose": "check_in",
+                                     "result": "hung_up", "phone": "+8613800138003"}},
+    {"kind": "sms_sent", "data": {"household": "H01", "purpose": "check_in_missed",
+                                  "phone": "+8613800138001", "parts": 1}},
+])
+def test_check_in_events_read_as_words_in_both_languages(event):
+    from edgebox.daemon.timeline import describe
+    roster = village("08:30")
+    chinese, english = describe(event, roster, "zh"), describe(event, roster, "en")
+    assert ("户H0" in chinese or "household" not in event["data"]) and not any(
+        w in chinese for w in (
+        "check_in", "late_call", "day_over", "hung_up", "no_answer", "?")), chinese
+    assert english != chinese and "check_in" not in english and "?" not in english, english

@@ -123,7 +123,8 @@ TEXT = {
         "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
         "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",
-        "incident_opened/check_in": "missed check-in: {who}; leader and neighbours asked to look in",
+        "incident_opened/check_in": "missed check-in: {who}; leader and neighbours asked to"
+                                    " look in",
         "check_in_due": "{who}: check-in time ({time}), ringing",
         "check_in_unanswered": "{who} did not answer the check-in ring ({result}); will ring again",
         "check_in_safe": "{who} checked in ({how})",
