@@ -60,13 +60,16 @@ def test_answering_is_safe(result):
     assert check_ins.after_ring(result, 1, Rules(retries=2)) == "safe"
 
 
-@pytest.mark.parametrize("result", ["hung_up", "no_answer", "busy", "rejected", "cancelled",
-                                    "failed"])
+@pytest.mark.parametrize("result", ["hung_up", "no_answer", "busy", "rejected", "failed"])
 def test_a_phone_switched_off_or_unanswered_is_not_safe(result):
     rules = Rules(retries=2)
     assert check_ins.after_ring(result, 1, rules) == "retry"
     assert check_ins.after_ring(result, 2, rules) == "retry"
     assert check_ins.after_ring(result, 3, rules) == "missed"
+
+
+def test_a_ring_the_box_hung_up_for_an_alarm_is_no_try():
+    assert check_ins.after_ring("cancelled", 3, Rules(retries=2)) == "again"
 
 
 def test_without_retries_the_first_unanswered_ring_is_a_miss():
@@ -181,6 +184,7 @@ def test_check_in_settings_reach_the_rules():
     {"kind": "check_in_safe", "data": {"household": "H03", "how": "late_call"}},
     {"kind": "check_in_missed", "data": {"household": "H03", "rings": 3}},
     {"kind": "check_in_dropped", "data": {"household": "H03", "reason": "day_over"}},
+    {"kind": "check_in_deferred", "data": {"household": "H03", "result": "cancelled"}},
     {"kind": "incident_opened", "data": {"household": "H03", "kind": "check_in"}},
     {"kind": "incident_closed", "data": {"reason": "checked_in"}},
     {"kind": "call_placed", "data": {"household": "H03", "purpose": "check_in",

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 
+from edgebox.emulator import Latency
 from edgebox.store.times import parse_utc
 from tests.test_alarm_acks import (CHEN, LI, LI_2, LIU, WANG, YANG, ZHANG, box_maker)
 
@@ -45,11 +46,12 @@ def make_box(tmp_path):
 
 def start(make_box, retries=1, retry_minutes=0.05, ladder=((0.01, ("sms_office",
                                                                      "ring_leader")),),
-          callees=None, profile="generic", **alarm):
+          callees=None, profile="generic", ring_seconds=5, latency=None, **alarm):
     # A ladder whose first step is due at once: a missed check-in must not climb it.
     return make_box(sheet=sheet(now_local()), ladder=ladder, callees=callees, profile=profile,
-                    settings={
-        "check_in": {"ring_seconds": 5, "retries": retries, "retry_minutes": retry_minutes,
+                    latency=latency, settings={
+        "check_in": {"ring_seconds": ring_seconds, "retries": retries,
+                     "retry_minutes": retry_minutes,
                      "window_minutes": 60, "neighbours": 2},
         "alarm": {"ring_members": False, "ring_seconds": 5, **alarm}})
 
@@ -197,3 +199,20 @@ def test_a_restart_resumes_the_check_in_where_it_was(make_box):
     assert len(check_in_events(box, "check_in_missed")) == 1 and len(box.incidents()) == 1
     assert box.events("daemon_started")[1]["seq"] < check_in_events(box, "check_in_missed")[0][
         "seq"]
+
+
+def test_an_alarm_takes_the_line_from_a_check_in_ring_and_that_ring_is_no_try(make_box):
+    # Her phone would ring the check-in's full 8 s (the network gives up only after 90 s).
+    box = start(make_box, ring_seconds=8, ladder=((30, ("sms_office",)),),
+                latency=Latency.realistic(scale=0.02, call_setup=2.5, ring_timeout=4500))
+    box.wait(lambda: box.ringing(LI), "her phone to ring")
+    box.emulator.call(ZHANG)  # a waiting call while the box rings her
+    box.opened()
+    box.wait(lambda: check_in_events(box, "check_in_deferred"), "the check-in ring to give way")
+    [ring] = [e for e in box.events("call_placed") if e["data"]["purpose"] == "check_in"]
+    assert ring["data"]["result"] == "cancelled"  # hung up at once, not rung out
+    box.wait(lambda: group_alarm_texted(box, caller=ZHANG), "the alarm to 第一组")
+    box.emulator.sms(WANG, "1")
+    box.wait(lambda: check_in_events(box, "check_in_unanswered"), "her check-in rung again")
+    assert [c["number"] for c in box.calls(LI)] == [LI, LI]
+    assert check_in_events(box, "check_in_unanswered")[0]["data"]["ring"] == 1

@@ -66,10 +66,15 @@ class CheckIns:
 
     def _alarm_first(self) -> bool:
         """An alarm has the voice line: while anything more urgent than a check-in waits in
-        the outbox, or an alarm nobody has acknowledged yet is open (its escalation may need
-        the line any moment), no check-in ring is planned."""
-        if self.store.urgent_deliveries(check_ins.PRIORITY["check_in"]):
-            return True
+        the outbox, or an alarm is waiting for help (``alarm_waiting``), no check-in ring is
+        planned."""
+        return self.store.urgent_deliveries(check_ins.PRIORITY["check_in"]) or \
+            self.alarm_waiting()
+
+    def alarm_waiting(self) -> bool:
+        """An alarm nobody has acknowledged yet is open: its escalation may need the line
+        any moment, so a check-in ring is not dialled, and one ringing is hung up (the
+        policy asks this through its ring check)."""
         return any(i.acked_at is None and not i.drill and i.alarm_type not in QUIET_TYPES
                    for i in self.store.incidents("open"))
 
@@ -81,6 +86,8 @@ class CheckIns:
         decision = check_ins.after_ring(result, row["rings"] + 1, self.rules)
         if decision == "safe":
             self.store.check_in_safe(now, row, "ring")
+        elif decision == "again":  # hung up (or never dialled) for an alarm: not a try
+            self.store.check_in_retry(now, row, result, now, counted=False)
         elif decision == "retry":
             self.store.check_in_retry(now, row, result,
                                       now + timedelta(minutes=self.rules.retry_minutes))

@@ -117,6 +117,7 @@ class AlarmPolicy(ToldNeighbours):
             self._wake_workers()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self._siren_on(incident.id, pattern["siren"])
+        self._recheck_rings()  # a daily check-in ringing now gives the line to the alarm
         return incident
 
     def _plan_incident(self, incident: alarm.Incident) -> None:
@@ -363,6 +364,8 @@ class AlarmPolicy(ToldNeighbours):
         dial and again whenever ``_recheck_rings`` says something changed. Not once its alarm
         is over, not to a household that acknowledged or is itself one of the callers, and no
         escalation call once anybody acknowledged."""
+        if delivery["purpose"] == "check_in":  # not while an alarm needs the line
+            return not self.check_ins.alarm_waiting()
         if delivery["incident_id"] is None:
             return True
         incident = self.store.incident(delivery["incident_id"])

@@ -30,7 +30,8 @@ from edgebox.domain.roster import Household, Roster
 # Ring outcomes (SerialModem.ring) that prove someone is at the phone. "hung_up" is a phone
 # that rang its full length unanswered; "busy", "no_answer" and "rejected" come as well from a
 # phone switched off or out of coverage (the network ends the call before or while it
-# alerts), so none of them is 平安. "cancelled" is the box ending the call early.
+# alerts), so none of them is 平安. "cancelled" is the box ending the call early (for an
+# alarm), which is no try either way.
 # What no modem can tell apart: a network that answers for a switched-off phone (forwarding
 # to voicemail or an announcement) looks answered to the modem ("CONNECT" then "HANGUP",
 # python-gsmmodem issue #12), so a household that checks in this way must not forward its
@@ -101,10 +102,14 @@ def due(roster: Roster, now_local: datetime, rules: Rules) -> list[tuple[Househo
 
 
 def after_ring(result: str, rings_done: int, rules: Rules) -> str:
-    """What a finished ring call means: "safe", "retry" (ring again after retry_minutes) or
-    "missed" (``rings_done`` counts this call)."""
+    """What a finished ring call means: "safe", "retry" (ring again after retry_minutes),
+    "missed" (``rings_done`` counts this call) or "again": the box hung up on it (or never
+    dialled it) to give the line to an alarm, which is no try of the household's; it is
+    rung again once the alarm allows."""
     if result in SAFE_RESULTS:
         return "safe"
+    if result == "cancelled":
+        return "again"
     return "retry" if rings_done <= rules.retries else "missed"
 
 

@@ -59,12 +59,15 @@ class CheckInRows:
     def ring_result(self, delivery_id: int) -> str | None:
         """How the check-in's ring call ended ("answered", "no_answer" …, see RingOutcome),
         read back from the outbox and its log; None while it is still to be made. A call the
-        outbox gave up on (the modem failed for good) or called off ends as "failed"."""
+        outbox gave up on (the modem failed for good) ends as "failed", one the worker did
+        not dial (an alarm had the line) as "cancelled"."""
         with self._lock:
             state = self.db.execute("SELECT state FROM deliveries WHERE id = ?",
                                     [delivery_id]).fetchone()
-            if state is None or state[0] in ("failed", "cancelled"):
+            if state is None or state[0] == "failed":
                 return "failed"
+            if state[0] == "cancelled":
+                return "cancelled"
             if state[0] != "sent":
                 return None
             found = self.db.execute(
@@ -74,14 +77,18 @@ class CheckInRows:
         return found[0] if found and found[0] else "failed"
 
     def check_in_retry(self, now: datetime, row: dict, result: str,
-                       next_ring_at: datetime) -> None:
+                       next_ring_at: datetime, counted: bool = True) -> None:
+        """Ring again at ``next_ring_at``; ``counted`` False for a ring the box itself hung up
+        (or never dialled) to give the line to an alarm."""
         with self.transaction() as conn:
-            conn.execute("UPDATE check_ins SET rings = rings + 1, delivery_id = NULL,"
+            conn.execute("UPDATE check_ins SET rings = rings + ?, delivery_id = NULL,"
                          " next_ring_at = ?, updated_at = ? WHERE household_id = ? AND day = ?",
-                         (utc_iso(next_ring_at), utc_iso(now), row["household_id"], row["day"]))
-            self._append(conn, now, "check_in_unanswered", None, {
-                "household": row["household_id"], "day": row["day"], "result": result,
-                "ring": row["rings"] + 1, "next_ring_at": utc_iso(next_ring_at)})
+                         (int(counted), utc_iso(next_ring_at), utc_iso(now), row["household_id"],
+                          row["day"]))
+            self._append(conn, now, "check_in_unanswered" if counted else "check_in_deferred",
+                         None, {"household": row["household_id"], "day": row["day"],
+                                "result": result, "ring": row["rings"] + int(counted),
+                                "next_ring_at": utc_iso(next_ring_at)})
 
     def check_in_safe(self, now: datetime, row: dict, how: str, phone: str = "") -> None:
         """平安: by answering the ring (``how`` "ring") or by calling in ("call"). A ring call
