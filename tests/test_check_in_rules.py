@@ -163,7 +163,7 @@ def test_a_late_call_tells_each_phone_that_was_asked_to_look_in_once():
     ("ring_second = 20", "'check_in.ring_second': unknown key (did you mean"),
 ])
 def test_check_in_settings_are_checked_with_the_key_named(line, problem):
-    from edgebox.config import parse_config
+    from edgebox.config_file import parse_config
     from edgebox.errors import ConfigError
     with pytest.raises(ConfigError) as error:
         parse_config(f'[check_in]\n{line}\n[[modems]]\nport = "/dev/null"\n')
@@ -171,7 +171,7 @@ def test_check_in_settings_are_checked_with_the_key_named(line, problem):
 
 
 def test_check_in_settings_reach_the_rules():
-    from edgebox.config import parse_config
+    from edgebox.config_file import parse_config
     config = parse_config('[check_in]\nretries = 0\nretry_minutes = 5\n[[modems]]\n'
                           'port = "/dev/null"\n')
     assert (config.get("check_in.retries"), config.get("check_in.retry_minutes"),
@@ -193,7 +193,7 @@ def test_check_in_settings_reach_the_rules():
                                   "phone": "+8613800138001", "parts": 1}},
 ])
 def test_check_in_events_read_as_words_in_both_languages(event):
-    from edgebox.daemon.timeline import describe
+    from edgebox.domain.timeline import describe
     roster = village("08:30")
     chinese, english = describe(event, roster, "zh"), describe(event, roster, "en")
     assert ("户H0" in chinese or "household" not in event["data"]) and not any(

@@ -2,7 +2,7 @@
 hands: what it does with check-ins the box could not finish."""
 from datetime import date, datetime, timedelta, timezone
 
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.check_ins import CheckIns
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.store import SqliteStore

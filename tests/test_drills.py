@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import httpx
 import pytest
 
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.domain.drills import LATE_LIMIT, due_slot, parse_slot
 from edgebox.domain.messages import render
 from edgebox.errors import ConfigError

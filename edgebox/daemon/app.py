@@ -9,31 +9,19 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
 from edgebox.daemon.systemd_notify import SystemdNotifier
-from edgebox.daemon.timeline import describe
 from edgebox.domain.alarm import to_offices
 from edgebox.domain.messages import render
+from edgebox.domain.timeline import describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
-
-
-def setup_logging(level: str = "info", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           "%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # The library logs every byte at DEBUG and its own guesses at INFO; ours says what matters.
-    logging.getLogger("gsmmodem").setLevel(logging.WARNING)
 
 
 def import_configured_roster(config, store) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from edgebox.daemon.office import kept_action
+from edgebox.domain.office_actions import kept_action
 
 log = logging.getLogger("edgebox")
 COLLECT_SECONDS = 0.3  # an office click reaches the alarm loop within this
