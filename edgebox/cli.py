@@ -287,6 +287,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.daemon.incident_report import local
     from edgebox.domain.alarm import alarm_label
+    from edgebox.domain.timeline import CLOSE_REASON
     from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
@@ -296,7 +297,9 @@ def incidents_list(config_path: str, limit: int) -> None:
     names = {h.id: h.name for h in roster.households}
     groups = {g.id: g.name for g in roster.groups}
     for row in found:
-        state = row["state"] if row["state"] == "open" else row["closed_reason"] or "closed"
+        reason = row["closed_reason"] or "closed"
+        state = "open" if row["state"] == "open" else CLOSE_REASON.get(
+            config.box_language, CLOSE_REASON["zh"]).get(reason, reason)
         click.echo(f"#{row['id']:<5} {local(row['opened_at'])}  "
                    f"{groups.get(row['group_id'], row['group_id'])}  "
                    f"{names.get(row['caller_household_id'], row['caller_household_id'])}  "

@@ -123,6 +123,9 @@ def test_unanswered_rings_then_leader_and_nearest_neighbours_asked_to_look_in_on
     box.wait(lambda: all(any("报了平安" in t["text"] for t in box.texts(p))
                          for p in (WANG, ZHANG, LIU)), "the called-in SMS")
     assert len(box.incidents()) == 1
+    listed = subprocess.run([sys.executable, "-m", "edgebox", "incidents", "list", "--config",
+                             str(box.config)], capture_output=True, text=True, timeout=60)
+    assert "李秀英  未报平安  已报平安" in listed.stdout, listed.stdout
     # Calling again moments later is an emergency: the whole group is alarmed.
     box.emulator.call(LI)
     box.opened(2)
