@@ -11,6 +11,7 @@ edgebox.config_file joins them into the whole file's ``KEYS``, ``parse_config`` 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +125,19 @@ def _drill_schedule(entries: list) -> str | None:
     return None
 
 
+def _modem_port(value: str) -> str | None:
+    """A device path, or ``fake://<network>``: the in-process FakeModem of the tests."""
+    if not value.strip():
+        return "must name a device"
+    if value.startswith("fake:") and not re.fullmatch(r"fake://[A-Za-z0-9_.-]+", value):
+        return "a fake modem's port is fake://<network name> (letters, digits, . _ -)"
+    return None
+
+
 # One [[modems]] table per modem; the box needs at least one.
 MODEM_KEYS: dict[str, Key] = {
     "name": Key(str, "", lambda v: None if v.strip() else "must not be empty"),
-    "port": Key(str, REQUIRED, lambda v: None if v.strip() else "must name a device"),
+    "port": Key(str, REQUIRED, _modem_port),
     "baudrate": Key(int, 115200, one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
                                          921600)),
     "flow_control": Key(str, "none", one_of("none", "rtscts", "dsrdtr")),
