@@ -13,7 +13,8 @@ import pytest
 
 from edgebox.emulator import Latency
 from edgebox.store.times import parse_utc
-from tests.test_alarm_acks import (CHEN, LI, LI_2, LIU, WANG, YANG, ZHANG, box_maker)
+from tests.support import CHEN, LI, LI_2, LIU, WANG, YANG, ZHANG
+from tests.test_alarm_acks import box_maker
 
 pytestmark = pytest.mark.slow
 
