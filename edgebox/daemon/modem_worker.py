@@ -29,6 +29,7 @@ from typing import Callable
 from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.daemon.send_recorder import SendRecorder
+from edgebox.daemon.thread_names import label_threads
 from edgebox.domain import alarm
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
@@ -315,6 +316,7 @@ class ModemWorker:
             self._stop.wait(delay)
             return
         self.state = "ready"
+        label_threads()  # the port's reader threads are new
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0

@@ -27,6 +27,7 @@ from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeAction, OfficeDesk
 from edgebox.daemon.policy import AlarmPolicy
 from edgebox.daemon.sms_admin import SmsAdministration
+from edgebox.daemon.thread_names import label_threads
 from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm
 from edgebox.domain.messages import render
@@ -103,6 +104,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             worker.start()
         for service in self.services:
             service.start()
+        label_threads()  # the kernel's thread names, for top -H and the idle benchmark
 
     def stop(self) -> None:
         for service in reversed(self.services):
