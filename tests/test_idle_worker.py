@@ -1,0 +1,82 @@
+"""An idle modem worker sleeps: no empty write transaction, woken by what plans work (any event
+the store commits), asleep until the earliest back-off ends when a retry waits, and never taken
+for a stuck loop by the watchdog while it sleeps. The real daemon in this process on simulated
+pins and an emulated modem; checked by the worker's state and the store's commits, not by time."""
+import threading
+
+import pytest
+
+from edgebox.adapters.gpio.simulated import SimulatedGPIO
+from edgebox.config import parse_config
+from edgebox.daemon.app import build_daemon
+from edgebox.daemon.service import utc_now
+from edgebox.domain.alarm import to_offices
+from edgebox.roster_io.csv_sheet import read_roster_csv
+from tests.support import SHEET, wait_for
+
+pytestmark = pytest.mark.slow
+
+OFFICE = "+8613300138099"
+RETRY_SECONDS = 2
+HEALTH_MINUTES = 60
+
+
+@pytest.fixture
+def box(tmp_path, emulator):
+    config = parse_config(f"""
+[box]
+database = "{tmp_path / 'box.db'}"
+[numbers]
+office = ["{OFFICE}"]
+[modem]
+retry_seconds = {RETRY_SECONDS}
+health_minutes = {HEALTH_MINUTES}
+[[modems]]
+port = "{emulator.link}"
+""")
+    daemon = build_daemon(config, gpio=SimulatedGPIO())
+    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.start()
+    try:
+        (worker,) = daemon.workers.values()
+        wait_for(lambda: daemon.store.events_of_kinds(["modem_health"]) and worker.asleep, 30,
+                 "the modem's first health check")
+        yield daemon, worker, emulator
+    finally:
+        daemon.stop()
+
+
+def sleeps_again(worker, after: int) -> bool:
+    return worker.turns > after and worker.asleep
+
+
+def test_an_idle_worker_sleeps_until_its_health_check_without_writing(box):
+    daemon, worker, emulator = box
+    commits = []  # the worker's own (observers run on the committing thread)
+    daemon.store.observe_commits(lambda durable, held: commits.append(
+        threading.current_thread().name))
+    for _ in range(3):  # woken for nothing: it looks, finds no work, and sleeps again
+        turns = worker.turns
+        worker.wake.set()
+        wait_for(lambda: sleeps_again(worker, turns), 10, "the worker to sleep again")
+    assert f"worker-{worker.name}" not in commits  # not even a claim that finds nothing
+    assert HEALTH_MINUTES * 60 - 60 < worker.idle_wait <= HEALTH_MINUTES * 60
+    # Asleep for want of work is not stuck: the watchdog keeps pinging.
+    worker.heartbeat -= 10_000
+    assert not worker.stalled(limit=60) and "modem worker" not in " ".join(daemon.stale_loops())
+
+
+def test_work_planned_wakes_the_worker_and_a_retry_sets_its_next_wake(box):
+    daemon, worker, emulator = box
+    emulator.sms_error(OFFICE, 500, count=1)  # the first submit is refused, the retry goes
+    turns = worker.turns
+    # Planned straight in the store, waking nobody: the store's event wakes the worker.
+    daemon.store.add_deliveries(utc_now(), None, to_offices([OFFICE], "测试短信"))
+    wait_for(lambda: daemon.store.events_of_kinds(["delivery_retry"]), 30, "the refused submit")
+    wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait <= RETRY_SECONDS, 10,
+             "the worker to sleep until the retry is due")
+    assert worker.idle_wait > 0  # not a poll: the back-off's remaining time
+    wait_for(lambda: [e for e in emulator.log() if e["kind"] == "sms_sent"
+                      and e["number"] == OFFICE], 30, "the retry to go out")
+    wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait > RETRY_SECONDS, 10,
+             "the worker to sleep until its health check again")
