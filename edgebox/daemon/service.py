@@ -20,8 +20,8 @@ from datetime import date, datetime, timezone
 from typing import Callable
 
 from edgebox.adapters.modem import readings
-from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
-                                           UssdReply)
+from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
+                                           IncomingSms, ModemLost, UssdReply)
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeAction, OfficeDesk
@@ -38,6 +38,12 @@ log = logging.getLogger("edgebox")
 
 POLICY_TICK_SECONDS = 1.0
 HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their time
+# The longest the event loop sleeps with nothing due. The roster's generation and the wall
+# clock are looked at on every turn and no signal reaches this process when they change (the
+# roster is written by other processes: the CLI, the web panel), so an idle box still looks
+# this often: one primary-key read and a clock reading.
+IDLE_LOOK_SECONDS = 2.0
+DRILL_LOOK_SECONDS = 10.0  # with a drill schedule, how often an idle box looks for a due slot
 # An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
 # next durable commit; when none comes within this long, it gets a commit of its own.
 DEFERRED_EVENTS_SECONDS = 1.0
@@ -157,13 +163,16 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         handlers = {IncomingCall: self._on_incoming_call, IncomingSms: self.on_sms,
                     OfficeAction: self.on_office,
                     DeliveryReport: self.on_report, UssdReply: self.on_ussd,
-                    KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost}
+                    KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost,
+                    BootLineSeen: self.on_boot_line}
         while not self._stop.is_set():
             self._loop_heartbeat = time.monotonic()
             try:
-                event = self.events.get(timeout=0.2)
+                event = self.events.get(timeout=self._seconds_to_next_timer())
             except queue.Empty:
                 event = None
+            if event is not None:  # it may start timers (an alarm, a broadcast): look now
+                self._next_policy_tick = 0.0
             try:
                 # SMS a worker has sent are recorded on its recorder's thread, moments later:
                 # settled before anything here reads the store (who was told, which report
@@ -244,6 +253,12 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                                 reason=event.reason)
         self._wake_workers()
 
+    def on_boot_line(self, event: BootLineSeen) -> None:
+        """The modem may have restarted in place: its worker, asleep while idle, looks now."""
+        worker = self.workers.get(event.modem)
+        if worker is not None:
+            worker.wake.set()
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _post_key_ack(self, delivery_id: int) -> None:
@@ -298,6 +313,25 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
             self._policy_tick(self.clock())
+            if not (self.store.incidents("open") or self.store.broadcasts_running()):
+                # Nothing for the ladder or a broadcast's progress: the next event starts the
+                # ticking again; only a drill schedule needs a look now and then.
+                self._next_policy_tick = time.monotonic() + DRILL_LOOK_SECONDS \
+                    if self.config.drill_schedule else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
             self.store.expire_held_reports(self.clock())
+
+    def _seconds_to_next_timer(self) -> float:
+        """How long the event loop may wait for an event: until the siren is due off, a
+        deferred event is due for its own commit, the ladder's next second (only while an
+        incident is open or a broadcast runs), the held reports' next look; IDLE_LOOK_SECONDS
+        at most (the roster's generation and the clock, see there)."""
+        now = time.monotonic()
+        due = [now + IDLE_LOOK_SECONDS, self._next_policy_tick, self._next_held_reports]
+        if self._siren_off_at is not None:
+            due.append(self._siren_off_at)
+        deferred = self.store.deferred_since()
+        if deferred is not None:
+            due.append(deferred + DEFERRED_EVENTS_SECONDS)
+        return max(0.0, min(due) - now)
