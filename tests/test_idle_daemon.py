@@ -1,7 +1,9 @@
-"""An idle modem worker sleeps: no empty write transaction, woken by what plans work (any event
-the store commits), asleep until the earliest back-off ends when a retry waits, and never taken
-for a stuck loop by the watchdog while it sleeps. The real daemon in this process on simulated
-pins and an emulated modem; checked by the worker's state and the store's commits, not by time."""
+"""An idle daemon sleeps. The modem worker: no empty write transaction, woken by what plans
+work (any event the store commits), asleep until the earliest back-off ends when a retry waits,
+and never taken for a stuck loop by the watchdog while it sleeps. The event loop: no ladder
+tick and no write while nothing is open, ticking again from the alarm that opens something
+until it is over. The real daemon in this process on simulated pins and an emulated modem;
+checked by the loops' state and the store's commits, not by time."""
 import threading
 
 import pytest
@@ -28,6 +30,8 @@ def box(tmp_path, emulator):
 database = "{tmp_path / 'box.db'}"
 [numbers]
 office = ["{OFFICE}"]
+[alarm]
+ring_members = false
 [modem]
 retry_seconds = {RETRY_SECONDS}
 health_minutes = {HEALTH_MINUTES}
@@ -80,3 +84,21 @@ def test_work_planned_wakes_the_worker_and_a_retry_sets_its_next_wake(box):
                       and e["number"] == OFFICE], 30, "the retry to go out")
     wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait > RETRY_SECONDS, 10,
              "the worker to sleep until its health check again")
+
+
+def test_an_idle_event_loop_writes_nothing_and_ticks_only_while_an_alarm_is_open(box):
+    daemon, worker, emulator = box
+    commits = []
+    daemon.store.observe_commits(lambda durable, held: commits.append(
+        threading.current_thread().name))
+    for _ in range(2):
+        beat = daemon._loop_heartbeat
+        wait_for(lambda: daemon._loop_heartbeat != beat, 10, "the event loop's next turn")
+    assert "events" not in commits  # no broadcast-progress transaction on an idle box
+    assert daemon._next_policy_tick == float("inf") and daemon.store.deferred_since() is None
+    emulator.call("18600138003")  # 张伟 calls: the ladder's timers run while it is open
+    wait_for(lambda: daemon.store.incidents("open"), 30, "the alarm")
+    wait_for(lambda: daemon._next_policy_tick != float("inf"), 10, "the ladder to tick")
+    emulator.sms("+8618600138003", "取消")
+    wait_for(lambda: not daemon.store.incidents("open"), 30, "the cancel")
+    wait_for(lambda: daemon._next_policy_tick == float("inf"), 10, "the ladder to stop")
