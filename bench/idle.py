@@ -91,21 +91,23 @@ def run(quick: bool = False) -> dict:
 def table(result: dict) -> list[str]:
     idle, met = result["idle"], result["met"]
     yes = {True: "yes", False: "NO"}
+
+    def row(label: str, value: str, target: float, key: str) -> str:
+        return f"  {label:<26}{value:>10}   <= {target:>5.1f}   {yes[met[key]]}"
     lines = [f"idle: the daemon with {idle['households']} households on one modem, nothing"
              f" happening for {idle['seconds']:.0f} s",
              "  figure                      measured     target   met",
-             f"  CPU % of one core           {idle['cpu_percent']:>8.3f}   <= {TARGET_CPU_PERCENT:>5.1f}"
-             f"   {yes[met['cpu_percent']]}",
-             f"  wake-ups per second         {idle['wakeups_per_second']:>8.2f}   <= {TARGET_WAKEUPS:>5.1f}"
-             f"   {yes[met['wakeups_per_second']]}",
-             f"  RSS MiB                     {idle['rss_mib']:>8.1f}   <= {TARGET_RSS_MIB:>5.1f}"
-             f"   {yes[met['rss_mib']]}",
+             row("CPU % of one core", f"{idle['cpu_percent']:.3f}", TARGET_CPU_PERCENT,
+                 "cpu_percent"),
+             row("wake-ups per second", f"{idle['wakeups_per_second']:.2f}", TARGET_WAKEUPS,
+                 "wakeups_per_second"),
+             row("RSS MiB", f"{idle['rss_mib']:.1f}", TARGET_RSS_MIB, "rss_mib"),
              "  per thread                  wake-ups/s   CPU %"]
     for t in idle["threads"]:
-        lines.append(f"    {t['name'] + ' (' + str(t['thread']) + ')':<26}{t['per_second']:>10.2f}"
-                     f"   {t['cpu_percent']:>5.3f}")
+        name = f"{t['name']} ({t['thread']})"
+        lines.append(f"    {name:<26}{t['per_second']:>10.2f}   {t['cpu_percent']:>5.3f}")
     lines.append("  Roster.groups_of per call   households   index us   scan of every group us")
-    for row in result["groups_of"]:
-        lines.append(f"                              {row['households']:>10}   {row['index_us']:>8.3f}"
-                     f"   {row['scan_us']:>22.3f}")
+    for r in result["groups_of"]:
+        lines.append(f"  {'':<26}{r['households']:>12}   {r['index_us']:>8.3f}"
+                     f"   {r['scan_us']:>22.3f}")
     return lines
