@@ -1,6 +1,6 @@
-"""An idle daemon sleeps. The modem worker: no empty write transaction, woken by what plans
-work (any event the store commits), asleep until the earliest back-off ends when a retry waits,
-and never taken for a stuck loop by the watchdog while it sleeps. The event loop: no ladder
+"""An idle daemon sleeps. The modem worker: no empty write transaction, asleep until the next
+health check (LOOK_SECONDS at most) or, when a retry waits, until its back-off ends, and never
+taken for a stuck loop by the watchdog while it sleeps. The event loop: no ladder
 tick and no write while nothing is open, ticking again from the alarm that opens something
 until it is over. The real daemon in this process on simulated pins and an emulated modem;
 checked by the loops' state and the store's commits, not by time."""
@@ -11,6 +11,7 @@ import pytest
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
 from edgebox.config import parse_config
 from edgebox.daemon.app import build_daemon
+from edgebox.daemon.modem_worker import LOOK_SECONDS
 from edgebox.daemon.service import utc_now
 from edgebox.domain.alarm import to_offices
 from edgebox.roster_io.csv_sheet import read_roster_csv
@@ -64,18 +65,17 @@ def test_an_idle_worker_sleeps_until_its_health_check_without_writing(box):
         worker.wake.set()
         wait_for(lambda: sleeps_again(worker, turns), 10, "the worker to sleep again")
     assert f"worker-{worker.name}" not in commits  # not even a claim that finds nothing
-    assert HEALTH_MINUTES * 60 - 60 < worker.idle_wait <= HEALTH_MINUTES * 60
+    assert LOOK_SECONDS - 10 < worker.idle_wait <= LOOK_SECONDS  # the health check is later
     # Asleep for want of work is not stuck: the watchdog keeps pinging.
     worker.heartbeat -= 10_000
     assert not worker.stalled(limit=60) and "modem worker" not in " ".join(daemon.stale_loops())
 
 
-def test_work_planned_wakes_the_worker_and_a_retry_sets_its_next_wake(box):
+def test_a_retry_sets_the_workers_next_wake(box):
     daemon, worker, emulator = box
     emulator.sms_error(OFFICE, 500, count=1)  # the first submit is refused, the retry goes
     turns = worker.turns
-    # Planned straight in the store, waking nobody: the store's event wakes the worker.
-    daemon.store.add_deliveries(utc_now(), None, to_offices([OFFICE], "测试短信"))
+    daemon._enqueue(None, to_offices([OFFICE], "测试短信"))  # planned, workers woken
     wait_for(lambda: daemon.store.events_of_kinds(["delivery_retry"]), 30, "the refused submit")
     wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait <= RETRY_SECONDS, 10,
              "the worker to sleep until the retry is due")
@@ -83,7 +83,7 @@ def test_work_planned_wakes_the_worker_and_a_retry_sets_its_next_wake(box):
     wait_for(lambda: [e for e in emulator.log() if e["kind"] == "sms_sent"
                       and e["number"] == OFFICE], 30, "the retry to go out")
     wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait > RETRY_SECONDS, 10,
-             "the worker to sleep until its health check again")
+             "the worker to sleep long again")
 
 
 def test_an_idle_event_loop_writes_nothing_and_ticks_only_while_an_alarm_is_open(box):

@@ -17,10 +17,12 @@ failed does not use up one of its own attempts: only the member's number failing
 
 With nothing to do the worker sleeps until it is woken or until its next timer: the earliest
 pending delivery's back-off ending (one read of the queue, no write lock), the next health
-check, the end of an out-of-service spell. It is woken by every event the store commits in
-this process (whatever planned, retried or requeued a delivery logged it in the same
-transaction, so no writer has to remember to wake the workers), by the daemon (stopping, a
-port lost) and by the modem printing a boot line (it may have restarted in place).
+check, the end of an out-of-service spell, and LOOK_SECONDS at most. The daemon wakes it when
+it plans work (after the call is rejected, on the alarm path: a worker woken by the alarm's
+commit would put its first submit before the ATH), when stopping and when a port is lost, and
+so does the modem printing a boot line (it may have restarted in place). A writer that wakes
+nobody (the disk-full notice, so that the alarm being committed goes out first; the hub's
+summary from the uploader's thread) is found within LOOK_SECONDS.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 REOPEN_BACKOFF = (1, 2, 5, 10, 30)
 REOPENS_BEFORE_POWER_CYCLE = 3
 TIMEOUTS_BEFORE_RESET = 2
+LOOK_SECONDS = 30.0  # the longest an idle worker sleeps (see the module's docstring)
 
 
 class ModemWorker:
@@ -96,7 +99,6 @@ class ModemWorker:
         self.turns = 0  # steps taken: a test waits for the next one instead of for time
         # What the modem receives is in the store before the modem deletes its copy.
         modem.keep_incoming(self._keep_sms)
-        store.subscribe(lambda event: self.wake.set())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.name}",
@@ -179,10 +181,13 @@ class ModemWorker:
 
     def next_wake(self, due_in: float | None) -> float:
         """Seconds an idle worker may sleep: until the next health check, or the earliest
-        pending delivery's back-off ending (``due_in``) if that is sooner. Monotonic: a wall
-        clock stepped meanwhile moves the back-offs with it (ClockWatch), not this wait."""
-        until_health = self._next_health - time.monotonic()
-        return until_health if due_in is None else min(until_health, max(0.0, due_in))
+        pending delivery's back-off ending (``due_in``) if that is sooner, LOOK_SECONDS at
+        most. Monotonic: a wall clock stepped meanwhile moves the back-offs with it
+        (ClockWatch), not this wait."""
+        due = [self._next_health - time.monotonic(), LOOK_SECONDS]
+        if due_in is not None:
+            due.append(max(0.0, due_in))
+        return min(due)
 
     # -- receiving ---------------------------------------------------------------------------
 
