@@ -180,7 +180,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 for worker in self.workers.values():
                     worker.recorder.flush()
                 self.follow_roster()  # a call is looked up in the roster in force now
-                self._clock_watch.check()  # before anything measures time with the new clock
+                if self._clock_watch.check() is not None:  # before anything measures time
+                    self._wake_workers()  # their back-offs moved: sleeping ones look again
                 handler = handlers.get(type(event))
                 if handler:
                     handler(event)
