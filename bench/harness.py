@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import utc_now
 from edgebox.demo.village import GIVEN_NAMES, SURNAMES, VILLAGE, build_village

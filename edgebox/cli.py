@@ -10,16 +10,9 @@ from pathlib import Path
 import click
 
 from edgebox import __version__
+from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fail,
+                                 load, setup_logging)
 from edgebox.errors import EdgeboxError
-
-DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
-
-
-# Exit statuses beside 2 (a usage or config error): another process holds the database or a
-# modem port (EX_TEMPFAIL: systemd's restart tries again once it is gone); the box has no
-# roster (EX_CONFIG: systemd/edgebox.service does not restart it, a restart cannot help).
-EXIT_IN_USE = 75
-EXIT_NO_ROSTER = 78
 
 
 def no_roster_line(why: str) -> str:
@@ -28,19 +21,6 @@ def no_roster_line(why: str) -> str:
     return (f"{render('zh', 'no_roster')}，请先导入花名册。{render('en', 'no_roster')} ({why});"
             " import one with 'edgebox roster import FILE' (or start with --allow-empty for"
             " first setup)")
-
-
-def fail(message: str, status: int = 2) -> None:
-    click.echo(f"edgebox: {message}", err=True)
-    sys.exit(status)
-
-
-def _load(config_path: str):
-    from edgebox.config import load_config
-    try:
-        return load_config(config_path)
-    except EdgeboxError as exc:
-        fail(str(exc))
 
 
 @click.group()
@@ -55,8 +35,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(dir_okay=False), help="the box's TOML config")
+@config_option()
 @click.option("--allow-empty", is_flag=True,
               help="run even with no roster (first setup only: an alarm would reach nobody)")
 def run(config_path: str, allow_empty: bool) -> None:
@@ -67,9 +46,9 @@ def run(config_path: str, allow_empty: bool) -> None:
     Example:
       edgebox run --config /etc/edgebox/edgebox.toml
     """
-    from edgebox.daemon.app import build_daemon, setup_logging
+    from edgebox.daemon.app import build_daemon
     from edgebox.single_instance import DatabaseLock, InUse, check_ports_free
-    config = _load(config_path)
+    config = load(config_path)
     setup_logging(config.log_level)
     if not (allow_empty or config.box_roster_csv or os.path.exists(config.box_database)):
         # a mistyped path, or a card never given its roster: do not create an empty database
@@ -137,21 +116,19 @@ def roster() -> None:
 
 def _store_and_config(config_path: str):
     from edgebox.store import SqliteStore
-    config = _load(config_path)
+    config = load(config_path)
     try:
         return SqliteStore(config.box_database), config
     except EdgeboxError as exc:
         fail(str(exc))
 
 
-config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
-                             show_default=True, type=click.Path(dir_okay=False),
-                             help="the box's TOML config (names the database)")
+store_config_option = config_option("the box's TOML config (names the database)")
 
 
 @roster.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
-@config_option
+@store_config_option
 def roster_import(csv_file: str, config_path: str) -> None:
     """Replace the roster with a village sheet (CSV or XLSX, Chinese headers). All or nothing;
     what works but deserves a second look (a landline-only household, a group under 5 or over
@@ -161,9 +138,9 @@ def roster_import(csv_file: str, config_path: str) -> None:
     Example:
       edgebox roster import 石桥村.xlsx --config config/edgebox.example.toml
     """
-    from edgebox.daemon.service import utc_now
     from edgebox.domain.roster_advice import roster_warnings
     from edgebox.roster_io.sheet_import import read_sheet
+    from edgebox.store.times import utc_now
     store, config = _store_and_config(config_path)
     try:
         content = Path(csv_file).read_bytes()
@@ -204,7 +181,7 @@ def _roster_taken_up(store, database: str, generation: int) -> str:
 
 @roster.command("export")
 @click.argument("csv_file", type=click.Path(dir_okay=False, writable=True))
-@config_option
+@store_config_option
 def roster_export(csv_file: str, config_path: str) -> None:
     """Write the roster as a CSV sheet that Excel and WPS open (UTF-8 with BOM).
 
@@ -220,7 +197,7 @@ def roster_export(csv_file: str, config_path: str) -> None:
 
 
 @roster.command("show")
-@config_option
+@store_config_option
 def roster_show(config_path: str) -> None:
     """Print every group with its leader, households, phones and flags.
 
@@ -261,7 +238,7 @@ def modem() -> None:
 
 
 @modem.command("status")
-@config_option
+@store_config_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def modem_status(config_path: str, as_json: bool) -> None:
     """Signal, registration, SIM, operator, balance and network time of every modem, as the
@@ -272,7 +249,7 @@ def modem_status(config_path: str, as_json: bool) -> None:
       edgebox modem status --config /etc/edgebox/edgebox.toml --json
     """
     import json as json_module
-    from edgebox.daemon.modem_status import modem_status as collect
+    from edgebox.readmodels.modem_status import modem_status as collect
     store, config = _store_and_config(config_path)
     status = collect(store, [m.name for m in config.modems])
     if as_json:
@@ -298,7 +275,7 @@ def incidents() -> None:
 
 
 @incidents.command("list")
-@config_option
+@store_config_option
 @click.option("--limit", default=20, show_default=True, help="how many, newest first")
 def incidents_list(config_path: str, limit: int) -> None:
     """One line per alarm: number, time, group, caller, type, state.
@@ -309,7 +286,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.daemon.incident_report import local
     from edgebox.domain.alarm import alarm_label
-    from edgebox.web.queries import recent_incidents
+    from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
     found = recent_incidents(store, limit)
@@ -328,7 +305,7 @@ def incidents_list(config_path: str, limit: int) -> None:
 
 @incidents.command("show")
 @click.argument("incident_id", type=int)
-@config_option
+@store_config_option
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
               help="language of the report (default: the box's language)")
 @click.option("--json", "as_json", is_flag=True,
@@ -342,7 +319,7 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
     """
     import json as json_module
     from edgebox.daemon.incident_report import report_lines
-    from edgebox.web.queries import incident
+    from edgebox.readmodels.queries import incident
     store, config = _store_and_config(config_path)
     record = incident(store, incident_id)
     if record is None:

@@ -1,12 +1,17 @@
 """The daemon's configuration: one TOML file, every key checked before anything starts.
 
 A wrong config stops the daemon with one message naming the key and the problem (a ConfigError),
-never a traceback. Keys are declared once in ``KEYS`` (type, default, check); the example config
-in ``config/edgebox.example.toml`` documents each of them, and a test keeps the two in step.
+never a traceback. Each key is declared once (type, default, check): the box's own sections in
+``CORE_KEYS`` here, the office panel's, the web panel's and the uplink's beside the code that
+reads them (their owners know what a pin, a listen address or a hub URL must look like).
+edgebox.config_file joins them into the whole file's ``KEYS``, ``parse_config`` and
+``load_config``; this module imports none of the owners. The example config in
+``config/edgebox.example.toml`` documents every key, and a test keeps the two in step.
 """
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +36,11 @@ class Key:
     check: Callable[[Any], str | None] = lambda value: None  # returns the problem, or None
 
 
-def _one_of(*choices: object) -> Callable[[Any], str | None]:
+def one_of(*choices: object) -> Callable[[Any], str | None]:
     return lambda v: None if v in choices else f"must be one of {', '.join(map(str, choices))}"
 
 
-def _between(low: float, high: float) -> Callable[[Any], str | None]:
+def between(low: float, high: float) -> Callable[[Any], str | None]:
     return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
 
 
@@ -49,99 +54,56 @@ def _region(value: str) -> str | None:
         "must be a two-letter country code such as CN"
 
 
-KEYS: dict[str, Key] = {
+CORE_KEYS: dict[str, Key] = {
     "box.id": Key(str, "edgebox", lambda v: None if v.strip() else "must not be empty"),
-    "box.language": Key(str, "zh", _one_of(*LANGUAGES)),
+    "box.language": Key(str, "zh", one_of(*LANGUAGES)),
     "box.region": Key(str, "CN", _region),
     # The village's name, for the township's escalation SMS and the printed group sheet.
     "box.village": Key(str, ""),
     "box.database": Key(str, "/var/lib/edgebox/edgebox.db"),
     "box.roster_csv": Key(str, ""),
-    "modem.command_timeout": Key((int, float), 10, _between(1, 120)),
-    "modem.sms_timeout": Key((int, float), 60, _between(5, 180)),
-    "modem.max_attempts": Key(int, 3, _between(1, 20)),
-    "modem.retry_seconds": Key((int, float), 5, _between(0, 600)),
+    "modem.command_timeout": Key((int, float), 10, between(1, 120)),
+    "modem.sms_timeout": Key((int, float), 60, between(5, 180)),
+    "modem.max_attempts": Key(int, 3, between(1, 20)),
+    "modem.retry_seconds": Key((int, float), 5, between(0, 600)),
     "modem.delivery_reports": Key(bool, True),
-    "modem.health_minutes": Key((int, float), 15, _between(0.01, 24 * 60)),
+    "modem.health_minutes": Key((int, float), 15, between(0.01, 24 * 60)),
     "modem.balance_ussd": Key(str, ""),
-    "modem.low_balance": Key((int, float), 5, _between(0, 10000)),
-    "modem.out_of_service_after": Key(int, 5, _between(1, 100)),
-    "modem.out_of_service_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
+    "modem.low_balance": Key((int, float), 5, between(0, 10000)),
+    "modem.out_of_service_after": Key(int, 5, between(1, 100)),
+    "modem.out_of_service_minutes": Key((int, float), 10, between(0.01, 24 * 60)),
     "clock.set_system": Key(bool, False),
     "clock.set_command": Key(str, "date -u -s @{epoch}"),
-    "clock.max_adjust_hours": Key((int, float), 0, _between(0, 24 * 365 * 30)),
+    "clock.max_adjust_hours": Key((int, float), 0, between(0, 24 * 365 * 30)),
     "alarm.ring_members": Key(bool, True),
-    "alarm.ring_seconds": Key((int, float), 25, _between(5, 120)),
-    "alarm.open_minutes": Key((int, float), 30, _between(1, 24 * 60)),
+    "alarm.ring_seconds": Key((int, float), 25, between(5, 120)),
+    "alarm.open_minutes": Key((int, float), 30, between(1, 24 * 60)),
     "alarm.forward_unknown_callers": Key(bool, True),
-    "alarm.unknown_notices_per_hour": Key(int, 6, _between(1, 100)),
-    "alarm.ring_order": Key(str, "leader_first", _one_of("leader_first", "helpers_first",
+    "alarm.unknown_notices_per_hour": Key(int, 6, between(1, 100)),
+    "alarm.ring_order": Key(str, "leader_first", one_of("leader_first", "helpers_first",
                                                           "sheet")),
-    "alarm.merge_seconds": Key((int, float), 120, _between(0, 3600)),
-    "alarm.enrich_seconds": Key((int, float), 60, _between(0, 3600)),
-    "alarm.own_call_seconds": Key((int, float), 60, _between(0, 3600)),
-    "alarm.vulnerable_factor": Key((int, float), 0.5, _between(0.05, 1)),
+    "alarm.merge_seconds": Key((int, float), 120, between(0, 3600)),
+    "alarm.enrich_seconds": Key((int, float), 60, between(0, 3600)),
+    "alarm.own_call_seconds": Key((int, float), 60, between(0, 3600)),
+    "alarm.vulnerable_factor": Key((int, float), 0.5, between(0.05, 1)),
     "alarm.failure_summary": Key(bool, True),
     "broadcast.allowed": Key(list, []),
-    "broadcast.max_per_hour": Key(int, 3, _between(1, 100)),
+    "broadcast.max_per_hour": Key(int, 3, between(1, 100)),
     "admin.leader_pin": Key(str, "", lambda v: None if v == "" or (v.isdigit() and
                                                                     4 <= len(v) <= 8)
                             else "must be 4-8 digits, or empty to turn SMS administration off"),
-    "admin.max_wrong": Key(int, 3, _between(1, 20)),
-    "admin.lockout_minutes": Key((int, float), 60, _between(0.1, 24 * 60)),
-    "admin.max_per_hour": Key(int, 10, _between(1, 100)),
-    "drill.report_minutes": Key((int, float), 10, _between(0.01, 24 * 60)),
+    "admin.max_wrong": Key(int, 3, between(1, 20)),
+    "admin.lockout_minutes": Key((int, float), 60, between(0.1, 24 * 60)),
+    "admin.max_per_hour": Key(int, 10, between(1, 100)),
+    "drill.report_minutes": Key((int, float), 10, between(0.01, 24 * 60)),
     "drill.schedule": Key(list, [], lambda v: _drill_schedule(v)),
     "numbers.office": Key(list, []),
     "numbers.township": Key(list, []),
-    "siren.backend": Key(str, "simulated", _one_of("simulated", "rpi")),
-    "siren.pin": Key(int, 17, _between(2, 27)),
+    "siren.backend": Key(str, "simulated", one_of("simulated", "rpi")),
+    "siren.pin": Key(int, 17, between(2, 27)),
     "siren.active_high": Key(bool, True),
-    "siren.on_seconds": Key((int, float), 60, _between(0, 600)),
-    "log.level": Key(str, "info", _one_of("debug", "info", "warning", "error")),
-    # The office's siren panel (edgebox.adapters.gpio.panel): BCM pins, 0 when not wired.
-    **{f"panel.button_{name}": Key(int, 0, lambda v: _gpio_pin(v))
-       for name in ("siren", "silence", "test", "ack")},
-    "panel.buttons_active_low": Key(bool, True),
-    "panel.debounce_ms": Key(int, 50, _between(5, 1000)),
-    "panel.siren_hold_seconds": Key((int, float), 2, _between(0.5, 10)),
-    **{f"panel.led_{name}": Key(int, 0, lambda v: _gpio_pin(v))
-       for name in ("heartbeat", "modem", "alarm", "uplink")},
-    "panel.leds_active_high": Key(bool, True),
-    "panel.buzzer": Key(int, 0, lambda v: _gpio_pin(v)),
-    "panel.buzzer_active_high": Key(bool, True),
-    "panel.pattern_continuous": Key(list, [1.0], lambda v: _siren_pattern(v)),
-    "panel.pattern_pulsed": Key(list, [1.0, 1.0], lambda v: _siren_pattern(v)),
-    "panel.pattern_drill": Key(list, [0.25, 0.25, 0.25, 1.25], lambda v: _siren_pattern(v)),
-    "panel.siren_max_seconds": Key((int, float), 300, _between(1, 3600)),
-    "panel.test_seconds": Key((int, float), 5, _between(1, 60)),
-    # The office's web panel (edgebox.web): off while listen is "".
-    "web.listen": Key(str, "", lambda v: _listen_address(v)),
-    "web.password_hash": Key(str, "", lambda v: _password_hash(v)),
-    "web.session_hours": Key((int, float), 12, _between(0.1, 24 * 30)),
-    "web.login_attempts": Key(int, 5, _between(1, 100)),
-    "web.login_window_minutes": Key((int, float), 15, _between(1, 24 * 60)),
-    "web.memory_mb": Key(int, 256, _between(64, 4096)),
-    # The uplink to the county hub (edgebox.uplink): an empty url means no uploader.
-    "uplink.url": Key(str, "", lambda v: _uplink_url(v)),
-    "uplink.token": Key(str, ""),
-    "uplink.ca_file": Key(str, ""),
-    "uplink.interval_minutes": Key((int, float), 15, _between(0.01, 24 * 60)),
-    "uplink.batch_events": Key(int, 500, _between(1, 10000)),
-    "uplink.timeout_seconds": Key((int, float), 30, _between(1, 600)),
-    "uplink.retry_seconds": Key((int, float), 30, _between(0.01, 3600)),
-    "uplink.max_backoff_minutes": Key((int, float), 60, _between(0.01, 24 * 60)),
-    "uplink.link_check": Key(str, ""),
-    "uplink.link_up": Key(str, ""),
-    "uplink.link_down": Key(str, ""),
-    "uplink.link_up_seconds": Key((int, float), 60, _between(1, 600)),
-    "uplink.prune_kinds": Key(list, ["modem_health", "modem_balance", "sms_received",
-                                     "delivery_retry", "delivery_report_unmatched"]),
-    "uplink.prune_after_days": Key((int, float), 7, _between(0, 3650)),
-    "uplink.keep_days": Key((int, float), 365, _between(1, 36500)),
-    "uplink.disk_warn_percent": Key((int, float), 85, _between(10, 99)),
-    "uplink.summary_after_hours": Key((int, float), 24, _between(1, 24 * 30)),
-    "uplink.summary_hour": Key(int, 20, _between(0, 23)),
+    "siren.on_seconds": Key((int, float), 60, between(0, 600)),
+    "log.level": Key(str, "info", one_of("debug", "info", "warning", "error")),
 }
 
 
@@ -157,37 +119,22 @@ def _drill_schedule(entries: list) -> str | None:
     return None
 
 
-def _gpio_pin(value: int) -> str | None:
-    return None if value == 0 or 2 <= value <= 27 else "must be a BCM pin 2-27, or 0 when not wired"
-
-
-def _siren_pattern(value: list) -> str | None:
-    from edgebox.adapters.gpio.patterns import pattern_problem  # the panel owns its patterns
-    return pattern_problem(value)
-
-
-def _listen_address(value: str) -> str | None:
-    from edgebox.web.settings import listen_problem  # the web panel owns its address form
-    return listen_problem(value)
-
-
-def _password_hash(value: str) -> str | None:
-    from edgebox.web.passwords import hash_problem
-    return hash_problem(value)
-
-
-def _uplink_url(value: str) -> str | None:
-    from edgebox.uplink.settings import check_url  # the uplink owns what a hub URL looks like
-    return check_url(value)
+def _modem_port(value: str) -> str | None:
+    """A device path, or ``fake://<network>``: the in-process FakeModem of the tests."""
+    if not value.strip():
+        return "must name a device"
+    if value.startswith("fake:") and not re.fullmatch(r"fake://[A-Za-z0-9_.-]+", value):
+        return "a fake modem's port is fake://<network name> (letters, digits, . _ -)"
+    return None
 
 
 # One [[modems]] table per modem; the box needs at least one.
 MODEM_KEYS: dict[str, Key] = {
     "name": Key(str, "", lambda v: None if v.strip() else "must not be empty"),
-    "port": Key(str, REQUIRED, lambda v: None if v.strip() else "must name a device"),
-    "baudrate": Key(int, 115200, _one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
+    "port": Key(str, REQUIRED, _modem_port),
+    "baudrate": Key(int, 115200, one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
                                          921600)),
-    "flow_control": Key(str, "none", _one_of("none", "rtscts", "dsrdtr")),
+    "flow_control": Key(str, "none", one_of("none", "rtscts", "dsrdtr")),
     "pin": Key(str, "", _pin),
     "voice": Key(bool, True),
     "power_cycle": Key(str, ""),
@@ -333,7 +280,7 @@ def _parse_ladder(raw: object) -> tuple:
         if unknown:
             raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
         after = _checked(f"{key}.after_minutes", Key((int, float), REQUIRED,
-                                                     _between(0, 24 * 60)), table,
+                                                     between(0, 24 * 60)), table,
                          "after_minutes")
         actions = _checked(f"{key}.actions", Key(list, REQUIRED), table, "actions")
         bad = [a for a in actions if a not in ACTIONS]
@@ -346,7 +293,21 @@ def _parse_ladder(raw: object) -> tuple:
     return tuple(steps)
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
+def join_sections(*tables: dict[str, Key]) -> dict[str, Key]:
+    """The keys of several sections as one table, in the order given; a key declared twice is
+    a mistake in the code, not in the config."""
+    joined: dict[str, Key] = {}
+    for table in tables:
+        twice = joined.keys() & table.keys()
+        if twice:
+            raise ValueError(f"config keys declared twice: {', '.join(sorted(twice))}")
+        joined.update(table)
+    return joined
+
+
+def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
+    """The config in ``text`` checked against ``keys`` (every section but [[modems]] and
+    [[escalation]], which are this module's own)."""
     try:
         raw = tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
@@ -355,11 +316,11 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     raw_ladder = raw.pop("escalation", None)
     flat = _flatten(raw)
     for key in flat:
-        if key not in KEYS:
-            close = difflib.get_close_matches(key, list(KEYS) + ["modems"], n=1)
+        if key not in keys:
+            close = difflib.get_close_matches(key, list(keys) + ["modems"], n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ConfigError(key, f"unknown key{hint}")
-    values = {key: _checked(key, spec, flat, key) for key, spec in KEYS.items()}
+    values = {key: _checked(key, spec, flat, key) for key, spec in keys.items()}
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
         values[key] = _check_numbers(key, values[key], values["box.region"])
 
@@ -367,11 +328,10 @@ def parse_config(text: str, source: str = "<config>") -> Config:
                   _parse_ladder(raw_ladder))
 
 
-def load_config(path: str | Path) -> Config:
+def read_config_text(path: str | Path) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("(file)", f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("(file)", f"cannot read {path}: {exc}") from exc
-    return parse_config(text, str(path))

@@ -19,3 +19,8 @@ def emulator(tmp_path):
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+def pytest_configure(config):
+    from tests import progress
+    progress.attach(config)  # the image build and the QEMU boots say how far they are

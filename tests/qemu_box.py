@@ -7,17 +7,20 @@ to the host-side emulator's pty.
 """
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from edgebox.emulator.control import EmulatorClient
+from tests.progress import say
 from tests.support import SHEET
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,10 +64,22 @@ def build_image() -> Path:
     if _built:
         return _built[0]
     started = time.monotonic()
-    result = subprocess.run([str(REPO / "firmware/build-image"), "--out", str(OUT)],
-                            capture_output=True, text=True, timeout=3600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(f"image built in {time.monotonic() - started:.0f} s")
+    say("building the firmware image (firmware/build-image; about 15 minutes without its cache)")
+    # Its own stage lines ("build-image: HH:MM:SS …") are passed on as they come; the rest is kept
+    # for the failure report. stderr joins stdout so the tail shows both in order.
+    build = subprocess.Popen([str(REPO / "firmware/build-image"), "--out", str(OUT)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail: collections.deque[str] = collections.deque(maxlen=200)
+    watchdog = threading.Timer(3600, build.kill)  # a hung build fails the test, not the run
+    watchdog.start()
+    for line in build.stdout:
+        tail.append(line)
+        if line.startswith("build-image:"):
+            say(line.rstrip())
+    returncode = build.wait()
+    watchdog.cancel()
+    assert returncode == 0, "".join(tail)[-6000:]
+    say(f"image built in {time.monotonic() - started:.0f} s")
     version = next(line.split('"')[1] for line in
                    (REPO / "edgebox/__init__.py").read_text().splitlines()
                    if line.startswith("__version__"))

@@ -1,4 +1,5 @@
 """Helpers shared by the tests that run the daemon as a process against the emulator."""
+import json
 import os
 import signal
 import sqlite3
@@ -16,6 +17,36 @@ H04,刘洋,石桥村一组4号,13700138004,第一组,,应急骨干
 H05,陈静,石桥村二组1号,13600138005,第二组,是,
 H06,杨磊,石桥村二组2号,13500138006,第二组,,
 """
+
+# SHEET's phones (and ACK_SHEET's extra households') as the network shows them, and the office's.
+WANG = "+8613800138001"     # H01 王建国, leader of 第一组
+LI = "+8613900138002"       # H02 李秀英, 独居老人
+LI_2 = "+8615013800022"     # H02's second phone
+ZHANG = "+8618600138003"    # H03 张伟
+LIU = "+8613700138004"      # H04 刘洋, 应急骨干
+CHEN = "+8613600138005"     # H05 陈静, leader of 第二组
+YANG = "+8613500138006"     # H06 杨磊
+OFFICE = "+8613300138099"
+TOWNSHIP = "+8613300138088"
+STRANGER = "+8613912345678"
+
+# A bigger 第一组, so that one alarm can be acknowledged in every form at once.
+ACK_SHEET = SHEET + """H07,赵敏,石桥村一组7号,13100138007,第一组,,
+H08,孙丽,石桥村一组8号,13200138008,第一组,,
+H09,周强,石桥村一组9号,15800138009,第一组,,
+H10,吴芳,石桥村一组10号,15900138010,第一组,,
+"""
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "[" + ", ".join(toml_value(v) for v in value) + "]"
+
 
 def query(db, sql, *args):
     conn = sqlite3.connect(db)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import utc_now
 from edgebox.emulator import EmulatorServer, Latency

@@ -1,16 +1,14 @@
-"""The escalation ladder, alarm types and who is rung first, through the real daemon process and
-the modem emulator: steps happen in order with their configured actions (calls, texts, the
-siren), an acknowledgement stops the ladder where it is, SMS alarms carry their type and words
-into the group's texts and the siren's pattern, and fires and vulnerable callers climb faster."""
-import time
+"""The escalation ladder and alarm types through the real daemon process and the modem
+emulator: steps happen in order with their configured actions (calls, texts, the siren), SMS
+alarms carry their type and words into the group's texts and the siren's pattern. (An
+acknowledgement stopping the ladder, faster climbs and the ring order are tested in process, in
+virtual time: tests/inprocess/test_ladder_inprocess.py.)"""
 from datetime import datetime, timedelta
 
 import pytest
 
 from edgebox.domain.messages import render
-from edgebox.emulator import Latency
-from tests.test_alarm_acks import (CHEN, LI, LIU, OFFICE, TOWNSHIP, WANG, YANG, ZHANG,
-                                   box_maker)
+from tests.test_alarm_acks import CHEN, OFFICE, TOWNSHIP, YANG, box_maker
 
 pytestmark = pytest.mark.slow
 
@@ -66,31 +64,6 @@ def test_ladder_steps_happen_in_order_with_their_actions(make_box):
                         ("escalation_ring", "call", TOWNSHIP, "sent")]
 
 
-def test_acknowledgement_stops_the_ladder_at_the_step_reached(make_box):
-    ladder = ((0.02, ["ring_leader", "sms_office"]), (0.07, ["siren", "ring_office"]),
-              (0.09, ["sms_township", "ring_township"]))
-    box = make_box(settings={"siren": {"on_seconds": 1}}, ladder=ladder)
-    box.emulator.set_callee(CHEN, answer_after=0.2, press="1", press_after=0.2)
-    box.emulator.call(YANG)
-    box.opened()
-    # The first step rings the leader, who presses 1.
-    box.wait(lambda: box.acks(), "the leader's key in the escalation call")
-    [incident] = box.incidents()
-    # Well past the time of the last step: nothing more happens.
-    last_step_at = opened_at(incident) + timedelta(minutes=ladder[-1][0])
-    while datetime.now(last_step_at.tzinfo) < last_step_at + timedelta(seconds=3):
-        time.sleep(0.2)
-    box.wait(box.drained, "the outbox to drain")
-
-    [incident] = box.incidents()
-    assert incident["escalation_step"] == 1 and incident["state"] == "open"
-    assert [(h, c) for _, h, _, c, _ in box.acks()] == [("H05", "dtmf")]
-    assert [e["data"]["escalation_step"] for e in box.events("escalated")] == [1]
-    assert not box.calls(OFFICE) and not box.texts(TOWNSHIP) and not box.calls(TOWNSHIP)
-    assert [e["kind"] for e in box.events("siren_on", "siren_off")] == ["siren_on", "siren_off"]
-    assert any("陈静" in e["text"] for e in box.texts(YANG))  # the caller hears who is coming
-
-
 # Six groups of two, so that six alarms of different types run side by side; 戊组 and 己组's
 # first households are old people living alone.
 TYPES_SHEET = """户号,户主姓名,地址,电话,组别,中心户长,标记
@@ -138,45 +111,3 @@ def test_sms_alarm_types_choose_words_and_siren_pattern(make_box):
         assert alarm_sms["parts"] == 1
         assert sirens[incident["id"]] == pattern, group
     assert {r[0] for r in box.query("SELECT kind FROM incidents")} == {"sms"}
-
-
-def test_fires_and_vulnerable_callers_climb_the_ladder_faster(make_box):
-    step = 0.3  # minutes: 18 s for an ordinary alarm, 9 s for a fire or an old man alone
-    box = make_box(sheet=TYPES_SHEET, ladder=((step, ["sms_office"]),),
-                   settings={"alarm": {"vulnerable_factor": 0.5}})
-    box.emulator.call(phone("A1"))              # ordinary call: factor 1
-    box.opened(1)
-    box.emulator.sms(phone("B1"), "着火了！")     # fire: 0.5
-    box.emulator.call(phone("F1"))              # 独居老人 calling: 0.5
-    box.emulator.sms(phone("E1"), "火 着火了")    # fire from an old man alone: 0.25
-    box.opened(4)
-    box.wait(lambda: len(box.events("escalated")) == 4, "all four alarms to escalate", 90)
-
-    incidents = {i["id"]: i for i in box.incidents()}
-    by_caller = {i["caller_household_id"]: i["id"] for i in incidents.values()}
-    factors = {"A1": 1, "B1": 0.5, "F1": 0.5, "E1": 0.25}
-    order = [e["incident_id"] for e in box.events("escalated")]
-    for event in box.events("escalated"):
-        incident = incidents[event["incident_id"]]
-        factor = factors[incident["caller_household_id"]]
-        assert event["at"] - opened_at(incident) >= timedelta(minutes=step * factor)
-    # The ordinary alarm was raised first and escalates last; the fire of the old man alone
-    # was raised last and escalates first.
-    assert order[0] == by_caller["E1"] and order[-1] == by_caller["A1"]
-    assert set(order[1:3]) == {by_caller["B1"], by_caller["F1"]}
-    box.wait(lambda: len(box.texts(OFFICE)) == 4, "the office to be texted about each")
-
-
-@pytest.mark.parametrize("order,expected", [
-    ("leader_first", [WANG, LIU, LI]),   # the leader, the able helper (应急骨干), the rest
-    ("helpers_first", [LIU, WANG, LI]),  # the able helper before the leader
-    ("sheet", [WANG, LI, LIU]),          # as the sheet lists them
-])
-def test_ring_order(make_box, order, expected):
-    box = make_box(settings={"alarm": {"ring_members": True, "ring_order": order}},
-                   latency=Latency.realistic(scale=0.02, sms_submit=1, call_setup=1,
-                                             ring_timeout=10))
-    box.emulator.call(ZHANG)
-    box.opened()
-    box.wait(lambda: len(box.calls()) == 3, "three ring calls")
-    assert [e["number"] for e in box.calls()] == expected

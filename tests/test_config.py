@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edgebox.config import KEYS, MODEM_KEYS, load_config, parse_config
+from edgebox.config import MODEM_KEYS
+from edgebox.config_file import KEYS, load_config, parse_config
 from edgebox.domain.escalation import DEFAULT_LADDER
 from edgebox.errors import ConfigError
 
@@ -31,6 +32,19 @@ def test_example_config_is_valid_and_documents_every_key():
         "escalation.after_minutes", "escalation.actions"}
     # The example spells out the ladder a box gets without any [[escalation]] table.
     assert config.escalation == DEFAULT_LADDER
+
+
+def test_each_owner_declares_its_own_section_once():
+    from edgebox.adapters.gpio.panel_keys import PANEL_KEYS
+    from edgebox.config import CORE_KEYS, Key, join_sections
+    from edgebox.uplink.settings import UPLINK_KEYS
+    from edgebox.web.settings import WEB_KEYS
+    for section, keys in (("panel", PANEL_KEYS), ("web", WEB_KEYS), ("uplink", UPLINK_KEYS)):
+        assert keys and all(key.startswith(section + ".") for key in keys)
+        assert not any(key.startswith(section + ".") for key in CORE_KEYS)
+    assert list(KEYS) == [*CORE_KEYS, *PANEL_KEYS, *WEB_KEYS, *UPLINK_KEYS]
+    with pytest.raises(ValueError, match="declared twice: web.listen"):
+        join_sections(CORE_KEYS, WEB_KEYS, {"web.listen": Key(str, "")})
 
 
 def test_defaults_fill_everything_but_the_port():
@@ -58,6 +72,10 @@ def test_defaults_fill_everything_but_the_port():
     (MINIMAL + "[numbers]\noffice = [12345]", "numbers.office", "in quotes"),
     (MINIMAL + "[numbers]\noffice = '13800138000'", "numbers.office", "a list"),
     (MINIMAL + "[siren]\npin = 40", "siren.pin", "between 2 and 27"),
+    # the sections their owners declare are checked by the same parse
+    (MINIMAL + "[panel]\nbutton_ack = 40", "panel.button_ack", "BCM pin 2-27"),
+    (MINIMAL + "[web]\nlisten = \"8080\"", "web.listen", "HOST:PORT"),
+    (MINIMAL + "[uplink]\nurl = \"hub.example\"", "uplink.url", "http:// or https://"),
     ("[modem\nport=1", "(file)", "not valid TOML"),
     (MINIMAL + "[[escalation]]\nactions = ['siren']", "escalation[1].after_minutes",
      "is required"),

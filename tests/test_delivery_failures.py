@@ -2,7 +2,8 @@
 modem.max_attempts; a member whose alarm SMS failed for good is rung instead; every failure is in
 the log; once the texting is over the office gets one SMS naming who could not be texted.
 The emulator refuses submits to chosen numbers (``sms_error``). Asserted from the emulator's
-side and from the database."""
+side and from the database. (Phones refusing SMS not taking the modem out of service, and
+reports: tests/inprocess/test_delivery_failures_inprocess.py.)"""
 from datetime import datetime
 
 import pytest
@@ -73,29 +74,3 @@ def test_a_refused_alarm_sms_is_retried_then_the_member_is_rung_and_the_office_t
                      " FROM events WHERE kind = 'ring_instead'") == [("H04", "+8613700138004")]
     assert query(db, "SELECT json_extract(data, '$.names') FROM events WHERE kind ="
                      " 'failure_summary'") == [("刘洋",)]
-
-
-def test_numbers_that_refuse_sms_do_not_take_the_modem_out_of_service(tmp_path, emulator):
-    # 李秀英's two phones and 王建国's take no SMS. Nine refusals, the last six in a row, are
-    # those numbers' fault, not the modem's: the box must go on and ring both households.
-    for phone in ("+8613900138002", "+8615013800022", "+8613800138001"):
-        emulator.sms_error(phone, 500)
-    daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=CONFIG)
-    try:
-        emulator.call("18600138003")
-        wait_for(lambda: settled(db), 60, "the rings instead and the office's summary",
-                 log_path)
-        wait_for(lambda: entries(emulator, "sms_sent", OFFICE), 30, "the summary SMS", log_path)
-        wait_for(lambda: len(entries(emulator, "call_placed")) == 2, 30, "both rings", log_path)
-    finally:
-        stop(daemon)
-    assert len(entries(emulator, "sms_failed")) == 9
-    assert "modem_out_of_service" not in kinds(db)
-    # Each household rung once, on a number its SMS could not reach.
-    rung = sorted(e["number"] for e in entries(emulator, "call_placed"))
-    assert rung[0] == "+8613800138001" and rung[1] in ("+8613900138002", "+8615013800022")
-    assert [e["number"] for e in entries(emulator, "sms_sent") if e["text"] == ALARM] == [
-        "+8613700138004"]
-    [summary] = [e["text"] for e in entries(emulator, "sms_sent", OFFICE)]
-    assert summary in (render("zh", "failures", group="第一组", count=2, names=names)
-                       for names in ("王建国、李秀英", "李秀英、王建国"))

@@ -1,16 +1,17 @@
-"""Drills through the daemon: started by the office on the web panel, or by the ``[drill]
-schedule`` once per slot (a restart within the slot does not start it again; the groups take
-turns). A drill runs the whole alarm path — texts, ring calls with speech, acknowledgements by
-SMS and by key 1, relays, escalation, all-clear — with every message marked 【演练】, its own
-siren pattern, and a report to the office of who acknowledged and how fast. Asserted from the
-emulator's side, the database and the web panel's HTTP answers."""
+"""Drills through the daemon: started by the office on the web panel. (The ``[drill] schedule``,
+once per slot across a restart, groups taking turns, is tested in process, in virtual time:
+tests/inprocess/test_drills_inprocess.py.) A drill runs the whole alarm path — texts, ring
+calls with speech, acknowledgements by SMS and by key 1, relays, escalation, all-clear — with
+every message marked 【演练】, its own siren pattern, and a report to the office of who
+acknowledged and how fast. Asserted from the emulator's side, the database and the web panel's
+HTTP answers."""
 import re
 from datetime import datetime, time, timedelta
 
 import httpx
 import pytest
 
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.domain.drills import LATE_LIMIT, due_slot, parse_slot
 from edgebox.domain.messages import render
 from edgebox.errors import ConfigError
@@ -138,77 +139,6 @@ password_hash = "{hash_password(PASSWORD)}"
     # A drill sounds its own siren pattern.
     assert query(db, "SELECT json_extract(data, '$.pattern') FROM events WHERE kind ="
                      " 'siren_on' AND incident_id = ?", incident) == [("drill",)]
-
-
-def test_scheduled_drills_fire_once_per_slot_across_a_restart_and_take_turns(tmp_path):
-    emulator = EmulatorServer(link=str(tmp_path / "modem"),
-                              latency=Latency.realistic(scale=0.02))
-    emulator.start()
-    # Two slots of a daily schedule a few seconds apart, in the box's local time.
-    first = (datetime.now().astimezone() + timedelta(seconds=8)).replace(microsecond=0)
-    second = first + timedelta(seconds=25)
-    schedule = [f"daily {first:%H:%M:%S}", f"daily {second:%H:%M:%S}"]
-    daemon, db, config, log_path = box(tmp_path, emulator, f"""
-[alarm]
-ring_members = false
-[siren]
-on_seconds = 0
-[drill]
-report_minutes = 0.25
-schedule = {schedule!r}
-[[escalation]]
-after_minutes = 0.05
-actions = ["sms_office"]
-""".replace("'", '"'))
-    drills = lambda: query(db, "SELECT id, group_id, state, closed_reason FROM incidents"  # noqa
-                               " WHERE drill = 1 ORDER BY id")
-    try:
-        wait_for(lambda: drills(), 60, "the first scheduled drill", log_path)
-        # Restart within the slot: the same slot must not drill again.
-        stop(daemon)
-        daemon = start_daemon(config, log_path)
-        wait_for(lambda: kinds(db).count("modem_ready") == 2, 30, "the restart", log_path)
-        wait_for(lambda: len(drills()) == 2, 90, "the second slot's drill", log_path)
-        # Nobody answers the second drill: the ladder climbs (marked), then the leader of
-        # 第二组 calls it off and everyone told hears the (marked) all-clear.
-        wait_for(lambda: query(db, "SELECT escalation_step FROM incidents WHERE id = ?",
-                               drills()[1][0])[0][0] == 1, 30, "the escalation", log_path)
-        emulator.sms("+8613600138005", "取消")
-        wait_for(lambda: drills()[1][2] == "closed", 30, "the drill called off", log_path)
-        wait_for(lambda: drills()[0][3] == "drill_over", 60, "the first drill's report",
-                 log_path)
-        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE state IN"
-                                   " ('pending', 'sending')")[0][0] == 0, 60, "the outbox",
-                 log_path)
-    finally:
-        stop(daemon)
-        emulator.stop()
-    assert [(group, reason) for _, group, _, reason in drills()] == [
-        ("第一组", "drill_over"), ("第二组", "cancelled")]
-    assert query(db, "SELECT json_extract(data, '$.slot'), json_extract(data, '$.group') FROM"
-                     " events WHERE kind = 'drill_scheduled' ORDER BY seq") == [
-        (first.isoformat(), "第一组"), (second.isoformat(), "第二组")]
-    assert query(db, "SELECT json_extract(data, '$.source') FROM events WHERE kind ="
-                     " 'office_action'") == [("schedule",), ("schedule",)]
-    sent = texts(emulator)
-    assert all(e["text"].startswith(DRILL_TAG) and REAL_TAG not in e["text"] for e in sent)
-    # Each group's members got their drill alarm once.
-    for group, caller, address, members in (
-            ("第一组", "王建国", "石桥村一组1号", ["+8613700138004", "+8613900138002",
-                                                "+8615013800022", "+8618600138003"]),
-            ("第二组", "陈静", "石桥村二组1号", ["+8613500138006"])):
-        alarm = render("zh", "alarm", drill=True, group=group, caller=caller, address=address)
-        assert sorted(e["number"] for e in sent if e["text"] == alarm) == sorted(members)
-    office = [e["text"] for e in texts(emulator, OFFICE)]
-    escalations = [t for t in office if "升级" in t]
-    assert len(escalations) == 2 and all(t.startswith(DRILL_TAG) for t in escalations)
-    assert [t for t in office if t.startswith("【演练】第一组：0/3户确认")] == [
-        render("zh", "drill_report_names", group="第一组", acked=0, total=3, fastest="-",
-               mean="-", names="无")]
-    # Everyone told of the second drill hears it is over: the member, its caller, the office.
-    all_clear = render("zh", "all_clear", drill=True, group="第二组", caller="陈静")
-    assert sorted(e["number"] for e in sent if e["text"] == all_clear) == sorted([
-        "+8613500138006", "+8613600138005", OFFICE])
 
 
 def test_schedule_slots_in_local_time():

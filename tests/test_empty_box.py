@@ -10,7 +10,7 @@ import pytest
 
 from edgebox.adapters.gpio.outputs import ALARM, OfficeLights, led_levels
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import load_config
+from edgebox.config_file import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.store import SqliteStore

@@ -18,6 +18,7 @@ import threading
 
 import pytest
 
+from tests.progress import say
 from tests.qemu_box import GROWN_BY_MIB, Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 
 pytestmark = pytest.mark.slow
@@ -105,7 +106,8 @@ def box(image, tmp_path_factory):
              "ssh": qemu.ssh, "emulator": emulator.command,
              "original_bytes": card.original_bytes}
     try:
-        print(f"booted to SSH in {qemu.wait_for_ssh():.0f} s")
+        say("booting the image under QEMU (one to three minutes)")
+        say(f"booted to SSH in {qemu.wait_for_ssh():.0f} s")
         yield state
     finally:
         qemu.power_off()

@@ -1,9 +1,9 @@
 """A neighbour who was told of an alarm has an emergency of its own, through the real daemon
-process and the modem emulator: its SMS raises a second alarm at its own address; its first call
-back is "coming" (and it is texted how to raise its own alarm instead), a call again within the
-minute or after it said it is coming is its own alarm; each decision survives the box being
-killed. And an alarm SMS too long for one message reaches every member cut with a visible mark,
-its whole text kept for the office."""
+process and the modem emulator: its SMS raises a second alarm at its own address, shown by
+`edgebox incidents show`; each decision survives the box being killed. (Call-backs and calls
+again are tested in process: tests/inprocess/test_neighbours_inprocess.py.) And an alarm SMS
+too long for one message reaches every member cut with a visible mark, its whole text kept for
+the office."""
 import re
 import subprocess
 import sys
@@ -83,67 +83,6 @@ def test_a_told_neighbours_own_sms_alarm_alerts_the_group_at_its_address(make_bo
     assert "“火 厨房着火”" in incidents_show(box.config, second["id"])
     assert not box.events("incident_message")
     assert [(i, h, c) for i, h, _, c, _ in box.acks()] == [(first["id"], "H02", "sms")]
-
-
-def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(make_box):
-    box = make_box()
-    emulator = box.emulator
-    emulator.call(ZHANG)
-    box.opened()
-    box.wait(box.drained, "张伟's alarm")
-    # 王建国 says he is coming by SMS. The relay to 张伟 holds the modem five seconds (a busy
-    # cell), so 刘洋's call back meanwhile rings on, RING after RING, until the box hangs up.
-    emulator.set_latency(sms_submit=5.0 / 0.02)  # network seconds, on the emulator's scale
-    emulator.sms(WANG, "1")
-    box.wait(lambda: box.query("SELECT state FROM deliveries WHERE purpose = 'ack_relay'")
-             == [("sending",)], "the relay in the modem's hands")
-    emulator.call(LIU, rings=20, ring_interval=0.5)
-    box.wait(lambda: [a[1] for a in box.acks()] == ["H01", "H04"], "刘洋's call back")
-    emulator.set_latency(sms_submit=2.75)
-    box.wait(box.drained, "the relays and the note")
-
-    [rang_on] = [e for e in emulator.log() if e["kind"] == "call_received"
-                 and e["number"] == LIU]
-    assert rang_on["rings"] >= 2, rang_on  # one call ringing on is one call back
-    assert len(box.incidents()) == 1
-    assert [(h, c) for _, h, _, c, _ in box.acks()] == [("H01", "sms"), ("H04", "callback")]
-    # 刘洋 is coming, and is told how to raise an alarm of his own instead.
-    assert [e["text"] for e in box.texts(LIU)] == [PLAIN, NOTE]
-    assert render("zh", "ack_relay", member="刘洋", address="石桥村一组4号") in [
-        e["text"] for e in box.texts(ZHANG)]
-    assert not box.texts(WANG)[1:]  # an SMS acknowledgement needs no note
-
-    # 王建国, who said he is coming, calls: his own emergency.
-    emulator.call(WANG)
-    box.opened(2)
-    box.wait(box.drained, "王建国's alarm")
-    # 刘洋 calls again within the minute: his own emergency too, although the newest alarm he
-    # was told of is 王建国's, which he has not answered.
-    emulator.call(LIU)
-    box.opened(3)
-    box.wait(box.drained, "刘洋's alarm")
-
-    first, by_wang, by_liu = box.incidents()
-    assert [(i["caller_household_id"], i["alarm_type"], i["state"])
-            for i in (by_wang, by_liu)] == [("H01", "call", "open"), ("H04", "call", "open")]
-    assert len(box.acks()) == 2  # neither call counted as "coming"
-    wang_alarm = render("zh", "alarm", group=FIRST, caller="王建国", address="石桥村一组1号")
-    liu_alarm = render("zh", "alarm", group=FIRST, caller="刘洋", address="石桥村一组4号")
-    for phone, expected in ((LI, (wang_alarm, liu_alarm)), (LI_2, (wang_alarm, liu_alarm)),
-                            (ZHANG, (wang_alarm, liu_alarm)), (LIU, (wang_alarm,)),
-                            (WANG, (liu_alarm,))):
-        texts = [e["text"] for e in box.texts(phone)]
-        for alarm in expected:
-            assert texts.count(alarm) == 1, (phone, texts)
-    own = render("zh", "confirm_own", group=FIRST, notified=3)
-    assert [e["text"] for e in box.texts(WANG)].count(own) == 1
-    assert [e["text"] for e in box.texts(LIU)].count(own) == 1
-    assert [(e["number"], e["outcome"]) for e in emulator.log()
-            if e["kind"] == "call_received"] == [(ZHANG, "rejected"), (LIU, "rejected"),
-                                                (WANG, "rejected"), (LIU, "rejected")]
-    assert [(e["incident_id"], e["data"]["household"], e["data"]["incident"])
-            for e in box.events("neighbour_alarm")] == [(first["id"], "H01", by_wang["id"]),
-                                                        (by_wang["id"], "H04", by_liu["id"])]
 
 
 # ---- each decision commits whole: killed before anything of it left the modem ------------------

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.roster_io.csv_sheet import read_roster_csv

@@ -12,8 +12,8 @@ from edgebox.adapters.gpio.panel import PanelService, PanelSettings, panel_setti
 from edgebox.adapters.gpio.patterns import Pattern, pattern_problem
 from edgebox.adapters.gpio.siren import GpioSiren
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
-from edgebox.daemon import office
+from edgebox.config_file import parse_config
+from edgebox.domain import office_actions as office
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 

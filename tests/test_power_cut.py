@@ -36,6 +36,7 @@ import time
 
 import pytest
 
+from tests.progress import say
 from tests.qemu_box import Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 from tests.test_kill_restart import HOUSEHOLDS, NAMES
 
@@ -98,7 +99,7 @@ def same_phone(a: str, b: str) -> bool:
 
 
 def record(line: str) -> None:
-    print(line, flush=True)
+    say(line)
     if FIGURES_FILE:
         with open(FIGURES_FILE, "a", encoding="utf-8") as out:
             out.write(f"power cut ({'long' if LONG else 'short'} form): {line}\n")
@@ -410,7 +411,7 @@ def test_power_cuts_at_random_points_lose_no_alarm(image, tmp_path):
             label = f"seed {SEED} {point}"
             started = time.monotonic()
             first_id = 1 + max([i["id"] for i in box.snapshot()["incidents"]] or [0])
-            print(f"{label}: raising the alarm", flush=True)
+            say(f"{label}: raising the alarm")
             since = len(box.network())
             caller = run_until_the_cut(box, point, since)
             boot = box.power_on()

@@ -8,7 +8,7 @@ import pytest
 
 from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, GROUP_MAX_HOUSEHOLDS, Group, Household
-from edgebox.web.app import ENV, HERE
+from edgebox.web.pages import ENV, HERE
 from edgebox.web.i18n import translator
 
 CHROMIUM = shutil.which("chromium")

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgebox.cli import main
-from edgebox.config import KEYS, load_config
+from edgebox.config_file import KEYS, load_config
 from edgebox.provision import ProvisionError, textfile
 from edgebox.provision.apply import (SIREN_BOOT_COMMENT, Paths, apply, check_values,
                                      import_roster, show_on_led, with_siren_boot_lines)

@@ -112,7 +112,7 @@ def test_a_bad_config_is_one_failed_check(tmp_path):
 
 
 def test_buttons_are_checked_only_where_there_are_real_ones(tmp_path):
-    from edgebox.config import KEYS, parse_config
+    from edgebox.config_file import KEYS, parse_config
     if "panel.button_siren" not in KEYS:
         assert checks.check_buttons(parse_config('[[modems]]\nport = "/dev/x"\n')) is None
         return

@@ -178,7 +178,7 @@ def test_edgebox_run_says_ready_and_pings_the_watchdog(tmp_path, notify_socket, 
 
 
 def test_a_stuck_worker_is_named_by_the_daemon(tmp_path):
-    from edgebox.config import parse_config
+    from edgebox.config_file import parse_config
     from edgebox.daemon.app import build_daemon
     config = parse_config(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n'
                           f'[[modems]]\nname = "main"\nport = "{tmp_path / "none"}"\n')

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_services
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore

@@ -178,7 +178,7 @@ def test_a_zip_bomb_uploaded_as_the_roster_is_refused_with_a_clear_message(clien
 def test_the_box_view_reads_the_siren_from_the_log(tmp_path):
     from datetime import timedelta
 
-    from edgebox.config import parse_config
+    from edgebox.config_file import parse_config
     from edgebox.store import SqliteStore
     from edgebox.web.box_view import BoxView
     store = SqliteStore(tmp_path / "box.db")

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from openpyxl import Workbook
 
-from edgebox.config import load_config, parse_config
-from edgebox.daemon import office
+from edgebox.config_file import load_config, parse_config
+from edgebox.daemon.office import OfficeDesk
+from edgebox.domain import office_actions as office
 from edgebox.errors import ConfigError
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from edgebox.store import SqliteStore
@@ -84,7 +85,7 @@ def served(tmp_path):
     events = queue.Queue()
     daemon = types.SimpleNamespace(siren=types.SimpleNamespace(is_on=False), workers={},
                                    config=config, store=store, events=events,
-                                   office=office.OfficeDesk(store, events, utc_now))
+                                   office=OfficeDesk(store, events, utc_now))
     panel = WebPanel(settings(hash_password(PASSWORD)), store, BoxView(store, config, utc_now),
                      daemon.office, utc_now)
     panel.start()
@@ -112,7 +113,7 @@ def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
     config = parse_config('[[modems]]\nport = "/dev/null"\n')
     panel = WebPanel(settings(""), store, BoxView(store, config, utc_now),
-                     office.OfficeDesk(store, queue.Queue(), utc_now), utc_now)
+                     OfficeDesk(store, queue.Queue(), utc_now), utc_now)
     panel.start()
     panel.stop()
     assert panel.url is None

@@ -9,31 +9,20 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
+from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.service import Daemon, utc_now
 from edgebox.daemon.systemd_notify import SystemdNotifier
-from edgebox.daemon.timeline import describe
 from edgebox.domain.alarm import to_offices
 from edgebox.domain.messages import render
+from edgebox.domain.timeline import describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
-
-
-def setup_logging(level: str = "info", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           "%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # The library logs every byte at DEBUG and its own guesses at INFO; ours says what matters.
-    logging.getLogger("gsmmodem").setLevel(logging.WARNING)
 
 
 def import_configured_roster(config, store) -> None:
@@ -49,13 +38,19 @@ def import_configured_roster(config, store) -> None:
         raise ConfigError("box.roster_csv", f"{config.box_roster_csv} does not exist") from None
 
 
-def build_modems(config, events: queue.Queue) -> dict[str, SerialModem]:
-    return {
-        m.name: SerialModem(m.port, m.baudrate, m.flow_control, m.pin,
-                            config.modem_command_timeout, config.modem_sms_timeout, name=m.name,
-                            events=events, delivery_reports=config.modem_delivery_reports)
-        for m in config.modems
-    }
+def build_modems(config, events: queue.Queue) -> dict:
+    """A SerialModem per ``[[modems]]`` table, or a FakeModem for a ``fake://`` port (tests
+    of the alarm policy in process; see edgebox.adapters.modem.fake)."""
+    modems = {}
+    for index, m in enumerate(config.modems, start=1):
+        if is_fake_port(m.port):
+            modems[m.name] = fake_modem_for(m, config, events, index)
+        else:
+            modems[m.name] = SerialModem(
+                m.port, m.baudrate, m.flow_control, m.pin, config.modem_command_timeout,
+                config.modem_sms_timeout, name=m.name, events=events,
+                delivery_reports=config.modem_delivery_reports)
+    return modems
 
 
 def build_services(config, store) -> list:

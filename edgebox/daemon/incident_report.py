@@ -1,15 +1,15 @@
 """An incident as a printed timeline (`edgebox incidents show ID`): who was texted, rung,
 acknowledged, when and by which channel, read from the durable log alone.
 
-The lines are the same words the daemon's log and the web panel use (edgebox.daemon.timeline),
+The lines are the same words the daemon's log and the web panel use (edgebox.domain.timeline),
 each with its offset from the alarm, so a report handed to the township reads like the journal.
 """
 from __future__ import annotations
 
-from edgebox.daemon.timeline import describe
 from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
+from edgebox.domain.timeline import describe
 from edgebox.store.times import parse_utc
 
 CHANNEL = {
@@ -50,7 +50,7 @@ def local(text: str) -> str:
 
 def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     """``record`` is an incident row with its ``deliveries``, ``acks`` and ``events``
-    (edgebox.web.queries.incident); the report in the box's language."""
+    (edgebox.readmodels.queries.incident); the report in the box's language."""
     lang = lang if lang in WORDS else "zh"
     w = WORDS[lang]
     opened = parse_utc(record["opened_at"])

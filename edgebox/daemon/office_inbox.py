@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 
-from edgebox.daemon.office import kept_action
+from edgebox.domain.office_actions import kept_action
 
 log = logging.getLogger("edgebox")
 COLLECT_SECONDS = 0.3  # while the office is at work, a click reaches the alarm loop within this

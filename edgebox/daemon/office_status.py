@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from edgebox.adapters.gpio.outputs import OfficeLights
 from edgebox.adapters.modem.readings import REGISTERED
-from edgebox.daemon.modem_status import modem_status
+from edgebox.readmodels.modem_status import modem_status
 
 
 def modems(daemon) -> dict[str, dict]:

@@ -13,11 +13,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from edgebox.adapters.modem.events import IncomingSms
-from edgebox.daemon.office import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF, SIREN_ON,
-                                   OfficeAction, kept_action)
 from edgebox.daemon.told_neighbours import ToldNeighbours
 from edgebox.domain import alarm, escalation
 from edgebox.domain.messages import fit_one_sms, render, risk_note
+from edgebox.domain.office_actions import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF,
+                                           SIREN_ON, OfficeAction, kept_action)
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Callable
 
 from edgebox.adapters.modem import readings
@@ -24,14 +24,16 @@ from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, Incomin
                                            IncomingSms, ModemLost, UssdReply)
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.office import OfficeAction, OfficeDesk
+from edgebox.daemon.office import OfficeDesk
 from edgebox.daemon.policy import AlarmPolicy
 from edgebox.daemon.sms_admin import SmsAdministration
 from edgebox.daemon.thread_names import label_threads
 from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm
 from edgebox.domain.messages import render
+from edgebox.domain.office_actions import OfficeAction
 from edgebox.errors import ModemError
+from edgebox.store.times import utc_now
 
 log = logging.getLogger("edgebox")
 
@@ -47,10 +49,6 @@ DRILL_LOOK_SECONDS = 10.0  # with a drill schedule, how often an idle box looks 
 # An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
 # next durable commit; when none comes within this long, it gets a commit of its own.
 DEFERRED_EVENTS_SECONDS = 1.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 
-from edgebox.daemon.office import DRILL, OfficeAction
 from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
+from edgebox.domain.office_actions import DRILL, OfficeAction
 
 
 class AlarmTimers:

@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
-from edgebox.daemon.service import utc_now
-from edgebox.daemon.timeline import describe
 from edgebox.demo.village import VILLAGE, build_village, escalation_numbers
+from edgebox.domain.timeline import describe
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.store import SqliteStore
+from edgebox.store.times import utc_now
 
 # The network keeps real modems' shape (2.5-3 s submits with a long tail, 3.5-7 s call setup,
 # RING every 5-6 s, TTS and delivery reports taking their time), about eleven times faster.

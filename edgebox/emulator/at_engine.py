@@ -5,41 +5,37 @@ when echo is on, runs the ``> `` prompt of AT+CMGS, and holds unsolicited result
 a command is in progress. It does no I/O and never sleeps: the owner feeds it input, collects
 ``take_output()`` and calls ``run_due_timers()`` when ``next_deadline()`` comes.
 
-Command handlers live in the ``commands_*`` modules; each registers itself in ``COMMAND_SETS``.
+Command handlers live in the ``commands_*`` modules (and ``voice``), listed in ``COMMAND_SETS``;
+they answer with a ``Reply`` (``replies``) and import this module only to name its type.
 
 Power and SIM state (reboot, boot lines, SIM not ready) are in ``modem_power``.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from edgebox.emulator.at_parser import AtCommand, AtSyntaxError, split_command_line
+from edgebox.emulator.commands_calls import call_commands
+from edgebox.emulator.commands_general import general_commands
+from edgebox.emulator.commands_health import health_commands
+from edgebox.emulator.commands_sms import sms_commands
 from edgebox.emulator.event_log import EventLog
 from edgebox.emulator.modem_errors import CME_TEXT, CMS_TEXT, CmeError, CmsError
 from edgebox.emulator.modem_power import ModemPower
 from edgebox.emulator.network_state import NetworkState
 from edgebox.emulator.profiles import Profile, get_profile
+from edgebox.emulator.replies import Reply
 from edgebox.emulator.sms_codec import from_ucs2_hex, looks_like_ucs2_hex, ucs2_hex
 from edgebox.emulator.timing import Latency, Timers
+from edgebox.emulator.voice import voice_commands
 
 CR, LF, CTRL_Z, ESC, BACKSPACE = 0x0D, 0x0A, 0x1A, 0x1B, 0x08
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
 COMMAND, PROMPT, BUSY = "command", "prompt", "busy"
-
-
-@dataclass
-class Reply:
-    """What one command answers."""
-
-    lines: list[str] = field(default_factory=list)  # information text, before the result code
-    final: str = "OK"
-    delay: float = 0.0  # the modem stays busy this long before answering (network round trip)
-    on_answer: Callable[[], None] | None = None  # runs when the answer goes out
-    prompt: Callable[[str], "Reply"] | None = None  # show "> " and pass the typed text here
 
 
 @dataclass
@@ -71,7 +67,9 @@ class ModemSettings:
 
 
 Handler = Callable[["AtEngine", AtCommand], Reply]
-COMMAND_SETS: list[Callable[["AtEngine"], dict[str, Handler]]] = []
+# Each makes its handlers for one engine; a later set's handler wins for the same command.
+COMMAND_SETS: tuple[Callable[["AtEngine"], dict[str, Handler]], ...] = (
+    call_commands, general_commands, health_commands, sms_commands, voice_commands)
 
 # Commands that need the SIM: while it is not ready they answer +CME ERROR: 10.
 SIM_COMMANDS = frozenset({"D", "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CMGW", "+CMSS", "+CPMS", "+CIMI",
@@ -82,10 +80,6 @@ class AtEngine(ModemPower):
     def __init__(self, profile: Profile | str = "generic", clock: Callable[[], float] = time.monotonic,
                  wallclock: Callable[[], datetime] | None = None, latency: Latency | None = None,
                  trace: bool = False):
-        # Importing here registers the command sets without a cycle at module import time.
-        from edgebox.emulator import (commands_calls, commands_general, commands_health,  # noqa: F401
-                                      commands_sms, voice)
-
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.clock = clock
         self.wallclock = wallclock or (lambda: datetime.now(CHINA_STANDARD_TIME))

@@ -3,10 +3,14 @@ caller-id settings."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
 from edgebox.emulator.at_parser import READ, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.calls import CallDesk
+from edgebox.emulator.replies import Reply
+
+if TYPE_CHECKING:  # the engine imports this module; here it is only a type
+    from edgebox.emulator.at_engine import AtEngine
 
 DIALLABLE = re.compile(r"^\+?[0-9*#]+$")
 
@@ -88,6 +92,3 @@ def call_commands(engine: AtEngine) -> dict:
             "+CCWA": call_waiting, "+CHLD": hold_and_release,
             "+CLIP": switch("clip"), "+CRC": switch("crc", supported=engine.profile.supports_crc),
             "+CVHU": switch("cvhu")}
-
-
-COMMAND_SETS.append(call_commands)

@@ -4,9 +4,14 @@ SIM, registration, signal, USSD and clock answers are in ``commands_health``.
 """
 from __future__ import annotations
 
-from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
+from typing import TYPE_CHECKING
+
 from edgebox.emulator.at_parser import EXEC, READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.replies import Reply
+
+if TYPE_CHECKING:  # the engine imports this module; here it is only a type
+    from edgebox.emulator.at_engine import AtEngine
 
 OWN_NUMBER = "+8613912345678"
 BASIC_ACCEPTED = {"Q": {"", "0"}, "V": {"", "1"}, "X": {"", "0", "1", "2", "3", "4"},
@@ -117,6 +122,3 @@ def _exec_or_test(handler):
             raise AtSyntaxError(f"{command.name} takes no parameters")
         return handler(engine, command)
     return guarded
-
-
-COMMAND_SETS.append(general_commands)

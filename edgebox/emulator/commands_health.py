@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.replies import Reply
 from edgebox.emulator.sms_codec import (SmsCodecError, from_packed_gsm7_hex, packed_gsm7_hex,
                                         text_mode_timestamp, ucs2_hex)
+
+if TYPE_CHECKING:  # the engine imports this module; here it is only a type
+    from edgebox.emulator.at_engine import AtEngine
 
 USSD_UCS2_DCS, USSD_GSM7_DCS = 72, 15
 CCLK_FORMAT = re.compile(r"^(\d\d)/(\d\d)/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d\d)$")
@@ -215,6 +219,3 @@ def parse_cclk(text: str) -> datetime:
                         tzinfo=timezone(timedelta(minutes=15 * quarters)))
     except ValueError:
         raise CmeError(50) from None
-
-
-COMMAND_SETS.append(health_commands)

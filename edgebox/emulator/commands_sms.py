@@ -11,16 +11,21 @@ engine traces, each ``AT+CMGS`` the host types (``cmgs_command``, as the command
 """
 from __future__ import annotations
 
-from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
+from typing import TYPE_CHECKING
+
 from edgebox.emulator.at_parser import EXEC, READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.delivery_reports import DeliveryReports
 from edgebox.emulator.modem_errors import CmsError
+from edgebox.emulator.replies import Reply
 from edgebox.emulator.sms_codec import (UCS2, DeliverPdu, SmsCodecError, choose_encoding,
                                         decode_submit_pdu, encode_deliver_pdus, text_mode_timestamp,
                                         ucs2_hex)
 from edgebox.emulator.sms_store import (MESSAGE_STORAGES, REC_READ, REC_UNREAD, STATUS_BY_NAME,
                                         STATUS_NAMES, STORAGE_NAMES, SentMessage, SmsStorage,
                                         StoredSms, SubmitAssembler)
+
+if TYPE_CHECKING:  # the engine imports this module; here it is only a type
+    from edgebox.emulator.at_engine import AtEngine
 
 CHARSETS = ("IRA", "GSM", "UCS2")
 
@@ -371,6 +376,3 @@ def _reject_exec(handler):
             raise AtSyntaxError(f"{command.name} needs parameters")
         return handler(engine, command)
     return guarded
-
-
-COMMAND_SETS.append(sms_commands)

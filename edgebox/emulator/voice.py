@@ -11,12 +11,17 @@ Dialects (see ``profiles.py``):
 """
 from __future__ import annotations
 
-from edgebox.emulator.at_engine import COMMAND_SETS, AtEngine, Reply
+from typing import TYPE_CHECKING
+
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.calls import ACTIVE
 from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.replies import Reply
 from edgebox.emulator.sms_codec import SmsCodecError, from_ucs2_hex
 from edgebox.emulator.timing import Timer
+
+if TYPE_CHECKING:  # the engine imports this module; here it is only a type
+    from edgebox.emulator.at_engine import AtEngine
 
 DETECTION_COMMAND = {"simcom": "+DDET", "quectel": "+QTONEDET"}
 
@@ -136,6 +141,3 @@ def voice_commands(engine: AtEngine) -> dict:
     if profile.tts_command is not None:
         handlers[profile.tts_command] = tts
     return handlers
-
-
-COMMAND_SETS.append(voice_commands)

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from edgebox.cli_support import fail
 from edgebox.errors import EdgeboxError
 
 DEFAULT_DB = os.environ.get("EDGEBOX_HUB_DB", "/var/lib/edgebox/hub.db")
@@ -16,17 +17,12 @@ db_option = click.option(
     help="the hub's database: a SQLite file, or a postgresql:// URL (env EDGEBOX_HUB_DB)")
 
 
-def _fail(message: str) -> None:
-    click.echo(f"edgebox: {message}", err=True)
-    sys.exit(2)
-
-
 def _open(db_url: str):
     from edgebox.hub.database import open_database
     try:
         return open_database(db_url)
     except EdgeboxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @click.group()
@@ -73,13 +69,13 @@ def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float
         import uvicorn
         from edgebox.hub.web import create_app
     except ImportError as exc:
-        _fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
+        fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
     try:
         app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours,
                          login_attempts=login_attempts,
                          login_window_minutes=login_window_minutes)
     except EdgeboxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile, access_log=False, timeout_graceful_shutdown=5)
 
@@ -115,7 +111,7 @@ def box_add(box_id: str, county: str, township: str, village: str, token: str | 
     try:
         token = add_box(db, box_id, county, township, village, token, replace)
     except EdgeboxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     click.echo(f"registered {box_id} ({county} / {township} / {village})")
@@ -137,7 +133,7 @@ def box_list(db_url: str, as_json: bool) -> None:
     try:
         rows = list_boxes(db)
     except EdgeboxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     for row in rows:
@@ -175,7 +171,7 @@ def _on_database(db_url: str, change) -> None:
     try:
         change(db)
     except EdgeboxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
 

@@ -212,7 +212,7 @@ def panel_password_hash(password: str, current_config: Path | None = None) -> st
     """The config holds the web panel password's scrypt hash, never the password. The hash has a
     random salt, so the one already in the config is kept while it still matches: an unchanged
     edgebox.txt leaves the config unchanged."""
-    from edgebox.config import KEYS
+    from edgebox.config_file import KEYS
     if not password or "web.password_hash" not in KEYS:
         return password
     from edgebox.web.passwords import hash_password, password_matches
@@ -380,7 +380,7 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
     sheet = paths.boot / ROSTER_FILE
     if not sheet.exists():
         return None
-    from edgebox.config import load_config
+    from edgebox.config_file import load_config
     from edgebox.roster_io.sheet_import import import_sheet_if_changed
     from edgebox.store import SqliteStore
     try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edgebox.config import KEYS, MODEM_KEYS, Config, parse_config
+from edgebox.config import MODEM_KEYS, Config
+from edgebox.config_file import KEYS, parse_config
 from edgebox.provision.fields import FIELDS
 
 DATABASE = "/var/lib/edgebox/edgebox.db"

@@ -241,7 +241,7 @@ def check_clock(now: datetime | None = None) -> Result:
 
 
 def check_uplink(config, timeout: float = 5) -> Result:
-    from edgebox.config import KEYS
+    from edgebox.config_file import KEYS
     url = config.get("uplink.url") if "uplink.url" in KEYS else ""
     if not url:
         return Result("uplink", SKIP, "no upload address configured (UPLOAD_URL)")
@@ -260,7 +260,7 @@ def check_uplink(config, timeout: float = 5) -> Result:
 
 def check_buttons(config) -> Result | None:
     """The panel's buttons read "released" while nobody touches them (None: no panel support)."""
-    from edgebox.config import KEYS
+    from edgebox.config_file import KEYS
     if "panel.button_siren" not in KEYS:
         return None
     from edgebox.adapters.gpio.buttons import BUTTONS, Button

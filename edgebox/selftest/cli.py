@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
-DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
+from edgebox.cli_support import config_option
 
 
 @click.command()
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(dir_okay=False), help="the box's TOML config")
+@config_option()
 @click.option("--sms", "sms_to", metavar="NUMBER", help="also send a test SMS to this phone")
 @click.option("--siren-seconds", default=1.0, show_default=True, type=click.FloatRange(0, 10),
               help="how long to pulse the siren relay (0: do not)")
@@ -27,7 +25,7 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
     Example:
       edgebox selftest --sms 13800138000
     """
-    from edgebox.config import load_config
+    from edgebox.config_file import load_config
     from edgebox.domain.phones import PhoneNumberError, normalise
     from edgebox.errors import EdgeboxError
     from edgebox.selftest.report import as_json as to_json, as_text, passed, run_checks

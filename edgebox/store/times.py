@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
+def utc_now() -> datetime:
+    """The wall clock in UTC: what every stored timestamp is taken from."""
+    return datetime.now(timezone.utc)
+
+
 def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 

@@ -6,15 +6,15 @@ import sys
 
 import click
 
+from edgebox.cli_support import config_option, fail, load
 from edgebox.errors import EdgeboxError
 
 
 def _uploader(config_path: str):
-    from edgebox.cli import fail, _load
     from edgebox.store import SqliteStore
     from edgebox.uplink.settings import uplink_settings
     from edgebox.uplink.uploader import Uploader
-    config = _load(config_path)
+    config = load(config_path)
     try:
         settings = uplink_settings(config)
         if settings is None:
@@ -24,12 +24,6 @@ def _uploader(config_path: str):
         fail(str(exc))
     return Uploader(settings, store, language=config.box_language,
                     office=config.numbers_office, township=config.numbers_township)
-
-
-def _config_option(function):
-    from edgebox.cli import DEFAULT_CONFIG
-    return click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-                        type=click.Path(dir_okay=False), help="the box's TOML config")(function)
 
 
 @click.group()
@@ -43,7 +37,7 @@ def upload() -> None:
 
 
 @upload.command("now")
-@_config_option
+@config_option()
 @click.option("--json", "as_json", is_flag=True, help="print the outcome as one JSON object")
 def upload_now(config_path: str, as_json: bool) -> None:
     """Bring the link up if needed, send everything the hub has not acknowledged, and prune.
@@ -72,7 +66,7 @@ def upload_now(config_path: str, as_json: bool) -> None:
 
 
 @upload.command("status")
-@_config_option
+@config_option()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def upload_status(config_path: str, as_json: bool) -> None:
     """Where the uplink stands: the hub's last acknowledgement, the backlog, the last error.

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
+from edgebox.store.times import utc_now
 from edgebox.uplink import ledger as notes
 from edgebox.uplink import retention, summary
 from edgebox.uplink.ledger import UplinkLedger
@@ -19,10 +20,6 @@ from edgebox.uplink.ledger import UplinkLedger
 log = logging.getLogger("edgebox.uplink")
 # A box with no uplink looks this often; the warning itself goes out at most once a day.
 CHECK_SECONDS = 3600
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class DiskWatch:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from edgebox.config import Key, between
 from edgebox.errors import ConfigError
 
 BOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -40,6 +41,30 @@ def check_url(value: str) -> str | None:
     if value == "" or re.match(r"^https?://[^/\s]+(/\S*)?$", value):
         return None
     return "must be an http:// or https:// URL of the county hub, or empty for no uplink"
+
+
+# The uplink to the county hub: an empty url means no uploader.
+UPLINK_KEYS: dict[str, Key] = {
+    "uplink.url": Key(str, "", check_url),
+    "uplink.token": Key(str, ""),
+    "uplink.ca_file": Key(str, ""),
+    "uplink.interval_minutes": Key((int, float), 15, between(0.01, 24 * 60)),
+    "uplink.batch_events": Key(int, 500, between(1, 10000)),
+    "uplink.timeout_seconds": Key((int, float), 30, between(1, 600)),
+    "uplink.retry_seconds": Key((int, float), 30, between(0.01, 3600)),
+    "uplink.max_backoff_minutes": Key((int, float), 60, between(0.01, 24 * 60)),
+    "uplink.link_check": Key(str, ""),
+    "uplink.link_up": Key(str, ""),
+    "uplink.link_down": Key(str, ""),
+    "uplink.link_up_seconds": Key((int, float), 60, between(1, 600)),
+    "uplink.prune_kinds": Key(list, ["modem_health", "modem_balance", "sms_received",
+                                     "delivery_retry", "delivery_report_unmatched"]),
+    "uplink.prune_after_days": Key((int, float), 7, between(0, 3650)),
+    "uplink.keep_days": Key((int, float), 365, between(1, 36500)),
+    "uplink.disk_warn_percent": Key((int, float), 85, between(10, 99)),
+    "uplink.summary_after_hours": Key((int, float), 24, between(1, 24 * 30)),
+    "uplink.summary_hour": Key(int, 20, between(0, 23)),
+}
 
 
 def uplink_settings(config) -> UplinkSettings | None:

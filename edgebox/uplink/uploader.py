@@ -14,11 +14,11 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Callable
 
 from edgebox import __version__
-from edgebox.store.times import utc_iso
+from edgebox.store.times import utc_iso, utc_now
 from edgebox.uplink import ledger as notes
 from edgebox.uplink import protocol, retention, summary
 from edgebox.uplink.client import Ahead, HubClient
@@ -29,10 +29,6 @@ from edgebox.uplink.link import LinkManager
 from edgebox.uplink.settings import UplinkSettings
 
 log = logging.getLogger("edgebox.uplink")
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -20,8 +20,10 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
+
+from edgebox.store.times import utc_now
 
 COOKIE = "edgebox_session"
 MAX_VISITORS = 500  # visitors (not logged in) beyond this push out the oldest visitors
@@ -42,17 +44,13 @@ class Session:
         return bool(self.user)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Sessions:
     def __init__(self, lifetime: float, clock: Callable[[], float] = time.monotonic,
-                 store=None, wall_clock: Callable[[], datetime] = _utc_now):
+                 store=None, wall_clock: Callable[[], datetime] = utc_now):
         """``store``: where logins are kept across restarts (None: in memory only)."""
         self.lifetime = lifetime
         self._clock = clock

@@ -15,7 +15,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Callable
 
-from edgebox.daemon.modem_status import modem_status
+from edgebox.readmodels.modem_status import modem_status
 from edgebox.store.times import parse_utc
 
 log = logging.getLogger("edgebox")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from starlette.responses import RedirectResponse
 
-from edgebox.daemon import office
+from edgebox.domain import office_actions as office
 from edgebox.domain.messages import count_segments, render as render_message
-from edgebox.web import queries
-from edgebox.web.app import page, render, route
+from edgebox.readmodels import queries
 from edgebox.web.login_pages import USER
+from edgebox.web.pages import page, render, route
 
 MAX_LENGTH = 670  # ten parts of Chinese; longer notices belong on the notice board
 

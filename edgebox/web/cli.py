@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from edgebox.cli import DEFAULT_CONFIG, _load, fail
+from edgebox.cli_support import config_option, fail, load, setup_logging
 from edgebox.errors import ConfigError
 
 
@@ -20,8 +20,7 @@ def web() -> None:
 
 
 @web.command("serve")
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(exists=True, dir_okay=False), help="the box's config file")
+@config_option("the box's config file", must_exist=True)
 def web_serve(config_path: str) -> None:
     """Serve the web panel (web.listen) as a process of its own, until SIGTERM. `edgebox run`
     starts it, and starts it again if it dies; run it by hand only to try the panel.
@@ -30,16 +29,14 @@ def web_serve(config_path: str) -> None:
     Example:
       edgebox web serve --config /etc/edgebox/edgebox.toml
     """
-    from edgebox.daemon.app import setup_logging
     from edgebox.web.process import serve
-    config = _load(config_path)
+    config = load(config_path)
     setup_logging(config.log_level)
     sys.exit(serve(config))
 
 
 @web.command("password")
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-              type=click.Path(exists=True, dir_okay=False), help="the config file to update")
+@config_option("the config file to update", must_exist=True)
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="read the password from the first line of standard input (provisioning)")
 def web_password(config_path: str, from_stdin: bool) -> None:
@@ -51,7 +48,7 @@ def web_password(config_path: str, from_stdin: bool) -> None:
       edgebox web password --config /etc/edgebox/edgebox.toml
     """
     from edgebox.web.passwords import hash_password, set_password_hash
-    _load(config_path)  # a broken config is reported before anything is written
+    load(config_path)  # a broken config is reported before anything is written
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -64,5 +61,5 @@ def web_password(config_path: str, from_stdin: bool) -> None:
         fail(exc.problem)
     except OSError as exc:
         fail(f"cannot write {config_path}: {exc}")
-    _load(config_path)
+    load(config_path)
     click.echo(f"web panel password set in {config_path}; restart edgebox to use it")

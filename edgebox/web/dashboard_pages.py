@@ -9,15 +9,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from edgebox.daemon import office
-from edgebox.daemon.timeline import describe
+from edgebox.domain import office_actions as office
 from edgebox.domain.phones import display
-from edgebox.web import queries
-from edgebox.web.app import page, render, route
+from edgebox.domain.timeline import describe
+from edgebox.readmodels import queries
 from edgebox.web.auth import COOKIE
 from edgebox.web.charts import incident_timeline
 from edgebox.web.i18n import translator
 from edgebox.web.login_pages import USER
+from edgebox.web.pages import page, render, route
 
 INCIDENT_ACTIONS = {"acknowledge": office.ACKNOWLEDGE, "cancel": office.CANCEL,
                     "siren_on": office.SIREN_ON, "siren_off": office.SIREN_OFF}

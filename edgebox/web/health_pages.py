@@ -1,10 +1,10 @@
 """Health: each modem's signal and registration over the last days, balance, uplink, disk."""
 from __future__ import annotations
 
-from edgebox.web import queries
-from edgebox.web.app import page, render, route
+from edgebox.readmodels import queries
 from edgebox.web.charts import signal_chart
 from edgebox.web.i18n import translator
+from edgebox.web.pages import page, render, route
 
 DAYS = 7
 

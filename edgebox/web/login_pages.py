@@ -5,7 +5,7 @@ import math
 
 from starlette.responses import RedirectResponse
 
-from edgebox.web.app import client_address, page, render, route
+from edgebox.web.pages import client_address, page, render, route
 from edgebox.web.passwords import password_matches
 
 USER = "office"  # one password for the office's duty officers; the log says "office"

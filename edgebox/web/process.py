@@ -15,8 +15,8 @@ import resource
 import signal
 import threading
 
-from edgebox.daemon.service import utc_now
 from edgebox.store import SqliteStore
+from edgebox.store.times import utc_now
 from edgebox.uplink.settings import uplink_settings
 from edgebox.web.box_view import BoxView, StoreOfficeDesk
 from edgebox.web.server import WebPanel

@@ -17,14 +17,14 @@ from starlette.responses import RedirectResponse, Response
 
 from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, FLAG_WORDS
-from edgebox.errors import RosterError
 from edgebox.domain.roster_advice import roster_warnings
 from edgebox.domain.sms_commands import PIN_DIGITS, pin_problem
+from edgebox.errors import RosterError
 from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
 from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
-from edgebox.web.app import page, render, route
 from edgebox.web.i18n import translator
+from edgebox.web.pages import page, render, route
 from edgebox.web.passwords import scrypt_hash
 
 PENDING_IMPORT = "pending_import"

@@ -13,8 +13,9 @@ import os
 import socket
 import threading
 
-from edgebox.web.app import WebContext, create_app
+from edgebox.web.app import create_app
 from edgebox.web.box_view import LogFollower
+from edgebox.web.pages import WebContext
 
 log = logging.getLogger("edgebox")
 

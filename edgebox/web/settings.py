@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgebox.config import Key, between
+from edgebox.web.passwords import hash_problem
+
 
 def split_listen(value: str) -> tuple[str, int]:
     """'127.0.0.1:8080' -> ('127.0.0.1', 8080); '[::]:80' -> ('::', 80)."""
@@ -17,6 +20,17 @@ def listen_problem(value: str) -> str | None:
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         return 'must be "HOST:PORT" such as "0.0.0.0:8080", or "" to turn the web panel off'
     return None
+
+
+# The office's web panel: off while listen is "".
+WEB_KEYS: dict[str, Key] = {
+    "web.listen": Key(str, "", listen_problem),
+    "web.password_hash": Key(str, "", hash_problem),
+    "web.session_hours": Key((int, float), 12, between(0.1, 24 * 30)),
+    "web.login_attempts": Key(int, 5, between(1, 100)),
+    "web.login_window_minutes": Key((int, float), 15, between(1, 24 * 60)),
+    "web.memory_mb": Key(int, 256, between(64, 4096)),
+}
 
 
 @dataclass(frozen=True)

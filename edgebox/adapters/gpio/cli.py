@@ -11,19 +11,17 @@ import time
 
 import click
 
-from edgebox.cli import DEFAULT_CONFIG, EXIT_IN_USE, _load, fail
+from edgebox.cli_support import EXIT_IN_USE, config_option, fail, load
 from edgebox.errors import EdgeboxError
 
-config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
-                             show_default=True, type=click.Path(dir_okay=False),
-                             help="the box's TOML config (pins, polarity, patterns)")
+pins_config_option = config_option("the box's TOML config (pins, polarity, patterns)")
 
 
 def _open_pins(config_path: str, what: str):
     from edgebox.adapters.gpio.panel import panel_settings
     from edgebox.adapters.gpio.siren import load_gpio
     from edgebox.single_instance import DatabaseLock, InUse
-    config = _load(config_path)
+    config = load(config_path)
     try:
         # held until the command ends: the daemon's pins are ours till then
         lock = DatabaseLock(config.box_database, what).acquire()
@@ -51,7 +49,7 @@ def siren() -> None:
 
 
 @siren.command("test")
-@config_option
+@pins_config_option
 @click.option("--pattern", type=click.Choice(["continuous", "pulsed", "drill"]),
               default="drill", show_default=True, help="which configured pattern to play")
 @click.option("--seconds", type=click.FloatRange(0.1, 60), default=3, show_default=True,
@@ -98,7 +96,7 @@ def panel() -> None:
 
 
 @panel.command("watch")
-@config_option
+@pins_config_option
 @click.option("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
 def panel_watch(config_path: str, seconds: float) -> None:
     """Show the panel's buttons live: each level change and each accepted press (after the

@@ -28,7 +28,7 @@ from edgebox.adapters.gpio import buttons as names
 from edgebox.adapters.gpio.buttons import Button
 from edgebox.adapters.gpio.outputs import LEDS, OfficeLights, Output, led_levels, led_next_change
 from edgebox.adapters.gpio.patterns import DRILL, KINDS
-from edgebox.daemon.office import ACKNOWLEDGE, SIREN_OFF, SIREN_ON, OfficeAction
+from edgebox.domain.office_actions import ACKNOWLEDGE, SIREN_OFF, SIREN_ON, OfficeAction
 from edgebox.errors import ConfigError
 
 log = logging.getLogger("edgebox")

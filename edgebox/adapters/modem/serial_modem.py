@@ -41,6 +41,15 @@ def looks_unsolicited(line: str) -> bool:
     return bool(UNSOLICITED.match(line)) or is_boot_line(line) or line.startswith(("+", "^"))
 
 
+def submit_pdus(number: str, text: str, reference: int, status_report: bool) -> list:
+    """The SMS-SUBMIT PDUs (one per part) that carry ``text`` to ``number``."""
+    # The library's UCS-2 encoder fails on characters beyond the BMP (emoji); an alarm must
+    # still go out, so they become '?' rather than stopping the message.
+    text = "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in text)
+    return encodeSmsSubmitPdu(number, text, reference=reference,
+                              requestStatusReport=status_report)
+
+
 class SerialModem:
     def __init__(self, port: str, baudrate: int = 115200, flow_control: str = "none",
                  pin: str = "", command_timeout: float = 10, sms_timeout: float = 60,
@@ -228,11 +237,7 @@ class SerialModem:
         """Submit ``text`` to ``number`` (as many parts as it needs); return the message
         references the network gave each part, in order."""
         self._sms_reference = (self._sms_reference + 1) % 256
-        # The library's UCS-2 encoder fails on characters beyond the BMP (emoji); an alarm must
-        # still go out, so they become '?' rather than stopping the message.
-        text = "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in text)
-        pdus = encodeSmsSubmitPdu(number, text, reference=self._sms_reference,
-                                  requestStatusReport=self._delivery_reports)
+        pdus = submit_pdus(number, text, self._sms_reference, self._delivery_reports)
         references = []
         for pdu in pdus:
             with self._exchange:

@@ -1,4 +1,4 @@
-"""What the web pages read from the store, each in one short read.
+"""What the web pages and ``edgebox incidents`` read from the store, each in one short read.
 
 Reads go through ``store.transaction()`` (the store's one connection and lock), like every
 other reader in the daemon process, so a page never sees half of an alarm.

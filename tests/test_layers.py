@@ -1,0 +1,253 @@
+"""The layering rules of the edgebox package, checked on its import graph.
+
+The graph is built statically: every module under edgebox/ is parsed with ``ast`` and every
+``import x`` and ``from x import y`` counts, at module level or inside a function (an import
+put inside a function to dodge a cycle is still the same dependency, only hidden). An import
+under ``if TYPE_CHECKING:`` names a type and never runs: it counts for the layers (a web page
+that names a daemon type depends on the daemon) but cannot make a cycle.
+
+The rules (docs: DESIGN.md section 1, "The shape"):
+- no import cycles between modules;
+- the domain is pure: it imports nothing of edgebox outside the domain but the one exception
+  hierarchy (edgebox.errors, itself a leaf), and no database, serial, thread, socket or HTTP
+  library;
+- the edges (adapters, web, uplink, hub) and the store never import the daemon or the top
+  CLI: what they show or need reaches them through read models and ports;
+- edgebox.config (the core sections and the mechanism of the config file) imports no
+  adapter, web, uplink or hub module: each of those owns its section and declares it.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "edgebox"
+
+# What the pure domain may not reach for: I/O, threads and the network belong to adapters.
+IMPURE = ("sqlite3", "serial", "gsmmodem", "RPi", "threading", "socket", "http", "urllib",
+          "subprocess", "starlette", "httpx", "queue")
+OUTER_LAYERS = ("edgebox.adapters", "edgebox.web", "edgebox.uplink", "edgebox.hub",
+                "edgebox.store")
+ERRORS = "edgebox.errors"
+
+
+def module_names(root: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package at ``root``."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def imported_names(module: str, path: Path) -> list[tuple[str, bool]]:
+    """Every name ``module`` imports, absolute, each ``from x import y`` as ``x.y`` (it may be
+    a module or a name in x; ``known_target`` decides), with whether it is for types only."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    types_only = {id(inner) for node in ast.walk(tree) if _is_type_checking_block(node)
+                  for statement in node.body for inner in ast.walk(statement)}
+    found = []
+    for node in ast.walk(tree):  # every depth: imports inside functions count
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from . import x, from ..store import y
+                base = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module
+            names = [f"{source}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.extend((name, id(node) in types_only) for name in names)
+    return found
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:``."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def known_target(name: str, modules: dict[str, Path]) -> str | None:
+    """The module of the package ``name`` lands in (longest known prefix), or None."""
+    while name:
+        if name in modules:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def import_graph(root: Path = PACKAGE, with_types: bool = True
+                 ) -> tuple[dict[str, set[str]], dict[str, list[str]]]:
+    """(module -> modules of the package it imports, module -> every name it imports); the
+    imports for types only are left out unless ``with_types``."""
+    modules = module_names(root)
+    edges, raw = {}, {}
+    for module, path in modules.items():
+        raw[module] = [name for name, types_only in imported_names(module, path)
+                       if with_types or not types_only]
+        edges[module] = {target for name in raw[module]
+                         if (target := known_target(name, modules)) not in (None, module)}
+    return edges, raw
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle path (first module repeated at the end) per strongly connected component of
+    more than one module (Tarjan's algorithm, iterative)."""
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+    counter = 0
+    for start in sorted(edges):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(edges[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = counter
+                    counter += 1
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(edges.get(successor, ())))))
+                    advanced = True
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(_path_through(min(component), component, edges))
+    return components
+
+
+def _path_through(start: str, component: set[str], edges: dict[str, set[str]]) -> list[str]:
+    """A shortest path from ``start`` back to itself inside ``component`` (breadth first)."""
+    came_from = {start: None}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for successor in sorted(edges[node] & component):
+                if successor == start:
+                    path, step = [], node
+                    while step is not None:
+                        path.append(step)
+                        step = came_from[step]
+                    return [*reversed(path), start]
+                if successor not in came_from:
+                    came_from[successor] = node
+                    following.append(successor)
+        frontier = following
+    raise AssertionError(f"no cycle through {start}")  # a component always has one
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+EDGES, RAW = import_graph()
+RUNTIME_EDGES, _ = import_graph(with_types=False)
+
+
+def _breaking(modules: str | tuple[str, ...], forbidden) -> list[str]:
+    """'a -> b' for every import of a module under ``modules`` that ``forbidden(target)``."""
+    prefixes = (modules,) if isinstance(modules, str) else modules
+    return sorted(f"{module} -> {target}" for module, targets in EDGES.items()
+                  if any(_within(module, p) for p in prefixes)
+                  for target in targets if forbidden(target))
+
+
+# ---- the rules ---------------------------------------------------------------------------------
+
+def test_no_import_cycles():
+    found = cycles(RUNTIME_EDGES)
+    assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_domain_imports_only_the_domain_and_the_errors():
+    breaking = _breaking("edgebox.domain", lambda t: not (_within(t, "edgebox.domain")
+                                                           or t == ERRORS))
+    assert not breaking, "\n".join(breaking)
+
+
+def test_the_errors_module_is_a_leaf():
+    # the one thing of edgebox outside the domain the domain may use must bring nothing along
+    assert EDGES[ERRORS] == set()
+
+
+def test_the_domain_does_no_io_and_starts_no_threads():
+    impure = sorted(f"{module} imports {name}" for module, names in RAW.items()
+                    if _within(module, "edgebox.domain")
+                    for name in names if name.split(".")[0] in IMPURE)
+    assert not impure, "\n".join(impure)
+
+
+def test_edges_and_store_never_import_the_daemon_or_the_top_cli():
+    breaking = _breaking(OUTER_LAYERS, lambda t: _within(t, "edgebox.daemon")
+                         or t == "edgebox.cli")
+    assert not breaking, "\n".join(breaking)
+
+
+def test_config_imports_no_adapter_web_uplink_or_hub_module():
+    owners = ("edgebox.adapters", "edgebox.web", "edgebox.uplink", "edgebox.hub")
+    breaking = _breaking("edgebox.config", lambda t: any(_within(t, o) for o in owners))
+    assert not breaking, "\n".join(breaking)
+
+
+# ---- the graph itself: a rule is only as good as the graph it reads ---------------------------
+
+@pytest.fixture
+def toy_package(tmp_path: Path) -> Path:
+    root = tmp_path / "toy"
+    (root / "inner").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "a.py": "import toy.b\n",
+        "b.py": "def later():\n    from toy.inner import c\n",  # inside a function
+        "inner/__init__.py": "",
+        "inner/c.py": "from ..a import something\n",  # relative, two levels
+        "d.py": "from toy import inner\nimport os\n",  # a package, and the standard library
+        "e.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy import d\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_the_graph_sees_function_level_and_relative_imports(toy_package):
+    edges, raw = import_graph(toy_package)
+    assert edges == {"toy": set(), "toy.a": {"toy.b"}, "toy.b": {"toy.inner.c"},
+                     "toy.inner": set(), "toy.inner.c": {"toy.a"}, "toy.d": {"toy.inner"},
+                     "toy.e": {"toy.d"}}
+    assert "os" in raw["toy.d"]
+    assert import_graph(toy_package, with_types=False)[0]["toy.e"] == set()
+
+
+def test_a_cycle_is_reported_with_its_path(toy_package):
+    edges, _ = import_graph(toy_package)
+    assert cycles(edges) == [["toy.a", "toy.b", "toy.inner.c", "toy.a"]]
