@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.config import parse_config
+from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.modem_worker import LOOK_SECONDS
 from edgebox.daemon.service import utc_now

@@ -12,7 +12,7 @@ from edgebox.adapters.gpio.panel import PanelService, PanelSettings
 from edgebox.adapters.gpio.patterns import Pattern
 from edgebox.adapters.gpio.siren import GpioSiren
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
-from edgebox.daemon import office
+from edgebox.domain import office_actions as office
 from edgebox.store import SqliteStore
 from tests.support import wait_for
 from tests.test_panel_gpio import Clock, on_spans
