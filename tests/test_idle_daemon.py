@@ -5,15 +5,18 @@ tick and no write while nothing is open, ticking again from the alarm that opens
 until it is over. The real daemon in this process on simulated pins and an emulated modem;
 checked by the loops' state and the store's commits, not by time."""
 import threading
+from contextlib import contextmanager
 
 import pytest
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
 from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
+from edgebox.daemon import modem_worker
 from edgebox.daemon.modem_worker import LOOK_SECONDS
 from edgebox.daemon.service import utc_now
 from edgebox.domain.alarm import to_offices
+from edgebox.emulator import EmulatorServer, Latency
 from edgebox.roster_io.csv_sheet import read_roster_csv
 from tests.support import SHEET, wait_for
 
@@ -24,8 +27,9 @@ RETRY_SECONDS = 2
 HEALTH_MINUTES = 60
 
 
-@pytest.fixture
-def box(tmp_path, emulator):
+@contextmanager
+def running(tmp_path, emulator):
+    """The daemon in this process on ``emulator``, once its first health check is done."""
     config = parse_config(f"""
 [box]
 database = "{tmp_path / 'box.db'}"
@@ -46,9 +50,15 @@ port = "{emulator.link}"
         (worker,) = daemon.workers.values()
         wait_for(lambda: daemon.store.events_of_kinds(["modem_health"]) and worker.asleep, 30,
                  "the modem's first health check")
-        yield daemon, worker, emulator
+        yield daemon, worker
     finally:
         daemon.stop()
+
+
+@pytest.fixture
+def box(tmp_path, emulator):
+    with running(tmp_path, emulator) as (daemon, worker):
+        yield daemon, worker, emulator
 
 
 def sleeps_again(worker, after: int) -> bool:
@@ -102,3 +112,22 @@ def test_an_idle_event_loop_writes_nothing_and_ticks_only_while_an_alarm_is_open
     emulator.sms("+8618600138003", "取消")
     wait_for(lambda: not daemon.store.incidents("open"), 30, "the cancel")
     wait_for(lambda: daemon._next_policy_tick == float("inf"), 10, "the ladder to stop")
+
+
+def test_a_boot_line_wakes_the_sleeping_worker(tmp_path, monkeypatch):
+    # A SIM800 browning out in place: its boot lines are the only thing that can wake the
+    # worker here (it would otherwise sleep until its health check, an hour away), and it must
+    # set the modem up again at once: until then every caller rings without their number.
+    monkeypatch.setattr(modem_worker, "LOOK_SECONDS", HEALTH_MINUTES * 60)
+    sim800 = EmulatorServer("sim800", Latency.realistic(scale=0.02, reboot=0.5),
+                            link=str(tmp_path / "modem"))
+    sim800.start()
+    try:
+        with running(tmp_path, sim800) as (daemon, worker):
+            assert worker.idle_wait > HEALTH_MINUTES * 60 - 60
+            sim800.reboot_in_place()
+            wait_for(lambda: daemon.store.events_of_kinds(["modem_restarted"]), 30,
+                     "the restart seen and answered")
+            assert sim800.engine.settings.clip == 1  # caller id shown again
+    finally:
+        sim800.stop()
