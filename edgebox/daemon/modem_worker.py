@@ -248,9 +248,11 @@ class ModemWorker:
         if not wanted:  # acknowledged or cancelled since it was queued: never dial
             self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
             return
+        seconds = (self.config.get("check_in.ring_seconds") if d["purpose"] == "check_in"
+                   else self.config.alarm_ring_seconds)  # a check-in rings briefly, no words
         try:
-            outcome: RingOutcome = self.modem.ring(d["phone"], self.config.alarm_ring_seconds,
-                                                   speech=d["text"], stop=self._hang_up)
+            outcome: RingOutcome = self.modem.ring(d["phone"], seconds, speech=d["text"],
+                                                   stop=self._hang_up)
         finally:
             with self._ring_lock:
                 self._ringing = None

@@ -35,6 +35,8 @@ class AlarmPolicy(ToldNeighbours):
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
+            return
         if call.same_call:
             self._reject(call.modem)
             return
@@ -115,6 +117,7 @@ class AlarmPolicy(ToldNeighbours):
             self._wake_workers()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self._siren_on(incident.id, pattern["siren"])
+        self._recheck_rings()  # a daily check-in ringing now gives the line to the alarm
         return incident
 
     def _plan_incident(self, incident: alarm.Incident) -> None:
@@ -159,7 +162,8 @@ class AlarmPolicy(ToldNeighbours):
         window = timedelta(seconds=self.config.alarm_merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
         recent = [i for i in self.store.incidents("open") if self._incident_groups(i) & groups
-                  and not i.drill and now - i.opened_at <= window]
+                  and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
+                  and now - i.opened_at <= window]
         return recent[-1] if recent else None
 
     def _join(self, incident, household, phone: str, now) -> None:
@@ -360,6 +364,8 @@ class AlarmPolicy(ToldNeighbours):
         dial and again whenever ``_recheck_rings`` says something changed. Not once its alarm
         is over, not to a household that acknowledged or is itself one of the callers, and no
         escalation call once anybody acknowledged."""
+        if delivery["purpose"] == "check_in":  # not while an alarm needs the line
+            return not self.check_ins.alarm_waiting()
         if delivery["incident_id"] is None:
             return True
         incident = self.store.incident(delivery["incident_id"])

@@ -22,6 +22,7 @@ from typing import Callable
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
                                            IncomingSms, ModemLost, UssdReply)
+from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeDesk
@@ -45,7 +46,9 @@ HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their t
 # roster is written by other processes: the CLI, the web panel), so an idle box still looks
 # this often: one primary-key read and a clock reading.
 IDLE_LOOK_SECONDS = 2.0
-DRILL_LOOK_SECONDS = 10.0  # with a drill schedule, how often an idle box looks for a due slot
+# With a drill schedule or households checked in on daily, how often an idle box looks for a
+# slot or a check-in window that has come (both are minutes long).
+CLOCK_LOOK_SECONDS = 10.0
 # An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
 # next durable commit; when none comes within this long, it gets a commit of its own.
 DEFERRED_EVENTS_SECONDS = 1.0
@@ -76,6 +79,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         self._loop: threading.Thread | None = None
         self._loop_heartbeat = time.monotonic()  # the event loop's latest turn (watchdog)
         self._clock_watch = ClockWatch(store, clock)  # a stepped wall clock moves the timers
+        self.check_ins = CheckIns(config, store, lambda: self.roster, clock, self._reject,
+                                  self._wake_workers)
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
@@ -312,14 +317,26 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
             self._policy_tick(self.clock())
-            if not (self.store.incidents("open") or self.store.broadcasts_running()):
-                # Nothing for the ladder or a broadcast's progress: the next event starts the
-                # ticking again; only a drill schedule needs a look now and then.
-                self._next_policy_tick = time.monotonic() + DRILL_LOOK_SECONDS \
-                    if self.config.drill_schedule else float("inf")
+            if not self._clock_rules_running():
+                # Nothing for the ladder, a broadcast's progress or a check-in: the next event
+                # starts the ticking again; a drill schedule or a household's daily check-in
+                # window needs a look now and then.
+                self._next_policy_tick = time.monotonic() + CLOCK_LOOK_SECONDS \
+                    if self._clock_rules_scheduled() else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
             self.store.expire_held_reports(self.clock())
+
+    def _clock_rules_running(self) -> bool:
+        """Something the clock moves on each second: an open incident (its ladder, expiry,
+        drill report), a broadcast still to report progress, a check-in waiting for 平安."""
+        return bool(self.store.incidents("open") or self.store.broadcasts_running()
+                    or self.store.check_ins_in_progress())
+
+    def _clock_rules_scheduled(self) -> bool:
+        """Something the clock starts by itself: a drill slot, a household's check-in window."""
+        return bool(self.config.drill_schedule) or any(
+            h.check_in for h in self.roster.households)
 
     def _seconds_to_next_timer(self) -> float:
         """How long the event loop may wait for an event: until the siren is due off, a

@@ -22,7 +22,7 @@ class AlarmTimers:
                 self._drill_report(incident, now)
             elif not incident.is_open(now, self.config.alarm_open_minutes):
                 self.store.close_incident(now, incident.id, "expired")
-            elif incident.acked_at is None:
+            elif incident.acked_at is None and incident.alarm_type not in escalation.QUIET_TYPES:
                 for index, step in escalation.due_steps(self.config.escalation,
                                                         incident.opened_at,
                                                         incident.escalation_step, now,
@@ -30,6 +30,7 @@ class AlarmTimers:
                     self._escalate(incident, index, step)
             self._failures(incident)
         self.store.broadcast_progress(now)
+        self.check_ins.tick(now)
 
     def _speed(self, incident) -> float:
         caller = self.roster.household(incident.caller_household_id)

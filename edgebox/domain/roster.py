@@ -44,6 +44,8 @@ class Household:
     # else, and are never rung (see alarm.plan_guardians for why).
     guardians: tuple[str, ...] = ()
     note: str = ""  # the sheet's 备注, kept so an export gives the office its sheet back
+    # Daily check-in time (报平安时间), box-local "HH:MM"; "" for none (see domain/check_ins).
+    check_in: str = ""
 
     @property
     def primary_phone(self) -> str:
