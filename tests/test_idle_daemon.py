@@ -5,7 +5,10 @@ tick and no write while nothing is open, ticking again from the alarm that opens
 until it is over. The real daemon in this process on simulated pins and an emulated modem;
 checked by the loops' state and the store's commits, not by time."""
 import threading
+import time
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -14,7 +17,8 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon import modem_worker
 from edgebox.daemon.modem_worker import LOOK_SECONDS
-from edgebox.daemon.service import utc_now
+from edgebox.daemon.service import CLOCK_LOOK_SECONDS, utc_now
+from edgebox.domain.roster import Roster
 from edgebox.domain.alarm import to_offices
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.roster_io.csv_sheet import read_roster_csv
@@ -28,8 +32,9 @@ HEALTH_MINUTES = 60
 
 
 @contextmanager
-def running(tmp_path, emulator):
-    """The daemon in this process on ``emulator``, once its first health check is done."""
+def running(tmp_path, emulator, roster=None):
+    """The daemon in this process on ``emulator`` (the sheet's village, or ``roster``), once
+    its first health check is done."""
     config = parse_config(f"""
 [box]
 database = "{tmp_path / 'box.db'}"
@@ -44,7 +49,7 @@ health_minutes = {HEALTH_MINUTES}
 port = "{emulator.link}"
 """)
     daemon = build_daemon(config, gpio=SimulatedGPIO())
-    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.replace_roster(roster or read_roster_csv(SHEET.encode("utf-8")), utc_now())
     daemon.start()
     try:
         (worker,) = daemon.workers.values()
@@ -131,3 +136,14 @@ def test_a_boot_line_wakes_the_sleeping_worker(tmp_path, monkeypatch):
             assert sim800.engine.settings.clip == 1  # caller id shown again
     finally:
         sim800.stop()
+
+
+def test_a_daily_check_in_keeps_the_idle_loop_looking_for_its_window(tmp_path, emulator):
+    village = read_roster_csv(SHEET.encode("utf-8"))
+    window = (utc_now() + timedelta(hours=12)).astimezone().strftime("%H:%M")  # not now
+    roster = Roster(tuple(replace(h, check_in=window) if h.id == "H02" else h
+                          for h in village.households), village.groups)
+    with running(tmp_path, emulator, roster) as (daemon, worker):
+        beat = daemon._loop_heartbeat
+        wait_for(lambda: daemon._loop_heartbeat != beat, 10, "the event loop's next turn")
+        assert daemon._next_policy_tick - time.monotonic() <= CLOCK_LOOK_SECONDS
