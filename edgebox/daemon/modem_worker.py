@@ -49,6 +49,7 @@ REOPEN_BACKOFF = (1, 2, 5, 10, 30)
 REOPENS_BEFORE_POWER_CYCLE = 3
 TIMEOUTS_BEFORE_RESET = 2
 LOOK_SECONDS = 30.0  # the longest an idle worker sleeps (see the module's docstring)
+CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait: never a spin
 
 
 class ModemWorker:
@@ -94,7 +95,7 @@ class ModemWorker:
         # or while the worker sleeps for want of work (``asleep``: a wait is not a stuck step).
         self.heartbeat = time.monotonic()
         self.asleep = False
-        # Seconds the last idle wait was for (None: until woken), for tests and the curious.
+        # Seconds the last idle wait was for, for tests and the curious.
         self.idle_wait: float | None = None
         self.turns = 0  # steps taken: a test waits for the next one instead of for time
         # What the modem receives is in the store before the modem deletes its copy.
@@ -162,10 +163,12 @@ class ModemWorker:
         delivery, self._claimed = self._claimed, None
         due_in = None  # seconds until the earliest pending delivery may be claimed
         if delivery is None:
-            due = self.store.next_delivery_due(self.kinds)
-            due_in = None if due is None else (due - self.clock()).total_seconds()
+            due_in = self._due_in()
             if due_in is not None and due_in <= 0:
                 delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+                if delivery is None:  # another modem took it: when is the next one due?
+                    due_in = self._due_in()
+                    due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
         if delivery is not None and delivery["kind"] == alarm.SMS:
             self._send(delivery)
             return
@@ -178,6 +181,12 @@ class ModemWorker:
             self._check_health()
         else:
             self._sleep(self.next_wake(due_in))
+
+    def _due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery this modem can carry may be claimed
+        (negative: it may now), None when none is pending."""
+        due = self.store.next_delivery_due(self.kinds)
+        return None if due is None else (due - self.clock()).total_seconds()
 
     def next_wake(self, due_in: float | None) -> float:
         """Seconds an idle worker may sleep: until the next health check, or the earliest
