@@ -25,8 +25,8 @@ from gsmmodem.pdu import Concatenation, decodeSmsPdu
 from edgebox.adapters.modem import ussd
 from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
-from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
-                                           ModemLost, UssdReply)
+from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
+                                           IncomingSms, ModemLost, UssdReply)
 from edgebox.adapters.modem.multipart import Reassembler, Whole
 from edgebox.errors import ModemError
 
@@ -143,6 +143,7 @@ class Notifications:
                 self._restart_line = line
             else:
                 self._maybe_restart_line = line
+            self._emit(BootLineSeen(line, self._modem.name))  # wakes the idle worker
         # Counted here, on the reader's thread, before the answer that follows the line is
         # read: a worker done with its submit then sees the work is waiting.
         if line is not HUNG_UP and needs_port(line):
