@@ -73,8 +73,9 @@ def run(config_path: str, allow_empty: bool) -> None:
         fail(str(exc))
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     try:
-        while not daemon.wait(1.0):
-            pass
+        # No timeout: SIGTERM's handler sets the event, and Ctrl-C interrupts the wait (lock
+        # waits are interruptible on POSIX), so the main thread never wakes for nothing.
+        daemon.wait()
     except KeyboardInterrupt:
         pass
     daemon.stop()
@@ -220,6 +221,8 @@ def roster_show(config_path: str) -> None:
             click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
             if h.guardians:  # relatives: texted of this household's alarms only
                 click.echo(f"           relatives (亲属电话): {', '.join(display(p) for p in h.guardians)}")
+            if h.check_in:  # rung daily at this time; answering is 平安
+                click.echo(f"           daily check-in (报平安时间): {h.check_in}")
     for label, numbers in (("office", config.numbers_office),
                            ("township", config.numbers_township)):
         if numbers:
@@ -285,6 +288,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.daemon.incident_report import local
     from edgebox.domain.alarm import alarm_label
+    from edgebox.domain.timeline import CLOSE_REASON
     from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
@@ -294,7 +298,9 @@ def incidents_list(config_path: str, limit: int) -> None:
     names = {h.id: h.name for h in roster.households}
     groups = {g.id: g.name for g in roster.groups}
     for row in found:
-        state = row["state"] if row["state"] == "open" else row["closed_reason"] or "closed"
+        reason = row["closed_reason"] or "closed"
+        state = "open" if row["state"] == "open" else CLOSE_REASON.get(
+            config.box_language, CLOSE_REASON["zh"]).get(reason, reason)
         click.echo(f"#{row['id']:<5} {local(row['opened_at'])}  "
                    f"{groups.get(row['group_id'], row['group_id'])}  "
                    f"{names.get(row['caller_household_id'], row['caller_household_id'])}  "

@@ -97,6 +97,12 @@ CORE_KEYS: dict[str, Key] = {
     "admin.max_per_hour": Key(int, 10, between(1, 100)),
     "drill.report_minutes": Key((int, float), 10, between(0.01, 24 * 60)),
     "drill.schedule": Key(list, [], lambda v: _drill_schedule(v)),
+    # Daily check-ins (domain/check_ins.py): households opt in by their 报平安时间.
+    "check_in.ring_seconds": Key((int, float), 20, between(5, 60)),
+    "check_in.retry_minutes": Key((int, float), 10, between(0.01, 240)),
+    "check_in.retries": Key(int, 2, between(0, 5)),
+    "check_in.window_minutes": Key((int, float), 120, between(1, 12 * 60)),
+    "check_in.neighbours": Key(int, 2, between(0, 10)),
     "numbers.office": Key(list, []),
     "numbers.township": Key(list, []),
     "siren.backend": Key(str, "simulated", one_of("simulated", "rpi")),

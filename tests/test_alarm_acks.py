@@ -33,7 +33,8 @@ class AlarmBox:
 
     ``settings`` are config tables merged over quick defaults (one-second SMS submits are far
     too slow for a test; sirens sound so their events are logged); ``ladder`` is the
-    [[escalation]] steps as (after_minutes, actions) pairs."""
+    [[escalation]] steps as (after_minutes, actions) pairs; ``callees`` how phones answer the
+    box's calls (number: set_callee's keywords), set before the daemon starts."""
 
     DEFAULTS = {
         "alarm": {"ring_members": False, "ring_seconds": 5},
@@ -42,7 +43,7 @@ class AlarmBox:
     }
 
     def __init__(self, tmp_path, settings=None, ladder=(), sheet=SHEET, latency=None,
-                 profile="generic"):
+                 profile="generic", callees=None):
         self.tmp_path = tmp_path
         self.db = tmp_path / "box.db"
         self.log_path = tmp_path / "daemon.log"
@@ -66,9 +67,12 @@ class AlarmBox:
         self.sheet = tmp_path / "village.csv"
         self.sheet.write_text(sheet, encoding="utf-8")
         self.daemon = None
+        self.callees = callees or {}
 
     def start(self) -> "AlarmBox":
         self.emulator.start()
+        for number, how in self.callees.items():
+            self.emulator.set_callee(number, **how)
         imported = subprocess.run([sys.executable, "-m", "edgebox", "roster", "import",
                                    str(self.sheet), "--config", str(self.config)],
                                   capture_output=True, text=True, timeout=60)

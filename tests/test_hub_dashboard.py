@@ -43,6 +43,12 @@ def hub(request, tmp_path):
             drill = store.open_incident(start, "G1", "H01", "+8613800138001",
                                         alarm_type="fire", drill=True)
             store.close_incident(start + timedelta(minutes=20), drill.id, "drill over")
+            # A missed daily check-in: listed with its type, not counted as an alarm.
+            missed = store.open_incident(start, "G1", "H02", "+8613900138002",
+                                         kind="check_in", alarm_type="check_in")
+            store.record_ack(start + timedelta(minutes=9), missed.id, "H01", "+8613800138001",
+                             "sms")
+            store.close_incident(start + timedelta(minutes=25), missed.id, "checked_in")
         overrides = {"box_id": box, **({"token": token} if token else {})}
         uploader = Uploader(settings(process.url, **overrides), store)
         assert uploader.run_once().ok
@@ -134,8 +140,9 @@ def test_incidents_filter_and_export(hub):
     client = logged_in(hub)
     every = list(csv.DictReader(io.StringIO(
         client.get("/incidents.csv").text.lstrip("\ufeff"))))
-    assert len(every) == 6
+    assert len(every) == 7
     assert [r["kind"] for r in every if r["drill"] == "1"] == ["fire"]
+    assert [r["close_reason"] for r in every if r["kind"] == "check_in"] == ["checked_in"]
     assert {r["village"] for r in every} == {"石桥村", "竹林村"}
     assert all(r["minutes_to_ack"] not in ("", None) for r in every if r["drill"] == "0")
     village = list(csv.DictReader(io.StringIO(client.get(
@@ -144,11 +151,12 @@ def test_incidents_filter_and_export(hub):
     recent = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%d")
     since = list(csv.DictReader(io.StringIO(client.get(
         "/incidents.csv", params={"since": recent}).text.lstrip("\ufeff"))))
-    assert len(since) == 3
+    assert len(since) == 4
     assert len(list(csv.DictReader(io.StringIO(client.get(
         "/incidents.csv", params={"acked": "no"}).text.lstrip("\ufeff"))))) == 1  # the drill
     page = client.get("/incidents", params={"township": "太湖源镇", "state": "closed"}).text
-    assert page.count("<tr>") == 7 and "(drill)" in page  # header + 6 incidents
+    assert page.count("<tr>") == 8 and "(drill)" in page  # header + 7 incidents
+    assert "missed check-in" in page and "FIRE" in page
 
 
 def test_per_village_statistics_with_charts(hub):

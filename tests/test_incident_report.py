@@ -56,7 +56,7 @@ def test_the_report_reads_as_a_timeline_in_chinese(handled):
     lines = out.splitlines()
     assert lines[0].startswith("报警 #1") and "第一组" in lines[0]
     assert "张伟" in lines[1] and "186 0013 8003" in lines[1]
-    assert "已结束 (cancelled)" in out and "由张伟" in out
+    assert "已结束 (已取消)" in out and "由张伟" in out
     timeline = lines[lines.index("时间线:") + 1:lines.index("汇总:") - 1]
     offsets = [re.match(r"\s+(\+[\d:]+)\s", line).group(1) for line in timeline]
     assert offsets == sorted(offsets, key=lambda o: [int(x) for x in o[1:].split(":")])
@@ -93,6 +93,6 @@ def test_listing_and_a_missing_incident(handled):
     _, config = handled
     listed = edgebox("incidents", "list", "--config", str(config))
     assert listed.returncode == 0 and listed.stdout.startswith("#1 ")
-    assert "张伟" in listed.stdout and "cancelled" in listed.stdout
+    assert "张伟" in listed.stdout and "已取消" in listed.stdout
     missing = edgebox("incidents", "show", "99", "--config", str(config))
     assert missing.returncode == 2 and "no alarm #99" in missing.stderr

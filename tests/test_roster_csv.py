@@ -465,3 +465,40 @@ def test_a_bad_relatives_phone_is_named_with_its_line_and_column():
     ).encode("utf-8")
     [problem] = problems_of(sheet)
     assert problem.startswith("line 3 (亲属电话):"), problem
+
+
+def test_daily_check_in_times_are_read_written_back_and_checked():
+    sheet = (
+        "户号,户主姓名,地址,电话,组别,中心户长,标记,报平安时间,备注\r\n"
+        "H01,张建国,石桥村一组1号,13800138001,第一组,是,,,\r\n"
+        "H02,李奶奶,石桥村一组2号,13800138002,第一组,,独居老人,8：30,\r\n"
+        "H03,王芳,石桥村一组3号,13800138003,第一组,,,19:05:00,\r\n"
+    ).encode("utf-8")
+    roster = read_roster_csv(sheet)
+    assert [h.check_in for h in roster.households] == ["", "08:30", "19:05"]
+    exported = roster_to_csv_bytes(roster).decode("utf-8-sig")
+    assert exported.splitlines()[0].endswith(",亲属电话,报平安时间,备注")
+    assert read_roster_csv(exported.encode("utf-8")) == roster
+    # A village without check-ins gets its sheet back without the column.
+    plain = read_roster_csv(sheet.replace("8：30".encode(), b"").replace(b"19:05:00", b""))
+    assert "报平安时间" not in roster_to_csv_bytes(plain).decode("utf-8-sig")
+    [problem] = problems_of(sheet.replace("8：30".encode(), "早上八点".encode()))
+    assert problem.startswith("line 3 (报平安时间): '早上八点' is not a time of day like 08:30"), \
+        problem
+
+
+def test_a_check_in_time_typed_into_an_excel_time_cell_is_read():
+    from datetime import time
+
+    from openpyxl import Workbook
+
+    from edgebox.roster_io.xlsx_sheet import xlsx_to_csv_bytes
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["户主姓名", "地址", "电话", "组别", "中心户长", "报平安时间"])
+    sheet.append(["张建国", "一组1号", "13800138001", "第一组", "是", None])
+    sheet.append(["李奶奶", "一组2号", "13800138002", "第一组", "", time(8, 30)])
+    out = io.BytesIO()
+    book.save(out)
+    roster = read_roster_csv(xlsx_to_csv_bytes(out.getvalue()))
+    assert [h.check_in for h in roster.households] == ["", "08:30"]

@@ -334,6 +334,35 @@ def test_relatives_phones_are_shown_edited_and_kept(client):
     assert bad.status_code == 400
 
 
+def test_daily_check_in_time_is_shown_edited_kept_and_a_missed_one_labelled(client):
+    client, csrf, store, daemon = client
+    form = {"csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
+            "flags": ["elderly_alone"]}
+    assert client.post("/roster/households/H02/edit",
+                       data={**form, "check_in": "8：30"}).status_code == 303
+    assert store.load_roster().household("H02").check_in == "08:30"
+    page = client.get("/roster")
+    assert "报平安时间" in page.text and "08:30" in page.text
+    # An edit without the field (an older form) keeps it; a time that is none is refused.
+    client.post("/roster/households/H02/edit", data=form)
+    assert store.load_roster().household("H02").check_in == "08:30"
+    bad = client.post("/roster/households/H02/edit", data={**form, "check_in": "8点半"})
+    assert bad.status_code == 400 and "08:30" in bad.text
+    assert client.post("/roster/households", data={
+        "csrf": csrf, "group": "第二组", "name": "新户", "address": "二组9号",
+        "phones": "13600138099", "check_in": "19:00"}).status_code == 303
+    assert [h.check_in for h in store.load_roster().households if h.name == "新户"] == ["19:00"]
+    # Emptied: no check-in.
+    client.post("/roster/households/H02/edit", data={**form, "check_in": ""})
+    assert store.load_roster().household("H02").check_in == ""
+    # A missed check-in on the dashboard: its type in the page's language, never its name.
+    store.open_incident(utc_now(), "第一组", "H02", "+8613900138002", kind="check_in",
+                        alarm_type="check_in")
+    assert "未报平安" in client.get("/").text and "check_in" not in client.get("/").text
+    assert "missed check-in" in client.get("/?lang=en").text
+    client.get("/?lang=zh")
+
+
 def test_the_stream_pushes_committed_events(client):
     client, csrf, store, daemon = client
     with client.stream("GET", "/stream") as stream:

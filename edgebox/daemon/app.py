@@ -10,14 +10,16 @@ import logging
 import os
 import queue
 import threading
+from functools import partial
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
+from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.policy import AlarmPolicy, alarm_settings
+from edgebox.daemon.policy import AlarmPolicy, alarm_settings, reject_call
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.service import AlarmCore, Daemon, DiskFull, loop_settings, utc_now
 from edgebox.daemon.siren_control import SirenControl, siren_settings
@@ -73,10 +75,13 @@ def build_core(config, store, workers: ModemWorkers, siren, clock) -> AlarmCore:
     """The deciding classes, each given its ports and its own section of the config."""
     rosters = RosterView(store)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config))
+    check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
+                         partial(reject_call, store, workers, workers, clock), workers.wake)
+    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
+                         check_ins)
     alarms_settings = alarm_settings(config)
     alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
-                         timers)
+                         timers, check_ins)
     admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
     inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
                         alarms_settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
-from edgebox.domain.timeline import describe
+from edgebox.domain.timeline import CLOSE_REASON, describe
 from edgebox.store.times import parse_utc
 
 CHANNEL = {
@@ -80,7 +80,9 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     if record["state"] == "open":
         state = w["open"]
     else:
-        state = f"{w['closed']} ({record.get('closed_reason') or '?'})"
+        reason = record.get("closed_reason") or "?"
+        words = CLOSE_REASON.get(lang, CLOSE_REASON["zh"])
+        state = f"{w['closed']} ({words.get(reason, reason)})"
         closed = next((e for e in record["events"] if e["kind"] == "incident_closed"), None)
         if closed is not None:
             by = closed["data"].get("by")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.timers import AlarmTimers
@@ -26,6 +27,24 @@ from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import Report
 from edgebox.errors import ModemError
+
+
+def reject_call(store: AlarmStore, calls: CallControl, outbox: Outbox, clock: Clock,
+                modem: str, incident_id: int | None = None, wake: bool = False) -> None:
+    """Reject the call ringing on ``modem`` and log the outcome. ``wake``: a fan-out is
+    planned, so the workers are woken as soon as the port is free of the ATH, and claim their
+    first SMS while this logs (both wait for the store)."""
+    try:
+        calls.reject_call(modem)
+        event, data = "call_rejected", {"modem": modem}
+    except ModemError as exc:
+        event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
+    if wake:
+        outbox.wake()
+    # Logged with the next durable commit (the first SMS's record, as a rule): the alarm was
+    # committed before the call was touched, and a second wait for the disk here would hold up
+    # the worker's claim of the first SMS.
+    store.defer_event(clock(), event, incident_id, **data)
 
 
 @dataclass(frozen=True)
@@ -56,9 +75,10 @@ def alarm_settings(config) -> AlarmSettings:
 class AlarmPolicy:
     def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
                  calls: CallControl, siren: SirenControl, clock: Clock,
-                 settings: AlarmSettings, ladder: AlarmTimers):
+                 settings: AlarmSettings, ladder: AlarmTimers, check_ins: CheckIns):
         self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
         self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
+        self.check_ins = check_ins
 
     @property
     def roster(self):
@@ -67,6 +87,8 @@ class AlarmPolicy:
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
+            return
         if call.same_call:
             self.reject(call.modem)
             return
@@ -100,20 +122,7 @@ class AlarmPolicy:
         self.raise_alarm(household, phone, "call", None, modem=call.modem)
 
     def reject(self, modem: str, incident_id: int | None = None, wake: bool = False) -> None:
-        """Reject the ringing call and log the outcome. ``wake``: a fan-out is planned, so the
-        workers are woken as soon as the port is free of the ATH, and claim their first SMS
-        while this logs (both wait for the store)."""
-        try:
-            self.calls.reject_call(modem)
-            event, data = "call_rejected", {"modem": modem}
-        except ModemError as exc:
-            event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
-        if wake:
-            self.outbox.wake()
-        # Logged with the next durable commit (the first SMS's record, as a rule): the alarm
-        # was committed before the call was touched, and a second wait for the disk here would
-        # hold up the worker's claim of the first SMS.
-        self.store.defer_event(self.clock(), event, incident_id, **data)
+        reject_call(self.store, self.calls, self.outbox, self.clock, modem, incident_id, wake)
 
     def _unknown_caller(self, now, phone, call) -> None:
         plan, notice = [], "quiet"
@@ -185,6 +194,7 @@ class AlarmPolicy:
             self.outbox.wake()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self.siren.on(incident.id, pattern["siren"])
+        self.calls.recheck_rings()  # a daily check-in ringing now gives the line to the alarm
         return incident
 
     def plan_incident(self, incident: alarm.Incident) -> None:
@@ -234,7 +244,8 @@ class AlarmPolicy:
         window = timedelta(seconds=self.settings.merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
         recent = [i for i in self.store.incidents("open") if self.incident_groups(i) & groups
-                  and not i.drill and now - i.opened_at <= window]
+                  and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
+                  and now - i.opened_at <= window]
         return recent[-1] if recent else None
 
     # ---- an alarm learns more -----------------------------------------------------------------

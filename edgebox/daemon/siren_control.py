@@ -21,6 +21,11 @@ class SirenControl:
         self._off_at: float | None = None  # monotonic: a stepped wall clock does not move it
 
     @property
+    def off_at(self) -> float | None:
+        """Monotonic time the sounding ends (the event loop wakes for it), None if not set."""
+        return self._off_at
+
+    @property
     def is_on(self) -> bool:
         return self._siren.is_on
 

@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 
+from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation
@@ -40,9 +41,11 @@ def ladder_settings(config) -> LadderSettings:
 
 class AlarmTimers:
     def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
-                 siren: SirenControl, clock: Clock, settings: LadderSettings):
+                 siren: SirenControl, clock: Clock, settings: LadderSettings,
+                 check_ins: CheckIns):
         self.store, self.rosters, self.outbox = store, rosters, outbox
         self.siren, self.clock, self.settings = siren, clock, settings
+        self.check_ins = check_ins  # daily check-ins run on the same tick
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
         self._drill_slots_fired: set[str] | None = None
 
@@ -67,7 +70,7 @@ class AlarmTimers:
                 self._drill_report(incident, now)
             elif not incident.is_open(now, self.settings.open_minutes):
                 self.store.close_incident(now, incident.id, "expired")
-            elif incident.acked_at is None:
+            elif incident.acked_at is None and incident.alarm_type not in escalation.QUIET_TYPES:
                 for index, step in escalation.due_steps(self.settings.escalation,
                                                         incident.opened_at,
                                                         incident.escalation_step, now,
@@ -75,6 +78,7 @@ class AlarmTimers:
                     self._escalate(incident, index, step)
             self._failures(incident)
         self.store.broadcast_progress(now)
+        self.check_ins.tick(now)
         return due
 
     def _speed(self, incident) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edgebox.domain.escalation import ALARM_TYPES
+from edgebox.domain.escalation import ALARM_TYPES, QUIET_TYPES
 from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits
@@ -22,7 +22,10 @@ SMS, CALL = "sms", "call"
 # Lower runs first.
 PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "escalation_ring": 15,
             "escalation_sms": 15, "confirm": 20, "ack_relay": 20, "reply": 20,
-            "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40}
+            "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40,
+            # Daily check-ins (domain/check_ins.py): the look-in SMS go as fast as an update;
+            # the ring call goes after everything else, so an alarm always goes first.
+            "check_in_missed": 12, "check_in_late": 12, "check_in": 60}
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,8 @@ def open_incident_of_caller(incidents: list[Incident], household_id: str, now: d
     """The caller's own incident still open (raised by it, or joined by its call): a repeated
     call must not text the group again."""
     for incident in incidents:
+        if incident.alarm_type in QUIET_TYPES:
+            continue  # a missed check-in is no alarm the household raised: its call is one
         if household_id in (incident.caller_household_id, *incident.co_callers) and \
                 incident.is_open(now, open_minutes):
             return incident

@@ -37,7 +37,12 @@ ALARM_TYPES = {
     "medical": {"zh": "急救", "en": "MEDICAL", "siren": "pulsed", "factor": 0.5},
     "flood": {"zh": "汛情", "en": "FLOOD", "siren": "continuous", "factor": 1.0},
     "drill": {"zh": "演练", "en": "DRILL", "siren": "drill", "factor": 1.0},
+    # A daily check-in nobody answered (domain/check_ins.py): neighbours are asked to look in.
+    "check_in": {"zh": "未报平安", "en": "missed check-in", "siren": "continuous", "factor": 1.0},
 }
+# Incidents that neither sound the siren nor climb the ladder: a missed check-in is a knock on
+# the door, not an emergency; the office sees it on its panel and in `edgebox incidents`.
+QUIET_TYPES = frozenset({"check_in"})
 
 
 def speed(alarm_type: str, caller_flags: frozenset[str], vulnerable_factor: float) -> float:

@@ -64,6 +64,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "no_roster": "花名册为空，来电报警将通知不到任何人",
         "drill_report_names": "【演练】{group}：{acked}/{total}户确认，最快{fastest}秒，"
                               "平均{mean}秒。确认：{names}",
+        # A daily check-in missed (domain/check_ins.py): to the leader and nearest neighbours.
+        "check_in_missed": "【联防】请上门看看：{group}{caller}（{address}）今天{time}没有报平安。"
+                           "到了请回复1",
+        # ... and the household called in after all: to each of them, once.
+        "check_in_late": "【联防】{group}{caller}刚刚来电报了平安，谢谢",
     },
     "en": {
         # Names and addresses are usually Chinese even on an English box, which makes the SMS
@@ -108,6 +113,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "no_roster": "the roster is empty: an alarm would reach nobody",
         "drill_report_names": "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, "
                               "mean {mean} s. Who: {names}",
+        "check_in_missed": "[Watch] Visit {caller} ({address}) {group}: no check-in at {time}."
+                           " Reply 1",
+        "check_in_late": "[Watch] {caller} ({group}) just called in: all well, thanks",
     },
 }
 

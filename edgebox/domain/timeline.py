@@ -12,14 +12,26 @@ PURPOSE = {
     "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
            "unknown_forward": "转告村委", "all_clear": "解除短信", "update": "补充短信",
            "escalation_sms": "升级短信", "escalation_ring": "升级振铃", "office_notice": "值班室通知",
-           "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信"},
+           "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信",
+           "check_in": "报平安振铃", "check_in_missed": "请上门看看短信",
+           "check_in_late": "已报平安短信"},
     "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
            "ring": "ring call", "unknown_forward": "office notice", "all_clear": "all-clear SMS",
            "update": "update SMS", "escalation_sms": "escalation SMS",
            "escalation_ring": "escalation ring", "office_notice": "office notice",
            "reply": "reply SMS", "broadcast": "broadcast SMS",
-           "guardian_alarm": "relative's SMS"},
+           "guardian_alarm": "relative's SMS", "check_in": "check-in ring",
+           "check_in_missed": "please-look-in SMS", "check_in_late": "called-in SMS"},
 }
+CLOSE_REASON = {"zh": {"cancelled": "已取消", "expired": "已到时", "drill_over": "演练结束",
+                       "checked_in": "已报平安", "day_over": "当天已过",
+                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组"},
+                "en": {"cancelled": "cancelled", "expired": "expired", "drill_over": "drill over",
+                       "checked_in": "checked in", "day_over": "its day is over",
+                       "not_in_roster": "no longer in the roster", "no_group": "in no group"}}
+CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call": "未报后来电"},
+                "en": {"ring": "answered the ring", "call": "called in",
+                       "late_call": "called in late"}}
 WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
           "en": {"delivered": "delivered", "failed": "not delivered"}}
@@ -37,6 +49,14 @@ TEXT = {
         "modem_unavailable": "{modem} 不可用（第{attempt}次）：{error}",
         "modem_lost": "{modem} 断开：{reason}",
         "incident_opened": "来电报警：{who} 来自 {phone_display}",
+        # an event whose data names its kind may have words of its own (kind/data kind)
+        "incident_opened/check_in": "未报平安：{who}，已请组长和近邻上门看看",
+        "check_in_due": "{who} 报平安时间到（{time}），振铃",
+        "check_in_unanswered": "{who} 未接报平安振铃（{result}），稍后再打",
+        "check_in_safe": "{who} 已报平安（{how}）",
+        "check_in_missed": "{who} 今天未报平安（振铃{rings}次未接）",
+        "check_in_dropped": "{who} 的报平安不再进行（{reason}）",
+        "check_in_deferred": "{who} 的报平安振铃让给报警，稍后再打",
         "call_rejected": "已拒接来电（来电免费）",
         "call_reject_failed": "拒接失败：{error}",
         "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
@@ -104,6 +124,14 @@ TEXT = {
         "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
         "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",
+        "incident_opened/check_in": "missed check-in: {who}; leader and neighbours asked to"
+                                    " look in",
+        "check_in_due": "{who}: check-in time ({time}), ringing",
+        "check_in_unanswered": "{who} did not answer the check-in ring ({result}); will ring again",
+        "check_in_safe": "{who} checked in ({how})",
+        "check_in_missed": "{who} missed today's check-in ({rings} rings unanswered)",
+        "check_in_dropped": "{who}: check-in dropped ({reason})",
+        "check_in_deferred": "{who}: check-in ring gave way to an alarm; will ring again",
         "call_rejected": "call rejected (free for the caller)",
         "call_reject_failed": "could not reject the call: {error}",
         "unknown_caller": "unregistered number {number_display} called; no group alerted",
@@ -175,7 +203,8 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
     """The event in one line of words; unknown kinds fall back to their name and data."""
     lang = lang if lang in TEXT else "zh"
     data = dict(event.get("data") or {})
-    template = TEXT[lang].get(event["kind"])
+    template = TEXT[lang].get(f"{event['kind']}/{data.get('kind')}",
+                              TEXT[lang].get(event["kind"]))
     if template is None:
         return f"{event['kind']} {data}"
     household_id = data.get("household")
@@ -194,6 +223,8 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         "purpose": PURPOSE[lang].get(data.get("purpose"), data.get("purpose", "")),
         "result": RING_RESULT[lang].get(data.get("result"), data.get("result", "")),
         "status": STATUS[lang].get(data.get("status"), data.get("status", "")),
+        "reason": CLOSE_REASON[lang].get(data.get("reason"), data.get("reason", "")),
+        "how": CHECK_IN_HOW[lang].get(data.get("how"), data.get("how", "")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }

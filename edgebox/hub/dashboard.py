@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, charts, reports
 from edgebox.web.guard import BodyTooLarge, read_form
 
@@ -184,6 +185,7 @@ async def incidents_page(request: Request) -> Response:
     places = await run_in_threadpool(reports.places, state.db)
     return _render(request, "incidents.html", session=session, incidents=rows,
                    filters=filters, places=places, limit=reports.MAX_ROWS,
+                   label=lambda kind: alarm_label(kind or "call", "en"),
                    query=urlencode(request.query_params))
 
 

@@ -141,10 +141,12 @@ def village_stats(db, filters: Filters, months: int = 12,
         for row in tx.dicts(f"SELECT b.county, b.township, b.village FROM boxes b WHERE {place}",
                             pargs):
             village(row)
-        # Drills exercise the village but are not alarms: they stay out of the statistics.
+        # Drills exercise the village but are not alarms, nor is a missed daily check-in (a
+        # knock on the door, listed with the incidents): they stay out of the statistics.
         for row in tx.dicts("SELECT b.county, b.township, b.village, i.opened_at,"
                             " i.first_ack_at FROM incidents i JOIN boxes b ON b.box_id ="
-                            f" i.box_id WHERE i.drill = 0 AND {where}", args):
+                            f" i.box_id WHERE i.drill = 0 AND coalesce(i.kind, '') <> 'check_in'"
+                            f" AND {where}", args):
             entry = village(row)
             month = row["opened_at"][:7]
             if month in entry["alarms"]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from edgebox.domain import phones
+from edgebox.domain.check_ins import format_time, parse_time
 from edgebox.domain.roster import (
     FLAG_LABELS_ZH,
     FLAG_WORDS,
@@ -54,10 +55,14 @@ COLUMNS = (
     Column("leader", "中心户长", required=True),
     Column("flags", "标记", required=False),
     Column("guardians", "亲属电话", required=False),
+    # The daily check-in's time (domain/check_ins.py), "08:30"; empty for none. Exported only
+    # when some household has one, so a village that does not use it gets its sheet back as is.
+    Column("check_in", "报平安时间", required=False),
     Column("note", "备注", required=False),
 )
 # Other headers offices give the same column.
-_HEADER_ALIASES = {"监护人电话": "guardians", "亲属手机": "guardians", "说明": "note"}
+_HEADER_ALIASES = {"监护人电话": "guardians", "亲属手机": "guardians", "说明": "note",
+                   "报平安": "check_in", "每日报平安": "check_in"}
 _COLUMN_BY_HEADER = {
     header: column for column in COLUMNS for header in (column.header_zh, column.key)
 } | {alias: column for alias, key in _HEADER_ALIASES.items()
@@ -119,6 +124,7 @@ class _Row:
     flags: frozenset[str]
     guardians: tuple[str, ...] = ()
     note: str = ""
+    check_in: str = ""
 
 
 def read_roster_csv(source: str | os.PathLike | bytes, region: str = "CN") -> Roster:
@@ -147,7 +153,9 @@ def roster_to_csv_bytes(roster: Roster, region: str = "CN") -> bytes:
     _check_every_household_in_a_group(roster)
     out = io.StringIO(newline="")
     writer = csv.writer(out, dialect="excel")
-    writer.writerow([column.header_zh for column in COLUMNS])
+    columns = [c for c in COLUMNS
+               if c.key != "check_in" or any(h.check_in for h in roster.households)]
+    writer.writerow([column.header_zh for column in columns])
     written: set[str] = set()
     for group in roster.groups:
         for household in roster.members(group.id):
@@ -156,17 +164,21 @@ def roster_to_csv_bytes(roster: Roster, region: str = "CN") -> bytes:
             written.add(household.id)
             groups = roster.groups_of(household.id)
             leads = [g.name for g in groups if g.leader_id == household.id]
-            writer.writerow([
-                household.id,
-                household.name,
-                household.address,
-                ";".join(_sheet_phone(phone, region) for phone in household.phones),
-                "、".join(g.name for g in groups),
-                "是" if len(leads) == len(groups) else "、".join(leads),
-                "、".join(FLAG_LABELS_ZH[flag] for flag in FLAG_WORDS if flag in household.flags),
-                ";".join(_sheet_phone(phone, region) for phone in household.guardians),
-                household.note,
-            ])
+            cells = {
+                "id": household.id,
+                "name": household.name,
+                "address": household.address,
+                "phones": ";".join(_sheet_phone(phone, region) for phone in household.phones),
+                "group": "、".join(g.name for g in groups),
+                "leader": "是" if len(leads) == len(groups) else "、".join(leads),
+                "flags": "、".join(FLAG_LABELS_ZH[flag] for flag in FLAG_WORDS
+                                  if flag in household.flags),
+                "guardians": ";".join(_sheet_phone(phone, region)
+                                      for phone in household.guardians),
+                "check_in": household.check_in,
+                "note": household.note,
+            }
+            writer.writerow([cells[column.key] for column in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -261,7 +273,7 @@ class _SheetReader:
         roster = Roster(
             households=tuple(
                 Household(row.id, row.name, row.address, row.phones, row.flags, row.guardians,
-                          row.note) for row in rows
+                          row.note, row.check_in) for row in rows
             ),
             groups=groups,
         )
@@ -343,7 +355,16 @@ class _SheetReader:
             flags=self._flags_cell(line, cells.get("flags", "")),
             guardians=self._phones_cell(line, cells.get("guardians", ""), "guardians"),
             note=self._text_cell(line, "note", cells.get("note", ""), required=False),
+            check_in=self._check_in_cell(line, cells.get("check_in", "")),
         )
+
+    def _check_in_cell(self, line: int, cell: str) -> str:
+        """The daily check-in's time, kept as "HH:MM" ("" for none)."""
+        try:
+            return format_time(parse_time(_clean_text(cell)))
+        except ValueError as exc:
+            self._add(line, "check_in", str(exc))
+            return ""
 
     def _text_cell(self, line: int, key: str, cell: str, required: bool) -> str:
         text = _clean_text(cell)

@@ -110,7 +110,8 @@ class IncidentRows:
         with self._lock:
             rows = list(self.db.query(
                 "SELECT * FROM incidents WHERE state = 'open' AND id IN (SELECT incident_id FROM"
-                " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring'))"
+                " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring',"
+                " 'check_in_missed'))"
                 " ORDER BY id", [household_id]))
         return [self._incident(r) for r in rows]
 

@@ -26,9 +26,10 @@ class RosterRows:
             conn.execute("DELETE FROM households")
             conn.executemany(
                 "INSERT INTO households (id, name, address, phones, flags, position, guardians,"
-                " note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " note, check_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(h.id, h.name, h.address, json.dumps(list(h.phones)),
-                  json.dumps(sorted(h.flags)), pos, json.dumps(list(h.guardians)), h.note)
+                  json.dumps(sorted(h.flags)), pos, json.dumps(list(h.guardians)), h.note,
+                  h.check_in)
                  for pos, h in enumerate(roster.households)],
             )
             conn.executemany(
@@ -82,7 +83,7 @@ class RosterRows:
         households = tuple(
             Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
                       frozenset(json.loads(r["flags"])), tuple(json.loads(r["guardians"])),
-                      r["note"])
+                      r["note"], r["check_in"])
             for r in self.db.query("SELECT * FROM households ORDER BY position")
         )
         members: dict[str, list[str]] = {}

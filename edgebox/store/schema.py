@@ -26,6 +26,8 @@ Tables
 - wal_restarts: one row the WAL checkpointer writes after each checkpoint, so that the log's
   restart (whose header SQLite syncs on its own, a second wait for the disk) is its write and
   never an alarm's (see store/wal_checkpoints.py).
+- check_ins: one row per household and day of its daily check-in (报平安): due, safe or
+  missed, the ring call in the outbox, how 平安 was said, the missed check-in's incident.
 - uplink_state: the uploader's cursor (the hub's last acknowledgement) and its other notes, and
   the log's own random id (``log_id``), which tells the hub this log from one before it.
 """
@@ -275,6 +277,26 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         at TEXT NOT NULL
     );
+    """,
+    # 14: daily check-ins for households that asked for one (报平安时间, box-local "HH:MM", ""
+    # for none), and each day's check-in (see domain/check_ins.py and daemon/check_ins.py).
+    # Keyed by household id and day without a foreign key, like leader_pins: a re-import
+    # replaces every household row and today's check-in must outlive that.
+    """
+    ALTER TABLE households ADD COLUMN check_in TEXT NOT NULL DEFAULT '';
+    CREATE TABLE check_ins (
+        household_id TEXT NOT NULL,
+        day TEXT NOT NULL,             -- the box-local date whose window this is
+        state TEXT NOT NULL,           -- due, safe, missed (its incident open), closed
+        rings INTEGER NOT NULL DEFAULT 0,   -- ring calls finished
+        delivery_id INTEGER,           -- the ring call in the outbox now, NULL between rings
+        next_ring_at TEXT,             -- UTC; NULL while a ring call is in the outbox
+        how TEXT,                      -- ring, call, late_call: how 平安 was said
+        incident_id INTEGER,           -- the missed check-in's incident
+        updated_at TEXT NOT NULL,      -- UTC
+        PRIMARY KEY (household_id, day)
+    );
+    CREATE INDEX check_ins_state ON check_ins(state);
     """,
 ]
 

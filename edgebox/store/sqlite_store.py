@@ -6,7 +6,7 @@ CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
 This class owns the connection, transactions and the event log; the tables' own operations
 are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
-inbox_rows, session_rows).
+inbox_rows, session_rows, check_in_rows).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from typing import Iterator
 import sqlite_utils
 
 from edgebox.errors import StoreError
+from edgebox.store.check_in_rows import CheckInRows
 from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
@@ -47,7 +48,7 @@ LOW_SPACE_BYTES = 1024 * 1024
 
 
 class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
-                  SessionRows, LeaderPinRows):
+                  SessionRows, LeaderPinRows, CheckInRows):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -237,6 +238,12 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         with self.transaction():
             pass  # the transaction writes them first
         return True
+
+    def deferred_since(self) -> float | None:
+        """Monotonic time the oldest deferred event was deferred, None when none waits: the
+        event loop sleeps no longer than until it is due for ``flush_deferred``."""
+        with self._deferred_lock:
+            return self._deferred[0][0] if self._deferred else None
 
     def _take_deferred(self) -> list[tuple[float, tuple]]:
         with self._deferred_lock:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from edgebox.domain import office_actions as office
+from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.timeline import describe
 from edgebox.readmodels import queries
@@ -62,6 +63,7 @@ def _dashboard_values(request: Request) -> dict:
                    for e in events],
         "name_of": _name_of(roster), "group_name": lambda g: _group_name(roster, g),
         "display": display, "when": queries.when,
+        "alarm_label": lambda alarm_type: alarm_label(alarm_type, lang),
     }
 
 

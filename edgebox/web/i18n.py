@@ -59,6 +59,10 @@ WORDS = {
     "phones": ("电话", "Phones"),
     "flags": ("标记", "Flags"),
     "guardians": ("亲属电话", "Relatives' phones"),
+    "check_in": ("报平安时间", "Daily check-in"),
+    "check_in_hint": ("每天这个时间报警器打电话给这户，接听即报平安；留空表示不用",
+                      "the box rings this household daily at this time; answering means all is"
+                      " well; empty for none"),
     "save": ("保存", "Save"),
     "edit": ("修改", "Edit"),
     "move_to": ("调到", "Move to"),

@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 
 from edgebox.domain import phones
+from edgebox.domain.check_ins import format_time, parse_time
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.errors import RosterError
 
@@ -36,15 +37,26 @@ def parse_phones(text: str, region: str, required: bool = True) -> tuple[str, ..
     return tuple(found)
 
 
+def parse_check_in(text: str) -> str:
+    """The daily check-in's time typed in the form, as the store keeps it ("08:30"; "" for
+    none)."""
+    try:
+        return format_time(parse_time(text))
+    except ValueError as exc:
+        raise RosterError([str(exc)]) from exc
+
+
 def _household(household_id: str, name: str, address: str, phone_text: str, flags,
-               region: str, guardian_text: str = "", note: str = "") -> Household:
+               region: str, guardian_text: str = "", note: str = "",
+               check_in: str = "") -> Household:
     name, address = " ".join(name.split()), " ".join(address.split())
     if not name:
         raise RosterError(["the name is empty"])
     if not address:
         raise RosterError(["the address is empty"])
     return Household(household_id, name, address, parse_phones(phone_text, region),
-                     frozenset(flags), parse_phones(guardian_text, region, required=False), note)
+                     frozenset(flags), parse_phones(guardian_text, region, required=False), note,
+                     check_in)
 
 
 def _next_id(roster: Roster) -> str:
@@ -60,10 +72,11 @@ def _with_groups(roster: Roster, households, groups) -> Roster:
 
 
 def add_household(roster: Roster, group_id: str, name: str, address: str, phone_text: str,
-                  flags=(), region: str = "CN", guardian_text: str = "") -> Roster:
+                  flags=(), region: str = "CN", guardian_text: str = "",
+                  check_in_text: str = "") -> Roster:
     group = roster.group(group_id)
     household = _household(_next_id(roster), name, address, phone_text, flags, region,
-                           guardian_text)
+                           guardian_text, check_in=parse_check_in(check_in_text))
     groups = [replace(g, member_ids=g.member_ids + (household.id,)) if g.id == group.id else g
               for g in roster.groups]
     return _with_groups(roster, roster.households + (household,), groups)
@@ -71,11 +84,13 @@ def add_household(roster: Roster, group_id: str, name: str, address: str, phone_
 
 def edit_household(roster: Roster, household_id: str, name: str, address: str,
                    phone_text: str, flags=(), region: str = "CN",
-                   guardian_text: str | None = None) -> Roster:
-    """``guardian_text`` None keeps the relatives' phones as they are; the sheet's 备注 is
-    always kept (the page does not edit it)."""
+                   guardian_text: str | None = None, check_in_text: str | None = None) -> Roster:
+    """``guardian_text`` None keeps the relatives' phones as they are, ``check_in_text`` None
+    the check-in time; the sheet's 备注 is always kept (the page does not edit it)."""
     old = roster.household(household_id)  # KeyError for an unknown one
-    edited = _household(household_id, name, address, phone_text, flags, region, "", old.note)
+    edited = _household(household_id, name, address, phone_text, flags, region, "", old.note,
+                         old.check_in if check_in_text is None else
+                         parse_check_in(check_in_text))
     edited = replace(edited, guardians=old.guardians if guardian_text is None else
                      parse_phones(guardian_text, region, required=False))
     households = [edited if h.id == household_id else h for h in roster.households]

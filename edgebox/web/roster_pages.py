@@ -85,7 +85,7 @@ def add_household(request):
     region = request.app.state.ctx.settings.region
     return _save(request, lambda roster, f: roster_edit.add_household(
         roster, f.get("group", ""), f.get("name", ""), f.get("address", ""),
-        f.get("phones", ""), _flags(f), region, f.get("guardians", "")))
+        f.get("phones", ""), _flags(f), region, f.get("guardians", ""), f.get("check_in", "")))
 
 
 @page
@@ -94,7 +94,7 @@ def edit_household(request):
     household_id = request.path_params["household_id"]
     return _save(request, lambda roster, f: roster_edit.edit_household(
         roster, household_id, f.get("name", ""), f.get("address", ""), f.get("phones", ""),
-        _flags(f), region, f.get("guardians")))
+        _flags(f), region, f.get("guardians"), f.get("check_in")))
 
 
 @page

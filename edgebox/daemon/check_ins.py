@@ -1,0 +1,157 @@
+"""Daily check-ins on the event loop (the rules are domain/check_ins.py's).
+
+``tick`` runs with the daemon's timers: it starts each opted-in household's check-in when its
+window opens, plans the ring call through the outbox (lowest priority: an alarm always goes
+first) and reads the call's outcome back from the store once a modem worker has made it; the
+worker never calls in here. ``took_call`` runs first in the call handler: a household's call
+within its window is its 平安, a call after a missed check-in closes it; any other call is
+left to the alarm policy. Everything it decides is in the store (table ``check_ins``), so a
+restart resumes each check-in where it was.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from edgebox.domain import alarm, check_ins
+from edgebox.domain.acks import alarm_needs_line
+from edgebox.domain.phones import normalise_caller
+from edgebox.domain.roster import Household, Roster
+
+
+class CheckIns:
+    def __init__(self, config, store, roster: Callable[[], Roster],
+                 clock: Callable[[], datetime], reject: Callable[..., None],
+                 wake_workers: Callable[[], None]):
+        self.config = config
+        self.store = store
+        self._roster = roster  # the roster in force now (the daemon swaps it on re-import)
+        self.clock = clock
+        self._reject = reject
+        self._wake_workers = wake_workers
+        self.rules = check_ins.Rules(
+            retry_minutes=config.get("check_in.retry_minutes"),
+            retries=config.get("check_in.retries"),
+            window_minutes=config.get("check_in.window_minutes"),
+            neighbours=config.get("check_in.neighbours"),
+            ring_seconds=config.get("check_in.ring_seconds"))
+        self._started: set[tuple[str, str]] = set()  # (household, day) known to have a row
+
+    # ---- the clock ---------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> None:
+        roster = self._roster()
+        for household, day in check_ins.due(roster, now.astimezone(), self.rules):
+            key = (household.id, day.isoformat())
+            if key not in self._started:
+                self._started.add(key)
+                self.store.start_check_in(now, household.id, day, household.check_in)
+        stale = (now.astimezone().date() - timedelta(days=1)).isoformat()
+        for row in self.store.check_ins_in_progress():
+            if row["day"] < stale:
+                # The box was off past the day: asking neighbours today to look in about a
+                # day long gone would only confuse them; today's check-in starts on its own.
+                self.store.check_in_closed(now, row, "day_over")
+                continue
+            try:
+                household = roster.household(row["household_id"])
+            except KeyError:  # taken off the roster since: nobody to ring or to look in on
+                self.store.check_in_closed(now, row, "not_in_roster")
+                continue
+            if row["delivery_id"] is not None:
+                self._ring_finished(now, row, household, roster)
+            elif self._parse(row["next_ring_at"]) <= now and not self._alarm_first():
+                self.store.ring_for_check_in(now, row, check_ins.plan_ring(household))
+                self._wake_workers()
+
+    def _alarm_first(self) -> bool:
+        """An alarm has the voice line: while anything more urgent than a check-in waits in
+        the outbox, or an alarm is waiting for help (``alarm_waiting``), no check-in ring is
+        planned."""
+        return self.store.urgent_deliveries(check_ins.PRIORITY["check_in"]) or \
+            self.alarm_waiting()
+
+    def alarm_waiting(self) -> bool:
+        """An alarm nobody has acknowledged yet is open: its escalation may need the line
+        any moment, so no check-in ring is planned (the modem worker reads the same rule
+        before dialling one, and hangs one up that is ringing)."""
+        return alarm_needs_line(self.store.incidents("open"))
+
+    def _ring_finished(self, now: datetime, row: dict, household: Household,
+                       roster: Roster) -> None:
+        result = self.store.ring_result(row["delivery_id"])
+        if result is None:
+            return  # not made yet, or ringing now
+        decision = check_ins.after_ring(result, row["rings"] + 1, self.rules)
+        if decision == "safe":
+            self.store.check_in_safe(now, row, "ring")
+        elif decision == "again":  # hung up (or never dialled) for an alarm: not a try
+            self.store.check_in_retry(now, row, result, now, counted=False)
+        elif decision == "retry":
+            self.store.check_in_retry(now, row, result,
+                                      now + timedelta(minutes=self.rules.retry_minutes))
+        elif not roster.groups_of(household.id):
+            self.store.check_in_closed(now, row, "no_group")
+        else:
+            plan = check_ins.plan_look_in(roster, household, self.config.box_language,
+                                          self.rules.neighbours)
+            self.store.check_in_missed(now, row, result, roster.groups_of(household.id)[0].id,
+                                       household.primary_phone, plan)
+            self._wake_workers()
+
+    # ---- calls -------------------------------------------------------------------------------
+
+    def took_call(self, call) -> bool:
+        """True when the call was the household's check-in (it is rejected, free, and nothing
+        else happens); False to handle it as any call."""
+        if call.same_call:
+            return False
+        roster = self._roster()
+        phone = normalise_caller(call.digits, call.ton, self.config.box_region)
+        household = roster.household_by_phone(phone)
+        if household is None or not household.check_in:
+            return False
+        now = self.clock()
+        day = check_ins.open_window(household, now.astimezone(), self.rules)
+        if day is not None and (household.id, day.isoformat()) not in self._started:
+            # Called moments after the window opened, before the timer started the day.
+            self._started.add((household.id, day.isoformat()))
+            self.store.start_check_in(now, household.id, day, household.check_in)
+        row = self.store.latest_check_in(household.id)
+        state = row["state"] if row else None
+        if state == "missed" and not self._incident_open(row["incident_id"], now):
+            state = "closed"  # its incident is over: the call is no answer to it
+        if state == "due" and (day is None or row["day"] != day.isoformat()):
+            state = None  # a day still ringing out past its window
+        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+                                            self.config.alarm_open_minutes)
+        meaning = check_ins.call_counts(state, day is not None, own_alarm_open=own is not None)
+        if meaning == "alarm":
+            return False
+        self._reject(call.modem)
+        if meaning == "check_in":
+            self.store.check_in_safe(now, row, "call", phone)
+        else:
+            self._close_missed(now, row, household, roster, phone)
+        return True
+
+    def _incident_open(self, incident_id: int | None, now: datetime) -> bool:
+        incident = self.store.incident(incident_id) if incident_id is not None else None
+        return incident is not None and incident.is_open(now, self.config.alarm_open_minutes)
+
+    def _close_missed(self, now: datetime, row: dict, household: Household, roster: Roster,
+                      phone: str) -> None:
+        """平安 after all: the incident closes, and whoever was asked to look in hears it,
+        all in one transaction."""
+        lang = self.config.box_language
+        with self.store.transaction():
+            self.store.close_incident(now, row["incident_id"], "checked_in", by=household.id,
+                                      plan_for=lambda planned: check_ins.plan_late(
+                                          planned, roster, household, lang))
+            self.store.check_in_safe(now, row, "late_call", phone)
+        self._wake_workers()
+
+    @staticmethod
+    def _parse(text: str) -> datetime:
+        from edgebox.store.times import parse_utc
+        return parse_utc(text)
