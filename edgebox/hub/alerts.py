@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from edgebox.domain.alarm import alarm_label
 from edgebox.hub.registry import utc_iso
 from edgebox.hub.sms_ingest import last_report_at
 
@@ -30,6 +31,9 @@ TEMPLATES = {
         "township": "报警{incident}号（{alarm}）无人确认，已升级到乡镇",
         "drill_overdue": "已{days}天未演练",
         "ack": "【联防平台】告警{alert}已由您确认，谢谢",
+        # The modem's registration (edgebox.adapters.modem.readings.REGISTRATION) in words.
+        "none": "未入网", "not_registered": "未入网", "searching": "搜网中",
+        "denied": "入网被拒", "unknown": "状态不明", "error": "模块报错",
         "nothing": "【联防平台】没有待确认的告警",
     },
     "en": {
@@ -40,6 +44,9 @@ TEMPLATES = {
         "township": "alarm {incident} ({alarm}) unacknowledged, escalated to the township",
         "drill_overdue": "no drill for {days} days",
         "ack": "[Hub] Alert {alert} confirmed by you, thank you",
+        "none": "not registered", "not_registered": "not registered",
+        "searching": "searching", "denied": "registration denied", "unknown": "unknown",
+        "error": "modem error",
         "nothing": "[Hub] No alert waits for confirmation",
     },
 }
@@ -104,7 +111,7 @@ def candidates(db, now: datetime, rules: AlertRules) -> list[Candidate]:
         status = json.loads(box["status"]) if box["status"] else {}
         for row in _health_rows(status, days.get(name)):
             if row.get("error") or (row.get("registration") not in REGISTERED):
-                detail = row.get("error") or row.get("registration") or "unknown"
+                detail = "error" if row.get("error") else row.get("registration") or "unknown"
                 found.append(Candidate(name, "modem_fault", "modem_fault", {"detail": detail}))
                 break
         for row in _health_rows(status, days.get(name)):
@@ -161,8 +168,19 @@ def unsent(db) -> list[dict]:
     return rows
 
 
+def _words(language: str, alert: dict) -> dict:
+    """The alert's details in the officer's language: no English word on a Chinese SMS."""
+    detail = dict(alert["detail"])
+    if alert["kind"] == "modem_fault":
+        words = TEMPLATES.get(language, TEMPLATES["zh"])
+        detail["detail"] = words.get(detail["detail"], words["unknown"])
+    if alert["kind"] == "township":
+        detail["alarm"] = alarm_label(detail["alarm"], language)
+    return detail
+
+
 def alert_text(language: str, alert: dict) -> str:
-    what = text(language, alert["kind"], **alert["detail"])
+    what = text(language, alert["kind"], **_words(language, alert))
     return text(language, "sms", alert=alert["alert_id"], village=alert["village"],
                 box=alert["box_id"], what=what)
 
