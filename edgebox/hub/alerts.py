@@ -168,7 +168,7 @@ def unsent(db) -> list[dict]:
     return rows
 
 
-def _words(language: str, alert: dict) -> dict:
+def words_of(language: str, alert: dict) -> dict:
     """The alert's details in the officer's language: no English word on a Chinese SMS."""
     detail = dict(alert["detail"])
     if alert["kind"] == "modem_fault":
@@ -180,7 +180,7 @@ def _words(language: str, alert: dict) -> dict:
 
 
 def alert_text(language: str, alert: dict) -> str:
-    what = text(language, alert["kind"], **_words(language, alert))
+    what = text(language, alert["kind"], **words_of(language, alert))
     return text(language, "sms", alert=alert["alert_id"], village=alert["village"],
                 box=alert["box_id"], what=what)
 

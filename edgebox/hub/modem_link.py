@@ -23,6 +23,7 @@ from edgebox.uplink.sms_format import BadReport, looks_like_report
 
 log = logging.getLogger("edgebox.hub")
 ACK = re.compile(r"^\s*1(?:\s+#?([0-9]{1,9}))?\s*$")
+OPEN_RETRY_SECONDS = 30
 SEND_ATTEMPTS = 3  # per alert and run; a failed alert stays unsent and is tried next run
 
 
@@ -45,8 +46,8 @@ class HubModemLink:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the service thread; it opens the modem (the web pages do not wait for it)."""
         self.modem.keep_incoming(self.keep)
-        self.modem.start()
         self._thread = threading.Thread(target=self._run, name="hub-modem", daemon=True)
         self._thread.start()
 
@@ -88,8 +89,26 @@ class HubModemLink:
 
     # ---- alerts ----------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _open_modem(self) -> bool:
+        """Open the modem, retrying every ``OPEN_RETRY_SECONDS`` until it answers or the hub
+        stops (a hub whose modem is unplugged still serves uploads and pages)."""
         while not self._stop.is_set():
+            try:
+                self.modem.start()
+                return True
+            except ModemError as exc:
+                log.error("the hub's modem on %s did not start: %s", self.modem.port, exc)
+            self._stop.wait(OPEN_RETRY_SECONDS)
+        return False
+
+    def _run(self) -> None:
+        if not self._open_modem():
+            return
+        while not self._stop.is_set():
+            if not self.modem.alive:  # unplugged: open it again before the next run
+                self.modem.stop()
+                if not self._open_modem():
+                    return
             try:
                 self.run_once()
             except Exception:  # the link must outlive any surprise; the next run retries
@@ -124,3 +143,22 @@ class HubModemLink:
             except ModemError as exc:
                 log.warning("SMS to %s failed (attempt %d): %s", number, attempt, exc)
         return False
+
+
+def open_hub_modem(port: str, sms_timeout: float = 60):
+    """The hub's modem on ``port``: a serial device (SerialModem, as on a box), or
+    ``fake://<network>`` for a FakeNetwork made in the same process."""
+    from edgebox.adapters.modem.fake import SCHEME, FakeModem, is_fake_port
+    from edgebox.adapters.modem.fake_network import FakeNetwork
+    if is_fake_port(port):
+        network = FakeNetwork.named(port[len(SCHEME):])
+        if network is None:
+            raise ModemError(f"fake network {port} does not exist in this process")
+        return FakeModem(network, "hub", port=port, sms_timeout=sms_timeout)
+    from edgebox.adapters.modem import SerialModem
+    return SerialModem(port, sms_timeout=sms_timeout, name="hub")
+
+
+def modem_link_factory(port: str, rules: alerts.AlertRules):
+    """What ``create_app`` calls with its database to make the hub's modem link."""
+    return lambda db: HubModemLink(db, open_hub_modem(port), rules)
