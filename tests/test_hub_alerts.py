@@ -89,6 +89,11 @@ def test_a_township_escalation_alerts_once(hub):
         "【联防平台】告警1：石桥村（box-1）报警17号（火警）无人确认，已升级到乡镇。回复“1 1”确认")
 
 
+def test_a_modem_not_yet_read_is_no_fault(hub):
+    set_health(hub, modem="m1", signal=None)
+    assert kinds(hub, START) == []
+
+
 def test_a_modem_fault_is_texted_in_chinese_words(hub):
     set_health(hub, modem="m1", registration="searching", signal=3, balance=50.0)
     alerts.raise_due(hub, START, RULES)

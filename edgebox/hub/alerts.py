@@ -18,7 +18,9 @@ from edgebox.hub.registry import utc_iso
 from edgebox.hub.sms_ingest import last_report_at
 
 KINDS = ("silent", "modem_fault", "low_balance", "township", "drill_overdue")
-REGISTERED = ("home", "roaming")
+# What a modem's registration says when it is known to be off the network; "unknown" (no
+# reading yet) is no news, not a fault.
+OFF_NETWORK = ("none", "not_registered", "searching", "denied")
 
 # The duty officer's SMS, Chinese first (the county's language), as the box's own texts are
 # kept in edgebox.domain.messages.
@@ -110,7 +112,7 @@ def candidates(db, now: datetime, rules: AlertRules) -> list[Candidate]:
             found.append(Candidate(name, "silent", "silent", {"hours": hours}))
         status = json.loads(box["status"]) if box["status"] else {}
         for row in _health_rows(status, days.get(name)):
-            if row.get("error") or (row.get("registration") not in REGISTERED):
+            if row.get("error") or row.get("registration") in OFF_NETWORK:
                 detail = "error" if row.get("error") else row.get("registration") or "unknown"
                 found.append(Candidate(name, "modem_fault", "modem_fault", {"detail": detail}))
                 break
