@@ -94,3 +94,17 @@ def test_sms_to_starts_the_sms_uplink_without_a_url_and_needs_a_token():
         sms_uplink_service(parse_config(base), None)
     with pytest.raises(ConfigError, match="hub's modem number"):
         parse_config(base.replace("+8613900000100", "13900000100"))
+
+
+def test_a_running_uplink_reports_an_escalation_at_once_not_at_its_next_look(store):
+    from tests.hub_support import wait_until
+    service = SmsUplink(store, "box-1", TOKEN, HUB, DEFAULT_LADDER, hour=0, period=3600)
+    service.start()
+    try:
+        wait_until(lambda: len(reports(store)) == 1, 30, "the day report")
+        incident = store.open_incident(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
+        store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [])
+        wait_until(lambda: len(reports(store)) == 2, 30, "the escalation's report")
+    finally:
+        service.stop()
+    assert reports(store)[1].kind == "E"

@@ -59,6 +59,7 @@ class SmsUplink:
         self.period = period
         self.clock = clock
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -67,11 +68,15 @@ class SmsUplink:
     def start(self) -> None:
         if self.ledger.get(ESCALATIONS_SEEN) is None:  # from now on: old alarms are history
             self.ledger.put(ESCALATIONS_SEEN, str(self.store.last_event_seq()))
+        # An escalation is reported at once, not at the next look (the listener runs in the
+        # committing thread, so it only sets a flag).
+        self.store.subscribe(lambda event: event["kind"] == "escalated" and self._wake.set())
         self._thread = threading.Thread(target=self._run, name="sms-uplink", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout=10)
 
@@ -81,7 +86,8 @@ class SmsUplink:
                 self.run_once()
             except Exception:  # a failed look must not end the uplink; the next one retries
                 log.exception("SMS uplink run failed")
-            self._stop.wait(self.period)
+            self._wake.wait(self.period)
+            self._wake.clear()
 
     def run_once(self) -> int:
         """Queue the escalations not yet reported and the day report when due; how many."""
