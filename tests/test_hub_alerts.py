@@ -147,3 +147,20 @@ def test_a_garbled_or_replayed_report_is_refused_and_changes_nothing(hub, link):
     service.keep(IncomingSms(BOX_PHONE, "EB1 nonsense"), None, False)  # logged, not raised
     with hub.transaction(write=False) as tx:
         assert tx.one("SELECT count(*) FROM sms_reports")[0] == 1
+
+
+def test_duty_officers_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+    url = str(tmp_path / "cli-hub.db")
+
+    def hub(*args):
+        return subprocess.run([sys.executable, "-m", "edgebox", "hub", "duty", *args, "--db",
+                               url], capture_output=True, text=True, timeout=60)
+    assert hub("add", "太湖源镇", OFFICER, "--name", "王干事").returncode == 0
+    bad = hub("add", "太湖源镇", "13700000001")
+    assert bad.returncode == 2 and "must be international" in bad.stderr
+    assert hub("list").stdout.split() == ["太湖源镇", OFFICER, "王干事"]
+    assert hub("remove", "太湖源镇", OFFICER).returncode == 0
+    gone = hub("remove", "太湖源镇", OFFICER)
+    assert gone.returncode == 2 and "not on duty" in gone.stderr

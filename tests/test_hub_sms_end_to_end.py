@@ -48,7 +48,7 @@ def test_a_box_with_no_data_link_reaches_the_hub_by_sms(tmp_path, emulator, hub_
     extra = (f'[numbers]\ntownship = ["{TOWNSHIP}"]\n'
              f'[uplink]\nsms_to = "{HUB_NUMBER}"\ntoken = "{TOKEN}"\nsummary_hour = 0\n'
              '[[escalation]]\nafter_minutes = 0.05\nactions = ["sms_township"]\n')
-    daemon, box_db, _, log_path = start_box(tmp_path, [emulator], extra=extra)
+    daemon, box_db, config, log_path = start_box(tmp_path, [emulator], extra=extra)
     try:
         emulator.call(WANG, rings=1)
         wait_for(lambda: query(box_db, "SELECT count(*) FROM deliveries WHERE purpose ="
@@ -86,6 +86,24 @@ def test_a_box_with_no_data_link_reaches_the_hub_by_sms(tmp_path, emulator, hub_
         assert "日报（短信）" in shown and "升级到乡镇（短信）" in shown and "尚未到达" in shown
         alerts_page = client.get("/alerts").text
         assert "升级到乡镇" in alerts_page and f"{OFFICER} 20" in alerts_page  # acked by, at
+        # Duty officers from the county page: a forged form and a bad number change nothing.
+        token = re.search(r'name="csrf" value="([^"]+)"', alerts_page).group(1)
+        form = {"csrf": token, "township": "太湖源镇", "phone": "+8613700000002", "name": "李"}
+        assert client.post("/alerts/duty", data={**form, "csrf": "forged"}).status_code == 403
+        bad = client.post("/alerts/duty", data={**form, "phone": "137 0000 0002"})
+        assert bad.status_code == 400 and "must be international" in bad.text
+        assert client.post("/alerts/duty", data=form).status_code == 303
+        assert "+8613700000002" in client.get("/alerts").text
+        # A data link appears: the full log fills in, and the alarm is counted once.
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("[uplink]\n", f'[uplink]\nurl = "{hub.url}"\n'),
+                          encoding="utf-8")
+        upload = subprocess.run([sys.executable, "-m", "edgebox", "upload", "now", "--config",
+                                 str(config)], capture_output=True, text=True, timeout=120)
+        assert upload.returncode == 0, upload.stderr
+        assert hub_rows("SELECT count(*) FROM incidents") == [(1,)]
+        shown = client.get("/boxes/edgebox/sms").text
+        assert "升级到乡镇（短信）" in shown and "已到达" in shown
         client.close()
     finally:
         stop(daemon)
