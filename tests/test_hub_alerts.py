@@ -89,6 +89,23 @@ def test_a_township_escalation_alerts_once(hub):
         "【联防平台】告警1：石桥村（box-1）报警17号（火警）无人确认，已升级到乡镇。回复“1 1”确认")
 
 
+def test_a_township_step_in_the_uploaded_log_alerts_once_with_its_sms_report(hub):
+    from edgebox.hub.ingest import store_batch
+    events = [{"seq": 1, "at": utc_iso(START), "kind": "incident_opened", "incident_id": 17,
+               "data": {"alarm_type": "fire"}},
+              {"seq": 2, "at": utc_iso(START), "kind": "escalated", "incident_id": 17,
+               "data": {"escalation_step": 2}},
+              {"seq": 3, "at": utc_iso(START), "kind": "escalated", "incident_id": 17,
+               "data": {"escalation_step": 3, "township": True}}]
+    store_batch(hub, "box-1", {"after": 0, "through": 3, "events": events, "status": {}})
+    assert len(alerts.raise_due(hub, START, RULES)) == 1
+    ingest_report(hub, BOX_PHONE, sms_format.encode_escalation(TOKEN, "box-1", 1, START, 17,
+                                                               "fire", 3), START)
+    assert alerts.raise_due(hub, START, RULES) == []
+    assert alerts.alert_text("zh", alerts.unsent(hub)[0]).endswith(
+        "报警17号（火警）无人确认，已升级到乡镇。回复“1 1”确认")
+
+
 def test_a_modem_not_yet_read_is_no_fault(hub):
     set_health(hub, modem="m1", signal=None)
     assert kinds(hub, START) == []

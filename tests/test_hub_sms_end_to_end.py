@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
+from edgebox.hub.alerts import AlertRules, raise_due
 from edgebox.hub.database import open_database
 from edgebox.hub.duty import add_officer
 from tests.conftest import TIME_SCALE
@@ -102,6 +104,11 @@ def test_a_box_with_no_data_link_reaches_the_hub_by_sms(tmp_path, emulator, hub_
                                  str(config)], capture_output=True, text=True, timeout=120)
         assert upload.returncode == 0, upload.stderr
         assert hub_rows("SELECT count(*) FROM incidents") == [(1,)]
+        # The log marks the step that told the township: by SMS and by log, one alert.
+        assert '"township": true' in hub_rows("SELECT data FROM events WHERE kind ="
+                                              " 'escalated'")[0][0]
+        raise_due(db, datetime.now(timezone.utc), AlertRules())
+        assert hub_rows("SELECT count(*) FROM alerts WHERE kind = 'township'") == [(1,)]
         shown = client.get("/boxes/edgebox/sms").text
         assert "升级到乡镇（短信）" in shown and "已到达" in shown
         client.close()

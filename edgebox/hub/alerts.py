@@ -2,7 +2,7 @@
 
 Kinds: ``silent`` (no upload and no SMS report for ``silent_hours``), ``modem_fault`` (a modem
 not registered, or reporting an error), ``low_balance`` (SIM balance under ``low_balance``),
-``township`` (an alarm whose ladder reached the township step, reported by SMS) and
+``township`` (an alarm whose ladder reached the township step, by SMS or in the log) and
 ``drill_overdue`` (no drill for ``drill_days``). One alert per box, kind and key (the incident
 for ``township``, else the kind) at most every ``repeat_hours``; a township alert is about one
 event and is never repeated. Every function takes ``now``: the rules run on an injected clock.
@@ -95,7 +95,15 @@ def candidates(db, now: datetime, rules: AlertRules) -> list[Candidate]:
         days = {r[0]: json.loads(r[1]) for r in tx.rows(
             "SELECT r.box_id, r.data FROM sms_reports r WHERE r.kind = 'D' AND r.seq ="
             " (SELECT max(seq) FROM sms_reports x WHERE x.box_id = r.box_id AND x.kind = 'D')")}
-        escalations = tx.rows("SELECT box_id, data FROM sms_reports WHERE kind = 'E'")
+        escalations = [(box, json.loads(data)) for box, data in tx.rows(
+            "SELECT box_id, data FROM sms_reports WHERE kind = 'E'")]
+        # The same step in a log that came over HTTP (the box marks it, store.escalate): the
+        # same key as its SMS report, so one alarm is one alert however it arrived.
+        escalations += [(box, {"incident": incident, "alarm_type": kind or "other"})
+                        for box, incident, kind in tx.rows(
+            "SELECT e.box_id, e.incident_id, i.kind FROM events e LEFT JOIN incidents i ON"
+            " i.box_id = e.box_id AND i.log_no = e.log_no AND i.incident_id = e.incident_id"
+            " WHERE e.kind = 'escalated' AND e.data LIKE '%\"township\": true%'")]
         drills = dict(tx.rows("SELECT box_id, max(opened_at) FROM incidents WHERE drill = 1"
                               " GROUP BY box_id"))
         sms_drills = {r[0]: r[1] for r in tx.rows(
@@ -128,7 +136,6 @@ def candidates(db, now: datetime, rules: AlertRules) -> list[Candidate]:
             found.append(Candidate(name, "drill_overdue", "drill_overdue",
                                    {"days": int((now - last_drill).total_seconds() // 86400)}))
     for name, data in escalations:
-        data = json.loads(data)
         found.append(Candidate(name, "township", f"township:{data['incident']}",
                                {"incident": data["incident"], "alarm": data["alarm_type"]}))
     return found
