@@ -17,6 +17,7 @@ from edgebox.hub.modem_link import HubModemLink
 from edgebox.hub.registry import add_box, utc_iso
 from edgebox.hub.sms_ingest import ingest_report
 from edgebox.uplink import sms_format
+from tests.hub_support import hub_database_url
 
 TOKEN = "t0ken-for-the-tests-0123456789"
 OFFICER = "+8613700000001"
@@ -25,9 +26,9 @@ START = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
 RULES = alerts.AlertRules(silent_hours=26, low_balance=10, drill_days=100, repeat_hours=12)
 
 
-@pytest.fixture
-def hub(tmp_path):
-    db = open_database(str(tmp_path / "hub.db"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request, tmp_path):
+    db = open_database(hub_database_url(request.param, tmp_path))
     add_box(db, "box-1", "临安区", "太湖源镇", "石桥村", TOKEN)
     add_officer(db, "太湖源镇", OFFICER, "值班员")
     with db.transaction() as tx:  # registered now, heard from now, drilled last week

@@ -14,6 +14,7 @@ from edgebox.hub.registry import add_box
 from edgebox.hub.sms_ingest import ReplayedReport, ingest_report, reports_of
 from edgebox.uplink import sms_format
 from edgebox.uplink.sms_format import BadReport
+from tests.hub_support import hub_database_url
 
 TOKEN = "t0ken-for-the-tests-0123456789"
 AT = datetime(2026, 12, 6, 7, 13, tzinfo=timezone.utc)
@@ -26,9 +27,9 @@ def day_text(seq: int = 1, token: str = TOKEN, **changes) -> str:
     return sms_format.encode_day(token, "box-1", seq, **values)
 
 
-@pytest.fixture
-def hub(tmp_path):
-    db = open_database(str(tmp_path / "hub.db"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request, tmp_path):
+    db = open_database(hub_database_url(request.param, tmp_path))
     add_box(db, "box-1", "临安区", "太湖源镇", "石桥村", TOKEN)
     yield db
     db.close()
