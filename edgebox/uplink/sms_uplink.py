@@ -5,8 +5,8 @@ It runs whether or not ``uplink.url`` is set: a village may never have a data li
 village that has one loses nothing by the texts (the hub counts the full log, not the SMS, once
 it arrives). Every report goes through the box's outbox at the lowest priority, so an alarm's
 texts always go first, and a report waiting when the box dies is sent after the restart.
-Each report takes the next number of the box's SMS counter (kept in the uplink's notes), which
-the hub uses to refuse a replay.
+Each report takes the next number of the box's SMS counter (kept in the uplink's notes, and
+never below the minutes since the epoch), which the hub uses to refuse a replay.
 """
 from __future__ import annotations
 
@@ -103,7 +103,10 @@ class SmsUplink:
         return queued
 
     def _next_seq(self) -> int:
-        seq = int(self.ledger.get(SEQ) or 0) + 1
+        """One above the last, and never below the minutes since the epoch: a box given a new
+        database (its notes gone) still numbers above every report the hub has from it, so
+        its reports are not taken for replays. Nine digits last until the year 3870."""
+        seq = max(int(self.ledger.get(SEQ) or 0) + 1, int(self.clock().timestamp() // 60))
         self.ledger.put(SEQ, str(seq))  # kept before the text is queued: never reused
         return seq
 
