@@ -182,3 +182,27 @@ def test_duty_officers_from_the_command_line(tmp_path):
     assert hub("remove", "太湖源镇", OFFICER).returncode == 0
     gone = hub("remove", "太湖源镇", OFFICER)
     assert gone.returncode == 2 and "not on duty" in gone.stderr
+
+
+def test_the_hub_waits_for_its_unplugged_modem_and_then_serves(hub, caplog):
+    from edgebox.hub.modem_link import open_hub_modem
+    from tests.hub_support import wait_until
+    network = FakeNetwork().register("hub-net")
+    try:
+        modem = open_hub_modem("fake://hub-net")
+        modem.unplug()
+        service = HubModemLink(hub, modem, RULES, check_seconds=3600, open_retry_seconds=0.05,
+                               clock=lambda: START)
+        service.start()
+        try:
+            wait_until(lambda: "did not start" in caplog.text, 30, "a refused start")
+            modem.plug_in()
+            wait_until(lambda: modem.alive, 30, "the modem opened again")
+            network.sms(BOX_PHONE, sms_format.encode_escalation(TOKEN, "box-1", 1, START, 17,
+                                                                "fire", 3))
+            wait_until(lambda: network.phone(OFFICER).texts, 30, "the officer's alert")
+        finally:
+            service.stop()
+        assert "升级到乡镇" in network.phone(OFFICER).texts[0]
+    finally:
+        FakeNetwork.unregister("hub-net")

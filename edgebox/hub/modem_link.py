@@ -34,13 +34,15 @@ def utc_now() -> datetime:
 class HubModemLink:
     def __init__(self, db, modem, rules: alerts.AlertRules = alerts.AlertRules(),
                  language: str = "zh", check_seconds: float = 60,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now,
+                 open_retry_seconds: float = OPEN_RETRY_SECONDS):
         self.db = db
         self.modem = modem
         self.rules = rules
         self.language = language
         self.check_seconds = check_seconds
         self.clock = clock
+        self.open_retry_seconds = open_retry_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,7 +92,7 @@ class HubModemLink:
     # ---- alerts ----------------------------------------------------------------------------
 
     def _open_modem(self) -> bool:
-        """Open the modem, retrying every ``OPEN_RETRY_SECONDS`` until it answers or the hub
+        """Open the modem, retrying every ``open_retry_seconds`` until it answers or the hub
         stops (a hub whose modem is unplugged still serves uploads and pages)."""
         while not self._stop.is_set():
             try:
@@ -98,7 +100,7 @@ class HubModemLink:
                 return True
             except ModemError as exc:
                 log.error("the hub's modem on %s did not start: %s", self.modem.port, exc)
-            self._stop.wait(OPEN_RETRY_SECONDS)
+            self._stop.wait(self.open_retry_seconds)
         return False
 
     def _run(self) -> None:
