@@ -13,22 +13,19 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from edgebox.errors import ModemError
 from edgebox.hub import alerts, duty
 from edgebox.hub.sms_ingest import ingest_report
+from edgebox.store.times import utc_now
 from edgebox.uplink.sms_format import BadReport, looks_like_report
 
 log = logging.getLogger("edgebox.hub")
 ACK = re.compile(r"^\s*1(?:\s+#?([0-9]{1,9}))?\s*$")
 OPEN_RETRY_SECONDS = 30
 SEND_ATTEMPTS = 3  # per alert and run; a failed alert stays unsent and is tried next run
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class HubModemLink:
