@@ -1,6 +1,7 @@
 """Reports that boxes with no data link texted the hub's modem: verify, refuse replays, keep.
 
-A report is kept once per (box, seq): the same text delivered twice (networks do that) or
+A report is kept once per (box, seq): the same text delivered twice (networks do that: the
+same SMS arriving 3-4 times minutes apart, signalapp/Signal-Android#596) or
 replayed by someone who overheard it is refused as a replay and changes nothing. These rows are
 the box's facts "by SMS": they never enter the events or incidents tables, so when the full log
 arrives later over HTTP nothing is counted twice; a day's SMS counts are shown only for days the
