@@ -113,7 +113,9 @@ class SmsUplink:
     def _day_text(self, now: datetime, day: date) -> str:
         figures = day_figures(self.store, now)
         health = self.ledger.health_snapshot()
-        first = health[0] if health else {}
+        # One modem's health fits the line: the first one off the network, else the first.
+        first = next((row for row in health if row.get("registration") not in (
+            None, "home", "roaming")), health[0] if health else {})
         balance = next((row["balance"] for row in health if row.get("balance") is not None),
                        None)
         return sms_format.encode_day(self.token, self.box_id, self._next_seq(), day,
