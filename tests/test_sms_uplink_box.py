@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from edgebox.domain import alarm
-from edgebox.domain.escalation import DEFAULT_LADDER
 from edgebox.store import SqliteStore
 from edgebox.uplink import sms_format
 from edgebox.uplink.sms_uplink import PURPOSE, SmsUplink
@@ -30,7 +29,7 @@ def reports(store) -> list[sms_format.Report]:
 
 
 def uplink(store, clock) -> SmsUplink:
-    service = SmsUplink(store, "box-1", TOKEN, HUB, DEFAULT_LADDER, hour=0,
+    service = SmsUplink(store, "box-1", TOKEN, HUB, hour=0,
                         clock=lambda: clock["now"])
     service.ledger.put("sms_escalations_seen", str(store.last_event_seq()))
     return service
@@ -69,8 +68,8 @@ def test_a_new_database_numbers_its_reports_above_the_old_ones(tmp_path):
         try:
             for _ in range(3):  # three escalations in the old database's life
                 incident = store.open_incident(NOW, "G1", "H01", "+8613800138001")
-                store.escalate(NOW, incident.id, 3, [])
-            service = SmsUplink(store, "box-1", TOKEN, HUB, DEFAULT_LADDER, hour=0,
+                store.escalate(NOW, incident.id, 3, [], township=True)
+            service = SmsUplink(store, "box-1", TOKEN, HUB, hour=0,
                                 clock=lambda: NOW + later)
             service.ledger.put("sms_escalations_seen", "0")  # report these three too
             service.run_once()
@@ -88,7 +87,7 @@ def test_an_escalation_that_reaches_the_township_is_reported_once(store):
     store.escalate(NOW + timedelta(minutes=2), incident.id, 1, [])
     store.escalate(NOW + timedelta(minutes=5), incident.id, 2, [])
     assert service.run_once() == 0  # the leader and the office: not the township's business
-    store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [])
+    store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
     assert service.run_once() == 1
     assert service.run_once() == 0
     [report] = reports(store)
@@ -121,12 +120,12 @@ def test_sms_to_starts_the_sms_uplink_without_a_url_and_needs_a_token():
 
 def test_a_running_uplink_reports_an_escalation_at_once_not_at_its_next_look(store):
     from tests.hub_support import wait_until
-    service = SmsUplink(store, "box-1", TOKEN, HUB, DEFAULT_LADDER, hour=0, period=3600)
+    service = SmsUplink(store, "box-1", TOKEN, HUB, hour=0, period=3600)
     service.start()
     try:
         wait_until(lambda: len(reports(store)) == 1, 30, "the day report")
         incident = store.open_incident(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
-        store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [])
+        store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
         wait_until(lambda: len(reports(store)) == 2, 30, "the escalation's report")
     finally:
         service.stop()

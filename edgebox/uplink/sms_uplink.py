@@ -25,7 +25,6 @@ SEQ = "sms_report_seq"
 DAY_SENT_ON = "sms_day_sent_on"
 ESCALATIONS_SEEN = "sms_escalations_seen"  # the events' seq up to which escalations are read
 PURPOSE = "uplink_sms"
-TOWNSHIP_ACTIONS = ("sms_township", "ring_township")
 
 
 def day_figures(store, now: datetime) -> dict:
@@ -46,15 +45,13 @@ def day_figures(store, now: datetime) -> dict:
 
 
 class SmsUplink:
-    def __init__(self, store, box_id: str, token: str, hub_number: str, ladder: tuple,
-                 hour: int = 20, period: float = 60,
+    def __init__(self, store, box_id: str, token: str, hub_number: str, hour: int = 20, period: float = 60,
                  clock: Callable[[], datetime] = utc_now):
         self.store = store
         self.ledger = UplinkLedger(store)
         self.box_id = box_id
         self.token = token
         self.hub_number = hub_number
-        self.ladder = ladder
         self.hour = hour
         self.period = period
         self.clock = clock
@@ -131,16 +128,12 @@ class SmsUplink:
             if not events:
                 return queued
             for event in events:
-                if event["kind"] == "escalated" and self._reaches_township(event):
+                # The step's record says whether it told the township (store.escalate).
+                if event["kind"] == "escalated" and event["data"].get("township"):
                     self._queue(now, self._escalation_text(event))
                     queued += 1
                 seen = event["seq"]
                 self.ledger.put(ESCALATIONS_SEEN, str(seen))
-
-    def _reaches_township(self, event: dict) -> bool:
-        step = event["data"].get("escalation_step", 0)
-        return 0 < step <= len(self.ladder) and any(
-            action in TOWNSHIP_ACTIONS for action in self.ladder[step - 1].actions)
 
     def _escalation_text(self, event: dict) -> str:
         with self.store.transaction() as conn:
@@ -163,4 +156,4 @@ def sms_uplink_service(config, store) -> SmsUplink | None:
     if settings is None:
         return None
     return SmsUplink(store, config.box_id, settings["token"], settings["sms_to"],
-                     tuple(config.escalation), hour=config.get("uplink.summary_hour"))
+                     hour=config.get("uplink.summary_hour"))
