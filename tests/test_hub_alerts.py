@@ -15,7 +15,7 @@ from edgebox.hub.database import open_database
 from edgebox.hub.duty import add_officer
 from edgebox.hub.modem_link import HubModemLink
 from edgebox.hub.registry import add_box, utc_iso
-from edgebox.hub.sms_ingest import ingest_report
+from edgebox.hub.sms_ingest import ingest_report, refused
 from edgebox.uplink import sms_format
 from tests.hub_support import hub_database_url
 
@@ -162,9 +162,12 @@ def test_a_garbled_or_replayed_report_is_refused_and_changes_nothing(hub, link):
     network.sms(BOX_PHONE, text.replace("i=17", "i=18"))
     with hub.transaction(write=False) as tx:
         assert tx.one("SELECT count(*) FROM sms_reports")[0] == 1
-    service.keep(IncomingSms(BOX_PHONE, "EB1 nonsense"), None, False)  # logged, not raised
+    service.keep(IncomingSms(BOX_PHONE, "EB1 nonsense"), None, False)  # kept, not raised
     with hub.transaction(write=False) as tx:
         assert tx.one("SELECT count(*) FROM sms_reports")[0] == 1
+    reasons = [r["reason"] for r in refused(hub)]
+    assert len(reasons) == 3 and any("already received" in r for r in reasons)
+    assert any("signature" in r for r in reasons) and any("not an uplink" in r for r in reasons)
 
 
 def test_duty_officers_from_the_command_line(tmp_path):

@@ -79,6 +79,9 @@ def test_a_box_with_no_data_link_reaches_the_hub_by_sms(tmp_path, emulator, hub_
         hub_modem.sms(OFFICER, f"1 {number}")
         wait_for(lambda: hub_rows("SELECT acked_by FROM alerts WHERE acked_by IS NOT NULL"),
                  60, "the officer's acknowledgement", hub.log_path)
+        hub_modem.sms(BOX_NUMBER, "EB1 edgebox 99 D garbled")  # refused, kept with why
+        wait_for(lambda: hub_rows("SELECT reason FROM sms_refused"), 60, "the refusal",
+                 hub.log_path)
         # Shown on the box's page, marked as by SMS.
         client = httpx.Client(base_url=hub.url, timeout=30)
         page = client.get("/login")
@@ -88,6 +91,7 @@ def test_a_box_with_no_data_link_reaches_the_hub_by_sms(tmp_path, emulator, hub_
         assert "日报（短信）" in shown and "升级到乡镇（短信）" in shown and "尚未到达" in shown
         alerts_page = client.get("/alerts").text
         assert "升级到乡镇" in alerts_page and f"{OFFICER} 20" in alerts_page  # acked by, at
+        assert "被拒的短信上报" in alerts_page and "EB1 edgebox 99 D garbled" in alerts_page
         # Duty officers from the county page: a forged form and a bad number change nothing.
         token = re.search(r'name="csrf" value="([^"]+)"', alerts_page).group(1)
         form = {"csrf": token, "township": "太湖源镇", "phone": "+8613700000002", "name": "李"}

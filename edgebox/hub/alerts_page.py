@@ -1,6 +1,6 @@
 """The county's alerts page (告警): recent alerts with who acknowledged them, the duty officers
-per township (added and removed here or with ``edgebox hub duty``), and each box's reports that
-came by SMS (短信上报).
+per township (added and removed here or with ``edgebox hub duty``), the texts refused as
+reports and why, and each box's reports that came by SMS (短信上报).
 
 Kept apart from the dashboard's own pages; it reuses their session, CSRF and form helpers.
 """
@@ -15,7 +15,7 @@ from edgebox.domain.alarm import alarm_label
 from edgebox.errors import EdgeboxError
 from edgebox.hub import accounts, alerts, duty
 from edgebox.hub.dashboard import _render, _session, _small_form, _to_login, _too_large
-from edgebox.hub.sms_ingest import reports_of
+from edgebox.hub.sms_ingest import refused, reports_of
 
 # The alert kinds and health words in the page's words (Chinese first).
 KIND_WORDS = {"silent": "失联", "modem_fault": "模块故障", "low_balance": "余额不足",
@@ -28,8 +28,9 @@ async def _page(request: Request, session: dict, error: str = "") -> Response:
     for row in rows:
         row["words"] = alerts.text("zh", row["kind"], **alerts.words_of("zh", row))
     officers = await run_in_threadpool(duty.list_officers, db)
+    refused_texts = await run_in_threadpool(refused, db)
     response = _render(request, "alerts.html", session=session, alerts=rows,
-                       officers=officers, kinds=KIND_WORDS, error=error)
+                       officers=officers, kinds=KIND_WORDS, error=error, refused=refused_texts)
     if error:
         response.status_code = 400
     return response

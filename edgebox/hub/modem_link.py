@@ -18,7 +18,7 @@ from typing import Callable
 
 from edgebox.errors import ModemError
 from edgebox.hub import alerts, duty
-from edgebox.hub.sms_ingest import ingest_report
+from edgebox.hub.sms_ingest import ingest_report, keep_refused
 from edgebox.store.times import utc_now
 from edgebox.uplink.sms_format import BadReport, looks_like_report
 
@@ -71,6 +71,7 @@ class HubModemLink:
                 report = ingest_report(self.db, sms.number, sms.text, now)
             except BadReport as exc:
                 log.warning("SMS report from %s refused: %s", sms.number, exc)
+                keep_refused(self.db, sms.number, sms.text, str(exc), now)
                 return
             if report.kind == "E":  # the township must hear at once, not at the next check
                 self.trigger()

@@ -13,7 +13,8 @@
 - nonces: recently seen request nonces per box, so a replayed request is refused.
 - users, sessions: the people who log in to the dashboard (separate from boxes).
 - sms_reports: what boxes with no data link texted the hub's modem (edgebox.uplink.sms_format),
-  one row per (box, seq), so a replayed or twice-delivered text counts once.
+  one row per (box, seq), so a replayed or twice-delivered text counts once; sms_refused, the
+  texts that looked like reports and were refused, with why (nothing received is lost).
 - duty_officers: the numbers per township that the hub texts its alerts to.
 - alerts: what the township must act on (a silent box, a modem fault …), when it was texted and
   who acknowledged it; ``alert_key`` tells repeats of one alert from a new one.
@@ -164,6 +165,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (box_id, seq)
     );
     CREATE INDEX sms_reports_received ON sms_reports(received_at);
+    CREATE TABLE sms_refused (
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX sms_refused_received ON sms_refused(received_at);
     CREATE TABLE duty_officers (
         township TEXT NOT NULL,
         phone TEXT NOT NULL,

@@ -73,3 +73,17 @@ def last_report_at(db) -> dict[str, str]:
     """When each box last reached the hub by SMS (for the silent-box alert)."""
     with db.transaction(write=False) as tx:
         return dict(tx.rows("SELECT box_id, max(received_at) FROM sms_reports GROUP BY box_id"))
+
+
+def keep_refused(db, sender: str, text: str, reason: str, now: datetime | None = None) -> None:
+    """A text that looked like a report and was refused, kept with the reason (shown on the
+    alerts page): a box with a wrong token or a garbling network is seen, not silently lost."""
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO sms_refused (sender, text, reason, received_at)"
+                   " VALUES (?, ?, ?, ?)", (sender, text[:1000], reason, utc_iso(now)))
+
+
+def refused(db, limit: int = 20) -> list[dict]:
+    with db.transaction(write=False) as tx:
+        return tx.dicts("SELECT sender, text, reason, received_at FROM sms_refused"
+                        " ORDER BY received_at DESC LIMIT ?", (limit,))
