@@ -134,7 +134,7 @@ class MemoryStore:
             d["household_id"] == household_id and d["purpose"] in ("alarm", "ring")
             for d in self.deliveries(i.id))]
 
-    def escalate(self, now, incident_id, step, plan):
+    def escalate(self, now, incident_id, step, plan, township=False):
         self.incident_rows[incident_id] = replace(self.incident_rows[incident_id],
                                                   escalation_step=step)
         self.append_event(now, "escalated", incident_id, escalation_step=step)

@@ -60,7 +60,8 @@ class IncidentTable(Protocol):
                        alarm_text: str, plan_for: Callable[[list[Delivery]], list],
                        stop_to: str | None = None) -> None: ...
 
-    def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None: ...
+    def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
+                 township: bool = False) -> None: ...
 
     def close_incident(self, now: datetime, incident_id: int, reason: str,
                        by: str | None = None,

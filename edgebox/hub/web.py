@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from edgebox.hub import api, dashboard
+from edgebox.hub import alerts_page, api, dashboard
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.verify import Verifier
@@ -34,12 +34,18 @@ async def healthz(request: Request) -> PlainTextResponse:
 
 
 def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
-               login_attempts: int = 5, login_window_minutes: float = 15) -> Starlette:
+               login_attempts: int = 5, login_window_minutes: float = 15,
+               modem_link=None) -> Starlette:
     db = open_database(db_url)
 
     @asynccontextmanager
     async def lifespan(app):
+        link = modem_link(db) if modem_link else None  # the hub's own GSM modem, if any
+        if link:
+            await run_in_threadpool(link.start)
         yield
+        if link:
+            await run_in_threadpool(link.stop)
         db.close()
 
     app = Starlette(lifespan=lifespan, routes=[
@@ -54,6 +60,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
         Route("/incidents.csv", dashboard.incidents_page),
         Route("/stats", dashboard.stats_page),
         Route("/stats.csv", dashboard.stats_page),
+        *alerts_page.ROUTES,
     ])
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)
