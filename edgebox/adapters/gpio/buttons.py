@@ -42,6 +42,10 @@ class Button:
         self._pressed_level = gpio.LOW if active_low else gpio.HIGH
         gpio.setup(pin, gpio.IN, pull_up_down=gpio.PUD_UP if active_low else gpio.PUD_DOWN)
         self.state = ButtonState(since=now)
+        # When the edges let through last woke us, plus the bounce time: edges inside it are
+        # dropped by the library, so the level read on the wake-up may be a bounce's and the
+        # pin is read once more when the window is over (see ``edge_seen``).
+        self._settle_at: float | None = None
 
     def watch(self, on_edge) -> bool:
         """Call ``on_edge(pin)`` on each edge of the pin (bounces within the debounce time
@@ -58,18 +62,30 @@ class Button:
     def unwatch(self) -> None:
         self.gpio.remove_event_detect(self.pin)
 
+    def edge_seen(self, now: float) -> None:
+        """An edge of this pin woke the panel (on the GPIO library's thread). The library
+        drops the edges that follow within the bounce time, the last of a bounce or a quick
+        release and press among them, so whatever the wake-up reads, the pin is read again
+        once that window is over: a button pressed and held then is not missed."""
+        self._settle_at = now + self.debounce_seconds
+
     def next_due(self, now: float) -> float | None:
-        """When the level must be read again without an edge: the debounce's end after a
-        change, the hold's end while a press waits for it, the next debounce period while
-        held; None when released and steady (only an edge can change anything)."""
+        """When the level must be read again without an edge: the end of the bounce window
+        after an edge, the debounce's end after a change, the hold's end while a press waits
+        for it, the next debounce period while held; None when released and steady (only an
+        edge can change anything)."""
         state = self.state
+        due = None
         if state.raw != state.pressed:
-            return state.since + self.debounce_seconds
-        if state.pressed and not state.fired:
-            return state.since + max(self.debounce_seconds, self.hold_seconds)
-        if state.pressed:
-            return now + self.debounce_seconds
-        return None
+            due = state.since + self.debounce_seconds
+        elif state.pressed and not state.fired:
+            due = state.since + max(self.debounce_seconds, self.hold_seconds)
+        elif state.pressed:
+            due = now + self.debounce_seconds
+        settle = self._settle_at
+        if settle is not None:
+            due = settle if due is None else min(due, settle)
+        return due
 
     def read(self) -> bool:
         return self.gpio.input(self.pin) == self._pressed_level
@@ -77,6 +93,8 @@ class Button:
     def poll(self, now: float) -> bool:
         """Read the pin; True exactly once per press, when it has been held long enough."""
         state = self.state
+        if self._settle_at is not None and now >= self._settle_at - EPSILON:
+            self._settle_at = None  # this read is the one after the bounce window
         raw = self.read()
         if raw != state.raw:  # any bounce restarts both the debounce and the hold
             state.raw, state.since = raw, now

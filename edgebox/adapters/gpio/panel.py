@@ -143,7 +143,12 @@ class PanelService:
             self.buzzer.set(False)
 
     def _edge(self, pin: int) -> None:
-        """A button's edge (on the GPIO library's thread): the loop reads the buttons."""
+        """A button's edge (on the GPIO library's thread): the loop reads the buttons, and
+        reads that button again when its bounce window is over (Button.edge_seen)."""
+        now = self._clock()
+        for button in self.buttons:
+            if button.pin == pin:
+                button.edge_seen(now)
         self._wake.set()
 
     def _run(self) -> None:
