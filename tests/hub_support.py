@@ -2,8 +2,11 @@
 proxy in front of it, a box database with a realistic log, and reading the hub's database."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -152,6 +155,20 @@ class HubView:
         with self.db.transaction(write=False) as tx:
             return tx.dicts(f"SELECT * FROM incidents WHERE {where} ORDER BY log_no,"
                             " incident_id", args)
+
+
+def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.Response:
+    """Log in to the dashboard as a browser does: the form's CSRF token, then the post."""
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"csrf": csrf, "name": name, "password": password,
+                                       "next": "/"})
+
+
+def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
+    """A CSV export as rows (its BOM, there for Excel, stripped)."""
+    return list(csv.DictReader(io.StringIO(client.get(path, params=params).text
+                                           .lstrip("\ufeff"))))
 
 
 def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,

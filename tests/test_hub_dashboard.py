@@ -16,7 +16,8 @@ from edgebox.hub.database import open_database
 from edgebox.login_limit import MAX_CLIENTS, AccountLimiter, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
-from tests.hub_support import (HubProcess, fill_box, hub_database_url, register, settings)
+from tests.hub_support import (HubProcess, csv_rows, fill_box, hub_database_url, register,
+                               settings, try_login)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple"
@@ -76,23 +77,11 @@ def new_client(process, address: str = "127.0.0.1") -> httpx.Client:
     return client
 
 
-def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.Response:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"csrf": csrf, "name": name, "password": password,
-                                       "next": "/"})
-
-
 def logged_in(process) -> httpx.Client:
     client = new_client(process)
     answer = try_login(client, PASSWORD)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     return client
-
-
-def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(client.get(path, params=params).text
-                                           .lstrip("\ufeff"))))
 
 
 def test_passwords_are_hashed_with_scrypt():

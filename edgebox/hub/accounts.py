@@ -15,6 +15,7 @@ import time
 
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.registry import utc_iso
+from edgebox.hub.scope import ROLES, Scope
 
 # scrypt cost: 2**14 × 8 × 128 B = 16 MiB and ~50 ms per check, as the scrypt paper suggests
 # for interactive logins.
@@ -54,22 +55,48 @@ def _checked(name: str, password: str) -> str:
     return name
 
 
-def add_user(db, name: str, password: str, replace: bool = False) -> None:
+def _checked_scope(tx, role: str, township: str, box_id: str) -> tuple[str, str]:
+    """(township, box_id) as stored for ``role``; a scope naming no registered place is
+    refused, so an account can never be made that silently sees nothing."""
+    if role not in ROLES:
+        raise RegistryError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+    if role == "township":
+        township = township.strip()
+        if not tx.one("SELECT 1 FROM boxes WHERE township = ?", (township,)):
+            raise RegistryError(f"no box is registered in township {township!r}:"
+                                " register its boxes first")
+        return township, ""
+    if role == "village":
+        box_id = box_id.strip()
+        if not tx.one("SELECT 1 FROM boxes WHERE box_id = ?", (box_id,)):
+            raise RegistryError(f"no box {box_id!r} is registered: a village account needs"
+                                " its box (--box)")
+        return "", box_id
+    return "", ""
+
+
+def add_user(db, name: str, password: str, replace: bool = False, role: str = "county",
+             township: str = "", box_id: str = "", actor: str = "cli") -> None:
     name = _checked(name, password)
     hashed = hash_password(password)
     with db.transaction() as tx:
+        township, box_id = _checked_scope(tx, role, township, box_id)
         exists = tx.one("SELECT 1 FROM users WHERE name = ?", (name,))
         if exists and not replace:
             raise RegistryError(f"user {name} exists (use --replace to set a new password)")
         if exists:
-            tx.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name))
+            tx.execute("UPDATE users SET password = ?, role = ?, township = ?, box_id = ?"
+                       " WHERE name = ?", (hashed, role, township, box_id, name))
             tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
         else:
-            tx.execute("INSERT INTO users (name, password, created_at) VALUES (?, ?, ?)",
-                       (name, hashed, utc_iso()))
+            tx.execute("INSERT INTO users (name, password, created_at, role, township, box_id)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       (name, hashed, utc_iso(), role, township, box_id))
+        _record(tx, actor, "user_replaced" if exists else "user_added",
+                f"{name} {role} {township or box_id}".strip())
 
 
-def set_password(db, name: str, password: str) -> None:
+def set_password(db, name: str, password: str, actor: str = "cli") -> None:
     """A new password for an existing user; their open sessions end (whoever knew the old
     password is logged out too)."""
     name = _checked(name, password)
@@ -78,21 +105,24 @@ def set_password(db, name: str, password: str) -> None:
         if tx.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name)) == 0:
             raise RegistryError(f"no user {name}")
         tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
+        _record(tx, actor, "password_set", name)
 
 
-def remove_user(db, name: str) -> None:
+def remove_user(db, name: str, actor: str = "cli") -> None:
     """The user and their sessions go: a page open in their browser answers with the login."""
     name = name.strip()
     with db.transaction() as tx:
         tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
         if tx.execute("DELETE FROM users WHERE name = ?", (name,)) == 0:
             raise RegistryError(f"no user {name}")
+        _record(tx, actor, "user_removed", name)
 
 
 def list_users(db) -> list[dict]:
     """Every user: name, created_at, last_login_at and how many live sessions (no hashes)."""
     with db.transaction(write=False) as tx:
-        return tx.dicts("SELECT u.name, u.created_at, u.last_login_at, (SELECT count(*) FROM"
+        return tx.dicts("SELECT u.name, u.role, u.township, u.box_id, u.created_at,"
+                        " u.last_login_at, (SELECT count(*) FROM"
                         " sessions s WHERE s.user_name = u.name AND s.expires_at >= ?) AS"
                         " sessions FROM users u ORDER BY u.name", (time.time(),))
 
@@ -123,13 +153,17 @@ def open_session(db, name: str) -> tuple[str, str]:
 
 
 def session_of(db, token: str | None) -> dict | None:
-    """{'user', 'csrf'} of a live session, or None."""
+    """{'user', 'csrf', 'scope'} of a live session, or None."""
     if not token:
         return None
     with db.transaction(write=False) as tx:
-        row = tx.one("SELECT user_name, csrf FROM sessions WHERE token_hash = ? AND"
-                     " expires_at >= ?", (_digest(token), time.time()))
-    return {"user": row[0], "csrf": row[1]} if row else None
+        row = tx.one("SELECT s.user_name, s.csrf, u.role, u.township, u.box_id FROM sessions s"
+                     " JOIN users u ON u.name = s.user_name WHERE s.token_hash = ? AND"
+                     " s.expires_at >= ?", (_digest(token), time.time()))
+    if row is None:
+        return None
+    return {"user": row[0], "csrf": row[1],
+            "scope": Scope(row[2], row[3] or "", row[4] or "")}
 
 
 def close_session(db, token: str) -> None:
@@ -139,3 +173,24 @@ def close_session(db, token: str) -> None:
 
 def same_token(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def _record(tx, user: str, action: str, detail: str = "", address: str = "") -> None:
+    tx.execute("INSERT INTO audit (at, user_name, action, detail, address) VALUES"
+               " (?, ?, ?, ?, ?)", (utc_iso(), user, action, detail[:500], address[:64]))
+
+
+def record(db, user: str, action: str, detail: str = "", address: str = "") -> None:
+    """One line in the audit log: ``user`` did ``action`` (login, export …) from ``address``."""
+    with db.transaction() as tx:
+        _record(tx, user, action, detail, address)
+
+
+AUDIT_ROWS = 500
+
+
+def audit_log(db, limit: int = AUDIT_ROWS) -> list[dict]:
+    """The newest audit lines first (the county's audit page)."""
+    with db.transaction(write=False) as tx:
+        return tx.dicts("SELECT at, user_name, action, detail, address FROM audit"
+                        f" ORDER BY at DESC LIMIT {int(limit)}")

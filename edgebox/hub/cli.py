@@ -55,9 +55,11 @@ def hub() -> None:
 @click.option("--login-window-minutes", default=15, show_default=True,
               type=click.FloatRange(0.01, 24 * 60),
               help="… in this many minutes; then that address must wait")
+@click.option("--time-zone", default="Asia/Shanghai", show_default=True,
+              help="the county's time zone: every time on the dashboard is shown in it")
 def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float,
           ssl_certfile: str | None, ssl_keyfile: str | None, login_attempts: int,
-          login_window_minutes: float) -> None:
+          login_window_minutes: float, time_zone: str) -> None:
     """Serve the boxes' upload endpoint and the dashboard until SIGTERM or Ctrl-C.
 
     \b
@@ -73,7 +75,7 @@ def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float
     try:
         app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours,
                          login_attempts=login_attempts,
-                         login_window_minutes=login_window_minutes)
+                         login_window_minutes=login_window_minutes, time_zone=time_zone)
     except EdgeboxError as exc:
         fail(str(exc))
     uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
@@ -153,7 +155,9 @@ def user() -> None:
 
     \b
     Example:
-      edgebox hub user add wang
+      edgebox hub user add zhao                                # county: every box
+      edgebox hub user add wang --role township --township 太湖源镇
+      edgebox hub user add li --role village --box shiqiao-village
       edgebox hub user password wang
       edgebox hub user remove wang
       edgebox hub user list
@@ -183,19 +187,28 @@ password_stdin_option = click.option("--password-stdin", is_flag=True,
 @user.command("add")
 @click.argument("name")
 @password_stdin_option
-@click.option("--replace", is_flag=True, help="set a new password for an existing user")
+@click.option("--replace", is_flag=True,
+              help="set a new password (and role) for an existing user")
+@click.option("--role", type=click.Choice(["county", "township", "village"]), default="county",
+              show_default=True, help="county: every box; township: its boxes; village: one box")
+@click.option("--township", default="", help="the township a township officer sees")
+@click.option("--box", "box_id", default="", help="the box a village account sees")
 @db_option
-def user_add(name: str, password_stdin: bool, replace: bool, db_url: str) -> None:
+def user_add(name: str, password_stdin: bool, replace: bool, role: str, township: str,
+             box_id: str, db_url: str) -> None:
     """Add a dashboard user; the password (10+ characters) is asked twice, never echoed.
 
     \b
     Example:
-      echo 'long secret words' | edgebox hub user add wang --password-stdin
+      echo 'long secret words' | edgebox hub user add wang --password-stdin \\
+        --role township --township 太湖源镇
     """
     from edgebox.hub.accounts import add_user
     password = _read_password(password_stdin)
-    _on_database(db_url, lambda db: add_user(db, name, password, replace))
-    click.echo(f"user {name} can log in")
+    _on_database(db_url, lambda db: add_user(db, name, password, replace, role, township,
+                                             box_id))
+    where = township or box_id
+    click.echo(f"user {name} ({role}{' ' + where if where else ''}) can log in")
 
 
 @user.command("password")
@@ -247,6 +260,8 @@ def user_list(db_url: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(f"{row['name']:<20} added {row['created_at'][:19]}, last login"
+            where = row["township"] or row["box_id"] or ""
+            click.echo(f"{row['name']:<20} {row['role']} {where}".rstrip()
+                       + f", added {row['created_at'][:19]}, last login"
                        f" {(row['last_login_at'] or 'never')[:19]}, {row['sessions']} open"
                        " sessions")

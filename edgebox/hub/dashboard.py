@@ -18,10 +18,11 @@ from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, charts, reports
+from edgebox.hub.incident_detail import incident_detail
 from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
@@ -105,9 +106,11 @@ async def login(request: Request) -> Response:
         state.limiter.failed(client)
         state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
+        await run_in_threadpool(accounts.record, state.db, account, "login_failed", "", client)
         return _login_again(request, form, 401, "wrong name or password")
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
+    await run_in_threadpool(accounts.record, state.db, name.strip(), "login", "", client)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https",
@@ -127,6 +130,8 @@ async def logout(request: Request) -> Response:
         return Response("CSRF check failed", status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
+    await run_in_threadpool(accounts.record, request.app.state.db, session["user"], "logout",
+                            "", _address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -145,6 +150,23 @@ def neutralised(cell: object) -> object:
     return cell
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _not_found() -> Response:
+    """Outside the user's scope looks exactly like not there: ids are not revealed."""
+    return HTMLResponse("<h1>找不到 · Not found</h1>", status_code=404)
+
+
+async def _exported(request: Request, session: dict, name: str, header: list[str],
+                    rows: list[list]) -> Response:
+    """A CSV download, written to the audit log with what was asked for."""
+    await run_in_threadpool(accounts.record, request.app.state.db, session["user"], "export",
+                            f"{name}?{request.url.query}"[:500], _address(request))
+    return _csv(name, header, rows)
+
+
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -159,15 +181,15 @@ async def boxes_page(request: Request) -> Response:
     if session is None:
         return _to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
     if request.url.path.endswith(".csv"):
-        return _csv("boxes.csv", ["county", "township", "village", "box", "last_seen",
+        return await _exported(request, session, "boxes.csv", ["county", "township", "village", "box", "last_seen",
                                   "log", "acked_seq", "backlog", "open_incidents", "stale"],
                     [[r["county"], r["township"], r["village"], r["box_id"], r["last_seen"],
                       r["log_no"], r["acked_seq"], r["backlog"], r["open_incidents"],
                       r["stale"]] for r in rows])
-    places = await run_in_threadpool(reports.places, state.db)
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
                    places=places, query=urlencode(request.query_params))
 
@@ -177,12 +199,12 @@ async def incidents_page(request: Request) -> Response:
     if session is None:
         return _to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.incidents, state.db, filters)
     if request.url.path.endswith(".csv"):
-        return _csv("incidents.csv", list(reports.INCIDENT_COLUMNS),
+        return await _exported(request, session, "incidents.csv", list(reports.INCIDENT_COLUMNS),
                     [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
-    places = await run_in_threadpool(reports.places, state.db)
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "incidents.html", session=session, incidents=rows,
                    filters=filters, places=places, limit=reports.MAX_ROWS,
                    label=lambda kind: alarm_label(kind or "call", "en"),
@@ -194,7 +216,7 @@ async def stats_page(request: Request) -> Response:
     if session is None:
         return _to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     try:
         months = min(36, max(1, int(request.query_params.get("months", "12"))))
     except ValueError:
@@ -203,7 +225,7 @@ async def stats_page(request: Request) -> Response:
     if request.url.path.endswith(".csv"):
         header = ["county", "township", "village", "month", "alarms", "failed_deliveries",
                   "median_minutes_to_ack_in_window"]
-        return _csv("village-stats.csv", header, [
+        return await _exported(request, session, "village-stats.csv", header, [
             [v["county"], v["township"], v["village"], month, v["alarms"][month],
              v["failed"][month], v["median_minutes_to_ack"]]
             for v in stats["villages"] for month in stats["months"]])
@@ -220,7 +242,33 @@ async def stats_page(request: Request) -> Response:
         "median minutes to first acknowledgement", [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
         colour="#2980b9", unit=" min") if waits else ""
-    places = await run_in_threadpool(reports.places, state.db)
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "stats.html", session=session, stats=stats, filters=filters,
                    places=places, months=months, ack_chart=ack_chart,
                    query=urlencode(request.query_params))
+
+
+async def incident_page(request: Request) -> Response:
+    """One alarm's timeline, as ``edgebox incidents show`` prints it on the box."""
+    session = await _session(request)
+    if session is None:
+        return _to_login(request)
+    params = request.path_params
+    detail = await run_in_threadpool(incident_detail, request.app.state.db, session["scope"],
+                                     params["box_id"], params["log_no"], params["incident_id"])
+    if detail is None:
+        return _not_found()
+    return _render(request, "incident.html", session=session, **detail,
+                   label=lambda kind: alarm_label(kind or "call", "zh"))
+
+
+async def audit_page(request: Request) -> Response:
+    """The audit log, for county users only (others get 'not found', as for any page
+    outside their scope)."""
+    session = await _session(request)
+    if session is None:
+        return _to_login(request)
+    if not session["scope"].is_county:
+        return _not_found()
+    rows = await run_in_threadpool(accounts.audit_log, request.app.state.db)
+    return _render(request, "audit.html", session=session, rows=rows)

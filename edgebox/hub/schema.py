@@ -11,7 +11,9 @@
 - incidents: one row per alarm per box log, kept up to date from the events as they arrive
   (opened, closed, first acknowledgement, sends, failures) so the dashboard never scans the log.
 - nonces: recently seen request nonces per box, so a replayed request is refused.
-- users, sessions: the people who log in to the dashboard (separate from boxes).
+- users, sessions: the people who log in to the dashboard (separate from boxes), each with a
+  role and scope (county: all; township: its boxes; village: one box).
+- audit: who logged in, exported, acknowledged or changed an account, when and from where.
 
 Every migration runs unchanged on SQLite and PostgreSQL (a table whose key changes is rebuilt
 and its rows copied), and each runs in one transaction, so an existing hub upgrades in place.
@@ -145,6 +147,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE incidents_by_log RENAME TO incidents;
     CREATE INDEX incidents_opened ON incidents(opened_at);
     ALTER TABLE users ADD COLUMN last_login_at TEXT
+    """,
+    # 3: scoped accounts and the audit log. A user's role says what they may see: 'county'
+    # every box (the users of older hubs, who saw everything, stay so), 'township' the boxes
+    # of their township, 'village' their one box. The audit log keeps who did what, when and
+    # from where (logins, exports, account changes); it has no key of its own, rows are only
+    # ever added.
+    """
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'county';
+    ALTER TABLE users ADD COLUMN township TEXT;
+    ALTER TABLE users ADD COLUMN box_id TEXT;
+    CREATE TABLE audit (
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit(at)
     """,
 ]
 

@@ -14,8 +14,10 @@ from starlette.templating import Jinja2Templates
 from edgebox.hub import api, dashboard
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
+from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
 from edgebox.hub.verify import Verifier
 from edgebox.login_limit import AccountLimiter, LoginLimiter
+from edgebox.web.i18n import translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,7 +36,9 @@ async def healthz(request: Request) -> PlainTextResponse:
 
 
 def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
-               login_attempts: int = 5, login_window_minutes: float = 15) -> Starlette:
+               login_attempts: int = 5, login_window_minutes: float = 15,
+               time_zone: str = DEFAULT_TIME_ZONE) -> Starlette:
+    zone = county_zone(time_zone)
     db = open_database(db_url)
 
     @asynccontextmanager
@@ -52,6 +56,8 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
         Route("/boxes.csv", dashboard.boxes_page),
         Route("/incidents", dashboard.incidents_page),
         Route("/incidents.csv", dashboard.incidents_page),
+        Route("/incidents/{box_id}/{log_no:int}/{incident_id:int}", dashboard.incident_page),
+        Route("/audit", dashboard.audit_page),
         Route("/stats", dashboard.stats_page),
         Route("/stats.csv", dashboard.stats_page),
     ])
@@ -62,4 +68,8 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60, everyone=None)
     app.state.account_limiter = AccountLimiter(login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    # Times are stored in UTC and shown in the county's time zone; words through the panel's
+    # dictionary (Chinese first).
+    app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
+    app.state.templates.env.globals["t"] = translator("zh")
     return app

@@ -1,0 +1,167 @@
+"""Scoped hub accounts on a real hub process, on SQLite and PostgreSQL: a county user sees every
+box, a township officer only their township's, a village account only its box; ids outside the
+scope answer 404 (as if they did not exist) on every page, detail and export; the incident
+detail is the box's timeline; every login, export and account change is in the audit log."""
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from edgebox.hub.database import open_database
+from edgebox.hub.local_time import local_time, county_zone
+from edgebox.hub.scope import Scope
+from edgebox.store import SqliteStore
+from edgebox.uplink.uploader import Uploader
+from tests.hub_support import (HubProcess, HubView, csv_rows, fill_box, hub_database_url,
+                               register, settings, try_login)
+
+pytestmark = pytest.mark.slow
+PASSWORD = "correct horse battery staple"
+# (box, token, township, village): two townships, two villages in the first.
+BOXES = (("box-a", "token-for-box-a-0123456789", "太湖源镇", "石桥村"),
+         ("box-b", "token-for-box-b-0123456789", "太湖源镇", "竹林村"),
+         ("box-c", "token-for-box-c-0123456789", "於潜镇", "光明村"))
+USERS = (("zhao", ()), ("wang", ("--role", "township", "--township", "太湖源镇")),
+         ("li", ("--role", "village", "--box", "box-a")))
+
+
+def hub_cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgebox", "hub", *args, "--db", url],
+                          input=stdin, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hub(request, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    url = hub_database_url(request.param, tmp_path)
+    for box, token, township, village in BOXES:
+        register(url, box, token=token, township=township, village=village)
+    for name, role in USERS:
+        added = hub_cli(url, "user", "add", name, "--password-stdin", *role,
+                        stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    process = HubProcess(url, tmp_path).start()
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    for box, token, _, _ in BOXES:
+        store = SqliteStore(tmp_path / f"{box}.db")
+        fill_box(store, incidents=2, noise=2, start=start)
+        uploader = Uploader(settings(process.url, box_id=box, token=token), store)
+        assert uploader.run_once().ok
+        uploader.client.close()
+        store.close()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def clients(hub):
+    """Log in as a user: a browser of theirs, closed after the test."""
+    opened: list[httpx.Client] = []
+
+    def login(name: str) -> httpx.Client:
+        client = httpx.Client(base_url=hub.url, timeout=30)
+        opened.append(client)
+        answer = try_login(client, PASSWORD, name)
+        assert answer.status_code == 303, answer.text
+        return client
+    yield login
+    for client in opened:
+        client.close()
+
+
+def boxes_seen(client: httpx.Client, path: str, **params) -> set[str]:
+    return {row["box_id"] if "box_id" in row else row["box"]
+            for row in csv_rows(client, path, **params)}
+
+
+def test_each_role_sees_only_its_boxes_on_every_page_and_export(clients):
+    county, township, village = clients("zhao"), clients("wang"), clients("li")
+    assert boxes_seen(county, "/boxes.csv") == {"box-a", "box-b", "box-c"}
+    assert boxes_seen(township, "/boxes.csv") == {"box-a", "box-b"}
+    assert boxes_seen(village, "/boxes.csv") == {"box-a"}
+    assert boxes_seen(township, "/incidents.csv") == {"box-a", "box-b"}
+    assert boxes_seen(village, "/incidents.csv") == {"box-a"}
+    # Asking for another township's box by its id or place finds nothing: the scope is ANDed.
+    assert boxes_seen(township, "/incidents.csv", box_id="box-c") == set()
+    assert boxes_seen(township, "/boxes.csv", township="於潜镇") == set()
+    assert boxes_seen(village, "/incidents.csv", village="竹林村") == set()
+    stats = {row["village"] for row in csv_rows(township, "/stats.csv")}
+    assert stats == {"石桥村", "竹林村"}
+    page = township.get("/").text
+    assert "竹林村" in page and "光明村" not in page and "於潜镇" not in page
+
+
+def test_an_incident_outside_the_scope_is_not_found_as_if_it_did_not_exist(clients):
+    township, village = clients("wang"), clients("li")
+    inside = township.get("/incidents/box-a/1/1")
+    assert inside.status_code == 200
+    for client, path in ((township, "/incidents/box-c/1/1"), (village, "/incidents/box-b/1/1"),
+                         (township, "/incidents/box-a/1/999"), (village, "/incidents/nope/1/1")):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "box-" not in answer.text
+    # The same answer for a box that exists elsewhere and one that does not exist at all.
+    assert township.get("/incidents/box-c/1/1").text == township.get(
+        "/incidents/nope/1/1").text
+
+
+def test_the_incident_detail_is_the_boxes_timeline_in_chinese_and_county_time(hub, clients):
+    page = clients("li").get("/incidents/box-a/1/1").text
+    # The box's own words (edgebox.domain.timeline), each line with its offset.
+    assert "来电报警" in page and "报警短信 → H02" in page and "H02 已确认前往" in page
+    assert "报警结束（已到时）" in page and "失败" in page
+    assert "+02:00" in page and "+30:00" in page
+    # Who acknowledged, by which channel, at what time in the county's zone (UTC+8).
+    opened = HubView(hub.db_url)
+    try:
+        row = opened.incidents("box-a")[0]
+    finally:
+        opened.close()
+    shanghai = local_time(row["opened_at"], county_zone("Asia/Shanghai"))
+    assert shanghai in page and row["opened_at"][:19].replace("T", " ") not in page
+    assert re.search(r"<td>H02</td><td>短信</td>", page)
+
+
+def test_the_audit_log_keeps_logins_and_exports_and_only_the_county_reads_it(hub, clients):
+    township = clients("wang")
+    csv_rows(township, "/incidents.csv", village="石桥村")
+    assert township.get("/audit").status_code == 404
+    assert "/audit" not in township.get("/").text
+    county = clients("zhao")
+    page = county.get("/audit").text
+    assert "操作日志" in page
+    assert re.search(r"<td>wang</td><td>登录</td>", page)
+    assert re.search(r"<td>wang</td><td>导出</td><td>incidents.csv\?village=", page)
+    # Accounts made from the command line are in it too.
+    assert re.search(r"<td>cli</td><td>新增用户</td><td>li village box-a</td>", page)
+
+
+def test_accounts_name_a_registered_scope_and_are_listed_with_it(hub):
+    refused = hub_cli(hub.db_url, "user", "add", "sun", "--password-stdin", "--role",
+                      "township", "--township", "没有镇", stdin=PASSWORD + "\n")
+    assert refused.returncode != 0 and "no box is registered in township" in refused.stderr
+    refused = hub_cli(hub.db_url, "user", "add", "qian", "--password-stdin", "--role",
+                      "village", stdin=PASSWORD + "\n")
+    assert refused.returncode != 0 and "needs its box" in refused.stderr
+    listed = hub_cli(hub.db_url, "user", "list").stdout
+    assert re.search(r"wang\s+township 太湖源镇", listed) and re.search(r"li\s+village box-a",
+                                                                        listed)
+    assert re.search(r"zhao\s+county,", listed)
+
+
+def test_a_scope_without_its_place_sees_nothing_rather_than_everything(tmp_path):
+    db = open_database(str(tmp_path / "hub.db"))
+    try:
+        register(db.url, "box-a")
+        with db.transaction(write=False) as tx:
+            for scope, expected in ((Scope("county"), 1), (Scope("township"), 0),
+                                    (Scope("village"), 0), (Scope("township", "太湖源镇"), 1),
+                                    (Scope("village", box_id="box-a"), 1), (Scope("admin"), 0)):
+                where, args = scope.where()
+                assert tx.one(f"SELECT count(*) FROM boxes b WHERE {where}", args)[0] == \
+                    expected, scope
+    finally:
+        db.close()
