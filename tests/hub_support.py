@@ -24,6 +24,7 @@ from edgebox.hub.database import Database, open_database
 from edgebox.hub.registry import add_box
 from edgebox.store import SqliteStore
 from edgebox.uplink.settings import UplinkSettings
+from edgebox.web.i18n import WORDS
 from tests.pg_server import free_port, shared_postgres
 
 ROOT = Path(__file__).parent.parent
@@ -166,9 +167,14 @@ def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.
 
 
 def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
-    """A CSV export as rows (its BOM, there for Excel, stripped)."""
-    return list(csv.DictReader(io.StringIO(client.get(path, params=params).text
-                                           .lstrip("\ufeff"))))
+    """A CSV export as rows keyed by column (its headers are Chinese; its BOM, there for
+    Excel, stripped)."""
+    lines = list(csv.reader(io.StringIO(client.get(path, params=params).text.lstrip("\ufeff"))))
+    columns = {words[0]: key[len("csv_"):] for key, words in WORDS.items()
+               if key.startswith("csv_")}
+    assert set(lines[0]) <= set(columns), f"headers not from the dictionary: {lines[0]}"
+    names = [columns[header] for header in lines[0]]
+    return [dict(zip(names, row)) for row in lines[1:]]
 
 
 def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,

@@ -73,8 +73,7 @@ def clients(hub):
 
 
 def boxes_seen(client: httpx.Client, path: str, **params) -> set[str]:
-    return {row["box_id"] if "box_id" in row else row["box"]
-            for row in csv_rows(client, path, **params)}
+    return {row["box_id"] for row in csv_rows(client, path, **params)}
 
 
 def test_each_role_sees_only_its_boxes_on_every_page_and_export(clients):
@@ -165,3 +164,20 @@ def test_a_scope_without_its_place_sees_nothing_rather_than_everything(tmp_path)
                     expected, scope
     finally:
         db.close()
+
+
+def test_pages_and_exports_speak_chinese(clients):
+    county = clients("zhao")
+    header = county.get("/incidents.csv").text.splitlines()[0]
+    assert header.startswith("\ufeff县（区）,乡镇,村,报警器,日志,报警编号,联防组")
+    for path in ("/", "/incidents", "/stats", "/audit", "/incidents/box-a/1/1"):
+        page = county.get(path).text
+        assert "十户联防 · 县级平台" in page and "退出" in page, path
+        # None of the interface's English words between the tags (ids and data aside).
+        text = " ".join(re.findall(r">([^<>]+)<", re.sub(r"<style>.*?</style>", "", page,
+                                                          flags=re.S)))
+        text = re.sub(r"\S+\.csv\S*", "", text)  # the audit log names the files exported
+        english = re.findall(r"\b(?:[Bb]oxes|[Ii]ncidents|[Ss]tatistics|log out|download|"
+                             r"filter|never|signal|open|closed|drill|acknowledged|all|min|"
+                             r"alarms?|[Tt]imeline|[Aa]udit)\b", text)
+        assert not english, (path, english)

@@ -18,11 +18,12 @@ from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, charts, reports
 from edgebox.hub.incident_detail import incident_detail
+from edgebox.web.i18n import translator
 from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
@@ -31,6 +32,8 @@ LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
 # The login and logout forms are a few short fields: a body past this is refused while it
 # streams in, before anything is parsed (anyone may post to /login).
 MAX_FORM_BYTES = 16 * 1024
+# The hub speaks Chinese, the county's language, through the panel's dictionary.
+t = translator("zh")
 
 
 async def _small_form(request: Request):
@@ -42,7 +45,7 @@ async def _small_form(request: Request):
 
 
 def _too_large() -> Response:
-    return Response(f"the form is larger than {MAX_FORM_BYTES} bytes", status_code=413)
+    return PlainTextResponse(t("too_large", kb=MAX_FORM_BYTES // 1024), status_code=413)
 
 
 def _render(request: Request, name: str, **context) -> Response:
@@ -89,7 +92,7 @@ async def login(request: Request) -> Response:
     if form is None:
         return _too_large()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return Response("CSRF check failed: reload the login page", status_code=403)
+        return PlainTextResponse(t("expired"), status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     account = name.strip()[:64]
     state = request.app.state
@@ -98,8 +101,7 @@ async def login(request: Request) -> Response:
         account, clean_address=not state.limiter.has_failures(client)))
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
-        response = _login_again(request, form, 429, f"too many failed logins: try again in"
-                                                    f" {minutes} min")
+        response = _login_again(request, form, 429, t("too_many", minutes=minutes))
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     if not await run_in_threadpool(accounts.check_login, state.db, name, password):
@@ -107,7 +109,7 @@ async def login(request: Request) -> Response:
         state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
         await run_in_threadpool(accounts.record, state.db, account, "login_failed", "", client)
-        return _login_again(request, form, 401, "wrong name or password")
+        return _login_again(request, form, 401, t("hub_wrong_login"))
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
     await run_in_threadpool(accounts.record, state.db, name.strip(), "login", "", client)
@@ -127,7 +129,7 @@ async def logout(request: Request) -> Response:
     if form is None:
         return _too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return Response("CSRF check failed", status_code=403)
+        return PlainTextResponse(t("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
     await run_in_threadpool(accounts.record, request.app.state.db, session["user"], "logout",
@@ -156,7 +158,7 @@ def _address(request: Request) -> str:
 
 def _not_found() -> Response:
     """Outside the user's scope looks exactly like not there: ids are not revealed."""
-    return HTMLResponse("<h1>找不到 · Not found</h1>", status_code=404)
+    return HTMLResponse(f"<h1>{t('not_found')}</h1>", status_code=404)
 
 
 async def _exported(request: Request, session: dict, name: str, header: list[str],
@@ -168,9 +170,10 @@ async def _exported(request: Request, session: dict, name: str, header: list[str
 
 
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
+    """``header``: the columns' names, written in Chinese (``csv_<column>`` in the dictionary)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([t(f"csv_{column}") for column in header])
     writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -184,11 +187,11 @@ async def boxes_page(request: Request) -> Response:
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
     if request.url.path.endswith(".csv"):
-        return await _exported(request, session, "boxes.csv", ["county", "township", "village", "box", "last_seen",
-                                  "log", "acked_seq", "backlog", "open_incidents", "stale"],
-                    [[r["county"], r["township"], r["village"], r["box_id"], r["last_seen"],
-                      r["log_no"], r["acked_seq"], r["backlog"], r["open_incidents"],
-                      r["stale"]] for r in rows])
+        return await _exported(request, session, "boxes.csv", [
+            "county", "township", "village", "box_id", "last_seen", "log_no", "acked_seq", "backlog",
+            "open_incidents", "stale"], [
+            [r["county"], r["township"], r["village"], r["box_id"], r["last_seen"], r["log_no"],
+             r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
                    places=places, query=urlencode(request.query_params))
@@ -202,12 +205,13 @@ async def incidents_page(request: Request) -> Response:
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.incidents, state.db, filters)
     if request.url.path.endswith(".csv"):
-        return await _exported(request, session, "incidents.csv", list(reports.INCIDENT_COLUMNS),
-                    [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
+        return await _exported(request, session, "incidents.csv",
+                               list(reports.INCIDENT_COLUMNS),
+                               [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "incidents.html", session=session, incidents=rows,
                    filters=filters, places=places, limit=reports.MAX_ROWS,
-                   label=lambda kind: alarm_label(kind or "call", "en"),
+                   label=lambda kind: alarm_label(kind or "call", "zh"),
                    query=urlencode(request.query_params))
 
 
@@ -233,15 +237,15 @@ async def stats_page(request: Request) -> Response:
     for village in stats["villages"]:
         name = f"{village['township']} {village['village']}"
         village["alarm_chart"] = charts.bar_chart(
-            f"{name}: alarms per month", labels, list(village["alarms"].values()))
+            t("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
         village["failed_chart"] = charts.bar_chart(
-            f"{name}: failed deliveries per month", labels, list(village["failed"].values()),
+            t("hub_failed_chart", name=name), labels, list(village["failed"].values()),
             colour="#7f8c8d")
     waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
     ack_chart = charts.bar_chart(
-        "median minutes to first acknowledgement", [v["village"] for v in waits],
+        t("hub_ack_chart"), [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
-        colour="#2980b9", unit=" min") if waits else ""
+        colour="#2980b9", unit="分钟") if waits else ""
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return _render(request, "stats.html", session=session, stats=stats, filters=filters,
                    places=places, months=months, ack_chart=ack_chart,

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from edgebox.domain.timeline import CLOSE_REASON
 from edgebox.hub import api, dashboard
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
@@ -72,4 +73,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     # dictionary (Chinese first).
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
     app.state.templates.env.globals["t"] = translator("zh")
+    app.state.templates.env.globals["zone"] = time_zone
+    app.state.templates.env.globals["reason"] = lambda code: CLOSE_REASON["zh"].get(code or "",
+                                                                                code or "")
     return app
