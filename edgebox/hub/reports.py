@@ -82,6 +82,7 @@ def boxes(db, filters: Filters, stale_hours: float = 24) -> list[dict]:
             # Open alarms of the log the box uploads to now: an alarm left open in a database
             # since replaced will never be closed, and is no longer the box's to report.
             "SELECT b.box_id, b.county, b.township, b.village, b.last_seen, b.log_no,"
+            " b.households_registered,"
             " b.acked_seq, b.backlog, b.status, (SELECT count(*) FROM incidents i WHERE"
             " i.box_id = b.box_id AND i.log_no = b.log_no AND i.closed_at IS NULL)"
             " AS open_incidents FROM boxes b"

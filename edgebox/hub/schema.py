@@ -152,7 +152,8 @@ MIGRATIONS: list[str] = [
     # every box (the users of older hubs, who saw everything, stay so), 'township' the boxes
     # of their township, 'village' their one box. The audit log keeps who did what, when and
     # from where (logins, exports, account changes); it has no key of its own, rows are only
-    # ever added.
+    # ever added. ``households_registered``: the village's own count of its households, entered
+    # on the box's page, against which the roster's enrolment is reported.
     """
     ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'county';
     ALTER TABLE users ADD COLUMN township TEXT;
@@ -164,7 +165,8 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL DEFAULT '',
         address TEXT NOT NULL DEFAULT ''
     );
-    CREATE INDEX audit_at ON audit(at)
+    CREATE INDEX audit_at ON audit(at);
+    ALTER TABLE boxes ADD COLUMN households_registered INTEGER
     """,
 ]
 
