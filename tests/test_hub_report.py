@@ -5,7 +5,6 @@ holds only their villages. Chromium prints it to an A4 PDF and a picture in buil
 import re
 import shutil
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,18 +14,12 @@ import pytest
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.hub.monthly import percentile
 from edgebox.store import SqliteStore
-from edgebox.uplink.uploader import Uploader
-from tests.hub_support import HubProcess, fill_box, register, settings, try_login
+from tests.hub_support import USER_PASSWORD as PASSWORD
+from tests.hub_support import fill_box, start_scoped_hub, try_login
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).parent.parent / "build" / "artifacts"
 CHROMIUM = shutil.which("chromium")
-PASSWORD = "correct horse battery staple"
-BOXES = (("box-a", "token-for-box-a-0123456789", "太湖源镇", "石桥村"),
-         ("box-b", "token-for-box-b-0123456789", "太湖源镇", "竹林村"),
-         ("box-c", "token-for-box-c-0123456789", "於潜镇", "光明村"))
-USERS = (("zhao", ()), ("wang", ("--role", "township", "--township", "太湖源镇")),
-         ("li", ("--role", "village", "--box", "box-a")))
 MONTH_START = datetime(2026, 11, 10, 1, 0, tzinfo=timezone.utc)
 
 
@@ -63,25 +56,13 @@ def fill_village(store: SqliteStore) -> None:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("report")
-    url = str(tmp_path / "hub.db")
-    for box, token, township, village in BOXES:
-        register(url, box, token=token, township=township, village=village)
-    for name, role in USERS:
-        added = subprocess.run([sys.executable, "-m", "edgebox", "hub", "user", "add", name,
-                                "--password-stdin", *role, "--db", url], input=PASSWORD + "\n",
-                               capture_output=True, text=True, timeout=60)
-        assert added.returncode == 0, added.stderr
-    process = HubProcess(url, tmp_path).start()
-    for box, token, _, _ in BOXES:
-        store = SqliteStore(tmp_path / f"{box}.db")
+
+    def fill(box: str, store: SqliteStore) -> None:
         if box == "box-a":
             fill_village(store)
         else:
             fill_box(store, incidents=1, noise=1, start=MONTH_START)
-        uploader = Uploader(settings(process.url, box_id=box, token=token), store)
-        assert uploader.run_once().ok
-        uploader.client.close()
-        store.close()
+    process = start_scoped_hub(str(tmp_path / "hub.db"), tmp_path, fill)
     yield process
     process.stop()
 

@@ -3,8 +3,6 @@ box, a township officer only their township's, a village account only its box; i
 scope answer 404 (as if they did not exist) on every page, detail and export; the incident
 detail is the box's timeline; every login, export and account change is in the audit log."""
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -13,45 +11,20 @@ import pytest
 from edgebox.hub.database import open_database
 from edgebox.hub.local_time import local_time, county_zone
 from edgebox.hub.scope import Scope
-from edgebox.store import SqliteStore
-from edgebox.uplink.uploader import Uploader
-from tests.hub_support import (HubProcess, HubView, csv_rows, fill_box, hub_database_url,
-                               register, settings, try_login)
+from tests.hub_support import (USER_PASSWORD, HubView, csv_rows, fill_box, hub_cli,
+                               hub_database_url, register, start_scoped_hub, try_login)
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct horse battery staple"
-# (box, token, township, village): two townships, two villages in the first.
-BOXES = (("box-a", "token-for-box-a-0123456789", "太湖源镇", "石桥村"),
-         ("box-b", "token-for-box-b-0123456789", "太湖源镇", "竹林村"),
-         ("box-c", "token-for-box-c-0123456789", "於潜镇", "光明村"))
-USERS = (("zhao", ()), ("wang", ("--role", "township", "--township", "太湖源镇")),
-         ("li", ("--role", "village", "--box", "box-a")))
-
-
-def hub_cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgebox", "hub", *args, "--db", url],
-                          input=stdin, capture_output=True, text=True, timeout=60)
+PASSWORD = USER_PASSWORD
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def hub(request, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp(request.param)
-    url = hub_database_url(request.param, tmp_path)
-    for box, token, township, village in BOXES:
-        register(url, box, token=token, township=township, village=village)
-    for name, role in USERS:
-        added = hub_cli(url, "user", "add", name, "--password-stdin", *role,
-                        stdin=PASSWORD + "\n")
-        assert added.returncode == 0, added.stderr
-    process = HubProcess(url, tmp_path).start()
     start = datetime.now(timezone.utc) - timedelta(hours=3)
-    for box, token, _, _ in BOXES:
-        store = SqliteStore(tmp_path / f"{box}.db")
-        fill_box(store, incidents=2, noise=2, start=start)
-        uploader = Uploader(settings(process.url, box_id=box, token=token), store)
-        assert uploader.run_once().ok
-        uploader.client.close()
-        store.close()
+    process = start_scoped_hub(hub_database_url(request.param, tmp_path), tmp_path,
+                               lambda box, store: fill_box(store, incidents=2, noise=2,
+                                                           start=start))
     yield process
     process.stop()
 
