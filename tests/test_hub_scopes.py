@@ -143,7 +143,8 @@ def test_pages_and_exports_speak_chinese(clients):
     county = clients("zhao")
     header = county.get("/incidents.csv").text.splitlines()[0]
     assert header.startswith("\ufeff县（区）,乡镇,村,报警器,日志,报警编号,联防组")
-    for path in ("/", "/incidents", "/stats", "/audit", "/incidents/box-a/1/1"):
+    for path in ("/", "/incidents", "/stats", "/audit", "/incidents/box-a/1/1", "/accounts",
+                 "/report", "/boxes/box-a"):
         page = county.get(path).text
         assert "十户联防 · 县级平台" in page and "退出" in page, path
         # None of the interface's English words between the tags (ids and data aside).
@@ -154,3 +155,31 @@ def test_pages_and_exports_speak_chinese(clients):
                              r"filter|never|signal|open|closed|drill|acknowledged|all|min|"
                              r"alarms?|[Tt]imeline|[Aa]udit)\b", text)
         assert not english, (path, english)
+
+
+def test_the_county_manages_accounts_on_its_page_and_each_change_is_audited(hub, clients):
+    county, township = clients("zhao"), clients("wang")
+    token = re.search(r'name="csrf" value="([^"]+)"', county.get("/accounts").text).group(1)
+
+    def change(client, csrf, **fields):
+        return client.post("/accounts", data={"csrf": csrf, **fields})
+    # A township officer cannot see the page nor post to it (not found, like any foreign id).
+    own = re.search(r'name="csrf" value="([^"]+)"', township.get("/").text).group(1)
+    assert township.get("/accounts").status_code == 404
+    assert change(township, own, action="add", name="x", password=PASSWORD,
+                  role="county").status_code == 404
+    refused = change(county, token, action="add", name="sun", password=PASSWORD,
+                     role="township", township="没有镇")
+    assert refused.status_code == 400 and "乡镇“没有镇”没有登记任何报警器" in refused.text
+    assert change(county, token, action="remove", name="zhao").status_code == 400
+    added = change(county, token, action="add", name="sun", password=PASSWORD,
+                   role="township", township="於潜镇")
+    assert added.status_code == 303
+    sun = clients("sun")
+    assert {row["box_id"] for row in csv_rows(sun, "/boxes.csv")} == {"box-c"}
+    assert change(county, token, action="remove", name="sun").status_code == 303
+    assert sun.get("/").status_code == 303  # logged out at once
+    audit = county.get("/audit").text
+    assert re.search(r"<td>zhao</td><td>新增用户</td><td>sun township 於潜镇</td>"
+                     r"<td>127\.0\.0\.1</td>", audit)
+    assert re.search(r"<td>zhao</td><td>删除用户</td><td>sun</td>", audit)

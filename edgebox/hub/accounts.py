@@ -49,9 +49,10 @@ MIN_PASSWORD = 10
 def _checked(name: str, password: str) -> str:
     name = name.strip()
     if not name or len(name) > 64:
-        raise RegistryError("a user name must be 1-64 characters")
+        raise RegistryError("a user name must be 1-64 characters", "hub_err_name")
     if len(password) < MIN_PASSWORD:
-        raise RegistryError(f"a password must be at least {MIN_PASSWORD} characters")
+        raise RegistryError(f"a password must be at least {MIN_PASSWORD} characters",
+                            "hub_err_password", n=MIN_PASSWORD)
     return name
 
 
@@ -59,31 +60,35 @@ def _checked_scope(tx, role: str, township: str, box_id: str) -> tuple[str, str]
     """(township, box_id) as stored for ``role``; a scope naming no registered place is
     refused, so an account can never be made that silently sees nothing."""
     if role not in ROLES:
-        raise RegistryError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+        raise RegistryError(f"a role is one of {', '.join(ROLES)}, not {role!r}",
+                            "hub_err_role")
     if role == "township":
         township = township.strip()
         if not tx.one("SELECT 1 FROM boxes WHERE township = ?", (township,)):
             raise RegistryError(f"no box is registered in township {township!r}:"
-                                " register its boxes first")
+                                " register its boxes first", "hub_err_township",
+                                township=township)
         return township, ""
     if role == "village":
         box_id = box_id.strip()
         if not tx.one("SELECT 1 FROM boxes WHERE box_id = ?", (box_id,)):
             raise RegistryError(f"no box {box_id!r} is registered: a village account needs"
-                                " its box (--box)")
+                                " its box (--box)", "hub_err_box", box=box_id)
         return "", box_id
     return "", ""
 
 
 def add_user(db, name: str, password: str, replace: bool = False, role: str = "county",
-             township: str = "", box_id: str = "", actor: str = "cli") -> None:
+             township: str = "", box_id: str = "", actor: str = "cli",
+             address: str = "") -> None:
     name = _checked(name, password)
     hashed = hash_password(password)
     with db.transaction() as tx:
         township, box_id = _checked_scope(tx, role, township, box_id)
         exists = tx.one("SELECT 1 FROM users WHERE name = ?", (name,))
         if exists and not replace:
-            raise RegistryError(f"user {name} exists (use --replace to set a new password)")
+            raise RegistryError(f"user {name} exists (use --replace to set a new password)",
+                                "hub_err_exists", name=name)
         if exists:
             tx.execute("UPDATE users SET password = ?, role = ?, township = ?, box_id = ?"
                        " WHERE name = ?", (hashed, role, township, box_id, name))
@@ -93,7 +98,7 @@ def add_user(db, name: str, password: str, replace: bool = False, role: str = "c
                        " VALUES (?, ?, ?, ?, ?, ?)",
                        (name, hashed, utc_iso(), role, township, box_id))
         _record(tx, actor, "user_replaced" if exists else "user_added",
-                f"{name} {role} {township or box_id}".strip())
+                f"{name} {role} {township or box_id}".strip(), address)
 
 
 def set_password(db, name: str, password: str, actor: str = "cli") -> None:
@@ -108,14 +113,14 @@ def set_password(db, name: str, password: str, actor: str = "cli") -> None:
         _record(tx, actor, "password_set", name)
 
 
-def remove_user(db, name: str, actor: str = "cli") -> None:
+def remove_user(db, name: str, actor: str = "cli", address: str = "") -> None:
     """The user and their sessions go: a page open in their browser answers with the login."""
     name = name.strip()
     with db.transaction() as tx:
         tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
         if tx.execute("DELETE FROM users WHERE name = ?", (name,)) == 0:
-            raise RegistryError(f"no user {name}")
-        _record(tx, actor, "user_removed", name)
+            raise RegistryError(f"no user {name}", "hub_err_no_user", name=name)
+        _record(tx, actor, "user_removed", name, address)
 
 
 def list_users(db) -> list[dict]:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from edgebox.domain.timeline import CLOSE_REASON
-from edgebox.hub import api, dashboard, report_pages
+from edgebox.hub import account_pages, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
@@ -59,6 +59,8 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
         Route("/incidents.csv", dashboard.incidents_page),
         Route("/incidents/{box_id}/{log_no:int}/{incident_id:int}", dashboard.incident_page),
         Route("/audit", dashboard.audit_page),
+        Route("/accounts", account_pages.accounts_page),
+        Route("/accounts", account_pages.change_account, methods=["POST"]),
         Route("/boxes/{box_id}", report_pages.box_page),
         Route("/boxes/{box_id}/households", report_pages.set_households, methods=["POST"]),
         Route("/report", report_pages.report_page),

@@ -1,0 +1,60 @@
+"""The county's page for the hub's accounts: every user with role and scope, a form to add
+one (or give an existing one a new password and role) and a button to remove one. Only county
+users reach it; every change goes to the audit log with who made it and from where."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from edgebox.hub import accounts
+from edgebox.hub.errors import RegistryError
+from edgebox.hub.dashboard import (_address, _not_found, _render, _session, _small_form,
+                                   _to_login, _too_large, t)
+
+
+async def _county_session(request: Request) -> tuple[dict | None, Response | None]:
+    session = await _session(request)
+    if session is None:
+        return None, _to_login(request)
+    if not session["scope"].is_county:
+        return None, _not_found()
+    return session, None
+
+
+async def accounts_page(request: Request, error: str = "", status: int = 200) -> Response:
+    session, refusal = await _county_session(request)
+    if refusal is not None:
+        return refusal
+    users = await run_in_threadpool(accounts.list_users, request.app.state.db)
+    response = _render(request, "accounts.html", session=session, users=users, error=error)
+    response.status_code = status
+    return response
+
+
+async def change_account(request: Request) -> Response:
+    """POST /accounts: ``action`` add (name, password, role, township, box) or remove (name)."""
+    session, refusal = await _county_session(request)
+    if refusal is not None:
+        return refusal
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
+    if not accounts.same_token(form.get("csrf"), session["csrf"]):
+        return PlainTextResponse(t("expired"), status_code=403)
+    field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
+                                                       "township", "box_id")}
+    db, actor, address = request.app.state.db, session["user"], _address(request)
+    try:
+        if field["action"] == "remove":
+            if field["name"].strip() == actor:
+                return await accounts_page(request, t("hub_not_yourself"), 400)
+            await run_in_threadpool(accounts.remove_user, db, field["name"], actor, address)
+        else:
+            await run_in_threadpool(accounts.add_user, db, field["name"], field["password"],
+                                    form.get("replace") == "1", field["role"] or "county",
+                                    field["township"], field["box_id"], actor, address)
+    except RegistryError as exc:  # a clear reason, in the page's words; nothing changed
+        return await accounts_page(request, t(exc.words or "hub_account_refused",
+                                              **exc.fields), 400)
+    return RedirectResponse("/accounts", status_code=303)
