@@ -3,6 +3,8 @@ box, a township officer only their township's, a village account only its box; i
 scope answer 404 (as if they did not exist) on every page, detail and export; the incident
 detail is the box's timeline; every login, export and account change is in the audit log."""
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -183,3 +185,13 @@ def test_the_county_manages_accounts_on_its_page_and_each_change_is_audited(hub,
     assert re.search(r"<td>zhao</td><td>新增用户</td><td>sun township 於潜镇</td>"
                      r"<td>127\.0\.0\.1</td>", audit)
     assert re.search(r"<td>zhao</td><td>删除用户</td><td>sun</td>", audit)
+
+
+def test_the_county_clock_is_configurable_and_a_wrong_zone_is_refused(tmp_path):
+    stored = "2026-11-30T17:30:00.000+00:00"
+    assert local_time(stored, county_zone("Asia/Shanghai")) == "2026-12-01 01:30:00"
+    assert local_time(stored, county_zone("Asia/Urumqi")) == "2026-11-30 23:30:00"
+    started = subprocess.run([sys.executable, "-m", "edgebox", "hub", "serve", "--db",
+                              str(tmp_path / "hub.db"), "--port", "1", "--time-zone",
+                              "Mars/Olympus"], capture_output=True, text=True, timeout=60)
+    assert started.returncode != 0 and "unknown time zone 'Mars/Olympus'" in started.stderr

@@ -188,8 +188,8 @@ async def boxes_page(request: Request) -> Response:
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
     if request.url.path.endswith(".csv"):
         return await _exported(request, session, "boxes.csv", [
-            "county", "township", "village", "box_id", "last_seen", "log_no", "acked_seq", "backlog",
-            "open_incidents", "stale"], [
+            "county", "township", "village", "box_id", "last_seen", "log_no", "acked_seq",
+            "backlog", "open_incidents", "stale"], [
             [r["county"], r["township"], r["village"], r["box_id"], r["last_seen"], r["log_no"],
              r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])

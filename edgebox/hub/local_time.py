@@ -8,6 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from edgebox.hub.errors import RegistryError
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+# What a Chinese page calls the zone (China keeps one clock, 北京时间, in every province).
+ZONE_WORDS = {"Asia/Shanghai": "北京", "Asia/Chongqing": "北京", "Asia/Urumqi": "新疆"}
+
+
+def zone_words(name: str) -> str:
+    """'Asia/Shanghai' → '北京' for the page's '时间为北京时间'; other zones by their name."""
+    return ZONE_WORDS.get(name, name)
 
 
 def county_zone(name: str) -> ZoneInfo:

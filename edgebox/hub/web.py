@@ -15,7 +15,7 @@ from edgebox.domain.timeline import CLOSE_REASON
 from edgebox.hub import account_pages, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
-from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
+from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time, zone_words
 from edgebox.hub.verify import Verifier
 from edgebox.login_limit import AccountLimiter, LoginLimiter
 from edgebox.web.i18n import translator
@@ -78,7 +78,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     # dictionary (Chinese first).
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
     app.state.templates.env.globals["t"] = translator("zh")
-    app.state.templates.env.globals["zone"] = time_zone
+    app.state.templates.env.globals["zone"] = zone_words(time_zone)
     app.state.templates.env.globals["reason"] = lambda code: CLOSE_REASON["zh"].get(code or "",
                                                                                 code or "")
     return app
