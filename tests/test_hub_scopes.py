@@ -13,8 +13,11 @@ import pytest
 from edgebox.hub.database import open_database
 from edgebox.hub.local_time import local_time, county_zone
 from edgebox.hub.scope import Scope
+from edgebox.store import SqliteStore
+from edgebox.uplink.uploader import Uploader
 from tests.hub_support import (USER_PASSWORD, HubView, csv_rows, fill_box, hub_cli,
-                               hub_database_url, register, start_scoped_hub, try_login)
+                               hub_database_url, register, settings, start_scoped_hub,
+                               try_login)
 
 pytestmark = pytest.mark.slow
 PASSWORD = USER_PASSWORD
@@ -195,3 +198,30 @@ def test_the_county_clock_is_configurable_and_a_wrong_zone_is_refused(tmp_path):
                               str(tmp_path / "hub.db"), "--port", "1", "--time-zone",
                               "Mars/Olympus"], capture_output=True, text=True, timeout=60)
     assert started.returncode != 0 and "unknown time zone 'Mars/Olympus'" in started.stderr
+
+
+def test_the_county_registers_a_box_whose_token_is_shown_once_and_works(hub, clients,
+                                                                        tmp_path):
+    county, township = clients("zhao"), clients("wang")
+    token = re.search(r'name="csrf" value="([^"]+)"', county.get("/").text).group(1)
+    place = {"box_id": "box-d", "county": "临安区", "township": "於潜镇", "village": "新村"}
+    own = re.search(r'name="csrf" value="([^"]+)"', township.get("/").text).group(1)
+    assert township.post("/boxes", data={"csrf": own, **place}).status_code == 404
+    shown = county.post("/boxes", data={"csrf": token, **place})
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    secret = re.search(r'<code id="token">([^<]+)</code>', shown.text).group(1)
+    again = county.post("/boxes", data={"csrf": token, **place})
+    assert again.status_code == 400 and "报警器box-d已登记" in again.text
+    store = SqliteStore(tmp_path / "box-d.db")
+    try:
+        fill_box(store, incidents=1, noise=1)
+        uploader = Uploader(settings(hub.url, box_id="box-d", token=secret), store)
+        assert uploader.run_once().ok
+        uploader.client.close()
+    finally:
+        store.close()
+    assert "box-d" in {row["box_id"] for row in csv_rows(county, "/incidents.csv")}
+    assert "box-d" not in {row["box_id"] for row in csv_rows(township, "/incidents.csv")}
+    assert secret not in county.get("/").text and secret not in county.get("/audit").text
+    assert re.search(r"<td>zhao</td><td>登记报警器</td><td>box-d 临安区 於潜镇 新村</td>",
+                     county.get("/audit").text)

@@ -1,13 +1,14 @@
-"""The county's page for the hub's accounts: every user with role and scope, a form to add
-one (or give an existing one a new password and role) and a button to remove one. Only county
-users reach it; every change goes to the audit log with who made it and from where."""
+"""What only the county manages: the hub's accounts (every user with role and scope, a form to
+add one or give an existing one a new password and role, a button to remove one) and the boxes
+(register one: its token is shown once, to be put in the box's uplink.token). Others get "not
+found"; every change goes to the audit log with who made it and from where."""
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from edgebox.hub import accounts
+from edgebox.hub import accounts, registry
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.dashboard import (_address, _not_found, _render, _session, _small_form,
                                    _to_login, _too_large, t)
@@ -58,3 +59,29 @@ async def change_account(request: Request) -> Response:
         return await accounts_page(request, t(exc.words or "hub_account_refused",
                                               **exc.fields), 400)
     return RedirectResponse("/accounts", status_code=303)
+
+
+async def register_box(request: Request) -> Response:
+    """POST /boxes: register a box (box_id, county, township, village); the page that shows
+    its new token once."""
+    session, refusal = await _county_session(request)
+    if refusal is not None:
+        return refusal
+    form = await _small_form(request)
+    if form is None:
+        return _too_large()
+    if not accounts.same_token(form.get("csrf"), session["csrf"]):
+        return PlainTextResponse(t("expired"), status_code=403)
+    place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",
+                                                                "village")}
+    try:
+        token = await run_in_threadpool(registry.add_box, request.app.state.db,
+                                        place["box_id"], place["county"], place["township"],
+                                        place["village"], None, False, session["user"],
+                                        _address(request))
+    except RegistryError as exc:
+        return PlainTextResponse(t(exc.words or "hub_account_refused", **exc.fields),
+                                 status_code=400)
+    response = _render(request, "box_added.html", session=session, token=token, **place)
+    response.headers["Cache-Control"] = "no-store"  # the token is shown once, never cached
+    return response

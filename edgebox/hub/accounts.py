@@ -14,6 +14,7 @@ import secrets
 import time
 
 from edgebox.hub.errors import RegistryError
+from edgebox.hub.audit import record_in
 from edgebox.hub.registry import utc_iso
 from edgebox.hub.scope import ROLES, Scope
 
@@ -97,7 +98,7 @@ def add_user(db, name: str, password: str, replace: bool = False, role: str = "c
             tx.execute("INSERT INTO users (name, password, created_at, role, township, box_id)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
                        (name, hashed, utc_iso(), role, township, box_id))
-        _record(tx, actor, "user_replaced" if exists else "user_added",
+        record_in(tx, actor, "user_replaced" if exists else "user_added",
                 f"{name} {role} {township or box_id}".strip(), address)
 
 
@@ -110,7 +111,7 @@ def set_password(db, name: str, password: str, actor: str = "cli") -> None:
         if tx.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name)) == 0:
             raise RegistryError(f"no user {name}")
         tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
-        _record(tx, actor, "password_set", name)
+        record_in(tx, actor, "password_set", name)
 
 
 def remove_user(db, name: str, actor: str = "cli", address: str = "") -> None:
@@ -120,7 +121,7 @@ def remove_user(db, name: str, actor: str = "cli", address: str = "") -> None:
         tx.execute("DELETE FROM sessions WHERE user_name = ?", (name,))
         if tx.execute("DELETE FROM users WHERE name = ?", (name,)) == 0:
             raise RegistryError(f"no user {name}", "hub_err_no_user", name=name)
-        _record(tx, actor, "user_removed", name, address)
+        record_in(tx, actor, "user_removed", name, address)
 
 
 def list_users(db) -> list[dict]:
@@ -179,23 +180,3 @@ def close_session(db, token: str) -> None:
 def same_token(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
-
-def _record(tx, user: str, action: str, detail: str = "", address: str = "") -> None:
-    tx.execute("INSERT INTO audit (at, user_name, action, detail, address) VALUES"
-               " (?, ?, ?, ?, ?)", (utc_iso(), user, action, detail[:500], address[:64]))
-
-
-def record(db, user: str, action: str, detail: str = "", address: str = "") -> None:
-    """One line in the audit log: ``user`` did ``action`` (login, export …) from ``address``."""
-    with db.transaction() as tx:
-        _record(tx, user, action, detail, address)
-
-
-AUDIT_ROWS = 500
-
-
-def audit_log(db, limit: int = AUDIT_ROWS) -> list[dict]:
-    """The newest audit lines first (the county's audit page)."""
-    with db.transaction(write=False) as tx:
-        return tx.dicts("SELECT at, user_name, action, detail, address FROM audit"
-                        f" ORDER BY at DESC LIMIT {int(limit)}")

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
-from edgebox.hub import accounts, charts, reports
+from edgebox.hub import accounts, audit, charts, reports
 from edgebox.hub.incident_detail import incident_detail
 from edgebox.web.i18n import translator
 from edgebox.web.guard import BodyTooLarge, read_form
@@ -108,11 +108,11 @@ async def login(request: Request) -> Response:
         state.limiter.failed(client)
         state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
-        await run_in_threadpool(accounts.record, state.db, account, "login_failed", "", client)
+        await run_in_threadpool(audit.record, state.db, account, "login_failed", "", client)
         return _login_again(request, form, 401, t("hub_wrong_login"))
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
-    await run_in_threadpool(accounts.record, state.db, name.strip(), "login", "", client)
+    await run_in_threadpool(audit.record, state.db, name.strip(), "login", "", client)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https",
@@ -132,7 +132,7 @@ async def logout(request: Request) -> Response:
         return PlainTextResponse(t("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
-    await run_in_threadpool(accounts.record, request.app.state.db, session["user"], "logout",
+    await run_in_threadpool(audit.record, request.app.state.db, session["user"], "logout",
                             "", _address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -164,7 +164,7 @@ def _not_found() -> Response:
 async def _exported(request: Request, session: dict, name: str, header: list[str],
                     rows: list[list]) -> Response:
     """A CSV download, written to the audit log with what was asked for."""
-    await run_in_threadpool(accounts.record, request.app.state.db, session["user"], "export",
+    await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
                             f"{name}?{request.url.query}"[:500], _address(request))
     return _csv(name, header, rows)
 
@@ -274,5 +274,5 @@ async def audit_page(request: Request) -> Response:
         return _to_login(request)
     if not session["scope"].is_county:
         return _not_found()
-    rows = await run_in_threadpool(accounts.audit_log, request.app.state.db)
+    rows = await run_in_threadpool(audit.audit_log, request.app.state.db)
     return _render(request, "audit.html", session=session, rows=rows)

@@ -14,6 +14,7 @@ import math
 import statistics
 from datetime import datetime
 
+from edgebox.hub.audit import record_in
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.reports import Filters, minutes_between
 from edgebox.hub.scope import Scope
@@ -111,7 +112,8 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return round(100 * part / whole, 1) if part is not None and whole else None
 
 
-def set_households_registered(db, scope: Scope, box_id: str, count: int) -> bool:
+def set_households_registered(db, scope: Scope, box_id: str, count: int, actor: str,
+                              address: str = "") -> bool:
     """The village's registered household count for its box. Only the village's own account
     or the county may set it; False when this user may not (or the box is not there)."""
     if not 0 <= count <= 100000:
@@ -120,6 +122,9 @@ def set_households_registered(db, scope: Scope, box_id: str, count: int) -> bool
         return False
     where, args = Filters(box_id=box_id, scope=scope).where()
     with db.transaction() as tx:
-        return tx.execute("UPDATE boxes SET households_registered = ? WHERE box_id IN"
-                          f" (SELECT b.box_id FROM boxes b WHERE {where})",
-                          [count, *args]) == 1
+        changed = tx.execute("UPDATE boxes SET households_registered = ? WHERE box_id IN"
+                             f" (SELECT b.box_id FROM boxes b WHERE {where})",
+                             [count, *args]) == 1
+        if changed:
+            record_in(tx, actor, "households_set", f"{box_id} {count}", address)
+    return changed

@@ -43,13 +43,12 @@ async def set_households(request: Request) -> Response:
     try:
         count = int(str(form.get("households_registered", "")).strip())
         changed = await run_in_threadpool(set_households_registered, request.app.state.db,
-                                          session["scope"], box_id, count)
+                                          session["scope"], box_id, count, session["user"],
+                                          _address(request))
     except (ValueError, RegistryError):
         return PlainTextResponse(t("hub_bad_count"), status_code=400)
     if not changed:
         return _not_found()
-    await run_in_threadpool(accounts.record, request.app.state.db, session["user"],
-                            "households_set", f"{box_id} {count}", _address(request))
     return RedirectResponse(f"/boxes/{box_id}", status_code=303)
 
 

@@ -283,6 +283,16 @@ WORDS = {
     "hub_err_exists": ("账号{name}已存在（勾选“重设已有账号”可重设）",
                        "Account {name} exists (tick 'reset' to reset it)"),
     "hub_err_no_user": ("没有账号{name}", "No account {name}"),
+    "hub_register_box": ("登记报警器", "Register a box"),
+    "hub_box_added": ("已登记报警器 {box}（{place}）", "Box {box} registered ({place})"),
+    "hub_token_once": ("下面的密钥只显示这一次：请写入该报警器的 uplink.token 文件",
+                       "This token is shown only once: put it in the box's uplink.token"),
+    "hub_err_box_id": ("报警器编号只能用1到64个英文字母、数字、“.”“_”“-”",
+                       "A box id is 1-64 ASCII letters, digits, '.', '_' or '-'"),
+    "hub_err_place": ("县、乡镇、村都要填写", "County, township and village are all needed"),
+    "hub_err_box_exists": ("报警器{box}已登记", "Box {box} is already registered"),
+    "audit_box_added": ("登记报警器", "registered a box"),
+    "audit_box_replaced": ("重新登记报警器", "re-registered a box"),
     "hub_time_zone": ("时间为{zone}时间", "times in {zone}"),
 }
 
