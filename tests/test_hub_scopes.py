@@ -91,6 +91,7 @@ def test_the_incident_detail_is_the_boxes_timeline_in_chinese_and_county_time(hu
     assert "来电报警" in page and "报警短信 → H02" in page and "H02 已确认前往" in page
     assert "报警结束（已到时）" in page and "失败" in page
     assert "+02:00" in page and "+30:00" in page
+    assert "H01 138 0013 8001" in page  # the caller's number written as the box writes it
     # Who acknowledged, by which channel, at what time in the county's zone (UTC+8).
     opened = HubView(hub.db_url)
     try:

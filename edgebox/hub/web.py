@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from edgebox.domain.phones import display
 from edgebox.domain.timeline import CLOSE_REASON
 from edgebox.hub import account_pages, api, dashboard, report_pages
 from edgebox.hub.database import open_database
@@ -80,6 +81,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
     app.state.templates.env.globals["t"] = translator("zh")
     app.state.templates.env.globals["zone"] = zone_words(time_zone)
+    app.state.templates.env.filters["phone"] = display  # as the box writes numbers
     app.state.templates.env.globals["reason"] = lambda code: CLOSE_REASON["zh"].get(code or "",
                                                                                 code or "")
     return app
