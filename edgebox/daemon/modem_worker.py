@@ -14,6 +14,15 @@ or echo back at their power-up values) is initialised again on the open port.
 A modem whose sends keep failing is taken out of service for a while (like smstools3); what it
 could not send goes back to the outbox for the others. A delivery that fails because the modem
 failed does not use up one of its own attempts: only the member's number failing does that.
+
+With nothing to do the worker sleeps until it is woken or until its next timer: the earliest
+pending delivery's back-off ending (one read of the queue, no write lock), the next health
+check, the end of an out-of-service spell, and LOOK_SECONDS at most. The daemon wakes it when
+it plans work (after the call is rejected, on the alarm path: a worker woken by the alarm's
+commit would put its first submit before the ATH), when stopping and when a port is lost, and
+so does the modem printing a boot line (it may have restarted in place). A writer that wakes
+nobody (the disk-full notice, so that the alarm being committed goes out first; the hub's
+summary from the uploader's thread) is found within LOOK_SECONDS.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ from typing import Callable
 from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.daemon.send_recorder import SendRecorder
+from edgebox.daemon.thread_names import label_threads
 from edgebox.domain import alarm
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
@@ -38,6 +48,8 @@ log = logging.getLogger(__name__)
 REOPEN_BACKOFF = (1, 2, 5, 10, 30)
 REOPENS_BEFORE_POWER_CYCLE = 3
 TIMEOUTS_BEFORE_RESET = 2
+LOOK_SECONDS = 30.0  # the longest an idle worker sleeps (see the module's docstring)
+CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait: never a spin
 
 
 class ModemWorker:
@@ -77,9 +89,15 @@ class ModemWorker:
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0
+        self._back_at = 0.0
         self._thread: threading.Thread | None = None
-        # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh.
+        # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh
+        # or while the worker sleeps for want of work (``asleep``: a wait is not a stuck step).
         self.heartbeat = time.monotonic()
+        self.asleep = False
+        # Seconds the last idle wait was for, for tests and the curious.
+        self.idle_wait: float | None = None
+        self.turns = 0  # steps taken: a test waits for the next one instead of for time
         # What the modem receives is in the store before the modem deletes its copy.
         modem.keep_incoming(self._keep_sms)
 
@@ -95,13 +113,14 @@ class ModemWorker:
     def stalled(self, limit: float) -> bool:
         """The thread died, or one step has taken longer than ``limit`` seconds."""
         dead = self._thread is not None and not self._thread.is_alive()
-        return dead or time.monotonic() - self.heartbeat > limit
+        return dead or (not self.asleep and time.monotonic() - self.heartbeat > limit)
 
     # -- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.heartbeat = time.monotonic()
+            self.turns += 1
             try:
                 self._step()
             except Exception:  # the worker must outlive any one bad step
@@ -110,12 +129,24 @@ class ModemWorker:
         self._hand_back_claimed("the box is stopping")
         self.recorder.close()
 
+    def _sleep(self, seconds: float | None) -> None:
+        """Wait until woken, or ``seconds`` (None: no limit). The wake flag was cleared at the
+        start of the step, before it looked for work: a wake-up since then ends this at once."""
+        self.idle_wait = seconds
+        self.asleep = True
+        try:
+            self.wake.wait(None if seconds is None else max(0.0, seconds))
+        finally:
+            self.asleep = False
+
     def _step(self) -> None:
+        self.wake.clear()
         if self.state == "out_of_service":
-            self._stop.wait(1)
             if time.monotonic() >= self._back_at:
                 self.state = "recovering"
                 self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
+            else:
+                self._sleep(self._back_at - time.monotonic())
             return
         if not self.modem.alive:
             self._hand_back_claimed("modem lost")
@@ -130,8 +161,14 @@ class ModemWorker:
             self._reinitialise(detected=suspected[0], settings_off=suspected[1])
             return
         delivery, self._claimed = self._claimed, None
+        due_in = None  # seconds until the earliest pending delivery may be claimed
         if delivery is None:
-            delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+            due_in = self._due_in()
+            if due_in is not None and due_in <= 0:
+                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+                if delivery is None:  # another modem took it: when is the next one due?
+                    due_in = self._due_in()
+                    due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
         if delivery is not None and delivery["kind"] == alarm.SMS:
             self._send(delivery)
             return
@@ -143,8 +180,23 @@ class ModemWorker:
         elif time.monotonic() >= self._next_health:
             self._check_health()
         else:
-            self.wake.wait(0.5)
-            self.wake.clear()
+            self._sleep(self.next_wake(due_in))
+
+    def _due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery this modem can carry may be claimed
+        (negative: it may now), None when none is pending."""
+        due = self.store.next_delivery_due(self.kinds)
+        return None if due is None else (due - self.clock()).total_seconds()
+
+    def next_wake(self, due_in: float | None) -> float:
+        """Seconds an idle worker may sleep: until the next health check, or the earliest
+        pending delivery's back-off ending (``due_in``) if that is sooner, LOOK_SECONDS at
+        most. Monotonic: a wall clock stepped meanwhile moves the back-offs with it
+        (ClockWatch), not this wait."""
+        due = [self._next_health - time.monotonic(), LOOK_SECONDS]
+        if due_in is not None:
+            due.append(max(0.0, due_in))
+        return min(due)
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -317,6 +369,7 @@ class ModemWorker:
             self._stop.wait(delay)
             return
         self.state = "ready"
+        label_threads()  # the port's reader threads are new
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0

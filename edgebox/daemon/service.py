@@ -20,14 +20,15 @@ from datetime import date, datetime
 from typing import Callable
 
 from edgebox.adapters.modem import readings
-from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
-                                           UssdReply)
+from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
+                                           IncomingSms, ModemLost, UssdReply)
 from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.clock_watch import ClockWatch
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.office import OfficeDesk
 from edgebox.daemon.policy import AlarmPolicy
 from edgebox.daemon.sms_admin import SmsAdministration
+from edgebox.daemon.thread_names import label_threads
 from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm
 from edgebox.domain.messages import render
@@ -40,6 +41,14 @@ log = logging.getLogger("edgebox")
 
 POLICY_TICK_SECONDS = 1.0
 HELD_REPORTS_EVERY = 10.0  # seconds between looks for reports held past their time
+# The longest the event loop sleeps with nothing due. The roster's generation and the wall
+# clock are looked at on every turn and no signal reaches this process when they change (the
+# roster is written by other processes: the CLI, the web panel), so an idle box still looks
+# this often: one primary-key read and a clock reading.
+IDLE_LOOK_SECONDS = 2.0
+# With a drill schedule or households checked in on daily, how often an idle box looks for a
+# slot or a check-in window that has come (both are minutes long).
+CLOCK_LOOK_SECONDS = 10.0
 # An event deferred off the alarm path (see SqliteStore.defer_event) normally rides on the
 # next durable commit; when none comes within this long, it gets a commit of its own.
 DEFERRED_EVENTS_SECONDS = 1.0
@@ -104,6 +113,7 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
             worker.start()
         for service in self.services:
             service.start()
+        label_threads()  # the kernel's thread names, for top -H and the idle benchmark
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -156,13 +166,16 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         handlers = {IncomingCall: self._on_incoming_call, IncomingSms: self.on_sms,
                     OfficeAction: self.on_office,
                     DeliveryReport: self.on_report, UssdReply: self.on_ussd,
-                    KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost}
+                    KeyAcknowledged: self.on_key_ack, ModemLost: self.on_modem_lost,
+                    BootLineSeen: self.on_boot_line}
         while not self._stop.is_set():
             self._loop_heartbeat = time.monotonic()
             try:
-                event = self.events.get(timeout=0.2)
+                event = self.events.get(timeout=self._seconds_to_next_timer())
             except queue.Empty:
                 event = None
+            if event is not None:  # it may start timers (an alarm, a broadcast): look now
+                self._next_policy_tick = 0.0
             try:
                 # SMS a worker has sent are recorded on its recorder's thread, moments later:
                 # settled before anything here reads the store (who was told, which report
@@ -170,7 +183,8 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                 for worker in self.workers.values():
                     worker.recorder.flush()
                 self.follow_roster()  # a call is looked up in the roster in force now
-                self._clock_watch.check()  # before anything measures time with the new clock
+                if self._clock_watch.check() is not None:  # before anything measures time
+                    self._wake_workers()  # their back-offs moved: sleeping ones look again
                 handler = handlers.get(type(event))
                 if handler:
                     handler(event)
@@ -243,6 +257,12 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
                                 reason=event.reason)
         self._wake_workers()
 
+    def on_boot_line(self, event: BootLineSeen) -> None:
+        """The modem may have restarted in place: its worker, asleep while idle, looks now."""
+        worker = self.workers.get(event.modem)
+        if worker is not None:
+            worker.wake.set()
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _post_key_ack(self, delivery_id: int) -> None:
@@ -297,6 +317,37 @@ class Daemon(AlarmPolicy, SmsAdministration, AlarmTimers):
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
             self._policy_tick(self.clock())
+            if not self._clock_rules_running():
+                # Nothing for the ladder, a broadcast's progress or a check-in: the next event
+                # starts the ticking again; a drill schedule or a household's daily check-in
+                # window needs a look now and then.
+                self._next_policy_tick = time.monotonic() + CLOCK_LOOK_SECONDS \
+                    if self._clock_rules_scheduled() else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
             self.store.expire_held_reports(self.clock())
+
+    def _clock_rules_running(self) -> bool:
+        """Something the clock moves on each second: an open incident (its ladder, expiry,
+        drill report), a broadcast still to report progress, a check-in waiting for 平安."""
+        return bool(self.store.incidents("open") or self.store.broadcasts_running()
+                    or self.store.check_ins_in_progress())
+
+    def _clock_rules_scheduled(self) -> bool:
+        """Something the clock starts by itself: a drill slot, a household's check-in window."""
+        return bool(self.config.drill_schedule) or any(
+            h.check_in for h in self.roster.households)
+
+    def _seconds_to_next_timer(self) -> float:
+        """How long the event loop may wait for an event: until the siren is due off, a
+        deferred event is due for its own commit, the ladder's next second (only while an
+        incident is open or a broadcast runs), the held reports' next look; IDLE_LOOK_SECONDS
+        at most (the roster's generation and the clock, see there)."""
+        now = time.monotonic()
+        due = [now + IDLE_LOOK_SECONDS, self._next_policy_tick, self._next_held_reports]
+        if self._siren_off_at is not None:
+            due.append(self._siren_off_at)
+        deferred = self.store.deferred_since()
+        if deferred is not None:
+            due.append(deferred + DEFERRED_EVENTS_SECONDS)
+        return max(0.0, min(due) - now)

@@ -72,6 +72,14 @@ class Roster:
         object.__setattr__(self, "_by_id", {h.id: h for h in self.households})
         object.__setattr__(self, "_by_phone", {p: h for h in self.households for p in h.phones})
         object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
+        # A household's groups in roster order (one, or two on a boundary): every call and
+        # every SMS asks, so it must not scan all the groups of a 5,000-household township.
+        groups_by_member: dict[str, list[Group]] = {}
+        for g in self.groups:
+            for hid in dict.fromkeys(g.member_ids):  # a group listing one twice counts once
+                groups_by_member.setdefault(hid, []).append(g)
+        object.__setattr__(self, "_groups_by_member",
+                           {hid: tuple(found) for hid, found in groups_by_member.items()})
 
     @property
     def is_empty(self) -> bool:
@@ -98,7 +106,7 @@ class Roster:
                 "vulnerable_in_groups": sum(1 for hid in vulnerable if hid in grouped)}
 
     def groups_of(self, household_id: str) -> list[Group]:
-        return [g for g in self.groups if household_id in g.member_ids]
+        return list(self._groups_by_member.get(household_id, ()))
 
     def members(self, group_id: str) -> list[Household]:
         return [self._by_id[hid] for hid in self.group(group_id).member_ids]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from edgebox.domain.alarm import PlannedDelivery
-from edgebox.store.times import utc_iso
+from edgebox.store.times import parse_utc, utc_iso
 
 
 class Outbox:
@@ -80,6 +80,17 @@ class Outbox:
             # Read back in the same transaction: the row as claimed, without a second lock round.
             cursor = conn.execute("SELECT * FROM deliveries WHERE id = ?", (row[0],))
             return dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
+
+    def next_delivery_due(self, kinds: tuple[str, ...] = ("sms", "call")) -> datetime | None:
+        """When the earliest pending delivery of these kinds may be claimed (its back-off's
+        end, or when it was planned), None when nothing is pending. One read of the queue's
+        index and no write lock: an idle modem worker asks it instead of an empty claim."""
+        marks = ",".join("?" * len(kinds))
+        with self._lock:
+            row = self.db.execute(
+                f"SELECT min(coalesce(not_before, created_at)) FROM deliveries WHERE"
+                f" state = 'pending' AND kind IN ({marks})", kinds).fetchone()
+        return parse_utc(row[0]) if row[0] else None
 
     def delivery(self, delivery_id: int) -> dict:
         with self._lock:
@@ -215,6 +226,12 @@ class Outbox:
                                  (quarters, broadcast_id))
                     self._append(conn, now, "broadcast_progress", None, {
                         "broadcast": broadcast_id, "done": done, "messages": messages})
+
+    def broadcasts_running(self) -> bool:
+        """A broadcast is still to report progress: the event loop ticks for it until done."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM broadcasts WHERE reported < 4 LIMIT 1"
+                                   ).fetchone() is not None
 
     def cancel_pending_to(self, now: datetime, incident_id: int, household_id: str,
                           reason: str) -> int:

@@ -1,8 +1,13 @@
-"""Panel buttons read by polling, debounced against an injected clock.
+"""Panel buttons: woken by edges, decided by reading the level, debounced against an injected
+clock.
 
-Polling (every few milliseconds from the panel's loop) rather than edge callbacks: it behaves
-the same on RPi.GPIO, rpi-lgpio and the simulated pins, a hold time is just "pressed since", and
-a test steps time by hand instead of sleeping.
+An edge (RPi.GPIO's ``add_event_detect`` on both edges, the same on rpi-lgpio and the simulated
+pins) only wakes the panel's loop; what counts is the level read then and read again when the
+debounce or the hold time is up (``next_due``), so a test steps time by hand and an edge lost
+to ``bouncetime`` (RPi.GPIO drops edges within it, the last of a bounce among them) only
+delays the read. While a button is held the level is read again every debounce period: its
+release edge may be lost too, and the next press would then never count. A pin that cannot
+watch for edges at all is read every turn instead (``watch`` returns False).
 
 Buttons switch to ground with the internal pull-up on (the usual wiring, and an unplugged
 button then reads "not pressed"); ``active_low=False`` is for boards that switch to 3.3 V, with
@@ -13,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SIREN, SILENCE, TEST, ACK = "siren", "silence", "test", "ack"
+# Float rounding: a read at exactly the time next_due named counts as at it, not a hair before.
+EPSILON = 1e-9
 BUTTONS = (SIREN, SILENCE, TEST, ACK)
 
 
@@ -36,6 +43,34 @@ class Button:
         gpio.setup(pin, gpio.IN, pull_up_down=gpio.PUD_UP if active_low else gpio.PUD_DOWN)
         self.state = ButtonState(since=now)
 
+    def watch(self, on_edge) -> bool:
+        """Call ``on_edge(pin)`` on each edge of the pin (bounces within the debounce time
+        dropped by the GPIO library); False when edge detection cannot be added here (RPi.GPIO
+        on kernel 6.6, raspberrypi/linux#6037) and the button must be polled."""
+        bounce = max(1, round(self.debounce_seconds * 1000))
+        try:
+            self.gpio.add_event_detect(self.pin, self.gpio.BOTH, callback=on_edge,
+                                       bouncetime=bounce)
+        except RuntimeError:
+            return False
+        return True
+
+    def unwatch(self) -> None:
+        self.gpio.remove_event_detect(self.pin)
+
+    def next_due(self, now: float) -> float | None:
+        """When the level must be read again without an edge: the debounce's end after a
+        change, the hold's end while a press waits for it, the next debounce period while
+        held; None when released and steady (only an edge can change anything)."""
+        state = self.state
+        if state.raw != state.pressed:
+            return state.since + self.debounce_seconds
+        if state.pressed and not state.fired:
+            return state.since + max(self.debounce_seconds, self.hold_seconds)
+        if state.pressed:
+            return now + self.debounce_seconds
+        return None
+
     def read(self) -> bool:
         return self.gpio.input(self.pin) == self._pressed_level
 
@@ -45,13 +80,13 @@ class Button:
         raw = self.read()
         if raw != state.raw:  # any bounce restarts both the debounce and the hold
             state.raw, state.since = raw, now
-        steady = now - state.since >= self.debounce_seconds
+        steady = now - state.since >= self.debounce_seconds - EPSILON
         if steady:
             state.pressed = raw
             if not raw:
                 state.fired = False
         if state.pressed and not state.fired and \
-                now - state.since >= max(self.debounce_seconds, self.hold_seconds):
+                now - state.since >= max(self.debounce_seconds, self.hold_seconds) - EPSILON:
             state.fired = True
             return True
         return False
