@@ -10,16 +10,16 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.hub import accounts, registry
 from edgebox.hub.errors import RegistryError
-from edgebox.hub.dashboard import (_address, _not_found, _render, _session, _small_form,
-                                   _to_login, _too_large, t)
+from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
+                                   small_form, t, to_login, too_large)
 
 
 async def _county_session(request: Request) -> tuple[dict | None, Response | None]:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return None, _to_login(request)
+        return None, to_login(request)
     if not session["scope"].is_county:
-        return None, _not_found()
+        return None, not_found()
     return session, None
 
 
@@ -28,7 +28,7 @@ async def accounts_page(request: Request, error: str = "", status: int = 200) ->
     if refusal is not None:
         return refusal
     users = await run_in_threadpool(accounts.list_users, request.app.state.db)
-    response = _render(request, "accounts.html", session=session, users=users, error=error)
+    response = render(request, "accounts.html", session=session, users=users, error=error)
     response.status_code = status
     return response
 
@@ -38,14 +38,14 @@ async def change_account(request: Request) -> Response:
     session, refusal = await _county_session(request)
     if refusal is not None:
         return refusal
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(t("expired"), status_code=403)
     field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
                                                        "township", "box_id")}
-    db, actor, address = request.app.state.db, session["user"], _address(request)
+    db, actor, address = request.app.state.db, session["user"], client_address(request)
     try:
         if field["action"] == "remove":
             if field["name"].strip() == actor:
@@ -67,9 +67,9 @@ async def register_box(request: Request) -> Response:
     session, refusal = await _county_session(request)
     if refusal is not None:
         return refusal
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(t("expired"), status_code=403)
     place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",
@@ -78,10 +78,10 @@ async def register_box(request: Request) -> Response:
         token = await run_in_threadpool(registry.add_box, request.app.state.db,
                                         place["box_id"], place["county"], place["township"],
                                         place["village"], None, False, session["user"],
-                                        _address(request))
+                                        client_address(request))
     except RegistryError as exc:
         return PlainTextResponse(t(exc.words or "hub_account_refused", **exc.fields),
                                  status_code=400)
-    response = _render(request, "box_added.html", session=session, token=token, **place)
+    response = render(request, "box_added.html", session=session, token=token, **place)
     response.headers["Cache-Control"] = "no-store"  # the token is shown once, never cached
     return response

@@ -36,7 +36,7 @@ MAX_FORM_BYTES = 16 * 1024
 t = translator("zh")
 
 
-async def _small_form(request: Request):
+async def small_form(request: Request):
     """The request's form, or None when its body is over MAX_FORM_BYTES."""
     try:
         return await read_form(request, MAX_FORM_BYTES, max_files=0)
@@ -44,20 +44,20 @@ async def _small_form(request: Request):
         return None
 
 
-def _too_large() -> Response:
+def too_large() -> Response:
     return PlainTextResponse(t("too_large", kb=MAX_FORM_BYTES // 1024), status_code=413)
 
 
-def _render(request: Request, name: str, **context) -> Response:
+def render(request: Request, name: str, **context) -> Response:
     return request.app.state.templates.TemplateResponse(request, name, context)
 
 
-async def _session(request: Request) -> dict | None:
+async def session_of_request(request: Request) -> dict | None:
     return await run_in_threadpool(accounts.session_of, request.app.state.db,
                                    request.cookies.get(SESSION_COOKIE))
 
 
-def _to_login(request: Request) -> RedirectResponse:
+def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
@@ -69,7 +69,7 @@ def _safe_next(target: str | None) -> str:
 
 async def login_page(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", csrf=token, error="",
+    response = render(request, "login.html", csrf=token, error="",
                        next=_safe_next(request.query_params.get("next")))
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
@@ -79,7 +79,7 @@ async def login_page(request: Request) -> Response:
 def _login_again(request: Request, form, status: int, error: str) -> Response:
     """The login form once more, with ``error`` and a new CSRF cookie."""
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
+    response = render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
                        error=error)
     response.status_code = status
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
@@ -88,9 +88,9 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return PlainTextResponse(t("expired"), status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
@@ -122,18 +122,18 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:  # nobody to log out: the body is not even read
         return RedirectResponse("/login", status_code=303)
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(t("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "logout",
-                            "", _address(request))
+                            "", client_address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -152,11 +152,11 @@ def neutralised(cell: object) -> object:
     return cell
 
 
-def _address(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def _not_found() -> Response:
+def not_found() -> Response:
     """Outside the user's scope looks exactly like not there: ids are not revealed."""
     return HTMLResponse(f"<h1>{t('not_found')}</h1>", status_code=404)
 
@@ -165,7 +165,7 @@ async def _exported(request: Request, session: dict, name: str, header: list[str
                     rows: list[list]) -> Response:
     """A CSV download, written to the audit log with what was asked for."""
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
-                            f"{name}?{request.url.query}"[:500], _address(request))
+                            f"{name}?{request.url.query}"[:500], client_address(request))
     return _csv(name, header, rows)
 
 
@@ -180,9 +180,9 @@ def _csv(name: str, header: list[str], rows: list[list]) -> Response:
 
 
 async def boxes_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
@@ -193,14 +193,14 @@ async def boxes_page(request: Request) -> Response:
             [r["county"], r["township"], r["village"], r["box_id"], r["last_seen"], r["log_no"],
              r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
-    return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
+    return render(request, "boxes.html", session=session, boxes=rows, filters=filters,
                    places=places, query=urlencode(request.query_params))
 
 
 async def incidents_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.incidents, state.db, filters)
@@ -209,16 +209,16 @@ async def incidents_page(request: Request) -> Response:
                                list(reports.INCIDENT_COLUMNS),
                                [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
-    return _render(request, "incidents.html", session=session, incidents=rows,
+    return render(request, "incidents.html", session=session, incidents=rows,
                    filters=filters, places=places, limit=reports.MAX_ROWS,
                    label=lambda kind: alarm_label(kind or "call", "zh"),
                    query=urlencode(request.query_params))
 
 
 async def stats_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     try:
@@ -247,32 +247,32 @@ async def stats_page(request: Request) -> Response:
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
         colour="#2980b9", unit="分钟") if waits else ""
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
-    return _render(request, "stats.html", session=session, stats=stats, filters=filters,
+    return render(request, "stats.html", session=session, stats=stats, filters=filters,
                    places=places, months=months, ack_chart=ack_chart,
                    query=urlencode(request.query_params))
 
 
 async def incident_page(request: Request) -> Response:
     """One alarm's timeline, as ``edgebox incidents show`` prints it on the box."""
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     params = request.path_params
     detail = await run_in_threadpool(incident_detail, request.app.state.db, session["scope"],
                                      params["box_id"], params["log_no"], params["incident_id"])
     if detail is None:
-        return _not_found()
-    return _render(request, "incident.html", session=session, **detail,
+        return not_found()
+    return render(request, "incident.html", session=session, **detail,
                    label=lambda kind: alarm_label(kind or "call", "zh"))
 
 
 async def audit_page(request: Request) -> Response:
     """The audit log, for county users only (others get 'not found', as for any page
     outside their scope)."""
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     if not session["scope"].is_county:
-        return _not_found()
+        return not_found()
     rows = await run_in_threadpool(audit.audit_log, request.app.state.db)
-    return _render(request, "audit.html", session=session, rows=rows)
+    return render(request, "audit.html", session=session, rows=rows)

@@ -10,33 +10,33 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, charts, reports
-from edgebox.hub.dashboard import (_address, _not_found, _render, _session, _small_form,
-                                   _to_login, _too_large, t)
+from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
+                                   small_form, t, to_login, too_large)
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.monthly import monthly_report, set_households_registered
 
 
 async def box_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     scope = session["scope"]
     filters = reports.Filters(box_id=request.path_params["box_id"], scope=scope)
     found = await run_in_threadpool(reports.boxes, request.app.state.db, filters,
                                     request.app.state.stale_hours)
     if not found:
-        return _not_found()
-    return _render(request, "box.html", session=session, box=found[0],
+        return not_found()
+    return render(request, "box.html", session=session, box=found[0],
                    may_edit=scope.role in ("county", "village"))
 
 
 async def set_households(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
-    form = await _small_form(request)
+        return to_login(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(t("expired"), status_code=403)
     box_id = request.path_params["box_id"]
@@ -44,11 +44,11 @@ async def set_households(request: Request) -> Response:
         count = int(str(form.get("households_registered", "")).strip())
         changed = await run_in_threadpool(set_households_registered, request.app.state.db,
                                           session["scope"], box_id, count, session["user"],
-                                          _address(request))
+                                          client_address(request))
     except (ValueError, RegistryError):
         return PlainTextResponse(t("hub_bad_count"), status_code=400)
     if not changed:
-        return _not_found()
+        return not_found()
     return RedirectResponse(f"/boxes/{box_id}", status_code=303)
 
 
@@ -61,9 +61,9 @@ def _last_month() -> str:
 async def report_page(request: Request) -> Response:
     """The monthly report: the county's (a county user), a township's (?township=, or a
     township officer's own), a village account's its own."""
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     month = request.query_params.get("month") or _last_month()
     township = (request.query_params.get("township") or "").strip()[:100]
     if not township and session["scope"].role == "township":
@@ -74,7 +74,7 @@ async def report_page(request: Request) -> Response:
     except RegistryError:
         return PlainTextResponse(t("hub_bad_month"), status_code=400)
     if township and not report["villages"]:
-        return _not_found()  # another township's report: as if there were no such township
+        return not_found()  # another township's report: as if there were no such township
     names = [v["village"] for v in report["villages"]]
     kinds_chart = charts.bar_chart(
         t("hub_alarms_by_type"), [alarm_label(k, "zh") for k in report["kinds"]],
@@ -85,7 +85,7 @@ async def report_page(request: Request) -> Response:
     coverage_chart = charts.bar_chart(
         t("hub_coverage_chart"), names, [v["coverage"] or 0 for v in report["villages"]],
         width=max(320, 70 * len(names) + 60), colour="#186a3b", unit="%")
-    return _render(request, "report.html", session=session, report=report,
+    return render(request, "report.html", session=session, report=report,
                    label=lambda kind: alarm_label(kind, "zh"), kinds_chart=kinds_chart,
                    ack_chart=ack_chart, coverage_chart=coverage_chart,
                    made_at=datetime.now(timezone.utc).isoformat())
