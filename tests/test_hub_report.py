@@ -15,7 +15,7 @@ from edgebox.domain.roster import Group, Household, Roster
 from edgebox.hub.monthly import percentile
 from edgebox.store import SqliteStore
 from tests.hub_support import USER_PASSWORD as PASSWORD
-from tests.hub_support import fill_box, start_scoped_hub, try_login
+from tests.hub_support import fill_box, hub_database_url, start_scoped_hub, try_login
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).parent.parent / "build" / "artifacts"
@@ -53,16 +53,16 @@ def fill_village(store: SqliteStore) -> None:
                          "households": ["H08", "H09"], "seconds": {"H08": 40, "H09": 60}}))
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("report")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hub(request, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp(request.param)
 
     def fill(box: str, store: SqliteStore) -> None:
         if box == "box-a":
             fill_village(store)
         else:
             fill_box(store, incidents=1, noise=1, start=MONTH_START)
-    process = start_scoped_hub(str(tmp_path / "hub.db"), tmp_path, fill)
+    process = start_scoped_hub(hub_database_url(request.param, tmp_path), tmp_path, fill)
     yield process
     process.stop()
 
@@ -129,7 +129,9 @@ def test_the_nearest_rank_percentile():
 
 @pytest.mark.skipif(not (CHROMIUM and shutil.which("pdfinfo")),
                     reason="Debian's chromium and poppler-utils are not installed")
-def test_the_county_report_prints_on_a4_and_is_kept_as_a_picture(login, tmp_path):
+def test_the_county_report_prints_on_a4_and_is_kept_as_a_picture(hub, login, tmp_path):
+    if hub.db_url.startswith("postgresql"):
+        pytest.skip("printed once, from the SQLite hub: the page is the same")
     set_count(login("li"), "box-a", "15")
     html = login("zhao").get("/report", params={"month": "2026-11"}).text
     assert "全县十户联防月报（2026年11月）" in html and "光明村" in html

@@ -226,3 +226,28 @@ def test_the_county_registers_a_box_whose_token_is_shown_once_and_works(hub, cli
     assert secret not in county.get("/").text and secret not in county.get("/audit").text
     assert re.search(r"<td>zhao</td><td>登记报警器</td><td>box-d 临安区 於潜镇 新村</td>",
                      county.get("/audit").text)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_users_of_a_hub_from_before_roles_upgrade_to_county_and_keep_their_sessions(
+        kind, tmp_path, monkeypatch):
+    from edgebox.hub import accounts, schema
+    url = hub_database_url(kind, tmp_path)
+    with monkeypatch.context() as patch:  # the hub as the release before roles left it
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        db = open_database(url)
+    try:
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO users (name, password, created_at) VALUES (?, ?, ?)",
+                       ("wang", accounts.hash_password(PASSWORD), "2026-01-01T00:00:00+00:00"))
+        token, _ = accounts.open_session(db, "wang")
+    finally:
+        db.close()
+    db = open_database(url)  # upgrades in place
+    try:
+        assert accounts.session_of(db, token)["scope"] == Scope("county")
+        assert [(u["name"], u["role"]) for u in accounts.list_users(db)] == [("wang", "county")]
+        with db.transaction(write=False) as tx:
+            assert tx.one("SELECT count(*) FROM audit")[0] == 0
+    finally:
+        db.close()
