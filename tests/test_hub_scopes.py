@@ -251,3 +251,17 @@ def test_users_of_a_hub_from_before_roles_upgrade_to_county_and_keep_their_sessi
             assert tx.one("SELECT count(*) FROM audit")[0] == 0
     finally:
         db.close()
+
+
+def test_english_is_second_and_remembered_like_on_the_box(clients):
+    county = clients("zhao")
+    page = county.get("/incidents", params={"lang": "en"}).text
+    assert "Incidents" in page and "Log out" in page and "times in Asia/Shanghai" in page
+    assert "报警记录" not in page
+    detail = county.get("/incidents/box-a/1/1").text  # the choice is remembered
+    assert "H02 acknowledged and is coming" in detail and "alarm closed (expired)" in detail
+    assert "<td>H02</td><td>SMS</td>" in detail
+    header = county.get("/incidents.csv").text.splitlines()[0]
+    assert header.startswith("\ufeffcounty,township,village,box_id")
+    assert "报警记录" in county.get("/incidents", params={"lang": "zh"}).text
+    assert county.get("/incidents.csv").text.startswith("\ufeff县（区）")

@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from edgebox.hub import accounts, registry
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
-                                   small_form, t, to_login, too_large)
+                                   small_form, to_login, too_large, words)
 
 
 async def _county_session(request: Request) -> tuple[dict | None, Response | None]:
@@ -19,7 +19,7 @@ async def _county_session(request: Request) -> tuple[dict | None, Response | Non
     if session is None:
         return None, to_login(request)
     if not session["scope"].is_county:
-        return None, not_found()
+        return None, not_found(request)
     return session, None
 
 
@@ -42,21 +42,21 @@ async def change_account(request: Request) -> Response:
     if form is None:
         return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(t("expired"), status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
                                                        "township", "box_id")}
     db, actor, address = request.app.state.db, session["user"], client_address(request)
     try:
         if field["action"] == "remove":
             if field["name"].strip() == actor:
-                return await accounts_page(request, t("hub_not_yourself"), 400)
+                return await accounts_page(request, words(request)("hub_not_yourself"), 400)
             await run_in_threadpool(accounts.remove_user, db, field["name"], actor, address)
         else:
             await run_in_threadpool(accounts.add_user, db, field["name"], field["password"],
                                     form.get("replace") == "1", field["role"] or "county",
                                     field["township"], field["box_id"], actor, address)
     except RegistryError as exc:  # a clear reason, in the page's words; nothing changed
-        return await accounts_page(request, t(exc.words or "hub_account_refused",
+        return await accounts_page(request, words(request)(exc.words or "hub_account_refused",
                                               **exc.fields), 400)
     return RedirectResponse("/accounts", status_code=303)
 
@@ -71,7 +71,7 @@ async def register_box(request: Request) -> Response:
     if form is None:
         return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(t("expired"), status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",
                                                                 "village")}
     try:
@@ -80,7 +80,7 @@ async def register_box(request: Request) -> Response:
                                         place["village"], None, False, session["user"],
                                         client_address(request))
     except RegistryError as exc:
-        return PlainTextResponse(t(exc.words or "hub_account_refused", **exc.fields),
+        return PlainTextResponse(words(request)(exc.words or "hub_account_refused", **exc.fields),
                                  status_code=400)
     response = render(request, "box_added.html", session=session, token=token, **place)
     response.headers["Cache-Control"] = "no-store"  # the token is shown once, never cached

@@ -23,7 +23,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, audit, charts, reports
 from edgebox.hub.incident_detail import incident_detail
-from edgebox.web.i18n import translator
+from edgebox.hub.local_time import zone_words
+from edgebox.domain.timeline import CLOSE_REASON
+from edgebox.web.i18n import LANGS, translator
 from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
@@ -32,8 +34,19 @@ LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
 # The login and logout forms are a few short fields: a body past this is refused while it
 # streams in, before anything is parsed (anyone may post to /login).
 MAX_FORM_BYTES = 16 * 1024
-# The hub speaks Chinese, the county's language, through the panel's dictionary.
-t = translator("zh")
+LANG_COOKIE = "edgebox_hub_lang"
+
+
+def lang_of(request: Request) -> str:
+    """Chinese unless the user chose English (?lang=en, remembered in a cookie), as on the
+    box's panel."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGS else "zh"
+
+
+def words(request: Request):
+    """The request's translator: the panel's dictionary in the user's language."""
+    return translator(lang_of(request))
 
 
 async def small_form(request: Request):
@@ -45,11 +58,22 @@ async def small_form(request: Request):
 
 
 def too_large() -> Response:
-    return PlainTextResponse(t("too_large", kb=MAX_FORM_BYTES // 1024), status_code=413)
+    return PlainTextResponse(words(request)("too_large", kb=MAX_FORM_BYTES // 1024),
+                             status_code=413)
 
 
 def render(request: Request, name: str, **context) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context)
+    lang = lang_of(request)
+    zone = request.app.state.time_zone
+    context = {"t": translator(lang), "lang": lang,
+               "zone": zone_words(zone) if lang == "zh" else zone,
+               "label": lambda kind: alarm_label(kind or "call", lang),
+               "reason": lambda code: CLOSE_REASON[lang].get(code or "", code or ""),
+               **context}
+    response = request.app.state.templates.TemplateResponse(request, name, context)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
+    return response
 
 
 async def session_of_request(request: Request) -> dict | None:
@@ -70,7 +94,7 @@ def _safe_next(target: str | None) -> str:
 async def login_page(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", csrf=token, error="",
-                       next=_safe_next(request.query_params.get("next")))
+                      next=_safe_next(request.query_params.get("next")))
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response
@@ -80,7 +104,7 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
     """The login form once more, with ``error`` and a new CSRF cookie."""
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
-                       error=error)
+                      error=error)
     response.status_code = status
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
@@ -92,7 +116,7 @@ async def login(request: Request) -> Response:
     if form is None:
         return too_large()
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return PlainTextResponse(t("expired"), status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     account = name.strip()[:64]
     state = request.app.state
@@ -101,7 +125,7 @@ async def login(request: Request) -> Response:
         account, clean_address=not state.limiter.has_failures(client)))
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
-        response = _login_again(request, form, 429, t("too_many", minutes=minutes))
+        response = _login_again(request, form, 429, words(request)("too_many", minutes=minutes))
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     if not await run_in_threadpool(accounts.check_login, state.db, name, password):
@@ -109,7 +133,7 @@ async def login(request: Request) -> Response:
         state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
         await run_in_threadpool(audit.record, state.db, account, "login_failed", "", client)
-        return _login_again(request, form, 401, t("hub_wrong_login"))
+        return _login_again(request, form, 401, words(request)("hub_wrong_login"))
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
     await run_in_threadpool(audit.record, state.db, name.strip(), "login", "", client)
@@ -129,7 +153,7 @@ async def logout(request: Request) -> Response:
     if form is None:
         return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(t("expired"), status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "logout",
@@ -156,9 +180,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def not_found() -> Response:
+def not_found(request: Request) -> Response:
     """Outside the user's scope looks exactly like not there: ids are not revealed."""
-    return HTMLResponse(f"<h1>{t('not_found')}</h1>", status_code=404)
+    return HTMLResponse(f"<h1>{words(request)('not_found')}</h1>", status_code=404)
 
 
 async def _exported(request: Request, session: dict, name: str, header: list[str],
@@ -166,14 +190,14 @@ async def _exported(request: Request, session: dict, name: str, header: list[str
     """A CSV download, written to the audit log with what was asked for."""
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
                             f"{name}?{request.url.query}"[:500], client_address(request))
-    return _csv(name, header, rows)
+    return _csv(name, [words(request)(f"csv_{column}") for column in header], rows)
 
 
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
-    """``header``: the columns' names, written in Chinese (``csv_<column>`` in the dictionary)."""
+    """``header``: the columns' names in the user's words (``csv_<column>``)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([t(f"csv_{column}") for column in header])
+    writer.writerow(header)
     writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -194,7 +218,7 @@ async def boxes_page(request: Request) -> Response:
              r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return render(request, "boxes.html", session=session, boxes=rows, filters=filters,
-                   places=places, query=urlencode(request.query_params))
+                  places=places, query=urlencode(request.query_params))
 
 
 async def incidents_page(request: Request) -> Response:
@@ -210,9 +234,8 @@ async def incidents_page(request: Request) -> Response:
                                [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return render(request, "incidents.html", session=session, incidents=rows,
-                   filters=filters, places=places, limit=reports.MAX_ROWS,
-                   label=lambda kind: alarm_label(kind or "call", "zh"),
-                   query=urlencode(request.query_params))
+                  filters=filters, places=places, limit=reports.MAX_ROWS,
+                  query=urlencode(request.query_params))
 
 
 async def stats_page(request: Request) -> Response:
@@ -237,19 +260,19 @@ async def stats_page(request: Request) -> Response:
     for village in stats["villages"]:
         name = f"{village['township']} {village['village']}"
         village["alarm_chart"] = charts.bar_chart(
-            t("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
+            words(request)("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
         village["failed_chart"] = charts.bar_chart(
-            t("hub_failed_chart", name=name), labels, list(village["failed"].values()),
+            words(request)("hub_failed_chart", name=name), labels, list(village["failed"].values()),
             colour="#7f8c8d")
     waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
     ack_chart = charts.bar_chart(
-        t("hub_ack_chart"), [v["village"] for v in waits],
+        words(request)("hub_ack_chart"), [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
-        colour="#2980b9", unit="分钟") if waits else ""
+        colour="#2980b9", unit=words(request)("hub_minute_unit")) if waits else ""
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return render(request, "stats.html", session=session, stats=stats, filters=filters,
-                   places=places, months=months, ack_chart=ack_chart,
-                   query=urlencode(request.query_params))
+                  places=places, months=months, ack_chart=ack_chart,
+                  query=urlencode(request.query_params))
 
 
 async def incident_page(request: Request) -> Response:
@@ -259,11 +282,12 @@ async def incident_page(request: Request) -> Response:
         return to_login(request)
     params = request.path_params
     detail = await run_in_threadpool(incident_detail, request.app.state.db, session["scope"],
-                                     params["box_id"], params["log_no"], params["incident_id"])
+                                     params["box_id"], params["log_no"], params["incident_id"],
+                                     lang_of(request))
     if detail is None:
-        return not_found()
+        return not_found(request)
     return render(request, "incident.html", session=session, **detail,
-                   label=lambda kind: alarm_label(kind or "call", "zh"))
+)
 
 
 async def audit_page(request: Request) -> Response:
@@ -273,6 +297,6 @@ async def audit_page(request: Request) -> Response:
     if session is None:
         return to_login(request)
     if not session["scope"].is_county:
-        return not_found()
+        return not_found(request)
     rows = await run_in_threadpool(audit.audit_log, request.app.state.db)
     return render(request, "audit.html", session=session, rows=rows)

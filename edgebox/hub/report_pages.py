@@ -10,8 +10,9 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, charts, reports
-from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
-                                   small_form, t, to_login, too_large)
+from edgebox.hub.dashboard import (client_address, lang_of, not_found, render,
+                                   session_of_request,
+                                   small_form, to_login, too_large, words)
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.monthly import monthly_report, set_households_registered
 
@@ -25,9 +26,9 @@ async def box_page(request: Request) -> Response:
     found = await run_in_threadpool(reports.boxes, request.app.state.db, filters,
                                     request.app.state.stale_hours)
     if not found:
-        return not_found()
+        return not_found(request)
     return render(request, "box.html", session=session, box=found[0],
-                   may_edit=scope.role in ("county", "village"))
+                  may_edit=scope.role in ("county", "village"))
 
 
 async def set_households(request: Request) -> Response:
@@ -38,7 +39,7 @@ async def set_households(request: Request) -> Response:
     if form is None:
         return too_large()
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(t("expired"), status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     box_id = request.path_params["box_id"]
     try:
         count = int(str(form.get("households_registered", "")).strip())
@@ -46,9 +47,9 @@ async def set_households(request: Request) -> Response:
                                           session["scope"], box_id, count, session["user"],
                                           client_address(request))
     except (ValueError, RegistryError):
-        return PlainTextResponse(t("hub_bad_count"), status_code=400)
+        return PlainTextResponse(words(request)("hub_bad_count"), status_code=400)
     if not changed:
-        return not_found()
+        return not_found(request)
     return RedirectResponse(f"/boxes/{box_id}", status_code=303)
 
 
@@ -72,20 +73,21 @@ async def report_page(request: Request) -> Response:
         report = await run_in_threadpool(monthly_report, request.app.state.db,
                                          session["scope"], month, township)
     except RegistryError:
-        return PlainTextResponse(t("hub_bad_month"), status_code=400)
+        return PlainTextResponse(words(request)("hub_bad_month"), status_code=400)
     if township and not report["villages"]:
-        return not_found()  # another township's report: as if there were no such township
+        return not_found(request)  # another township's: as if there were no such township
+    t, lang = words(request), lang_of(request)
     names = [v["village"] for v in report["villages"]]
+    wide = max(320, 70 * len(names) + 60)
     kinds_chart = charts.bar_chart(
-        t("hub_alarms_by_type"), [alarm_label(k, "zh") for k in report["kinds"]],
+        t("hub_alarms_by_type"), [alarm_label(k, lang) for k in report["kinds"]],
         list(report["totals"]["kinds"].values()), width=max(320, 70 * len(report["kinds"]) + 60))
     ack_chart = charts.bar_chart(
         t("hub_ack_chart"), names, [v["median_ack"] or 0 for v in report["villages"]],
-        width=max(320, 70 * len(names) + 60), colour="#2980b9", unit="分钟")
+        width=wide, colour="#2980b9", unit=t("hub_minute_unit"))
     coverage_chart = charts.bar_chart(
         t("hub_coverage_chart"), names, [v["coverage"] or 0 for v in report["villages"]],
-        width=max(320, 70 * len(names) + 60), colour="#186a3b", unit="%")
+        width=wide, colour="#186a3b", unit="%")
     return render(request, "report.html", session=session, report=report,
-                   label=lambda kind: alarm_label(kind, "zh"), kinds_chart=kinds_chart,
-                   ack_chart=ack_chart, coverage_chart=coverage_chart,
-                   made_at=datetime.now(timezone.utc).isoformat())
+                  kinds_chart=kinds_chart, ack_chart=ack_chart, coverage_chart=coverage_chart,
+                  made_at=datetime.now(timezone.utc).isoformat())

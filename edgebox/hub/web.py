@@ -12,14 +12,12 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from edgebox.domain.phones import display
-from edgebox.domain.timeline import CLOSE_REASON
 from edgebox.hub import account_pages, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
-from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time, zone_words
+from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
 from edgebox.hub.verify import Verifier
 from edgebox.login_limit import AccountLimiter, LoginLimiter
-from edgebox.web.i18n import translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -76,12 +74,9 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60, everyone=None)
     app.state.account_limiter = AccountLimiter(login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
-    # Times are stored in UTC and shown in the county's time zone; words through the panel's
-    # dictionary (Chinese first).
+    # Times are stored in UTC and shown in the county's time zone (dashboard.render gives each
+    # page its words, Chinese unless the user chose English).
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
-    app.state.templates.env.globals["t"] = translator("zh")
-    app.state.templates.env.globals["zone"] = zone_words(time_zone)
+    app.state.time_zone = time_zone
     app.state.templates.env.filters["phone"] = display  # as the box writes numbers
-    app.state.templates.env.globals["reason"] = lambda code: CLOSE_REASON["zh"].get(code or "",
-                                                                                code or "")
     return app

@@ -293,6 +293,7 @@ WORDS = {
     "hub_err_box_exists": ("报警器{box}已登记", "Box {box} is already registered"),
     "audit_box_added": ("登记报警器", "registered a box"),
     "audit_box_replaced": ("重新登记报警器", "re-registered a box"),
+    "hub_minute_unit": ("分钟", " min"),
     "hub_time_zone": ("时间为{zone}时间", "times in {zone}"),
 }
 
