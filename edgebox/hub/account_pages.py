@@ -40,7 +40,7 @@ async def change_account(request: Request) -> Response:
         return refusal
     form = await small_form(request)
     if form is None:
-        return too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(words(request)("expired"), status_code=403)
     field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
@@ -69,7 +69,7 @@ async def register_box(request: Request) -> Response:
         return refusal
     form = await small_form(request)
     if form is None:
-        return too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(words(request)("expired"), status_code=403)
     place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",

@@ -57,7 +57,7 @@ async def small_form(request: Request):
         return None
 
 
-def too_large() -> Response:
+def too_large(request: Request) -> Response:
     return PlainTextResponse(words(request)("too_large", kb=MAX_FORM_BYTES // 1024),
                              status_code=413)
 
@@ -114,7 +114,7 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
 async def login(request: Request) -> Response:
     form = await small_form(request)
     if form is None:
-        return too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return PlainTextResponse(words(request)("expired"), status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
@@ -151,7 +151,7 @@ async def logout(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     form = await small_form(request)
     if form is None:
-        return too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(words(request)("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,

@@ -37,7 +37,7 @@ async def set_households(request: Request) -> Response:
         return to_login(request)
     form = await small_form(request)
     if form is None:
-        return too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
         return PlainTextResponse(words(request)("expired"), status_code=403)
     box_id = request.path_params["box_id"]
