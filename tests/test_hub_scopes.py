@@ -234,7 +234,7 @@ def test_users_of_a_hub_from_before_roles_upgrade_to_county_and_keep_their_sessi
     from edgebox.hub import accounts, schema
     url = hub_database_url(kind, tmp_path)
     with monkeypatch.context() as patch:  # the hub as the release before roles left it
-        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
         db = open_database(url)
     try:
         with db.transaction() as tx:
@@ -265,3 +265,30 @@ def test_english_is_second_and_remembered_like_on_the_box(clients):
     assert header.startswith("\ufeffcounty,township,village,box_id")
     assert "报警记录" in county.get("/incidents", params={"lang": "zh"}).text
     assert county.get("/incidents.csv").text.startswith("\ufeff县（区）")
+
+
+def test_alerts_sms_reports_and_duty_officers_follow_the_scope(hub, clients):
+    from edgebox.hub.alerts import AlertRules, raise_due
+    db = open_database(hub.db_url)
+    try:  # five days on, every box is silent: one alert each
+        assert len(raise_due(db, datetime.now(timezone.utc) + timedelta(days=5),
+                             AlertRules())) >= 3
+    finally:
+        db.close()
+    county, township, village = clients("zhao"), clients("wang"), clients("li")
+
+    def boxes_alerted(client) -> set[str]:
+        return set(re.findall(r'<a href="/boxes/([^/"]+)/sms">', client.get("/alerts").text))
+    assert boxes_alerted(county) >= {"box-a", "box-b", "box-c"}
+    assert boxes_alerted(township) == {"box-a", "box-b"}
+    assert boxes_alerted(village) == {"box-a"}
+    assert township.get("/boxes/box-c/sms").status_code == 404
+    assert township.get("/boxes/box-a/sms").status_code == 200
+    own = re.search(r'name="csrf" value="([^"]+)"', township.get("/").text).group(1)
+    officer = {"csrf": own, "phone": "+8613700000009", "name": "王干事"}
+    assert township.post("/alerts/duty", data={**officer, "township": "於潜镇"}).status_code \
+        == 404
+    assert township.post("/alerts/duty", data={**officer, "township": "太湖源镇"}).status_code \
+        == 303
+    assert re.search(r"<td>wang</td><td>新增值班员</td><td>太湖源镇 \+8613700000009</td>",
+                     county.get("/audit").text)

@@ -66,6 +66,10 @@ def build_services(config, store) -> list:
     else:  # no uplink: the uploader's disk watch still runs, so the office hears of a full disk
         from edgebox.uplink.diskwatch import disk_watch_service
         services.append(disk_watch_service(config, store))
+    from edgebox.uplink.sms_uplink import sms_uplink_service
+    sms = sms_uplink_service(config, store)
+    if sms is not None:  # uplink.sms_to set: reports by SMS to the hub's modem, link or not
+        services.append(sms)
     return services
 
 

@@ -80,7 +80,8 @@ class AlarmTimers:
                                                       alarm.PRIORITY["escalation_ring"]))
         # The step and its messages commit together, before anything is sent or sounded: a
         # crash in between must not leave the step counted as done with nothing planned.
-        self.store.escalate(now, incident.id, index + 1, plan)
+        self.store.escalate(now, incident.id, index + 1, plan, township=any(
+            action.endswith("_township") for action in step.actions))
         self._wake_workers()
         if "siren" in step.actions:
             self._siren_on(incident.id, "continuous")

@@ -25,7 +25,9 @@ PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "e
             "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40,
             # Daily check-ins (domain/check_ins.py): the look-in SMS go as fast as an update;
             # the ring call goes after everything else, so an alarm always goes first.
-            "check_in_missed": 12, "check_in_late": 12, "check_in": 60}
+            "check_in_missed": 12, "check_in_late": 12, "check_in": 60,
+            # Reports to the county hub by SMS (uplink/sms_uplink.py): after everything else.
+            "uplink_sms": 70}
 
 
 @dataclass(frozen=True)

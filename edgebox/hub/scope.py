@@ -32,13 +32,5 @@ class Scope:
             return "b.box_id = ?", [self.box_id]
         return "1 = 0", []  # an account with no usable scope sees nothing, never everything
 
-    def allows_box(self, township: str, box_id: str) -> bool:
-        """The same rule as ``where`` for one box already read (its township and id)."""
-        if self.role == "county":
-            return True
-        if self.role == "township":
-            return bool(self.township) and township == self.township
-        return self.role == "village" and bool(self.box_id) and box_id == self.box_id
-
 
 NOBODY = Scope("none")

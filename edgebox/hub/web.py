@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from edgebox.domain.phones import display
-from edgebox.hub import account_pages, api, dashboard, report_pages
+from edgebox.hub import account_pages, alerts_page, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
@@ -37,13 +37,18 @@ async def healthz(request: Request) -> PlainTextResponse:
 
 def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
                login_attempts: int = 5, login_window_minutes: float = 15,
-               time_zone: str = DEFAULT_TIME_ZONE) -> Starlette:
+               time_zone: str = DEFAULT_TIME_ZONE, modem_link=None) -> Starlette:
     zone = county_zone(time_zone)
     db = open_database(db_url)
 
     @asynccontextmanager
     async def lifespan(app):
+        link = modem_link(db) if modem_link else None  # the hub's own GSM modem, if any
+        if link:
+            await run_in_threadpool(link.start)
         yield
+        if link:
+            await run_in_threadpool(link.stop)
         db.close()
 
     app = Starlette(lifespan=lifespan, routes=[
@@ -66,6 +71,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
         Route("/report", report_pages.report_page),
         Route("/stats", dashboard.stats_page),
         Route("/stats.csv", dashboard.stats_page),
+        *alerts_page.ROUTES,
     ])
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)

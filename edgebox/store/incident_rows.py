@@ -96,14 +96,17 @@ class IncidentRows:
             if plan:
                 self._insert_plan(conn, now, incident_id, plan)
 
-    def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None:
+    def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
+                 township: bool = False) -> None:
         """Record that the ladder reached ``step`` and what that step sends, in one
         transaction: a crash leaves the step either wholly to do or wholly planned, never
-        counted as done with its messages lost."""
+        counted as done with its messages lost. ``township``: the step tells the township
+        (the county hub alerts its duty officer from this mark in the uploaded log)."""
         with self.transaction() as conn:
             conn.execute("UPDATE incidents SET escalation_step = ? WHERE id = ?",
                          (step, incident_id))
-            self._append(conn, now, "escalated", incident_id, {"escalation_step": step})
+            self._append(conn, now, "escalated", incident_id, {
+                "escalation_step": step, **({"township": True} if township else {})})
             if plan:
                 self._insert_plan(conn, now, incident_id, plan)
 

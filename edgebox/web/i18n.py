@@ -294,6 +294,9 @@ WORDS = {
     "audit_box_added": ("登记报警器", "registered a box"),
     "audit_box_replaced": ("重新登记报警器", "re-registered a box"),
     "hub_minute_unit": ("分钟", " min"),
+    "hub_alerts": ("告警", "Alerts"),
+    "audit_duty_added": ("新增值班员", "put an officer on duty"),
+    "audit_duty_removed": ("移除值班员", "took an officer off duty"),
     "hub_time_zone": ("时间为{zone}时间", "times in {zone}"),
 }
 
