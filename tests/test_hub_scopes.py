@@ -150,7 +150,7 @@ def test_pages_and_exports_speak_chinese(clients):
     header = county.get("/incidents.csv").text.splitlines()[0]
     assert header.startswith("\ufeff县（区）,乡镇,村,报警器,日志,报警编号,联防组")
     for path in ("/", "/incidents", "/stats", "/audit", "/incidents/box-a/1/1", "/accounts",
-                 "/report", "/boxes/box-a"):
+                 "/report", "/boxes/box-a", "/alerts", "/boxes/box-a/sms"):
         page = county.get(path).text
         assert "十户联防 · 县级平台" in page and "退出" in page, path
         # None of the interface's English words between the tags (ids and data aside).
