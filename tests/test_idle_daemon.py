@@ -90,7 +90,7 @@ def test_a_retry_sets_the_workers_next_wake(box):
     daemon, worker, emulator = box
     emulator.sms_error(OFFICE, 500, count=1)  # the first submit is refused, the retry goes
     turns = worker.turns
-    daemon._enqueue(None, to_offices([OFFICE], "测试短信"))  # planned, workers woken
+    daemon.modem_workers.add(None, to_offices([OFFICE], "测试短信"))  # planned, workers woken
     wait_for(lambda: daemon.store.events_of_kinds(["delivery_retry"]), 30, "the refused submit")
     wait_for(lambda: sleeps_again(worker, turns) and worker.idle_wait <= RETRY_SECONDS, 10,
              "the worker to sleep until the retry is due")

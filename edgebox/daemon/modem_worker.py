@@ -27,6 +27,7 @@ summary from the uploader's thread) is found within LOOK_SECONDS.
 from __future__ import annotations
 
 import logging
+import queue
 import shlex
 import subprocess
 import threading
@@ -39,7 +40,9 @@ from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.daemon.send_recorder import SendRecorder
 from edgebox.daemon.thread_names import label_threads
+from edgebox.daemon.worker_events import KeyAcknowledged, ModemOutage
 from edgebox.domain import alarm
+from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
@@ -54,9 +57,7 @@ CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait
 
 class ModemWorker:
     def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
-                 stop: threading.Event, on_key_ack: Callable[[int], None],
-                 report_office: Callable[[str], None],
-                 ring_wanted: Callable[[dict], bool] = lambda delivery: True):
+                 stop: threading.Event, events: queue.Queue):
         self.name = settings.name
         self.settings = settings
         self.config = config
@@ -67,14 +68,14 @@ class ModemWorker:
         self.wake = threading.Event()
         self.state = "starting"
         self._stop = stop
-        self._on_key_ack = on_key_ack
-        self._report_office = report_office
+        # What this worker tells the event loop (an SMS kept, a key pressed, an outage) goes
+        # on its queue as an event: the worker never calls into the alarm core.
+        self._events = events
         # The ring call in progress and how to end it early: an acknowledgement or a cancel
         # arriving while a member's phone rings (or while they listen) makes the rest of that
-        # call pointless. ``ring_wanted`` is the policy's word on whether it still is; it is asked
-        # just before dialling and again on every ``recheck_ring``, both under ``_ring_lock``,
-        # so a decision committed at any moment is seen by one of the two.
-        self._ring_wanted = ring_wanted
+        # call pointless. Whether it still is, is read from what the event loop committed
+        # (``_ring_wanted``) just before dialling and again on every ``recheck_ring``, both
+        # under ``_ring_lock``, so a decision committed at any moment is seen by one of the two.
         self._ring_lock = threading.Lock()
         self._ringing: dict | None = None
         self._hang_up = threading.Event()
@@ -209,7 +210,7 @@ class ModemWorker:
         if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
             log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
             return
-        self.modem.events.put(replace(sms, inbox_id=inbox_id))
+        self._events.put(replace(sms, inbox_id=inbox_id))
 
     # -- delivering --------------------------------------------------------------------------
 
@@ -269,11 +270,22 @@ class ModemWorker:
                                    result=outcome.result, spoken=outcome.spoken,
                                    alerting_seconds=outcome.alerting_seconds)
         if outcome.result == "acknowledged":
-            self._on_key_ack(d["id"])
+            self._events.put(KeyAcknowledged(d["id"]))
+
+    def _ring_wanted(self, d: dict) -> bool:
+        """The alarm's state as the event loop committed it, read under the domain's rule."""
+        if d["purpose"] == "check_in":  # a daily check-in: not while an alarm needs the line
+            return not alarm_needs_line(self.store.incidents("open"))
+        incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
+        acked = ({a.household_id for a in self.store.acks(incident.id)}
+                 if incident is not None else set())
+        return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
+                                 acked)
 
     def recheck_ring(self) -> bool:
-        """Hang up the ring call in progress if the policy no longer wants it (called from the
-        event loop after an acknowledgement or a cancel). True when a call is being ended."""
+        """Hang up the ring call in progress if what the event loop committed (an
+        acknowledgement, a cancel, a caller joining) makes it pointless now; the event loop
+        asks after each such commit. True when a call is being ended."""
         with self._ring_lock:
             if self._ringing is None or self._ring_wanted(self._ringing):
                 return False
@@ -364,7 +376,7 @@ class ModemWorker:
                 self._power_cycle()
             if self._reopens == REOPENS_BEFORE_POWER_CYCLE + 1 and not self._outage_reported:
                 self._outage_reported = True
-                self._report_office(self.name)
+                self._events.put(ModemOutage(self.name))
             delay = REOPEN_BACKOFF[min(self._reopens - 1, len(REOPEN_BACKOFF) - 1)]
             self._stop.wait(delay)
             return

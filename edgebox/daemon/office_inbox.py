@@ -19,6 +19,7 @@ to this process) in the panel's process. Each look is one read of an index
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 
@@ -31,8 +32,8 @@ BUSY_SECONDS = 60.0  # "at work": an action came within this
 
 
 class OfficeInbox:
-    def __init__(self, daemon, store):
-        self.daemon, self.store = daemon, store
+    def __init__(self, events: queue.Queue, store):
+        self.events, self.store = events, store  # the event loop's queue: actions go on it
         self._queued: set[int] = set()
         self._last_action = float("-inf")  # monotonic time an action was last collected
         self._stop = threading.Event()
@@ -61,7 +62,7 @@ class OfficeInbox:
             if row["id"] not in self._queued:
                 self._queued.add(row["id"])
                 self._last_action = time.monotonic()
-                self.daemon.events.put(kept_action(row))
+                self.events.put(kept_action(row))
         self._queued &= {row["id"] for row in waiting}  # handled ones are forgotten
 
     def stop(self) -> None:

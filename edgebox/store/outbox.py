@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from edgebox.domain.alarm import PlannedDelivery
+from edgebox.domain.alarm import Delivery, PlannedDelivery
 from edgebox.store.times import parse_utc, utc_iso
 
 
@@ -95,6 +95,20 @@ class Outbox:
     def delivery(self, delivery_id: int) -> dict:
         with self._lock:
             return self.db["deliveries"].get(delivery_id)
+
+    @staticmethod
+    def _delivery(row: dict) -> Delivery:
+        return Delivery(row["id"], row["incident_id"], row["kind"], row["phone"],
+                        row["household_id"], row["purpose"], row["state"], row["attempts"])
+
+    def incident_deliveries(self, incident_id: int, conn=None) -> list[Delivery]:
+        """Everything an incident planned, oldest first (on ``conn``: inside the caller's
+        transaction, as it stands there)."""
+        sql = "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY id"
+        if conn is not None:
+            return [self._delivery(r) for r in self._rows(conn, sql, incident_id)]
+        with self._lock:
+            return [self._delivery(r) for r in self.db.query(sql, [incident_id])]
 
     def deliveries(self, incident_id: int | None = None) -> list[dict]:
         with self._lock:
