@@ -15,6 +15,7 @@ from edgebox.hub.database import open_database
 from edgebox.hub.duty import add_officer
 from edgebox.hub.modem_link import HubModemLink
 from edgebox.hub.registry import add_box, utc_iso
+from edgebox.hub.scope import Scope
 from edgebox.hub.sms_ingest import ingest_report, refused
 from edgebox.uplink import sms_format
 from tests.hub_support import hub_database_url
@@ -139,7 +140,7 @@ def test_the_hub_modem_ingests_a_report_texts_the_alert_and_records_the_ack(hub,
     assert text.startswith("【联防平台】告警1：石桥村（box-1）") and "回复“1 1”确认" in text
     clock["now"] = START + timedelta(minutes=5)
     network.sms(OFFICER, "1 1")
-    [row] = alerts.recent(hub)
+    [row] = alerts.recent(hub, Scope("county"))
     assert row["acked_by"] == OFFICER and row["acked_at"] == utc_iso(clock["now"])
     assert network.phone(OFFICER).texts[-1] == "【联防平台】告警1已由您确认，谢谢"
 
@@ -149,9 +150,9 @@ def test_a_bare_1_acknowledges_the_newest_alert_and_a_stranger_cannot(hub, link)
     set_health(hub, modem="m1", registration="home", signal=20, balance=3.0)
     service.run_once()
     network.sms("+8613800000077", "1")
-    assert alerts.recent(hub)[0]["acked_at"] is None
+    assert alerts.recent(hub, Scope("county"))[0]["acked_at"] is None
     network.sms(OFFICER, "1")
-    assert alerts.recent(hub)[0]["acked_by"] == OFFICER
+    assert alerts.recent(hub, Scope("county"))[0]["acked_by"] == OFFICER
 
 
 def test_a_garbled_or_replayed_report_is_refused_and_changes_nothing(hub, link):

@@ -21,6 +21,8 @@ FLAG_WORDS = {
     "able_helper": ("应急骨干", "救援骨干", "able_helper", "helper"),
 }
 FLAG_LABELS_ZH = {flag: words[0] for flag, words in FLAG_WORDS.items()}
+# Households the scheme must reach first: the county's coverage report counts them.
+VULNERABLE_FLAGS = frozenset({"elderly_alone", "left_behind_children", "disabled"})
 
 
 def parse_flag(word: str) -> str | None:
@@ -92,6 +94,16 @@ class Roster:
 
     def group(self, group_id: str) -> Group:
         return self._groups_by_id[group_id]
+
+    def coverage(self) -> dict:
+        """The figures the county reports on (uploaded with every roster change): households
+        enrolled, groups, leaders, vulnerable households and how many of them are in a group."""
+        grouped = {hid for g in self.groups for hid in g.member_ids}
+        vulnerable = [h.id for h in self.households if h.flags & VULNERABLE_FLAGS]
+        return {"households": len(self.households), "groups": len(self.groups),
+                "leaders": len({g.leader_id for g in self.groups if g.leader_id}),
+                "in_groups": len(grouped), "vulnerable": len(vulnerable),
+                "vulnerable_in_groups": sum(1 for hid in vulnerable if hid in grouped)}
 
     def groups_of(self, household_id: str) -> list[Group]:
         return list(self._groups_by_member.get(household_id, ()))

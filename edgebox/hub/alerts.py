@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub.registry import utc_iso
+from edgebox.hub.reports import Filters
+from edgebox.hub.scope import Scope
 from edgebox.hub.sms_ingest import last_report_at
 
 KINDS = ("silent", "modem_fault", "low_balance", "township", "drill_overdue")
@@ -216,10 +218,13 @@ def acknowledge(db, phone: str, alert_id: int | None, now: datetime) -> int | No
     return mine[0]
 
 
-def recent(db, limit: int = 100) -> list[dict]:
+def recent(db, scope: Scope, limit: int = 100) -> list[dict]:
+    """The newest alerts of the boxes ``scope`` may see (``reports.Filters.where``)."""
+    where, args = Filters(scope=scope).where()
     with db.transaction(write=False) as tx:
         rows = tx.dicts("SELECT a.*, b.township, b.village FROM alerts a JOIN boxes b ON"
-                        " b.box_id = a.box_id ORDER BY a.alert_id DESC LIMIT ?", (limit,))
+                        f" b.box_id = a.box_id WHERE {where} ORDER BY a.alert_id DESC LIMIT ?",
+                        (*args, limit))
     for row in rows:
         row["detail"] = json.loads(row["detail"])
     return rows

@@ -3,6 +3,10 @@ per township (added and removed here or with ``edgebox hub duty``), the texts re
 reports and why, and each box's reports that came by SMS (短信上报).
 
 Kept apart from the dashboard's own pages; it reuses their session, CSRF and form helpers.
+Each user sees the alerts of the boxes in their scope (``alerts.recent`` through
+``reports.Filters.where``, as every query); duty officers are the county's and a township's own to
+change (and audited), and texts refused as reports, which name no box one may trust, are the
+county's alone.
 """
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from starlette.routing import Route
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.errors import EdgeboxError
-from edgebox.hub import accounts, alerts, duty
-from edgebox.hub.dashboard import _render, _session, _small_form, _to_login, _too_large
+from edgebox.hub import accounts, alerts, audit, duty, reports
+from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
+                                   small_form, to_login, too_large, words)
 from edgebox.hub.sms_ingest import refused, reports_of
 
 # The alert kinds and health words in the page's words (Chinese first).
@@ -23,56 +28,71 @@ KIND_WORDS = {"silent": "失联", "modem_fault": "模块故障", "low_balance": 
 
 
 async def _page(request: Request, session: dict, error: str = "") -> Response:
-    db = request.app.state.db
-    rows = await run_in_threadpool(alerts.recent, db)
+    db, scope = request.app.state.db, session["scope"]
+    rows = await run_in_threadpool(alerts.recent, db, scope)
     for row in rows:
         row["words"] = alerts.text("zh", row["kind"], **alerts.words_of("zh", row))
-    officers = await run_in_threadpool(duty.list_officers, db)
-    refused_texts = await run_in_threadpool(refused, db)
-    response = _render(request, "alerts.html", session=session, alerts=rows,
+    officers = [o for o in await run_in_threadpool(duty.list_officers, db)
+                if _may_change_duty(scope, o["township"])]
+    refused_texts = await run_in_threadpool(refused, db) if scope.is_county else []
+    response = render(request, "alerts.html", session=session, alerts=rows,
                        officers=officers, kinds=KIND_WORDS, error=error, refused=refused_texts)
     if error:
         response.status_code = 400
     return response
 
 
+def _may_change_duty(scope, township: str) -> bool:
+    return scope.is_county or (scope.role == "township" and township == scope.township)
+
+
 async def alerts_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     return await _page(request, session)
 
 
 async def duty_change(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
-    form = await _small_form(request)
+        return to_login(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return Response("CSRF check failed", status_code=403)
+        return Response(words(request)("expired"), status_code=403)
     db = request.app.state.db
     township, phone = form.get("township", ""), form.get("phone", "").strip()
+    if not _may_change_duty(session["scope"], township):
+        return not_found(request)
+    removing = form.get("action") == "remove"
     try:
-        if form.get("action") == "remove":
+        if removing:
             await run_in_threadpool(duty.remove_officer, db, township, phone)
         else:
             await run_in_threadpool(duty.add_officer, db, township, phone,
                                     form.get("name", ""))
     except EdgeboxError as exc:  # a bad number: said on the page, nothing changed
         return await _page(request, session, str(exc))
+    await run_in_threadpool(audit.record, db, session["user"],
+                            "duty_removed" if removing else "duty_added",
+                            f"{township} {phone}", client_address(request))
     return RedirectResponse("/alerts", status_code=303)
 
 
 async def sms_reports_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     box = request.path_params["box_id"]
+    visible = await run_in_threadpool(reports.boxes, request.app.state.db,
+                                      reports.Filters(box_id=box, scope=session["scope"]))
+    if not visible:
+        return not_found(request)
     rows = await run_in_threadpool(reports_of, request.app.state.db, box)
-    return _render(request, "sms_reports.html", session=session, box=box, reports=rows,
-                   label=lambda kind: alarm_label(kind, "zh"))
+    return render(request, "sms_reports.html", session=session, box=box, reports=rows,
+                  label=lambda kind: alarm_label(kind, "zh"))
 
 
 ROUTES = [

@@ -11,7 +11,9 @@
 - incidents: one row per alarm per box log, kept up to date from the events as they arrive
   (opened, closed, first acknowledgement, sends, failures) so the dashboard never scans the log.
 - nonces: recently seen request nonces per box, so a replayed request is refused.
-- users, sessions: the people who log in to the dashboard (separate from boxes).
+- users, sessions: the people who log in to the dashboard (separate from boxes), each with a
+  role and scope (county: all; township: its boxes; village: one box).
+- audit: who logged in, exported, acknowledged or changed an account, when and from where.
 - sms_reports: what boxes with no data link texted the hub's modem (edgebox.uplink.sms_format),
   one row per (box, seq), so a replayed or twice-delivered text counts once; sms_refused, the
   texts that looked like reports and were refused, with why (nothing received is lost).
@@ -192,6 +194,26 @@ MIGRATIONS: list[str] = [
         acked_by TEXT
     );
     CREATE INDEX alerts_box_kind ON alerts(box_id, kind, raised_at)
+    """,
+    # 4: scoped accounts and the audit log. A user's role says what they may see: 'county'
+    # every box (the users of older hubs, who saw everything, stay so), 'township' the boxes
+    # of their township, 'village' their one box. The audit log keeps who did what, when and
+    # from where (logins, exports, account changes); it has no key of its own, rows are only
+    # ever added. ``households_registered``: the village's own count of its households, entered
+    # on the box's page, against which the roster's enrolment is reported.
+    """
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'county';
+    ALTER TABLE users ADD COLUMN township TEXT;
+    ALTER TABLE users ADD COLUMN box_id TEXT;
+    CREATE TABLE audit (
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit(at);
+    ALTER TABLE boxes ADD COLUMN households_registered INTEGER
     """,
 ]
 
