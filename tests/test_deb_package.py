@@ -162,6 +162,8 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
     example = (REPO / "config/edgebox.example.toml").read_text(encoding="utf-8")
     assert (box.path / CONFIG.lstrip("/")).read_text(encoding="utf-8") == example
     assert CONFIG in box.sh("dpkg-query -W -f='${Conffiles}' edgebox").stdout
+    # It may hold the SIM PIN and the uplink's key: the daemon's group reads it, nobody else.
+    assert box.sh(f"stat -c '%U:%G %a' {CONFIG}").stdout.split() == ["root:edgebox", "640"]
     for unit in ("edgebox.service", "edgebox-upload.service", "edgebox-upload.timer"):
         assert (box.path / "lib/systemd/system" / unit).is_file(), unit
     assert (box.path / "lib/udev/rules.d/70-edgebox-modems.rules").is_file()
@@ -204,6 +206,7 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
     again = box.sh(f"apt-get install -y -q --reinstall {box.deb}", timeout=1200)
     assert "edgebox is installed. Next:" not in again.stdout
     assert config.read_text(encoding="utf-8") == edited
+    assert box.sh(f"stat -c '%U:%G %a' {CONFIG}").stdout.split() == ["root:edgebox", "640"]
     assert box.sh(f"edgebox roster show --config {CONFIG}", user="edgebox").stdout.count("★") == 4
 
     # Removed: the venv goes, the village's alarm log stays.
