@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -213,3 +214,33 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
     box.sh("apt-get remove -y -q edgebox")
     assert not (box.path / "opt/edgebox/venv").exists()
     assert (box.path / "var/lib/edgebox/edgebox.db").is_file()
+
+
+def test_the_pi_package_holds_every_wheel_its_pythons_need(tmp_path):
+    """The arm64 package cannot be installed here, so pip resolves `edgebox[pi]` for each Python
+    its Depends allow, for aarch64, from the package's wheels alone (what the postinst does
+    offline on the Pi)."""
+    run(str(REPO / "scripts/build-deb"), "--arch", "arm64", "--out", str(OUT))
+    deb = next(OUT.glob("edgebox_*_arm64.deb"))
+    depends = run("dpkg-deb", "-f", str(deb), "Depends").stdout
+    assert "python3 (>= 3.11), python3 (<< 3.13)" in depends and "python3-venv" in depends
+    run("dpkg-deb", "-x", str(deb), str(tmp_path / "root"))
+    wheels = tmp_path / "root/usr/share/edgebox/wheels"
+    assert (wheels / "extras").read_text().strip() == "[pi]"
+    platforms = [arg for tag in ("manylinux2014_aarch64", "manylinux_2_17_aarch64",
+                                 "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
+                 for arg in ("--platform", tag)]
+    for version in ("3.11", "3.12"):
+        resolved = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+             "--report", "-", "--no-index", "--find-links", str(wheels),
+             "--only-binary=:all:", *platforms, "--python-version", version,
+             "--implementation", "cp", "--abi", "cp" + version.replace(".", ""),
+             "--target", str(tmp_path / "target"), "edgebox[pi]"],
+            capture_output=True, text=True, timeout=300,
+            # Only the package's wheels: no index or folder this machine's pip is set up with.
+            env={**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": ""})
+        assert resolved.returncode == 0, resolved.stderr[-3000:]
+        names = {item["metadata"]["name"].lower()
+                 for item in json.loads(resolved.stdout)["install"]}
+        assert {"edgebox", "rpi-lgpio", "lgpio", "markupsafe", "python-gsmmodem-new"} <= names

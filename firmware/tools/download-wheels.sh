@@ -3,7 +3,7 @@
 # setup.py's requirement lists and the target, so the image and the Debian package (which
 # installs them offline on the box) carry the same set.
 #   tools/download-wheels.sh PYTHON CACHE_DIR MACHINE EXTRAS PYVERSIONS  -> prints the folder
-#   MACHINE: aarch64 | x86_64;  EXTRAS: e.g. "pi" or "";  PYVERSIONS: e.g. "3.11 3.13"
+#   MACHINE: aarch64 | x86_64;  EXTRAS: e.g. "pi" or "";  PYVERSIONS: e.g. "3.11 3.12"
 set -euo pipefail
 python=$1 cache=$2 machine=$3 extras=$4 pyversions=$5
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,8 +25,8 @@ print("\n".join(kw["install_requires"] + extras))
 PY
 )
   mapfile -t requirements <<< "$requirements"
-  # One download per Python the box may have (bookworm 3.11, trixie 3.13): pure wheels are
-  # shared, compiled ones (markupsafe, lgpio) come once per version.
+  # One download per Python the box may have: pure wheels are shared, compiled ones
+  # (markupsafe, lgpio) come once per version.
   for pyversion in $pyversions; do
     abi=cp${pyversion/./}
     "$python" -m pip download -q --disable-pip-version-check --only-binary=:all: \
