@@ -32,7 +32,9 @@ setup(
         # full (no shared variable): the firmware build reads these lists as literals.
         "hub": ["starlette>=0.40", "jinja2>=3.1", "python-multipart>=0.0.9", "uvicorn>=0.30",
                 "psycopg[binary]>=3.1"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
+        # pytest-xdist: scripts/test runs the suite on several workers (most tests wait on
+        # emulated modems and real processes, not on the CPU).
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
                  "python-multipart>=0.0.9", "uvicorn>=0.30", "psycopg[binary]>=3.1",
                  # The web panel's browser tests drive Debian's chromium through chromedriver.
                  "selenium>=4.20",

@@ -8,10 +8,11 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from bench import broadcast, fanout, footprint, latency, sdcard, tools, uplink
+from bench import broadcast, fanout, footprint, idle, latency, sdcard, tools, uplink
 
 BENCHMARKS = {"broadcast": broadcast, "uplink": uplink, "latency": latency,
-              "fanout": fanout, "tools": tools, "footprint": footprint, "sdcard": sdcard}
+              "fanout": fanout, "tools": tools, "footprint": footprint, "sdcard": sdcard,
+              "idle": idle}
 
 
 def cpu_model() -> str:

@@ -111,7 +111,7 @@ def table(result: dict) -> list[str]:
             f"   {cast['cpu_percent']:>5.1f}   {cast['cpu_ms_per_sms']:>10.2f}"
             f"   {cast['rss_mib']:>7.1f}   {cast['peak_rss_mib']:>12.1f}",
             f"  idle wake-ups per second: {idle['wakeups_per_second']:.1f} in all,"
-            f" per thread (id, busiest first): " + ", ".join(
-                f"{t['thread']} {t['per_second']:.1f}" for t in idle["threads"] if
+            f" per thread (busiest first): " + ", ".join(
+                f"{t['name']} ({t['thread']}) {t['per_second']:.1f}" for t in idle["threads"] if
                 t["per_second"] > 0) + f"; {sum(t['per_second'] == 0 for t in idle['threads'])}"
             " threads never woke"]

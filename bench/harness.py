@@ -140,28 +140,35 @@ class Usage:
         return 100 * (self.cpu_seconds - earlier.cpu_seconds) / (self.at - earlier.at)
 
 
-def thread_switches(pid: int) -> dict[int, tuple[str, int]]:
-    """Each thread of a process: (its name, its context switches so far, voluntary and not),
-    from /proc/<pid>/task/*/status. A thread that sleeps and wakes adds one per wake-up."""
+def thread_switches(pid: int) -> dict[int, tuple[str, int, float]]:
+    """Each thread of a process: (its name, its context switches so far, voluntary and not,
+    its CPU seconds so far, user + system), from /proc/<pid>/task/*/status and stat. A thread
+    that sleeps and wakes adds one switch per wake-up."""
     threads = {}
+    tick = os.sysconf("SC_CLK_TCK")
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             status = dict(line.split(":\t", 1) for line in
                           (task / "status").read_text().splitlines() if ":\t" in line)
+            stat = (task / "stat").read_text()
         except OSError:  # the thread ended meanwhile
             continue
+        fields = stat[stat.rindex(")") + 2:].split()  # the name in (…) may contain spaces
         threads[int(task.name)] = (status["Name"].strip(),
                                    int(status["voluntary_ctxt_switches"])
-                                   + int(status["nonvoluntary_ctxt_switches"]))
+                                   + int(status["nonvoluntary_ctxt_switches"]),
+                                   (int(fields[11]) + int(fields[12])) / tick)
     return threads
 
 
 def wakeups_per_second(before: dict, after: dict, seconds: float) -> list[dict]:
-    """Per thread alive at both readings, busiest first: wake-ups per second between them."""
+    """Per thread alive at both readings, busiest first: wake-ups per second between them and
+    the share of one core it used."""
     rates = [{"thread": tid, "name": after[tid][0],
-              "per_second": round((after[tid][1] - before[tid][1]) / seconds, 2)}
+              "per_second": round((after[tid][1] - before[tid][1]) / seconds, 2),
+              "cpu_percent": round(100 * (after[tid][2] - before[tid][2]) / seconds, 3)}
              for tid in sorted(set(before) & set(after))]
-    return sorted(rates, key=lambda r: -r["per_second"])
+    return sorted(rates, key=lambda r: (-r["per_second"], -r["cpu_percent"]))
 
 
 @contextmanager

@@ -73,8 +73,9 @@ def run(config_path: str, allow_empty: bool) -> None:
         fail(str(exc))
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     try:
-        while not daemon.wait(1.0):
-            pass
+        # No timeout: SIGTERM's handler sets the event, and Ctrl-C interrupts the wait (lock
+        # waits are interruptible on POSIX), so the main thread never wakes for nothing.
+        daemon.wait()
     except KeyboardInterrupt:
         pass
     daemon.stop()

@@ -24,3 +24,15 @@ def emulator(tmp_path):
 def pytest_configure(config):
     from tests import progress
     progress.attach(config)  # the image build and the QEMU boots say how far they are
+    # Known whether or not pytest-xdist is installed (--strict-markers).
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
+
+
+IMAGE_FILES = ("test_firmware_image.py", "test_power_cut.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The firmware image's build and boots take the longest of any tests: collected first,
+    so under pytest-xdist (scripts/test) their worker starts on them while the others share
+    the rest of the suite, instead of beginning them near the end."""
+    items.sort(key=lambda item: item.path.name not in IMAGE_FILES)

@@ -2,8 +2,11 @@
 proxy in front of it, a box database with a realistic log, and reading the hub's database."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -21,6 +24,8 @@ from edgebox.hub.database import Database, open_database
 from edgebox.hub.registry import add_box
 from edgebox.store import SqliteStore
 from edgebox.uplink.settings import UplinkSettings
+from edgebox.uplink.uploader import Uploader
+from edgebox.web.i18n import WORDS
 from tests.pg_server import free_port, shared_postgres
 
 ROOT = Path(__file__).parent.parent
@@ -152,6 +157,60 @@ class HubView:
         with self.db.transaction(write=False) as tx:
             return tx.dicts(f"SELECT * FROM incidents WHERE {where} ORDER BY log_no,"
                             " incident_id", args)
+
+
+def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.Response:
+    """Log in to the dashboard as a browser does: the form's CSRF token, then the post."""
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"csrf": csrf, "name": name, "password": password,
+                                       "next": "/"})
+
+
+def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
+    """A CSV export as rows keyed by column (its headers are Chinese; its BOM, there for
+    Excel, stripped)."""
+    lines = list(csv.reader(io.StringIO(client.get(path, params=params).text.lstrip("\ufeff"))))
+    columns = {words[0]: key[len("csv_"):] for key, words in WORDS.items()
+               if key.startswith("csv_")}
+    assert set(lines[0]) <= set(columns), f"headers not from the dictionary: {lines[0]}"
+    names = [columns[header] for header in lines[0]]
+    return [dict(zip(names, row)) for row in lines[1:]]
+
+
+# Three boxes in two townships (two villages in the first), and a user of each role.
+SCOPED_BOXES = (("box-a", "token-for-box-a-0123456789", "太湖源镇", "石桥村"),
+                ("box-b", "token-for-box-b-0123456789", "太湖源镇", "竹林村"),
+                ("box-c", "token-for-box-c-0123456789", "於潜镇", "光明村"))
+SCOPED_USERS = (("zhao", ()), ("wang", ("--role", "township", "--township", "太湖源镇")),
+                ("li", ("--role", "village", "--box", "box-a")))
+USER_PASSWORD = "correct horse battery staple"
+
+
+def hub_cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """``edgebox hub …`` on the database at ``url``."""
+    return subprocess.run([sys.executable, "-m", "edgebox", "hub", *args, "--db", url],
+                          input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def start_scoped_hub(url: str, tmp_path: Path, fill) -> HubProcess:
+    """A hub with SCOPED_BOXES and SCOPED_USERS (added with the command line), each box's log
+    made by ``fill(box_id, store)`` and uploaded by the real uploader."""
+    for box, token, township, village in SCOPED_BOXES:
+        register(url, box, token=token, township=township, village=village)
+    for name, role in SCOPED_USERS:
+        added = hub_cli(url, "user", "add", name, "--password-stdin", *role,
+                        stdin=USER_PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+    process = HubProcess(url, tmp_path).start()
+    for box, token, _, _ in SCOPED_BOXES:
+        store = SqliteStore(tmp_path / f"{box}.db")
+        fill(box, store)
+        uploader = Uploader(settings(process.url, box_id=box, token=token), store)
+        assert uploader.run_once().ok
+        uploader.client.close()
+        store.close()
+    return process
 
 
 def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,

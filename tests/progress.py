@@ -7,6 +7,7 @@ output, so a failure's report keeps it.
 """
 from __future__ import annotations
 
+import os
 import time
 
 _config = None
@@ -23,7 +24,11 @@ def say(text: str) -> None:
         return
     capture = _config.pluginmanager.getplugin("capturemanager")
     terminal = _config.pluginmanager.getplugin("terminalreporter")
-    if capture is None or terminal is None or not capture.is_capturing():
+    if capture is None or not capture.is_capturing():
         return  # run with -s: the print above already reached the terminal
+    line = f"  [{time.strftime('%H:%M:%S')}] {text}"
     with capture.global_and_fixture_disabled():
-        terminal.write_line(f"  [{time.strftime('%H:%M:%S')}] {text}")
+        if hasattr(_config, "workerinput"):  # a pytest-xdist worker: its terminal is not the
+            os.write(2, (line + "\n").encode())  # run's, but its stderr is
+        elif terminal is not None:
+            terminal.write_line(line)

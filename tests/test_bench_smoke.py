@@ -106,3 +106,18 @@ def test_sdcard_benchmark_compares_disks_and_history_side_by_side(tmp_path):
     pruned = runs[history]["retention"]
     assert pruned["rows"] > figures["history_sms"] and pruned["chunks"] > 1
     assert 0 < pruned["median_ms"] <= pruned["p99_ms"] <= pruned["max_ms"]
+
+
+def test_idle_benchmark_reads_each_thread_against_the_targets(tmp_path):
+    figures, table = bench(tmp_path, "idle")
+    assert "wake-ups per second" in table and "Roster.groups_of" in table
+    idle = figures["idle"]
+    assert idle["households"] == 5000 and idle["seconds"] >= 10 and idle["rss_mib"] > 10
+    # The daemon names its threads in /proc, so each loop's wake-ups are told apart.
+    names = {t["name"] for t in idle["threads"]}
+    assert {"events", "panel", "MainThread"} <= names
+    assert any(name.startswith("worker-") for name in names)
+    assert idle["wakeups_per_second"] == round(sum(t["per_second"] for t in idle["threads"]), 2)
+    assert set(figures["met"]) == {"cpu_percent", "wakeups_per_second", "rss_mib"}
+    assert [row["households"] for row in figures["groups_of"]] == [300, 5000]
+    assert all(row["index_us"] > 0 and row["scan_us"] > 0 for row in figures["groups_of"])

@@ -146,11 +146,16 @@ def test_the_check_in_ring_has_no_words_and_goes_after_every_alarm_delivery():
 
 def test_a_late_call_tells_each_phone_that_was_asked_to_look_in_once():
     roster = village("08:30")
-    told = [{"phone": "+8613800138001", "household_id": "H01", "purpose": "check_in_missed"},
-            {"phone": "+8613800138001", "household_id": "H01", "purpose": "check_in_missed"},
-            {"phone": "+8613800138004", "household_id": "H04", "purpose": "check_in_missed"},
-            {"phone": "+8613800138099", "household_id": None, "purpose": "ack_relay"}]
-    plan = check_ins.plan_late(told, roster, roster.household("H03"), "zh")
+    from edgebox.domain.alarm import Delivery
+
+    def sms(n, phone, household_id, purpose, state="sent", attempts=1):
+        return Delivery(n, 1, "sms", phone, household_id, purpose, state, attempts)
+    planned = [sms(1, "+8613800138001", "H01", "check_in_missed"),
+               sms(2, "+8613800138001", "H01", "check_in_missed", "sending"),
+               sms(3, "+8613800138004", "H04", "check_in_missed", "pending"),  # tried, again
+               sms(4, "+8613800138005", "H05", "check_in_missed", "pending", 0),  # never tried
+               sms(5, "+8613800138099", None, "ack_relay")]
+    plan = check_ins.plan_late(planned, roster, roster.household("H03"), "zh")
     assert [d.phone for d in plan] == ["+8613800138001", "+8613800138004"]
     assert plan[0].text == "【联防】第一组户H03刚刚来电报了平安，谢谢"
 

@@ -21,7 +21,9 @@ import pytest
 from tests.progress import say
 from tests.qemu_box import GROWN_BY_MIB, Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 
-pytestmark = pytest.mark.slow
+# One image build and one QEMU at a time: with pytest-xdist both files run on the same worker,
+# which builds the image once (tests/qemu_box.py) and starts first (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 
 CALLER = "13800138001"  # H01, leader of 第一组 in SHEET
 GROUP_PHONES = {"+8613900138002", "+8615013800022", "+8618600138003", "+8613700138004"}

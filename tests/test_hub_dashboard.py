@@ -1,8 +1,6 @@
 """The county dashboard on a real hub process, on SQLite and PostgreSQL: login with CSRF,
 boxes with health and backlog, incidents with filters, per-village statistics with SVG charts,
 CSV exports."""
-import csv
-import io
 import re
 import subprocess
 import sys
@@ -16,7 +14,8 @@ from edgebox.hub.database import open_database
 from edgebox.login_limit import MAX_CLIENTS, AccountLimiter, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
-from tests.hub_support import (HubProcess, fill_box, hub_database_url, register, settings)
+from tests.hub_support import (HubProcess, csv_rows, fill_box, hub_database_url, register,
+                               settings, try_login)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple"
@@ -76,23 +75,11 @@ def new_client(process, address: str = "127.0.0.1") -> httpx.Client:
     return client
 
 
-def try_login(client: httpx.Client, password: str, name: str = "wang") -> httpx.Response:
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"csrf": csrf, "name": name, "password": password,
-                                       "next": "/"})
-
-
 def logged_in(process) -> httpx.Client:
     client = new_client(process)
     answer = try_login(client, PASSWORD)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     return client
-
-
-def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(client.get(path, params=params).text
-                                           .lstrip("\ufeff"))))
 
 
 def test_passwords_are_hashed_with_scrypt():
@@ -114,7 +101,7 @@ def test_pages_need_a_login_and_login_needs_csrf(hub):
                                                   "password": PASSWORD})
     assert forged.status_code == 403
     wrong = client.post("/login", data={"csrf": csrf, "name": "wang", "password": "nope"})
-    assert wrong.status_code == 401 and "wrong name or password" in wrong.text
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
     session = logged_in(hub)
     assert session.get("/").status_code == 200
     # Log out needs the session's CSRF token too.
@@ -128,9 +115,9 @@ def test_boxes_page_shows_last_seen_health_and_backlog(hub):
     client = logged_in(hub)
     page = client.get("/").text
     assert "石桥村" in page and "竹林村" in page and "box-2" in page
-    assert "main: home, signal" in page and "never" not in page
-    rows = list(csv.DictReader(io.StringIO(client.get("/boxes.csv").text.lstrip("\ufeff"))))
-    assert {r["box"] for r in rows} == {"box-1", "box-2"}
+    assert "main: home，信号" in page and "从未" not in page
+    rows = csv_rows(client, "/boxes.csv")
+    assert {r["box_id"] for r in rows} == {"box-1", "box-2"}
     assert all(r["backlog"] == "0" and int(r["acked_seq"]) > 0 for r in rows)
     only = client.get("/", params={"village": "竹林村"}).text
     assert "box-2" in only and "box-1" not in only
@@ -138,33 +125,29 @@ def test_boxes_page_shows_last_seen_health_and_backlog(hub):
 
 def test_incidents_filter_and_export(hub):
     client = logged_in(hub)
-    every = list(csv.DictReader(io.StringIO(
-        client.get("/incidents.csv").text.lstrip("\ufeff"))))
+    every = csv_rows(client, "/incidents.csv")
     assert len(every) == 7
     assert [r["kind"] for r in every if r["drill"] == "1"] == ["fire"]
     assert [r["close_reason"] for r in every if r["kind"] == "check_in"] == ["checked_in"]
     assert {r["village"] for r in every} == {"石桥村", "竹林村"}
     assert all(r["minutes_to_ack"] not in ("", None) for r in every if r["drill"] == "0")
-    village = list(csv.DictReader(io.StringIO(client.get(
-        "/incidents.csv", params={"village": "石桥村"}).text.lstrip("\ufeff"))))
+    village = csv_rows(client, "/incidents.csv", village="石桥村")
     assert len(village) == 3 and {r["box_id"] for r in village} == {"box-1"}
     recent = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%d")
-    since = list(csv.DictReader(io.StringIO(client.get(
-        "/incidents.csv", params={"since": recent}).text.lstrip("\ufeff"))))
+    since = csv_rows(client, "/incidents.csv", since=recent)
     assert len(since) == 4
-    assert len(list(csv.DictReader(io.StringIO(client.get(
-        "/incidents.csv", params={"acked": "no"}).text.lstrip("\ufeff"))))) == 1  # the drill
+    assert len(csv_rows(client, "/incidents.csv", acked="no")) == 1  # the drill
     page = client.get("/incidents", params={"township": "太湖源镇", "state": "closed"}).text
-    assert page.count("<tr>") == 8 and "(drill)" in page  # header + 7 incidents
-    assert "missed check-in" in page and "FIRE" in page
+    assert page.count("<tr>") == 8 and "（演练）" in page  # header + 7 incidents
+    assert "未报平安" in page and "火警" in page
 
 
 def test_per_village_statistics_with_charts(hub):
     client = logged_in(hub)
     page = client.get("/stats").text
     assert page.count("<svg") == 5  # alarms and failures per village, plus time to first ack
-    assert "alarms per month" in page and "median minutes to first acknowledgement" in page
-    rows = list(csv.DictReader(io.StringIO(client.get("/stats.csv").text.lstrip("\ufeff"))))
+    assert "每月报警次数" in page and "首次确认用时中位数" in page
+    rows = csv_rows(client, "/stats.csv")
     by_village = {}
     for row in rows:
         entry = by_village.setdefault(row["village"], {"alarms": 0, "failed": 0})
@@ -179,8 +162,8 @@ def test_per_village_statistics_with_charts(hub):
 
 def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, tmp_path):
     client = logged_in(hub)
-    before = {r["box"]: r for r in csv_rows(client, "/boxes.csv")}
-    assert before["box-1"]["log"] == "1"
+    before = {r["box_id"]: r for r in csv_rows(client, "/boxes.csv")}
+    assert before["box-1"]["log_no"] == "1"
     # box-1's card is replaced: a new database, its log from seq 1 again, with one alarm that
     # is still open and one closed.
     for suffix in ("", "-wal", "-shm"):
@@ -195,12 +178,12 @@ def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, 
     assert report.ok and report.duplicates == 0
     total = len(store.events_after(0, 10 ** 6))
     store.close()
-    after = {r["box"]: r for r in csv_rows(client, "/boxes.csv")}
-    assert (after["box-1"]["log"], after["box-1"]["acked_seq"], after["box-1"]["backlog"],
+    after = {r["box_id"]: r for r in csv_rows(client, "/boxes.csv")}
+    assert (after["box-1"]["log_no"], after["box-1"]["acked_seq"], after["box-1"]["backlog"],
             after["box-1"]["open_incidents"]) == ("2", str(total), "0", "1")
     assert after["box-2"] == before["box-2"]
     page = client.get("/", params={"box_id": "box-1"}).text
-    assert f"#{total} (log 2: new database)" in page
+    assert f"#{total}（第2份日志：更换了数据库）" in page
     incidents = csv_rows(client, "/incidents.csv", box_id="box-1")
     assert sorted((r["log_no"], r["incident_id"]) for r in incidents) == [
         ("1", "1"), ("1", "2"), ("1", "3"), ("2", "1"), ("2", "2")]
@@ -231,7 +214,7 @@ def test_repeated_wrong_passwords_from_one_address_are_refused_for_a_while(stric
         assert try_login(guesser, "not the password").status_code == 401
     # Over the limit: refused without a look at the password, even the right one.
     refused = try_login(guesser, PASSWORD)
-    assert refused.status_code == 429 and "too many failed logins" in refused.text
+    assert refused.status_code == 429 and "尝试次数过多" in refused.text
     assert 0 < int(refused.headers["retry-after"]) <= 600
     assert guesser.get("/").status_code == 303
     # Another address is not held up by it: wang from a desk with no failures gets in, and li,

@@ -40,7 +40,9 @@ from tests.progress import say
 from tests.qemu_box import Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 from tests.test_kill_restart import HOUSEHOLDS, NAMES
 
-pytestmark = pytest.mark.slow
+# One image build and one QEMU at a time: with pytest-xdist both files run on the same worker,
+# which builds the image once (tests/qemu_box.py) and starts first (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 
 LONG = os.environ.get("EDGEBOX_LONG") == "1"
 POINTS = 50 if LONG else 3

@@ -102,6 +102,29 @@ def test_members_keep_group_order_and_groups_of_finds_every_group():
     assert roster.household("H002").primary_phone == households[1].phones[0]
 
 
+class CountedMembers(tuple):
+    """A group's member ids that count how often they are searched."""
+    searches = 0
+
+    def __contains__(self, item):
+        CountedMembers.searches += 1
+        return super().__contains__(item)
+
+
+def test_groups_of_is_a_lookup_not_a_scan_of_every_group():
+    # A township of 500 groups: every call and SMS asks for the caller's groups, so the answer
+    # comes from an index built once, not from searching each group's members.
+    plain = roster_of(*[10] * 500)
+    roster = Roster(plain.households, tuple(
+        Group(g.id, g.name, g.leader_id, CountedMembers(g.member_ids)) for g in plain.groups))
+    CountedMembers.searches = 0
+    found = {h.id: [g.id for g in roster.groups_of(h.id)] for h in roster.households}
+    assert CountedMembers.searches == 0
+    assert found == {h.id: [g.id for g in plain.groups if h.id in g.member_ids]
+                     for h in plain.households}
+    assert roster.groups_of("H9999") == []
+
+
 @pytest.mark.parametrize("word, flag", [
     ("独居老人", "elderly_alone"), (" 留守儿童 ", "left_behind_children"), ("行动不便", "disabled"),
     ("残疾", "disabled"), ("救援骨干", "able_helper"), ("Elderly", "elderly_alone"), ("老人", None),

@@ -4,6 +4,7 @@ alarm loop (through the store's office_actions desk) and a panel that dies comes
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -124,9 +125,9 @@ def test_the_panel_does_not_outlive_a_killed_daemon(box):
 
 def test_the_office_inbox_queues_each_kept_action_once(tmp_path):
     import queue
-    import types
     from datetime import datetime, timezone
 
+    from edgebox.daemon import office_inbox
     from edgebox.daemon.office_inbox import OfficeInbox
     from edgebox.roster_io.csv_sheet import read_roster_csv
     from edgebox.store import SqliteStore
@@ -134,11 +135,16 @@ def test_the_office_inbox_queues_each_kept_action_once(tmp_path):
     now = lambda: datetime.now(timezone.utc)  # noqa: E731
     store = SqliteStore(tmp_path / "box.db")
     store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), now())
-    daemon = types.SimpleNamespace(events=queue.Queue(), roster=store.load_roster(), clock=now)
-    inbox = OfficeInbox(daemon, store)
+    events = queue.Queue()
+    inbox = OfficeInbox(events, store)
+    assert inbox.next_look() == office_inbox.IDLE_COLLECT_SECONDS  # idle: looks seldom
     first = store.keep_office_action(now(), "siren_on", "web", "office", None, None, "")
     inbox.collect()
+    # The office at work: it looks often now, and seldom again once quiet for a while.
+    assert inbox.next_look() == office_inbox.COLLECT_SECONDS
+    later = time.monotonic() + office_inbox.BUSY_SECONDS + 1
+    assert inbox.next_look(later) == office_inbox.IDLE_COLLECT_SECONDS
     inbox.collect()  # still unhandled: not queued a second time
-    assert [a.action_id for a in [daemon.events.get_nowait()]] == [first]
-    assert daemon.events.empty()
+    assert [a.action_id for a in [events.get_nowait()]] == [first]
+    assert events.empty()
     store.close()

@@ -9,15 +9,24 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import threading
+from functools import partial
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
-from edgebox.daemon.service import Daemon, utc_now
+from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.inbox_policy import InboxPolicy
+from edgebox.daemon.modem_worker import ModemWorker
+from edgebox.daemon.policy import AlarmPolicy, alarm_settings, reject_call
+from edgebox.daemon.roster_view import RosterView
+from edgebox.daemon.service import AlarmCore, Daemon, DiskFull, loop_settings, utc_now
+from edgebox.daemon.siren_control import SirenControl, siren_settings
+from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.systemd_notify import SystemdNotifier
-from edgebox.domain.alarm import to_offices
-from edgebox.domain.messages import render
+from edgebox.daemon.timers import AlarmTimers, ladder_settings
+from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
@@ -53,6 +62,32 @@ def build_modems(config, events: queue.Queue) -> dict:
     return modems
 
 
+def build_workers(config, store, modems: dict, events: queue.Queue, clock,
+                  stop: threading.Event) -> ModemWorkers:
+    """One worker per configured modem; what they learn comes back on ``events``."""
+    return ModemWorkers({
+        settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
+                                   events)
+        for settings in config.modems}, store, clock)
+
+
+def build_core(config, store, workers: ModemWorkers, siren, clock) -> AlarmCore:
+    """The deciding classes, each given its ports and its own section of the config."""
+    rosters = RosterView(store)
+    sounding = SirenControl(siren, store, clock, siren_settings(config))
+    check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
+                         partial(reject_call, store, workers, workers, clock), workers.wake)
+    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
+                         check_ins)
+    alarms_settings = alarm_settings(config)
+    alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
+                         timers, check_ins)
+    admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
+    inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
+                        alarms_settings)
+    return AlarmCore(rosters, sounding, alarms, inbox, timers)
+
+
 def build_services(config, store) -> list:
     """Companions of the alarm loops that the config asks for (each has start() and stop())."""
     services = []
@@ -66,6 +101,10 @@ def build_services(config, store) -> list:
     else:  # no uplink: the uploader's disk watch still runs, so the office hears of a full disk
         from edgebox.uplink.diskwatch import disk_watch_service
         services.append(disk_watch_service(config, store))
+    from edgebox.uplink.sms_uplink import sms_uplink_service
+    sms = sms_uplink_service(config, store)
+    if sms is not None:  # uplink.sms_to set: reports by SMS to the hub's modem, link or not
+        services.append(sms)
     return services
 
 
@@ -85,21 +124,18 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
         if os.path.isfile(config.source):
             from edgebox.daemon.office_inbox import OfficeInbox
             from edgebox.daemon.web_process import WebPanelProcess
-            daemon.services.append(OfficeInbox(daemon, store))
+            daemon.services.append(OfficeInbox(daemon.events, store))
             daemon.services.append(WebPanelProcess(config.source, store, clock))
         else:  # the panel's process reads the config file: one made in memory has none
             log.error("web panel not started: the config is not a file (%s)", config.source)
 
 
-def report_full_disk(daemon: Daemon, config, store) -> None:
-    """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event):
-    text the office at once, while the reserve still has room for the notice itself. The
-    workers are not woken for it, so the alarm being committed goes out first."""
-    def full(event: dict) -> None:
-        if event["kind"] == "disk_full" and config.numbers_office:
-            text = render(config.box_language, "disk_full")
-            store.add_deliveries(daemon.clock(), None, to_offices(config.numbers_office, text))
-    store.subscribe(full)
+def report_full_disk(events: queue.Queue, store) -> None:
+    """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event,
+    seen after the commit on whichever thread made it): the event loop is told, and texts the
+    office (Daemon.on_disk_full)."""
+    store.subscribe(lambda event: events.put(DiskFull()) if event["kind"] == "disk_full"
+                    else None)
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
@@ -114,10 +150,13 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     panel = panel_settings(config)
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                       panel.siren_max_seconds)
-    daemon = Daemon(config, store, build_modems(config, events), siren, events, clock=clock,
-                    services=build_services(config, store))
+    stop = threading.Event()  # every alarm loop's: set once, and each one ends
+    workers = build_workers(config, store, build_modems(config, events), events, clock, stop)
+    daemon = Daemon(loop_settings(config), store, workers,
+                    build_core(config, store, workers, siren, clock), siren, events, stop,
+                    clock=clock, services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
-    report_full_disk(daemon, config, store)
+    report_full_disk(events, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))
     store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from edgebox.domain import alarm, check_ins
-from edgebox.domain.escalation import QUIET_TYPES
+from edgebox.domain.acks import alarm_needs_line
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.roster import Household, Roster
 
@@ -73,10 +73,9 @@ class CheckIns:
 
     def alarm_waiting(self) -> bool:
         """An alarm nobody has acknowledged yet is open: its escalation may need the line
-        any moment, so a check-in ring is not dialled, and one ringing is hung up (the
-        policy asks this through its ring check)."""
-        return any(i.acked_at is None and not i.drill and i.alarm_type not in QUIET_TYPES
-                   for i in self.store.incidents("open"))
+        any moment, so no check-in ring is planned (the modem worker reads the same rule
+        before dialling one, and hangs one up that is ringing)."""
+        return alarm_needs_line(self.store.incidents("open"))
 
     def _ring_finished(self, now: datetime, row: dict, household: Household,
                        roster: Roster) -> None:
@@ -147,8 +146,8 @@ class CheckIns:
         lang = self.config.box_language
         with self.store.transaction():
             self.store.close_incident(now, row["incident_id"], "checked_in", by=household.id,
-                                      plan_for=lambda told: check_ins.plan_late(
-                                          told, roster, household, lang))
+                                      plan_for=lambda planned: check_ins.plan_late(
+                                          planned, roster, household, lang))
             self.store.check_in_safe(now, row, "late_call", phone)
         self._wake_workers()
 

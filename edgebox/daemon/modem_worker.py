@@ -14,10 +14,20 @@ or echo back at their power-up values) is initialised again on the open port.
 A modem whose sends keep failing is taken out of service for a while (like smstools3); what it
 could not send goes back to the outbox for the others. A delivery that fails because the modem
 failed does not use up one of its own attempts: only the member's number failing does that.
+
+With nothing to do the worker sleeps until it is woken or until its next timer: the earliest
+pending delivery's back-off ending (one read of the queue, no write lock), the next health
+check, the end of an out-of-service spell, and LOOK_SECONDS at most. The daemon wakes it when
+it plans work (after the call is rejected, on the alarm path: a worker woken by the alarm's
+commit would put its first submit before the ATH), when stopping and when a port is lost, and
+so does the modem printing a boot line (it may have restarted in place). A writer that wakes
+nobody (the disk-full notice, so that the alarm being committed goes out first; the hub's
+summary from the uploader's thread) is found within LOOK_SECONDS.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import shlex
 import subprocess
 import threading
@@ -29,7 +39,10 @@ from typing import Callable
 from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
 from edgebox.daemon.send_recorder import SendRecorder
+from edgebox.daemon.thread_names import label_threads
+from edgebox.daemon.worker_events import KeyAcknowledged, ModemOutage
 from edgebox.domain import alarm
+from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
 from edgebox.domain.clock import clock_decision
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
@@ -38,13 +51,13 @@ log = logging.getLogger(__name__)
 REOPEN_BACKOFF = (1, 2, 5, 10, 30)
 REOPENS_BEFORE_POWER_CYCLE = 3
 TIMEOUTS_BEFORE_RESET = 2
+LOOK_SECONDS = 30.0  # the longest an idle worker sleeps (see the module's docstring)
+CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait: never a spin
 
 
 class ModemWorker:
     def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
-                 stop: threading.Event, on_key_ack: Callable[[int], None],
-                 report_office: Callable[[str], None],
-                 ring_wanted: Callable[[dict], bool] = lambda delivery: True):
+                 stop: threading.Event, events: queue.Queue):
         self.name = settings.name
         self.settings = settings
         self.config = config
@@ -55,14 +68,14 @@ class ModemWorker:
         self.wake = threading.Event()
         self.state = "starting"
         self._stop = stop
-        self._on_key_ack = on_key_ack
-        self._report_office = report_office
+        # What this worker tells the event loop (an SMS kept, a key pressed, an outage) goes
+        # on its queue as an event: the worker never calls into the alarm core.
+        self._events = events
         # The ring call in progress and how to end it early: an acknowledgement or a cancel
         # arriving while a member's phone rings (or while they listen) makes the rest of that
-        # call pointless. ``ring_wanted`` is the policy's word on whether it still is; it is asked
-        # just before dialling and again on every ``recheck_ring``, both under ``_ring_lock``,
-        # so a decision committed at any moment is seen by one of the two.
-        self._ring_wanted = ring_wanted
+        # call pointless. Whether it still is, is read from what the event loop committed
+        # (``_ring_wanted``) just before dialling and again on every ``recheck_ring``, both
+        # under ``_ring_lock``, so a decision committed at any moment is seen by one of the two.
         self._ring_lock = threading.Lock()
         self._ringing: dict | None = None
         self._hang_up = threading.Event()
@@ -77,9 +90,15 @@ class ModemWorker:
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0
+        self._back_at = 0.0
         self._thread: threading.Thread | None = None
-        # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh.
+        # Monotonic time of the loop's latest turn: the systemd watchdog pings only while fresh
+        # or while the worker sleeps for want of work (``asleep``: a wait is not a stuck step).
         self.heartbeat = time.monotonic()
+        self.asleep = False
+        # Seconds the last idle wait was for, for tests and the curious.
+        self.idle_wait: float | None = None
+        self.turns = 0  # steps taken: a test waits for the next one instead of for time
         # What the modem receives is in the store before the modem deletes its copy.
         modem.keep_incoming(self._keep_sms)
 
@@ -95,13 +114,14 @@ class ModemWorker:
     def stalled(self, limit: float) -> bool:
         """The thread died, or one step has taken longer than ``limit`` seconds."""
         dead = self._thread is not None and not self._thread.is_alive()
-        return dead or time.monotonic() - self.heartbeat > limit
+        return dead or (not self.asleep and time.monotonic() - self.heartbeat > limit)
 
     # -- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.heartbeat = time.monotonic()
+            self.turns += 1
             try:
                 self._step()
             except Exception:  # the worker must outlive any one bad step
@@ -110,12 +130,24 @@ class ModemWorker:
         self._hand_back_claimed("the box is stopping")
         self.recorder.close()
 
+    def _sleep(self, seconds: float | None) -> None:
+        """Wait until woken, or ``seconds`` (None: no limit). The wake flag was cleared at the
+        start of the step, before it looked for work: a wake-up since then ends this at once."""
+        self.idle_wait = seconds
+        self.asleep = True
+        try:
+            self.wake.wait(None if seconds is None else max(0.0, seconds))
+        finally:
+            self.asleep = False
+
     def _step(self) -> None:
+        self.wake.clear()
         if self.state == "out_of_service":
-            self._stop.wait(1)
             if time.monotonic() >= self._back_at:
                 self.state = "recovering"
                 self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
+            else:
+                self._sleep(self._back_at - time.monotonic())
             return
         if not self.modem.alive:
             self._hand_back_claimed("modem lost")
@@ -130,8 +162,14 @@ class ModemWorker:
             self._reinitialise(detected=suspected[0], settings_off=suspected[1])
             return
         delivery, self._claimed = self._claimed, None
+        due_in = None  # seconds until the earliest pending delivery may be claimed
         if delivery is None:
-            delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+            due_in = self._due_in()
+            if due_in is not None and due_in <= 0:
+                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+                if delivery is None:  # another modem took it: when is the next one due?
+                    due_in = self._due_in()
+                    due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
         if delivery is not None and delivery["kind"] == alarm.SMS:
             self._send(delivery)
             return
@@ -143,8 +181,23 @@ class ModemWorker:
         elif time.monotonic() >= self._next_health:
             self._check_health()
         else:
-            self.wake.wait(0.5)
-            self.wake.clear()
+            self._sleep(self.next_wake(due_in))
+
+    def _due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery this modem can carry may be claimed
+        (negative: it may now), None when none is pending."""
+        due = self.store.next_delivery_due(self.kinds)
+        return None if due is None else (due - self.clock()).total_seconds()
+
+    def next_wake(self, due_in: float | None) -> float:
+        """Seconds an idle worker may sleep: until the next health check, or the earliest
+        pending delivery's back-off ending (``due_in``) if that is sooner, LOOK_SECONDS at
+        most. Monotonic: a wall clock stepped meanwhile moves the back-offs with it
+        (ClockWatch), not this wait."""
+        due = [self._next_health - time.monotonic(), LOOK_SECONDS]
+        if due_in is not None:
+            due.append(max(0.0, due_in))
+        return min(due)
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -157,7 +210,7 @@ class ModemWorker:
         if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
             log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
             return
-        self.modem.events.put(replace(sms, inbox_id=inbox_id))
+        self._events.put(replace(sms, inbox_id=inbox_id))
 
     # -- delivering --------------------------------------------------------------------------
 
@@ -217,11 +270,22 @@ class ModemWorker:
                                    result=outcome.result, spoken=outcome.spoken,
                                    alerting_seconds=outcome.alerting_seconds)
         if outcome.result == "acknowledged":
-            self._on_key_ack(d["id"])
+            self._events.put(KeyAcknowledged(d["id"]))
+
+    def _ring_wanted(self, d: dict) -> bool:
+        """The alarm's state as the event loop committed it, read under the domain's rule."""
+        if d["purpose"] == "check_in":  # a daily check-in: not while an alarm needs the line
+            return not alarm_needs_line(self.store.incidents("open"))
+        incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
+        acked = ({a.household_id for a in self.store.acks(incident.id)}
+                 if incident is not None else set())
+        return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
+                                 acked)
 
     def recheck_ring(self) -> bool:
-        """Hang up the ring call in progress if the policy no longer wants it (called from the
-        event loop after an acknowledgement or a cancel). True when a call is being ended."""
+        """Hang up the ring call in progress if what the event loop committed (an
+        acknowledgement, a cancel, a caller joining) makes it pointless now; the event loop
+        asks after each such commit. True when a call is being ended."""
         with self._ring_lock:
             if self._ringing is None or self._ring_wanted(self._ringing):
                 return False
@@ -312,11 +376,12 @@ class ModemWorker:
                 self._power_cycle()
             if self._reopens == REOPENS_BEFORE_POWER_CYCLE + 1 and not self._outage_reported:
                 self._outage_reported = True
-                self._report_office(self.name)
+                self._events.put(ModemOutage(self.name))
             delay = REOPEN_BACKOFF[min(self._reopens - 1, len(REOPEN_BACKOFF) - 1)]
             self._stop.wait(delay)
             return
         self.state = "ready"
+        label_threads()  # the port's reader threads are new
         self._reopens = 0
         self._outage_reported = False
         self._next_health = 0.0

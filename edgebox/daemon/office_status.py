@@ -9,7 +9,7 @@ from edgebox.readmodels.modem_status import modem_status
 def modems(daemon) -> dict[str, dict]:
     """Every configured modem's last health reading and state (see ``edgebox modem status``),
     with ``alive``: whether its worker has the port open right now."""
-    status = modem_status(daemon.store, [m.name for m in daemon.config.modems])
+    status = modem_status(daemon.store, list(daemon.workers))
     for name, worker in daemon.workers.items():
         status.setdefault(name, {})["alive"] = bool(worker.modem.alive)
     return status

@@ -1,36 +1,88 @@
-"""The alarm policy on the event loop: what a call, an SMS or an office action means, and what
-the clock makes happen (escalation, drills, broadcast progress, delivery failures).
+"""The alarm policy on the event loop: what a call means, and how an alarm is raised, joined,
+enriched, acknowledged and called off.
 
-Mixed into Daemon: it uses the daemon's store, roster, config, clock, siren and its helpers
-``_reject``, ``_enqueue``, ``_siren_on``/``_siren_off`` and ``_wake_workers``. Every decision is
-committed to the store in one transaction with everything it plans to send, before anything is
-sent, so a crash at any instant loses nothing and a restart resumes it. An incoming SMS, and an
-office action, is acted on in one transaction with its mark in the store's inbox.
+Every decision is committed to the store in one transaction with everything it plans to send,
+before anything is sent, so a crash at any instant loses nothing and a restart resumes it.
+The policy reaches the world only through the ports it is built with (edgebox.daemon.ports).
+
+A call from a member who was told of an open alarm is "I am coming" or its own emergency. A
+call carries no words, so the rule is one a villager can keep in mind (README, "Closing the
+loop"; edgebox.domain.acks.told_member_call): the first call back is "coming", and the member is
+texted how to raise an alarm of its own instead; a call again soon after, or once it said it is
+coming, is its own emergency, a second alarm at its own address. Repeats of one call ringing on
+(``IncomingCall.same_call``) are answered before this and never count as "again".
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.adapters.modem.events import IncomingSms
-from edgebox.daemon.told_neighbours import ToldNeighbours
+from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
+from edgebox.daemon.siren_control import SirenControl
+from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm, escalation
+from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render, risk_note
-from edgebox.domain.office_actions import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF,
-                                           SIREN_ON, OfficeAction, kept_action)
 from edgebox.domain.phones import normalise_caller
-from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
-                                         parse_sms, redact_pin)
-from edgebox.store.times import parse_utc
-
-OFFICE = "office"  # the acknowledging "household" when the office acknowledges
-# A siren switched on by hand is not sounded by a start that comes later than this: after a
-# long power cut it would wake the village for a moment long past.
-STALE_SIREN = timedelta(minutes=2)
+from edgebox.domain.sms_commands import Report
+from edgebox.errors import ModemError
 
 
-class AlarmPolicy(ToldNeighbours):
-    _holding_store = False  # inside an inbox row's transaction (see _act_once)
+def reject_call(store: AlarmStore, calls: CallControl, outbox: Outbox, clock: Clock,
+                modem: str, incident_id: int | None = None, wake: bool = False) -> None:
+    """Reject the call ringing on ``modem`` and log the outcome. ``wake``: a fan-out is
+    planned, so the workers are woken as soon as the port is free of the ATH, and claim their
+    first SMS while this logs (both wait for the store)."""
+    try:
+        calls.reject_call(modem)
+        event, data = "call_rejected", {"modem": modem}
+    except ModemError as exc:
+        event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
+    if wake:
+        outbox.wake()
+    # Logged with the next durable commit (the first SMS's record, as a rule): the alarm was
+    # committed before the call was touched, and a second wait for the disk here would hold up
+    # the worker's claim of the first SMS.
+    store.defer_event(clock(), event, incident_id, **data)
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """The ``[alarm]`` section, with the box's language and region and the office's numbers."""
+    language: str
+    region: str
+    open_minutes: float
+    merge_seconds: float
+    enrich_seconds: float
+    own_call_seconds: float
+    ring_members: bool
+    ring_order: str
+    forward_unknown_callers: bool
+    unknown_notices_per_hour: int
+    office: tuple[str, ...]
+
+
+def alarm_settings(config) -> AlarmSettings:
+    return AlarmSettings(
+        config.box_language, config.box_region, config.alarm_open_minutes,
+        config.alarm_merge_seconds, config.alarm_enrich_seconds, config.alarm_own_call_seconds,
+        config.alarm_ring_members, config.alarm_ring_order,
+        config.alarm_forward_unknown_callers, config.alarm_unknown_notices_per_hour,
+        tuple(config.numbers_office))
+
+
+class AlarmPolicy:
+    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
+                 calls: CallControl, siren: SirenControl, clock: Clock,
+                 settings: AlarmSettings, ladder: AlarmTimers, check_ins: CheckIns):
+        self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
+        self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
+        self.check_ins = check_ins
+
+    @property
+    def roster(self):
+        return self.rosters.roster
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -38,67 +90,92 @@ class AlarmPolicy(ToldNeighbours):
         if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
             return
         if call.same_call:
-            self._reject(call.modem)
+            self.reject(call.modem)
             return
         now = self.clock()
-        phone = normalise_caller(call.digits, call.ton, self.config.box_region)
+        phone = normalise_caller(call.digits, call.ton, self.settings.region)
         household = self.roster.household_by_phone(phone)
         if household is None:
-            self._reject(call.modem)
+            self.reject(call.modem)
             self._unknown_caller(now, phone, call)
             return
         own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
-                                            self.config.alarm_open_minutes)
+                                            self.settings.open_minutes)
         if own is not None:
-            self._reject(call.modem)
+            self.reject(call.modem)
             with self.store.transaction():  # the repeat call and the step it hastens, together
                 self.store.append_event(now, "repeat_call", own.id, household=household.id,
                                         phone=phone)
-                self._hasten(own, now)
+                self.ladder.hasten(own)
             return
-        notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None:  # "I am coming", or its own emergency (told_neighbours.py)
+        notified = self.incident_notifying(household, now, told_only=True)
+        if notified is not None:  # "I am coming", or its own emergency
             self._told_member_called(call, household, phone, notified, now)
             return
         # Not told of any alarm yet: a neighbour calling moments after another household of
         # the group is the same emergency seen from next door.
-        joined = self._recent_alarm_of_group(household, now)
+        joined = self.recent_alarm_of_group(household, now)
         if joined is not None:
-            self._reject(call.modem, joined.id)
-            self._join(joined, household, phone, now)
+            self.reject(call.modem, joined.id)
+            self.join(joined, household, phone, now)
             return
-        self._raise(household, phone, "call", None, modem=call.modem)
+        self.raise_alarm(household, phone, "call", None, modem=call.modem)
+
+    def reject(self, modem: str, incident_id: int | None = None, wake: bool = False) -> None:
+        reject_call(self.store, self.calls, self.outbox, self.clock, modem, incident_id, wake)
 
     def _unknown_caller(self, now, phone, call) -> None:
         plan, notice = [], "quiet"
         withheld = call.digits is None
+        s = self.settings
         # A withheld caller is told to the office like any unregistered one, under the same
         # hourly limit (all withheld calls count as one number: "" in the log).
         key = "" if withheld else phone
-        if (withheld or phone) and self.config.alarm_forward_unknown_callers \
-                and self.config.numbers_office:
+        if (withheld or phone) and s.forward_unknown_callers and s.office:
             told = self.store.unknown_caller_notices(now - timedelta(hours=1))
             forwarded = [number for number, said in told if said == "forward"]
             notice = alarm.unknown_caller_notice(key, forwarded, "flood" in
                                                  (said for _, said in told),
-                                                 self.config.alarm_unknown_notices_per_hour)
+                                                 s.unknown_notices_per_hour)
             if notice == "forward":
                 local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                plan = alarm.plan_unknown_caller(None if withheld else phone,
-                                                 self.config.numbers_office, local,
-                                                 self.config.box_language)
+                plan = alarm.plan_unknown_caller(None if withheld else phone, list(s.office),
+                                                 local, s.language)
             elif notice == "flood":
-                plan = alarm.plan_unknown_flood(len(forwarded) + 1, self.config.numbers_office,
-                                                self.config.box_language)
+                plan = alarm.plan_unknown_flood(len(forwarded) + 1, list(s.office), s.language)
         # Logged and forwarded in one transaction: never logged with the office never told.
         self.store.plan_with_event(now, None, "unknown_caller", {
             "number": phone or call.digits or "", "withheld": call.digits is None,
             "modem": call.modem, "notice": notice}, plan)
-        self._wake_workers()
+        self.outbox.wake()
 
-    def _raise(self, household, phone: str, alarm_type: str, text: str | None,
-               modem: str | None = None, drill: bool = False,
-               told_of: int | None = None) -> alarm.Incident:
+    def _told_member_called(self, call, household, phone: str, notified, now) -> None:
+        """``household`` was told of ``notified`` (the newest open alarm it was told of) and
+        calls the box: COMING or OWN_ALARM, from the acknowledgements in the store, so the
+        same answer after a restart."""
+        acknowledged = household.id in {a.household_id for a in self.store.acks(notified.id)}
+        callbacks = [a.at for i in self.store.incidents_notifying(household.id)
+                     for a in self.store.acks(i.id)
+                     if a.household_id == household.id and a.channel == "callback"]
+        meaning = told_member_call(acknowledged, max(callbacks, default=None), now,
+                                   self.settings.own_call_seconds)
+        if meaning == COMING:
+            self.reject(call.modem, notified.id)
+            # Committed with the acknowledgement and its relays: one decision, whole.
+            note = alarm.PlannedDelivery(
+                alarm.SMS, phone, household.id, "reply",
+                render(self.settings.language, "callback_noted", drill=notified.drill),
+                alarm.PRIORITY["reply"])
+            self.acknowledge(notified, household, phone, "callback", also=[note])
+        else:
+            self.raise_alarm(household, phone, "call", None, modem=call.modem,
+                             told_of=notified.id)
+
+    # ---- raising and planning -----------------------------------------------------------------
+
+    def raise_alarm(self, household, phone: str, alarm_type: str, text: str | None,
+                    modem: str | None = None, drill: bool = False,
+                    told_of: int | None = None) -> alarm.Incident:
         """Open an alarm and plan its fan-out. ``told_of``: the household had been told of
         that open incident, and this is its own emergency, a second alarm: its confirmation
         says so (and how to call it off if it was not meant)."""
@@ -112,65 +189,72 @@ class AlarmPolicy(ToldNeighbours):
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
-            self._reject(modem, incident.id, wake=True)
+            self.reject(modem, incident.id, wake=True)
         else:
-            self._wake_workers()
+            self.outbox.wake()
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
-        self._siren_on(incident.id, pattern["siren"])
-        self._recheck_rings()  # a daily check-in ringing now gives the line to the alarm
+        self.siren.on(incident.id, pattern["siren"])
+        self.calls.recheck_rings()  # a daily check-in ringing now gives the line to the alarm
         return incident
 
-    def _plan_incident(self, incident: alarm.Incident) -> None:
+    def plan_incident(self, incident: alarm.Incident) -> None:
         """Plan an incident opened without its fan-out (by a version that committed the two
         apart, and died between them)."""
         plan = self._alarm_plan(self.roster.group(incident.group_id),
                                 self.roster.household(incident.caller_household_id),
                                 incident.caller_phone, incident.alarm_type, incident.text,
                                 incident.drill)
+        # Even an empty plan marks the incident planned, so it is not planned again.
         self.store.add_deliveries(self.clock(), incident.id, plan)
-        self._wake_workers()
+        self.outbox.wake()
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
                     drill: bool, confirm: str = "confirm") -> list:
-        return alarm.plan_alarm(self.roster, group, caller, phone, self.config.box_language,
-                                self.config.alarm_ring_members, alarm_type, text, drill,
-                                self.config.alarm_ring_order, confirm)
+        s = self.settings
+        return alarm.plan_alarm(self.roster, group, caller, phone, s.language, s.ring_members,
+                                alarm_type, text, drill, s.ring_order, confirm)
 
-    def _incident_notifying(self, household, now, told_only: bool = False
-                            ) -> alarm.Incident | None:
+    def incident_notifying(self, household, now, told_only: bool = False
+                           ) -> alarm.Incident | None:
         """The newest open incident that alerts this household (it may acknowledge it).
         ``told_only``: only one whose alarm SMS or ring has actually gone out to it; a
         neighbour who has not been told yet cannot be calling back about it."""
         candidates = [i for i in self.store.incidents_notifying(household.id)
                       if household.id not in (i.caller_household_id, *i.co_callers)
-                      and i.is_open(now, self.config.alarm_open_minutes)]
+                      and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
-                d["household_id"] == household.id and d["purpose"] in ("alarm", "ring")
-                and d["state"] in ("sent", "sending") for d in self.store.deliveries(i.id))]
+                d.household_id == household.id and d.purpose in ("alarm", "ring") and d.out
+                for d in self.store.incident_deliveries(i.id))]
         return candidates[-1] if candidates else None
 
-    def _incident_groups(self, incident) -> set[str]:
+    def own_open_incident(self, household, now) -> alarm.Incident | None:
+        return alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+                                             self.settings.open_minutes)
+
+    def incident_groups(self, incident) -> set[str]:
         """The groups an incident alerts: every group of its caller."""
         caller = self.roster.household(incident.caller_household_id)
         return {g.id for g in alarm.caller_groups(self.roster, caller,
                                                   self.roster.group(incident.group_id))}
 
-    def _recent_alarm_of_group(self, household, now) -> alarm.Incident | None:
+    def recent_alarm_of_group(self, household, now) -> alarm.Incident | None:
         """An alarm another household of the same group raised moments ago: the second call is
         the same emergency seen from next door, not a second flood of messages."""
-        window = timedelta(seconds=self.config.alarm_merge_seconds)
+        window = timedelta(seconds=self.settings.merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        recent = [i for i in self.store.incidents("open") if self._incident_groups(i) & groups
+        recent = [i for i in self.store.incidents("open") if self.incident_groups(i) & groups
                   and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
                   and now - i.opened_at <= window]
         return recent[-1] if recent else None
 
-    def _join(self, incident, household, phone: str, now) -> None:
+    # ---- an alarm learns more -----------------------------------------------------------------
+
+    def join(self, incident, household, phone: str, now) -> None:
         callers = [self.roster.household(h)
                    for h in (incident.caller_household_id, *incident.co_callers)] + [household]
         group = self.roster.group(incident.group_id)
-        lang = self.config.box_language
+        lang = self.settings.language
         # Members not texted yet get one notice naming both households; those already texted
         # (or being texted right now, with the first words) get one short addendum.
         both = alarm.joint_caller(callers)
@@ -186,13 +270,12 @@ class AlarmPolicy(ToldNeighbours):
             alarm.PRIORITY["confirm"])
         # The joining household's relatives hear of it as they would of its own alarm.
         relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
-            d["phone"] for d in self.store.deliveries(incident.id)} | {phone})
+            d.phone for d in self.store.incident_deliveries(incident.id)} | {phone})
 
-        def plan_for(out: list[dict]) -> list:
+        def plan_for(planned: list[alarm.Delivery]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
                                           alarm.PRIORITY["update"])
-                    for p, d_household in dict.fromkeys((d["phone"], d["household_id"])
-                                                        for d in out)
+                    for p, d_household in _alarm_sms_out(planned)
                     if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
@@ -201,124 +284,13 @@ class AlarmPolicy(ToldNeighbours):
                                   alarm.alarm_text(lang, group, both, incident.alarm_type,
                                                    incident.text, incident.drill),
                                   plan_for, stop_to=household.id)
-        self._recheck_rings()  # it may be being rung right now
-        self._wake_workers()
+        self.calls.recheck_rings()  # it may be being rung right now
+        self.outbox.wake()
 
-    # ---- SMS ---------------------------------------------------------------------------------
-
-    def on_sms(self, sms) -> None:
-        """An SMS the modem worker kept in the inbox. Acted on in one transaction with its
-        inbox mark: a crash leaves it either wholly acted on, or still to do at the next start
-        (``_resume_unhandled``), never half done nor done twice."""
-        self._act_once(self.store.handling_sms(self.clock(), sms.inbox_id, redact_pin(sms.text)),
-                       lambda: self._act_on_sms(sms))
-
-    def _act_once(self, handling, act) -> None:
-        """``act`` inside ``handling`` (an inbox row's transaction with its mark), if the row
-        is still to be acted on."""
-        self._holding_store = True
-        try:
-            with handling as todo:
-                if todo:
-                    act()
-        finally:
-            self._holding_store = False
-        self._recheck_rings()  # now that it has committed (see _recheck_rings)
-
-    def _resume_unhandled(self) -> None:
-        """At start, before the modems: what reached the box before a crash and was not acted
-        on yet is acted on now, in the order it came: SMS kept in the inbox and office actions
-        kept from the panels. And keys pressed in ring calls that the worker logged but the
-        event loop never recorded."""
-        now = self.clock()
-        kept = [(row["received_at"],
-                 IncomingSms(row["number"], row["text"], row["modem"], inbox_id=row["id"]))
-                for row in self.store.unhandled_sms()]
-        for row in self.store.unhandled_office_actions():
-            if row["kind"] == SIREN_ON and now - parse_utc(row["asked_at"]) > STALE_SIREN:
-                with self.store.handling_office_action(now, row["id"]):
-                    self.store.append_event(now, "office_action_expired", action=row["kind"],
-                                            source=row["source"], asked_at=row["asked_at"])
-                continue
-            kept.append((row["asked_at"], kept_action(row)))
-        # Each list is in the order it came; one sort by time interleaves the two.
-        for _, event in sorted(kept, key=lambda item: item[0]):
-            self.events.put(event)
-        for delivery_id in self.store.unrecorded_key_acks():
-            self._post_key_ack(delivery_id)
-
-    def _act_on_sms(self, sms) -> None:
-        now = self.clock()
-        phone = normalise_caller(sms.number.lstrip("+"), 145 if sms.number.startswith("+")
-                                 else 129, self.config.box_region)
-        household = self.roster.household_by_phone(phone)
-        self.store.append_event(now, "sms_received", number=phone or sms.number,
-                                household=household.id if household else None,
-                                text=redact_pin(sms.text)[:500], length=len(sms.text),
-                                modem=sms.modem)
-        command = parse_sms(sms.text, tuple(g.name for g in self.roster.groups))
-        if isinstance(command, Broadcast) or getattr(command, "about", "") == "broadcast":
-            self._broadcast_sms(phone, command)  # office numbers need not be households
-        elif household is None:
-            # Strangers cannot raise alarms or give orders by SMS; it is logged above. One who
-            # tries to call an alarm off is told why nothing happened (a sender that is no
-            # phone number, such as an operator's name, is not answered).
-            if isinstance(command, Cancel) and phone:
-                self._reply(phone, "本号码未登记，不能取消报警" if self.config.box_language == "zh"
-                            else "this number is not registered and cannot cancel alarms")
-            return
-        elif isinstance(command, Acknowledge):
-            incident = self._incident_notifying(household, now)
-            if incident is None:
-                self.store.append_event(now, "ack_without_incident", household=household.id)
-            else:
-                self._acknowledge(incident, household, phone, "sms")
-        elif isinstance(command, Cancel):
-            self._cancel_by_sms(household, phone, now)
-        elif isinstance(command, Admin) or getattr(command, "about", "") == "admin":
-            self._admin(household, phone, command)
-        elif isinstance(command, Rejected):
-            self._reply(phone, command.reason)
-        elif isinstance(command, Report):
-            self._report(household, phone, command, now)
-
-    def _report(self, household, phone: str, report: Report, now) -> None:
-        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
-                                            self.config.alarm_open_minutes)
-        if own is not None:
-            fresh = now - own.opened_at <= timedelta(seconds=self.config.alarm_enrich_seconds)
-            # A drill is not re-worded by its caller's texts: every message stays marked.
-            if fresh and own.text is None and not own.drill:
-                self._enrich(own, household, report, now)
-            else:
-                self.store.append_event(now, "incident_message", own.id, household=household.id,
-                                        text=report.text[:500])
-            return
-        notified = self._incident_notifying(household, now, told_only=True)
-        if notified is not None and notified.drill and report.alarm_type == "other":
-            # Chatter about a drill ("演练收到了") is logged; a type word raises a real alarm.
-            self.store.append_event(now, "incident_message", notified.id,
-                                    household=household.id, text=report.text[:500])
-            return
-        if notified is not None:
-            # Told of a neighbour's alarm and writing words that are no acknowledgement nor
-            # cancel ("火 厨房着火"): its own emergency, at its own address, a second alarm.
-            # Words about the first one raise one too: a needless alarm is called off with
-            # "0", an emergency only logged would be lost.
-            self._raise(household, phone, report.alarm_type, report.text, told_of=notified.id)
-            return
-        joined = self._recent_alarm_of_group(household, now)
-        if joined is not None:  # not told yet: the same emergency seen from next door
-            self.store.append_event(now, "incident_message", joined.id,
-                                    household=household.id, text=report.text[:500])
-            self._join(joined, household, phone, now)
-            return
-        self._raise(household, phone, report.alarm_type, report.text)
-
-    def _enrich(self, incident, household, report: Report, now) -> None:
+    def enrich(self, incident, household, report: Report, now) -> None:
         """A call followed within a minute by an SMS: the SMS says what is happening."""
         alarm_type = report.alarm_type if report.alarm_type != "other" else incident.alarm_type
-        lang = self.config.box_language
+        lang = self.settings.language
         text = fit_one_sms(lang, "update", "text", report.text,
                            label=alarm.alarm_label(alarm_type, lang), caller=household.name,
                            address=household.address)
@@ -328,27 +300,22 @@ class AlarmPolicy(ToldNeighbours):
             now, incident.id, "incident_enriched", {"alarm_type": alarm_type, "text": report.text},
             alarm.alarm_text(lang, self.roster.group(incident.group_id), household, alarm_type,
                              report.text),
-            lambda out: [alarm.PlannedDelivery(alarm.SMS, p, h, "update", text,
-                                               alarm.PRIORITY["update"])
-                         for p, h in dict.fromkeys((d["phone"], d["household_id"]) for d in out)])
-        self._wake_workers()
+            lambda planned: [alarm.PlannedDelivery(alarm.SMS, p, h, "update", text,
+                                                   alarm.PRIORITY["update"])
+                             for p, h in _alarm_sms_out(planned)])
+        self.outbox.wake()
         if alarm_type != incident.alarm_type and self.siren.is_on:
             # The siren says what kind of alarm it is (a thief: pulsed, not continuous).
-            self._siren_on(incident.id, escalation.ALARM_TYPES.get(
+            self.siren.on(incident.id, escalation.ALARM_TYPES.get(
                 alarm_type, escalation.ALARM_TYPES["other"])["siren"])
-
-    def _reply(self, phone: str, reason: str) -> None:
-        text = render(self.config.box_language, "refused", reason=reason)
-        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
-                                                   alarm.PRIORITY["reply"])])
 
     # ---- acknowledgement, cancel ---------------------------------------------------------------
 
-    def _acknowledge(self, incident, household, phone: str, channel: str,
-                     also: list = ()) -> None:
+    def acknowledge(self, incident, household, phone: str, channel: str,
+                    also: list = ()) -> None:
         """Record the acknowledgement and relay it; ``also``: more to send with it (the note
         to a member whose call back counted as "coming")."""
-        relay = alarm.plan_ack_relay(incident, household, self.config.box_language)
+        relay = alarm.plan_ack_relay(incident, household, self.settings.language)
         # Households that joined the alarm by calling too want to know who is coming.
         co_callers = [replace(relay, phone=self.roster.household(h).primary_phone,
                               household_id=h) for h in incident.co_callers]
@@ -356,69 +323,50 @@ class AlarmPolicy(ToldNeighbours):
         # caller never told who is coming.
         if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
                                  relays=[relay, *co_callers, *also]):
-            self._recheck_rings()  # their phone may be ringing right now
-            self._wake_workers()
+            self.calls.recheck_rings()  # their phone may be ringing right now
+            self.outbox.wake()
 
-    def _ring_still_wanted(self, delivery: dict) -> bool:
-        """Whether a ring call is still worth making; the modem workers ask just before they
-        dial and again whenever ``_recheck_rings`` says something changed. Not once its alarm
-        is over, not to a household that acknowledged or is itself one of the callers, and no
-        escalation call once anybody acknowledged."""
-        if delivery["purpose"] == "check_in":  # not while an alarm needs the line
-            return not self.check_ins.alarm_waiting()
-        if delivery["incident_id"] is None:
-            return True
-        incident = self.store.incident(delivery["incident_id"])
-        if incident is None or incident.state != "open":
-            return False
-        if delivery["purpose"].startswith("escalation"):
-            return incident.acked_at is None
-        household = delivery["household_id"]
-        if household is None:
-            return True
-        if household in (incident.caller_household_id, *incident.co_callers):
-            return False
-        return household not in {a["household_id"] for a in self.store.acks(incident.id)}
+    def office_acknowledge(self, incident, who: str, source: str) -> None:
+        """The office acknowledges: the caller is told, the ladder stops."""
+        text = render(self.settings.language, "office_ack", drill=incident.drill)
+        relay = alarm.PlannedDelivery(alarm.SMS, incident.caller_phone,
+                                      incident.caller_household_id, "ack_relay", text,
+                                      alarm.PRIORITY["ack_relay"])
+        if self.store.record_ack(self.clock(), incident.id, who, "", source, relays=[relay]):
+            self.calls.recheck_rings()  # an escalation call in progress is not needed now
+            self.outbox.wake()
 
-    def _recheck_rings(self) -> None:
-        if self._holding_store:
-            # Inside an inbox row's transaction: a worker asking whether its call is still
-            # wanted holds its ring lock while it waits for the store, which this thread holds;
-            # asking it now would deadlock. ``_act_once`` asks once the transaction committed.
-            return
-        for worker in self.workers.values():
-            worker.recheck_ring()
-
-    def _cancel_by_sms(self, household, phone: str, now) -> None:
+    def cancel_by_sms(self, household, phone: str) -> None:
         """The caller (or a household that joined by calling too) or a leader of a group the
         alarm alerts may call it off; anyone else is told why nothing happened."""
-        zh = self.config.box_language == "zh"
+        zh = self.settings.language == "zh"
         leader_of = {g.id for g in self.roster.groups if g.leader_id == household.id}
         mine = [i for i in self.store.incidents("open")
                 if household.id in (i.caller_household_id, *i.co_callers)
-                or self._incident_groups(i) & leader_of]
+                or self.incident_groups(i) & leader_of]
         if mine:
             for incident in mine:
-                self._cancel(incident, by=household.id)
+                self.cancel(incident, by=household.id)
             return
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        if any(self._incident_groups(i) & groups for i in self.store.incidents("open")):
-            self._reply(phone, "只有报警人或中心户长可以取消报警" if zh
-                        else "only the caller or the group leader may cancel this alarm")
+        if any(self.incident_groups(i) & groups for i in self.store.incidents("open")):
+            self.reply(phone, "只有报警人或中心户长可以取消报警" if zh
+                       else "only the caller or the group leader may cancel this alarm")
         else:
-            self._reply(phone, "没有可以取消的报警" if zh else "there is no alarm you can cancel")
+            self.reply(phone, "没有可以取消的报警" if zh else "there is no alarm you can cancel")
 
-    def _cancel(self, incident, by: str) -> None:
+    def cancel(self, incident, by: str) -> None:
         """All clear: the ladder stops, whoever was told hears it is over, the siren stops."""
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
-        text = render(self.config.box_language, "all_clear", drill=incident.drill,
+        text = render(self.settings.language, "all_clear", drill=incident.drill,
                       group=group.name, caller=caller.name)
 
-        def all_clear(went_out: list[dict]) -> list:
+        def all_clear(planned: list[alarm.Delivery]) -> list:
             # Everyone anything may have reached (a text, a ring; even one a modem is sending
-            # right now) has heard of the alarm and must hear it is over; and the caller.
-            told = {d["phone"]: d["household_id"] for d in went_out}
+            # right now, or one tried before whose failure may hide that it arrived) has heard
+            # of the alarm and must hear it is over; and the caller.
+            told = {d.phone: d.household_id for d in planned if d.may_have_reached}
             told.setdefault(incident.caller_phone, incident.caller_household_id)
             return [alarm.PlannedDelivery(alarm.SMS, p, h, "all_clear", text,
                                           alarm.PRIORITY["all_clear"]) for p, h in told.items()]
@@ -427,55 +375,17 @@ class AlarmPolicy(ToldNeighbours):
         if self.store.close_incident(self.clock(), incident.id, "cancelled", by=by,
                                      plan_for=all_clear) < 0:
             return
-        self._recheck_rings()
-        self._wake_workers()
+        self.calls.recheck_rings()
+        self.outbox.wake()
         if not self.store.incidents("open"):
-            self._siren_off()
+            self.siren.off()
 
-    # ---- the office ----------------------------------------------------------------------------
+    def reply(self, phone: str, reason: str) -> None:
+        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
 
-    def on_office(self, action: OfficeAction) -> None:
-        """An office action; one the desk kept is carried out in one transaction with its
-        mark, like an SMS (see on_sms)."""
-        if action.action_id is None:  # the drill schedule's: nothing to mark
-            self._act_for_office(action)
-        else:
-            self._act_once(self.store.handling_office_action(self.clock(), action.action_id),
-                           lambda: self._act_for_office(action))
 
-    def _act_for_office(self, action: OfficeAction) -> None:
-        now = self.clock()
-        self.store.append_event(now, "office_action", action.incident_id, action=action.kind,
-                                source=action.source, user=action.user,
-                                **({"group": action.group_id} if action.group_id else {}))
-        if action.kind in (ACKNOWLEDGE, CANCEL):
-            incident = (self.store.incident(action.incident_id) if action.incident_id
-                        else next(iter(reversed(self.store.incidents("open"))), None))
-            if incident is None or incident.state != "open":
-                return
-            if action.kind == CANCEL:
-                self._cancel(incident, by=OFFICE)
-            else:
-                text = render(self.config.box_language, "office_ack", drill=incident.drill)
-                relay = alarm.PlannedDelivery(alarm.SMS, incident.caller_phone,
-                                              incident.caller_household_id, "ack_relay", text,
-                                              alarm.PRIORITY["ack_relay"])
-                if self.store.record_ack(now, incident.id, OFFICE, "", action.source,
-                                         relays=[relay]):
-                    self._recheck_rings()  # an escalation call in progress is not needed now
-                    self._wake_workers()
-        elif action.kind == SIREN_ON:
-            self._siren_on(None, "continuous")
-        elif action.kind == SIREN_OFF:
-            self._siren_off()
-        elif action.kind == BROADCAST:
-            self._broadcast(OFFICE, action.group_id, action.text)
-        elif action.kind == DRILL:
-            group = (self.roster.group(action.group_id) if action.group_id
-                     else self.roster.groups[0])
-            leader = self.roster.household(group.leader_id)
-            self._raise(leader, leader.primary_phone, "drill", None, drill=True)
-
-    def _broadcasters(self) -> set[str]:
-        return set(self.config.broadcast_allowed or
-                   (self.config.numbers_office + self.config.numbers_township))
+def _alarm_sms_out(planned: list[alarm.Delivery]) -> list[tuple[str, str | None]]:
+    """(phone, household) of every alarm SMS sent or in a modem's hands, once each: those
+    already have the alarm's first words and get an addendum when it learns more."""
+    return list(dict.fromkeys((d.phone, d.household_id) for d in planned
+                              if d.purpose == "alarm" and d.out))

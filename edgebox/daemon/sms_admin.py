@@ -1,4 +1,4 @@
-"""Broadcasts and leaders' administration by SMS (mixed into Daemon with AlarmPolicy).
+"""Broadcasts and leaders' administration by SMS, on the event loop.
 
 A broadcast goes to every household of the village or of one group, once per phone, after every
 alarm message (lowest priority), rate-limited per sender. A leader may add or remove a phone of a
@@ -13,9 +13,10 @@ household's: an alarm from them would go to a group instead of to the office.
 from __future__ import annotations
 
 import hmac
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.phones import PhoneNumberError, display, normalise
@@ -32,16 +33,53 @@ _ANSWERED = ("admin_not_allowed", "admin_locked", "admin_pin_wrong", "admin_malf
              *_RIGHT_PIN)
 
 
+@dataclass(frozen=True)
+class AdminSettings:
+    """The ``[admin]`` and ``[broadcast]`` sections, with the numbers they protect."""
+    language: str
+    region: str
+    leader_pin: str
+    max_per_hour: int
+    max_wrong: int
+    lockout_minutes: float
+    broadcasters: frozenset[str]  # who may broadcast by SMS
+    broadcasts_per_hour: int
+    box_numbers: frozenset[str]  # never a household's: office, township, the modems' own
+
+
+def admin_settings(config) -> AdminSettings:
+    return AdminSettings(
+        config.box_language, config.box_region, config.admin_leader_pin,
+        config.admin_max_per_hour, config.admin_max_wrong, config.admin_lockout_minutes,
+        frozenset(config.broadcast_allowed
+                  or (config.numbers_office + config.numbers_township)),
+        config.broadcast_max_per_hour,
+        frozenset({*config.numbers_office, *config.numbers_township,
+                   *(m.number for m in config.modems if m.number)}))
+
+
 class SmsAdministration:
+    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox, clock: Clock,
+                 settings: AdminSettings):
+        self.store, self.rosters, self.outbox = store, rosters, outbox
+        self.clock, self.settings = clock, settings
+
+    @property
+    def roster(self):
+        return self.rosters.roster
+
+    def _reply(self, phone: str, reason: str) -> None:
+        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+
     # ---- broadcasts ------------------------------------------------------------------------
 
-    def _broadcast_sms(self, phone: str | None, command) -> None:
+    def broadcast_sms(self, phone: str | None, command) -> None:
         """"广播 …" by SMS: only allow-listed numbers (office, township or broadcast.allowed),
         which need not be households; anyone else is told no and nothing is sent."""
-        zh = self.config.box_language == "zh"
+        zh = self.settings.language == "zh"
         if not phone:
             return  # a withheld or garbled sender: nobody to answer, nothing to send
-        if phone not in self._broadcasters():
+        if phone not in self.settings.broadcasters:
             self.store.append_event(self.clock(), "broadcast_refused", sender=phone,
                                     reason="not_allowed")
             self._reply(phone, "没有广播权限" if zh else "this number may not broadcast")
@@ -49,16 +87,16 @@ class SmsAdministration:
         if isinstance(command, Rejected):
             self._reply(phone, command.reason)
             return
-        self._broadcast(phone, command.group, command.text, reply_to=phone)
+        self.broadcast(phone, command.group, command.text, reply_to=phone)
 
-    def _broadcast(self, sender: str, group_id: str | None, text: str,
+    def broadcast(self, sender: str, group_id: str | None, text: str,
                    reply_to: str | None = None) -> None:
         now = self.clock()
-        lang = self.config.box_language
+        lang = self.settings.language
         hour_ago = utc_iso(now - timedelta(hours=1))
         recent = [e for e in self.store.events_of_kinds(["broadcast_planned"])
                   if e["data"].get("sender") == sender and e["at"] >= hour_ago]
-        if len(recent) >= self.config.broadcast_max_per_hour:
+        if len(recent) >= self.settings.broadcasts_per_hour:
             self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
             if reply_to:
                 self._reply(reply_to, "一小时内广播次数已用完" if lang == "zh"
@@ -91,7 +129,7 @@ class SmsAdministration:
         # would leave the village texted and the sender never told.
         self.store.add_broadcast(now, sender, group_id, text, plan, len(households),
                                  replies=replies)
-        self._wake_workers()
+        self.outbox.wake()
 
     # ---- leaders ---------------------------------------------------------------------------
 
@@ -101,11 +139,11 @@ class SmsAdministration:
         in constant time: the reply must not tell how many digits were right."""
         if own_pin is not None:
             return password_matches(pin, own_pin)
-        return hmac.compare_digest(pin.encode(), self.config.admin_leader_pin.encode())
+        return hmac.compare_digest(pin.encode(), self.settings.leader_pin.encode())
 
-    def _admin(self, household, phone: str, command) -> None:
+    def admin(self, household, phone: str, command) -> None:
         now = self.clock()
-        zh = self.config.box_language == "zh"
+        zh = self.settings.language == "zh"
         if not self._admin_answer_allowed(household, phone, now):
             return
         if isinstance(command, Rejected):  # malformed or ambiguous: say how to write it
@@ -114,7 +152,7 @@ class SmsAdministration:
             return
         led = [g for g in self.roster.groups if g.leader_id == household.id]
         own_pin = self.store.leader_pin_hash(household.id) if led else None
-        if not (self.config.admin_leader_pin or own_pin) or not led:
+        if not (self.settings.leader_pin or own_pin) or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
                                     phone=phone, action=command.action)
             self._reply(phone, "只有中心户长可以管理本组" if zh else "only a group leader may")
@@ -138,7 +176,7 @@ class SmsAdministration:
             self._admin_done(phone, group, "list", "；".join(lines), changed=None)
             return
         try:
-            number = normalise(command.phone, self.config.box_region)
+            number = normalise(command.phone, self.settings.region)
             roster, detail = self._edited(group, command, number)
             roster.validated()
         except (PhoneNumberError, LookupError, RosterError) as exc:
@@ -156,26 +194,21 @@ class SmsAdministration:
         recent = [e["kind"] for e in self.store.events_of_kinds([*_ANSWERED,
                                                                  "admin_rate_limited"])
                   if e["data"].get("phone") == phone and e["at"] >= hour_ago]
-        if len(recent) - recent.count("admin_rate_limited") < self.config.admin_max_per_hour:
+        if len(recent) - recent.count("admin_rate_limited") < self.settings.max_per_hour:
             return True
         told = "admin_rate_limited" in recent
         self.store.append_event(now, "admin_rate_limited", household=household.id, phone=phone,
                                 told=not told)
         if not told:
             self._reply(phone, "一小时内管理短信次数已用完，请稍后再试"
-                        if self.config.box_language == "zh"
+                        if self.settings.language == "zh"
                         else "too many admin messages this hour; try later")
         return False
-
-    def _box_numbers(self) -> set[str]:
-        """Numbers that must never be a household's: office, township, the modems' own."""
-        return {*self.config.numbers_office, *self.config.numbers_township,
-                *(m.number for m in self.config.modems if m.number)}
 
     def _edited(self, group, command, number: str) -> tuple[Roster, str]:
         members = self.roster.members(group.id)
         if command.action == "add":
-            if number in self._box_numbers():
+            if number in self.settings.box_numbers:
                 raise LookupError(f"{display(number)} 是村委、乡镇或报警器的号码，不能登记为住户")
             owner = self.roster.household_by_phone(number)
             if owner is not None:
@@ -200,15 +233,15 @@ class SmsAdministration:
         now = self.clock()
         if changed is not None:
             self.store.replace_roster(changed, now, source=f"SMS from {phone}")
-            self.roster = self.store.load_roster()
+            self.rosters.reload()
         self.store.append_event(now, "admin_change", None, group=group.id, phone=phone,
                                 action=action, detail=detail[:300])
         words = {"add": "添加", "remove": "删除", "list": "列出"} if \
-            self.config.box_language == "zh" else {"add": "added", "remove": "removed",
+            self.settings.language == "zh" else {"add": "added", "remove": "removed",
                                                    "list": "group"}
-        text = render(self.config.box_language, "admin_done", action=words[action],
+        text = render(self.settings.language, "admin_done", action=words[action],
                       detail=detail)
-        self._enqueue(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
+        self.outbox.add(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
                                                    alarm.PRIORITY["reply"])])
 
     def _locked_until(self, phone: str):
@@ -216,7 +249,7 @@ class SmsAdministration:
         PINs in a row lock it for ``lockout_minutes`` from the last of them; a right PIN ends
         the run, and so does a pause of ``lockout_minutes`` between two wrong ones. Tries while
         locked out are not counted. Read from the log, so a restart changes nothing."""
-        window = timedelta(minutes=self.config.admin_lockout_minutes)
+        window = timedelta(minutes=self.settings.lockout_minutes)
         run, last_wrong, until = 0, None, None
         for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN]):
             if event["data"].get("phone") != phone:
@@ -228,6 +261,6 @@ class SmsAdministration:
             if last_wrong is not None and at - last_wrong > window:
                 run = 0
             run, last_wrong = run + 1, at
-            if run >= self.config.admin_max_wrong:
+            if run >= self.settings.max_wrong:
                 run, until = 0, at + window
         return until

@@ -1,29 +1,77 @@
-"""What the clock makes happen to alarms (mixed into Daemon with AlarmPolicy): the escalation
-ladder, incidents expiring, scheduled drills starting and drills reporting, broadcast progress,
-and members whose alarm SMS failed being rung instead. Everything is derived from the store, so
-it resumes after a restart at the right step with the right remaining time."""
+"""What the clock makes happen to alarms, on the event loop: the escalation ladder, incidents
+expiring, scheduled drills falling due and drills reporting, broadcast progress, and members
+whose alarm SMS failed being rung instead. Everything is derived from the store, so it resumes
+after a restart at the right step with the right remaining time."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
 
+from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
+from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
 from edgebox.domain.office_actions import DRILL, OfficeAction
 
 
+@dataclass(frozen=True)
+class LadderSettings:
+    """The ladder (``[[escalation]]``), ``[drill]``, and what of ``[alarm]`` the clock needs."""
+    language: str
+    village: str
+    escalation: tuple  # edgebox.domain.escalation.Step, in order
+    open_minutes: float
+    vulnerable_factor: float
+    failure_summary: bool
+    drill_schedule: tuple
+    drill_report_minutes: float
+    office: tuple[str, ...]
+    township: tuple[str, ...]
+
+
+def ladder_settings(config) -> LadderSettings:
+    return LadderSettings(
+        config.box_language, config.box_village, tuple(config.escalation),
+        config.alarm_open_minutes, config.alarm_vulnerable_factor, config.alarm_failure_summary,
+        tuple(config.drill_schedule), config.drill_report_minutes,
+        tuple(config.numbers_office), tuple(config.numbers_township))
+
+
 class AlarmTimers:
-    def _policy_tick(self, now) -> None:
-        if self.config.drill_schedule:
-            self._scheduled_drill(now)
+    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
+                 siren: SirenControl, clock: Clock, settings: LadderSettings,
+                 check_ins: CheckIns):
+        self.store, self.rosters, self.outbox = store, rosters, outbox
+        self.siren, self.clock, self.settings = siren, clock, settings
+        self.check_ins = check_ins  # daily check-ins run on the same tick
+        self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
+        self._drill_slots_fired: set[str] | None = None
+
+    @property
+    def roster(self):
+        return self.rosters.roster
+
+    def resume(self) -> None:
+        """At start: the call that raised one of these may still be ringing; when it shows up
+        again it is that same call, not a repeat call that hastens the ladder."""
+        self._ringing_on = set(self.store.unrejected_calls())
+
+    def tick(self, now) -> list[OfficeAction]:
+        """One turn of the clock; what falls due for the office to carry out (a scheduled
+        drill) is returned, for the event loop to handle like any office action."""
+        due = []
+        if self.settings.drill_schedule:
+            due += self._scheduled_drill(now)
         for incident in self.store.incidents("open"):
             if incident.drill and now - incident.opened_at >= timedelta(
-                    minutes=self.config.drill_report_minutes):
+                    minutes=self.settings.drill_report_minutes):
                 self._drill_report(incident, now)
-            elif not incident.is_open(now, self.config.alarm_open_minutes):
+            elif not incident.is_open(now, self.settings.open_minutes):
                 self.store.close_incident(now, incident.id, "expired")
             elif incident.acked_at is None and incident.alarm_type not in escalation.QUIET_TYPES:
-                for index, step in escalation.due_steps(self.config.escalation,
+                for index, step in escalation.due_steps(self.settings.escalation,
                                                         incident.opened_at,
                                                         incident.escalation_step, now,
                                                         self._speed(incident)):
@@ -31,13 +79,14 @@ class AlarmTimers:
             self._failures(incident)
         self.store.broadcast_progress(now)
         self.check_ins.tick(now)
+        return due
 
     def _speed(self, incident) -> float:
         caller = self.roster.household(incident.caller_household_id)
         return escalation.speed(incident.alarm_type, caller.flags,
-                                self.config.alarm_vulnerable_factor)
+                                self.settings.vulnerable_factor)
 
-    def _hasten(self, incident, now) -> None:
+    def hasten(self, incident) -> None:
         """A repeat call while nobody has acknowledged: take the next step now."""
         if incident.id in self._ringing_on:
             # The call that raised it, still ringing after a restart (the box died before
@@ -45,25 +94,25 @@ class AlarmTimers:
             self._ringing_on.discard(incident.id)
             self.store.append_event(self.clock(), "call_rang_on", incident.id)
             return
-        if incident.acked_at is None and incident.escalation_step < len(self.config.escalation):
-            self._escalate(incident, incident.escalation_step,
-                           self.config.escalation[incident.escalation_step])
+        ladder = self.settings.escalation
+        if incident.acked_at is None and incident.escalation_step < len(ladder):
+            self._escalate(incident, incident.escalation_step, ladder[incident.escalation_step])
 
     def _escalate(self, incident, index: int, step: escalation.Step) -> None:
         now = self.clock()
-        lang = self.config.box_language
+        lang = self.settings.language
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         minutes = max(1, round((now - incident.opened_at).total_seconds() / 60))
         text = alarm.escalation_text(lang, group, caller, incident.caller_phone,
-                                     self.config.box_village, incident.alarm_type, minutes,
+                                     self.settings.village, incident.alarm_type, minutes,
                                      incident.drill)
         speech = render(lang, "ring_speech", drill=incident.drill, group=group.name,
                         caller=caller.name, address=caller.address)
         targets = {"leader": [(leader.primary_phone, leader.id) for leader in
                               alarm.leaders_to_alert(self.roster, caller, group)],
-                   "office": [(n, None) for n in self.config.numbers_office],
-                   "township": [(n, None) for n in self.config.numbers_township]}
+                   "office": [(n, None) for n in self.settings.office],
+                   "township": [(n, None) for n in self.settings.township]}
         plan = []
         for action in step.actions:
             if action == "siren":
@@ -80,16 +129,17 @@ class AlarmTimers:
                                                       alarm.PRIORITY["escalation_ring"]))
         # The step and its messages commit together, before anything is sent or sounded: a
         # crash in between must not leave the step counted as done with nothing planned.
-        self.store.escalate(now, incident.id, index + 1, plan)
-        self._wake_workers()
+        self.store.escalate(now, incident.id, index + 1, plan, township=any(
+            action.endswith("_township") for action in step.actions))
+        self.outbox.wake()
         if "siren" in step.actions:
-            self._siren_on(incident.id, "continuous")
+            self.siren.on(incident.id, "continuous")
 
     def _failures(self, incident) -> None:
         """An alarm SMS that failed for good: ring that member instead, and once the texting
         is over tell the office who could not be reached by SMS."""
-        deliveries = self.store.deliveries(incident.id)
-        failed = [d for d in deliveries if d["purpose"] == "alarm" and d["state"] == "failed"]
+        deliveries = self.store.incident_deliveries(incident.id)
+        failed = [d for d in deliveries if d.purpose == "alarm" and d.state == "failed"]
         if not failed:
             return
         now = self.clock()
@@ -97,64 +147,64 @@ class AlarmTimers:
             ["ring_instead"]) if e["incident_id"] == incident.id}
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
-        speech = render(self.config.box_language, "ring_speech", drill=incident.drill,
+        speech = render(self.settings.language, "ring_speech", drill=incident.drill,
                         group=group.name, caller=caller.name, address=caller.address)
         for d in failed:
-            if d["household_id"] not in handled:
-                handled.add(d["household_id"])
+            if d.household_id not in handled:
+                handled.add(d.household_id)
                 # The number the SMS could not reach: a phone that takes no SMS (an old handset,
                 # a full inbox, a landline) usually still rings.
-                self.store.hurry_ring(now, incident.id, d["household_id"], d["phone"], speech,
+                self.store.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
                                       alarm.PRIORITY["escalation_ring"])
-                self._wake_workers()
-        texting = any(d["purpose"] == "alarm" and d["state"] in ("pending", "sending")
+                self.outbox.wake()
+        texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
         summarised = any(e["incident_id"] == incident.id
                          for e in self.store.events_of_kinds(["failure_summary"]))
-        if texting or summarised or not self.config.alarm_failure_summary:
+        if texting or summarised or not self.settings.failure_summary:
             return
-        names = "、".join(dict.fromkeys(self.roster.household(d["household_id"]).name
+        names = "、".join(dict.fromkeys(self.roster.household(d.household_id).name
                                         for d in failed))
-        text = render(self.config.box_language, "failures", drill=incident.drill,
-                      group=group.name, count=len({d["household_id"] for d in failed}),
+        text = render(self.settings.language, "failures", drill=incident.drill,
+                      group=group.name, count=len({d.household_id for d in failed}),
                       names=names[:30])
         # Logged (so never summarised again) and planned in one transaction.
         self.store.plan_with_event(now, incident.id, "failure_summary",
                                    {"names": names, "count": len(failed)},
-                                   alarm.to_offices(self.config.numbers_office, text))
-        self._wake_workers()
+                                   alarm.to_offices(list(self.settings.office), text))
+        self.outbox.wake()
 
-    def _scheduled_drill(self, now) -> None:
+    def _scheduled_drill(self, now) -> list[OfficeAction]:
         """A ``[drill] schedule`` slot has come: drill the next group in turn, once per slot
         (the slot is in the log before the drill starts, so a restart never repeats it)."""
-        slot = drills.due_slot(tuple(self.config.drill_schedule), now.astimezone())
+        slot = drills.due_slot(self.settings.drill_schedule, now.astimezone())
         if slot is None:
-            return
+            return []
         key = slot.isoformat()
-        fired = getattr(self, "_drill_slots_fired", None)
+        fired = self._drill_slots_fired
         if fired is None:  # once per run from the log, then kept here
             fired = self._drill_slots_fired = {
                 e["data"].get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
         if key in fired:
-            return
+            return []
         fired.add(key)
         previous = [e["data"].get("group") for e in
                     self.store.events_of_kinds(["drill_scheduled"])]
         ids = [g.id for g in self.roster.groups]
         if not ids:
-            return
+            return []
         turn = (ids.index(previous[-1]) + 1) % len(ids) if previous and previous[-1] in ids \
             else 0
         self.store.append_event(now, "drill_scheduled", slot=key, group=ids[turn])
-        self.on_office(OfficeAction(DRILL, "schedule", group_id=ids[turn]))
+        return [OfficeAction(DRILL, "schedule", group_id=ids[turn])]
 
     def _drill_report(self, incident, now) -> None:
         """Who acknowledged the drill and how fast, to the office; then the drill is over."""
         group = self.roster.group(incident.group_id)
-        lang = self.config.box_language
-        acks = [a for a in self.store.acks(incident.id) if a["household_id"] != "office"]
-        after = {a["household_id"]: round((self._parse(a["at"]) - incident.opened_at)
-                                          .total_seconds()) for a in acks}
+        lang = self.settings.language
+        acks = [a for a in self.store.acks(incident.id) if a.household_id != "office"]
+        after = {a.household_id: round((a.at - incident.opened_at).total_seconds())
+                 for a in acks}
         seconds = sorted(after.values())
         total = len(alarm.members_to_alert(self.roster,
                                            self.roster.household(incident.caller_household_id)))
@@ -166,21 +216,16 @@ class AlarmTimers:
             ("无" if lang == "zh" else "none")
         # The office needs every name, so this report may take more than one SMS.
         text = render(lang, "drill_report_names", group=group.name, names=names, **figures)
-        report = alarm.to_offices(self.config.numbers_office, text)
+        report = alarm.to_offices(list(self.settings.office), text)
         # Reported, closed and the report planned in one transaction: a crash cannot leave the
         # drill over with the office never told how it went.
         self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {
-            **figures, "households": [a["household_id"] for a in acks], "seconds": after}),
+            **figures, "households": [a.household_id for a in acks], "seconds": after}),
             plan_for=lambda told: report)
-        self._wake_workers()
+        self.outbox.wake()
 
     def _name(self, household_id: str) -> str:
         try:
             return self.roster.household(household_id).name
         except KeyError:  # removed from the roster since
             return household_id
-
-    @staticmethod
-    def _parse(text: str):
-        from edgebox.store.times import parse_utc
-        return parse_utc(text)

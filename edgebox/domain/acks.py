@@ -10,6 +10,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
+from edgebox.domain.escalation import QUIET_TYPES
+
 ACK_WORDS = ("马上到", "收到", "到", "好", "来了", "1", "ok", "okay", "yes", "y",
              # How "coming" is said in whole words: an SMS from a member told of an alarm that
              # is not an acknowledgement raises the member's own alarm, so "我马上过来" must
@@ -54,3 +56,28 @@ def told_member_call(acknowledged: bool, last_callback: datetime | None, now: da
     if last_callback is not None and now - last_callback <= timedelta(seconds=again_seconds):
         return OWN_ALARM
     return COMING
+
+
+def alarm_needs_line(open_incidents) -> bool:
+    """An alarm nobody has acknowledged yet is open: its escalation may need the voice line
+    any moment, so a daily check-in ring is not dialled, and one ringing is hung up."""
+    return any(i.acked_at is None and not i.drill and i.alarm_type not in QUIET_TYPES
+               for i in open_incidents)
+
+
+def ring_still_wanted(incident_id: int | None, purpose: str, household_id: str | None,
+                      incident, acked_households: set[str]) -> bool:
+    """Whether a ring call is still worth making (``incident``: its alarm as it stands now,
+    None if gone). Not once its alarm is over, not to a household that acknowledged or is
+    itself one of the callers, and no escalation call once anybody acknowledged."""
+    if incident_id is None:
+        return True
+    if incident is None or incident.state != "open":
+        return False
+    if purpose.startswith("escalation"):
+        return incident.acked_at is None
+    if household_id is None:
+        return True
+    if household_id in (incident.caller_household_id, *incident.co_callers):
+        return False
+    return household_id not in acked_households

@@ -25,7 +25,9 @@ PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "e
             "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40,
             # Daily check-ins (domain/check_ins.py): the look-in SMS go as fast as an update;
             # the ring call goes after everything else, so an alarm always goes first.
-            "check_in_missed": 12, "check_in_late": 12, "check_in": 60}
+            "check_in_missed": 12, "check_in_late": 12, "check_in": 60,
+            # Reports to the county hub by SMS (uplink/sms_uplink.py): after everything else.
+            "uplink_sms": 70}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,40 @@ class PlannedDelivery:
     purpose: str  # "alarm", "confirm", "ring", "ack_relay", "unknown_forward"
     text: str
     priority: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A planned message as the outbox holds it, and what its state says about its recipient."""
+    id: int
+    incident_id: int | None
+    kind: str  # SMS or CALL
+    phone: str
+    household_id: str | None
+    purpose: str
+    state: str  # pending, sending, sent, failed, cancelled
+    attempts: int = 0
+
+    @property
+    def out(self) -> bool:
+        """Sent, or in a modem's hands right now: its recipient has it or will in a moment."""
+        return self.state in ("sent", "sending")
+
+    @property
+    def may_have_reached(self) -> bool:
+        """Out, or tried before and waiting to be tried again: a crash or a failure may have
+        hidden that it arrived. Whoever it may have reached may have heard of the alarm."""
+        return self.out or (self.state == "pending" and self.attempts > 0)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """A household's acknowledgement of an incident ("I am coming"), or the office's."""
+    incident_id: int
+    household_id: str  # "office" when the office acknowledged
+    phone: str
+    channel: str  # sms, dtmf, callback; the office's: where it clicked (web, button …)
+    at: datetime  # UTC
 
 
 @dataclass(frozen=True)
@@ -269,3 +305,9 @@ def incident_to_acknowledge(incidents: list[Incident], roster: Roster, member: H
         and i.is_open(now, open_minutes)
     ]
     return max(candidates, key=lambda i: i.opened_at, default=None)
+
+
+def plan_reply(lang: str, phone: str, reason: str) -> list[PlannedDelivery]:
+    """The answer to an SMS the box will not act on: why not."""
+    return [PlannedDelivery(SMS, phone, None, "reply", render(lang, "refused", reason=reason),
+                            PRIORITY["reply"])]

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from edgebox.domain.alarm import CALL, PRIORITY, SMS, PlannedDelivery
+from edgebox.domain.alarm import CALL, PRIORITY, SMS, Delivery, PlannedDelivery
 from edgebox.domain.messages import SHORT_MARK, fit_one_sms, render
 from edgebox.domain.roster import Household, Roster
 
@@ -171,14 +171,14 @@ def plan_look_in(roster: Roster, household: Household, lang: str, count: int
             for h in look_in_list(roster, household, count)]
 
 
-def plan_late(told: list[dict], roster: Roster, household: Household, lang: str
+def plan_late(planned: list[Delivery], roster: Roster, household: Household, lang: str
               ) -> list[PlannedDelivery]:
     """The household called in after its check-in was missed: each phone the look-in SMS
-    may have reached hears so, once."""
+    may have reached (``planned``: every delivery of its incident) hears so, once."""
     groups = roster.groups_of(household.id)
     text = render(lang, "check_in_late", group=groups[0].name if groups else "",
                   caller=household.name)
-    phones = dict.fromkeys((d["phone"], d["household_id"]) for d in told
-                           if d["purpose"] == "check_in_missed")
+    phones = dict.fromkeys((d.phone, d.household_id) for d in planned
+                           if d.purpose == "check_in_missed" and d.may_have_reached)
     return [PlannedDelivery(SMS, phone, member, "check_in_late", text,
                             PRIORITY["check_in_late"]) for phone, member in phones]

@@ -21,6 +21,8 @@ FLAG_WORDS = {
     "able_helper": ("应急骨干", "救援骨干", "able_helper", "helper"),
 }
 FLAG_LABELS_ZH = {flag: words[0] for flag, words in FLAG_WORDS.items()}
+# Households the scheme must reach first: the county's coverage report counts them.
+VULNERABLE_FLAGS = frozenset({"elderly_alone", "left_behind_children", "disabled"})
 
 
 def parse_flag(word: str) -> str | None:
@@ -70,6 +72,14 @@ class Roster:
         object.__setattr__(self, "_by_id", {h.id: h for h in self.households})
         object.__setattr__(self, "_by_phone", {p: h for h in self.households for p in h.phones})
         object.__setattr__(self, "_groups_by_id", {g.id: g for g in self.groups})
+        # A household's groups in roster order (one, or two on a boundary): every call and
+        # every SMS asks, so it must not scan all the groups of a 5,000-household township.
+        groups_by_member: dict[str, list[Group]] = {}
+        for g in self.groups:
+            for hid in dict.fromkeys(g.member_ids):  # a group listing one twice counts once
+                groups_by_member.setdefault(hid, []).append(g)
+        object.__setattr__(self, "_groups_by_member",
+                           {hid: tuple(found) for hid, found in groups_by_member.items()})
 
     @property
     def is_empty(self) -> bool:
@@ -85,8 +95,18 @@ class Roster:
     def group(self, group_id: str) -> Group:
         return self._groups_by_id[group_id]
 
+    def coverage(self) -> dict:
+        """The figures the county reports on (uploaded with every roster change): households
+        enrolled, groups, leaders, vulnerable households and how many of them are in a group."""
+        grouped = {hid for g in self.groups for hid in g.member_ids}
+        vulnerable = [h.id for h in self.households if h.flags & VULNERABLE_FLAGS]
+        return {"households": len(self.households), "groups": len(self.groups),
+                "leaders": len({g.leader_id for g in self.groups if g.leader_id}),
+                "in_groups": len(grouped), "vulnerable": len(vulnerable),
+                "vulnerable_in_groups": sum(1 for hid in vulnerable if hid in grouped)}
+
     def groups_of(self, household_id: str) -> list[Group]:
-        return [g for g in self.groups if household_id in g.member_ids]
+        return list(self._groups_by_member.get(household_id, ()))
 
     def members(self, group_id: str) -> list[Household]:
         return [self._by_id[hid] for hid in self.group(group_id).member_ids]

@@ -11,7 +11,8 @@ engine traces, each ``AT+CMGS`` the host types (``cmgs_command``, as the command
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Callable
 
 from edgebox.emulator.at_parser import EXEC, READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.delivery_reports import DeliveryReports
@@ -43,6 +44,9 @@ class SmsService:
         self._next_concat_reference = 1
         self.reports = DeliveryReports(engine, self)
         self.waiting_at_smsc: list[tuple[str, str]] = []  # sent to the box while unreachable
+        # Numbers that are another emulated modem (EmulatorServer.link_sms): what this modem
+        # sends there is handed to that one's network side.
+        self.peers: dict[str, Callable[[str], None]] = {}
 
     def deliver_waiting(self) -> None:
         """The box is reachable again: the service centre hands over what it kept."""
@@ -180,6 +184,11 @@ class SmsService:
                                    parts=message.parts, encoding=message.encoding,
                                    reference=message.reference,
                                    submit_seconds=message.submit_seconds)
+            peer = self.peers.get(message.number)
+            if peer is not None:
+                # Its own thread: the peer takes its own lock, never while this one is held.
+                threading.Thread(target=peer, args=(message.text,), name="sms-peer",
+                                 daemon=True).start()
 
 
 def address_type(number: str) -> int:

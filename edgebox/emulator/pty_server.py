@@ -115,6 +115,12 @@ class EmulatorServer(FaultControls):
         """Deliver an SMS from ``number`` to the box; returns its ``sms_received`` entry."""
         return self._control(lambda: self.engine.services["sms"].deliver(number, text))
 
+    def link_sms(self, number: str, other: "EmulatorServer", sender: str) -> None:
+        """Two modems on one network: an SMS this modem sends to ``number`` reaches ``other``
+        as an SMS from ``sender`` (this modem's own number), whole, as a phone shows it."""
+        self._control(lambda: self.engine.services["sms"].peers.__setitem__(
+            number, lambda text: other.sms(sender, text)))
+
     def set_latency(self, **changes: float) -> dict:
         def change():
             self.engine.latency.update(**changes)

@@ -55,9 +55,24 @@ def hub() -> None:
 @click.option("--login-window-minutes", default=15, show_default=True,
               type=click.FloatRange(0.01, 24 * 60),
               help="… in this many minutes; then that address must wait")
+@click.option("--time-zone", default="Asia/Shanghai", show_default=True,
+              help="the county's time zone: every time on the dashboard is shown in it")
+@click.option("--modem", default="",
+              help="the hub's own GSM modem (e.g. /dev/ttyUSB2): receives boxes' SMS reports,"
+                   " texts alerts to the duty officers")
+@click.option("--silent-hours", default=26, show_default=True, type=click.FloatRange(1, 24 * 30),
+              help="alert when a box has sent nothing (upload or SMS) for this long")
+@click.option("--low-balance", default=10, show_default=True, type=float,
+              help="alert when a box's SIM balance is under this (yuan)")
+@click.option("--drill-days", default=100, show_default=True, type=click.FloatRange(1, 3650),
+              help="alert when a box has had no drill for this many days")
+@click.option("--alert-repeat-hours", default=12, show_default=True,
+              type=click.FloatRange(0.1, 24 * 30),
+              help="text one alert (box and kind) again at most this often")
 def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float,
           ssl_certfile: str | None, ssl_keyfile: str | None, login_attempts: int,
-          login_window_minutes: float) -> None:
+          login_window_minutes: float, time_zone: str, modem: str, silent_hours: float,
+          low_balance: float, drill_days: float, alert_repeat_hours: float) -> None:
     """Serve the boxes' upload endpoint and the dashboard until SIGTERM or Ctrl-C.
 
     \b
@@ -71,9 +86,16 @@ def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float
     except ImportError as exc:
         fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
     try:
+        link = None
+        if modem:
+            from edgebox.hub.alerts import AlertRules
+            from edgebox.hub.modem_link import modem_link_factory
+            link = modem_link_factory(modem, AlertRules(silent_hours, low_balance, drill_days,
+                                                        alert_repeat_hours))
         app = create_app(db_url, max_skew=max_skew, stale_hours=stale_hours,
                          login_attempts=login_attempts,
-                         login_window_minutes=login_window_minutes)
+                         login_window_minutes=login_window_minutes, time_zone=time_zone,
+                         modem_link=link)
     except EdgeboxError as exc:
         fail(str(exc))
     uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
@@ -153,7 +175,9 @@ def user() -> None:
 
     \b
     Example:
-      edgebox hub user add wang
+      edgebox hub user add zhao                                # county: every box
+      edgebox hub user add wang --role township --township 太湖源镇
+      edgebox hub user add li --role village --box shiqiao-village
       edgebox hub user password wang
       edgebox hub user remove wang
       edgebox hub user list
@@ -183,19 +207,28 @@ password_stdin_option = click.option("--password-stdin", is_flag=True,
 @user.command("add")
 @click.argument("name")
 @password_stdin_option
-@click.option("--replace", is_flag=True, help="set a new password for an existing user")
+@click.option("--replace", is_flag=True,
+              help="set a new password (and role) for an existing user")
+@click.option("--role", type=click.Choice(["county", "township", "village"]), default="county",
+              show_default=True, help="county: every box; township: its boxes; village: one box")
+@click.option("--township", default="", help="the township a township officer sees")
+@click.option("--box", "box_id", default="", help="the box a village account sees")
 @db_option
-def user_add(name: str, password_stdin: bool, replace: bool, db_url: str) -> None:
+def user_add(name: str, password_stdin: bool, replace: bool, role: str, township: str,
+             box_id: str, db_url: str) -> None:
     """Add a dashboard user; the password (10+ characters) is asked twice, never echoed.
 
     \b
     Example:
-      echo 'long secret words' | edgebox hub user add wang --password-stdin
+      echo 'long secret words' | edgebox hub user add wang --password-stdin \\
+        --role township --township 太湖源镇
     """
     from edgebox.hub.accounts import add_user
     password = _read_password(password_stdin)
-    _on_database(db_url, lambda db: add_user(db, name, password, replace))
-    click.echo(f"user {name} can log in")
+    _on_database(db_url, lambda db: add_user(db, name, password, replace, role, township,
+                                             box_id))
+    where = township or box_id
+    click.echo(f"user {name} ({role}{' ' + where if where else ''}) can log in")
 
 
 @user.command("password")
@@ -247,6 +280,67 @@ def user_list(db_url: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(f"{row['name']:<20} added {row['created_at'][:19]}, last login"
+            where = row["township"] or row["box_id"] or ""
+            click.echo(f"{row['name']:<20} {row['role']} {where}".rstrip()
+                       + f", added {row['created_at'][:19]}, last login"
                        f" {(row['last_login_at'] or 'never')[:19]}, {row['sessions']} open"
                        " sessions")
+
+
+@hub.group("duty")
+def duty_group() -> None:
+    """Duty officers per township: the hub's modem texts them its alerts; they reply '1'.
+
+    \b
+    Example:
+      edgebox hub duty add 太湖源镇 +8613700000001 --name 王干事
+    """
+
+
+@duty_group.command("add")
+@click.argument("township")
+@click.argument("phone")
+@click.option("--name", default="", help="the officer's name, for the alerts page")
+@db_option
+def duty_add(township: str, phone: str, name: str, db_url: str) -> None:
+    """Put a number on duty for a township (international form, +86…).
+
+    \b
+    Example:
+      edgebox hub duty add 太湖源镇 +8613700000001 --name 王干事
+    """
+    from edgebox.hub.duty import add_officer
+    _on_database(db_url, lambda db: add_officer(db, township, phone, name))
+    click.echo(f"{phone} is on duty for {township}")
+
+
+@duty_group.command("remove")
+@click.argument("township")
+@click.argument("phone")
+@db_option
+def duty_remove(township: str, phone: str, db_url: str) -> None:
+    """Take a number off duty for a township.
+
+    \b
+    Example:
+      edgebox hub duty remove 太湖源镇 +8613700000001
+    """
+    from edgebox.hub.duty import remove_officer
+    _on_database(db_url, lambda db: remove_officer(db, township, phone))
+    click.echo(f"{phone} is no longer on duty for {township}")
+
+
+@duty_group.command("list")
+@db_option
+def duty_list(db_url: str) -> None:
+    """Every duty officer, by township.
+
+    \b
+    Example:
+      edgebox hub duty list
+    """
+    from edgebox.hub.duty import list_officers
+    rows: list[dict] = []
+    _on_database(db_url, lambda db: rows.extend(list_officers(db)))
+    for row in rows:
+        click.echo(f"{row['township']}  {row['phone']}  {row['name']}")

@@ -18,10 +18,14 @@ from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
-from edgebox.hub import accounts, charts, reports
+from edgebox.hub import accounts, audit, charts, reports
+from edgebox.hub.incident_detail import incident_detail
+from edgebox.hub.local_time import zone_words
+from edgebox.domain.timeline import CLOSE_REASON
+from edgebox.web.i18n import LANGS, translator
 from edgebox.web.guard import BodyTooLarge, read_form
 
 log = logging.getLogger("edgebox.hub")
@@ -30,9 +34,22 @@ LOGIN_CSRF_COOKIE = "edgebox_hub_login_csrf"
 # The login and logout forms are a few short fields: a body past this is refused while it
 # streams in, before anything is parsed (anyone may post to /login).
 MAX_FORM_BYTES = 16 * 1024
+LANG_COOKIE = "edgebox_hub_lang"
 
 
-async def _small_form(request: Request):
+def lang_of(request: Request) -> str:
+    """Chinese unless the user chose English (?lang=en, remembered in a cookie), as on the
+    box's panel."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGS else "zh"
+
+
+def words(request: Request):
+    """The request's translator: the panel's dictionary in the user's language."""
+    return translator(lang_of(request))
+
+
+async def small_form(request: Request):
     """The request's form, or None when its body is over MAX_FORM_BYTES."""
     try:
         return await read_form(request, MAX_FORM_BYTES, max_files=0)
@@ -40,20 +57,31 @@ async def _small_form(request: Request):
         return None
 
 
-def _too_large() -> Response:
-    return Response(f"the form is larger than {MAX_FORM_BYTES} bytes", status_code=413)
+def too_large(request: Request) -> Response:
+    return PlainTextResponse(words(request)("too_large", kb=MAX_FORM_BYTES // 1024),
+                             status_code=413)
 
 
-def _render(request: Request, name: str, **context) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context)
+def render(request: Request, name: str, **context) -> Response:
+    lang = lang_of(request)
+    zone = request.app.state.time_zone
+    context = {"t": translator(lang), "lang": lang,
+               "zone": zone_words(zone) if lang == "zh" else zone,
+               "label": lambda kind: alarm_label(kind or "call", lang),
+               "reason": lambda code: CLOSE_REASON[lang].get(code or "", code or ""),
+               **context}
+    response = request.app.state.templates.TemplateResponse(request, name, context)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
+    return response
 
 
-async def _session(request: Request) -> dict | None:
+async def session_of_request(request: Request) -> dict | None:
     return await run_in_threadpool(accounts.session_of, request.app.state.db,
                                    request.cookies.get(SESSION_COOKIE))
 
 
-def _to_login(request: Request) -> RedirectResponse:
+def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
@@ -65,8 +93,8 @@ def _safe_next(target: str | None) -> str:
 
 async def login_page(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", csrf=token, error="",
-                       next=_safe_next(request.query_params.get("next")))
+    response = render(request, "login.html", csrf=token, error="",
+                      next=_safe_next(request.query_params.get("next")))
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response
@@ -75,8 +103,8 @@ async def login_page(request: Request) -> Response:
 def _login_again(request: Request, form, status: int, error: str) -> Response:
     """The login form once more, with ``error`` and a new CSRF cookie."""
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
-                       error=error)
+    response = render(request, "login.html", csrf=token, next=_safe_next(form.get("next")),
+                      error=error)
     response.status_code = status
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
@@ -84,11 +112,11 @@ def _login_again(request: Request, form, status: int, error: str) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return Response("CSRF check failed: reload the login page", status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     account = name.strip()[:64]
     state = request.app.state
@@ -97,17 +125,18 @@ async def login(request: Request) -> Response:
         account, clean_address=not state.limiter.has_failures(client)))
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
-        response = _login_again(request, form, 429, f"too many failed logins: try again in"
-                                                    f" {minutes} min")
+        response = _login_again(request, form, 429, words(request)("too_many", minutes=minutes))
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     if not await run_in_threadpool(accounts.check_login, state.db, name, password):
         state.limiter.failed(client)
         state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
-        return _login_again(request, form, 401, "wrong name or password")
+        await run_in_threadpool(audit.record, state.db, account, "login_failed", "", client)
+        return _login_again(request, form, 401, words(request)("hub_wrong_login"))
     state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
+    await run_in_threadpool(audit.record, state.db, name.strip(), "login", "", client)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https",
@@ -117,16 +146,18 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:  # nobody to log out: the body is not even read
         return RedirectResponse("/login", status_code=303)
-    form = await _small_form(request)
+    form = await small_form(request)
     if form is None:
-        return _too_large()
+        return too_large(request)
     if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return Response("CSRF check failed", status_code=403)
+        return PlainTextResponse(words(request)("expired"), status_code=403)
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
+    await run_in_threadpool(audit.record, request.app.state.db, session["user"], "logout",
+                            "", client_address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -145,7 +176,25 @@ def neutralised(cell: object) -> object:
     return cell
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def not_found(request: Request) -> Response:
+    """Outside the user's scope looks exactly like not there: ids are not revealed."""
+    return HTMLResponse(f"<h1>{words(request)('not_found')}</h1>", status_code=404)
+
+
+async def _exported(request: Request, session: dict, name: str, header: list[str],
+                    rows: list[list]) -> Response:
+    """A CSV download, written to the audit log with what was asked for."""
+    await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
+                            f"{name}?{request.url.query}"[:500], client_address(request))
+    return _csv(name, [words(request)(f"csv_{column}") for column in header], rows)
+
+
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
+    """``header``: the columns' names in the user's words (``csv_<column>``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -155,46 +204,46 @@ def _csv(name: str, header: list[str], rows: list[list]) -> Response:
 
 
 async def boxes_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
     if request.url.path.endswith(".csv"):
-        return _csv("boxes.csv", ["county", "township", "village", "box", "last_seen",
-                                  "log", "acked_seq", "backlog", "open_incidents", "stale"],
-                    [[r["county"], r["township"], r["village"], r["box_id"], r["last_seen"],
-                      r["log_no"], r["acked_seq"], r["backlog"], r["open_incidents"],
-                      r["stale"]] for r in rows])
-    places = await run_in_threadpool(reports.places, state.db)
-    return _render(request, "boxes.html", session=session, boxes=rows, filters=filters,
-                   places=places, query=urlencode(request.query_params))
+        return await _exported(request, session, "boxes.csv", [
+            "county", "township", "village", "box_id", "last_seen", "log_no", "acked_seq",
+            "backlog", "open_incidents", "stale"], [
+            [r["county"], r["township"], r["village"], r["box_id"], r["last_seen"], r["log_no"],
+             r["acked_seq"], r["backlog"], r["open_incidents"], r["stale"]] for r in rows])
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
+    return render(request, "boxes.html", session=session, boxes=rows, filters=filters,
+                  places=places, query=urlencode(request.query_params))
 
 
 async def incidents_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.incidents, state.db, filters)
     if request.url.path.endswith(".csv"):
-        return _csv("incidents.csv", list(reports.INCIDENT_COLUMNS),
-                    [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
-    places = await run_in_threadpool(reports.places, state.db)
-    return _render(request, "incidents.html", session=session, incidents=rows,
-                   filters=filters, places=places, limit=reports.MAX_ROWS,
-                   label=lambda kind: alarm_label(kind or "call", "en"),
-                   query=urlencode(request.query_params))
+        return await _exported(request, session, "incidents.csv",
+                               list(reports.INCIDENT_COLUMNS),
+                               [[r.get(c) for c in reports.INCIDENT_COLUMNS] for r in rows])
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
+    return render(request, "incidents.html", session=session, incidents=rows,
+                  filters=filters, places=places, limit=reports.MAX_ROWS,
+                  query=urlencode(request.query_params))
 
 
 async def stats_page(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of_request(request)
     if session is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
-    filters = reports.Filters.from_query(request.query_params)
+    filters = reports.Filters.from_query(request.query_params, session["scope"])
     try:
         months = min(36, max(1, int(request.query_params.get("months", "12"))))
     except ValueError:
@@ -203,7 +252,7 @@ async def stats_page(request: Request) -> Response:
     if request.url.path.endswith(".csv"):
         header = ["county", "township", "village", "month", "alarms", "failed_deliveries",
                   "median_minutes_to_ack_in_window"]
-        return _csv("village-stats.csv", header, [
+        return await _exported(request, session, "village-stats.csv", header, [
             [v["county"], v["township"], v["village"], month, v["alarms"][month],
              v["failed"][month], v["median_minutes_to_ack"]]
             for v in stats["villages"] for month in stats["months"]])
@@ -211,16 +260,43 @@ async def stats_page(request: Request) -> Response:
     for village in stats["villages"]:
         name = f"{village['township']} {village['village']}"
         village["alarm_chart"] = charts.bar_chart(
-            f"{name}: alarms per month", labels, list(village["alarms"].values()))
+            words(request)("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
         village["failed_chart"] = charts.bar_chart(
-            f"{name}: failed deliveries per month", labels, list(village["failed"].values()),
+            words(request)("hub_failed_chart", name=name), labels, list(village["failed"].values()),
             colour="#7f8c8d")
     waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
     ack_chart = charts.bar_chart(
-        "median minutes to first acknowledgement", [v["village"] for v in waits],
+        words(request)("hub_ack_chart"), [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
-        colour="#2980b9", unit=" min") if waits else ""
-    places = await run_in_threadpool(reports.places, state.db)
-    return _render(request, "stats.html", session=session, stats=stats, filters=filters,
-                   places=places, months=months, ack_chart=ack_chart,
-                   query=urlencode(request.query_params))
+        colour="#2980b9", unit=words(request)("hub_minute_unit")) if waits else ""
+    places = await run_in_threadpool(reports.places, state.db, session["scope"])
+    return render(request, "stats.html", session=session, stats=stats, filters=filters,
+                  places=places, months=months, ack_chart=ack_chart,
+                  query=urlencode(request.query_params))
+
+
+async def incident_page(request: Request) -> Response:
+    """One alarm's timeline, as ``edgebox incidents show`` prints it on the box."""
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    params = request.path_params
+    detail = await run_in_threadpool(incident_detail, request.app.state.db, session["scope"],
+                                     params["box_id"], params["log_no"], params["incident_id"],
+                                     lang_of(request))
+    if detail is None:
+        return not_found(request)
+    return render(request, "incident.html", session=session, **detail,
+)
+
+
+async def audit_page(request: Request) -> Response:
+    """The audit log, for county users only (others get 'not found', as for any page
+    outside their scope)."""
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    if not session["scope"].is_county:
+        return not_found(request)
+    rows = await run_in_threadpool(audit.audit_log, request.app.state.db)
+    return render(request, "audit.html", session=session, rows=rows)

@@ -27,4 +27,10 @@ class NotAuthorised(HubError):
 
 
 class RegistryError(HubError):
-    pass
+    """``words``: the dictionary key (``edgebox.web.i18n``) that says the same on a page, with
+    ``fields`` to fill it; the message itself is the command line's."""
+
+    def __init__(self, message: str, words: str = "", **fields: object):
+        super().__init__(message)
+        self.words = words
+        self.fields = fields

@@ -10,6 +10,7 @@ import re
 import secrets
 from datetime import datetime, timezone
 
+from edgebox.hub.audit import record_in
 from edgebox.hub.errors import RegistryError
 
 BOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -25,14 +26,16 @@ def new_token() -> str:
 
 
 def add_box(db, box_id: str, county: str, township: str, village: str,
-            token: str | None = None, replace: bool = False) -> str:
-    """Register a box (or, with ``replace``, give it a new token and place); its token."""
+            token: str | None = None, replace: bool = False, actor: str = "cli",
+            address: str = "") -> str:
+    """Register a box (or, with ``replace``, give it a new token and place); its token. The
+    change is in the audit log, made by ``actor`` from ``address``."""
     if not BOX_ID.match(box_id):
         raise RegistryError(f"box id {box_id!r} must be 1-64 ASCII letters, digits, '.', '_'"
-                            " or '-' (it travels in an HTTP header)")
+                            " or '-' (it travels in an HTTP header)", "hub_err_box_id")
     for label, value in (("county", county), ("township", township), ("village", village)):
         if not value.strip():
-            raise RegistryError(f"the box's {label} must not be empty")
+            raise RegistryError(f"the box's {label} must not be empty", "hub_err_place")
     token = token or new_token()
     if len(token) < 16:
         raise RegistryError("a token must be at least 16 characters")
@@ -40,7 +43,7 @@ def add_box(db, box_id: str, county: str, township: str, village: str,
         exists = tx.one("SELECT 1 FROM boxes WHERE box_id = ?", (box_id,))
         if exists and not replace:
             raise RegistryError(f"box {box_id} is already registered (use --replace to give it"
-                                " a new token)")
+                                " a new token)", "hub_err_box_exists", box=box_id)
         if exists:
             tx.execute("UPDATE boxes SET token = ?, county = ?, township = ?, village = ?"
                        " WHERE box_id = ?", (token, county, township, village, box_id))
@@ -52,6 +55,8 @@ def add_box(db, box_id: str, county: str, township: str, village: str,
             # Its first log, named by the box's first upload (ingest.log_of).
             tx.execute("INSERT INTO box_logs (box_id, log_no, log_id, started_at)"
                        " VALUES (?, 1, NULL, ?)", (box_id, now))
+        record_in(tx, actor, "box_replaced" if exists else "box_added",
+                  f"{box_id} {county} {township} {village}", address)
     return token
 
 

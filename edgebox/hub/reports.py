@@ -11,6 +11,8 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from edgebox.hub.scope import NOBODY, Scope
+
 PLACE = ("county", "township", "village", "box_id")
 # ``log_no``: which of the box's logs (databases) the incident is from; its number counts in it.
 INCIDENT_COLUMNS = ("county", "township", "village", "box_id", "log_no", "incident_id",
@@ -30,20 +32,25 @@ class Filters:
     acked: str = ""        # "yes", "no" or ""
     since: str = ""        # YYYY-MM-DD, inclusive
     until: str = ""        # YYYY-MM-DD, inclusive
+    # Whose boxes: never from the query string, always from the logged-in user.
+    scope: Scope = NOBODY
 
     @classmethod
-    def from_query(cls, params) -> "Filters":
-        values = {name: (params.get(name) or "").strip()[:100] for name in cls.__dataclass_fields__}
+    def from_query(cls, params, scope: Scope) -> "Filters":
+        values = {name: (params.get(name) or "").strip()[:100] for name in cls.__dataclass_fields__
+                  if name != "scope"}
         for day in ("since", "until"):
             try:
                 datetime.strptime(values[day], "%Y-%m-%d")
             except ValueError:
                 values[day] = ""
-        return cls(**values)
+        return cls(**values, scope=scope)
 
     def where(self, time_column: str | None = None) -> tuple[str, list]:
-        """SQL conditions on the box ``b`` (place) and, given a column, on the time window."""
-        clauses, args = [], []
+        """SQL conditions on the box ``b`` (the user's scope, then place) and, given a column,
+        on the time window."""
+        scoped, args = self.scope.where()
+        clauses = [scoped]
         for name in PLACE:
             if getattr(self, name):
                 clauses.append(f"b.{name} = ?")
@@ -55,7 +62,7 @@ class Filters:
             clauses.append(f"{time_column} < ?")
             args.append((datetime.strptime(self.until, "%Y-%m-%d")
                          + timedelta(days=1)).strftime("%Y-%m-%d"))
-        return " AND ".join(clauses) or "1 = 1", args
+        return " AND ".join(clauses), args
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -75,6 +82,7 @@ def boxes(db, filters: Filters, stale_hours: float = 24) -> list[dict]:
             # Open alarms of the log the box uploads to now: an alarm left open in a database
             # since replaced will never be closed, and is no longer the box's to report.
             "SELECT b.box_id, b.county, b.township, b.village, b.last_seen, b.log_no,"
+            " b.households_registered,"
             " b.acked_seq, b.backlog, b.status, (SELECT count(*) FROM incidents i WHERE"
             " i.box_id = b.box_id AND i.log_no = b.log_no AND i.closed_at IS NULL)"
             " AS open_incidents FROM boxes b"
@@ -173,9 +181,11 @@ def village_stats(db, filters: Filters, months: int = 12,
     return {"months": labels, "villages": out}
 
 
-def places(db) -> dict[str, list[str]]:
-    """The distinct counties, townships and villages, for the filter menus."""
+def places(db, scope: Scope) -> dict[str, list[str]]:
+    """The distinct counties, townships and villages the user may see, for the filter menus."""
+    where, args = Filters(scope=scope).where()
     with db.transaction(write=False) as tx:
-        rows = tx.rows("SELECT DISTINCT county, township, village FROM boxes")
+        rows = tx.rows(f"SELECT DISTINCT county, township, village FROM boxes b WHERE {where}",
+                       args)
     return {"county": sorted({r[0] for r in rows}), "township": sorted({r[1] for r in rows}),
             "village": sorted({r[2] for r in rows})}

@@ -11,7 +11,15 @@
 - incidents: one row per alarm per box log, kept up to date from the events as they arrive
   (opened, closed, first acknowledgement, sends, failures) so the dashboard never scans the log.
 - nonces: recently seen request nonces per box, so a replayed request is refused.
-- users, sessions: the people who log in to the dashboard (separate from boxes).
+- users, sessions: the people who log in to the dashboard (separate from boxes), each with a
+  role and scope (county: all; township: its boxes; village: one box).
+- audit: who logged in, exported, acknowledged or changed an account, when and from where.
+- sms_reports: what boxes with no data link texted the hub's modem (edgebox.uplink.sms_format),
+  one row per (box, seq), so a replayed or twice-delivered text counts once; sms_refused, the
+  texts that looked like reports and were refused, with why (nothing received is lost).
+- duty_officers: the numbers per township that the hub texts its alerts to.
+- alerts: what the township must act on (a silent box, a modem fault …), when it was texted and
+  who acknowledged it; ``alert_key`` tells repeats of one alert from a new one.
 
 Every migration runs unchanged on SQLite and PostgreSQL (a table whose key changes is rebuilt
 and its rows copied), and each runs in one transaction, so an existing hub upgrades in place.
@@ -145,6 +153,67 @@ MIGRATIONS: list[str] = [
     ALTER TABLE incidents_by_log RENAME TO incidents;
     CREATE INDEX incidents_opened ON incidents(opened_at);
     ALTER TABLE users ADD COLUMN last_login_at TEXT
+    """,
+    # 3: the SMS uplink and the township's alerts (edgebox.hub.sms_ingest, edgebox.hub.alerts).
+    """
+    CREATE TABLE sms_reports (
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        happened TEXT NOT NULL,
+        data TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (box_id, seq)
+    );
+    CREATE INDEX sms_reports_received ON sms_reports(received_at);
+    CREATE TABLE sms_refused (
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX sms_refused_received ON sms_refused(received_at);
+    CREATE TABLE duty_officers (
+        township TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        name TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (township, phone)
+    );
+    CREATE TABLE alerts (
+        alert_id INTEGER PRIMARY KEY,
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        kind TEXT NOT NULL,
+        alert_key TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        sent_at TEXT,
+        sent_to TEXT,
+        acked_at TEXT,
+        acked_by TEXT
+    );
+    CREATE INDEX alerts_box_kind ON alerts(box_id, kind, raised_at)
+    """,
+    # 4: scoped accounts and the audit log. A user's role says what they may see: 'county'
+    # every box (the users of older hubs, who saw everything, stay so), 'township' the boxes
+    # of their township, 'village' their one box. The audit log keeps who did what, when and
+    # from where (logins, exports, account changes); it has no key of its own, rows are only
+    # ever added. ``households_registered``: the village's own count of its households, entered
+    # on the box's page, against which the roster's enrolment is reported.
+    """
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'county';
+    ALTER TABLE users ADD COLUMN township TEXT;
+    ALTER TABLE users ADD COLUMN box_id TEXT;
+    CREATE TABLE audit (
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit(at);
+    ALTER TABLE boxes ADD COLUMN households_registered INTEGER
     """,
 ]
 

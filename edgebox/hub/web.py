@@ -11,9 +11,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from edgebox.hub import api, dashboard
+from edgebox.domain.phones import display
+from edgebox.hub import account_pages, alerts_page, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
+from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
 from edgebox.hub.verify import Verifier
 from edgebox.login_limit import AccountLimiter, LoginLimiter
 
@@ -34,12 +36,19 @@ async def healthz(request: Request) -> PlainTextResponse:
 
 
 def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
-               login_attempts: int = 5, login_window_minutes: float = 15) -> Starlette:
+               login_attempts: int = 5, login_window_minutes: float = 15,
+               time_zone: str = DEFAULT_TIME_ZONE, modem_link=None) -> Starlette:
+    zone = county_zone(time_zone)
     db = open_database(db_url)
 
     @asynccontextmanager
     async def lifespan(app):
+        link = modem_link(db) if modem_link else None  # the hub's own GSM modem, if any
+        if link:
+            await run_in_threadpool(link.start)
         yield
+        if link:
+            await run_in_threadpool(link.stop)
         db.close()
 
     app = Starlette(lifespan=lifespan, routes=[
@@ -52,8 +61,17 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
         Route("/boxes.csv", dashboard.boxes_page),
         Route("/incidents", dashboard.incidents_page),
         Route("/incidents.csv", dashboard.incidents_page),
+        Route("/incidents/{box_id}/{log_no:int}/{incident_id:int}", dashboard.incident_page),
+        Route("/audit", dashboard.audit_page),
+        Route("/accounts", account_pages.accounts_page),
+        Route("/accounts", account_pages.change_account, methods=["POST"]),
+        Route("/boxes", account_pages.register_box, methods=["POST"]),
+        Route("/boxes/{box_id}", report_pages.box_page),
+        Route("/boxes/{box_id}/households", report_pages.set_households, methods=["POST"]),
+        Route("/report", report_pages.report_page),
         Route("/stats", dashboard.stats_page),
         Route("/stats.csv", dashboard.stats_page),
+        *alerts_page.ROUTES,
     ])
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)
@@ -62,4 +80,9 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60, everyone=None)
     app.state.account_limiter = AccountLimiter(login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    # Times are stored in UTC and shown in the county's time zone (dashboard.render gives each
+    # page its words, Chinese unless the user chose English).
+    app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
+    app.state.time_zone = time_zone
+    app.state.templates.env.filters["phone"] = display  # as the box writes numbers
     return app

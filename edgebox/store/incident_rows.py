@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from edgebox.domain.alarm import Incident
+from edgebox.domain.alarm import Ack, Delivery, Incident
 from edgebox.store.times import parse_utc, utc_iso
 
 
@@ -72,14 +72,14 @@ class IncidentRows:
             k: v for k, v in changes.items() if k != "text" or v is None or len(v) < 500})
 
     def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
-                       alarm_text: str, plan_for: Callable[[list[dict]], list],
+                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
                        stop_to: str | None = None) -> None:
         """An alarm learns more (its caller texted what is happening, a neighbour called in
         too), in one transaction: its columns change (logged as ``event``), what it still had
         to send to ``stop_to`` (the neighbour, a caller now) is called off, the alarm SMS not
-        sent yet get the new words ``alarm_text``, and ``plan_for(out)`` is planned, ``out``
-        being the alarm SMS already sent or in a modem's hands (their recipients get an
-        addendum). A crash leaves the alarm either as it was or amended with every message
+        sent yet get the new words ``alarm_text``, and ``plan_for(planned)`` is planned,
+        ``planned`` being every delivery of the incident as it stands in the transaction (the
+        caller picks whom an addendum goes to: the rule is the alarm core's). A crash leaves the alarm either as it was or amended with every message
         the amendment needs planned; and a worker claiming an alarm SMS meanwhile gets either
         the new words or counts as out, never neither."""
         with self.transaction() as conn:
@@ -90,20 +90,21 @@ class IncidentRows:
                 "UPDATE deliveries SET text = ?, updated_at = ? WHERE incident_id = ? AND"
                 " purpose = 'alarm' AND state = 'pending'", (alarm_text, utc_iso(now),
                                                                incident_id))
-            plan = plan_for(self._rows(conn, "SELECT * FROM deliveries WHERE incident_id = ?"
-                                             " AND purpose = 'alarm' AND state IN ('sent',"
-                                             " 'sending') ORDER BY id", incident_id))
+            plan = plan_for(self.incident_deliveries(incident_id, conn))
             if plan:
                 self._insert_plan(conn, now, incident_id, plan)
 
-    def escalate(self, now: datetime, incident_id: int, step: int, plan: list) -> None:
+    def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
+                 township: bool = False) -> None:
         """Record that the ladder reached ``step`` and what that step sends, in one
         transaction: a crash leaves the step either wholly to do or wholly planned, never
-        counted as done with its messages lost."""
+        counted as done with its messages lost. ``township``: the step tells the township
+        (the county hub alerts its duty officer from this mark in the uploaded log)."""
         with self.transaction() as conn:
             conn.execute("UPDATE incidents SET escalation_step = ? WHERE id = ?",
                          (step, incident_id))
-            self._append(conn, now, "escalated", incident_id, {"escalation_step": step})
+            self._append(conn, now, "escalated", incident_id, {
+                "escalation_step": step, **({"township": True} if township else {})})
             if plan:
                 self._insert_plan(conn, now, incident_id, plan)
 
@@ -141,18 +142,17 @@ class IncidentRows:
 
     def close_incident(self, now: datetime, incident_id: int, reason: str,
                        by: str | None = None,
-                       plan_for: Callable[[list[dict]], list] | None = None,
+                       plan_for: Callable[[list[Delivery]], list] | None = None,
                        report: tuple[str, dict] | None = None) -> int:
         """Close an open incident and cancel what it still had to send; the number of
         deliveries cancelled. Closing a closed incident changes nothing (returns -1).
 
         In the same transaction: ``report`` (an event kind and its data, such as the drill's
-        report) is logged first, and ``plan_for(told)`` is planned, ``told`` being every
-        delivery of the incident that may have reached its recipient: sent, in a modem's hands
-        as it closed, or tried before and waiting to be tried again (a crash or a failure may
-        have hidden that it arrived). The all-clear goes to whoever may have heard of the
-        alarm. A crash cannot leave the incident closed with its last messages never sent, and
-        whoever a worker reached meanwhile is in ``told``."""
+        report) is logged first, and ``plan_for(planned)`` is planned, ``planned`` being every
+        delivery of the incident as it stood when it closed, before the pending ones were
+        cancelled (who may have heard of the alarm is the alarm core's rule:
+        Delivery.may_have_reached). A crash cannot leave the incident closed with its last
+        messages never sent, and whoever a worker reached meanwhile is in ``planned`` as out."""
         with self.transaction() as conn:
             state = conn.execute("SELECT state FROM incidents WHERE id = ?",
                                  (incident_id,)).fetchone()
@@ -160,9 +160,7 @@ class IncidentRows:
                 return -1
             if report is not None:
                 self._append(conn, now, report[0], incident_id, report[1])
-            told = self._rows(conn, "SELECT * FROM deliveries WHERE incident_id = ? AND (state"
-                                    " IN ('sent', 'sending') OR (state = 'pending' AND"
-                                    " attempts > 0)) ORDER BY id", incident_id)
+            planned = self.incident_deliveries(incident_id, conn)  # before any is cancelled
             conn.execute("UPDATE incidents SET state = 'closed', closed_at = ?, closed_reason = ?"
                          " WHERE id = ?", (utc_iso(now), reason, incident_id))
             cancelled = conn.execute(
@@ -170,7 +168,7 @@ class IncidentRows:
                 " AND state = 'pending'", (utc_iso(now), incident_id)).rowcount
             self._append(conn, now, "incident_closed", incident_id,
                          {"reason": reason, "cancelled": cancelled, **({"by": by} if by else {})})
-            plan = plan_for(told) if plan_for is not None else []
+            plan = plan_for(planned) if plan_for is not None else []
             if plan:
                 self._insert_plan(conn, now, incident_id, plan)
         return cancelled
@@ -218,7 +216,9 @@ class IncidentRows:
                 " a.incident_id = d.incident_id AND a.household_id = d.household_id)"
                 " ORDER BY e.seq").fetchall()]
 
-    def acks(self, incident_id: int) -> list[dict]:
+    def acks(self, incident_id: int) -> list[Ack]:
         with self._lock:
-            return list(self.db.query(
+            rows = list(self.db.query(
                 "SELECT * FROM acks WHERE incident_id = ? ORDER BY id", [incident_id]))
+        return [Ack(r["incident_id"], r["household_id"], r["phone"], r["channel"],
+                    parse_utc(r["at"])) for r in rows]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from edgebox.domain.alarm import PlannedDelivery
-from edgebox.store.times import utc_iso
+from edgebox.domain.alarm import Delivery, PlannedDelivery
+from edgebox.store.times import parse_utc, utc_iso
 
 
 class Outbox:
@@ -81,9 +81,34 @@ class Outbox:
             cursor = conn.execute("SELECT * FROM deliveries WHERE id = ?", (row[0],))
             return dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
 
+    def next_delivery_due(self, kinds: tuple[str, ...] = ("sms", "call")) -> datetime | None:
+        """When the earliest pending delivery of these kinds may be claimed (its back-off's
+        end, or when it was planned), None when nothing is pending. One read of the queue's
+        index and no write lock: an idle modem worker asks it instead of an empty claim."""
+        marks = ",".join("?" * len(kinds))
+        with self._lock:
+            row = self.db.execute(
+                f"SELECT min(coalesce(not_before, created_at)) FROM deliveries WHERE"
+                f" state = 'pending' AND kind IN ({marks})", kinds).fetchone()
+        return parse_utc(row[0]) if row[0] else None
+
     def delivery(self, delivery_id: int) -> dict:
         with self._lock:
             return self.db["deliveries"].get(delivery_id)
+
+    @staticmethod
+    def _delivery(row: dict) -> Delivery:
+        return Delivery(row["id"], row["incident_id"], row["kind"], row["phone"],
+                        row["household_id"], row["purpose"], row["state"], row["attempts"])
+
+    def incident_deliveries(self, incident_id: int, conn=None) -> list[Delivery]:
+        """Everything an incident planned, oldest first (on ``conn``: inside the caller's
+        transaction, as it stands there)."""
+        sql = "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY id"
+        if conn is not None:
+            return [self._delivery(r) for r in self._rows(conn, sql, incident_id)]
+        with self._lock:
+            return [self._delivery(r) for r in self.db.query(sql, [incident_id])]
 
     def deliveries(self, incident_id: int | None = None) -> list[dict]:
         with self._lock:
@@ -215,6 +240,12 @@ class Outbox:
                                  (quarters, broadcast_id))
                     self._append(conn, now, "broadcast_progress", None, {
                         "broadcast": broadcast_id, "done": done, "messages": messages})
+
+    def broadcasts_running(self) -> bool:
+        """A broadcast is still to report progress: the event loop ticks for it until done."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM broadcasts WHERE reported < 4 LIMIT 1"
+                                   ).fetchone() is not None
 
     def cancel_pending_to(self, now: datetime, incident_id: int, household_id: str,
                           reason: str) -> int:

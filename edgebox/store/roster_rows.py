@@ -41,8 +41,7 @@ class RosterRows:
                 [(g.id, hid, pos) for g in roster.groups for pos, hid in enumerate(g.member_ids)],
             )
             self._append(conn, now, "roster_replaced", None, {
-                "households": len(roster.households), "groups": len(roster.groups),
-                "source": source, "generation": generation, **detail})
+                **roster.coverage(), "source": source, "generation": generation, **detail})
         return generation
 
     def roster_generation(self) -> int:

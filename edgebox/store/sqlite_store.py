@@ -239,6 +239,12 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             pass  # the transaction writes them first
         return True
 
+    def deferred_since(self) -> float | None:
+        """Monotonic time the oldest deferred event was deferred, None when none waits: the
+        event loop sleeps no longer than until it is due for ``flush_deferred``."""
+        with self._deferred_lock:
+            return self._deferred[0][0] if self._deferred else None
+
     def _take_deferred(self) -> list[tuple[float, tuple]]:
         with self._deferred_lock:
             taken, self._deferred = self._deferred, []

@@ -64,6 +64,10 @@ UPLINK_KEYS: dict[str, Key] = {
     "uplink.disk_warn_percent": Key((int, float), 85, between(10, 99)),
     "uplink.summary_after_hours": Key((int, float), 24, between(1, 24 * 30)),
     "uplink.summary_hour": Key(int, 20, between(0, 23)),
+    # The hub's modem number: a signed daily summary and each township escalation go there
+    # by SMS (uplink/sms_uplink.py), with or without a url.
+    "uplink.sms_to": Key(str, "", lambda v: None if v == "" or re.match(
+        r"^\+[1-9][0-9]{6,14}$", v) else "must be the hub's modem number, e.g. +8613800138000"),
 }
 
 
@@ -93,3 +97,17 @@ def uplink_settings(config) -> UplinkSettings | None:
         "summary_hour")}
     return UplinkSettings(url=url, box_id=config.box_id, token=config.get("uplink.token"),
                           prune_kinds=tuple(kinds), **names)
+
+
+def sms_uplink_settings(config) -> dict | None:
+    """``{"sms_to", "token"}`` when ``uplink.sms_to`` is set, else None (no SMS uplink)."""
+    number = config.get("uplink.sms_to")
+    if not number:
+        return None
+    if not config.get("uplink.token"):
+        raise ConfigError("uplink.token", "is required when uplink.sms_to is set (it signs"
+                                          " the reports)")
+    if not BOX_ID.match(config.box_id):
+        raise ConfigError("box.id", "must be 1-64 ASCII letters, digits, '.', '_' or '-' to be"
+                                    " used with the uplink")
+    return {"sms_to": number, "token": config.get("uplink.token")}

@@ -69,7 +69,7 @@ class Village:
         self.config_path = config_path
         self.gpio = SimulatedGPIO()
         self.daemon = self._build()
-        self.config = self.daemon.config
+        self.config = load_config(config_path)
 
     def start(self) -> "Village":
         self.daemon.start()

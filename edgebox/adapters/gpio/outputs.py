@@ -43,15 +43,37 @@ class Output:
             self.is_on = on
 
 
+SLOW, QUICK = 2, 4  # changes a second: 1 Hz and 2 Hz blinking
+
+
 def led_levels(lights: OfficeLights, now: float, lamp_test: bool = False) -> dict[str, bool]:
     """Each LED's level at ``now`` (seconds on the panel's clock)."""
     if lamp_test:  # the TEST button lights everything, so a dead LED shows
         return dict.fromkeys(LEDS, True)
-    slow = int(now * 2) % 2 == 0   # 1 Hz, half on
-    quick = int(now * 4) % 2 == 0  # 2 Hz
+    slow = int(now * SLOW) % 2 == 0   # 1 Hz, half on
+    quick = int(now * QUICK) % 2 == 0  # 2 Hz
     return {
         HEARTBEAT: slow,
         MODEM: lights.modem_ready and (lights.network or quick),
         ALARM: quick if lights.alarm_active else lights.roster_empty,
         UPLINK: lights.uplink_ok,
     }
+
+
+def led_next_change(lights: OfficeLights, now: float, wired, lamp_test: bool = False
+                    ) -> float | None:
+    """When the next of the ``wired`` LEDs blinks over, or None when every one of them is
+    steady: the panel sleeps until then, and not at all for steady LEDs."""
+    if lamp_test:
+        return None
+    rates = []
+    if HEARTBEAT in wired:
+        rates.append(SLOW)
+    if MODEM in wired and lights.modem_ready and not lights.network:
+        rates.append(QUICK)
+    if ALARM in wired and lights.alarm_active:
+        rates.append(QUICK)
+    if not rates:
+        return None
+    rate = max(rates)  # the quick grid holds the slow one's changes too
+    return (int(now * rate) + 1) / rate

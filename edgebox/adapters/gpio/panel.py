@@ -1,8 +1,13 @@
 """The village office's siren panel: buttons, status LEDs, buzzer, and the siren's rhythm.
 
-One small loop (a daemon companion, ``start()``/``stop()``) polls the buttons, steps the siren
-pattern and its maximum on-time, and drives the LEDs, every ``tick_seconds``. ``tick(now)`` does
-one turn against any clock, which is how the tests drive it without sleeping.
+One small loop (a daemon companion, ``start()``/``stop()``) reads the buttons, steps the siren
+pattern and its maximum on-time, and drives the LEDs. It runs when something asks for it and
+sleeps otherwise: a button's edge wakes it (the GPIO library's callback), so does the siren being
+switched on or off from any thread (``GpioSiren.watch``); each turn says when the next is due
+(``next_due``: a debounce or hold ending, the siren's next step or its maximum on-time, the
+test's end, the beep's end, a wired LED blinking over), and with nothing due it waits for the
+next wake-up with no timeout. An idle box's panel costs no wake-ups. ``tick(now)`` does one turn
+against any clock, which is how the tests drive it without sleeping.
 
 A button does what the web panel's buttons do: it logs ``button_pressed`` and hands an
 ``OfficeAction`` to the daemon's office desk, which keeps it in the store and queues it for the
@@ -21,7 +26,7 @@ from typing import Callable
 
 from edgebox.adapters.gpio import buttons as names
 from edgebox.adapters.gpio.buttons import Button
-from edgebox.adapters.gpio.outputs import LEDS, OfficeLights, Output, led_levels
+from edgebox.adapters.gpio.outputs import LEDS, OfficeLights, Output, led_levels, led_next_change
 from edgebox.adapters.gpio.patterns import DRILL, KINDS
 from edgebox.domain.office_actions import ACKNOWLEDGE, SIREN_OFF, SIREN_ON, OfficeAction
 from edgebox.errors import ConfigError
@@ -30,6 +35,9 @@ log = logging.getLogger("edgebox")
 
 BEEP_SECONDS = 0.1  # the buzzer's answer to an accepted press
 LIGHTS_EVERY = 1.0  # seconds between reads of what the LEDs report (store look-ups)
+# The shortest sleep between two turns: a due time that float rounding puts a hair ahead of
+# the clock is met on the next turn instead of spinning.
+MIN_WAIT_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class PanelService:
     def __init__(self, gpio, settings: PanelSettings, siren, actions, store,
                  lights: Callable[[], OfficeLights], wall_clock: Callable[[], datetime],
                  clock: Callable[[], float] = time.monotonic, tick_seconds: float = 0.01):
+        # ``tick_seconds``: how often a button that cannot watch for edges is read.
         self.settings = settings
         self.siren = siren
         self.actions = actions
@@ -103,7 +112,16 @@ class PanelService:
         self._test_until: float | None = None
         self._test_generation = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.next_due: float | None = None  # when the next turn is due; None: only on a wake-up
+        # Buttons whose pin cannot watch for edges are read on every turn, tick_seconds apart.
+        self.polled = [b.name for b in self.buttons if not b.watch(self._edge)]
+        if self.polled:
+            log.warning("panel buttons %s cannot watch for edges here (the GPIO library could "
+                        "not add edge detection): read every %g s instead",
+                        ", ".join(self.polled), tick_seconds)
+        siren.watch(self._wake.set)
 
     # -- companion life cycle ----------------------------------------------------------------
 
@@ -113,19 +131,38 @@ class PanelService:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout=5)
+        for button in self.buttons:
+            if button.name not in self.polled:
+                button.unwatch()
         for led in self.leds.values():
             led.set(False)
         if self.buzzer:
             self.buzzer.set(False)
 
+    def _edge(self, pin: int) -> None:
+        """A button's edge (on the GPIO library's thread): the loop reads the buttons, and
+        reads that button again when its bounce window is over (Button.edge_seen)."""
+        now = self._clock()
+        for button in self.buttons:
+            if button.pin == pin:
+                button.edge_seen(now)
+        self._wake.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self._tick_seconds):
+        while not self._stop.is_set():
+            # Cleared before the turn: a wake-up during it makes the wait below return at once.
+            self._wake.clear()
             try:
                 self.tick(self._clock())
+                wait = None if self.next_due is None else max(
+                    MIN_WAIT_SECONDS, self.next_due - self._clock())
             except Exception:  # the panel must keep stepping the siren and its limit
                 log.exception("siren panel turn failed")
+                wait = 1.0
+            self._wake.wait(wait)
 
     # -- one turn ----------------------------------------------------------------------------
 
@@ -137,7 +174,7 @@ class PanelService:
             self._log("siren_off", reason="max_on_time", seconds=self.settings.siren_max_seconds)
         if self._test_until is not None and now >= self._test_until:
             self._end_test()
-        if now >= self._lights_due:
+        if self.leds and now >= self._lights_due:  # read only when an LED shows it
             self._lights_due = now + LIGHTS_EVERY
             self.lights = self._lights_source()
         levels = led_levels(self.lights, now, lamp_test=self._test_until is not None)
@@ -145,6 +182,23 @@ class PanelService:
             led.set(levels[name])
         if self.buzzer:
             self.buzzer.set(now < self._beep_until)
+        self.next_due = self._next_due(now)
+
+    def _next_due(self, now: float) -> float | None:
+        """The earliest time something on the panel changes without a wake-up, or None."""
+        due = [b.next_due(now) for b in self.buttons if b.name not in self.polled]
+        if self.polled:
+            due.append(now + self._tick_seconds)
+        due.append(self.siren.next_step(now))
+        due.append(self._test_until)
+        if now < self._beep_until:
+            due.append(self._beep_until)
+        if self.leds:  # what they report is read once a second; blinking steps between
+            due.append(self._lights_due)
+            due.append(led_next_change(self.lights, now, self.leds,
+                                       lamp_test=self._test_until is not None))
+        found = [d for d in due if d is not None]
+        return min(found) if found else None
 
     def _pressed(self, button: str, now: float) -> None:
         self._beep_until = now + BEEP_SECONDS

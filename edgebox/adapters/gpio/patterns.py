@@ -37,6 +37,20 @@ class Pattern:
             position -= step
         return False  # float rounding at the very end of a cycle: the off step
 
+    def next_change(self, elapsed: float) -> float | None:
+        """The elapsed time of the relay's next change after ``elapsed``; None when
+        continuous (it never changes). Whoever steps the relay sleeps until then."""
+        if self.continuous:
+            return None
+        cycle = sum(self.steps)
+        start = elapsed - elapsed % cycle
+        boundary = start
+        for step in self.steps:
+            boundary += step
+            if boundary > elapsed + 1e-9:
+                return boundary
+        return start + cycle + self.steps[0]  # float rounding at the very end of a cycle
+
 
 def pattern_problem(value: list) -> str | None:
     """What is wrong with a pattern from the config, or None (used by the config check)."""

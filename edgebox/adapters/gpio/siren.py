@@ -3,10 +3,12 @@
 The relay is set up driven to its *off* level at once, so the siren is silent while Linux boots
 and whenever the daemon restarts. ``active_high`` follows the relay board (many are active-low).
 
-``on(kind)`` starts a pattern (see ``patterns``); ``update(now)``, called often by the panel's
-loop, steps the relay through it and enforces the hard maximum on-time, which holds whoever
-switched the siren on and however often ``on()`` is called again meanwhile: a stuck alarm loop
-or a forgotten manual siren never sounds for more than ``max_on_seconds``.
+``on(kind)`` starts a pattern (see ``patterns``); ``update(now)``, called by the panel's loop at
+each ``next_step(now)``, steps the relay through it and enforces the hard maximum on-time, which
+holds whoever switched the siren on and however often ``on()`` is called again meanwhile: a
+stuck alarm loop or a forgotten manual siren never sounds for more than ``max_on_seconds``.
+Whoever steps it ``watch``-es it: switched on or off from any thread, the siren wakes that loop,
+which otherwise sleeps while the siren is silent.
 """
 from __future__ import annotations
 
@@ -50,8 +52,14 @@ class GpioSiren:
         self._sounding_since = 0.0  # start of the sounding: the maximum on-time counts from here
         self._pattern_since = 0.0
         self.closed = False  # the relay's present state (set up off just below)
+        self._listeners: list[Callable[[], None]] = []
         gpio.setmode(gpio.BCM)
         gpio.setup(pin, gpio.OUT, initial=self._off_level)
+
+    def watch(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every ``on()`` and ``off()``, from the caller's thread:
+        the loop that steps the pattern wakes for a sounding it did not start."""
+        self._listeners.append(listener)
 
     def on(self, kind: str = CONTINUOUS) -> int:
         """Sound with the pattern ``kind`` ("continuous", "pulsed" or "drill").
@@ -65,13 +73,32 @@ class GpioSiren:
             self.pattern = self._patterns[kind_of(kind)]
             self._pattern_since = now
             self._write(True)
-            return self.generation
+            generation = self.generation
+        self._changed()
+        return generation
 
     def off(self) -> None:
         with self._lock:
             self.is_on = False
             self.pattern = None
             self._write(False)
+        self._changed()
+
+    def next_step(self, now: float | None = None) -> float | None:
+        """When ``update`` next has something to do, on the siren's clock: the pattern's
+        next change or the end of the maximum on-time, whichever is first; None while silent,
+        or sounding continuously with no limit."""
+        with self._lock:
+            if not self.is_on:
+                return None
+            due = []
+            if self.max_on_seconds:
+                due.append(self._sounding_since + self.max_on_seconds)
+            now = self._clock() if now is None else now
+            change = self.pattern.next_change(now - self._pattern_since)
+            if change is not None:
+                due.append(self._pattern_since + change)
+            return min(due) if due else None
 
     def update(self, now: float | None = None) -> bool:
         """Step the pattern to ``now``; True when the maximum on-time has just silenced it."""
@@ -90,6 +117,10 @@ class GpioSiren:
     def close(self) -> None:
         self.off()
         self.gpio.cleanup([self.pin])
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def _write(self, closed: bool) -> None:
         # Only changes reach the pin: update() runs many times a second.

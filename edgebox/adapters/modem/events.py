@@ -51,6 +51,14 @@ class ModemLost:
 
 
 @dataclass(frozen=True)
+class BootLineSeen:
+    """The modem printed a boot line outside an initialisation (RDY, Call Ready …): it may have
+    restarted in place. Its worker, asleep while idle, looks at once (see ModemWorker)."""
+    line: str
+    modem: str = ""
+
+
+@dataclass(frozen=True)
 class RingOutcome:
     """How a ring call ended: "hung_up" (rang its full length, we ended it), "answered",
     "acknowledged" (answered and the member pressed the acknowledgement key), "busy",

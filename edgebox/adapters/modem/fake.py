@@ -26,8 +26,8 @@ from datetime import datetime
 
 from edgebox.adapters.modem import readings
 from edgebox.adapters.modem.dialect import Dialect
-from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms, ModemLost,
-                                           RingOutcome, UssdReply)
+from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
+                                           IncomingSms, ModemLost, RingOutcome, UssdReply)
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.fake_network import FakeNetwork, RingRecord
 from edgebox.adapters.modem.serial_modem import ACK_KEY, submit_pdus
@@ -362,6 +362,8 @@ class FakeModem:
             self._settings_lost = True
             if seen:
                 self._restart_line = BOOT_LINE
+        if seen:  # as SerialModem's reader does: the idle worker looks at once
+            self.events.put(BootLineSeen(BOOT_LINE, self.name))
         self.network.record("modem_restarted", modem=self.name, seen=seen)
 
     # -- plumbing ----------------------------------------------------------------------------

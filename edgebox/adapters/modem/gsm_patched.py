@@ -179,15 +179,23 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
                 raise ModemError(f"modem port {self.port} is in use by process {holder}") \
                     from exc
             raise ModemError(f"cannot open modem port {self.port}: {exc}") from exc
+        if hasattr(self.serial, "cancel_read"):
+            # The reader then sleeps in select() until the modem sends something, and close()
+            # ends the wait with cancel_read (pyserial's abort pipe), instead of the reader
+            # waking every read timeout to look whether it should stop.
+            self.serial.timeout = None
         self.alive = True
         self.rxThread = threading.Thread(target=self._readLoop, name="modem-reader", daemon=True)
         self.rxThread.start()
 
     def close(self) -> None:
         self.alive = False
+        port = getattr(self, "serial", None)  # absent when opening the port failed
+        cancel = getattr(port, "cancel_read", None)
+        if cancel is not None and port.is_open:
+            cancel()  # the reader's read returns at once (see connect_port)
         if getattr(self, "rxThread", None) and self.rxThread is not threading.current_thread():
             self.rxThread.join(timeout=3)
-        port = getattr(self, "serial", None)  # absent when opening the port failed
         try:
             if port is not None:
                 port.close()

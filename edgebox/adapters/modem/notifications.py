@@ -25,8 +25,8 @@ from gsmmodem.pdu import Concatenation, decodeSmsPdu
 from edgebox.adapters.modem import ussd
 from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
 from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
-from edgebox.adapters.modem.events import (DeliveryReport, IncomingCall, IncomingSms,
-                                           ModemLost, UssdReply)
+from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
+                                           IncomingSms, ModemLost, UssdReply)
 from edgebox.adapters.modem.multipart import Reassembler, Whole
 from edgebox.errors import ModemError
 
@@ -111,6 +111,11 @@ class Notifications:
         self.starting = False
         self._restart_line: str | None = None
         self._maybe_restart_line: str | None = None
+        # From a boot line until the settings are known again (initialised, or read and found
+        # kept), +CLIP may be off: a RING without caller id then says nothing about the caller,
+        # and rejecting it as withheld would turn a member's alarm into a busy tone. The call
+        # keeps ringing; once +CLIP is on again its next RING names the caller.
+        self.caller_id_unsure = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -118,6 +123,7 @@ class Notifications:
         self._lines = queue.Queue()  # a fresh queue: the last stop() left its end marker
         self._port_work = 0  # what the old queue still held will be announced again, or swept
         self._ringing = set()  # a modem (re)started has no call from before
+        self.caller_id_unsure = False  # just initialised: its settings are ours
         self._calls_pending = 0
         self._thread = threading.Thread(target=self._run, name=f"{self._modem.name}-events",
                                         daemon=True)
@@ -132,10 +138,12 @@ class Notifications:
     def put(self, line) -> None:
         if line is not HUNG_UP and not self.starting and is_boot_line(line):
             # Decided as it arrives: the reader knows what it was.
+            self.caller_id_unsure = True
             if is_restart_line(line):
                 self._restart_line = line
             else:
                 self._maybe_restart_line = line
+            self._emit(BootLineSeen(line, self._modem.name))  # wakes the idle worker
         # Counted here, on the reader's thread, before the answer that follows the line is
         # read: a worker done with its submit then sees the work is waiting.
         if line is not HUNG_UP and needs_port(line):
@@ -154,6 +162,12 @@ class Notifications:
     def forget_restart(self) -> None:
         """Every boot line seen so far is answered (by an initialisation)."""
         self._restart_line = self._maybe_restart_line = None
+        self.caller_id_unsure = False
+
+    def settings_kept(self) -> None:
+        """The settings a restart resets were read and found on: caller ids are shown."""
+        if self._restart_line is None and self._maybe_restart_line is None:
+            self.caller_id_unsure = False
 
     def take_maybe_restart(self) -> str | None:
         """The last boot line that does not prove a restart seen since the last call, or None."""
@@ -268,6 +282,9 @@ class Notifications:
             self._keys.put(digit)
         elif TTS_DONE.match(line):
             self._tts_done.set()
+        elif (line == "RING" or line.startswith("+CRING")) and self.caller_id_unsure:
+            log.info("modem %s: a call rings while its caller id may be off (settings being "
+                     "restored); waiting for a ring that names the caller", self._modem.name)
         elif line == "RING" or line.startswith("+CRING"):
             self._bare_rings += 1
             if self._bare_rings >= BARE_RINGS_BEFORE_WITHHELD:

@@ -118,6 +118,7 @@ class SerialModem:
         off = self._settings_off()
         if not off:
             log.info("modem %s printed %r and kept its settings: not a restart", self.name, line)
+            self.notes.settings_kept()
             return None
         return line, off
 
@@ -341,6 +342,8 @@ class SerialModem:
         reading.operator = readings.operator(answers["AT+COPS?"])
         reading.network_time = readings.network_time(answers["AT+CCLK?"])
         reading.settings_off = self._settings_off()
+        if not reading.settings_off:
+            self.notes.settings_kept()
         return reading
 
     def _settings_off(self) -> list[str]:

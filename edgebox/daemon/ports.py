@@ -1,0 +1,175 @@
+"""What the alarm core needs from the world, as small typed ports.
+
+The core (policy.py, inbox_policy.py, sms_admin.py, timers.py) takes these in its
+constructors and nothing else: the composition root (app.py) hands it the SQLite store, the
+modem workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
+only the methods the core calls, so a fake stays small and a new store method is not a new
+obligation for every fake.
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Callable, Iterable, Protocol, runtime_checkable
+
+from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
+from edgebox.domain.roster import Roster
+
+
+class Clock(Protocol):
+    """The wall clock, UTC: stored timestamps and the ladder's times."""
+
+    def __call__(self) -> datetime: ...
+
+
+class EventLog(Protocol):
+    """The durable log, and the transaction a decision commits in with what it plans."""
+
+    def transaction(self, durable: bool = True) -> AbstractContextManager: ...
+
+    def append_event(self, now: datetime, kind: str, incident_id: int | None = None,
+                     **data: object) -> None: ...
+
+    def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
+                    **data: object) -> None: ...
+
+    def events_of_kinds(self, kinds: list[str]) -> list[dict]: ...
+
+    def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
+
+
+class IncidentTable(Protocol):
+    """Incidents and their acknowledgements; every change commits with what it plans."""
+
+    def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
+                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
+                      drill: bool = False, plan: list | None = None,
+                      told_of: int | None = None) -> Incident: ...
+
+    def incident(self, incident_id: int) -> Incident | None: ...
+
+    def incidents(self, state: str | None = None) -> list[Incident]: ...
+
+    def incidents_notifying(self, household_id: str) -> list[Incident]: ...
+
+    def unplanned_incidents(self) -> list[Incident]: ...
+
+    def unrejected_calls(self) -> list[int]: ...
+
+    def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
+                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
+                       stop_to: str | None = None) -> None: ...
+
+    def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
+                 township: bool = False) -> None: ...
+
+    def close_incident(self, now: datetime, incident_id: int, reason: str,
+                       by: str | None = None,
+                       plan_for: Callable[[list[Delivery]], list] | None = None,
+                       report: tuple[str, dict] | None = None) -> int: ...
+
+    def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
+                   channel: str, relays: list = ()) -> bool: ...
+
+    def acks(self, incident_id: int) -> list[Ack]: ...
+
+    def unrecorded_key_acks(self) -> list[int]: ...
+
+
+class DeliveryTable(Protocol):
+    """The outbox's rows as the core plans and reads them (the workers drain it)."""
+
+    def add_deliveries(self, now: datetime, incident_id: int | None,
+                       plan: list[PlannedDelivery]) -> list[int]: ...
+
+    def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
+                        data: dict, plan: list[PlannedDelivery]) -> None: ...
+
+    def delivery(self, delivery_id: int) -> dict: ...
+
+    def incident_deliveries(self, incident_id: int) -> list[Delivery]: ...
+
+    def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
+                   text: str, priority: int) -> None: ...
+
+    def add_broadcast(self, now: datetime, sender: str, group_id: str | None, text: str,
+                      plan: list[PlannedDelivery], households: int,
+                      replies: list[PlannedDelivery] = ()) -> int: ...
+
+    def broadcast_progress(self, now: datetime) -> None: ...
+
+
+class RosterTable(Protocol):
+    def roster_generation(self) -> int: ...
+
+    def roster_snapshot(self) -> tuple[int, Roster]: ...
+
+    def load_roster(self) -> Roster: ...
+
+    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None: ...
+
+    def leader_pin_hash(self, household_id: str) -> str | None: ...
+
+
+class InboxTable(Protocol):
+    """SMS and office actions kept before they are acted on (acted on once, with their mark)."""
+
+    def handling_sms(self, now: datetime, inbox_id: int,
+                     keep_text: str) -> AbstractContextManager[bool]: ...
+
+    def handling_office_action(self, now: datetime,
+                               action_id: int) -> AbstractContextManager[bool]: ...
+
+    def unhandled_sms(self) -> list[dict]: ...
+
+    def unhandled_office_actions(self) -> list[dict]: ...
+
+
+@runtime_checkable
+class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
+    """Every table the core reads and writes (SqliteStore is one)."""
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """Where the core's planned messages go: planned durably, then the workers are woken.
+    ``wake`` alone is for plans the store committed with a decision of its own."""
+
+    def add(self, incident_id: int | None, plan: Iterable[PlannedDelivery]) -> None: ...
+
+    def wake(self) -> None: ...
+
+
+@runtime_checkable
+class CallControl(Protocol):
+    """The voice side of the modems, as the core steers it."""
+
+    def reject_call(self, modem: str) -> None:
+        """Hang up the call ringing on ``modem``; raises ModemError when the modem fails."""
+
+    def recheck_rings(self) -> None:
+        """Something that may make a ring call pointless was committed (an acknowledgement, a
+        cancel, a caller joining): each worker re-reads whether its call is still wanted."""
+
+    def rechecks_held(self) -> AbstractContextManager:
+        """Inside an inbox row's transaction: rechecks wait until it has committed (a worker
+        reading the store then would wait for this thread, which waits for it)."""
+
+
+@runtime_checkable
+class Siren(Protocol):
+    is_on: bool
+
+    def on(self, kind: str = "continuous") -> object: ...
+
+    def off(self) -> None: ...
+
+
+@runtime_checkable
+class RosterSource(Protocol):
+    """The roster in force now (swapped whole when another writer saved a new one)."""
+
+    @property
+    def roster(self) -> Roster: ...
+
+    def reload(self) -> None: ...

@@ -1,0 +1,81 @@
+"""The modem workers as the alarm core sees them: an outbox to fill and calls to steer.
+
+The core hands work over as data only: rows in the store's outbox (``add``), a wake-up, the
+name of the modem whose call to reject, and "re-read whether your ring call is still wanted"
+(``recheck_rings``). What the workers learn comes back as events on the core's queue
+(edgebox.daemon.worker_events), never as a call into the core.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class ModemWorkers:
+    def __init__(self, workers: dict, store, clock):
+        self.workers = workers  # name -> ModemWorker
+        self._store, self._clock = store, clock
+        self._held = 0
+        self._recheck_due = False
+
+    # -- Outbox ------------------------------------------------------------------------------
+
+    def add(self, incident_id: int | None, plan) -> None:
+        plan = list(plan)
+        if plan:
+            self._store.add_deliveries(self._clock(), incident_id, plan)
+            self.wake()
+
+    def wake(self) -> None:
+        for worker in self.workers.values():
+            worker.wake.set()
+
+    # -- CallControl -------------------------------------------------------------------------
+
+    def reject_call(self, modem: str) -> None:
+        worker = self.workers.get(modem) or next(iter(self.workers.values()))
+        worker.modem.reject_call()
+
+    def recheck_rings(self) -> None:
+        if self._held:
+            self._recheck_due = True
+            return
+        self._recheck_due = False
+        for worker in self.workers.values():
+            worker.recheck_ring()
+
+    @contextmanager
+    def rechecks_held(self) -> Iterator[None]:
+        """A worker re-reading the store holds its ring lock while it waits for the store;
+        inside a transaction this thread holds, asking it would deadlock. Asked once, after."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+        if not self._held and self._recheck_due:
+            self.recheck_rings()
+
+    # -- life cycle (the event loop's) -------------------------------------------------------
+
+    def flush_recorders(self) -> None:
+        """SMS a worker has sent are recorded on its recorder's thread, moments later: settled
+        before the event loop reads the store (who was told, which report is whose)."""
+        for worker in self.workers.values():
+            worker.recorder.flush()
+
+    def start(self) -> None:
+        for worker in self.workers.values():
+            worker.start()
+
+    def stop(self, timeout: float) -> None:
+        self.wake()
+        for worker in self.workers.values():
+            worker.join(timeout=timeout)
+            worker.modem.stop()
+
+    def stalled(self, limit: float) -> list[str]:
+        return [name for name, worker in self.workers.items() if worker.stalled(limit)]
+
+    def ready(self) -> int:
+        return sum(bool(w.modem.alive) for w in self.workers.values())

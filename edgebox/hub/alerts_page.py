@@ -1,0 +1,102 @@
+"""The county's alerts page (告警): recent alerts with who acknowledged them, the duty officers
+per township (added and removed here or with ``edgebox hub duty``), the texts refused as
+reports and why, and each box's reports that came by SMS (短信上报).
+
+Kept apart from the dashboard's own pages; it reuses their session, CSRF and form helpers.
+Each user sees the alerts of the boxes in their scope (``alerts.recent`` through
+``reports.Filters.where``, as every query); duty officers are the county's and a township's own to
+change (and audited), and texts refused as reports, which name no box one may trust, are the
+county's alone.
+"""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from edgebox.domain.alarm import alarm_label
+from edgebox.errors import EdgeboxError
+from edgebox.hub import accounts, alerts, audit, duty, reports
+from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
+                                   small_form, to_login, too_large, words)
+from edgebox.hub.sms_ingest import refused, reports_of
+
+# The alert kinds and health words in the page's words (Chinese first).
+KIND_WORDS = {"silent": "失联", "modem_fault": "模块故障", "low_balance": "余额不足",
+              "township": "升级到乡镇", "drill_overdue": "演练逾期"}
+
+
+async def _page(request: Request, session: dict, error: str = "") -> Response:
+    db, scope = request.app.state.db, session["scope"]
+    rows = await run_in_threadpool(alerts.recent, db, scope)
+    for row in rows:
+        row["words"] = alerts.text("zh", row["kind"], **alerts.words_of("zh", row))
+    officers = [o for o in await run_in_threadpool(duty.list_officers, db)
+                if _may_change_duty(scope, o["township"])]
+    refused_texts = await run_in_threadpool(refused, db) if scope.is_county else []
+    response = render(request, "alerts.html", session=session, alerts=rows,
+                       officers=officers, kinds=KIND_WORDS, error=error, refused=refused_texts)
+    if error:
+        response.status_code = 400
+    return response
+
+
+def _may_change_duty(scope, township: str) -> bool:
+    return scope.is_county or (scope.role == "township" and township == scope.township)
+
+
+async def alerts_page(request: Request) -> Response:
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    return await _page(request, session)
+
+
+async def duty_change(request: Request) -> Response:
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    form = await small_form(request)
+    if form is None:
+        return too_large(request)
+    if not accounts.same_token(form.get("csrf"), session["csrf"]):
+        return Response(words(request)("expired"), status_code=403)
+    db = request.app.state.db
+    township, phone = form.get("township", ""), form.get("phone", "").strip()
+    if not _may_change_duty(session["scope"], township):
+        return not_found(request)
+    removing = form.get("action") == "remove"
+    try:
+        if removing:
+            await run_in_threadpool(duty.remove_officer, db, township, phone)
+        else:
+            await run_in_threadpool(duty.add_officer, db, township, phone,
+                                    form.get("name", ""))
+    except EdgeboxError as exc:  # a bad number: said on the page, nothing changed
+        return await _page(request, session, str(exc))
+    await run_in_threadpool(audit.record, db, session["user"],
+                            "duty_removed" if removing else "duty_added",
+                            f"{township} {phone}", client_address(request))
+    return RedirectResponse("/alerts", status_code=303)
+
+
+async def sms_reports_page(request: Request) -> Response:
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    box = request.path_params["box_id"]
+    visible = await run_in_threadpool(reports.boxes, request.app.state.db,
+                                      reports.Filters(box_id=box, scope=session["scope"]))
+    if not visible:
+        return not_found(request)
+    rows = await run_in_threadpool(reports_of, request.app.state.db, box)
+    return render(request, "sms_reports.html", session=session, box=box, reports=rows,
+                  label=lambda kind: alarm_label(kind, "zh"))
+
+
+ROUTES = [
+    Route("/alerts", alerts_page),
+    Route("/alerts/duty", duty_change, methods=["POST"]),
+    Route("/boxes/{box_id}/sms", sms_reports_page),
+]
