@@ -140,6 +140,7 @@ def roster_import(csv_file: str, config_path: str) -> None:
     """
     from edgebox.domain.roster_advice import roster_warnings
     from edgebox.roster_io.sheet_import import read_sheet
+    from edgebox.store.ownership import give_to_directory_owner
     from edgebox.store.times import utc_now
     store, config = _store_and_config(config_path)
     try:
@@ -152,6 +153,8 @@ def roster_import(csv_file: str, config_path: str) -> None:
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+    # `sudo edgebox roster import` wrote the database as root: the daemon must still write it.
+    give_to_directory_owner(Path(config.box_database))
     # The notes first: the last line says whether the box runs with the new roster.
     for warning in roster_warnings(new):
         click.echo(f"提醒：{warning.zh}\n  note: {warning.en}")

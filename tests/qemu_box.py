@@ -79,6 +79,7 @@ def build_image() -> Path:
         tail.append(line)
         if line.startswith("build-image:"):
             say(line.rstrip())
+    build.stdout.close()  # left open, it is a ResourceWarning whenever the GC finds it
     returncode = build.wait()
     watchdog.cancel()
     assert returncode == 0, "".join(tail)[-6000:]

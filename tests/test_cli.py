@@ -1,6 +1,7 @@
 """The command line: every command documented with an example, the roster commands, the demo."""
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -55,6 +56,25 @@ def test_roster_import_show_export(tmp_path, config):
     assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
     again = runner.invoke(main, ["roster", "import", str(exported), "--config", config])
     assert again.exit_code == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
+def test_roster_import_as_root_leaves_the_database_to_the_daemons_user(tmp_path):
+    # `sudo edgebox roster import` on a box: the daemon (user edgebox, the owner of the data
+    # directory) must still be able to write the database root just wrote.
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 4321, 4322)
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{data / "box.db"}"\n[numbers]\n'
+                      'office = ["0571-8888 6666"]\n[[modems]]\nport = "/dev/null"\n',
+                      encoding="utf-8")
+    sheet = tmp_path / "village.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    imported = CliRunner().invoke(main, ["roster", "import", str(sheet), "--config", str(config)])
+    assert imported.exit_code == 0, imported.output
+    written = sorted(data.glob("box.db*"))
+    assert written and all((p.stat().st_uid, p.stat().st_gid) == (4321, 4322) for p in written)
 
 
 def test_roster_show_and_export_keep_relatives_and_notes(tmp_path, config):

@@ -383,6 +383,7 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
     from edgebox.config_file import load_config
     from edgebox.roster_io.sheet_import import import_sheet_if_changed
     from edgebox.store import SqliteStore
+    from edgebox.store.ownership import give_to_directory_owner
     try:
         config = load_config(paths.etc / CONFIG_FILE)
         store = SqliteStore(config.box_database)
@@ -391,20 +392,12 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
                                          now or datetime.now(timezone.utc), source=ROSTER_FILE)
         if roster is None:
             return Outcome("unchanged")
-        _give_to_daemon(Path(config.box_database))
+        give_to_directory_owner(Path(config.box_database))
     except EdgeboxError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
         return Outcome("rejected", [f"{ROSTER_FILE}: {p}" for p in problems])
     return Outcome("applied", notes=[f"{ROSTER_FILE}: {len(roster.households)} households in "
                                      f"{len(roster.groups)} groups imported"])
-
-
-def _give_to_daemon(database: Path) -> None:
-    """The database was written as root: hand it (and SQLite's side files) to the daemon's user."""
-    owner = database.parent.stat()
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        if path.exists():
-            os.chown(path, owner.st_uid, owner.st_gid)
 
 
 def status_report(outcomes: list[tuple[str, Outcome]], now: datetime) -> str:

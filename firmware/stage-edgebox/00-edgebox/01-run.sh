@@ -1,23 +1,18 @@
 #!/bin/bash -e
 # edgebox on top of a Debian (or Raspberry Pi OS) root file system, pi-gen style: run from this
 # directory with ROOTFS_DIR set and on_chroot defined (pi-gen provides both; so does
-# firmware/build-image). files/ is copied over the root; files/wheels/ holds the edgebox wheel
-# and its dependencies, installed into /opt/edgebox/venv without reaching PyPI.
+# firmware/build-image). files/ is copied over the root; edgebox_*.deb is the package
+# scripts/build-deb makes, whose postinst builds /opt/edgebox/venv from the wheels it carries,
+# without reaching PyPI, and creates the edgebox user.
 cd "$(dirname "$0")"
 
 cp -a --no-preserve=ownership files/. "${ROOTFS_DIR}/"
-rm -rf "${ROOTFS_DIR}/wheels"
-mkdir -p "${ROOTFS_DIR}/tmp/edgebox-wheels"
-cp files/wheels/*.whl "${ROOTFS_DIR}/tmp/edgebox-wheels/"
+cp edgebox_*_arm64.deb "${ROOTFS_DIR}/tmp/edgebox.deb"
 
 on_chroot << 'CHROOT'
-python3 -m venv /opt/edgebox/venv
-/opt/edgebox/venv/bin/pip install --quiet --no-index --no-cache-dir --disable-pip-version-check \
-    --find-links /tmp/edgebox-wheels 'edgebox[pi]'
-rm -rf /tmp/edgebox-wheels
-# The root file system is read-only at run time: compile now, nothing is written later.
-/opt/edgebox/venv/bin/python -m compileall -q /opt/edgebox/venv/lib >/dev/null || true
-systemd-sysusers
+# Its Depends (python3-venv, systemd, udev) are in 00-packages and the base.
+dpkg -i /tmp/edgebox.deb
+rm -f /tmp/edgebox.deb
 CHROOT
 
 # Read-only root: everything written lives on /data (the last partition) and is bound where
@@ -35,7 +30,7 @@ units=$(grep -v '^#' enable)
 if ! on_chroot -c '/opt/edgebox/venv/bin/edgebox upload now --help' >/dev/null 2>&1; then
   echo "edgebox has no 'upload now': edgebox-upload.timer left out"
   units=$(echo "$units" | grep -v '^edgebox-upload')
-  rm -f "${ROOTFS_DIR}"/etc/systemd/system/edgebox-upload.*
+  rm -f "${ROOTFS_DIR}"/lib/systemd/system/edgebox-upload.*
 fi
 on_chroot -c "systemctl enable $(echo $units)"
 on_chroot -c "systemctl mask $(grep -v '^#' mask | tr '\n' ' ')"
