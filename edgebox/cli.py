@@ -289,7 +289,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     Example:
       edgebox incidents list --limit 50
     """
-    from edgebox.daemon.incident_report import local
+    from edgebox.readmodels.incident_report import local
     from edgebox.domain.alarm import alarm_label
     from edgebox.domain.timeline import CLOSE_REASON
     from edgebox.readmodels.queries import recent_incidents
@@ -326,7 +326,7 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
       edgebox incidents show 12 --lang en
     """
     import json as json_module
-    from edgebox.daemon.incident_report import report_lines
+    from edgebox.readmodels.incident_report import report_lines
     from edgebox.readmodels.queries import incident
     store, config = _store_and_config(config_path)
     record = incident(store, incident_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from edgebox.daemon.incident_report import CHANNEL, offset
+from edgebox.readmodels.incident_report import CHANNEL, offset
 from edgebox.domain.timeline import describe
 from edgebox.hub.reports import Filters, minutes_between, parse_time
 from edgebox.hub.scope import Scope
