@@ -2,17 +2,16 @@
 real hub process: a county user, a township officer and a village account log in through the
 form and each sees only what they may; a guessed URL outside the scope is "not found". A
 screenshot per role goes to build/artifacts/."""
-import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMEDRIVER, CHROMIUM, start_chromium
 from tests.hub_support import USER_PASSWORD, fill_box, start_scoped_hub
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):  # scripts/install-deps test installs both from Debian
     pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -35,16 +34,7 @@ def hub(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp('chromium-profile'), "1280,900")
     try:
         yield driver
     finally:

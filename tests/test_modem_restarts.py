@@ -1,7 +1,6 @@
 """A modem that restarts in place (a brown-out on a weak supply: the port stays, every setting
 goes back to its power-up default), against the real daemon: seen by its boot lines, or by the
 health check when the lines were lost, and in the middle of a fan-out."""
-import collections
 import json
 
 import pytest

@@ -15,11 +15,11 @@ import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.web.passwords import hash_password
+from tests.browser import CHROMEDRIVER, CHROMIUM, start_chromium
 from tests.support import SHEET, query, wait_for
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):  # scripts/install-deps test installs both from Debian
     pytest.skip("Debian's chromium and chromium-driver are not installed", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -84,16 +84,7 @@ number = "13800138999"
 
 @pytest.fixture(scope="module")
 def browser(box, tmp_path_factory):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp('chromium-profile'), "1280,1000")
     try:
         yield driver
     finally:

@@ -10,8 +10,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.hub import accounts, registry
 from edgebox.hub.errors import RegistryError
-from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
-                                   small_form, to_login, too_large, words)
+from edgebox.hub.dashboard import (client_address, not_found, render, session_form,
+                                   session_of_request, to_login, words)
 
 
 async def _county_session(request: Request) -> tuple[dict | None, Response | None]:
@@ -38,11 +38,9 @@ async def change_account(request: Request) -> Response:
     session, refusal = await _county_session(request)
     if refusal is not None:
         return refusal
-    form = await small_form(request)
-    if form is None:
-        return too_large(request)
-    if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(words(request)("expired"), status_code=403)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
     field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
                                                        "township", "box_id")}
     db, actor, address = request.app.state.db, session["user"], client_address(request)
@@ -67,11 +65,9 @@ async def register_box(request: Request) -> Response:
     session, refusal = await _county_session(request)
     if refusal is not None:
         return refusal
-    form = await small_form(request)
-    if form is None:
-        return too_large(request)
-    if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(words(request)("expired"), status_code=403)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
     place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",
                                                                 "village")}
     try:

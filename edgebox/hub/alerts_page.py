@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.errors import EdgeboxError
-from edgebox.hub import accounts, alerts, audit, duty, reports
-from edgebox.hub.dashboard import (client_address, not_found, render, session_of_request,
-                                   small_form, to_login, too_large, words)
+from edgebox.hub import alerts, audit, duty, reports
+from edgebox.hub.dashboard import (client_address, not_found, render, session_form,
+                                   session_of_request, to_login)
 from edgebox.hub.sms_ingest import refused, reports_of
 
 # The alert kinds and health words in the page's words (Chinese first).
@@ -57,11 +57,9 @@ async def duty_change(request: Request) -> Response:
     session = await session_of_request(request)
     if session is None:
         return to_login(request)
-    form = await small_form(request)
-    if form is None:
-        return too_large(request)
-    if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return Response(words(request)("expired"), status_code=403)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
     db = request.app.state.db
     township, phone = form.get("township", ""), form.get("phone", "").strip()
     if not _may_change_duty(session["scope"], township):

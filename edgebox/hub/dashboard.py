@@ -62,6 +62,17 @@ def too_large(request: Request) -> Response:
                              status_code=413)
 
 
+async def session_form(request: Request, session: dict):
+    """(the form a logged-in user posted, None), or (None, the answer refusing it): a body
+    over MAX_FORM_BYTES, or a form token that is not the session's (a forged or stale form)."""
+    form = await small_form(request)
+    if form is None:
+        return None, too_large(request)
+    if not accounts.same_token(form.get("csrf"), session["csrf"]):
+        return None, PlainTextResponse(words(request)("expired"), status_code=403)
+    return form, None
+
+
 def render(request: Request, name: str, **context) -> Response:
     lang = lang_of(request)
     zone = request.app.state.time_zone
@@ -149,11 +160,9 @@ async def logout(request: Request) -> Response:
     session = await session_of_request(request)
     if session is None:  # nobody to log out: the body is not even read
         return RedirectResponse("/login", status_code=303)
-    form = await small_form(request)
-    if form is None:
-        return too_large(request)
-    if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(words(request)("expired"), status_code=403)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
     await run_in_threadpool(accounts.close_session, request.app.state.db,
                             request.cookies[SESSION_COOKIE])
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "logout",

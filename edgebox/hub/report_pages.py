@@ -9,10 +9,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
-from edgebox.hub import accounts, charts, reports
-from edgebox.hub.dashboard import (client_address, lang_of, not_found, render,
-                                   session_of_request,
-                                   small_form, to_login, too_large, words)
+from edgebox.hub import charts, reports
+from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, session_form,
+                                   session_of_request, to_login, words)
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.monthly import monthly_report, set_households_registered
 
@@ -35,11 +34,9 @@ async def set_households(request: Request) -> Response:
     session = await session_of_request(request)
     if session is None:
         return to_login(request)
-    form = await small_form(request)
-    if form is None:
-        return too_large(request)
-    if not accounts.same_token(form.get("csrf"), session["csrf"]):
-        return PlainTextResponse(words(request)("expired"), status_code=403)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
     box_id = request.path_params["box_id"]
     try:
         count = int(str(form.get("households_registered", "")).strip())
