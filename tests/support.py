@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 # A small village sheet as an official types it: mixed phone forms, a second phone, flags.
 
@@ -54,6 +55,17 @@ def query(db, sql, *args):
         return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
+
+
+def events_named(query_rows, *names: str) -> list[dict]:
+    """The log's events of these kinds, oldest first, their data parsed, through
+    ``query_rows(sql, *args)`` (a box's database file or the in-process village's store)."""
+    marks = ",".join("?" * len(names))
+    rows = query_rows(f"SELECT seq, at, kind, incident_id, data FROM events WHERE kind IN"
+                      f" ({marks}) ORDER BY seq", *names)
+    return [{"seq": seq, "at": datetime.fromisoformat(at), "kind": kind,
+             "incident_id": incident, "data": json.loads(data)}
+            for seq, at, kind, incident, data in rows]
 
 
 def kinds(db):

@@ -7,7 +7,6 @@ test_cancel_inprocess.py.)
 ``AlarmBox`` (the daemon on one emulated modem, with a config and sheet of the test's choosing)
 also serves tests/test_alarm_escalation.py and tests/test_alarm_overlaps.py.
 """
-import json
 import re
 import signal
 import subprocess
@@ -23,7 +22,8 @@ from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.calls import ALERTING
 from edgebox.web.passwords import hash_password
 from tests.support import (ACK_SHEET, CHEN, LI, LI_2, LIU, OFFICE, SHEET, STRANGER,  # noqa: F401
-                           TOWNSHIP, WANG, YANG, ZHANG, kinds, query, toml_value, wait_for)
+                           TOWNSHIP, WANG, YANG, ZHANG, events_named, kinds, query,
+                           toml_value, wait_for)
 
 pytestmark = pytest.mark.slow
 
@@ -119,12 +119,7 @@ class AlarmBox:
         return query(self.db, sql, *args)
 
     def events(self, *names: str) -> list[dict]:
-        marks = ",".join("?" * len(names))
-        rows = self.query(f"SELECT seq, at, kind, incident_id, data FROM events WHERE kind IN"
-                          f" ({marks}) ORDER BY seq", *names)
-        return [{"seq": seq, "at": datetime.fromisoformat(at), "kind": kind,
-                 "incident_id": incident, "data": json.loads(data)}
-                for seq, at, kind, incident, data in rows]
+        return events_named(self.query, *names)
 
     def incidents(self) -> list[dict]:
         columns = ("id", "group_id", "caller_household_id", "state", "alarm_type", "text",

@@ -8,7 +8,6 @@ clock is virtual. Waits are on conditions with generous timeouts, never on durat
 from __future__ import annotations
 
 import itertools
-import json
 import sqlite3
 import time
 from datetime import datetime
@@ -19,7 +18,7 @@ from edgebox.config_file import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import POLICY_TICK_SECONDS
 from edgebox.store.times import utc_iso
-from tests.support import SHEET, query, toml_value
+from tests.support import SHEET, events_named, query, toml_value
 
 WAIT_SECONDS = 30  # generous: the machine running the suite may be busy
 # The event loop looks at the clock's rules (the ladder, expiry, drills) once a real
@@ -258,12 +257,7 @@ class Village:
             conn.close()
 
     def events(self, *names: str) -> list[dict]:
-        marks = ",".join("?" * len(names))
-        rows = self.query(f"SELECT seq, at, kind, incident_id, data FROM events WHERE kind IN"
-                          f" ({marks}) ORDER BY seq", *names)
-        return [{"seq": seq, "at": datetime.fromisoformat(at), "kind": kind,
-                 "incident_id": incident, "data": json.loads(data)}
-                for seq, at, kind, incident, data in rows]
+        return events_named(self.query, *names)
 
     def incidents(self) -> list[dict]:
         columns = ("id", "group_id", "caller_household_id", "state", "alarm_type",
