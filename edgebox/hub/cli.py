@@ -69,22 +69,34 @@ def hub() -> None:
 @click.option("--alert-repeat-hours", default=12, show_default=True,
               type=click.FloatRange(0.1, 24 * 30),
               help="text one alert (box and kind) again at most this often")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="server processes (PostgreSQL only; one per CPU core is a good start)")
 def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float,
           ssl_certfile: str | None, ssl_keyfile: str | None, login_attempts: int,
           login_window_minutes: float, time_zone: str, modem: str, silent_hours: float,
-          low_balance: float, drill_days: float, alert_repeat_hours: float) -> None:
+          low_balance: float, drill_days: float, alert_repeat_hours: float,
+          workers: int) -> None:
     """Serve the boxes' upload endpoint and the dashboard until SIGTERM or Ctrl-C.
 
     \b
     Example:
       edgebox hub serve --db /var/lib/edgebox/hub.db --host 0.0.0.0 --port 8443 \\
         --ssl-certfile hub.pem --ssl-keyfile hub.key
+      edgebox hub serve --db postgresql://hub@localhost/edgebox --workers 2
     """
     try:
         import uvicorn
         from edgebox.hub.web import create_app
     except ImportError as exc:
         fail(f"the hub needs its extra packages ({exc.name}): pip install 'edgebox[hub]'")
+    server = dict(host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
+                  ssl_keyfile=ssl_keyfile, access_log=False, timeout_graceful_shutdown=5)
+    if workers > 1:
+        _serve_workers(workers, server, db_url=db_url, max_skew=max_skew,
+                       stale_hours=stale_hours, login_attempts=login_attempts,
+                       login_window_minutes=login_window_minutes, time_zone=time_zone,
+                       modem=modem)
+        return
     try:
         link = None
         if modem:
@@ -98,8 +110,24 @@ def serve(db_url: str, host: str, port: int, max_skew: float, stale_hours: float
                          modem_link=link)
     except EdgeboxError as exc:
         fail(str(exc))
-    uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=ssl_certfile,
-                ssl_keyfile=ssl_keyfile, access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.run(app, **server)
+
+
+def _serve_workers(workers: int, server: dict, modem: str, **settings) -> None:
+    """uvicorn with several worker processes, each building the app from SETTINGS_VARIABLE."""
+    import uvicorn
+    from edgebox.hub.database import Database
+    from edgebox.hub.web import SETTINGS_VARIABLE
+    if Database(settings["db_url"]).dialect != "postgresql":
+        fail("--workers needs a postgresql:// database: SQLite has one writer at a time, so"
+             " several processes would only wait for each other (run one process on SQLite)")
+    if modem:
+        fail("--modem cannot be combined with --workers: one process must own the serial"
+             " device (run the modem hub as its own one-process `edgebox hub serve`)")
+    _open(settings["db_url"]).close()  # migrate once, before the workers race to do it
+    os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
+    uvicorn.run("edgebox.hub.web:app_from_environment", factory=True, workers=workers,
+                **server)
 
 
 @hub.group("box")

@@ -1,6 +1,8 @@
 """The hub as an ASGI application (Starlette), served by ``edgebox hub serve`` with uvicorn."""
 from __future__ import annotations
 
+import json
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from edgebox.hub.verify import Verifier
 from edgebox.login_limit import AccountLimiter, LoginLimiter
 
 TEMPLATES = Path(__file__).parent / "templates"
+# ``edgebox hub serve --workers N`` hands each worker process its settings here (uvicorn starts
+# workers from an import string, so create_app's arguments cannot be passed directly).
+SETTINGS_VARIABLE = "EDGEBOX_HUB_SETTINGS"
 
 
 def _ping(db) -> None:
@@ -86,3 +91,13 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.time_zone = time_zone
     app.state.templates.env.filters["phone"] = display  # as the box writes numbers
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process of ``edgebox hub serve --workers N`` (a uvicorn factory).
+
+    Each worker has its own connection pool; everything shared between workers (sessions,
+    nonces, the boxes' logs, alerts) lives in the database, never in a process's memory.
+    """
+    settings = json.loads(os.environ[SETTINGS_VARIABLE])
+    return create_app(**settings)

@@ -1,0 +1,113 @@
+"""``edgebox hub serve --workers N``: several server processes over one PostgreSQL database.
+
+Nothing a request depends on may live in one process's memory: a dashboard session opened on one
+worker must hold on the others, and boxes uploading at once to different workers must each land
+whole, exactly once.
+"""
+import os
+import signal
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edgebox.store import SqliteStore
+from edgebox.uplink.uploader import Uploader
+from tests.hub_support import (HubProcess, HubView, USER_PASSWORD, box_events, fill_box,
+                               hub_cli, register, settings, try_login, wait_until)
+from tests.pg_server import shared_postgres
+
+BOXES = 6
+
+
+def worker_pids(process: HubProcess) -> set[int]:
+    """uvicorn's worker processes: the serve process's children started by multiprocessing."""
+    pids = set()
+    children = Path(f"/proc/{process.proc.pid}/task/{process.proc.pid}/children")
+    for pid in children.read_text().split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue  # it has just exited
+        if b"spawn_main" in command:
+            pids.add(int(pid))
+    return pids
+
+
+def logged_in(client: httpx.Client) -> bool:
+    answer = client.get("/", follow_redirects=False)
+    return answer.status_code == 200
+
+
+@pytest.fixture
+def hub(tmp_path):
+    url = shared_postgres().new_database()
+    for number in range(BOXES):
+        register(url, f"box-{number}", token=f"token-for-box-{number}-0123456789")
+    added = hub_cli(url, "user", "add", "zhao", "--password-stdin", stdin=USER_PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    process = HubProcess(url, tmp_path, options=("--workers", "2")).start()
+    wait_until(lambda: len(worker_pids(process)) == 2, 60, "two workers")
+    yield url, process
+    process.stop()
+
+
+@pytest.mark.slow
+def test_boxes_uploading_at_once_to_two_workers_each_land_whole_once(hub, tmp_path):
+    url, process = hub
+    stores = []
+    for number in range(BOXES):
+        store = SqliteStore(tmp_path / f"box-{number}.db")
+        fill_box(store, incidents=4, noise=40)
+        stores.append(store)
+    outcomes: dict[int, bool] = {}
+
+    def upload(number: int) -> None:
+        uploader = Uploader(settings(process.url, box_id=f"box-{number}",
+                                     token=f"token-for-box-{number}-0123456789"),
+                            stores[number])
+        try:
+            outcomes[number] = uploader.run_once().ok
+        finally:
+            uploader.client.close()
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(BOXES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes == {n: True for n in range(BOXES)}
+    view = HubView(url)
+    try:
+        for number, store in enumerate(stores):
+            assert view.events(f"box-{number}") == box_events(store)
+            assert len(view.incidents(f"box-{number}")) == 4
+    finally:
+        view.close()
+        for store in stores:
+            store.close()
+
+
+@pytest.mark.slow
+def test_a_login_holds_on_every_worker_even_ones_started_after_it(hub):
+    _, process = hub
+    with httpx.Client(base_url=process.url, timeout=10) as client:
+        assert try_login(client, USER_PASSWORD, "zhao").status_code == 303
+        assert logged_in(client)
+        # Every worker that could have seen the login dies in turn; uvicorn starts new ones,
+        # which have never held anything in memory: the session must come from the database.
+        for pid in worker_pids(process):
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: pid not in worker_pids(process)
+                       and len(worker_pids(process)) == 2, 60, "a new worker")
+        wait_until(lambda: logged_in(client), 30, "the page, served by a new worker")
+    with httpx.Client(base_url=process.url, timeout=10) as stranger:
+        assert not logged_in(stranger)
+
+
+def test_several_workers_are_refused_on_sqlite_with_the_reason(tmp_path):
+    result = hub_cli(str(tmp_path / "hub.db"), "serve", "--workers", "2")
+    assert result.returncode != 0
+    assert "--workers needs a postgresql:// database" in result.stderr
+    assert not (tmp_path / "hub.db").exists()
