@@ -1,8 +1,9 @@
-"""Failed logins limited per client address, for the box's web panel and the county hub, and
-per account for the hub.
+"""Failed logins limited per client address, for the box's web panel; the policy the county hub
+follows too (per address and per account), counted there from its audit log
+(``edgebox.hub.login_limits``) because the hub may run as several processes.
 
-In memory: the counts go with a restart, which a guesser cannot cause, and a login writes
-nothing to disk.
+On the box, in memory: the counts go with a restart, which a guesser cannot cause, and a login
+writes nothing to disk.
 
 Why the hub has no limit on "everyone together" and what its limit per account does: a limit
 over all addresses lets anyone with ten addresses lock the whole county out by failing on
@@ -78,46 +79,5 @@ class LoginLimiter:
 
     def _trim(self, times: deque, now: float) -> deque:
         while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-
-class AccountLimiter:
-    """Failed logins per account name: after ``attempts`` in ``window`` seconds, attempts from
-    addresses that have failed before wait ``window`` × 2 per failure past the limit, at most
-    ``max_wait``; an address with no failures is never held back by the account (see above)."""
-
-    def __init__(self, attempts: int, window: float, max_wait: float = 3600,
-                 clock: Callable[[], float] = time.monotonic):
-        self.attempts, self.window, self.max_wait = attempts, window, max_wait
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque] = {}
-
-    def wait_seconds(self, account: str, clean_address: bool) -> float:
-        if clean_address:
-            return 0.0
-        now = self._clock()
-        with self._lock:
-            times = self._recent(account, now)
-            over = len(times) - self.attempts
-            if over < 0:
-                return 0.0
-            backoff = min(self.max_wait, self.window * 2 ** min(over, 32))
-            return max(0.0, times[-1] + backoff - now)
-
-    def failed(self, account: str) -> None:
-        now = self._clock()
-        with self._lock:
-            self._failures.setdefault(account, deque()).append(now)
-            if len(self._failures) > MAX_CLIENTS:  # names are the guesser's choice: bounded
-                for stale in [a for a in self._failures if not self._recent(a, now)]:
-                    del self._failures[stale]
-
-    def _recent(self, account: str, now: float) -> deque:
-        """Failures within the longest back-off (they keep the account's back-off growing)."""
-        times = self._failures.get(account, deque())
-        horizon = max(self.window, self.max_wait)
-        while times and times[0] <= now - horizon:
             times.popleft()
         return times

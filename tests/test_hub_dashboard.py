@@ -4,6 +4,7 @@ CSV exports."""
 import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -11,7 +12,9 @@ import pytest
 
 from edgebox.hub.accounts import add_user, hash_password, password_matches
 from edgebox.hub.database import open_database
-from edgebox.login_limit import MAX_CLIENTS, AccountLimiter, LoginLimiter
+from edgebox.hub.audit import record
+from edgebox.hub.login_limits import AuditedLoginLimits
+from edgebox.login_limit import MAX_CLIENTS, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
 from tests.hub_support import (HubProcess, csv_rows, fill_box, hub_database_url, register,
@@ -259,21 +262,25 @@ def test_failures_from_ten_addresses_do_not_lock_the_county_out(strict_hub):
     assert try_login(new_client(strict_hub, "127.0.0.41"), "guess").status_code == 401
 
 
-def test_an_accounts_back_off_grows_with_failures_and_is_bounded():
-    now = [1000.0]
-    limiter = AccountLimiter(3, 60, max_wait=600, clock=lambda: now[0])
-    for _ in range(3):
-        assert limiter.wait_seconds("wang", clean_address=False) == 0
-        limiter.failed("wang")
+def test_an_accounts_back_off_grows_with_failures_and_is_bounded(tmp_path):
+    # The failures are the audit log's rows, as the login page writes them; each wait is
+    # measured from the newest (rounded: the rows are written a moment before the check).
+    db = open_database(str(tmp_path / "hub.db"))
+    shift = [0.0]
+    limits = AuditedLoginLimits(db, 3, 60, max_wait=600, clock=lambda: time.time() + shift[0])
     waits = []
-    for _ in range(6):
-        waits.append(limiter.wait_seconds("wang", clean_address=False))
-        limiter.failed("wang")
-    assert waits == [60, 120, 240, 480, 600, 600]  # doubling, never past max_wait
-    assert limiter.wait_seconds("wang", clean_address=True) == 0
-    assert limiter.wait_seconds("li", clean_address=False) == 0
-    now[0] += 600
-    assert limiter.wait_seconds("wang", clean_address=False) == 0  # it lifts: never for ever
+    try:
+        for number in range(8):
+            address = f"10.0.0.{number}"  # a new address each time: only the account counts
+            record(db, "wang", "login_failed", "", address)
+            waits.append(round(limits.wait_seconds(address, "wang"), -1))
+        assert waits == [0, 0, 60, 120, 240, 480, 600, 600]  # doubling, never past max_wait
+        assert limits.wait_seconds("10.0.0.99", "wang") == 0  # a clean address is checked
+        assert limits.wait_seconds("10.0.0.7", "li") == 0
+        shift[0] += 601
+        assert limits.wait_seconds("10.0.0.7", "wang") == 0  # it lifts: never for ever
+    finally:
+        db.close()
 
 
 def test_the_login_limit_lifts_after_its_window_and_forgets_old_addresses():

@@ -19,6 +19,7 @@ from tests.hub_support import (HubProcess, HubView, USER_PASSWORD, box_events, f
 from tests.pg_server import shared_postgres
 
 BOXES = 6
+ATTEMPTS = 3
 
 
 def worker_pids(process: HubProcess) -> set[int]:
@@ -35,6 +36,14 @@ def worker_pids(process: HubProcess) -> set[int]:
     return pids
 
 
+def replace_every_worker(process: HubProcess) -> None:
+    """SIGKILL each worker in turn; uvicorn starts new ones, which have nothing in memory."""
+    for pid in worker_pids(process):
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: pid not in worker_pids(process) and len(worker_pids(process)) == 2,
+                   60, "a new worker")
+
+
 def logged_in(client: httpx.Client) -> bool:
     answer = client.get("/", follow_redirects=False)
     return answer.status_code == 200
@@ -47,7 +56,8 @@ def hub(tmp_path):
         register(url, f"box-{number}", token=f"token-for-box-{number}-0123456789")
     added = hub_cli(url, "user", "add", "zhao", "--password-stdin", stdin=USER_PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
-    process = HubProcess(url, tmp_path, options=("--workers", "2")).start()
+    process = HubProcess(url, tmp_path, options=("--workers", "2", "--login-attempts",
+                                                      str(ATTEMPTS))).start()
     wait_until(lambda: len(worker_pids(process)) == 2, 60, "two workers")
     yield url, process
     process.stop()
@@ -95,15 +105,26 @@ def test_a_login_holds_on_every_worker_even_ones_started_after_it(hub):
     with httpx.Client(base_url=process.url, timeout=10) as client:
         assert try_login(client, USER_PASSWORD, "zhao").status_code == 303
         assert logged_in(client)
-        # Every worker that could have seen the login dies in turn; uvicorn starts new ones,
-        # which have never held anything in memory: the session must come from the database.
-        for pid in worker_pids(process):
-            os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: pid not in worker_pids(process)
-                       and len(worker_pids(process)) == 2, 60, "a new worker")
+        # Every worker that could have seen the login is replaced: the session must come
+        # from the database.
+        replace_every_worker(process)
         wait_until(lambda: logged_in(client), 30, "the page, served by a new worker")
     with httpx.Client(base_url=process.url, timeout=10) as stranger:
         assert not logged_in(stranger)
+
+
+@pytest.mark.slow
+def test_failed_logins_count_across_workers_and_restarts(hub):
+    _, process = hub
+
+    def attempt(password: str) -> int:  # a new connection each time: any worker may answer
+        with httpx.Client(base_url=process.url, timeout=10) as client:
+            return try_login(client, password, "zhao").status_code
+
+    assert [attempt("a wrong guess") for _ in range(ATTEMPTS)] == [401] * ATTEMPTS
+    replace_every_worker(process)  # no worker has seen a failure with its own eyes
+    assert attempt("one more guess") == 429
+    assert attempt(USER_PASSWORD) == 429  # not even checked while the address waits
 
 
 def test_several_workers_are_refused_on_sqlite_with_the_reason(tmp_path):

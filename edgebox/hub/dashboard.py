@@ -2,7 +2,7 @@
 
 Every page needs a logged-in hub user. Forms that change something (log in, log out) carry a
 CSRF token: the session's own, or before login a double-submit cookie. Failed logins are limited
-per address and per account (``edgebox.login_limit`` says how and why): once over a limit, an
+per address and per account (``edgebox.hub.login_limits``): once over a limit, an
 attempt is refused without its password even being checked until its wait has passed. CSV
 files start with a BOM so Excel and WPS open the Chinese names correctly, and no cell of theirs
 can start a formula.
@@ -132,20 +132,16 @@ async def login(request: Request) -> Response:
     account = name.strip()[:64]
     state = request.app.state
     client = request.client.host if request.client else "?"
-    wait = max(state.limiter.wait_seconds(client), state.account_limiter.wait_seconds(
-        account, clean_address=not state.limiter.has_failures(client)))
+    wait = await run_in_threadpool(state.login_limits.wait_seconds, client, account)
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
         response = _login_again(request, form, 429, words(request)("too_many", minutes=minutes))
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     if not await run_in_threadpool(accounts.check_login, state.db, name, password):
-        state.limiter.failed(client)
-        state.account_limiter.failed(account)
         log.warning("failed login as %r from %s", account, client)
         await run_in_threadpool(audit.record, state.db, account, "login_failed", "", client)
         return _login_again(request, form, 401, words(request)("hub_wrong_login"))
-    state.limiter.succeeded(client)
     session, _ = await run_in_threadpool(accounts.open_session, state.db, name.strip())
     await run_in_threadpool(audit.record, state.db, name.strip(), "login", "", client)
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)

@@ -215,6 +215,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_at ON audit(at);
     ALTER TABLE boxes ADD COLUMN households_registered INTEGER
     """,
+    # 5: failed logins are counted from the audit log (edgebox.hub.login_limits), so that
+    # several worker processes share one count: by address and by account, newest last.
+    """
+    CREATE INDEX audit_address ON audit(address, action, at);
+    CREATE INDEX audit_user ON audit(user_name, action, at)
+    """,
 ]
 
 

@@ -18,8 +18,8 @@ from edgebox.hub import account_pages, alerts_page, api, dashboard, report_pages
 from edgebox.hub.database import open_database
 from edgebox.hub.errors import HubStoreError
 from edgebox.hub.local_time import DEFAULT_TIME_ZONE, county_zone, local_time
+from edgebox.hub.login_limits import AuditedLoginLimits
 from edgebox.hub.verify import Verifier
-from edgebox.login_limit import AccountLimiter, LoginLimiter
 
 TEMPLATES = Path(__file__).parent / "templates"
 # ``edgebox hub serve --workers N`` hands each worker process its settings here (uvicorn starts
@@ -81,9 +81,9 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     app.state.db = db
     app.state.verifier = Verifier(db, max_skew)
     app.state.stale_hours = stale_hours
-    # Per address and per account, never "everyone together" (edgebox.login_limit says why).
-    app.state.limiter = LoginLimiter(login_attempts, login_window_minutes * 60, everyone=None)
-    app.state.account_limiter = AccountLimiter(login_attempts, login_window_minutes * 60)
+    # Per address and per account, never "everyone together" (edgebox.login_limit says why),
+    # counted in the database so that every worker process sees every failure.
+    app.state.login_limits = AuditedLoginLimits(db, login_attempts, login_window_minutes * 60)
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
     # Times are stored in UTC and shown in the county's time zone (dashboard.render gives each
     # page its words, Chinese unless the user chose English).
