@@ -26,9 +26,24 @@ class Stored:
     ahead: bool = False  # the box's 'after' is beyond what the hub holds: nothing was stored
 
 
-INSERT_EVENT = ("INSERT INTO events (box_id, log_no, seq, at, kind, incident_id, data,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (box_id, log_no, seq) DO NOTHING")
+# Rows per INSERT statement: one round trip and one statement plan for many events, which is
+# most of the cost of storing a batch on PostgreSQL (8 parameters a row, far under SQLite's
+# 32766 and PostgreSQL's 65535 per statement).
+ROWS_PER_INSERT = 500
+
+
+def _insert_new(tx, rows: list[tuple]) -> set[int]:
+    """Insert the events; the seqs that were new (one already held is skipped by the key, so a
+    batch sent twice, or two workers racing with the same batch, stores each event once)."""
+    new: set[int] = set()
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start:start + ROWS_PER_INSERT]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        new.update(row[0] for row in tx.rows(
+            "INSERT INTO events (box_id, log_no, seq, at, kind, incident_id, data, received_at)"
+            f" VALUES {values} ON CONFLICT (box_id, log_no, seq) DO NOTHING RETURNING seq",
+            [value for row in chunk for value in row]))
+    return new
 
 
 def _project(tx, box: str, log_no: int, event: dict) -> None:
@@ -103,17 +118,12 @@ def store_batch(db, box: str, batch: dict, peer: str = "") -> Stored:
         log_no, acked = log_of(tx, box, batch.get("log"), batch["after"], now)
         if batch["after"] > acked:
             return Stored(acked, 0, 0, ahead=True)
-        new = events
-        if events:
-            held = {row[0] for row in tx.rows(
-                "SELECT seq FROM events WHERE box_id = ? AND log_no = ? AND seq >= ? AND"
-                " seq <= ?", (box, log_no, events[0]["seq"], events[-1]["seq"]))}
-            new = [e for e in events if e["seq"] not in held]
-            tx.executemany(INSERT_EVENT, [
-                (box, log_no, e["seq"], e["at"], e["kind"], e["incident_id"],
-                 json.dumps(e["data"], ensure_ascii=False), now) for e in new])
-            for event in new:
-                _project(tx, box, log_no, event)
+        stored = _insert_new(tx, [
+            (box, log_no, e["seq"], e["at"], e["kind"], e["incident_id"],
+             json.dumps(e["data"], ensure_ascii=False), now) for e in events])
+        new = [e for e in events if e["seq"] in stored]
+        for event in new:
+            _project(tx, box, log_no, event)
         acked = max(acked, batch["through"])
         status = batch["status"]
         backlog = status.get("backlog") if isinstance(status.get("backlog"), int) else None
