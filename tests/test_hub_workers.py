@@ -2,7 +2,8 @@
 
 Nothing a request depends on may live in one process's memory: a dashboard session opened on one
 worker must hold on the others, and boxes uploading at once to different workers must each land
-whole, exactly once.
+whole, exactly once. A hub whose database fails answers 503 with Retry-After, and the box
+waits at least that long (with jitter) and then delivers everything.
 """
 import os
 import signal
@@ -12,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edgebox.hub.database import Database
 from edgebox.store import SqliteStore
-from edgebox.uplink.uploader import Uploader
+from edgebox.uplink.uploader import Uploader, backoff_seconds
 from tests.hub_support import (HubProcess, HubView, USER_PASSWORD, box_events, fill_box,
                                hub_cli, register, settings, try_login, wait_until)
 from tests.pg_server import shared_postgres
@@ -132,3 +134,37 @@ def test_several_workers_are_refused_on_sqlite_with_the_reason(tmp_path):
     assert result.returncode != 0
     assert "--workers needs a postgresql:// database" in result.stderr
     assert not (tmp_path / "hub.db").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_hub_says_retry_after_and_the_box_waits_then_delivers_all(hub, tmp_path):
+    url, process = hub
+    admin = Database(url)
+    with admin.transaction() as tx:  # the database refuses every new event, as when full
+        tx.execute("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
+                   " 'no space left on device'; END $$ LANGUAGE plpgsql")
+        tx.execute("CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH STATEMENT"
+                   " EXECUTE FUNCTION refuse()")
+    store = SqliteStore(tmp_path / "box-0.db")
+    fill_box(store)
+    uploader = Uploader(settings(process.url, box_id="box-0",
+                                 token="token-for-box-0-0123456789"), store)
+    try:
+        report = uploader.run_once()
+        assert not report.ok and "503" in report.error
+        assert uploader.hub_asked == 5
+        waits = [backoff_seconds(1, 0.05, 0.6, uploader.hub_asked) for _ in range(50)]
+        assert all(5 <= wait <= 7.5 for wait in waits) and len(set(waits)) > 1  # spread out
+        with admin.transaction() as tx:
+            tx.execute("DROP TRIGGER refuse ON events")
+        report = uploader.run_once()
+        assert report.ok
+        view = HubView(url)  # everything up to the failure's own note is there, once
+        assert view.events("box-0") == [e for e in box_events(store)
+                                        if e["seq"] <= report.acked_seq]
+        assert "uplink_failed" in [e["kind"] for e in view.events("box-0")]
+        view.close()
+    finally:
+        uploader.client.close()
+        store.close()
+        admin.close()

@@ -32,8 +32,16 @@ async def _read_capped(request: Request) -> bytes | None:
     return bytes(body)
 
 
+# What a busy or failing hub asks the boxes to wait before they try again (the box adds its
+# own jitter on top, edgebox.uplink.uploader.backoff_seconds).
+RETRY_AFTER_SECONDS = 5
+
+
 def _answer(status: int, **fields: object) -> JSONResponse:
-    return JSONResponse({**fields, "hub_time": time.time()}, status_code=status)
+    response = JSONResponse({**fields, "hub_time": time.time()}, status_code=status)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _receive(verifier, db, headers, body: bytes, peer: str) -> JSONResponse:

@@ -35,6 +35,20 @@ class Ahead(HubRejected):
         self.acked_seq = acked_seq
 
 
+# The longest wait a hub's Retry-After may impose: a wrong or hostile header must not silence
+# a box for days.
+MAX_RETRY_AFTER = 3600
+
+
+def _retry_after(headers) -> float | None:
+    """A 503's Retry-After in seconds (RFC 9110 section 10.2.3: seconds or an HTTP date; the
+    hub sends seconds, a date from a proxy is not trusted against the box's clock)."""
+    value = headers.get("retry-after", "").strip()
+    if not value.isdigit():
+        return None
+    return float(min(int(value), MAX_RETRY_AFTER))
+
+
 class HubClient:
     def __init__(self, url: str, box_id: str, token: str, timeout: float = 30,
                  ca_file: str = "", clock: Callable[[], float] = time.time,
@@ -78,7 +92,8 @@ class HubClient:
             answer = {}
         if response.status_code >= 500:
             raise HubUnavailable(f"hub failed with {response.status_code}"
-                                 f" {answer.get('error', '')}".rstrip())
+                                 f" {answer.get('error', '')}".rstrip(),
+                                 retry_after=_retry_after(response.headers))
         if response.status_code == 409 and isinstance(answer.get("acked_seq"), int):
             raise Ahead(answer["acked_seq"])
         if response.status_code == 401 and answer.get("error") == "clock_skew":

@@ -20,7 +20,10 @@ class UplinkError(EdgeboxError):
 
 
 class HubUnavailable(UplinkError):
-    pass
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        # Seconds the hub asked the box to wait (its Retry-After), when it said so.
+        self.retry_after = retry_after
 
 
 class HubRejected(UplinkError):

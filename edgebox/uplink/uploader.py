@@ -44,9 +44,15 @@ class RunReport:
     pruned: dict = field(default_factory=dict)
 
 
-def backoff_seconds(failures: int, first: float, ceiling: float) -> float:
-    """Exponential back-off with jitter (so a county's boxes do not retry in step)."""
-    return min(ceiling, first * 2 ** max(0, failures - 1)) * random.uniform(0.75, 1.0)
+def backoff_seconds(failures: int, first: float, ceiling: float,
+                    hub_asked: float | None = None) -> float:
+    """Exponential back-off with jitter (so a county's boxes do not retry in step); when a busy
+    hub said how long to wait (Retry-After), at least that, spread over half as long again so
+    that a thousand boxes told "5 s" at once do not all come back at the same instant."""
+    wait = min(ceiling, first * 2 ** max(0, failures - 1)) * random.uniform(0.75, 1.0)
+    if hub_asked:
+        wait = max(wait, hub_asked * random.uniform(1.0, 1.5))
+    return wait
 
 
 class Uploader:
@@ -71,6 +77,7 @@ class Uploader:
         self.disk = DiskWatch(store, settings.box_id, settings.disk_warn_percent,
                               language=language, office=office, disk_usage=disk_usage)
         self.failures = 0
+        self.hub_asked: float | None = None  # the last failure's Retry-After, if the hub gave one
         self._failing = False
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -114,7 +121,7 @@ class Uploader:
                 wait = self.settings.interval_minutes * 60
             else:
                 wait = backoff_seconds(self.failures, self.settings.retry_seconds,
-                                       self.settings.max_backoff_minutes * 60)
+                                       self.settings.max_backoff_minutes * 60, self.hub_asked)
 
     # ---- one run -------------------------------------------------------------------------------
 
@@ -133,6 +140,7 @@ class Uploader:
                 report.ok = True
             except UplinkError as exc:
                 report.error = str(exc)
+                self.hub_asked = getattr(exc, "retry_after", None)
             self._record_outcome(report)
             if report.ok or disk_low:
                 report.pruned = retention.prune(
