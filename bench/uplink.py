@@ -5,7 +5,10 @@ many health readings). It is uploaded to a real hub process on loopback:
 - once through a counting proxy: every HTTP byte both ways (headers, signed gzip batches,
   answers), divided by the number of events;
 - once directly: the box's end-to-end upload rate (read, compress, sign, send, verify, store);
-- and four boxes at once posting pre-built signed batches: the hub's ingest rate.
+- and four boxes at once posting pre-built signed batches: the hub's ingest rate (on
+  PostgreSQL also with two worker processes);
+- the reconnect storm (bench.hub_storm): every box of a county uploading its backlog at once
+  against two workers on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.hub_storm import storm
 from edgebox.store import SqliteStore
 from edgebox.uplink import protocol
 from edgebox.uplink.uploader import Uploader
@@ -81,6 +85,19 @@ def _ingest(url: str, boxes: list[str], events: int) -> float:
     return len(boxes) * events / seconds
 
 
+def workers_ingest(events: int, work: Path, workers: int = 2) -> float:
+    """The ingest rate of four boxes at once against ``workers`` processes on PostgreSQL."""
+    db_url = shared_postgres().new_database("bench")
+    names = [f"load-{i}" for i in range(4)]
+    for name in names:
+        register(db_url, name, token=TOKEN)
+    hub = HubProcess(db_url, work, options=("--workers", str(workers))).start()
+    try:
+        return _ingest(hub.url, names, events)
+    finally:
+        hub.stop()
+
+
 def one_store(kind: str, events: int, work: Path) -> dict:
     db_url = shared_postgres().new_database("bench") if kind == "postgresql" \
         else str(work / f"hub-{kind}.db")
@@ -118,7 +135,9 @@ def run(quick: bool = False) -> dict:
     events = 2000 if quick else 20000
     with tempfile.TemporaryDirectory(prefix="edgebox-bench-uplink-") as tmp:
         runs = [one_store(kind, events, Path(tmp)) for kind in ("sqlite", "postgresql")]
-    return {"name": "uplink", "runs": runs}
+        runs[1]["hub_ingest_events_per_s_2_workers"] = round(workers_ingest(events, Path(tmp)))
+        reconnect = storm(100 if quick else 1000, 200 if quick else 1000, BATCH, 2, Path(tmp))
+    return {"name": "uplink", "runs": runs, "storm": reconnect}
 
 
 def table(result: dict) -> list[str]:
@@ -128,4 +147,13 @@ def table(result: dict) -> list[str]:
     for r in result["runs"]:
         lines.append(f"  {r['store']:<11}  {r['bytes_per_event']:>11.1f}"
                      f"   {r['upload_events_per_s']:>15}   {r['hub_ingest_events_per_s']:>19}")
+    pg = result["runs"][1]
+    lines.append(f"  postgresql, 2 workers: hub ingest {pg['hub_ingest_events_per_s_2_workers']}"
+                 " events/s (4 boxes)")
+    s = result["storm"]
+    lines.append(f"  reconnect storm: {s['boxes']} boxes x {s['events_per_box']} events at once,"
+                 f" {s['workers']} workers: {s['failures']} failures, {s['retries']} retries"
+                 f" (503), batch answer p50 {s['batch_answer_p50_s']} s / p99"
+                 f" {s['batch_answer_p99_s']} s, {s['seconds']} s in all"
+                 f" ({s['events_per_s']} events/s)")
     return lines

@@ -21,3 +21,7 @@ def test_uplink_benchmark_runs_on_both_stores(tmp_path):
     for run in runs:
         assert run["events"] > 1000 and 0 < run["bytes_per_event"] < 200
         assert run["hub_ingest_events_per_s"] > 0 and run["upload_events_per_s"] > 0
+    assert runs[1]["hub_ingest_events_per_s_2_workers"] > 0
+    storm = json.loads(out.read_text())["benchmarks"][0]["storm"]
+    assert storm["failures"] == 0  # every box's backlog got in, retries or not
+    assert storm["events_stored"] == storm["boxes"] * storm["events_per_box"]
