@@ -8,7 +8,8 @@ many health readings). It is uploaded to a real hub process on loopback:
 - and four boxes at once posting pre-built signed batches: the hub's ingest rate (on
   PostgreSQL also with two worker processes);
 - the reconnect storm (bench.hub_storm): every box of a county uploading its backlog at once
-  against two workers on PostgreSQL.
+  against two workers on PostgreSQL;
+- the dashboard's pages at a county's size (bench.hub_pages), on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.hub_pages import pages
 from bench.hub_storm import storm
 from edgebox.store import SqliteStore
 from edgebox.uplink import protocol
@@ -137,7 +139,8 @@ def run(quick: bool = False) -> dict:
         runs = [one_store(kind, events, Path(tmp)) for kind in ("sqlite", "postgresql")]
         runs[1]["hub_ingest_events_per_s_2_workers"] = round(workers_ingest(events, Path(tmp)))
         reconnect = storm(100 if quick else 1000, 200 if quick else 1000, BATCH, 2, Path(tmp))
-    return {"name": "uplink", "runs": runs, "storm": reconnect}
+        dashboard = pages(100 if quick else 1000, 1000 if quick else 10000, Path(tmp))
+    return {"name": "uplink", "runs": runs, "storm": reconnect, "pages": dashboard}
 
 
 def table(result: dict) -> list[str]:
@@ -156,4 +159,7 @@ def table(result: dict) -> list[str]:
                  f" (503), batch answer p50 {s['batch_answer_p50_s']} s / p99"
                  f" {s['batch_answer_p99_s']} s, {s['seconds']} s in all"
                  f" ({s['events_per_s']} events/s)")
+    p = result["pages"]
+    lines.append(f"  dashboard, {p['boxes']} boxes x {p['events_per_box']} events (PostgreSQL):"
+                 + ",".join(f" {name} {ms} ms" for name, ms in p["page_ms"].items()))
     return lines

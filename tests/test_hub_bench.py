@@ -25,3 +25,5 @@ def test_uplink_benchmark_runs_on_both_stores(tmp_path):
     storm = json.loads(out.read_text())["benchmarks"][0]["storm"]
     assert storm["failures"] == 0  # every box's backlog got in, retries or not
     assert storm["events_stored"] == storm["boxes"] * storm["events_per_box"]
+    page_ms = json.loads(out.read_text())["benchmarks"][0]["pages"]["page_ms"]
+    assert set(page_ms) == {"boxes", "incidents", "stats", "monthly_report"}
