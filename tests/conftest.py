@@ -31,8 +31,14 @@ def pytest_configure(config):
 IMAGE_FILES = ("test_firmware_image.py", "test_power_cut.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The firmware image's build and boots take the longest of any tests: collected first,
-    so under pytest-xdist (scripts/test) their worker starts on them while the others share
-    the rest of the suite, instead of beginning them near the end."""
+    """Under pytest-xdist (scripts/test) a test file's tests stay together on one worker, in
+    their order (several files share a module's box, browser or hub across their tests), and
+    the firmware image's two files share one group: one build, one QEMU at a time. Those take
+    the longest of any tests, so they are collected first: their worker starts on them while
+    the others share the rest of the suite."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
     items.sort(key=lambda item: item.path.name not in IMAGE_FILES)

@@ -54,7 +54,9 @@ def test_a_told_members_call_back_is_coming_and_a_call_again_is_its_own_alarm(vi
 
     [rang_on] = [e for e in box.network.entries("call_received") if e["number"] == LIU]
     assert rang_on["outcome"] == "rejected"
-    assert len(box.events("call_rejected")) >= 3  # its first RING and the ones after it
+    # Its first RING and at least one after it: how many of the later RINGs are still seen
+    # before the one hang-up ends the call depends on when the event loop reads them.
+    assert len(box.events("call_rejected")) >= 2
     assert len(box.incidents()) == 1
     assert box.acks() == [("H01", WANG, "sms"), ("H04", LIU, "callback")]
     assert box.texts(LIU) == [PLAIN, NOTE]
