@@ -37,7 +37,7 @@ import time
 import pytest
 
 from tests.progress import say
-from tests.qemu_box import Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
+from tests.qemu_box import REPO, Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 from tests.test_kill_restart import HOUSEHOLDS, NAMES
 
 # One image build and one QEMU at a time: with pytest-xdist both files run on the same worker,
@@ -354,7 +354,10 @@ def check_point(box: PowerCutBox, point: Point, snap: dict, first_id: int, since
     assert snap["integrity"] == "ok", (label, snap["integrity"])
     errors = box.qemu.ssh("journalctl -b -u edgebox -o cat --no-pager | grep -c Traceback",
                           check=False).stdout.strip()
-    assert errors == "0", (label, "the daemon hit an error", errors)
+    if errors != "0":  # the traceback itself, and the lines before it, into the failure
+        journal = box.qemu.ssh("journalctl -b -u edgebox -o short-monotonic --no-pager | "
+                               "grep -B 20 -A 40 Traceback | tail -c 12000", check=False).stdout
+        raise AssertionError(f"{label}: the daemon hit an error ({errors} tracebacks)\n{journal}")
     return duplicates
 
 
@@ -393,6 +396,18 @@ def image():
     return build_image()
 
 
+def keep_the_evidence(work) -> None:
+    """A failed run's consoles (each power-on's journal), QEMU and emulator logs and LAN
+    captures, copied to build/artifacts/power-cut-<seed>/: pytest keeps only its last few
+    temporary directories, and a long run's would be gone once other test runs start."""
+    keep = REPO / "build" / "artifacts" / f"power-cut-{SEED}"
+    keep.mkdir(parents=True, exist_ok=True)
+    for path in work.iterdir():
+        if path.suffix in (".log", ".pcap", ".txt") and path.is_file():
+            shutil.copy2(path, keep / path.name)
+    say(f"the run's logs are kept in {keep}")
+
+
 def test_power_cuts_at_random_points_lose_no_alarm(image, tmp_path):
     for tool in ("qemu-system-aarch64", "qemu-img", "ssh", "mcopy", "e2fsck", "sfdisk"):
         assert shutil.which(tool), f"{tool} missing: scripts/install-deps test installs it"
@@ -428,6 +443,9 @@ def test_power_cuts_at_random_points_lose_no_alarm(image, tmp_path):
         box.pull_the_plug("kill")
         record(f"all {POINTS} points held ({dict(held)}), {duplicates} duplicate SMS; "
                f"final e2fsck: {final_fsck(box)}")
+    except BaseException:
+        keep_the_evidence(tmp_path)
+        raise
     finally:
         if box.qemu is not None and box.qemu.process.poll() is None:
             box.qemu.pull_the_plug("kill")
