@@ -8,21 +8,15 @@ import threading
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 import pytest
 
 from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
 from edgebox.config_file import parse_config
-from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.inbox_policy import InboxPolicy
+from edgebox.daemon.app import build_core
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.policy import AlarmPolicy, alarm_settings, reject_call
 from edgebox.daemon.ports import AlarmStore, CallControl, Outbox, RosterSource, Siren as SirenPort
 from edgebox.daemon.roster_view import RosterView
-from edgebox.daemon.siren_control import SirenControl, siren_settings
-from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
-from edgebox.daemon.timers import AlarmTimers, ladder_settings
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain import alarm
@@ -302,16 +296,8 @@ def core():
     roster = read_roster_csv(SHEET.encode("utf-8"))
     store, rosters, clock, gpio = MemoryStore(roster), Rosters(roster), Clock(), Siren()
     modems = Modems(store)
-    siren = SirenControl(gpio, store, clock, siren_settings(config))
-    check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
-                         partial(reject_call, store, modems, modems, clock), modems.wake)
-    timers = AlarmTimers(store, rosters, modems, siren, clock, ladder_settings(config),
-                         check_ins)
-    alarms = AlarmPolicy(store, rosters, modems, modems, siren, clock, alarm_settings(config),
-                         timers, check_ins)
-    admin = SmsAdministration(store, rosters, modems, clock, admin_settings(config))
-    inbox = InboxPolicy(store, rosters, alarms, admin, modems, siren, clock,
-                        alarm_settings(config))
+    wired = build_core(config, store, modems, gpio, clock, rosters=rosters)
+    siren, timers, alarms, inbox = wired.siren, wired.timers, wired.alarms, wired.inbox
 
     class Core:
         pass

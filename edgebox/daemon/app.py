@@ -71,9 +71,11 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
         for settings in config.modems}, store, clock)
 
 
-def build_core(config, store, workers: ModemWorkers, siren, clock) -> AlarmCore:
-    """The deciding classes, each given its ports and its own section of the config."""
-    rosters = RosterView(store)
+def build_core(config, store, workers: ModemWorkers, siren, clock,
+               rosters=None) -> AlarmCore:
+    """The deciding classes, each given its ports and its own section of the config
+    (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
+    rosters = rosters if rosters is not None else RosterView(store)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
     check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
                          partial(reject_call, store, workers, workers, clock), workers.wake)
