@@ -57,6 +57,22 @@ def query(db, sql, *args):
         conn.close()
 
 
+def config_tables(defaults: dict, settings: dict | None, ladder) -> list[str]:
+    """The lines of a box's TOML: ``defaults`` overlaid with ``settings`` (table by table),
+    then the ladder's [[escalation]] steps (after_minutes, actions)."""
+    tables = {name: dict(values) for name, values in defaults.items()}
+    for name, values in (settings or {}).items():
+        tables.setdefault(name, {}).update(values)
+    lines = []
+    for name, values in tables.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+    for after, actions in ladder:
+        lines += ["[[escalation]]", f"after_minutes = {after}",
+                  f"actions = {toml_value(list(actions))}"]
+    return lines
+
+
 def events_named(query_rows, *names: str) -> list[dict]:
     """The log's events of these kinds, oldest first, their data parsed, through
     ``query_rows(sql, *args)`` (a box's database file or the in-process village's store)."""

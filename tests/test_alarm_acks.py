@@ -22,8 +22,8 @@ from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.calls import ALERTING
 from edgebox.web.passwords import hash_password
 from tests.support import (ACK_SHEET, CHEN, LI, LI_2, LIU, OFFICE, SHEET, STRANGER,  # noqa: F401
-                           TOWNSHIP, WANG, YANG, ZHANG, events_named, kinds, query,
-                           toml_value, wait_for)
+                           TOWNSHIP, WANG, YANG, ZHANG, config_tables, events_named, kinds,
+                           query, wait_for)
 
 pytestmark = pytest.mark.slow
 
@@ -50,17 +50,9 @@ class AlarmBox:
         self.emulator = EmulatorServer(profile, link=str(tmp_path / "modem"),
                                        latency=latency or Latency.realistic(
                                            scale=0.02, call_setup=2.5, ring_timeout=15))
-        tables = {name: dict(values) for name, values in self.DEFAULTS.items()}
-        for name, values in (settings or {}).items():
-            tables.setdefault(name, {}).update(values)
-        tables.setdefault("box", {})["database"] = str(self.db)
-        lines = []
-        for name, values in tables.items():
-            lines.append(f"[{name}]")
-            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-        for after, actions in ladder:
-            lines += ["[[escalation]]", f"after_minutes = {after}",
-                      f"actions = {toml_value(list(actions))}"]
+        box = {**self.DEFAULTS.get("box", {}), **(settings or {}).get("box", {}),
+               "database": str(self.db)}
+        lines = config_tables(self.DEFAULTS, {**(settings or {}), "box": box}, ladder)
         lines += ["[[modems]]", f'port = "{tmp_path / "modem"}"']
         self.config = tmp_path / "edgebox.toml"
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from edgebox.config_file import load_config
 from edgebox.daemon.app import build_daemon
 from edgebox.daemon.service import POLICY_TICK_SECONDS
 from edgebox.store.times import utc_iso
-from tests.support import SHEET, events_named, query, toml_value
+from tests.support import SHEET, config_tables, events_named, query
 
 WAIT_SECONDS = 30  # generous: the machine running the suite may be busy
 # The event loop looks at the clock's rules (the ladder, expiry, drills) once a real
@@ -50,17 +50,9 @@ class Village:
         self.db = tmp_path / "box.db"
         sheet_path = tmp_path / "village.csv"
         sheet_path.write_text(sheet, encoding="utf-8")
-        tables = {name: dict(values) for name, values in self.DEFAULTS.items()}
-        for name, values in (settings or {}).items():
-            tables.setdefault(name, {}).update(values)
-        tables.setdefault("box", {}).update(database=str(self.db), roster_csv=str(sheet_path))
-        lines = []
-        for name, values in tables.items():
-            lines.append(f"[{name}]")
-            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-        for after, actions in ladder:
-            lines += ["[[escalation]]", f"after_minutes = {after}",
-                      f"actions = {toml_value(list(actions))}"]
+        box = {**self.DEFAULTS.get("box", {}), **(settings or {}).get("box", {}),
+               "database": str(self.db), "roster_csv": str(sheet_path)}
+        lines = config_tables(self.DEFAULTS, {**(settings or {}), "box": box}, ladder)
         for number in range(1, modems + 1):
             lines += ["[[modems]]", f'name = "m{number}"', f'port = "fake://{self.name}"']
         config_path = tmp_path / "edgebox.toml"
