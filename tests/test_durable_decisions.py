@@ -37,9 +37,9 @@ from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.calls import ALERTING
 from edgebox.store import SqliteStore
 from edgebox.web.passwords import hash_password
-from tests.support import SHEET, query, wait_for
+from tests.support import SHEET, query, toml_value, wait_for
 from tests.test_alarm_acks import (CHEN, LI, LI_2, LIU, OFFICE, STRANGER, TOWNSHIP, WANG, YANG,
-                                   ZHANG, toml_value)
+                                   ZHANG)
 from tests.test_drills import PASSWORD, web_login
 
 GROUP_ONE = [WANG, LI, LI_2, LIU]  # 第一组 but 张伟 (H03), who raises its alarms here
