@@ -3,7 +3,7 @@
 All in one transaction, with the box's row locked: the batch's log is found (or started, see
 ``log_of``), events already held (same box, log and seq) are skipped, the new ones inserted, the
 incidents they touch updated, and the log's and the box's acknowledgement point, last-seen time,
-backlog and health written. Only then does the hub answer with ``acked_seq``, so a crash at any
+backlog and health written, and the box's months (``box_months``) counted. Only then does the hub answer with ``acked_seq``, so a crash at any
 instant either stored the whole batch or none of it, and the box, not having heard back, simply
 sends it again.
 """
@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from edgebox.hub.box_months import Tally
 from edgebox.hub.registry import utc_iso
 
 log = logging.getLogger("edgebox.hub")
@@ -46,26 +47,32 @@ def _insert_new(tx, rows: list[tuple]) -> set[int]:
     return new
 
 
-def _project(tx, box: str, log_no: int, event: dict) -> None:
-    """Fold one new event into the incidents table."""
+def _project(tx, box: str, log_no: int, event: dict, tally: Tally) -> None:
+    """Fold one new event into the incidents table, and what it changes into ``tally``."""
     kind, incident, data, at = event["kind"], event["incident_id"], event["data"], event["at"]
+    tally.event(kind, at, data)
     if incident is None:
         return
     key = (box, log_no, incident)
     where = " WHERE box_id = ? AND log_no = ? AND incident_id = ?"
     if kind == "incident_opened":
-        tx.execute("INSERT INTO incidents (box_id, log_no, incident_id, group_id, household,"
-                   " phone, kind, drill, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                   " ON CONFLICT (box_id, log_no, incident_id) DO NOTHING",
-                   (*key, data.get("group"), data.get("household"), data.get("phone"),
-                    data.get("alarm_type") or data.get("kind"), int(bool(data.get("drill"))),
-                    at))
+        alarm_kind, drill = data.get("alarm_type") or data.get("kind"), int(bool(data.get("drill")))
+        if tx.execute("INSERT INTO incidents (box_id, log_no, incident_id, group_id, household,"
+                      " phone, kind, drill, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      " ON CONFLICT (box_id, log_no, incident_id) DO NOTHING",
+                      (*key, data.get("group"), data.get("household"), data.get("phone"),
+                       alarm_kind, drill, at)) == 1:
+            tally.opened(at, alarm_kind, drill)
     elif kind == "incident_closed":
         tx.execute("UPDATE incidents SET closed_at = ?, close_reason = ?" + where,
                    (at, data.get("reason"), *key))
     elif kind == "ack_received":
-        tx.execute("UPDATE incidents SET acks = acks + 1, first_ack_at = COALESCE(first_ack_at,"
-                   " ?)" + where, (at, *key))
+        # acks becomes 1 exactly when first_ack_at is first set: then the wait is known.
+        row = tx.one("UPDATE incidents SET acks = acks + 1, first_ack_at = COALESCE("
+                     "first_ack_at, ?)" + where + " RETURNING acks, opened_at, first_ack_at,"
+                     " kind, drill", (at, *key))
+        if row is not None and row[0] == 1:
+            tally.first_ack(row[1], row[2], row[3], row[4])
     elif kind in ("sms_sent", "call_placed", "delivery_failed"):
         column = {"sms_sent": "sms_sent", "call_placed": "calls",
                   "delivery_failed": "failed"}[kind]
@@ -122,8 +129,10 @@ def store_batch(db, box: str, batch: dict, peer: str = "") -> Stored:
             (box, log_no, e["seq"], e["at"], e["kind"], e["incident_id"],
              json.dumps(e["data"], ensure_ascii=False), now) for e in events])
         new = [e for e in events if e["seq"] in stored]
+        tally = Tally()
         for event in new:
-            _project(tx, box, log_no, event)
+            _project(tx, box, log_no, event, tally)
+        tally.write(tx, box)
         acked = max(acked, batch["through"])
         status = batch["status"]
         backlog = status.get("backlog") if isinstance(status.get("backlog"), int) else None

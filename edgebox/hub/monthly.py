@@ -4,19 +4,19 @@ registered, groups, leaders, vulnerable households in a group, alarms by type, t
 90th percentile minutes to a first acknowledgement, drills held and their acknowledgement rate.
 
 Enrolment comes from the newest ``roster_replaced`` event each box uploaded (the box counts its
-roster there, ``Roster.coverage``); alarms and drills from the incidents and the drills' own
-``drill_report``. Every query is narrowed by the user's scope through ``Filters.where``.
+roster there, ``Roster.coverage``); alarms, waits and drills from each box's month as ingest
+kept it (``edgebox.hub.box_months``: the incidents and the drills' own ``drill_report``). Every query is narrowed by the user's scope through ``Filters.where``.
 """
 from __future__ import annotations
 
 import json
-import math
-import statistics
+from collections import Counter
 from datetime import datetime
 
 from edgebox.hub.audit import record_in
+from edgebox.hub.box_months import months_of, weighted_median, weighted_percentile
 from edgebox.hub.errors import RegistryError
-from edgebox.hub.reports import Filters, minutes_between
+from edgebox.hub.reports import Filters
 from edgebox.hub.scope import Scope
 
 COVERAGE = ("households", "groups", "leaders", "in_groups", "vulnerable",
@@ -31,14 +31,6 @@ def month_window(month: str) -> tuple[str, str]:
         raise RegistryError(f"a month is written YYYY-MM, not {month!r}") from exc
     year, number = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return start.strftime("%Y-%m"), f"{year:04d}-{number:02d}"
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """The nearest-rank percentile (the value below which ``share`` of them lie)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
@@ -60,35 +52,24 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
                             " ORDER BY e.at, e.log_no, e.seq", [end, *args]):
             data = json.loads(row["data"])
             villages[row["box_id"]].update({k: data.get(k) for k in COVERAGE})
-        for row in tx.dicts("SELECT i.box_id, i.kind, i.drill, i.opened_at, i.first_ack_at"
-                            " FROM incidents i JOIN boxes b ON b.box_id = i.box_id WHERE"
-                            f" i.opened_at >= ? AND i.opened_at < ? AND {where}",
-                            [start, end, *args]):
-            entry = villages[row["box_id"]]
-            if row["drill"]:
-                entry["drills"] += 1
-                continue
-            if (row["kind"] or "") == "check_in":
-                continue  # a missed check-in is a knock on the door, not an alarm
-            kind = row["kind"] or "call"
-            entry["kinds"][kind] = entry["kinds"].get(kind, 0) + 1
-            wait = minutes_between(row["opened_at"], row["first_ack_at"])
-            if wait is not None:
-                entry["waits"].append(wait)
-        for row in tx.dicts("SELECT e.box_id, e.data FROM events e JOIN boxes b ON b.box_id ="
-                            " e.box_id WHERE e.kind = 'drill_report' AND e.at >= ? AND e.at < ?"
-                            f" AND {where}", [start, end, *args]):
-            data = json.loads(row["data"])
-            villages[row["box_id"]]["drill_acked"] += int(data.get("acked") or 0)
-            villages[row["box_id"]]["drill_total"] += int(data.get("total") or 0)
+        summary = months_of(tx, where, args, start, start)
+    for row in summary:
+        entry, measure, n = villages[row["box_id"]], row["measure"], int(row["n"])
+        if measure == "alarm":
+            entry["kinds"][row["detail"]] = entry["kinds"].get(row["detail"], 0) + n
+        elif measure == "ack_wait":
+            entry["waits"].append((int(row["detail"]) / 60, n))
+        elif measure in ("drill", "drill_acked", "drill_total"):
+            entry[{"drill": "drills"}.get(measure, measure)] += n
     kinds = sorted({k for v in villages.values() for k in v["kinds"]})
-    every_wait = []
+    every_wait: Counter = Counter()
     for entry in villages.values():
         waits = entry.pop("waits")
-        every_wait += waits
+        for minutes, n in waits:
+            every_wait[minutes] += n
         entry["alarms"] = sum(entry["kinds"].values())
-        entry["median_ack"] = _rounded(statistics.median(waits) if waits else None)
-        entry["p90_ack"] = _rounded(percentile(waits, 0.9))
+        entry["median_ack"] = _rounded(weighted_median(waits))
+        entry["p90_ack"] = _rounded(weighted_percentile(waits, 0.9))
         entry["coverage"] = _share(entry["households"], entry["households_registered"])
         entry["drill_rate"] = _share(entry["drill_acked"], entry["drill_total"])
     rows = list(villages.values())
@@ -96,8 +77,8 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
         *COVERAGE, "households_registered", "alarms", "drills", "drill_acked", "drill_total")}
     totals["coverage"] = _share(totals["households"], totals["households_registered"])
     totals["drill_rate"] = _share(totals["drill_acked"], totals["drill_total"])
-    totals["median_ack"] = _rounded(statistics.median(every_wait) if every_wait else None)
-    totals["p90_ack"] = _rounded(percentile(every_wait, 0.9))
+    totals["median_ack"] = _rounded(weighted_median(list(every_wait.items())))
+    totals["p90_ack"] = _rounded(weighted_percentile(list(every_wait.items()), 0.9))
     totals["kinds"] = {k: sum(v["kinds"].get(k, 0) for v in rows) for k in kinds}
     return {"month": start, "township": township, "villages": rows, "totals": totals,
             "kinds": kinds}
