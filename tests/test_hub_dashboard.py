@@ -13,6 +13,7 @@ import pytest
 from edgebox.hub.accounts import add_user, hash_password, password_matches
 from edgebox.hub.database import open_database
 from edgebox.hub.audit import record
+from edgebox.hub.dashboard import CHARTED_VILLAGES, _charted_places
 from edgebox.hub.login_limits import AuditedLoginLimits
 from edgebox.login_limit import MAX_CLIENTS, LoginLimiter
 from edgebox.store import SqliteStore
@@ -161,6 +162,19 @@ def test_per_village_statistics_with_charts(hub):
     assert by_village["石桥村"] == {"alarms": 3, "failed": 2, "median": 3.0}
     assert by_village["竹林村"] == {"alarms": 2, "failed": 1, "median": 2.5}
     assert len(rows) == 2 * 12
+
+
+def test_a_county_of_many_villages_is_charted_per_township():
+    months = ["2026-10", "2026-11"]
+    villages = [{"county": "临安区", "township": f"镇{n % 3}", "village": f"村{n}",
+                 "alarms": {"2026-10": 1, "2026-11": n}, "failed": dict.fromkeys(months, 2)}
+                for n in range(CHARTED_VILLAGES + 1)]
+    places = _charted_places(villages)
+    assert [p["name"] for p in places] == ["镇0", "镇1", "镇2"]
+    assert sum(p["alarms"]["2026-11"] for p in places) == sum(range(CHARTED_VILLAGES + 1))
+    assert places[0]["failed"] == {"2026-10": 2 * 21, "2026-11": 2 * 21}
+    few = _charted_places(villages[:CHARTED_VILLAGES])
+    assert [p["name"] for p in few[:2]] == ["镇0 村0", "镇1 村1"]
 
 
 def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, tmp_path):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from edgebox.domain.roster import Group, Household, Roster
-from edgebox.hub.box_months import weighted_percentile
+from edgebox.hub.monthly import percentile
 from edgebox.store import SqliteStore
 from tests.hub_support import USER_PASSWORD as PASSWORD
 from tests.hub_support import fill_box, hub_database_url, start_scoped_hub, try_login
@@ -122,10 +122,9 @@ def test_the_monthly_report_counts_coverage_response_and_drills(login):
 
 
 def test_the_nearest_rank_percentile():
-    assert weighted_percentile([], 0.9) is None
-    assert weighted_percentile([(3.0, 1), (1.0, 1), (2.0, 1)], 0.9) == 3.0
-    assert weighted_percentile([(float(n), 1) for n in range(1, 11)], 0.9) == 9
-    assert weighted_percentile([(1.0, 8), (7.0, 2)], 0.9) == 7.0
+    assert percentile([], 0.9) is None
+    assert percentile([3.0, 1.0, 2.0], 0.9) == 3.0
+    assert percentile(list(range(1, 11)), 0.9) == 9
 
 
 @pytest.mark.skipif(not (CHROMIUM and shutil.which("pdfinfo")),

@@ -262,22 +262,50 @@ async def stats_page(request: Request) -> Response:
              v["failed"][month], v["median_minutes_to_ack"]]
             for v in stats["villages"] for month in stats["months"]])
     labels = charts.month_labels(stats["months"])
-    for village in stats["villages"]:
-        name = f"{village['township']} {village['village']}"
-        village["alarm_chart"] = charts.bar_chart(
-            words(request)("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
-        village["failed_chart"] = charts.bar_chart(
-            words(request)("hub_failed_chart", name=name), labels, list(village["failed"].values()),
+    t = words(request)
+    charted = _charted_places(stats["villages"])
+    for place in charted:
+        place["alarm_chart"] = charts.bar_chart(
+            t("hub_alarms_chart", name=place["name"]), labels, list(place["alarms"].values()))
+        place["failed_chart"] = charts.bar_chart(
+            t("hub_failed_chart", name=place["name"]), labels, list(place["failed"].values()),
             colour="#7f8c8d")
-    waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
+    # One bar per village: drawn for a township's villages, not a county's thousand (the
+    # table lists every village's median).
+    waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None] \
+        if len(stats["villages"]) <= CHARTED_VILLAGES else []
     ack_chart = charts.bar_chart(
-        words(request)("hub_ack_chart"), [v["village"] for v in waits],
+        t("hub_ack_chart"), [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
-        colour="#2980b9", unit=words(request)("hub_minute_unit")) if waits else ""
+        colour="#2980b9", unit=t("hub_minute_unit")) if waits else ""
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return render(request, "stats.html", session=session, stats=stats, filters=filters,
                   places=places, months=months, ack_chart=ack_chart,
+                  charted=charted, charted_villages=CHARTED_VILLAGES,
                   query=urlencode(request.query_params))
+
+
+# Past this many villages the page charts each township instead (a county's thousand villages
+# would be two thousand charts nobody reads, and the page would take seconds); choosing a
+# township charts its villages.
+CHARTED_VILLAGES = 60
+
+
+def _charted_places(villages: list[dict]) -> list[dict]:
+    """What the page draws two charts for: each village, or each township when there are
+    more than CHARTED_VILLAGES villages (their alarms and failures summed)."""
+    if len(villages) <= CHARTED_VILLAGES:
+        return [{**v, "name": f"{v['township']} {v['village']}"} for v in villages]
+    townships: dict[str, dict] = {}
+    for village in villages:
+        place = townships.setdefault(village["township"], {
+            "name": village["township"], "alarms": dict.fromkeys(village["alarms"], 0),
+            "failed": dict.fromkeys(village["failed"], 0)})
+        for month, n in village["alarms"].items():
+            place["alarms"][month] += n
+        for month, n in village["failed"].items():
+            place["failed"][month] += n
+    return [townships[name] for name in sorted(townships)]
 
 
 async def incident_page(request: Request) -> Response:

@@ -10,11 +10,12 @@ kept it (``edgebox.hub.box_months``: the incidents and the drills' own ``drill_r
 from __future__ import annotations
 
 import json
-from collections import Counter
+import math
+import statistics
 from datetime import datetime
 
 from edgebox.hub.audit import record_in
-from edgebox.hub.box_months import months_of, weighted_median, weighted_percentile
+from edgebox.hub.box_months import months_of
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.reports import Filters
 from edgebox.hub.scope import Scope
@@ -31,6 +32,14 @@ def month_window(month: str) -> tuple[str, str]:
         raise RegistryError(f"a month is written YYYY-MM, not {month!r}") from exc
     year, number = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return start.strftime("%Y-%m"), f"{year:04d}-{number:02d}"
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (the value below which ``share`` of them lie)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
@@ -54,22 +63,20 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
             villages[row["box_id"]].update({k: data.get(k) for k in COVERAGE})
         summary = months_of(tx, where, args, start, start)
     for row in summary:
-        entry, measure, n = villages[row["box_id"]], row["measure"], int(row["n"])
-        if measure == "alarm":
-            entry["kinds"][row["detail"]] = entry["kinds"].get(row["detail"], 0) + n
-        elif measure == "ack_wait":
-            entry["waits"].append((int(row["detail"]) / 60, n))
-        elif measure in ("drill", "drill_acked", "drill_total"):
-            entry[{"drill": "drills"}.get(measure, measure)] += n
+        entry = villages[row["box_id"]]
+        for kind, n in row["kinds"].items():
+            entry["kinds"][kind] = entry["kinds"].get(kind, 0) + n
+        entry["waits"] += row["waits"]
+        for name in ("drills", "drill_acked", "drill_total"):
+            entry[name] += int(row[name])
     kinds = sorted({k for v in villages.values() for k in v["kinds"]})
-    every_wait: Counter = Counter()
+    every_wait = []
     for entry in villages.values():
         waits = entry.pop("waits")
-        for minutes, n in waits:
-            every_wait[minutes] += n
+        every_wait += waits
         entry["alarms"] = sum(entry["kinds"].values())
-        entry["median_ack"] = _rounded(weighted_median(waits))
-        entry["p90_ack"] = _rounded(weighted_percentile(waits, 0.9))
+        entry["median_ack"] = _rounded(statistics.median(waits) if waits else None)
+        entry["p90_ack"] = _rounded(percentile(waits, 0.9))
         entry["coverage"] = _share(entry["households"], entry["households_registered"])
         entry["drill_rate"] = _share(entry["drill_acked"], entry["drill_total"])
     rows = list(villages.values())
@@ -77,8 +84,8 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
         *COVERAGE, "households_registered", "alarms", "drills", "drill_acked", "drill_total")}
     totals["coverage"] = _share(totals["households"], totals["households_registered"])
     totals["drill_rate"] = _share(totals["drill_acked"], totals["drill_total"])
-    totals["median_ack"] = _rounded(weighted_median(list(every_wait.items())))
-    totals["p90_ack"] = _rounded(weighted_percentile(list(every_wait.items()), 0.9))
+    totals["median_ack"] = _rounded(statistics.median(every_wait) if every_wait else None)
+    totals["p90_ack"] = _rounded(percentile(every_wait, 0.9))
     totals["kinds"] = {k: sum(v["kinds"].get(k, 0) for v in rows) for k in kinds}
     return {"month": start, "township": township, "villages": rows, "totals": totals,
             "kinds": kinds}

@@ -8,10 +8,11 @@ from an alarm to its first acknowledgement.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from edgebox.hub.box_months import months_of, weighted_median
+from edgebox.hub.box_months import months_of
 from edgebox.hub.scope import NOBODY, Scope
 
 PLACE = ("county", "township", "village", "box_id")
@@ -153,21 +154,20 @@ def village_stats(db, filters: Filters, months: int = 12,
         for row in tx.dicts(f"SELECT b.county, b.township, b.village FROM boxes b WHERE {place}",
                             args):
             village(row)
-        summary = months_of(tx, place, args, first, last, ("alarm", "ack_wait", "failed"))
+        summary = months_of(tx, place, args, first, last)
     for row in summary:
-        entry, month, n = village(row), row["month"], int(row["n"])
-        if row["measure"] == "ack_wait":
-            entry["waits"].append((int(row["detail"]) / 60, n))
-        elif month in entry[{"alarm": "alarms", "failed": "failed"}[row["measure"]]]:
-            entry[{"alarm": "alarms", "failed": "failed"}[row["measure"]]][month] += n
+        entry, month = village(row), row["month"]
+        if month in entry["alarms"]:
+            entry["alarms"][month] += int(row["alarms"])
+            entry["failed"][month] += int(row["failed"])
+        entry["waits"] += row["waits"]
     out = []
     for entry in sorted(villages.values(), key=lambda v: (v["county"], v["township"],
                                                           v["village"])):
         waits = entry.pop("waits")
-        median = weighted_median(waits)
-        entry["median_minutes_to_ack"] = round(median, 1) if median is not None else None
+        entry["median_minutes_to_ack"] = round(statistics.median(waits), 1) if waits else None
         entry["alarms_total"] = sum(entry["alarms"].values())
-        entry["acked_total"] = sum(n for _, n in waits)
+        entry["acked_total"] = len(waits)
         entry["failed_total"] = sum(entry["failed"].values())
         out.append(entry)
     return {"months": labels, "villages": out}

@@ -230,12 +230,16 @@ MIGRATIONS: list[str] = [
     CREATE TABLE box_months (
         box_id TEXT NOT NULL REFERENCES boxes(box_id),
         month TEXT NOT NULL,
-        measure TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT '',
-        n BIGINT NOT NULL,
-        PRIMARY KEY (box_id, month, measure, detail)
+        alarms BIGINT NOT NULL DEFAULT 0,
+        kinds TEXT NOT NULL DEFAULT '{}',
+        waits TEXT NOT NULL DEFAULT '[]',
+        drills BIGINT NOT NULL DEFAULT 0,
+        failed BIGINT NOT NULL DEFAULT 0,
+        drill_acked BIGINT NOT NULL DEFAULT 0,
+        drill_total BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (box_id, month)
     );
-    CREATE INDEX box_months_month ON box_months(month, measure)
+    CREATE INDEX box_months_month ON box_months(month)
     """,
 ]
 

@@ -190,6 +190,9 @@ WORDS = {
     "hub_stats_title": ("各村统计（近{months}个月）", "Per-village statistics, last {months} months"),
     "hub_alarms_chart": ("{name}：每月报警次数", "{name}: alarms per month"),
     "hub_failed_chart": ("{name}：每月发送失败", "{name}: failed deliveries per month"),
+    "hub_charts_by_township": ("村超过{n}个，图表按乡镇汇总；选择乡镇可看各村图表",
+                               "Over {n} villages: charts per township; choose a township to"
+                               " chart its villages"),
     "hub_ack_chart": ("首次确认用时中位数（分钟）", "median minutes to first acknowledgement"),
     "hub_acks_by": ("确认情况", "Acknowledgements"),
     "hub_channel": ("方式", "Channel"),
