@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, audit, charts, reports
 from edgebox.hub.incident_detail import incident_detail
-from edgebox.hub.local_time import zone_words
+from edgebox.hub.local_time import local_time, zone_words
 from edgebox.domain.timeline import CLOSE_REASON
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.guard import BodyTooLarge, read_form
@@ -190,12 +190,23 @@ def not_found(request: Request) -> Response:
     return HTMLResponse(f"<h1>{words(request)('not_found')}</h1>", status_code=404)
 
 
+# The columns that hold a time: stored in UTC, exported in the county's time zone (as every
+# page shows them), the zone named in the column's header.
+TIME_COLUMNS = frozenset({"last_seen", "opened_at", "first_ack_at", "closed_at"})
+
+
 async def _exported(request: Request, session: dict, name: str, header: list[str],
                     rows: list[list]) -> Response:
     """A CSV download, written to the audit log with what was asked for."""
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
                             f"{name}?{request.url.query}"[:500], client_address(request))
-    return _csv(name, [words(request)(f"csv_{column}") for column in header], rows)
+    state, lang = request.app.state, lang_of(request)
+    zone = zone_words(state.time_zone) if lang == "zh" else state.time_zone
+    times = [index for index, column in enumerate(header) if column in TIME_COLUMNS]
+    for row in rows:
+        for index in times:
+            row[index] = local_time(row[index], state.zone)
+    return _csv(name, [words(request)(f"csv_{column}", zone=zone) for column in header], rows)
 
 
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:

@@ -89,6 +89,7 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     # page its words, Chinese unless the user chose English).
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
     app.state.time_zone = time_zone
+    app.state.zone = zone
     app.state.templates.env.filters["phone"] = display  # as the box writes numbers
     return app
 
