@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from edgebox.domain.alarm import alarm_label
+from edgebox.hub.audit import record_in
 from edgebox.hub.registry import utc_iso
 from edgebox.hub.reports import Filters
 from edgebox.hub.scope import Scope
@@ -216,6 +217,33 @@ def acknowledge(db, phone: str, alert_id: int | None, now: datetime) -> int | No
         tx.execute("UPDATE alerts SET acked_at = ?, acked_by = ? WHERE alert_id = ?",
                    (utc_iso(now), phone, mine[0]))
     return mine[0]
+
+
+# Who may acknowledge an alert on the hub's page: those it is meant for (the township's
+# officers) and the county; a village account sees its box's alerts but does not close them.
+ACK_ROLES = ("county", "township")
+
+
+def acknowledge_as_user(db, scope: Scope, alert_id: int, user: str, now: datetime,
+                        address: str = "") -> str | None:
+    """The hub user ``user`` acknowledges alert ``alert_id`` on the page, written to the audit
+    log in the same transaction: 'acked', 'already' (someone was first: nothing changes),
+    'refused' (their role may not), or None when the alert is not in their scope."""
+    where, args = Filters(scope=scope).where()
+    with db.transaction() as tx:
+        row = tx.one("SELECT a.acked_at FROM alerts a JOIN boxes b ON b.box_id = a.box_id"
+                     f" WHERE a.alert_id = ? AND {where}", (alert_id, *args))
+        if row is None:
+            return None
+        if scope.role not in ACK_ROLES:
+            return "refused"
+        # Only if still unacknowledged: of two officers (or an officer's SMS) at once, the
+        # first is the one kept.
+        if tx.execute("UPDATE alerts SET acked_at = ?, acked_by = ? WHERE alert_id = ? AND"
+                      " acked_at IS NULL", (utc_iso(now), user, alert_id)) == 0:
+            return "already"
+        record_in(tx, user, "alert_acked", str(alert_id), address)
+    return "acked"
 
 
 def recent(db, scope: Scope, limit: int = 100) -> list[dict]:
