@@ -145,8 +145,7 @@ def kept(tx) -> dict[tuple[str, str], tuple]:
 
 def months_of(tx, where: str, args: list, first: str, last: str | None = None) -> list[dict]:
     """The rows of the boxes ``b`` matching ``where`` from month ``first`` to ``last``
-    (YYYY-MM, inclusive), with each box's place; ``kinds`` and ``waits`` decoded, the waits
-    in minutes."""
+    (YYYY-MM, inclusive), with each box's place; ``kinds`` and ``waits`` (seconds) decoded."""
     sql = ("SELECT b.box_id, b.county, b.township, b.village, m.month,"
            f" {', '.join(f'm.{c}' for c in COLUMNS)} FROM box_months m JOIN boxes b"
            f" ON b.box_id = m.box_id WHERE m.month >= ? AND {where}")
@@ -155,7 +154,9 @@ def months_of(tx, where: str, args: list, first: str, last: str | None = None) -
         sql += " AND m.month <= ?"
         values.append(last)
     rows = tx.dicts(sql, values)
-    for row in rows:
-        row["kinds"] = json.loads(row["kinds"])
-        row["waits"] = [seconds / 60 for seconds in json.loads(row["waits"])]
+    # One decode for all the rows: a county's thousand small lists cost a tenth as much so.
+    for row, kinds, waits in zip(rows, *json.loads(
+            "[[" + ",".join(row["kinds"] for row in rows) + "],["
+            + ",".join(row["waits"] for row in rows) + "]]")):
+        row["kinds"], row["waits"] = kinds, waits
     return rows

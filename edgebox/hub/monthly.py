@@ -70,13 +70,13 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
         for name in ("drills", "drill_acked", "drill_total"):
             entry[name] += int(row[name])
     kinds = sorted({k for v in villages.values() for k in v["kinds"]})
-    every_wait = []
+    every_wait = []  # seconds: minutes only once the median is taken
     for entry in villages.values():
         waits = entry.pop("waits")
         every_wait += waits
         entry["alarms"] = sum(entry["kinds"].values())
-        entry["median_ack"] = _rounded(statistics.median(waits) if waits else None)
-        entry["p90_ack"] = _rounded(percentile(waits, 0.9))
+        entry["median_ack"] = _minutes(statistics.median(waits) if waits else None)
+        entry["p90_ack"] = _minutes(percentile(waits, 0.9))
         entry["coverage"] = _share(entry["households"], entry["households_registered"])
         entry["drill_rate"] = _share(entry["drill_acked"], entry["drill_total"])
     rows = list(villages.values())
@@ -84,15 +84,16 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
         *COVERAGE, "households_registered", "alarms", "drills", "drill_acked", "drill_total")}
     totals["coverage"] = _share(totals["households"], totals["households_registered"])
     totals["drill_rate"] = _share(totals["drill_acked"], totals["drill_total"])
-    totals["median_ack"] = _rounded(statistics.median(every_wait) if every_wait else None)
-    totals["p90_ack"] = _rounded(percentile(every_wait, 0.9))
+    every_wait.sort()
+    totals["median_ack"] = _minutes(statistics.median(every_wait) if every_wait else None)
+    totals["p90_ack"] = _minutes(percentile(every_wait, 0.9))
     totals["kinds"] = {k: sum(v["kinds"].get(k, 0) for v in rows) for k in kinds}
     return {"month": start, "township": township, "villages": rows, "totals": totals,
             "kinds": kinds}
 
 
-def _rounded(value: float | None) -> float | None:
-    return round(value, 1) if value is not None else None
+def _minutes(seconds: float | None) -> float | None:
+    return round(seconds / 60, 1) if seconds is not None else None
 
 
 def _share(part: int | None, whole: int | None) -> float | None:

@@ -165,7 +165,8 @@ def village_stats(db, filters: Filters, months: int = 12,
     for entry in sorted(villages.values(), key=lambda v: (v["county"], v["township"],
                                                           v["village"])):
         waits = entry.pop("waits")
-        entry["median_minutes_to_ack"] = round(statistics.median(waits), 1) if waits else None
+        entry["median_minutes_to_ack"] = round(statistics.median(waits) / 60, 1) if waits \
+            else None
         entry["alarms_total"] = sum(entry["alarms"].values())
         entry["acked_total"] = len(waits)
         entry["failed_total"] = sum(entry["failed"].values())
