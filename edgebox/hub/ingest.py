@@ -96,8 +96,10 @@ def _project(tx, box: str, log_no: int, event: dict, tally: Tally) -> None:
         tx.execute(f"UPDATE incidents SET {column} = {column} + 1" + where, key)
 
 
-def log_of(tx, box: str, log_id: str | None, after: int, now: str) -> tuple[int, int]:
-    """(number, acked_seq) of the box's log named ``log_id``; the box's row must be locked.
+def log_of(tx, box: str, log_id: str | None, after: int, now: str,
+           current: int) -> tuple[int, int]:
+    """(number, acked_seq) of the box's log named ``log_id``; the box's row must be locked,
+    ``current`` the log it uploads to now (``boxes.log_no``).
 
     - No id (a box from before log ids): the box's current log.
     - An id the hub knows: that log (a box may be given its old database back).
@@ -105,7 +107,6 @@ def log_of(tx, box: str, log_id: str | None, after: int, now: str) -> tuple[int,
       continues it (``after`` > 0: the same database, upgraded to name its log). Otherwise the
       box has a new database, so a new log starts; nothing of the old one is touched.
     """
-    current = tx.one("SELECT log_no FROM boxes WHERE box_id = ?", (box,))[0]
     if not log_id:
         row = tx.one("SELECT log_no, acked_seq FROM box_logs WHERE box_id = ? AND log_no = ?",
                      (box, current))
@@ -138,8 +139,8 @@ def store_batch(db, box: str, batch: dict, peer: str = "") -> Stored:
     events = batch["events"]
     with db.transaction() as tx:
         # The box's row lock serialises its uploads, log changes included.
-        tx.one("SELECT box_id FROM boxes WHERE box_id = ?" + tx.for_update, (box,))
-        log_no, acked = log_of(tx, box, batch.get("log"), batch["after"], now)
+        current = tx.one("SELECT log_no FROM boxes WHERE box_id = ?" + tx.for_update, (box,))[0]
+        log_no, acked = log_of(tx, box, batch.get("log"), batch["after"], now, current)
         if batch["after"] > acked:
             return Stored(acked, 0, 0, ahead=True)
         stored = _insert_new(tx, box, log_no, now, events)
