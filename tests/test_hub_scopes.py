@@ -330,7 +330,8 @@ def test_an_alert_is_acknowledged_on_the_page_by_its_township_and_audited(hub, c
     assert ack(county, alert["box-a"]).status_code == 303  # already: the first is kept
     assert acked(alert["box-a"]) == ("wang", True)
     audit = county.get("/audit").text
-    assert len(re.findall(rf"<td>wang</td><td>确认告警</td><td>{alert['box-a']}</td>", audit)) == 1
+    line = rf"<td>wang</td><td>确认告警</td><td>{alert['box-a']}</td>"
+    assert len(re.findall(line, audit)) == 1
     assert "<td>zhao</td><td>确认告警</td>" not in audit
     # The page in English, through the hub's language choice, as every other page.
     english = township.get("/alerts", params={"lang": "en"}).text

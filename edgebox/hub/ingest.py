@@ -2,10 +2,10 @@
 
 All in one transaction, with the box's row locked: the batch's log is found (or started, see
 ``log_of``), events already held (same box, log and seq) are skipped, the new ones inserted, the
-incidents they touch updated, and the log's and the box's acknowledgement point, last-seen time,
-backlog and health written, and the box's months (``box_months``) counted. Only then does the hub answer with ``acked_seq``, so a crash at any
-instant either stored the whole batch or none of it, and the box, not having heard back, simply
-sends it again.
+incidents they touch updated and the box's months (``box_months``) counted, and the log's and
+the box's acknowledgement point, last-seen time, backlog and health written. Only then does the
+hub answer with ``acked_seq``, so a crash at any instant either stored the whole batch or none
+of it, and the box, not having heard back, simply sends it again.
 """
 from __future__ import annotations
 

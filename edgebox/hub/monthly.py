@@ -5,7 +5,8 @@ registered, groups, leaders, vulnerable households in a group, alarms by type, t
 
 Enrolment comes from the newest ``roster_replaced`` event each box uploaded (the box counts its
 roster there, ``Roster.coverage``); alarms, waits and drills from each box's month as ingest
-kept it (``edgebox.hub.box_months``: the incidents and the drills' own ``drill_report``). Every query is narrowed by the user's scope through ``Filters.where``.
+kept it (``edgebox.hub.box_months``: from the incidents and the drills' ``drill_report``).
+Every query is narrowed by the user's scope through ``Filters.where``.
 """
 from __future__ import annotations
 
