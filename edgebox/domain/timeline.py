@@ -33,6 +33,16 @@ CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call":
                 "en": {"ring": "answered the ring", "call": "called in",
                        "late_call": "called in late"}}
 WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
+# How a modem speaks into ring calls (adapters/modem/speech_out), for people.
+SPEECH = {"zh": {"ccmxplay": "本机合成语音，经模块文件播放", "qpsnd": "本机合成语音，经模块文件播放",
+                 "crec": "本机合成语音，经模块AMR文件播放", "pcm_port": "本机合成语音，经语音串口播放",
+                 "tts": "模块自带的文字转语音", "none": "只振铃，不播报（短信有全文）"},
+          "en": {"ccmxplay": "the box's voice, as a file the modem plays (AT+CCMXPLAY)",
+                 "qpsnd": "the box's voice, as a file the modem plays (AT+QPSND)",
+                 "crec": "the box's voice, as an AMR file the modem plays (AT+CREC)",
+                 "pcm_port": "the box's voice, as PCM on the modem's voice port",
+                 "tts": "the modem's own text-to-speech",
+                 "none": "ring only, no words (the SMS has them)"}}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
           "en": {"delivered": "delivered", "failed": "not delivered"}}
 RING_RESULT = {
@@ -45,7 +55,8 @@ TEXT = {
     "zh": {
         "daemon_started": "报警服务启动：{households}户，{groups}个联防组",
         "daemon_stopped": "报警服务停止",
-        "modem_ready": "{modem} 就绪（{port}）",
+        "modem_ready": "{modem} 就绪（{port}），通话语音：{speech}",
+        "modem_speech": "{modem} 不再支持原有的通话语音方式，改为：{speech}",
         "modem_unavailable": "{modem} 不可用（第{attempt}次）：{error}",
         "modem_lost": "{modem} 断开：{reason}",
         "incident_opened": "来电报警：{who} 来自 {phone_display}",
@@ -120,7 +131,8 @@ TEXT = {
     "en": {
         "daemon_started": "box started: {households} households in {groups} groups",
         "daemon_stopped": "box stopped",
-        "modem_ready": "{modem} ready on {port}",
+        "modem_ready": "{modem} ready on {port}; calls speak by {speech}",
+        "modem_speech": "{modem} refused its way of speaking into calls; now: {speech}",
         "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
         "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",
@@ -225,6 +237,7 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         "status": STATUS[lang].get(data.get("status"), data.get("status", "")),
         "reason": CLOSE_REASON[lang].get(data.get("reason"), data.get("reason", "")),
         "how": CHECK_IN_HOW[lang].get(data.get("how"), data.get("how", "")),
+        "speech": SPEECH[lang].get(data.get("speech"), data.get("speech", "?")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }

@@ -43,6 +43,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgebox.adapters.modem.speech_out import xor_checksum
 from edgebox.adapters.speech.clip import Clip, SpeechError
 from edgebox.adapters.speech.convert import decode
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
@@ -58,15 +59,6 @@ FILE_DRIVE_FULL, FILE_NOT_FOUND, FILE_ALREADY_EXISTS = 404, 405, 407
 SIM800_WRITE_LIMIT = 10240  # bytes one AT+FSWRITE takes
 END_REPORT = {"ccmxplay": "+AUDIOSTATE: audio play stop", "qpsnd": "+QPSND: 0",
               "crec": "+CREC: 0"}
-
-
-def xor_checksum(data: bytes) -> int:
-    """AT+QFUPL's checksum: 16-bit XOR of the data taken as big-endian words, an odd last
-    byte as the high byte of its word (Quectel FILE AT Commands Manual, AT+QFUPL note 2)."""
-    total = 0
-    for i in range(0, len(data), 2):
-        total ^= (data[i] << 8) | (data[i + 1] if i + 1 < len(data) else 0)
-    return total
 
 
 def file_format(name: str) -> str:

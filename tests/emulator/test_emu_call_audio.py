@@ -6,7 +6,7 @@ import pytest
 
 from edgebox.adapters.speech import ToneSynthesiser
 from edgebox.adapters.speech.convert import decode, encode
-from edgebox.emulator.call_audio import xor_checksum
+from edgebox.adapters.modem.speech_out import xor_checksum
 from tests.emulator.emu_support import Session
 
 SOUND = ToneSynthesiser().render("紧急求助，按1确认")  # 1.9 s of tones
@@ -112,3 +112,8 @@ def test_playback_stops_when_the_far_end_hangs_up():
     session.at('AT+CCMXPLAY="c:/a.wav",1,0')
     assert session.advance(1.0) == "\r\nNO CARRIER\r\n\r\n+AUDIOSTATE: audio play stop\r\n"
     assert session.advance(SOUND.seconds) == ""  # no second end report when the timer was due
+
+
+def test_the_upload_checksum_is_the_manual_s_16_bit_xor():
+    assert xor_checksum(b"\x01\x02\x03") == 0x0102 ^ 0x0300  # an odd last byte is a high byte
+    assert xor_checksum(b"") == 0
