@@ -19,6 +19,13 @@ def _size(count: int) -> str:
 
 @page
 def health_page(request):
+    return health_view(request)
+
+
+def health_view(request, status: int = 200, prompt_error: str | None = None):
+    """The page, also as the answer to a prompt upload that was refused (``prompt_error``:
+    the words' key; the ``mb``/``seconds`` limits fill them)."""
+    from edgebox.web.speech_pages import speech_summary
     ctx = request.app.state.ctx
     t = translator(request.state.session.lang)
     now = ctx.clock()
@@ -30,8 +37,10 @@ def health_page(request):
         from edgebox.uplink.ledger import UplinkLedger
         uplink = UplinkLedger(ctx.store).status()
     disk = queries.disk(ctx.store.path)
-    return render(request, "health.html", chart=chart, days=DAYS, modems=ctx.box.modems(),
-                  uplink=uplink, disk=disk, size=_size, when=queries.when)
+    return render(request, "health.html", status, chart=chart, days=DAYS,
+                  modems=ctx.box.modems(), uplink=uplink, disk=disk, size=_size,
+                  when=queries.when, speech=speech_summary(ctx), prompt_error=prompt_error,
+                  prompt_done=request.query_params.get("prompt"))
 
 
 ROUTES = [route("/health", health_page)]
