@@ -134,3 +134,15 @@ def test_alarm_calls_play_the_recorded_prompt_and_the_sms_still_names_the_caller
     assert heard["number"] == WANG and heard["digest"] == recording.digest
     texts = [e["text"] for e in emulator.log() if e["kind"] == "sms_sent" and e["number"] == WANG]
     assert texts and "张伟" in texts[0]
+
+
+def test_the_health_page_says_how_each_modem_speaks_into_calls(panel, office):
+    client, _ = office
+    assert 'class="speech-mechanism">?<' in client.get("/health").text  # never seen yet
+    panel.store.append_event(utc_now(), "modem_ready", modem="m1", port="/dev/null",
+                             identity="Quectel EC25", family="quectel", speech="qpsnd")
+    assert "本机合成语音，经模块文件播放" in client.get("/health").text
+    panel.store.append_event(utc_now(), "modem_speech", modem="m1", speech="tts", was="qpsnd")
+    page = client.get("/health").text
+    assert "模块自带的文字转语音" in page and "本机合成语音，经模块文件播放" not in page
+    assert "Speech in calls" in client.get("/health?lang=en").text

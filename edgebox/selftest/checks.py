@@ -18,6 +18,7 @@ from pathlib import Path
 from edgebox import __built__
 from edgebox.adapters.modem import readings
 from edgebox.errors import EdgeboxError
+from edgebox.selftest.speech_check import check_speech
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 WEAK_SIGNAL, NO_SIGNAL = 10, 5  # CSQ rssi: 10 is about -93 dBm, 5 about -103 dBm
@@ -109,6 +110,8 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
                        "Power-cycle the modem (unplug it for 10 s). A SIM800 on the UART needs "
                        "the right baud rate and its TX/RX crossed.")]
     results.append(Result(f"{label} answering", PASS, f"{maker} {model}".strip()))
+    results.append(Result(f"{label} speech in calls", *check_speech(probe, maker, model,
+                                                                    config)))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')

@@ -6,33 +6,18 @@ from __future__ import annotations
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from edgebox.adapters.speech import EspeakSynthesiser, synthesiser_from_settings
-from edgebox.adapters.speech.prompt import (MAX_SECONDS, MAX_UPLOAD_BYTES, PromptError,
-                                            load_prompt, prompt_path, remove_prompt, save_prompt)
+from edgebox.adapters.speech.prompt import (MAX_UPLOAD_BYTES, PromptError, prompt_path,
+                                            remove_prompt, save_prompt)
 from edgebox.adapters.speech.settings import speech_directory
+from edgebox.web.health_pages import health_view
 from edgebox.web.pages import page, route
 
 # The form around the file: its boundary, the CSRF token.
 FORM_OVERHEAD = 64 * 1024
-MB = 1024 * 1024
-
-
-def speech_summary(ctx) -> dict:
-    """What the health page shows about speech: the synthesiser, the prompt, the limits."""
-    config = ctx.box.config
-    synthesiser = synthesiser_from_settings(config.get("speech.engine"),
-                                            config.get("speech.voice"),
-                                            config.get("speech.words_per_minute"))
-    prompt = load_prompt(speech_directory(config))
-    return {"synthesiser": ("synthesiser_espeak" if isinstance(synthesiser, EspeakSynthesiser)
-                            else "synthesiser_tones"),
-            "prompt_seconds": round(prompt.seconds, 1) if prompt is not None else None,
-            "max_seconds": int(MAX_SECONDS), "max_mb": MAX_UPLOAD_BYTES // MB}
 
 
 @page(limit=MAX_UPLOAD_BYTES + FORM_OVERHEAD)
 def upload_prompt(request):
-    from edgebox.web.health_pages import health_view
     ctx = request.app.state.ctx
     upload = request.state.form.get("prompt")
     if not isinstance(upload, UploadFile) or not upload.filename:
