@@ -93,3 +93,22 @@ def test_a_modem_that_refuses_every_way_of_speaking_rings_without_words(tmp_path
     assert not [e for e in log if e["kind"] in ("tts", "audio")]
     assert speech_events(db, "modem_ready") == ["none"]
     assert query(db, "SELECT household_id FROM acks") == [("H01",)]  # the key still counts
+
+
+def test_a_member_who_answers_late_hears_the_whole_sentence_and_can_still_press_1(tmp_path):
+    # Five seconds of ring time (the least the config allows); the leader picks up after three
+    # and needs four more to press 1: a ring time cut short would hang up mid-sentence.
+    emulator = EmulatorServer("ec25", Latency.realistic(scale=0.02, call_setup=5,
+                                                        ring_timeout=250),
+                              link=str(tmp_path / "modem"))
+    emulator.start()
+    emulator.set_callee(WANG, answer_after=3.0, press="1", press_after=4.0)
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=RINGING.replace(
+        "ring_seconds = 8", "ring_seconds = 5"))
+    try:
+        emulator.call("18600138003")
+        wait_for(lambda: acknowledged_by_key(None, db), 60, "the leader's key", log_path)
+    finally:
+        stop(daemon)
+        emulator.stop()
+    assert [e["number"] for e in emulator.log() if e["kind"] == "audio"][:1] == [WANG]

@@ -217,14 +217,15 @@ class Notifications:
             return CALL_ENDED.get(self._end_reason, "no_answer")
         return None
 
-    def wait_for_key(self, deadline: float, replay_key: str, replay, stop=None) -> str | None:
-        """The first key the member presses before ``deadline``, hang-up or ``stop`` (an
-        Event: the call is no longer needed), other than ``replay_key``: that one calls
-        ``replay`` (the speech again, "按2再听一遍") and the wait goes on."""
-        while (time.monotonic() < deadline and not self._ended.is_set()
+    def wait_for_key(self, until, replay_key: str, replay, stop=None) -> str | None:
+        """The first key the member presses before ``until()`` (monotonic seconds; a replay may
+        move it on), hang-up or ``stop`` (an Event: the call is no longer needed), other than
+        ``replay_key``: that one calls ``replay`` (the speech again, "按2再听一遍") and the
+        wait goes on."""
+        while (time.monotonic() < until() and not self._ended.is_set()
                and not (stop is not None and stop.is_set())):
             try:
-                key = self._keys.get(timeout=min(POLL, max(0.0, deadline - time.monotonic())))
+                key = self._keys.get(timeout=min(POLL, max(0.0, until() - time.monotonic())))
             except queue.Empty:
                 continue
             if key != replay_key:

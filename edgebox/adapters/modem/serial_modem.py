@@ -24,7 +24,7 @@ from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import UNSOLICITED, PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
 from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
-from edgebox.adapters.modem.speech_out import REPLAY_KEY, Speech, SpeechPort
+from edgebox.adapters.modem.speech_out import REPLAY_KEY, Listening, Speech, SpeechPort
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
@@ -303,10 +303,11 @@ class SerialModem:
                     result = "acknowledged"  # the member picked up after all, and said so
                     break
                 if answered:
-                    spoken = self.speech.speak(speech)
+                    listening = Listening(deadline, speech)
+                    spoken = listening.heard(self.speech.speak(speech))
                     pressed = self.notes.wait_for_key(
-                        deadline, REPLAY_KEY, replay=lambda: self.speech.speak(speech, True),
-                        stop=stop)
+                        listening.until, REPLAY_KEY, stop=stop,
+                        replay=lambda: listening.heard(self.speech.speak(speech, True)))
                     result = ("acknowledged" if pressed == ACK_KEY else
                               "cancelled" if stop is not None and stop.is_set() else "answered")
                     break

@@ -27,6 +27,7 @@ rings without words: the SMS carries them.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from edgebox.adapters.speech.clip import Clip, SpeechError
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 TTS_LIMIT = 512
 MECHANISMS = ("ccmxplay", "qpsnd", "crec", "tts", "none")
 REPLAY_KEY = "2"
+KEY_SECONDS = 10.0  # after the sentence, for the member to find the key
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,25 @@ def xor_checksum(data: bytes) -> int:
 
 def tts_fits(text: str) -> bool:
     return len(text.encode("utf-16-be")) <= TTS_LIMIT
+
+
+class Listening:
+    """How long an answered call stays up: the ring time left, but at least the sentence once
+    more from now and time to press a key. A member who picks up late in the ring time (the
+    default 25 s, of which alerting takes 10 or more) would else be hung up on in the middle
+    of a 15 s sentence, before "按1确认前往" was said."""
+
+    def __init__(self, deadline: float, speech: Speech | None):
+        self.deadline, self._speech = deadline, speech
+
+    def heard(self, played: bool) -> bool:
+        if played and self._speech is not None and self._speech.clip is not None:
+            self.deadline = max(self.deadline, time.monotonic() + self._speech.clip.seconds
+                                + KEY_SECONDS)
+        return played
+
+    def until(self) -> float:
+        return self.deadline
 
 
 PLAYED, REFUSED, FAILED = "played", "refused", "failed"
