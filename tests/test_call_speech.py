@@ -8,7 +8,7 @@ import pytest
 from edgebox.adapters.speech import EspeakSynthesiser
 from edgebox.adapters.speech.convert import decode, encode
 from edgebox.emulator import EmulatorServer, Latency
-from edgebox.emulator.profiles import FOREIGN_COMMANDS, PROFILES
+from edgebox.emulator.profiles import FOREIGN_COMMANDS, HUAWEI_E3531, PROFILES
 from tests.support import WANG, query, start_box, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -112,3 +112,28 @@ def test_a_member_who_answers_late_hears_the_whole_sentence_and_can_still_press_
         stop(daemon)
         emulator.stop()
     assert [e["number"] for e in emulator.log() if e["kind"] == "audio"][:1] == [WANG]
+
+
+def test_a_huawei_stick_streams_the_sentence_as_pcm_on_its_voice_port(tmp_path):
+    # No DTMF on these sticks: the member listens; the SMS takes the acknowledgement.
+    stick = HUAWEI_E3531
+    emulator = EmulatorServer(stick, Latency.realistic(scale=0.02, call_setup=5,
+                                                       ring_timeout=250),
+                              link=str(tmp_path / "modem"), audio_link=str(tmp_path / "voice"))
+    emulator.start()
+    emulator.set_callee(WANG, answer_after=0.3)
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=RINGING.replace(
+        'engine = "espeak-ng"', 'engine = "espeak-ng"\nwords_per_minute = 300'))
+    try:
+        emulator.call("18600138003")
+        wait_for(lambda: any(e["kind"] == "audio" for e in emulator.log()), 90,
+                 "the leader's call to end", log_path)
+    finally:
+        stop(daemon)
+        emulator.stop()
+    sentence = sentence_of_the_ring(db)
+    spoken = EspeakSynthesiser(words_per_minute=300).render(sentence)
+    [heard] = [e for e in emulator.log() if e["kind"] == "audio"]
+    assert (heard["number"], heard["mechanism"], heard["format"]) == (WANG, "pcm_port", "pcm")
+    assert heard["digest"] == spoken.digest and not heard["silent"]  # every frame, in order
+    assert speech_events(db, "modem_ready") == ["pcm_port"]

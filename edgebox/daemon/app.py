@@ -59,7 +59,7 @@ def build_modems(config, events: queue.Queue) -> dict:
             modems[m.name] = SerialModem(
                 m.port, m.baudrate, m.flow_control, m.pin, config.modem_command_timeout,
                 config.modem_sms_timeout, name=m.name, events=events,
-                delivery_reports=config.modem_delivery_reports)
+                delivery_reports=config.modem_delivery_reports, audio_port=m.audio_port)
     return modems
 
 

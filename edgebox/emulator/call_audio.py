@@ -31,6 +31,11 @@ Manual 12.18 AT+QPSND)::
     AT+CREC=4,"C:\\User\\edgebox.amr",0,<level>   OK, and +CREC: 0 when it has played;
                                           AT+CREC=5 stops
 
+``pcm_port`` Huawei voice sticks (asterisk-chan-dongle's way): ``AT^CVOICE?`` answers
+``^CVOICE: 0,8000,16,20``; during an active call ``AT^DDSETEX=2`` routes the call's audio to
+the stick's second serial port (``voice_port``), where the host writes 8 kHz 16-bit PCM; what
+arrives there until the call ends is what the far end heard (one ``audio`` entry at the end).
+
 Playing into a call needs an active call (else +CME ERROR: 3). What is played is decoded with
 the box's own converter (``convert.decode``) and logged as an ``audio`` entry (call, number,
 mechanism, format, seconds, digest of the sound, digest of the file); the sound is kept per
@@ -117,6 +122,12 @@ class CallAudio:
             clip = decode(data, fmt)
         except SpeechError:
             raise CmeError(4) from None  # a file the player cannot read
+        self._heard(call, clip, fmt, data, name)
+        seconds = self.engine.latency.seconds(clip.seconds)
+        self._playback = self.engine.timers.schedule(seconds, self._finished)
+
+    def _heard(self, call, clip: Clip, fmt: str, data: bytes, name: str) -> None:
+        """The far end heard ``clip``: kept, written out if asked, logged."""
         self.heard.setdefault(call.id, []).append(clip)
         if self.audio_dir is not None:
             count = len(self.heard[call.id])
@@ -127,8 +138,6 @@ class CallAudio:
                                bytes=len(data), seconds=round(clip.seconds, 3),
                                digest=clip.digest, file_digest=hashlib.sha256(data).hexdigest(),
                                silent=clip.is_silent())
-        seconds = self.engine.latency.seconds(clip.seconds)
-        self._playback = self.engine.timers.schedule(seconds, self._finished)
 
     def stop(self) -> None:
         if self._playback is not None:
@@ -149,6 +158,38 @@ class CallAudio:
         self._playback = None  # its timer goes with all the others; the files stay in flash
 
 
+class PcmPort(CallAudio):
+    """A Huawei stick's voice port: PCM written there during a call routed by AT^DDSETEX=2."""
+
+    def __init__(self, engine: AtEngine):
+        super().__init__(engine, "pcm_port")
+        self._routed = None  # the call whose audio goes to the voice port
+        self._received = bytearray()
+
+    def route(self) -> None:
+        call = self.engine.services["calls"].current
+        if call is None or call.state != ACTIVE:
+            raise CmeError(3)
+        if self._routed is not call:
+            self._routed, self._received = call, bytearray()
+
+    def receive(self, data: bytes) -> None:
+        """Bytes the host wrote to the voice port; heard only while a routed call is up."""
+        call = self.engine.services["calls"].current
+        if call is not None and call is self._routed and call.state == ACTIVE:
+            self._received += data
+
+    def call_ended(self) -> None:
+        call, data = self._routed, bytes(self._received)
+        self._routed, self._received = None, bytearray()
+        if call is not None and data:
+            data = data[:len(data) - len(data) % 2]  # whole 16-bit samples
+            self._heard(call, Clip(data), "pcm", data, "voice port")
+
+    def power_off(self) -> None:
+        self._routed, self._received = None, bytearray()
+
+
 def _name(value: str) -> str:
     if not value:
         raise AtSyntaxError("a file name is needed")
@@ -157,12 +198,12 @@ def _name(value: str) -> str:
 
 def call_audio_commands(engine: AtEngine) -> dict:
     mechanism = engine.profile.audio
-    if mechanism is None or mechanism == "pcm_port":
+    if mechanism is None:
         return {}
-    audio = CallAudio(engine, mechanism)
+    audio = PcmPort(engine) if mechanism == "pcm_port" else CallAudio(engine, mechanism)
     engine.services["call_audio"] = audio
     return {"ccmxplay": simcom_commands, "qpsnd": quectel_commands,
-            "crec": sim800_commands}[mechanism](audio)
+            "crec": sim800_commands, "pcm_port": huawei_commands}[mechanism](audio)
 
 
 def simcom_commands(audio: CallAudio) -> dict:
@@ -292,3 +333,18 @@ def sim800_commands(audio: CallAudio) -> dict:
         return Reply()
 
     return {"+FSDEL": fsdel, "+FSCREATE": fscreate, "+FSWRITE": fswrite, "+CREC": crec}
+
+
+def huawei_commands(port: PcmPort) -> dict:
+    def cvoice(engine, command: AtCommand) -> Reply:
+        if command.form != READ:
+            raise AtSyntaxError("AT^CVOICE? only")
+        return Reply(["^CVOICE: 0,8000,16,20"])  # on; 8000 Hz, 16 bits, 20 ms frames
+
+    def ddsetex(engine, command: AtCommand) -> Reply:
+        if command.form != SET or command.values()[:1] != ["2"]:
+            raise AtSyntaxError("AT^DDSETEX=2")
+        port.route()
+        return Reply()
+
+    return {"^CVOICE": cvoice, "^DDSETEX": ddsetex}

@@ -195,7 +195,7 @@ PROFILES["a7670"] = PROFILES["sim7600"].with_changes(
 # Not in PROFILES (the contract suite runs every profile there); tests pick it by name.
 HUAWEI_E3531 = PROFILES["generic"].with_changes(
     name="huawei", manufacturer="huawei", model="E3531", revision="22.521.23.00.00",
-    usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed",
+    usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed", audio="pcm_port",
     unsupported=FOREIGN_COMMANDS - {"^CURC"} | {"+QTONEDET", "+DDET", "+CLTS"})
 
 

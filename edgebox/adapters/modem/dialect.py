@@ -4,7 +4,7 @@ gets into a call. Detected from +CGMI/+CGMM at start-up.
     family    DTMF on          DTMF report        TTS                          audio file
     simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>"      ccmxplay
     quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>"      qpsnd
-    huawei    -                -                  -                            -
+    huawei    -                -                  -                            pcm_port
     SIM800 is SIMCom without TTS whose audio files are AMR played by AT+CREC (``crec``); an
     unknown modem is treated like SIMCom without files, and whatever it refuses is switched
     off the first time it refuses. The audio file mechanisms are in ``speech_out``.
@@ -57,7 +57,7 @@ NITZ = {"simcom": ("AT+CLTS=1",), "quectel": ("AT+CTZU=3",), "huawei": ("AT+CTZU
 def detect(manufacturer: str, model: str) -> Dialect:
     maker, model = (manufacturer or "").lower(), (model or "").lower()
     if "huawei" in maker:
-        return Dialect("huawei", None, None)
+        return Dialect("huawei", None, None, "pcm_port")
     if "quectel" in maker:
         return Dialect("quectel", "AT+QTONEDET=1", "AT+QTTS", "qpsnd")
     if "sim800" in model or "sim900" in model:

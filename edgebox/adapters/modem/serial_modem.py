@@ -55,7 +55,7 @@ class SerialModem:
     def __init__(self, port: str, baudrate: int = 115200, flow_control: str = "none",
                  pin: str = "", command_timeout: float = 10, sms_timeout: float = 60,
                  name: str = "modem", events: queue.Queue | None = None,
-                 delivery_reports: bool = False):
+                 delivery_reports: bool = False, audio_port: str = ""):
         self.port = port
         self.name = name
         self._baudrate = baudrate
@@ -76,7 +76,7 @@ class SerialModem:
         # submit queues behind a waiting ATH or SMS read (see fair_lock).
         self._exchange = FairLock()
         self.notes = Notifications(self)
-        self.speech = SpeechPort(self)
+        self.speech = SpeechPort(self, audio_port)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -313,6 +313,7 @@ class SerialModem:
                     break
         finally:
             self.in_outgoing_call = False
+            self.speech.call_over()
             try:
                 self.command("ATH")
             except ModemError as exc:

@@ -30,6 +30,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from edgebox.adapters.modem.pcm_stream import PcmStream
 from edgebox.adapters.speech.clip import Clip, SpeechError
 from edgebox.adapters.speech.convert import encode
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
@@ -125,13 +126,15 @@ FILE_MECHANISMS = {
 # What each mechanism's play command answers in its test form (AT+…=?) on a modem that has it;
 # firmwares without it (a SIM800 build without audio files, an EC25 without AT+QPSND) answer
 # ERROR. Asked at start-up, so the box says truthfully how it will speak before an alarm.
-PROBES = {"ccmxplay": "AT+CCMXPLAY=?", "qpsnd": "AT+QPSND=?", "crec": "AT+CREC=?"}
+PROBES = {"ccmxplay": "AT+CCMXPLAY=?", "qpsnd": "AT+QPSND=?", "crec": "AT+CREC=?",
+          "pcm_port": "AT^CVOICE?"}  # a Huawei stick without voice firmware answers ERROR
+PCM_PORT = "pcm_port"  # a Huawei stick's voice port (pcm_stream)
 
 
 def mechanism_of(dialect) -> str:
     """A sound file mechanism (``FILE_MECHANISMS``), "tts", or "none" (the call rings without
     words; the SMS carries them)."""
-    if dialect.audio in FILE_MECHANISMS:
+    if dialect.audio in FILE_MECHANISMS or dialect.audio == PCM_PORT:
         return dialect.audio
     return "tts" if dialect.tts_command else "none"
 
@@ -185,9 +188,11 @@ class SpeechPort:
     """A SerialModem's way of speaking into its ring calls: which mechanism, the sound file
     it holds, playing it or the TTS text, and switching off what the modem refuses."""
 
-    def __init__(self, modem):
+    def __init__(self, modem, audio_port: str = ""):
         self._modem = modem
+        self._audio_port = audio_port  # a Huawei stick's voice port, or ""
         self._on_modem: str | None = None  # digest of the clip in the modem's sound file
+        self._stream: PcmStream | None = None
 
     @property
     def mechanism(self) -> str:
@@ -205,6 +210,8 @@ class SpeechPort:
                 raise
             except ModemError:
                 return False
+        if modem.dialect.audio == PCM_PORT and not self._audio_port:
+            modem.dialect = modem.dialect.without(audio=None)  # no voice port configured
         modem.dialect = probed(modem.dialect, answers)
 
     def forget(self) -> None:
@@ -215,6 +222,9 @@ class SpeechPort:
         same alarm rung to the next member). A modem that refuses its file commands speaks by
         TTS from now on; one that times out or restarts climbs the worker's ladder."""
         modem = self._modem
+        if modem.dialect.audio == PCM_PORT and speech is not None and speech.clip is not None:
+            self._on_modem = speech.clip.digest  # streamed when the call is answered
+            return
         file = FILE_MECHANISMS.get(modem.dialect.audio)
         if file is None or speech is None or speech.clip is None:
             return
@@ -258,6 +268,16 @@ class SpeechPort:
         if speech is None:
             return False
         dialect = self._modem.dialect
+        if (dialect.audio == PCM_PORT and speech.clip is not None
+                and self._on_modem == speech.clip.digest):
+            self.call_over()  # key 2: from the start again
+            result = self._play("AT^DDSETEX=2", None)  # the call's audio to the voice port
+            if result == PLAYED:
+                self._stream = PcmStream(self._audio_port, speech.clip.pcm).start()
+                return True
+            if result == REFUSED:
+                self._no_more("voice port", audio=None)
+            return False
         file = FILE_MECHANISMS.get(dialect.audio)
         if file and speech.clip is not None and self._on_modem == speech.clip.digest:
             result = self._play(file.play, file.stop if again else None)
@@ -272,6 +292,12 @@ class SpeechPort:
         if result == REFUSED:
             self._no_more("TTS", tts_command=None)
         return result == PLAYED
+
+    def call_over(self) -> None:
+        """The call ended (or the sentence starts again): a stream to the voice port stops."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
 
     def _play(self, command: str, stop_first: str | None) -> str:
         modem = self._modem
