@@ -110,8 +110,8 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
                        "Power-cycle the modem (unplug it for 10 s). A SIM800 on the UART needs "
                        "the right baud rate and its TX/RX crossed.")]
     results.append(Result(f"{label} answering", PASS, f"{maker} {model}".strip()))
-    results.append(Result(f"{label} speech in calls", *check_speech(probe, maker, model,
-                                                                    config)))
+    results.append(Result(f"{label} speech in calls", *check_speech(
+        probe, maker, model, config, settings.audio_port)))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')

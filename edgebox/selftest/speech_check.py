@@ -13,24 +13,30 @@ from edgebox.errors import EdgeboxError
 PASS, WARN = "pass", "warn"  # as checks names them
 
 TEST_SENTENCE = "紧急求助，第一组张伟，石桥村一组3号，请立即前往。按1确认前往，按2再听一遍"
-FILE_MECHANISMS = ("ccmxplay", "qpsnd", "crec")
+SOUND_MECHANISMS = ("ccmxplay", "qpsnd", "crec", "pcm_port")
 
 
-def check_speech(probe, maker: str, model: str, config) -> tuple[str, str, str]:
-    """(status, detail, fix) for the modem ``probe`` talks to."""
+def check_speech(probe, maker: str, model: str, config,
+                 audio_port: str = "") -> tuple[str, str, str]:
+    """(status, detail, fix) for the modem ``probe`` talks to (``audio_port``: its voice
+    port, for a Huawei stick)."""
     def answers(command: str) -> bool:
         try:
             probe.command(command)
             return True
         except EdgeboxError:
             return False
-    mechanism = mechanism_of(probed(detect(maker, model), answers))
+    dialect = detect(maker, model)
+    if dialect.audio == "pcm_port" and not audio_port:
+        dialect = dialect.without(audio=None)  # as the daemon does (SpeechPort.probe)
+    mechanism = mechanism_of(probed(dialect, answers))
     how = SPEECH["en"][mechanism]
-    if mechanism not in FILE_MECHANISMS:
+    if mechanism not in SOUND_MECHANISMS:
         return (WARN, how,
                 "Alarm calls cannot play the box's Mandarin voice or a recorded prompt "
                 "on this modem; the SMS carries every word. A SIM7600/A76xx or Quectel "
-                "EC2x module plays them.")
+                "EC2x module plays them (a Huawei voice stick too, with modems.audio_port set "
+                "to its voice port).")
     synthesiser = synthesiser_from_settings(config.get("speech.engine"),
                                             config.get("speech.voice"),
                                             config.get("speech.words_per_minute"))
