@@ -117,3 +117,24 @@ def test_playback_stops_when_the_far_end_hangs_up():
 def test_the_upload_checksum_is_the_manual_s_16_bit_xor():
     assert xor_checksum(b"\x01\x02\x03") == 0x0102 ^ 0x0300  # an odd last byte is a high byte
     assert xor_checksum(b"") == 0
+
+
+def test_a_huawei_stick_hears_pcm_on_its_voice_port_only_while_a_routed_call_is_up():
+    from edgebox.emulator.profiles import HUAWEI_E3531
+    session = Session(HUAWEI_E3531)
+    session.at("ATE0;+CMEE=1")
+    assert session.at("AT^CVOICE?") == "\r\n^CVOICE: 0,8000,16,20\r\n\r\nOK\r\n"
+    assert session.at("AT^DDSETEX=2") == "\r\n+CME ERROR: 3\r\n"  # no call to route
+    port = session.engine.services["call_audio"]
+    session.calls.set_callee("13800138000", answer_after=1.0, hangup_after=5.0)
+    session.at("ATD13800138000;")
+    session.advance(1.5)
+    port.receive(b"\x01\x00" * 100)  # before AT^DDSETEX=2 it goes nowhere
+    assert session.at("AT^DDSETEX=2") == "\r\nOK\r\n"
+    for start in range(0, len(SOUND.pcm), 320):
+        port.receive(SOUND.pcm[start:start + 320])
+    assert session.log("audio") == []  # heard as it comes; logged when the call ends
+    session.advance(5.0)
+    [heard] = session.log("audio")
+    assert (heard["mechanism"], heard["format"], heard["digest"]) == ("pcm_port", "pcm",
+                                                                      SOUND.digest)
