@@ -28,7 +28,8 @@ def roster():
     )).validated()
 
 
-def test_plan_texts_every_phone_of_every_other_member_then_confirms_then_rings(roster):
+def test_plan_texts_every_phone_of_every_other_member_rings_the_leader_early_then_the_rest(
+        roster):
     group, caller = roster.group("第一组"), roster.household("H003")
     plan = alarm.plan_alarm(roster, group, caller, caller.primary_phone)
     sms = [d for d in plan if d.purpose == "alarm"]
@@ -38,12 +39,18 @@ def test_plan_texts_every_phone_of_every_other_member_then_confirms_then_rings(r
     confirm = [d for d in plan if d.purpose == "confirm"]
     assert [(d.phone, d.kind) for d in confirm] == [(caller.primary_phone, alarm.SMS)]
     rings = [d for d in plan if d.kind == alarm.CALL]
-    # one ring per other household, to its first phone: leader first, then able helpers
-    assert [d.household_id for d in rings] == ["H002", "H004", "H001", "H005"]
+    # one ring per other household, to its first phone: leader first, then able helpers, then
+    # the rest nearest the caller first (H005 next door but one after, H001 before)
+    assert [d.household_id for d in rings] == ["H002", "H004", "H005", "H001"]
     assert rings[0].phone == roster.household("H002").phones[0]
-    # the order a modem drains them in
-    ordered = sorted(plan, key=lambda d: d.priority)
-    assert [d.purpose for d in ordered] == ["alarm"] * 5 + ["confirm"] + ["ring"] * 4
+    # the order one modem drains them in (by priority, then as planned): the leader's SMS and
+    # ring, the other texts and the confirmation, then the other rings
+    ordered = sorted(enumerate(plan), key=lambda p: (p[1].priority, p[0]))
+    assert [(d.purpose, d.household_id) for _, d in ordered] == [
+        ("alarm", "H002"), ("ring", "H002"), ("alarm", "H002"), ("alarm", "H004"),
+        ("alarm", "H005"), ("alarm", "H001"), ("confirm", "H003"), ("ring", "H004"),
+        ("ring", "H005"), ("ring", "H001")]
+    assert ordered[0][1].phone == rings[0].phone  # the SMS is there when the phone rings
     assert "H003" not in {d.household_id for d in plan if d.purpose != "confirm"}
 
 
