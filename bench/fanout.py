@@ -160,8 +160,8 @@ def table(result: dict) -> list[str]:
             f" {TARGET['last_ring'] * r['ring_bound']:>7.2f} {ring['at_1x']:>7.2f}"
             f"  | {r['all_rung_seconds']:>9.2f}   "
             f"{' '.join(f'{s}/{c}' for s, c in r['per_modem']):<21} {ok}")
-    lines.append("  first ring: limit = the waits of the modem that rang (target 10 s on one modem);"
-                 " last SMS: target 1.01 x bound + one ring (31 s); last ring: the last phone"
+    lines.append("  first ring: limit = the waits of the modem that rang (target 10 s on one"
+                 " modem); last SMS: target 1.01 x bound + one ring (31 s); last ring: the last phone"
                  " starts ringing, target 1.05 x bound; at 1x: the network's waits at real speed"
                  " plus the box's own time; met: first ring, last SMS, last ring at 1x")
     return lines
