@@ -281,3 +281,19 @@ def test_households_calling_about_one_emergency_keep_who_is_at_risk():
     assert "张伟、李秀英（一组3号、一组2号）（独居老人）呼叫求助" in text, text
     assert "（独居老人）" in render("zh", "joined", group="第一组", caller="李秀英",
                                    address="一组2号", risk="（独居老人）")
+
+
+def test_the_nearest_able_helper_is_rung_first_and_the_sheet_order_is_kept_on_request():
+    lane = [household(n, flags={"able_helper"} if n in (1, 6) else ()) for n in range(1, 8)]
+    roster = Roster(tuple(lane), (Group("第一组", "第一组", "H007", tuple(h.id for h in lane)),))
+    caller = roster.household("H005")
+    assert roster.nearest("H005") == ["H006", "H004", "H007", "H003", "H002", "H001"]
+
+    def rung(order):
+        plan = alarm.plan_alarm(roster, roster.group("第一组"), caller, caller.primary_phone,
+                                order=order)
+        return [d.household_id for d in plan if d.kind == alarm.CALL]
+    # 应急骨干 next door (H006) before the one at the far end of the lane (H001), then the leader.
+    assert rung("helpers_first") == ["H006", "H001", "H007", "H004", "H003", "H002"]
+    assert rung("leader_first") == ["H007", "H006", "H001", "H004", "H003", "H002"]
+    assert rung("sheet") == ["H001", "H002", "H003", "H004", "H006", "H007"]
