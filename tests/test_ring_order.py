@@ -61,7 +61,7 @@ def test_one_modem_rings_the_leader_after_his_sms_before_texting_the_rest(tmp_pa
 
 
 def test_two_modems_both_ring_and_the_first_ring_starts_at_once(tmp_path):
-    modems = emulators(tmp_path, 2)
+    modems = emulators(tmp_path, 2, sms_submit=10)  # a slow cell: the first ring goes meanwhile
     entries, db = alarm_and_fan_out(tmp_path, modems,
                                     "[alarm]\nring_members = true\nring_seconds = 5\n")
     sent = [e for e in entries if e["kind"] == "sms_sent"]
