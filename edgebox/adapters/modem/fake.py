@@ -205,16 +205,20 @@ class FakeModem:
         return "tts"  # it speaks the text, as SerialModem's TTS fallback does
 
     def ring(self, number: str, max_seconds: float, speech: Speech | str | None = None,
-             stop: threading.Event | None = None) -> RingOutcome:
+             stop: threading.Event | None = None,
+             ring_for: float | None = None) -> RingOutcome:
         """Ring ``number`` as the network would: set-up, alerting until the member answers or
-        the network gives up, their key, our hang-up at ``max_seconds`` or on ``stop``.
-        ``speech`` as SerialModem takes it; the network records its text."""
+        the network gives up, their key, our hang-up at ``max_seconds`` or on ``stop`` (or
+        ``ring_for`` seconds after the phone starts ringing). ``speech`` as SerialModem takes
+        it; the network records its text."""
         speech = Speech.of(speech)
         speech = speech.text if speech is not None else None
         self._check_open()
         callee = self.network.phone(number).callee
         latency = self.network.latency
         setup = latency.setup_seconds()
+        if ring_for is not None:
+            max_seconds = min(max_seconds, setup + ring_for)
         give_up = setup + latency.ring_timeout
         self.in_outgoing_call = True
         try:
