@@ -5,7 +5,7 @@ refuses everything only rings. The emulator decodes what it was sent; the digest
 sound must be the box's own rendering of that alarm's sentence."""
 import pytest
 
-from edgebox.adapters.speech import EspeakSynthesiser
+from edgebox.adapters.speech import Clip, EspeakSynthesiser
 from edgebox.adapters.speech.convert import decode, encode
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.profiles import FOREIGN_COMMANDS, HUAWEI_E3531, PROFILES
@@ -19,10 +19,11 @@ KEY_SECONDS = 1.0  # the member presses 2 a second after answering, then 1 a sec
 
 def run_alarm(tmp_path, profile, until):
     """An alarm from 张伟 with the leader answering his ring call and pressing 2 then 1; the
-    emulator's log and the box's database once ``until(log, db)`` holds."""
+    emulator's log and the box's database once ``until(log, db)`` holds. The emulator writes
+    what each call heard to tmp_path/heard."""
     emulator = EmulatorServer(profile, Latency.realistic(scale=0.02, call_setup=5,
                                                          ring_timeout=250),
-                              link=str(tmp_path / "modem"))
+                              link=str(tmp_path / "modem"), audio_dir=str(tmp_path / "heard"))
     emulator.start()
     emulator.set_callee(WANG, answer_after=0.3, press="21", press_after=KEY_SECONDS)
     daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=RINGING)
@@ -72,6 +73,8 @@ def test_the_alarm_sentence_reaches_the_call_by_the_modem_s_own_mechanism(
         assert len(sentence) / 8 < entry["seconds"] < len(sentence) / 2
     placed = next(e for e in log if e["kind"] == "call_placed" and e["number"] == WANG)
     assert heard[0]["call"] == heard[1]["call"] == placed["id"]
+    kept = sorted((tmp_path / "heard").glob(f"call-{placed['id']}-*.wav"))
+    assert [Clip.from_wav(path.read_bytes()) for path in kept] == [expected, expected]
     assert not [e for e in log if e["kind"] == "tts"]  # the modem's own TTS was not needed
     assert speech_events(db, "modem_ready") == [mechanism]
     assert query(db, "SELECT household_id FROM acks") == [("H01",)]

@@ -45,12 +45,14 @@ class EmulatorServer(FaultControls):
     EC25 the late ones inside the first identification answers), as when the box and its modem
     are switched on together; otherwise it has long been on.
     ``audio_link``: where a profile with a voice port (a Huawei stick) links it (voice_port).
+    ``audio_dir``: where every sound played into a call is also written, as
+    ``call-<call id>-<n>.wav`` (call_audio); it is kept in memory either way.
     """
 
     def __init__(self, profile: Profile | str = "generic", latency: Latency | None = None,
                  link: str | None = None, control: str | None = None,
                  sim_not_ready: float | None = None, trace: bool = False, boot: bool = False,
-                 audio_link: str | None = None):
+                 audio_link: str | None = None, audio_dir: str | None = None):
         self.engine = AtEngine(profile, latency=latency or Latency(), trace=trace)
         self.engine.reboot_handler = self._reboot_requested
         if boot:
@@ -72,6 +74,9 @@ class EmulatorServer(FaultControls):
         self._pending_output = bytearray()
         self._control_server = None
         self.audio_link = audio_link if self.engine.profile.audio == "pcm_port" else None
+        if audio_dir and "call_audio" in self.engine.services:
+            from pathlib import Path
+            self.engine.services["call_audio"].audio_dir = Path(audio_dir)
         self._voice_port = None
 
     # -- lifecycle ---------------------------------------------------------------------------
