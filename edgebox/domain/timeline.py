@@ -137,8 +137,10 @@ TEXT = {
         "daemon_stopped": "box stopped",
         "modem_ready": "{modem} ready on {port}; calls speak by {speech}",
         "modem_speech": "{modem} refused its way of speaking into calls; now: {speech}",
-        "speech_prompt_saved": "the office uploaded a recorded prompt ({file}); alarm calls play it",
-        "speech_prompt_removed": "the office removed the recorded prompt; alarm calls speak the sentence",
+        "speech_prompt_saved": "the office uploaded a recorded prompt ({file}); "
+                               "alarm calls play it",
+        "speech_prompt_removed": "the office removed the recorded prompt; "
+                                 "alarm calls speak the sentence",
         "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
         "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",

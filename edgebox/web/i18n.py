@@ -310,7 +310,8 @@ WORDS = {
     "synthesiser_tones": ("提示音（未安装语音合成）", "tones (no speech synthesiser installed)"),
     "prompt": ("村里自录的报警语音", "The village's own recorded prompt"),
     "prompt_none": ("未上传：报警电话播报合成的报警内容（报警类型、组别、报警人、地址）",
-                    "None: alarm calls speak the synthesised sentence (type, group, caller, address)"),
+                    "None: alarm calls speak the synthesised sentence "
+                    "(type, group, caller, address)"),
     "prompt_in_use": ("已启用，时长{seconds}秒：报警电话播放这段录音（短信仍写明报警人和地址）",
                       "In use, {seconds} s: alarm calls play this recording (the SMS still names "
                       "the caller and the address)"),
@@ -321,12 +322,15 @@ WORDS = {
     "prompt_saved": ("录音已保存，下一次报警电话开始使用", "Saved: the next alarm call plays it"),
     "prompt_removed": ("录音已删除，报警电话播报合成语音", "Removed: alarm calls speak the sentence"),
     "prompt_err_none": ("请选择一个录音文件", "Choose a recording to upload"),
-    "prompt_err_too_big": ("文件太大（最多{mb}MB），未保存", "The file is too big (at most {mb} MB); nothing saved"),
+    "prompt_err_too_big": ("文件太大（最多{mb}MB），未保存",
+                           "The file is too big (at most {mb} MB); nothing saved"),
     "prompt_err_type": ("只能上传WAV、MP3或AMR录音，未保存",
                         "Only WAV, MP3 or AMR recordings; nothing saved"),
     "prompt_err_unreadable": ("无法读取这个录音文件（可能已损坏或不是录音），未保存",
-                              "This recording cannot be read (damaged, or not audio); nothing saved"),
-    "prompt_err_too_long": ("录音太长（最多{seconds}秒），未保存", "Too long (at most {seconds} s); nothing saved"),
+                              "This recording cannot be read (damaged, or not audio); "
+                              "nothing saved"),
+    "prompt_err_too_long": ("录音太长（最多{seconds}秒），未保存",
+                            "Too long (at most {seconds} s); nothing saved"),
     "prompt_err_too_short": ("录音太短（至少1秒），未保存", "Too short (at least 1 s); nothing saved"),
     "prompt_err_silent": ("录音里没有声音，未保存", "The recording is silent; nothing saved"),
 }

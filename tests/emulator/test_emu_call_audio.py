@@ -47,7 +47,8 @@ def test_quectel_uploads_by_qfupl_with_its_checksum_and_plays_by_qpsnd():
     session = answered_call("ec25")
     wav = encode(SOUND, "wav")
     assert session.at(f'AT+QFUPL="UFS:edgebox.wav",{len(wav)},10') == "\r\nCONNECT\r\n"
-    assert session.send(wav) == f"\r\n+QFUPL: {len(wav)},{xor_checksum(wav):x}\r\n\r\nOK\r\n".encode()
+    stored = f"\r\n+QFUPL: {len(wav)},{xor_checksum(wav):x}\r\n\r\nOK\r\n"
+    assert session.send(wav) == stored.encode()
     # The file exists now: a second upload under its name is refused until it is deleted.
     assert session.at(f'AT+QFUPL="UFS:edgebox.wav",{len(wav)},10') == "\r\n+CME ERROR: 407\r\n"
     assert session.at('AT+QFDEL="UFS:nothing.wav"') == "\r\n+CME ERROR: 405\r\n"
