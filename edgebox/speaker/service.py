@@ -1,0 +1,60 @@
+"""The loudspeaker as one of the daemon's services, built from the ``[speaker]`` section.
+
+Off unless ``speaker.enabled``. Built at the composition root (edgebox.daemon.app) beside the
+siren panel, on the same GPIO module as the siren (one RPi.GPIO per process), and subscribed
+to the store's committed events, so the alarm core neither knows of it nor waits for it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from edgebox.adapters.speech import synthesiser_from_settings
+from edgebox.adapters.speech.cache import SpeechCache
+from edgebox.speaker.announcements import Announcer
+from edgebox.speaker.player import Loudspeaker
+from edgebox.speaker.settings import build_output, build_relay, speaker_settings
+
+log = logging.getLogger("edgebox.speaker")
+
+
+def speech_cache(config) -> SpeechCache:
+    """The [speech] synthesiser behind a cache beside the database (a sentence said three
+    times, or again after a restart, is rendered once)."""
+    synthesiser = synthesiser_from_settings(config.speech_engine, config.speech_voice,
+                                            config.speech_words_per_minute)
+    directory = os.path.join(os.path.dirname(os.path.abspath(config.box_database)),
+                             "speech-cache")
+    return SpeechCache(directory, synthesiser)
+
+
+class SpeakerService:
+    """The player and the announcer, started and stopped together."""
+
+    def __init__(self, config, store, gpio, rosters, clock):
+        self.settings = speaker_settings(config)
+        output = build_output(self.settings)
+        self.loudspeaker = Loudspeaker(output, build_relay(self.settings, gpio, output),
+                                       self.settings.pre_roll, self.settings.post_roll)
+        self.speech = speech_cache(config)
+        self.announcer = Announcer(self.loudspeaker, self.speech, self.settings, rosters, clock)
+        store.subscribe(self.announcer.hear)
+
+    def start(self) -> None:
+        self.loudspeaker.start()
+        self.announcer.start()
+        log.info("loudspeaker on %s, speaking with %s", self.loudspeaker.output.name,
+                 self.speech.synthesiser.name)
+
+    def stop(self) -> None:
+        self.announcer.stop()
+        self.loudspeaker.stop()
+
+
+def add_loudspeaker(daemon, config, store, gpio, clock) -> SpeakerService | None:
+    """Append the loudspeaker to the daemon's services when the config enables it."""
+    if not config.speaker_enabled:
+        return None
+    service = SpeakerService(config, store, gpio, lambda: daemon.roster, clock)
+    daemon.services.append(service)
+    return service
