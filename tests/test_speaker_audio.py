@@ -20,6 +20,7 @@ from edgebox.errors import ConfigError
 from edgebox.selftest.checks import FAIL, SKIP, check_speaker
 from edgebox.speaker.player import ALARM, NOTICE, Loudspeaker
 from edgebox.speaker.settings import speaker_settings
+from tests.speaker_support import played, relay_only_around_plays
 from tests.support import wait_for
 
 SPEED = 20  # simulated clips take 1/20 of their length
@@ -36,22 +37,12 @@ def player(tmp_path, pre_roll=0.2, post_roll=0.3, pin=23):
     return speaker, log, gpio
 
 
-def relay_only_around_plays(entries):
-    """Every clip played with the relay on; the relay never off while a clip played."""
-    relay, playing_ok = False, True
-    for entry in entries:
-        if entry["event"] == "relay":
-            relay = entry["on"]
-        elif not entry["relay"] or not relay:
-            playing_ok = False
-    return playing_ok
-
-
 def test_simulated_output_writes_what_played_with_its_times(tmp_path):
     output = SimulatedOutput(tmp_path / "out.jsonl", speed=SPEED)
     clip = ToneSynthesiser().render("火警")
     assert output.play(clip, "fire") is True
-    [entry] = read_simulated_log(tmp_path / "out.jsonl")
+    start, entry = read_simulated_log(tmp_path / "out.jsonl")
+    assert start["event"] == "start" and start["digest"] == clip.digest
     assert entry["event"] == "play" and entry["label"] == "fire"
     assert entry["digest"] == clip.digest and entry["seconds"] == pytest.approx(clip.seconds)
     assert entry["end"] >= entry["start"] and not entry["cut"] and not entry["silent"]
@@ -66,7 +57,7 @@ def test_a_stop_cuts_the_clip_short(tmp_path):
     output.stop()
     thread.join(10)
     assert done == [False]
-    assert read_simulated_log(tmp_path / "out.jsonl")[0]["cut"] is True
+    assert played(read_simulated_log(tmp_path / "out.jsonl"))[0]["cut"] is True
 
 
 def test_relay_goes_on_before_the_first_clip_and_off_after_the_post_roll(tmp_path):
@@ -78,10 +69,10 @@ def test_relay_goes_on_before_the_first_clip_and_off_after_the_post_roll(tmp_pat
         wait_for(speaker.idle, 30, "the relay to go off after the post-roll")
     finally:
         speaker.stop()
-    entries = read_simulated_log(log)
+    entries = [e for e in read_simulated_log(log) if e["event"] != "start"]
     assert [e["event"] for e in entries] == ["relay", "play", "play", "relay"]
     assert [e["on"] for e in entries if e["event"] == "relay"] == [True, False]
-    assert relay_only_around_plays(entries)
+    assert relay_only_around_plays(read_simulated_log(log))
     # the pre-roll: the first word starts after the relay closed, at least pre_roll later
     assert entries[1]["start"] - entries[0]["at"] >= 0.2
     assert entries[3]["at"] - entries[2]["end"] >= 0.3  # the post-roll
@@ -98,7 +89,8 @@ def test_back_to_back_announcements_keep_the_relay_on(tmp_path):
         wait_for(speaker.idle, 30, "the relay to go off")
     finally:
         speaker.stop()
-    events = [(e["event"], e.get("on", e.get("label"))) for e in read_simulated_log(log)]
+    events = [(e["event"], e.get("on", e.get("label"))) for e in read_simulated_log(log)
+              if e["event"] != "start"]
     assert events == [("relay", True), ("play", "one"), ("play", "two"), ("relay", False)]
 
 
@@ -111,7 +103,7 @@ def test_an_alarm_cuts_short_a_notice_and_plays_at_once(tmp_path):
         assert notice.done.wait(30) and alarm.done.wait(30)
     finally:
         speaker.stop()
-    plays = [e for e in read_simulated_log(log) if e["event"] == "play"]
+    plays = played(read_simulated_log(log))
     assert [(p["label"], p["cut"]) for p in plays] == [("broadcast", True), ("fire", False)]
     assert relay_only_around_plays(read_simulated_log(log))
 
@@ -125,7 +117,7 @@ def test_a_less_urgent_item_waits_its_turn(tmp_path):
         assert alarm.done.wait(30) and notice.done.wait(30)
     finally:
         speaker.stop()
-    plays = [(e["label"], e["cut"]) for e in read_simulated_log(log) if e["event"] == "play"]
+    plays = [(e["label"], e["cut"]) for e in played(read_simulated_log(log))]
     assert plays == [("alarm", False), ("notice", False)]
 
 
@@ -278,7 +270,7 @@ def test_speaker_test_plays_chime_and_sentence_with_the_relay_around_them(tmp_pa
     assert "amplifier relay: GPIO 22" in result.output and "喇叭测试" in result.output
     assert "relay ON" in result.output and "relay off" in result.output
     entries = read_simulated_log(log)
-    plays = [e for e in entries if e["event"] == "play"]
+    plays = played(entries)
     assert [p["label"] for p in plays] == ["chime", plays[1]["label"]]
     assert plays[1]["label"].startswith("喇叭测试")
     assert relay_only_around_plays(entries) and entries[-1] == {**entries[-1], "on": False}

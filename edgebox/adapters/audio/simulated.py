@@ -1,7 +1,8 @@
 """The simulated backend: what would have played, written down with its times.
 
-One JSON line per clip played (``{"event": "play", ...}``: its digest, seconds, label, the
-monotonic and UTC start and end, whether it was cut short, whether the amplifier relay was on)
+One JSON line as a clip starts (``{"event": "start", ...}``) and one as it ends
+(``{"event": "play", ...}``: its digest, seconds, label, the monotonic and UTC start and end,
+whether it was cut short, whether the amplifier relay was on)
 and per relay change (``{"event": "relay", "on": ...}``), appended and flushed as they happen,
 so a test in another process reads what the daemon's loudspeaker did, in order. A clip takes its
 own length divided by ``speed`` (1: real time; tests scale it, never to zero).
@@ -43,6 +44,9 @@ class SimulatedOutput:
         self._stop.clear()
         self._playing = True
         started, started_at = self._clock(), _utc()
+        # written as it starts too: a reader in another process sees what is playing now
+        self._write({"event": "start", "label": label, "digest": clip.digest,
+                     "start": started, "relay": self.relay_on})
         try:
             cut = self._stop.wait(clip.seconds / self.speed)
         finally:
