@@ -43,6 +43,7 @@ class Item:
     order: int = 0
     cut: bool = False
     on_end: Callable[[bool], None] | None = None  # called with whether it played to its end
+    started: threading.Event = field(default_factory=threading.Event)  # relay on, pre-roll done
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -154,6 +155,7 @@ class Loudspeaker:
             self.relay.set(True)
             if self._sleep(self.pre_roll, item):
                 return False
+        item.started.set()
         try:
             for label, clip in item.pieces:
                 if item.cut:

@@ -12,6 +12,7 @@ import os
 from edgebox.adapters.speech import synthesiser_from_settings
 from edgebox.adapters.speech.cache import SpeechCache
 from edgebox.speaker.announcements import Announcer
+from edgebox.speaker.live_voice import LiveVoice
 from edgebox.speaker.player import Loudspeaker
 from edgebox.speaker.settings import build_output, build_relay, speaker_settings
 
@@ -29,32 +30,43 @@ def speech_cache(config) -> SpeechCache:
 
 
 class SpeakerService:
-    """The player and the announcer, started and stopped together."""
+    """The player, the announcer and the live voice, started and stopped together."""
 
-    def __init__(self, config, store, gpio, rosters, clock):
+    def __init__(self, config, store, gpio, rosters, clock, modems):
         self.settings = speaker_settings(config)
         output = build_output(self.settings)
         self.loudspeaker = Loudspeaker(output, build_relay(self.settings, gpio, output),
                                        self.settings.pre_roll, self.settings.post_roll)
         self.speech = speech_cache(config)
         self.announcer = Announcer(self.loudspeaker, self.speech, self.settings, rosters, clock)
+        self.live = LiveVoice(self.settings, self.loudspeaker, store, modems, clock,
+                              config.box_region)
         store.subscribe(self.announcer.hear)
+        store.subscribe(self.live.hear)
 
     def start(self) -> None:
         self.loudspeaker.start()
         self.announcer.start()
-        log.info("loudspeaker on %s, speaking with %s", self.loudspeaker.output.name,
-                 self.speech.synthesiser.name)
+        log.info("loudspeaker on %s, speaking with %s%s", self.loudspeaker.output.name,
+                 self.speech.synthesiser.name,
+                 "; live voice by phone on" if self.live.enabled else "")
 
     def stop(self) -> None:
+        self.live.stop()
         self.announcer.stop()
         self.loudspeaker.stop()
 
+    def state(self) -> dict:
+        return {**self.loudspeaker.state(), **self.live.state()}
+
 
 def add_loudspeaker(daemon, config, store, gpio, clock) -> SpeakerService | None:
-    """Append the loudspeaker to the daemon's services when the config enables it."""
+    """Append the loudspeaker to the daemon's services when the config enables it, and let
+    it take the live voice's calls before the alarm policy sees them."""
     if not config.speaker_enabled:
         return None
-    service = SpeakerService(config, store, gpio, lambda: daemon.roster, clock)
+    service = SpeakerService(config, store, gpio, lambda: daemon.roster, clock,
+                             lambda name: daemon.workers[name].modem)
     daemon.services.append(service)
+    daemon.core.alarms.call_takers.append(service.live.took_call)
     return service

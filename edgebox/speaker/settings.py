@@ -37,6 +37,9 @@ class SpeakerSettings:
     live_max_wrong: int
     live_lockout_minutes: float
     language: str
+    call_audio: str = "auto"
+    call_audio_port: str = "/dev/ttyUSB4"
+    call_audio_device: str = "plughw:Android"
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
         return f"SpeakerSettings(enabled={self.enabled}, backend={self.backend!r})"
@@ -93,7 +96,8 @@ def speaker_settings(config) -> SpeakerSettings:
                            allow=(OFFICE_SENDER,))),
         quiet, live_numbers, config.speaker_live_pin, float(config.speaker_live_max_seconds),
         config.speaker_live_max_wrong, float(config.speaker_live_lockout_minutes),
-        config.box_language)
+        config.box_language, config.speaker_call_audio, config.speaker_call_audio_port,
+        config.speaker_call_audio_device)
 
 
 def build_output(settings: SpeakerSettings):

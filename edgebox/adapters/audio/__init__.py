@@ -17,7 +17,7 @@ on a pre-roll before the first clip and off a post-roll after the last.
 from edgebox.adapters.audio.alsa import AplayOutput, list_playback_devices
 from edgebox.adapters.audio.port import AudioError, AudioOutput
 from edgebox.adapters.audio.relay import AmplifierRelay
-from edgebox.adapters.audio.simulated import SimulatedOutput, read_simulated_log
+from edgebox.adapters.audio.simulated import SimulatedOutput, played_pcm, read_simulated_log
 
 __all__ = ["AudioError", "AudioOutput", "AplayOutput", "SimulatedOutput", "AmplifierRelay",
-           "list_playback_devices", "read_simulated_log"]
+           "list_playback_devices", "played_pcm", "read_simulated_log"]

@@ -2,7 +2,8 @@
 
 One JSON line as a clip starts (``{"event": "start", ...}``) and one as it ends
 (``{"event": "play", ...}``: its digest, seconds, label, the monotonic and UTC start and end,
-whether it was cut short, whether the amplifier relay was on)
+whether it was cut short, whether the amplifier relay was on, where its samples are in
+``<file>.pcm``, which holds everything played, back to back)
 and per relay change (``{"event": "relay", "on": ...}``), appended and flushed as they happen,
 so a test in another process reads what the daemon's loudspeaker did, in order. A clip takes its
 own length divided by ``speed`` (1: real time; tests scale it, never to zero).
@@ -51,11 +52,26 @@ class SimulatedOutput:
             cut = self._stop.wait(clip.seconds / self.speed)
         finally:
             self._playing = False
+        offset = self._keep_pcm(clip)
         self._write({"event": "play", "label": label, "digest": clip.digest,
                      "seconds": round(clip.seconds, 3), "silent": clip.is_silent(),
+                     "pcm_offset": offset, "pcm_bytes": len(clip.pcm),
                      "start": started, "end": self._clock(), "start_utc": started_at,
                      "end_utc": _utc(), "cut": cut, "relay": self.relay_on})
         return not cut
+
+    def _keep_pcm(self, clip: Clip) -> int:
+        """Append what played to ``<file>.pcm`` (all of it, even when cut: the clip was handed
+        over whole); its offset there goes in the log line."""
+        pcm_path = self.path.with_name(self.path.name + ".pcm")
+        try:
+            with self._lock, pcm_path.open("ab") as out:
+                offset = out.tell()
+                out.write(clip.pcm)
+        except OSError as exc:
+            raise AudioError(f"cannot write the simulated loudspeaker's audio {pcm_path}:"
+                             f" {exc}") from exc
+        return offset
 
     def stop(self) -> None:
         if self._playing:
@@ -73,6 +89,12 @@ class SimulatedOutput:
         except OSError as exc:
             raise AudioError(f"cannot write the simulated loudspeaker's log {self.path}:"
                              f" {exc}") from exc
+
+
+def played_pcm(path: str | Path, entry: dict) -> bytes:
+    """The samples of one ``play`` entry, from ``<file>.pcm``."""
+    pcm = Path(str(path) + ".pcm").read_bytes()
+    return pcm[entry["pcm_offset"]:entry["pcm_offset"] + entry["pcm_bytes"]]
 
 
 def read_simulated_log(path: str | Path) -> list[dict]:
