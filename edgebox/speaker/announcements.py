@@ -14,6 +14,7 @@ texted and rung; a loudspeaker that fails or hangs delays and loses nothing of t
   unacknowledged is not "all clear" and is not announced.
 - ``broadcast_planned``: read out too when its sender is in ``broadcasts_from`` (a phone, or
   "office" for the web panel's), unless in the quiet hours, which hold for notices only.
+- ``office_action`` "speak": the office's "speak this text now" from the web panel, read once.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from edgebox.speaker.words import spoken
 
 log = logging.getLogger("edgebox.speaker")
 
-HEARD = ("incident_opened", "incident_closed", "broadcast_planned")
+HEARD = ("incident_opened", "incident_closed", "broadcast_planned", "office_action")
 GAP_SECONDS = 1.5  # between two repeats: the end of one is not run into the next
 ALL_CLEAR_REASONS = ("cancelled", "drill_over")
 
@@ -76,6 +77,9 @@ class Announcer:
             self._alarm(event["incident_id"], data)
         elif event["kind"] == "incident_closed":
             self._closed(event["incident_id"], data)
+        elif event["kind"] == "office_action":
+            if data.get("action") == "speak" and data.get("text"):
+                self.say_now(data["text"])
         else:
             self._broadcast(data)
 

@@ -61,6 +61,19 @@ class Loudspeaker:
         self._thread: threading.Thread | None = None
         self.last_error = ""
         self.played = 0  # clips played to their end, for the panel and the tests
+        self._listeners: list[Callable[[], None]] = []
+        relay.watch(lambda on: self._changed())
+
+    def watch(self, listener: Callable[[], None]) -> None:
+        """``listener()`` whenever what plays, what waits or the relay changes."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # the panel's view must not stop the player
+                log.exception("loudspeaker: a watcher failed")
 
     # ---- life cycle (a daemon service) -------------------------------------------------------
 
@@ -144,10 +157,12 @@ class Loudspeaker:
                     return
                 item = self._queue.pop(0)
                 self._current = item
+            self._changed()
             played = self._play(item)
             with self._wake:
                 self._current = None
             self._finish(item, played)
+            self._changed()
             idle_since = self._clock()
 
     def _play(self, item: Item) -> bool:

@@ -15,6 +15,7 @@ from edgebox.speaker.announcements import Announcer
 from edgebox.speaker.live_voice import LiveVoice
 from edgebox.speaker.player import Loudspeaker
 from edgebox.speaker.settings import build_output, build_relay, speaker_settings
+from edgebox.speaker.status import status_path, write_status
 
 log = logging.getLogger("edgebox.speaker")
 
@@ -43,8 +44,18 @@ class SpeakerService:
                               config.box_region)
         store.subscribe(self.announcer.hear)
         store.subscribe(self.live.hear)
+        self.status_file = status_path(config.box_database)
+        self.loudspeaker.watch(self.publish)
+
+    def publish(self) -> None:
+        """The state for the web panel (edgebox.speaker.status)."""
+        try:
+            write_status(self.status_file, self.state())
+        except OSError as exc:
+            log.warning("loudspeaker state not written to %s: %s", self.status_file, exc)
 
     def start(self) -> None:
+        self.publish()
         self.loudspeaker.start()
         self.announcer.start()
         log.info("loudspeaker on %s, speaking with %s%s", self.loudspeaker.output.name,
