@@ -31,7 +31,7 @@ def signal_clip(seconds: float) -> Clip:
     return Clip(struct.pack(f"<{count}h", *samples))
 
 
-def live_box(tmp_path, profile, more=""):
+def live_box(tmp_path, profile, more="", max_seconds=60):
     emulator = EmulatorServer(profile, Latency.realistic(scale=0.02),
                               link=str(tmp_path / "modem"))
     emulator.start()
@@ -41,7 +41,7 @@ def live_box(tmp_path, profile, more=""):
     toml = (f'[numbers]\noffice = ["{OFFICE}"]\n[speech]\nengine = "tones"\n[speaker]\n'
             f'enabled = true\nsimulated_file = "{log}"\nsimulated_speed = 10\nrepeats = 1\n'
             'relay_pin = 22\npre_roll_seconds = 0.2\npost_roll_seconds = 0.3\n'
-            f'live_numbers = ["{OFFICE}"]\nlive_pin = "{PIN}"\nlive_max_seconds = 60\n'
+            f'live_numbers = ["{OFFICE}"]\nlive_pin = "{PIN}"\nlive_max_seconds = {max_seconds}\n'
             f'call_audio_port = "{audio.serial_port}"\n{more}')
     daemon, db, _, log_path = start_box(tmp_path, [emulator], toml)
     return emulator, audio, daemon, db, log, log_path
@@ -158,3 +158,17 @@ def test_a_sim800_s_speaker_pins_drive_the_amplifier_while_the_relay_is_on(tmp_p
     # the emulator's and the box's monotonic clocks are the same clock)
     assert relay[0]["at"] <= out["start"] <= relay[1]["at"]
     assert live_pcm(log) and not live_pcm(log).strip(b"\0")  # nothing passed the box
+
+
+def test_a_live_voice_ends_at_its_time_limit(tmp_path):
+    emulator, audio, daemon, db, log, log_path = live_box(tmp_path, "sim7600", max_seconds=10)
+    try:
+        audio.plan_caller(OFFICE, CallerPlan(f"{PIN}#", signal_clip(120.0)))  # talks on
+        emulator.call(OFFICE)
+        wait_for(lambda: "live_ended" in kinds(db), 60, "the time limit", log_path)
+    finally:
+        stop(daemon)
+        emulator.stop()
+    assert '"reason": "time_limit"' in events(db, "live_ended")[0]
+    office = [e for e in entries(emulator, "call_received") if e["number"] == OFFICE]
+    assert office and office[0]["outcome"] == "answered"  # the box hung up on it
