@@ -10,13 +10,15 @@ from edgebox.domain.roster import Roster
 
 PURPOSE = {
     "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
+           "flash": "响一声",
            "unknown_forward": "转告村委", "all_clear": "解除短信", "update": "补充短信",
            "escalation_sms": "升级短信", "escalation_ring": "升级振铃", "office_notice": "值班室通知",
            "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信",
            "check_in": "报平安振铃", "check_in_missed": "请上门看看短信",
            "check_in_late": "已报平安短信"},
     "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
-           "ring": "ring call", "unknown_forward": "office notice", "all_clear": "all-clear SMS",
+           "ring": "ring call", "flash": "flash ring", "unknown_forward": "office notice",
+           "all_clear": "all-clear SMS",
            "update": "update SMS", "escalation_sms": "escalation SMS",
            "escalation_ring": "escalation ring", "office_notice": "office notice",
            "reply": "reply SMS", "broadcast": "broadcast SMS",
