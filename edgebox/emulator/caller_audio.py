@@ -16,8 +16,8 @@ the voice is what the real module wants (edgebox.adapters.audio.call_audio cites
   nothing reaches the host: the log says when it went out and at which level.
 
 The log gets ``caller_voice`` entries (route, digest and bytes of what went out, its start
-and end on the monotonic clock) and ``audio_route`` entries (each command that switched it); ``tone_to_caller`` for the beep
-the box sends with ``AT+VTS``.
+and end on the monotonic clock), ``audio_route`` entries (each command that switched it) and
+``tone_to_caller`` for the beep the box sends with ``AT+VTS``.
 """
 from __future__ import annotations
 
