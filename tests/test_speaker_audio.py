@@ -287,3 +287,14 @@ def test_selftest_reports_the_audio_device():
         assert alsa.status == FAIL and "no sound card" in alsa.detail
     else:
         assert alsa.status == "pass" and "plughw:" in alsa.detail
+
+
+def test_the_simulated_output_stops_keeping_samples_at_its_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("edgebox.adapters.audio.simulated.KEEP_PCM_BYTES", 20000)
+    output = SimulatedOutput(tmp_path / "out.jsonl", speed=SPEED)
+    clip = Clip.silence(1)  # 16,000 bytes
+    output.play(clip, "first")
+    output.play(clip, "second")
+    first, second = played(read_simulated_log(tmp_path / "out.jsonl"))
+    assert first["pcm_offset"] == 0 and second["pcm_offset"] is None
+    assert (tmp_path / "out.jsonl.pcm").stat().st_size == 16000

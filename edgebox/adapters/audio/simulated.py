@@ -20,6 +20,9 @@ from edgebox.adapters.audio.port import AudioError
 from edgebox.adapters.speech import Clip
 
 
+KEEP_PCM_BYTES = 64 * 1024 * 1024  # an hour and more of 8 kHz audio
+
+
 def _utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -60,13 +63,16 @@ class SimulatedOutput:
                      "end_utc": _utc(), "cut": cut, "relay": self.relay_on})
         return not cut
 
-    def _keep_pcm(self, clip: Clip) -> int:
+    def _keep_pcm(self, clip: Clip) -> int | None:
         """Append what played to ``<file>.pcm`` (all of it, even when cut: the clip was handed
-        over whole); its offset there goes in the log line."""
+        over whole); its offset there goes in the log line. A bench box left simulating for
+        months stops keeping samples at KEEP_PCM_BYTES (None then); the log lines go on."""
         pcm_path = self.path.with_name(self.path.name + ".pcm")
         try:
             with self._lock, pcm_path.open("ab") as out:
                 offset = out.tell()
+                if offset + len(clip.pcm) > KEEP_PCM_BYTES:
+                    return None
                 out.write(clip.pcm)
         except OSError as exc:
             raise AudioError(f"cannot write the simulated loudspeaker's audio {pcm_path}:"
@@ -92,7 +98,9 @@ class SimulatedOutput:
 
 
 def played_pcm(path: str | Path, entry: dict) -> bytes:
-    """The samples of one ``play`` entry, from ``<file>.pcm``."""
+    """The samples of one ``play`` entry, from ``<file>.pcm`` (b"" past the keeping limit)."""
+    if entry["pcm_offset"] is None:
+        return b""
     pcm = Path(str(path) + ".pcm").read_bytes()
     return pcm[entry["pcm_offset"]:entry["pcm_offset"] + entry["pcm_bytes"]]
 
