@@ -298,3 +298,29 @@ def test_the_simulated_output_stops_keeping_samples_at_its_limit(tmp_path, monke
     first, second = played(read_simulated_log(tmp_path / "out.jsonl"))
     assert first["pcm_offset"] == 0 and second["pcm_offset"] is None
     assert (tmp_path / "out.jsonl.pcm").stat().st_size == 16000
+
+
+def test_an_alarm_cuts_a_clip_that_was_only_about_to_start(tmp_path):
+    """A stop that lands after the player decided to play a clip but before the device has
+    started it must still cut it: else a minute-long broadcast holds the alarm back."""
+    entered = threading.Event()
+
+    class SlowToStart(SimulatedOutput):
+        def play(self, clip, label=""):
+            entered.set()
+            if label == "broadcast":
+                threading.Event().wait(0.5)  # the device opening, as aplay takes a moment
+            return super().play(clip, label)
+
+    output = SlowToStart(tmp_path / "out.jsonl", speed=1)
+    speaker = Loudspeaker(output, AmplifierRelay(SimulatedGPIO(), 0), 0.01, 0.01)
+    speaker.start()
+    try:
+        notice = speaker.queue(NOTICE, "broadcast", [("broadcast", Clip.silence(600))])
+        assert entered.wait(30)
+        alarm = speaker.queue(ALARM, "fire", [("fire", Clip.silence(0.1))])
+        assert notice.done.wait(30) and alarm.done.wait(30)
+    finally:
+        speaker.stop()
+    assert [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))] \
+        == [("broadcast", True), ("fire", False)]

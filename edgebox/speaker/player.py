@@ -32,6 +32,7 @@ from edgebox.adapters.speech import Clip
 log = logging.getLogger("edgebox.speaker")
 
 ALARM, LIVE, NOTICE = 0, 1, 2  # lower is more urgent
+STOP_RETRY_SECONDS = 0.05
 URGENCY_NAMES = {ALARM: "alarm", LIVE: "live", NOTICE: "notice"}
 
 
@@ -109,7 +110,7 @@ class Loudspeaker:
             self._wake.notify_all()
         if pre_empt:
             log.info("loudspeaker: %s cuts short %s", title, current.title)
-            self.output.stop()
+            self._stop_output(current)
         return item
 
     def cancel(self, item: Item) -> None:
@@ -123,7 +124,19 @@ class Loudspeaker:
         if waiting:
             self._finish(item, False)
         if playing:
-            self.output.stop()
+            self._stop_output(item)
+
+    def _stop_output(self, item: Item) -> None:
+        """Stop the output until ``item`` has ended: a stop that lands between the player's
+        last look at ``item.cut`` and the clip's start would otherwise find nothing playing,
+        and a long clip would hold an alarm back for its whole length."""
+        self.output.stop()
+
+        def keep_stopping():
+            while not item.done.wait(STOP_RETRY_SECONDS):
+                self.output.stop()
+
+        threading.Thread(target=keep_stopping, name="loudspeaker-stop", daemon=True).start()
 
     def state(self) -> dict:
         """What the web panel shows: playing what, at which urgency, the relay, the queue."""
