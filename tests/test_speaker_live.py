@@ -31,7 +31,7 @@ def signal_clip(seconds: float) -> Clip:
     return Clip(struct.pack(f"<{count}h", *samples))
 
 
-def live_box(tmp_path, profile, more="", max_seconds=60):
+def live_box(tmp_path, profile, more="", max_seconds=60, ring_members=False):
     emulator = EmulatorServer(profile, Latency.realistic(scale=0.02),
                               link=str(tmp_path / "modem"))
     emulator.start()
@@ -43,7 +43,7 @@ def live_box(tmp_path, profile, more="", max_seconds=60):
             'relay_pin = 22\npre_roll_seconds = 0.2\npost_roll_seconds = 0.3\n'
             f'live_numbers = ["{OFFICE}"]\nlive_pin = "{PIN}"\nlive_max_seconds = {max_seconds}\n'
             f'call_audio_port = "{audio.serial_port}"\n{more}')
-    daemon, db, _, log_path = start_box(tmp_path, [emulator], toml)
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], toml, ring_members=ring_members)
     return emulator, audio, daemon, db, log, log_path
 
 
@@ -110,7 +110,9 @@ def test_three_wrong_pins_lock_the_number_out(tmp_path):
 
 def test_an_alarm_call_during_a_live_session_takes_the_loudspeaker_over(tmp_path):
     voice = signal_clip(60.0)  # the office talks on: the alarm must not wait for it
-    emulator, audio, daemon, db, log, log_path = live_box(tmp_path, "sim7600")
+    # members are rung too, as on a real box: the live call must be gone before the rings
+    emulator, audio, daemon, db, log, log_path = live_box(tmp_path, "sim7600",
+                                                          ring_members=True)
     try:
         audio.plan_caller(OFFICE, CallerPlan(f"{PIN}#", voice))
         emulator.call(OFFICE)
@@ -123,10 +125,16 @@ def test_an_alarm_call_during_a_live_session_takes_the_loudspeaker_over(tmp_path
                              for p in played(read_simulated_log(log))), 60,
                  "the alarm on the loudspeaker", log_path)
         wait_for(lambda: "live_ended" in kinds(db), 60, "the live call to end", log_path)
+        wait_for(lambda: len(entries(emulator, "call_placed")) >= 3, 120,
+                 "the group's members rung", log_path)
     finally:
         stop(daemon)
         emulator.stop()
     assert '"reason": "alarm"' in events(db, "live_ended")[0]
+    rings = entries(emulator, "call_placed")
+    assert {ring["number"][-4:] for ring in rings} >= {"8001", "8002", "8004"}
+    # each rang until nobody answered: none was cut by the live call's hang-up
+    assert {ring["outcome"] for ring in rings} == {"no_answer"}
     assert "call_waiting" in kinds(db)
     labels = [p["label"] for p in played(read_simulated_log(log))]
     first_alarm = next(i for i, label in enumerate(labels) if label.startswith(ZHANG_ALARM))
