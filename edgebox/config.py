@@ -22,7 +22,7 @@ from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
 
 REQUIRED = object()
-SECRET_KEYS = {"pin", "token", "leader_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
+SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
 
 
 def _secret(key: str) -> bool:

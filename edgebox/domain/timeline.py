@@ -27,10 +27,19 @@ PURPOSE = {
 }
 CLOSE_REASON = {"zh": {"cancelled": "已取消", "expired": "已到时", "drill_over": "演练结束",
                        "checked_in": "已报平安", "day_over": "当天已过",
-                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组"},
+                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组",
+                       # why a live voice on the loudspeaker ended (edgebox.speaker.live_voice)
+                       "hung_up": "已挂断", "time_limit": "已到最长时间", "alarm": "让给报警",
+                       "wrong_pin": "密码错误", "locked": "密码错误次数过多，已锁定",
+                       "no_pin": "未输入密码", "audio_failed": "音频故障",
+                       "audio_ended": "音频中断", "error": "出错"},
                 "en": {"cancelled": "cancelled", "expired": "expired", "drill_over": "drill over",
                        "checked_in": "checked in", "day_over": "its day is over",
-                       "not_in_roster": "no longer in the roster", "no_group": "in no group"}}
+                       "not_in_roster": "no longer in the roster", "no_group": "in no group",
+                       "hung_up": "hung up", "time_limit": "time limit", "alarm": "an alarm came",
+                       "wrong_pin": "wrong PIN", "locked": "locked out after wrong PINs",
+                       "no_pin": "no PIN typed", "audio_failed": "audio failed",
+                       "audio_ended": "audio ended", "error": "error"}}
 CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call": "未报后来电"},
                 "en": {"ring": "answered the ring", "call": "called in",
                        "late_call": "called in late"}}
@@ -92,6 +101,10 @@ TEXT = {
         "broadcast_refused": "拒绝广播（{reason}）：{sender}",
         "admin_change": "户长管理：{action} {detail}",
         "admin_pin_wrong": "户长管理密码错误：{phone_display}",
+        "live_started": "{phone_display} 开始用喇叭讲话",
+        "live_ended": "{phone_display} 的喇叭讲话结束（{reason}）",
+        "live_pin_wrong": "喇叭讲话密码错误：{phone_display}",
+        "live_refused": "拒绝 {phone_display} 用喇叭讲话（{reason}）",
         "admin_not_allowed": "{who} 不是中心户长，不能管理（{action}）",
         "admin_locked": "{phone_display} 密码错误次数过多，锁定到 {until}",
         "admin_refused": "户长管理未执行（{action}）：{reason}",
@@ -174,6 +187,10 @@ TEXT = {
         "broadcast_refused": "broadcast refused ({reason}): {sender}",
         "admin_change": "leader administration: {action} {detail}",
         "admin_pin_wrong": "wrong leader PIN from {phone_display}",
+        "live_started": "{phone_display} speaks live on the loudspeaker",
+        "live_ended": "{phone_display}'s live voice ended ({reason})",
+        "live_pin_wrong": "wrong loudspeaker PIN from {phone_display}",
+        "live_refused": "{phone_display} refused the loudspeaker ({reason})",
         "admin_not_allowed": "{who} is not a leader and may not administer ({action})",
         "admin_locked": "{phone_display} locked out after wrong PINs until {until}",
         "admin_refused": "leader administration not done ({action}): {reason}",

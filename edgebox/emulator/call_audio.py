@@ -164,30 +164,37 @@ class PcmPort(CallAudio):
     def __init__(self, engine: AtEngine):
         super().__init__(engine, "pcm_port")
         self._routed = None  # the call whose audio goes to the voice port
+        self._armed = False  # AT^DDSETEX=2 before the call: its audio goes there once up
         self._received = bytearray()
 
     def route(self) -> None:
+        """AT^DDSETEX=2: sticks take it in a call or before dialling (scripts that drive them
+        send it first, then ATD)."""
         call = self.engine.services["calls"].current
         if call is None or call.state != ACTIVE:
-            raise CmeError(3)
-        if self._routed is not call:
+            self._armed = True
+        elif self._routed is not call:
             self._routed, self._received = call, bytearray()
 
     def receive(self, data: bytes) -> None:
         """Bytes the host wrote to the voice port; heard only while a routed call is up."""
         call = self.engine.services["calls"].current
-        if call is not None and call is self._routed and call.state == ACTIVE:
+        if call is None or call.state != ACTIVE:
+            return
+        if self._armed and self._routed is not call:
+            self._routed, self._received, self._armed = call, bytearray(), False
+        if call is self._routed:
             self._received += data
 
     def call_ended(self) -> None:
         call, data = self._routed, bytes(self._received)
-        self._routed, self._received = None, bytearray()
+        self._routed, self._received, self._armed = None, bytearray(), False
         if call is not None and data:
             data = data[:len(data) - len(data) % 2]  # whole 16-bit samples
             self._heard(call, Clip(data), "pcm", data, "voice port")
 
     def power_off(self) -> None:
-        self._routed, self._received = None, bytearray()
+        self._routed, self._received, self._armed = None, bytearray(), False
 
 
 def _name(value: str) -> str:
@@ -342,9 +349,14 @@ def huawei_commands(port: PcmPort) -> dict:
         return Reply(["^CVOICE: 0,8000,16,20"])  # on; 8000 Hz, 16 bits, 20 ms frames
 
     def ddsetex(engine, command: AtCommand) -> Reply:
+        """The call's audio to the voice port, both ways: what the host writes is heard by
+        the far end (here), and the caller's voice comes out (caller_audio, the live
+        loudspeaker's side of the same port)."""
         if command.form != SET or command.values()[:1] != ["2"]:
             raise AtSyntaxError("AT^DDSETEX=2")
         port.route()
+        if (caller := engine.services.get("caller_audio")) is not None:
+            caller.route("serial", "AT^DDSETEX=2")
         return Reply()
 
     return {"^CVOICE": cvoice, "^DDSETEX": ddsetex}

@@ -289,3 +289,24 @@ def check_buttons(config) -> Result | None:
                       "switch to 3.3 V.")
     return Result("buttons", PASS, f"{len(wired)} button(s) read released: "
                   f"{', '.join(f'{n} (GPIO {p})' for n, p in wired.items())}")
+
+
+def check_speaker(config) -> Result:
+    """The loudspeaker's audio device: listed by ``aplay -l`` (alsa backend), or simulated.
+    Nothing is played: the selftest may run at night; ``edgebox speaker test`` plays."""
+    if not config.speaker_enabled:
+        return Result("loudspeaker", SKIP, "not enabled (speaker.enabled)")
+    if config.speaker_backend != "alsa":
+        return Result("loudspeaker", SKIP, "simulated (speaker.backend is 'simulated'): "
+                      f"what would play is written to {config.speaker_simulated_file}")
+    from edgebox.adapters.audio import AudioError, list_playback_devices
+    try:
+        devices = list_playback_devices()
+    except (AudioError, OSError) as exc:
+        return Result("loudspeaker", FAIL, str(exc), "apt-get install alsa-utils")
+    if not devices:
+        return Result("loudspeaker", FAIL, "aplay -l lists no sound card",
+                      "Pi 3/4: dtparam=audio=on in config.txt for the 3.5 mm jack; Pi 5: "
+                      "plug in the USB sound card")
+    return Result("loudspeaker", PASS, f"device {config.speaker_device}; cards: "
+                  + "; ".join(devices), "Play a test with `edgebox speaker test`.")
