@@ -217,11 +217,14 @@ class Notifications:
             return CALL_ENDED.get(self._end_reason, "no_answer")
         return None
 
-    def wait_for_key(self, until, replay_key: str, replay, stop=None) -> str | None:
-        """The first key the member presses before ``until()`` (monotonic seconds; a replay may
-        move it on), hang-up or ``stop`` (an Event: the call is no longer needed), other than
-        ``replay_key``: that one calls ``replay`` (the speech again, "按2再听一遍") and the
-        wait goes on."""
+    def wait_for_key(self, until, replay_key: str | None = None, replay=None,
+                     stop=None) -> str | None:
+        """The first key pressed before ``until`` (monotonic seconds, or a function giving
+        them: a replay may move the end on), hang-up or ``stop`` (an Event: the call is no
+        longer needed), other than ``replay_key``: that one calls ``replay`` (the speech
+        again, "按2再听一遍") and the wait goes on."""
+        if not callable(until):
+            until = (lambda end: lambda: end)(until)
         while (time.monotonic() < until() and not self._ended.is_set()
                and not (stop is not None and stop.is_set())):
             try:
