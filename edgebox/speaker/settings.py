@@ -8,7 +8,7 @@ from edgebox.adapters.audio.alsa import AplayOutput
 from edgebox.adapters.audio.relay import AmplifierRelay
 from edgebox.adapters.audio.settings import QUIET_HOURS
 from edgebox.adapters.audio.simulated import SimulatedOutput
-from edgebox.domain.phones import PhoneNumberError, normalise
+from edgebox.config import check_numbers
 from edgebox.errors import ConfigError
 
 OFFICE_SENDER = "office"  # the web panel's broadcasts, in speaker.broadcasts_from
@@ -52,21 +52,6 @@ class SpeakerSettings:
         return start <= local < end if start <= end else local >= start or local < end
 
 
-def _numbers(key: str, values: list, region: str, allow: tuple[str, ...] = ()) -> list[str]:
-    out = []
-    for value in values:
-        if value in allow:
-            out.append(value)
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(key, f"{value!r} must be a phone number in quotes")
-        try:
-            out.append(normalise(value, region))
-        except PhoneNumberError as exc:
-            raise ConfigError(key, str(exc)) from exc
-    return out
-
-
 def speaker_settings(config) -> SpeakerSettings:
     region = config.box_region
     quiet = None
@@ -75,7 +60,7 @@ def speaker_settings(config) -> SpeakerSettings:
         quiet = (clock_time(h1, m1), clock_time(h2, m2))
         if quiet[0] == quiet[1]:
             raise ConfigError("speaker.quiet_hours", "starts and ends at the same time")
-    live_numbers = tuple(_numbers("speaker.live_numbers", config.speaker_live_numbers, region))
+    live_numbers = tuple(check_numbers("speaker.live_numbers", config.speaker_live_numbers, region))
     if live_numbers and not config.speaker_live_pin:
         raise ConfigError("speaker.live_pin", "is required when speaker.live_numbers is set:"
                                               " a caller ID alone is easy to fake")
@@ -92,7 +77,7 @@ def speaker_settings(config) -> SpeakerSettings:
         float(config.speaker_pre_roll_seconds), float(config.speaker_post_roll_seconds),
         config.speaker_repeats, config.speaker_chime, config.speaker_all_clear,
         config.speaker_drills,
-        frozenset(_numbers("speaker.broadcasts_from", config.speaker_broadcasts_from, region,
+        frozenset(check_numbers("speaker.broadcasts_from", config.speaker_broadcasts_from, region,
                            allow=(OFFICE_SENDER,))),
         quiet, live_numbers, config.speaker_live_pin, float(config.speaker_live_max_seconds),
         config.speaker_live_max_wrong, float(config.speaker_live_lockout_minutes),
