@@ -22,7 +22,7 @@ from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
 
 REQUIRED = object()
-SECRET_KEYS = {"pin", "token", "leader_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
+SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
 
 
 def _secret(key: str) -> bool:
@@ -77,6 +77,10 @@ CORE_KEYS: dict[str, Key] = {
     "clock.max_adjust_hours": Key((int, float), 0, between(0, 24 * 365 * 30)),
     "alarm.ring_members": Key(bool, True),
     "alarm.ring_seconds": Key((int, float), 25, between(5, 120)),
+    # A full ring call (the alarm spoken when answered) or a flash (响一声: a short ring, no
+    # words, for villages where a missed call from the box means "read your SMS").
+    "alarm.ring_style": Key(str, "call", one_of("call", "flash")),
+    "alarm.flash_seconds": Key((int, float), 8, between(3, 30)),
     "alarm.open_minutes": Key((int, float), 30, between(1, 24 * 60)),
     "alarm.forward_unknown_callers": Key(bool, True),
     "alarm.unknown_notices_per_hour": Key(int, 6, between(1, 100)),
@@ -143,6 +147,9 @@ MODEM_KEYS: dict[str, Key] = {
     "flow_control": Key(str, "none", one_of("none", "rtscts", "dsrdtr")),
     "pin": Key(str, "", _pin),
     "voice": Key(bool, True),
+    # A Huawei stick's voice port (its second serial interface, 8 kHz 16-bit PCM during a
+    # call after AT^DDSETEX=2): the alarm sentence is streamed there. "" for none.
+    "audio_port": Key(str, ""),
     "power_cycle": Key(str, ""),
     # The SIM's own number (optional): a leader cannot add it to the roster as a household.
     "number": Key(str, ""),
@@ -159,6 +166,7 @@ class ModemSettings:
     voice: bool
     power_cycle: str
     number: str = ""  # E.164, or "" when not configured
+    audio_port: str = ""  # a Huawei stick's voice port, or ""
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
         return f"ModemSettings(name={self.name!r}, port={self.port!r})"
@@ -216,9 +224,14 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
-def _check_numbers(key: str, values: list, region: str) -> list[str]:
+def check_numbers(key: str, values: list, region: str, allow: tuple[str, ...] = ()) -> list[str]:
+    """Phone numbers of a config list in E.164, or a ConfigError naming the key; the words in
+    ``allow`` (such as "office") stand as they are."""
     out = []
     for value in values:
+        if value in allow:
+            out.append(value)
+            continue
         if not isinstance(value, str):
             raise ConfigError(key, f"{value!r} must be a phone number in quotes")
         try:
@@ -262,7 +275,7 @@ def _parse_modems(raw: object, region: str) -> tuple[ModemSettings, ...]:
                   for name, spec in MODEM_KEYS.items()}
         values["name"] = values["name"] or f"modem{number}"
         if values["number"]:
-            values["number"] = _check_numbers(f"{prefix}.number", [values["number"]], region)[0]
+            values["number"] = check_numbers(f"{prefix}.number", [values["number"]], region)[0]
         modems.append(ModemSettings(**values))
     names = [m.name for m in modems]
     for name in names:
@@ -328,7 +341,7 @@ def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
             raise ConfigError(key, f"unknown key{hint}")
     values = {key: _checked(key, spec, flat, key) for key, spec in keys.items()}
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
-        values[key] = _check_numbers(key, values[key], values["box.region"])
+        values[key] = check_numbers(key, values[key], values["box.region"])
 
     return Config(values, source, _parse_modems(modems_raw, values["box.region"]),
                   _parse_ladder(raw_ladder))

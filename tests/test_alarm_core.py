@@ -15,7 +15,8 @@ from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
 from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import AlarmStore, CallControl, Outbox, RosterSource, Siren as SirenPort
+from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, Outbox, RosterSource,
+                                  Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.workers import ModemWorkers
@@ -456,13 +457,15 @@ def test_whether_a_ring_call_is_still_wanted(purpose, household, acked, state, w
 class RingingModem:
     """A modem whose ring call the member answers and acknowledges with the key."""
 
+    speech_mechanism = "tts"  # how it says the alarm, as every modem tells its worker
+
     def __init__(self):
         self.rung: list[str] = []
 
     def keep_incoming(self, keep):
         pass
 
-    def ring(self, number, seconds, speech="", stop=None):
+    def ring(self, number, seconds, speech="", stop=None, ring_for=None):
         self.rung.append(number)
         return RingOutcome("acknowledged", 3.0, spoken=True)
 
@@ -504,6 +507,7 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
     try:
         workers = ModemWorkers({}, store, core.clock)
         assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
+        assert isinstance(store, CheckInStore)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
         assert isinstance(RosterView(store), RosterSource)

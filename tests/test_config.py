@@ -35,14 +35,18 @@ def test_example_config_is_valid_and_documents_every_key():
 
 
 def test_each_owner_declares_its_own_section_once():
+    from edgebox.adapters.audio.settings import SPEAKER_KEYS
     from edgebox.adapters.gpio.panel_keys import PANEL_KEYS
+    from edgebox.adapters.speech.settings import SPEECH_KEYS
     from edgebox.config import CORE_KEYS, Key, join_sections
     from edgebox.uplink.settings import UPLINK_KEYS
     from edgebox.web.settings import WEB_KEYS
-    for section, keys in (("panel", PANEL_KEYS), ("web", WEB_KEYS), ("uplink", UPLINK_KEYS)):
+    for section, keys in (("panel", PANEL_KEYS), ("speech", SPEECH_KEYS),
+                          ("speaker", SPEAKER_KEYS), ("web", WEB_KEYS), ("uplink", UPLINK_KEYS)):
         assert keys and all(key.startswith(section + ".") for key in keys)
         assert not any(key.startswith(section + ".") for key in CORE_KEYS)
-    assert list(KEYS) == [*CORE_KEYS, *PANEL_KEYS, *WEB_KEYS, *UPLINK_KEYS]
+    assert list(KEYS) == [*CORE_KEYS, *PANEL_KEYS, *SPEECH_KEYS, *SPEAKER_KEYS, *WEB_KEYS,
+                          *UPLINK_KEYS]
     with pytest.raises(ValueError, match="declared twice: web.listen"):
         join_sections(CORE_KEYS, WEB_KEYS, {"web.listen": Key(str, "")})
 
@@ -67,6 +71,9 @@ def test_defaults_fill_everything_but_the_port():
     (MINIMAL + "flow_control = 'xon'", "modems[1].flow_control", "none, rtscts, dsrdtr"),
     (MINIMAL + "[alarm]\nring_seconds = true", "alarm.ring_seconds", "must be"),
     (MINIMAL + "[alarm]\nring_seconds = 1000", "alarm.ring_seconds", "between 5 and 120"),
+    (MINIMAL + "[alarm]\nring_style = 'ring'", "alarm.ring_style", "one of call, flash"),
+    (MINIMAL + "[alarm]\nflash_seconds = 1", "alarm.flash_seconds", "between 3 and 30"),
+    (MINIMAL + "[alarm]\nflash_seconds = '8'", "alarm.flash_seconds", "must be"),
     (MINIMAL + "[box]\nlanguage = 'fr'", "box.language", "zh, en"),
     (MINIMAL + "[numbers]\noffice = ['12345']", "numbers.office", "not a valid number"),
     (MINIMAL + "[numbers]\noffice = [12345]", "numbers.office", "in quotes"),

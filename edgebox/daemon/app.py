@@ -10,16 +10,16 @@ import logging
 import os
 import queue
 import threading
-from functools import partial
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
-from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.call_speech import CallSpeech
+from edgebox.daemon.check_ins import CheckIns, check_in_settings
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.policy import AlarmPolicy, alarm_settings, reject_call
+from edgebox.daemon.policy import AlarmPolicy, alarm_settings
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.service import AlarmCore, Daemon, DiskFull, loop_settings, utc_now
 from edgebox.daemon.siren_control import SirenControl, siren_settings
@@ -58,16 +58,18 @@ def build_modems(config, events: queue.Queue) -> dict:
             modems[m.name] = SerialModem(
                 m.port, m.baudrate, m.flow_control, m.pin, config.modem_command_timeout,
                 config.modem_sms_timeout, name=m.name, events=events,
-                delivery_reports=config.modem_delivery_reports)
+                delivery_reports=config.modem_delivery_reports, audio_port=m.audio_port)
     return modems
 
 
 def build_workers(config, store, modems: dict, events: queue.Queue, clock,
                   stop: threading.Event) -> ModemWorkers:
-    """One worker per configured modem; what they learn comes back on ``events``."""
+    """One worker per configured modem; what they learn comes back on ``events``. They share
+    one speech cache: a sentence rung by two modems is rendered once."""
+    speech = CallSpeech.from_config(config)
     return ModemWorkers({
         settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
-                                   events)
+                                   events, speech)
         for settings in config.modems}, store, clock)
 
 
@@ -77,8 +79,7 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
     rosters = rosters if rosters is not None else RosterView(store)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
-                         partial(reject_call, store, workers, workers, clock), workers.wake)
+    check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
     timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
                          check_ins)
     alarms_settings = alarm_settings(config)
@@ -158,6 +159,8 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
                     build_core(config, store, workers, siren, clock), siren, events, stop,
                     clock=clock, services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
+    from edgebox.speaker.service import add_loudspeaker
+    add_loudspeaker(daemon, config, store, gpio, clock)  # [speaker]: a listener of the log
     report_full_disk(events, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))

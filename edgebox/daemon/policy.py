@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from edgebox.daemon.call_rejection import reject_call
 from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
@@ -25,26 +26,8 @@ from edgebox.domain import alarm, escalation
 from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
+from edgebox.domain.ring_plan import RingSettings
 from edgebox.domain.sms_commands import Report
-from edgebox.errors import ModemError
-
-
-def reject_call(store: AlarmStore, calls: CallControl, outbox: Outbox, clock: Clock,
-                modem: str, incident_id: int | None = None, wake: bool = False) -> None:
-    """Reject the call ringing on ``modem`` and log the outcome. ``wake``: a fan-out is
-    planned, so the workers are woken as soon as the port is free of the ATH, and claim their
-    first SMS while this logs (both wait for the store)."""
-    try:
-        calls.reject_call(modem)
-        event, data = "call_rejected", {"modem": modem}
-    except ModemError as exc:
-        event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
-    if wake:
-        outbox.wake()
-    # Logged with the next durable commit (the first SMS's record, as a rule): the alarm was
-    # committed before the call was touched, and a second wait for the disk here would hold up
-    # the worker's claim of the first SMS.
-    store.defer_event(clock(), event, incident_id, **data)
 
 
 @dataclass(frozen=True)
@@ -61,15 +44,19 @@ class AlarmSettings:
     forward_unknown_callers: bool
     unknown_notices_per_hour: int
     office: tuple[str, ...]
+    rings: RingSettings = RingSettings()  # the modems and ring settings the fan-out plan uses
 
 
 def alarm_settings(config) -> AlarmSettings:
+    voice = sum(m.voice for m in config.modems)
     return AlarmSettings(
         config.box_language, config.box_region, config.alarm_open_minutes,
         config.alarm_merge_seconds, config.alarm_enrich_seconds, config.alarm_own_call_seconds,
         config.alarm_ring_members, config.alarm_ring_order,
         config.alarm_forward_unknown_callers, config.alarm_unknown_notices_per_hour,
-        tuple(config.numbers_office))
+        tuple(config.numbers_office),
+        RingSettings(voice, len(config.modems) - voice, config.alarm_ring_style,
+                     config.alarm_ring_seconds, config.alarm_flash_seconds))
 
 
 class AlarmPolicy:
@@ -79,6 +66,9 @@ class AlarmPolicy:
         self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
         self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
         self.check_ins = check_ins
+        # Companions that answer some calls themselves (the loudspeaker's live voice from an
+        # authorised number): each says whether it took the call; none is an alarm's.
+        self.call_takers: list = []
 
     @property
     def roster(self):
@@ -87,6 +77,8 @@ class AlarmPolicy:
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        if any(take(call) for take in self.call_takers):
+            return
         if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
             return
         if call.same_call:
@@ -212,7 +204,7 @@ class AlarmPolicy:
                     drill: bool, confirm: str = "confirm") -> list:
         s = self.settings
         return alarm.plan_alarm(self.roster, group, caller, phone, s.language, s.ring_members,
-                                alarm_type, text, drill, s.ring_order, confirm)
+                                alarm_type, text, drill, s.ring_order, confirm, s.rings)
 
     def incident_notifying(self, household, now, told_only: bool = False
                            ) -> alarm.Incident | None:
@@ -224,7 +216,7 @@ class AlarmPolicy:
                       and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
-                d.household_id == household.id and d.purpose in ("alarm", "ring") and d.out
+                d.household_id == household.id and d.purpose in ("alarm", "ring", "flash") and d.out
                 for d in self.store.incident_deliveries(i.id))]
         return candidates[-1] if candidates else None
 

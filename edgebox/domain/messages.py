@@ -36,7 +36,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "withheld_caller": "【联防】有隐藏号码的来电于{time}呼叫报警器，无法得知来电人，请核实",
         "unknown_flood": "【联防】1小时内已有{count}个未登记号码呼叫报警器，此后1小时内只记录不再逐条转发，"
                          "请在面板查看记录",
-        "ring_speech": "紧急求助，{group}{caller}，{address}，请立即前往。确认前往请按1",
+        # Spoken into the ring call (the box's voice, or the modem's TTS); key 2 replays it.
+        "ring_speech": "紧急求助，{group}{caller}，{address}，{what}请立即前往。按1确认前往，按2再听一遍",
         "low_balance": "【联防】报警器{modem}话费余额仅{balance}元，请尽快充值",
         "modem_down": "【联防】报警器{modem}自{time}起无法工作，请尽快检查",
         "alarm_typed": "【联防】{label}！{group} {caller}（{address}）{risk}：{text} {dial}回复1确认",
@@ -86,8 +87,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
                            " who it was is unknown. Please check",
         "unknown_flood": "[Watch] {count} unregistered numbers called the alarm box within the hour;"
                          " for the next hour more are only logged, not texted. See the panel's log",
-        "ring_speech": "Emergency. {caller}, {address}, {group}, needs help now. "
-                       "Press 1 if you are coming",
+        "ring_speech": "Emergency. {caller}, {address}, {group}, {what}needs help now. "
+                       "Press 1 if you are coming, 2 to hear this again",
         "low_balance": "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon",
         "modem_down": "[Watch] Alarm box {modem} has not worked since {time}. Please check",
         "alarm_typed": "[Watch] {label}: {caller} ({address}){risk} {group}: {text} {dial}Reply 1",
@@ -152,7 +153,7 @@ def template_fields(template: str) -> set[str]:
 
 # Fields most alarms leave empty: a household nobody flagged, an alarm with no public number,
 # a box whose village is not configured. Rendering without them gives the plain words.
-OPTIONAL_FIELDS = {"risk": "", "dial": "", "village": ""}
+OPTIONAL_FIELDS = {"risk": "", "dial": "", "village": "", "what": ""}
 
 # Who is at risk, in the words of the SMS (the flags escalation.VULNERABLE_FLAGS names), in
 # this order when a household has several.

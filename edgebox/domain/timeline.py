@@ -10,13 +10,15 @@ from edgebox.domain.roster import Roster
 
 PURPOSE = {
     "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
+           "flash": "响一声",
            "unknown_forward": "转告村委", "all_clear": "解除短信", "update": "补充短信",
            "escalation_sms": "升级短信", "escalation_ring": "升级振铃", "office_notice": "值班室通知",
            "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信",
            "check_in": "报平安振铃", "check_in_missed": "请上门看看短信",
            "check_in_late": "已报平安短信"},
     "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
-           "ring": "ring call", "unknown_forward": "office notice", "all_clear": "all-clear SMS",
+           "ring": "ring call", "flash": "flash ring", "unknown_forward": "office notice",
+           "all_clear": "all-clear SMS",
            "update": "update SMS", "escalation_sms": "escalation SMS",
            "escalation_ring": "escalation ring", "office_notice": "office notice",
            "reply": "reply SMS", "broadcast": "broadcast SMS",
@@ -25,14 +27,33 @@ PURPOSE = {
 }
 CLOSE_REASON = {"zh": {"cancelled": "已取消", "expired": "已到时", "drill_over": "演练结束",
                        "checked_in": "已报平安", "day_over": "当天已过",
-                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组"},
+                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组",
+                       # why a live voice on the loudspeaker ended (edgebox.speaker.live_voice)
+                       "hung_up": "已挂断", "time_limit": "已到最长时间", "alarm": "让给报警",
+                       "wrong_pin": "密码错误", "locked": "密码错误次数过多，已锁定",
+                       "no_pin": "未输入密码", "audio_failed": "音频故障",
+                       "audio_ended": "音频中断", "error": "出错"},
                 "en": {"cancelled": "cancelled", "expired": "expired", "drill_over": "drill over",
                        "checked_in": "checked in", "day_over": "its day is over",
-                       "not_in_roster": "no longer in the roster", "no_group": "in no group"}}
+                       "not_in_roster": "no longer in the roster", "no_group": "in no group",
+                       "hung_up": "hung up", "time_limit": "time limit", "alarm": "an alarm came",
+                       "wrong_pin": "wrong PIN", "locked": "locked out after wrong PINs",
+                       "no_pin": "no PIN typed", "audio_failed": "audio failed",
+                       "audio_ended": "audio ended", "error": "error"}}
 CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call": "未报后来电"},
                 "en": {"ring": "answered the ring", "call": "called in",
                        "late_call": "called in late"}}
 WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
+# How a modem speaks into ring calls (adapters/modem/speech_out), for people.
+SPEECH = {"zh": {"ccmxplay": "本机合成语音，经模块文件播放", "qpsnd": "本机合成语音，经模块文件播放",
+                 "crec": "本机合成语音，经模块AMR文件播放", "pcm_port": "本机合成语音，经语音串口播放",
+                 "tts": "模块自带的文字转语音", "none": "只振铃，不播报（短信有全文）"},
+          "en": {"ccmxplay": "the box's voice, as a file the modem plays (AT+CCMXPLAY)",
+                 "qpsnd": "the box's voice, as a file the modem plays (AT+QPSND)",
+                 "crec": "the box's voice, as an AMR file the modem plays (AT+CREC)",
+                 "pcm_port": "the box's voice, as PCM on the modem's voice port",
+                 "tts": "the modem's own text-to-speech",
+                 "none": "ring only, no words (the SMS has them)"}}
 STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
           "en": {"delivered": "delivered", "failed": "not delivered"}}
 RING_RESULT = {
@@ -45,7 +66,10 @@ TEXT = {
     "zh": {
         "daemon_started": "报警服务启动：{households}户，{groups}个联防组",
         "daemon_stopped": "报警服务停止",
-        "modem_ready": "{modem} 就绪（{port}）",
+        "modem_ready": "{modem} 就绪（{port}），通话语音：{speech}",
+        "modem_speech": "{modem} 不再支持原有的通话语音方式，改为：{speech}",
+        "speech_prompt_saved": "村委上传了报警录音（{file}），报警电话改为播放录音",
+        "speech_prompt_removed": "村委删除了报警录音，报警电话改为播报合成语音",
         "modem_unavailable": "{modem} 不可用（第{attempt}次）：{error}",
         "modem_lost": "{modem} 断开：{reason}",
         "incident_opened": "来电报警：{who} 来自 {phone_display}",
@@ -77,6 +101,10 @@ TEXT = {
         "broadcast_refused": "拒绝广播（{reason}）：{sender}",
         "admin_change": "户长管理：{action} {detail}",
         "admin_pin_wrong": "户长管理密码错误：{phone_display}",
+        "live_started": "{phone_display} 开始用喇叭讲话",
+        "live_ended": "{phone_display} 的喇叭讲话结束（{reason}）",
+        "live_pin_wrong": "喇叭讲话密码错误：{phone_display}",
+        "live_refused": "拒绝 {phone_display} 用喇叭讲话（{reason}）",
         "admin_not_allowed": "{who} 不是中心户长，不能管理（{action}）",
         "admin_locked": "{phone_display} 密码错误次数过多，锁定到 {until}",
         "admin_refused": "户长管理未执行（{action}）：{reason}",
@@ -120,7 +148,12 @@ TEXT = {
     "en": {
         "daemon_started": "box started: {households} households in {groups} groups",
         "daemon_stopped": "box stopped",
-        "modem_ready": "{modem} ready on {port}",
+        "modem_ready": "{modem} ready on {port}; calls speak by {speech}",
+        "modem_speech": "{modem} refused its way of speaking into calls; now: {speech}",
+        "speech_prompt_saved": "the office uploaded a recorded prompt ({file}); "
+                               "alarm calls play it",
+        "speech_prompt_removed": "the office removed the recorded prompt; "
+                                 "alarm calls speak the sentence",
         "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
         "modem_lost": "{modem} lost: {reason}",
         "incident_opened": "alarm call from {who} on {phone_display}",
@@ -154,6 +187,10 @@ TEXT = {
         "broadcast_refused": "broadcast refused ({reason}): {sender}",
         "admin_change": "leader administration: {action} {detail}",
         "admin_pin_wrong": "wrong leader PIN from {phone_display}",
+        "live_started": "{phone_display} speaks live on the loudspeaker",
+        "live_ended": "{phone_display}'s live voice ended ({reason})",
+        "live_pin_wrong": "wrong loudspeaker PIN from {phone_display}",
+        "live_refused": "{phone_display} refused the loudspeaker ({reason})",
         "admin_not_allowed": "{who} is not a leader and may not administer ({action})",
         "admin_locked": "{phone_display} locked out after wrong PINs until {until}",
         "admin_refused": "leader administration not done ({action}): {reason}",
@@ -225,6 +262,7 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         "status": STATUS[lang].get(data.get("status"), data.get("status", "")),
         "reason": CLOSE_REASON[lang].get(data.get("reason"), data.get("reason", "")),
         "how": CHECK_IN_HOW[lang].get(data.get("how"), data.get("how", "")),
+        "speech": SPEECH[lang].get(data.get("speech"), data.get("speech", "?")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }

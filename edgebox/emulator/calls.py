@@ -32,8 +32,10 @@ class Callee:
     answer_after: float | None = None  # seconds of alerting before they pick up; None: never
     busy: bool = False
     hangup_after: float | None = None  # seconds after answering that they hang up; None: never
-    press: str | None = None  # the key they press after answering ("1" acknowledges)
-    press_after: float = 0.0  # seconds after answering that they press it
+    # The keys they press after answering, one after another ("1" acknowledges; "21": they
+    # ask to hear the message again, then acknowledge).
+    press: str | None = None
+    press_after: float = 0.0  # seconds after answering (and between keys) that they press
 
 
 @dataclass
@@ -69,8 +71,9 @@ class CallDesk:
     def set_callee(self, number: str, answer_after: float | None = None, busy: bool = False,
                    hangup_after: float | None = None, press: str | None = None,
                    press_after: float = 0.0) -> None:
-        if press is not None and (len(press) != 1 or press not in "0123456789*#ABCD"):
-            raise ValueError("press must be one DTMF key: 0-9, *, #, A-D")
+        if press is not None and (not press or any(key not in "0123456789*#ABCD"
+                                                   for key in press)):
+            raise ValueError("press must be DTMF keys: 0-9, *, #, A-D")
         if press_after < 0:
             raise ValueError("press_after must not be negative")
         self._callees[canonical_number(number, self.engine.profile.country_code)] = Callee(
@@ -91,8 +94,11 @@ class CallDesk:
         call = Call(call_id, MOBILE_TERMINATED, number, INCOMING, self.engine.clock(),
                     ring_limit=rings, ring_interval=ring_interval)
         if self.current is not None:
-            if (self.current.direction == MOBILE_ORIGINATED and self.waiting is None
-                    and self.engine.settings.ccwa):
+            # Call waiting during any call in progress: one the box placed, or one it answered
+            # (a live voice on the loudspeaker), 3GPP TS 22.083.
+            in_progress = (self.current.direction == MOBILE_ORIGINATED
+                           or self.current.state == ACTIVE)
+            if in_progress and self.waiting is None and self.engine.settings.ccwa:
                 call.state = WAITING
                 self.waiting = call
                 self._announce_waiting(call)
@@ -218,9 +224,10 @@ class CallDesk:
         call.timers = []
         if not self.engine.profile.early_connect:  # an early-connect module said it already
             self._connected_line(call)
-        if callee.press is not None:
+        for index, key in enumerate(callee.press or ""):
             call.timers.append(self.engine.timers.schedule(
-                callee.press_after, lambda: self._callee_presses(call, callee.press)))
+                callee.press_after * (index + 1),
+                lambda key=key: self._callee_presses(call, key)))
         if callee.hangup_after is not None:
             call.timers.append(self.engine.timers.schedule(callee.hangup_after,
                                                            lambda: self._callee_hangs_up(call)))
@@ -245,6 +252,7 @@ class CallDesk:
         call.cancel_timers()
         call.state = ACTIVE
         call.answered_at = self.engine.clock()
+        self.engine.services["caller_audio"].answered(call)  # a caller who types and speaks
         return True
 
     def hang_up(self) -> None:
@@ -282,11 +290,12 @@ class CallDesk:
         call.cancel_timers()
         self.current = None
         self.engine.services["voice"].call_ended()
+        self.engine.services["caller_audio"].call_ended()
         now = self.engine.clock()
         if call.direction == MOBILE_TERMINATED:
             self._log_received(call, outcome)
-            return
-        self._log_placed(call, outcome, now)
+        else:
+            self._log_placed(call, outcome, now)
         if self.waiting is not None and outcome != "dropped":
             # Our call is over: the waiting caller now rings the box as any incoming call.
             waiting, self.waiting = self.waiting, None

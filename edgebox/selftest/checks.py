@@ -18,6 +18,7 @@ from pathlib import Path
 from edgebox import __built__
 from edgebox.adapters.modem import readings
 from edgebox.errors import EdgeboxError
+from edgebox.selftest.speech_check import check_speech
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 WEAK_SIGNAL, NO_SIGNAL = 10, 5  # CSQ rssi: 10 is about -93 dBm, 5 about -103 dBm
@@ -109,6 +110,8 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
                        "Power-cycle the modem (unplug it for 10 s). A SIM800 on the UART needs "
                        "the right baud rate and its TX/RX crossed.")]
     results.append(Result(f"{label} answering", PASS, f"{maker} {model}".strip()))
+    results.append(Result(f"{label} speech in calls", *check_speech(
+        probe, maker, model, config, settings.audio_port)))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')
@@ -286,3 +289,24 @@ def check_buttons(config) -> Result | None:
                       "switch to 3.3 V.")
     return Result("buttons", PASS, f"{len(wired)} button(s) read released: "
                   f"{', '.join(f'{n} (GPIO {p})' for n, p in wired.items())}")
+
+
+def check_speaker(config) -> Result:
+    """The loudspeaker's audio device: listed by ``aplay -l`` (alsa backend), or simulated.
+    Nothing is played: the selftest may run at night; ``edgebox speaker test`` plays."""
+    if not config.speaker_enabled:
+        return Result("loudspeaker", SKIP, "not enabled (speaker.enabled)")
+    if config.speaker_backend != "alsa":
+        return Result("loudspeaker", SKIP, "simulated (speaker.backend is 'simulated'): "
+                      f"what would play is written to {config.speaker_simulated_file}")
+    from edgebox.adapters.audio import AudioError, list_playback_devices
+    try:
+        devices = list_playback_devices()
+    except (AudioError, OSError) as exc:
+        return Result("loudspeaker", FAIL, str(exc), "apt-get install alsa-utils")
+    if not devices:
+        return Result("loudspeaker", FAIL, "aplay -l lists no sound card",
+                      "Pi 3/4: dtparam=audio=on in config.txt for the 3.5 mm jack; Pi 5: "
+                      "plug in the USB sound card")
+    return Result("loudspeaker", PASS, f"device {config.speaker_device}; cards: "
+                  + "; ".join(devices), "Play a test with `edgebox speaker test`.")
