@@ -291,7 +291,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.readmodels.incident_report import local
     from edgebox.domain.alarm import alarm_label
-    from edgebox.domain.timeline import CLOSE_REASON
+    from edgebox.domain.timeline import close_reason
     from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
@@ -302,8 +302,8 @@ def incidents_list(config_path: str, limit: int) -> None:
     groups = {g.id: g.name for g in roster.groups}
     for row in found:
         reason = row["closed_reason"] or "closed"
-        state = "open" if row["state"] == "open" else CLOSE_REASON.get(
-            config.box_language, CLOSE_REASON["zh"]).get(reason, reason)
+        state = "open" if row["state"] == "open" else close_reason(
+            config.box_language, reason)
         click.echo(f"#{row['id']:<5} {local(row['opened_at'])}  "
                    f"{groups.get(row['group_id'], row['group_id'])}  "
                    f"{names.get(row['caller_household_id'], row['caller_household_id'])}  "

@@ -20,6 +20,7 @@ from edgebox.daemon.app import build_daemon
 from edgebox.demo.village import VILLAGE, build_village, escalation_numbers
 from edgebox.domain.timeline import describe
 from edgebox.emulator import EmulatorServer, Latency
+from edgebox.i18n import N_, table, words as words_in
 from edgebox.store import SqliteStore
 from edgebox.store.times import utc_now
 
@@ -30,18 +31,16 @@ RING_SECONDS = 1.2
 SIREN_SECONDS = 3
 DEADLINE_SECONDS = 50
 
-WORDS = {
-    "zh": {"title": "十户联防 演示：{village}，{groups}个联防组，{households}户",
-           "call": "{name}（{group}，{address}）拨打报警器",
-           "ack": "{name} 回复“{text}”",
-           "summary": "小结", "relay": "警报继电器",
-           "ok": "全部送达", "bad": "有未完成的发送"},
-    "en": {"title": "Joint-defence demo: {village}, {groups} groups, {households} households",
-           "call": "{name} ({group}, {address}) calls the box",
-           "ack": "{name} replies \"{text}\"",
-           "summary": "Summary", "relay": "siren relay",
-           "ok": "everything delivered", "bad": "some deliveries did not complete"},
-}
+WORDS = table(
+    "demo.",
+    N_("demo.title", "Joint-defence demo: {village}, {groups} groups, {households} households"),
+    N_("demo.call", "{name} ({group}, {address}) calls the box"),
+    N_("demo.ack", "{name} replies \"{text}\""),
+    N_("demo.summary", "Summary"),
+    N_("demo.relay", "siren relay"),
+    N_("demo.ok", "everything delivered"),
+    N_("demo.bad", "some deliveries did not complete"),
+)
 ACK_TEXTS = ("1", "收到，马上到")
 
 
@@ -74,7 +73,7 @@ on_seconds = {SIREN_SECONDS}
 
 def run_demo(as_json: bool = False, lang: str = "zh", out=None) -> bool:
     out = out or sys.stdout
-    words = WORDS[lang]
+    words = words_in(lang, "demo.", WORDS)
     roster = build_village()
     office = list(escalation_numbers().office_numbers)
     with tempfile.TemporaryDirectory(prefix="edgebox-demo-") as tmp:
