@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
-from edgebox.i18n import N_, catalogue, language, table
+from edgebox.i18n import N_, table, word
 
 PURPOSE = table(
     "purpose.",
@@ -160,7 +160,7 @@ def coded(lang: str, prefix: str, words: dict[str, str], code) -> str:
     english = words.get(code)
     if english is None:
         return "" if code is None else str(code)
-    return catalogue(language(lang)).pgettext(prefix + code, english)
+    return word(lang, prefix + code, english)
 
 
 def close_reason(lang: str, code: str | None) -> str:
@@ -169,14 +169,13 @@ def close_reason(lang: str, code: str | None) -> str:
 
 def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
     """The event in one line of words; unknown kinds fall back to their name and data."""
-    words = catalogue(language(lang))
     data = dict(event.get("data") or {})
     name = f"{event['kind']}/{data.get('kind')}"
     if name not in TEXT:
         name = event["kind"]
     if name not in TEXT:
         return f"{event['kind']} {data}"
-    template = words.pgettext(f"log.{name}", TEXT[name])
+    template = word(lang, f"log.{name}", TEXT[name])
     household_id = data.get("household")
     who = ""
     if roster is not None and household_id:
@@ -186,10 +185,10 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
             who = household_id
     fields = {
         **data,
-        "who": who or words.pgettext("who.unregistered", WHO["unregistered"]),
+        "who": who or word(lang, "who.unregistered", WHO["unregistered"]),
         "phone_display": display(data.get("phone", "")),
         "number_display": display(data.get("number", "")) or (
-            words.pgettext("who.withheld", WHO["withheld"]) if data.get("withheld") else "?"),
+            word(lang, "who.withheld", WHO["withheld"]) if data.get("withheld") else "?"),
         "purpose": coded(lang, "purpose.", PURPOSE, data.get("purpose", "")),
         "result": coded(lang, "ring.", RING_RESULT, data.get("result", "")),
         "status": coded(lang, "report.", STATUS, data.get("status", "")),

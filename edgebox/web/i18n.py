@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from edgebox.i18n import LANGUAGES as LANGS
-from edgebox.i18n import N_, catalogue, language, table
+from edgebox.i18n import N_, table, word
 
 WORDS = table(
     "web.",
@@ -290,10 +290,8 @@ WORDS = table(
 
 
 def translator(lang: str):
-    words = catalogue(language(lang))
-
     def t(key: str, **fields: object) -> str:
         english = WORDS.get(key)
-        text = words.pgettext(f"web.{key}", english) if english is not None else key
+        text = word(lang, f"web.{key}", english) if english is not None else key
         return text.format(**fields) if fields else text
     return t
