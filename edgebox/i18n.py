@@ -64,3 +64,28 @@ def word(lang: str | None, key: str, english: str) -> str:
 def words(lang: str | None, prefix: str, entries: dict[str, str]) -> dict[str, str]:
     """A whole ``table`` in ``lang``: for code that hands a dictionary of words on."""
     return {name: word(lang, prefix + name, english) for name, english in entries.items()}
+
+
+class Text(str):
+    """A message made where the language is not known (a roster problem found while parsing
+    a sheet, a phone number refused): a ``str`` holding its English, as logs and exceptions
+    want it, that remembers its key and fields so a screen can ``say`` it in its own language.
+    ``Text(key, english, **fields)`` is marked for extraction like ``N_`` (``Text:1c,2``)."""
+
+    key: str
+    english: str
+    fields: dict
+
+    def __new__(cls, key: str, english: str, **fields: object) -> "Text":
+        made = super().__new__(cls, english.format(**fields))
+        made.key, made.english, made.fields = key, english, fields
+        return made
+
+    def say(self, lang: str | None) -> str:
+        values = {name: say(value, lang) for name, value in self.fields.items()}
+        return word(lang, self.key, self.english).format(**values)
+
+
+def say(value: object, lang: str | None) -> str:
+    """``value`` in ``lang``: a ``Text`` in its words, anything else as it is."""
+    return value.say(lang) if isinstance(value, Text) else str(value)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "edgebox"
 PO = i18n.LOCALE_DIR / "zh" / "LC_MESSAGES" / "edgebox.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"N_": ((1, "c"), 2)}
+KEYWORDS = {"N_": ((1, "c"), 2), "Text": ((1, "c"), 2)}
 
 
 def _catalogue():

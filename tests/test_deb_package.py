@@ -193,7 +193,7 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
             (box.path / "tmp/emulator.log").read_text()
         imported = box.sh(f"edgebox roster import /usr/share/doc/edgebox/roster.example.csv "
                           f"--config {CONFIG}")
-        assert "imported 51 households in 4 groups" in imported.stdout
+        assert "已导入51户，4个联防组" in imported.stdout
         code, checks, report = selftest(box)
         assert code == 0 and report["passed"], report
         assert checks["modem main answering"]["status"] == "pass"

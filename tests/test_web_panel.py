@@ -233,7 +233,7 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     answer = client.post("/roster/import", data={"csrf": csrf},
                          files={"sheet": ("村.xlsx", xlsx(bad), "application/octet-stream")})
     assert answer.status_code == 400
-    assert "line 3 (电话)" in answer.text and "138001" in answer.text
+    assert "第3行（电话）：“138001”位数不对" in answer.text
     assert len(store.load_roster().households) == 6  # nothing saved
     good = [list(r) for r in SHEET_ROWS]
     good[1][3] = 13800138011  # a phone typed into a number cell

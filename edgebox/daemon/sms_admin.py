@@ -45,6 +45,8 @@ class AdminSettings:
     broadcasters: frozenset[str]  # who may broadcast by SMS
     broadcasts_per_hour: int
     box_numbers: frozenset[str]  # never a household's: office, township, the modems' own
+    # the township's numbers: a broadcast from one is signed by the township, not the village
+    township: frozenset[str] = frozenset()
 
 
 def admin_settings(config) -> AdminSettings:
@@ -55,7 +57,8 @@ def admin_settings(config) -> AdminSettings:
                   or (config.numbers_office + config.numbers_township)),
         config.broadcast_max_per_hour,
         frozenset({*config.numbers_office, *config.numbers_township,
-                   *(m.number for m in config.modems if m.number)}))
+                   *(m.number for m in config.modems if m.number)}),
+        frozenset(config.numbers_township))
 
 
 class SmsAdministration:
@@ -114,7 +117,8 @@ class SmsAdministration:
             group_id = named
         households = (self.roster.members(group_id) if group_id
                       else list(self.roster.households))
-        message = render(lang, "broadcast", text=text)
+        signed = "broadcast_township" if sender in self.settings.township else "broadcast"
+        message = render(lang, signed, text=text)
         phones = dict.fromkeys((p, h.id) for h in households for p in h.phones)
         plan = [alarm.PlannedDelivery(alarm.SMS, p, h, "broadcast", message,
                                       alarm.PRIORITY["broadcast"]) for p, h in phones]

@@ -12,13 +12,14 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
 from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_daemon
 from edgebox.demo.village import VILLAGE, build_village, escalation_numbers
-from edgebox.domain.timeline import describe
+from edgebox.domain.timeline import contacts_of, describe
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.i18n import N_, table, words as words_in
 from edgebox.store import SqliteStore
@@ -40,6 +41,24 @@ WORDS = table(
     N_("demo.relay", "siren relay"),
     N_("demo.ok", "everything delivered"),
     N_("demo.bad", "some deliveries did not complete"),
+)
+# The summary's lines, by the keys of its JSON (which stay as they are for scripts).
+SUMMARY = table(
+    "demo_summary.",
+    N_("demo_summary.incidents", "alarms"),
+    N_("demo_summary.sms_sent", "SMS sent"),
+    N_("demo_summary.calls_placed", "ring calls made"),
+    N_("demo_summary.acks", "acknowledgements"),
+    N_("demo_summary.failures", "failed deliveries"),
+    N_("demo_summary.pending", "still to send"),
+    N_("demo_summary.emulator_sms", "SMS the network carried"),
+    N_("demo_summary.emulator_calls", "calls the network carried"),
+    N_("demo_summary.delivery_reports", "delivery reports"),
+    N_("demo_summary.reports_unmatched", "reports matching no SMS"),
+    N_("demo_summary.caller_rejected_after_s", "caller hung up on after (s)"),
+    N_("demo_summary.siren_on_s", "siren sounded (s)"),
+    N_("demo_summary.events", "events logged"),
+    N_("demo_summary.duration_s", "story took (s)"),
 )
 ACK_TEXTS = ("1", "收到，马上到")
 
@@ -88,12 +107,13 @@ def run_demo(as_json: bool = False, lang: str = "zh", out=None) -> bool:
             config = _demo_config(workdir, emulator.link, lang, office)
             gpio = SimulatedGPIO()
             daemon = build_daemon(config, gpio=gpio)
-            return _play(daemon, emulator, gpio, roster, words, lang, as_json, out)
+            contacts = contacts_of(config.numbers_office, config.numbers_township)
+            return _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out)
         finally:
             emulator.stop()
 
 
-def _play(daemon, emulator, gpio, roster, words, lang, as_json, out) -> bool:
+def _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out) -> bool:
     print(words["title"].format(village=VILLAGE, groups=len(roster.groups),
                                 households=len(roster.households)), file=out)
     started = [None]
@@ -103,7 +123,7 @@ def _play(daemon, emulator, gpio, roster, words, lang, as_json, out) -> bool:
         if started[0] is None:
             return
         with printed:
-            print(f"  +{time.monotonic() - started[0]:5.1f}s  {describe(event, roster, lang)}",
+            print(f"  +{time.monotonic() - started[0]:5.1f}s  {describe(event, roster, lang, contacts)}",
                   file=out, flush=True)
 
     daemon.store.subscribe(show)
@@ -138,7 +158,7 @@ def _play(daemon, emulator, gpio, roster, words, lang, as_json, out) -> bool:
     finally:
         daemon.stop()
     summary = _summary(store, emulator, gpio, daemon.siren.pin, started[0])
-    _print_summary(summary, words, out)
+    _print_summary(summary, words, lang, out)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False), file=out)
     return summary["failures"] == 0 and summary["pending"] == 0
@@ -172,9 +192,17 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
     }
 
 
-def _print_summary(summary: dict, words: dict, out) -> None:
+def _print_summary(summary: dict, words: dict, lang: str, out) -> None:
     print(f"\n{words['summary']}:", file=out)
+    labels = words_in(lang, "demo_summary.", SUMMARY)
+    width = max(_display_width(label) for label in labels.values()) + 2
     for key, value in summary.items():
-        print(f"  {key:<24} {value}", file=out)
+        label = labels.get(key, key)
+        print(f"  {label}{' ' * (width - _display_width(label))}{value}", file=out)
     verdict = words["ok"] if summary["failures"] == 0 and summary["pending"] == 0 else words["bad"]
     print(f"  => {verdict}", file=out, flush=True)
+
+
+def _display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for a Chinese character, so the values line up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

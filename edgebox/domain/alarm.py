@@ -16,6 +16,7 @@ from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits
 from edgebox.domain.roster import Group, Household, Roster
+from edgebox.i18n import N_, table, word
 
 SMS, CALL = "sms", "call"
 
@@ -107,8 +108,23 @@ def ring_order(members: list[Household], leader_id: str | frozenset[str],
     return sorted(members, key=lambda h: (h.id not in leaders, "able_helper" not in h.flags))
 
 
-def alarm_label(alarm_type: str, lang: str) -> str:
-    return ALARM_TYPES.get(alarm_type, ALARM_TYPES["other"])[lang if lang == "en" else "zh"]
+# What each alarm type is called in its SMS, timeline and reports.
+ALARM_LABELS = table(
+    "alarm_type.",
+    N_("alarm_type.call", "EMERGENCY"),
+    N_("alarm_type.other", "EMERGENCY"),
+    N_("alarm_type.fire", "FIRE"),
+    N_("alarm_type.thief", "THIEF"),
+    N_("alarm_type.medical", "MEDICAL"),
+    N_("alarm_type.flood", "FLOOD"),
+    N_("alarm_type.drill", "DRILL"),
+    N_("alarm_type.check_in", "missed check-in"),
+)
+
+
+def alarm_label(alarm_type: str | None, lang: str) -> str:
+    name = alarm_type if alarm_type in ALARM_LABELS else "other"
+    return word(lang, f"alarm_type.{name}", ALARM_LABELS[name])
 
 
 def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "call",

@@ -57,6 +57,8 @@ TEMPLATES = table(
        " tel {phone}"),
     N_("sms.dial", "Call {call}. "),
     N_("sms.broadcast", "[Village] {text}"),
+    # a broadcast the township sent: signed by it, not by the village office
+    N_("sms.broadcast_township", "[Township] {text}"),
     N_("sms.broadcast_confirm",
        "[Watch] Broadcast queued: {households} households, {messages} SMS"),
     N_("sms.refused", "[Watch] Not done: {reason}"),

@@ -5,6 +5,7 @@ the uploader will ship and what the demo shows.
 """
 from __future__ import annotations
 
+from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
 from edgebox.i18n import N_, table, word
@@ -49,6 +50,32 @@ WHO = table(
     "who.",
     N_("who.withheld", "withheld number"),
     N_("who.unregistered", "unregistered"),
+    # the numbers of the box's config ([numbers] office, township) the ladder texts and rings
+    N_("who.office", "village office"),
+    N_("who.township", "township"),
+)
+
+# What a modem reports of its network registration and SIM (modem_health).
+MODEM_STATE = table(
+    "modem_state.",
+    N_("modem_state.home", "home network"),
+    N_("modem_state.roaming", "roaming"),
+    N_("modem_state.searching", "searching"),
+    N_("modem_state.denied", "denied"),
+    N_("modem_state.not_registered", "not registered"),
+    N_("modem_state.unknown", "unknown"),
+    # the state a modem's worker last reported (readmodels.modem_status)
+    N_("modem_state.ready", "ready"),
+    N_("modem_state.unavailable", "unavailable"),
+    N_("modem_state.lost", "lost"),
+    N_("modem_state.out of service", "out of service"),
+    N_("modem_state.recovering", "recovering"),
+    N_("modem_state.resetting", "resetting"),
+    N_("modem_state.never seen", "never seen"),
+    N_("modem_state.READY", "ready"),
+    N_("modem_state.SIM PIN", "waiting for its PIN"),
+    N_("modem_state.SIM PUK", "locked (PUK needed)"),
+    N_("modem_state.NOT INSERTED", "not inserted"),
 )
 STATUS = table(
     "report.",
@@ -73,6 +100,8 @@ TEXT = table(
     N_("log.modem_unavailable", "{modem} unavailable (try {attempt}): {error}"),
     N_("log.modem_lost", "{modem} lost: {reason}"),
     N_("log.incident_opened", "alarm call from {who} on {phone_display}"),
+    # an alarm raised by SMS ("火 厨房着火"): not a call
+    N_("log.incident_opened/sms", "{label} alarm by SMS from {who} on {phone_display}"),
     N_("log.incident_opened/check_in",
        "missed check-in: {who}; leader and neighbours asked to look in"),
     N_("log.check_in_due", "{who}: check-in time ({time}), ringing"),
@@ -90,7 +119,7 @@ TEXT = table(
        "{modem} was ringing out when {number_display} called (call waiting); rejected"
        " and handled as any call"),
     N_("log.incident_joined", "another household of the group called; joined to this alarm"),
-    N_("log.incident_enriched", "the caller's SMS says what is happening: {alarm_type}"),
+    N_("log.incident_enriched", "the caller's SMS says what is happening: {label}"),
     N_("log.incident_message", "SMS from {who}: \"{text}\""),
     N_("log.neighbour_alarm", "{who} has an emergency of their own: alarm #{incident}"),
     N_("log.escalated", "nobody acknowledged: escalation step {escalation_step}"),
@@ -167,8 +196,16 @@ def close_reason(lang: str, code: str | None) -> str:
     return coded(lang, "closed.", CLOSE_REASON, code)
 
 
-def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
-    """The event in one line of words; unknown kinds fall back to their name and data."""
+def contacts_of(office: tuple[str, ...] = (), township: tuple[str, ...] = ()) -> dict[str, str]:
+    """{E.164 phone: "office" | "township"}: who the box's own numbers are, for ``describe``."""
+    return {**{phone: "township" for phone in township}, **{phone: "office" for phone in office}}
+
+
+def describe(event: dict, roster: Roster | None, lang: str = "zh",
+             contacts: dict[str, str] | None = None) -> str:
+    """The event in one line of words; unknown kinds fall back to their name and data.
+    ``contacts`` (``contacts_of``) names the office's and township's numbers, which are in
+    no household."""
     data = dict(event.get("data") or {})
     name = f"{event['kind']}/{data.get('kind')}"
     if name not in TEXT:
@@ -185,7 +222,7 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
             who = household_id
     fields = {
         **data,
-        "who": who or word(lang, "who.unregistered", WHO["unregistered"]),
+        "who": who or _contact(lang, (contacts or {}).get(data.get("phone") or data.get("number"))),
         "phone_display": display(data.get("phone", "")),
         "number_display": display(data.get("number", "")) or (
             word(lang, "who.withheld", WHO["withheld"]) if data.get("withheld") else "?"),
@@ -194,6 +231,9 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         "status": coded(lang, "report.", STATUS, data.get("status", "")),
         "reason": close_reason(lang, data.get("reason", "")),
         "how": coded(lang, "check_in_how.", CHECK_IN_HOW, data.get("how", "")),
+        "label": alarm_label(data.get("alarm_type"), lang),
+        "registration": coded(lang, "modem_state.", MODEM_STATE, data.get("registration")),
+        "sim": coded(lang, "modem_state.", MODEM_STATE, data.get("sim")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }
@@ -201,6 +241,11 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         return template.format_map(_Unknown(fields))
     except (IndexError, ValueError):
         return f"{event['kind']} {data}"
+
+
+def _contact(lang: str, role: str | None) -> str:
+    role = role if role in ("office", "township") else "unregistered"
+    return word(lang, f"who.{role}", WHO[role])
 
 
 class _Unknown(dict):

@@ -56,7 +56,8 @@ def local(text: str) -> str:
     return parse_utc(text).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
+def report_lines(record: dict, roster: Roster, lang: str = "zh",
+                 contacts: dict[str, str] | None = None) -> list[str]:
     """``record`` is an incident row with its ``deliveries``, ``acks`` and ``events``
     (edgebox.readmodels.queries.incident); the report in the box's language."""
     w = words(lang, "incident_report.", WORDS)
@@ -100,7 +101,7 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     for event in record["events"]:
         at = parse_utc(event["at"])
         lines.append(f"  {offset((at - opened).total_seconds()):>9}  "
-                     f"{at.astimezone().strftime('%H:%M:%S')}  {describe(event, roster, lang)}")
+                     f"{at.astimezone().strftime('%H:%M:%S')}  {describe(event, roster, lang, contacts)}")
 
     lines += ["", f"{w['summary']}:"]
     for kind, key in (("sms", "sms"), ("call", "calls")):

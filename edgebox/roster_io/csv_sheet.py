@@ -37,6 +37,7 @@ from edgebox.domain.roster import (
     parse_flag,
 )
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 
 
 @dataclass(frozen=True)
@@ -241,9 +242,10 @@ def _shorten(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _line_list(lines: list[int]) -> str:
+def _line_list(lines: list[int]) -> Text:
     """'lines 3 and 9', 'lines 3, 5 and 9' for two or more lines."""
-    return "lines " + ", ".join(str(n) for n in lines[:-1]) + f" and {lines[-1]}"
+    return Text("roster.lines", "lines {first} and {last}",
+                first=", ".join(str(n) for n in lines[:-1]), last=lines[-1])
 
 
 class _SheetReader:
@@ -404,7 +406,7 @@ class _SheetReader:
                 try:
                     phone = phones.normalise(token, self.region)
                 except phones.PhoneNumberError as exc:
-                    self._add(line, key, str(exc))
+                    self._add(line, key, exc.args[0])
                     continue
                 if phone not in found:  # the same number typed twice in one cell is harmless
                     found.append(phone)
@@ -493,16 +495,22 @@ class _SheetReader:
             first_line = group_rows[0].line
             size = len(group_rows)
             if not GROUP_MIN_HOUSEHOLDS <= size <= GROUP_MAX_HOUSEHOLDS:
-                self._add(first_line, "group", f"group {name} has {size} "
-                          f"household{'s' * (size != 1)} (a group needs "
-                          f"{GROUP_MIN_HOUSEHOLDS}-{GROUP_MAX_HOUSEHOLDS})")
+                needs = dict(name=name, size=size, low=GROUP_MIN_HOUSEHOLDS,
+                             high=GROUP_MAX_HOUSEHOLDS)
+                self._add(first_line, "group", Text(
+                    "roster.group_size_one", "group {name} has {size} household (a group needs "
+                    "{low}-{high})", **needs) if size == 1 else Text(
+                    "roster.group_size", "group {name} has {size} households (a group needs "
+                    "{low}-{high})", **needs))
             leaders = [row for row in group_rows if name in row.leads]
             if not leaders:
-                self._add(first_line, "leader", f"group {name} has no leader; mark one of its "
-                          "households 是")
+                self._add(first_line, "leader", Text(
+                    "roster.no_leader", "group {name} has no leader; mark one of its "
+                    "households 是", name=name))
             elif len(leaders) > 1:
-                self._add(leaders[0].line, "leader", f"group {name} has {len(leaders)} leaders "
-                          f"({_line_list([row.line for row in leaders])})")
+                self._add(leaders[0].line, "leader", Text(
+                    "roster.leaders", "group {name} has {count} leaders ({lines})", name=name,
+                    count=len(leaders), lines=_line_list([row.line for row in leaders])))
             else:
                 groups.append(Group(
                     id=name, name=name, leader_id=leaders[0].id,
@@ -513,11 +521,16 @@ class _SheetReader:
     # -- problems -------------------------------------------------------------------------------
 
     def _add(self, line: int, key: str | None, text: str) -> None:
+        """A problem on ``line`` (in column ``key``): a ``Text`` says itself in the reader's
+        language (edgebox.i18n.say); the rest are English only so far."""
         if key is None:
-            self.problems.append(_Problem(line, f"line {line}: {text}"))
+            self.problems.append(_Problem(line, Text("roster.problem", "line {line}: {text}",
+                                                     line=line, text=text)))
         else:
             label = self.labels.get(key, key)
-            self.problems.append(_Problem(line, f"line {line} ({label}): {text}"))
+            self.problems.append(_Problem(line, Text(
+                "roster.problem_in", "line {line} ({column}): {text}", line=line,
+                column=label, text=text)))
 
     def _raise(self) -> None:
         if not self.problems:
@@ -525,9 +538,10 @@ class _SheetReader:
         ordered = [p.text for p in sorted(self.problems, key=lambda p: p.line)]
         if len(ordered) > MAX_REPORTED_PROBLEMS:
             hidden = len(ordered) - MAX_REPORTED_PROBLEMS
-            ordered = ordered[:MAX_REPORTED_PROBLEMS] + [
-                f"… and {hidden} more problems; fix the ones above and import again"
-            ]
+            ordered = ordered[:MAX_REPORTED_PROBLEMS] + [Text(
+                "roster.more_problems",
+                "… and {hidden} more problems; fix the ones above and import again",
+                hidden=hidden)]
         raise RosterError(ordered)
 
 

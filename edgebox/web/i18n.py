@@ -286,7 +286,39 @@ WORDS = table(
     N_("web.audit_duty_added", "put an officer on duty"),
     N_("web.audit_duty_removed", "took an officer off duty"),
     N_("web.hub_time_zone", "times in {zone}"),
+    # The alarm page: its deliveries' table and the cancel's question.
+    N_("web.household_id", "Id"),
+    N_("web.delivery_kind", "How"),
+    N_("web.delivery_purpose", "What"),
+    N_("web.delivery_to", "To"),
+    N_("web.delivery_report", "Delivery report"),
+    N_("web.delivery_updated", "Updated"),
+    N_("web.delivery_sms", "SMS"),
+    N_("web.delivery_call", "ring call"),
+    N_("web.delivery_pending", "waiting"),
+    N_("web.delivery_sending", "sending"),
+    N_("web.delivery_sent", "sent"),
+    N_("web.delivery_failed", "failed"),
+    N_("web.delivery_cancelled", "called off"),
+    N_("web.cancel_confirm", "Call this alarm off? Everyone told gets the all-clear SMS."),
 )
+
+
+def coder(lang: str):
+    """``said(table, code)``: a stored code (a delivery's purpose, a modem's state, a delivery
+    report's status, an office or township number's role) in the office's words."""
+    from edgebox.domain import timeline
+    tables = {"purpose": ("purpose.", timeline.PURPOSE),
+              "modem": ("modem_state.", timeline.MODEM_STATE),
+              "report": ("report.", timeline.STATUS),
+              "who": ("who.", timeline.WHO)}
+
+    def said(table_name: str, code) -> str:
+        if code is None:
+            return ""
+        prefix, words = tables[table_name]
+        return timeline.coded(lang, prefix, words, code)
+    return said
 
 
 def translator(lang: str):

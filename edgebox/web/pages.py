@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from edgebox.i18n import say
 from edgebox.login_limit import LoginLimiter
 from edgebox.web.auth import COOKIE, Sessions, same_token
 from edgebox.web.guard import BodyTooLarge, read_form
-from edgebox.web.i18n import LANGS, translator
+from edgebox.web.i18n import LANGS, coder, translator
 from edgebox.web.live import LiveEvents
 from edgebox.web.settings import WebSettings
 
@@ -57,7 +58,8 @@ ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     session = request.state.session
     html = ENV.get_template(template).render(
-        t=translator(session.lang), lang=session.lang, csrf=session.csrf,
+        t=translator(session.lang), said=coder(session.lang),
+        say=lambda text: say(text, session.lang), lang=session.lang, csrf=session.csrf,
         logged_in=session.logged_in, path=request.url.path, **values)
     return HTMLResponse(html, status_code=status)
 
