@@ -192,6 +192,20 @@ def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
         (a.action_id, a.kind, a.group_id) for a in got]
 
 
+def test_cancel_asks_first_and_is_gone_once_the_alarm_is_closed(client):
+    client, csrf, store, daemon = client
+    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    page = client.get(f"/incidents/{incident.id}").text
+    button = re.search(r'<button[^>]*id="cancel"[^>]*>', page).group(0)
+    # static/app.js asks the data-confirm question before the form goes
+    assert 'data-confirm="确定解除这次报警吗？' in button, button
+    assert "button[data-confirm]" in client.get("/static/app.js").text
+    store.close_incident(utc_now(), incident.id, "cancelled")
+    closed = client.get(f"/incidents/{incident.id}").text
+    assert 'id="cancel"' not in closed and 'id="acknowledge"' not in closed
+    assert "已结束" in closed
+
+
 def test_broadcast_shows_its_cost_then_queues_the_action(client):
     client, csrf, store, daemon = client
     text = "今晚八点在村委会开会，请每户派一人参加。" * 4  # 80 characters + 【村委广播】: 2 parts
