@@ -28,7 +28,7 @@ from edgebox.web.passwords import hash_password
 from edgebox.web.server import WebPanel
 from edgebox.web.settings import WebSettings
 from tests.inprocess.village import Village
-from tests.support import LIU, OFFICE, SHEET, TOWNSHIP, ZHANG
+from tests.support import LIU, OFFICE, SHEET, TOWNSHIP, WANG
 
 # Words a Chinese office reads in Latin letters: the SIM card, the USB stick, a PIN, an SMS,
 # a CSV/Excel sheet (.xlsx), kilobytes, the GSM network; "English" is the link to the English
@@ -87,7 +87,8 @@ def alarmed(tmp_path_factory):
     texts to the office and the township, and the township's broadcast."""
     where = tmp_path_factory.mktemp("village")
     box = Village(where, ladder=LADDER,
-                  settings={"broadcast": {"allowed": [OFFICE, TOWNSHIP]}}).start()
+                  settings={"broadcast": {"allowed": [OFFICE, TOWNSHIP]},
+                            "admin": {"leader_pin": "2468"}}).start()
     try:
         box.call("H03")
         box.wait_idle()
@@ -97,6 +98,8 @@ def alarmed(tmp_path_factory):
         box.wait_idle()
         box.run(3 * 60, step=30)               # nobody acknowledges: office and township
         box.sms(TOWNSHIP, "广播 明天上午停电，请提前做好准备，谢谢")
+        box.sms(TOWNSHIP, "广播")                          # refused: nothing to say
+        box.sms(WANG, "管理 2468 加 赵六 138001")          # refused: a phone too short
         box.wait_idle()
         yield box
     finally:
@@ -108,6 +111,13 @@ def test_every_sms_the_box_sent_in_the_alarm_is_chinese(alarmed):
     assert sent
     for row in sent:
         assert not english_words(row["body"]), row
+
+
+def test_refusals_are_answered_in_chinese(alarmed):
+    replies = [row["body"] for row in alarmed.query_dicts(
+        "SELECT text AS body FROM deliveries WHERE purpose = 'reply'")]
+    assert any("广播内容是空的" in r for r in replies), replies
+    assert any("“138001”位数不对" in r for r in replies), replies
 
 
 def test_an_sms_alarm_and_its_words_are_logged_in_chinese(alarmed):

@@ -16,7 +16,7 @@ from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits
 from edgebox.domain.roster import Group, Household, Roster
-from edgebox.i18n import N_, table, word
+from edgebox.i18n import N_, say, table, word
 
 SMS, CALL = "sms", "call"
 
@@ -324,6 +324,7 @@ def incident_to_acknowledge(incidents: list[Incident], roster: Roster, member: H
 
 
 def plan_reply(lang: str, phone: str, reason: str) -> list[PlannedDelivery]:
-    """The answer to an SMS the box will not act on: why not."""
-    return [PlannedDelivery(SMS, phone, None, "reply", render(lang, "refused", reason=reason),
+    """The answer to an SMS the box will not act on: why not (a ``Text`` in ``lang``)."""
+    return [PlannedDelivery(SMS, phone, None, "reply",
+                            render(lang, "refused", reason=say(reason, lang)),
                             PRIORITY["reply"])]

@@ -45,6 +45,35 @@ CHECK_IN_HOW = table(
     N_("check_in_how.call", "called in"),
     N_("check_in_how.late_call", "called in late"),
 )
+# What was done: a leader's SMS administration and the office's actions (office_actions).
+ACTIONS = table(
+    "action.",
+    N_("action.add", "add"),
+    N_("action.remove", "remove"),
+    N_("action.list", "list"),
+    N_("action.acknowledge", "acknowledge"),
+    N_("action.cancel", "cancel"),
+    N_("action.siren_on", "siren on"),
+    N_("action.siren_off", "siren off"),
+    N_("action.broadcast", "broadcast"),
+    N_("action.drill", "drill"),
+)
+# Why a broadcast was refused (daemon/sms_admin.py).
+REFUSALS = table(
+    "refusal.",
+    N_("refusal.rate", "too many this hour"),
+    N_("refusal.not_allowed", "number not allowed"),
+    N_("refusal.unknown_group", "no such group"),
+)
+# Where the office's action came from.
+SOURCES = table(
+    "source.",
+    N_("source.web", "web panel"),
+    N_("source.button", "panel button"),
+    N_("source.cli", "command"),
+    N_("source.sms", "SMS"),
+)
+
 # Who an event is about when no household of the roster is.
 WHO = table(
     "who.",
@@ -229,7 +258,10 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh",
         "purpose": coded(lang, "purpose.", PURPOSE, data.get("purpose", "")),
         "result": coded(lang, "ring.", RING_RESULT, data.get("result", "")),
         "status": coded(lang, "report.", STATUS, data.get("status", "")),
-        "reason": close_reason(lang, data.get("reason", "")),
+        "reason": (close_reason(lang, data["reason"]) if data.get("reason") in CLOSE_REASON
+                   else coded(lang, "refusal.", REFUSALS, data.get("reason", ""))),
+        "action": coded(lang, "action.", ACTIONS, data.get("action")),
+        "source": coded(lang, "source.", SOURCES, data.get("source")),
         "how": coded(lang, "check_in_how.", CHECK_IN_HOW, data.get("how", "")),
         "label": alarm_label(data.get("alarm_type"), lang),
         "registration": coded(lang, "modem_state.", MODEM_STATE, data.get("registration")),
