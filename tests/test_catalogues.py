@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "edgebox"
 PO = i18n.LOCALE_DIR / "zh" / "LC_MESSAGES" / "edgebox.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"N_": ((1, "c"), 2), "Text": ((1, "c"), 2)}
+# As babel.cfg and the README's pybabel extract: N_ and Text in Python, and Jinja2's
+# pgettext in the templates (with the i18n extension).
+KEYWORDS = {"N_": ((1, "c"), 2), "Text": ((1, "c"), 2), "pgettext": ((1, "c"), 2)}
 
 
 def _catalogue():
@@ -30,11 +32,13 @@ def _catalogue():
 
 
 def _marked_in_source() -> dict[str, str]:
-    """{key: English} for every N_ in the package, as `pybabel extract` with babel.cfg sees it."""
-    method_map = [("**.py", "python")]
+    """{key: English} for every word marked in the package, as `pybabel extract` with
+    babel.cfg sees it."""
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = {}
     for _file, _line, message, _comments, context in extract_from_dir(
-            str(PACKAGE), method_map, keywords=KEYWORDS):
+            str(PACKAGE), method_map, options_map=options, keywords=KEYWORDS):
         assert context, f"a word marked without its key: {message!r}"
         assert found.get(context, message) == message, f"key {context} marked twice"
         found[context] = message
@@ -73,6 +77,10 @@ def test_the_committed_mo_is_the_compiled_po():
     assert MO.read_bytes() == compiled.getvalue(), (
         "edgebox.mo is older than edgebox.po: run "
         "pybabel compile -d edgebox/locale -D edgebox")
+
+
+def test_the_extraction_sees_the_templates_words():
+    assert _marked_in_source()["web.cancel_confirm"].startswith("Call this alarm off?")
 
 
 def test_an_unknown_language_speaks_chinese_and_english_needs_no_catalogue():

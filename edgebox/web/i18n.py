@@ -286,13 +286,8 @@ WORDS = table(
     N_("web.audit_duty_added", "put an officer on duty"),
     N_("web.audit_duty_removed", "took an officer off duty"),
     N_("web.hub_time_zone", "times in {zone}"),
-    # The alarm page: its deliveries' table and the cancel's question.
-    N_("web.household_id", "Id"),
-    N_("web.delivery_kind", "How"),
-    N_("web.delivery_purpose", "What"),
-    N_("web.delivery_to", "To"),
-    N_("web.delivery_report", "Delivery report"),
-    N_("web.delivery_updated", "Updated"),
+    # The alarm page's deliveries: how they went and where they are (its other words are
+    # in the templates, as pgettext("web.…", "…")).
     N_("web.delivery_sms", "SMS"),
     N_("web.delivery_call", "ring call"),
     N_("web.delivery_pending", "waiting"),
@@ -300,7 +295,6 @@ WORDS = table(
     N_("web.delivery_sent", "sent"),
     N_("web.delivery_failed", "failed"),
     N_("web.delivery_cancelled", "called off"),
-    N_("web.cancel_confirm", "Call this alarm off? Everyone told gets the all-clear SMS."),
 )
 
 
