@@ -15,7 +15,8 @@ from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
 from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import AlarmStore, CallControl, Outbox, RosterSource, Siren as SirenPort
+from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, Outbox, RosterSource,
+                                  Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.workers import ModemWorkers
@@ -504,6 +505,7 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
     try:
         workers = ModemWorkers({}, store, core.clock)
         assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
+        assert isinstance(store, CheckInStore)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
         assert isinstance(RosterView(store), RosterSource)

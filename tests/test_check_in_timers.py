@@ -3,7 +3,7 @@ hands: what it does with check-ins the box could not finish."""
 from datetime import date, datetime, timedelta, timezone
 
 from edgebox.config_file import parse_config
-from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.check_ins import CheckIns, check_in_settings
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.store import SqliteStore
 
@@ -16,12 +16,34 @@ def village(check_in="08:30"):
     return Roster(people, (Group("G1", "第一组", "H01", ("H01", "H02")),))
 
 
+class Rosters:
+    def __init__(self, roster):
+        self.roster = roster
+
+    def reload(self):
+        pass
+
+
+class Line:
+    """The modem side the check-ins reach: the workers woken, calls rejected."""
+
+    def __init__(self, woken):
+        self.woken = woken
+
+    def wake(self):
+        self.woken.append(1)
+
+    def reject_call(self, modem):
+        pass
+
+
 def timer(tmp_path, roster, now):
     store = SqliteStore(tmp_path / "box.db")
     store.replace_roster(roster, now)
     woken = []
-    return store, CheckIns(CONFIG, store, lambda: roster, lambda: now, lambda *a: None,
-                           lambda: woken.append(1)), woken
+    line = Line(woken)
+    return store, CheckIns(store, Rosters(roster), line, line, lambda: now,
+                           check_in_settings(CONFIG)), woken
 
 
 def test_a_check_in_left_from_days_ago_is_dropped_without_asking_anyone(tmp_path):
@@ -60,3 +82,14 @@ def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
     assert len(store.events_of_kinds(["check_in_due"])) == 1 and woken == [1]
     day = date.fromisoformat(store.check_ins_in_progress()[0]["day"])
     assert day in (local.date(), local.date() - timedelta(days=1))
+
+
+def test_a_box_left_on_for_weeks_remembers_only_the_last_days_check_ins(tmp_path):
+    # The set of days already started must not grow by a key a day for years.
+    start = datetime.now(timezone.utc)
+    roster = village(check_in=(start.astimezone() - timedelta(minutes=1)).strftime("%H:%M"))
+    store, check_ins, _ = timer(tmp_path, roster, start)
+    for days in range(30):
+        check_ins.tick(start + timedelta(days=days))
+    assert len(check_ins._started) <= 2
+    assert len(store.events_of_kinds(["check_in_due"])) == 30

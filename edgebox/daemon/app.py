@@ -10,16 +10,15 @@ import logging
 import os
 import queue
 import threading
-from functools import partial
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
-from edgebox.daemon.check_ins import CheckIns
+from edgebox.daemon.check_ins import CheckIns, check_in_settings
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.policy import AlarmPolicy, alarm_settings, reject_call
+from edgebox.daemon.policy import AlarmPolicy, alarm_settings
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.service import AlarmCore, Daemon, DiskFull, loop_settings, utc_now
 from edgebox.daemon.siren_control import SirenControl, siren_settings
@@ -77,8 +76,7 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
     rosters = rosters if rosters is not None else RosterView(store)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(config, store, lambda: rosters.roster, clock,
-                         partial(reject_call, store, workers, workers, clock), workers.wake)
+    check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
     timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
                          check_ins)
     alarms_settings = alarm_settings(config)

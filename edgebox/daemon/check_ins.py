@@ -10,43 +10,62 @@ restart resumes each check-in where it was.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
+from edgebox.daemon.call_rejection import reject_call
+from edgebox.daemon.ports import CallControl, CheckInStore, Clock, Outbox, RosterSource
 from edgebox.domain import alarm, check_ins
 from edgebox.domain.acks import alarm_needs_line
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.roster import Household, Roster
 
 
+@dataclass(frozen=True)
+class CheckInSettings:
+    """The ``[check_in]`` section as rules, with the box's language and region and how long an
+    incident stays open (a call answering a missed check-in must find it open)."""
+    rules: check_ins.Rules
+    language: str
+    region: str
+    open_minutes: float
+
+
+def check_in_settings(config) -> CheckInSettings:
+    return CheckInSettings(
+        check_ins.Rules(retry_minutes=config.get("check_in.retry_minutes"),
+                        retries=config.get("check_in.retries"),
+                        window_minutes=config.get("check_in.window_minutes"),
+                        neighbours=config.get("check_in.neighbours"),
+                        ring_seconds=config.get("check_in.ring_seconds")),
+        config.box_language, config.box_region, config.alarm_open_minutes)
+
+
 class CheckIns:
-    def __init__(self, config, store, roster: Callable[[], Roster],
-                 clock: Callable[[], datetime], reject: Callable[..., None],
-                 wake_workers: Callable[[], None]):
-        self.config = config
+    def __init__(self, store: CheckInStore, rosters: RosterSource, calls: CallControl,
+                 outbox: Outbox, clock: Clock, settings: CheckInSettings):
         self.store = store
-        self._roster = roster  # the roster in force now (the daemon swaps it on re-import)
+        self.rosters = rosters  # the roster in force now (swapped on re-import)
+        self.calls = calls
+        self.outbox = outbox
         self.clock = clock
-        self._reject = reject
-        self._wake_workers = wake_workers
-        self.rules = check_ins.Rules(
-            retry_minutes=config.get("check_in.retry_minutes"),
-            retries=config.get("check_in.retries"),
-            window_minutes=config.get("check_in.window_minutes"),
-            neighbours=config.get("check_in.neighbours"),
-            ring_seconds=config.get("check_in.ring_seconds"))
-        self._started: set[tuple[str, str]] = set()  # (household, day) known to have a row
+        self.settings = settings
+        self.rules = settings.rules
+        # (household, day) known to have a row; days before yesterday are dropped on each tick,
+        # so a box left on for years keeps only a day or two of keys.
+        self._started: set[tuple[str, str]] = set()
 
     # ---- the clock ---------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> None:
-        roster = self._roster()
+        roster = self.rosters.roster
         for household, day in check_ins.due(roster, now.astimezone(), self.rules):
             key = (household.id, day.isoformat())
             if key not in self._started:
                 self._started.add(key)
                 self.store.start_check_in(now, household.id, day, household.check_in)
         stale = (now.astimezone().date() - timedelta(days=1)).isoformat()
+        self._started = {key for key in self._started if key[1] >= stale}
         for row in self.store.check_ins_in_progress():
             if row["day"] < stale:
                 # The box was off past the day: asking neighbours today to look in about a
@@ -62,7 +81,7 @@ class CheckIns:
                 self._ring_finished(now, row, household, roster)
             elif self._parse(row["next_ring_at"]) <= now and not self._alarm_first():
                 self.store.ring_for_check_in(now, row, check_ins.plan_ring(household))
-                self._wake_workers()
+                self.outbox.wake()
 
     def _alarm_first(self) -> bool:
         """An alarm has the voice line: while anything more urgent than a check-in waits in
@@ -93,11 +112,11 @@ class CheckIns:
         elif not roster.groups_of(household.id):
             self.store.check_in_closed(now, row, "no_group")
         else:
-            plan = check_ins.plan_look_in(roster, household, self.config.box_language,
+            plan = check_ins.plan_look_in(roster, household, self.settings.language,
                                           self.rules.neighbours)
             self.store.check_in_missed(now, row, result, roster.groups_of(household.id)[0].id,
                                        household.primary_phone, plan)
-            self._wake_workers()
+            self.outbox.wake()
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -106,8 +125,8 @@ class CheckIns:
         else happens); False to handle it as any call."""
         if call.same_call:
             return False
-        roster = self._roster()
-        phone = normalise_caller(call.digits, call.ton, self.config.box_region)
+        roster = self.rosters.roster
+        phone = normalise_caller(call.digits, call.ton, self.settings.region)
         household = roster.household_by_phone(phone)
         if household is None or not household.check_in:
             return False
@@ -124,11 +143,11 @@ class CheckIns:
         if state == "due" and (day is None or row["day"] != day.isoformat()):
             state = None  # a day still ringing out past its window
         own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
-                                            self.config.alarm_open_minutes)
+                                            self.settings.open_minutes)
         meaning = check_ins.call_counts(state, day is not None, own_alarm_open=own is not None)
         if meaning == "alarm":
             return False
-        self._reject(call.modem)
+        reject_call(self.store, self.calls, self.outbox, self.clock, call.modem)
         if meaning == "check_in":
             self.store.check_in_safe(now, row, "call", phone)
         else:
@@ -137,19 +156,19 @@ class CheckIns:
 
     def _incident_open(self, incident_id: int | None, now: datetime) -> bool:
         incident = self.store.incident(incident_id) if incident_id is not None else None
-        return incident is not None and incident.is_open(now, self.config.alarm_open_minutes)
+        return incident is not None and incident.is_open(now, self.settings.open_minutes)
 
     def _close_missed(self, now: datetime, row: dict, household: Household, roster: Roster,
                       phone: str) -> None:
         """平安 after all: the incident closes, and whoever was asked to look in hears it,
         all in one transaction."""
-        lang = self.config.box_language
+        lang = self.settings.language
         with self.store.transaction():
             self.store.close_incident(now, row["incident_id"], "checked_in", by=household.id,
                                       plan_for=lambda planned: check_ins.plan_late(
                                           planned, roster, household, lang))
             self.store.check_in_safe(now, row, "late_call", phone)
-        self._wake_workers()
+        self.outbox.wake()
 
     @staticmethod
     def _parse(text: str) -> datetime:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from edgebox.daemon.call_rejection import reject_call
 from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
@@ -26,26 +27,7 @@ from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import Report
-from edgebox.errors import ModemError
 from edgebox.i18n import Text
-
-
-def reject_call(store: AlarmStore, calls: CallControl, outbox: Outbox, clock: Clock,
-                modem: str, incident_id: int | None = None, wake: bool = False) -> None:
-    """Reject the call ringing on ``modem`` and log the outcome. ``wake``: a fan-out is
-    planned, so the workers are woken as soon as the port is free of the ATH, and claim their
-    first SMS while this logs (both wait for the store)."""
-    try:
-        calls.reject_call(modem)
-        event, data = "call_rejected", {"modem": modem}
-    except ModemError as exc:
-        event, data = "call_reject_failed", {"modem": modem, "error": str(exc)}
-    if wake:
-        outbox.wake()
-    # Logged with the next durable commit (the first SMS's record, as a rule): the alarm was
-    # committed before the call was touched, and a second wait for the disk here would hold up
-    # the worker's claim of the first SMS.
-    store.defer_event(clock(), event, incident_id, **data)
 
 
 @dataclass(frozen=True)

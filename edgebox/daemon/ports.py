@@ -9,7 +9,7 @@ obligation for every fake.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
@@ -125,9 +125,41 @@ class InboxTable(Protocol):
     def unhandled_office_actions(self) -> list[dict]: ...
 
 
+class CheckInTable(Protocol):
+    """Each opted-in household's daily check-in, one row a day (rows travel as dicts)."""
+
+    def start_check_in(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
+
+    def check_ins_in_progress(self) -> list[dict]: ...
+
+    def latest_check_in(self, household_id: str) -> dict | None: ...
+
+    def urgent_deliveries(self, priority: int) -> bool: ...
+
+    def ring_for_check_in(self, now: datetime, row: dict, ring) -> None: ...
+
+    def ring_result(self, delivery_id: int) -> str | None: ...
+
+    def check_in_retry(self, now: datetime, row: dict, result: str, next_ring_at: datetime,
+                       counted: bool = True) -> None: ...
+
+    def check_in_safe(self, now: datetime, row: dict, how: str, phone: str = "") -> None: ...
+
+    def check_in_missed(self, now: datetime, row: dict, result: str, group_id: str,
+                        phone: str, plan: list) -> int: ...
+
+    def check_in_closed(self, now: datetime, row: dict, reason: str) -> None: ...
+
+
+@runtime_checkable
+class CheckInStore(EventLog, IncidentTable, CheckInTable, Protocol):
+    """What the check-ins read and write: their table, the incidents a missed one opens."""
+
+
 @runtime_checkable
 class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
-    """Every table the core reads and writes (SqliteStore is one)."""
+    """Every table the alarm policy reads and writes (SqliteStore is one; the check-ins'
+    table is CheckInStore's)."""
 
 
 @runtime_checkable
