@@ -12,7 +12,7 @@ import click
 from edgebox import __version__
 from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fail,
                                  load, setup_logging)
-from edgebox.cli_words import cli_word
+from edgebox.cli_words import cli_word, modem_lines
 from edgebox.errors import EdgeboxError
 from edgebox.i18n import say
 
@@ -268,11 +268,8 @@ def modem_status(config_path: str, as_json: bool) -> None:
         click.echo(json_module.dumps(status, ensure_ascii=False))
         return
     for name, row in status.items():
-        click.echo(f"{name}: {row['state']}")
-        for key in ("signal", "registration", "technology", "sim", "operator", "balance",
-                    "network_time", "checked_at", "error"):
-            if row.get(key) is not None:
-                click.echo(f"  {key:<13} {row[key]}")
+        for line in modem_lines(config.box_language, name, row):
+            click.echo(line)
 
 
 @main.group()

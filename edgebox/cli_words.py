@@ -2,6 +2,7 @@
 (``box.language``): the keys "cli.<name>" of the catalogue (edgebox.i18n)."""
 from __future__ import annotations
 
+from edgebox.domain.timeline import MODEM_STATE, coded
 from edgebox.i18n import N_, table, word
 
 WORDS = table(
@@ -24,8 +25,34 @@ WORDS = table(
     N_("cli.open", "open"),
     N_("cli.drill", "drill"),
 )
+# `edgebox modem status`: what the daemon last read of each modem.
+MODEM_FIELDS = table(
+    "cli.modem_",
+    N_("cli.modem_signal", "signal"),
+    N_("cli.modem_registration", "registration"),
+    N_("cli.modem_technology", "technology"),
+    N_("cli.modem_sim", "SIM"),
+    N_("cli.modem_operator", "operator"),
+    N_("cli.modem_balance", "balance"),
+    N_("cli.modem_network_time", "network time"),
+    N_("cli.modem_checked_at", "checked at"),
+    N_("cli.modem_error", "error"),
+)
 
 
 def cli_word(lang: str, name: str, **fields: object) -> str:
     text = word(lang, f"cli.{name}", WORDS[name])
     return text.format(**fields) if fields else text
+
+
+def modem_lines(lang: str, name: str, row: dict) -> list[str]:
+    """One modem's state and readings, a line each, its states in words."""
+    lines = [f"{name}: {coded(lang, 'modem_state.', MODEM_STATE, row['state'])}"]
+    for key, english in MODEM_FIELDS.items():
+        value = row.get(key)
+        if value is None:
+            continue
+        if key in ("registration", "sim"):
+            value = coded(lang, "modem_state.", MODEM_STATE, value)
+        lines.append(f"  {word(lang, f'cli.modem_{key}', english)}: {value}")
+    return lines

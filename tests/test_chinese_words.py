@@ -68,7 +68,7 @@ def test_every_sms_template_is_chinese_with_sample_fields():
               "messages": 68, "reason": "没有广播权限", "action": "添加", "detail": "张三 13800138000",
               "count": 2, "names": "王建国、李秀英", "acked": 3, "total": 5, "fastest": 35,
               "mean": 60, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119",
-              "village": "石桥村", "phone": "186 0013 8003"}
+              "village": "石桥村", "phone": "186 0013 8003", "who": "王建国", "seconds": 35}
     for name in messages.TEMPLATES:
         fields = template_fields(messages.template("zh", name))
         for drill in (False, True):
@@ -224,6 +224,12 @@ def test_incidents_list_and_show_speak_chinese(alarmed):
     code, shown = cli("incidents", "show", "1", config=alarmed.config_path)
     assert code == 0 and "张伟" in shown
     assert not english_words(shown), shown
+
+
+def test_modem_status_speaks_chinese(alarmed):
+    code, shown = cli("modem", "status", config=alarmed.config_path)
+    assert code == 0 and shown.startswith("m1: 就绪"), shown
+    assert not english_words(shown, NAMES), shown
 
 
 def test_the_demo_speaks_chinese_from_title_to_summary():

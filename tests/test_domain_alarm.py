@@ -69,7 +69,8 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             "text": "厨房着火", "minutes": 10, "households": 51, "messages": 68,
             "reason": "今天的广播次数已用完", "action": "添加", "detail": "欧阳建国 138 0013 8000",
             "count": 12, "names": "欧阳建国、张三", "acked": 12, "total": 14, "fastest": 35,
-            "mean": 128, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119"}
+            "mean": 128, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119",
+            "who": "欧阳建国", "seconds": 35}
     for lang in LANGUAGES:
         for name in TEMPLATES:
             template = message_template(lang, name)

@@ -72,6 +72,9 @@ TEMPLATES = table(
        "[Watch] The alarm box's roster was emptied: alarms reach nobody. Import the"
        " roster again now"),
     N_("sms.no_roster", "the roster is empty: an alarm would reach nobody"),
+    # the drill report's words for one who acknowledged, and for nobody
+    N_("sms.drill_ack", "{who} {seconds} s"),
+    N_("sms.drill_nobody", "none"),
     N_("sms.drill_report_names",
        "[Drill] {group}: {acked}/{total} confirmed, fastest {fastest} s, mean {mean} s."
        " Who: {names}"),
