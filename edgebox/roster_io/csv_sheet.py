@@ -98,6 +98,8 @@ _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 # Files people pick by mistake instead of the CSV, recognised by their first bytes.
+# A cell left empty that must not be.
+EMPTY = Text("roster.empty", "empty")
 _SAVE_AS_CSV = 'save it as "CSV UTF-8"'
 _SIGNATURES = (
     (b"PK\x03\x04", f"this is an Excel workbook (.xlsx), not CSV; {_SAVE_AS_CSV} first"),
@@ -326,7 +328,8 @@ class _SheetReader:
             self.positions[column.key] = position
         for column in COLUMNS:
             if column.required and column.key not in self.positions:
-                self._add(line, None, f"missing column {column.header_zh}")
+                self._add(line, None, Text("roster.missing_column", "missing column {column}",
+                                           column=column.header_zh))
         self._raise()
         return header_index
 
@@ -380,7 +383,7 @@ class _SheetReader:
                       f"(at most {limit}){hint}")
             return ""
         if required and not text:
-            self._add(line, key, "empty")
+            self._add(line, key, EMPTY)
         return text
 
     def _phones_cell(self, line: int, cell: str, key: str = "phones") -> tuple[str, ...]:
@@ -390,7 +393,7 @@ class _SheetReader:
         tokens = [t.strip() for t in _LIST_SEPARATORS.split(cell) if t.strip()]
         if not tokens:
             if key == "phones":
-                self._add(line, key, "no phone number")
+                self._add(line, key, Text("roster.no_phone", "no phone number"))
             return ()
         if len(tokens) > MAX_PHONES_PER_HOUSEHOLD:
             self._add(line, key, f"{len(tokens)} phones; a household may list at most "
@@ -398,10 +401,13 @@ class _SheetReader:
             return ()
         for token in tokens:
             if len(token) > MAX_PHONE_LENGTH:
-                self._add(line, key, f"'{_shorten(token)}' is too long to be a phone number")
+                self._add(line, key, Text("roster.phone_too_long",
+                                          "'{token}' is too long to be a phone number",
+                                          token=_shorten(token)))
             elif _SCIENTIFIC.fullmatch(token):
-                self._add(line, key, f"'{token}' is how Excel shows a long number it has "
-                          "rounded; format the column as text and type the number again")
+                self._add(line, key, Text(
+                    "roster.excel_rounded", "'{token}' is how Excel shows a long number it has "
+                    "rounded; format the column as text and type the number again", token=token))
             else:
                 try:
                     phone = phones.normalise(token, self.region)
@@ -420,7 +426,7 @@ class _SheetReader:
         names = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell)]
         names = list(dict.fromkeys(name for name in names if name))
         if not names:
-            self._add(line, "group", "empty")
+            self._add(line, "group", EMPTY)
         for name in names:
             if len(name) > MAX_LENGTH["group"]:
                 self._add(line, "group", f"'{_shorten(name)}' is {len(name)} characters long "
@@ -439,8 +445,11 @@ class _SheetReader:
         named = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell) if part.strip()]
         if len(groups) > 1 and named and set(named) <= set(groups):
             return tuple(g for g in groups if g in named)
-        also = f" or one of {'、'.join(groups)}" if len(groups) > 1 else ""
-        self._add(line, "leader", f"'{_shorten(cell.strip())}' should be 是{also} or empty")
+        cell = _shorten(cell.strip())
+        self._add(line, "leader", Text(
+            "roster.leader_cell_groups", "'{cell}' should be 是 or one of {groups} or empty",
+            cell=cell, groups="、".join(groups)) if len(groups) > 1 else Text(
+            "roster.leader_cell", "'{cell}' should be 是 or empty", cell=cell))
         return ()
 
     def _flags_cell(self, line: int, cell: str) -> frozenset[str]:
@@ -463,8 +472,9 @@ class _SheetReader:
             if not row.id:
                 continue
             if row.id in first_line_of:
-                self._add(row.line, "id", f"household id {row.id} is already used on line "
-                          f"{first_line_of[row.id]}")
+                self._add(row.line, "id", Text(
+                    "roster.id_twice", "household id {id} is already used on line {line}",
+                    id=row.id, line=first_line_of[row.id]))
             else:
                 first_line_of[row.id] = row.line
         number = 0
@@ -482,8 +492,9 @@ class _SheetReader:
             for phone in row.phones:
                 owner = first_row_of.setdefault(phone, row)
                 if owner is not row:
-                    self._add(row.line, "phones", f"{phones.display(phone)} is also the phone of "
-                              f"line {owner.line} ({owner.name})")
+                    self._add(row.line, "phones", Text(
+                        "roster.phone_twice", "{phone} is also the phone of line {line} ({name})",
+                        phone=phones.display(phone), line=owner.line, name=owner.name))
 
     def _group(self, rows: list[_Row]) -> tuple[Group, ...]:
         members: dict[str, list[_Row]] = defaultdict(list)  # insertion order = first appearance
