@@ -311,7 +311,7 @@ def test_roster_edits_are_validated_whole(client):
     roster = store.load_roster()
     assert "H04" in roster.group("第二组").member_ids
     refused = client.post("/roster/households/H01/remove", data={"csrf": csrf})
-    assert refused.status_code == 400 and "leads 第一组" in refused.text
+    assert refused.status_code == 400 and "王建国是第一组的中心户长" in refused.text
     client.post("/roster/households/H02/leader", data={"csrf": csrf, "group": "第一组"})
     assert store.load_roster().group("第一组").leader_id == "H02"
     edited = client.post("/roster/households/H03/edit", data={
@@ -324,7 +324,7 @@ def test_roster_edits_are_validated_whole(client):
     duplicate = client.post("/roster/households", data={
         "csrf": csrf, "group": "第二组", "name": "新户", "address": "二组9号",
         "phones": "13600138005"})
-    assert duplicate.status_code == 400 and "belongs to both" in duplicate.text
+    assert duplicate.status_code == 400 and "同时属于H05和" in duplicate.text
 
 
 def test_relatives_phones_are_shown_edited_and_kept(client):
