@@ -128,7 +128,8 @@ def _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out) -
         if started[0] is None:
             return
         with printed:
-            print(f"  +{time.monotonic() - started[0]:5.1f}s  {describe(event, roster, lang, contacts)}",
+            line = describe(event, roster, lang, contacts)
+            print(f"  +{time.monotonic() - started[0]:5.1f}s  {line}",
                   file=out, flush=True)
 
     daemon.store.subscribe(show)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edgebox.domain.escalation import ALARM_TYPES, QUIET_TYPES
+from edgebox.domain.escalation import QUIET_TYPES
 from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits

@@ -38,8 +38,8 @@ def normalise(raw: str, region: str = "CN") -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     if not re.fullmatch(r"\+?\d+", text, re.ASCII):
-        raise PhoneNumberError(Text("phone.not_digits", "'{raw}' has characters that are not digits",
-                                    raw=raw))
+        raise PhoneNumberError(Text("phone.not_digits",
+                                    "'{raw}' has characters that are not digits", raw=raw))
     if not 3 <= len(text.lstrip("+")) <= 17:
         raise PhoneNumberError(_wrong_digits(raw))
     try:

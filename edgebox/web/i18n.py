@@ -5,8 +5,9 @@
 """
 from __future__ import annotations
 
-from edgebox.i18n import LANGUAGES as LANGS
-from edgebox.i18n import N_, table, word
+from edgebox.i18n import LANGUAGES, N_, table, word
+
+LANGS = LANGUAGES  # the panel's languages (its language switch)
 
 WORDS = table(
     "web.",
