@@ -227,15 +227,16 @@ def _ready(box: BoxProcess, modems: int) -> bool:
         return False
 
 
-def cancel_and_settle(box: BoxProcess, emulator, caller_phone: str) -> None:
-    """The caller cancels the newest alarm by SMS; return once the box has closed it, sent its
-    all-clear and recorded every delivery report, so the next measurement starts on an idle
-    box (closing and planning the all-clear are two commits: idle in between is not idle)."""
+def cancel_and_settle(box: BoxProcess, emulator, caller_phone: str, *others) -> None:
+    """The caller cancels the newest alarm by SMS (to ``emulator``); return once the box has
+    closed it, sent its all-clear and recorded every delivery report (of every modem: ``others``
+    too), so the next measurement starts on an idle box (closing and planning the all-clear are
+    two commits: idle in between is not idle)."""
     incident = box.one("SELECT max(id) FROM incidents")
     emulator.sms(caller_phone, "取消")
 
     def settled() -> bool:
-        entries = emulator.log()
+        entries = [e for modem in (emulator, *others) for e in modem.log()]
         reports = sum(e["kind"] == "delivery_report" for e in entries)
         return (box.one("SELECT state FROM incidents WHERE id = ?", incident) != "open"
                 and box.one("SELECT count(*) FROM deliveries WHERE incident_id = ? AND"

@@ -77,6 +77,10 @@ CORE_KEYS: dict[str, Key] = {
     "clock.max_adjust_hours": Key((int, float), 0, between(0, 24 * 365 * 30)),
     "alarm.ring_members": Key(bool, True),
     "alarm.ring_seconds": Key((int, float), 25, between(5, 120)),
+    # A full ring call (the alarm spoken when answered) or a flash (响一声: a short ring, no
+    # words, for villages where a missed call from the box means "read your SMS").
+    "alarm.ring_style": Key(str, "call", one_of("call", "flash")),
+    "alarm.flash_seconds": Key((int, float), 8, between(3, 30)),
     "alarm.open_minutes": Key((int, float), 30, between(1, 24 * 60)),
     "alarm.forward_unknown_callers": Key(bool, True),
     "alarm.unknown_notices_per_hour": Key(int, 6, between(1, 100)),

@@ -463,7 +463,7 @@ class RingingModem:
     def keep_incoming(self, keep):
         pass
 
-    def ring(self, number, seconds, speech="", stop=None):
+    def ring(self, number, seconds, speech="", stop=None, ring_for=None):
         self.rung.append(number)
         return RingOutcome("acknowledged", 3.0, spoken=True)
 

@@ -41,19 +41,27 @@ def test_latency_benchmark_times_every_alarm(tmp_path):
     assert figures["min_ms"] <= figures["mean_ms"] <= figures["max_ms"]
 
 
-def test_fanout_benchmark_texts_and_rings_the_whole_group(tmp_path):
+def test_fanout_benchmark_times_first_ring_last_sms_and_last_ring_on_1_2_4_modems(tmp_path):
     figures, table = bench(tmp_path, "fanout")
-    assert "texted s" in table and figures["scales"][0] == 50
-    (run,) = figures["runs"]  # quick: the first scale only
-    assert run["scale"] == 50
-    assert run["sms"] == run["calls"] == figures["households"] - 1 == 14
-    # The modem's own waits are part of the measured time, so no ratio can be below 1.
-    assert 0 < run["texted_bound_seconds"] <= run["texted_seconds"] < run["rung_seconds"]
-    assert 0 < run["rung_bound_seconds"] <= run["rung_seconds"]
-    assert run["texted_ratio"] >= 1 and run["rung_ratio"] >= 1
-    # At the real network's speed the same own time weighs less, never more.
-    assert 1 <= run["texted_ratio_real"] <= run["texted_ratio"]
-    assert 1 <= run["rung_ratio_real"] <= run["rung_ratio"]
+    assert "first ring" in table and "last ring" in table and figures["scales"][0] == 50
+    runs = figures["runs"]  # quick: the first scale only, one alarm per modem count
+    assert [(r["modems"], r["scale"]) for r in runs] == [(1, 50), (2, 50), (4, 50)]
+    for run in runs:
+        assert run["sms"] == figures["households"] == 15  # 14 members and the confirmation
+        assert run["calls"] == figures["households"] - 1 == 14
+        assert [sum(c) for c in zip(*run["per_modem"])] == [run["sms"], run["calls"]]
+        first, last_sms, last_ring = run["first_ring"], run["last_sms"], run["last_ring"]
+        # The network's own waits are part of the measured time: no moment beats its limit.
+        for moment in (first, last_sms, last_ring):
+            assert 0 < moment["limit"] <= moment["at_1x"] <= moment["seconds"]
+        assert first["seconds"] < last_ring["seconds"] < run["all_rung_seconds"]
+        assert set(run["targets_met_at_1x"]) == {"first_ring", "last_sms", "last_ring"}
+    one = runs[0]
+    # One modem: the first member's SMS and ring come before the other texts.
+    assert one["first_ring"]["limit"] == 3 + 6 and one["first_ring"]["seconds"] < \
+        one["last_sms"]["seconds"]
+    # More modems: the rings are spread over them all.
+    assert all(c > 0 for _, c in runs[1]["per_modem"]) and len(runs[2]["per_modem"]) == 4
 
 
 def test_tools_benchmark_sends_the_same_alarm_with_each_tool(tmp_path):

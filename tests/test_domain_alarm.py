@@ -29,7 +29,8 @@ def roster():
     )).validated()
 
 
-def test_plan_texts_every_phone_of_every_other_member_then_confirms_then_rings(roster):
+def test_plan_texts_every_phone_of_every_other_member_rings_the_leader_early_then_the_rest(
+        roster):
     group, caller = roster.group("第一组"), roster.household("H003")
     plan = alarm.plan_alarm(roster, group, caller, caller.primary_phone)
     sms = [d for d in plan if d.purpose == "alarm"]
@@ -39,12 +40,18 @@ def test_plan_texts_every_phone_of_every_other_member_then_confirms_then_rings(r
     confirm = [d for d in plan if d.purpose == "confirm"]
     assert [(d.phone, d.kind) for d in confirm] == [(caller.primary_phone, alarm.SMS)]
     rings = [d for d in plan if d.kind == alarm.CALL]
-    # one ring per other household, to its first phone: leader first, then able helpers
-    assert [d.household_id for d in rings] == ["H002", "H004", "H001", "H005"]
+    # one ring per other household, to its first phone: leader first, then able helpers, then
+    # the rest nearest the caller first (H005 next door but one after, H001 before)
+    assert [d.household_id for d in rings] == ["H002", "H004", "H005", "H001"]
     assert rings[0].phone == roster.household("H002").phones[0]
-    # the order a modem drains them in
-    ordered = sorted(plan, key=lambda d: d.priority)
-    assert [d.purpose for d in ordered] == ["alarm"] * 5 + ["confirm"] + ["ring"] * 4
+    # the order one modem drains them in (by priority, then as planned): the leader's SMS and
+    # ring, the other texts and the confirmation, then the other rings
+    ordered = sorted(enumerate(plan), key=lambda p: (p[1].priority, p[0]))
+    assert [(d.purpose, d.household_id) for _, d in ordered] == [
+        ("alarm", "H002"), ("ring", "H002"), ("alarm", "H002"), ("alarm", "H004"),
+        ("alarm", "H005"), ("alarm", "H001"), ("confirm", "H003"), ("ring", "H004"),
+        ("ring", "H005"), ("ring", "H001")]
+    assert ordered[0][1].phone == rings[0].phone  # the SMS is there when the phone rings
     assert "H003" not in {d.household_id for d in plan if d.purpose != "confirm"}
 
 
@@ -277,3 +284,19 @@ def test_households_calling_about_one_emergency_keep_who_is_at_risk():
     assert "张伟、李秀英（一组3号、一组2号）（独居老人）呼叫求助" in text, text
     assert "（独居老人）" in render("zh", "joined", group="第一组", caller="李秀英",
                                    address="一组2号", risk="（独居老人）")
+
+
+def test_the_nearest_able_helper_is_rung_first_and_the_sheet_order_is_kept_on_request():
+    lane = [household(n, flags={"able_helper"} if n in (1, 6) else ()) for n in range(1, 8)]
+    roster = Roster(tuple(lane), (Group("第一组", "第一组", "H007", tuple(h.id for h in lane)),))
+    caller = roster.household("H005")
+    assert roster.nearest("H005") == ["H006", "H004", "H007", "H003", "H002", "H001"]
+
+    def rung(order):
+        plan = alarm.plan_alarm(roster, roster.group("第一组"), caller, caller.primary_phone,
+                                order=order)
+        return [d.household_id for d in plan if d.kind == alarm.CALL]
+    # 应急骨干 next door (H006) before the one at the far end of the lane (H001), then the leader.
+    assert rung("helpers_first") == ["H006", "H001", "H007", "H004", "H003", "H002"]
+    assert rung("leader_first") == ["H007", "H006", "H001", "H004", "H003", "H002"]
+    assert rung("sheet") == ["H001", "H002", "H003", "H004", "H006", "H007"]

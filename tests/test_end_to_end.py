@@ -93,8 +93,10 @@ def test_member_call_texts_and_rings_whole_group_and_confirms(box):
     assert query(db, "SELECT group_id, caller_household_id, caller_phone FROM incidents") == [
         ("第一组", "H03", "+8618600138003")]
     states = query(db, "SELECT kind, purpose, state FROM deliveries ORDER BY id")
-    assert states == [("sms", "alarm", "sent")] * 4 + [("sms", "confirm", "sent")] + [
-        ("call", "ring", "sent")] * 3
+    # As planned: the leader's SMS and ring first, then the other texts, then the other rings.
+    assert states == [("sms", "alarm", "sent"), ("call", "ring", "sent")] + [
+        ("sms", "alarm", "sent")] * 3 + [("sms", "confirm", "sent")] + [
+            ("call", "ring", "sent")] * 2
     log = kinds(db)
     # the incident and its fan-out commit together, before the call is rejected (which is
     # logged while the first SMS goes out)

@@ -157,11 +157,11 @@ def test_unwritable_database_is_a_clear_error(tmp_path):
 
 def test_delivery_reports_match_their_own_part_by_reference(store):
     incident, _ = raise_alarm(store)
-    one = store.claim_next_delivery(T0, modem="m1")
+    one = store.claim_next_delivery(T0, ("sms",), modem="m1")
     store.finish_delivery(T0, one["id"], "sent", "sms_sent", modem_ref="41,42")
-    two = store.claim_next_delivery(T0, modem="m1")
+    two = store.claim_next_delivery(T0, ("sms",), modem="m1")
     store.finish_delivery(T0, two["id"], "sent", "sms_sent", modem_ref="43")
-    other = store.claim_next_delivery(T0, modem="m2")
+    other = store.claim_next_delivery(T0, ("sms",), modem="m2")
     store.finish_delivery(T0, other["id"], "sent", "sms_sent", modem_ref="41")
     assert store.record_delivery_report(T0, "m1", 43, True) == two["id"]
     assert store.delivery(two["id"])["report"] == "delivered"

@@ -44,6 +44,7 @@ from edgebox.daemon.worker_events import KeyAcknowledged, ModemOutage
 from edgebox.domain import alarm
 from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
 from edgebox.domain.clock import clock_decision
+from edgebox.domain.ring_plan import flash_limit
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
@@ -258,11 +259,15 @@ class ModemWorker:
         if not wanted:  # acknowledged or cancelled since it was queued: never dial
             self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
             return
-        seconds = (self.config.get("check_in.ring_seconds") if d["purpose"] == "check_in"
-                   else self.config.alarm_ring_seconds)  # a check-in rings briefly, no words
+        seconds, ring_for = self.config.alarm_ring_seconds, None
+        if d["purpose"] == "check_in":  # a check-in rings briefly, no words
+            seconds = self.config.get("check_in.ring_seconds")
+        elif d["purpose"] == "flash":  # 响一声: the member's phone rings a few seconds, no words
+            ring_for = self.config.alarm_flash_seconds
+            seconds = flash_limit(seconds, ring_for)
         try:
             outcome: RingOutcome = self.modem.ring(d["phone"], seconds, speech=d["text"],
-                                                   stop=self._hang_up)
+                                                   stop=self._hang_up, ring_for=ring_for)
         finally:
             with self._ring_lock:
                 self._ringing = None

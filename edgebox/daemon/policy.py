@@ -26,6 +26,7 @@ from edgebox.domain import alarm, escalation
 from edgebox.domain.acks import COMING, told_member_call
 from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
+from edgebox.domain.ring_plan import RingSettings
 from edgebox.domain.sms_commands import Report
 from edgebox.i18n import Text
 
@@ -44,15 +45,19 @@ class AlarmSettings:
     forward_unknown_callers: bool
     unknown_notices_per_hour: int
     office: tuple[str, ...]
+    rings: RingSettings = RingSettings()  # the modems and ring settings the fan-out plan uses
 
 
 def alarm_settings(config) -> AlarmSettings:
+    voice = sum(m.voice for m in config.modems)
     return AlarmSettings(
         config.box_language, config.box_region, config.alarm_open_minutes,
         config.alarm_merge_seconds, config.alarm_enrich_seconds, config.alarm_own_call_seconds,
         config.alarm_ring_members, config.alarm_ring_order,
         config.alarm_forward_unknown_callers, config.alarm_unknown_notices_per_hour,
-        tuple(config.numbers_office))
+        tuple(config.numbers_office),
+        RingSettings(voice, len(config.modems) - voice, config.alarm_ring_style,
+                     config.alarm_ring_seconds, config.alarm_flash_seconds))
 
 
 class AlarmPolicy:
@@ -195,7 +200,7 @@ class AlarmPolicy:
                     drill: bool, confirm: str = "confirm") -> list:
         s = self.settings
         return alarm.plan_alarm(self.roster, group, caller, phone, s.language, s.ring_members,
-                                alarm_type, text, drill, s.ring_order, confirm)
+                                alarm_type, text, drill, s.ring_order, confirm, s.rings)
 
     def incident_notifying(self, household, now, told_only: bool = False
                            ) -> alarm.Incident | None:
@@ -207,7 +212,7 @@ class AlarmPolicy:
                       and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
-                d.household_id == household.id and d.purpose in ("alarm", "ring") and d.out
+                d.household_id == household.id and d.purpose in ("alarm", "ring", "flash") and d.out
                 for d in self.store.incident_deliveries(i.id))]
         return candidates[-1] if candidates else None
 

@@ -18,7 +18,8 @@ Follow a ``+CLIP`` to the last SMS of its fan-out (eight files; thread hand-offs
 3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
    fan-out, commits it, rejects the call, wakes the workers. Hand-off 2: event loop -> modem
    workers, as rows in the store's outbox and a wake-up.
-4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O).
+4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O), in the order
+   edgebox/domain/ring_plan.py reckons for the box's modems.
 5. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, the
    one durable commit before the first AT+CMGS.
 6. edgebox/store/outbox.py: the plan's rows; ``claim_next_delivery`` hands out the most urgent.

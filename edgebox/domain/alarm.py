@@ -2,19 +2,22 @@
 
 The plan is data. The daemon persists it as the outbox before the first SMS leaves, so a crash
 at any instant resumes from the outbox instead of re-planning (no member skipped, no group texted
-twice). Priorities order the single queue each modem drains: every alarm SMS first (fast, one
-~3 s submit each), then the caller's confirmation, relays of acknowledgements, and only then the
-ring calls, which hold the modem for half a minute each.
+twice). Priorities order the single queue each modem drains. An alarm's texts and its first
+rings go out together, in the order edgebox.domain.ring_plan reckons for the box's modems (the
+first ring within seconds, the texts never held up by more than one ring), with the alarm's
+own urgency and in the plan's order; the rings after the last text wait behind relays of
+acknowledgements and replies, since each holds its modem for half a minute.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from edgebox.domain.escalation import QUIET_TYPES
 from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits
+from edgebox.domain.ring_plan import FLASH, RingSettings, order_fan_out
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.i18n import N_, say, table, word
 
@@ -23,7 +26,7 @@ SMS, CALL = "sms", "call"
 # Lower runs first.
 PRIORITY = {"alarm": 10, "all_clear": 10, "guardian_alarm": 11, "update": 12, "escalation_ring": 15,
             "escalation_sms": 15, "confirm": 20, "ack_relay": 20, "reply": 20,
-            "unknown_forward": 25, "office_notice": 25, "ring": 30, "broadcast": 40,
+            "unknown_forward": 25, "office_notice": 25, "ring": 30, "flash": 30, "broadcast": 40,
             # Daily check-ins (domain/check_ins.py): the look-in SMS go as fast as an update;
             # the ring call goes after everything else, so an alarm always goes first.
             "check_in_missed": 12, "check_in_late": 12, "check_in": 60,
@@ -36,7 +39,7 @@ class PlannedDelivery:
     kind: str  # SMS or CALL
     phone: str  # E.164
     household_id: str | None
-    purpose: str  # "alarm", "confirm", "ring", "ack_relay", "unknown_forward"
+    purpose: str  # "alarm", "confirm", "ring", "flash", "ack_relay", "unknown_forward"
     text: str
     priority: int
 
@@ -96,16 +99,24 @@ class Incident:
 
 
 def ring_order(members: list[Household], leader_id: str | frozenset[str],
-               order: str = "leader_first") -> list[Household]:
+               order: str = "leader_first", near: list[str] = ()) -> list[Household]:
     """Who is rung first. "leader_first": the leader (responsible for the group; the leaders of
-    both groups for a household in two), then able helpers, then sheet order; "helpers_first":
-    able helpers, then the leader; "sheet": as listed."""
+    both groups for a household in two), then able helpers, then the rest; "helpers_first":
+    able helpers, then the leader, then the rest; "sheet": as listed. Within each of these,
+    the households nearest the caller first (``near``: household ids, nearest first, as
+    Roster.nearest gives them; those not in it after, in sheet order)."""
     leaders = {leader_id} if isinstance(leader_id, str) else set(leader_id)
     if order == "sheet":
         return list(members)
+    rank = {h: i for i, h in enumerate(near)}
+
+    def distance(h: Household) -> int:
+        return rank.get(h.id, len(rank))
     if order == "helpers_first":
-        return sorted(members, key=lambda h: ("able_helper" not in h.flags, h.id not in leaders))
-    return sorted(members, key=lambda h: (h.id not in leaders, "able_helper" not in h.flags))
+        return sorted(members, key=lambda h: ("able_helper" not in h.flags, h.id not in leaders,
+                                              distance(h)))
+    return sorted(members, key=lambda h: (h.id not in leaders, "able_helper" not in h.flags,
+                                          distance(h)))
 
 
 # What each alarm type is called in its SMS, timeline and reports.
@@ -201,37 +212,47 @@ def leaders_to_alert(roster: Roster, caller: Household, default: Group) -> list[
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
                lang: str = "zh", ring: bool = True, alarm_type: str = "call",
                text: str | None = None, drill: bool = False,
-               order: str = "leader_first", confirm: str = "confirm") -> list[PlannedDelivery]:
-    """Every delivery one alarm needs: texts to all phones of every other member, the caller's
-    confirmation (template ``confirm``), then a ring call to each member's first phone."""
+               order: str = "leader_first", confirm: str = "confirm",
+               rings: RingSettings = RingSettings()) -> list[PlannedDelivery]:
+    """Every delivery one alarm needs, in the order to send them: texts to all phones of every
+    other member, the caller's confirmation (template ``confirm``), and a ring call to each
+    member's first phone (a flash, no words, when ``rings.style`` says so), interleaved over
+    the modems as edgebox.domain.ring_plan reckons."""
     others = members_to_alert(roster, caller)
     groups = caller_groups(roster, caller, group)
+    rung = ring_order(others, frozenset(g.leader_id for g in groups), order,
+                      roster.nearest(caller.id)) if ring else []
     sms = {g.id: alarm_text(lang, g, caller, alarm_type, text, drill) for g in groups}
-    plan = [
+    # Members in ring order: each rung member's SMS goes out before (or with) their ring.
+    texts = [
         PlannedDelivery(SMS, phone, h.id, "alarm", sms[shared_group(roster, caller, h, group).id],
                         PRIORITY["alarm"])
-        for h in others
+        for h in (rung or others)
         for phone in dict.fromkeys(h.phones)
     ]
     if not drill:
-        plan.extend(plan_guardians(lang, group, caller, alarm_type, already={
-            d.phone for d in plan} | {caller_phone}))
-    plan.append(PlannedDelivery(
+        texts.extend(plan_guardians(lang, group, caller, alarm_type, already={
+            d.phone for d in texts} | {caller_phone}))
+    texts.append(PlannedDelivery(
         SMS, caller_phone, caller.id, "confirm",
         render(lang, confirm, drill=drill, group="、".join(g.name for g in groups),
                notified=len(others)),
         PRIORITY["confirm"],
     ))
-    if ring:
-        speech = {g.id: render(lang, "ring_speech", drill=drill, group=g.name,
-                               caller=caller.name, address=caller.address) for g in groups}
-        leaders = frozenset(g.leader_id for g in groups)
-        plan.extend(
-            PlannedDelivery(CALL, h.primary_phone, h.id, "ring",
-                            speech[shared_group(roster, caller, h, group).id],
-                            PRIORITY["ring"] + i)
-            for i, h in enumerate(ring_order(others, leaders, order))
-        )
+    speech = {g.id: render(lang, "ring_speech", drill=drill, group=g.name,
+                           caller=caller.name, address=caller.address) for g in groups}
+    flash = rings.style == FLASH
+    calls = [PlannedDelivery(CALL, h.primary_phone, h.id, "flash" if flash else "ring",
+                             "" if flash else speech[shared_group(roster, caller, h, group).id],
+                             PRIORITY["ring"])
+             for h in rung]
+    plan, later = [], 0
+    for step in order_fan_out(texts, calls, rings):
+        if step.texting:  # with the alarm's urgency, in this order (the outbox keeps it)
+            plan.append(replace(step.item, priority=PRIORITY["alarm"]))
+        else:  # behind relays and replies, in ring order
+            plan.append(replace(step.item, priority=PRIORITY["ring"] + later))
+            later += 1
     return plan
 
 

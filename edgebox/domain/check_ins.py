@@ -139,16 +139,7 @@ def look_in_list(roster: Roster, household: Household, count: int) -> list[House
     for group in groups:
         if group.leader_id != household.id and group.leader_id not in chosen:
             chosen.append(group.leader_id)
-    if groups:
-        members = list(groups[0].member_ids)
-        at = members.index(household.id)
-        picked = 0
-        for distance in range(1, len(members)):
-            for index in (at + distance, at - distance):
-                if picked < count and 0 <= index < len(members) \
-                        and members[index] not in chosen:
-                    chosen.append(members[index])
-                    picked += 1
+    chosen += [h for h in roster.nearest(household.id) if h not in chosen][:count]
     return [roster.household(h) for h in chosen]
 
 

@@ -112,6 +112,18 @@ class Roster:
     def members(self, group_id: str) -> list[Household]:
         return [self._by_id[hid] for hid in self.group(group_id).member_ids]
 
+    def nearest(self, household_id: str) -> list[str]:
+        """The other households of its first group, nearest first: the sheet lists a group
+        house by house down the lane, so the nearest are those next to it on the sheet,
+        after, then before, alternately. Empty for a household in no group."""
+        groups = self.groups_of(household_id)
+        if not groups:
+            return []
+        members = list(dict.fromkeys(groups[0].member_ids))
+        at = members.index(household_id)
+        return [members[i] for distance in range(1, len(members))
+                for i in (at + distance, at - distance) if 0 <= i < len(members)]
+
     def problems(self) -> list[str]:
         """Every rule the roster breaks, in words an official can act on; empty when valid."""
         found: list[str] = []

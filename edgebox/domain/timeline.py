@@ -16,6 +16,8 @@ PURPOSE = table(
     N_("purpose.confirm", "confirmation SMS"),
     N_("purpose.ack_relay", "who-is-coming SMS"),
     N_("purpose.ring", "ring call"),
+    # a ring that hangs up after a few seconds, no words (alarm.ring_style = "flash")
+    N_("purpose.flash", "flash ring"),
     N_("purpose.unknown_forward", "office notice"),
     N_("purpose.all_clear", "all-clear SMS"),
     N_("purpose.update", "update SMS"),

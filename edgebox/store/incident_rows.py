@@ -114,7 +114,7 @@ class IncidentRows:
             rows = list(self.db.query(
                 "SELECT * FROM incidents WHERE state = 'open' AND id IN (SELECT incident_id FROM"
                 " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring',"
-                " 'check_in_missed'))"
+                " 'flash', 'check_in_missed'))"
                 " ORDER BY id", [household_id]))
         return [self._incident(r) for r in rows]
 

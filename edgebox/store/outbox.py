@@ -185,12 +185,15 @@ class Outbox:
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None:
-        """Ring this member soon: move a pending ring up, or plan one (an SMS failed)."""
+        """Ring this member soon: move a pending ring up, or plan one (an SMS failed). A
+        full ring call with ``text`` spoken, even where the alarm planned a flash (响一声):
+        a flash only says "read your SMS", and this member's SMS failed."""
         with self.transaction() as conn:
             moved = conn.execute(
-                "UPDATE deliveries SET priority = ?, updated_at = ? WHERE incident_id = ? AND"
-                " household_id = ? AND kind = 'call' AND state = 'pending'",
-                (priority, utc_iso(now), incident_id, household_id)).rowcount
+                "UPDATE deliveries SET priority = ?, purpose = 'ring', text = ?, updated_at = ?"
+                " WHERE incident_id = ? AND household_id = ? AND kind = 'call' AND"
+                " state = 'pending'",
+                (priority, text, utc_iso(now), incident_id, household_id)).rowcount
             if not moved:
                 conn.execute(
                     "INSERT INTO deliveries (incident_id, kind, phone, household_id, purpose,"

@@ -41,6 +41,19 @@ def test_a_refused_alarm_sms_is_retried_then_the_member_is_rung_and_the_office_t
     assert [e["data"]["household"] for e in box.events("ring_instead")] == ["H04"]
 
 
+def test_a_member_whose_sms_failed_gets_a_full_ring_call_where_the_others_get_a_flash(village):
+    box = village(settings={"modem": {"max_attempts": 2, "retry_seconds": 1},
+                            "alarm": {"ring_members": True, "ring_style": "flash"}})
+    box.network.refuse_sms(LI)  # 李秀英's first phone takes no SMS: a flash would tell her nothing
+    box.call("H03")
+    box.run(120, step=5)
+    calls = [(d["phone"], d["purpose"], d["text"]) for d in box.deliveries(kind="call")]
+    speech = render("zh", "ring_speech", group="第一组", caller="张伟", address="石桥村一组3号")
+    # Her flash, still waiting its turn when the SMS failed for good, became a full ring call.
+    assert sorted(calls) == sorted([(WANG, "flash", ""), (LIU, "flash", ""), (LI, "ring", speech)])
+    assert box.rings(LI) and box.rings(WANG) and box.rings(LIU)
+
+
 def test_numbers_that_refuse_sms_do_not_take_the_modem_out_of_service(village):
     box = village(settings=SETTINGS)
     for phone in (LI, LI_2, WANG):

@@ -200,13 +200,17 @@ class FakeModem:
         return reference
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
-             stop: threading.Event | None = None) -> RingOutcome:
+             stop: threading.Event | None = None,
+             ring_for: float | None = None) -> RingOutcome:
         """Ring ``number`` as the network would: set-up, alerting until the member answers or
-        the network gives up, their key, our hang-up at ``max_seconds`` or on ``stop``."""
+        the network gives up, their key, our hang-up at ``max_seconds`` or on ``stop`` (or
+        ``ring_for`` seconds after the phone starts ringing)."""
         self._check_open()
         callee = self.network.phone(number).callee
         latency = self.network.latency
         setup = latency.setup_seconds()
+        if ring_for is not None:
+            max_seconds = min(max_seconds, setup + ring_for)
         give_up = setup + latency.ring_timeout
         self.in_outgoing_call = True
         try:

@@ -263,10 +263,13 @@ class SerialModem:
                      timeout)
 
     def ring(self, number: str, max_seconds: float, speech: str | None = None,
-             stop: threading.Event | None = None) -> RingOutcome:
+             stop: threading.Event | None = None,
+             ring_for: float | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
         (where the modem can) and wait for the acknowledgement key until the time is up.
         Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled").
+        ``ring_for``: hang up that many seconds after the member's phone starts ringing (a
+        flash, 响一声: the call set-up varies, the ringing a villager hears should not).
         What counts as answered depends on the modem (see ring_back): a ring-back reported as
         connected is not spoken into; there only the member's key proves an answer."""
         self.notes.begin_call()
@@ -290,6 +293,8 @@ class SerialModem:
                     break
                 answered = rule.answered(state == CLCC_ACTIVE, self.notes.connected.is_set(),
                                          state == CLCC_ALERTING, time.monotonic())
+                if ring_for is not None and rule.alerting_since is not None:
+                    deadline = min(deadline, rule.alerting_since + ring_for)
                 if rule.ring_back and self.notes.take_key() == ACK_KEY:
                     result = "acknowledged"  # the member picked up after all, and said so
                     break
