@@ -192,11 +192,12 @@ class SmsAdministration:
             roster, detail = self._edited(group, command, number)
             roster.validated()
         except (PhoneNumberError, LookupError, RosterError) as exc:
-            reason = exc.args[0] if exc.args else str(exc)  # a Text says itself in Chinese
-            # logged in the box's language: the panel and the journal show it as it is
+            # In the box's language (a Text says itself in it), also in the log: the panel and
+            # the journal show it as it is.
+            problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+            reason = "；".join(say(problem, self.settings.language) for problem in problems)
             self.store.append_event(now, "admin_refused", household=household.id, phone=phone,
-                                    group=group.id, action=command.action,
-                                    reason=say(reason, self.settings.language)[:200])
+                                    group=group.id, action=command.action, reason=reason[:200])
             self._reply(phone, reason)
             return
         self._admin_done(phone, group, command.action, detail, changed=roster)
