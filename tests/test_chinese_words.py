@@ -215,6 +215,12 @@ def test_roster_show_and_import_speak_chinese(alarmed, tmp_path):
     code, refused = cli("roster", "import", str(bad), config=alarmed.config_path)
     assert code != 0 and "138001" in refused, refused
     assert not english_words(refused, {"csv"}), refused
+    # a file that is not the sheet at all: Excel's "Unicode text"
+    unicode_text = tmp_path / "village.txt"
+    unicode_text.write_bytes(b"\xff\xfe" + SHEET.encode("utf-16-le"))
+    code, refused = cli("roster", "import", str(unicode_text), config=alarmed.config_path)
+    assert code != 0 and "不是CSV" in refused, refused
+    assert not english_words(refused, {"txt", "Unicode", "UTF"}), refused
 
 
 def test_incidents_list_and_show_speak_chinese(alarmed):

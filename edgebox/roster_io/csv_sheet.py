@@ -97,15 +97,18 @@ _KNOWN_FLAGS = "、".join(w for words in FLAG_WORDS.values() for w in words if n
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
-# Files people pick by mistake instead of the CSV, recognised by their first bytes.
 # A cell left empty that must not be.
 EMPTY = Text("roster.empty", "empty")
-_SAVE_AS_CSV = 'save it as "CSV UTF-8"'
+# Files people pick by mistake instead of the CSV, recognised by their first bytes.
 _SIGNATURES = (
-    (b"PK\x03\x04", f"this is an Excel workbook (.xlsx), not CSV; {_SAVE_AS_CSV} first"),
-    (b"\xd0\xcf\x11\xe0", f"this is an old Excel workbook (.xls), not CSV; {_SAVE_AS_CSV} first"),
-    (b"\xff\xfe", f'this is Excel "Unicode text" (UTF-16), not CSV; {_SAVE_AS_CSV} instead'),
-    (b"\xfe\xff", f"this is UTF-16 text, not CSV; {_SAVE_AS_CSV} instead"),
+    (b"PK\x03\x04", Text("roster.is_xlsx", "this is an Excel workbook (.xlsx), not CSV; "
+                         "save it as \"CSV UTF-8\" first")),
+    (b"\xd0\xcf\x11\xe0", Text("roster.is_xls", "this is an old Excel workbook (.xls), not "
+                                "CSV; save it as \"CSV UTF-8\" first")),
+    (b"\xff\xfe", Text("roster.is_unicode_text", "this is Excel \"Unicode text\" (UTF-16), not "
+                       "CSV; save it as \"CSV UTF-8\" instead")),
+    (b"\xfe\xff", Text("roster.is_utf16", "this is UTF-16 text, not CSV; save it as \"CSV UTF-8\" "
+                       "instead")),
 )
 
 
@@ -197,7 +200,7 @@ def _decode(content: bytes) -> str:
         if content.startswith(signature):
             raise RosterError([problem])
     if b"\x00" in content:
-        raise RosterError(["this file holds binary data, not a CSV sheet"])
+        raise RosterError([Text("roster.binary", "this file holds binary data, not a CSV sheet")])
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -206,9 +209,9 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise RosterError(
-            [f"the file is neither UTF-8 nor GBK text (bad byte at position {exc.start})"]
-        ) from exc
+        raise RosterError([Text(
+            "roster.encoding", "the file is neither UTF-8 nor GBK text (bad byte at position "
+            "{position})", position=exc.start)]) from exc
 
 
 def _sheet_phone(e164: str, region: str) -> str:
@@ -269,7 +272,8 @@ class _SheetReader:
             if row is not None:
                 rows.append(row)
         if not rows:
-            self._add(header_index + 1, None, "the sheet has no households below the header")
+            self._add(header_index + 1, None, Text(
+                "roster.no_rows", "the sheet has no households below the header"))
         self._assign_ids(rows)
         self._check_phones_unique(rows)
         groups = self._group(rows)
@@ -304,8 +308,9 @@ class _SheetReader:
         non-blank one. Raises RosterError when columns are missing: rows cannot be read without."""
         non_blank = [i for i, record in enumerate(records) if any(c.strip() for c in record)]
         if not non_blank:
-            self._add(1, None, "the sheet is empty; it needs a header row with "
-                      + ", ".join(c.header_zh for c in COLUMNS if c.required))
+            self._add(1, None, Text(
+                "roster.sheet_empty", "the sheet is empty; it needs a header row with {columns}",
+                columns=", ".join(c.header_zh for c in COLUMNS if c.required)))
             self._raise()
         header_index = non_blank[0]
         for index in non_blank[:MAX_TITLE_ROWS]:
@@ -320,9 +325,11 @@ class _SheetReader:
             if column is None:
                 continue  # 序号 and other columns of the office's own are left alone
             if column.key in self.positions:
-                self._add(line, None, f"column {self.labels[column.key]} appears twice "
-                          f"(columns {_column_letter(self.positions[column.key])} "
-                          f"and {_column_letter(position)})")
+                self._add(line, None, Text(
+                    "roster.column_twice", "column {label} appears twice (columns {first} and "
+                    "{second})", label=self.labels[column.key],
+                    first=_column_letter(self.positions[column.key]),
+                    second=_column_letter(position)))
                 continue
             self.labels[column.key] = label
             self.positions[column.key] = position
