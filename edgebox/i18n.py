@@ -85,6 +85,14 @@ class Text(str):
         values = {name: say(value, lang) for name, value in self.fields.items()}
         return word(lang, self.key, self.english).format(**values)
 
+    def __reduce__(self):
+        # copy, deepcopy (dataclasses.asdict) and pickle make a Text again, not a bare str
+        return _text, (self.key, self.english, self.fields)
+
+
+def _text(key: str, english: str, fields: dict) -> Text:
+    return Text(key, english, **fields)
+
 
 def say(value: object, lang: str | None) -> str:
     """``value`` in ``lang``: a ``Text`` in its words, anything else as it is."""

@@ -2,6 +2,7 @@
 their compiled .mo committed up to date and carried by the wheel."""
 from __future__ import annotations
 
+import copy
 import io
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from babel.messages.pofile import read_po
 from edgebox import i18n
 from edgebox.domain import messages
 from edgebox.domain.messages import render, template_fields
+from edgebox.i18n import Text, say
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "edgebox"
@@ -77,6 +79,18 @@ def test_the_committed_mo_is_the_compiled_po():
     assert MO.read_bytes() == compiled.getvalue(), (
         "edgebox.mo is older than edgebox.po: run "
         "pybabel compile -d edgebox/locale -D edgebox")
+
+
+def test_a_text_says_itself_in_each_language_and_survives_a_copy():
+    problem = Text("roster.problem_in", "line {line} ({column}): {text}", line=7,
+                   column="电话", text=Text("phone.wrong_digits",
+                                            "'{raw}' has the wrong number of digits",
+                                            raw="138001"))
+    assert problem == "line 7 (电话): '138001' has the wrong number of digits"
+    assert say(problem, "zh") == "第7行（电话）：“138001”位数不对"
+    assert say(problem, "en") == problem and say("plain", "zh") == "plain"
+    copied = copy.deepcopy(problem)
+    assert isinstance(copied, Text) and say(copied, "zh") == say(problem, "zh")
 
 
 def test_the_extraction_sees_the_templates_words():
