@@ -1,4 +1,4 @@
-"""Every user-facing word comes from a gettext catalogue: edgebox/locale/<lang>/LC_MESSAGES/edgebox.po.
+"""Every user-facing word comes from a gettext catalogue, locale/<lang>/LC_MESSAGES/edgebox.po.
 
 The convention: the source names each word by a stable key (the message context, msgctxt, e.g.
 ``sms.alarm`` or ``web.dashboard``) and gives its English text (the msgid); the Chinese is
@@ -16,6 +16,7 @@ the wheel, the Debian package and the firmware image carry them without Babel at
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,6 +86,13 @@ class Text(str):
         values = {name: say(value, lang) for name, value in self.fields.items()}
         return word(lang, self.key, self.english).format(**values)
 
+    @classmethod
+    def coded(cls, prefix: str, words: dict[str, str], code: str) -> "Text | str":
+        """The word for a stored ``code`` from a ``table`` whose keys start with ``prefix``;
+        a code the table does not know stays as it is."""
+        english = words.get(code)
+        return cls(prefix + code, english) if english is not None else code
+
     def __reduce__(self):
         # copy, deepcopy (dataclasses.asdict) and pickle make a Text again, not a bare str
         return _text, (self.key, self.english, self.fields)
@@ -97,3 +105,13 @@ def _text(key: str, english: str, fields: dict) -> Text:
 def say(value: object, lang: str | None) -> str:
     """``value`` in ``lang``: a ``Text`` in its words, anything else as it is."""
     return value.say(lang) if isinstance(value, Text) else str(value)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: two for a Chinese character, so columns line up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` followed by spaces to ``width`` terminal columns."""
+    return text + " " * (width - display_width(text))

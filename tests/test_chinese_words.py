@@ -40,8 +40,10 @@ ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
 
 
-# A path or an address (a modem's port, the panel's URL) is a name, not a word.
-PATH = re.compile(r"[\w.+-]*://\S*|(?<![\w])/[\w./-]+")
+# A path or an address (a modem's port, the panel's URL), a file's name (edgebox.txt) and a
+# command or config key in backticks (`systemctl stop edgebox`, `SIM_PIN`) are names, not words.
+PATH = re.compile(r"[\w.+-]*://\S*|(?<![\w])/[\w./*-]+|[\w-]+\.(?:txt|csv|toml|xlsx)"
+                  r"(?![A-Za-z0-9])|`[^`]*`")
 
 
 def english_words(text: str, also_allowed: set[str] = frozenset()) -> list[str]:
@@ -58,6 +60,7 @@ def test_the_check_finds_english_and_lets_names_numbers_and_the_allow_list_pass(
     assert english_words("第一组  (10 households)") == ["households"]
     assert english_words("H01 王建国 138 0013 8001 SIM卡 USB PIN 12KB") == []
     assert english_words("m1 就绪（fake://village-1） /dev/edgebox-modem") == []
+    assert english_words("请在edgebox.txt里设置 `SIM_PIN`，再 `systemctl start edgebox`") == []
     assert visible_text('<p class="x">确认<script>var a;</script></p>').split() == ["确认"]
 
 
@@ -236,6 +239,12 @@ def test_modem_status_speaks_chinese(alarmed):
     code, shown = cli("modem", "status", config=alarmed.config_path)
     assert code == 0 and shown.startswith("m1: 就绪"), shown
     assert not english_words(shown, NAMES), shown
+
+
+def test_the_selftest_speaks_chinese(alarmed):
+    code, report = cli("selftest", "--siren-seconds", "0", config=alarmed.config_path)
+    assert code == 1 and "花名册" in report and "自检未通过：1项失败" in report, report
+    assert not english_words(report, {"UTC", "CST"}), report
 
 
 def test_the_demo_speaks_chinese_from_title_to_summary():

@@ -12,7 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 from pathlib import Path
 
 from edgebox.adapters.gpio.simulated import SimulatedGPIO
@@ -21,7 +20,7 @@ from edgebox.daemon.app import build_daemon
 from edgebox.demo.village import VILLAGE, build_village, escalation_numbers
 from edgebox.domain.timeline import contacts_of, describe
 from edgebox.emulator import EmulatorServer, Latency
-from edgebox.i18n import N_, table, words as words_in
+from edgebox.i18n import N_, display_width, padded, table, words as words_in
 from edgebox.store import SqliteStore
 from edgebox.store.times import utc_now
 
@@ -201,14 +200,8 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
 def _print_summary(summary: dict, words: dict, lang: str, out) -> None:
     print(f"\n{words['summary']}:", file=out)
     labels = words_in(lang, "demo_summary.", SUMMARY)
-    width = max(_display_width(label) for label in labels.values()) + 2
+    width = max(display_width(label) for label in labels.values()) + 2
     for key, value in summary.items():
-        label = labels.get(key, key)
-        print(f"  {label}{' ' * (width - _display_width(label))}{value}", file=out)
+        print(f"  {padded(labels.get(key, key), width)}{value}", file=out)
     verdict = words["ok"] if summary["failures"] == 0 and summary["pending"] == 0 else words["bad"]
     print(f"  => {verdict}", file=out, flush=True)
-
-
-def _display_width(text: str) -> int:
-    """Columns a terminal gives ``text``: two for a Chinese character, so the values line up."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

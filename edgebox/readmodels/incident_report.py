@@ -101,7 +101,8 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh",
     for event in record["events"]:
         at = parse_utc(event["at"])
         lines.append(f"  {offset((at - opened).total_seconds()):>9}  "
-                     f"{at.astimezone().strftime('%H:%M:%S')}  {describe(event, roster, lang, contacts)}")
+                     f"{at.astimezone().strftime('%H:%M:%S')}  "
+                     f"{describe(event, roster, lang, contacts)}")
 
     lines += ["", f"{w['summary']}:"]
     for kind, key in (("sms", "sms"), ("call", "calls")):
