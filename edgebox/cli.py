@@ -375,8 +375,10 @@ _attach_box_tools()
 
 def _attach_office_panel() -> None:
     from edgebox.adapters.gpio.cli import panel, siren
+    from edgebox.speaker.cli import speaker
     from edgebox.web.cli import web
     main.add_command(siren)
+    main.add_command(speaker)
     main.add_command(panel)
     main.add_command(web)
 

@@ -22,7 +22,7 @@ from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
 
 REQUIRED = object()
-SECRET_KEYS = {"pin", "token", "leader_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
+SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
 
 
 def _secret(key: str) -> bool:
@@ -220,9 +220,14 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
-def _check_numbers(key: str, values: list, region: str) -> list[str]:
+def check_numbers(key: str, values: list, region: str, allow: tuple[str, ...] = ()) -> list[str]:
+    """Phone numbers of a config list in E.164, or a ConfigError naming the key; the words in
+    ``allow`` (such as "office") stand as they are."""
     out = []
     for value in values:
+        if value in allow:
+            out.append(value)
+            continue
         if not isinstance(value, str):
             raise ConfigError(key, f"{value!r} must be a phone number in quotes")
         try:
@@ -266,7 +271,7 @@ def _parse_modems(raw: object, region: str) -> tuple[ModemSettings, ...]:
                   for name, spec in MODEM_KEYS.items()}
         values["name"] = values["name"] or f"modem{number}"
         if values["number"]:
-            values["number"] = _check_numbers(f"{prefix}.number", [values["number"]], region)[0]
+            values["number"] = check_numbers(f"{prefix}.number", [values["number"]], region)[0]
         modems.append(ModemSettings(**values))
     names = [m.name for m in modems]
     for name in names:
@@ -332,7 +337,7 @@ def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
             raise ConfigError(key, f"unknown key{hint}")
     values = {key: _checked(key, spec, flat, key) for key, spec in keys.items()}
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
-        values[key] = _check_numbers(key, values[key], values["box.region"])
+        values[key] = check_numbers(key, values[key], values["box.region"])
 
     return Config(values, source, _parse_modems(modems_raw, values["box.region"]),
                   _parse_ladder(raw_ladder))

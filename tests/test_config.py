@@ -35,16 +35,18 @@ def test_example_config_is_valid_and_documents_every_key():
 
 
 def test_each_owner_declares_its_own_section_once():
+    from edgebox.adapters.audio.settings import SPEAKER_KEYS
     from edgebox.adapters.gpio.panel_keys import PANEL_KEYS
     from edgebox.adapters.speech.settings import SPEECH_KEYS
     from edgebox.config import CORE_KEYS, Key, join_sections
     from edgebox.uplink.settings import UPLINK_KEYS
     from edgebox.web.settings import WEB_KEYS
-    for section, keys in (("panel", PANEL_KEYS), ("speech", SPEECH_KEYS), ("web", WEB_KEYS),
-                          ("uplink", UPLINK_KEYS)):
+    for section, keys in (("panel", PANEL_KEYS), ("speech", SPEECH_KEYS),
+                          ("speaker", SPEAKER_KEYS), ("web", WEB_KEYS), ("uplink", UPLINK_KEYS)):
         assert keys and all(key.startswith(section + ".") for key in keys)
         assert not any(key.startswith(section + ".") for key in CORE_KEYS)
-    assert list(KEYS) == [*CORE_KEYS, *PANEL_KEYS, *SPEECH_KEYS, *WEB_KEYS, *UPLINK_KEYS]
+    assert list(KEYS) == [*CORE_KEYS, *PANEL_KEYS, *SPEECH_KEYS, *SPEAKER_KEYS, *WEB_KEYS,
+                          *UPLINK_KEYS]
     with pytest.raises(ValueError, match="declared twice: web.listen"):
         join_sections(CORE_KEYS, WEB_KEYS, {"web.listen": Key(str, "")})
 

@@ -156,6 +156,8 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
                     build_core(config, store, workers, siren, clock), siren, events, stop,
                     clock=clock, services=build_services(config, store))
     add_office_services(daemon, config, store, gpio, panel, clock)
+    from edgebox.speaker.service import add_loudspeaker
+    add_loudspeaker(daemon, config, store, gpio, clock)  # [speaker]: a listener of the log
     report_full_disk(events, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))

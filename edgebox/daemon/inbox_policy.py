@@ -16,7 +16,7 @@ from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.sms_admin import SmsAdministration
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.domain.office_actions import (ACKNOWLEDGE, BROADCAST, CANCEL, DRILL, SIREN_OFF,
-                                           SIREN_ON, OfficeAction, kept_action)
+                                           SIREN_ON, SPEAK, OfficeAction, kept_action)
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.sms_commands import (Acknowledge, Admin, Broadcast, Cancel, Rejected, Report,
                                          parse_sms, redact_pin)
@@ -168,7 +168,9 @@ class InboxPolicy:
         now = self.clock()
         self.store.append_event(now, "office_action", action.incident_id, action=action.kind,
                                 source=action.source, user=action.user,
-                                **({"group": action.group_id} if action.group_id else {}))
+                                **({"group": action.group_id} if action.group_id else {}),
+                                # SPEAK: the loudspeaker hears this event and reads it out
+                                **({"text": action.text[:500]} if action.kind == SPEAK else {}))
         if action.kind in (ACKNOWLEDGE, CANCEL):
             incident = (self.store.incident(action.incident_id) if action.incident_id
                         else next(iter(reversed(self.store.incidents("open"))), None))

@@ -67,6 +67,9 @@ class AlarmPolicy:
         self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
         self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
         self.check_ins = check_ins
+        # Companions that answer some calls themselves (the loudspeaker's live voice from an
+        # authorised number): each says whether it took the call; none is an alarm's.
+        self.call_takers: list = []
 
     @property
     def roster(self):
@@ -75,6 +78,8 @@ class AlarmPolicy:
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        if any(take(call) for take in self.call_takers):
+            return
         if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
             return
         if call.same_call:

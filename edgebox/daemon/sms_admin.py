@@ -19,6 +19,7 @@ from datetime import timedelta
 from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
+from edgebox.domain.pin_lockout import locked_until
 from edgebox.domain.phones import PhoneNumberError, display, normalise
 from edgebox.domain.roster import Roster
 from edgebox.domain.sms_commands import Rejected
@@ -257,22 +258,10 @@ class SmsAdministration:
                                                    alarm.PRIORITY["reply"])])
 
     def _locked_until(self, phone: str):
-        """When this number's lockout ends, None if it never was locked. ``max_wrong`` wrong
-        PINs in a row lock it for ``lockout_minutes`` from the last of them; a right PIN ends
-        the run, and so does a pause of ``lockout_minutes`` between two wrong ones. Tries while
-        locked out are not counted. Read from the log, so a restart changes nothing."""
-        window = timedelta(minutes=self.settings.lockout_minutes)
-        run, last_wrong, until = 0, None, None
-        for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN]):
-            if event["data"].get("phone") != phone:
-                continue
-            if event["kind"] != "admin_pin_wrong":
-                run = 0
-                continue
-            at = parse_utc(event["at"])
-            if last_wrong is not None and at - last_wrong > window:
-                run = 0
-            run, last_wrong = run + 1, at
-            if run >= self.settings.max_wrong:
-                run, until = 0, at + window
-        return until
+        """When this number's lockout ends, None if it never was locked (the rule:
+        edgebox.domain.pin_lockout). Read from the log, so a restart changes nothing."""
+        tries = [(parse_utc(event["at"]), event["kind"] != "admin_pin_wrong")
+                 for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN])
+                 if event["data"].get("phone") == phone]
+        return locked_until(tries, self.settings.max_wrong,
+                            timedelta(minutes=self.settings.lockout_minutes))

@@ -15,7 +15,8 @@ SIREN_ON = "siren_on"        # sound the siren by hand (its maximum on-time stil
 SIREN_OFF = "siren_off"      # silence the siren
 BROADCAST = "broadcast"      # text the whole village, or one group
 DRILL = "drill"              # start a drill: a marked test alarm for one group
-KINDS = (ACKNOWLEDGE, CANCEL, SIREN_ON, SIREN_OFF, BROADCAST, DRILL)
+SPEAK = "speak"              # read ``text`` out on the village loudspeaker now (edgebox.speaker)
+KINDS = (ACKNOWLEDGE, CANCEL, SIREN_ON, SIREN_OFF, BROADCAST, DRILL, SPEAK)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class OfficeAction:
     kind: str                      # one of KINDS
     source: str                    # "button", "web", "cli" … for the log
     incident_id: int | None = None  # ACKNOWLEDGE, CANCEL (None: the newest open incident)
-    text: str = ""                 # BROADCAST
+    text: str = ""                 # BROADCAST, SPEAK
     group_id: str | None = None    # BROADCAST (None: the whole village), DRILL
     user: str = ""                 # who, when known (the web panel's login)
     action_id: int | None = None   # its row in the store's inbox (None: not kept, a timer's)

@@ -40,6 +40,16 @@ CLOSE_REASON = table(
     N_("closed.day_over", "its day is over"),
     N_("closed.not_in_roster", "no longer in the roster"),
     N_("closed.no_group", "in no group"),
+    # why a live voice on the loudspeaker ended (edgebox.speaker.live_voice)
+    N_("closed.hung_up", "hung up"),
+    N_("closed.time_limit", "time limit"),
+    N_("closed.alarm", "an alarm came"),
+    N_("closed.wrong_pin", "wrong PIN"),
+    N_("closed.locked", "locked out after wrong PINs"),
+    N_("closed.no_pin", "no PIN typed"),
+    N_("closed.audio_failed", "audio failed"),
+    N_("closed.audio_ended", "audio ended"),
+    N_("closed.error", "error"),
 )
 CHECK_IN_HOW = table(
     "check_in_how.",
@@ -166,6 +176,10 @@ TEXT = table(
     N_("log.broadcast_refused", "broadcast refused ({reason}): {sender}"),
     N_("log.admin_change", "leader administration: {action} {detail}"),
     N_("log.admin_pin_wrong", "wrong leader PIN from {phone_display}"),
+    N_("log.live_started", "{phone_display} speaks live on the loudspeaker"),
+    N_("log.live_ended", "{phone_display}'s live voice ended ({reason})"),
+    N_("log.live_pin_wrong", "wrong loudspeaker PIN from {phone_display}"),
+    N_("log.live_refused", "{phone_display} refused the loudspeaker ({reason})"),
     N_("log.admin_not_allowed", "{who} is not a leader and may not administer ({action})"),
     N_("log.admin_locked", "{phone_display} locked out after wrong PINs until {until}"),
     N_("log.admin_refused", "leader administration not done ({action}): {reason}"),

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from edgebox.emulator.at_parser import AtCommand, AtSyntaxError, split_command_line
+from edgebox.emulator.caller_audio import caller_audio_commands
 from edgebox.emulator.commands_calls import call_commands
 from edgebox.emulator.commands_general import general_commands
 from edgebox.emulator.commands_health import health_commands
@@ -69,7 +70,8 @@ class ModemSettings:
 Handler = Callable[["AtEngine", AtCommand], Reply]
 # Each makes its handlers for one engine; a later set's handler wins for the same command.
 COMMAND_SETS: tuple[Callable[["AtEngine"], dict[str, Handler]], ...] = (
-    call_commands, general_commands, health_commands, sms_commands, voice_commands)
+    call_commands, general_commands, health_commands, sms_commands, voice_commands,
+    caller_audio_commands)
 
 # Commands that need the SIM: while it is not ready they answer +CME ERROR: 10.
 SIM_COMMANDS = frozenset({"D", "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CMGW", "+CMSS", "+CPMS", "+CIMI",

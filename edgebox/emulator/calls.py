@@ -91,8 +91,11 @@ class CallDesk:
         call = Call(call_id, MOBILE_TERMINATED, number, INCOMING, self.engine.clock(),
                     ring_limit=rings, ring_interval=ring_interval)
         if self.current is not None:
-            if (self.current.direction == MOBILE_ORIGINATED and self.waiting is None
-                    and self.engine.settings.ccwa):
+            # Call waiting during any call in progress: one the box placed, or one it answered
+            # (a live voice on the loudspeaker), 3GPP TS 22.083.
+            in_progress = (self.current.direction == MOBILE_ORIGINATED
+                           or self.current.state == ACTIVE)
+            if in_progress and self.waiting is None and self.engine.settings.ccwa:
                 call.state = WAITING
                 self.waiting = call
                 self._announce_waiting(call)
@@ -245,6 +248,7 @@ class CallDesk:
         call.cancel_timers()
         call.state = ACTIVE
         call.answered_at = self.engine.clock()
+        self.engine.services["caller_audio"].answered(call)  # a caller who types and speaks
         return True
 
     def hang_up(self) -> None:
@@ -282,11 +286,12 @@ class CallDesk:
         call.cancel_timers()
         self.current = None
         self.engine.services["voice"].call_ended()
+        self.engine.services["caller_audio"].call_ended()
         now = self.engine.clock()
         if call.direction == MOBILE_TERMINATED:
             self._log_received(call, outcome)
-            return
-        self._log_placed(call, outcome, now)
+        else:
+            self._log_placed(call, outcome, now)
         if self.waiting is not None and outcome != "dropped":
             # Our call is over: the waiting caller now rings the box as any incoming call.
             waiting, self.waiting = self.waiting, None

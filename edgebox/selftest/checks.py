@@ -30,6 +30,7 @@ ROSTER = Text("selftest.roster", "roster")
 CLOCK = Text("selftest.clock", "clock")
 UPLINK = Text("selftest.uplink", "uplink")
 PANEL_BUTTONS = Text("selftest.buttons", "buttons")
+LOUDSPEAKER = Text("selftest.loudspeaker", "loudspeaker")
 WEAK_SIGNAL, NO_SIGNAL = 10, 5  # CSQ rssi: 10 is about -93 dBm, 5 about -103 dBm
 MIN_FREE_BYTES = 20 * 1024 * 1024
 
@@ -353,3 +354,29 @@ def check_buttons(config) -> Result | None:
     return Result(PANEL_BUTTONS, PASS, Text(
         "selftest.buttons_ok", "{count} button(s) read released: {buttons}", count=len(wired),
         buttons=", ".join(f"{n} (GPIO {p})" for n, p in wired.items())))
+
+
+def check_speaker(config) -> Result:
+    """The loudspeaker's audio device: listed by ``aplay -l`` (alsa backend), or simulated.
+    Nothing is played: the selftest may run at night; ``edgebox speaker test`` plays."""
+    if not config.speaker_enabled:
+        return Result(LOUDSPEAKER, SKIP, Text("selftest.speaker_off",
+                                              "not enabled (`speaker.enabled`)"))
+    if config.speaker_backend != "alsa":
+        return Result(LOUDSPEAKER, SKIP, Text(
+            "selftest.speaker_simulated", "simulated (`speaker.backend` is `simulated`): what "
+            "would play is written to {file}", file=config.speaker_simulated_file))
+    from edgebox.adapters.audio import AudioError, list_playback_devices
+    try:
+        devices = list_playback_devices()
+    except (AudioError, OSError) as exc:
+        return Result(LOUDSPEAKER, FAIL, str(exc), "`apt-get install alsa-utils`")
+    if not devices:
+        return Result(LOUDSPEAKER, FAIL, Text("selftest.no_sound_card",
+                                              "`aplay -l` lists no sound card"), Text(
+            "selftest.no_sound_card_fix", "Pi 3/4: `dtparam=audio=on` in config.txt for the "
+            "3.5 mm jack; Pi 5: plug in the USB sound card"))
+    cards = "; ".join(devices)
+    return Result(LOUDSPEAKER, PASS, Text("selftest.speaker_ok", "device {device}; cards: "
+                                          "{cards}", device=config.speaker_device, cards=cards),
+                  Text("selftest.speaker_test", "Play a test with `edgebox speaker test`."))

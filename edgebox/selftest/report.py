@@ -33,6 +33,7 @@ def run_checks(config, sms_to: str | None = None, siren_seconds: float = 1.0) ->
     buttons = checks.check_buttons(config)
     if buttons is not None:
         results.append(buttons)
+    results.append(checks.check_speaker(config))
     results.append(checks.check_storage(config))
     results.append(checks.check_roster(config))
     results.append(checks.check_clock())

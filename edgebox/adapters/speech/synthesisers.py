@@ -87,12 +87,13 @@ class ToneSynthesiser:
             if char.isspace() or unicodedata.category(char).startswith(("P", "S", "Z")):
                 parts.append(bytes(2 * int(PAUSE_SECONDS * RATE)))
             else:
-                parts.append(_tone(300 + (ord(char) % 40) * 15))
+                parts.append(tone(300 + (ord(char) % 40) * 15))
         return Clip(b"".join(parts))
 
 
-def _tone(hertz: float) -> bytes:
-    count = int(CHARACTER_SECONDS * RATE)
+def tone(hertz: float, seconds: float = CHARACTER_SECONDS) -> bytes:
+    """A sine tone faded in and out, as PCM (also the loudspeaker's chime and beep)."""
+    count = int(seconds * RATE)
     fade = RATE // 100  # 10 ms in and out, so tones do not click
     samples = []
     for i in range(count):
