@@ -323,20 +323,21 @@ WORDS = table(
 
 
 def coder(lang: str):
-    """``said(table, code)``: a stored code (a delivery's purpose, a modem's state, a delivery
-    report's status, an office or township number's role) in the office's words."""
+    """``code_word(table, code)`` for the templates: a stored code (a delivery's purpose, a
+    modem's state, a delivery report's status, an office or township number's role) in the
+    office's words."""
     from edgebox.domain import timeline
     tables = {"purpose": ("purpose.", timeline.PURPOSE),
               "modem": ("modem_state.", timeline.MODEM_STATE),
               "report": ("report.", timeline.STATUS),
               "who": ("who.", timeline.WHO)}
 
-    def said(table_name: str, code) -> str:
+    def code_word(table_name: str, code) -> str:
         if code is None:
             return ""
         prefix, words = tables[table_name]
         return timeline.coded(lang, prefix, words, code)
-    return said
+    return code_word
 
 
 def translator(lang: str):

@@ -67,7 +67,7 @@ ENVS = {lang: _environment(lang) for lang in LANGS}
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     session = request.state.session
     html = ENVS[language(session.lang)].get_template(template).render(
-        t=translator(session.lang), said=coder(session.lang),
+        t=translator(session.lang), code_word=coder(session.lang),
         say=lambda text: say(text, session.lang), lang=session.lang, csrf=session.csrf,
         logged_in=session.logged_in, path=request.url.path, **values)
     return HTMLResponse(html, status_code=status)
