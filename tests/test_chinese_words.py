@@ -40,10 +40,11 @@ ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
 
 
-# A path or an address (a modem's port, the panel's URL), a file's name (edgebox.txt) and a
-# command or config key in backticks (`systemctl stop edgebox`, `SIM_PIN`) are names, not words.
+# A path or an address (a modem's port, the panel's URL), a file's name (edgebox.txt), a config
+# key (speaker.enabled) and a command or key in backticks (`systemctl stop edgebox`, `SIM_PIN`)
+# are names, not words.
 PATH = re.compile(r"[\w.+-]*://\S*|(?<![\w])/[\w./*-]+|[\w-]+\.(?:txt|csv|toml|xlsx)"
-                  r"(?![A-Za-z0-9])|`[^`]*`")
+                  r"(?![A-Za-z0-9])|`[^`]*`|\b[a-z_]+\.[a-z_]+\b")  # … and a config key
 
 
 def english_words(text: str, also_allowed: set[str] = frozenset()) -> list[str]:
@@ -183,7 +184,8 @@ NAMES = {"CHINA", "MOBILE"}  # the sample modem's operator, as the network names
 
 
 @pytest.mark.parametrize("path", ["/", "/incidents/1", "/incidents/2", "/roster", "/broadcast",
-                                  "/health", "/roster/print", "/fragments/incidents/1"])
+                                  "/health", "/roster/print", "/fragments/incidents/1",
+                                  "/speaker"])
 def test_every_chinese_page_of_the_panel_is_chinese(office, path):
     page = office.get(path)
     assert page.status_code == 200, path
