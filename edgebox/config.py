@@ -147,6 +147,9 @@ MODEM_KEYS: dict[str, Key] = {
     "flow_control": Key(str, "none", one_of("none", "rtscts", "dsrdtr")),
     "pin": Key(str, "", _pin),
     "voice": Key(bool, True),
+    # A Huawei stick's voice port (its second serial interface, 8 kHz 16-bit PCM during a
+    # call after AT^DDSETEX=2): the alarm sentence is streamed there. "" for none.
+    "audio_port": Key(str, ""),
     "power_cycle": Key(str, ""),
     # The SIM's own number (optional): a leader cannot add it to the roster as a household.
     "number": Key(str, ""),
@@ -163,6 +166,7 @@ class ModemSettings:
     voice: bool
     power_cycle: str
     number: str = ""  # E.164, or "" when not configured
+    audio_port: str = ""  # a Huawei stick's voice port, or ""
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
         return f"ModemSettings(name={self.name!r}, port={self.port!r})"

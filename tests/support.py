@@ -108,6 +108,8 @@ def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET, wa
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"
     modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
+                     + (f'audio_port = "{emu.audio_link}"\n'
+                        if getattr(emu, "audio_link", None) else "")
                      for i, emu in enumerate(emulators, start=1))
     # ``extra`` is more TOML; when it has its own [alarm] table it says whether to ring too.
     alarm = "" if "[alarm]" in extra else f"[alarm]\nring_members = {str(ring_members).lower()}\n"

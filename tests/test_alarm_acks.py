@@ -153,7 +153,8 @@ def make_box(tmp_path):
 
 def test_dtmf_key_and_sms_during_ring_calls_stop_ringing_each_member(make_box):
     # Ring calls in sheet order: 王建国, 李秀英, 刘洋, then 赵敏 … who are busy. The modem
-    # speaks the alarm into answered calls (SIM7600 TTS), so the network shows who listened.
+    # plays the alarm into answered calls (SIM7600 AT+CCMXPLAY), so the network shows who
+    # listened.
     box = make_box(sheet=ACK_SHEET, profile="sim7600",
                    settings={"alarm": {"ring_members": True, "ring_seconds": 60,
                                        "ring_order": "sheet"}},
@@ -167,13 +168,13 @@ def test_dtmf_key_and_sms_during_ring_calls_stop_ringing_each_member(make_box):
     emulator.call(ZHANG)
     box.opened()
     # While the leader listens, 李秀英 replies by SMS: her ring, still to come, is called off.
-    box.wait(lambda: any(e["kind"] == "tts" and e["number"] == WANG for e in emulator.log()),
+    box.wait(lambda: any(e["kind"] == "audio" and e["number"] == WANG for e in emulator.log()),
              "the leader to answer and hear the alarm")
     emulator.sms(LI, "到")
     box.wait(lambda: [a[1] for a in box.acks()] == ["H02"], "李秀英's SMS acknowledgement")
     box.wait(lambda: len(box.acks()) == 2, "the leader's key")
     # 刘洋 answers and listens without pressing; his SMS ends the call he is in.
-    box.wait(lambda: any(e["kind"] == "tts" and e["number"] == LIU for e in emulator.log()),
+    box.wait(lambda: any(e["kind"] == "audio" and e["number"] == LIU for e in emulator.log()),
              "刘洋 to answer")
     emulator.sms(LIU, "收到")
     box.wait(lambda: box.calls(LIU), "the box to hang up on 刘洋")

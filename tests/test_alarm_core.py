@@ -457,6 +457,8 @@ def test_whether_a_ring_call_is_still_wanted(purpose, household, acked, state, w
 class RingingModem:
     """A modem whose ring call the member answers and acknowledges with the key."""
 
+    speech_mechanism = "tts"  # how it says the alarm, as every modem tells its worker
+
     def __init__(self):
         self.rung: list[str] = []
 

@@ -52,16 +52,18 @@ def test_ussd_in_ucs2_and_plain_and_the_balance_in_it():
     assert ussd.decode("+CUSD: 2") is None
 
 
-@pytest.mark.parametrize("maker,model,family,dtmf,tts", [
-    ("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H", "simcom", "AT+DDET=1", "AT+CTTS"),
-    ("SIMCOM_Ltd", "SIMCOM_SIM800L", "simcom", "AT+DDET=1", None),
-    ("Quectel", "EC25", "quectel", "AT+QTONEDET=1", "AT+QTTS"),
-    ("edgebox", "EMU-1", "generic", "AT+DDET=1", "AT+CTTS"),
-    ("huawei", "E3531", "huawei", None, None),
+@pytest.mark.parametrize("maker,model,family,dtmf,tts,audio", [
+    ("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H", "simcom", "AT+DDET=1", "AT+CTTS", "ccmxplay"),
+    ("SIMCOM INCORPORATED", "A7670E-FASE", "simcom", "AT+DDET=1", "AT+CTTS", "ccmxplay"),
+    ("SIMCOM_Ltd", "SIMCOM_SIM800L", "simcom", "AT+DDET=1", None, "crec"),
+    ("Quectel", "EC25", "quectel", "AT+QTONEDET=1", "AT+QTTS", "qpsnd"),
+    ("edgebox", "EMU-1", "generic", "AT+DDET=1", "AT+CTTS", None),
+    ("huawei", "E3531", "huawei", None, None, "pcm_port"),
 ])
-def test_dialects(maker, model, family, dtmf, tts):
+def test_dialects(maker, model, family, dtmf, tts, audio):
     dialect = detect(maker, model)
-    assert (dialect.family, dialect.dtmf_enable, dialect.tts_command) == (family, dtmf, tts)
+    assert (dialect.family, dialect.dtmf_enable, dialect.tts_command, dialect.audio) == (
+        family, dtmf, tts, audio)
     if tts:
         assert dialect.speak("请按1") == f'{tts}=1,"8BF763090031"'  # UCS-2, big-endian hex
 

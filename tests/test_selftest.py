@@ -127,3 +127,23 @@ def test_buttons_are_checked_only_where_there_are_real_ones(tmp_path):
     wired = parse_config('[panel]\nbutton_siren = 5\n[[modems]]\nport = "/dev/x"\n')
     result = checks.check_buttons(wired)
     assert result.status == "skip" and "simulated" in result.detail
+
+
+@pytest.mark.parametrize("profile, status, words", [
+    ("sim7600", "pass", "a file the modem plays (AT+CCMXPLAY); espeak-ng (cmn) rendered"),
+    ("sim800", "pass", "an AMR file the modem plays (AT+CREC)"),
+    ("generic", "warn", "ring only, no words")])
+def test_the_selftest_says_how_this_box_speaks_into_alarm_calls(tmp_path, profile, status,
+                                                                 words):
+    emu = EmulatorServer(profile, link=str(tmp_path / "modem"),
+                         latency=Latency.realistic(scale=0.02))
+    emu.start()
+    try:
+        config = write_config(tmp_path, emu.link)
+        import_sheet(tmp_path, config)
+        code, report = selftest(config)
+    finally:
+        emu.stop()
+    speech = by_name(report)["modem modem1 speech in calls"]
+    assert speech["status"] == status and words in speech["detail"], speech
+    assert code == 0  # a box that only rings still works: the SMS carries the words

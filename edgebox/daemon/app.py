@@ -15,6 +15,7 @@ from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
 from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
+from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.check_ins import CheckIns, check_in_settings
 from edgebox.daemon.inbox_policy import InboxPolicy
 from edgebox.daemon.modem_worker import ModemWorker
@@ -57,16 +58,18 @@ def build_modems(config, events: queue.Queue) -> dict:
             modems[m.name] = SerialModem(
                 m.port, m.baudrate, m.flow_control, m.pin, config.modem_command_timeout,
                 config.modem_sms_timeout, name=m.name, events=events,
-                delivery_reports=config.modem_delivery_reports)
+                delivery_reports=config.modem_delivery_reports, audio_port=m.audio_port)
     return modems
 
 
 def build_workers(config, store, modems: dict, events: queue.Queue, clock,
                   stop: threading.Event) -> ModemWorkers:
-    """One worker per configured modem; what they learn comes back on ``events``."""
+    """One worker per configured modem; what they learn comes back on ``events``. They share
+    one speech cache: a sentence rung by two modems is rendered once."""
+    speech = CallSpeech.from_config(config)
     return ModemWorkers({
         settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
-                                   events)
+                                   events, speech)
         for settings in config.modems}, store, clock)
 
 

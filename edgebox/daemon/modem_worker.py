@@ -38,6 +38,7 @@ from typing import Callable
 
 from edgebox import __built__
 from edgebox.adapters.modem.events import IncomingSms, RingOutcome
+from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.send_recorder import SendRecorder
 from edgebox.daemon.thread_names import label_threads
 from edgebox.daemon.worker_events import KeyAcknowledged, ModemOutage
@@ -58,7 +59,8 @@ CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait
 
 class ModemWorker:
     def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
-                 stop: threading.Event, events: queue.Queue):
+                 stop: threading.Event, events: queue.Queue,
+                 speech: CallSpeech | None = None):
         self.name = settings.name
         self.settings = settings
         self.config = config
@@ -66,6 +68,7 @@ class ModemWorker:
         self.modem = modem
         self.clock = clock
         self.kinds = ("sms", "call") if settings.voice else ("sms",)
+        self.speech = speech if speech is not None else CallSpeech.from_config(config)
         self.wake = threading.Event()
         self.state = "starting"
         self._stop = stop
@@ -265,12 +268,17 @@ class ModemWorker:
         elif d["purpose"] == "flash":  # 响一声: the member's phone rings a few seconds, no words
             ring_for = self.config.alarm_flash_seconds
             seconds = flash_limit(seconds, ring_for)
+        speaking = self.modem.speech_mechanism
         try:
-            outcome: RingOutcome = self.modem.ring(d["phone"], seconds, speech=d["text"],
+            outcome: RingOutcome = self.modem.ring(d["phone"], seconds,
+                                                   speech=self.speech.for_delivery(d),
                                                    stop=self._hang_up, ring_for=ring_for)
         finally:
             with self._ring_lock:
                 self._ringing = None
+        if self.modem.speech_mechanism != speaking:  # the modem refused a way of speaking
+            self.store.append_event(self.clock(), "modem_speech", modem=self.name,
+                                    speech=self.modem.speech_mechanism, was=speaking)
         self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
                                    result=outcome.result, spoken=outcome.spoken,
                                    alerting_seconds=outcome.alerting_seconds)
@@ -392,7 +400,8 @@ class ModemWorker:
         self._next_health = 0.0
         self.store.append_event(self.clock(), "modem_ready", modem=self.name,
                                 port=self.modem.port, identity=self.modem.identity,
-                                family=self.modem.dialect.family)
+                                family=self.modem.dialect.family,
+                                speech=self.modem.speech_mechanism)
 
     def _power_cycle(self) -> None:
         command = self.settings.power_cycle

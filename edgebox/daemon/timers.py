@@ -107,8 +107,7 @@ class AlarmTimers:
         text = alarm.escalation_text(lang, group, caller, incident.caller_phone,
                                      self.settings.village, incident.alarm_type, minutes,
                                      incident.drill)
-        speech = render(lang, "ring_speech", drill=incident.drill, group=group.name,
-                        caller=caller.name, address=caller.address)
+        speech = alarm.ring_speech(lang, group, caller, incident.alarm_type, incident.drill)
         targets = {"leader": [(leader.primary_phone, leader.id) for leader in
                               alarm.leaders_to_alert(self.roster, caller, group)],
                    "office": [(n, None) for n in self.settings.office],
@@ -147,8 +146,8 @@ class AlarmTimers:
             ["ring_instead"]) if e["incident_id"] == incident.id}
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
-        speech = render(self.settings.language, "ring_speech", drill=incident.drill,
-                        group=group.name, caller=caller.name, address=caller.address)
+        speech = alarm.ring_speech(self.settings.language, group, caller, incident.alarm_type,
+                                   incident.drill)
         for d in failed:
             if d.household_id not in handled:
                 handled.add(d.household_id)

@@ -138,6 +138,16 @@ def alarm_label(alarm_type: str | None, lang: str) -> str:
     return word(lang, f"alarm_type.{name}", ALARM_LABELS[name])
 
 
+def ring_speech(lang: str, group: Group, caller: Household, alarm_type: str = "call",
+                drill: bool = False) -> str:
+    """The sentence spoken into a ring call: who, where, what kind (unless it is a plain call),
+    and the keys: 1 to say one is coming, 2 to hear it again."""
+    what = "" if alarm_type in ("call", "other", "drill") else (
+        alarm_label(alarm_type, lang) + ("，" if lang != "en" else ", "))
+    return render(lang, "ring_speech", drill=drill, group=group.name, caller=caller.name,
+                  address=caller.address, what=what)
+
+
 def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "call",
                text: str | None = None, drill: bool = False) -> str:
     """The alarm SMS: the plain call alarm, or one naming its type and quoting the caller. It
@@ -239,8 +249,7 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
                notified=len(others)),
         PRIORITY["confirm"],
     ))
-    speech = {g.id: render(lang, "ring_speech", drill=drill, group=g.name,
-                           caller=caller.name, address=caller.address) for g in groups}
+    speech = {g.id: ring_speech(lang, g, caller, alarm_type, drill) for g in groups}
     flash = rings.style == FLASH
     calls = [PlannedDelivery(CALL, h.primary_phone, h.id, "flash" if flash else "ring",
                              "" if flash else speech[shared_group(roster, caller, h, group).id],

@@ -41,8 +41,10 @@ TEMPLATES = table(
     N_("sms.unknown_flood",
        "[Watch] {count} unregistered numbers called the alarm box within the hour; for"
        " the next hour more are only logged, not texted. See the panel's log"),
+    # Spoken into the ring call (the box's voice, or the modem's TTS); key 2 replays it.
     N_("sms.ring_speech",
-       "Emergency. {caller}, {address}, {group}, needs help now. Press 1 if you are coming"),
+       "Emergency. {caller}, {address}, {group}, {what}needs help now. Press 1 if you are"
+       " coming, 2 to hear this again"),
     N_("sms.low_balance", "[Watch] Alarm box {modem}: balance only {balance} yuan, top up soon"),
     N_("sms.modem_down", "[Watch] Alarm box {modem} has not worked since {time}. Please check"),
     N_("sms.alarm_typed",
@@ -116,7 +118,7 @@ def template_fields(template: str) -> set[str]:
 
 # Fields most alarms leave empty: a household nobody flagged, an alarm with no public number,
 # a box whose village is not configured. Rendering without them gives the plain words.
-OPTIONAL_FIELDS = {"risk": "", "dial": "", "village": ""}
+OPTIONAL_FIELDS = {"risk": "", "dial": "", "village": "", "what": ""}
 
 # Who is at risk, in the words of the SMS (the flags escalation.VULNERABLE_FLAGS names), in
 # this order when a household has several.

@@ -86,6 +86,16 @@ SOURCES = table(
     N_("source.sms", "SMS"),
 )
 
+# How a modem speaks into ring calls (adapters/modem/speech_out), for people.
+SPEECH = table(
+    "speech.",
+    N_("speech.ccmxplay", "the box's voice, as a file the modem plays (AT+CCMXPLAY)"),
+    N_("speech.qpsnd", "the box's voice, as a file the modem plays (AT+QPSND)"),
+    N_("speech.crec", "the box's voice, as an AMR file the modem plays (AT+CREC)"),
+    N_("speech.pcm_port", "the box's voice, as PCM on the modem's voice port"),
+    N_("speech.tts", "the modem's own text-to-speech"),
+    N_("speech.none", "ring only, no words (the SMS has them)"),
+)
 # Who an event is about when no household of the roster is.
 WHO = table(
     "who.",
@@ -137,7 +147,12 @@ TEXT = table(
     "log.",
     N_("log.daemon_started", "box started: {households} households in {groups} groups"),
     N_("log.daemon_stopped", "box stopped"),
-    N_("log.modem_ready", "{modem} ready on {port}"),
+    N_("log.modem_ready", "{modem} ready on {port}; calls speak by {speech}"),
+    N_("log.modem_speech", "{modem} refused its way of speaking into calls; now: {speech}"),
+    N_("log.speech_prompt_saved",
+       "the office uploaded a recorded prompt ({file}); alarm calls play it"),
+    N_("log.speech_prompt_removed",
+       "the office removed the recorded prompt; alarm calls speak the sentence"),
     N_("log.modem_unavailable", "{modem} unavailable (try {attempt}): {error}"),
     N_("log.modem_lost", "{modem} lost: {reason}"),
     N_("log.incident_opened", "alarm call from {who} on {phone_display}"),
@@ -282,6 +297,7 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh",
         "label": alarm_label(data.get("alarm_type"), lang),
         "registration": coded(lang, "modem_state.", MODEM_STATE, data.get("registration")),
         "sim": coded(lang, "modem_state.", MODEM_STATE, data.get("sim")),
+        "speech": coded(lang, "speech.", SPEECH, data.get("speech", "?")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from edgebox.emulator.at_parser import AtCommand, AtSyntaxError, split_command_line
+from edgebox.emulator.call_audio import call_audio_commands
 from edgebox.emulator.caller_audio import caller_audio_commands
 from edgebox.emulator.commands_calls import call_commands
 from edgebox.emulator.commands_general import general_commands
@@ -36,7 +37,7 @@ from edgebox.emulator.voice import voice_commands
 CR, LF, CTRL_Z, ESC, BACKSPACE = 0x0D, 0x0A, 0x1A, 0x1B, 0x08
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
-COMMAND, PROMPT, BUSY = "command", "prompt", "busy"
+COMMAND, PROMPT, BUSY, DATA = "command", "prompt", "busy", "data"
 
 
 @dataclass
@@ -71,7 +72,8 @@ Handler = Callable[["AtEngine", AtCommand], Reply]
 # Each makes its handlers for one engine; a later set's handler wins for the same command.
 COMMAND_SETS: tuple[Callable[["AtEngine"], dict[str, Handler]], ...] = (
     call_commands, general_commands, health_commands, sms_commands, voice_commands,
-    caller_audio_commands)
+    caller_audio_commands,
+    call_audio_commands)  # after caller_audio: its ^DDSETEX also routes the caller's voice
 
 # Commands that need the SIM: while it is not ready they answer +CME ERROR: 10.
 SIM_COMMANDS = frozenset({"D", "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CMGW", "+CMSS", "+CPMS", "+CIMI",
@@ -109,6 +111,9 @@ class AtEngine(ModemPower):
         self._output = bytearray()
         self._mode = COMMAND
         self._prompt: Callable[[str], Reply] | None = None
+        self._upload = None  # the DataUpload being received in DATA mode
+        self._received = bytearray()
+        self._upload_timer = None
         self._executing = False
         self._held_urcs: list[tuple[bytes, Callable[[], None] | None]] = []
         self._swallow_answer = False  # a stuck command: its answer never comes
@@ -141,6 +146,7 @@ class AtEngine(ModemPower):
         self._input.clear()
         self._held_urcs.clear()
         self._mode, self._prompt, self._executing, self._swallow_answer = COMMAND, None, False, False
+        self._upload, self._received = None, bytearray()
 
     def supported_commands(self) -> list[str]:
         return sorted(name for name in self.handlers if name not in self.profile.unsupported)
@@ -187,6 +193,8 @@ class AtEngine(ModemPower):
             if self._mode == PROMPT:
                 if not self._take_prompt_text():
                     return
+            elif self._mode == DATA:
+                self._take_upload_bytes()
             elif not self._take_command_line():
                 return
 
@@ -229,6 +237,38 @@ class AtEngine(ModemPower):
                 return True
         return False
 
+    def _take_upload_bytes(self) -> None:
+        """A file's bytes after "> " or CONNECT: exactly the announced count, taken as they
+        are (binary: no echo, no line ends, no Ctrl-Z)."""
+        upload = self._upload
+        wanted = upload.count - len(self._received)
+        self._received += self._input[:wanted]
+        del self._input[:wanted]
+        if len(self._received) < upload.count:
+            self._restart_upload_timer()
+            return
+        self._end_upload(lambda data: upload.take(data))
+
+    def _restart_upload_timer(self) -> None:
+        if self._upload_timer is not None:
+            self._upload_timer.cancel()
+        self._upload_timer = self.timers.schedule(self._upload.timeout, self._upload_timed_out)
+
+    def _upload_timed_out(self) -> None:
+        if self._mode != DATA:
+            return
+        upload = self._upload
+        self._end_upload(upload.on_timeout or (lambda data: Reply(final="ERROR")))
+        self._process_input()
+
+    def _end_upload(self, answer: Callable[[bytes], Reply]) -> None:
+        if self._upload_timer is not None:
+            self._upload_timer.cancel()
+            self._upload_timer = None
+        data, self._received, self._upload = bytes(self._received), bytearray(), None
+        self._mode = COMMAND
+        self._execute(lambda: answer(data))
+
     # -- running commands --------------------------------------------------------------------
 
     def _run_line(self, body: str) -> None:
@@ -246,7 +286,7 @@ class AtEngine(ModemPower):
             reply = self._dispatch(command)
             if reply is None:  # an error answer has been written
                 break
-            if not last and (reply.prompt or reply.delay):
+            if not last and (reply.prompt or reply.delay or reply.data):
                 # Only the last command of a line may wait for the network or for text.
                 self._answer(Reply(final=self.error_text(CmeError(3))))
                 break
@@ -296,17 +336,23 @@ class AtEngine(ModemPower):
             self._mode = BUSY
             self.timers.schedule(reply.delay, lambda: self._answer_after_delay(reply))
             return
-        if self._swallow_answer and not reply.prompt:
+        if self._swallow_answer and not reply.prompt and reply.data is None:
             self._swallow_answer = False  # the command hangs: no result, and no effect either
             self._release_urcs()
             return
         if reply.lines:
             self._output += _frame(reply.lines)
-        if self.profile.interleave_urcs and reply.final and not reply.prompt:
+        if self.profile.interleave_urcs and reply.final and not (reply.prompt or reply.data):
             # This firmware lets waiting URCs out before the result code, inside the answer.
             while self._held_urcs:
                 self._put_urc(self._held_urcs.pop(0))
-        if reply.prompt:
+        if reply.data is not None:
+            banner = reply.data.banner
+            self._output += b"\r\n> " if banner == "> " else _frame([banner])
+            self._upload, self._received = reply.data, bytearray()
+            self._mode = DATA
+            self._restart_upload_timer()
+        elif reply.prompt:
             self._output += b"\r\n> "
             self._prompt = reply.prompt
             self._mode = PROMPT

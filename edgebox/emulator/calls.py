@@ -32,8 +32,10 @@ class Callee:
     answer_after: float | None = None  # seconds of alerting before they pick up; None: never
     busy: bool = False
     hangup_after: float | None = None  # seconds after answering that they hang up; None: never
-    press: str | None = None  # the key they press after answering ("1" acknowledges)
-    press_after: float = 0.0  # seconds after answering that they press it
+    # The keys they press after answering, one after another ("1" acknowledges; "21": they
+    # ask to hear the message again, then acknowledge).
+    press: str | None = None
+    press_after: float = 0.0  # seconds after answering (and between keys) that they press
 
 
 @dataclass
@@ -69,8 +71,9 @@ class CallDesk:
     def set_callee(self, number: str, answer_after: float | None = None, busy: bool = False,
                    hangup_after: float | None = None, press: str | None = None,
                    press_after: float = 0.0) -> None:
-        if press is not None and (len(press) != 1 or press not in "0123456789*#ABCD"):
-            raise ValueError("press must be one DTMF key: 0-9, *, #, A-D")
+        if press is not None and (not press or any(key not in "0123456789*#ABCD"
+                                                   for key in press)):
+            raise ValueError("press must be DTMF keys: 0-9, *, #, A-D")
         if press_after < 0:
             raise ValueError("press_after must not be negative")
         self._callees[canonical_number(number, self.engine.profile.country_code)] = Callee(
@@ -221,9 +224,10 @@ class CallDesk:
         call.timers = []
         if not self.engine.profile.early_connect:  # an early-connect module said it already
             self._connected_line(call)
-        if callee.press is not None:
+        for index, key in enumerate(callee.press or ""):
             call.timers.append(self.engine.timers.schedule(
-                callee.press_after, lambda: self._callee_presses(call, callee.press)))
+                callee.press_after * (index + 1),
+                lambda key=key: self._callee_presses(call, key)))
         if callee.hangup_after is not None:
             call.timers.append(self.engine.timers.schedule(callee.hangup_after,
                                                            lambda: self._callee_hangs_up(call)))

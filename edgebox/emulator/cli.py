@@ -53,14 +53,16 @@ def emulator():
               help="The SIM is not ready for this long after start.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
               help="Also append every log entry to this file as a JSON line, as it happens.")
+@click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
+              help="Also write every sound played into a call here (call-<id>-<n>.wav).")
 @click.option("--boot", is_flag=True,
               help="Power the modem up with the emulator: its boot lines are the first output.")
 @click.option("--profile-flag", "profile_flags", multiple=True,
               type=click.Choice(["clip_without_ring", "interleave_urcs"]),
               help="Turn on a dialect quirk of the profile (repeatable).")
 def serve(link, control, profile, time_scale, sms_latency, call_setup, ring_timeout,
-          tts_per_char, delivery_report, seed, reboot_time, sim_not_ready, log_file, boot,
-          profile_flags):
+          tts_per_char, delivery_report, seed, reboot_time, sim_not_ready, log_file, audio_dir,
+          boot, profile_flags):
     """Run the emulator until SIGTERM or Ctrl-C.
 
     Example: edgebox emulator serve --link /tmp/modem --control /tmp/modem.sock --profile ec25
@@ -75,7 +77,7 @@ def serve(link, control, profile, time_scale, sms_latency, call_setup, ring_time
         raise click.BadParameter(str(exc), param_hint="--time-scale") from exc
     chosen = get_profile(profile).with_changes(**{flag: True for flag in profile_flags})
     server = EmulatorServer(chosen, latency=latency, link=link, control=control,
-                            sim_not_ready=sim_not_ready, boot=boot)
+                            sim_not_ready=sim_not_ready, boot=boot, audio_dir=audio_dir)
     if log_file:
         journal = open(log_file, "a", encoding="utf-8")
 

@@ -44,6 +44,10 @@ from datetime import datetime, timezone
 CALLER_ID_STYLES = ("as_given", "national", "international")
 DTMF_STYLES = ("simcom", "quectel")
 TTS_COMMANDS = (None, "+CTTS", "+QTTS")
+# How a recorded or synthesised sound file gets into a call (see call_audio): SIMCom LTE files
+# + AT+CCMXPLAY, Quectel AT+QFUPL + AT+QPSND, SIM800 AT+FSWRITE + AT+CREC, Huawei PCM on the
+# voice port, or none.
+AUDIO_MECHANISMS = (None, "ccmxplay", "qpsnd", "crec", "pcm_port")
 RADIOS = ("gsm", "lte", "both")
 GPS_EPOCH = datetime(1980, 1, 6, tzinfo=timezone.utc)  # Qualcomm-based modules' RTC start
 USSD_STYLES = ("auto", "ucs2", "ucs2_dcs15", "text", "packed")
@@ -78,6 +82,8 @@ class Profile:
     radio: str = "both"  # "gsm": 2G only (+CREG); "lte": registers in +CEREG only; "both"
     dtmf_style: str = "simcom"  # "+DTMF: 1" after AT+DDET=1, or "+QTONEDET: 49" (quectel)
     tts_command: str | None = None  # "+CTTS" (SIMCom), "+QTTS" (Quectel) or None (no TTS)
+    audio: str | None = None  # how a sound file is played into a call: see AUDIO_MECHANISMS
+    file_space: int = 0  # bytes of the module's file system for audio files
     usb: bool = False  # a reset re-enumerates the port (a new device name), unlike a UART
     boot_lines: tuple[str, ...] = ("RDY", "+CPIN: READY", "SMS Ready")  # printed after power-up
     cms_unregistered: int = 331  # +CMS ERROR for a submit while not registered
@@ -98,6 +104,7 @@ class Profile:
         for value, allowed, name in ((self.caller_id_style, CALLER_ID_STYLES, "caller_id_style"),
                                      (self.dtmf_style, DTMF_STYLES, "dtmf_style"),
                                      (self.tts_command, TTS_COMMANDS, "tts_command"),
+                                     (self.audio, AUDIO_MECHANISMS, "audio"),
                                      (self.radio, RADIOS, "radio"),
                                      (self.ussd_style, USSD_STYLES, "ussd_style")):
             if value not in allowed:
@@ -136,6 +143,8 @@ PROFILES: dict[str, Profile] = {
         boot_urcs_in_answers=True,
         rtc_epoch=datetime(2004, 1, 1, tzinfo=timezone.utc),
         cms_unregistered=500,
+        audio="crec",
+        file_space=40 * 1024,  # SIM800L flash left for files: ~40 KB (field reports; AMR only)
         unsupported=FOREIGN_COMMANDS | {"+CEREG", "+QTONEDET", "+CTZU"},
     ),
     "sim7600": Profile(
@@ -147,6 +156,8 @@ PROFILES: dict[str, Profile] = {
         caller_id_style="international",
         radio="lte",
         tts_command="+CTTS",
+        audio="ccmxplay",
+        file_space=2 * 1024 * 1024,  # the C: drive's free space on a SIM7600/A7670
         usb=True,
         boot_lines=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
         rtc_epoch=GPS_EPOCH,
@@ -164,6 +175,8 @@ PROFILES: dict[str, Profile] = {
         radio="lte",
         dtmf_style="quectel",
         tts_command="+QTTS",
+        audio="qpsnd",
+        file_space=4 * 1024 * 1024,  # UFS free space on an EC25
         usb=True,
         boot_lines=("RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
         boot_urcs_in_answers=True,
@@ -182,7 +195,7 @@ PROFILES["a7670"] = PROFILES["sim7600"].with_changes(
 # Not in PROFILES (the contract suite runs every profile there); tests pick it by name.
 HUAWEI_E3531 = PROFILES["generic"].with_changes(
     name="huawei", manufacturer="huawei", model="E3531", revision="22.521.23.00.00",
-    usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed",
+    usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed", audio="pcm_port",
     unsupported=FOREIGN_COMMANDS - {"^CURC"} | {"+QTONEDET", "+DDET", "+CLTS"})
 
 

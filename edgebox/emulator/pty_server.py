@@ -44,11 +44,15 @@ class EmulatorServer(FaultControls):
     ``boot``: the modem powers up as the emulator starts, printing its boot lines (on SIM800 and
     EC25 the late ones inside the first identification answers), as when the box and its modem
     are switched on together; otherwise it has long been on.
+    ``audio_link``: where a profile with a voice port (a Huawei stick) links it (voice_port).
+    ``audio_dir``: where every sound played into a call is also written, as
+    ``call-<call id>-<n>.wav`` (call_audio); it is kept in memory either way.
     """
 
     def __init__(self, profile: Profile | str = "generic", latency: Latency | None = None,
                  link: str | None = None, control: str | None = None,
-                 sim_not_ready: float | None = None, trace: bool = False, boot: bool = False):
+                 sim_not_ready: float | None = None, trace: bool = False, boot: bool = False,
+                 audio_link: str | None = None, audio_dir: str | None = None):
         self.engine = AtEngine(profile, latency=latency or Latency(), trace=trace)
         self.engine.reboot_handler = self._reboot_requested
         if boot:
@@ -69,6 +73,11 @@ class EmulatorServer(FaultControls):
         self._running = False
         self._pending_output = bytearray()
         self._control_server = None
+        self.audio_link = audio_link if self.engine.profile.audio == "pcm_port" else None
+        if audio_dir and "call_audio" in self.engine.services:
+            from pathlib import Path
+            self.engine.services["call_audio"].audio_dir = Path(audio_dir)
+        self._voice_port = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -79,6 +88,11 @@ class EmulatorServer(FaultControls):
         self._running = True
         self._thread = threading.Thread(target=self._serve, name="gsm-emulator", daemon=True)
         self._thread.start()
+        if self.audio_link:
+            from edgebox.emulator.voice_port import VoicePort
+            self._voice_port = VoicePort(lambda data: self._control(
+                lambda: self.engine.services["call_audio"].receive(data))).start()
+            _replace_symlink(self._voice_port.port, self.audio_link)
         if self.control:
             from edgebox.emulator.control import ControlServer
 
@@ -90,6 +104,11 @@ class EmulatorServer(FaultControls):
         if not self._running:
             return
         self._running = False
+        if self._voice_port is not None:
+            self._voice_port.stop()
+            if os.path.islink(self.audio_link):
+                os.unlink(self.audio_link)
+            self._voice_port = None
         if self._control_server is not None:
             self._control_server.stop()
             self._control_server = None

@@ -69,6 +69,8 @@ class VoiceService:
         if self._playback is not None:
             self._playback.cancel()
             self._playback = None
+        if (audio := self.engine.services.get("call_audio")) is not None:
+            audio.call_ended()  # a sound file played into the call (call_audio) stops too
 
     def power_off(self) -> None:
         self._playback = None  # its timer goes with all the others

@@ -1,5 +1,6 @@
-"""What is known about each modem, from the store: its last health reading, its balance and
-the state its worker last reported (ready, unavailable, out of service, lost)."""
+"""What is known about each modem, from the store: its last health reading, its balance, the
+state its worker last reported (ready, unavailable, out of service, lost) and how it speaks
+into ring calls (``speech``: a sound file mechanism, "tts" or "none"; see speech_out)."""
 from __future__ import annotations
 
 STATE_EVENTS = {"modem_ready": "ready", "modem_unavailable": "unavailable",
@@ -15,8 +16,12 @@ def modem_status(store, names: list[str]) -> dict[str, dict]:
         entry.update({k: row[k] for k in ("signal", "registration", "technology", "sim",
                                           "operator", "network_time", "error")})
         entry["checked_at"] = row["at"]
-    for event in store.events_of_kinds([*STATE_EVENTS, "modem_balance"]):
+    for event in store.events_of_kinds([*STATE_EVENTS, "modem_balance", "modem_speech"]):
         entry = status.setdefault(event["data"].get("modem", ""), {"state": "never seen"})
+        if event["data"].get("speech"):  # modem_ready says it, modem_speech when it changed
+            entry["speech"] = event["data"]["speech"]
+        if event["kind"] == "modem_speech":
+            continue
         if event["kind"] == "modem_balance":
             entry["balance"] = event["data"].get("balance")
         else:

@@ -20,6 +20,7 @@ from edgebox.adapters.modem import readings
 from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
 from edgebox.i18n import Text
+from edgebox.selftest.speech_check import check_speech
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 # The checks' names (their English is what --json prints; the report says them in the box's
@@ -123,6 +124,9 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
             "selftest.silent_fix", "Power-cycle the modem (unplug it for 10 s). A SIM800 on the "
             "UART needs the right baud rate and its TX/RX crossed."))]
     results.append(Result(_answering(label), PASS, f"{maker} {model}".strip()))
+    results.append(Result(Text("selftest.modem_speech", "modem {modem} speech in calls",
+                               modem=label), *check_speech(probe, maker, model, config,
+                                                          settings.audio_port)))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')

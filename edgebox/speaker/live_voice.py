@@ -174,7 +174,7 @@ class LiveVoice:
         deadline = time.monotonic() + PIN_SECONDS
         digits = ""
         while len(digits) < MAX_PIN:
-            key = modem.notes.wait_for_key(deadline, repeat=lambda: None, stop=self._end)
+            key = modem.notes.wait_for_key(deadline, stop=self._end)  # every key: a PIN has 2s
             if key is None:
                 return None
             if key == PIN_END:

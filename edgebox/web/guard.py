@@ -19,6 +19,7 @@ from starlette.requests import Request
 # eval, by the htmx-config meta tag in base.html). The live stream is same-origin.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "media-src 'self'",  # the office listens to its recorded prompt
     "connect-src 'self'", "font-src 'self'", "form-action 'self'", "frame-ancestors 'none'",
     "base-uri 'none'"])
 

@@ -77,11 +77,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def page(handler=None, *, public: bool = False):
+def page(handler=None, *, public: bool = False, limit: int | None = None):
     """Wrap a sync ``handler(request)`` as an endpoint with session, login and CSRF checks.
 
     A POST's body is read only after the login check (a visitor's is never read) and only up
-    to its limit: MAX_PUBLIC_BODY for the public login form, MAX_UPLOAD for the rest."""
+    to its limit: MAX_PUBLIC_BODY for the public login form, ``limit`` where a page takes a
+    bigger upload (a recorded prompt), MAX_UPLOAD for the rest."""
     def wrap(handler):
         async def endpoint(request: Request) -> Response:
             ctx: WebContext = request.app.state.ctx
@@ -94,12 +95,12 @@ def page(handler=None, *, public: bool = False):
             request.state.session = session
             request.state.new_session = None
             request.state.form = None
-            limit = MAX_PUBLIC_BODY if public else MAX_UPLOAD
+            body_limit = MAX_PUBLIC_BODY if public else (limit or MAX_UPLOAD)
             if not public and not session.logged_in:
                 response = _to_login(request)
-            elif request.method == "POST" and not await _read_form(request, limit):
+            elif request.method == "POST" and not await _read_form(request, body_limit):
                 response = render(request, "message.html", 413, message_key="too_large",
-                                  fields={"kb": limit // 1024})
+                                  fields={"kb": body_limit // 1024})
             elif request.method == "POST" and not same_token(
                     request.state.form.get("csrf") or request.headers.get("x-csrf-token"),
                     session.csrf):

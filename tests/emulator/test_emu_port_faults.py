@@ -141,8 +141,8 @@ def test_every_fault_through_the_client(short_dir):
         assert faults == ["network", "sms_error", "sim_not_ready", "garbage", "unplug", "reboot"]
         with pytest.raises(RuntimeError, match="rssi"):
             client.network(True, rssi=50)
-        with pytest.raises(RuntimeError, match="press"):
-            client.set_callee("13800138000", press="11")
+        with pytest.raises(RuntimeError, match="press"):  # keys in turn, but only DTMF keys
+            client.set_callee("13800138000", press="1x")
         assert emu.engine.network.balance_text == "Balance 1.00"
 
 

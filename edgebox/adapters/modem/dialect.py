@@ -1,12 +1,13 @@
-"""Where modem families differ: how DTMF detection is switched on and reported, how text is
-spoken into a call. Detected from +CGMI/+CGMM at start-up.
+"""Where modem families differ: how DTMF detection is switched on and reported, how speech
+gets into a call. Detected from +CGMI/+CGMM at start-up.
 
-    family    DTMF on          DTMF report        TTS
-    simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>" → +CTTS: 0 when done
-    quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>" → +QTTS: 0 when done
-    huawei    -                -                  -          (USB sticks: SMS and USSD only)
-    SIM800 is SIMCom without TTS; an unknown modem is treated like SIMCom and whatever it
-    refuses is switched off the first time it refuses.
+    family    DTMF on          DTMF report        TTS                          audio file
+    simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>"      ccmxplay
+    quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>"      qpsnd
+    huawei    -                -                  -                            pcm_port
+    SIM800 is SIMCom without TTS whose audio files are AMR played by AT+CREC (``crec``); an
+    unknown modem is treated like SIMCom without files, and whatever it refuses is switched
+    off the first time it refuses. The audio file mechanisms are in ``speech_out``.
 
 Network time (NITZ) is off at power-up, and +CCLK? then shows the module's default epoch:
 SIMCom turns it on with AT+CLTS=1, Quectel with AT+CTZU=3 (update the local time), the 3GPP
@@ -16,11 +17,10 @@ way (see ``ussd``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _DTMF = re.compile(r"^\+DTMF:\s*(\S)")
 _QTONEDET = re.compile(r"^\+QTONEDET:\s*(\d+)")
-TTS_DONE = re.compile(r"^\+(CTTS|QTTS):\s*0\b")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Dialect:
     family: str
     dtmf_enable: str | None
     tts_command: str | None
+    audio: str | None = None  # how a sound file is played into a call (speech_out)
+
+    def without(self, **parts) -> Dialect:
+        """This dialect with what the modem refused switched off (``tts_command=None`` …)."""
+        return replace(self, **parts)
 
     def speak(self, text: str) -> str | None:
         """The AT command that speaks ``text`` (UCS-2 hex, so Chinese works), or None."""
@@ -52,12 +57,14 @@ NITZ = {"simcom": ("AT+CLTS=1",), "quectel": ("AT+CTZU=3",), "huawei": ("AT+CTZU
 def detect(manufacturer: str, model: str) -> Dialect:
     maker, model = (manufacturer or "").lower(), (model or "").lower()
     if "huawei" in maker:
-        return Dialect("huawei", None, None)
+        return Dialect("huawei", None, None, "pcm_port")
     if "quectel" in maker:
-        return Dialect("quectel", "AT+QTONEDET=1", "AT+QTTS")
+        return Dialect("quectel", "AT+QTONEDET=1", "AT+QTTS", "qpsnd")
     if "sim800" in model or "sim900" in model:
-        return Dialect("simcom", "AT+DDET=1", None)  # 2G modules: no text-to-speech
-    return Dialect("simcom" if "simcom" in maker else "generic", "AT+DDET=1", "AT+CTTS")
+        return Dialect("simcom", "AT+DDET=1", None, "crec")  # 2G modules: no text-to-speech
+    if "simcom" in maker:
+        return Dialect("simcom", "AT+DDET=1", "AT+CTTS", "ccmxplay")
+    return Dialect("generic", "AT+DDET=1", "AT+CTTS")
 
 
 def dtmf_digit(line: str) -> str | None:

@@ -31,6 +31,7 @@ from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, Incomin
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.fake_network import FakeNetwork, RingRecord
 from edgebox.adapters.modem.serial_modem import ACK_KEY, submit_pdus
+from edgebox.adapters.modem.speech_out import Speech
 from edgebox.emulator.modem_errors import CMS_TEXT
 from edgebox.emulator.profiles import Profile
 from edgebox.emulator.sms_codec import DELIVERED, FAILED, decode_submit_pdu
@@ -199,12 +200,19 @@ class FakeModem:
             self._schedule_report(reference, phone.delivery == "delivered")
         return reference
 
-    def ring(self, number: str, max_seconds: float, speech: str | None = None,
+    @property
+    def speech_mechanism(self) -> str:
+        return "tts"  # it speaks the text, as SerialModem's TTS fallback does
+
+    def ring(self, number: str, max_seconds: float, speech: Speech | str | None = None,
              stop: threading.Event | None = None,
              ring_for: float | None = None) -> RingOutcome:
         """Ring ``number`` as the network would: set-up, alerting until the member answers or
         the network gives up, their key, our hang-up at ``max_seconds`` or on ``stop`` (or
-        ``ring_for`` seconds after the phone starts ringing)."""
+        ``ring_for`` seconds after the phone starts ringing). ``speech`` as SerialModem takes
+        it; the network records its text."""
+        speech = Speech.of(speech)
+        speech = speech.text if speech is not None else None
         self._check_open()
         callee = self.network.phone(number).callee
         latency = self.network.latency
@@ -253,8 +261,9 @@ class FakeModem:
                 return "no_answer", give_up, None, False
             return "hung_up", max_seconds, None, False
         end, result = max_seconds, "answered"  # we listen for the key until the time is up
-        if callee.press == ACK_KEY and answer + callee.press_after < end:
-            end, result = answer + callee.press_after, "acknowledged"
+        keys = callee.press or ""
+        if ACK_KEY in keys and answer + callee.press_after * (keys.index(ACK_KEY) + 1) < end:
+            end, result = answer + callee.press_after * (keys.index(ACK_KEY) + 1), "acknowledged"
         if callee.hangup_after is not None and answer + callee.hangup_after < end:
             end, result = answer + callee.hangup_after, "answered"
         return result, end, answer, bool(speech)

@@ -29,6 +29,8 @@ What changes and why (the library is unmaintained since 2021, so we patch by sub
   into the reopen ladder.
 - Stored messages are listed with their indices whatever their type, deleting nothing
   (``list_stored``): the caller deletes each once it is kept.
+- A file goes to the modem's flash as bytes (``send_file``): the library writes only text,
+  encoded as UTF-8, which would turn every byte above 127 of a sound file into two.
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ log = logging.getLogger(__name__)
 # Lines a modem sends on its own; they are never part of a command's response.
 UNSOLICITED = re.compile(
     r"^(RING|\+CRING:|\+CLIP:|\+COLP:|\+CMTI:|\+CMT:|\+CDSI:|\+CDS:|\+CUSD:|\+DTMF:|"
-    r"\+QTONEDET:|\+CTTS:|\+QTTS:|NO CARRIER|BUSY|NO ANSWER|RDY|\^)"
+    r"\+QTONEDET:|\+CTTS:|\+QTTS:|\+AUDIOSTATE:|\+QPSND:|\+CREC:|NO CARRIER|BUSY|NO ANSWER|"
+    r"RDY|\^)"
 )
 # +CMT and +CDS announce a PDU on the next line: that line is part of the notification too.
 ANNOUNCES_PDU = re.compile(r"^\+(CMT|CDS):")
@@ -121,6 +124,7 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self._pending_command: str | None = None
         self._restarted_in_command = False
         self.last_error = ""  # the last error result code, as the modem worded it
+        self._banner: str | None = None  # a line that ends the waiting command ("CONNECT")
 
     # -- port ------------------------------------------------------------------------------
 
@@ -264,7 +268,8 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             if checkForResponseTerm and "ERROR" in line:
                 self.last_error = line
             self._response.append(line)
-            if not checkForResponseTerm or self.RESPONSE_TERM.match(line):
+            if (not checkForResponseTerm or self.RESPONSE_TERM.match(line)
+                    or (self._banner is not None and line == self._banner)):
                 self._responseEvent.set()
             elif line.startswith("+CPIN:") and self._pending_command == "AT+CPIN?":
                 self._end_after_grace(self._responseEvent)
@@ -332,3 +337,39 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             raise ModemError("the modem's port was lost during a command")
         return lines
 
+
+    # -- files -----------------------------------------------------------------------------
+
+    def send_file(self, command: str, banner: str, payload: bytes, timeout: float) -> list[str]:
+        """``command`` (AT+CFTRANRX=…, AT+FSWRITE=…, AT+QFUPL=…), then, once the modem shows
+        ``banner`` ("> " or "CONNECT"), ``payload`` as raw bytes; the answer's lines after it.
+        A refusal instead of the banner raises CommandError, as any command's does."""
+        if banner == "> ":
+            self.write(command, timeout=timeout, expectedResponseTermSeq="> ")
+        else:
+            self._banner = banner
+            try:
+                lines = self.write(command, timeout=timeout)
+            finally:
+                self._banner = None
+            if banner not in lines:
+                raise CommandError(command)
+        with self._txLock:
+            self._response = []
+            self._responseEvent = threading.Event()
+            self._pending_command = command
+            try:
+                self.serial.write(payload)
+                if not self._responseEvent.wait(timeout):
+                    raise TimeoutException(self._response)
+                lines = list(self._response)
+            except (serial.SerialException, OSError) as exc:
+                raise ModemError(f"the modem's port failed during a file upload: {exc}") from exc
+            finally:
+                self._responseEvent = None
+                self._pending_command = None
+        if not self.alive:
+            raise ModemError("the modem's port was lost during a file upload")
+        if not lines or lines[-1] != "OK":
+            raise CommandError(f"{command}: {lines[-1] if lines else 'no answer'}")
+        return lines

@@ -24,7 +24,7 @@ from gsmmodem.pdu import Concatenation, decodeSmsPdu
 
 from edgebox.adapters.modem import ussd
 from edgebox.adapters.modem.boot_lines import is_boot_line, is_restart_line
-from edgebox.adapters.modem.dialect import TTS_DONE, dtmf_digit
+from edgebox.adapters.modem.dialect import dtmf_digit
 from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
                                            IncomingSms, ModemLost, UssdReply)
 from edgebox.adapters.modem.multipart import Reassembler, Whole
@@ -88,7 +88,6 @@ class Notifications:
         self._ended = threading.Event()
         self._end_reason = ""
         self._keys: queue.Queue = queue.Queue()
-        self._tts_done = threading.Event()
         # Where each whole received SMS goes before the modem's copy is deleted: the event
         # queue, unless the daemon keeps it first (SerialModem.keep_incoming).
         self.keep_sms = lambda sms, sent_at, swept: self._emit(sms)
@@ -210,7 +209,6 @@ class Notifications:
     def begin_call(self) -> None:
         self.connected.clear()
         self._ended.clear()
-        self._tts_done.clear()
         self._keys = queue.Queue()
 
     def call_end(self, timeout: float) -> str | None:
@@ -219,18 +217,23 @@ class Notifications:
             return CALL_ENDED.get(self._end_reason, "no_answer")
         return None
 
-    def wait_for_key(self, deadline: float, repeat, stop=None) -> str | None:
-        """The first key the member presses before ``deadline``, hang-up or ``stop`` (an
-        Event: the call is no longer needed); ``repeat`` is called whenever the spoken message
-        has finished, so it plays again."""
-        while (time.monotonic() < deadline and not self._ended.is_set()
+    def wait_for_key(self, until, replay_key: str | None = None, replay=None,
+                     stop=None) -> str | None:
+        """The first key pressed before ``until`` (monotonic seconds, or a function giving
+        them: a replay may move the end on), hang-up or ``stop`` (an Event: the call is no
+        longer needed), other than ``replay_key``: that one calls ``replay`` (the speech
+        again, "按2再听一遍") and the wait goes on."""
+        if not callable(until):
+            until = (lambda end: lambda: end)(until)
+        while (time.monotonic() < until() and not self._ended.is_set()
                and not (stop is not None and stop.is_set())):
             try:
-                return self._keys.get(timeout=min(POLL, max(0.0, deadline - time.monotonic())))
+                key = self._keys.get(timeout=min(POLL, max(0.0, until() - time.monotonic())))
             except queue.Empty:
-                if self._tts_done.is_set():
-                    self._tts_done.clear()
-                    repeat()
+                continue
+            if key != replay_key:
+                return key
+            replay()
         return None
 
     def take_key(self) -> str | None:
@@ -280,8 +283,6 @@ class Notifications:
                 self.connected.set()
         elif (digit := dtmf_digit(line)) is not None:
             self._keys.put(digit)
-        elif TTS_DONE.match(line):
-            self._tts_done.set()
         elif (line == "RING" or line.startswith("+CRING")) and self.caller_id_unsure:
             log.info("modem %s: a call rings while its caller id may be off (settings being "
                      "restored); waiting for a ring that names the caller", self._modem.name)

@@ -24,6 +24,7 @@ from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import UNSOLICITED, PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
 from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
+from edgebox.adapters.modem.speech_out import REPLAY_KEY, Listening, Speech, SpeechPort
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class SerialModem:
     def __init__(self, port: str, baudrate: int = 115200, flow_control: str = "none",
                  pin: str = "", command_timeout: float = 10, sms_timeout: float = 60,
                  name: str = "modem", events: queue.Queue | None = None,
-                 delivery_reports: bool = False):
+                 delivery_reports: bool = False, audio_port: str = ""):
         self.port = port
         self.name = name
         self._baudrate = baudrate
@@ -75,6 +76,7 @@ class SerialModem:
         # submit queues behind a waiting ATH or SMS read (see fair_lock).
         self._exchange = FairLock()
         self.notes = Notifications(self)
+        self.speech = SpeechPort(self, audio_port)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -84,11 +86,13 @@ class SerialModem:
                                     on_line=self.notes.put, on_lost=self.notes.lost,
                                     on_sms=self.notes.library_sms)
         self.notes.starting = True  # boot lines now belong to this start, not to a restart
+        self.speech.forget()  # a modem changed under the box: its sound file is not known
         self.notes.forget_restart()  # one seen before the port was reopened is answered by this
         try:
             self._gsm.connect(pin=self._pin, waitingForModemToStartInSeconds=5)
             self._learn_dialect()
             self._apply_settings(learning=True)
+            self.speech.probe()
         except TimeoutException as exc:
             self._close_port()
             raise ModemTimeout(f"modem {self.name} on {self.port} did not answer during "
@@ -188,7 +192,7 @@ class SerialModem:
                         raise
                     log.info("modem %s does not take %s (%s)", self.name, command, exc)
                     if learning and command == self.dialect.dtmf_enable:
-                        self.dialect = Dialect(self.dialect.family, None, self.dialect.tts_command)
+                        self.dialect = self.dialect.without(dtmf_enable=None)
 
     def _identity_line(self, commands: tuple[str, ...], position: int) -> str:
         """The manufacturer or model: the first answer to ``commands`` that is not a URC (boot
@@ -262,7 +266,7 @@ class SerialModem:
             log.info("modem %s: announced SMS or calls still waiting after %.1f s", self.name,
                      timeout)
 
-    def ring(self, number: str, max_seconds: float, speech: str | None = None,
+    def ring(self, number: str, max_seconds: float, speech: Speech | str | None = None,
              stop: threading.Event | None = None,
              ring_for: float | None = None) -> RingOutcome:
         """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
@@ -271,7 +275,12 @@ class SerialModem:
         ``ring_for``: hang up that many seconds after the member's phone starts ringing (a
         flash, 响一声: the call set-up varies, the ringing a villager hears should not).
         What counts as answered depends on the modem (see ring_back): a ring-back reported as
-        connected is not spoken into; there only the member's key proves an answer."""
+        connected is not spoken into; there only the member's key proves an answer.
+        ``speech`` is a ``Speech`` (text and its audio) or just the text; the audio goes to the
+        modem as a file before dialling, and is played when the member answers; key 2
+        plays it again (see speech_out)."""
+        speech = Speech.of(speech)
+        self.speech.load(speech)
         self.notes.begin_call()
         self.in_outgoing_call = True
         rule = AnswerRule(connects_early(self.identity))
@@ -299,14 +308,17 @@ class SerialModem:
                     result = "acknowledged"  # the member picked up after all, and said so
                     break
                 if answered:
-                    spoken = self._speak(speech)
-                    pressed = self.notes.wait_for_key(deadline, repeat=lambda: self._speak(speech),
-                                                      stop=stop)
+                    listening = Listening(deadline, speech)
+                    spoken = listening.heard(self.speech.speak(speech))
+                    pressed = self.notes.wait_for_key(
+                        listening.until, REPLAY_KEY, stop=stop,
+                        replay=lambda: listening.heard(self.speech.speak(speech, True)))
                     result = ("acknowledged" if pressed == ACK_KEY else
                               "cancelled" if stop is not None and stop.is_set() else "answered")
                     break
         finally:
             self.in_outgoing_call = False
+            self.speech.call_over()
             try:
                 self.command("ATH")
             except ModemError as exc:
@@ -314,17 +326,10 @@ class SerialModem:
         alerting = time.monotonic() - rule.alerting_since if rule.alerting_since else 0.0
         return RingOutcome(result, round(alerting, 2), spoken)
 
-    def _speak(self, speech: str | None) -> bool:
-        command = self.dialect.speak(speech) if speech else None
-        if command is None:
-            return False
-        try:
-            self.command(command)
-            return True
-        except ModemError as exc:
-            log.info("modem %s cannot speak (%s); ringing without speech", self.name, exc)
-            self.dialect = Dialect(self.dialect.family, self.dialect.dtmf_enable, None)
-            return False
+    @property
+    def speech_mechanism(self) -> str:
+        """How this modem speaks into a call now (see speech_out.SpeechPort)."""
+        return self.speech.mechanism
 
     def health(self) -> readings.HealthReading:
         """Signal, registration (2G and 4G), SIM, operator and network time. Each answer that
@@ -379,13 +384,26 @@ class SerialModem:
 
     def command(self, text: str, timeout: float | None = None, expect: str | None = None,
                 term: str = "\r") -> list[str]:
+        return self._exchange_of(text, lambda gsm: gsm.write(
+            text, timeout=timeout or self._command_timeout, writeTerm=term,
+            expectedResponseTermSeq=expect))
+
+    def send_file(self, command: str, banner: str, payload: bytes) -> list[str]:
+        """``command`` that writes a file, its ``payload`` as raw bytes once the modem shows
+        ``banner``; the answer. The bytes take their time on a UART (10 bits a byte): the
+        timeout allows twice that."""
+        timeout = self._command_timeout + 2 * len(payload) * 10 / self._baudrate
+        return self._exchange_of(command, lambda gsm: gsm.send_file(command, banner, payload,
+                                                                    timeout))
+
+    def _exchange_of(self, text: str, exchange) -> list[str]:
+        """Run ``exchange(gsm)`` holding the port, the library's errors made ours."""
         gsm = self._gsm
         if gsm is None or not gsm.alive:
             raise ModemError(f"modem {self.name} on {self.port} is not connected")
         try:
             with self._exchange:
-                return gsm.write(text, timeout=timeout or self._command_timeout,
-                                 writeTerm=term, expectedResponseTermSeq=expect)
+                return exchange(gsm)
         except TimeoutException as exc:
             raise ModemTimeout(f"modem {self.name} did not answer {text[:20]!r} in time") from exc
         except CommandError as exc:

@@ -11,7 +11,7 @@ AMR-NB). Two synthesisers behind one port (``Synthesiser``):
   Deterministic, not silent, as long as the text: what tests and a box without espeak-ng use.
 
 ``SpeechCache`` keeps each rendered sentence on disk by digest, so a sentence said to twelve
-members is synthesised once, and ``prompts`` turns an office's own recording (WAV/MP3/AMR)
+members is synthesised once, and ``prompt`` keeps an office's own recording (WAV/MP3/AMR)
 into a clip.
 """
 from edgebox.adapters.speech.clip import RATE, Clip, SpeechError

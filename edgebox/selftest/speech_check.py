@@ -1,0 +1,55 @@
+"""The selftest's word on speech in alarm calls: which mechanism this modem has (asked the way
+the daemon asks at start-up, speech_out.probed) and whether the box can render the sentence."""
+from __future__ import annotations
+
+import time
+
+from edgebox.adapters.modem.dialect import detect
+from edgebox.adapters.modem.speech_out import mechanism_of, probed
+from edgebox.adapters.speech import SpeechError, synthesiser_from_settings
+from edgebox.domain.timeline import SPEECH
+from edgebox.errors import EdgeboxError
+from edgebox.i18n import Text
+
+PASS, WARN = "pass", "warn"  # as checks names them
+
+TEST_SENTENCE = "紧急求助，第一组张伟，石桥村一组3号，请立即前往。按1确认前往，按2再听一遍"
+SOUND_MECHANISMS = ("ccmxplay", "qpsnd", "crec", "pcm_port")
+
+
+def check_speech(probe, maker: str, model: str, config,
+                 audio_port: str = "") -> tuple[str, str, str]:
+    """(status, detail, fix) for the modem ``probe`` talks to (``audio_port``: its voice
+    port, for a Huawei stick)."""
+    def answers(command: str) -> bool:
+        try:
+            probe.command(command)
+            return True
+        except EdgeboxError:
+            return False
+    dialect = detect(maker, model)
+    if dialect.audio == "pcm_port" and not audio_port:
+        dialect = dialect.without(audio=None)  # as the daemon does (SpeechPort.probe)
+    mechanism = mechanism_of(probed(dialect, answers))
+    how = Text.coded("speech.", SPEECH, mechanism)  # said in the report's language
+    if mechanism not in SOUND_MECHANISMS:
+        return (WARN, how,
+                "Alarm calls cannot play the box's Mandarin voice or a recorded prompt "
+                "on this modem; the SMS carries every word. A SIM7600/A76xx or Quectel "
+                "EC2x module plays them (a Huawei voice stick too, with modems.audio_port set "
+                "to its voice port).")
+    synthesiser = synthesiser_from_settings(config.get("speech.engine"),
+                                            config.get("speech.voice"),
+                                            config.get("speech.words_per_minute"))
+    started = time.monotonic()
+    try:
+        clip = synthesiser.render(TEST_SENTENCE)
+    except SpeechError as exc:
+        return (WARN, f"{how}; but the sentence cannot be rendered: {exc}",
+                "Install the speech packages: `apt install espeak-ng sox libsox-fmt-base "
+                "libsox-fmt-mp3`.")
+    detail = (f"{how}; {synthesiser.name} rendered a {clip.seconds:.1f} s sentence in "
+              f"{time.monotonic() - started:.1f} s")
+    if clip.is_silent():
+        return (WARN, detail + " that is silent", "Check [speech] voice.")
+    return (PASS, detail, "")
