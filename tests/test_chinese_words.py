@@ -31,10 +31,11 @@ from tests.inprocess.village import Village
 from tests.support import LIU, OFFICE, SHEET, TOWNSHIP, WANG
 
 # Words a Chinese office reads in Latin letters: the SIM card, the USB stick, a PIN, an SMS,
-# a CSV/Excel sheet (.xlsx), kilobytes, the GSM network; "English" is the link to the English
-# pages. Anything else is a word someone forgot to translate.
+# a CSV/Excel sheet (.xlsx), kilobytes, the GSM network, the audio files a recorded prompt may
+# be (WAV, MP3, AMR); "English" is the link to the English pages; edgebox is the program's name.
+# Anything else is a word someone forgot to translate.
 ALLOWED = {"SIM", "USB", "PIN", "SMS", "CSV", "Excel", "xlsx", "KB", "MB", "GB", "GSM",
-           "English", "edgebox"}
+           "WAV", "MP", "AMR", "English", "edgebox"}
 ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
 # What a browser does not show of a page: scripts, styles, tags.
 HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
@@ -72,7 +73,8 @@ def test_every_sms_template_is_chinese_with_sample_fields():
               "messages": 68, "reason": "没有广播权限", "action": "添加", "detail": "张三 13800138000",
               "count": 2, "names": "王建国、李秀英", "acked": 3, "total": 5, "fastest": 35,
               "mean": 60, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119",
-              "village": "石桥村", "phone": "186 0013 8003", "who": "王建国", "seconds": 35}
+              "village": "石桥村", "phone": "186 0013 8003", "who": "王建国", "seconds": 35,
+              "what": "厨房着火，"}
     for name in messages.TEMPLATES:
         fields = template_fields(messages.template("zh", name))
         for drill in (False, True):
