@@ -24,7 +24,7 @@ from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, audit, charts, reports
 from edgebox.hub.incident_detail import incident_detail
 from edgebox.hub.local_time import local_time, zone_words
-from edgebox.domain.timeline import CLOSE_REASON
+from edgebox.domain.timeline import close_reason
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.guard import BodyTooLarge, read_form
 
@@ -79,7 +79,7 @@ def render(request: Request, name: str, **context) -> Response:
     context = {"t": translator(lang), "lang": lang,
                "zone": zone_words(zone) if lang == "zh" else zone,
                "label": lambda kind: alarm_label(kind or "call", lang),
-               "reason": lambda code: CLOSE_REASON[lang].get(code or "", code or ""),
+               "reason": lambda code: close_reason(lang, code or ""),
                **context}
     response = request.app.state.templates.TemplateResponse(request, name, context)
     if request.query_params.get("lang") in LANGS:
