@@ -129,7 +129,9 @@ store_config_option = config_option("the box's TOML config (names the database)"
 
 
 @roster.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+# No exists= check: click would refuse a missing file in English; read_sheet_file says it in
+# the box's language.
+@click.argument("csv_file", type=click.Path())
 @store_config_option
 def roster_import(csv_file: str, config_path: str) -> None:
     """Replace the roster with a village sheet (CSV or XLSX, Chinese headers). All or nothing;
@@ -141,12 +143,13 @@ def roster_import(csv_file: str, config_path: str) -> None:
       edgebox roster import 石桥村.xlsx --config config/edgebox.example.toml
     """
     from edgebox.domain.roster_advice import roster_warnings
+    from edgebox.roster_io.csv_sheet import read_sheet_file
     from edgebox.roster_io.sheet_import import read_sheet
     from edgebox.store.ownership import give_to_directory_owner
     from edgebox.store.times import utc_now
     store, config = _store_and_config(config_path)
     try:
-        content = Path(csv_file).read_bytes()
+        content = read_sheet_file(csv_file)
         new = read_sheet(content, csv_file, config.box_region)
         generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:

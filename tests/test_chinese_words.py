@@ -257,3 +257,86 @@ def test_the_demo_speaks_chinese_from_title_to_summary():
     text = out.getvalue()
     assert "全部送达" in text
     assert not english_words(text, {"demo"}), text
+
+
+# -- a sheet's problems, on the command line and in the web panel's import preview ---------------
+
+# One household a problem: a name too long, six phones, a flag nobody knows, a check-in time
+# that is not one, a boundary group with a name too long.
+BAD_SHEET = (
+    "户号,户主姓名,地址,电话,组别,中心户长,标记,报平安时间\n"
+    "H01,王建国,石桥村一组1号,138 0013 8001,第一组,是,,8点半\n"
+    f"H02,{'李' * 25},石桥村一组2号,13900138002,第一组,,,\n"
+    "H03,张伟,石桥村一组3号,13800138011;13800138012;13800138013;13800138014;13800138015;"
+    "13800138016,第一组,,,\n"
+    "H04,刘洋,石桥村一组4号,13700138004,第一组,,会飞,\n"
+    f"H05,陈静,石桥村二组1号,13600138005,第二组、{'组' * 25},是,,\n"
+    "H06,杨磊,石桥村二组2号,13500138006,第二组,,,25:00\n"
+)
+
+
+def _zip(**members: bytes) -> bytes:
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+# (file name, bytes, a word the refusal names): every kind of sheet the office can get wrong
+BAD_FILES = [
+    ("村.csv", BAD_SHEET.encode("utf-8"), "会飞"),
+    ("村.xlsx", b"this is not a workbook at all", "xlsx"),
+    ("村.xlsx", _zip(**{"readme.txt": b"hello"}), "xlsx"),
+]
+
+
+@pytest.mark.parametrize("name, content, named", BAD_FILES)
+def test_a_bad_sheets_problems_are_chinese_on_the_command_line(alarmed, tmp_path, name,
+                                                              content, named):
+    sheet = tmp_path / name
+    sheet.write_bytes(content)
+    code, refused = cli("roster", "import", str(sheet), config=alarmed.config_path)
+    assert code == 2 and named in refused, refused
+    assert not english_words(refused), refused
+
+
+def test_every_problem_of_the_bad_sheet_is_named(alarmed, tmp_path):
+    sheet = tmp_path / "village.csv"
+    sheet.write_bytes(BAD_SHEET.encode("utf-8"))
+    _code, refused = cli("roster", "import", str(sheet), config=alarmed.config_path)
+    for line in range(2, 8):
+        assert f"第{line}行" in refused, (line, refused)
+
+
+def test_a_sheet_that_cannot_be_read_is_refused_in_chinese(alarmed, tmp_path):
+    for missing in (tmp_path / "nowhere.csv", tmp_path):  # no such file; a folder
+        code, refused = cli("roster", "import", str(missing), config=alarmed.config_path)
+        assert code == 2 and str(missing) in refused, refused
+        assert not english_words(refused), refused
+
+
+@pytest.mark.parametrize("name, content, named", BAD_FILES)
+def test_a_bad_sheets_problems_are_chinese_in_the_import_preview(office, name, content, named):
+    csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/roster").text).group(1)
+    preview = office.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": (name, content, "application/octet-stream")})
+    assert preview.status_code == 400
+    shown = visible_text(preview.text)
+    assert named in shown, shown
+    assert not english_words(shown), shown
+
+
+def test_the_roster_warnings_are_chinese_in_the_import_preview(office):
+    # SHEET's 第二组 has two households, fewer than advised; 第一组's 李秀英 lives alone
+    flagged = SHEET.replace("H01,王建国,石桥村一组1号,138 0013 8001,第一组,是,",
+                            "H01,王建国,石桥村一组1号,138 0013 8001,第一组,是,独居老人")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/roster").text).group(1)
+    preview = office.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("村.csv", flagged.encode("utf-8"), "text/csv")})
+    shown = visible_text(preview.text)
+    assert preview.status_code == 200 and "第二组有2户" in shown, shown
+    assert "王建国是独居老人户" in shown, shown
+    assert not english_words(shown, {"csv"}), shown
+

@@ -84,8 +84,10 @@ def test_reads_from_a_path(tmp_path):
 
 
 def test_unreadable_path_is_a_roster_error(tmp_path):
-    with pytest.raises(RosterError, match="cannot read"):
+    with pytest.raises(RosterError, match="there is no file"):
         read_roster_csv(tmp_path / "missing.csv")
+    with pytest.raises(RosterError, match="is a folder, not a sheet"):
+        read_roster_csv(tmp_path)
 
 
 def test_english_headers_in_any_order():
@@ -274,7 +276,8 @@ def test_unclosed_quote_is_pointed_at():
 def test_cell_over_the_csv_field_limit():
     content = sheet(*two_groups(), ',周平,"' + "长" * 200_000 + '",13700137001,第二组,,,')
     assert problems_of(content) == [
-        "line 8: not readable as CSV (field larger than field limit (131072))"
+        "line 8: not readable as CSV: a cell longer than 131072 characters (an unclosed quote"
+        " (\") may have swallowed the rows after it)"
     ]
 
 

@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 from edgebox.domain.alarm import CALL, PRIORITY, SMS, Delivery, PlannedDelivery
 from edgebox.domain.messages import SHORT_MARK, fit_one_sms, render
 from edgebox.domain.roster import Household, Roster
+from edgebox.i18n import Text
 
 # Ring outcomes (SerialModem.ring) that prove someone is at the phone. "hung_up" is a phone
 # that rang its full length unanswered; "busy", "no_answer" and "rejected" come as well from a
@@ -63,7 +64,9 @@ def parse_time(text: str) -> time | None:
         hours, minutes = int(found.group(1)), int(found.group(2))
         if hours < 24 and minutes < 60:
             return time(hours, minutes)
-    raise ValueError(f"'{cleaned}' is not a time of day like 08:30 (leave it empty for none)")
+    # a Text (a str): said in the words of whoever reads it, the sheet's reader or the form's
+    raise ValueError(Text("check_in.not_a_time", "'{cell}' is not a time of day like 08:30 "
+                          "(leave it empty for none)", cell=cleaned))
 
 
 def format_time(at: time | None) -> str:

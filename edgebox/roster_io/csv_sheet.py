@@ -141,12 +141,30 @@ def read_roster_csv(source: str | os.PathLike | bytes, region: str = "CN") -> Ro
     if isinstance(source, (bytes, bytearray)):
         content = bytes(source)
     else:
-        try:
-            with open(source, "rb") as sheet_file:
-                content = sheet_file.read()
-        except OSError as exc:
-            raise RosterError([f"cannot read {os.fspath(source)}: {exc.strerror}"]) from exc
+        content = read_sheet_file(source)
     return _SheetReader(_decode(content), region).roster()
+
+
+def read_sheet_file(path: str | os.PathLike) -> bytes:
+    """The bytes of the sheet at ``path``; RosterError, in the reader's words, when the file
+    is missing, a folder or not readable (the OS's own reason kept for the rest)."""
+    try:
+        with open(path, "rb") as sheet_file:
+            return sheet_file.read()
+    except FileNotFoundError as exc:
+        problem = Text("roster.no_such_file", "there is no file {path}", path=os.fspath(path))
+        raise RosterError([problem]) from exc
+    except IsADirectoryError as exc:
+        problem = Text("roster.is_folder", "{path} is a folder, not a sheet", path=os.fspath(path))
+        raise RosterError([problem]) from exc
+    except PermissionError as exc:
+        problem = Text("roster.not_permitted", "{path} may not be read by this user (run the "
+                       "command with `sudo`)", path=os.fspath(path))
+        raise RosterError([problem]) from exc
+    except OSError as exc:
+        problem = Text("roster.unreadable", "cannot read {path} (error {errno})",
+                       path=os.fspath(path), errno=exc.errno)
+        raise RosterError([problem]) from exc
 
 
 def roster_to_csv_bytes(roster: Roster, region: str = "CN") -> bytes:
@@ -231,10 +249,19 @@ def _check_every_household_in_a_group(roster: Roster) -> None:
     """A sheet row names the household's groups, so a household in none cannot be written (nor
     would it be read back: a row without a group is a mistake on a sheet)."""
     grouped = {household_id for group in roster.groups for household_id in group.member_ids}
-    problems = [f"household {h.id} is in no group; a sheet row needs one"
-                for h in roster.households if h.id not in grouped]
+    problems = [Text("roster.in_no_group", "household {id} is in no group; a sheet row needs one",
+                     id=h.id) for h in roster.households if h.id not in grouped]
     if problems:
         raise RosterError(problems)
+
+
+def _too_long(text: str, limit: int, unclosed_quote: bool = False) -> Text:
+    if unclosed_quote:  # the cell ran over lines: most likely a quote nobody closed
+        return Text("roster.too_long_quote", "'{text}' is {length} characters long (at most "
+                    "{limit}); an unclosed quote (\") may have swallowed the rows after it",
+                    text=_shorten(text), length=len(text), limit=limit)
+    return Text("roster.too_long", "'{text}' is {length} characters long (at most {limit})",
+                text=_shorten(text), length=len(text), limit=limit)
 
 
 def _clean_text(cell: str) -> str:
@@ -297,7 +324,12 @@ class _SheetReader:
                 records.append(record)
         except csv.Error as exc:
             # The record that failed is the one after the last complete one.
-            self._add(len(records) + 1, None, f"not readable as CSV ({exc})")
+            # With the excel dialect and NULs refused before, csv.Error is a cell over the
+            # module's field limit: a quote left open swallows the rows after it.
+            self._add(len(records) + 1, None, Text(
+                "roster.not_csv", "not readable as CSV: a cell longer than {limit} characters "
+                "(an unclosed quote (\") may have swallowed the rows after it)",
+                limit=csv.field_size_limit()))
             self._raise()
         return records
 
@@ -375,19 +407,14 @@ class _SheetReader:
         try:
             return format_time(parse_time(_clean_text(cell)))
         except ValueError as exc:
-            self._add(line, "check_in", str(exc))
+            self._add(line, "check_in", exc.args[0])  # a Text: said in the reader's words
             return ""
 
     def _text_cell(self, line: int, key: str, cell: str, required: bool) -> str:
         text = _clean_text(cell)
         limit = MAX_LENGTH[key]
         if len(text) > limit:
-            hint = (
-                "; an unclosed quote (\") may have swallowed the rows after it"
-                if "\n" in cell else ""
-            )
-            self._add(line, key, f"'{_shorten(text)}' is {len(text)} characters long "
-                      f"(at most {limit}){hint}")
+            self._add(line, key, _too_long(text, limit, unclosed_quote="\n" in cell))
             return ""
         if required and not text:
             self._add(line, key, EMPTY)
@@ -403,8 +430,9 @@ class _SheetReader:
                 self._add(line, key, Text("roster.no_phone", "no phone number"))
             return ()
         if len(tokens) > MAX_PHONES_PER_HOUSEHOLD:
-            self._add(line, key, f"{len(tokens)} phones; a household may list at most "
-                      f"{MAX_PHONES_PER_HOUSEHOLD}")
+            self._add(line, key, Text("roster.too_many_phones", "{count} phones; a household "
+                                      "may list at most {most}", count=len(tokens),
+                                      most=MAX_PHONES_PER_HOUSEHOLD))
             return ()
         for token in tokens:
             if len(token) > MAX_PHONE_LENGTH:
@@ -436,8 +464,7 @@ class _SheetReader:
             self._add(line, "group", EMPTY)
         for name in names:
             if len(name) > MAX_LENGTH["group"]:
-                self._add(line, "group", f"'{_shorten(name)}' is {len(name)} characters long "
-                          f"(at most {MAX_LENGTH['group']})")
+                self._add(line, "group", _too_long(name, MAX_LENGTH["group"]))
                 return ()
         return tuple(names)
 
@@ -466,7 +493,9 @@ class _SheetReader:
                 continue
             flag = parse_flag(word)
             if flag is None:
-                self._add(line, "flags", f"unknown flag '{_shorten(word)}' (known: {_KNOWN_FLAGS})")
+                self._add(line, "flags", Text("roster.unknown_flag", "unknown flag '{flag}' "
+                                              "(known: {known})", flag=_shorten(word),
+                                              known=_KNOWN_FLAGS))
             else:
                 flags.add(flag)
         return frozenset(flags)
@@ -539,8 +568,8 @@ class _SheetReader:
     # -- problems -------------------------------------------------------------------------------
 
     def _add(self, line: int, key: str | None, text: str) -> None:
-        """A problem on ``line`` (in column ``key``): a ``Text`` says itself in the reader's
-        language (edgebox.i18n.say); the rest are English only so far."""
+        """A problem on ``line`` (in column ``key``): a ``Text``, said in the reader's language
+        (edgebox.i18n.say)."""
         if key is None:
             self.problems.append(_Problem(line, Text("roster.problem", "line {line}: {text}",
                                                      line=line, text=text)))

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from edgebox.domain.roster import Roster
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 from edgebox.roster_io.csv_sheet import read_roster_csv
 
 # A 500-household workbook is ~100 KB unzipped; these leave room for styles and a few sheets.
@@ -27,9 +28,10 @@ MAX_ROWS = 5000      # rows with anything in them
 MAX_COLUMNS = 40     # the sheet has 8; columns past this are not read at all
 MAX_CELLS = 200_000  # cells read, empty ones included
 _CHUNK = 64 * 1024
-_NOT_READABLE = "this is not an Excel workbook (.xlsx) that can be read"
-_TOO_BIG = ("this workbook unpacks to more than {mb} MB, far more than a village sheet; "
-            "save the sheet alone as .xlsx or CSV")
+# zipfile's and openpyxl's own reasons are English and name the archive's insides: they go to
+# the log with the chained exception; the office reads what it can act on.
+NOT_READABLE = Text("roster.xlsx_unreadable",
+                    "this is not an Excel workbook (.xlsx) that can be read")
 
 
 def _checked_copy(content: bytes) -> bytes:
@@ -37,11 +39,16 @@ def _checked_copy(content: bytes) -> bytes:
     try:
         source = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise RosterError([f"{_NOT_READABLE}: {exc}"]) from exc
-    too_big = RosterError([_TOO_BIG.format(mb=MAX_UNZIPPED_BYTES // (1024 * 1024))])
+        raise RosterError([NOT_READABLE]) from exc
+    too_big = RosterError([Text(
+        "roster.xlsx_too_big", "this workbook unpacks to more than {mb} MB, far more than a "
+        "village sheet; save the sheet alone as .xlsx or CSV",
+        mb=MAX_UNZIPPED_BYTES // (1024 * 1024))])
     members = source.infolist()
     if len(members) > MAX_MEMBERS:
-        raise RosterError([f"{_NOT_READABLE}: it holds {len(members)} files"])
+        raise RosterError([Text("roster.xlsx_members", "this is not an Excel workbook (.xlsx) "
+                                "that can be read: it holds {count} files",
+                                count=len(members))])
     if sum(info.file_size for info in members) > MAX_UNZIPPED_BYTES:
         raise too_big  # declared sizes: refused before inflating anything
     out = io.BytesIO()
@@ -60,11 +67,15 @@ def _checked_copy(content: bytes) -> bytes:
                             raise too_big
                         parts.append(chunk)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-                raise RosterError([f"{_NOT_READABLE}: {info.filename}: {exc}"]) from exc
+                raise RosterError([Text(
+                    "roster.xlsx_member_broken", "this is not an Excel workbook (.xlsx) that "
+                    "can be read: its part {member} is damaged", member=info.filename)]) from exc
             data = b"".join(parts)
             if len(data) != info.file_size:
-                raise RosterError([f"{_NOT_READABLE}: {info.filename} is not the size its "
-                                   f"archive declares"])
+                raise RosterError([Text(
+                    "roster.xlsx_member_size", "this is not an Excel workbook (.xlsx) that can "
+                    "be read: its part {member} is not the size its archive declares",
+                    member=info.filename)])
             copy.writestr(info.filename, data)
     return out.getvalue()
 
@@ -89,7 +100,7 @@ def xlsx_to_csv_bytes(content: bytes) -> bytes:
     try:
         workbook = load_workbook(io.BytesIO(checked), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise RosterError([f"{_NOT_READABLE}: {exc}"]) from exc
+        raise RosterError([NOT_READABLE]) from exc
     try:
         sheet = workbook.worksheets[0]
         out = io.StringIO(newline="")
@@ -100,8 +111,10 @@ def xlsx_to_csv_bytes(content: bytes) -> bytes:
             texts = [_cell_text(value) for value in row]
             rows += any(texts)
             if rows > MAX_ROWS or cells > MAX_CELLS:
-                raise RosterError([f"this sheet has more than {MAX_ROWS} rows or "
-                                   f"{MAX_CELLS} cells, far more than a village sheet"])
+                raise RosterError([Text(
+                    "roster.xlsx_too_many_rows", "this sheet has more than {rows} rows or "
+                    "{cells} cells, far more than a village sheet", rows=MAX_ROWS,
+                    cells=MAX_CELLS)])
             writer.writerow(texts)
     finally:
         workbook.close()

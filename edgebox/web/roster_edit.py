@@ -44,7 +44,7 @@ def parse_check_in(text: str) -> str:
     try:
         return format_time(parse_time(text))
     except ValueError as exc:
-        raise RosterError([str(exc)]) from exc
+        raise RosterError([exc.args[0]]) from exc  # the Text, said in the page's words
 
 
 def _household(household_id: str, name: str, address: str, phone_text: str, flags,
