@@ -102,9 +102,25 @@ def _text(key: str, english: str, fields: dict) -> Text:
     return Text(key, english, **fields)
 
 
+class Listed(tuple):
+    """Several words as one field of a ``Text`` ("独居老人、残疾" / "alone, disabled"): each said
+    in the reader's language, joined as that language lists things."""
+
+    def __str__(self) -> str:
+        return ", ".join(str(value) for value in self)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def say(self, lang: str | None) -> str:
+        separator = "、" if language(lang) == "zh" else ", "
+        return separator.join(say(value, lang) for value in self)
+
+
 def say(value: object, lang: str | None) -> str:
-    """``value`` in ``lang``: a ``Text`` in its words, anything else as it is."""
-    return value.say(lang) if isinstance(value, Text) else str(value)
+    """``value`` in ``lang``: a ``Text`` (or ``Listed`` words) in its words, anything else as
+    it is."""
+    return value.say(lang) if isinstance(value, (Text, Listed)) else str(value)
 
 
 def display_width(text: str) -> int:

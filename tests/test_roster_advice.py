@@ -35,3 +35,14 @@ def test_landline_only_sizes_and_vulnerable_leaders_are_warned_in_both_languages
     ]
     en = [w.text("en") for w in roster_warnings(roster)]
     assert en[0].startswith("户主2 (H02) has only landlines") and "17 households" in en[3]
+    assert "leader 户主1 is marked alone and may not" in en[2], en[2]
+
+
+def test_a_leader_with_two_risks_has_both_named_in_each_language():
+    members = [household(1, flags={"elderly_alone", "disabled"})] + [
+        household(n) for n in range(2, 6)]
+    roster = Roster(tuple(members), (Group("一组", "第一组", "H01",
+                                           tuple(h.id for h in members)),)).validated()
+    [warning] = roster_warnings(roster)
+    assert "户主1是残疾、独居老人户" in warning.zh, warning.zh
+    assert "is marked disabled, alone and" in warning.text("en"), warning.text("en")
