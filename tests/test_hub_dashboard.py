@@ -360,3 +360,10 @@ def test_csv_exports_neutralise_cells_that_would_run_as_formulas(hub, tmp_path):
     for row in rows:  # nothing else starts a formula either, and numbers stay numbers
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
     assert all(r["acks"].isdigit() for r in rows)
+
+
+def test_the_countys_zone_is_named_by_the_catalogue_in_each_language():
+    from edgebox.hub.local_time import zone_words
+    assert [zone_words(z, "zh") for z in ("Asia/Shanghai", "Asia/Urumqi")] == ["北京", "新疆"]
+    assert zone_words("Asia/Urumqi", "en") == "Asia/Urumqi"
+    assert zone_words("Europe/Berlin", "zh") == "Europe/Berlin"  # no Chinese name: its own

@@ -77,7 +77,7 @@ def render(request: Request, name: str, **context) -> Response:
     lang = lang_of(request)
     zone = request.app.state.time_zone
     context = {"t": translator(lang), "lang": lang,
-               "zone": zone_words(zone) if lang == "zh" else zone,
+               "zone": zone_words(zone, lang),
                "label": lambda kind: alarm_label(kind or "call", lang),
                "reason": lambda code: close_reason(lang, code or ""),
                **context}
@@ -201,7 +201,7 @@ async def _exported(request: Request, session: dict, name: str, header: list[str
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
                             f"{name}?{request.url.query}"[:500], client_address(request))
     state, lang = request.app.state, lang_of(request)
-    zone = zone_words(state.time_zone) if lang == "zh" else state.time_zone
+    zone = zone_words(state.time_zone, lang)
     times = [index for index, column in enumerate(header) if column in TIME_COLUMNS]
     for row in rows:
         for index in times:

@@ -6,15 +6,23 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from edgebox.hub.errors import RegistryError
+from edgebox.i18n import N_, table, word
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
-# What a Chinese page calls the zone (China keeps one clock, 北京时间, in every province).
-ZONE_WORDS = {"Asia/Shanghai": "北京", "Asia/Chongqing": "北京", "Asia/Urumqi": "新疆"}
+# What a page calls the county's zone: in English its IANA name, in Chinese the clock's name
+# (China keeps one clock, 北京时间, in every province), from the catalogue ("zone.<IANA name>").
+ZONE_WORDS = table(
+    "zone.",
+    N_("zone.Asia/Shanghai", "Asia/Shanghai"),
+    N_("zone.Asia/Chongqing", "Asia/Chongqing"),
+    N_("zone.Asia/Urumqi", "Asia/Urumqi"),
+)
 
 
-def zone_words(name: str) -> str:
-    """'Asia/Shanghai' → '北京' for the page's '时间为北京时间'; other zones by their name."""
-    return ZONE_WORDS.get(name, name)
+def zone_words(name: str, lang: str = "zh") -> str:
+    """'Asia/Shanghai' → '北京' for the Chinese page's '时间为北京时间'; other zones, and every
+    zone in English, by their name."""
+    return word(lang, f"zone.{name}", name) if name in ZONE_WORDS else name
 
 
 def county_zone(name: str) -> ZoneInfo:
