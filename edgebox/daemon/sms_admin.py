@@ -224,21 +224,30 @@ class SmsAdministration:
         members = self.roster.members(group.id)
         if command.action == "add":
             if number in self.settings.box_numbers:
-                raise LookupError(f"{display(number)} 是村委、乡镇或报警器的号码，不能登记为住户")
+                raise LookupError(Text(
+                    "reply.admin_box_number", "{number} is the office's, the township's or "
+                    "the alarm box's own number; it cannot be a household's",
+                    number=display(number)))
             owner = self.roster.household_by_phone(number)
             if owner is not None:
-                raise LookupError(f"{display(number)} 已属于 {owner.name}")
+                raise LookupError(Text("reply.admin_number_taken",
+                                       "{number} already belongs to {owner}",
+                                       number=display(number), owner=owner.name))
             target = next((h for h in members if h.name == command.name), None)
             if target is None:
-                raise LookupError(f"本组没有{command.name}")
+                raise LookupError(Text("reply.admin_no_member", "nobody in your group is "
+                                       "called {name}", name=command.name))
             changed = replace(target, phones=(*target.phones, number))
             detail = f"{target.name} {display(number)}"
         else:
             target = next((h for h in members if number in h.phones), None)
             if target is None:
-                raise LookupError(f"本组没有号码 {display(number)}")
+                raise LookupError(Text("reply.admin_no_number", "nobody in your group has "
+                                       "the number {number}", number=display(number)))
             if len(target.phones) == 1:
-                raise LookupError(f"{target.name}只剩这一个号码，不能删除")
+                raise LookupError(Text("reply.admin_last_number", "{name} has no other "
+                                       "number; this one cannot be removed",
+                                       name=target.name))
             changed = replace(target, phones=tuple(p for p in target.phones if p != number))
             detail = f"{target.name} {display(number)}"
         households = tuple(changed if h.id == changed.id else h for h in self.roster.households)

@@ -92,3 +92,20 @@ def test_wrong_pins_lock_the_number_out_across_a_restart_until_the_time_is_up(vi
     assert phones_of(box, "H03") == [ZHANG, NEW_PHONE]
     assert (len(box.events("admin_pin_wrong")), len(box.events("admin_locked"))) == (3, 2)
     assert_pin_nowhere(box)
+
+
+def test_an_english_box_refuses_a_leaders_change_in_english(village):
+    box = village(settings={**ADMIN, "box": {"language": "en"}})
+    refused = lambda reason: render("en", "refused", reason=reason)  # noqa: E731
+    assert ask(box, CHEN, f"管理 {PIN} 加 张伟 {NEW_PHONE}") == refused(
+        "nobody in your group is called 张伟")
+    assert ask(box, CHEN, f"管理 {PIN} 删 15013800022") == refused(
+        "nobody in your group has the number 150 1380 0022")
+    assert ask(box, CHEN, f"管理 {PIN} 加 杨磊 13700138004") == refused(
+        "137 0013 8004 already belongs to 刘洋")
+    assert ask(box, CHEN, f"管理 {PIN} 删 13500138006") == refused(
+        "杨磊 has no other number; this one cannot be removed")
+    assert ask(box, CHEN, f"管理 {PIN} 加 杨磊 13300138099") == refused(
+        "133 0013 8099 is the office's, the township's or the alarm box's own number; it cannot"
+        " be a household's")
+    assert phones_of(box, "H06") == ["+8613500138006"]
