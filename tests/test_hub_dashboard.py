@@ -367,3 +367,28 @@ def test_the_countys_zone_is_named_by_the_catalogue_in_each_language():
     assert [zone_words(z, "zh") for z in ("Asia/Shanghai", "Asia/Urumqi")] == ["北京", "新疆"]
     assert zone_words("Asia/Urumqi", "en") == "Asia/Urumqi"
     assert zone_words("Europe/Berlin", "zh") == "Europe/Berlin"  # no Chinese name: its own
+
+
+def test_a_boxs_sms_reports_are_told_in_the_pages_language(hub):
+    from edgebox.hub.sms_ingest import ingest_report
+    from edgebox.uplink import sms_format
+    from tests.hub_support import TOKEN
+    now = datetime.now(timezone.utc)
+    db = open_database(hub.db_url)
+    try:
+        for text in (sms_format.encode_day(TOKEN, "box-1", 1, now.date(), {"fire": 2}, 3, 0,
+                                           "home", 20, None, 51),
+                     sms_format.encode_escalation(TOKEN, "box-1", 2, now, 7, "medical", 3)):
+            assert ingest_report(db, "+8613900000009", text, now)
+    finally:
+        db.close()
+    session = logged_in(hub)
+    shown = re.sub(r"<[^>]+>", " ", session.get("/boxes/box-1/sms").text)
+    assert "日报（短信）" in shown and "火警2次" in shown and "余额不明" in shown, shown
+    assert "报警7号（急救），第3级" in shown, shown
+    english = re.sub(r"<[^>]+>", " ", session.get("/boxes/box-1/sms",
+                                                   params={"lang": "en"}).text)
+    assert "Daily summary (SMS)" in english and "alarms: FIRE 2;" in english, english
+    assert "alarm 7 (MEDICAL), step 3" in english and "balance unknown" in english, english
+    # nothing Chinese but the language switch's link to the Chinese page
+    assert not re.search(r"[\u4e00-\u9fff]", english.replace("中文", "")), english

@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from edgebox.domain.alarm import alarm_label
 from edgebox.errors import EdgeboxError
 from edgebox.hub import alerts, audit, duty, reports
 from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, session_form,
                                    session_of_request, to_login, words)
 from edgebox.hub.sms_ingest import refused, reports_of
+from edgebox.hub.sms_report_words import page_words, report_words
 
 
 
@@ -109,8 +109,11 @@ async def sms_reports_page(request: Request) -> Response:
     if not visible:
         return not_found(request)
     rows = await run_in_threadpool(reports_of, request.app.state.db, box)
+    lang = lang_of(request)
+    for row in rows:  # each report told in the page's language
+        row["words"] = report_words(lang, row)
     return render(request, "sms_reports.html", session=session, box=box, reports=rows,
-                  label=lambda kind: alarm_label(kind, "zh"))
+                  s=page_words(lang))
 
 
 ROUTES = [
