@@ -340,3 +340,14 @@ def test_the_roster_warnings_are_chinese_in_the_import_preview(office):
     assert "王建国是独居老人户" in shown, shown
     assert not english_words(shown, {"csv"}), shown
 
+
+
+def test_a_form_the_roster_page_cannot_take_is_refused_in_chinese(office):
+    csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/roster").text).group(1)
+    no_file = office.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("", b"", "application/octet-stream")})
+    stale = office.post("/roster/households/H99/move", data={"csrf": csrf, "group": "G9"})
+    for refused in (no_file, stale):
+        shown = visible_text(refused.text)
+        assert refused.status_code == 400 and "未保存" in shown, shown
+        assert not english_words(shown), shown

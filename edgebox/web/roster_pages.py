@@ -20,6 +20,7 @@ from edgebox.domain.roster import FLAG_LABELS_ZH, FLAG_WORDS
 from edgebox.domain.roster_advice import roster_warnings
 from edgebox.domain.sms_commands import PIN_DIGITS, pin_problem
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 from edgebox.roster_io.csv_sheet import roster_to_csv_bytes
 from edgebox.roster_io.sheet_import import read_sheet
 from edgebox.web import roster_edit
@@ -53,7 +54,9 @@ def _save(request, change) -> Response:
     except RosterError as exc:
         return _roster_page(request, 400, exc.problems)
     except KeyError as exc:
-        return _roster_page(request, 400, [f"unknown {exc.args[0]}"])
+        # a form from a page since changed: a group or household no longer there
+        return _roster_page(request, 400, [Text(
+            "roster.gone", "{id} is no longer on the roster; reload the page", id=exc.args[0])])
     ctx.store.replace_roster(new, ctx.clock(), source="web")
     return RedirectResponse("/roster?saved=1", status_code=303)
 
@@ -129,7 +132,8 @@ def import_sheet(request):
     ctx = request.app.state.ctx
     upload = request.state.form.get("sheet")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _roster_page(request, 400, ["choose a CSV or .xlsx file"])
+        return _roster_page(request, 400, [Text("roster.choose_file",
+                                                "choose a CSV or .xlsx file")])
     content = upload.file.read()
     try:
         new = read_sheet(content, upload.filename, ctx.settings.region)
