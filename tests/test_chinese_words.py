@@ -351,3 +351,37 @@ def test_a_form_the_roster_page_cannot_take_is_refused_in_chinese(office):
         shown = visible_text(refused.text)
         assert refused.status_code == 400 and "未保存" in shown, shown
         assert not english_words(shown), shown
+
+
+# -- the selftest's word on speech in alarm calls, in each of its states -------------------------
+
+# The modem names itself (maker, model, network, signal as AT+CSQ); the speech engine is a
+# program (espeak-ng) with its voice's code (cmn); modules are sold by their model (EC2x,
+# A76xx; the emulator's generic modem is EMU-1).
+SPEECH_NAMES = {"SIMCOM", "INCORPORATED", "CSQ", "CHINA", "MOBILE", "UTC", "CST", "espeak", "ng",
+                "cmn", "EC", "xx", "EMU"}
+
+
+@pytest.mark.parametrize("profile, speech, said", [
+    ("sim7600", "", "合成了一句"),                                       # espeak-ng renders it
+    ("sim7600", 'engine = "tones"\n', "模拟音调用"),                     # the simulated voice
+    ("sim7600", 'engine = "espeak-ng"\nvoice = "xx-none"\n', "没有`xx-none`这个语音"),
+    ("generic", "", "只振铃"),                                           # rings only
+])
+def test_the_selftest_says_how_the_box_speaks_into_calls_in_chinese(tmp_path, profile, speech,
+                                                                     said):
+    from edgebox.emulator import EmulatorServer
+    from edgebox.emulator.timing import Latency
+    emu = EmulatorServer(profile, link=str(tmp_path / "modem"),
+                         latency=Latency.realistic(scale=0.02))
+    emu.start()
+    try:
+        config = tmp_path / "edgebox.toml"
+        config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[speech]\n{speech}'
+                          f'[[modems]]\nname = "m1"\nport = "{emu.link}"\n', encoding="utf-8")
+        _code, report = cli("selftest", "--siren-seconds", "0", config=config)
+    finally:
+        emu.stop()
+    [line] = [line for line in report.splitlines() if "模块m1通话语音" in line]
+    assert said in line, report
+    assert not english_words(report, SPEECH_NAMES), report

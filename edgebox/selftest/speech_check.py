@@ -6,7 +6,7 @@ import time
 
 from edgebox.adapters.modem.dialect import detect
 from edgebox.adapters.modem.speech_out import mechanism_of, probed
-from edgebox.adapters.speech import SpeechError, synthesiser_from_settings
+from edgebox.adapters.speech import SpeechError, ToneSynthesiser, synthesiser_from_settings
 from edgebox.domain.timeline import SPEECH
 from edgebox.errors import EdgeboxError
 from edgebox.i18n import Text
@@ -33,11 +33,11 @@ def check_speech(probe, maker: str, model: str, config,
     mechanism = mechanism_of(probed(dialect, answers))
     how = Text.coded("speech.", SPEECH, mechanism)  # said in the report's language
     if mechanism not in SOUND_MECHANISMS:
-        return (WARN, how,
-                "Alarm calls cannot play the box's Mandarin voice or a recorded prompt "
-                "on this modem; the SMS carries every word. A SIM7600/A76xx or Quectel "
-                "EC2x module plays them (a Huawei voice stick too, with modems.audio_port set "
-                "to its voice port).")
+        return (WARN, how, Text(
+            "selftest.speech_none_fix", "Alarm calls cannot play the box's Mandarin voice or a "
+            "recorded prompt on this modem; the SMS carries every word. A SIM7600/A76xx or "
+            "Quectel EC2x module plays them (a Huawei voice stick too, with modems.audio_port "
+            "set to its voice port)."))
     synthesiser = synthesiser_from_settings(config.get("speech.engine"),
                                             config.get("speech.voice"),
                                             config.get("speech.words_per_minute"))
@@ -45,11 +45,18 @@ def check_speech(probe, maker: str, model: str, config,
     try:
         clip = synthesiser.render(TEST_SENTENCE)
     except SpeechError as exc:
-        return (WARN, f"{how}; but the sentence cannot be rendered: {exc}",
-                "Install the speech packages: `apt install espeak-ng sox libsox-fmt-base "
-                "libsox-fmt-mp3`.")
-    detail = (f"{how}; {synthesiser.name} rendered a {clip.seconds:.1f} s sentence in "
-              f"{time.monotonic() - started:.1f} s")
+        return (WARN, Text("selftest.speech_unrendered", "{how}; but the sentence cannot be "
+                           "rendered: {error}", how=how, error=exc.args[0]),
+                Text("selftest.speech_packages_fix", "Install the speech packages: `apt "
+                     "install espeak-ng sox libsox-fmt-base libsox-fmt-mp3`."))
+    # the simulated synthesiser's name is words; espeak-ng's is the program's and its voice's
+    engine = (Text("selftest.speech_tones", "tones (simulated)")
+              if isinstance(synthesiser, ToneSynthesiser) else synthesiser.name)
+    fields = dict(how=how, engine=engine, seconds=f"{clip.seconds:.1f}",
+                  took=f"{time.monotonic() - started:.1f}")
     if clip.is_silent():
-        return (WARN, detail + " that is silent", "Check [speech] voice.")
-    return (PASS, detail, "")
+        return (WARN, Text("selftest.speech_silent", "{how}; {engine} rendered a {seconds} s "
+                           "sentence in {took} s that is silent", **fields),
+                Text("selftest.speech_voice_fix", "Check [speech] voice."))
+    return (PASS, Text("selftest.speech_rendered", "{how}; {engine} rendered a {seconds} s "
+                       "sentence in {took} s", **fields), "")

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from edgebox.adapters.speech.clip import RATE, Clip, SpeechError
+from edgebox.i18n import Text
 
 RAW = ["-t", "raw", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-L"]
 FORMATS = {"wav": ["-t", "wav"], "pcm": RAW, "amr": ["-t", "amr-nb", "-C", "7"]}  # 12.2 kbit/s
@@ -22,15 +23,19 @@ def run_sox(args: list[str], data: bytes) -> bytes:
     """sox with ``args``, ``data`` on stdin; no dither (-D), so the same input gives the same
     output: the emulator tells the right audio from the wrong by its digest."""
     if shutil.which("sox") is None:
-        raise SpeechError("sox is not installed (Debian packages sox, libsox-fmt-base, libsox-fmt-mp3)")
+        raise SpeechError(Text("speech_error.no_sox", "sox is not installed (Debian packages "
+                               "sox, libsox-fmt-base, libsox-fmt-mp3)"))
     try:
         done = subprocess.run(["sox", "-V1", "-D", *args], input=data, capture_output=True,
                               timeout=SOX_SECONDS, check=False)
     except subprocess.TimeoutExpired:
-        raise SpeechError(f"sox took longer than {SOX_SECONDS} s") from None
+        raise SpeechError(Text("speech_error.sox_slow", "sox took longer than {seconds} s",
+                               seconds=SOX_SECONDS)) from None
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
-        raise SpeechError(f"sox could not convert the audio: {message}")
+        # sox's own message, as it printed it
+        raise SpeechError(Text("speech_error.sox_failed", "sox could not convert the audio: "
+                               "{said}", said=message))
     return done.stdout
 
 

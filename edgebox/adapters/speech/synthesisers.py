@@ -10,6 +10,7 @@ from typing import Protocol
 
 from edgebox.adapters.speech.clip import RATE, Clip, SpeechError
 from edgebox.adapters.speech.convert import RAW, run_sox
+from edgebox.i18n import Text
 
 ESPEAK_SECONDS = 30  # a sentence takes ~0.1 s on a PC and well under 2 s on a Pi 3
 
@@ -35,7 +36,8 @@ class EspeakSynthesiser:
 
     def render(self, text: str) -> Clip:
         if shutil.which("espeak-ng") is None:
-            raise SpeechError("espeak-ng is not installed (Debian package espeak-ng)")
+            raise SpeechError(Text("speech_error.no_espeak",
+                                   "espeak-ng is not installed (Debian package espeak-ng)"))
         if not self._voice_checked:
             self._check_voice()
         try:  # the text goes on stdin: a sentence starting with "-" is not an option
@@ -44,10 +46,14 @@ class EspeakSynthesiser:
                 input=text.encode("utf-8"), capture_output=True, timeout=ESPEAK_SECONDS,
                 check=False)
         except subprocess.TimeoutExpired:
-            raise SpeechError(f"espeak-ng took longer than {ESPEAK_SECONDS} s") from None
+            raise SpeechError(Text("speech_error.espeak_slow", "espeak-ng took longer than "
+                                   "{seconds} s", seconds=ESPEAK_SECONDS)) from None
         if done.returncode != 0 or not done.stdout:
-            raise SpeechError("espeak-ng failed: "
-                              + (done.stderr.decode(errors="replace").strip() or "no audio"))
+            # espeak-ng's own message, as it printed it (a Text when it printed none)
+            said = done.stderr.decode(errors="replace").strip() or Text(
+                "speech_error.no_audio", "no audio")
+            raise SpeechError(Text("speech_error.espeak_failed", "espeak-ng failed: {said}",
+                                   said=said))
         return Clip(run_sox(["-t", "wav", "-", *RAW, "-", "gain", "-n", "-3"], done.stdout))
 
     def _check_voice(self) -> None:
@@ -61,7 +67,8 @@ class EspeakSynthesiser:
             if len(fields) >= 5:
                 known.update((fields[1], fields[3], fields[4].rsplit("/", 1)[-1]))
         if self.voice not in known:
-            raise SpeechError(f"espeak-ng has no voice {self.voice!r} (Mandarin is 'cmn')")
+            raise SpeechError(Text("speech_error.no_voice", "espeak-ng has no voice '{voice}'"
+                                   " (Mandarin is 'cmn')", voice=self.voice))
         self._voice_checked = True
 
 
