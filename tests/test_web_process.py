@@ -65,7 +65,7 @@ def test_uploads_cannot_grow_the_alarm_daemon(box):
     bomb = with_member(GOOD, SHEET, bomb_sheet(200 * MB))
     refused = client.post("/roster/import", data={"csrf": csrf},
                           files={"sheet": ("村.xlsx", bomb, "application/octet-stream")})
-    assert refused.status_code == 400 and "unpacks to more than 8 MB" in refused.text
+    assert refused.status_code == 400 and "解压后超过8 MB" in refused.text
     assert rss(daemon.pid) <= DAEMON_RSS_LIMIT
     assert client.get("/").status_code == 200
     client.close()
