@@ -3,6 +3,7 @@ import pytest
 
 from edgebox.domain.roster import Group, Household, Roster, parse_flag
 from edgebox.errors import RosterError
+from edgebox.i18n import say
 
 
 def household(number: int, *phones: str, flags=()) -> Household:
@@ -69,6 +70,12 @@ def test_household_without_phone_or_name_and_unknown_flag():
         "household H001 ( ) has no phone",
         "household H001 has unknown flags ['vip']",
     ]
+    # the same, as a Chinese screen shows them
+    assert [say(p, "zh") for p in roster.problems()] == [
+        "户号H001没有户主姓名", "户号H001（ ）没有电话", "户号H001有不认识的标记['vip']"]
+    twice = Roster(roster.households[1:] * 2, (Group("G1", "第1组", "H002", ("H002", "H002")),))
+    assert [say(p, "zh") for p in twice.problems()] == ["户号H002出现了两次",
+                                                       "第1组把同一户列了两次"]
 
 
 def test_validated_raises_with_every_problem():

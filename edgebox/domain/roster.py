@@ -126,17 +126,20 @@ class Roster:
 
     def problems(self) -> list[str]:
         """Every rule the roster breaks, in words an official can act on; empty when valid."""
-        found: list[str] = []
+        found: list[str] = []  # Texts: said in the words of whoever reads them
         seen_ids: set[str] = set()
         phone_owner: dict[str, str] = {}
         for h in self.households:
             if h.id in seen_ids:
-                found.append(f"household {h.id} appears twice")
+                found.append(Text("roster.household_twice", "household {id} appears twice",
+                                  id=h.id))
             seen_ids.add(h.id)
             if not h.name.strip():
-                found.append(f"household {h.id} has no name")
+                found.append(Text("roster.household_no_name", "household {id} has no name",
+                                  id=h.id))
             if not h.phones:
-                found.append(f"household {h.id} ({h.name}) has no phone")
+                found.append(Text("roster.household_no_phone", "household {id} ({name}) has "
+                                  "no phone", id=h.id, name=h.name))
             for phone in h.phones:
                 owner = phone_owner.setdefault(phone, h.id)
                 if owner != h.id:
@@ -145,11 +148,12 @@ class Roster:
                                       phone=phone, owner=owner, id=h.id))
             unknown = set(h.flags) - set(FLAG_WORDS)
             if unknown:
-                found.append(f"household {h.id} has unknown flags {sorted(unknown)}")
+                found.append(Text("roster.household_flags", "household {id} has unknown "
+                                  "flags {flags}", id=h.id, flags=sorted(unknown)))
         group_ids: set[str] = set()
         for g in self.groups:
             if g.id in group_ids:
-                found.append(f"group {g.id} appears twice")
+                found.append(Text("roster.group_twice", "group {id} appears twice", id=g.id))
             group_ids.add(g.id)
             size = len(g.member_ids)
             if not GROUP_MIN_HOUSEHOLDS <= size <= GROUP_MAX_HOUSEHOLDS:
@@ -158,10 +162,12 @@ class Roster:
                     "{low}-{high})", name=g.name, size=size, low=GROUP_MIN_HOUSEHOLDS,
                     high=GROUP_MAX_HOUSEHOLDS))
             if len(set(g.member_ids)) != size:
-                found.append(f"group {g.name} lists a household twice")
+                found.append(Text("roster.group_member_twice", "group {name} lists a "
+                                  "household twice", name=g.name))
             for hid in g.member_ids:
                 if hid not in seen_ids:
-                    found.append(f"group {g.name} lists unknown household {hid}")
+                    found.append(Text("roster.group_unknown_member", "group {name} lists "
+                                      "unknown household {id}", name=g.name, id=hid))
             if g.leader_id not in g.member_ids:
                 found.append(Text("roster.no_leader_among",
                                   "group {name} has no leader among its households",
