@@ -142,6 +142,8 @@ def report_full_disk(events: queue.Queue, store) -> None:
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
+    for notice in config.notices:  # a key that moved: the box runs, the technician is told
+        log.warning("config %s: %s", config.source, notice)
     store = SqliteStore(config.box_database, reserve=True,  # room for alarms on a full disk
                         idle_checkpoints=True)  # the WAL is copied back between alarms
     import_configured_roster(config, store)

@@ -112,6 +112,9 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
     results.append(Result(f"{label} answering", PASS, f"{maker} {model}".strip()))
     results.append(Result(f"{label} speech in calls", *check_speech(
         probe, maker, model, config, settings.audio_port)))
+    live = _live_voice_port(label, settings, config, maker, model)
+    if live is not None:
+        results.append(live)
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')
@@ -289,6 +292,29 @@ def check_buttons(config) -> Result | None:
                       "switch to 3.3 V.")
     return Result("buttons", PASS, f"{len(wired)} button(s) read released: "
                   f"{', '.join(f'{n} (GPIO {p})' for n, p in wired.items())}")
+
+
+def check_config_notices(config) -> list[Result]:
+    """A key the box still reads but that moved (config.MOVED_TO_MODEMS): what to change."""
+    return [Result("config", WARN, notice, "Edit the config file as it says; the next release "
+                   "no longer reads the old key.") for notice in config.notices]
+
+
+def _live_voice_port(label, settings, config, maker: str, model: str) -> Result | None:
+    """The live loudspeaker reads the caller's voice on this modem's audio serial port (SIM7600,
+    Huawei): without ``audio_port`` it could not, and the caller would hear nothing happen."""
+    from edgebox.adapters.audio.call_audio import SERIAL, route_for
+    from edgebox.adapters.modem.dialect import detect
+    if not (config.speaker_enabled and config.speaker_live_numbers and settings.voice):
+        return None
+    route = route_for(detect(maker, model).family, f"{maker} {model}", config.speaker_call_audio)
+    if route.kind != SERIAL or settings.audio_port:
+        return None
+    return Result(f"{label} live voice port", WARN, "no audio_port: the live loudspeaker cannot "
+                  "hear callers on this modem",
+                  "Set audio_port in its [[modems]] table to the modem's audio serial port "
+                  "(SIM7600: its 'Audio' interface, ttyUSB4; Huawei: the voice port, ttyUSB1; "
+                  "a udev name is safer).")
 
 
 def check_speaker(config) -> Result:

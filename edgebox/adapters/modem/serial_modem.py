@@ -58,6 +58,7 @@ class SerialModem:
                  delivery_reports: bool = False, audio_port: str = ""):
         self.port = port
         self.name = name
+        self.audio_port = audio_port  # its voice (PCM) serial port, or "" (config's audio_port)
         self._baudrate = baudrate
         self._flow_control = flow_control
         self._pin = pin or None
