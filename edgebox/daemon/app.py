@@ -26,6 +26,7 @@ from edgebox.daemon.siren_control import SirenControl, siren_settings
 from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timers import AlarmTimers, ladder_settings
+from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import describe
 from edgebox.errors import ConfigError
@@ -67,10 +68,10 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     """One worker per configured modem; what they learn comes back on ``events``. They share
     one speech cache: a sentence rung by two modems is rendered once."""
     speech = CallSpeech.from_config(config)
+    settings = worker_settings(config)
     return ModemWorkers({
-        settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
-                                   events, speech)
-        for settings in config.modems}, store, clock)
+        m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
+        for m in config.modems}, store, clock)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,
