@@ -10,7 +10,10 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["edgebox", "edgebox.*"]),
     package_data={"edgebox": ["demo/*.csv", "demo/*.toml", "hub/templates/*.html",
-                              "web/templates/*.html", "web/static/*"]},
+                              "web/templates/*.html", "web/static/*",
+                              # the word catalogues: compiled .mo read at run time (gettext),
+                              # their .po beside them for translators
+                              "locale/*/LC_MESSAGES/*.mo", "locale/*/LC_MESSAGES/*.po"]},
     install_requires=[
         "pyserial>=3.5",
         "python-gsmmodem-new==0.13.0",
@@ -36,7 +39,10 @@ setup(
         # emulated modems and real processes, not on the CPU). pytest 9 ignores the group
         # xdist gives a test (its --dist loadgroup then spreads the firmware image's tests over
         # every worker, each building the image): pytest 8 until that is mended.
-        "test": ["pytest>=8,<9", "pytest-xdist>=3.5", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
+        # Babel: pybabel extract/update/compile for the word catalogues (README "Translating");
+        # the tests check the committed catalogues with it. The box itself reads the compiled
+        # .mo with the standard library's gettext and does not need it.
+        "test": ["Babel>=2.12", "pytest>=8,<9", "pytest-xdist>=3.5", "hypothesis>=6.100", "starlette>=0.40", "jinja2>=3.1",
                  "python-multipart>=0.0.9", "uvicorn>=0.30", "psycopg[binary]>=3.1",
                  # The web panel's browser tests drive Debian's chromium through chromedriver.
                  "selenium>=4.20",

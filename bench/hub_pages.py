@@ -1,6 +1,7 @@
 """The dashboard's pages at a county's size: N boxes, each with a log of M events and an alarm in
 every hundred, generated inside PostgreSQL (generate_series) rather than uploaded, so that a
-county's worth of history takes seconds to build. Each page is fetched by a logged-in county
+county's worth of history takes seconds to build; the monthly summary is then counted from it
+as an upgrading hub's migration does. Each page is fetched by a logged-in county
 user a few times; the median is its time.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 
 from bench.hub_storm import _register
+from edgebox.hub import box_months
 from edgebox.hub.accounts import add_user
 from edgebox.hub.database import Database, open_database
 from tests.hub_support import HubProcess, USER_PASSWORD, try_login
@@ -41,15 +43,20 @@ def _fill(db_url: str, boxes: int, events: int) -> str:
                 " CASE WHEN s % 100 = 0 THEN s / 100 END, '{\"signal\": 20}', ?"
                 " FROM boxes b, generate_series(1, ?) s", (start.isoformat(), start.isoformat(),
                                                           events))
+            # Each alarm is acknowledged 30 s to 5 min after it opened, all to the second
+            # different: the monthly summary keeps one row per wait, so this is its worst case.
             tx.execute(
                 "INSERT INTO incidents (box_id, log_no, incident_id, group_id, household, phone,"
                 " kind, drill, opened_at, closed_at, close_reason, first_ack_at, acks, sms_sent,"
                 " calls, failed) SELECT box_id, log_no, incident_id, 'G1', 'H01',"
-                " '+8613800138001', 'fire', 0, at, at, 'expired', at, 1, 10, 2, 1"
+                " '+8613800138001', 'fire', 0, at, at, 'expired', to_char((at::timestamptz +"
+                " (30 + (incident_id * 7) % 270) * interval '1 second') AT TIME ZONE 'UTC',"
+                " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS'), 1, 10, 2, 1"
                 " FROM events WHERE kind = 'incident_opened'")
             tx.execute("UPDATE boxes SET acked_seq = ?, last_seen = ?", (events,
                                                                           start.isoformat()))
             tx.execute("UPDATE box_logs SET acked_seq = ?", (events,))
+            box_months.fill(tx)  # as a hub upgrading to the summary would
             tx.execute("ANALYZE")
     finally:
         db.close()

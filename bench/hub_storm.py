@@ -8,9 +8,11 @@ failure, which must stay 0).
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from edgebox.hub.database import open_database
 from edgebox.hub.registry import add_box
@@ -46,6 +48,21 @@ def _backlog(box: str, events: int, batch: int) -> list[bytes]:
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live children (Linux /proc): a hub's
+    uvicorn master and its workers, or PostgreSQL's postmaster and its backends."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def storm(boxes: int, events: int, batch: int, workers: int, work) -> dict:
@@ -91,11 +108,19 @@ def storm(boxes: int, events: int, batch: int, workers: int, work) -> dict:
     try:
         for thread in threads:
             thread.start()
+        postmaster = int((shared_postgres().data / "postmaster.pid").read_text().split()[0])
+        cpu = (time.process_time(), tree_cpu_seconds(hub.proc.pid),
+               tree_cpu_seconds(postmaster))
         begun = time.monotonic()
         go.set()
         for thread in threads:
             thread.join()
         seconds = time.monotonic() - begun
+        # Where the two cores went while the boxes uploaded: their client (this process), the
+        # hub's workers, PostgreSQL.
+        cpu = [after - before for before, after in zip(cpu, (
+            time.process_time(), tree_cpu_seconds(hub.proc.pid),
+            tree_cpu_seconds(postmaster)))]
         view = HubView(db_url)
         with view.db.transaction(write=False) as tx:
             stored = tx.one("SELECT count(*) FROM events")[0]
@@ -107,4 +132,6 @@ def storm(boxes: int, events: int, batch: int, workers: int, work) -> dict:
             "batch_answer_p50_s": round(_percentile(answers, 0.5), 3),
             "batch_answer_p99_s": round(_percentile(answers, 0.99), 3),
             "seconds": round(seconds, 1), "events_stored": stored,
-            "events_per_s": round(stored / seconds)}
+            "events_per_s": round(stored / seconds),
+            "cpu_us_per_event": {name: round(used / max(1, stored) * 1e6, 1) for name, used in
+                                 zip(("boxes_client", "hub", "postgresql"), cpu)}}

@@ -158,7 +158,8 @@ def table(result: dict) -> list[str]:
                  f" {s['workers']} workers: {s['failures']} failures, {s['retries']} retries"
                  f" (503), batch answer p50 {s['batch_answer_p50_s']} s / p99"
                  f" {s['batch_answer_p99_s']} s, {s['seconds']} s in all"
-                 f" ({s['events_per_s']} events/s)")
+                 f" ({s['events_per_s']} events/s); CPU per event: "
+                 + ", ".join(f"{name} {us} us" for name, us in s["cpu_us_per_event"].items()))
     p = result["pages"]
     lines.append(f"  dashboard, {p['boxes']} boxes x {p['events_per_box']} events (PostgreSQL):"
                  + ",".join(f" {name} {ms} ms" for name, ms in p["page_ms"].items()))

@@ -12,7 +12,9 @@ import click
 from edgebox import __version__
 from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fail,
                                  load, setup_logging)
+from edgebox.cli_words import cli_word, modem_lines
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import say
 
 
 def no_roster_line(why: str) -> str:
@@ -148,38 +150,40 @@ def roster_import(csv_file: str, config_path: str) -> None:
         new = read_sheet(content, csv_file, config.box_region)
         generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
-        problems = getattr(exc, "problems", None) or [str(exc)]
-        click.echo(f"edgebox: {csv_file} was not imported; nothing changed:", err=True)
+        lang = config.box_language
+        problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+        click.echo(cli_word(lang, "not_imported", file=csv_file), err=True)
         for problem in problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {say(problem, lang)}", err=True)
         sys.exit(2)
     # `sudo edgebox roster import` wrote the database as root: the daemon must still write it.
     give_to_directory_owner(Path(config.box_database))
     # The notes first: the last line says whether the box runs with the new roster.
+    lang = config.box_language
     for warning in roster_warnings(new):
-        click.echo(f"提醒：{warning.zh}\n  note: {warning.en}")
-    click.echo(f"imported {len(new.households)} households in {len(new.groups)} groups; "
-               f"{_roster_taken_up(store, config.box_database, generation)}")
+        click.echo(cli_word(lang, "note", note=warning.text(lang)))
+    taken = _roster_taken_up(store, config.box_database, generation, lang)
+    click.echo(cli_word(lang, "imported", households=len(new.households),
+                        groups=len(new.groups), taken=taken))
 
 
 ROSTER_PICKUP_SECONDS = 10  # a running daemon takes a new roster on its loop's next turn
 
 
-def _roster_taken_up(store, database: str, generation: int) -> str:
+def _roster_taken_up(store, database: str, generation: int, lang: str) -> str:
     """Whether the box runs with the roster just saved: a running daemon logs
     ``roster_loaded`` when it has taken it (edgebox/daemon/service.py, follow_roster)."""
     import time
     from edgebox.single_instance import lock_owner
     owner = lock_owner(database)
     if owner is None or owner[1] not in ("edgebox run", ""):  # none, or a tool holds it
-        return "the box uses it when it starts"
+        return cli_word(lang, "taken_at_start")
     deadline = time.monotonic() + ROSTER_PICKUP_SECONDS
     while time.monotonic() < deadline:
         if store.roster_generation_loaded() >= generation:
-            return "the running box uses it now"
+            return cli_word(lang, "taken_now")
         time.sleep(0.1)
-    return (f"the running box (process {owner[0]}) has not taken it yet: check its log "
-            "for roster_loaded")
+    return cli_word(lang, "not_taken", pid=owner[0])
 
 
 @roster.command("export")
@@ -193,10 +197,11 @@ def roster_export(csv_file: str, config_path: str) -> None:
       edgebox roster export backup.csv --config config/edgebox.example.toml
     """
     from edgebox.roster_io.csv_sheet import write_roster_csv
-    store, _ = _store_and_config(config_path)
+    store, config = _store_and_config(config_path)
     current = store.load_roster()
     write_roster_csv(current, csv_file)
-    click.echo(f"exported {len(current.households)} households to {csv_file}")
+    click.echo(cli_word(config.box_language, "exported", households=len(current.households),
+                        file=csv_file))
 
 
 @roster.command("show")
@@ -211,25 +216,27 @@ def roster_show(config_path: str) -> None:
     from edgebox.domain.phones import display
     from edgebox.domain.roster import FLAG_LABELS_ZH
     store, config = _store_and_config(config_path)
+    lang = config.box_language
     current = store.load_roster()
     if not current.groups:
-        click.echo("the roster is empty: import one with 'edgebox roster import FILE'")
+        click.echo(cli_word(lang, "roster_empty"))
         return
     for group in current.groups:
-        click.echo(f"{group.name}  ({len(group.member_ids)} households)")
+        click.echo(cli_word(lang, "group", group=group.name, households=len(group.member_ids)))
         for h in current.members(group.id):
             mark = "★" if h.id == group.leader_id else " "
             flags = "、".join(FLAG_LABELS_ZH[f] for f in sorted(h.flags))
             phones = ", ".join(display(p) for p in h.phones)
             click.echo(f"  {mark} {h.id:<6} {h.name:<6} {h.address:<14} {phones}  {flags}".rstrip())
             if h.guardians:  # relatives: texted of this household's alarms only
-                click.echo(f"           relatives (亲属电话): {', '.join(display(p) for p in h.guardians)}")
+                click.echo("           " + cli_word(
+                    lang, "relatives", phones=", ".join(display(p) for p in h.guardians)))
             if h.check_in:  # rung daily at this time; answering is 平安
-                click.echo(f"           daily check-in (报平安时间): {h.check_in}")
+                click.echo("           " + cli_word(lang, "check_in", time=h.check_in))
     for label, numbers in (("office", config.numbers_office),
                            ("township", config.numbers_township)):
         if numbers:
-            click.echo(f"{label}: {', '.join(display(n) for n in numbers)}")
+            click.echo(cli_word(lang, label, phones=", ".join(display(n) for n in numbers)))
 
 
 @main.group()
@@ -261,11 +268,8 @@ def modem_status(config_path: str, as_json: bool) -> None:
         click.echo(json_module.dumps(status, ensure_ascii=False))
         return
     for name, row in status.items():
-        click.echo(f"{name}: {row['state']}")
-        for key in ("signal", "registration", "technology", "sim", "operator", "balance",
-                    "network_time", "checked_at", "error"):
-            if row.get(key) is not None:
-                click.echo(f"  {key:<13} {row[key]}")
+        for line in modem_lines(config.box_language, name, row):
+            click.echo(line)
 
 
 @main.group()
@@ -291,24 +295,24 @@ def incidents_list(config_path: str, limit: int) -> None:
     """
     from edgebox.readmodels.incident_report import local
     from edgebox.domain.alarm import alarm_label
-    from edgebox.domain.timeline import CLOSE_REASON
+    from edgebox.domain.timeline import close_reason
     from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
     roster = store.load_roster()
     found = recent_incidents(store, limit)
     if not found:
-        click.echo("no alarms yet")
+        click.echo(cli_word(config.box_language, "no_alarms"))
     names = {h.id: h.name for h in roster.households}
     groups = {g.id: g.name for g in roster.groups}
     for row in found:
         reason = row["closed_reason"] or "closed"
-        state = "open" if row["state"] == "open" else CLOSE_REASON.get(
-            config.box_language, CLOSE_REASON["zh"]).get(reason, reason)
+        lang = config.box_language
+        state = cli_word(lang, "open") if row["state"] == "open" else close_reason(lang, reason)
         click.echo(f"#{row['id']:<5} {local(row['opened_at'])}  "
                    f"{groups.get(row['group_id'], row['group_id'])}  "
                    f"{names.get(row['caller_household_id'], row['caller_household_id'])}  "
                    f"{alarm_label(row['alarm_type'] or 'call', config.box_language)}"
-                   f"{'  drill' if row['drill'] else ''}  {state}")
+                   f"{'  ' + cli_word(lang, 'drill') if row['drill'] else ''}  {state}")
 
 
 @incidents.command("show")
@@ -326,6 +330,7 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
       edgebox incidents show 12 --lang en
     """
     import json as json_module
+    from edgebox.domain.timeline import contacts_of
     from edgebox.readmodels.incident_report import report_lines
     from edgebox.readmodels.queries import incident
     store, config = _store_and_config(config_path)
@@ -335,7 +340,8 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
     if as_json:
         click.echo(json_module.dumps(record, ensure_ascii=False, indent=1))
         return
-    for line in report_lines(record, store.load_roster(), lang or config.box_language):
+    contacts = contacts_of(config.numbers_office, config.numbers_township)
+    for line in report_lines(record, store.load_roster(), lang or config.box_language, contacts):
         click.echo(line)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from edgebox.domain.messages import LANGUAGES
 from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 REQUIRED = object()
 SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
@@ -343,8 +344,10 @@ def _moved_keys(flat: dict[str, Any], modems: tuple[ModemSettings, ...]
             raise ConfigError(old, f"moved to {new} in the [[modems]] table, where modem"
                                    f" '{modem.name}' already says {have!r}: delete {old}")
         modems = modems[:index] + (replace(modem, **{new: value}),) + modems[index + 1:]
-        notices.append(f"{old} is read as {new} = {value!r} of modem '{modem.name}' for this"
-                       f" release only: move it into that [[modems]] table")
+        notices.append(Text("config.moved_to_modems", "`{old}` is read as `{new}` = \"{value}\""
+                            " of modem {modem} for this release only: move it into that"
+                            " `[[modems]]` table", old=old, new=new, value=value,
+                            modem=modem.name))
     return modems, notices
 
 

@@ -25,7 +25,7 @@ from edgebox.hub.registry import add_box
 from edgebox.store import SqliteStore
 from edgebox.uplink.settings import UplinkSettings
 from edgebox.uplink.uploader import Uploader
-from edgebox.web.i18n import WORDS
+from edgebox.web.i18n import WORDS, translator
 from tests.pg_server import free_port, shared_postgres
 
 ROOT = Path(__file__).parent.parent
@@ -171,8 +171,9 @@ def csv_rows(client: httpx.Client, path: str, **params) -> list[dict]:
     """A CSV export as rows keyed by column (its headers are Chinese; its BOM, there for
     Excel, stripped)."""
     lines = list(csv.reader(io.StringIO(client.get(path, params=params).text.lstrip("\ufeff"))))
-    columns = {words[0]: key[len("csv_"):] for key, words in WORDS.items()
-               if key.startswith("csv_")}
+    # Time columns name the hub's zone (Asia/Shanghai in these tests).
+    t = translator("zh")
+    columns = {t(key, zone="北京"): key[len("csv_"):] for key in WORDS if key.startswith("csv_")}
     assert set(lines[0]) <= set(columns), f"headers not from the dictionary: {lines[0]}"
     names = [columns[header] for header in lines[0]]
     return [dict(zip(names, row)) for row in lines[1:]]

@@ -40,8 +40,9 @@ def drained(db):
                  )[0][0] == 0
 
 
-def broadcast_received(emulator, words):
-    notice = render("zh", "broadcast", text=words)
+def broadcast_received(emulator, words, signed="broadcast"):
+    """Who got the notice; the township's are signed by it ("broadcast_township")."""
+    notice = render("zh", signed, text=words)
     return collections.Counter(e["number"] for e in texts(emulator) if e["text"] == notice)
 
 
@@ -63,7 +64,7 @@ def test_office_and_township_broadcast_to_the_village_and_to_one_group(box):
 
     village = broadcast_received(emulator, "今晚八点在村委会开会")
     assert sorted(village) == sorted(VILLAGE) and set(village.values()) == {1}
-    group = broadcast_received(emulator, long_words)
+    group = broadcast_received(emulator, long_words, "broadcast_township")
     assert sorted(group) == sorted(GROUP_TWO) and set(group.values()) == {1}
     assert all(e["parts"] == 2 for e in texts(emulator) if long_words[:10] in e["text"])
     assert texts(emulator, OFFICE)[0]["text"] == render("zh", "broadcast_confirm", households=6,

@@ -116,7 +116,7 @@ def test_unanswered_rings_then_leader_and_nearest_neighbours_asked_to_look_in_on
     assert not box.texts(RELATIVE) and not box.texts(CHEN) and not box.texts(YANG)
     listed = subprocess.run([sys.executable, "-m", "edgebox", "incidents", "list", "--config",
                              str(box.config)], capture_output=True, text=True, timeout=60)
-    assert "李秀英  未报平安  open" in listed.stdout, listed.stdout
+    assert "李秀英  未报平安  进行中" in listed.stdout, listed.stdout
 
     # She calls after all: closed as 平安, each who was asked hears so once; no alarm.
     box.emulator.call(LI)

@@ -47,10 +47,10 @@ def test_roster_import_show_export(tmp_path, config):
     runner = CliRunner()
     imported = runner.invoke(main, ["roster", "import", str(sheet), "--config", config])
     assert imported.exit_code == 0, imported.output
-    assert "imported 6 households in 2 groups" in imported.output
+    assert "已导入6户，2个联防组" in imported.output
     shown = runner.invoke(main, ["roster", "show", "--config", config])
     assert "第一组" in shown.output and "★ H01" in shown.output and "独居老人" in shown.output
-    assert "150 1380 0022" in shown.output and "office: 0571 8888 6666" in shown.output
+    assert "150 1380 0022" in shown.output and "村委值班：0571 8888 6666" in shown.output
     exported = tmp_path / "out.csv"
     runner.invoke(main, ["roster", "export", str(exported), "--config", config])
     assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -85,7 +85,7 @@ def test_roster_show_and_export_keep_relatives_and_notes(tmp_path, config):
     runner = CliRunner()
     assert runner.invoke(main, ["roster", "import", str(sheet), "--config", config]).exit_code == 0
     shown = runner.invoke(main, ["roster", "show", "--config", config]).output
-    assert "relatives (亲属电话): 159 0015 9002" in shown, shown
+    assert "亲属电话：159 0015 9002" in shown, shown
     exported = tmp_path / "out.csv"
     runner.invoke(main, ["roster", "export", str(exported), "--config", config])
     text = exported.read_text(encoding="utf-8-sig")
@@ -102,10 +102,11 @@ def test_roster_import_reads_a_workbook_and_warns_without_refusing(tmp_path, con
     runner = CliRunner()
     imported = runner.invoke(main, ["roster", "import", str(workbook), "--config", config])
     assert imported.exit_code == 0, imported.output
-    assert "imported 6 households in 2 groups" in imported.output
+    # In the box's language (Chinese by default), every note on a line of its own.
+    assert "已导入6户，2个联防组" in imported.output
     assert "提醒：刘洋（H04）只有固定电话，收不到报警短信" in imported.output
     assert "提醒：第一组有4户，建议每组5–15户" in imported.output
-    assert "note: 第二组 has 2 households; 5-15 are advised" in imported.output
+    assert "提醒：第二组有2户，建议每组5–15户" in imported.output
     shown = runner.invoke(main, ["roster", "show", "--config", config]).output
     assert "0571 8888 6604" in shown and "150 1380 0022" in shown
 
@@ -119,8 +120,8 @@ def test_bad_sheet_is_reported_by_line_and_nothing_changes(tmp_path, config):
     bad.write_text(SHEET.replace("13700138004", "137001"), encoding="utf-8")
     result = runner.invoke(main, ["roster", "import", str(bad), "--config", config])
     assert result.exit_code == 2
-    assert "nothing changed" in result.output
-    assert "line 5 (电话)" in result.output and "137001" in result.output
+    assert "未导入，花名册没有改动" in result.output
+    assert "第5行（电话）：“137001”位数不对" in result.output
     shown = runner.invoke(main, ["roster", "show", "--config", config])
     assert "137 0013 8004" in shown.output  # the old roster is intact
 

@@ -151,7 +151,8 @@ def test_the_old_call_audio_port_is_read_as_the_voice_modem_s_audio_port_with_a_
     config = parse_config(text)
     assert [m.audio_port for m in config.modems] == ["", "/dev/ttyUSB4"]
     [notice] = config.notices
-    assert "speaker.call_audio_port" in notice and "'main'" in notice and "[[modems]]" in notice
+    assert "speaker.call_audio_port" in notice and "modem main" in notice
+    assert "[[modems]]" in notice and "/dev/ttyUSB4" in notice
     assert parse_config(MINIMAL).notices == ()
 
 

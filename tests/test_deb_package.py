@@ -171,6 +171,9 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
     assert box.sh("readlink -f $(command -v edgebox)").stdout.strip() == \
         "/opt/edgebox/venv/bin/edgebox"
     assert box.sh("python3 -c 'import edgebox'", check=False).returncode != 0
+    # The Chinese words: the compiled catalogue came with the wheel.
+    assert box.sh("ls /opt/edgebox/venv/lib/python3*/site-packages/edgebox/locale/zh/"
+                  "LC_MESSAGES/edgebox.mo").returncode == 0
 
     # Before the roster: the selftest runs as the daemon's user, storage is writable, and it
     # says the roster is missing.
@@ -190,7 +193,7 @@ def test_the_package_installs_configures_and_upgrades_on_debian_12(box):
             (box.path / "tmp/emulator.log").read_text()
         imported = box.sh(f"edgebox roster import /usr/share/doc/edgebox/roster.example.csv "
                           f"--config {CONFIG}")
-        assert "imported 51 households in 4 groups" in imported.stdout
+        assert "已导入51户，4个联防组" in imported.stdout
         code, checks, report = selftest(box)
         assert code == 0 and report["passed"], report
         assert checks["modem main answering"]["status"] == "pass"

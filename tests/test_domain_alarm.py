@@ -5,8 +5,9 @@ import pytest
 
 from edgebox.domain import alarm
 from edgebox.domain.acks import COMING, OWN_ALARM, is_acknowledgement, told_member_call
-from edgebox.domain.messages import (CUT_MARK, TEMPLATES, count_segments, fit_one_sms, render,
-                                     template_fields)
+from edgebox.domain.messages import (CUT_MARK, LANGUAGES, TEMPLATES, count_segments, fit_one_sms,
+                                     render, template_fields)
+from edgebox.domain.messages import template as message_template
 from edgebox.domain.roster import Group, Household, Roster
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -75,9 +76,11 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             "text": "厨房着火", "minutes": 10, "households": 51, "messages": 68,
             "reason": "今天的广播次数已用完", "action": "添加", "detail": "欧阳建国 138 0013 8000",
             "count": 12, "names": "欧阳建国、张三", "acked": 12, "total": 14, "fastest": 35,
-            "mean": 128, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119"}
-    for lang, table in TEMPLATES.items():
-        for name, template in table.items():
+            "mean": 128, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119",
+            "who": "欧阳建国", "seconds": 35}
+    for lang in LANGUAGES:
+        for name in TEMPLATES:
+            template = message_template(lang, name)
             if name.endswith("_speech") or name == "broadcast":
                 continue  # spoken into a call / the office's own words, several parts allowed
             if name == "escalation":

@@ -13,11 +13,13 @@ import pytest
 from edgebox.hub.accounts import add_user, hash_password, password_matches
 from edgebox.hub.database import open_database
 from edgebox.hub.audit import record
+from edgebox.hub.dashboard import CHARTED_VILLAGES, _charted_places
 from edgebox.hub.login_limits import AuditedLoginLimits
 from edgebox.login_limit import MAX_CLIENTS, LoginLimiter
 from edgebox.store import SqliteStore
 from edgebox.uplink.uploader import Uploader
-from tests.hub_support import (HubProcess, csv_rows, fill_box, hub_database_url, register,
+from edgebox.hub.local_time import county_zone, local_time
+from tests.hub_support import (HubProcess, HubView, csv_rows, fill_box, hub_database_url, register,
                                settings, try_login)
 
 pytestmark = pytest.mark.slow
@@ -161,6 +163,42 @@ def test_per_village_statistics_with_charts(hub):
     assert by_village["石桥村"] == {"alarms": 3, "failed": 2, "median": 3.0}
     assert by_village["竹林村"] == {"alarms": 2, "failed": 1, "median": 2.5}
     assert len(rows) == 2 * 12
+
+
+def test_csv_times_are_in_the_county_zone_named_in_the_header(hub):
+    client = logged_in(hub)
+    view = HubView(hub.db_url)
+    try:
+        stored = {int(i["incident_id"]): i for i in view.incidents("box-1")}
+        last_seen = view.box("box-1")["last_seen"]
+    finally:
+        view.close()
+    shanghai = county_zone("Asia/Shanghai")
+    rows = [r for r in csv_rows(client, "/incidents.csv") if r["box_id"] == "box-1"]
+    assert len(rows) == 3
+    for row in rows:
+        held = stored[int(row["incident_id"])]
+        for column in ("opened_at", "first_ack_at", "closed_at"):
+            assert row[column] == local_time(held[column], shanghai) != ""
+    box = [r for r in csv_rows(client, "/boxes.csv") if r["box_id"] == "box-1"][0]
+    assert box["last_seen"] == local_time(last_seen, shanghai)
+    header = client.get("/incidents.csv").text.lstrip("\ufeff").splitlines()[0]
+    assert "报警时间（北京时间）" in header and "UTC" not in header
+    english = client.get("/boxes.csv", params={"lang": "en"}).text.splitlines()[0]
+    assert "last_seen (Asia/Shanghai)" in english
+
+
+def test_a_county_of_many_villages_is_charted_per_township():
+    months = ["2026-10", "2026-11"]
+    villages = [{"county": "临安区", "township": f"镇{n % 3}", "village": f"村{n}",
+                 "alarms": {"2026-10": 1, "2026-11": n}, "failed": dict.fromkeys(months, 2)}
+                for n in range(CHARTED_VILLAGES + 1)]
+    places = _charted_places(villages)
+    assert [p["name"] for p in places] == ["镇0", "镇1", "镇2"]
+    assert sum(p["alarms"]["2026-11"] for p in places) == sum(range(CHARTED_VILLAGES + 1))
+    assert places[0]["failed"] == {"2026-10": 2 * 21, "2026-11": 2 * 21}
+    few = _charted_places(villages[:CHARTED_VILLAGES])
+    assert [p["name"] for p in few[:2]] == ["镇0 村0", "镇1 村1"]
 
 
 def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, tmp_path):

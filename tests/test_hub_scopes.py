@@ -292,3 +292,50 @@ def test_alerts_sms_reports_and_duty_officers_follow_the_scope(hub, clients):
         == 303
     assert re.search(r"<td>wang</td><td>新增值班员</td><td>太湖源镇 \+8613700000009</td>",
                      county.get("/audit").text)
+
+
+def test_an_alert_is_acknowledged_on_the_page_by_its_township_and_audited(hub, clients):
+    from edgebox.hub.alerts import AlertRules, raise_due
+    db = open_database(hub.db_url)
+    try:  # five days on, every box is silent: one alert each (or raised already)
+        raise_due(db, datetime.now(timezone.utc) + timedelta(days=5), AlertRules())
+        with db.transaction(write=False) as tx:
+            alert = dict(tx.rows("SELECT box_id, max(alert_id) FROM alerts WHERE acked_at IS"
+                                 " NULL GROUP BY box_id"))
+    finally:
+        db.close()
+    county, township, village = clients("zhao"), clients("wang"), clients("li")
+
+    def ack(client, alert_id, csrf=None) -> httpx.Response:
+        own = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+        return client.post(f"/alerts/{alert_id}/ack", data={"csrf": csrf or own})
+
+    def acked(alert_id) -> tuple:
+        view = open_database(hub.db_url)
+        try:
+            with view.transaction(write=False) as tx:
+                return tx.one("SELECT acked_by, acked_at IS NOT NULL FROM alerts WHERE"
+                              " alert_id = ?", (alert_id,))
+        finally:
+            view.close()
+
+    assert "确认收到" in township.get("/alerts").text
+    assert "确认收到" not in village.get("/alerts").text
+    assert ack(village, alert["box-a"]).status_code == 403  # the village sees, never closes
+    assert ack(township, alert["box-c"]).status_code == 404  # another township's box
+    assert ack(township, alert["box-a"], csrf="forged").status_code == 403
+    assert acked(alert["box-a"]) == (None, False)
+    assert ack(township, alert["box-a"]).status_code == 303
+    assert acked(alert["box-a"]) == ("wang", True)
+    assert ack(county, alert["box-a"]).status_code == 303  # already: the first is kept
+    assert acked(alert["box-a"]) == ("wang", True)
+    audit = county.get("/audit").text
+    line = rf"<td>wang</td><td>确认告警</td><td>{alert['box-a']}</td>"
+    assert len(re.findall(line, audit)) == 1
+    assert "<td>zhao</td><td>确认告警</td>" not in audit
+    # The page in English, through the hub's language choice, as every other page.
+    english = township.get("/alerts", params={"lang": "en"}).text
+    assert "Alerts (" in english and "silent for" in english and "Duty officers" in english
+    assert not re.search(r"告警（|类别|值班员|失联|未确认", english)
+    chinese = township.get("/alerts", params={"lang": "zh"}).text
+    assert "已" in chinese and "小时无音讯" in chinese and "值班员" in chinese

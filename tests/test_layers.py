@@ -9,7 +9,8 @@ that names a daemon type depends on the daemon) but cannot make a cycle.
 The rules (docs: DESIGN.md section 1, "The shape"):
 - no import cycles between modules;
 - the domain is pure: it imports nothing of edgebox outside the domain but the one exception
-  hierarchy (edgebox.errors, itself a leaf), and no database, serial, thread, socket or HTTP
+  hierarchy (edgebox.errors) and the word catalogues' lookups (edgebox.i18n: its words are
+  package data, read-only), both leaves, and no database, serial, thread, socket or HTTP
   library;
 - the edges (adapters, web, uplink, hub) and the store never import the daemon or the top
   CLI: what they show or need reaches them through read models and ports;
@@ -31,6 +32,7 @@ IMPURE = ("sqlite3", "serial", "gsmmodem", "RPi", "threading", "socket", "http",
 OUTER_LAYERS = ("edgebox.adapters", "edgebox.web", "edgebox.uplink", "edgebox.hub",
                 "edgebox.store")
 ERRORS = "edgebox.errors"
+WORDS = "edgebox.i18n"
 
 
 def module_names(root: Path) -> dict[str, Path]:
@@ -189,15 +191,16 @@ def test_no_import_cycles():
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
-def test_the_domain_imports_only_the_domain_and_the_errors():
+def test_the_domain_imports_only_the_domain_the_errors_and_the_words():
     breaking = _breaking("edgebox.domain", lambda t: not (_within(t, "edgebox.domain")
-                                                           or t == ERRORS))
+                                                           or t in (ERRORS, WORDS)))
     assert not breaking, "\n".join(breaking)
 
 
-def test_the_errors_module_is_a_leaf():
-    # the one thing of edgebox outside the domain the domain may use must bring nothing along
-    assert EDGES[ERRORS] == set()
+@pytest.mark.parametrize("leaf", [ERRORS, WORDS])
+def test_the_errors_and_the_words_are_leaves(leaf):
+    # the things of edgebox outside the domain the domain may use must bring nothing along
+    assert EDGES[leaf] == set()
 
 
 def test_the_domain_does_no_io_and_starts_no_threads():

@@ -11,6 +11,7 @@ import pytest
 
 from edgebox.domain.messages import render
 from edgebox.domain.sms_commands import Admin, Rejected, parse_sms, redact_pin
+from edgebox.i18n import say
 from tests.support import kinds, query, start_box, start_daemon, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -122,7 +123,7 @@ def test_the_admin_grammar_is_forgiving(text, expected):
                                   "管理 1234 加 13800138000", "管理 1234 改 王五", "管理"])
 def test_malformed_admin_commands_get_the_usage_without_the_pin(text):
     answer = parse_sms(text)
-    assert isinstance(answer, Rejected) and answer.reason.startswith("格式")
+    assert isinstance(answer, Rejected) and say(answer.reason, "zh").startswith("格式")
     assert "1234" not in answer.reason
 
 
@@ -200,7 +201,7 @@ def test_admin_answers_are_limited_per_number_per_hour(tmp_path, emulator):
                                   "管理 1234 加 张三 2 13800138000"])
 def test_a_phone_that_cannot_be_told_from_the_name_is_refused_not_guessed(text):
     answer = parse_sms(text)
-    assert isinstance(answer, Rejected) and answer.reason.startswith("电话号码不清楚")
+    assert isinstance(answer, Rejected) and say(answer.reason, "zh").startswith("电话号码不清楚")
     assert "1234" not in answer.reason
 
 

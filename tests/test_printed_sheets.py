@@ -8,7 +8,7 @@ import pytest
 
 from edgebox.domain.phones import display
 from edgebox.domain.roster import FLAG_LABELS_ZH, GROUP_MAX_HOUSEHOLDS, Group, Household
-from edgebox.web.pages import ENV, HERE
+from edgebox.web.pages import ENVS, HERE
 from edgebox.web.i18n import translator
 
 CHROMIUM = shutil.which("chromium")
@@ -20,7 +20,7 @@ def printed(tmp_path, members, leader) -> tuple[int, list[str]]:
     """Print one group's sheet and cards (the page's CSS inlined: no server to fetch it from);
     return the page count and each page's text."""
     group = Group("g12", "第十二组", leader.id, tuple(h.id for h in members))
-    html = ENV.get_template("group_table.html").render(
+    html = ENVS["zh"].get_template("group_table.html").render(
         t=translator("zh"), lang="zh", csrf="-", logged_in=True, path="/roster/print",
         sheets=[{"group": group, "members": members, "leader": leader}], display=display,
         flag_labels=FLAG_LABELS_ZH, village="石桥村", box_numbers=["138 0013 8999"],

@@ -45,7 +45,7 @@ def test_a_sheet_imported_while_the_box_runs_is_used_at_once(box, emulator, tmp_
              == {"+8613800138001", "+8613900138002", "+8615013800022", "+8613700138004"},
              60, "the group to be texted", log_path)
     assert "unknown_caller" not in kinds(db)
-    assert "imported 6 households in 2 groups; the running box uses it now" in imported.stdout
+    assert "已导入6户，2个联防组；运行中的报警器已启用" in imported.stdout
 
 
 def test_an_import_while_no_box_runs_says_when_it_is_used(tmp_path):
@@ -58,7 +58,7 @@ def test_an_import_while_no_box_runs_says_when_it_is_used(tmp_path):
                                "--config", str(config)], capture_output=True, text=True,
                               timeout=60)
     assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.strip().endswith("the box uses it when it starts")
+    assert imported.stdout.strip().endswith("报警器启动时启用")
 
 
 def test_a_roster_emptied_under_a_running_box_is_told_to_the_office(box, emulator):

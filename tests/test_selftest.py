@@ -60,8 +60,13 @@ def test_a_box_without_a_roster_fails(tmp_path, emulator):
     code, report = selftest(config)  # the database does not even exist
     roster = by_name(report)["roster"]
     assert code == 1 and roster["status"] == "fail"
-    assert roster["detail"].startswith("花名册为空") and "does not exist" in roster["detail"]
+    # --json is for programs: English; the report a technician reads is in the box's language
+    detail = roster["detail"]
+    assert detail.startswith("the roster is empty") and "does not exist" in detail
     assert "edgebox roster import" in roster["fix"]
+    shown = subprocess.run([sys.executable, "-m", "edgebox", "selftest", "--config", str(config)],
+                           capture_output=True, text=True, timeout=120).stdout
+    assert "花名册为空，来电报警将通知不到任何人" in shown and "不存在" in shown, shown
     assert not (tmp_path / "box.db").exists()  # looking changed nothing
     from edgebox.store import SqliteStore
     SqliteStore(tmp_path / "box.db").close()  # a database, but no households in it
@@ -92,10 +97,11 @@ def test_the_report_says_the_running_daemon_holds_the_modem(tmp_path, emulator):
     finally:
         stop(daemon)
     assert result.returncode == 1
-    assert "the daemon holds the modem" in result.stdout
+    # in the box's language, Chinese by default
+    assert "报警服务正占用模块" in result.stdout
     assert f"pid {daemon.pid}" in result.stdout
     assert "systemctl stop edgebox" in result.stdout
-    assert result.stdout.rstrip().endswith("selftest FAILED: 1 check failed")
+    assert result.stdout.rstrip().endswith("自检未通过：1项失败")
 
 
 def test_an_unset_clock_fails_and_a_sane_one_passes():

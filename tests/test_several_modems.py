@@ -58,7 +58,7 @@ def test_modem_status_shows_the_last_health_reading(tmp_path, two_emulators):
     assert 0 <= status["m1"]["signal"] <= 31 and status["m1"]["sim"] == "READY"
     text = subprocess.run([sys.executable, "-m", "edgebox", "modem", "status", "--config",
                            str(config)], capture_output=True, text=True, timeout=60).stdout
-    assert text.startswith("m1: ready") and "signal" in text
+    assert text.startswith("m1: 就绪") and "信号: " in text  # the box speaks Chinese
 
 
 def test_a_modem_gone_for_long_is_power_cycled_and_reported_to_the_office(tmp_path,

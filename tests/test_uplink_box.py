@@ -289,7 +289,7 @@ def test_the_disk_watch_alone_checks_at_start_and_outlives_a_failed_reading(stor
     assert [e["kind"] for e in store.events_after(0)].count("disk_low") == 1  # once a day
     office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
     assert [d["phone"] for d in office] == ["+8657188886666"]
-    assert office[0]["text"].startswith("[Watch] Alarm box box-1 storage 96% full")
+    assert office[0]["text"].startswith("[Watch] Alarm box box-1 storage at 96%")
 
 
 @pytest.mark.slow

@@ -160,7 +160,7 @@ def test_a_workbook_with_a_bad_row_is_refused_with_its_line(box, browser):
     browser.find_element(By.ID, "sheet").send_keys(str(path))
     browser.find_element(By.ID, "preview-import").click()
     errors = wait(browser, lambda d: d.find_elements(By.ID, "import-errors"))[0]
-    assert "line 4 (电话)" in errors.text and "186001" in errors.text
+    assert "第4行（电话）：“186001”位数不对" in errors.text
     assert query(db, "SELECT count(*) FROM households") == [(6,)]
 
 

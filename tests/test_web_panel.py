@@ -192,6 +192,20 @@ def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
         (a.action_id, a.kind, a.group_id) for a in got]
 
 
+def test_cancel_asks_first_and_is_gone_once_the_alarm_is_closed(client):
+    client, csrf, store, daemon = client
+    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    page = client.get(f"/incidents/{incident.id}").text
+    button = re.search(r'<button[^>]*id="cancel"[^>]*>', page).group(0)
+    # static/app.js asks the data-confirm question before the form goes
+    assert 'data-confirm="确定解除这次报警吗？' in button, button
+    assert "button[data-confirm]" in client.get("/static/app.js").text
+    store.close_incident(utc_now(), incident.id, "cancelled")
+    closed = client.get(f"/incidents/{incident.id}").text
+    assert 'id="cancel"' not in closed and 'id="acknowledge"' not in closed
+    assert "已结束" in closed
+
+
 def test_broadcast_shows_its_cost_then_queues_the_action(client):
     client, csrf, store, daemon = client
     text = "今晚八点在村委会开会，请每户派一人参加。" * 4  # 80 characters + 【村委广播】: 2 parts
@@ -233,7 +247,7 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     answer = client.post("/roster/import", data={"csrf": csrf},
                          files={"sheet": ("村.xlsx", xlsx(bad), "application/octet-stream")})
     assert answer.status_code == 400
-    assert "line 3 (电话)" in answer.text and "138001" in answer.text
+    assert "第3行（电话）：“138001”位数不对" in answer.text
     assert len(store.load_roster().households) == 6  # nothing saved
     good = [list(r) for r in SHEET_ROWS]
     good[1][3] = 13800138011  # a phone typed into a number cell
@@ -297,7 +311,7 @@ def test_roster_edits_are_validated_whole(client):
     roster = store.load_roster()
     assert "H04" in roster.group("第二组").member_ids
     refused = client.post("/roster/households/H01/remove", data={"csrf": csrf})
-    assert refused.status_code == 400 and "leads 第一组" in refused.text
+    assert refused.status_code == 400 and "王建国是第一组的中心户长" in refused.text
     client.post("/roster/households/H02/leader", data={"csrf": csrf, "group": "第一组"})
     assert store.load_roster().group("第一组").leader_id == "H02"
     edited = client.post("/roster/households/H03/edit", data={
@@ -310,7 +324,7 @@ def test_roster_edits_are_validated_whole(client):
     duplicate = client.post("/roster/households", data={
         "csrf": csrf, "group": "第二组", "name": "新户", "address": "二组9号",
         "phones": "13600138005"})
-    assert duplicate.status_code == 400 and "belongs to both" in duplicate.text
+    assert duplicate.status_code == 400 and "同时属于H05和" in duplicate.text
 
 
 def test_relatives_phones_are_shown_edited_and_kept(client):

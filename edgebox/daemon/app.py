@@ -28,7 +28,7 @@ from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timers import AlarmTimers, ladder_settings
 from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
-from edgebox.domain.timeline import describe
+from edgebox.domain.timeline import contacts_of, describe
 from edgebox.errors import ConfigError
 from edgebox.store import SqliteStore
 
@@ -167,5 +167,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     report_full_disk(events, store)
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))
-    store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language)))
+    contacts = contacts_of(config.numbers_office, config.numbers_township)
+    store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language,
+                                                    contacts)))
     return daemon

@@ -28,6 +28,7 @@ from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.ring_plan import RingSettings
 from edgebox.domain.sms_commands import Report
+from edgebox.i18n import Text
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,6 @@ class AlarmPolicy:
     def cancel_by_sms(self, household, phone: str) -> None:
         """The caller (or a household that joined by calling too) or a leader of a group the
         alarm alerts may call it off; anyone else is told why nothing happened."""
-        zh = self.settings.language == "zh"
         leader_of = {g.id for g in self.roster.groups if g.leader_id == household.id}
         mine = [i for i in self.store.incidents("open")
                 if household.id in (i.caller_household_id, *i.co_callers)
@@ -342,10 +342,10 @@ class AlarmPolicy:
             return
         groups = {g.id for g in self.roster.groups_of(household.id)}
         if any(self.incident_groups(i) & groups for i in self.store.incidents("open")):
-            self.reply(phone, "只有报警人或中心户长可以取消报警" if zh
-                       else "only the caller or the group leader may cancel this alarm")
+            self.reply(phone, Text("reply.may_not_cancel",
+                                   "only the caller or the group leader may cancel this alarm"))
         else:
-            self.reply(phone, "没有可以取消的报警" if zh else "there is no alarm you can cancel")
+            self.reply(phone, Text("reply.nothing_to_cancel", "there is no alarm you can cancel"))
 
     def cancel(self, incident, by: str) -> None:
         """All clear: the ladder stops, whoever was told hears it is over, the siren stops."""

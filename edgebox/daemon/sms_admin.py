@@ -23,10 +23,19 @@ from edgebox.domain.pin_lockout import locked_until
 from edgebox.domain.phones import PhoneNumberError, display, normalise
 from edgebox.domain.roster import Roster
 from edgebox.domain.sms_commands import Rejected
+from edgebox.domain.timeline import coded
 from edgebox.errors import RosterError
+from edgebox.i18n import N_, Text, say, table
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.web.passwords import password_matches
 
+# What a leader's change did, in the answer "【联防】已{action}：{detail}".
+ADMIN_DONE = table(
+    "admin_done.",
+    N_("admin_done.add", "added"),
+    N_("admin_done.remove", "removed"),
+    N_("admin_done.list", "group"),
+)
 # Events that say a number gave the right PIN: they end a run of wrong ones.
 _RIGHT_PIN = ("admin_change", "admin_refused")
 # One event per admin SMS answered (admin_rate_limited: the notice that the hour's are used).
@@ -46,6 +55,8 @@ class AdminSettings:
     broadcasters: frozenset[str]  # who may broadcast by SMS
     broadcasts_per_hour: int
     box_numbers: frozenset[str]  # never a household's: office, township, the modems' own
+    # the township's numbers: a broadcast from one is signed by the township, not the village
+    township: frozenset[str] = frozenset()
 
 
 def admin_settings(config) -> AdminSettings:
@@ -56,7 +67,8 @@ def admin_settings(config) -> AdminSettings:
                   or (config.numbers_office + config.numbers_township)),
         config.broadcast_max_per_hour,
         frozenset({*config.numbers_office, *config.numbers_township,
-                   *(m.number for m in config.modems if m.number)}))
+                   *(m.number for m in config.modems if m.number)}),
+        frozenset(config.numbers_township))
 
 
 class SmsAdministration:
@@ -77,13 +89,12 @@ class SmsAdministration:
     def broadcast_sms(self, phone: str | None, command) -> None:
         """"广播 …" by SMS: only allow-listed numbers (office, township or broadcast.allowed),
         which need not be households; anyone else is told no and nothing is sent."""
-        zh = self.settings.language == "zh"
         if not phone:
             return  # a withheld or garbled sender: nobody to answer, nothing to send
         if phone not in self.settings.broadcasters:
             self.store.append_event(self.clock(), "broadcast_refused", sender=phone,
                                     reason="not_allowed")
-            self._reply(phone, "没有广播权限" if zh else "this number may not broadcast")
+            self._reply(phone, Text("reply.may_not_broadcast", "this number may not broadcast"))
             return
         if isinstance(command, Rejected):
             self._reply(phone, command.reason)
@@ -100,8 +111,8 @@ class SmsAdministration:
         if len(recent) >= self.settings.broadcasts_per_hour:
             self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
             if reply_to:
-                self._reply(reply_to, "一小时内广播次数已用完" if lang == "zh"
-                            else "too many broadcasts this hour")
+                self._reply(reply_to, Text("reply.broadcasts_used",
+                                           "too many broadcasts this hour"))
             return
         if group_id is not None and group_id not in {g.id for g in self.roster.groups}:
             named = next((g.id for g in self.roster.groups if g.name == group_id), None)
@@ -109,13 +120,14 @@ class SmsAdministration:
                 self.store.append_event(now, "broadcast_refused", sender=sender,
                                         reason="unknown_group", group=group_id)
                 if reply_to:
-                    self._reply(reply_to, f"没有{group_id}" if lang == "zh"
-                                else f"no group {group_id}")
+                    self._reply(reply_to, Text("reply.no_group", "no group {group}",
+                                               group=group_id))
                 return
             group_id = named
         households = (self.roster.members(group_id) if group_id
                       else list(self.roster.households))
-        message = render(lang, "broadcast", text=text)
+        signed = "broadcast_township" if sender in self.settings.township else "broadcast"
+        message = render(lang, signed, text=text)
         phones = dict.fromkeys((p, h.id) for h in households for p in h.phones)
         plan = [alarm.PlannedDelivery(alarm.SMS, p, h, "broadcast", message,
                                       alarm.PRIORITY["broadcast"]) for p, h in phones]
@@ -144,7 +156,6 @@ class SmsAdministration:
 
     def admin(self, household, phone: str, command) -> None:
         now = self.clock()
-        zh = self.settings.language == "zh"
         if not self._admin_answer_allowed(household, phone, now):
             return
         if isinstance(command, Rejected):  # malformed or ambiguous: say how to write it
@@ -156,19 +167,20 @@ class SmsAdministration:
         if not (self.settings.leader_pin or own_pin) or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
                                     phone=phone, action=command.action)
-            self._reply(phone, "只有中心户长可以管理本组" if zh else "only a group leader may")
+            self._reply(phone, Text("reply.not_leader", "only a group leader may"))
             return
         until = self._locked_until(phone)
         if until is not None and now < until:
             self.store.append_event(now, "admin_locked", household=household.id, phone=phone,
                                     until=utc_iso(until))
             minutes = max(1, round((until - now).total_seconds() / 60))
-            self._reply(phone, f"密码错误次数过多，请{minutes}分钟后再试" if zh
-                        else f"locked: too many wrong PINs, try again in {minutes} min")
+            self._reply(phone, Text("reply.locked",
+                                    "locked: too many wrong PINs, try again in {minutes} min",
+                                    minutes=minutes))
             return
         if not self._pin_right(command.pin, own_pin):
             self.store.append_event(now, "admin_pin_wrong", household=household.id, phone=phone)
-            self._reply(phone, "密码错误" if zh else "wrong PIN")
+            self._reply(phone, Text("reply.wrong_pin", "wrong PIN"))
             return
         group = led[0]
         if command.action == "list":
@@ -181,7 +193,10 @@ class SmsAdministration:
             roster, detail = self._edited(group, command, number)
             roster.validated()
         except (PhoneNumberError, LookupError, RosterError) as exc:
-            reason = str(exc.args[0] if exc.args else exc)
+            # In the box's language (a Text says itself in it), also in the log: the panel and
+            # the journal show it as it is.
+            problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+            reason = "；".join(say(problem, self.settings.language) for problem in problems)
             self.store.append_event(now, "admin_refused", household=household.id, phone=phone,
                                     group=group.id, action=command.action, reason=reason[:200])
             self._reply(phone, reason)
@@ -201,9 +216,8 @@ class SmsAdministration:
         self.store.append_event(now, "admin_rate_limited", household=household.id, phone=phone,
                                 told=not told)
         if not told:
-            self._reply(phone, "一小时内管理短信次数已用完，请稍后再试"
-                        if self.settings.language == "zh"
-                        else "too many admin messages this hour; try later")
+            self._reply(phone, Text("reply.admin_used",
+                                    "too many admin messages this hour; try later"))
         return False
 
     def _edited(self, group, command, number: str) -> tuple[Roster, str]:
@@ -237,10 +251,8 @@ class SmsAdministration:
             self.rosters.reload()
         self.store.append_event(now, "admin_change", None, group=group.id, phone=phone,
                                 action=action, detail=detail[:300])
-        words = {"add": "添加", "remove": "删除", "list": "列出"} if \
-            self.settings.language == "zh" else {"add": "added", "remove": "removed",
-                                                   "list": "group"}
-        text = render(self.settings.language, "admin_done", action=words[action],
+        text = render(self.settings.language, "admin_done",
+                      action=coded(self.settings.language, "admin_done.", ADMIN_DONE, action),
                       detail=detail)
         self.outbox.add(None, [alarm.PlannedDelivery(alarm.SMS, phone, None, "reply", text,
                                                    alarm.PRIORITY["reply"])])

@@ -210,9 +210,8 @@ class AlarmTimers:
         figures = {"acked": len(acks), "total": total,
                    "fastest": seconds[0] if seconds else "-",
                    "mean": round(statistics.mean(seconds)) if seconds else "-"}
-        unit = "秒" if lang == "zh" else " s"
-        names = "、".join(f"{self._name(h)}{s}{unit}" for h, s in after.items()) or \
-            ("无" if lang == "zh" else "none")
+        names = "、".join(render(lang, "drill_ack", who=self._name(h), seconds=s)
+                         for h, s in after.items()) or render(lang, "drill_nobody")
         # The office needs every name, so this report may take more than one SMS.
         text = render(lang, "drill_report_names", group=group.name, names=names, **figures)
         report = alarm.to_offices(list(self.settings.office), text)

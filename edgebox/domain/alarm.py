@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from edgebox.domain.escalation import ALARM_TYPES, QUIET_TYPES
+from edgebox.domain.escalation import QUIET_TYPES
 from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
                                      render, risk_note)
 from edgebox.domain.phones import display, national_digits
 from edgebox.domain.ring_plan import FLASH, RingSettings, order_fan_out
 from edgebox.domain.roster import Group, Household, Roster
+from edgebox.i18n import N_, say, table, word
 
 SMS, CALL = "sms", "call"
 
@@ -118,8 +119,23 @@ def ring_order(members: list[Household], leader_id: str | frozenset[str],
                                           distance(h)))
 
 
-def alarm_label(alarm_type: str, lang: str) -> str:
-    return ALARM_TYPES.get(alarm_type, ALARM_TYPES["other"])[lang if lang == "en" else "zh"]
+# What each alarm type is called in its SMS, timeline and reports.
+ALARM_LABELS = table(
+    "alarm_type.",
+    N_("alarm_type.call", "EMERGENCY"),
+    N_("alarm_type.other", "EMERGENCY"),
+    N_("alarm_type.fire", "FIRE"),
+    N_("alarm_type.thief", "THIEF"),
+    N_("alarm_type.medical", "MEDICAL"),
+    N_("alarm_type.flood", "FLOOD"),
+    N_("alarm_type.drill", "DRILL"),
+    N_("alarm_type.check_in", "missed check-in"),
+)
+
+
+def alarm_label(alarm_type: str | None, lang: str) -> str:
+    name = alarm_type if alarm_type in ALARM_LABELS else "other"
+    return word(lang, f"alarm_type.{name}", ALARM_LABELS[name])
 
 
 def ring_speech(lang: str, group: Group, caller: Household, alarm_type: str = "call",
@@ -338,6 +354,7 @@ def incident_to_acknowledge(incidents: list[Incident], roster: Roster, member: H
 
 
 def plan_reply(lang: str, phone: str, reason: str) -> list[PlannedDelivery]:
-    """The answer to an SMS the box will not act on: why not."""
-    return [PlannedDelivery(SMS, phone, None, "reply", render(lang, "refused", reason=reason),
+    """The answer to an SMS the box will not act on: why not (a ``Text`` in ``lang``)."""
+    return [PlannedDelivery(SMS, phone, None, "reply",
+                            render(lang, "refused", reason=say(reason, lang)),
                             PRIORITY["reply"])]

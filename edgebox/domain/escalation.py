@@ -28,17 +28,18 @@ DEFAULT_LADDER = (
     Step(10, ("sms_township", "ring_township")),
 )
 
-# Per alarm type: the words for it, the siren pattern, how much faster the ladder climbs.
+# Per alarm type: the siren pattern and how much faster the ladder climbs (its words:
+# alarm.ALARM_LABELS).
 ALARM_TYPES = {
-    "call": {"zh": "紧急求助", "en": "EMERGENCY", "siren": "continuous", "factor": 1.0},
-    "other": {"zh": "紧急求助", "en": "EMERGENCY", "siren": "continuous", "factor": 1.0},
-    "fire": {"zh": "火警", "en": "FIRE", "siren": "continuous", "factor": 0.5},
-    "thief": {"zh": "盗警", "en": "THIEF", "siren": "pulsed", "factor": 1.0},
-    "medical": {"zh": "急救", "en": "MEDICAL", "siren": "pulsed", "factor": 0.5},
-    "flood": {"zh": "汛情", "en": "FLOOD", "siren": "continuous", "factor": 1.0},
-    "drill": {"zh": "演练", "en": "DRILL", "siren": "drill", "factor": 1.0},
+    "call": {"siren": "continuous", "factor": 1.0},
+    "other": {"siren": "continuous", "factor": 1.0},
+    "fire": {"siren": "continuous", "factor": 0.5},
+    "thief": {"siren": "pulsed", "factor": 1.0},
+    "medical": {"siren": "pulsed", "factor": 0.5},
+    "flood": {"siren": "continuous", "factor": 1.0},
+    "drill": {"siren": "drill", "factor": 1.0},
     # A daily check-in nobody answered (domain/check_ins.py): neighbours are asked to look in.
-    "check_in": {"zh": "未报平安", "en": "missed check-in", "siren": "continuous", "factor": 1.0},
+    "check_in": {"siren": "continuous", "factor": 1.0},
 }
 # Incidents that neither sound the siren nor climb the ladder: a missed check-in is a knock on
 # the door, not an emergency; the office sees it on its panel and in `edgebox incidents`.

@@ -10,6 +10,8 @@ import re
 
 import phonenumbers
 
+from edgebox.i18n import Text
+
 # Type-of-number octet in +CLIP/+CMGR: 145 means the digits are international (with country code).
 TON_INTERNATIONAL = 145
 
@@ -20,37 +22,43 @@ class PhoneNumberError(ValueError):
     """A string that is not a dialable phone number."""
 
 
+def _wrong_digits(raw: str) -> Text:
+    return Text("phone.wrong_digits", "'{raw}' has the wrong number of digits", raw=raw)
+
+
 def normalise(raw: str, region: str = "CN") -> str:
     """Return the E.164 form of ``raw`` or raise PhoneNumberError saying why not."""
     if raw is None:
-        raise PhoneNumberError("no number")
+        raise PhoneNumberError(Text("phone.none", "no number"))
     text = _SEPARATORS.sub("", str(raw).strip().replace("＋", "+"))
     # Full-width digits (０-９) appear when numbers are typed with a Chinese input method.
     text = text.translate({0xFF10 + i: ord("0") + i for i in range(10)})
     if not text:
-        raise PhoneNumberError("empty number")
+        raise PhoneNumberError(Text("phone.empty", "empty number"))
     if text.startswith("00"):
         text = "+" + text[2:]
     if not re.fullmatch(r"\+?\d+", text, re.ASCII):
-        raise PhoneNumberError(f"'{raw}' has characters that are not digits")
+        raise PhoneNumberError(Text("phone.not_digits",
+                                    "'{raw}' has characters that are not digits", raw=raw))
     if not 3 <= len(text.lstrip("+")) <= 17:
-        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
+        raise PhoneNumberError(_wrong_digits(raw))
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise PhoneNumberError(f"'{raw}' is not a phone number ({exc})") from exc
+        raise PhoneNumberError(Text("phone.unreadable", "'{raw}' is not a phone number",
+                                    raw=raw)) from exc
     national = str(parsed.national_number)
     # A Chinese mobile number is 13x-19x and 11 digits long (010 is Beijing, not a mobile).
     # libphonenumber calls a 6-digit one merely "not valid", which tells an official nothing.
     wrong_mobile_length = (parsed.country_code == 86 and national[:1] == "1"
                            and national[1:2] in "3456789" and len(national) != 11)
     if wrong_mobile_length or not phonenumbers.is_possible_number(parsed):
-        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
+        raise PhoneNumberError(_wrong_digits(raw))
     if not phonenumbers.is_valid_number(parsed):
-        raise PhoneNumberError(f"'{raw}' is not a valid number")
+        raise PhoneNumberError(Text("phone.invalid", "'{raw}' is not a valid number", raw=raw))
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if len(e164) > 16:  # "+" and at most 15 digits; libphonenumber passes some longer ones
-        raise PhoneNumberError(f"'{raw}' has the wrong number of digits")
+        raise PhoneNumberError(_wrong_digits(raw))
     return e164
 
 

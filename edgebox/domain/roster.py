@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 
 GROUP_MIN_HOUSEHOLDS = 2
 GROUP_MAX_HOUSEHOLDS = 20
@@ -139,7 +140,9 @@ class Roster:
             for phone in h.phones:
                 owner = phone_owner.setdefault(phone, h.id)
                 if owner != h.id:
-                    found.append(f"phone {phone} belongs to both {owner} and {h.id}")
+                    found.append(Text("roster.phone_both",
+                                      "phone {phone} belongs to both {owner} and {id}",
+                                      phone=phone, owner=owner, id=h.id))
             unknown = set(h.flags) - set(FLAG_WORDS)
             if unknown:
                 found.append(f"household {h.id} has unknown flags {sorted(unknown)}")
@@ -150,17 +153,19 @@ class Roster:
             group_ids.add(g.id)
             size = len(g.member_ids)
             if not GROUP_MIN_HOUSEHOLDS <= size <= GROUP_MAX_HOUSEHOLDS:
-                found.append(
-                    f"group {g.name} has {size} households "
-                    f"(a group needs {GROUP_MIN_HOUSEHOLDS}-{GROUP_MAX_HOUSEHOLDS})"
-                )
+                found.append(Text(
+                    "roster.group_size", "group {name} has {size} households (a group needs "
+                    "{low}-{high})", name=g.name, size=size, low=GROUP_MIN_HOUSEHOLDS,
+                    high=GROUP_MAX_HOUSEHOLDS))
             if len(set(g.member_ids)) != size:
                 found.append(f"group {g.name} lists a household twice")
             for hid in g.member_ids:
                 if hid not in seen_ids:
                     found.append(f"group {g.name} lists unknown household {hid}")
             if g.leader_id not in g.member_ids:
-                found.append(f"group {g.name} has no leader among its households")
+                found.append(Text("roster.no_leader_among",
+                                  "group {name} has no leader among its households",
+                                  name=g.name))
         return found
 
     def validated(self) -> "Roster":

@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from edgebox.domain.acks import is_acknowledgement
+from edgebox.i18n import Text
 
 CANCEL_WORDS = ("0", "取消", "解除", "cancel", "取消报警")
 TYPE_WORDS = {
@@ -75,7 +76,7 @@ class Admin:
 
 @dataclass(frozen=True)
 class Rejected:
-    reason: str  # said back to the sender
+    reason: str  # said back to the sender (a Text: in the box's language)
     about: str = ""  # "broadcast" / "admin": which command was malformed (its answer's limits)
 
 
@@ -107,7 +108,7 @@ def _after_prefix(folded: str, prefixes: tuple[str, ...]) -> str | None:
 def parse_sms(text: str, group_names: tuple[str, ...] = ()) -> object:
     folded = _fold(text or "")
     if not folded:
-        return Rejected("短信是空的 / the message is empty")
+        return Rejected(Text("reply.empty", "the message is empty"))
     if is_acknowledgement(folded):
         return Acknowledge()
     if folded.lower().rstrip("!！。.") in CANCEL_WORDS:
@@ -138,8 +139,8 @@ def _broadcast(rest: str, group_names: tuple[str, ...], original: str) -> object
                 body = after
                 break
     if not body:
-        return Rejected("广播内容是空的，格式：广播 [组名] 内容 / broadcast text is empty",
-                        about="broadcast")
+        return Rejected(Text("reply.broadcast_empty",
+                             "broadcast text is empty; write: 广播 [group] text"), about="broadcast")
     return Broadcast(group, _as_written(original, body))
 
 
@@ -198,10 +199,12 @@ def _chinese_numeral(value: int) -> str:
                                                                  else "")
 
 
-ADMIN_USAGE = "格式：管理 密码 加 姓名 电话 / 管理 密码 删 电话 / 管理 密码 列表"
+ADMIN_USAGE = Text("reply.admin_usage", "write: 管理 PIN 加 name phone / 管理 PIN 删 phone / "
+                   "管理 PIN 列表")
 # Said when the phone cannot be told apart from the name: "张三2 138 0013 8000" is 张三2 with
 # 13800138000, or 张三 with 213800138000. Guessing would add a wrong number to a household.
-ADMIN_AMBIGUOUS = "电话号码不清楚：请把电话写在最后，与姓名用空格隔开，例如：管理 密码 加 张三 13800138000"
+ADMIN_AMBIGUOUS = Text("reply.admin_ambiguous", "the phone number is unclear: write it last, "
+                       "apart from the name, e.g. 管理 PIN 加 张三 13800138000")
 _DIGIT_GROUP = re.compile(r"\+?\d[\d\-]*")
 _GLUED = re.compile(r"(.*?\D)(\+?\d{7,})")  # 王五13800138000: the name, then a whole phone
 _COUNTRY_PREFIXES = ("+86", "0086", "86")

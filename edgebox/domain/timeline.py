@@ -5,245 +5,274 @@ the uploader will ship and what the demo shows.
 """
 from __future__ import annotations
 
+from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
+from edgebox.i18n import N_, table, word
 
-PURPOSE = {
-    "zh": {"alarm": "报警短信", "confirm": "确认短信", "ack_relay": "回告短信", "ring": "振铃",
-           "flash": "响一声",
-           "unknown_forward": "转告村委", "all_clear": "解除短信", "update": "补充短信",
-           "escalation_sms": "升级短信", "escalation_ring": "升级振铃", "office_notice": "值班室通知",
-           "reply": "回复短信", "broadcast": "广播短信", "guardian_alarm": "亲属短信",
-           "check_in": "报平安振铃", "check_in_missed": "请上门看看短信",
-           "check_in_late": "已报平安短信"},
-    "en": {"alarm": "alarm SMS", "confirm": "confirmation SMS", "ack_relay": "who-is-coming SMS",
-           "ring": "ring call", "flash": "flash ring", "unknown_forward": "office notice",
-           "all_clear": "all-clear SMS",
-           "update": "update SMS", "escalation_sms": "escalation SMS",
-           "escalation_ring": "escalation ring", "office_notice": "office notice",
-           "reply": "reply SMS", "broadcast": "broadcast SMS",
-           "guardian_alarm": "relative's SMS", "check_in": "check-in ring",
-           "check_in_missed": "please-look-in SMS", "check_in_late": "called-in SMS"},
-}
-CLOSE_REASON = {"zh": {"cancelled": "已取消", "expired": "已到时", "drill_over": "演练结束",
-                       "checked_in": "已报平安", "day_over": "当天已过",
-                       "not_in_roster": "已不在花名册", "no_group": "不在任何联防组",
-                       # why a live voice on the loudspeaker ended (edgebox.speaker.live_voice)
-                       "hung_up": "已挂断", "time_limit": "已到最长时间", "alarm": "让给报警",
-                       "wrong_pin": "密码错误", "locked": "密码错误次数过多，已锁定",
-                       "no_pin": "未输入密码", "audio_failed": "音频故障",
-                       "audio_ended": "音频中断", "error": "出错"},
-                "en": {"cancelled": "cancelled", "expired": "expired", "drill_over": "drill over",
-                       "checked_in": "checked in", "day_over": "its day is over",
-                       "not_in_roster": "no longer in the roster", "no_group": "in no group",
-                       "hung_up": "hung up", "time_limit": "time limit", "alarm": "an alarm came",
-                       "wrong_pin": "wrong PIN", "locked": "locked out after wrong PINs",
-                       "no_pin": "no PIN typed", "audio_failed": "audio failed",
-                       "audio_ended": "audio ended", "error": "error"}}
-CHECK_IN_HOW = {"zh": {"ring": "接听了振铃", "call": "来电", "late_call": "未报后来电"},
-                "en": {"ring": "answered the ring", "call": "called in",
-                       "late_call": "called in late"}}
-WITHHELD = {"zh": "隐藏号码", "en": "withheld number"}
+PURPOSE = table(
+    "purpose.",
+    N_("purpose.alarm", "alarm SMS"),
+    N_("purpose.confirm", "confirmation SMS"),
+    N_("purpose.ack_relay", "who-is-coming SMS"),
+    N_("purpose.ring", "ring call"),
+    # a ring that hangs up after a few seconds, no words (alarm.ring_style = "flash")
+    N_("purpose.flash", "flash ring"),
+    N_("purpose.unknown_forward", "office notice"),
+    N_("purpose.all_clear", "all-clear SMS"),
+    N_("purpose.update", "update SMS"),
+    N_("purpose.escalation_sms", "escalation SMS"),
+    N_("purpose.escalation_ring", "escalation ring"),
+    N_("purpose.office_notice", "office notice"),
+    N_("purpose.reply", "reply SMS"),
+    N_("purpose.broadcast", "broadcast SMS"),
+    N_("purpose.guardian_alarm", "relative's SMS"),
+    N_("purpose.check_in", "check-in ring"),
+    N_("purpose.check_in_missed", "please-look-in SMS"),
+    N_("purpose.check_in_late", "called-in SMS"),
+)
+CLOSE_REASON = table(
+    "closed.",
+    N_("closed.cancelled", "cancelled"),
+    N_("closed.expired", "expired"),
+    N_("closed.drill_over", "drill over"),
+    N_("closed.checked_in", "checked in"),
+    N_("closed.day_over", "its day is over"),
+    N_("closed.not_in_roster", "no longer in the roster"),
+    N_("closed.no_group", "in no group"),
+    # why a live voice on the loudspeaker ended (edgebox.speaker.live_voice)
+    N_("closed.hung_up", "hung up"),
+    N_("closed.time_limit", "time limit"),
+    N_("closed.alarm", "an alarm came"),
+    N_("closed.wrong_pin", "wrong PIN"),
+    N_("closed.locked", "locked out after wrong PINs"),
+    N_("closed.no_pin", "no PIN typed"),
+    N_("closed.audio_failed", "audio failed"),
+    N_("closed.audio_ended", "audio ended"),
+    N_("closed.error", "error"),
+)
+CHECK_IN_HOW = table(
+    "check_in_how.",
+    N_("check_in_how.ring", "answered the ring"),
+    N_("check_in_how.call", "called in"),
+    N_("check_in_how.late_call", "called in late"),
+)
+# What was done: a leader's SMS administration and the office's actions (office_actions).
+ACTIONS = table(
+    "action.",
+    N_("action.add", "add"),
+    N_("action.remove", "remove"),
+    N_("action.list", "list"),
+    N_("action.acknowledge", "acknowledge"),
+    N_("action.cancel", "cancel"),
+    N_("action.siren_on", "siren on"),
+    N_("action.siren_off", "siren off"),
+    N_("action.broadcast", "broadcast"),
+    N_("action.drill", "drill"),
+)
+# Why a broadcast was refused (daemon/sms_admin.py).
+REFUSALS = table(
+    "refusal.",
+    N_("refusal.rate", "too many this hour"),
+    N_("refusal.not_allowed", "number not allowed"),
+    N_("refusal.unknown_group", "no such group"),
+)
+# Where the office's action came from.
+SOURCES = table(
+    "source.",
+    N_("source.web", "web panel"),
+    N_("source.button", "panel button"),
+    N_("source.cli", "command"),
+    N_("source.sms", "SMS"),
+)
+
 # How a modem speaks into ring calls (adapters/modem/speech_out), for people.
-SPEECH = {"zh": {"ccmxplay": "本机合成语音，经模块文件播放", "qpsnd": "本机合成语音，经模块文件播放",
-                 "crec": "本机合成语音，经模块AMR文件播放", "pcm_port": "本机合成语音，经语音串口播放",
-                 "tts": "模块自带的文字转语音", "none": "只振铃，不播报（短信有全文）"},
-          "en": {"ccmxplay": "the box's voice, as a file the modem plays (AT+CCMXPLAY)",
-                 "qpsnd": "the box's voice, as a file the modem plays (AT+QPSND)",
-                 "crec": "the box's voice, as an AMR file the modem plays (AT+CREC)",
-                 "pcm_port": "the box's voice, as PCM on the modem's voice port",
-                 "tts": "the modem's own text-to-speech",
-                 "none": "ring only, no words (the SMS has them)"}}
-STATUS = {"zh": {"delivered": "已送达", "failed": "未送达"},
-          "en": {"delivered": "delivered", "failed": "not delivered"}}
-RING_RESULT = {
-    "zh": {"hung_up": "响铃后挂断", "answered": "已接听", "busy": "占线", "no_answer": "无人接听",
-           "rejected": "被拒接", "acknowledged": "按1确认", "cancelled": "已取消"},
-    "en": {"hung_up": "rang out", "answered": "answered", "busy": "busy", "no_answer": "no answer",
-           "rejected": "rejected", "acknowledged": "pressed 1", "cancelled": "cancelled"},
-}
-TEXT = {
-    "zh": {
-        "daemon_started": "报警服务启动：{households}户，{groups}个联防组",
-        "daemon_stopped": "报警服务停止",
-        "modem_ready": "{modem} 就绪（{port}），通话语音：{speech}",
-        "modem_speech": "{modem} 不再支持原有的通话语音方式，改为：{speech}",
-        "speech_prompt_saved": "村委上传了报警录音（{file}），报警电话改为播放录音",
-        "speech_prompt_removed": "村委删除了报警录音，报警电话改为播报合成语音",
-        "modem_unavailable": "{modem} 不可用（第{attempt}次）：{error}",
-        "modem_lost": "{modem} 断开：{reason}",
-        "incident_opened": "来电报警：{who} 来自 {phone_display}",
-        # an event whose data names its kind may have words of its own (kind/data kind)
-        "incident_opened/check_in": "未报平安：{who}，已请组长和近邻上门看看",
-        "check_in_due": "{who} 报平安时间到（{time}），振铃",
-        "check_in_unanswered": "{who} 未接报平安振铃（{result}），稍后再打",
-        "check_in_safe": "{who} 已报平安（{how}）",
-        "check_in_missed": "{who} 今天未报平安（振铃{rings}次未接）",
-        "check_in_dropped": "{who} 的报平安不再进行（{reason}）",
-        "check_in_deferred": "{who} 的报平安振铃让给报警，稍后再打",
-        "call_rejected": "已拒接来电（来电免费）",
-        "call_reject_failed": "拒接失败：{error}",
-        "unknown_caller": "未登记号码来电：{number_display}，不触发联防组",
-        "repeat_call": "{who} 再次来电，报警仍在处理中",
-        "call_waiting": "{modem} 振铃中又有来电（呼叫等待）：{number_display}，拒接后照常处理",
-        "incident_joined": "同组又一户来电，并入本次报警",
-        "incident_enriched": "报警人短信补充：{alarm_type}",
-        "incident_message": "{who} 发来短信：“{text}”",
-        "neighbour_alarm": "{who} 家也有紧急情况，另行报警 #{incident}",
-        "escalated": "无人确认，升级到第{escalation_step}步",
-        "ring_instead": "短信发不出，改为振铃 {who} {phone_display}",
-        "failure_summary": "已告知值班室：{count}条短信未发出（{names}）",
-        "drill_report": "演练报告：{acked}/{total}户确认，最快{fastest}秒，平均{mean}秒",
-        "office_action": "值班室操作：{action}（{source}）",
-        "office_action_expired": "值班室操作已过时，未执行：{action}（{source}）",
-        "broadcast_planned": "广播：{households}户，短信{messages}条，来自{sender}",
-        "broadcast_progress": "广播进度：{done}/{messages}",
-        "broadcast_refused": "拒绝广播（{reason}）：{sender}",
-        "admin_change": "户长管理：{action} {detail}",
-        "admin_pin_wrong": "户长管理密码错误：{phone_display}",
-        "live_started": "{phone_display} 开始用喇叭讲话",
-        "live_ended": "{phone_display} 的喇叭讲话结束（{reason}）",
-        "live_pin_wrong": "喇叭讲话密码错误：{phone_display}",
-        "live_refused": "拒绝 {phone_display} 用喇叭讲话（{reason}）",
-        "admin_not_allowed": "{who} 不是中心户长，不能管理（{action}）",
-        "admin_locked": "{phone_display} 密码错误次数过多，锁定到 {until}",
-        "admin_refused": "户长管理未执行（{action}）：{reason}",
-        "drill_scheduled": "按计划开始演练：{slot}",
-        "deliveries_planned": "计划发送：短信{sms}条，振铃{calls}次",
-        "sms_sent": "{purpose} → {who} {phone_display}（{parts}条）",
-        "call_placed": "振铃 → {who} {phone_display}：{result}",
-        "call_cancelled": "不再振铃 {who} {phone_display}（已确认或报警已取消）",
-        "deliveries_cancelled": "{who} 也来电报警，不再向其发送本次报警",
-        "delivery_retry": "发送失败，稍后重试：{error}",
-        "delivery_failed": "{purpose} → {who} {phone_display} 失败：{error}",
-        "deliveries_requeued": "重启后继续发送{count}项未完成任务",
-        "sms_received": "收到短信 ← {who} {number_display}：“{text}”",
-        "ack_received": "{who} 已确认前往",
-        "ack_without_incident": "{who} 回复确认，但没有进行中的报警",
-        "siren_on": "警报器鸣响（{seconds}秒）",
-        "siren_off": "警报器停止",
-        "incident_closed": "报警结束（{reason}）",
-        "roster_replaced": "花名册已更新：{households}户，{groups}个组",
-        "roster_loaded": "运行中的报警器已启用新花名册：{households}户，{groups}个组",
-        "modem_health": "{modem} 信号{signal} 注册{registration} SIM {sim}",
-        "delivery_report": "送达报告 ← {who} {phone_display}：{status}",
-        "delivery_report_unmatched": "{modem} 收到无法对应的送达报告（参考号{reference}）",
-        "modem_reset": "{modem} 无响应，重启调制解调器：{error}",
-        "modem_restarted": "{modem} 自行重启或设置丢失，已重新设置",
-        "modem_out_of_service": "{modem} 连续发送失败，暂停使用{minutes}分钟：{error}",
-        "modem_back_in_service": "{modem} 恢复使用",
-        "modem_power_cycled": "{modem} 已断电重启（{outcome}）",
-        "modem_balance": "{modem} 话费余额：{balance}",
-        "clock_set": "按网络时间校准系统时钟：{reason}",
-        "clock_jumped": "系统时钟跳变{seconds}秒，进行中报警的计时已随之调整",
-        "disk_full": "存储已满（剩余{free_kib}KB），启用{reserve_kib}KB备用空间，已告知值班室",
-        "button_pressed": "值班室按键：{button}",
-        "siren_test": "警报器测试（{seconds}秒）",
-        "web_login": "网页登录（{address}）",
-        "web_login_failed": "网页登录失败（{address}）",
-        "web_panel_started": "网页管理已启动：{url}",
-        "web_panel_refused": "网页管理未启动：未设置密码（{how}）",
-        "web_panel_failed": "网页管理无法启动：{error}",
-    },
-    "en": {
-        "daemon_started": "box started: {households} households in {groups} groups",
-        "daemon_stopped": "box stopped",
-        "modem_ready": "{modem} ready on {port}; calls speak by {speech}",
-        "modem_speech": "{modem} refused its way of speaking into calls; now: {speech}",
-        "speech_prompt_saved": "the office uploaded a recorded prompt ({file}); "
-                               "alarm calls play it",
-        "speech_prompt_removed": "the office removed the recorded prompt; "
-                                 "alarm calls speak the sentence",
-        "modem_unavailable": "{modem} unavailable (try {attempt}): {error}",
-        "modem_lost": "{modem} lost: {reason}",
-        "incident_opened": "alarm call from {who} on {phone_display}",
-        "incident_opened/check_in": "missed check-in: {who}; leader and neighbours asked to"
-                                    " look in",
-        "check_in_due": "{who}: check-in time ({time}), ringing",
-        "check_in_unanswered": "{who} did not answer the check-in ring ({result}); will ring again",
-        "check_in_safe": "{who} checked in ({how})",
-        "check_in_missed": "{who} missed today's check-in ({rings} rings unanswered)",
-        "check_in_dropped": "{who}: check-in dropped ({reason})",
-        "check_in_deferred": "{who}: check-in ring gave way to an alarm; will ring again",
-        "call_rejected": "call rejected (free for the caller)",
-        "call_reject_failed": "could not reject the call: {error}",
-        "unknown_caller": "unregistered number {number_display} called; no group alerted",
-        "repeat_call": "{who} called again; the alarm is already running",
-        "call_waiting": "{modem} was ringing out when {number_display} called (call waiting);"
-                        " rejected and handled as any call",
-        "incident_joined": "another household of the group called; joined to this alarm",
-        "incident_enriched": "the caller's SMS says what is happening: {alarm_type}",
-        "incident_message": "SMS from {who}: \"{text}\"",
-        "neighbour_alarm": "{who} has an emergency of their own: alarm #{incident}",
-        "escalated": "nobody acknowledged: escalation step {escalation_step}",
-        "ring_instead": "SMS failed; ringing {who} {phone_display} instead",
-        "failure_summary": "office told: {count} SMS failed ({names})",
-        "drill_report": "drill report: {acked}/{total} acknowledged, fastest {fastest} s, "
-                        "mean {mean} s",
-        "office_action": "office action: {action} ({source})",
-        "office_action_expired": "office action too old, not carried out: {action} ({source})",
-        "broadcast_planned": "broadcast to {households} households, {messages} SMS, from {sender}",
-        "broadcast_progress": "broadcast progress: {done}/{messages}",
-        "broadcast_refused": "broadcast refused ({reason}): {sender}",
-        "admin_change": "leader administration: {action} {detail}",
-        "admin_pin_wrong": "wrong leader PIN from {phone_display}",
-        "live_started": "{phone_display} speaks live on the loudspeaker",
-        "live_ended": "{phone_display}'s live voice ended ({reason})",
-        "live_pin_wrong": "wrong loudspeaker PIN from {phone_display}",
-        "live_refused": "{phone_display} refused the loudspeaker ({reason})",
-        "admin_not_allowed": "{who} is not a leader and may not administer ({action})",
-        "admin_locked": "{phone_display} locked out after wrong PINs until {until}",
-        "admin_refused": "leader administration not done ({action}): {reason}",
-        "drill_scheduled": "scheduled drill started: {slot}",
-        "deliveries_planned": "planned {sms} SMS and {calls} ring calls",
-        "sms_sent": "{purpose} -> {who} {phone_display} ({parts} part(s))",
-        "call_placed": "ring -> {who} {phone_display}: {result}",
-        "call_cancelled": "ring to {who} {phone_display} called off (acknowledged or cancelled)",
-        "deliveries_cancelled": "{who} called about the same alarm: no longer alerted of it",
-        "delivery_retry": "send failed, will retry: {error}",
-        "delivery_failed": "{purpose} -> {who} {phone_display} FAILED: {error}",
-        "deliveries_requeued": "resuming {count} deliveries interrupted by a restart",
-        "sms_received": "SMS <- {who} {number_display}: \"{text}\"",
-        "ack_received": "{who} acknowledged and is coming",
-        "ack_without_incident": "{who} acknowledged but no alarm is open",
-        "siren_on": "siren on ({seconds} s)",
-        "siren_off": "siren off",
-        "incident_closed": "alarm closed ({reason})",
-        "roster_replaced": "roster replaced: {households} households, {groups} groups",
-        "roster_loaded": "the running box took the new roster: {households} households, "
-                         "{groups} groups",
-        "modem_health": "{modem}: signal {signal}, registration {registration}, SIM {sim}",
-        "delivery_report": "delivery report <- {who} {phone_display}: {status}",
-        "delivery_report_unmatched": "{modem}: a delivery report matched nothing (ref {reference})",
-        "modem_reset": "{modem} stopped answering; resetting it: {error}",
-        "modem_restarted": "{modem} restarted by itself ({detected}); set up again",
-        "modem_out_of_service": "{modem} out of service for {minutes} min after failures: {error}",
-        "modem_back_in_service": "{modem} back in service",
-        "modem_power_cycled": "{modem} power-cycled ({outcome})",
-        "modem_balance": "{modem} balance: {balance}",
-        "clock_set": "system clock set from the network: {reason}",
-        "clock_jumped": "the system clock stepped {seconds} s; open alarms' timers moved with it",
-        "disk_full": "disk full ({free_kib} KiB left): using the {reserve_kib} KiB reserve; "
-                     "office told",
-        "button_pressed": "office panel button: {button}",
-        "siren_test": "siren test ({seconds} s)",
-        "web_login": "web panel login from {address}",
-        "web_login_failed": "web panel login failed from {address}",
-        "web_panel_started": "web panel serving at {url}",
-        "web_panel_refused": "web panel not started: no password ({how})",
-        "web_panel_failed": "web panel could not start: {error}",
-    },
-}
+SPEECH = table(
+    "speech.",
+    N_("speech.ccmxplay", "the box's voice, as a file the modem plays (AT+CCMXPLAY)"),
+    N_("speech.qpsnd", "the box's voice, as a file the modem plays (AT+QPSND)"),
+    N_("speech.crec", "the box's voice, as an AMR file the modem plays (AT+CREC)"),
+    N_("speech.pcm_port", "the box's voice, as PCM on the modem's voice port"),
+    N_("speech.tts", "the modem's own text-to-speech"),
+    N_("speech.none", "ring only, no words (the SMS has them)"),
+)
+# Who an event is about when no household of the roster is.
+WHO = table(
+    "who.",
+    N_("who.withheld", "withheld number"),
+    N_("who.unregistered", "unregistered"),
+    # the numbers of the box's config ([numbers] office, township) the ladder texts and rings
+    N_("who.office", "village office"),
+    N_("who.township", "township"),
+)
+
+# What a modem reports of its network registration and SIM (modem_health).
+MODEM_STATE = table(
+    "modem_state.",
+    N_("modem_state.home", "home network"),
+    N_("modem_state.roaming", "roaming"),
+    N_("modem_state.searching", "searching"),
+    N_("modem_state.denied", "denied"),
+    N_("modem_state.not_registered", "not registered"),
+    N_("modem_state.unknown", "unknown"),
+    # the state a modem's worker last reported (readmodels.modem_status)
+    N_("modem_state.ready", "ready"),
+    N_("modem_state.unavailable", "unavailable"),
+    N_("modem_state.lost", "lost"),
+    N_("modem_state.out of service", "out of service"),
+    N_("modem_state.recovering", "recovering"),
+    N_("modem_state.resetting", "resetting"),
+    N_("modem_state.never seen", "never seen"),
+    N_("modem_state.READY", "ready"),
+    N_("modem_state.SIM PIN", "waiting for its PIN"),
+    N_("modem_state.SIM PUK", "locked (PUK needed)"),
+    N_("modem_state.NOT INSERTED", "not inserted"),
+)
+STATUS = table(
+    "report.",
+    N_("report.delivered", "delivered"),
+    N_("report.failed", "not delivered"),
+)
+RING_RESULT = table(
+    "ring.",
+    N_("ring.hung_up", "rang out"),
+    N_("ring.answered", "answered"),
+    N_("ring.busy", "busy"),
+    N_("ring.no_answer", "no answer"),
+    N_("ring.rejected", "rejected"),
+    N_("ring.acknowledged", "pressed 1"),
+    N_("ring.cancelled", "cancelled"),
+)
+TEXT = table(
+    "log.",
+    N_("log.daemon_started", "box started: {households} households in {groups} groups"),
+    N_("log.daemon_stopped", "box stopped"),
+    N_("log.modem_ready", "{modem} ready on {port}; calls speak by {speech}"),
+    N_("log.modem_speech", "{modem} refused its way of speaking into calls; now: {speech}"),
+    N_("log.speech_prompt_saved",
+       "the office uploaded a recorded prompt ({file}); alarm calls play it"),
+    N_("log.speech_prompt_removed",
+       "the office removed the recorded prompt; alarm calls speak the sentence"),
+    N_("log.modem_unavailable", "{modem} unavailable (try {attempt}): {error}"),
+    N_("log.modem_lost", "{modem} lost: {reason}"),
+    N_("log.incident_opened", "alarm call from {who} on {phone_display}"),
+    # an alarm raised by SMS ("火 厨房着火"): not a call
+    N_("log.incident_opened/sms", "{label} alarm by SMS from {who} on {phone_display}"),
+    N_("log.incident_opened/check_in",
+       "missed check-in: {who}; leader and neighbours asked to look in"),
+    N_("log.check_in_due", "{who}: check-in time ({time}), ringing"),
+    N_("log.check_in_unanswered",
+       "{who} did not answer the check-in ring ({result}); will ring again"),
+    N_("log.check_in_safe", "{who} checked in ({how})"),
+    N_("log.check_in_missed", "{who} missed today's check-in ({rings} rings unanswered)"),
+    N_("log.check_in_dropped", "{who}: check-in dropped ({reason})"),
+    N_("log.check_in_deferred", "{who}: check-in ring gave way to an alarm; will ring again"),
+    N_("log.call_rejected", "call rejected (free for the caller)"),
+    N_("log.call_reject_failed", "could not reject the call: {error}"),
+    N_("log.unknown_caller", "unregistered number {number_display} called; no group alerted"),
+    N_("log.repeat_call", "{who} called again; the alarm is already running"),
+    N_("log.call_waiting",
+       "{modem} was ringing out when {number_display} called (call waiting); rejected"
+       " and handled as any call"),
+    N_("log.incident_joined", "another household of the group called; joined to this alarm"),
+    N_("log.incident_enriched", "the caller's SMS says what is happening: {label}"),
+    N_("log.incident_message", "SMS from {who}: \"{text}\""),
+    N_("log.neighbour_alarm", "{who} has an emergency of their own: alarm #{incident}"),
+    N_("log.escalated", "nobody acknowledged: escalation step {escalation_step}"),
+    N_("log.ring_instead", "SMS failed; ringing {who} {phone_display} instead"),
+    N_("log.failure_summary", "office told: {count} SMS failed ({names})"),
+    N_("log.drill_report",
+       "drill report: {acked}/{total} acknowledged, fastest {fastest} s, mean {mean} s"),
+    N_("log.office_action", "office action: {action} ({source})"),
+    N_("log.office_action_expired", "office action too old, not carried out: {action} ({source})"),
+    N_("log.broadcast_planned",
+       "broadcast to {households} households, {messages} SMS, from {sender}"),
+    N_("log.broadcast_progress", "broadcast progress: {done}/{messages}"),
+    N_("log.broadcast_refused", "broadcast refused ({reason}): {sender}"),
+    N_("log.admin_change", "leader administration: {action} {detail}"),
+    N_("log.admin_pin_wrong", "wrong leader PIN from {phone_display}"),
+    N_("log.live_started", "{phone_display} speaks live on the loudspeaker"),
+    N_("log.live_ended", "{phone_display}'s live voice ended ({reason})"),
+    N_("log.live_pin_wrong", "wrong loudspeaker PIN from {phone_display}"),
+    N_("log.live_refused", "{phone_display} refused the loudspeaker ({reason})"),
+    N_("log.admin_not_allowed", "{who} is not a leader and may not administer ({action})"),
+    N_("log.admin_locked", "{phone_display} locked out after wrong PINs until {until}"),
+    N_("log.admin_refused", "leader administration not done ({action}): {reason}"),
+    N_("log.drill_scheduled", "scheduled drill started: {slot}"),
+    N_("log.deliveries_planned", "planned {sms} SMS and {calls} ring calls"),
+    N_("log.sms_sent", "{purpose} -> {who} {phone_display} ({parts} part(s))"),
+    N_("log.call_placed", "ring -> {who} {phone_display}: {result}"),
+    N_("log.call_cancelled",
+       "ring to {who} {phone_display} called off (acknowledged or cancelled)"),
+    N_("log.deliveries_cancelled", "{who} called about the same alarm: no longer alerted of it"),
+    N_("log.delivery_retry", "send failed, will retry: {error}"),
+    N_("log.delivery_failed", "{purpose} -> {who} {phone_display} FAILED: {error}"),
+    N_("log.deliveries_requeued", "resuming {count} deliveries interrupted by a restart"),
+    N_("log.sms_received", "SMS <- {who} {number_display}: \"{text}\""),
+    N_("log.ack_received", "{who} acknowledged and is coming"),
+    N_("log.ack_without_incident", "{who} acknowledged but no alarm is open"),
+    N_("log.siren_on", "siren on ({seconds} s)"),
+    N_("log.siren_off", "siren off"),
+    N_("log.incident_closed", "alarm closed ({reason})"),
+    N_("log.roster_replaced", "roster replaced: {households} households, {groups} groups"),
+    N_("log.roster_loaded",
+       "the running box took the new roster: {households} households, {groups} groups"),
+    N_("log.modem_health", "{modem}: signal {signal}, registration {registration}, SIM {sim}"),
+    N_("log.delivery_report", "delivery report <- {who} {phone_display}: {status}"),
+    N_("log.delivery_report_unmatched",
+       "{modem}: a delivery report matched nothing (ref {reference})"),
+    N_("log.modem_reset", "{modem} stopped answering; resetting it: {error}"),
+    N_("log.modem_restarted", "{modem} restarted by itself ({detected}); set up again"),
+    N_("log.modem_out_of_service",
+       "{modem} out of service for {minutes} min after failures: {error}"),
+    N_("log.modem_back_in_service", "{modem} back in service"),
+    N_("log.modem_power_cycled", "{modem} power-cycled ({outcome})"),
+    N_("log.modem_balance", "{modem} balance: {balance}"),
+    N_("log.clock_set", "system clock set from the network: {reason}"),
+    N_("log.clock_jumped",
+       "the system clock stepped {seconds} s; open alarms' timers moved with it"),
+    N_("log.disk_full",
+       "disk full ({free_kib} KiB left): using the {reserve_kib} KiB reserve; office told"),
+    N_("log.button_pressed", "office panel button: {button}"),
+    N_("log.siren_test", "siren test ({seconds} s)"),
+    N_("log.web_login", "web panel login from {address}"),
+    N_("log.web_login_failed", "web panel login failed from {address}"),
+    N_("log.web_panel_started", "web panel serving at {url}"),
+    N_("log.web_panel_refused", "web panel not started: no password ({how})"),
+    N_("log.web_panel_failed", "web panel could not start: {error}"),
+)
 
 
-def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
-    """The event in one line of words; unknown kinds fall back to their name and data."""
-    lang = lang if lang in TEXT else "zh"
+def coded(lang: str, prefix: str, words: dict[str, str], code) -> str:
+    """The words for ``code`` (a close reason, a ring's result…) from the table ``words``
+    whose keys start with ``prefix``; a code the table does not know is shown as it is."""
+    english = words.get(code)
+    if english is None:
+        return "" if code is None else str(code)
+    return word(lang, prefix + code, english)
+
+
+def close_reason(lang: str, code: str | None) -> str:
+    return coded(lang, "closed.", CLOSE_REASON, code)
+
+
+def contacts_of(office: tuple[str, ...] = (), township: tuple[str, ...] = ()) -> dict[str, str]:
+    """{E.164 phone: "office" | "township"}: who the box's own numbers are, for ``describe``."""
+    return {**{phone: "township" for phone in township}, **{phone: "office" for phone in office}}
+
+
+def describe(event: dict, roster: Roster | None, lang: str = "zh",
+             contacts: dict[str, str] | None = None) -> str:
+    """The event in one line of words; unknown kinds fall back to their name and data.
+    ``contacts`` (``contacts_of``) names the office's and township's numbers, which are in
+    no household."""
     data = dict(event.get("data") or {})
-    template = TEXT[lang].get(f"{event['kind']}/{data.get('kind')}",
-                              TEXT[lang].get(event["kind"]))
-    if template is None:
+    name = f"{event['kind']}/{data.get('kind')}"
+    if name not in TEXT:
+        name = event["kind"]
+    if name not in TEXT:
         return f"{event['kind']} {data}"
+    template = word(lang, f"log.{name}", TEXT[name])
     household_id = data.get("household")
     who = ""
     if roster is not None and household_id:
@@ -253,16 +282,22 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
             who = household_id
     fields = {
         **data,
-        "who": who or ("未登记" if lang == "zh" else "unregistered"),
+        "who": who or _contact(lang, (contacts or {}).get(data.get("phone") or data.get("number"))),
         "phone_display": display(data.get("phone", "")),
         "number_display": display(data.get("number", "")) or (
-            WITHHELD[lang] if data.get("withheld") else "?"),
-        "purpose": PURPOSE[lang].get(data.get("purpose"), data.get("purpose", "")),
-        "result": RING_RESULT[lang].get(data.get("result"), data.get("result", "")),
-        "status": STATUS[lang].get(data.get("status"), data.get("status", "")),
-        "reason": CLOSE_REASON[lang].get(data.get("reason"), data.get("reason", "")),
-        "how": CHECK_IN_HOW[lang].get(data.get("how"), data.get("how", "")),
-        "speech": SPEECH[lang].get(data.get("speech"), data.get("speech", "?")),
+            word(lang, "who.withheld", WHO["withheld"]) if data.get("withheld") else "?"),
+        "purpose": coded(lang, "purpose.", PURPOSE, data.get("purpose", "")),
+        "result": coded(lang, "ring.", RING_RESULT, data.get("result", "")),
+        "status": coded(lang, "report.", STATUS, data.get("status", "")),
+        "reason": (close_reason(lang, data["reason"]) if data.get("reason") in CLOSE_REASON
+                   else coded(lang, "refusal.", REFUSALS, data.get("reason", ""))),
+        "action": coded(lang, "action.", ACTIONS, data.get("action")),
+        "source": coded(lang, "source.", SOURCES, data.get("source")),
+        "how": coded(lang, "check_in_how.", CHECK_IN_HOW, data.get("how", "")),
+        "label": alarm_label(data.get("alarm_type"), lang),
+        "registration": coded(lang, "modem_state.", MODEM_STATE, data.get("registration")),
+        "sim": coded(lang, "modem_state.", MODEM_STATE, data.get("sim")),
+        "speech": coded(lang, "speech.", SPEECH, data.get("speech", "?")),
         "count": len(data.get("deliveries", [])),
         "text": str(data.get("text", ""))[:40],
     }
@@ -270,6 +305,11 @@ def describe(event: dict, roster: Roster | None, lang: str = "zh") -> str:
         return template.format_map(_Unknown(fields))
     except (IndexError, ValueError):
         return f"{event['kind']} {data}"
+
+
+def _contact(lang: str, role: str | None) -> str:
+    role = role if role in ("office", "township") else "unregistered"
+    return word(lang, f"who.{role}", WHO[role])
 
 
 class _Unknown(dict):

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from edgebox.domain.alarm import alarm_label
+from edgebox.hub.audit import record_in
 from edgebox.hub.registry import utc_iso
 from edgebox.hub.reports import Filters
 from edgebox.hub.scope import Scope
 from edgebox.hub.sms_ingest import last_report_at
+from edgebox.i18n import N_, table, word
 
 KINDS = ("silent", "modem_fault", "low_balance", "township", "drill_overdue")
 # What a modem's registration says when it is known to be off the network; "unknown" (no
@@ -26,38 +28,28 @@ OFF_NETWORK = ("none", "not_registered", "searching", "denied")
 
 # The duty officer's SMS, Chinese first (the county's language), as the box's own texts are
 # kept in edgebox.domain.messages.
-TEMPLATES = {
-    "zh": {
-        "sms": "【联防平台】告警{alert}：{village}（{box}）{what}。回复“1 {alert}”确认",
-        "silent": "已{hours}小时无音讯",
-        "modem_fault": "模块故障（{detail}）",
-        "low_balance": "话费余额仅{balance}元",
-        "township": "报警{incident}号（{alarm}）无人确认，已升级到乡镇",
-        "drill_overdue": "已{days}天未演练",
-        "ack": "【联防平台】告警{alert}已由您确认，谢谢",
-        # The modem's registration (edgebox.adapters.modem.readings.REGISTRATION) in words.
-        "none": "未入网", "not_registered": "未入网", "searching": "搜网中",
-        "denied": "入网被拒", "unknown": "状态不明", "error": "模块报错",
-        "nothing": "【联防平台】没有待确认的告警",
-    },
-    "en": {
-        "sms": "[Hub] Alert {alert}: {village} ({box}) {what}. Reply '1 {alert}' to confirm",
-        "silent": "silent for {hours} h",
-        "modem_fault": "modem fault ({detail})",
-        "low_balance": "SIM balance only {balance}",
-        "township": "alarm {incident} ({alarm}) unacknowledged, escalated to the township",
-        "drill_overdue": "no drill for {days} days",
-        "ack": "[Hub] Alert {alert} confirmed by you, thank you",
-        "none": "not registered", "not_registered": "not registered",
-        "searching": "searching", "denied": "registration denied", "unknown": "unknown",
-        "error": "modem error",
-        "nothing": "[Hub] No alert waits for confirmation",
-    },
-}
+TEMPLATES = table(
+    "hub_sms.",
+    N_("hub_sms.sms",
+       "[Hub] Alert {alert}: {village} ({box}) {what}. Reply '1 {alert}' to confirm"),
+    N_("hub_sms.silent", "silent for {hours} h"),
+    N_("hub_sms.modem_fault", "modem fault ({detail})"),
+    N_("hub_sms.low_balance", "SIM balance only {balance}"),
+    N_("hub_sms.township", "alarm {incident} ({alarm}) unacknowledged, escalated to the township"),
+    N_("hub_sms.drill_overdue", "no drill for {days} days"),
+    N_("hub_sms.ack", "[Hub] Alert {alert} confirmed by you, thank you"),
+    N_("hub_sms.none", "not registered"),
+    N_("hub_sms.not_registered", "not registered"),
+    N_("hub_sms.searching", "searching"),
+    N_("hub_sms.denied", "registration denied"),
+    N_("hub_sms.unknown", "unknown"),
+    N_("hub_sms.error", "modem error"),
+    N_("hub_sms.nothing", "[Hub] No alert waits for confirmation"),
+)
 
 
 def text(language: str, name: str, **values: object) -> str:
-    return TEMPLATES.get(language, TEMPLATES["zh"])[name].format(**values)
+    return word(language, f"hub_sms.{name}", TEMPLATES[name]).format(**values)
 
 
 @dataclass(frozen=True)
@@ -183,8 +175,8 @@ def words_of(language: str, alert: dict) -> dict:
     """The alert's details in the officer's language: no English word on a Chinese SMS."""
     detail = dict(alert["detail"])
     if alert["kind"] == "modem_fault":
-        words = TEMPLATES.get(language, TEMPLATES["zh"])
-        detail["detail"] = words.get(detail["detail"], words["unknown"])
+        fault = detail["detail"] if detail["detail"] in TEMPLATES else "unknown"
+        detail["detail"] = text(language, fault)
     if alert["kind"] == "township":
         detail["alarm"] = alarm_label(detail["alarm"], language)
     return detail
@@ -216,6 +208,33 @@ def acknowledge(db, phone: str, alert_id: int | None, now: datetime) -> int | No
         tx.execute("UPDATE alerts SET acked_at = ?, acked_by = ? WHERE alert_id = ?",
                    (utc_iso(now), phone, mine[0]))
     return mine[0]
+
+
+# Who may acknowledge an alert on the hub's page: those it is meant for (the township's
+# officers) and the county; a village account sees its box's alerts but does not close them.
+ACK_ROLES = ("county", "township")
+
+
+def acknowledge_as_user(db, scope: Scope, alert_id: int, user: str, now: datetime,
+                        address: str = "") -> str | None:
+    """The hub user ``user`` acknowledges alert ``alert_id`` on the page, written to the audit
+    log in the same transaction: 'acked', 'already' (someone was first: nothing changes),
+    'refused' (their role may not), or None when the alert is not in their scope."""
+    where, args = Filters(scope=scope).where()
+    with db.transaction() as tx:
+        row = tx.one("SELECT a.acked_at FROM alerts a JOIN boxes b ON b.box_id = a.box_id"
+                     f" WHERE a.alert_id = ? AND {where}", (alert_id, *args))
+        if row is None:
+            return None
+        if scope.role not in ACK_ROLES:
+            return "refused"
+        # Only if still unacknowledged: of two officers (or an officer's SMS) at once, the
+        # first is the one kept.
+        if tx.execute("UPDATE alerts SET acked_at = ?, acked_by = ? WHERE alert_id = ? AND"
+                      " acked_at IS NULL", (utc_iso(now), user, alert_id)) == 0:
+            return "already"
+        record_in(tx, user, "alert_acked", str(alert_id), address)
+    return "acked"
 
 
 def recent(db, scope: Scope, limit: int = 100) -> list[dict]:

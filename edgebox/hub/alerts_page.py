@@ -1,5 +1,6 @@
-"""The county's alerts page (告警): recent alerts with who acknowledged them, the duty officers
-per township (added and removed here or with ``edgebox hub duty``), the texts refused as
+"""The county's alerts page (告警): recent alerts with who acknowledged them (a township or
+county user may acknowledge one here, audited, as a duty officer's SMS reply does), the duty
+officers per township (added and removed here or with ``edgebox hub duty``), the texts refused as
 reports and why, and each box's reports that came by SMS (短信上报).
 
 Kept apart from the dashboard's own pages; it reuses their session, CSRF and form helpers.
@@ -10,33 +11,33 @@ county's alone.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.errors import EdgeboxError
 from edgebox.hub import alerts, audit, duty, reports
-from edgebox.hub.dashboard import (client_address, not_found, render, session_form,
-                                   session_of_request, to_login)
+from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, session_form,
+                                   session_of_request, to_login, words)
 from edgebox.hub.sms_ingest import refused, reports_of
 
-# The alert kinds and health words in the page's words (Chinese first).
-KIND_WORDS = {"silent": "失联", "modem_fault": "模块故障", "low_balance": "余额不足",
-              "township": "升级到乡镇", "drill_overdue": "演练逾期"}
 
 
 async def _page(request: Request, session: dict, error: str = "") -> Response:
-    db, scope = request.app.state.db, session["scope"]
+    db, scope, lang = request.app.state.db, session["scope"], lang_of(request)
     rows = await run_in_threadpool(alerts.recent, db, scope)
-    for row in rows:
-        row["words"] = alerts.text("zh", row["kind"], **alerts.words_of("zh", row))
+    for row in rows:  # the officer's SMS words, in the page's language
+        row["words"] = alerts.text(lang, row["kind"], **alerts.words_of(lang, row))
     officers = [o for o in await run_in_threadpool(duty.list_officers, db)
                 if _may_change_duty(scope, o["township"])]
     refused_texts = await run_in_threadpool(refused, db) if scope.is_county else []
     response = render(request, "alerts.html", session=session, alerts=rows,
-                       officers=officers, kinds=KIND_WORDS, error=error, refused=refused_texts)
+                      officers=officers, error=error, refused=refused_texts,
+                      may_ack=scope.role in alerts.ACK_ROLES)
     if error:
         response.status_code = 400
     return response
@@ -79,6 +80,25 @@ async def duty_change(request: Request) -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
+async def acknowledge(request: Request) -> Response:
+    """An officer acknowledges an alert on the page (as a duty officer's SMS reply does)."""
+    session = await session_of_request(request)
+    if session is None:
+        return to_login(request)
+    form, refusal = await session_form(request, session)
+    if refusal is not None:
+        return refusal
+    done = await run_in_threadpool(alerts.acknowledge_as_user, request.app.state.db,
+                                   session["scope"], request.path_params["alert_id"],
+                                   session["user"], datetime.now(timezone.utc),
+                                   client_address(request))
+    if done is None:
+        return not_found(request)
+    if done == "refused":
+        return PlainTextResponse(words(request)("hub_ack_refused"), status_code=403)
+    return RedirectResponse("/alerts", status_code=303)
+
+
 async def sms_reports_page(request: Request) -> Response:
     session = await session_of_request(request)
     if session is None:
@@ -96,5 +116,6 @@ async def sms_reports_page(request: Request) -> Response:
 ROUTES = [
     Route("/alerts", alerts_page),
     Route("/alerts/duty", duty_change, methods=["POST"]),
+    Route("/alerts/{alert_id:int}/ack", acknowledge, methods=["POST"]),
     Route("/boxes/{box_id}/sms", sms_reports_page),
 ]

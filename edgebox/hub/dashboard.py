@@ -23,8 +23,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import accounts, audit, charts, reports
 from edgebox.hub.incident_detail import incident_detail
-from edgebox.hub.local_time import zone_words
-from edgebox.domain.timeline import CLOSE_REASON
+from edgebox.hub.local_time import local_time, zone_words
+from edgebox.domain.timeline import close_reason
 from edgebox.web.i18n import LANGS, translator
 from edgebox.web.guard import BodyTooLarge, read_form
 
@@ -79,7 +79,7 @@ def render(request: Request, name: str, **context) -> Response:
     context = {"t": translator(lang), "lang": lang,
                "zone": zone_words(zone) if lang == "zh" else zone,
                "label": lambda kind: alarm_label(kind or "call", lang),
-               "reason": lambda code: CLOSE_REASON[lang].get(code or "", code or ""),
+               "reason": lambda code: close_reason(lang, code or ""),
                **context}
     response = request.app.state.templates.TemplateResponse(request, name, context)
     if request.query_params.get("lang") in LANGS:
@@ -190,12 +190,23 @@ def not_found(request: Request) -> Response:
     return HTMLResponse(f"<h1>{words(request)('not_found')}</h1>", status_code=404)
 
 
+# The columns that hold a time: stored in UTC, exported in the county's time zone (as every
+# page shows them), the zone named in the column's header.
+TIME_COLUMNS = frozenset({"last_seen", "opened_at", "first_ack_at", "closed_at"})
+
+
 async def _exported(request: Request, session: dict, name: str, header: list[str],
                     rows: list[list]) -> Response:
     """A CSV download, written to the audit log with what was asked for."""
     await run_in_threadpool(audit.record, request.app.state.db, session["user"], "export",
                             f"{name}?{request.url.query}"[:500], client_address(request))
-    return _csv(name, [words(request)(f"csv_{column}") for column in header], rows)
+    state, lang = request.app.state, lang_of(request)
+    zone = zone_words(state.time_zone) if lang == "zh" else state.time_zone
+    times = [index for index, column in enumerate(header) if column in TIME_COLUMNS]
+    for row in rows:
+        for index in times:
+            row[index] = local_time(row[index], state.zone)
+    return _csv(name, [words(request)(f"csv_{column}", zone=zone) for column in header], rows)
 
 
 def _csv(name: str, header: list[str], rows: list[list]) -> Response:
@@ -262,22 +273,50 @@ async def stats_page(request: Request) -> Response:
              v["failed"][month], v["median_minutes_to_ack"]]
             for v in stats["villages"] for month in stats["months"]])
     labels = charts.month_labels(stats["months"])
-    for village in stats["villages"]:
-        name = f"{village['township']} {village['village']}"
-        village["alarm_chart"] = charts.bar_chart(
-            words(request)("hub_alarms_chart", name=name), labels, list(village["alarms"].values()))
-        village["failed_chart"] = charts.bar_chart(
-            words(request)("hub_failed_chart", name=name), labels, list(village["failed"].values()),
+    t = words(request)
+    charted = _charted_places(stats["villages"])
+    for place in charted:
+        place["alarm_chart"] = charts.bar_chart(
+            t("hub_alarms_chart", name=place["name"]), labels, list(place["alarms"].values()))
+        place["failed_chart"] = charts.bar_chart(
+            t("hub_failed_chart", name=place["name"]), labels, list(place["failed"].values()),
             colour="#7f8c8d")
-    waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None]
+    # One bar per village: drawn for a township's villages, not a county's thousand (the
+    # table lists every village's median).
+    waits = [v for v in stats["villages"] if v["median_minutes_to_ack"] is not None] \
+        if len(stats["villages"]) <= CHARTED_VILLAGES else []
     ack_chart = charts.bar_chart(
-        words(request)("hub_ack_chart"), [v["village"] for v in waits],
+        t("hub_ack_chart"), [v["village"] for v in waits],
         [v["median_minutes_to_ack"] for v in waits], width=max(320, 60 * len(waits) + 60),
-        colour="#2980b9", unit=words(request)("hub_minute_unit")) if waits else ""
+        colour="#2980b9", unit=t("hub_minute_unit")) if waits else ""
     places = await run_in_threadpool(reports.places, state.db, session["scope"])
     return render(request, "stats.html", session=session, stats=stats, filters=filters,
                   places=places, months=months, ack_chart=ack_chart,
+                  charted=charted, charted_villages=CHARTED_VILLAGES,
                   query=urlencode(request.query_params))
+
+
+# Past this many villages the page charts each township instead (a county's thousand villages
+# would be two thousand charts nobody reads, and the page would take seconds); choosing a
+# township charts its villages.
+CHARTED_VILLAGES = 60
+
+
+def _charted_places(villages: list[dict]) -> list[dict]:
+    """What the page draws two charts for: each village, or each township when there are
+    more than CHARTED_VILLAGES villages (their alarms and failures summed)."""
+    if len(villages) <= CHARTED_VILLAGES:
+        return [{**v, "name": f"{v['township']} {v['village']}"} for v in villages]
+    townships: dict[str, dict] = {}
+    for village in villages:
+        place = townships.setdefault(village["township"], {
+            "name": village["township"], "alarms": dict.fromkeys(village["alarms"], 0),
+            "failed": dict.fromkeys(village["failed"], 0)})
+        for month, n in village["alarms"].items():
+            place["alarms"][month] += n
+        for month, n in village["failed"].items():
+            place["failed"][month] += n
+    return [townships[name] for name in sorted(townships)]
 
 
 async def incident_page(request: Request) -> Response:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from edgebox.readmodels.incident_report import CHANNEL, offset
-from edgebox.domain.timeline import describe
+from edgebox.domain.timeline import coded, describe
 from edgebox.hub.reports import Filters, minutes_between, parse_time
 from edgebox.hub.scope import Scope
 
@@ -54,8 +54,7 @@ def incident_detail(db, scope: Scope, box_id: str, log_no: int, incident_id: int
                       "kind": event["kind"], "words": describe(event, households, lang)})
         if event["kind"] == "ack_received":
             acks.append({"at": event["at"], "household": event["data"].get("household"),
-                         "channel": CHANNEL.get(lang, CHANNEL["zh"]).get(
-                             event["data"].get("channel"), event["data"].get("channel"))})
+                         "channel": coded(lang, "channel.", CHANNEL, event["data"].get("channel"))})
     minutes = minutes_between(incident["opened_at"], incident["first_ack_at"])
     return {"incident": incident, "lines": lines, "acks": acks,
             "minutes_to_ack": round(minutes, 1) if minutes is not None else None}

@@ -4,8 +4,9 @@ registered, groups, leaders, vulnerable households in a group, alarms by type, t
 90th percentile minutes to a first acknowledgement, drills held and their acknowledgement rate.
 
 Enrolment comes from the newest ``roster_replaced`` event each box uploaded (the box counts its
-roster there, ``Roster.coverage``); alarms and drills from the incidents and the drills' own
-``drill_report``. Every query is narrowed by the user's scope through ``Filters.where``.
+roster there, ``Roster.coverage``); alarms, waits and drills from each box's month as ingest
+kept it (``edgebox.hub.box_months``: from the incidents and the drills' ``drill_report``).
+Every query is narrowed by the user's scope through ``Filters.where``.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import statistics
 from datetime import datetime
 
 from edgebox.hub.audit import record_in
+from edgebox.hub.box_months import months_of
 from edgebox.hub.errors import RegistryError
-from edgebox.hub.reports import Filters, minutes_between
+from edgebox.hub.reports import Filters
 from edgebox.hub.scope import Scope
 
 COVERAGE = ("households", "groups", "leaders", "in_groups", "vulnerable",
@@ -60,35 +62,22 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
                             " ORDER BY e.at, e.log_no, e.seq", [end, *args]):
             data = json.loads(row["data"])
             villages[row["box_id"]].update({k: data.get(k) for k in COVERAGE})
-        for row in tx.dicts("SELECT i.box_id, i.kind, i.drill, i.opened_at, i.first_ack_at"
-                            " FROM incidents i JOIN boxes b ON b.box_id = i.box_id WHERE"
-                            f" i.opened_at >= ? AND i.opened_at < ? AND {where}",
-                            [start, end, *args]):
-            entry = villages[row["box_id"]]
-            if row["drill"]:
-                entry["drills"] += 1
-                continue
-            if (row["kind"] or "") == "check_in":
-                continue  # a missed check-in is a knock on the door, not an alarm
-            kind = row["kind"] or "call"
-            entry["kinds"][kind] = entry["kinds"].get(kind, 0) + 1
-            wait = minutes_between(row["opened_at"], row["first_ack_at"])
-            if wait is not None:
-                entry["waits"].append(wait)
-        for row in tx.dicts("SELECT e.box_id, e.data FROM events e JOIN boxes b ON b.box_id ="
-                            " e.box_id WHERE e.kind = 'drill_report' AND e.at >= ? AND e.at < ?"
-                            f" AND {where}", [start, end, *args]):
-            data = json.loads(row["data"])
-            villages[row["box_id"]]["drill_acked"] += int(data.get("acked") or 0)
-            villages[row["box_id"]]["drill_total"] += int(data.get("total") or 0)
+        summary = months_of(tx, where, args, start, start)
+    for row in summary:
+        entry = villages[row["box_id"]]
+        for kind, n in row["kinds"].items():
+            entry["kinds"][kind] = entry["kinds"].get(kind, 0) + n
+        entry["waits"] += row["waits"]
+        for name in ("drills", "drill_acked", "drill_total"):
+            entry[name] += int(row[name])
     kinds = sorted({k for v in villages.values() for k in v["kinds"]})
-    every_wait = []
+    every_wait = []  # seconds: minutes only once the median is taken
     for entry in villages.values():
         waits = entry.pop("waits")
         every_wait += waits
         entry["alarms"] = sum(entry["kinds"].values())
-        entry["median_ack"] = _rounded(statistics.median(waits) if waits else None)
-        entry["p90_ack"] = _rounded(percentile(waits, 0.9))
+        entry["median_ack"] = _minutes(statistics.median(waits) if waits else None)
+        entry["p90_ack"] = _minutes(percentile(waits, 0.9))
         entry["coverage"] = _share(entry["households"], entry["households_registered"])
         entry["drill_rate"] = _share(entry["drill_acked"], entry["drill_total"])
     rows = list(villages.values())
@@ -96,15 +85,16 @@ def monthly_report(db, scope: Scope, month: str, township: str = "") -> dict:
         *COVERAGE, "households_registered", "alarms", "drills", "drill_acked", "drill_total")}
     totals["coverage"] = _share(totals["households"], totals["households_registered"])
     totals["drill_rate"] = _share(totals["drill_acked"], totals["drill_total"])
-    totals["median_ack"] = _rounded(statistics.median(every_wait) if every_wait else None)
-    totals["p90_ack"] = _rounded(percentile(every_wait, 0.9))
+    every_wait.sort()
+    totals["median_ack"] = _minutes(statistics.median(every_wait) if every_wait else None)
+    totals["p90_ack"] = _minutes(percentile(every_wait, 0.9))
     totals["kinds"] = {k: sum(v["kinds"].get(k, 0) for v in rows) for k in kinds}
     return {"month": start, "township": township, "villages": rows, "totals": totals,
             "kinds": kinds}
 
 
-def _rounded(value: float | None) -> float | None:
-    return round(value, 1) if value is not None else None
+def _minutes(seconds: float | None) -> float | None:
+    return round(seconds / 60, 1) if seconds is not None else None
 
 
 def _share(part: int | None, whole: int | None) -> float | None:

@@ -1,8 +1,9 @@
 """What the dashboard shows: boxes with health, incidents with filters, per-village statistics.
 
 Every query takes the same place filter (county, township, village, box); statistics are
-computed per village over a window of months: alarms per month, failed deliveries per month,
-the median time from an alarm to its first acknowledgement.
+computed per village over a window of months from each box's monthly summary
+(``edgebox.hub.box_months``): alarms per month, failed deliveries per month, the median time
+from an alarm to its first acknowledgement.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from edgebox.hub.box_months import months_of
 from edgebox.hub.scope import NOBODY, Scope
 
 PLACE = ("county", "township", "village", "box_id")
@@ -129,10 +131,15 @@ def months_back(now: datetime, count: int) -> list[str]:
 def village_stats(db, filters: Filters, months: int = 12,
                   now: datetime | None = None) -> dict:
     """{'months': [...], 'villages': [{county, township, village, alarms: {month: n},
-    failed: {month: n}, median_minutes_to_ack, alarms_total, acked_total, failed_total}]}"""
+    failed: {month: n}, median_minutes_to_ack, alarms_total, acked_total, failed_total}]}
+
+    Read from each box's months (``box_months``), so whole months: a ``since`` day counts
+    its month from the start. Drills are not alarms, nor is a missed daily check-in (a knock
+    on the door, listed with the incidents): neither is in the statistics."""
     now = now or datetime.now(timezone.utc)
     labels = months_back(now, months)
-    window = Filters(**{**filters.__dict__, "since": filters.since or f"{labels[0]}-01"})
+    first = (filters.since or labels[0])[:7]
+    last = filters.until[:7] if filters.until else None
     villages: dict[tuple, dict] = {}
 
     def village(row) -> dict:
@@ -142,38 +149,24 @@ def village_stats(db, filters: Filters, months: int = 12,
             "alarms": dict.fromkeys(labels, 0), "failed": dict.fromkeys(labels, 0),
             "waits": []})
 
-    place, pargs = window.where()
-    where, args = window.where("i.opened_at")
-    ewhere, eargs = window.where("e.at")
+    place, args = filters.where()
     with db.transaction(write=False) as tx:
         for row in tx.dicts(f"SELECT b.county, b.township, b.village FROM boxes b WHERE {place}",
-                            pargs):
+                            args):
             village(row)
-        # Drills exercise the village but are not alarms, nor is a missed daily check-in (a
-        # knock on the door, listed with the incidents): they stay out of the statistics.
-        for row in tx.dicts("SELECT b.county, b.township, b.village, i.opened_at,"
-                            " i.first_ack_at FROM incidents i JOIN boxes b ON b.box_id ="
-                            f" i.box_id WHERE i.drill = 0 AND coalesce(i.kind, '') <> 'check_in'"
-                            f" AND {where}", args):
-            entry = village(row)
-            month = row["opened_at"][:7]
-            if month in entry["alarms"]:
-                entry["alarms"][month] += 1
-            wait = minutes_between(row["opened_at"], row["first_ack_at"])
-            if wait is not None:
-                entry["waits"].append(wait)
-        for row in tx.dicts("SELECT b.county, b.township, b.village, substr(e.at, 1, 7) AS"
-                            " month, count(*) AS n FROM events e JOIN boxes b ON b.box_id ="
-                            f" e.box_id WHERE e.kind = 'delivery_failed' AND {ewhere} GROUP BY"
-                            " b.county, b.township, b.village, substr(e.at, 1, 7)", eargs):
-            entry = village(row)
-            if row["month"] in entry["failed"]:
-                entry["failed"][row["month"]] += int(row["n"])
+        summary = months_of(tx, place, args, first, last)
+    for row in summary:
+        entry, month = village(row), row["month"]
+        if month in entry["alarms"]:
+            entry["alarms"][month] += int(row["alarms"])
+            entry["failed"][month] += int(row["failed"])
+        entry["waits"] += row["waits"]
     out = []
     for entry in sorted(villages.values(), key=lambda v: (v["county"], v["township"],
                                                           v["village"])):
         waits = entry.pop("waits")
-        entry["median_minutes_to_ack"] = round(statistics.median(waits), 1) if waits else None
+        entry["median_minutes_to_ack"] = round(statistics.median(waits) / 60, 1) if waits \
+            else None
         entry["alarms_total"] = sum(entry["alarms"].values())
         entry["acked_total"] = len(waits)
         entry["failed_total"] = sum(entry["failed"].values())

@@ -20,6 +20,8 @@
 - duty_officers: the numbers per township that the hub texts its alerts to.
 - alerts: what the township must act on (a silent box, a modem fault …), when it was texted and
   who acknowledged it; ``alert_key`` tells repeats of one alert from a new one.
+- box_months: each box's alarms, waits for a first acknowledgement, drills and failed
+  deliveries per month, kept at ingest (edgebox.hub.box_months) for the statistics.
 
 Every migration runs unchanged on SQLite and PostgreSQL (a table whose key changes is rebuilt
 and its rows copied), and each runs in one transaction, so an existing hub upgrades in place.
@@ -221,7 +223,35 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_address ON audit(address, action, at);
     CREATE INDEX audit_user ON audit(user_name, action, at)
     """,
+    # 6: each box's months in a few numbers (edgebox.hub.box_months), kept at ingest so the
+    # statistics and the monthly report need not read every alarm; filled from what the hub
+    # holds by FILLS[6] in the same transaction.
+    """
+    CREATE TABLE box_months (
+        box_id TEXT NOT NULL REFERENCES boxes(box_id),
+        month TEXT NOT NULL,
+        alarms BIGINT NOT NULL DEFAULT 0,
+        kinds TEXT NOT NULL DEFAULT '{}',
+        waits TEXT NOT NULL DEFAULT '[]',
+        drills BIGINT NOT NULL DEFAULT 0,
+        failed BIGINT NOT NULL DEFAULT 0,
+        drill_acked BIGINT NOT NULL DEFAULT 0,
+        drill_total BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (box_id, month)
+    );
+    CREATE INDEX box_months_month ON box_months(month)
+    """,
 ]
+
+
+def _fill_box_months(tx) -> None:
+    from edgebox.hub.box_months import fill
+    fill(tx)
+
+
+# Migrations that also compute rows (in Python, the same on both databases) after their
+# statements, in their transaction.
+FILLS = {6: _fill_box_months}
 
 
 def migrate(db) -> int:
@@ -244,5 +274,7 @@ def migrate(db) -> int:
                 continue
             for statement in statements:
                 tx.execute(statement)
+            if number in FILLS:
+                FILLS[number](tx)
             tx.execute("UPDATE hub_schema SET version = ?", (number,))
     return len(MIGRATIONS)

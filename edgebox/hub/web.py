@@ -89,7 +89,12 @@ def create_app(db_url: str, max_skew: float = 300, stale_hours: float = 24,
     # page its words, Chinese unless the user chose English).
     app.state.templates.env.filters["local"] = lambda text: local_time(text, zone)
     app.state.time_zone = time_zone
+    app.state.zone = zone
     app.state.templates.env.filters["phone"] = display  # as the box writes numbers
+    # A count with thousands separators, '' for none: a filter, not a template macro, because
+    # a county's report writes thousands of them.
+    app.state.templates.env.filters["num"] = \
+        lambda value, unit="": "" if value is None else f"{value:,}{unit}"
     return app
 
 

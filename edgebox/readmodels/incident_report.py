@@ -9,31 +9,39 @@ from __future__ import annotations
 from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
 from edgebox.domain.roster import Roster
-from edgebox.domain.timeline import CLOSE_REASON, describe
+from edgebox.domain.timeline import close_reason, coded, describe
+from edgebox.i18n import N_, table, words
 from edgebox.store.times import parse_utc
 
-CHANNEL = {
-    "zh": {"sms": "短信", "dtmf": "按键1", "callback": "回拨", "web": "网页", "button": "按钮",
-           "cli": "命令"},
-    "en": {"sms": "SMS", "dtmf": "key 1", "callback": "call-back", "web": "web panel",
-           "button": "panel button", "cli": "command"},
-}
-WORDS = {
-    "zh": {"title": "报警 #{id}", "drill": "【演练】", "caller": "报警人", "opened": "报警时间",
-           "state": "状态", "open": "处理中", "closed": "已结束", "step": "升级步骤",
-           "timeline": "时间线", "summary": "汇总", "office": "值班室",
-           "sms": "短信：已发{sent}条，失败{failed}条，待发{pending}条",
-           "calls": "振铃：已拨{sent}次，失败{failed}次，待拨{pending}次",
-           "acks": "确认：{count}户", "first_ack": "首个确认", "none": "无人确认",
-           "by": "由{by}"},
-    "en": {"title": "Alarm #{id}", "drill": "[DRILL] ", "caller": "caller", "opened": "opened",
-           "state": "state", "open": "open", "closed": "closed", "step": "escalation step",
-           "timeline": "timeline", "summary": "summary", "office": "office",
-           "sms": "SMS: {sent} sent, {failed} failed, {pending} pending",
-           "calls": "ring calls: {sent} made, {failed} failed, {pending} pending",
-           "acks": "acknowledged: {count} households", "first_ack": "first acknowledgement",
-           "none": "nobody acknowledged", "by": "by {by}"},
-}
+CHANNEL = table(
+    "channel.",
+    N_("channel.sms", "SMS"),
+    N_("channel.dtmf", "key 1"),
+    N_("channel.callback", "call-back"),
+    N_("channel.web", "web panel"),
+    N_("channel.button", "panel button"),
+    N_("channel.cli", "command"),
+)
+WORDS = table(
+    "incident_report.",
+    N_("incident_report.title", "Alarm #{id}"),
+    N_("incident_report.drill", "[DRILL] "),
+    N_("incident_report.caller", "caller"),
+    N_("incident_report.opened", "opened"),
+    N_("incident_report.state", "state"),
+    N_("incident_report.open", "open"),
+    N_("incident_report.closed", "closed"),
+    N_("incident_report.step", "escalation step"),
+    N_("incident_report.timeline", "timeline"),
+    N_("incident_report.summary", "summary"),
+    N_("incident_report.office", "office"),
+    N_("incident_report.sms", "SMS: {sent} sent, {failed} failed, {pending} pending"),
+    N_("incident_report.calls", "ring calls: {sent} made, {failed} failed, {pending} pending"),
+    N_("incident_report.acks", "acknowledged: {count} households"),
+    N_("incident_report.first_ack", "first acknowledgement"),
+    N_("incident_report.none", "nobody acknowledged"),
+    N_("incident_report.by", "by {by}"),
+)
 
 
 def offset(seconds: float) -> str:
@@ -48,11 +56,11 @@ def local(text: str) -> str:
     return parse_utc(text).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
+def report_lines(record: dict, roster: Roster, lang: str = "zh",
+                 contacts: dict[str, str] | None = None) -> list[str]:
     """``record`` is an incident row with its ``deliveries``, ``acks`` and ``events``
     (edgebox.readmodels.queries.incident); the report in the box's language."""
-    lang = lang if lang in WORDS else "zh"
-    w = WORDS[lang]
+    w = words(lang, "incident_report.", WORDS)
     opened = parse_utc(record["opened_at"])
 
     def name(household_id: str | None) -> str:
@@ -81,8 +89,7 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
         state = w["open"]
     else:
         reason = record.get("closed_reason") or "?"
-        words = CLOSE_REASON.get(lang, CLOSE_REASON["zh"])
-        state = f"{w['closed']} ({words.get(reason, reason)})"
+        state = f"{w['closed']} ({close_reason(lang, reason)})"
         closed = next((e for e in record["events"] if e["kind"] == "incident_closed"), None)
         if closed is not None:
             by = closed["data"].get("by")
@@ -94,7 +101,8 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     for event in record["events"]:
         at = parse_utc(event["at"])
         lines.append(f"  {offset((at - opened).total_seconds()):>9}  "
-                     f"{at.astimezone().strftime('%H:%M:%S')}  {describe(event, roster, lang)}")
+                     f"{at.astimezone().strftime('%H:%M:%S')}  "
+                     f"{describe(event, roster, lang, contacts)}")
 
     lines += ["", f"{w['summary']}:"]
     for kind, key in (("sms", "sms"), ("call", "calls")):
@@ -106,7 +114,7 @@ def report_lines(record: dict, roster: Roster, lang: str = "zh") -> list[str]:
     acks = record["acks"]
     lines.append("  " + w["acks"].format(count=len(acks)))
     for ack in acks:
-        channel = CHANNEL[lang].get(ack["channel"], ack["channel"])
+        channel = coded(lang, "channel.", CHANNEL, ack["channel"])
         seconds = (parse_utc(ack["at"]) - opened).total_seconds()
         lines.append(f"    {offset(seconds):>9}  {name(ack['household_id'])} "
                      f"{display(ack['phone'] or '')} ({channel})".rstrip())

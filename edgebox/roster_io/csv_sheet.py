@@ -37,6 +37,7 @@ from edgebox.domain.roster import (
     parse_flag,
 )
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,18 @@ _KNOWN_FLAGS = "、".join(w for words in FLAG_WORDS.values() for w in words if n
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
 
+# A cell left empty that must not be.
+EMPTY = Text("roster.empty", "empty")
 # Files people pick by mistake instead of the CSV, recognised by their first bytes.
-_SAVE_AS_CSV = 'save it as "CSV UTF-8"'
 _SIGNATURES = (
-    (b"PK\x03\x04", f"this is an Excel workbook (.xlsx), not CSV; {_SAVE_AS_CSV} first"),
-    (b"\xd0\xcf\x11\xe0", f"this is an old Excel workbook (.xls), not CSV; {_SAVE_AS_CSV} first"),
-    (b"\xff\xfe", f'this is Excel "Unicode text" (UTF-16), not CSV; {_SAVE_AS_CSV} instead'),
-    (b"\xfe\xff", f"this is UTF-16 text, not CSV; {_SAVE_AS_CSV} instead"),
+    (b"PK\x03\x04", Text("roster.is_xlsx", "this is an Excel workbook (.xlsx), not CSV; "
+                         "save it as \"CSV UTF-8\" first")),
+    (b"\xd0\xcf\x11\xe0", Text("roster.is_xls", "this is an old Excel workbook (.xls), not "
+                                "CSV; save it as \"CSV UTF-8\" first")),
+    (b"\xff\xfe", Text("roster.is_unicode_text", "this is Excel \"Unicode text\" (UTF-16), not "
+                       "CSV; save it as \"CSV UTF-8\" instead")),
+    (b"\xfe\xff", Text("roster.is_utf16", "this is UTF-16 text, not CSV; save it as \"CSV UTF-8\" "
+                       "instead")),
 )
 
 
@@ -194,7 +200,7 @@ def _decode(content: bytes) -> str:
         if content.startswith(signature):
             raise RosterError([problem])
     if b"\x00" in content:
-        raise RosterError(["this file holds binary data, not a CSV sheet"])
+        raise RosterError([Text("roster.binary", "this file holds binary data, not a CSV sheet")])
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -203,9 +209,9 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise RosterError(
-            [f"the file is neither UTF-8 nor GBK text (bad byte at position {exc.start})"]
-        ) from exc
+        raise RosterError([Text(
+            "roster.encoding", "the file is neither UTF-8 nor GBK text (bad byte at position "
+            "{position})", position=exc.start)]) from exc
 
 
 def _sheet_phone(e164: str, region: str) -> str:
@@ -241,9 +247,10 @@ def _shorten(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _line_list(lines: list[int]) -> str:
+def _line_list(lines: list[int]) -> Text:
     """'lines 3 and 9', 'lines 3, 5 and 9' for two or more lines."""
-    return "lines " + ", ".join(str(n) for n in lines[:-1]) + f" and {lines[-1]}"
+    return Text("roster.lines", "lines {first} and {last}",
+                first=", ".join(str(n) for n in lines[:-1]), last=lines[-1])
 
 
 class _SheetReader:
@@ -265,7 +272,8 @@ class _SheetReader:
             if row is not None:
                 rows.append(row)
         if not rows:
-            self._add(header_index + 1, None, "the sheet has no households below the header")
+            self._add(header_index + 1, None, Text(
+                "roster.no_rows", "the sheet has no households below the header"))
         self._assign_ids(rows)
         self._check_phones_unique(rows)
         groups = self._group(rows)
@@ -300,8 +308,9 @@ class _SheetReader:
         non-blank one. Raises RosterError when columns are missing: rows cannot be read without."""
         non_blank = [i for i, record in enumerate(records) if any(c.strip() for c in record)]
         if not non_blank:
-            self._add(1, None, "the sheet is empty; it needs a header row with "
-                      + ", ".join(c.header_zh for c in COLUMNS if c.required))
+            self._add(1, None, Text(
+                "roster.sheet_empty", "the sheet is empty; it needs a header row with {columns}",
+                columns=", ".join(c.header_zh for c in COLUMNS if c.required)))
             self._raise()
         header_index = non_blank[0]
         for index in non_blank[:MAX_TITLE_ROWS]:
@@ -316,15 +325,18 @@ class _SheetReader:
             if column is None:
                 continue  # 序号 and other columns of the office's own are left alone
             if column.key in self.positions:
-                self._add(line, None, f"column {self.labels[column.key]} appears twice "
-                          f"(columns {_column_letter(self.positions[column.key])} "
-                          f"and {_column_letter(position)})")
+                self._add(line, None, Text(
+                    "roster.column_twice", "column {label} appears twice (columns {first} and "
+                    "{second})", label=self.labels[column.key],
+                    first=_column_letter(self.positions[column.key]),
+                    second=_column_letter(position)))
                 continue
             self.labels[column.key] = label
             self.positions[column.key] = position
         for column in COLUMNS:
             if column.required and column.key not in self.positions:
-                self._add(line, None, f"missing column {column.header_zh}")
+                self._add(line, None, Text("roster.missing_column", "missing column {column}",
+                                           column=column.header_zh))
         self._raise()
         return header_index
 
@@ -378,7 +390,7 @@ class _SheetReader:
                       f"(at most {limit}){hint}")
             return ""
         if required and not text:
-            self._add(line, key, "empty")
+            self._add(line, key, EMPTY)
         return text
 
     def _phones_cell(self, line: int, cell: str, key: str = "phones") -> tuple[str, ...]:
@@ -388,7 +400,7 @@ class _SheetReader:
         tokens = [t.strip() for t in _LIST_SEPARATORS.split(cell) if t.strip()]
         if not tokens:
             if key == "phones":
-                self._add(line, key, "no phone number")
+                self._add(line, key, Text("roster.no_phone", "no phone number"))
             return ()
         if len(tokens) > MAX_PHONES_PER_HOUSEHOLD:
             self._add(line, key, f"{len(tokens)} phones; a household may list at most "
@@ -396,15 +408,18 @@ class _SheetReader:
             return ()
         for token in tokens:
             if len(token) > MAX_PHONE_LENGTH:
-                self._add(line, key, f"'{_shorten(token)}' is too long to be a phone number")
+                self._add(line, key, Text("roster.phone_too_long",
+                                          "'{token}' is too long to be a phone number",
+                                          token=_shorten(token)))
             elif _SCIENTIFIC.fullmatch(token):
-                self._add(line, key, f"'{token}' is how Excel shows a long number it has "
-                          "rounded; format the column as text and type the number again")
+                self._add(line, key, Text(
+                    "roster.excel_rounded", "'{token}' is how Excel shows a long number it has "
+                    "rounded; format the column as text and type the number again", token=token))
             else:
                 try:
                     phone = phones.normalise(token, self.region)
                 except phones.PhoneNumberError as exc:
-                    self._add(line, key, str(exc))
+                    self._add(line, key, exc.args[0])
                     continue
                 if phone not in found:  # the same number typed twice in one cell is harmless
                     found.append(phone)
@@ -418,7 +433,7 @@ class _SheetReader:
         names = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell)]
         names = list(dict.fromkeys(name for name in names if name))
         if not names:
-            self._add(line, "group", "empty")
+            self._add(line, "group", EMPTY)
         for name in names:
             if len(name) > MAX_LENGTH["group"]:
                 self._add(line, "group", f"'{_shorten(name)}' is {len(name)} characters long "
@@ -437,8 +452,11 @@ class _SheetReader:
         named = [_clean_text(part) for part in _GROUP_SEPARATORS.split(cell) if part.strip()]
         if len(groups) > 1 and named and set(named) <= set(groups):
             return tuple(g for g in groups if g in named)
-        also = f" or one of {'、'.join(groups)}" if len(groups) > 1 else ""
-        self._add(line, "leader", f"'{_shorten(cell.strip())}' should be 是{also} or empty")
+        cell = _shorten(cell.strip())
+        self._add(line, "leader", Text(
+            "roster.leader_cell_groups", "'{cell}' should be 是 or one of {groups} or empty",
+            cell=cell, groups="、".join(groups)) if len(groups) > 1 else Text(
+            "roster.leader_cell", "'{cell}' should be 是 or empty", cell=cell))
         return ()
 
     def _flags_cell(self, line: int, cell: str) -> frozenset[str]:
@@ -461,8 +479,9 @@ class _SheetReader:
             if not row.id:
                 continue
             if row.id in first_line_of:
-                self._add(row.line, "id", f"household id {row.id} is already used on line "
-                          f"{first_line_of[row.id]}")
+                self._add(row.line, "id", Text(
+                    "roster.id_twice", "household id {id} is already used on line {line}",
+                    id=row.id, line=first_line_of[row.id]))
             else:
                 first_line_of[row.id] = row.line
         number = 0
@@ -480,8 +499,9 @@ class _SheetReader:
             for phone in row.phones:
                 owner = first_row_of.setdefault(phone, row)
                 if owner is not row:
-                    self._add(row.line, "phones", f"{phones.display(phone)} is also the phone of "
-                              f"line {owner.line} ({owner.name})")
+                    self._add(row.line, "phones", Text(
+                        "roster.phone_twice", "{phone} is also the phone of line {line} ({name})",
+                        phone=phones.display(phone), line=owner.line, name=owner.name))
 
     def _group(self, rows: list[_Row]) -> tuple[Group, ...]:
         members: dict[str, list[_Row]] = defaultdict(list)  # insertion order = first appearance
@@ -493,16 +513,22 @@ class _SheetReader:
             first_line = group_rows[0].line
             size = len(group_rows)
             if not GROUP_MIN_HOUSEHOLDS <= size <= GROUP_MAX_HOUSEHOLDS:
-                self._add(first_line, "group", f"group {name} has {size} "
-                          f"household{'s' * (size != 1)} (a group needs "
-                          f"{GROUP_MIN_HOUSEHOLDS}-{GROUP_MAX_HOUSEHOLDS})")
+                needs = dict(name=name, size=size, low=GROUP_MIN_HOUSEHOLDS,
+                             high=GROUP_MAX_HOUSEHOLDS)
+                self._add(first_line, "group", Text(
+                    "roster.group_size_one", "group {name} has {size} household (a group needs "
+                    "{low}-{high})", **needs) if size == 1 else Text(
+                    "roster.group_size", "group {name} has {size} households (a group needs "
+                    "{low}-{high})", **needs))
             leaders = [row for row in group_rows if name in row.leads]
             if not leaders:
-                self._add(first_line, "leader", f"group {name} has no leader; mark one of its "
-                          "households 是")
+                self._add(first_line, "leader", Text(
+                    "roster.no_leader", "group {name} has no leader; mark one of its "
+                    "households 是", name=name))
             elif len(leaders) > 1:
-                self._add(leaders[0].line, "leader", f"group {name} has {len(leaders)} leaders "
-                          f"({_line_list([row.line for row in leaders])})")
+                self._add(leaders[0].line, "leader", Text(
+                    "roster.leaders", "group {name} has {count} leaders ({lines})", name=name,
+                    count=len(leaders), lines=_line_list([row.line for row in leaders])))
             else:
                 groups.append(Group(
                     id=name, name=name, leader_id=leaders[0].id,
@@ -513,11 +539,16 @@ class _SheetReader:
     # -- problems -------------------------------------------------------------------------------
 
     def _add(self, line: int, key: str | None, text: str) -> None:
+        """A problem on ``line`` (in column ``key``): a ``Text`` says itself in the reader's
+        language (edgebox.i18n.say); the rest are English only so far."""
         if key is None:
-            self.problems.append(_Problem(line, f"line {line}: {text}"))
+            self.problems.append(_Problem(line, Text("roster.problem", "line {line}: {text}",
+                                                     line=line, text=text)))
         else:
             label = self.labels.get(key, key)
-            self.problems.append(_Problem(line, f"line {line} ({label}): {text}"))
+            self.problems.append(_Problem(line, Text(
+                "roster.problem_in", "line {line} ({column}): {text}", line=line,
+                column=label, text=text)))
 
     def _raise(self) -> None:
         if not self.problems:
@@ -525,9 +556,10 @@ class _SheetReader:
         ordered = [p.text for p in sorted(self.problems, key=lambda p: p.line)]
         if len(ordered) > MAX_REPORTED_PROBLEMS:
             hidden = len(ordered) - MAX_REPORTED_PROBLEMS
-            ordered = ordered[:MAX_REPORTED_PROBLEMS] + [
-                f"… and {hidden} more problems; fix the ones above and import again"
-            ]
+            ordered = ordered[:MAX_REPORTED_PROBLEMS] + [Text(
+                "roster.more_problems",
+                "… and {hidden} more problems; fix the ones above and import again",
+                hidden=hidden)]
         raise RosterError(ordered)
 
 

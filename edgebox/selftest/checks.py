@@ -17,10 +17,21 @@ from pathlib import Path
 
 from edgebox import __built__
 from edgebox.adapters.modem import readings
+from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import Text
 from edgebox.selftest.speech_check import check_speech
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+# The checks' names (their English is what --json prints; the report says them in the box's
+# language).
+SIREN = Text("selftest.siren", "siren")
+STORAGE = Text("selftest.storage", "storage writable")
+ROSTER = Text("selftest.roster", "roster")
+CLOCK = Text("selftest.clock", "clock")
+UPLINK = Text("selftest.uplink", "uplink")
+PANEL_BUTTONS = Text("selftest.buttons", "buttons")
+LOUDSPEAKER = Text("selftest.loudspeaker", "loudspeaker")
 WEAK_SIGNAL, NO_SIGNAL = 10, 5  # CSQ rssi: 10 is about -93 dBm, 5 about -103 dBm
 MIN_FREE_BYTES = 20 * 1024 * 1024
 
@@ -72,27 +83,30 @@ def _serves_pty(process: Path, fds: list[Path], index: str) -> bool:
 
 def check_modem(settings, config, sms_to: str | None, sms_text: str) -> list[Result]:
     from edgebox.selftest.at_probe import AtProbe
-    label = f"modem {settings.name}"
+    label = settings.name
+    present = Text("selftest.modem_present", "modem {modem} present", modem=label)
     if not os.path.exists(settings.port):
-        return [Result(f"{label} present", FAIL, f"{settings.port} does not exist",
-                       "Check the modem's USB cable and power; `ls -l /dev/edgebox*` lists the "
-                       "names the box gave its modems. For a modem not recognised, set "
-                       "MODEM_PORT in edgebox.txt.")]
-    results = [Result(f"{label} present", PASS, f"{settings.port} -> "
-                      f"{os.path.realpath(settings.port)}")]
+        return [Result(present, FAIL, Text("selftest.port_missing", "{port} does not exist",
+                                           port=settings.port),
+                       Text("selftest.port_missing_fix", "Check the modem's USB cable and power; "
+                            "`ls -l /dev/edgebox*` lists the names the box gave its modems. For "
+                            "a modem not recognised, set `MODEM_PORT` in edgebox.txt."))]
+    results = [Result(present, PASS, f"{settings.port} -> {os.path.realpath(settings.port)}")]
     holders = port_holders(settings.port)
     if holders:
         who = ", ".join(f"{command} (pid {pid})" for pid, command in holders)
-        return results + [Result(f"{label} free", FAIL,
-                                 f"the daemon holds the modem: {who} has {settings.port} open",
-                                 "Stop it with `systemctl stop edgebox`, run the selftest again, "
-                                 "then `systemctl start edgebox`.")]
+        return results + [Result(
+            Text("selftest.modem_free", "modem {modem} free", modem=label), FAIL,
+            Text("selftest.port_held", "the daemon holds the modem: {who} has {port} open",
+                 who=who, port=settings.port),
+            Text("selftest.port_held_fix", "Stop it with `systemctl stop edgebox`, run the "
+                 "selftest again, then `systemctl start edgebox`."))]
     try:
         probe = AtProbe(settings.port, settings.baudrate, settings.flow_control,
                         timeout=config.modem_command_timeout)
     except EdgeboxError as exc:
-        return results + [Result(f"{label} answering", FAIL, str(exc),
-                                 "Another program may hold the port; reboot the box.")]
+        return results + [Result(_answering(label), FAIL, str(exc), Text(
+            "selftest.port_busy_fix", "Another program may hold the port; reboot the box."))]
     try:
         return results + _talk(probe, label, settings, config, sms_to, sms_text)
     finally:
@@ -106,12 +120,13 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
         maker = " ".join(line for line in probe.command("AT+CGMI") if line != "OK")
         model = " ".join(line for line in probe.command("AT+CGMM") if line != "OK")
     except EdgeboxError as exc:
-        return [Result(f"{label} answering", FAIL, str(exc),
-                       "Power-cycle the modem (unplug it for 10 s). A SIM800 on the UART needs "
-                       "the right baud rate and its TX/RX crossed.")]
-    results.append(Result(f"{label} answering", PASS, f"{maker} {model}".strip()))
-    results.append(Result(f"{label} speech in calls", *check_speech(
-        probe, maker, model, config, settings.audio_port)))
+        return [Result(_answering(label), FAIL, str(exc), Text(
+            "selftest.silent_fix", "Power-cycle the modem (unplug it for 10 s). A SIM800 on the "
+            "UART needs the right baud rate and its TX/RX crossed."))]
+    results.append(Result(_answering(label), PASS, f"{maker} {model}".strip()))
+    results.append(Result(Text("selftest.modem_speech", "modem {modem} speech in calls",
+                               modem=label), *check_speech(probe, maker, model, config,
+                                                          settings.audio_port)))
     live = _live_voice_port(label, settings, config, maker, model)
     if live is not None:
         results.append(live)
@@ -121,40 +136,70 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
         time.sleep(2)  # the SIM takes a moment to unlock
         sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim != "READY":
-        results.append(Result(f"{label} SIM ready", FAIL, f"SIM state: {sim or 'no answer'}",
-                              "Insert the SIM (contacts down, power off first). If it asks for "
-                              "a PIN, set SIM_PIN in edgebox.txt."))
+        state = _state(sim) if sim else Text("selftest.no_answer", "no answer")
+        results.append(Result(_sim_ready(label), FAIL,
+                              Text("selftest.sim_state", "SIM state: {state}", state=state),
+                              Text("selftest.sim_fix", "Insert the SIM (contacts down, power off "
+                                   "first). If it asks for a PIN, set `SIM_PIN` in edgebox.txt.")))
         return results
-    results.append(Result(f"{label} SIM ready", PASS, "READY"))
+    results.append(Result(_sim_ready(label), PASS, _state("READY")))
     registration = readings.best_registration(
         readings.registration(_answer(probe, "AT+CREG?")),
         readings.registration(_answer(probe, "AT+CEREG?")))
     operator = readings.operator(_answer(probe, "AT+COPS?")) or ""
-    state, technology = registration or ("no answer", "")
+    state, technology = registration or ("unknown", "")
+    registered = Text("selftest.modem_registered", "modem {modem} registered", modem=label)
     if state in readings.REGISTERED:
-        results.append(Result(f"{label} registered", PASS,
-                              f"{state} {technology} {operator}".strip()))
+        results.append(Result(registered, PASS, Text(
+            "selftest.registration_ok", "{state} {technology} {operator}", state=_state(state),
+            technology=technology, operator=operator)))
     else:
-        results.append(Result(f"{label} registered", FAIL, f"registration: {state}",
-                              "Check the antenna is screwed on, the SIM is active and has "
-                              "credit, and the operator covers this place."))
+        results.append(Result(registered, FAIL, Text(
+            "selftest.registration", "registration: {state}", state=_state(state)), Text(
+            "selftest.registration_fix", "Check the antenna is screwed on, the SIM is active "
+            "and has credit, and the operator covers this place.")))
     rssi = readings.signal(_answer(probe, "AT+CSQ"))
+    signal = Text("selftest.modem_signal", "modem {modem} signal", modem=label)
     if rssi is None or rssi < NO_SIGNAL:
-        results.append(Result(f"{label} signal", FAIL, f"CSQ {rssi if rssi is not None else '99 (unknown)'}",
-                              "Move the antenna higher or to a window; use an antenna on a cable."))
+        results.append(Result(signal, FAIL, Text(
+            "selftest.no_signal", "CSQ {rssi}", rssi=rssi) if rssi is not None else Text(
+            "selftest.unknown_signal", "CSQ 99 (unknown)"), Text(
+            "selftest.no_signal_fix", "Move the antenna higher or to a window; use an antenna "
+            "on a cable.")))
     elif rssi < WEAK_SIGNAL:
-        results.append(Result(f"{label} signal", WARN, f"CSQ {rssi} (weak)",
-                              "Calls and SMS may fail in bad weather: move the antenna higher."))
+        results.append(Result(signal, WARN, Text("selftest.weak_signal", "CSQ {rssi} (weak)",
+                                                 rssi=rssi), Text(
+            "selftest.weak_signal_fix", "Calls and SMS may fail in bad weather: move the "
+            "antenna higher.")))
     else:
-        results.append(Result(f"{label} signal", PASS, f"CSQ {rssi}"))
+        results.append(Result(signal, PASS, f"CSQ {rssi}"))
     if sms_to:
         try:
             probe.send_sms(sms_to, sms_text, timeout=config.modem_sms_timeout)
-            results.append(Result(f"{label} test SMS", PASS, f"sent to {sms_to}; check it arrived"))
+            results.append(Result(_test_sms(label), PASS, Text(
+                "selftest.sms_sent", "sent to {phone}; check it arrived", phone=sms_to)))
         except EdgeboxError as exc:
-            results.append(Result(f"{label} test SMS", FAIL, str(exc),
-                                  "Check the SIM has credit and can send SMS (try it in a phone)."))
+            results.append(Result(_test_sms(label), FAIL, str(exc), Text(
+                "selftest.sms_fix", "Check the SIM has credit and can send SMS (try it in a "
+                "phone).")))
     return results
+
+
+def _answering(modem: str) -> Text:
+    return Text("selftest.modem_answering", "modem {modem} answering", modem=modem)
+
+
+def _sim_ready(modem: str) -> Text:
+    return Text("selftest.modem_sim", "modem {modem} SIM ready", modem=modem)
+
+
+def _test_sms(modem: str) -> Text:
+    return Text("selftest.modem_test_sms", "modem {modem} test SMS", modem=modem)
+
+
+def _state(code: str) -> Text | str:
+    """A registration or SIM state (readings) in words, as the timeline names them."""
+    return Text.coded("modem_state.", MODEM_STATE, code)
 
 
 def _answer(probe, command: str) -> list[str]:
@@ -166,10 +211,12 @@ def _answer(probe, command: str) -> list[str]:
 
 def check_siren(config, pulse_seconds: float) -> Result:
     if config.siren_backend != "rpi":
-        return Result("siren", SKIP, "the siren is simulated on this box (siren.backend is "
-                      f"'{config.siren_backend}': not a Raspberry Pi)")
+        return Result(SIREN, SKIP, Text(
+            "selftest.siren_simulated", "the siren is simulated on this box (`siren.backend` is "
+            "`{backend}`: not a Raspberry Pi)", backend=config.siren_backend))
     if pulse_seconds <= 0:
-        return Result("siren", SKIP, "not pulsed (--siren-seconds 0)")
+        return Result(SIREN, SKIP, Text("selftest.siren_not_pulsed",
+                                        "not pulsed (`--siren-seconds 0`)"))
     from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
     try:
         siren = GpioSiren(load_gpio("rpi"), config.siren_pin, config.siren_active_high)
@@ -177,12 +224,15 @@ def check_siren(config, pulse_seconds: float) -> Result:
         time.sleep(pulse_seconds)
         siren.close()
     except (RuntimeError, OSError) as exc:
-        return Result("siren", FAIL, f"GPIO {config.siren_pin}: {exc}",
-                      "If the daemon is running it holds the pin: `systemctl stop edgebox`. "
-                      "Otherwise check SIREN_PIN in edgebox.txt.")
-    return Result("siren", PASS, f"GPIO {config.siren_pin} pulsed for {pulse_seconds:g} s: the "
-                  "relay should have clicked and the siren sounded",
-                  "If nothing was heard: check the relay's wiring and SIREN_ACTIVE (high/low).")
+        return Result(SIREN, FAIL, f"GPIO {config.siren_pin}: {exc}", Text(
+            "selftest.siren_fix", "If the daemon is running it holds the pin: `systemctl stop "
+            "edgebox`. Otherwise check `SIREN_PIN` in edgebox.txt."))
+    seconds = f"{pulse_seconds:g}"
+    return Result(SIREN, PASS, Text(
+        "selftest.siren_pulsed", "GPIO {pin} pulsed for {seconds} s: the relay should have "
+        "clicked and the siren sounded", pin=config.siren_pin, seconds=seconds),
+        Text("selftest.siren_silent_fix", "If nothing was heard: check the relay's wiring and "
+             "`SIREN_ACTIVE` (high/low)."))
 
 
 def check_storage(config) -> Result:
@@ -197,12 +247,14 @@ def check_storage(config) -> Result:
         probe.unlink()
         free = shutil.disk_usage(directory).free
     except OSError as exc:
-        return Result("storage writable", FAIL, f"{directory}: {exc.strerror or exc}",
-                      "The data partition may be full or damaged: replace the SD card (a "
-                      "high-endurance one) and provision again.")
+        return Result(STORAGE, FAIL, f"{directory}: {exc.strerror or exc}", Text(
+            "selftest.storage_fix", "The data partition may be full or damaged: replace the SD "
+            "card (a high-endurance one) and provision again."))
     if free < MIN_FREE_BYTES:
-        return Result("storage writable", FAIL, f"only {free // 1024} KiB free in {directory}",
-                      "Export the roster, then reflash a larger card.")
+        return Result(STORAGE, FAIL, Text("selftest.storage_low", "only {kib} KiB free in {dir}",
+                                          kib=free // 1024, dir=directory),
+                      Text("selftest.storage_low_fix",
+                           "Export the roster, then reflash a larger card."))
     if database.exists():
         try:
             with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
@@ -210,58 +262,70 @@ def check_storage(config) -> Result:
         except sqlite3.Error as exc:
             verdict = str(exc)
         if verdict != "ok":
-            return Result("storage writable", FAIL, f"database check: {verdict}",
-                          "The database is damaged: replace the SD card and provision again.")
-    return Result("storage writable", PASS, f"{directory}: {free // (1024 * 1024)} MiB free")
+            return Result(STORAGE, FAIL, Text("selftest.database_check", "database check: "
+                                              "{verdict}", verdict=verdict), Text(
+                "selftest.database_fix", "The database is damaged: replace the SD card and "
+                "provision again."))
+    return Result(STORAGE, PASS, Text("selftest.storage_free", "{dir}: {mib} MiB free",
+                                      dir=directory, mib=free // (1024 * 1024)))
 
 
 def check_roster(config) -> Result:
     """The box has households in groups to alert (read-only: the selftest changes nothing)."""
-    from edgebox.domain.messages import render
+    from edgebox.domain.messages import TEMPLATES
     database = Path(config.box_database)
-    fix = ("Import the village sheet: `edgebox roster import 花名册.csv`, or put roster.csv on "
-           "the boot partition and reboot.")
-    empty = f"{render('zh', 'no_roster')} / {render('en', 'no_roster')}"
+    fix = Text("selftest.roster_fix", "Import the village sheet: `edgebox roster import "
+               "花名册.csv`, or put roster.csv on the boot partition and reboot.")
+    empty = Text.coded("sms.", TEMPLATES, "no_roster")  # the words `edgebox run` says too
     if not database.exists():
-        return Result("roster", FAIL, f"{empty} ({database} does not exist)", fix)
+        return Result(ROSTER, FAIL, Text("selftest.roster_missing", "{empty} ({database} does "
+                                         "not exist)", empty=empty, database=database), fix)
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
             households, groups = db.execute(
                 "SELECT (SELECT count(DISTINCT household_id) FROM group_members),"
                 " (SELECT count(DISTINCT group_id) FROM group_members)").fetchone()
     except sqlite3.Error as exc:
-        return Result("roster", FAIL, f"cannot read the roster: {exc}", fix)
+        return Result(ROSTER, FAIL, Text("selftest.roster_unreadable",
+                                         "cannot read the roster: {error}", error=exc), fix)
     if not households:
-        return Result("roster", FAIL, empty, fix)
-    return Result("roster", PASS, f"{households} households in {groups} groups")
+        return Result(ROSTER, FAIL, empty, fix)
+    return Result(ROSTER, PASS, Text("selftest.roster_ok", "{households} households in {groups} "
+                                     "groups", households=households, groups=groups))
 
 
 def check_clock(now: datetime | None = None) -> Result:
     now = now or datetime.now(timezone.utc)
     if now < __built__:
-        return Result("clock", FAIL, f"{now:%Y-%m-%d %H:%M} UTC is before this software was "
-                      "built: the clock is not set",
-                      "Wait a few minutes with the modem registered (the network sets the "
-                      "clock), or connect the LAN cable for internet time.")
-    return Result("clock", PASS, f"{now.astimezone():%Y-%m-%d %H:%M %Z}")
+        shown = f"{now:%Y-%m-%d %H:%M}"
+        return Result(CLOCK, FAIL, Text(
+            "selftest.clock_unset", "{now} UTC is before this software was built: the clock "
+            "is not set", now=shown), Text(
+            "selftest.clock_fix", "Wait a few minutes with the modem registered (the network "
+            "sets the clock), or connect the LAN cable for internet time."))
+    return Result(CLOCK, PASS, f"{now.astimezone():%Y-%m-%d %H:%M %Z}")
 
 
 def check_uplink(config, timeout: float = 5) -> Result:
     from edgebox.config_file import KEYS
     url = config.get("uplink.url") if "uplink.url" in KEYS else ""
     if not url:
-        return Result("uplink", SKIP, "no upload address configured (UPLOAD_URL)")
+        return Result(UPLINK, SKIP, Text("selftest.uplink_off",
+                                         "no upload address configured (`UPLOAD_URL`)"))
     from urllib.parse import urlsplit
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    address = f"{host}:{port}"
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
-        return Result("uplink", FAIL, f"{host}:{port} not reachable: {exc}",
-                      "Check the LAN cable or the mobile data APN in edgebox.txt; the alarms "
-                      "work without it and the log is uploaded later.")
-    return Result("uplink", PASS, f"{host}:{port} reachable")
+        return Result(UPLINK, FAIL, Text("selftest.uplink_down", "{address} not reachable: "
+                                         "{error}", address=address, error=exc), Text(
+            "selftest.uplink_fix", "Check the LAN cable or the mobile data APN in edgebox.txt; "
+            "the alarms work without it and the log is uploaded later."))
+    return Result(UPLINK, PASS, Text("selftest.uplink_ok", "{address} reachable",
+                                     address=address))
 
 
 def check_buttons(config) -> Result | None:
@@ -273,9 +337,11 @@ def check_buttons(config) -> Result | None:
     wired = {name: config.get(f"panel.button_{name}") for name in BUTTONS
              if config.get(f"panel.button_{name}")}
     if not wired:
-        return Result("buttons", SKIP, "no panel buttons configured")
+        return Result(PANEL_BUTTONS, SKIP, Text("selftest.no_buttons",
+                                                "no panel buttons configured"))
     if config.siren_backend != "rpi":
-        return Result("buttons", SKIP, "GPIO is simulated on this box (not a Raspberry Pi)")
+        return Result(PANEL_BUTTONS, SKIP, Text("selftest.gpio_simulated",
+                                          "GPIO is simulated on this box (not a Raspberry Pi)"))
     from edgebox.adapters.gpio.siren import load_gpio
     try:
         gpio = load_gpio("rpi")
@@ -284,20 +350,24 @@ def check_buttons(config) -> Result | None:
                  if Button(gpio, name, pin, config.get("panel.buttons_active_low")).read()]
         gpio.cleanup(list(wired.values()))
     except (RuntimeError, OSError) as exc:
-        return Result("buttons", FAIL, str(exc),
-                      "If the daemon is running it holds the pins: `systemctl stop edgebox`.")
+        return Result(PANEL_BUTTONS, FAIL, str(exc), Text(
+            "selftest.buttons_held_fix", "If the daemon is running it holds the pins: "
+            "`systemctl stop edgebox`."))
     if stuck:
-        return Result("buttons", FAIL, f"pressed while nobody touches them: {', '.join(stuck)}",
-                      "Check the button wiring, and panel.buttons_active_low for boards that "
-                      "switch to 3.3 V.")
-    return Result("buttons", PASS, f"{len(wired)} button(s) read released: "
-                  f"{', '.join(f'{n} (GPIO {p})' for n, p in wired.items())}")
+        return Result(PANEL_BUTTONS, FAIL, Text("selftest.buttons_stuck", "pressed while nobody "
+                                          "touches them: {buttons}", buttons=", ".join(stuck)),
+                      Text("selftest.buttons_stuck_fix", "Check the button wiring, and "
+                           "`panel.buttons_active_low` for boards that switch to 3.3 V."))
+    return Result(PANEL_BUTTONS, PASS, Text(
+        "selftest.buttons_ok", "{count} button(s) read released: {buttons}", count=len(wired),
+        buttons=", ".join(f"{n} (GPIO {p})" for n, p in wired.items())))
 
 
 def check_config_notices(config) -> list[Result]:
     """A key the box still reads but that moved (config.MOVED_TO_MODEMS): what to change."""
-    return [Result("config", WARN, notice, "Edit the config file as it says; the next release "
-                   "no longer reads the old key.") for notice in config.notices]
+    return [Result("config", WARN, notice, Text(
+        "selftest.config_moved_fix", "Edit the config file as it says; the next release no "
+        "longer reads the old key.")) for notice in config.notices]
 
 
 def _live_voice_port(label, settings, config, maker: str, model: str) -> Result | None:
@@ -310,29 +380,36 @@ def _live_voice_port(label, settings, config, maker: str, model: str) -> Result 
     route = route_for(detect(maker, model).family, f"{maker} {model}", config.speaker_call_audio)
     if route.kind != SERIAL or settings.audio_port:
         return None
-    return Result(f"{label} live voice port", WARN, "no audio_port: the live loudspeaker cannot "
-                  "hear callers on this modem",
-                  "Set audio_port in its [[modems]] table to the modem's audio serial port "
-                  "(SIM7600: its 'Audio' interface, ttyUSB4; Huawei: the voice port, ttyUSB1; "
-                  "a udev name is safer).")
+    return Result(
+        Text("selftest.modem_live_port", "modem {modem} live voice port", modem=label), WARN,
+        Text("selftest.no_live_port", "no `audio_port`: the live loudspeaker cannot hear "
+             "callers on this modem"),
+        Text("selftest.no_live_port_fix", "Set `audio_port` in its `[[modems]]` table to the "
+             "modem's audio serial port (SIM7600: its Audio interface, ttyUSB4; Huawei: the "
+             "voice port, ttyUSB1; a udev name is safer)."))
 
 
 def check_speaker(config) -> Result:
     """The loudspeaker's audio device: listed by ``aplay -l`` (alsa backend), or simulated.
     Nothing is played: the selftest may run at night; ``edgebox speaker test`` plays."""
     if not config.speaker_enabled:
-        return Result("loudspeaker", SKIP, "not enabled (speaker.enabled)")
+        return Result(LOUDSPEAKER, SKIP, Text("selftest.speaker_off",
+                                              "not enabled (`speaker.enabled`)"))
     if config.speaker_backend != "alsa":
-        return Result("loudspeaker", SKIP, "simulated (speaker.backend is 'simulated'): "
-                      f"what would play is written to {config.speaker_simulated_file}")
+        return Result(LOUDSPEAKER, SKIP, Text(
+            "selftest.speaker_simulated", "simulated (`speaker.backend` is `simulated`): what "
+            "would play is written to {file}", file=config.speaker_simulated_file))
     from edgebox.adapters.audio import AudioError, list_playback_devices
     try:
         devices = list_playback_devices()
     except (AudioError, OSError) as exc:
-        return Result("loudspeaker", FAIL, str(exc), "apt-get install alsa-utils")
+        return Result(LOUDSPEAKER, FAIL, str(exc), "`apt-get install alsa-utils`")
     if not devices:
-        return Result("loudspeaker", FAIL, "aplay -l lists no sound card",
-                      "Pi 3/4: dtparam=audio=on in config.txt for the 3.5 mm jack; Pi 5: "
-                      "plug in the USB sound card")
-    return Result("loudspeaker", PASS, f"device {config.speaker_device}; cards: "
-                  + "; ".join(devices), "Play a test with `edgebox speaker test`.")
+        return Result(LOUDSPEAKER, FAIL, Text("selftest.no_sound_card",
+                                              "`aplay -l` lists no sound card"), Text(
+            "selftest.no_sound_card_fix", "Pi 3/4: `dtparam=audio=on` in config.txt for the "
+            "3.5 mm jack; Pi 5: plug in the USB sound card"))
+    cards = "; ".join(devices)
+    return Result(LOUDSPEAKER, PASS, Text("selftest.speaker_ok", "device {device}; cards: "
+                                          "{cards}", device=config.speaker_device, cards=cards),
+                  Text("selftest.speaker_test", "Play a test with `edgebox speaker test`."))

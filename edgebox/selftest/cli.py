@@ -28,7 +28,8 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
     from edgebox.config_file import load_config
     from edgebox.domain.phones import PhoneNumberError, normalise
     from edgebox.errors import EdgeboxError
-    from edgebox.selftest.report import as_json as to_json, as_text, passed, run_checks
+    from edgebox.selftest.report import (as_json as to_json, as_text, config_failed, passed,
+                                         run_checks)
     try:
         config = load_config(config_path)
     except EdgeboxError as exc:
@@ -37,7 +38,7 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
             "fix": "Correct edgebox.txt on the boot partition; edgebox-status.txt says which "
                    "line is wrong."}]}
         click.echo(json.dumps(message, ensure_ascii=False) if as_json else
-                   f"FAIL  config  {exc}\nselftest FAILED", err=not as_json)
+                   config_failed(str(exc)), err=not as_json)
         sys.exit(1)
     if sms_to:
         try:
@@ -45,5 +46,6 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
         except PhoneNumberError as exc:
             raise click.BadParameter(str(exc), param_hint="--sms") from exc
     results = run_checks(config, sms_to, siren_seconds)
-    click.echo(json.dumps(to_json(results), ensure_ascii=False) if as_json else as_text(results))
+    click.echo(json.dumps(to_json(results), ensure_ascii=False) if as_json
+               else as_text(results, config.box_language))
     sys.exit(0 if passed(results) else 1)

@@ -9,6 +9,7 @@ from edgebox.adapters.modem.speech_out import mechanism_of, probed
 from edgebox.adapters.speech import SpeechError, synthesiser_from_settings
 from edgebox.domain.timeline import SPEECH
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import Text
 
 PASS, WARN = "pass", "warn"  # as checks names them
 
@@ -30,7 +31,7 @@ def check_speech(probe, maker: str, model: str, config,
     if dialect.audio == "pcm_port" and not audio_port:
         dialect = dialect.without(audio=None)  # as the daemon does (SpeechPort.probe)
     mechanism = mechanism_of(probed(dialect, answers))
-    how = SPEECH["en"][mechanism]
+    how = Text.coded("speech.", SPEECH, mechanism)  # said in the report's language
     if mechanism not in SOUND_MECHANISMS:
         return (WARN, how,
                 "Alarm calls cannot play the box's Mandarin voice or a recorded prompt "

@@ -11,31 +11,24 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from edgebox.domain import alarm
+from edgebox.i18n import N_, table, word
 from edgebox.store.times import utc_iso
 
-TEMPLATES = {
-    "zh": {
-        "summary": "【联防】{box}日报：24小时报警{alarms}次，发送失败{failures}条；{health}；"
-                   "已{days}天未上传，待传{backlog}条",
-        "modem_ok": "{modem}信号{signal}",
-        "modem_unregistered": "{modem}未入网",
-        "modem_unknown": "{modem}状态不明",
-        "disk_low": "【联防】报警器{box}存储已用{percent}%，剩余{free}MB，请尽快处理",
-    },
-    "en": {
-        "summary": "[Watch] {box} daily: {alarms} alarms, {failures} failed sends in 24 h;"
-                   " {health}; no upload for {days} d, {backlog} events waiting",
-        "modem_ok": "{modem} signal {signal}",
-        "modem_unregistered": "{modem} not registered",
-        "modem_unknown": "{modem} unknown",
-        "disk_low": "[Watch] Alarm box {box} storage {percent}% full, {free} MB left."
-                    " Please check",
-    },
-}
+TEMPLATES = table(
+    "box_report.",
+    N_("box_report.summary",
+       "[Watch] {box} daily: {alarms} alarms, {failures} failed sends in 24 h;"
+       " {health}; no upload for {days} d, {backlog} events waiting"),
+    N_("box_report.modem_ok", "{modem} signal {signal}"),
+    N_("box_report.modem_unregistered", "{modem} not registered"),
+    N_("box_report.modem_unknown", "{modem} unknown"),
+    N_("box_report.disk_low",
+       "[Watch] Alarm box {box} storage at {percent}%, {free} MB left. Please check"),
+)
 
 
 def text(language: str, name: str, **values: object) -> str:
-    return TEMPLATES.get(language, TEMPLATES["en"])[name].format(**values)
+    return word(language, f"box_report.{name}", TEMPLATES[name]).format(**values)
 
 
 def queue_notice(store, now: datetime, numbers: list[str], purpose: str, text: str) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 
 from edgebox.adapters.modem.readings import REGISTERED
+from edgebox.domain.timeline import RING_RESULT, STATUS, coded
 from edgebox.store.times import parse_utc
 
 # What the timeline marks, and how: (event kind, symbol, colour, legend key).
@@ -34,7 +35,8 @@ def _elapsed_label(seconds: float) -> str:
     return f"+{int(seconds)}s" if seconds < 120 else f"+{int(seconds // 60)}min"
 
 
-def incident_timeline(opened_at: str, events: list[dict], name_of, labels: dict) -> str:
+def incident_timeline(opened_at: str, events: list[dict], name_of, labels: dict,
+                      lang: str = "zh") -> str:
     """One row per household involved (the caller first); a mark per text, ring, report and
     acknowledgement at its time since the alarm. ``name_of(household_id)`` gives the row's
     label, ``labels`` the legend's words."""
@@ -71,7 +73,8 @@ def incident_timeline(opened_at: str, events: list[dict], name_of, labels: dict)
     for index, seconds, (symbol, colour, key), event in marks:
         y = TOP + ROW * index + ROW / 2
         at = parse_utc(event["at"]).astimezone().strftime("%H:%M:%S")
-        detail = event["data"].get("result") or event["data"].get("status") or ""
+        detail = (coded(lang, "ring.", RING_RESULT, event["data"].get("result"))
+                  or coded(lang, "report.", STATUS, event["data"].get("status")))
         out.append(f'<text class="m" data-kind="{event["kind"]}" x="{x(seconds):.1f}" '
                    f'y="{y + 5:.1f}" text-anchor="middle" fill="{colour}">{symbol}<title>'
                    f'{at} {escape(labels[key])} {escape(str(detail))}</title></text>')

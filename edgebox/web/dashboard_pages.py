@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from edgebox.domain import office_actions as office
 from edgebox.domain.alarm import alarm_label
 from edgebox.domain.phones import display
-from edgebox.domain.timeline import describe
+from edgebox.domain.timeline import contacts_of, describe
 from edgebox.readmodels import queries
 from edgebox.web.auth import COOKIE
 from edgebox.web.charts import incident_timeline
@@ -59,7 +59,7 @@ def _dashboard_values(request: Request) -> dict:
         "recent": queries.recent_incidents(ctx.store, 10),
         "modems": ctx.box.modems(),
         "siren_on": ctx.box.siren_is_on(),
-        "events": [(queries.when(e["at"]), e["kind"], describe(e, roster, lang))
+        "events": [(queries.when(e["at"]), e["kind"], describe(e, roster, lang, _contacts(ctx)))
                    for e in events],
         "name_of": _name_of(roster), "group_name": lambda g: _group_name(roster, g),
         "display": display, "when": queries.when,
@@ -98,12 +98,14 @@ def _incident_values(request: Request, incident_id: int) -> dict | None:
     labels = {key: t(key) for key in ("called", "texted", "rung", "failed", "delivered",
                                        "acknowledged")}
     labels["title"] = t("timeline")
+    contacts = _contacts(ctx)
     return {
         "incident": found,
         "timeline_svg": incident_timeline(found["opened_at"], found["events"], _name_of(roster),
-                                          labels),
-        "lines": [(queries.when(e["at"]), describe(e, roster, session.lang))
+                                          labels, session.lang),
+        "lines": [(queries.when(e["at"]), describe(e, roster, session.lang, contacts))
                   for e in found["events"]],
+        "contacts": contacts,
         "name_of": _name_of(roster), "group_name": _group_name(roster, found["group_id"]),
         "display": display, "when": queries.when, "siren_on": ctx.box.siren_is_on(),
         "done": request.query_params.get("done", ""),
@@ -169,3 +171,8 @@ ROUTES = [
     route("/siren", siren_action, ["POST"]),
     route("/drill", drill_action, ["POST"]),
 ]
+
+
+def _contacts(ctx) -> dict[str, str]:
+    config = ctx.box.config
+    return contacts_of(config.numbers_office, config.numbers_township)

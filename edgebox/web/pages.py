@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from edgebox.i18n import catalogue, language, say
 from edgebox.login_limit import LoginLimiter
 from edgebox.web.auth import COOKIE, Sessions, same_token
 from edgebox.web.guard import BodyTooLarge, read_form
-from edgebox.web.i18n import LANGS, translator
+from edgebox.web.i18n import LANGS, coder, translator
 from edgebox.web.live import LiveEvents
 from edgebox.web.settings import WebSettings
 
@@ -49,15 +50,25 @@ class WebContext:
                                                     self.settings.login_window_seconds)
 
 
-ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
-                  autoescape=select_autoescape(["html", "svg"]), trim_blocks=True,
-                  lstrip_blocks=True)
+def _environment(lang: str) -> Environment:
+    """The templates in ``lang``: Jinja2's i18n extension with that language's catalogue, so a
+    template's own words are ``{{ pgettext("web.key", "English") }}`` (extracted by pybabel
+    through babel.cfg); the panel's shared words stay ``t("key")`` (edgebox.web.i18n)."""
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                      autoescape=select_autoescape(["html", "svg"]), trim_blocks=True,
+                      lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(catalogue(lang), newstyle=True)
+    return env
+
+
+ENVS = {lang: _environment(lang) for lang in LANGS}
 
 
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     session = request.state.session
-    html = ENV.get_template(template).render(
-        t=translator(session.lang), lang=session.lang, csrf=session.csrf,
+    html = ENVS[language(session.lang)].get_template(template).render(
+        t=translator(session.lang), code_word=coder(session.lang),
+        say=lambda text: say(text, session.lang), lang=session.lang, csrf=session.csrf,
         logged_in=session.logged_in, path=request.url.path, **values)
     return HTMLResponse(html, status_code=status)
 

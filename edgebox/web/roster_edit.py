@@ -13,6 +13,7 @@ from edgebox.domain import phones
 from edgebox.domain.check_ins import format_time, parse_time
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.errors import RosterError
+from edgebox.i18n import Text
 
 # As in the sheet: punctuation in either width, a line break, or two or more spaces separate
 # phones; a single space stays inside one ("138 0013 8000").
@@ -29,11 +30,11 @@ def parse_phones(text: str, region: str, required: bool = True) -> tuple[str, ..
         try:
             phone = phones.normalise(token, region)
         except phones.PhoneNumberError as exc:
-            raise RosterError([str(exc)]) from exc
+            raise RosterError([exc.args[0]]) from exc
         if phone not in found:
             found.append(phone)
     if not found and required:
-        raise RosterError(["a household needs at least one phone"])
+        raise RosterError([Text("roster.needs_phone", "a household needs at least one phone")])
     return tuple(found)
 
 
@@ -51,9 +52,9 @@ def _household(household_id: str, name: str, address: str, phone_text: str, flag
                check_in: str = "") -> Household:
     name, address = " ".join(name.split()), " ".join(address.split())
     if not name:
-        raise RosterError(["the name is empty"])
+        raise RosterError([Text("roster.name_empty", "the name is empty")])
     if not address:
-        raise RosterError(["the address is empty"])
+        raise RosterError([Text("roster.address_empty", "the address is empty")])
     return Household(household_id, name, address, parse_phones(phone_text, region),
                      frozenset(flags), parse_phones(guardian_text, region, required=False), note,
                      check_in)
@@ -98,15 +99,20 @@ def edit_household(roster: Roster, household_id: str, name: str, address: str,
 
 
 def _not_a_leader(roster: Roster, household_id: str, what: str) -> None:
+    """``what``: "move" or "remove", what the office tried to do with a group's leader."""
     for group in roster.groups_of(household_id):
         if group.leader_id == household_id:
-            raise RosterError([f"{roster.household(household_id).name} leads {group.name}; "
-                               f"make another household its leader before you {what}"])
+            name = roster.household(household_id).name
+            raise RosterError([Text(
+                "roster.leads_move", "{name} leads {group}; make another household its leader "
+                "before you move it", name=name, group=group.name) if what == "move" else Text(
+                "roster.leads_remove", "{name} leads {group}; make another household its "
+                "leader before you remove it", name=name, group=group.name)])
 
 
 def move_household(roster: Roster, household_id: str, to_group_id: str) -> Roster:
     roster.group(to_group_id)
-    _not_a_leader(roster, household_id, "move it")
+    _not_a_leader(roster, household_id, "move")
     groups = []
     for g in roster.groups:
         members = tuple(m for m in g.member_ids if m != household_id)
@@ -118,7 +124,7 @@ def move_household(roster: Roster, household_id: str, to_group_id: str) -> Roste
 
 def remove_household(roster: Roster, household_id: str) -> Roster:
     roster.household(household_id)
-    _not_a_leader(roster, household_id, "remove it")
+    _not_a_leader(roster, household_id, "remove")
     groups = [replace(g, member_ids=tuple(m for m in g.member_ids if m != household_id))
               for g in roster.groups]
     households = [h for h in roster.households if h.id != household_id]
@@ -128,7 +134,8 @@ def remove_household(roster: Roster, household_id: str) -> Roster:
 def set_leader(roster: Roster, group_id: str, household_id: str) -> Roster:
     group = roster.group(group_id)
     if household_id not in group.member_ids:
-        raise RosterError([f"{household_id} is not in {group.name}"])
+        raise RosterError([Text("roster.not_in_group", "{id} is not in {group}",
+                                id=household_id, group=group.name)])
     groups = [replace(g, leader_id=household_id) if g.id == group_id else g
               for g in roster.groups]
     return _with_groups(roster, roster.households, groups)
@@ -138,16 +145,18 @@ def add_group(roster: Roster, name: str, household_ids: list[str]) -> Roster:
     """A new group formed from households moved out of theirs; the first one leads it."""
     name = " ".join(name.split())
     if not name:
-        raise RosterError(["the group needs a name"])
+        raise RosterError([Text("roster.group_needs_name", "the group needs a name")])
     if any(g.id == name for g in roster.groups):
-        raise RosterError([f"there is already a group {name}"])
+        raise RosterError([Text("roster.group_exists", "there is already a group {name}",
+                                name=name)])
     for household_id in household_ids:
-        _not_a_leader(roster, household_id, "move it")
+        _not_a_leader(roster, household_id, "move")
     moved = set(household_ids)
     groups = [replace(g, member_ids=tuple(m for m in g.member_ids if m not in moved))
               for g in roster.groups]
     if not household_ids:
-        raise RosterError(["choose the households of the new group"])
+        raise RosterError([Text("roster.choose_households",
+                                "choose the households of the new group")])
     groups.append(Group(name, name, household_ids[0], tuple(household_ids)))
     return _with_groups(roster, roster.households, groups)
 

@@ -12,3 +12,11 @@
     htmx.trigger(document.body, 'box-event');
   });
 })();
+// A button with data-confirm (the alarm's cancel: it texts the all-clear to everyone told)
+// asks first; cancelling the question sends nothing.
+(function () {
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest && event.target.closest('button[data-confirm]');
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+})();

@@ -1,0 +1,259 @@
+"""No English on a Chinese screen, SMS or CLI message.
+
+A village office reads Chinese: every word the box shows it (web panel pages, the SMS it sends,
+the CLI's outputs, the demo) comes from the Chinese catalogue. These tests render them as the
+office sees them, from a real alarm in an in-process village (the daemon's own threads, fake
+modems, virtual time), and fail on any ASCII word of two or more letters that is not in the
+allow-list below (names of things the office knows by their Latin letters, units, the sample
+data's own names).
+"""
+from __future__ import annotations
+
+import html
+import io
+import re
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from edgebox.cli import main
+from edgebox.daemon.office import OfficeDesk
+from edgebox.demo.scenario import run_demo
+from edgebox.domain import messages
+from edgebox.domain.messages import render, template_fields
+from edgebox.domain.timeline import contacts_of, describe
+from edgebox.web.box_view import BoxView
+from edgebox.web.passwords import hash_password
+from edgebox.web.server import WebPanel
+from edgebox.web.settings import WebSettings
+from tests.inprocess.village import Village
+from tests.support import LIU, OFFICE, SHEET, TOWNSHIP, WANG
+
+# Words a Chinese office reads in Latin letters: the SIM card, the USB stick, a PIN, an SMS,
+# a CSV/Excel sheet (.xlsx), kilobytes, the GSM network, the audio files a recorded prompt may
+# be (WAV, MP3, AMR); "English" is the link to the English pages; edgebox is the program's name.
+# Anything else is a word someone forgot to translate.
+ALLOWED = {"SIM", "USB", "PIN", "SMS", "CSV", "Excel", "xlsx", "KB", "MB", "GB", "GSM",
+           "WAV", "MP", "AMR", "English", "edgebox"}
+ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+# What a browser does not show of a page: scripts, styles, tags.
+HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
+
+
+# A path or an address (a modem's port, the panel's URL), a file's name (edgebox.txt), a config
+# key (speaker.enabled) and a command or key in backticks (`systemctl stop edgebox`, `SIM_PIN`)
+# are names, not words.
+PATH = re.compile(r"[\w.+-]*://\S*|(?<![\w])/[\w./*-]+|[\w-]+\.(?:txt|csv|toml|xlsx)"
+                  r"(?![A-Za-z0-9])|`[^`]*`|\b[a-z_]+\.[a-z_]+\b")  # … and a config key
+
+
+def english_words(text: str, also_allowed: set[str] = frozenset()) -> list[str]:
+    words = ASCII_WORD.findall(PATH.sub(" ", text))
+    return sorted({w for w in words if w not in ALLOWED | also_allowed})
+
+
+def visible_text(page: str) -> str:
+    return html.unescape(HIDDEN.sub(" ", page))
+
+
+def test_the_check_finds_english_and_lets_names_numbers_and_the_allow_list_pass():
+    assert english_words("报警人短信补充：fire") == ["fire"]
+    assert english_words("第一组  (10 households)") == ["households"]
+    assert english_words("H01 王建国 138 0013 8001 SIM卡 USB PIN 12KB") == []
+    assert english_words("m1 就绪（fake://village-1） /dev/edgebox-modem") == []
+    assert english_words("请在edgebox.txt里设置 `SIM_PIN`，再 `systemctl start edgebox`") == []
+    assert visible_text('<p class="x">确认<script>var a;</script></p>').split() == ["确认"]
+
+
+def test_every_sms_template_is_chinese_with_sample_fields():
+    sample = {"group": "第一组", "caller": "张伟", "member": "王建国", "address": "石桥村一组3号",
+              "notified": 5, "number": "186 0013 8003", "time": "08:30", "balance": "3.50",
+              "modem": "1号模块", "label": "火灾", "text": "厨房着火", "minutes": 2, "households": 51,
+              "messages": 68, "reason": "没有广播权限", "action": "添加", "detail": "张三 13800138000",
+              "count": 2, "names": "王建国、李秀英", "acked": 3, "total": 5, "fastest": 35,
+              "mean": 60, "risk": "（独居老人）", "dial": "请拨火警119，", "call": "火警119",
+              "village": "石桥村", "phone": "186 0013 8003", "who": "王建国", "seconds": 35,
+              "what": "厨房着火，"}
+    for name in messages.TEMPLATES:
+        fields = template_fields(messages.template("zh", name))
+        for drill in (False, True):
+            text = render("zh", name, drill=drill, **{f: sample[f] for f in fields})
+            assert not english_words(text), (name, text)
+
+
+# -- one real alarm in an in-process village, read by the office ---------------------------------
+
+LADDER = ((1, ["sms_office", "sms_township"]),)
+
+
+@pytest.fixture(scope="module")
+def alarmed(tmp_path_factory):
+    """A village after a call, the caller's typed SMS, a neighbour's SMS alarm, the ladder's
+    texts to the office and the township, and the township's broadcast."""
+    where = tmp_path_factory.mktemp("village")
+    box = Village(where, ladder=LADDER,
+                  settings={"broadcast": {"allowed": [OFFICE, TOWNSHIP]},
+                            "admin": {"leader_pin": "2468"}}).start()
+    try:
+        box.call("H03")
+        box.wait_idle()
+        box.sms("H03", "火 厨房着火，快来")      # the caller says what it is
+        box.wait_idle()
+        box.sms(LIU, "医 老人摔倒了，在院子里")  # a told neighbour's own alarm, by SMS
+        box.wait_idle()
+        box.run(3 * 60, step=30)               # nobody acknowledges: office and township
+        box.sms(TOWNSHIP, "广播 明天上午停电，请提前做好准备，谢谢")
+        box.sms(TOWNSHIP, "广播")                          # refused: nothing to say
+        box.sms(WANG, "管理 2468 加 赵六 138001")          # refused: a phone too short
+        box.wait_idle()
+        yield box
+    finally:
+        box.stop()
+
+
+def test_every_sms_the_box_sent_in_the_alarm_is_chinese(alarmed):
+    sent = alarmed.query_dicts("SELECT phone, text AS body FROM deliveries WHERE kind = 'sms'")
+    assert sent
+    for row in sent:
+        assert not english_words(row["body"]), row
+
+
+def test_refusals_are_answered_in_chinese(alarmed):
+    replies = [row["body"] for row in alarmed.query_dicts(
+        "SELECT text AS body FROM deliveries WHERE purpose = 'reply'")]
+    assert any("广播内容是空的" in r for r in replies), replies
+    assert any("“138001”位数不对" in r for r in replies), replies
+
+
+def test_an_sms_alarm_and_its_words_are_logged_in_chinese(alarmed):
+    kinds = [kind for (kind,) in alarmed.query("SELECT DISTINCT kind FROM events")]
+    lines = [describe_line(alarmed, e) for e in alarmed.events(*kinds)]
+    assert not english_words("\n".join(lines)), "\n".join(lines)
+    # The neighbour's alarm came by SMS: not logged as a call.
+    sms_alarm = [line for line in lines if "刘洋" in line and "报警" in line]
+    assert sms_alarm and not any("来电报警：刘洋" in line for line in lines), lines
+
+
+def test_the_office_and_township_are_named_in_the_timeline(alarmed):
+    lines = [describe_line(alarmed, e) for e in alarmed.events("sms_sent")]
+    to_office = [line for line in lines if "133 0013 8099" in line]
+    to_township = [line for line in lines if "133 0013 8088" in line]
+    assert to_office and to_township, lines
+    assert all("未登记" not in line for line in to_office + to_township), lines
+
+
+def test_the_townships_broadcast_is_not_signed_by_the_village_office_and_keeps_its_commas(
+        alarmed):
+    [body] = {row["body"] for row in alarmed.query_dicts(
+        "SELECT text AS body FROM deliveries WHERE purpose = 'broadcast'")}
+    assert body.startswith("【镇广播】") and "村委" not in body, body
+    assert "明天上午停电，请提前做好准备，谢谢" in body, body
+
+
+def describe_line(box: Village, event: dict) -> str:
+    """The line the daemon's log, the panel and the demo show (with the box's own numbers)."""
+    contacts = contacts_of(box.config.numbers_office, box.config.numbers_township)
+    return describe(event, box.daemon.store.load_roster(), "zh", contacts)
+
+
+# -- the web panel's Chinese pages ---------------------------------------------------------------
+
+PASSWORD = "村委值班2024"
+
+
+@pytest.fixture(scope="module")
+def office(alarmed):
+    store, config = alarmed.daemon.store, alarmed.config
+    settings = WebSettings("127.0.0.1", 0, hash_password(PASSWORD), 3600, 5, 600, "CN", "zh")
+    panel = WebPanel(settings, store, BoxView(store, config, alarmed.clock.now),
+                     OfficeDesk(store, alarmed.daemon.events, alarmed.clock.now),
+                     alarmed.clock.now)
+    panel.start()
+    client = httpx.Client(base_url=panel.url, timeout=30)
+    login = client.get("/login").text
+    assert not english_words(visible_text(login)), visible_text(login)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)
+    assert client.post("/login", data={"password": PASSWORD, "csrf": csrf}).status_code == 303
+    try:
+        yield client
+    finally:
+        client.close()
+        panel.stop()
+
+
+NAMES = {"CHINA", "MOBILE"}  # the sample modem's operator, as the network names itself
+
+
+@pytest.mark.parametrize("path", ["/", "/incidents/1", "/incidents/2", "/roster", "/broadcast",
+                                  "/health", "/roster/print", "/fragments/incidents/1",
+                                  "/speaker"])
+def test_every_chinese_page_of_the_panel_is_chinese(office, path):
+    page = office.get(path)
+    assert page.status_code == 200, path
+    words = english_words(visible_text(page.text), NAMES)
+    assert not words, (path, words)
+
+
+def test_the_import_preview_is_chinese_with_headers_and_one_phone_a_cell(office):
+    csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/roster").text).group(1)
+    preview = office.post("/roster/import", data={"csrf": csrf},
+                          files={"sheet": ("村.csv", SHEET.encode("utf-8"), "text/csv")})
+    assert preview.status_code == 200
+    assert not english_words(visible_text(preview.text), {"csv"}), visible_text(preview.text)
+    assert "<th>户主姓名</th>" in preview.text and "<th>电话</th>" in preview.text
+    # 李秀英's two phones: each on its own line, not run together.
+    assert re.search(r"139 0013 8002\s*<br>\s*150 1380 0022", preview.text), preview.text
+
+
+# -- the CLI's Chinese outputs -------------------------------------------------------------------
+
+def cli(*args, config=None):
+    result = CliRunner().invoke(main, [*args, *(["--config", str(config)] if config else [])])
+    return result.exit_code, result.output
+
+
+def test_roster_show_and_import_speak_chinese(alarmed, tmp_path):
+    code, shown = cli("roster", "show", config=alarmed.config_path)
+    assert code == 0 and "王建国" in shown, shown
+    assert not english_words(shown), shown
+    bad = tmp_path / "village.csv"
+    bad.write_text(SHEET.replace("13700138004", "138001"), encoding="utf-8")
+    code, refused = cli("roster", "import", str(bad), config=alarmed.config_path)
+    assert code != 0 and "138001" in refused, refused
+    assert not english_words(refused, {"csv"}), refused
+    # a file that is not the sheet at all: Excel's "Unicode text"
+    unicode_text = tmp_path / "village.txt"
+    unicode_text.write_bytes(b"\xff\xfe" + SHEET.encode("utf-16-le"))
+    code, refused = cli("roster", "import", str(unicode_text), config=alarmed.config_path)
+    assert code != 0 and "不是CSV" in refused, refused
+    assert not english_words(refused, {"txt", "Unicode", "UTF"}), refused
+
+
+def test_incidents_list_and_show_speak_chinese(alarmed):
+    code, listed = cli("incidents", "list", config=alarmed.config_path)
+    assert code == 0 and "张伟" in listed
+    assert not english_words(listed), listed
+    code, shown = cli("incidents", "show", "1", config=alarmed.config_path)
+    assert code == 0 and "张伟" in shown
+    assert not english_words(shown), shown
+
+
+def test_modem_status_speaks_chinese(alarmed):
+    code, shown = cli("modem", "status", config=alarmed.config_path)
+    assert code == 0 and shown.startswith("m1: 就绪"), shown
+    assert not english_words(shown, NAMES), shown
+
+
+def test_the_selftest_speaks_chinese(alarmed):
+    code, report = cli("selftest", "--siren-seconds", "0", config=alarmed.config_path)
+    assert code == 1 and "花名册" in report and "自检未通过：1项失败" in report, report
+    assert not english_words(report, {"UTC", "CST"}), report
+
+
+def test_the_demo_speaks_chinese_from_title_to_summary():
+    out = io.StringIO()
+    assert run_demo(lang="zh", out=out)
+    text = out.getvalue()
+    assert "全部送达" in text
+    assert not english_words(text, {"demo"}), text
