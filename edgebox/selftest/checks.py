@@ -20,7 +20,7 @@ from edgebox.adapters.modem import readings
 from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
 from edgebox.i18n import Text
-from edgebox.selftest.speech_check import check_speech
+from edgebox.selftest.speech_check import check_speech, live_voice_port
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 # The checks' names (their English is what --json prints; the report says them in the box's
@@ -127,9 +127,10 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
     results.append(Result(Text("selftest.modem_speech", "modem {modem} speech in calls",
                                modem=label), *check_speech(probe, maker, model, config,
                                                           settings.audio_port)))
-    live = _live_voice_port(label, settings, config, maker, model)
+    live = live_voice_port(settings, config, maker, model)
     if live is not None:
-        results.append(live)
+        results.append(Result(Text("selftest.modem_live_port", "modem {modem} live voice port",
+                                   modem=label), *live))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')
@@ -368,25 +369,6 @@ def check_config_notices(config) -> list[Result]:
     return [Result("config", WARN, notice, Text(
         "selftest.config_moved_fix", "Edit the config file as it says; the next release no "
         "longer reads the old key.")) for notice in config.notices]
-
-
-def _live_voice_port(label, settings, config, maker: str, model: str) -> Result | None:
-    """The live loudspeaker reads the caller's voice on this modem's audio serial port (SIM7600,
-    Huawei): without ``audio_port`` it could not, and the caller would hear nothing happen."""
-    from edgebox.adapters.audio.call_audio import SERIAL, route_for
-    from edgebox.adapters.modem.dialect import detect
-    if not (config.speaker_enabled and config.speaker_live_numbers and settings.voice):
-        return None
-    route = route_for(detect(maker, model).family, f"{maker} {model}", config.speaker_call_audio)
-    if route.kind != SERIAL or settings.audio_port:
-        return None
-    return Result(
-        Text("selftest.modem_live_port", "modem {modem} live voice port", modem=label), WARN,
-        Text("selftest.no_live_port", "no `audio_port`: the live loudspeaker cannot hear "
-             "callers on this modem"),
-        Text("selftest.no_live_port_fix", "Set `audio_port` in its `[[modems]]` table to the "
-             "modem's audio serial port (SIM7600: its Audio interface, ttyUSB4; Huawei: the "
-             "voice port, ttyUSB1; a udev name is safer)."))
 
 
 def check_speaker(config) -> Result:
