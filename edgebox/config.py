@@ -13,13 +13,14 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from edgebox.domain.messages import LANGUAGES
 from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 REQUIRED = object()
 SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
@@ -147,8 +148,10 @@ MODEM_KEYS: dict[str, Key] = {
     "flow_control": Key(str, "none", one_of("none", "rtscts", "dsrdtr")),
     "pin": Key(str, "", _pin),
     "voice": Key(bool, True),
-    # A Huawei stick's voice port (its second serial interface, 8 kHz 16-bit PCM during a
-    # call after AT^DDSETEX=2): the alarm sentence is streamed there. "" for none.
+    # The modem's voice serial port, 8 kHz 16-bit PCM during a call: a Huawei stick's second
+    # interface (after AT^DDSETEX=2 the alarm sentence is streamed there and the caller's voice
+    # comes back), a SIM7600's "Audio" interface (after AT+CPCMREG=1 the live loudspeaker reads
+    # the caller there). "" for none.
     "audio_port": Key(str, ""),
     "power_cycle": Key(str, ""),
     # The SIM's own number (optional): a leader cannot add it to the roster as a household.
@@ -166,7 +169,7 @@ class ModemSettings:
     voice: bool
     power_cycle: str
     number: str = ""  # E.164, or "" when not configured
-    audio_port: str = ""  # a Huawei stick's voice port, or ""
+    audio_port: str = ""  # the modem's voice (PCM) serial port, or ""
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
         return f"ModemSettings(name={self.name!r}, port={self.port!r})"
@@ -176,11 +179,15 @@ class Config:
     """Validated settings, read as ``config.get('modem.port')`` or ``config.modem_port``."""
 
     def __init__(self, values: dict[str, Any], source: str,
-                 modems: tuple[ModemSettings, ...] = (), escalation: tuple = ()):
+                 modems: tuple[ModemSettings, ...] = (), escalation: tuple = (),
+                 notices: tuple[str, ...] = ()):
         self._values = values
         self.source = source
         self.modems = modems
         self.escalation = escalation  # the ladder: edgebox.domain.escalation.Step, in order
+        # What the file should change although the box runs with it (a key that moved): the
+        # daemon logs each at start, the selftest shows them.
+        self.notices = notices
 
     def get(self, key: str) -> Any:
         return self._values[key]
@@ -203,7 +210,7 @@ class Config:
         values = dict(self._values)
         for name, value in overrides.items():
             values[name.replace("__", ".")] = value
-        return Config(values, self.source, self.modems, self.escalation)
+        return Config(values, self.source, self.modems, self.escalation, self.notices)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -312,6 +319,38 @@ def _parse_ladder(raw: object) -> tuple:
     return tuple(steps)
 
 
+# Keys that moved into the [[modems]] tables, read for one more release. The box keeps
+# working with the old key (a box on a wall that stopped after an upgrade would lose alarms
+# until someone climbed up to it); the log and the selftest say what to change.
+MOVED_TO_MODEMS = {"speaker.call_audio_port": "audio_port"}
+
+
+def _moved_keys(flat: dict[str, Any], modems: tuple[ModemSettings, ...]
+                ) -> tuple[tuple[ModemSettings, ...], list[str]]:
+    """The modems with the old keys' values moved in (to the first voice modem, the one the
+    old key served), and a notice for each."""
+    notices = []
+    for old, new in MOVED_TO_MODEMS.items():
+        if old not in flat:
+            continue
+        value = flat.pop(old)
+        if not isinstance(value, str):
+            raise ConfigError(old, f"must be text in quotes, not {value!r} (better: move it to"
+                                   f" {new} in the [[modems]] table)")
+        index = next((i for i, m in enumerate(modems) if m.voice), 0)
+        modem = modems[index]
+        have = getattr(modem, new)
+        if have and have != value:
+            raise ConfigError(old, f"moved to {new} in the [[modems]] table, where modem"
+                                   f" '{modem.name}' already says {have!r}: delete {old}")
+        modems = modems[:index] + (replace(modem, **{new: value}),) + modems[index + 1:]
+        notices.append(Text("config.moved_to_modems", "`{old}` is read as `{new}` = \"{value}\""
+                            " of modem {modem} for this release only: move it into that"
+                            " `[[modems]]` table", old=old, new=new, value=value,
+                            modem=modem.name))
+    return modems, notices
+
+
 def join_sections(*tables: dict[str, Key]) -> dict[str, Key]:
     """The keys of several sections as one table, in the order given; a key declared twice is
     a mistake in the code, not in the config."""
@@ -334,6 +373,7 @@ def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
     modems_raw = raw.pop("modems", None)
     raw_ladder = raw.pop("escalation", None)
     flat = _flatten(raw)
+    moved = {key: flat.pop(key) for key in MOVED_TO_MODEMS if key in flat}
     for key in flat:
         if key not in keys:
             close = difflib.get_close_matches(key, list(keys) + ["modems"], n=1)
@@ -343,8 +383,8 @@ def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
         values[key] = check_numbers(key, values[key], values["box.region"])
 
-    return Config(values, source, _parse_modems(modems_raw, values["box.region"]),
-                  _parse_ladder(raw_ladder))
+    modems, notices = _moved_keys(moved, _parse_modems(modems_raw, values["box.region"]))
+    return Config(values, source, modems, _parse_ladder(raw_ladder), tuple(notices))
 
 
 def read_config_text(path: str | Path) -> str:

@@ -102,14 +102,23 @@ def wait_for(condition, timeout, what, log_path=None):
         time.sleep(0.1)
 
 
+def audio_port_of(emulator) -> str:
+    """The modem's voice serial port as its [[modems]] table names it: a Huawei stick's voice
+    port, or the audio port a test made for a SIM7600 caller's voice; "" for none."""
+    if getattr(emulator, "audio_link", None):
+        return emulator.audio_link
+    engine = getattr(emulator, "engine", None)
+    caller = engine.services.get("caller_audio") if engine is not None else None
+    return caller.serial_port if caller is not None else ""
+
+
 def start_box(tmp_path, emulators, extra="", ring_members=False, sheet=SHEET, wait_ready=True):
     """Import SHEET (or another sheet) and start `edgebox run` as a process on these emulators; wait for every
     modem to be ready (unless not ``wait_ready``). Returns (process, db path, config path, log path)."""
     config = tmp_path / "edgebox.toml"
     db = tmp_path / "box.db"
     modems = "".join(f'[[modems]]\nname = "m{i}"\nport = "{emu.link}"\n'
-                     + (f'audio_port = "{emu.audio_link}"\n'
-                        if getattr(emu, "audio_link", None) else "")
+                     + (f'audio_port = "{port}"\n' if (port := audio_port_of(emu)) else "")
                      for i, emu in enumerate(emulators, start=1))
     # ``extra`` is more TOML; when it has its own [alarm] table it says whether to ring too.
     alarm = "" if "[alarm]" in extra else f"[alarm]\nring_members = {str(ring_members).lower()}\n"

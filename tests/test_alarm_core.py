@@ -14,11 +14,13 @@ import pytest
 from edgebox.adapters.modem.events import IncomingCall, IncomingSms, RingOutcome
 from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
+from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, Outbox, RosterSource,
                                   Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
+from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain import alarm
 from edgebox.domain.acks import ring_still_wanted
@@ -474,8 +476,9 @@ class RingingModem:
 def worker(core):
     events = queue.Queue()
     modem = RingingModem()
-    worker = ModemWorker(core.config.modems[0], core.config, core.store, modem, core.clock,
-                         threading.Event(), events)
+    worker = ModemWorker(core.config.modems[0], worker_settings(core.config), core.store, modem,
+                         core.clock, threading.Event(), events,
+                         CallSpeech.from_config(core.config))
     yield worker, modem, events
     worker.recorder.close()
 
@@ -485,7 +488,7 @@ def test_a_key_pressed_in_a_ring_call_comes_back_as_an_event_not_a_call(core, wo
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents("open")
     ring = next(d for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL)
-    worker._ring(ring)
+    worker.calls.ring(ring)
     assert modem.rung == [ring["phone"]] and ring["state"] == "sent"
     assert events.get_nowait() == KeyAcknowledged(ring["id"])
     assert core.store.acks(incident.id) == []  # recorded by the event loop, not the worker
@@ -498,7 +501,7 @@ def test_a_worker_reads_the_committed_acknowledgement_and_never_dials(core, work
     ring = next(d for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL)
     household = core.roster.household(ring["household_id"])
     core.alarms.acknowledge(incident, household, household.primary_phone, "sms")
-    worker._ring(ring)
+    worker.calls.ring(ring)
     assert modem.rung == [] and ring["state"] == "cancelled" and events.empty()
 
 

@@ -117,8 +117,34 @@ def test_a_member_who_answers_late_hears_the_whole_sentence_and_can_still_press_
     assert [e["number"] for e in emulator.log() if e["kind"] == "audio"][:1] == [WANG]
 
 
+def huawei_box(tmp_path):
+    emulator = EmulatorServer(HUAWEI_E3531, Latency.realistic(scale=0.02, call_setup=5,
+                                                              ring_timeout=250),
+                              link=str(tmp_path / "modem"), audio_link=str(tmp_path / "voice"))
+    emulator.start()
+    return emulator
+
+
+def test_a_huawei_stick_reports_the_acknowledgement_key(tmp_path):
+    # The stick reports the member's key as ^DDTMF: 1, with nothing switched on first.
+    emulator = huawei_box(tmp_path)
+    emulator.set_callee(WANG, answer_after=0.3, press="1", press_after=KEY_SECONDS)
+    daemon, db, _, log_path = start_box(tmp_path, [emulator], extra=RINGING.replace(
+        'engine = "espeak-ng"', 'engine = "espeak-ng"\nwords_per_minute = 300'))
+    try:
+        emulator.call("18600138003")
+        wait_for(lambda: acknowledged_by_key(None, db), 60, "the leader's key", log_path)
+    finally:
+        stop(daemon)
+        emulator.stop()
+    assert [e["digit"] for e in emulator.log() if e["kind"] == "dtmf"] == ["1"]
+    [(result,)] = query(db, "SELECT json_extract(data, '$.result') FROM events"
+                            " WHERE kind = 'call_placed'")
+    assert result == "acknowledged"
+
+
 def test_a_huawei_stick_streams_the_sentence_as_pcm_on_its_voice_port(tmp_path):
-    # No DTMF on these sticks: the member listens; the SMS takes the acknowledgement.
+    # The member listens without a key; the SMS takes the acknowledgement.
     stick = HUAWEI_E3531
     emulator = EmulatorServer(stick, Latency.realistic(scale=0.02, call_setup=5,
                                                        ring_timeout=250),

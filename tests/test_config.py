@@ -141,3 +141,26 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
                             timeout=60)
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_old_call_audio_port_is_read_as_the_voice_modem_s_audio_port_with_a_notice():
+    # A box upgraded with its old file keeps its live loudspeaker; the notice says what to move.
+    text = ('[speaker]\ncall_audio_port = "/dev/ttyUSB4"\n[[modems]]\nname = "sms"\n'
+            'port = "/dev/ttyUSB2"\nvoice = false\n[[modems]]\nname = "main"\n'
+            'port = "/dev/ttyUSB3"\n')
+    config = parse_config(text)
+    assert [m.audio_port for m in config.modems] == ["", "/dev/ttyUSB4"]
+    [notice] = config.notices
+    assert "speaker.call_audio_port" in notice and "modem main" in notice
+    assert "[[modems]]" in notice and "/dev/ttyUSB4" in notice
+    assert parse_config(MINIMAL).notices == ()
+
+
+def test_the_old_call_audio_port_that_disagrees_with_the_modem_s_is_a_clear_error():
+    text = ('[speaker]\ncall_audio_port = "/dev/ttyUSB4"\n[[modems]]\nport = "/dev/ttyUSB2"\n'
+            'audio_port = "/dev/ttyUSB1"\n')
+    with pytest.raises(ConfigError, match="speaker.call_audio_port.*already says "
+                                          "'/dev/ttyUSB1': delete speaker.call_audio_port"):
+        parse_config(text)
+    same = text.replace("ttyUSB1", "ttyUSB4")  # saying the same twice is only a notice
+    assert parse_config(same).modems[0].audio_port == "/dev/ttyUSB4"

@@ -76,8 +76,11 @@ def test_network_time_and_ussd_per_dialect(maker, nitz, packed):
     assert (dialect.nitz_commands, dialect.ussd_packed) == (nitz, packed)
 
 
-def test_dtmf_reports_of_both_families():
+def test_dtmf_reports_of_every_family():
     assert dtmf_digit("+DTMF: 1") == "1"
+    assert dtmf_digit("^DDTMF: 1") == "1"  # Huawei (ModemManager's mm-call-huawei.c)
+    assert dtmf_digit("^DDTMF:#") == "#"
+    assert dtmf_digit("^DDTMF: x") is None
     assert dtmf_digit("+DTMF:#") == "#"
     assert dtmf_digit("+QTONEDET: 49") == "1"
     assert dtmf_digit("+QTONEDET: 3") is None

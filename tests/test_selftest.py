@@ -147,3 +147,28 @@ def test_the_selftest_says_how_this_box_speaks_into_alarm_calls(tmp_path, profil
     speech = by_name(report)["modem modem1 speech in calls"]
     assert speech["status"] == status and words in speech["detail"], speech
     assert code == 0  # a box that only rings still works: the SMS carries the words
+
+
+def test_the_selftest_names_a_missing_live_voice_port_and_a_key_that_moved(tmp_path):
+    emu = EmulatorServer("sim7600", link=str(tmp_path / "modem"),
+                         latency=Latency.realistic(scale=0.02))
+    emu.start()
+    try:
+        config = write_config(tmp_path, emu.link)
+        import_sheet(tmp_path, config)
+        base = config.read_text(encoding="utf-8")
+        speaker = ('[speaker]\nenabled = true\nlive_numbers = ["13900139000"]\n'
+                   'live_pin = "2468"\n')
+        config.write_text(speaker + base, encoding="utf-8")
+        _, without_port = selftest(config)
+        config.write_text(speaker + 'call_audio_port = "/dev/ttyUSB4"\n' + base,
+                          encoding="utf-8")
+        _, old_key = selftest(config)
+    finally:
+        emu.stop()
+    port = by_name(without_port)["modem modem1 live voice port"]
+    assert port["status"] == "warn" and "audio_port" in port["fix"], port
+    assert "config" not in by_name(without_port)
+    moved = by_name(old_key)["config"]
+    assert moved["status"] == "warn" and "speaker.call_audio_port" in moved["detail"], moved
+    assert "modem modem1 live voice port" not in by_name(old_key)

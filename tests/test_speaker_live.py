@@ -12,6 +12,7 @@ from edgebox.adapters.audio import played_pcm, read_simulated_log
 from edgebox.adapters.speech import RATE, Clip
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.emulator.caller_audio import CallerPlan
+from edgebox.emulator.profiles import HUAWEI_E3531
 from edgebox.speaker.words import spoken
 from tests.speaker_support import played, relay_only_around_plays
 from tests.support import OFFICE, kinds, query, start_box, stop, wait_for
@@ -32,8 +33,10 @@ def signal_clip(seconds: float) -> Clip:
 
 
 def live_box(tmp_path, profile, more="", max_seconds=60, ring_members=False):
+    # A Huawei stick's one voice port carries both ways (audio_link); a SIM7600's audio port
+    # is made by the caller's side. Either is the modem's audio_port (support.start_box).
     emulator = EmulatorServer(profile, Latency.realistic(scale=0.02),
-                              link=str(tmp_path / "modem"))
+                              link=str(tmp_path / "modem"), audio_link=str(tmp_path / "voice"))
     emulator.start()
     audio = emulator.engine.services["caller_audio"]
     audio.open_ports(tmp_path / "modem")
@@ -42,7 +45,7 @@ def live_box(tmp_path, profile, more="", max_seconds=60, ring_members=False):
             f'enabled = true\nsimulated_file = "{log}"\nsimulated_speed = 10\nrepeats = 1\n'
             'relay_pin = 22\npre_roll_seconds = 0.2\npost_roll_seconds = 0.3\n'
             f'live_numbers = ["{OFFICE}"]\nlive_pin = "{PIN}"\nlive_max_seconds = {max_seconds}\n'
-            f'call_audio_port = "{audio.serial_port}"\n{more}')
+            f'{more}')
     daemon, db, _, log_path = start_box(tmp_path, [emulator], toml, ring_members=ring_members)
     return emulator, audio, daemon, db, log, log_path
 
@@ -84,6 +87,26 @@ def test_the_office_speaks_live_on_the_loudspeaker_from_a_sim7600(tmp_path):
     assert PIN not in (tmp_path / "daemon.log").read_text()
     # no alarm: the office's call is no alarm and no unknown caller
     assert "incident_opened" not in kinds(db) and "unknown_caller" not in kinds(db)
+
+
+def test_the_pin_and_the_voice_work_on_a_huawei_stick(tmp_path):
+    # The PIN's keys come as ^DDTMF reports (a 2 among them, which in an alarm call replays),
+    # and the voice comes back on the stick's one voice port, its [[modems]] audio_port.
+    voice = signal_clip(2.0)
+    emulator, audio, daemon, db, log, log_path = live_box(tmp_path, HUAWEI_E3531)
+    try:
+        audio.plan_caller(OFFICE, CallerPlan(f"{PIN}#", voice, hangup_after=4.0))
+        emulator.call(OFFICE)
+        wait_for(lambda: "live_ended" in kinds(db), 60, "the live call to end", log_path)
+        wait_for(lambda: live_pcm(log) == voice.pcm, 30,
+                 "the caller's voice on the loudspeaker", log_path)
+    finally:
+        stop(daemon)
+        emulator.stop()
+    assert "live_pin_wrong" not in kinds(db)
+    assert '"reason": "hung_up"' in events(db, "live_ended")[0]
+    assert [e["command"] for e in entries(emulator, "audio_route")][0] == "AT^DDSETEX=2"
+    assert audio.serial_port == emulator.audio_link  # one port both ways
 
 
 def test_three_wrong_pins_lock_the_number_out(tmp_path):

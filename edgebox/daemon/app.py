@@ -26,6 +26,7 @@ from edgebox.daemon.siren_control import SirenControl, siren_settings
 from edgebox.daemon.sms_admin import SmsAdministration, admin_settings
 from edgebox.daemon.systemd_notify import SystemdNotifier
 from edgebox.daemon.timers import AlarmTimers, ladder_settings
+from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import contacts_of, describe
 from edgebox.errors import ConfigError
@@ -67,10 +68,10 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     """One worker per configured modem; what they learn comes back on ``events``. They share
     one speech cache: a sentence rung by two modems is rendered once."""
     speech = CallSpeech.from_config(config)
+    settings = worker_settings(config)
     return ModemWorkers({
-        settings.name: ModemWorker(settings, config, store, modems[settings.name], clock, stop,
-                                   events, speech)
-        for settings in config.modems}, store, clock)
+        m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
+        for m in config.modems}, store, clock)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,
@@ -142,6 +143,8 @@ def report_full_disk(events: queue.Queue, store) -> None:
 
 
 def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
+    for notice in config.notices:  # a key that moved: the box runs, the technician is told
+        log.warning("config %s: %s", config.source, notice)
     store = SqliteStore(config.box_database, reserve=True,  # room for alarms on a full disk
                         idle_checkpoints=True)  # the WAL is copied back between alarms
     import_configured_roster(config, store)

@@ -11,9 +11,8 @@ and climbs the recovery ladder when the modem stops answering:
 A modem that restarts in place (its boot lines seen, or the health check finding +CLIP, +CNMI
 or echo back at their power-up values) is initialised again on the open port.
 
-A modem whose sends keep failing is taken out of service for a while (like smstools3); what it
-could not send goes back to the outbox for the others. A delivery that fails because the modem
-failed does not use up one of its own attempts: only the member's number failing does that.
+A modem whose sends keep failing is taken out of service for a while; what it could not send
+goes back to the outbox for the others (``send_failures`` says whose fault a failure is).
 
 With nothing to do the worker sleeps until it is woken or until its next timer: the earliest
 pending delivery's back-off ending (one read of the queue, no write lock), the next health
@@ -23,69 +22,63 @@ commit would put its first submit before the ATH), when stopping and when a port
 so does the modem printing a boot line (it may have restarted in place). A writer that wakes
 nobody (the disk-full notice, so that the alarm being committed goes out first; the hub's
 summary from the uploader's thread) is found within LOOK_SECONDS.
+
+The ring call and how it is ended early are ``ring_call``'s; the commands run on the box
+(power cycle, clock) are ``system_commands``'s. What the worker reads of the config is its
+``WorkerSettings`` (worker_settings), built in the composition root (edgebox.daemon.app).
 """
 from __future__ import annotations
 
 import logging
 import queue
-import shlex
-import subprocess
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Callable
 
-from edgebox import __built__
-from edgebox.adapters.modem.events import IncomingSms, RingOutcome
+from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.call_speech import CallSpeech
+from edgebox.daemon.ring_call import RingCall
+from edgebox.daemon.send_failures import OUT_OF_SERVICE, RESET, SendFailures
 from edgebox.daemon.send_recorder import SendRecorder
+from edgebox.daemon.system_commands import offer_network_time, power_cycle
 from edgebox.daemon.thread_names import label_threads
-from edgebox.daemon.worker_events import KeyAcknowledged, ModemOutage
+from edgebox.daemon.worker_events import ModemOutage
+from edgebox.daemon.worker_settings import WorkerSettings
 from edgebox.domain import alarm
-from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
-from edgebox.domain.clock import clock_decision
-from edgebox.domain.ring_plan import flash_limit
-from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
+from edgebox.errors import ModemError
 
 log = logging.getLogger(__name__)
 
 REOPEN_BACKOFF = (1, 2, 5, 10, 30)
 REOPENS_BEFORE_POWER_CYCLE = 3
-TIMEOUTS_BEFORE_RESET = 2
 LOOK_SECONDS = 30.0  # the longest an idle worker sleeps (see the module's docstring)
 CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait: never a spin
 
 
 class ModemWorker:
-    def __init__(self, settings, config, store, modem, clock: Callable[[], datetime],
-                 stop: threading.Event, events: queue.Queue,
-                 speech: CallSpeech | None = None):
-        self.name = settings.name
+    def __init__(self, modem_settings, settings: WorkerSettings, store, modem,
+                 clock: Callable[[], datetime], stop: threading.Event, events: queue.Queue,
+                 speech: CallSpeech):
+        """``modem_settings``: the modem's [[modems]] table (config.ModemSettings)."""
+        self.name = modem_settings.name
+        self.modem_settings = modem_settings
         self.settings = settings
-        self.config = config
         self.store = store
         self.modem = modem
         self.clock = clock
-        self.kinds = ("sms", "call") if settings.voice else ("sms",)
-        self.speech = speech if speech is not None else CallSpeech.from_config(config)
+        self.kinds = ("sms", "call") if modem_settings.voice else ("sms",)
         self.wake = threading.Event()
         self.state = "starting"
         self._stop = stop
         # What this worker tells the event loop (an SMS kept, a key pressed, an outage) goes
         # on its queue as an event: the worker never calls into the alarm core.
         self._events = events
-        # The ring call in progress and how to end it early: an acknowledgement or a cancel
-        # arriving while a member's phone rings (or while they listen) makes the rest of that
-        # call pointless. Whether it still is, is read from what the event loop committed
-        # (``_ring_wanted``) just before dialling and again on every ``recheck_ring``, both
-        # under ``_ring_lock``, so a decision committed at any moment is seen by one of the two.
-        self._ring_lock = threading.Lock()
-        self._ringing: dict | None = None
-        self._hang_up = threading.Event()
-        # Numbers whose sends failed since this modem's last success (see _failed).
-        self._failing_numbers: set[str] = set()
-        self._timeouts_in_a_row = 0
+        self.calls = RingCall(self.name, store, modem, clock, events, speech, settings.ring)
+        # Whose fault each failed delivery is: the modem's or the member's number's.
+        self.failures = SendFailures(settings.max_attempts, settings.retry_seconds,
+                                     settings.out_of_service_after)
         # The next delivery, claimed right after the SMS before it went out (see _send);
         # sent on the next step, or handed back if this modem cannot.
         self._claimed: dict | None = None
@@ -240,70 +233,19 @@ class ModemWorker:
             self.recorder.record(lambda: self.store.finish_delivery(
                 sent_at, d["id"], "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
                 parts=len(refs)))
-        self._succeeded()
+        self.failures.succeeded()
 
     def _call(self, d: dict) -> None:
         try:
-            self._ring(d)
+            self.calls.ring(d)
         except ModemError as exc:
             self._failed(d, exc)
             return
-        self._succeeded()
-
-    def _succeeded(self) -> None:
-        self._failing_numbers.clear()
-        self._timeouts_in_a_row = 0
-
-    def _ring(self, d: dict) -> None:
-        with self._ring_lock:
-            wanted = self._ring_wanted(d)
-            self._ringing = d if wanted else None
-            self._hang_up.clear()
-        if not wanted:  # acknowledged or cancelled since it was queued: never dial
-            self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
-            return
-        seconds, ring_for = self.config.alarm_ring_seconds, None
-        if d["purpose"] == "check_in":  # a check-in rings briefly, no words
-            seconds = self.config.get("check_in.ring_seconds")
-        elif d["purpose"] == "flash":  # 响一声: the member's phone rings a few seconds, no words
-            ring_for = self.config.alarm_flash_seconds
-            seconds = flash_limit(seconds, ring_for)
-        speaking = self.modem.speech_mechanism
-        try:
-            outcome: RingOutcome = self.modem.ring(d["phone"], seconds,
-                                                   speech=self.speech.for_delivery(d),
-                                                   stop=self._hang_up, ring_for=ring_for)
-        finally:
-            with self._ring_lock:
-                self._ringing = None
-        if self.modem.speech_mechanism != speaking:  # the modem refused a way of speaking
-            self.store.append_event(self.clock(), "modem_speech", modem=self.name,
-                                    speech=self.modem.speech_mechanism, was=speaking)
-        self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
-                                   result=outcome.result, spoken=outcome.spoken,
-                                   alerting_seconds=outcome.alerting_seconds)
-        if outcome.result == "acknowledged":
-            self._events.put(KeyAcknowledged(d["id"]))
-
-    def _ring_wanted(self, d: dict) -> bool:
-        """The alarm's state as the event loop committed it, read under the domain's rule."""
-        if d["purpose"] == "check_in":  # a daily check-in: not while an alarm needs the line
-            return not alarm_needs_line(self.store.incidents("open"))
-        incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
-        acked = ({a.household_id for a in self.store.acks(incident.id)}
-                 if incident is not None else set())
-        return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
-                                 acked)
+        self.failures.succeeded()
 
     def recheck_ring(self) -> bool:
-        """Hang up the ring call in progress if what the event loop committed (an
-        acknowledgement, a cancel, a caller joining) makes it pointless now; the event loop
-        asks after each such commit. True when a call is being ended."""
-        with self._ring_lock:
-            if self._ringing is None or self._ring_wanted(self._ringing):
-                return False
-            self._hang_up.set()
-            return True
+        """Hang up the ring call in progress if it became pointless (see RingCall.recheck)."""
+        return self.calls.recheck()
 
     def _hand_back_claimed(self, why: str) -> None:
         """A delivery claimed for this modem that it will not carry now goes back to the
@@ -316,42 +258,24 @@ class ModemWorker:
             self.wake.set()
 
     def _failed(self, d: dict, exc: ModemError) -> None:
-        now = self.clock()
-        modem_fault = isinstance(exc, (ModemTimeout, ModemRestarted)) or not self.modem.alive
-        if modem_fault:
-            # Not the member's fault: back to the queue at once, for this modem or another.
-            self.store.retry_delivery(now, d["id"], str(exc), now, count_attempt=False)
-        elif d["attempts"] >= self.config.modem_max_attempts:
-            self.store.finish_delivery(now, d["id"], "failed", "delivery_failed", error=str(exc))
-        else:
-            wait = self.config.modem_retry_seconds * 2 ** (d["attempts"] - 1)
-            self.store.retry_delivery(now, d["id"], str(exc), now + timedelta(seconds=wait))
-        if isinstance(exc, ModemTimeout):
-            self._timeouts_in_a_row += 1
-            if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:
-                self._reset(str(exc))
-        elif isinstance(exc, ModemRestarted):
-            pass  # the modem's fault, not the number's: it is initialised again next step
-        elif self.modem.alive:
-            # Only sends to that many different numbers failing in a row blame the modem (its
-            # SIM, credit, network): a phone that takes no SMS fails each of its retries, and a
-            # few such phones in one group must not silence the box for everyone else.
-            self._failing_numbers.add(d["phone"])
-            if len(self._failing_numbers) >= self.config.modem_out_of_service_after:
-                self._take_out_of_service(str(exc))
+        """The delivery back in the outbox (see send_failures); the modem reset or taken out
+        of service when that is what the failures say."""
+        action = self.failures.failed(self.store, self.clock(), d, exc, self.modem.alive)
+        if action == RESET:
+            self._reset(str(exc))
+        elif action == OUT_OF_SERVICE:
+            self._take_out_of_service(str(exc))
 
     def _take_out_of_service(self, why: str) -> None:
-        minutes = self.config.modem_out_of_service_minutes
+        minutes = self.settings.out_of_service_minutes
         self.state = "out_of_service"
         self._back_at = time.monotonic() + minutes * 60
-        self._failing_numbers.clear()
         self.store.append_event(self.clock(), "modem_out_of_service", modem=self.name,
                                 minutes=minutes, error=why)
 
     # -- the recovery ladder -----------------------------------------------------------------
 
     def _reset(self, why: str) -> None:
-        self._timeouts_in_a_row = 0
         self.store.append_event(self.clock(), "modem_reset", modem=self.name, error=why)
         try:
             self.modem.reset()
@@ -372,7 +296,7 @@ class ModemWorker:
             self._hand_back_claimed("modem restarted")
             self.modem.stop()  # the next step reopens it, with the ladder's back-off
             return
-        self._next_health = time.monotonic() + self.config.modem_health_minutes * 60
+        self._next_health = time.monotonic() + self.settings.health_minutes * 60
         self.store.append_event(self.clock(), "modem_restarted", modem=self.name,
                                 detected=detected, settings_off=settings_off or [])
 
@@ -385,8 +309,8 @@ class ModemWorker:
             self._reopens += 1
             self.store.append_event(self.clock(), "modem_unavailable", modem=self.name,
                                     error=str(exc), attempt=self._reopens)
-            if self._reopens == REOPENS_BEFORE_POWER_CYCLE and self.settings.power_cycle:
-                self._power_cycle()
+            if self._reopens == REOPENS_BEFORE_POWER_CYCLE and self.modem_settings.power_cycle:
+                power_cycle(self.store, self.clock(), self.name, self.modem_settings.power_cycle)
             if self._reopens == REOPENS_BEFORE_POWER_CYCLE + 1 and not self._outage_reported:
                 self._outage_reported = True
                 self._events.put(ModemOutage(self.name))
@@ -403,21 +327,10 @@ class ModemWorker:
                                 family=self.modem.dialect.family,
                                 speech=self.modem.speech_mechanism)
 
-    def _power_cycle(self) -> None:
-        command = self.settings.power_cycle
-        try:
-            result = subprocess.run(shlex.split(command), capture_output=True, text=True,
-                                    timeout=120)
-            outcome = f"exit {result.returncode}"
-        except (OSError, subprocess.SubprocessError) as exc:
-            outcome = str(exc)
-        self.store.append_event(self.clock(), "modem_power_cycled", modem=self.name,
-                                command=command, outcome=outcome)
-
     # -- health ------------------------------------------------------------------------------
 
     def _check_health(self) -> None:
-        self._next_health = time.monotonic() + self.config.modem_health_minutes * 60
+        self._next_health = time.monotonic() + self.settings.health_minutes * 60
         reading = self.modem.health()
         now = self.clock()
         self.store.record_health(
@@ -425,30 +338,13 @@ class ModemWorker:
             technology=reading.technology, sim=reading.sim, operator=reading.operator,
             network_time=reading.network_time.isoformat() if reading.network_time else None,
             error="; ".join(reading.errors) or None)
-        self._offer_time(reading.network_time)
+        offer_network_time(self.store, now, self.name, reading.network_time,
+                           self.settings.clock)
         if reading.settings_off:  # restarted with its boot lines lost, or reset by someone
             self._reinitialise(detected=self.modem.restart_seen() or "settings",
                                settings_off=reading.settings_off)
-        if self.config.modem_balance_ussd:
+        if self.settings.balance_ussd:
             try:
-                self.modem.request_balance(self.config.modem_balance_ussd)
+                self.modem.request_balance(self.settings.balance_ussd)
             except ModemError as exc:
                 log.info("balance request on %s failed: %s", self.name, exc)
-
-    def _offer_time(self, network_time: datetime | None) -> None:
-        if not self.config.clock_set_system:
-            return
-        system_now = datetime.now(timezone.utc)
-        action, why = clock_decision(system_now, network_time, __built__,
-                                     self.config.clock_max_adjust_hours)
-        if action != "set":
-            return
-        command = self.config.clock_set_command.format(epoch=int(network_time.timestamp()))
-        try:
-            result = subprocess.run(shlex.split(command), capture_output=True, text=True,
-                                    timeout=30)
-            outcome = f"exit {result.returncode}"
-        except (OSError, subprocess.SubprocessError) as exc:
-            outcome = str(exc)
-        self.store.append_event(self.clock(), "clock_set", modem=self.name, reason=why,
-                                network_time=network_time.isoformat(), outcome=outcome)

@@ -7,7 +7,8 @@ the voice is what the real module wants (edgebox.adapters.audio.call_audio cites
 
 - SIM7600/A7670: ``AT+CPCMREG=1`` once the call is connected (refused before, as on the
   module); the voice comes out of the audio serial port, a pty here (``<base>-audio``).
-- Huawei: ``AT^DDSETEX=2``; the voice comes out of the voice serial port (``<base>-audio``).
+- Huawei: ``AT^DDSETEX=2``; the voice comes out of the stick's one voice serial port, the one
+  the box streams its sentences into (``use_voice_port``: the emulator's ``audio_link``).
 - EC25: ``AT+QPCMV=1,2``; the voice goes to the module's USB sound card. No ALSA capture card
   can be made here without the kernel's snd-aloop (alsa-lib's file plugin over the null PCM
   captures unpaced, zeros between what it reads), so the log says when and what went out, and
@@ -58,6 +59,8 @@ class CallerAudio:
         self.plans: dict[str, CallerPlan] = {}
         self.base: Path | None = None
         self._master: int | None = None
+        self._voice_port = None  # a Huawei stick's voice port, shared with call_audio.PcmPort
+        self._voice_link = ""
         self._level = 0
         self._routed: str | None = None
         self._stop = threading.Event()
@@ -65,9 +68,16 @@ class CallerAudio:
 
     # -- test side ---------------------------------------------------------------------------
 
+    def use_voice_port(self, port, link: str) -> None:
+        """The voice goes out on the stick's voice port (``voice_port.VoicePort``, linked at
+        ``link``): one port both ways, as on the stick."""
+        self._voice_port, self._voice_link = port, link
+
     def open_ports(self, base: str | os.PathLike) -> None:
         """Make the voice's way out: the audio serial port, a pty whose other end is linked at
-        ``<base>-audio``."""
+        ``<base>-audio``; a stick with a voice port needs none (``use_voice_port``)."""
+        if self._voice_port is not None:
+            return
         self.base = Path(base)
         master, slave = os.openpty()
         tty.setraw(slave)  # PCM, not text: no echo, no line editing, before the box opens it
@@ -78,7 +88,10 @@ class CallerAudio:
 
     @property
     def serial_port(self) -> str:
-        return f"{self.base}-audio"
+        """Where the box reads the caller's voice ("" before any port is made)."""
+        if self._voice_port is not None:
+            return self._voice_link
+        return f"{self.base}-audio" if self.base is not None else ""
 
     def plan_caller(self, number: str, plan: CallerPlan) -> None:
         self.plans[canonical_number(number, self.engine.profile.country_code)] = plan
@@ -142,9 +155,10 @@ class CallerAudio:
                                bytes=len(voice.pcm), start=start, end=time.monotonic())
 
     def _write_serial(self, voice: Clip, stop: threading.Event) -> None:
-        if self._master is None:
-            return
-        self._paced(lambda frame: os.write(self._master, frame), voice, stop, "serial")
+        if self._voice_port is not None:
+            self._paced(self._voice_port.write, voice, stop, "serial")
+        elif self._master is not None:
+            self._paced(lambda frame: os.write(self._master, frame), voice, stop, "serial")
 
     def set_level(self, level: int) -> None:
         self._level = level

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 CALLER_ID_STYLES = ("as_given", "national", "international")
-DTMF_STYLES = ("simcom", "quectel")
+DTMF_STYLES = ("simcom", "quectel", "huawei")
 TTS_COMMANDS = (None, "+CTTS", "+QTTS")
 # How a recorded or synthesised sound file gets into a call (see call_audio): SIMCom LTE files
 # + AT+CCMXPLAY, Quectel AT+QFUPL + AT+QPSND, SIM800 AT+FSWRITE + AT+CREC, Huawei PCM on the
@@ -80,7 +80,8 @@ class Profile:
     country_code: str = "86"  # for converting between national and international numbers
     sms_capacity: int = 50  # messages per storage ("SM", "ME")
     radio: str = "both"  # "gsm": 2G only (+CREG); "lte": registers in +CEREG only; "both"
-    dtmf_style: str = "simcom"  # "+DTMF: 1" after AT+DDET=1, or "+QTONEDET: 49" (quectel)
+    # "+DTMF: 1" after AT+DDET=1, "+QTONEDET: 49" (quectel), or "^DDTMF: 1" always (huawei)
+    dtmf_style: str = "simcom"
     tts_command: str | None = None  # "+CTTS" (SIMCom), "+QTTS" (Quectel) or None (no TTS)
     audio: str | None = None  # how a sound file is played into a call: see AUDIO_MECHANISMS
     file_space: int = 0  # bytes of the module's file system for audio files
@@ -191,11 +192,13 @@ PROFILES["a7670"] = PROFILES["sim7600"].with_changes(
     name="a7670", model="A7670E-FASE", revision="A011B07A7670M7_F", imei="861045087668615",
     early_connect=True, rtc_epoch=datetime(2000, 1, 1, tzinfo=timezone.utc))
 
-# A Huawei USB stick (E3531 and its kin): no voice extras, USSD as packed GSM 7-bit both ways.
+# A Huawei USB stick (E3531 and its kin): USSD as packed GSM 7-bit both ways, keys reported as
+# ^DDTMF without being switched on, speech as PCM on the voice port.
 # Not in PROFILES (the contract suite runs every profile there); tests pick it by name.
 HUAWEI_E3531 = PROFILES["generic"].with_changes(
     name="huawei", manufacturer="huawei", model="E3531", revision="22.521.23.00.00",
     usb=True, boot_lines=("+CPIN: READY",), ussd_style="packed", audio="pcm_port",
+    dtmf_style="huawei",
     unsupported=FOREIGN_COMMANDS - {"^CURC"} | {"+QTONEDET", "+DDET", "+CLTS"})
 
 

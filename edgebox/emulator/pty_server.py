@@ -93,6 +93,8 @@ class EmulatorServer(FaultControls):
             self._voice_port = VoicePort(lambda data: self._control(
                 lambda: self.engine.services["call_audio"].receive(data))).start()
             _replace_symlink(self._voice_port.port, self.audio_link)
+            if (caller := self.engine.services.get("caller_audio")) is not None:
+                caller.use_voice_port(self._voice_port, self.audio_link)  # one port both ways
         if self.control:
             from edgebox.emulator.control import ControlServer
 

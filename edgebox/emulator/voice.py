@@ -4,7 +4,8 @@ Dialects (see ``profiles.py``):
 
 - DTMF detection: SIMCom ``AT+DDET=1`` then ``+DTMF: 1``; Quectel ``AT+QTONEDET=1`` then
   ``+QTONEDET: 49`` (the key's ASCII code). Keys pressed while detection is off are logged but
-  not reported, as on a real module.
+  not reported, as on a real module. A Huawei stick reports ``^DDTMF: 1`` with nothing to
+  switch on (see edgebox.adapters.modem.dialect).
 - TTS: SIMCom ``AT+CTTS=1,"<UCS2 hex>"`` / ``AT+CTTS=2,"<text>"``, Quectel the same with
   ``AT+QTTS``; ``OK`` at once, then ``+CTTS: 0`` / ``+QTTS: 0`` when playback ends. ``<mode>=0``
   stops playback. Only during an active call (else ``+CME ERROR: 3``).
@@ -34,12 +35,15 @@ class VoiceService:
     # -- DTMF from the callee ----------------------------------------------------------------
 
     def key_pressed(self, call, key: str) -> None:
-        reported = bool(self.engine.settings.dtmf_detect)
+        style = self.engine.profile.dtmf_style
+        reported = style == "huawei" or bool(self.engine.settings.dtmf_detect)
         self.engine.log.record("dtmf", number=call.number, digit=key, reported=reported)
         if not reported:
             return
-        if self.engine.profile.dtmf_style == "quectel":
+        if style == "quectel":
             self.engine.emit_urc(f"+QTONEDET: {ord(key)}")
+        elif style == "huawei":
+            self.engine.emit_urc(f"^DDTMF: {key}")
         else:
             self.engine.emit_urc(f"+DTMF: {key}")
 

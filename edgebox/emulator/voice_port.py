@@ -1,7 +1,7 @@
 """A Huawei stick's second serial interface, the voice port, as a pseudo-terminal of its own:
 what the host writes there during a call routed by AT^DDSETEX=2 is the far end's sound
-(``call_audio.PcmPort``). The stick sends the caller's voice back the same way; the box never
-listens to it, so nothing is written here."""
+(``call_audio.PcmPort``). The stick sends the caller's voice back the same way, on the same
+port: ``write`` (the live loudspeaker's side, ``caller_audio``)."""
 from __future__ import annotations
 
 import os
@@ -36,6 +36,15 @@ class VoicePort:
             if fd is not None:
                 os.close(fd)
         self._master = self._slave = None
+
+    def write(self, data: bytes) -> None:
+        """The caller's voice, out to the host. A frame nobody reads is lost, as on the stick."""
+        master = self._master
+        if master is not None:
+            try:
+                os.write(master, data)
+            except OSError:
+                pass  # the port closed under the writer (the emulator stopping)
 
     def _read(self) -> None:
         while self._running:

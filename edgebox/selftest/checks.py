@@ -20,7 +20,7 @@ from edgebox.adapters.modem import readings
 from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
 from edgebox.i18n import Text
-from edgebox.selftest.speech_check import check_speech
+from edgebox.selftest.speech_check import check_speech, live_voice_port
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 # The checks' names (their English is what --json prints; the report says them in the box's
@@ -127,6 +127,10 @@ def _talk(probe, label, settings, config, sms_to, sms_text) -> list[Result]:
     results.append(Result(Text("selftest.modem_speech", "modem {modem} speech in calls",
                                modem=label), *check_speech(probe, maker, model, config,
                                                           settings.audio_port)))
+    live = live_voice_port(settings, config, maker, model)
+    if live is not None:
+        results.append(Result(Text("selftest.modem_live_port", "modem {modem} live voice port",
+                                   modem=label), *live))
     sim = readings.sim_state(_answer(probe, "AT+CPIN?"))
     if sim == "SIM PIN" and settings.pin:
         _answer(probe, f'AT+CPIN="{settings.pin}"')
@@ -358,6 +362,13 @@ def check_buttons(config) -> Result | None:
     return Result(PANEL_BUTTONS, PASS, Text(
         "selftest.buttons_ok", "{count} button(s) read released: {buttons}", count=len(wired),
         buttons=", ".join(f"{n} (GPIO {p})" for n, p in wired.items())))
+
+
+def check_config_notices(config) -> list[Result]:
+    """A key the box still reads but that moved (config.MOVED_TO_MODEMS): what to change."""
+    return [Result("config", WARN, notice, Text(
+        "selftest.config_moved_fix", "Edit the config file as it says; the next release no "
+        "longer reads the old key.")) for notice in config.notices]
 
 
 def check_speaker(config) -> Result:

@@ -25,7 +25,7 @@ def _word(lang: str, name: str, **fields: object) -> str:
 
 
 def run_checks(config, sms_to: str | None = None, siren_seconds: float = 1.0) -> list[Result]:
-    results: list[Result] = []
+    results: list[Result] = checks.check_config_notices(config)
     sms_text = f"edgebox {config.box_id} selftest {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
     for settings in config.modems:
         results += checks.check_modem(settings, config, sms_to, sms_text)

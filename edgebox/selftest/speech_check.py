@@ -1,5 +1,6 @@
-"""The selftest's word on speech in alarm calls: which mechanism this modem has (asked the way
-the daemon asks at start-up, speech_out.probed) and whether the box can render the sentence."""
+"""The selftest's word on voice in calls: which mechanism this modem has to speak into alarm
+calls (asked the way the daemon asks at start-up, speech_out.probed), whether the box can
+render the sentence, and whether the live loudspeaker has the modem's voice port."""
 from __future__ import annotations
 
 import time
@@ -60,3 +61,20 @@ def check_speech(probe, maker: str, model: str, config,
                 Text("selftest.speech_voice_fix", "Check [speech] voice."))
     return (PASS, Text("selftest.speech_rendered", "{how}; {engine} rendered a {seconds} s "
                        "sentence in {took} s", **fields), "")
+
+
+def live_voice_port(settings, config, maker: str, model: str) -> tuple[str, str, str] | None:
+    """(status, detail, fix) when the live loudspeaker would read the caller's voice on this
+    modem's audio serial port (SIM7600, Huawei) and ``audio_port`` names none: the caller
+    would speak and nothing would play. None when all is well or live voice is off."""
+    from edgebox.adapters.audio.call_audio import SERIAL, route_for
+    if not (config.speaker_enabled and config.speaker_live_numbers and settings.voice):
+        return None
+    route = route_for(detect(maker, model).family, f"{maker} {model}", config.speaker_call_audio)
+    if route.kind != SERIAL or settings.audio_port:
+        return None
+    return (WARN, Text("selftest.no_live_port", "no `audio_port`: the live loudspeaker cannot "
+                       "hear callers on this modem"),
+            Text("selftest.no_live_port_fix", "Set `audio_port` in its `[[modems]]` table to "
+                 "the modem's audio serial port (SIM7600: its Audio interface, ttyUSB4; "
+                 "Huawei: the voice port, ttyUSB1; a udev name is safer)."))

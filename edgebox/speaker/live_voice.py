@@ -152,7 +152,7 @@ class LiveVoice:
         route = route_for(modem.dialect.family, modem.identity, self.settings.call_audio)
         source = (AnalogueSource() if route.kind == ANALOGUE else
                   AlsaCaptureSource(self.settings.call_audio_device) if route.kind == UAC else
-                  SerialPcmSource(self.settings.call_audio_port))
+                  SerialPcmSource(modem.audio_port))  # the modem's own [[modems]] audio_port
         try:
             source.open()  # before the voice is switched on: the first words are kept
         except AudioError as exc:

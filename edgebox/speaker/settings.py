@@ -38,7 +38,6 @@ class SpeakerSettings:
     live_lockout_minutes: float
     language: str
     call_audio: str = "auto"
-    call_audio_port: str = "/dev/ttyUSB4"
     call_audio_device: str = "plughw:Android"
 
     def __repr__(self) -> str:  # the PIN stays out of logs and tracebacks
@@ -81,8 +80,7 @@ def speaker_settings(config) -> SpeakerSettings:
                            allow=(OFFICE_SENDER,))),
         quiet, live_numbers, config.speaker_live_pin, float(config.speaker_live_max_seconds),
         config.speaker_live_max_wrong, float(config.speaker_live_lockout_minutes),
-        config.box_language, config.speaker_call_audio, config.speaker_call_audio_port,
-        config.speaker_call_audio_device)
+        config.box_language, config.speaker_call_audio, config.speaker_call_audio_device)
 
 
 def build_output(settings: SpeakerSettings):

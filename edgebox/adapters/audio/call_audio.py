@@ -101,6 +101,9 @@ class SerialPcmSource:
 
     def open(self) -> None:
         import serial  # the modem's own library: pyserial
+        if not self.port:
+            raise AudioError("the call's audio comes out on the modem's audio serial port, and"
+                             " none is configured: set audio_port in its [[modems]] table")
         try:
             self._link = serial.Serial(self.port, 115200, timeout=CHUNK_SECONDS)
         except (serial.SerialException, OSError) as exc:

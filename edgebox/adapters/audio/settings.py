@@ -49,9 +49,8 @@ SPEAKER_KEYS: dict[str, Key] = {
     "speaker.live_max_wrong": Key(int, 3, between(1, 20)),
     "speaker.live_lockout_minutes": Key((int, float), 60, between(0.1, 24 * 60)),
     # How the live caller's voice leaves the modem (edgebox.adapters.audio.call_audio): "auto"
-    # by the modem's family, or "serial", "uac" or "analogue"; the serial port or ALSA capture
-    # device it arrives on.
+    # by the modem's family, or "serial", "uac" or "analogue"; the ALSA capture device it
+    # arrives on ("uac"). The serial port is the modem's own: [[modems]] audio_port.
     "speaker.call_audio": Key(str, "auto", one_of("auto", "serial", "uac", "analogue")),
-    "speaker.call_audio_port": Key(str, "/dev/ttyUSB4"),
     "speaker.call_audio_device": Key(str, "plughw:Android", _alsa_device),
 }

@@ -4,7 +4,7 @@ gets into a call. Detected from +CGMI/+CGMM at start-up.
     family    DTMF on          DTMF report        TTS                          audio file
     simcom    AT+DDET=1        +DTMF: 1           AT+CTTS=1,"<UCS-2 hex>"      ccmxplay
     quectel   AT+QTONEDET=1    +QTONEDET: 49      AT+QTTS=1,"<UCS-2 hex>"      qpsnd
-    huawei    -                -                  -                            pcm_port
+    huawei    -                ^DDTMF: 1          -                            pcm_port
     SIM800 is SIMCom without TTS whose audio files are AMR played by AT+CREC (``crec``); an
     unknown modem is treated like SIMCom without files, and whatever it refuses is switched
     off the first time it refuses. The audio file mechanisms are in ``speech_out``.
@@ -13,6 +13,12 @@ Network time (NITZ) is off at power-up, and +CCLK? then shows the module's defau
 SIMCom turns it on with AT+CLTS=1, Quectel with AT+CTZU=3 (update the local time), the 3GPP
 form is AT+CTZU=1. Huawei sticks want USSD requests as packed GSM 7-bit hex and answer the same
 way (see ``ussd``).
+
+Huawei voice sticks report each key the far end presses as ``^DDTMF: <key>`` with nothing to
+switch on: ModemManager's Huawei call (plugins/huawei/mm-call-huawei.c) sends no command and
+only registers a handler for ``\r\n^DDTMF:\s*([0-9A-D*#])\r\n``; the stick's firmware prints
+it as "%s^DDTMF: %s%s" (CR LF, the key, CR LF). AT^DDTMFCFG, the switch of Huawei's M2M
+modules, is not sent: a stick without it would only refuse it.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from dataclasses import dataclass, replace
 
 _DTMF = re.compile(r"^\+DTMF:\s*(\S)")
 _QTONEDET = re.compile(r"^\+QTONEDET:\s*(\d+)")
+_DDTMF = re.compile(r"^\^DDTMF:\s*([0-9A-D*#])")
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,8 @@ def detect(manufacturer: str, model: str) -> Dialect:
 
 
 def dtmf_digit(line: str) -> str | None:
-    """The key pressed, from either report format (Quectel sends the ASCII code)."""
-    if m := _DTMF.match(line):
+    """The key pressed, from any family's report (Quectel sends the ASCII code)."""
+    if m := _DTMF.match(line) or _DDTMF.match(line):
         return m.group(1)
     if m := _QTONEDET.match(line):
         code = int(m.group(1))

@@ -25,12 +25,13 @@ import threading
 from datetime import datetime
 
 from edgebox.adapters.modem import readings
+from edgebox.adapters.modem.call_control import ACK_KEY
 from edgebox.adapters.modem.dialect import Dialect
 from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, IncomingCall,
                                            IncomingSms, ModemLost, RingOutcome, UssdReply)
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.fake_network import FakeNetwork, RingRecord
-from edgebox.adapters.modem.serial_modem import ACK_KEY, submit_pdus
+from edgebox.adapters.modem.serial_modem import submit_pdus
 from edgebox.adapters.modem.speech_out import Speech
 from edgebox.emulator.modem_errors import CMS_TEXT
 from edgebox.emulator.profiles import Profile

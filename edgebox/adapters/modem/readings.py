@@ -1,11 +1,14 @@
 """Parsing what a modem answers about its health: signal, registration, SIM, operator, network
 time, USSD balance (its encodings are in ``ussd``). Pure functions over response lines, so every
-dialect is testable without a modem."""
+dialect is testable without a modem; ``health_reading`` asks through the function it is given."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from edgebox.errors import ModemError
 
 REGISTRATION = {0: "none", 1: "home", 2: "searching", 3: "denied", 4: "unknown", 5: "roaming"}
 REGISTERED = ("home", "roaming")
@@ -38,6 +41,33 @@ class HealthReading:
     @property
     def registered(self) -> bool:
         return self.registration in REGISTERED
+
+
+HEALTH_COMMANDS = ("AT+CSQ", "AT+CREG?", "AT+CEREG?", "AT+CPIN?", "AT+COPS?", "AT+CCLK?")
+
+
+def health_reading(ask: Callable[[str], list[str]]) -> HealthReading:
+    """Signal, registration (2G and 4G), SIM, operator and network time, each asked with
+    ``ask(command)`` (the modem's answer lines, or ModemError). Each answer that fails is
+    noted, the rest still read."""
+    reading = HealthReading()
+    answers = {}
+    for command in HEALTH_COMMANDS:
+        try:
+            answers[command] = ask(command)
+        except ModemError as exc:
+            answers[command] = []
+            if command != "AT+CEREG?":  # 2G-only modems have no +CEREG
+                reading.errors.append(str(exc))
+    reading.signal = signal(answers["AT+CSQ"])
+    reg = best_registration(registration(answers["AT+CREG?"]),
+                            registration(answers["AT+CEREG?"]))
+    if reg:
+        reading.registration, reading.technology = reg
+    reading.sim = sim_state(answers["AT+CPIN?"])
+    reading.operator = operator(answers["AT+COPS?"])
+    reading.network_time = network_time(answers["AT+CCLK?"])
+    return reading
 
 
 def signal(lines: list[str]) -> int | None:

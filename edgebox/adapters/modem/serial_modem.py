@@ -16,23 +16,19 @@ import time
 from gsmmodem.exceptions import CommandError, GsmModemException, TimeoutException
 from gsmmodem.pdu import encodeSmsSubmitPdu
 
-from edgebox.adapters.modem import readings, ussd
+from edgebox.adapters.modem import call_control, readings, ussd
 from edgebox.adapters.modem.boot_lines import is_boot_line
 from edgebox.adapters.modem.dialect import Dialect, detect
 from edgebox.adapters.modem.events import RingOutcome
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.gsm_patched import UNSOLICITED, PatchedGsmModem
 from edgebox.adapters.modem.notifications import Notifications
-from edgebox.adapters.modem.ring_back import AnswerRule, connects_early
-from edgebox.adapters.modem.speech_out import REPLAY_KEY, Listening, Speech, SpeechPort
+from edgebox.adapters.modem.speech_out import Speech, SpeechPort
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 
 log = logging.getLogger(__name__)
 
 CTRL_Z, ESC = "\x1a", "\x1b"
-CLCC_ACTIVE, CLCC_ALERTING = 0, 3
-POLL_SECONDS = 0.3
-ACK_KEY = "1"
 # A SIM800 answers again ~3 s after a brown-out (RDY), an EC25 in ~10 s.
 RESTART_WAIT_SECONDS = 30
 
@@ -58,6 +54,7 @@ class SerialModem:
                  delivery_reports: bool = False, audio_port: str = ""):
         self.port = port
         self.name = name
+        self.audio_port = audio_port  # its voice (PCM) serial port, or "" (config's audio_port)
         self._baudrate = baudrate
         self._flow_control = flow_control
         self._pin = pin or None
@@ -269,62 +266,10 @@ class SerialModem:
     def ring(self, number: str, max_seconds: float, speech: Speech | str | None = None,
              stop: threading.Event | None = None,
              ring_for: float | None = None) -> RingOutcome:
-        """Ring ``number`` for at most ``max_seconds``. If the member answers, speak ``speech``
-        (where the modem can) and wait for the acknowledgement key until the time is up.
-        Setting ``stop`` hangs up early: the call is no longer needed (result "cancelled").
-        ``ring_for``: hang up that many seconds after the member's phone starts ringing (a
-        flash, 响一声: the call set-up varies, the ringing a villager hears should not).
-        What counts as answered depends on the modem (see ring_back): a ring-back reported as
-        connected is not spoken into; there only the member's key proves an answer.
-        ``speech`` is a ``Speech`` (text and its audio) or just the text; the audio goes to the
-        modem as a file before dialling, and is played when the member answers; key 2
-        plays it again (see speech_out)."""
-        speech = Speech.of(speech)
-        self.speech.load(speech)
-        self.notes.begin_call()
-        self.in_outgoing_call = True
-        rule = AnswerRule(connects_early(self.identity))
-        spoken, result = False, "hung_up"
-        try:
-            self.command(f"ATD{number};")
-            deadline = time.monotonic() + max_seconds
-            while time.monotonic() < deadline:
-                if stop is not None and stop.is_set():
-                    result = "cancelled"
-                    break
-                ended = self.notes.call_end(POLL_SECONDS)
-                if ended:
-                    result = ended
-                    break
-                state = self._outgoing_state()
-                if state is None:
-                    result = "no_answer" if rule.alerting_since else "rejected"
-                    break
-                answered = rule.answered(state == CLCC_ACTIVE, self.notes.connected.is_set(),
-                                         state == CLCC_ALERTING, time.monotonic())
-                if ring_for is not None and rule.alerting_since is not None:
-                    deadline = min(deadline, rule.alerting_since + ring_for)
-                if rule.ring_back and self.notes.take_key() == ACK_KEY:
-                    result = "acknowledged"  # the member picked up after all, and said so
-                    break
-                if answered:
-                    listening = Listening(deadline, speech)
-                    spoken = listening.heard(self.speech.speak(speech))
-                    pressed = self.notes.wait_for_key(
-                        listening.until, REPLAY_KEY, stop=stop,
-                        replay=lambda: listening.heard(self.speech.speak(speech, True)))
-                    result = ("acknowledged" if pressed == ACK_KEY else
-                              "cancelled" if stop is not None and stop.is_set() else "answered")
-                    break
-        finally:
-            self.in_outgoing_call = False
-            self.speech.call_over()
-            try:
-                self.command("ATH")
-            except ModemError as exc:
-                log.warning("hanging up the ring call to %s failed: %s", number, exc)
-        alerting = time.monotonic() - rule.alerting_since if rule.alerting_since else 0.0
-        return RingOutcome(result, round(alerting, 2), spoken)
+        """Ring ``number`` for at most ``max_seconds``, speak ``speech`` if the member answers
+        and wait for their key; ``stop`` hangs up early, ``ring_for`` makes it a flash (see
+        call_control.ring, which does it)."""
+        return call_control.ring(self, number, max_seconds, speech, stop, ring_for)
 
     @property
     def speech_mechanism(self) -> str:
@@ -334,23 +279,7 @@ class SerialModem:
     def health(self) -> readings.HealthReading:
         """Signal, registration (2G and 4G), SIM, operator and network time. Each answer that
         fails is noted, the rest still read."""
-        reading = readings.HealthReading()
-        answers = {}
-        for command in ("AT+CSQ", "AT+CREG?", "AT+CEREG?", "AT+CPIN?", "AT+COPS?", "AT+CCLK?"):
-            try:
-                answers[command] = self.command(command)
-            except ModemError as exc:
-                answers[command] = []
-                if command != "AT+CEREG?":  # 2G-only modems have no +CEREG
-                    reading.errors.append(str(exc))
-        reading.signal = readings.signal(answers["AT+CSQ"])
-        reg = readings.best_registration(readings.registration(answers["AT+CREG?"]),
-                                         readings.registration(answers["AT+CEREG?"]))
-        if reg:
-            reading.registration, reading.technology = reg
-        reading.sim = readings.sim_state(answers["AT+CPIN?"])
-        reading.operator = readings.operator(answers["AT+COPS?"])
-        reading.network_time = readings.network_time(answers["AT+CCLK?"])
+        reading = readings.health_reading(self.command)
         reading.settings_off = self._settings_off()
         if not reading.settings_off:
             self.notes.settings_kept()
@@ -424,10 +353,3 @@ class SerialModem:
             self._gsm.write(text, waitForResponse=False, writeTerm="")
         except (OSError, GsmModemException, AttributeError) as exc:
             log.warning("could not write to modem %s: %s", self.name, exc)
-
-    def _outgoing_state(self) -> int | None:
-        for line in self.command("AT+CLCC"):
-            match = readings.CLCC.match(line)
-            if match and match.group(2) == "0":  # direction 0: a call we placed
-                return int(match.group(3))
-        return None
