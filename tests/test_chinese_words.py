@@ -279,8 +279,8 @@ def _zip(**members: bytes) -> bytes:
     import zipfile
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+        for name, data in members.items():  # a fixed date: the same bytes in every process
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
     return out.getvalue()
 
 
@@ -290,9 +290,11 @@ BAD_FILES = [
     ("村.xlsx", b"this is not a workbook at all", "xlsx"),
     ("村.xlsx", _zip(**{"readme.txt": b"hello"}), "xlsx"),
 ]
+# Test ids by name, not by the bytes: xdist's workers must collect the same ids.
+BAD_FILE_IDS = ["csv-every-problem", "xlsx-not-a-zip", "xlsx-zip-without-workbook"]
 
 
-@pytest.mark.parametrize("name, content, named", BAD_FILES)
+@pytest.mark.parametrize("name, content, named", BAD_FILES, ids=BAD_FILE_IDS)
 def test_a_bad_sheets_problems_are_chinese_on_the_command_line(alarmed, tmp_path, name,
                                                               content, named):
     sheet = tmp_path / name
@@ -317,7 +319,7 @@ def test_a_sheet_that_cannot_be_read_is_refused_in_chinese(alarmed, tmp_path):
         assert not english_words(refused), refused
 
 
-@pytest.mark.parametrize("name, content, named", BAD_FILES)
+@pytest.mark.parametrize("name, content, named", BAD_FILES, ids=BAD_FILE_IDS)
 def test_a_bad_sheets_problems_are_chinese_in_the_import_preview(office, name, content, named):
     csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/roster").text).group(1)
     preview = office.post("/roster/import", data={"csrf": csrf},
