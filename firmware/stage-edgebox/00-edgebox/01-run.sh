@@ -10,7 +10,8 @@ cp -a --no-preserve=ownership files/. "${ROOTFS_DIR}/"
 cp edgebox_*_arm64.deb "${ROOTFS_DIR}/tmp/edgebox.deb"
 
 on_chroot << 'CHROOT'
-# Its Depends (python3-venv, systemd, udev) are in 00-packages and the base.
+# Its Depends (python3-venv, espeak-ng, sox …) are in 00-packages and the base: dpkg -i
+# resolves none (tests/test_firmware_stage.py keeps the lists in step).
 dpkg -i /tmp/edgebox.deb
 rm -f /tmp/edgebox.deb
 CHROOT
