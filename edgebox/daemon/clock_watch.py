@@ -7,8 +7,11 @@ taking the network's time (``clock.set_system``), a technician's ``date -s``. Le
 back stalls every timer for as long as the step, and a step forward fires every remaining step
 of the ladder at once, or expires the alarm.
 
-The event loop asks on every turn; the watch compares the wall clock with the monotonic clock,
-which never steps. When they part by more than ``STEP_SECONDS`` the store moves the timers'
+The event loop asks on every turn, and once more just before the timers' tick, which then
+measures with the wall time of that look (``now``): a step landing between the look and the
+tick's own reading of the clock would else expire an alarm, or fire its ladder, before the
+timers were moved (seen once under load). The watch compares the wall clock with the
+monotonic clock, which never steps. When they part by more than ``STEP_SECONDS`` the store moves the timers'
 times by the same amount (and logs ``clock_jumped``), so an alarm's age stays the real time
 since it was raised. Slow NTP slewing (well under a millisecond a second) never adds up here:
 the offset is taken afresh on every turn.
@@ -32,11 +35,12 @@ class ClockWatch:
         self.clock = clock
         self.monotonic = monotonic
         self._offset: float | None = None  # wall minus monotonic seconds, at the last look
+        self.now: datetime | None = None  # the wall time of the last look
 
     def check(self) -> float | None:
         """Move the alarm timers if the wall clock stepped since the last look; the step in
         seconds (negative: back), or None."""
-        now = self.clock()
+        now = self.now = self.clock()
         offset = now.timestamp() - self.monotonic()
         previous, self._offset = self._offset, offset
         if previous is None or abs(offset - previous) < STEP_SECONDS:

@@ -311,7 +311,9 @@ class Daemon:
         self.core.siren.tick()
         if time.monotonic() >= self._next_policy_tick:  # the ladder's grain is a second
             self._next_policy_tick = time.monotonic() + POLICY_TICK_SECONDS
-            for action in self.core.timers.tick(self.clock()):
+            if self._clock_watch.check() is not None:  # the tick measures with this look's time
+                self._wake_workers()
+            for action in self.core.timers.tick(self._clock_watch.now):
                 self.core.inbox.on_office(action)
             if not self._clock_rules_running():
                 # Nothing for the ladder, a broadcast's progress or a check-in: the next event
