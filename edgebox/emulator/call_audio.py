@@ -149,10 +149,8 @@ class CallAudio:
         self.engine.emit_urc(END_REPORT[self.mechanism])
 
     def call_ended(self) -> None:
-        """The far end is gone: playback stops (the end report, if any, is the modem's own)."""
-        if self._playback is not None:
-            self._playback.cancel()
-            self._finished()
+        """The far end is gone: playback stops, with the end report a stop gives."""
+        self.stop()
 
     def power_off(self) -> None:
         self._playback = None  # its timer goes with all the others; the files stay in flash
