@@ -324,3 +324,32 @@ def test_an_alarm_cuts_a_clip_that_was_only_about_to_start(tmp_path):
         speaker.stop()
     assert [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))] \
         == [("broadcast", True), ("fire", False)]
+
+
+def test_a_stop_slow_to_land_never_cuts_the_alarm_that_asked_for_it(tmp_path):
+    """The player keeps stopping a cut item until it has ended; a stop that takes a moment to
+    land (killing aplay) and arrives after the player moved on must not cut the next item,
+    which is the very alarm that cut the broadcast short."""
+    entered = threading.Event()
+
+    class SlowToStop(SimulatedOutput):
+        def play(self, clip, label=""):
+            entered.set()
+            return super().play(clip, label)
+
+        def stop(self):
+            threading.Event().wait(0.2)  # a kill and its reaping take a moment
+            super().stop()
+
+    output = SlowToStop(tmp_path / "out.jsonl", speed=1)
+    speaker = Loudspeaker(output, AmplifierRelay(SimulatedGPIO(), 0), 0.01, 0.01)
+    speaker.start()
+    try:
+        notice = speaker.queue(NOTICE, "broadcast", [("broadcast", Clip.silence(600))])
+        assert entered.wait(30)
+        alarm = speaker.queue(ALARM, "fire", [("fire", Clip.silence(1))])
+        assert notice.done.wait(30) and alarm.done.wait(30)
+    finally:
+        speaker.stop()
+    assert [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))] \
+        == [("broadcast", True), ("fire", False)]

@@ -129,12 +129,23 @@ class Loudspeaker:
     def _stop_output(self, item: Item) -> None:
         """Stop the output until ``item`` has ended: a stop that lands between the player's
         last look at ``item.cut`` and the clip's start would otherwise find nothing playing,
-        and a long clip would hold an alarm back for its whole length."""
-        self.output.stop()
+        and a long clip would hold an alarm back for its whole length. Each stop is made under
+        the player's lock and only while ``item`` is still the one playing: a stop that ran
+        late, after the player had moved on, would cut the next item, the very alarm that
+        asked for the stop."""
+        def stop_if_current() -> bool:
+            with self._wake:
+                if self._current is not item or item.done.is_set():
+                    return False
+                self.output.stop()
+                return True
+
+        if not stop_if_current():
+            return
 
         def keep_stopping():
-            while not item.done.wait(STOP_RETRY_SECONDS):
-                self.output.stop()
+            while not item.done.wait(STOP_RETRY_SECONDS) and stop_if_current():
+                pass
 
         threading.Thread(target=keep_stopping, name="loudspeaker-stop", daemon=True).start()
 
