@@ -94,6 +94,7 @@ FSCK_CLEAN = re.compile(r"EDGEDATA: (clean, )?\d+/\d+ files")
 BOOT_PARTITION_REPORT = ("journalctl -b -o cat --no-pager "
                          "-u 'systemd-fsck@dev-disk-by\\x2dlabel-RASPIFIRM.service'; "
                          "echo '----'; findmnt -n -o OPTIONS /boot/firmware")
+BARE_PROMPT = re.compile(r"[A-Z][a-z]*( [a-z]+)*\? yes")  # "Fix? yes", "Clear inode? yes"
 SUMMARY_COUNT = re.compile(r"Free (blocks|inodes) count wrong \(\d+, counted=\d+\)\.")
 EXT4_TROUBLE = re.compile(r"EXT4-fs (error|warning)|corrupt|inconsisten|I/O error", re.I)
 
@@ -363,6 +364,19 @@ def check_point(box: PowerCutBox, point: Point, snap: dict, first_id: int, since
     return duplicates
 
 
+def e2fsck_repairs(lines: list[str]) -> list[str]:
+    """What ``e2fsck -y`` answered yes to: the question is the line above a bare prompt
+    ("Free blocks count wrong (…)." then "Fix? yes") or the prompt's own line when the
+    question shares it ("Inode 64 extent tree … could be shorter.  Optimize? yes")."""
+    repairs = []
+    for n, line in enumerate(lines):
+        if not line.endswith("? yes"):
+            continue
+        bare_prompt = BARE_PROMPT.fullmatch(line.strip())
+        repairs.append(lines[n - 1] if bare_prompt and n else line)
+    return repairs
+
+
 def final_fsck(box: PowerCutBox) -> str:
     """A full e2fsck of the data partition as the last power cut left it (journal replayed on a
     copy, as the next boot would): nothing else may need fixing."""
@@ -377,13 +391,16 @@ def final_fsck(box: PowerCutBox) -> str:
                     f"count={part['size']}", "conv=sparse", "status=none"], check=True,
                    timeout=900)
     raw.unlink()
-    first = subprocess.run(["e2fsck", "-fy", str(data)], capture_output=True, text=True,
-                           timeout=900)
-    again = subprocess.run(["e2fsck", "-fn", str(data)], capture_output=True, text=True,
-                           timeout=900)
+    # no_optimize_extents: e2fsck also offers to make a shrunken file's extent tree shallower
+    # ("Inode 64 extent tree (at level 1) could be shorter.  Optimize?"), seen after SQLite
+    # truncated its WAL; a tidier layout, not a repair, and the boot's preen never does it.
+    first = subprocess.run(["e2fsck", "-fy", "-E", "no_optimize_extents", str(data)],
+                           capture_output=True, text=True, timeout=900)
+    again = subprocess.run(["e2fsck", "-fn", "-E", "no_optimize_extents", str(data)],
+                           capture_output=True, text=True, timeout=900)
     data.unlink()
     lines = first.stdout.splitlines()
-    fixed = [lines[n - 1] for n, line in enumerate(lines) if n and line.endswith("? yes")]
+    fixed = e2fsck_repairs(lines)
     # ext4 does not keep the superblock's free totals up to date while mounted (the groups'
     # counts are the journalled truth, summed at mount): after any unclean stop e2fsck resets
     # them, as the boot's preen does ("Setting free blocks count to …"). Anything else is damage.
