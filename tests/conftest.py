@@ -22,8 +22,10 @@ def emulator(tmp_path):
 
 
 def pytest_configure(config):
-    from tests import progress
+    from tests import progress, worker_times
     progress.attach(config)  # the image build and the QEMU boots say how far they are
+    if not hasattr(config, "workerinput"):  # the run's controller (or a run without xdist)
+        config.pluginmanager.register(worker_times.WorkerTimes(), "edgebox-worker-times")
     # Known whether or not pytest-xdist is installed (--strict-markers).
     config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
 
