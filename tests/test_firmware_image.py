@@ -8,7 +8,8 @@ became a PPP peer pppd accepts, the selftest passes, and a call from a provision
 produces the group's SMS through the emulator. The card's copy of edgebox.txt has its secrets
 masked. The guest's network is QEMU's, restricted: it reaches only the test's stand-in hub.
 
-The build caches its slow stages under build/firmware, so a second run takes minutes.
+The build's slowest stage, the base, is cached for every checkout on the machine
+(firmware/tools/cached-base.sh), so a run after the first takes minutes.
 """
 import json
 import shutil
