@@ -36,6 +36,11 @@ def handled(tmp_path_factory):
         emulator.sms("+8613900138002", "收到")
         wait_for(lambda: query(db, "SELECT count(*) FROM acks")[0][0] == 2, 60,
                  "the SMS acknowledgement", log_path)
+        # The cancel once every alarm SMS is out: a "取消" sooner cancels those still queued
+        # (as it should), and the timeline below names every member texted.
+        wait_for(lambda: query(db, "SELECT count(*) FROM deliveries WHERE kind = 'sms' AND"
+                                   " purpose = 'alarm' AND state != 'sent'")[0][0] == 0, 60,
+                 "every alarm SMS to go out", log_path)
         emulator.sms("+8618600138003", "取消")
         wait_for(lambda: query(db, "SELECT state FROM incidents")[0][0] == "closed", 60,
                  "the cancel", log_path)
