@@ -37,10 +37,14 @@ IMAGE_FILES = ("test_firmware_image.py", "test_power_cut.py")
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (scripts/test) a test file's tests stay together on one worker, in
     their order (several files share a module's box, browser or hub across their tests), and
-    the firmware image's two files share one group: one build, one QEMU at a time. Those take
-    the longest of any tests, so they are collected first: their worker starts on them while
-    the others share the rest of the suite."""
+    the firmware image's two files share one group: one build, one QEMU at a time. Workers take
+    files in the order collected here: the image's first (the longest of any tests: their worker
+    starts on them while the others share the rest), then every file with a test marked slow,
+    then the others, so the run ends on short files that even out the workers (in alphabetical
+    order a 2-minute file could start last and leave one worker running alone)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
-    items.sort(key=lambda item: item.path.name not in IMAGE_FILES)
+    items.sort(key=lambda item: (item.path.name not in IMAGE_FILES,
+                                 item.path not in slow_files))
