@@ -234,6 +234,7 @@ class Modems:
         self.rejected: list[str] = []
         self.wakes = 0
         self.rechecks = 0
+        self.up = (1, 0)  # modems working now: voice, text-only
 
     def add(self, incident_id, plan):
         plan = list(plan)
@@ -243,6 +244,9 @@ class Modems:
 
     def wake(self):
         self.wakes += 1
+
+    def modems_up(self):
+        return self.up
 
     def reject_call(self, modem):
         if self.reject_fails:

@@ -108,6 +108,11 @@ class ModemWorker:
         if self._thread:
             self._thread.join(timeout)
 
+    @property
+    def up(self) -> bool:
+        """Open and in service: it takes its share of an alarm's fan-out now."""
+        return self.state != "out_of_service" and self.modem.alive
+
     def stalled(self, limit: float) -> bool:
         """The thread died, or one step has taken longer than ``limit`` seconds."""
         dead = self._thread is not None and not self._thread.is_alive()

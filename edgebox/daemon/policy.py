@@ -45,7 +45,8 @@ class AlarmSettings:
     forward_unknown_callers: bool
     unknown_notices_per_hour: int
     office: tuple[str, ...]
-    rings: RingSettings = RingSettings()  # the modems and ring settings the fan-out plan uses
+    # The ring settings and the configured modems; an alarm is planned over those up then.
+    rings: RingSettings = RingSettings()
 
 
 def alarm_settings(config) -> AlarmSettings:
@@ -204,8 +205,9 @@ class AlarmPolicy:
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
                     drill: bool, confirm: str = "confirm") -> list:
         s = self.settings
+        rings = s.rings.with_modems_up(*self.outbox.modems_up())  # the lanes there are now
         return alarm.plan_alarm(self.roster, group, caller, phone, s.language, s.ring_members,
-                                alarm_type, text, drill, s.ring_order, confirm, s.rings)
+                                alarm_type, text, drill, s.ring_order, confirm, rings)
 
     def incident_notifying(self, household, now, told_only: bool = False
                            ) -> alarm.Incident | None:

@@ -171,6 +171,10 @@ class Outbox(Protocol):
 
     def wake(self) -> None: ...
 
+    def modems_up(self) -> tuple[int, int]:
+        """The modems working now that may ring, and those that only text: the lanes an
+        alarm's fan-out is planned over."""
+
 
 @runtime_checkable
 class CallControl(Protocol):

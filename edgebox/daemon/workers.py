@@ -30,6 +30,11 @@ class ModemWorkers:
         for worker in self.workers.values():
             worker.wake.set()
 
+    def modems_up(self) -> tuple[int, int]:
+        up = [w for w in self.workers.values() if w.up]
+        voice = sum("call" in w.kinds for w in up)
+        return voice, len(up) - voice
+
     # -- CallControl -------------------------------------------------------------------------
 
     def reject_call(self, modem: str) -> None:

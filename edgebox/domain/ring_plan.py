@@ -21,7 +21,7 @@ rings after them behind the replies and relays, as before.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -56,6 +56,15 @@ class RingSettings:
             raise ValueError(f"ring style must be one of {', '.join(RING_STYLES)}")
         if self.voice_modems < 0 or self.sms_modems < 0:
             raise ValueError("modem counts cannot be negative")
+
+    def with_modems_up(self, voice: int, sms: int) -> RingSettings:
+        """The lanes the modems up at planning time give (``voice`` that may ring, ``sms``
+        that only text): a modem that is down takes no step of the plan, so the first ring
+        is not reckoned onto a lane nobody drains. With none up, the configured ones: the
+        plan is for when they come back."""
+        if voice + sms == 0:
+            return self
+        return replace(self, voice_modems=voice, sms_modems=sms)
 
     @property
     def call_seconds(self) -> float:
