@@ -75,7 +75,7 @@ class MemoryStore:
             self.delivery_rows.append({
                 "id": ids[-1], "incident_id": incident_id, "kind": d.kind, "phone": d.phone,
                 "household_id": d.household_id, "purpose": d.purpose, "text": d.text,
-                "state": "pending", "attempts": 0})
+                "state": "pending", "attempts": 0, "priority": d.priority})
         return ids
 
     def plan_with_event(self, now, incident_id, event, data, plan):
@@ -235,6 +235,7 @@ class Modems:
         self.wakes = 0
         self.rechecks = 0
         self.up = (1, 0)  # modems working now: voice, text-only
+        self.sentences: list[str] = []  # ring calls' sentences asked to be rendered ahead
 
     def add(self, incident_id, plan):
         plan = list(plan)
@@ -255,6 +256,9 @@ class Modems:
 
     def recheck_rings(self):
         self.rechecks += 1
+
+    def prepare_speech(self, plan):
+        self.sentences += [d.text for d in plan if d.kind == alarm.CALL]
 
     def rechecks_held(self):
         return nullcontext()
@@ -334,6 +338,27 @@ def test_a_members_call_opens_an_alarm_with_its_fan_out_and_rejects_the_call(cor
     assert core.modems.rejected == ["m1"] and core.modems.wakes >= 1
     assert [e["kind"] for e in core.store.deferred] == ["call_rejected", "siren_on"]
     assert core.gpio.is_on
+
+
+def test_the_ring_calls_sentences_are_asked_for_ahead_once_the_alarm_is_planned(core):
+    core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
+    [incident] = core.store.incidents("open")
+    rings = [d["text"] for d in core.store.deliveries(incident.id) if d["kind"] == alarm.CALL]
+    assert rings and core.modems.sentences == rings
+
+
+def test_an_alarm_is_planned_over_the_modems_up_now(core):
+    """Two voice modems up: the first ring at once on one while the other texts; the second
+    modem down: the leader's SMS first, then the leader's ring."""
+    core.modems.up = (2, 0)
+    core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
+    core.modems.up = (1, 0)
+    core.alarms.on_call(call_from(member(core.roster, "H05")[1]))
+    first, second = [sorted(core.store.deliveries(i.id), key=lambda d: (d["priority"], d["id"]))
+                     for i in core.store.incidents("open")]
+    assert first[0]["kind"] == alarm.CALL
+    assert [d["kind"] for d in second[:2]] == [alarm.SMS, alarm.CALL]
+    assert second[0]["phone"] == second[1]["phone"]
 
 
 def test_a_call_the_modem_fails_to_reject_still_raises_the_alarm_and_logs_why(core):

@@ -186,6 +186,7 @@ class AlarmPolicy:
             self.reject(modem, incident.id, wake=True)
         else:
             self.outbox.wake()
+        self.calls.prepare_speech(plan)  # the ring calls' sentence, rendered before they dial
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self.siren.on(incident.id, pattern["siren"])
         self.calls.recheck_rings()  # a daily check-in ringing now gives the line to the alarm
@@ -201,6 +202,7 @@ class AlarmPolicy:
         # Even an empty plan marks the incident planned, so it is not planned again.
         self.store.add_deliveries(self.clock(), incident.id, plan)
         self.outbox.wake()
+        self.calls.prepare_speech(plan)
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
                     drill: bool, confirm: str = "confirm") -> list:

@@ -187,6 +187,10 @@ class CallControl(Protocol):
         """Something that may make a ring call pointless was committed (an acknowledgement, a
         cancel, a caller joining): each worker re-reads whether its call is still wanted."""
 
+    def prepare_speech(self, plan: Iterable[PlannedDelivery]) -> None:
+        """A plan with ring calls was committed: their sentences are rendered now, off the
+        event loop, so the first ring does not wait for a synthesis. Returns at once."""
+
     def rechecks_held(self) -> AbstractContextManager:
         """Inside an inbox row's transaction: rechecks wait until it has committed (a worker
         reading the store then would wait for this thread, which waits for it)."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+from edgebox.domain import alarm
+
 
 class ModemWorkers:
-    def __init__(self, workers: dict, store, clock):
+    def __init__(self, workers: dict, store, clock, speech=None):
         self.workers = workers  # name -> ModemWorker
         self._store, self._clock = store, clock
+        self._speech = speech  # the CallSpeech the workers share, rendering ahead
         self._held = 0
         self._recheck_due = False
 
@@ -49,6 +52,10 @@ class ModemWorkers:
         for worker in self.workers.values():
             worker.recheck_ring()
 
+    def prepare_speech(self, plan) -> None:
+        if self._speech is not None:
+            self._speech.prepare(d.text for d in plan if d.kind == alarm.CALL)
+
     @contextmanager
     def rechecks_held(self) -> Iterator[None]:
         """A worker re-reading the store holds its ring lock while it waits for the store;
@@ -78,6 +85,8 @@ class ModemWorkers:
         for worker in self.workers.values():
             worker.join(timeout=timeout)
             worker.modem.stop()
+        if self._speech is not None:
+            self._speech.close()
 
     def stalled(self, limit: float) -> list[str]:
         return [name for name, worker in self.workers.items() if worker.stalled(limit)]
