@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from edgebox.domain.ring_plan import (FLASH, SETUP_SECONDS, SMS_SECONDS, RingSettings,
+from edgebox.domain.alarm import (FLASH, SETUP_SECONDS, SMS_SECONDS, RingSettings,
                                       flash_limit, order_fan_out)
 
 TEXTS = [f"sms{i}" for i in range(15)]  # 14 members and the caller's confirmation

@@ -22,11 +22,11 @@ from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.timers import AlarmTimers
-from edgebox.domain import alarm, escalation
+from edgebox.domain import alarm, escalation, notices
 from edgebox.domain.acks import COMING, told_member_call
+from edgebox.domain.alarm import RingSettings
 from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
-from edgebox.domain.ring_plan import RingSettings
 from edgebox.domain.sms_commands import Report
 from edgebox.i18n import Text
 
@@ -128,15 +128,15 @@ class AlarmPolicy:
         if (withheld or phone) and s.forward_unknown_callers and s.office:
             told = self.store.unknown_caller_notices(now - timedelta(hours=1))
             forwarded = [number for number, said in told if said == "forward"]
-            notice = alarm.unknown_caller_notice(key, forwarded, "flood" in
+            notice = notices.unknown_caller_notice(key, forwarded, "flood" in
                                                  (said for _, said in told),
                                                  s.unknown_notices_per_hour)
             if notice == "forward":
                 local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                plan = alarm.plan_unknown_caller(None if withheld else phone, list(s.office),
+                plan = notices.plan_unknown_caller(None if withheld else phone, list(s.office),
                                                  local, s.language)
             elif notice == "flood":
-                plan = alarm.plan_unknown_flood(len(forwarded) + 1, list(s.office), s.language)
+                plan = notices.plan_unknown_flood(len(forwarded) + 1, list(s.office), s.language)
         # Logged and forwarded in one transaction: never logged with the office never told.
         self.store.plan_with_event(now, None, "unknown_caller", {
             "number": phone or call.digits or "", "withheld": call.digits is None,
@@ -312,7 +312,7 @@ class AlarmPolicy:
                     also: list = ()) -> None:
         """Record the acknowledgement and relay it; ``also``: more to send with it (the note
         to a member whose call back counted as "coming")."""
-        relay = alarm.plan_ack_relay(incident, household, self.settings.language)
+        relay = notices.plan_ack_relay(incident, household, self.settings.language)
         # Households that joined the alarm by calling too want to know who is coming.
         co_callers = [replace(relay, phone=self.roster.household(h).primary_phone,
                               household_id=h) for h in incident.co_callers]
@@ -377,7 +377,7 @@ class AlarmPolicy:
             self.siren.off()
 
     def reply(self, phone: str, reason: str) -> None:
-        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+        self.outbox.add(None, notices.plan_reply(self.settings.language, phone, reason))
 
 
 def _alarm_sms_out(planned: list[alarm.Delivery]) -> list[tuple[str, str | None]]:

@@ -19,7 +19,7 @@ from edgebox.adapters.modem.events import RingOutcome
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
-from edgebox.domain.ring_plan import flash_limit
+from edgebox.domain.alarm import flash_limit
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
-from edgebox.domain import alarm
+from edgebox.domain import alarm, notices
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
 from edgebox.domain.phones import PhoneNumberError, display, normalise
@@ -82,7 +82,7 @@ class SmsAdministration:
         return self.rosters.roster
 
     def _reply(self, phone: str, reason: str) -> None:
-        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+        self.outbox.add(None, notices.plan_reply(self.settings.language, phone, reason))
 
     # ---- broadcasts ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from edgebox.daemon.check_ins import CheckIns
 from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
 from edgebox.daemon.siren_control import SirenControl
-from edgebox.domain import alarm, drills, escalation
+from edgebox.domain import alarm, drills, escalation, notices
 from edgebox.domain.messages import render
 from edgebox.domain.office_actions import DRILL, OfficeAction
 
@@ -104,12 +104,12 @@ class AlarmTimers:
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         minutes = max(1, round((now - incident.opened_at).total_seconds() / 60))
-        text = alarm.escalation_text(lang, group, caller, incident.caller_phone,
+        text = notices.escalation_text(lang, group, caller, incident.caller_phone,
                                      self.settings.village, incident.alarm_type, minutes,
                                      incident.drill)
         speech = alarm.ring_speech(lang, group, caller, incident.alarm_type, incident.drill)
         targets = {"leader": [(leader.primary_phone, leader.id) for leader in
-                              alarm.leaders_to_alert(self.roster, caller, group)],
+                              notices.leaders_to_alert(self.roster, caller, group)],
                    "office": [(n, None) for n in self.settings.office],
                    "township": [(n, None) for n in self.settings.township]}
         plan = []
