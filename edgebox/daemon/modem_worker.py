@@ -143,35 +143,13 @@ class ModemWorker:
             self.asleep = False
 
     def _step(self) -> None:
+        """One turn: the modem looked after if it needs it; else the next delivery claimed and
+        sent (an alarm's path: ``_claim``, ``_send``); else a health check when one is due;
+        else a sleep until there is work."""
         self.wake.clear()
-        if self.state == "out_of_service":
-            if time.monotonic() >= self._back_at:
-                self.state = "recovering"
-                self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
-            else:
-                self._sleep(self._back_at - time.monotonic())
+        if self._look_after_modem():
             return
-        if not self.modem.alive:
-            self._hand_back_claimed("modem lost")
-            self._reopen()
-            return
-        restart = self.modem.restart_seen()
-        if restart is not None:
-            self._reinitialise(detected=restart)
-            return
-        suspected = self.modem.restart_suspected()
-        if suspected is not None:
-            self._reinitialise(detected=suspected[0], settings_off=suspected[1])
-            return
-        delivery, self._claimed = self._claimed, None
-        due_in = None  # seconds until the earliest pending delivery may be claimed
-        if delivery is None:
-            due_in = self._due_in()
-            if due_in is not None and due_in <= 0:
-                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
-                if delivery is None:  # another modem took it: when is the next one due?
-                    due_in = self._due_in()
-                    due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
+        delivery, due_in = self._claim()
         if delivery is not None and delivery["kind"] == alarm.SMS:
             self._send(delivery)
             return
@@ -185,38 +163,27 @@ class ModemWorker:
         else:
             self._sleep(self.next_wake(due_in))
 
-    def _due_in(self) -> float | None:
-        """Seconds until the earliest pending delivery this modem can carry may be claimed
-        (negative: it may now), None when none is pending."""
-        due = self.store.next_delivery_due(self.kinds)
-        return None if due is None else (due - self.clock()).total_seconds()
+    # -- delivering: claim, send, record -------------------------------------------------------
 
-    def next_wake(self, due_in: float | None) -> float:
-        """Seconds an idle worker may sleep: until the next health check, or the earliest
-        pending delivery's back-off ending (``due_in``) if that is sooner, LOOK_SECONDS at
-        most. Monotonic: a wall clock stepped meanwhile moves the back-offs with it
-        (ClockWatch), not this wait."""
-        due = [self._next_health - time.monotonic(), LOOK_SECONDS]
-        if due_in is not None:
-            due.append(max(0.0, due_in))
-        return min(due)
-
-    # -- receiving ---------------------------------------------------------------------------
-
-    def _keep_sms(self, sms: IncomingSms, sent_at: datetime | None, swept: bool) -> None:
-        """A whole SMS the modem received (on its notification thread): kept in the store's
-        inbox, then handed to the event loop. Returning is what lets the modem delete its
-        copy; a store failure raises, and the copy stays for the next start."""
-        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
-                                       read_again=swept)
-        if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
-            log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
-            return
-        self._events.put(replace(sms, inbox_id=inbox_id))
-
-    # -- delivering --------------------------------------------------------------------------
+    def _claim(self) -> tuple[dict | None, float | None]:
+        """The next delivery this modem can carry: the one claimed with the SMS before (see
+        ``_send``), or the most urgent pending one whose back-off has passed, in the order
+        the alarm's plan gave (the outbox hands them out by priority, then as planned). With
+        nothing to claim now, also the seconds until the earliest pending one may be."""
+        delivery, self._claimed = self._claimed, None
+        if delivery is not None:
+            return delivery, None
+        due_in = self._due_in()
+        if due_in is not None and due_in <= 0:
+            delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+            if delivery is None:  # another modem took it: when is the next one due?
+                due_in = self._due_in()
+                due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
+        return delivery, due_in
 
     def _send(self, d: dict) -> None:
+        """The SMS submitted (AT+CMGS, by the modem adapter), the next delivery claimed, and
+        this one recorded as sent on the recorder's thread while the modem goes on."""
         try:
             refs = self.modem.send_sms(d["phone"], d["text"])
         except ModemError as exc:
@@ -247,6 +214,37 @@ class ModemWorker:
             self._failed(d, exc)
             return
         self.failures.succeeded()
+
+    def _due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery this modem can carry may be claimed
+        (negative: it may now), None when none is pending."""
+        due = self.store.next_delivery_due(self.kinds)
+        return None if due is None else (due - self.clock()).total_seconds()
+
+    def next_wake(self, due_in: float | None) -> float:
+        """Seconds an idle worker may sleep: until the next health check, or the earliest
+        pending delivery's back-off ending (``due_in``) if that is sooner, LOOK_SECONDS at
+        most. Monotonic: a wall clock stepped meanwhile moves the back-offs with it
+        (ClockWatch), not this wait."""
+        due = [self._next_health - time.monotonic(), LOOK_SECONDS]
+        if due_in is not None:
+            due.append(max(0.0, due_in))
+        return min(due)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _keep_sms(self, sms: IncomingSms, sent_at: datetime | None, swept: bool) -> None:
+        """A whole SMS the modem received (on its notification thread): kept in the store's
+        inbox, then handed to the event loop. Returning is what lets the modem delete its
+        copy; a store failure raises, and the copy stays for the next start."""
+        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
+                                       read_again=swept)
+        if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
+            log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
+            return
+        self._events.put(replace(sms, inbox_id=inbox_id))
+
+    # -- the ring call, failures ---------------------------------------------------------------
 
     def recheck_ring(self) -> bool:
         """Hang up the ring call in progress if it became pointless (see RingCall.recheck)."""
@@ -279,6 +277,30 @@ class ModemWorker:
                                 minutes=minutes, error=why)
 
     # -- the recovery ladder -----------------------------------------------------------------
+
+    def _look_after_modem(self) -> bool:
+        """The modem out of service, lost or restarted in place: this turn is its care (True),
+        not a delivery."""
+        if self.state == "out_of_service":
+            if time.monotonic() >= self._back_at:
+                self.state = "recovering"
+                self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
+            else:
+                self._sleep(self._back_at - time.monotonic())
+            return True
+        if not self.modem.alive:
+            self._hand_back_claimed("modem lost")
+            self._reopen()
+            return True
+        restart = self.modem.restart_seen()
+        if restart is not None:
+            self._reinitialise(detected=restart)
+            return True
+        suspected = self.modem.restart_suspected()
+        if suspected is not None:
+            self._reinitialise(detected=suspected[0], settings_off=suspected[1])
+            return True
+        return False
 
     def _reset(self, why: str) -> None:
         self.store.append_event(self.clock(), "modem_reset", modem=self.name, error=why)

@@ -79,6 +79,14 @@ class AlarmPolicy:
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        """What a call means (see the module's docstring), from the first +CLIP of a caller
+        to the alarm raised and the call rejected."""
+        if call.waiting and not call.same_call:
+            # A call that came while the box was in a call of its own (ringing a member) is
+            # seen only as a waiting call: logged with its number first, so a call that found
+            # the line busy is never invisible, then handled (and rejected) like any other.
+            self.store.append_event(self.clock(), "call_waiting", modem=call.modem,
+                                    number=call.digits or "", withheld=call.digits is None)
         if any(take(call) for take in self.call_takers):
             return
         if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)

@@ -135,6 +135,20 @@ class Daemon:
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
+        # Every event on the queue, and the one that decides it: an adapter's event leads
+        # straight to its handler (the +CLIP's IncomingCall to AlarmPolicy.on_call).
+        self.handlers: dict[type, Callable] = {
+            IncomingCall: core.alarms.on_call,  # a caller: policy.py
+            IncomingSms: core.inbox.on_sms,  # an SMS kept in the inbox: inbox_policy.py
+            OfficeAction: core.inbox.on_office,  # the panel, the web page, the ladder's timers
+            KeyAcknowledged: core.inbox.on_key_ack,  # the key 1 in a ring call
+            DeliveryReport: self.on_report,
+            UssdReply: self.on_ussd,  # the SIM's balance
+            ModemOutage: self.on_modem_outage,  # a worker gave up reopening its modem
+            ModemLost: self.on_modem_lost,
+            DiskFull: self.on_disk_full,
+            BootLineSeen: self.on_boot_line,  # a modem may have restarted in place
+        }
 
     @property
     def roster(self):
@@ -207,12 +221,6 @@ class Daemon:
     # -- event loop ------------------------------------------------------------------------
 
     def _event_loop(self) -> None:
-        core = self.core
-        handlers = {IncomingCall: self._on_incoming_call, IncomingSms: core.inbox.on_sms,
-                    OfficeAction: core.inbox.on_office, KeyAcknowledged: core.inbox.on_key_ack,
-                    DeliveryReport: self.on_report, UssdReply: self.on_ussd,
-                    ModemOutage: self.on_modem_outage, ModemLost: self.on_modem_lost,
-                    DiskFull: self.on_disk_full, BootLineSeen: self.on_boot_line}
         while not self._stop.is_set():
             self._loop_heartbeat = time.monotonic()
             try:
@@ -229,21 +237,12 @@ class Daemon:
                 self.follow_roster()  # a call is looked up in the roster in force now
                 if self._clock_watch.check() is not None:  # before anything measures time
                     self._wake_workers()  # their back-offs moved: sleeping ones look again
-                handler = handlers.get(type(event))
+                handler = self.handlers.get(type(event))
                 if handler:
                     handler(event)
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
-
-    def _on_incoming_call(self, call: IncomingCall) -> None:
-        """A call that came while the box was in a call of its own (ringing a member) is seen
-        only as a waiting call: it is logged with its number first, so a call that found the
-        line busy is never invisible, then handled (and rejected) like any other."""
-        if call.waiting and not call.same_call:
-            self.store.append_event(self.clock(), "call_waiting", modem=call.modem,
-                                    number=call.digits or "", withheld=call.digits is None)
-        self.core.alarms.on_call(call)
 
     def follow_roster(self) -> None:
         """Take the roster another writer saved since the last turn (RosterView says why by

@@ -1,6 +1,7 @@
 """The ring call's sentence, in process: rendered when the alarm is planned, so the first ring
 finds it in the speech cache instead of waiting for a synthesis; and a synthesiser that fails
-never costs a ring. (The sentence's way into each modem family's call: tests/test_call_speech.py.)"""
+never costs a ring. (The sentence's way into each modem family's call:
+tests/test_call_speech.py.)"""
 from edgebox.adapters.speech.cache import SpeechCache
 from edgebox.adapters.speech.settings import speech_directory
 from edgebox.adapters.speech.synthesisers import EspeakSynthesiser, ToneSynthesiser
