@@ -8,28 +8,33 @@
   most urgent first, and looks after its modem (health, recovery). It is handed work as data
   (outbox rows, a wake-up, "re-read your ring call") and reports back as events on the queue.
 
-Follow a ``+CLIP`` to the last SMS of its fan-out (eight files; thread hand-offs marked):
+Follow a ``+CLIP`` to the last SMS of its fan-out (six files; thread hand-offs marked):
 
 1. edgebox/adapters/modem/notifications.py: the modem's line (read on the library's reader
    thread, handed to this adapter's "<modem>-events" thread inside the adapter) becomes an
    IncomingCall on the event queue. Hand-off 1: modem adapter -> event loop.
-2. edgebox/daemon/service.py (here): ``_event_loop`` takes it and hands it to
+2. edgebox/daemon/service.py (here): ``Daemon.handlers``, the table of events, sends it to
    ``AlarmPolicy.on_call``.
 3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
-   fan-out, commits it, rejects the call, wakes the workers. Hand-off 2: event loop -> modem
-   workers, as rows in the store's outbox and a wake-up.
-4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O), in the order
-   edgebox/domain/ring_plan.py reckons for the box's modems.
-5. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, the
-   one durable commit before the first AT+CMGS.
-6. edgebox/store/outbox.py: the plan's rows; ``claim_next_delivery`` hands out the most urgent.
-7. edgebox/daemon/modem_worker.py: ``_step`` claims, ``_send`` sends, claims the next and has
-   this one recorded, until the outbox is empty.
-8. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
+   fan-out over the modems up now, commits the incident with its plan in one transaction
+   (``store.open_incident``), rejects the call, wakes the workers and has the ring calls'
+   sentence rendered. Hand-off 2: event loop -> modem workers, as rows in the store's outbox
+   and a wake-up.
+4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O): who, which
+   words, and ``order_fan_out``, the order of texts and rings over the modems.
+5. edgebox/daemon/modem_worker.py: ``_step`` then ``_claim`` (the most urgent pending
+   delivery: the outbox hands them out by the plan's priority, then in its order) and
+   ``_send`` (submits, claims the next, has this one recorded), until the outbox is empty.
+6. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
 
-The worker's SendRecorder thread records a sent SMS while the next is submitted: bookkeeping
-off the path, not a hand-off of the decision. What comes back (a key pressed in a ring call,
-a modem given up on) returns to the event loop as an event on the same queue.
+The store's two calls on the way do what their names and docstrings say and decide nothing:
+``open_incident`` (store/incident_rows.py) writes the incident and the plan's rows, and
+``claim_next_delivery`` (store/outbox.py) takes the first pending row by (priority, id); open
+them to see the SQL, not to follow the decision. Off the path, on threads of their own: the
+worker's SendRecorder records a sent SMS while the next is submitted, and the speech thread
+(call_speech.py) renders the ring calls' sentence while the first SMS goes out. What comes
+back (a key pressed in a ring call, a modem given up on) returns to the event loop as an
+event on the same queue.
 """
 from __future__ import annotations
 
