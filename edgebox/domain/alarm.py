@@ -19,13 +19,11 @@ interleaves:
   ringing the whole group takes about ceil(members / modems) rings. A lane texts first and
   rings after, except the first lane, which starts with the first ring.
 
-The lanes are only reckoned, over the modems up when the alarm is planned: the modem workers
-claim from one outbox, the most urgent first, and whichever modem is free takes the next step.
-So the plan is one sequence, the lanes' steps by when each would start; a modem that goes down
-leaves its steps to the others. The steps up to the last SMS go out with the alarm's own
-urgency, the rings after them behind relays of acknowledgements and replies, since each holds
-its modem for half a minute. (The alarm's other messages, escalation and the office's notices:
-edgebox.domain.notices.)
+The lanes are only reckoned, over the modems up when the alarm is planned: the workers claim
+from one outbox, the most urgent first, whichever modem is free. So the plan is one sequence,
+the lanes' steps by when each would start (a modem that goes down leaves its steps to the
+others); the steps up to the last SMS go with the alarm's urgency, the rings after them behind
+relays and replies. (The alarm's other messages: edgebox.domain.notices.)
 """
 from __future__ import annotations
 
@@ -282,7 +280,6 @@ def plan_guardians(lang: str, group: Group, caller: Household, alarm_type: str,
 
 
 # The lanes: the order of texts and rings over the modems up (see the module's docstring).
-
 T = TypeVar("T")
 # How a member is rung: CALL, the phone rings and the alarm is spoken if answered; FLASH,
 # 响一声, a few seconds of ringing and no words.
