@@ -188,13 +188,16 @@ class AlarmPolicy:
                                             kind="call" if modem else "sms",
                                             alarm_type=alarm_type, text=text, drill=drill,
                                             plan=plan, told_of=told_of)
+        # The ring calls' sentence is rendered from now on, on the speech thread (asking is a
+        # queue's put), while the call is rejected and the first SMS goes out: the first ring
+        # finds it ready, even when the hang-up has to wait for a submit on the port.
+        self.calls.prepare_speech(plan)
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
             self.reject(modem, incident.id, wake=True)
         else:
             self.outbox.wake()
-        self.calls.prepare_speech(plan)  # the ring calls' sentence, rendered before they dial
         pattern = escalation.ALARM_TYPES.get(alarm_type, escalation.ALARM_TYPES["other"])
         self.siren.on(incident.id, pattern["siren"])
         self.calls.recheck_rings()  # a daily check-in ringing now gives the line to the alarm
