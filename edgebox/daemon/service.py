@@ -17,9 +17,9 @@ Follow a ``+CLIP`` to the last SMS of its fan-out (six files; thread hand-offs m
    ``AlarmPolicy.on_call``.
 3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
    fan-out over the modems up now, commits the incident with its plan in one transaction
-   (``store.open_incident``), rejects the call, wakes the workers and has the ring calls'
-   sentence rendered. Hand-off 2: event loop -> modem workers, as rows in the store's outbox
-   and a wake-up.
+   (``store.open_incident``), asks for the ring calls' sentence, rejects the call and wakes
+   the workers. Hand-off 2: event loop -> modem workers, as rows in the store's outbox and a
+   wake-up.
 4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O): who, which
    words, and ``order_fan_out``, the order of texts and rings over the modems.
 5. edgebox/daemon/modem_worker.py: ``_step`` then ``_claim`` (the most urgent pending
