@@ -163,7 +163,7 @@ class ModemWorker:
         if delivery is None:
             due_in = self._due_in()
             if due_in is not None and due_in <= 0:
-                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+                delivery = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
                 if delivery is None:  # another modem took it: when is the next one due?
                     due_in = self._due_in()
                     due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
@@ -183,7 +183,7 @@ class ModemWorker:
     def _due_in(self) -> float | None:
         """Seconds until the earliest pending delivery this modem can carry may be claimed
         (negative: it may now), None when none is pending."""
-        due = self.store.next_delivery_due(self.kinds)
+        due = self.store.outbox.next_due(self.kinds)
         return None if due is None else (due - self.clock()).total_seconds()
 
     def next_wake(self, due_in: float | None) -> float:
@@ -228,9 +228,9 @@ class ModemWorker:
         # thread while the modem already submits the next: the disk's wait is off the gap
         # between two submits, where the modem would stand idle for it.
         try:
-            self._claimed = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+            self._claimed = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
         finally:
-            self.recorder.record(lambda: self.store.finish_delivery(
+            self.recorder.record(lambda: self.store.outbox.finish(
                 sent_at, d["id"], "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
                 parts=len(refs)))
         self.failures.succeeded()
@@ -254,7 +254,7 @@ class ModemWorker:
         delivery, self._claimed = self._claimed, None
         if delivery is not None:
             now = self.clock()
-            self.store.retry_delivery(now, delivery["id"], why, now, count_attempt=False)
+            self.store.outbox.retry(now, delivery["id"], why, now, count_attempt=False)
             self.wake.set()
 
     def _failed(self, d: dict, exc: ModemError) -> None:

@@ -54,7 +54,7 @@ class RingCall:
             self._ringing = d if wanted else None
             self._hang_up.clear()
         if not wanted:  # acknowledged or cancelled since it was queued: never dial
-            self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
+            self.store.outbox.finish(self.clock(), d["id"], "cancelled", "call_cancelled")
             return
         seconds, ring_for = self.settings.alarm_seconds, None
         if d["purpose"] == "check_in":  # a check-in rings briefly, no words
@@ -73,18 +73,18 @@ class RingCall:
         if self.modem.speech_mechanism != speaking:  # the modem refused a way of speaking
             self.store.append_event(self.clock(), "modem_speech", modem=self.name,
                                     speech=self.modem.speech_mechanism, was=speaking)
-        self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
-                                   result=outcome.result, spoken=outcome.spoken,
-                                   alerting_seconds=outcome.alerting_seconds)
+        self.store.outbox.finish(self.clock(), d["id"], "sent", "call_placed",
+                                 result=outcome.result, spoken=outcome.spoken,
+                                 alerting_seconds=outcome.alerting_seconds)
         if outcome.result == "acknowledged":
             self._events.put(KeyAcknowledged(d["id"]))
 
     def wanted(self, d: dict) -> bool:
         """The alarm's state as the event loop committed it, read under the domain's rule."""
         if d["purpose"] == "check_in":  # a daily check-in: not while an alarm needs the line
-            return not alarm_needs_line(self.store.incidents("open"))
-        incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
-        acked = ({a.household_id for a in self.store.acks(incident.id)}
+            return not alarm_needs_line(self.store.incidents.all("open"))
+        incident = self.store.incidents.get(d["incident_id"]) if d["incident_id"] else None
+        acked = ({a.household_id for a in self.store.incidents.acks(incident.id)}
                  if incident is not None else set())
         return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
                                  acked)

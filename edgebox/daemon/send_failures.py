@@ -36,12 +36,12 @@ class SendFailures:
         RESET or OUT_OF_SERVICE when the modem needs that now, else None."""
         modem_fault = isinstance(exc, (ModemTimeout, ModemRestarted)) or not modem_alive
         if modem_fault:  # not the member's fault: back to the queue at once
-            store.retry_delivery(now, d["id"], str(exc), now, count_attempt=False)
+            store.outbox.retry(now, d["id"], str(exc), now, count_attempt=False)
         elif d["attempts"] >= self.max_attempts:
-            store.finish_delivery(now, d["id"], "failed", "delivery_failed", error=str(exc))
+            store.outbox.finish(now, d["id"], "failed", "delivery_failed", error=str(exc))
         else:
             wait = self.retry_seconds * 2 ** (d["attempts"] - 1)
-            store.retry_delivery(now, d["id"], str(exc), now + timedelta(seconds=wait))
+            store.outbox.retry(now, d["id"], str(exc), now + timedelta(seconds=wait))
         if isinstance(exc, ModemTimeout):
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:

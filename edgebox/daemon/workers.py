@@ -23,7 +23,7 @@ class ModemWorkers:
     def add(self, incident_id: int | None, plan) -> None:
         plan = list(plan)
         if plan:
-            self._store.add_deliveries(self._clock(), incident_id, plan)
+            self._store.outbox.add(self._clock(), incident_id, plan)
             self.wake()
 
     def wake(self) -> None:
