@@ -227,10 +227,10 @@ def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
         for index, delivery in enumerate(ids):
             claimed = store.outbox.claim_next(now, modem="main")
             if index == 2 and number % 2 == 0:
-                store.outbox.finish(now, claimed["id"], "failed", "delivery_failed",
+                store.outbox.finish(now, claimed.id, "failed", "delivery_failed",
                                     error="+CMS ERROR: 500")
             else:
-                store.outbox.finish(now, claimed["id"], "sent", "sms_sent", modem_ref=str(index))
+                store.outbox.finish(now, claimed.id, "sent", "sms_sent", modem_ref=str(index))
         store.incidents.record_ack(now + timedelta(minutes=2 + number), incident.id, "H02",
                                    "+8613900138000", "sms")
         store.incidents.close(now + timedelta(minutes=30), incident.id, "expired")

@@ -28,6 +28,7 @@ from edgebox.domain.office_actions import DRILL
 from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
 from edgebox.store import SqliteStore
+from edgebox.store.outbox_rows import DeliveryRow
 from edgebox.store.times import utc_iso
 from tests.support import SHEET
 
@@ -100,21 +101,24 @@ class MemoryStore:
 
 
 class MemoryOutbox:
-    """DeliveryTable, and what the modem worker asks of the outbox."""
+    """DeliveryTable, and what the modem worker asks of the outbox: rows as the store hands
+    them out (DeliveryRow), changed only through the table (``change`` for a test's own)."""
 
     def __init__(self, log: MemoryStore):
         self.log = log
-        self.rows: list[dict] = []
+        self.rows: list[DeliveryRow] = []
 
     def add(self, now, incident_id, plan):
         ids = []
         for d in plan:
             ids.append(len(self.rows) + 1)
-            self.rows.append({
-                "id": ids[-1], "incident_id": incident_id, "kind": d.kind, "phone": d.phone,
-                "household_id": d.household_id, "purpose": d.purpose, "text": d.text,
-                "state": "pending", "attempts": 0})
+            self.rows.append(DeliveryRow(
+                ids[-1], incident_id, d.kind, d.phone, d.household_id, d.purpose, d.text,
+                d.priority, "pending", 0, None, None, None, now, now, None, None, None))
         return ids
+
+    def change(self, delivery_id, **columns):
+        self.rows[delivery_id - 1] = replace(self.rows[delivery_id - 1], **columns)
 
     def plan_with_event(self, now, incident_id, event, data, plan):
         self.log.append_event(now, event, incident_id, **data)
@@ -124,15 +128,14 @@ class MemoryOutbox:
         return self.rows[delivery_id - 1]
 
     def all(self, incident_id=None):
-        return [d for d in self.rows if incident_id in (None, d["incident_id"])]
+        return [d for d in self.rows if incident_id in (None, d.incident_id)]
 
     def of_incident(self, incident_id):
-        return [alarm.Delivery(d["id"], d["incident_id"], d["kind"], d["phone"],
-                               d["household_id"], d["purpose"], d["state"], d["attempts"])
-                for d in self.all(incident_id)]
+        return [alarm.Delivery(d.id, d.incident_id, d.kind, d.phone, d.household_id, d.purpose,
+                               d.state, d.attempts) for d in self.all(incident_id)]
 
     def finish(self, now, delivery_id, state, event, **data):
-        self.get(delivery_id)["state"] = state
+        self.change(delivery_id, state=state)
         self.log.append_event(now, event, None, delivery=delivery_id, **data)
 
     def hurry_ring(self, now, incident_id, household_id, phone, text, priority):
@@ -175,7 +178,7 @@ class MemoryIncidents:
 
     def notifying(self, household_id):
         return [i for i in self.all("open") if any(
-            d["household_id"] == household_id and d["purpose"] in ("alarm", "ring")
+            d.household_id == household_id and d.purpose in ("alarm", "ring")
             for d in self.outbox.all(i.id))]
 
     def escalate(self, now, incident_id, step, plan, township=False):
@@ -189,9 +192,9 @@ class MemoryIncidents:
             return -1
         planned = self.outbox.of_incident(incident_id)
         self.rows[incident_id] = replace(incident, state="closed")
-        pending = [d for d in self.outbox.all(incident_id) if d["state"] == "pending"]
+        pending = [d for d in self.outbox.all(incident_id) if d.state == "pending"]
         for d in pending:
-            d["state"] = "cancelled"
+            self.outbox.change(d.id, state="cancelled")
         self.log.append_event(now, "incident_closed", incident_id, reason=reason)
         self.outbox.add(now, incident_id, plan_for(planned) if plan_for else [])
         return len(pending)
@@ -201,10 +204,10 @@ class MemoryIncidents:
             self.rows[incident_id],
             **{k: tuple(v) if k == "co_callers" else v for k, v in changes.items()})
         for d in self.outbox.all(incident_id):
-            if d["state"] == "pending" and d["household_id"] == stop_to:
-                d["state"] = "cancelled"
-            elif d["state"] == "pending" and d["purpose"] == "alarm":
-                d["text"] = alarm_text
+            if d.state == "pending" and d.household_id == stop_to:
+                self.outbox.change(d.id, state="cancelled")
+            elif d.state == "pending" and d.purpose == "alarm":
+                self.outbox.change(d.id, text=alarm_text)
         self.log.append_event(now, event, incident_id, **changes)
         self.outbox.add(now, incident_id, plan_for(self.outbox.of_incident(incident_id)))
 
@@ -337,8 +340,8 @@ def test_a_members_call_opens_an_alarm_with_its_fan_out_and_rejects_the_call(cor
     core.alarms.on_call(call_from(phone, modem="m1"))
     [incident] = core.store.incidents.all("open")
     assert (incident.caller_household_id, incident.group_id) == ("H03", "第一组")
-    texted = {d["household_id"] for d in core.store.outbox.all(incident.id)
-              if d["purpose"] == "alarm"}
+    texted = {d.household_id for d in core.store.outbox.all(incident.id)
+              if d.purpose == "alarm"}
     assert texted == {"H01", "H02", "H04"}  # every other member of the group, not the caller
     assert core.modems.rejected == ["m1"] and core.modems.wakes >= 1
     assert [e["kind"] for e in core.store.deferred] == ["call_rejected", "siren_on"]
@@ -357,7 +360,7 @@ def test_an_unknown_caller_is_rejected_and_forwarded_to_the_office(core):
     core.alarms.on_call(IncomingCall("13311112222", 129, modem="m1"))
     assert core.store.incidents.all() == []
     assert core.modems.rejected == ["m1"]
-    assert [d["phone"] for d in core.store.outbox.all(None)] == [OFFICE]
+    assert [d.phone for d in core.store.outbox.all(None)] == [OFFICE]
     assert [e["data"]["notice"] for e in core.store.events
             if e["kind"] == "unknown_caller"] == ["forward"]
 
@@ -376,24 +379,24 @@ def test_an_acknowledging_sms_is_relayed_and_ring_calls_are_rechecked(core):
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents.all("open")
     for d in core.store.outbox.all(incident.id):  # the workers sent the alarm
-        d["state"] = "sent"
+        core.store.outbox.change(d.id, state="sent")
     neighbour, phone = member(core.roster, "H04")
     core.clock.now += timedelta(seconds=30)
     rechecked = core.modems.rechecks  # the alarm's own, for a check-in ringing as it came
     core.inbox._act_on_sms(IncomingSms(phone, "1", "m1", inbox_id=1))
     assert [a.household_id for a in core.store.incidents.acks(incident.id)] == ["H04"]
-    relays = [d for d in core.store.outbox.all(incident.id) if d["purpose"] == "ack_relay"]
-    assert [d["household_id"] for d in relays] == ["H03"]
+    relays = [d for d in core.store.outbox.all(incident.id) if d.purpose == "ack_relay"]
+    assert [d.household_id for d in relays] == ["H03"]
     assert core.modems.rechecks == rechecked + 1
 
 
 def test_a_key_pressed_in_a_ring_call_acknowledges_for_that_member(core):
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents.all("open")
-    ring = next(d for d in core.store.outbox.all(incident.id) if d["kind"] == alarm.CALL)
-    core.inbox.on_key_ack(KeyAcknowledged(ring["id"]))
+    ring = next(d for d in core.store.outbox.all(incident.id) if d.kind == alarm.CALL)
+    core.inbox.on_key_ack(KeyAcknowledged(ring.id))
     assert [(a.household_id, a.channel) for a in core.store.incidents.acks(incident.id)] == [
-        (ring["household_id"], "dtmf")]
+        (ring.household_id, "dtmf")]
 
 
 def test_kept_sms_and_unrecorded_keys_come_back_as_events_in_order(core):
@@ -422,17 +425,18 @@ def test_the_callers_cancel_tells_who_was_texted_and_silences_the_siren(core):
     core.alarms.on_call(call_from(phone))
     [incident] = core.store.incidents.all("open")
     first, second, third = [d for d in core.store.outbox.all(incident.id)
-                            if d["purpose"] == "alarm"][:3]
-    first["state"] = "sent"  # went out before the cancel
-    second["attempts"] = 1  # failed once, to be tried again: it may have arrived all the same
-    third["attempts"] = 0  # never tried: nobody heard of the alarm from it
+                            if d.purpose == "alarm"][:3]
+    core.store.outbox.change(first.id, state="sent")  # went out before the cancel
+    # failed once, to be tried again: it may have arrived all the same
+    core.store.outbox.change(second.id, attempts=1)
+    core.store.outbox.change(third.id, attempts=0)  # never tried: nobody heard of it from it
     assert core.gpio.is_on
     rechecked = core.modems.rechecks
     core.inbox._act_on_sms(IncomingSms(phone, "0", "m1", inbox_id=1))
     assert core.store.incidents.all("open") == []
-    all_clear = {d["phone"] for d in core.store.outbox.all(incident.id)
-                 if d["purpose"] == "all_clear"}
-    assert all_clear == {first["phone"], second["phone"], phone}
+    all_clear = {d.phone for d in core.store.outbox.all(incident.id)
+                 if d.purpose == "all_clear"}
+    assert all_clear == {first.phone, second.phone, phone}
     assert not core.gpio.is_on and core.modems.rechecks == rechecked + 1
 
 
@@ -444,7 +448,7 @@ def test_ring_calls_are_rechecked_once_after_an_inbox_transaction_not_inside_it(
         def recheck_ring(self):
             self.rechecks += 1
     worker = Worker()
-    workers = ModemWorkers({"m1": worker}, core.store, core.clock)
+    workers = ModemWorkers({"m1": worker}, core.store.outbox, core.clock)
     with workers.rechecks_held():
         workers.recheck_rings()
         workers.recheck_rings()
@@ -500,10 +504,10 @@ def test_a_key_pressed_in_a_ring_call_comes_back_as_an_event_not_a_call(core, wo
     worker, modem, events = worker
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents.all("open")
-    ring = next(d for d in core.store.outbox.all(incident.id) if d["kind"] == alarm.CALL)
+    ring = next(d for d in core.store.outbox.all(incident.id) if d.kind == alarm.CALL)
     worker.calls.ring(ring)
-    assert modem.rung == [ring["phone"]] and ring["state"] == "sent"
-    assert events.get_nowait() == KeyAcknowledged(ring["id"])
+    assert modem.rung == [ring.phone] and core.store.outbox.get(ring.id).state == "sent"
+    assert events.get_nowait() == KeyAcknowledged(ring.id)
     assert core.store.incidents.acks(incident.id) == []  # the event loop records it, not the worker
 
 
@@ -511,17 +515,18 @@ def test_a_worker_reads_the_committed_acknowledgement_and_never_dials(core, work
     worker, modem, events = worker
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents.all("open")
-    ring = next(d for d in core.store.outbox.all(incident.id) if d["kind"] == alarm.CALL)
-    household = core.roster.household(ring["household_id"])
+    ring = next(d for d in core.store.outbox.all(incident.id) if d.kind == alarm.CALL)
+    household = core.roster.household(ring.household_id)
     core.alarms.acknowledge(incident, household, household.primary_phone, "sms")
     worker.calls.ring(ring)
-    assert modem.rung == [] and ring["state"] == "cancelled" and events.empty()
+    assert modem.rung == [] and core.store.outbox.get(ring.id).state == "cancelled"
+    assert events.empty()
 
 
 def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_path):
     store = SqliteStore(tmp_path / "box.db")
     try:
-        workers = ModemWorkers({}, store, core.clock)
+        workers = ModemWorkers({}, store.outbox, core.clock)
         assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
         assert isinstance(store, CheckInStore)
         assert isinstance(store.incidents, IncidentTable)
@@ -540,16 +545,17 @@ def test_a_neighbour_calling_moments_later_joins_the_same_alarm(core):
     core.alarms.on_call(call_from(member(core.roster, "H03")[1]))
     [incident] = core.store.incidents.all("open")
     texted = next(d for d in core.store.outbox.all(incident.id)
-                  if d["purpose"] == "alarm" and d["household_id"] == "H01")
-    texted["state"] = "sent"  # H04 has not been texted yet: it calls about the same emergency
+                  if d.purpose == "alarm" and d.household_id == "H01")
+    # H04 has not been texted yet: it calls about the same emergency
+    core.store.outbox.change(texted.id, state="sent")
     core.clock.now += timedelta(seconds=20)
     rechecked = core.modems.rechecks
     core.alarms.on_call(call_from(member(core.roster, "H04")[1]))
     [joined] = core.store.incidents.all("open")
     assert joined.co_callers == ("H04",)
     rows = core.store.outbox.all(incident.id)
-    assert {d["state"] for d in rows if d["household_id"] == "H04"
-            and d["purpose"] == "alarm"} == {"cancelled"}
-    assert {d["household_id"] for d in rows if d["purpose"] == "update"} == {"H01"}
-    assert [d["household_id"] for d in rows if d["purpose"] == "confirm"] == ["H03", "H04"]
+    assert {d.state for d in rows if d.household_id == "H04"
+            and d.purpose == "alarm"} == {"cancelled"}
+    assert {d.household_id for d in rows if d.purpose == "update"} == {"H01"}
+    assert [d.household_id for d in rows if d.purpose == "confirm"] == ["H03", "H04"]
     assert core.modems.rejected == ["m1", "m1"] and core.modems.rechecks == rechecked + 1

@@ -77,7 +77,7 @@ def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
     check_ins.tick(now)
     check_ins.tick(now)
     [ring] = store.outbox.all()
-    assert (ring["kind"], ring["phone"], ring["purpose"], ring["text"]) == (
+    assert (ring.kind, ring.phone, ring.purpose, ring.text) == (
         "call", "+8613900138002", "check_in", "")
     assert len(store.events_of_kinds(["check_in_due"])) == 1 and woken == [1]
     day = date.fromisoformat(store.check_ins_in_progress()[0]["day"])

@@ -56,8 +56,8 @@ def assert_hub_has_exactly(view, store, url=None, log=None):
     for row in incidents:
         assert row["acks"] == len(store.incidents.acks(row["incident_id"]))
         deliveries = store.outbox.all(row["incident_id"])
-        assert row["sms_sent"] == sum(d["state"] == "sent" for d in deliveries)
-        assert row["failed"] == sum(d["state"] == "failed" for d in deliveries)
+        assert row["sms_sent"] == sum(d.state == "sent" for d in deliveries)
+        assert row["failed"] == sum(d.state == "failed" for d in deliveries)
         assert (row["closed_at"] is not None) == (states[row["incident_id"]] == "closed")
         assert (row["first_ack_at"] is not None) == bool(store.incidents.acks(row["incident_id"]))
 

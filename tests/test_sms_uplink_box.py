@@ -24,8 +24,8 @@ def store(tmp_path):
 
 
 def reports(store) -> list[sms_format.Report]:
-    return [sms_format.verify(d["text"], lambda box: TOKEN) for d in store.outbox.all()
-            if d["purpose"] == PURPOSE]
+    return [sms_format.verify(d.text, lambda box: TOKEN) for d in store.outbox.all()
+            if d.purpose == PURPOSE]
 
 
 def uplink(store, clock) -> SmsUplink:
@@ -101,7 +101,7 @@ def test_reports_wait_behind_every_alarm_text(store):
     store.incidents.open(NOW, "G1", "H01", "+8613800138001", plan=[alarm.PlannedDelivery(
         alarm.SMS, "+8613800138002", "H02", "alarm", "火警", alarm.PRIORITY["alarm"])])
     first = store.outbox.claim_next(NOW + timedelta(seconds=1))
-    assert first["purpose"] == "alarm"
+    assert first.purpose == "alarm"
 
 
 def test_sms_to_starts_the_sms_uplink_without_a_url_and_needs_a_token():

@@ -72,10 +72,10 @@ def hot_path(store):
     plan = alarm.plan_alarm(r, group, caller, caller.primary_phone)
     incident = store.incidents.open(NOW, group.id, caller.id, caller.primary_phone, plan=plan)
     delivery = store.outbox.claim_next(NOW, ("sms",), "m0")
-    store.outbox.finish(NOW, delivery["id"], "sent", "sms_sent", modem_ref="77")
+    store.outbox.finish(NOW, delivery.id, "sent", "sms_sent", modem_ref="77")
     store.reports.record(NOW, "m0", 77, True)
-    assert [i.id for i in store.incidents.notifying(delivery["household_id"])] == [incident.id]
-    store.incidents.record_ack(NOW, incident.id, delivery["household_id"], delivery["phone"], "sms")
+    assert [i.id for i in store.incidents.notifying(delivery.household_id)] == [incident.id]
+    store.incidents.record_ack(NOW, incident.id, delivery.household_id, delivery.phone, "sms")
     store.unknown_caller_notices(NOW - timedelta(hours=1))
     store.incidents.close(NOW, incident.id, "cancelled")
 

@@ -71,7 +71,7 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     settings = worker_settings(config)
     return ModemWorkers({
         m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
-        for m in config.modems}, store, clock)
+        for m in config.modems}, store.outbox, clock)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,

@@ -60,12 +60,12 @@ class InboxPolicy:
 
     def on_key_ack(self, event: KeyAcknowledged) -> None:
         delivery = self.deliveries.get(event.delivery_id)
-        incident = self.incidents.get(delivery["incident_id"]) \
-            if delivery["incident_id"] is not None else None
-        if incident is None or delivery["household_id"] is None:
+        incident = self.incidents.get(delivery.incident_id) \
+            if delivery.incident_id is not None else None
+        if incident is None or delivery.household_id is None:
             return
-        self.alarms.acknowledge(incident, self.roster.household(delivery["household_id"]),
-                                delivery["phone"], "dtmf")
+        self.alarms.acknowledge(incident, self.roster.household(delivery.household_id),
+                                delivery.phone, "dtmf")
 
     def _act_once(self, handling, act) -> None:
         """``act`` inside ``handling`` (an inbox row's transaction with its mark), if the row

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
+from edgebox.store.outbox_rows import DeliveryRow
 
 
 class Clock(Protocol):
@@ -88,7 +89,7 @@ class DeliveryTable(Protocol):
     def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
                         data: dict, plan: list[PlannedDelivery]) -> None: ...
 
-    def get(self, delivery_id: int) -> dict: ...
+    def get(self, delivery_id: int) -> DeliveryRow: ...
 
     def of_incident(self, incident_id: int) -> list[Delivery]: ...
 

@@ -148,12 +148,12 @@ def _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out) -
         _wait(lambda: store.incidents.all() and store.outbox.all(store.incidents.all()[0].id), 10,
               "the incident and its plan")
         incident = store.incidents.all()[0]
-        ring_order = [d for d in store.outbox.all(incident.id) if d["kind"] == "call"]
+        ring_order = [d for d in store.outbox.all(incident.id) if d.kind == "call"]
         # Two neighbours hear their phone ring, read the SMS and reply.
         for delivery, text in zip(ring_order[:2], ACK_TEXTS):
-            _wait(lambda: store.outbox.get(delivery["id"])["state"] == "sent", DEADLINE_SECONDS,
+            _wait(lambda: store.outbox.get(delivery.id).state == "sent", DEADLINE_SECONDS,
                   "a ring call")
-            neighbour = roster.household(delivery["household_id"])
+            neighbour = roster.household(delivery.household_id)
             with printed:
                 print(f"  +{time.monotonic() - started[0]:5.1f}s  "
                       + words["ack"].format(name=neighbour.name, text=text), file=out, flush=True)

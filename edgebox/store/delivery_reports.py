@@ -31,7 +31,7 @@ class DeliveryReports:
             core.db, core.lock, core.transaction, core.log
 
     def record(self, now: datetime, modem: str, reference: int,
-                               delivered: bool) -> int | None:
+               delivered: bool) -> int | None:
         """Match a report to the newest unreported part this modem sent with that reference
         (references wrap at 256, so the newest is the one the network means). When every part
         of a delivery has its final report, the delivery's report is set. Returns the delivery

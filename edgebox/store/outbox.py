@@ -10,6 +10,7 @@ from datetime import datetime
 
 from edgebox.domain.alarm import Delivery, PlannedDelivery
 from edgebox.store.delivery_reports import DeliveryReports
+from edgebox.store.outbox_rows import DeliveryRow, SmsPart
 from edgebox.store.table_core import TableCore, rows_as_dicts
 from edgebox.store.times import parse_utc, utc_iso
 
@@ -25,7 +26,7 @@ class Outbox:
         self._reports = reports
 
     def add(self, now: datetime, incident_id: int | None,
-                       plan: list[PlannedDelivery]) -> list[int]:
+            plan: list[PlannedDelivery]) -> list[int]:
         """Persist a plan (and mark the incident planned) in one transaction."""
         with self._transaction() as conn:
             return self.insert_plan(conn, now, incident_id, plan)
@@ -64,7 +65,7 @@ class Outbox:
         return ids
 
     def claim_next(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call"),
-                   modem: str | None = None) -> dict | None:
+                   modem: str | None = None) -> DeliveryRow | None:
         """Take the most urgent pending delivery whose back-off has passed; mark it sending
         (and by which modem, so every delivery records who carried it).
 
@@ -84,8 +85,8 @@ class Outbox:
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1,"
                 " updated_at = ?, modem = ? WHERE id = ?", (utc_iso(now), modem, row[0]))
             # Read back in the same transaction: the row as claimed, without a second lock round.
-            cursor = conn.execute("SELECT * FROM deliveries WHERE id = ?", (row[0],))
-            return dict(zip([c[0] for c in cursor.description], cursor.fetchone()))
+            [claimed] = rows_as_dicts(conn, "SELECT * FROM deliveries WHERE id = ?", row[0])
+        return DeliveryRow.from_row(claimed)
 
     def next_due(self, kinds: tuple[str, ...] = ("sms", "call")) -> datetime | None:
         """When the earliest pending delivery of these kinds may be claimed (its back-off's
@@ -98,9 +99,9 @@ class Outbox:
                 f" state = 'pending' AND kind IN ({marks})", kinds).fetchone()
         return parse_utc(row[0]) if row[0] else None
 
-    def get(self, delivery_id: int) -> dict:
+    def get(self, delivery_id: int) -> DeliveryRow:
         with self._lock:
-            return self._db["deliveries"].get(delivery_id)
+            return DeliveryRow.from_row(self._db["deliveries"].get(delivery_id))
 
     @staticmethod
     def _delivery(row: dict) -> Delivery:
@@ -116,12 +117,13 @@ class Outbox:
         with self._lock:
             return [self._delivery(r) for r in self._db.query(sql, [incident_id])]
 
-    def all(self, incident_id: int | None = None) -> list[dict]:
+    def all(self, incident_id: int | None = None) -> list[DeliveryRow]:
+        """Every delivery (of one incident), oldest first."""
+        sql, args = "SELECT * FROM deliveries", []
+        if incident_id is not None:
+            sql, args = sql + " WHERE incident_id = ?", [incident_id]
         with self._lock:
-            if incident_id is None:
-                return list(self._db.query("SELECT * FROM deliveries ORDER BY id"))
-            return list(self._db.query(
-                "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY id", [incident_id]))
+            return [DeliveryRow.from_row(r) for r in self._db.query(sql + " ORDER BY id", args)]
 
     def finish(self, now: datetime, delivery_id: int, state: str, event: str,
                error: str | None = None, modem_ref: str | None = None,
@@ -183,10 +185,10 @@ class Outbox:
                 "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
             ).fetchone()[0]
 
-    def sms_parts(self, delivery_id: int) -> list[dict]:
+    def sms_parts(self, delivery_id: int) -> list[SmsPart]:
         with self._lock:
-            return list(self._db.query("SELECT * FROM sms_parts WHERE delivery_id = ? ORDER BY"
-                                       " part", [delivery_id]))
+            return [SmsPart.from_row(r) for r in self._db.query(
+                "SELECT * FROM sms_parts WHERE delivery_id = ? ORDER BY part", [delivery_id])]
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None:
