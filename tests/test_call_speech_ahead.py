@@ -5,10 +5,12 @@ ring it would hold up again."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 
 from edgebox.adapters.speech import SpeechError, ToneSynthesiser
 from edgebox.adapters.speech.cache import SpeechCache
 from edgebox.daemon.call_speech import CallSpeech
+from edgebox.store.outbox_rows import DeliveryRow
 
 SENTENCE = "紧急情况：第一组张伟家（石桥村一组3号）。按1确认前往，按2再听一遍。"
 WAIT = 30  # generous: the machine may be busy
@@ -34,9 +36,12 @@ class HeldTones(ToneSynthesiser):
 
 
 def ring_in_thread(speech: CallSpeech, text: str) -> tuple[threading.Thread, list]:
+    """A worker's ring of the leader, claimed: it asks for its sentence on its own thread."""
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    row = DeliveryRow(2, 1, "call", "+8613800138001", "H01", "ring", text, 10, "sending", 1,
+                      None, None, None, now, now, "m1", None, None)
     got: list = []
-    ring = threading.Thread(target=lambda: got.append(speech.for_delivery(
-        {"text": text, "purpose": "ring"})))
+    ring = threading.Thread(target=lambda: got.append(speech.for_delivery(row)))
     ring.start()
     return ring, got
 

@@ -85,7 +85,7 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             if name.endswith("_speech") or name == "broadcast":
                 continue  # spoken into a call / the office's own words, several parts allowed
             if name == "escalation":
-                continue  # cut to fit by alarm.escalation_text, tested on its own
+                continue  # cut to fit by notices.escalation_text, tested on its own
             text = render(lang, name, **{k: long[k] for k in template_fields(template)})
             assert count_segments(text).parts == 1, (lang, name, text)
 
@@ -240,7 +240,7 @@ def test_ack_relay_goes_to_caller_and_names_member(roster):
 
 def test_unknown_caller_forward_goes_to_every_office_number():
     plan = notices.plan_unknown_caller("+8613912345678", ["+8657188886666", "+8613800138000"],
-                                     "08:15")
+                                       "08:15")
     assert [d.phone for d in plan] == ["+8657188886666", "+8613800138000"]
     assert all("139 1234 5678" in d.text and "08:15" in d.text for d in plan)
     assert all(d.household_id is None for d in plan)

@@ -25,6 +25,7 @@ from edgebox.adapters.speech.prompt import load_prompt
 from edgebox.adapters.speech.settings import speech_directory
 from edgebox.adapters.speech.synthesisers import ESPEAK_SECONDS
 from edgebox.daemon.thread_names import label_threads
+from edgebox.store.outbox_rows import DeliveryRow
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,11 @@ class CallSpeech:
 
     # -- at the ring (a modem's worker asks) ---------------------------------------------------
 
-    def for_delivery(self, delivery: dict) -> Speech | None:
-        text = delivery.get("text") or ""
+    def for_delivery(self, delivery: DeliveryRow) -> Speech | None:
+        text = delivery.text
         if not text:
             return None
-        prompt = None if delivery.get("purpose") in NOT_ALARMS else load_prompt(
+        prompt = None if delivery.purpose in NOT_ALARMS else load_prompt(
             self.data_directory)
         if prompt is not None:
             return Speech(text, prompt)

@@ -17,7 +17,7 @@ Follow a ``+CLIP`` to the last SMS of its fan-out (six files; thread hand-offs m
    ``AlarmPolicy.on_call``.
 3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
    fan-out over the modems up now, commits the incident with its plan in one transaction
-   (``store.open_incident``), asks for the ring calls' sentence, rejects the call and wakes
+   (``store.incidents.open``), asks for the ring calls' sentence, rejects the call and wakes
    the workers. Hand-off 2: event loop -> modem workers, as rows in the store's outbox and a
    wake-up.
 4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O): who, which
@@ -28,13 +28,13 @@ Follow a ``+CLIP`` to the last SMS of its fan-out (six files; thread hand-offs m
 6. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
 
 The store's two calls on the way do what their names and docstrings say and decide nothing:
-``open_incident`` (store/incident_rows.py) writes the incident and the plan's rows, and
-``claim_next_delivery`` (store/outbox.py) takes the first pending row by (priority, id); open
-them to see the SQL, not to follow the decision. Off the path, on threads of their own: the
-worker's SendRecorder records a sent SMS while the next is submitted, and the speech thread
-(call_speech.py) renders the ring calls' sentence while the first SMS goes out. What comes
-back (a key pressed in a ring call, a modem given up on) returns to the event loop as an
-event on the same queue.
+``store.incidents.open`` (store/incident_rows.py) writes the incident and the plan's rows, and
+``store.outbox.claim_next`` (store/outbox.py) takes the first pending row by (priority, id);
+open them to see the SQL, not to follow the decision. Off the path, on threads of their own:
+the worker's SendRecorder records a sent SMS while the next is submitted, and the speech
+thread (call_speech.py) renders the ring calls' sentence while the first SMS goes out. What
+comes back (a key pressed in a ring call, a modem given up on) returns to the event loop as
+an event on the same queue.
 """
 from __future__ import annotations
 
@@ -168,9 +168,9 @@ class Daemon:
         self.store.append_event(now, "daemon_started", box=self.settings.box_id,
                                 households=len(roster.households),
                                 groups=len(roster.groups), modems=len(self.workers))
-        self.store.requeue_interrupted(now)
+        self.store.outbox.requeue_interrupted(now)
         self.core.timers.resume()
-        for incident in self.store.unplanned_incidents():
+        for incident in self.store.incidents.unplanned():
             # Committed but never planned: the box died between the two. Plan it now.
             self.core.alarms.plan_incident(incident)
         # SMS kept but not acted on, office actions kept, keys pressed but not recorded.
@@ -267,8 +267,8 @@ class Daemon:
         # A report that beats the record of its SMS is held by the store and matched when
         # the record lands (store/delivery_reports.py).
         if report.final:
-            self.store.record_delivery_report(self.clock(), report.modem, report.reference,
-                                              report.delivered)
+            self.store.reports.record(self.clock(), report.modem, report.reference,
+                                      report.delivered)
 
     def on_ussd(self, reply: UssdReply) -> None:
         now = self.clock()
@@ -291,7 +291,7 @@ class Daemon:
         """Text the office at once, while the reserve still has room for the notice itself.
         The workers are not woken for it, so an alarm being sent goes out first."""
         if self.settings.office:
-            self.store.add_deliveries(self.clock(), None, alarm.to_offices(
+            self.store.outbox.add(self.clock(), None, alarm.to_offices(
                 list(self.settings.office), render(self.settings.language, "disk_full")))
 
     def on_modem_lost(self, event: ModemLost) -> None:
@@ -327,12 +327,12 @@ class Daemon:
                     if self._clock_rules_scheduled() else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
-            self.store.expire_held_reports(self.clock())
+            self.store.reports.expire_held(self.clock())
 
     def _clock_rules_running(self) -> bool:
         """Something the clock moves on each second: an open incident (its ladder, expiry,
         drill report), a broadcast still to report progress, a check-in waiting for 平安."""
-        return bool(self.store.incidents("open") or self.store.broadcasts_running()
+        return bool(self.store.incidents.all("open") or self.store.outbox.broadcasts_running()
                     or self.store.check_ins_in_progress())
 
     def _clock_rules_scheduled(self) -> bool:

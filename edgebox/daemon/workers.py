@@ -10,13 +10,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+from edgebox.daemon.ports import Clock, DeliveryTable
 from edgebox.domain import alarm
 
 
 class ModemWorkers:
-    def __init__(self, workers: dict, store, clock, speech=None):
+    def __init__(self, workers: dict, deliveries: DeliveryTable, clock: Clock, speech=None):
         self.workers = workers  # name -> ModemWorker
-        self._store, self._clock = store, clock
+        self._deliveries, self._clock = deliveries, clock  # the store's outbox
         self._speech = speech  # the CallSpeech the workers share, rendering ahead
         self._held = 0
         self._recheck_due = False
@@ -26,7 +27,7 @@ class ModemWorkers:
     def add(self, incident_id: int | None, plan) -> None:
         plan = list(plan)
         if plan:
-            self._store.add_deliveries(self._clock(), incident_id, plan)
+            self._deliveries.add(self._clock(), incident_id, plan)
             self.wake()
 
     def wake(self) -> None:
