@@ -32,7 +32,7 @@ from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
-from edgebox.store.session_rows import SessionRows
+from edgebox.store.session_rows import WebSessionRows
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
@@ -48,7 +48,7 @@ LOW_SPACE_BYTES = 1024 * 1024
 
 
 class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
-                  SessionRows, LeaderPinRows, CheckInRows):
+                  LeaderPinRows, CheckInRows):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -83,6 +83,13 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
+        # the box's other tables
+        self.sessions = WebSessionRows(self)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every read and write of the one connection (the tables' reads take it)."""
+        return self._lock
 
     def subscribe(self, listener) -> None:
         """Call ``listener(event)`` for every event, after the transaction holding it commits
@@ -216,6 +223,12 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             self._uncommitted.append({"seq": cur.lastrowid, "at": at, "kind": kind,
                                       "incident_id": incident_id, "data": data})
         return cur.lastrowid
+
+    def write_event(self, conn: sqlite3.Connection, now: datetime, kind: str,
+                    incident_id: int | None = None, **data: object) -> int:
+        """Log an event inside the caller's open ``transaction`` (``conn`` is what it yielded):
+        it commits, or rolls back, with the change it tells of. Its ``seq``."""
+        return self._append(conn, now, kind, incident_id, data)
 
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
                     **data: object) -> None:
