@@ -235,7 +235,7 @@ def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
                          "+8613900138000", "sms")
         store.close_incident(now + timedelta(minutes=30), incident.id, "expired")
     for index in range(noise):
-        store.record_health(now, "main", signal=10 + index % 20, registration="home")
+        store.health.record(now, "main", signal=10 + index % 20, registration="home")
 
 
 def box_events(store: SqliteStore) -> list[dict]:

@@ -16,8 +16,8 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, Outbox, RosterSource,
-                                  Siren as SirenPort)
+from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, LeaderPinTable, Outbox,
+                                  RosterSource, Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.worker_settings import worker_settings
@@ -35,6 +35,13 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 OFFICE = "+8613900000000"
 
 
+class NoLeaderPins:
+    """LeaderPinTable of a village whose leaders all use the shared PIN."""
+
+    def hash_of(self, household_id):
+        return None
+
+
 class MemoryStore:
     """The store's tables as lists: only what the core calls (edgebox.daemon.ports)."""
 
@@ -48,6 +55,7 @@ class MemoryStore:
         self.ack_rows: list[dict] = []
         self.key_acks: list[int] = []
         self.sms_rows: list[dict] = []
+        self.leader_pins = NoLeaderPins()
 
     # EventLog
     def transaction(self, durable=True):
@@ -197,9 +205,6 @@ class MemoryStore:
 
     def replace_roster(self, roster, now, source=""):
         self.roster, self.generation = roster, self.generation + 1
-
-    def leader_pin_hash(self, household_id):
-        return None
 
     def check_ins_in_progress(self):
         return []  # nobody in this village checks in daily
@@ -511,6 +516,8 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
         workers = ModemWorkers({}, store, core.clock)
         assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
         assert isinstance(store, CheckInStore)
+        assert isinstance(store.leader_pins, LeaderPinTable)
+        assert isinstance(core.store.leader_pins, LeaderPinTable)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
         assert isinstance(RosterView(store), RosterSource)

@@ -184,9 +184,9 @@ def test_a_modem_fault_does_not_use_up_an_attempt(store):
 
 
 def test_latest_health_per_modem(store):
-    store.record_health(T0, "m1", signal=10, registration="home")
-    store.record_health(T0, "m1", signal=20, registration="home", technology="4G")
-    store.record_health(T0, "m2", sim="NOT READY", error="SIM not ready")
-    latest = {row["modem"]: row for row in store.latest_health()}
-    assert latest["m1"]["signal"] == 20 and latest["m1"]["technology"] == "4G"
-    assert latest["m2"]["sim"] == "NOT READY"
+    store.health.record(T0, "m1", signal=10, registration="home")
+    store.health.record(T0, "m1", signal=20, registration="home", technology="4G")
+    store.health.record(T0, "m2", sim="NOT READY", error="SIM not ready")
+    latest = {reading.modem: reading for reading in store.health.latest()}
+    assert latest["m1"].signal == 20 and latest["m1"].technology == "4G"
+    assert latest["m2"].sim == "NOT READY"

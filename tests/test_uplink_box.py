@@ -225,7 +225,7 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
         pass
     pressed = store.keep_office_action(old, "acknowledge", "button", "", None, None, "")
     acked = store.events_after(0, 10 ** 6)[-1]["seq"]
-    store.record_health(NOW, "main", signal=20)  # not yet uploaded: must stay
+    store.health.record(NOW, "main", signal=20)  # not yet uploaded: must stay
     up, _ = uploader_for(store, tmp_path, prune_kinds=("modem_health", "sms_received"),
                          prune_after_days=7, keep_days=365)
     up.ledger.set_acked(acked)
@@ -245,7 +245,7 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     assert counts["office_actions"] == 1
     assert [r["id"] for r in store.unhandled_office_actions()] == [pressed]
     assert store.events_after(0) == []
-    assert len(store.latest_health()) == 1  # the newest reading of each modem is kept
+    assert len(store.health.latest()) == 1  # the newest reading of each modem is kept
     up.client.close()
 
 

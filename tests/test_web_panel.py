@@ -293,15 +293,15 @@ def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client
                        data={"csrf": csrf, "pin": "12ab"}).status_code == 400
     assert client.post("/roster/households/H02/pin",
                        data={"csrf": csrf, "pin": "24681357"}).status_code == 400
-    assert store.leaders_with_pins() == set()
+    assert store.leader_pins.leaders() == set()
     done = client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": "24681357"})
     assert done.status_code == 303
-    stored = store.leader_pin_hash("H01")
+    stored = store.leader_pins.hash_of("H01")
     assert stored.startswith("scrypt$") and "24681357" not in stored
     assert password_matches("24681357", stored) and not password_matches("24681358", stored)
     assert "已设个人密码" in client.get("/roster").text
     client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
-    assert store.leader_pin_hash("H01") is None
+    assert store.leader_pins.hash_of("H01") is None
 
 
 def test_roster_edits_are_validated_whole(client):

@@ -86,7 +86,8 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     alarms_settings = alarm_settings(config)
     alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
                          timers, check_ins)
-    admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
+    admin = SmsAdministration(store, store.leader_pins, rosters, workers, clock,
+                              admin_settings(config))
     inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
                         alarms_settings)
     return AlarmCore(rosters, sounding, alarms, inbox, timers)

@@ -333,7 +333,7 @@ class ModemWorker:
         self._next_health = time.monotonic() + self.settings.health_minutes * 60
         reading = self.modem.health()
         now = self.clock()
-        self.store.record_health(
+        self.store.health.record(
             now, self.name, signal=reading.signal, registration=reading.registration,
             technology=reading.technology, sim=reading.sim, operator=reading.operator,
             network_time=reading.network_time.isoformat() if reading.network_time else None,

@@ -108,7 +108,12 @@ class RosterTable(Protocol):
 
     def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None: ...
 
-    def leader_pin_hash(self, household_id: str) -> str | None: ...
+
+@runtime_checkable
+class LeaderPinTable(Protocol):
+    """Leaders' own PINs for administration by SMS, as hashes."""
+
+    def hash_of(self, household_id: str) -> str | None: ...
 
 
 class InboxTable(Protocol):

@@ -16,7 +16,7 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import AlarmStore, Clock, LeaderPinTable, Outbox, RosterSource
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
@@ -72,10 +72,10 @@ def admin_settings(config) -> AdminSettings:
 
 
 class SmsAdministration:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox, clock: Clock,
-                 settings: AdminSettings):
-        self.store, self.rosters, self.outbox = store, rosters, outbox
-        self.clock, self.settings = clock, settings
+    def __init__(self, store: AlarmStore, leader_pins: LeaderPinTable, rosters: RosterSource,
+                 outbox: Outbox, clock: Clock, settings: AdminSettings):
+        self.store, self.leader_pins, self.rosters = store, leader_pins, rosters
+        self.outbox, self.clock, self.settings = outbox, clock, settings
 
     @property
     def roster(self):
@@ -163,7 +163,7 @@ class SmsAdministration:
             self._reply(phone, command.reason)
             return
         led = [g for g in self.roster.groups if g.leader_id == household.id]
-        own_pin = self.store.leader_pin_hash(household.id) if led else None
+        own_pin = self.leader_pins.hash_of(household.id) if led else None
         if not (self.settings.leader_pin or own_pin) or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
                                     phone=phone, action=command.action)

@@ -47,8 +47,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
-                  LeaderPinRows, CheckInRows):
+class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, InboxRows, CheckInRows):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -85,6 +84,8 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         self.reserve_held = self._keep_reserve()
         # the box's other tables
         self.sessions = WebSessionRows(self)
+        self.leader_pins = LeaderPinRows(self)
+        self.health = HealthRows(self)
 
     @property
     def lock(self) -> threading.RLock:

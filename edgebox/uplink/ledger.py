@@ -99,8 +99,8 @@ class UplinkLedger:
         """The newest health reading of every modem, trimmed for the wire."""
         keep = ("modem", "at", "signal", "registration", "technology", "sim", "operator",
                 "balance", "error")
-        return [{k: row[k] for k in keep if row.get(k) is not None}
-                for row in self.store.latest_health()]
+        return [{k: getattr(reading, k) for k in keep if getattr(reading, k) is not None}
+                for reading in self.store.health.latest()]
 
     @staticmethod
     def dumps(value: object) -> str:

@@ -37,7 +37,7 @@ def _roster_page(request, status: int = 200, problems: list[str] | None = None,
     return render(request, "roster.html", status, roster=ctx.store.load_roster(),
                   problems=problems or [], saved=saved or request.query_params.get("saved"),
                   display=display, flag_labels=FLAG_LABELS_ZH, flags=list(FLAG_WORDS),
-                  quote=quote, own_pins=ctx.store.leaders_with_pins())
+                  quote=quote, own_pins=ctx.store.leader_pins.leaders())
 
 
 @page
@@ -79,7 +79,7 @@ def set_leader_pin(request):
         low, high = PIN_DIGITS
         return _roster_page(request, 400, [translator(request.state.session.lang)(
             "pin_invalid", low=low, high=high)])
-    ctx.store.set_leader_pin(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
+    ctx.store.leader_pins.set(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
     return RedirectResponse("/roster?saved=1", status_code=303)
 
 
