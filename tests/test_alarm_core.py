@@ -16,8 +16,8 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, LeaderPinTable, Outbox,
-                                  RosterSource, Siren as SirenPort)
+from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, InboxTable,
+                                  LeaderPinTable, Outbox, RosterSource, Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.worker_settings import worker_settings
@@ -28,11 +28,31 @@ from edgebox.domain.office_actions import DRILL
 from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
 from edgebox.store import SqliteStore
+from edgebox.store.inbox_rows import KeptSms
 from edgebox.store.times import utc_iso
 from tests.support import SHEET
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 OFFICE = "+8613900000000"
+
+
+class MemoryInbox:
+    """InboxTable: every kept row still to be acted on, none ever acted on twice here."""
+
+    def __init__(self):
+        self.sms_rows: list[KeptSms] = []
+
+    def handling_sms(self, now, inbox_id, keep_text):
+        return nullcontext(True)
+
+    def handling_office_action(self, now, action_id):
+        return nullcontext(True)
+
+    def unhandled_sms(self):
+        return list(self.sms_rows)
+
+    def unhandled_office_actions(self):
+        return []
 
 
 class NoLeaderPins:
@@ -54,7 +74,7 @@ class MemoryStore:
         self.delivery_rows: list[dict] = []
         self.ack_rows: list[dict] = []
         self.key_acks: list[int] = []
-        self.sms_rows: list[dict] = []
+        self.inbox = MemoryInbox()
         self.leader_pins = NoLeaderPins()
 
     # EventLog
@@ -209,18 +229,6 @@ class MemoryStore:
     def check_ins_in_progress(self):
         return []  # nobody in this village checks in daily
 
-    # InboxTable
-    def handling_sms(self, now, inbox_id, keep_text):
-        return nullcontext(True)
-
-    def handling_office_action(self, now, action_id):
-        return nullcontext(True)
-
-    def unhandled_sms(self):
-        return list(self.sms_rows)
-
-    def unhandled_office_actions(self):
-        return []
 
 
 class Rosters:
@@ -389,11 +397,9 @@ def test_a_key_pressed_in_a_ring_call_acknowledges_for_that_member(core):
 
 
 def test_kept_sms_and_unrecorded_keys_come_back_as_events_in_order(core):
-    core.store.sms_rows = [
-        {"id": 2, "received_at": "2026-11-23T08:00:05Z", "number": "+8613800138001",
-         "text": "1", "modem": "m1"},
-        {"id": 1, "received_at": "2026-11-23T08:00:01Z", "number": "+8613800138004",
-         "text": "火", "modem": "m1"}]
+    core.store.inbox.sms_rows = [
+        KeptSms(2, "m1", "+8613800138001", "1", "2026-11-23T08:00:05Z"),
+        KeptSms(1, "m1", "+8613800138004", "火", "2026-11-23T08:00:01Z")]
     core.store.key_acks = [7]
     events = core.inbox.kept_events()
     assert [getattr(e, "inbox_id", None) for e in events] == [1, 2, None]
@@ -517,6 +523,7 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
         assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
         assert isinstance(store, CheckInStore)
         assert isinstance(store.leader_pins, LeaderPinTable)
+        assert isinstance(store.inbox, InboxTable) and isinstance(core.store.inbox, InboxTable)
         assert isinstance(core.store.leader_pins, LeaderPinTable)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)

@@ -99,7 +99,7 @@ def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_
     now = utc_now()
     # Kept by the desk, never carried out: the box died after each press.
     for age in (timedelta(minutes=10), timedelta(seconds=5)):
-        store.keep_office_action(now - age, "siren_on", "button", "", None, None, "")
+        store.inbox.keep_office_action(now - age, "siren_on", "button", "", None, None, "")
     daemon.start()
     try:
         wait_for(lambda: daemon.siren.is_on, 10, "the recent press to sound the siren")
@@ -111,4 +111,4 @@ def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_
     assert expired["data"]["action"] == "siren_on"
     assert expired["data"]["asked_at"] == utc_iso(now - timedelta(minutes=10))
     assert [e["data"]["action"] for e in store.events_of_kinds(["office_action"])] == ["siren_on"]
-    assert store.unhandled_office_actions() == []
+    assert store.inbox.unhandled_office_actions() == []

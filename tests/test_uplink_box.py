@@ -216,14 +216,14 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     fill_box(store, incidents=2, noise=10, start=old)
     store.append_event(old, "sms_received", number="+8613000000000", household=None, text="广告")
     store.append_event(old, "sms_received", number="+8613900138000", household="H02", text="1")
-    handled = store.keep_sms(old, "main", "+8613900138000", "1", old)
-    with store.handling_sms(old, handled, "1"):
+    handled = store.inbox.keep_sms(old, "main", "+8613900138000", "1", old)
+    with store.inbox.handling_sms(old, handled, "1"):
         pass
-    waiting = store.keep_sms(old, "main", "+8613900138001", "取消", None)  # never acted on
-    clicked = store.keep_office_action(old, "siren_off", "web", "office", None, None, "")
-    with store.handling_office_action(old, clicked):
+    waiting = store.inbox.keep_sms(old, "main", "+8613900138001", "取消", None)  # never acted on
+    clicked = store.inbox.keep_office_action(old, "siren_off", "web", "office", None, None, "")
+    with store.inbox.handling_office_action(old, clicked):
         pass
-    pressed = store.keep_office_action(old, "acknowledge", "button", "", None, None, "")
+    pressed = store.inbox.keep_office_action(old, "acknowledge", "button", "", None, None, "")
     acked = store.events_after(0, 10 ** 6)[-1]["seq"]
     store.health.record(NOW, "main", signal=20)  # not yet uploaded: must stay
     up, _ = uploader_for(store, tmp_path, prune_kinds=("modem_health", "sms_received"),
@@ -241,9 +241,9 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     counts = prune(store, acked, later, ["modem_health"], 7, 365)
     assert counts["incidents"] == 2 and store.incidents() == [] and store.deliveries() == []
     # the SMS acted on goes with them; the one never acted on stays, to be acted on
-    assert counts["inbox"] == 1 and [r["id"] for r in store.unhandled_sms()] == [waiting]
+    assert counts["inbox"] == 1 and [r.id for r in store.inbox.unhandled_sms()] == [waiting]
     assert counts["office_actions"] == 1
-    assert [r["id"] for r in store.unhandled_office_actions()] == [pressed]
+    assert [r.id for r in store.inbox.unhandled_office_actions()] == [pressed]
     assert store.events_after(0) == []
     assert len(store.health.latest()) == 1  # the newest reading of each modem is kept
     up.client.close()

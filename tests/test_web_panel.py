@@ -187,8 +187,8 @@ def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
         (office.SIREN_OFF, None, "web"), (office.DRILL, None, "web")]
     assert got[-1].group_id == "第二组"
     # Each kept in the store before it was queued: a crash now would not lose the clicks.
-    kept = store.unhandled_office_actions()
-    assert [(r["id"], r["kind"], r["group_id"]) for r in kept] == [
+    kept = store.inbox.unhandled_office_actions()
+    assert [(r.id, r.kind, r.group_id) for r in kept] == [
         (a.action_id, a.kind, a.group_id) for a in got]
 
 

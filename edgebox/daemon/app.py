@@ -88,7 +88,7 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
                          timers, check_ins)
     admin = SmsAdministration(store, store.leader_pins, rosters, workers, clock,
                               admin_settings(config))
-    inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
+    inbox = InboxPolicy(store, store.inbox, rosters, alarms, admin, workers, sounding, clock,
                         alarms_settings)
     return AlarmCore(rosters, sounding, alarms, inbox, timers)
 
@@ -129,7 +129,7 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
         if os.path.isfile(config.source):
             from edgebox.daemon.office_inbox import OfficeInbox
             from edgebox.daemon.web_process import WebPanelProcess
-            daemon.services.append(OfficeInbox(daemon.events, store))
+            daemon.services.append(OfficeInbox(daemon.events, store.inbox))
             daemon.services.append(WebPanelProcess(config.source, store, clock))
         else:  # the panel's process reads the config file: one made in memory has none
             log.error("web panel not started: the config is not a file (%s)", config.source)

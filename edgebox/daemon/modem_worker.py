@@ -202,8 +202,8 @@ class ModemWorker:
         """A whole SMS the modem received (on its notification thread): kept in the store's
         inbox, then handed to the event loop. Returning is what lets the modem delete its
         copy; a store failure raises, and the copy stays for the next start."""
-        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
-                                       read_again=swept)
+        inbox_id = self.store.inbox.keep_sms(self.clock(), self.name, sms.number, sms.text,
+                                             sent_at, read_again=swept)
         if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
             log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
             return

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Callable, Iterable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
+
+if TYPE_CHECKING:  # the rows the store's tables return
+    from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
 
 
 class Clock(Protocol):
@@ -116,6 +119,7 @@ class LeaderPinTable(Protocol):
     def hash_of(self, household_id: str) -> str | None: ...
 
 
+@runtime_checkable
 class InboxTable(Protocol):
     """SMS and office actions kept before they are acted on (acted on once, with their mark)."""
 
@@ -125,9 +129,9 @@ class InboxTable(Protocol):
     def handling_office_action(self, now: datetime,
                                action_id: int) -> AbstractContextManager[bool]: ...
 
-    def unhandled_sms(self) -> list[dict]: ...
+    def unhandled_sms(self) -> list[KeptSms]: ...
 
-    def unhandled_office_actions(self) -> list[dict]: ...
+    def unhandled_office_actions(self) -> list[KeptOfficeAction]: ...
 
 
 class CheckInTable(Protocol):
@@ -162,9 +166,9 @@ class CheckInStore(EventLog, IncidentTable, CheckInTable, Protocol):
 
 
 @runtime_checkable
-class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
-    """Every table the alarm policy reads and writes (SqliteStore is one; the check-ins'
-    table is CheckInStore's)."""
+class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, Protocol):
+    """The tables the alarm policy reads and writes with its decisions (SqliteStore is one);
+    the inbox, the leaders' PINs and the check-ins are handed over as tables of their own."""
 
 
 @runtime_checkable

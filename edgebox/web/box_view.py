@@ -54,8 +54,9 @@ class StoreOfficeDesk:
         self.store, self.clock = store, clock
 
     def put(self, action) -> None:
-        self.store.keep_office_action(self.clock(), action.kind, action.source, action.user,
-                                      action.incident_id, action.group_id, action.text)
+        self.store.inbox.keep_office_action(self.clock(), action.kind, action.source,
+                                            action.user, action.incident_id, action.group_id,
+                                            action.text)
 
 
 class LogFollower:
