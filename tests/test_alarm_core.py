@@ -17,7 +17,8 @@ from edgebox.daemon.app import build_core
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, InboxTable,
-                                  LeaderPinTable, Outbox, RosterSource, Siren as SirenPort)
+                                  LeaderPinTable, Outbox, RosterSource, RosterTable,
+                                  Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.worker_settings import worker_settings
@@ -34,6 +35,26 @@ from tests.support import SHEET
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 OFFICE = "+8613900000000"
+
+
+class MemoryRoster:
+    """RosterTable: the saved roster and how often it was replaced."""
+
+    def __init__(self, roster):
+        self.saved, self.replaced = roster, 1
+
+    def generation(self):
+        return self.replaced
+
+    def snapshot(self):
+        return self.replaced, self.saved
+
+    def load(self):
+        return self.saved
+
+    def replace(self, roster, now, source=""):
+        self.saved, self.replaced = roster, self.replaced + 1
+        return self.replaced
 
 
 class MemoryInbox:
@@ -66,8 +87,7 @@ class MemoryStore:
     """The store's tables as lists: only what the core calls (edgebox.daemon.ports)."""
 
     def __init__(self, roster):
-        self.roster = roster
-        self.generation = 1
+        self.roster = MemoryRoster(roster)
         self.events: list[dict] = []
         self.deferred: list[dict] = []
         self.incident_rows: dict[int, alarm.Incident] = {}
@@ -212,19 +232,6 @@ class MemoryStore:
 
     def unrecorded_key_acks(self):
         return list(self.key_acks)
-
-    # RosterTable
-    def roster_generation(self):
-        return self.generation
-
-    def roster_snapshot(self):
-        return self.generation, self.roster
-
-    def load_roster(self):
-        return self.roster
-
-    def replace_roster(self, roster, now, source=""):
-        self.roster, self.generation = roster, self.generation + 1
 
     def check_ins_in_progress(self):
         return []  # nobody in this village checks in daily
@@ -527,7 +534,8 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
         assert isinstance(core.store.leader_pins, LeaderPinTable)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
-        assert isinstance(RosterView(store), RosterSource)
+        assert isinstance(store.roster, RosterTable) and isinstance(core.store.roster, RosterTable)
+        assert isinstance(RosterView(store.roster), RosterSource)
         assert isinstance(core.gpio, SirenPort)
     finally:
         store.close()

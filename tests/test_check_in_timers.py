@@ -39,7 +39,7 @@ class Line:
 
 def timer(tmp_path, roster, now):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(roster, now)
+    store.roster.replace(roster, now)
     woken = []
     line = Line(woken)
     return store, CheckIns(store, Rosters(roster), line, line, lambda: now,

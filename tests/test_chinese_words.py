@@ -154,7 +154,7 @@ def test_the_townships_broadcast_is_not_signed_by_the_village_office_and_keeps_i
 def describe_line(box: Village, event: dict) -> str:
     """The line the daemon's log, the panel and the demo show (with the box's own numbers)."""
     contacts = contacts_of(box.config.numbers_office, box.config.numbers_township)
-    return describe(event, box.daemon.store.load_roster(), "zh", contacts)
+    return describe(event, box.daemon.store.roster.load(), "zh", contacts)
 
 
 # -- the web panel's Chinese pages ---------------------------------------------------------------

@@ -43,7 +43,7 @@ port = "{tmp_path / 'modem'}"
 """)
     gpio = SimulatedGPIO()
     daemon = build_daemon(config, gpio=gpio)
-    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     return daemon, gpio, emulator
 
 

@@ -257,7 +257,7 @@ def test_a_roster_sheet_on_the_card_is_imported_and_a_bad_one_changes_nothing(bo
     assert bad.status == "rejected"
     assert any("line 2" in problem for problem in bad.problems), bad.problems
     from edgebox.store import SqliteStore
-    assert len(SqliteStore(str(database)).load_roster().households) == 6
+    assert len(SqliteStore(str(database)).roster.load().households) == 6
 
 
 def test_masking_leaves_comments_and_empty_secrets_alone():

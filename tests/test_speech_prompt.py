@@ -42,7 +42,7 @@ def mp3_of(clip: Clip, tmp_path) -> bytes:
 @pytest.fixture
 def panel(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     config = parse_config(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n'
                           '[[modems]]\nport = "/dev/null"\nname = "m1"\n')
     office = OfficeDesk(store, queue.Queue(), utc_now)

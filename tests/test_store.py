@@ -24,13 +24,13 @@ def roster(n=4):
 @pytest.fixture
 def store(tmp_path):
     s = SqliteStore(tmp_path / "box.db")
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     yield s
     s.close()
 
 
 def raise_alarm(store, caller="H3"):
-    r = store.load_roster()
+    r = store.roster.load()
     incident = store.open_incident(T0, "第一组", caller, r.household(caller).primary_phone)
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone)
     store.add_deliveries(T0, incident.id, plan)
@@ -38,11 +38,11 @@ def raise_alarm(store, caller="H3"):
 
 
 def test_roster_round_trips_and_bad_roster_changes_nothing(store):
-    assert store.load_roster() == roster()
+    assert store.roster.load() == roster()
     broken = Roster(roster().households, (Group("第一组", "第一组", "H9", ("H1", "H2")),))
     with pytest.raises(RosterError):
-        store.replace_roster(broken, T0)
-    assert store.load_roster() == roster()
+        store.roster.replace(broken, T0)
+    assert store.roster.load() == roster()
 
 
 def test_outbox_is_drained_most_urgent_first(store):
@@ -71,7 +71,7 @@ def test_backoff_holds_a_retry_until_its_time(store):
 def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
     path = tmp_path / "box.db"
     s = SqliteStore(path)
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     raise_alarm(s)
     done = s.claim_next_delivery(T0)
     s.finish_delivery(T0, done["id"], "sent", "sms_sent")
@@ -87,7 +87,7 @@ def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
 
 
 def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_lazy(store):
-    r = store.load_roster()
+    r = store.roster.load()
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household("H2"),
                             r.household("H2").primary_phone)
     incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone,
@@ -102,7 +102,7 @@ def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_laz
 
 
 def test_incident_committed_before_planning_is_found_unplanned(store):
-    r = store.load_roster()
+    r = store.roster.load()
     incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone)
     assert [i.id for i in store.unplanned_incidents()] == [incident.id]
     store.add_deliveries(T0, incident.id, alarm.plan_alarm(

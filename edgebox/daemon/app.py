@@ -78,7 +78,7 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
                rosters=None) -> AlarmCore:
     """The deciding classes, each given its ports and its own section of the config
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
-    rosters = rosters if rosters is not None else RosterView(store)
+    rosters = rosters if rosters is not None else RosterView(store.roster)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
     check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
     timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
@@ -86,7 +86,7 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     alarms_settings = alarm_settings(config)
     alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
                          timers, check_ins)
-    admin = SmsAdministration(store, store.leader_pins, rosters, workers, clock,
+    admin = SmsAdministration(store, store.roster, store.leader_pins, rosters, workers, clock,
                               admin_settings(config))
     inbox = InboxPolicy(store, store.inbox, rosters, alarms, admin, workers, sounding, clock,
                         alarms_settings)

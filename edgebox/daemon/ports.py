@@ -102,14 +102,17 @@ class DeliveryTable(Protocol):
     def broadcast_progress(self, now: datetime) -> None: ...
 
 
+@runtime_checkable
 class RosterTable(Protocol):
-    def roster_generation(self) -> int: ...
+    """The roster as saved, replaced whole; its generation counts the replacements."""
 
-    def roster_snapshot(self) -> tuple[int, Roster]: ...
+    def generation(self) -> int: ...
 
-    def load_roster(self) -> Roster: ...
+    def snapshot(self) -> tuple[int, Roster]: ...
 
-    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None: ...
+    def load(self) -> Roster: ...
+
+    def replace(self, roster: Roster, now: datetime, source: str = "") -> int: ...
 
 
 @runtime_checkable
@@ -166,9 +169,10 @@ class CheckInStore(EventLog, IncidentTable, CheckInTable, Protocol):
 
 
 @runtime_checkable
-class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, Protocol):
+class AlarmStore(EventLog, IncidentTable, DeliveryTable, Protocol):
     """The tables the alarm policy reads and writes with its decisions (SqliteStore is one);
-    the inbox, the leaders' PINs and the check-ins are handed over as tables of their own."""
+    the roster, the inbox, the leaders' PINs and the check-ins are handed over as tables of
+    their own."""
 
 
 @runtime_checkable

@@ -16,7 +16,8 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.daemon.ports import AlarmStore, Clock, LeaderPinTable, Outbox, RosterSource
+from edgebox.daemon.ports import (AlarmStore, Clock, LeaderPinTable, Outbox, RosterSource,
+                                  RosterTable)
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
@@ -72,9 +73,11 @@ def admin_settings(config) -> AdminSettings:
 
 
 class SmsAdministration:
-    def __init__(self, store: AlarmStore, leader_pins: LeaderPinTable, rosters: RosterSource,
-                 outbox: Outbox, clock: Clock, settings: AdminSettings):
-        self.store, self.leader_pins, self.rosters = store, leader_pins, rosters
+    def __init__(self, store: AlarmStore, roster_table: RosterTable, leader_pins: LeaderPinTable,
+                 rosters: RosterSource, outbox: Outbox, clock: Clock, settings: AdminSettings):
+        """``roster_table``: where a changed roster is saved; ``rosters``: the one in force."""
+        self.store, self.roster_table, self.leader_pins = store, roster_table, leader_pins
+        self.rosters = rosters
         self.outbox, self.clock, self.settings = outbox, clock, settings
 
     @property
@@ -256,7 +259,7 @@ class SmsAdministration:
     def _admin_done(self, phone: str, group, action: str, detail: str, changed) -> None:
         now = self.clock()
         if changed is not None:
-            self.store.replace_roster(changed, now, source=f"SMS from {phone}")
+            self.roster_table.replace(changed, now, source=f"SMS from {phone}")
             self.rosters.reload()
         self.store.append_event(now, "admin_change", None, group=group.id, phone=phone,
                                 action=action, detail=detail[:300])

@@ -42,5 +42,5 @@ def import_sheet_if_changed(store, sheet: str | Path, region: str, now: datetime
     if imported and imported[-1] == digest:
         return None
     roster = read_sheet(content, str(sheet), region)
-    store.replace_roster(roster, now, source=source, sheet_sha256=digest)
+    store.roster.replace(roster, now, source=source, sheet_sha256=digest)
     return roster
