@@ -16,8 +16,8 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, InboxTable,
-                                  LeaderPinTable, Outbox, RosterSource, RosterTable,
+from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, CheckInTable,
+                                  InboxTable, LeaderPinTable, Outbox, RosterSource, RosterTable,
                                   Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
@@ -76,6 +76,13 @@ class MemoryInbox:
         return []
 
 
+class NoCheckIns:
+    """The check-ins' table as the core reads it of a village where nobody checks in daily."""
+
+    def in_progress(self):
+        return []
+
+
 class NoLeaderPins:
     """LeaderPinTable of a village whose leaders all use the shared PIN."""
 
@@ -96,6 +103,7 @@ class MemoryStore:
         self.key_acks: list[int] = []
         self.inbox = MemoryInbox()
         self.leader_pins = NoLeaderPins()
+        self.check_ins = NoCheckIns()
 
     # EventLog
     def transaction(self, durable=True):
@@ -232,9 +240,6 @@ class MemoryStore:
 
     def unrecorded_key_acks(self):
         return list(self.key_acks)
-
-    def check_ins_in_progress(self):
-        return []  # nobody in this village checks in daily
 
 
 
@@ -531,6 +536,7 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
         assert isinstance(store, CheckInStore)
         assert isinstance(store.leader_pins, LeaderPinTable)
         assert isinstance(store.inbox, InboxTable) and isinstance(core.store.inbox, InboxTable)
+        assert isinstance(store.check_ins, CheckInTable)
         assert isinstance(core.store.leader_pins, LeaderPinTable)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)

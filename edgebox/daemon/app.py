@@ -80,7 +80,8 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
     rosters = rosters if rosters is not None else RosterView(store.roster)
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
+    check_ins = CheckIns(store, store.check_ins, rosters, workers, workers, clock,
+                         check_in_settings(config))
     timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
                          check_ins)
     alarms_settings = alarm_settings(config)

@@ -47,7 +47,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(IncidentRows, Outbox, DeliveryReports, CheckInRows):
+class SqliteStore(IncidentRows, Outbox, DeliveryReports):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -88,6 +88,9 @@ class SqliteStore(IncidentRows, Outbox, DeliveryReports, CheckInRows):
         self.health = HealthRows(self)
         self.inbox = InboxRows(self)
         self.roster = RosterRows(self)
+        # a missed check-in opens its incident, a ring is planned in the outbox: both this
+        # store's own tables
+        self.check_ins = CheckInRows(self, incidents=self, outbox=self)
 
     @property
     def lock(self) -> threading.RLock:
