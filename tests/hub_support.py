@@ -239,8 +239,7 @@ def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
 
 
 def box_events(store: SqliteStore) -> list[dict]:
-    return [{k: e[k] for k in ("seq", "at", "kind", "incident_id", "data")}
-            for e in store.events_after(0, 10 ** 9)]
+    return [e.as_dict() for e in store.events_after(0, 10 ** 9)]
 
 
 def settings(url: str, **overrides) -> UplinkSettings:

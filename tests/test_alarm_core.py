@@ -30,6 +30,7 @@ from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
 from edgebox.store import SqliteStore
 from edgebox.store.inbox_rows import KeptSms
+from edgebox.store.logged_event import Event
 from edgebox.store.times import utc_iso
 from tests.support import SHEET
 
@@ -117,7 +118,8 @@ class MemoryStore:
         self.deferred.append({"kind": kind, "incident_id": incident_id, "data": data})
 
     def events_of_kinds(self, kinds):
-        return [e for e in self.events if e["kind"] in kinds]
+        return [Event(seq, e["at"], e["kind"], e["incident_id"], e["data"])
+                for seq, e in enumerate(self.events, start=1) if e["kind"] in kinds]
 
     def unknown_caller_notices(self, since):
         return [(e["data"]["number"], e["data"]["notice"]) for e in self.events

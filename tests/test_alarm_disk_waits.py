@@ -57,9 +57,9 @@ def test_one_wait_for_the_disk_between_the_call_and_the_first_sms(box):
     assert between.count(True) == 1, commits
     # What was deferred off that path is logged all the same, after the alarm, gap-free.
     wait_for(lambda: {"call_rejected", "siren_on"} <= {
-        e["kind"] for e in daemon.store.events_after(0, 10000)}, 10, "the deferred events")
+        e.kind for e in daemon.store.events_after(0, 10000)}, 10, "the deferred events")
     events = daemon.store.events_after(0, 10000)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    kinds = [e["kind"] for e in events]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    kinds = [e.kind for e in events]
     assert kinds.index("incident_opened") < kinds.index("call_rejected")
     assert kinds.index("incident_opened") < kinds.index("siren_on")

@@ -55,7 +55,7 @@ def test_a_check_in_left_from_days_ago_is_dropped_without_asking_anyone(tmp_path
     check_ins.tick(now)
     assert store.check_ins.row("H02", old).state == "closed"
     [dropped] = store.events_of_kinds(["check_in_dropped"])
-    assert dropped["data"] == {"household": "H02", "day": old.isoformat(), "reason": "day_over"}
+    assert dropped.data == {"household": "H02", "day": old.isoformat(), "reason": "day_over"}
     assert store.deliveries() == [] and woken == []
 
 

@@ -102,7 +102,7 @@ def test_resume_after_the_hub_is_killed_after_storing_but_before_answering(hub, 
         uploader.stop()
         proxy.close()
     assert_hub_has_exactly(view, store, process.url)
-    assert "uplink_restored" in [e["kind"] for e in store.events_after(0, 10 ** 6)]
+    assert "uplink_restored" in [e.kind for e in store.events_after(0, 10 ** 6)]
 
 
 def test_resume_after_the_hub_is_killed_while_the_batch_is_half_received(hub, store):
@@ -159,7 +159,7 @@ def test_500s_and_timeouts_back_off_and_never_move_the_cursor(hub, store):
         assert not second.ok and "in time" in second.error
         assert uploader.failures == 2 and uploader.ledger.acked_seq() == 0
         assert view.count() == 0
-        failed = [e for e in store.events_after(0, 10 ** 6) if e["kind"] == "uplink_failed"]
+        failed = [e for e in store.events_after(0, 10 ** 6) if e.kind == "uplink_failed"]
         assert len(failed) == 1  # one event when failing starts, not one per retry
         proxy.plan = ["pass", "error500", "pass"]
         third = uploader.run_once()

@@ -81,7 +81,7 @@ def test_the_office_uploads_listens_to_and_removes_its_prompt(panel, office, tmp
     heard = client.get("/speech/prompt.wav")
     assert heard.headers["content-type"] == "audio/wav" and Clip.from_wav(heard.content) == kept
     assert "media-src 'self'" in heard.headers["content-security-policy"]
-    assert [e["data"]["file"] for e in panel.store.events_of_kinds(["speech_prompt_saved"])] \
+    assert [e.data["file"] for e in panel.store.events_of_kinds(["speech_prompt_saved"])] \
         == ["录音.mp3"]
     removed = client.post("/speech/prompt/remove", data={"csrf": csrf})
     assert removed.status_code == 303 and not prompt_path(tmp_path).exists()

@@ -94,7 +94,7 @@ def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_laz
                                    plan=plan)
     assert store.unplanned_incidents() == []
     assert len(store.deliveries(incident.id)) == len(plan)
-    kinds = [e["kind"] for e in store.events_after(0)]
+    kinds = [e.kind for e in store.events_after(0)]
     assert kinds[-2:] == ["incident_opened", "deliveries_planned"]
     assert store.claim_next_delivery(T0) is not None
     # The claim's commit did not wait for the disk; every commit after it does again.
@@ -130,8 +130,8 @@ def test_event_log_is_gap_free_and_listeners_see_only_committed_events(store):
             raise RuntimeError("crash inside a transaction")
     store.append_event(T0, "after")
     events = store.events_after(0)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert "doomed" not in [e["kind"] for e in events]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert "doomed" not in [e.kind for e in events]
     assert [e["kind"] for e in seen] == ["incident_opened", "deliveries_planned", "after"]
     assert seen[1]["data"] == {"sms": 4, "calls": 3, "purposes": ["alarm", "confirm", "ring"]}
 

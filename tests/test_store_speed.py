@@ -146,8 +146,8 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
             raise RuntimeError("boom")
     store.append_event(T0, "second")
     events = store.events_after(0)
-    assert [e["kind"] for e in events][-3:] == ["first", "call_rejected", "second"]
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e.kind for e in events][-3:] == ["first", "call_rejected", "second"]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert seen[-3:] == ["first", "call_rejected", "second"]
     assert commits == [True, False, True]  # first, the claim, second (none rolled back)
     store.defer_event(T0, "siren_on", None)
@@ -156,7 +156,7 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
     store.defer_event(T0, "siren_off", None)
     store.close()  # writes what is left
     reopened = SqliteStore(tmp_path / "box.db")
-    assert [e["kind"] for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
+    assert [e.kind for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
     reopened.close()
 
 

@@ -118,7 +118,7 @@ def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     panel.stop()
     assert panel.url is None
     [refused] = store.events_of_kinds(["web_panel_refused"])
-    assert "edgebox web password" in refused["data"]["how"]
+    assert "edgebox web password" in refused.data["how"]
 
 
 def test_login_sessions_csrf_and_rate_limit(served):
@@ -267,7 +267,7 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     roster = store.roster.load()
     assert [h.id for h in roster.households] == ["H11", "H12", "H13"]
     assert roster.household("H11").phones == ("+8613800138011",)
-    assert store.events_of_kinds(["roster_replaced"])[-1]["data"]["source"] == "村.xlsx"
+    assert store.events_of_kinds(["roster_replaced"])[-1].data["source"] == "村.xlsx"
 
 
 def test_the_import_preview_warns_without_refusing(client):

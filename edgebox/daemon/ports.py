@@ -18,6 +18,7 @@ from edgebox.domain.roster import Roster
 if TYPE_CHECKING:  # the rows the store's tables return
     from edgebox.store.check_in_rows import CheckInRow
     from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
+    from edgebox.store.logged_event import Event
 
 
 class Clock(Protocol):
@@ -37,7 +38,7 @@ class EventLog(Protocol):
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
                     **data: object) -> None: ...
 
-    def events_of_kinds(self, kinds: list[str]) -> list[dict]: ...
+    def events_of_kinds(self, kinds: list[str]) -> list[Event]: ...
 
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
 

@@ -110,7 +110,7 @@ class SmsAdministration:
         lang = self.settings.language
         hour_ago = utc_iso(now - timedelta(hours=1))
         recent = [e for e in self.store.events_of_kinds(["broadcast_planned"])
-                  if e["data"].get("sender") == sender and e["at"] >= hour_ago]
+                  if e.data.get("sender") == sender and e.at >= hour_ago]
         if len(recent) >= self.settings.broadcasts_per_hour:
             self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
             if reply_to:
@@ -210,9 +210,9 @@ class SmsAdministration:
         """Whether this admin SMS may be answered (and carried out) within the hour's limit;
         past it, the first is answered that the hour's are used, the rest only logged."""
         hour_ago = utc_iso(now - timedelta(hours=1))
-        recent = [e["kind"] for e in self.store.events_of_kinds([*_ANSWERED,
+        recent = [e.kind for e in self.store.events_of_kinds([*_ANSWERED,
                                                                  "admin_rate_limited"])
-                  if e["data"].get("phone") == phone and e["at"] >= hour_ago]
+                  if e.data.get("phone") == phone and e.at >= hour_ago]
         if len(recent) - recent.count("admin_rate_limited") < self.settings.max_per_hour:
             return True
         told = "admin_rate_limited" in recent
@@ -272,8 +272,8 @@ class SmsAdministration:
     def _locked_until(self, phone: str):
         """When this number's lockout ends, None if it never was locked (the rule:
         edgebox.domain.pin_lockout). Read from the log, so a restart changes nothing."""
-        tries = [(parse_utc(event["at"]), event["kind"] != "admin_pin_wrong")
+        tries = [(parse_utc(event.at), event.kind != "admin_pin_wrong")
                  for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN])
-                 if event["data"].get("phone") == phone]
+                 if event.data.get("phone") == phone]
         return locked_until(tries, self.settings.max_wrong,
                             timedelta(minutes=self.settings.lockout_minutes))

@@ -142,8 +142,8 @@ class AlarmTimers:
         if not failed:
             return
         now = self.clock()
-        handled = {e["data"].get("household") for e in self.store.events_of_kinds(
-            ["ring_instead"]) if e["incident_id"] == incident.id}
+        handled = {e.data.get("household") for e in self.store.events_of_kinds(
+            ["ring_instead"]) if e.incident_id == incident.id}
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         speech = alarm.ring_speech(self.settings.language, group, caller, incident.alarm_type,
@@ -158,7 +158,7 @@ class AlarmTimers:
                 self.outbox.wake()
         texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
-        summarised = any(e["incident_id"] == incident.id
+        summarised = any(e.incident_id == incident.id
                          for e in self.store.events_of_kinds(["failure_summary"]))
         if texting or summarised or not self.settings.failure_summary:
             return
@@ -183,11 +183,11 @@ class AlarmTimers:
         fired = self._drill_slots_fired
         if fired is None:  # once per run from the log, then kept here
             fired = self._drill_slots_fired = {
-                e["data"].get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
+                e.data.get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
         if key in fired:
             return []
         fired.add(key)
-        previous = [e["data"].get("group") for e in
+        previous = [e.data.get("group") for e in
                     self.store.events_of_kinds(["drill_scheduled"])]
         ids = [g.id for g in self.roster.groups]
         if not ids:

@@ -18,13 +18,13 @@ def modem_status(store, names: list[str]) -> dict[str, dict]:
                                                        "error")})
         entry["checked_at"] = reading.at
     for event in store.events_of_kinds([*STATE_EVENTS, "modem_balance", "modem_speech"]):
-        entry = status.setdefault(event["data"].get("modem", ""), {"state": "never seen"})
-        if event["data"].get("speech"):  # modem_ready says it, modem_speech when it changed
-            entry["speech"] = event["data"]["speech"]
-        if event["kind"] == "modem_speech":
+        entry = status.setdefault(event.data.get("modem", ""), {"state": "never seen"})
+        if event.data.get("speech"):  # modem_ready says it, modem_speech when it changed
+            entry["speech"] = event.data["speech"]
+        if event.kind == "modem_speech":
             continue
-        if event["kind"] == "modem_balance":
-            entry["balance"] = event["data"].get("balance")
+        if event.kind == "modem_balance":
+            entry["balance"] = event.data.get("balance")
         else:
-            entry["state"] = STATE_EVENTS[event["kind"]]
+            entry["state"] = STATE_EVENTS[event.kind]
     return status

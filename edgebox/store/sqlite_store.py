@@ -28,6 +28,7 @@ from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
 from edgebox.store.leader_pin_rows import LeaderPinRows
+from edgebox.store.logged_event import Event
 from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
@@ -293,22 +294,20 @@ class SqliteStore(IncidentRows, Outbox, DeliveryReports):
             row = next(iter(self.db.query("SELECT COALESCE(max(seq), 0) AS seq FROM events")))
         return row["seq"]
 
-    def events_after(self, seq: int = 0, limit: int = 1000) -> list[dict]:
+    def events_after(self, seq: int = 0, limit: int = 1000) -> list[Event]:
+        """The next ``limit`` events after ``seq``, oldest first."""
         with self._lock:
             rows = list(self.db.query(
                 "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit]))
-        for row in rows:
-            row["data"] = json.loads(row["data"])
-        return rows
+        return [Event.of_row(row) for row in rows]
 
-    def events_of_kinds(self, kinds: list[str]) -> list[dict]:
+    def events_of_kinds(self, kinds: list[str]) -> list[Event]:
+        """Every event of these kinds, oldest first."""
         marks = ",".join("?" * len(kinds))
         with self._lock:
             rows = list(self.db.query(
                 f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY seq", list(kinds)))
-        for row in rows:
-            row["data"] = json.loads(row["data"])
-        return rows
+        return [Event.of_row(row) for row in rows]
 
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]:
         """(number, notice) of the unregistered callers logged since ``since``, oldest first:

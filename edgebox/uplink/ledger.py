@@ -75,8 +75,9 @@ class UplinkLedger:
         self.put(ACKED, str(int(seq)))
 
     def batch_after(self, seq: int, limit: int) -> list[dict]:
-        """The next ``limit`` events after ``seq``, oldest first (one short read)."""
-        return self.store.events_after(seq, limit)
+        """The next ``limit`` events after ``seq``, oldest first (one short read), as the
+        batch carries them."""
+        return [event.as_dict() for event in self.store.events_after(seq, limit)]
 
     def last_seq(self) -> int:
         with self.store.transaction() as conn:
