@@ -1,8 +1,9 @@
 """What the alarm core needs from the world, as small typed ports.
 
-The core (policy.py, inbox_policy.py, sms_admin.py, timers.py) takes these in its
-constructors and nothing else: the composition root (app.py) hands it the SQLite store, the
-modem workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
+The core (policy.py, inbox_policy.py, sms_admin.py, timers.py, check_ins.py) takes these in
+its constructors and nothing else: the composition root (app.py) hands it the SQLite store and
+the store's table objects (``store.roster``, ``store.inbox``, ``store.check_ins`` …), the modem
+workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
 only the methods the core calls, so a fake stays small and a new store method is not a new
 obligation for every fake.
 """

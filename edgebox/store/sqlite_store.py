@@ -4,9 +4,21 @@ Multi-step changes run in one explicit ``BEGIN IMMEDIATE`` transaction so an ala
 recorded. A single connection serialised by a lock serves all threads of the daemon; WAL lets the
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
-This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
-inbox_rows, session_rows, check_in_rows).
+This class owns the connection, its lock and transactions, the space reserve and the event log
+(its reads return frozen ``Event``s, logged_event.py). The box's other tables are objects it
+holds, each given this store (and a sibling table it writes with) in its constructor and
+returning frozen dataclasses of its rows:
+
+- ``store.roster`` (roster_rows): households, groups and members, replaced and read whole;
+- ``store.inbox`` (inbox_rows): received SMS and office actions, acted on once;
+- ``store.health`` (health_rows): modem health readings;
+- ``store.sessions`` (session_rows): the web panel's logins;
+- ``store.leader_pins`` (leader_pin_rows): leaders' own PINs, as hashes;
+- ``store.check_ins`` (check_in_rows): the daily check-ins.
+
+The alarm path's tables (incident_rows, outbox, delivery_reports) are mixins of this class.
+A table writes inside ``transaction()`` and logs with ``write_event``, so a change and its
+event commit together; its reads hold ``lock``.
 """
 from __future__ import annotations
 
