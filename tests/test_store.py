@@ -1,6 +1,8 @@
 """The store keeps every alarm: atomic roster swaps, an outbox that survives a crash, acks once,
 and an event log without gaps."""
+import json
 import sqlite3
+from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +12,7 @@ from edgebox.domain.roster import Group, Household, Roster
 from edgebox.errors import RosterError, StoreError
 from edgebox.store import SqliteStore
 from edgebox.store.schema import MIGRATIONS
+from edgebox.uplink.ledger import UplinkLedger
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -190,3 +193,23 @@ def test_latest_health_per_modem(store):
     latest = {reading.modem: reading for reading in store.health.latest()}
     assert latest["m1"].signal == 20 and latest["m1"].technology == "4G"
     assert latest["m2"].sim == "NOT READY"
+
+
+def test_the_logs_reads_carry_what_its_listeners_and_the_uplink_carry(store):
+    """Events read back are the rows as logged, in the mapping the store's listeners are
+    handed and the uplink signs: the same keys, order and values as a plain read of the table."""
+    seen = []
+    store.subscribe(seen.append)
+    raise_alarm(store)
+    store.append_event(T0, "siren_on", None, pattern="火警", seconds=30)
+    read = store.events_after(0)
+    assert [e.as_dict() for e in read][-len(seen):] == seen
+    assert store.events_of_kinds(["siren_on", "incident_opened"]) == [
+        e for e in read if e.kind in ("siren_on", "incident_opened")]
+    assert read[-1].data == {"pattern": "火警", "seconds": 30} and read[-1].incident_id is None
+    plain = [{**row, "data": json.loads(row["data"])}
+             for row in store.db.query("SELECT * FROM events ORDER BY seq")]
+    batch = UplinkLedger(store).batch_after(0, 1000)
+    assert json.dumps(batch, ensure_ascii=False) == json.dumps(plain, ensure_ascii=False)
+    with pytest.raises(FrozenInstanceError):
+        read[-1].kind = "siren_off"
