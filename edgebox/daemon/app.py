@@ -71,7 +71,7 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     settings = worker_settings(config)
     return ModemWorkers({
         m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
-        for m in config.modems}, store, clock)
+        for m in config.modems}, store.outbox, clock)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,
@@ -79,18 +79,19 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     """The deciding classes, each given its ports and its own section of the config
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
     rosters = rosters if rosters is not None else RosterView(store.roster)
+    incidents, deliveries = store.incidents, store.outbox  # the alarm path's tables
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(store, store.check_ins, rosters, workers, workers, clock,
+    check_ins = CheckIns(store, incidents, store.check_ins, rosters, workers, workers, clock,
                          check_in_settings(config))
-    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
-                         check_ins)
+    timers = AlarmTimers(store, incidents, deliveries, rosters, workers, sounding, clock,
+                         ladder_settings(config), check_ins)
     alarms_settings = alarm_settings(config)
-    alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
-                         timers, check_ins)
-    admin = SmsAdministration(store, store.roster, store.leader_pins, rosters, workers, clock,
-                              admin_settings(config))
-    inbox = InboxPolicy(store, store.inbox, rosters, alarms, admin, workers, sounding, clock,
-                        alarms_settings)
+    alarms = AlarmPolicy(store, incidents, deliveries, rosters, workers, workers, sounding, clock,
+                         alarms_settings, timers, check_ins)
+    admin = SmsAdministration(store, deliveries, store.roster, store.leader_pins, rosters,
+                              workers, clock, admin_settings(config))
+    inbox = InboxPolicy(store, incidents, deliveries, store.inbox, rosters, alarms, admin,
+                        workers, sounding, clock, alarms_settings)
     return AlarmCore(rosters, sounding, alarms, inbox, timers)
 
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from edgebox.daemon.call_rejection import reject_call
-from edgebox.daemon.ports import (CallControl, CheckInStore, CheckInTable, Clock, Outbox,
-                                  RosterSource)
+from edgebox.daemon.ports import (CallControl, CheckInTable, Clock, EventLog, IncidentTable,
+                                  Outbox, RosterSource)
 from edgebox.domain import alarm, check_ins
 from edgebox.domain.acks import alarm_needs_line
 from edgebox.domain.phones import normalise_caller
 from edgebox.domain.roster import Household, Roster
-
-if TYPE_CHECKING:
-    from edgebox.store.check_in_rows import CheckInRow
+from edgebox.store.check_in_rows import CheckInRow
 
 
 @dataclass(frozen=True)
@@ -47,11 +44,12 @@ def check_in_settings(config) -> CheckInSettings:
 
 
 class CheckIns:
-    def __init__(self, store: CheckInStore, table: CheckInTable, rosters: RosterSource,
-                 calls: CallControl, outbox: Outbox, clock: Clock, settings: CheckInSettings):
-        """``store``: the log and the incidents; ``table``: the check-ins' own rows."""
+    def __init__(self, store: EventLog, incidents: IncidentTable, table: CheckInTable,
+                 rosters: RosterSource, calls: CallControl, outbox: Outbox, clock: Clock,
+                 settings: CheckInSettings):
         self.store = store
-        self.table = table
+        self.incidents = incidents  # the alarm a missed check-in opened, and whether one is on
+        self.table = table  # the check-ins' own rows
         self.rosters = rosters  # the roster in force now (swapped on re-import)
         self.calls = calls
         self.outbox = outbox
@@ -101,7 +99,7 @@ class CheckIns:
         """An alarm nobody has acknowledged yet is open: its escalation may need the line
         any moment, so no check-in ring is planned (the modem worker reads the same rule
         before dialling one, and hangs one up that is ringing)."""
-        return alarm_needs_line(self.store.incidents("open"))
+        return alarm_needs_line(self.incidents.all("open"))
 
     def _ring_finished(self, now: datetime, row: CheckInRow, household: Household,
                        roster: Roster) -> None:
@@ -148,7 +146,7 @@ class CheckIns:
             state = "closed"  # its incident is over: the call is no answer to it
         if state == "due" and (day is None or row.day != day.isoformat()):
             state = None  # a day still ringing out past its window
-        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        own = alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                             self.settings.open_minutes)
         meaning = check_ins.call_counts(state, day is not None, own_alarm_open=own is not None)
         if meaning == "alarm":
@@ -161,7 +159,7 @@ class CheckIns:
         return True
 
     def _incident_open(self, incident_id: int | None, now: datetime) -> bool:
-        incident = self.store.incident(incident_id) if incident_id is not None else None
+        incident = self.incidents.get(incident_id) if incident_id is not None else None
         return incident is not None and incident.is_open(now, self.settings.open_minutes)
 
     def _close_missed(self, now: datetime, row: CheckInRow, household: Household,
@@ -170,8 +168,8 @@ class CheckIns:
         all in one transaction."""
         lang = self.settings.language
         with self.store.transaction():
-            self.store.close_incident(now, row.incident_id, "checked_in", by=household.id,
-                                      plan_for=lambda planned: check_ins.plan_late(
+            self.incidents.close(now, row.incident_id, "checked_in", by=household.id,
+                                 plan_for=lambda planned: check_ins.plan_late(
                                           planned, roster, household, lang))
             self.table.safe(now, row, "late_call", phone)
         self.outbox.wake()

@@ -1,25 +1,24 @@
 """What the alarm core needs from the world, as small typed ports.
 
 The core (policy.py, inbox_policy.py, sms_admin.py, timers.py, check_ins.py) takes these in
-its constructors and nothing else: the composition root (app.py) hands it the SQLite store and
-the store's table objects (``store.roster``, ``store.inbox``, ``store.check_ins`` …), the modem
-workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
-only the methods the core calls, so a fake stays small and a new store method is not a new
-obligation for every fake.
+its constructors and nothing else: the composition root (app.py) hands it the SQLite store (its
+event log) and its table objects (``store.incidents``, ``store.roster``, ``store.inbox`` …),
+the modem workers and the GPIO siren; unit tests hand it plain in-memory
+objects. Each port lists only the methods the core calls, so a fake stays small and a new
+store method is not a new obligation for every fake.
 """
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, runtime_checkable
+from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
-
-if TYPE_CHECKING:  # the rows the store's tables return
-    from edgebox.store.check_in_rows import CheckInRow
-    from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
-    from edgebox.store.logged_event import Event
+from edgebox.store.check_in_rows import CheckInRow
+from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
+from edgebox.store.logged_event import Event
+from edgebox.store.outbox_rows import DeliveryRow
 
 
 class Clock(Protocol):
@@ -28,8 +27,10 @@ class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
 
+@runtime_checkable
 class EventLog(Protocol):
-    """The durable log, and the transaction a decision commits in with what it plans."""
+    """The durable log, and the transaction a decision commits in with what it plans (the
+    SQLite store itself; its tables are ports of their own)."""
 
     def transaction(self, durable: bool = True) -> AbstractContextManager: ...
 
@@ -44,35 +45,36 @@ class EventLog(Protocol):
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
 
 
+@runtime_checkable
 class IncidentTable(Protocol):
-    """Incidents and their acknowledgements; every change commits with what it plans."""
+    """Incidents and their acknowledgements (the store's ``incidents``); every change commits
+    with what it plans."""
 
-    def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
-                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
-                      drill: bool = False, plan: list | None = None,
-                      told_of: int | None = None) -> Incident: ...
+    def open(self, now: datetime, group_id: str, household_id: str, phone: str,
+             kind: str = "call", alarm_type: str = "call", text: str | None = None,
+             drill: bool = False, plan: list | None = None,
+             told_of: int | None = None) -> Incident: ...
 
-    def incident(self, incident_id: int) -> Incident | None: ...
+    def get(self, incident_id: int) -> Incident | None: ...
 
-    def incidents(self, state: str | None = None) -> list[Incident]: ...
+    def all(self, state: str | None = None) -> list[Incident]: ...
 
-    def incidents_notifying(self, household_id: str) -> list[Incident]: ...
+    def notifying(self, household_id: str) -> list[Incident]: ...
 
-    def unplanned_incidents(self) -> list[Incident]: ...
+    def unplanned(self) -> list[Incident]: ...
 
     def unrejected_calls(self) -> list[int]: ...
 
-    def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
-                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
-                       stop_to: str | None = None) -> None: ...
+    def amend(self, now: datetime, incident_id: int, event: str, changes: dict,
+              alarm_text: str, plan_for: Callable[[list[Delivery]], list],
+              stop_to: str | None = None) -> None: ...
 
     def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
                  township: bool = False) -> None: ...
 
-    def close_incident(self, now: datetime, incident_id: int, reason: str,
-                       by: str | None = None,
-                       plan_for: Callable[[list[Delivery]], list] | None = None,
-                       report: tuple[str, dict] | None = None) -> int: ...
+    def close(self, now: datetime, incident_id: int, reason: str, by: str | None = None,
+              plan_for: Callable[[list[Delivery]], list] | None = None,
+              report: tuple[str, dict] | None = None) -> int: ...
 
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    channel: str, relays: list = ()) -> bool: ...
@@ -82,18 +84,20 @@ class IncidentTable(Protocol):
     def unrecorded_key_acks(self) -> list[int]: ...
 
 
+@runtime_checkable
 class DeliveryTable(Protocol):
-    """The outbox's rows as the core plans and reads them (the workers drain it)."""
+    """The outbox's rows as the core plans and reads them (the store's ``outbox``; the
+    workers drain it)."""
 
-    def add_deliveries(self, now: datetime, incident_id: int | None,
-                       plan: list[PlannedDelivery]) -> list[int]: ...
+    def add(self, now: datetime, incident_id: int | None,
+            plan: list[PlannedDelivery]) -> list[int]: ...
 
     def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
                         data: dict, plan: list[PlannedDelivery]) -> None: ...
 
-    def delivery(self, delivery_id: int) -> dict: ...
+    def get(self, delivery_id: int) -> DeliveryRow: ...
 
-    def incident_deliveries(self, incident_id: int) -> list[Delivery]: ...
+    def of_incident(self, incident_id: int) -> list[Delivery]: ...
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None: ...
@@ -107,7 +111,8 @@ class DeliveryTable(Protocol):
 
 @runtime_checkable
 class RosterTable(Protocol):
-    """The roster as saved, replaced whole; its generation counts the replacements."""
+    """The roster as saved (the store's ``roster``), replaced whole; its generation counts the
+    replacements."""
 
     def generation(self) -> int: ...
 
@@ -120,14 +125,15 @@ class RosterTable(Protocol):
 
 @runtime_checkable
 class LeaderPinTable(Protocol):
-    """Leaders' own PINs for administration by SMS, as hashes."""
+    """Leaders' own PINs for administration by SMS, as hashes (the store's ``leader_pins``)."""
 
     def hash_of(self, household_id: str) -> str | None: ...
 
 
 @runtime_checkable
 class InboxTable(Protocol):
-    """SMS and office actions kept before they are acted on (acted on once, with their mark)."""
+    """SMS and office actions kept before they are acted on, acted on once with their mark
+    (the store's ``inbox``)."""
 
     def handling_sms(self, now: datetime, inbox_id: int,
                      keep_text: str) -> AbstractContextManager[bool]: ...
@@ -142,7 +148,8 @@ class InboxTable(Protocol):
 
 @runtime_checkable
 class CheckInTable(Protocol):
-    """Each opted-in household's daily check-in, one row a day (a row is a CheckInRow)."""
+    """Each opted-in household's daily check-in, one CheckInRow a day (the store's
+    ``check_ins``)."""
 
     def start(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
 
@@ -165,19 +172,6 @@ class CheckInTable(Protocol):
                plan: list) -> int: ...
 
     def close(self, now: datetime, row: CheckInRow, reason: str) -> None: ...
-
-
-@runtime_checkable
-class CheckInStore(EventLog, IncidentTable, Protocol):
-    """What the check-ins read and write besides their own table: the log, and the incidents
-    a missed one opens and a late call closes."""
-
-
-@runtime_checkable
-class AlarmStore(EventLog, IncidentTable, DeliveryTable, Protocol):
-    """The tables the alarm policy reads and writes with its decisions (SqliteStore is one);
-    the roster, the inbox, the leaders' PINs and the check-ins are handed over as tables of
-    their own."""
 
 
 @runtime_checkable

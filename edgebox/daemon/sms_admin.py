@@ -16,8 +16,8 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.daemon.ports import (AlarmStore, Clock, LeaderPinTable, Outbox, RosterSource,
-                                  RosterTable)
+from edgebox.daemon.ports import (Clock, DeliveryTable, EventLog, LeaderPinTable, Outbox,
+                                  RosterSource, RosterTable)
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
@@ -73,12 +73,13 @@ def admin_settings(config) -> AdminSettings:
 
 
 class SmsAdministration:
-    def __init__(self, store: AlarmStore, roster_table: RosterTable, leader_pins: LeaderPinTable,
-                 rosters: RosterSource, outbox: Outbox, clock: Clock, settings: AdminSettings):
+    def __init__(self, store: EventLog, deliveries: DeliveryTable, roster_table: RosterTable,
+                 leader_pins: LeaderPinTable, rosters: RosterSource, outbox: Outbox, clock: Clock,
+                 settings: AdminSettings):
         """``roster_table``: where a changed roster is saved; ``rosters``: the one in force."""
-        self.store, self.roster_table, self.leader_pins = store, roster_table, leader_pins
-        self.rosters = rosters
-        self.outbox, self.clock, self.settings = outbox, clock, settings
+        self.store, self.deliveries = store, deliveries
+        self.roster_table, self.leader_pins = roster_table, leader_pins
+        self.rosters, self.outbox, self.clock, self.settings = rosters, outbox, clock, settings
 
     @property
     def roster(self):
@@ -143,8 +144,8 @@ class SmsAdministration:
                                                  alarm.PRIORITY["reply"]))
         # The broadcast and the sender's confirmation commit together: a crash between the two
         # would leave the village texted and the sender never told.
-        self.store.add_broadcast(now, sender, group_id, text, plan, len(households),
-                                 replies=replies)
+        self.deliveries.add_broadcast(now, sender, group_id, text, plan, len(households),
+                                      replies=replies)
         self.outbox.wake()
 
     # ---- leaders ---------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from edgebox.store.times import utc_iso
 
 if TYPE_CHECKING:
-    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.store.incident_rows import Incidents
+    from edgebox.store.outbox import Outbox
+    from edgebox.store.table_core import TableCore
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,14 @@ class CheckInRow:
 
 
 class CheckInRows:
-    def __init__(self, store: SqliteStore, incidents, outbox):
+    def __init__(self, core: TableCore, incidents: Incidents, outbox: Outbox):
         """``incidents``: where a missed check-in opens its incident; ``outbox``: where its
         ring call is planned (both commit inside this table's transactions)."""
-        self._store, self._incidents, self._outbox = store, incidents, outbox
+        self._core, self._incidents, self._outbox = core, incidents, outbox
 
     def _rows(self, sql: str, args: list) -> list[CheckInRow]:
-        with self._store.lock:
-            return [CheckInRow(**row) for row in self._store.db.query(sql, args)]
+        with self._core.lock:
+            return [CheckInRow(**row) for row in self._core.db.query(sql, args)]
 
     def row(self, household_id: str, day: date) -> CheckInRow | None:
         rows = self._rows("SELECT * FROM check_ins WHERE household_id = ? AND day = ?",
@@ -56,27 +58,27 @@ class CheckInRows:
 
     def urgent_deliveries(self, priority: int) -> bool:
         """Whether anything more urgent than ``priority`` waits in the outbox or is going out."""
-        with self._store.lock:
-            return self._store.db.execute(
+        with self._core.lock:
+            return self._core.db.execute(
                 "SELECT 1 FROM deliveries WHERE state IN ('pending', 'sending') AND priority < ?"
                 " LIMIT 1", [priority]).fetchone() is not None
 
     def start(self, now: datetime, household_id: str, day: date, at: str) -> bool:
         """The day's check-in is due (its window opened); False if it had been started."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             started = conn.execute(
                 "INSERT OR IGNORE INTO check_ins (household_id, day, state, next_ring_at,"
                 " updated_at) VALUES (?, ?, 'due', ?, ?)",
                 (household_id, day.isoformat(), utc_iso(now), utc_iso(now))).rowcount
             if started:
-                self._store.write_event(conn, now, "check_in_due", household=household_id,
-                                        day=day.isoformat(), time=at)
+                self._core.log(conn, now, "check_in_due", None, {
+                    "household": household_id, "day": day.isoformat(), "time": at})
         return bool(started)
 
     def ring(self, now: datetime, row: CheckInRow, ring) -> None:
         """Plan the check-in's ring call (``ring``, a PlannedDelivery) and note it on the row."""
-        with self._store.transaction() as conn:
-            [delivery_id] = self._outbox._insert_plan(conn, now, None, [ring])
+        with self._core.transaction() as conn:
+            [delivery_id] = self._outbox.insert_plan(conn, now, None, [ring])
             conn.execute("UPDATE check_ins SET delivery_id = ?, next_ring_at = NULL,"
                          " updated_at = ? WHERE household_id = ? AND day = ?",
                          (delivery_id, utc_iso(now), row.household_id, row.day))
@@ -86,8 +88,8 @@ class CheckInRows:
         read back from the outbox and its log; None while it is still to be made. A call the
         outbox gave up on (the modem failed for good) ends as "failed", one the worker did
         not dial (an alarm had the line) as "cancelled"."""
-        with self._store.lock:
-            db = self._store.db
+        with self._core.lock:
+            db = self._core.db
             state = db.execute("SELECT state FROM deliveries WHERE id = ?",
                                [delivery_id]).fetchone()
             if state is None or state[0] == "failed":
@@ -106,20 +108,20 @@ class CheckInRows:
               counted: bool = True) -> None:
         """Ring again at ``next_ring_at``; ``counted`` False for a ring the box itself hung up
         (or never dialled) to give the line to an alarm."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("UPDATE check_ins SET rings = rings + ?, delivery_id = NULL,"
                          " next_ring_at = ?, updated_at = ? WHERE household_id = ? AND day = ?",
                          (int(counted), utc_iso(next_ring_at), utc_iso(now), row.household_id,
                           row.day))
-            self._store.write_event(
-                conn, now, "check_in_unanswered" if counted else "check_in_deferred",
-                household=row.household_id, day=row.day, result=result,
-                ring=row.rings + int(counted), next_ring_at=utc_iso(next_ring_at))
+            self._core.log(conn, now, "check_in_unanswered" if counted else "check_in_deferred",
+                           None, {"household": row.household_id, "day": row.day,
+                                  "result": result, "ring": row.rings + int(counted),
+                                  "next_ring_at": utc_iso(next_ring_at)})
 
     def safe(self, now: datetime, row: CheckInRow, how: str, phone: str = "") -> None:
         """平安: by answering the ring (``how`` "ring") or by calling in ("call"). A ring call
         still waiting in the outbox is called off."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             if row.delivery_id is not None:
                 conn.execute("UPDATE deliveries SET state = 'cancelled', updated_at = ?"
                              " WHERE id = ? AND state = 'pending'",
@@ -127,32 +129,32 @@ class CheckInRows:
             conn.execute("UPDATE check_ins SET state = 'safe', how = ?, next_ring_at = NULL,"
                          " rings = rings + ?, updated_at = ? WHERE household_id = ? AND day = ?",
                          (how, int(how == "ring"), utc_iso(now), row.household_id, row.day))
-            self._store.write_event(conn, now, "check_in_safe", household=row.household_id,
-                                    day=row.day, how=how, **({"phone": phone} if phone else {}))
+            self._core.log(conn, now, "check_in_safe", None, {
+                "household": row.household_id, "day": row.day, "how": how,
+                **({"phone": phone} if phone else {})})
 
     def missed(self, now: datetime, row: CheckInRow, result: str, group_id: str, phone: str,
                plan: list) -> int:
         """No 平安 after the last ring: its own incident (alarm type ``check_in``) with the
         look-in SMS planned, and the row marked, in one transaction. The incident's id."""
-        with self._store.transaction() as conn:
-            incident = self._incidents.open_incident(now, group_id, row.household_id, phone,
-                                                     kind="check_in", alarm_type="check_in",
-                                                     plan=plan)
+        with self._core.transaction() as conn:
+            incident = self._incidents.open(now, group_id, row.household_id, phone,
+                                            kind="check_in", alarm_type="check_in", plan=plan)
             conn.execute("UPDATE check_ins SET state = 'missed', rings = rings + 1,"
                          " delivery_id = NULL, incident_id = ?, updated_at = ?"
                          " WHERE household_id = ? AND day = ?",
                          (incident.id, utc_iso(now), row.household_id, row.day))
-            self._store.write_event(conn, now, "check_in_missed", incident.id,
-                                    household=row.household_id, day=row.day, result=result,
-                                    rings=row.rings + 1)
+            self._core.log(conn, now, "check_in_missed", incident.id, {
+                "household": row.household_id, "day": row.day, "result": result,
+                "rings": row.rings + 1})
         return incident.id
 
     def close(self, now: datetime, row: CheckInRow, reason: str) -> None:
         """A check-in that ends without 平安 nor a look-in: its household left the roster or
         is in no group, or the box was off past its day (``reason``). Logged."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("UPDATE check_ins SET state = 'closed', next_ring_at = NULL,"
                          " updated_at = ? WHERE household_id = ? AND day = ?",
                          (utc_iso(now), row.household_id, row.day))
-            self._store.write_event(conn, now, "check_in_dropped", household=row.household_id,
-                                    day=row.day, reason=reason)
+            self._core.log(conn, now, "check_in_dropped", None, {
+                "household": row.household_id, "day": row.day, "reason": reason})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from edgebox.store.times import utc_iso
 
 if TYPE_CHECKING:
-    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.store.table_core import TableCore
 
 # What a reading may hold besides its modem and time (NULL: not known at that reading).
 READING_COLUMNS = ("signal", "registration", "technology", "sim", "operator", "balance",
@@ -32,22 +32,22 @@ class HealthReading:
 
 
 class HealthRows:
-    def __init__(self, store: SqliteStore):
-        self._store = store
+    def __init__(self, core: TableCore):
+        self._core = core
 
     def record(self, now: datetime, modem: str, **reading: object) -> None:
         values = {c: reading.get(c) for c in READING_COLUMNS}
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute(
                 f"INSERT INTO modem_health (modem, at, {', '.join(READING_COLUMNS)}) VALUES"
                 f" (?, ?, {', '.join('?' * len(READING_COLUMNS))})",
                 (modem, utc_iso(now), *values.values()))
-            self._store.write_event(conn, now, "modem_health", modem=modem,
-                                    **{k: v for k, v in values.items() if v is not None})
+            self._core.log(conn, now, "modem_health", None,
+                           {"modem": modem, **{k: v for k, v in values.items() if v is not None}})
 
     def latest(self) -> list[HealthReading]:
         """The newest reading of every modem that has one."""
-        with self._store.lock:
-            return [HealthReading(**row) for row in self._store.db.query(
+        with self._core.lock:
+            return [HealthReading(**row) for row in self._core.db.query(
                 "SELECT * FROM modem_health WHERE id IN"
                 " (SELECT max(id) FROM modem_health GROUP BY modem) ORDER BY modem")]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Iterator
 from edgebox.store.times import utc_iso
 
 if TYPE_CHECKING:
-    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.store.table_core import TableCore
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class KeptOfficeAction:
 
 
 class InboxRows:
-    def __init__(self, store: SqliteStore):
-        self._store = store
+    def __init__(self, core: TableCore):
+        self._core = core
 
     def keep_sms(self, now: datetime, modem: str, number: str, text: str,
                  sent_at: datetime | None, read_again: bool = False) -> int | None:
@@ -69,7 +69,7 @@ class InboxRows:
         if sent_at is not None:
             identity = hashlib.sha256("\n".join(
                 (modem, number, utc_iso(sent_at), text)).encode("utf-8")).hexdigest()
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             if read_again and identity is not None and conn.execute(
                     "SELECT 1 FROM inbox WHERE identity = ?", (identity,)).fetchone():
                 return None
@@ -89,7 +89,7 @@ class InboxRows:
     def keep_office_action(self, now: datetime, kind: str, source: str, user: str,
                            incident_id: int | None, group_id: str | None, text: str) -> int:
         """Keep what the office asked for, before the event loop hears of it; its id."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             return conn.execute(
                 "INSERT INTO office_actions (kind, source, user, incident_id, group_id, text,"
                 " asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -101,15 +101,15 @@ class InboxRows:
 
     def unhandled_office_actions(self) -> list[KeptOfficeAction]:
         """Office actions kept but not carried out (the box died in between), oldest first."""
-        with self._store.lock:
-            return [KeptOfficeAction(**row) for row in self._store.db.query(
+        with self._core.lock:
+            return [KeptOfficeAction(**row) for row in self._core.db.query(
                 "SELECT id, kind, source, user, incident_id, group_id, text, asked_at"
                 " FROM office_actions WHERE handled_at IS NULL ORDER BY id")]
 
     @contextmanager
     def _handling(self, table: str, row_id: int, now: datetime,
                   **changes: str) -> Iterator[bool]:
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             todo = conn.execute(f"SELECT 1 FROM {table} WHERE id = ? AND handled_at IS NULL",
                                 (row_id,)).fetchone() is not None
             yield todo
@@ -120,7 +120,7 @@ class InboxRows:
 
     def unhandled_sms(self) -> list[KeptSms]:
         """SMS kept but not acted on (the box died in between), oldest first."""
-        with self._store.lock:
-            return [KeptSms(**row) for row in self._store.db.query(
+        with self._core.lock:
+            return [KeptSms(**row) for row in self._core.db.query(
                 "SELECT id, modem, number, text, received_at FROM inbox WHERE handled_at IS NULL"
                 " ORDER BY id")]

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from edgebox.domain.roster import Group, Household, Roster
 
 if TYPE_CHECKING:
-    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.store.table_core import TableCore
 
 
 class RosterRows:
-    def __init__(self, store: SqliteStore):
-        self._store = store
+    def __init__(self, core: TableCore):
+        self._core = core
 
     def replace(self, roster: Roster, now: datetime, source: str = "",
                 **detail: object) -> int:
@@ -21,7 +21,7 @@ class RosterRows:
         goes into the roster_replaced event (e.g. the imported sheet's digest). Returns the
         roster's new generation (see ``generation``)."""
         roster.validated()
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("UPDATE roster_generation SET generation = generation + 1"
                          " WHERE id = 1")
             generation = conn.execute("SELECT generation FROM roster_generation"
@@ -45,22 +45,22 @@ class RosterRows:
                 "INSERT INTO group_members VALUES (?, ?, ?)",
                 [(g.id, hid, pos) for g in roster.groups for pos, hid in enumerate(g.member_ids)],
             )
-            self._store.write_event(conn, now, "roster_replaced", **{
+            self._core.log(conn, now, "roster_replaced", None, {
                 **roster.coverage(), "source": source, "generation": generation, **detail})
         return generation
 
     def generation(self) -> int:
         """How many times the roster was replaced: a running daemon's cheap test of whether
         the roster it holds is still the one in the database."""
-        with self._store.lock:
-            return self._store.db.execute("SELECT generation FROM roster_generation"
+        with self._core.lock:
+            return self._core.db.execute("SELECT generation FROM roster_generation"
                                    " WHERE id = 1").fetchone()[0]
 
     def generation_loaded(self) -> int:
         """The newest roster generation a running daemon logged as taken (``roster_loaded``),
         0 when none has."""
-        with self._store.lock:
-            return self._store.db.execute(
+        with self._core.lock:
+            return self._core.db.execute(
                 "SELECT coalesce(max(json_extract(data, '$.generation')), 0) FROM events"
                 " WHERE kind = 'roster_loaded'").fetchone()[0]
 
@@ -70,8 +70,8 @@ class RosterRows:
     def snapshot(self) -> tuple[int, Roster]:
         """(generation, roster), read in one read transaction: another process replacing the
         roster meanwhile cannot leave this reader with half of each."""
-        with self._store.lock:
-            conn = self._store.db.conn
+        with self._core.lock:
+            conn = self._core.db.conn
             own = not conn.in_transaction
             if own:
                 conn.execute("BEGIN")
@@ -82,7 +82,7 @@ class RosterRows:
                     conn.execute("COMMIT")
 
     def _read_roster(self) -> tuple[int, Roster]:
-        db = self._store.db
+        db = self._core.db
         generation = db.execute("SELECT generation FROM roster_generation"
                                      " WHERE id = 1").fetchone()[0]
         households = tuple(

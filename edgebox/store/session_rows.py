@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from edgebox.store.times import utc_iso
 
 if TYPE_CHECKING:
-    from edgebox.store.sqlite_store import SqliteStore
+    from edgebox.store.table_core import TableCore
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,13 @@ class WebSession:
 
 
 class WebSessionRows:
-    def __init__(self, store: SqliteStore):
-        self._store = store
+    def __init__(self, core: TableCore):
+        self._core = core
 
     def keep(self, now: datetime, token_hash: str, user: str, csrf: str, lang: str,
              expires_at: datetime, keep_at_most: int) -> None:
         """Keep one login; expired ones go, and beyond ``keep_at_most`` the oldest."""
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("DELETE FROM web_sessions WHERE expires_at < ?", (utc_iso(now),))
             conn.execute("INSERT OR REPLACE INTO web_sessions (token_hash, user, csrf, lang,"
                          " expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -38,12 +38,12 @@ class WebSessionRows:
 
     def find(self, token_hash: str, now: datetime) -> WebSession | None:
         """The live login with this hash; None if none."""
-        with self._store.lock:
-            rows = list(self._store.db.query(
+        with self._core.lock:
+            rows = list(self._core.db.query(
                 "SELECT user, csrf, lang, expires_at FROM web_sessions WHERE token_hash = ?"
                 " AND expires_at >= ?", [token_hash, utc_iso(now)]))
         return WebSession(**rows[0]) if rows else None
 
     def end(self, token_hash: str) -> None:
-        with self._store.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))

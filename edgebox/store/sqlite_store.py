@@ -4,21 +4,20 @@ Multi-step changes run in one explicit ``BEGIN IMMEDIATE`` transaction so an ala
 recorded. A single connection serialised by a lock serves all threads of the daemon; WAL lets the
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
-This class owns the connection, its lock and transactions, the space reserve and the event log
-(its reads return frozen ``Event``s, logged_event.py). The box's other tables are objects it
-holds, each given this store (and a sibling table it writes with) in its constructor and
-returning frozen dataclasses of its rows:
+This class owns the connection, transactions, the disk's reserve and the event log (its reads
+return frozen ``Event``s, logged_event.py). Every table is an object built on them (a
+TableCore) and reached as an attribute; one that writes another's rows is given it, and the
+reads return frozen dataclasses of the rows:
 
-- ``store.roster`` (roster_rows): households, groups and members, replaced and read whole;
-- ``store.inbox`` (inbox_rows): received SMS and office actions, acted on once;
-- ``store.health`` (health_rows): modem health readings;
-- ``store.sessions`` (session_rows): the web panel's logins;
-- ``store.leader_pins`` (leader_pin_rows): leaders' own PINs, as hashes;
-- ``store.check_ins`` (check_in_rows): the daily check-ins.
-
-The alarm path's tables (incident_rows, outbox, delivery_reports) are mixins of this class.
-A table writes inside ``transaction()`` and logs with ``write_event``, so a change and its
-event commit together; its reads hold ``lock``.
+- the alarm path's: ``incidents`` (incidents and acknowledgements, incident_rows.py),
+  ``outbox`` (deliveries, SMS parts and broadcasts, outbox.py), ``reports`` (delivery
+  reports, delivery_reports.py); an incident's plan goes into the outbox;
+- the box's other tables: ``roster`` (households, groups and members, replaced and read
+  whole, roster_rows.py), ``inbox`` (received SMS and office actions, acted on once,
+  inbox_rows.py), ``health`` (modem health readings, health_rows.py), ``sessions`` (the web
+  panel's logins, session_rows.py), ``leader_pins`` (leaders' own PINs as hashes,
+  leader_pin_rows.py), ``check_ins`` (the daily check-ins, check_in_rows.py; a missed one
+  opens its incident, a ring is planned in the outbox).
 """
 from __future__ import annotations
 
@@ -39,13 +38,14 @@ from edgebox.store.check_in_rows import CheckInRows
 from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
+from edgebox.store.incident_rows import Incidents
 from edgebox.store.leader_pin_rows import LeaderPinRows
 from edgebox.store.logged_event import Event
-from edgebox.store.incident_rows import IncidentRows
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
 from edgebox.store.session_rows import WebSessionRows
+from edgebox.store.table_core import TableCore
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
@@ -60,7 +60,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(IncidentRows, Outbox, DeliveryReports):
+class SqliteStore:
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -95,20 +95,18 @@ class SqliteStore(IncidentRows, Outbox, DeliveryReports):
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
+        core = TableCore(self.db, self._lock, self.transaction, self._append, self.read)
+        # the alarm path's tables
+        self.reports = DeliveryReports(core)
+        self.outbox = Outbox(core, self.reports)
+        self.incidents = Incidents(core, self.outbox)
         # the box's other tables
-        self.sessions = WebSessionRows(self)
-        self.leader_pins = LeaderPinRows(self)
-        self.health = HealthRows(self)
-        self.inbox = InboxRows(self)
-        self.roster = RosterRows(self)
-        # a missed check-in opens its incident, a ring is planned in the outbox: both this
-        # store's own tables
-        self.check_ins = CheckInRows(self, incidents=self, outbox=self)
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held by every read and write of the one connection (the tables' reads take it)."""
-        return self._lock
+        self.roster = RosterRows(core)
+        self.inbox = InboxRows(core)
+        self.health = HealthRows(core)
+        self.sessions = WebSessionRows(core)
+        self.leader_pins = LeaderPinRows(core)
+        self.check_ins = CheckInRows(core, self.incidents, self.outbox)
 
     def subscribe(self, listener) -> None:
         """Call ``listener(event)`` for every event, after the transaction holding it commits
@@ -242,12 +240,6 @@ class SqliteStore(IncidentRows, Outbox, DeliveryReports):
             self._uncommitted.append({"seq": cur.lastrowid, "at": at, "kind": kind,
                                       "incident_id": incident_id, "data": data})
         return cur.lastrowid
-
-    def write_event(self, conn: sqlite3.Connection, now: datetime, kind: str,
-                    incident_id: int | None = None, **data: object) -> int:
-        """Log an event inside the caller's open ``transaction`` (``conn`` is what it yielded):
-        it commits, or rolls back, with the change it tells of. Its ``seq``."""
-        return self._append(conn, now, kind, incident_id, data)
 
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
                     **data: object) -> None:
