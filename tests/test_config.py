@@ -131,15 +131,27 @@ def test_daemon_refuses_bad_config_with_one_line_and_no_traceback(tmp_path, body
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith("edgebox: config key")
+    # Chinese, the box's first language: the file does not say otherwise (or cannot be read)
+    assert result.stderr.startswith("edgebox: 设置项"), result.stderr
     assert "12ab" not in result.stderr
+
+
+def test_a_box_that_speaks_english_refuses_its_bad_config_in_english(tmp_path):
+    path = tmp_path / "edgebox.toml"
+    path.write_text('[box]\nlanguage = "en"\n[[modems]]\nport = "/dev/x"\nbaudrate = "fast"\n',
+                    encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == ("edgebox: config key 'modems[1].baudrate': must be a whole number,"
+                             " not 'fast'\n")
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config",
                              str(tmp_path / "nope.toml")], capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert result.returncode == 2 and "nope.toml不存在" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 

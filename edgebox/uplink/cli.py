@@ -8,6 +8,7 @@ import click
 
 from edgebox.cli_support import config_option, fail, load
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import said
 
 
 def _uploader(config_path: str):
@@ -21,7 +22,7 @@ def _uploader(config_path: str):
             fail("config key 'uplink.url' is empty: this box has no uplink")
         store = SqliteStore(config.box_database)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     return Uploader(settings, store, language=config.box_language,
                     office=config.numbers_office, township=config.numbers_township)
 

@@ -7,6 +7,7 @@ import click
 
 from edgebox.cli_support import config_option, fail, load, setup_logging
 from edgebox.errors import ConfigError
+from edgebox.i18n import say
 
 
 @click.group()
@@ -48,7 +49,8 @@ def web_password(config_path: str, from_stdin: bool) -> None:
       edgebox web password --config /etc/edgebox/edgebox.toml
     """
     from edgebox.web.passwords import hash_password, set_password_hash
-    load(config_path)  # a broken config is reported before anything is written
+    # a broken config is reported before anything is written
+    lang = load(config_path).box_language
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -58,7 +60,7 @@ def web_password(config_path: str, from_stdin: bool) -> None:
         hashed = hash_password(password)
         set_password_hash(config_path, hashed)
     except ConfigError as exc:
-        fail(exc.problem)
+        fail(say(exc.problem, lang))
     except OSError as exc:
         fail(f"cannot write {config_path}: {exc}")
     load(config_path)
