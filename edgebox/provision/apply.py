@@ -423,9 +423,9 @@ def status_report(outcomes: list[tuple[str, Outcome]], now: datetime) -> str:
     lines = [bilingual(Text("provision.status_title", "edgebox provisioning, {time}",
                             time=now.isoformat(timespec="seconds"))), ""]
     for name, outcome in outcomes:
-        verdict = {"applied": "applied / 已生效", "unchanged": "unchanged / 无变化",
-                   "missing": "missing / 未找到", "rejected": "NOT applied, previous settings "
-                   "kept / 未生效，仍用原设置"}[outcome.status]
+        verdict = {"applied": "已生效 / applied", "unchanged": "无变化 / unchanged",
+                   "missing": "未找到 / missing", "rejected": "未生效，仍用原设置 / NOT applied, "
+                   "previous settings kept"}[outcome.status]
         lines.append(f"{name}: {verdict}")
         error = bilingual(Text("provision.error", "ERROR"))
         lines += [f"  {error}: {bilingual(problem)}" for problem in outcome.problems]
