@@ -42,7 +42,7 @@ def timer(tmp_path, roster, now):
     store.replace_roster(roster, now)
     woken = []
     line = Line(woken)
-    return store, CheckIns(store, Rosters(roster), line, line, lambda: now,
+    return store, CheckIns(store, store.incidents, Rosters(roster), line, line, lambda: now,
                            check_in_settings(CONFIG)), woken
 
 
@@ -56,7 +56,7 @@ def test_a_check_in_left_from_days_ago_is_dropped_without_asking_anyone(tmp_path
     assert store.check_in_row("H02", old)["state"] == "closed"
     [dropped] = store.events_of_kinds(["check_in_dropped"])
     assert dropped["data"] == {"household": "H02", "day": old.isoformat(), "reason": "day_over"}
-    assert store.deliveries() == [] and woken == []
+    assert store.outbox.all() == [] and woken == []
 
 
 def test_a_household_taken_off_the_roster_is_no_longer_rung(tmp_path):
@@ -66,7 +66,7 @@ def test_a_household_taken_off_the_roster_is_no_longer_rung(tmp_path):
     store.start_check_in(now, "H09", day, "08:30")
     check_ins.tick(now)
     assert store.check_in_row("H09", day)["state"] == "closed"
-    assert store.deliveries() == []
+    assert store.outbox.all() == []
 
 
 def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
@@ -76,8 +76,8 @@ def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
     store, check_ins, woken = timer(tmp_path, roster, now)
     check_ins.tick(now)
     check_ins.tick(now)
-    [ring] = store.deliveries()
-    assert (ring["kind"], ring["phone"], ring["purpose"], ring["text"]) == (
+    [ring] = store.outbox.all()
+    assert (ring.kind, ring.phone, ring.purpose, ring.text) == (
         "call", "+8613900138002", "check_in", "")
     assert len(store.events_of_kinds(["check_in_due"])) == 1 and woken == [1]
     day = date.fromisoformat(store.check_ins_in_progress()[0]["day"])

@@ -486,17 +486,17 @@ def test_the_inbox_knows_a_message_read_again_and_commits_its_effects_with_its_m
         with store.handling_sms(now, first, "火") as todo:
             assert todo
             store.append_event(now, "sms_received", number=ZHANG)
-            store.open_incident(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
+            store.incidents.open(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
             raise RuntimeError("killed")
-    assert store.incidents() == [] and store.events_of_kinds(["sms_received"]) == []
+    assert store.incidents.all() == [] and store.events_of_kinds(["sms_received"]) == []
     assert [r["id"] for r in store.unhandled_sms()] == kept
 
     with store.handling_sms(now, first, "火") as todo:
         assert todo
-        store.open_incident(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
+        store.incidents.open(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
     with store.handling_sms(now, first, "火") as todo:
         assert not todo  # acted on once
-    assert len(store.incidents()) == 1
+    assert len(store.incidents.all()) == 1
     assert first not in [r["id"] for r in store.unhandled_sms()]
     # A leader's PIN is not kept once the SMS has been acted on.
     admin = store.keep_sms(now, "m1", WANG, "加 1234 张三 13800000000", None)

@@ -51,15 +51,15 @@ def assert_hub_has_exactly(view, store, url=None, log=None):
     seqs = [e["seq"] for e in view.events(log=log)]
     assert seqs == sorted(set(seqs)) and view.count(log=log) == len(seqs)
     incidents = view.incidents(log=log)
-    states = {i.id: i.state for i in store.incidents()}
+    states = {i.id: i.state for i in store.incidents.all()}
     assert [row["incident_id"] for row in incidents] == sorted(states)
     for row in incidents:
-        assert row["acks"] == len(store.acks(row["incident_id"]))
-        deliveries = store.deliveries(row["incident_id"])
-        assert row["sms_sent"] == sum(d["state"] == "sent" for d in deliveries)
-        assert row["failed"] == sum(d["state"] == "failed" for d in deliveries)
+        assert row["acks"] == len(store.incidents.acks(row["incident_id"]))
+        deliveries = store.outbox.all(row["incident_id"])
+        assert row["sms_sent"] == sum(d.state == "sent" for d in deliveries)
+        assert row["failed"] == sum(d.state == "failed" for d in deliveries)
         assert (row["closed_at"] is not None) == (states[row["incident_id"]] == "closed")
-        assert (row["first_ack_at"] is not None) == bool(store.acks(row["incident_id"]))
+        assert (row["first_ack_at"] is not None) == bool(store.incidents.acks(row["incident_id"]))
 
 
 def test_upload_ships_the_whole_log_in_order_and_the_ack_moves_the_cursor(hub, store):
@@ -183,8 +183,8 @@ def test_the_uploader_never_holds_the_store_while_the_hub_is_slow(hub, store):
         # The upload is in flight: an alarm can be recorded at once, the lock is free.
         assert store._lock.acquire(blocking=False)
         store._lock.release()
-        incident = store.open_incident(datetime.now(timezone.utc), "G1", "H03",
-                                       "+8618600138003")
+        incident = store.incidents.open(datetime.now(timezone.utc), "G1", "H03",
+                                        "+8618600138003")
         assert incident.id > 0
         proxy.release.set()
         total = len(box_events(store))

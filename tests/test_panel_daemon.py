@@ -72,13 +72,13 @@ def test_buttons_acknowledge_sound_and_silence(box):
     store = daemon.store
     presses = lambda: len(store.events_of_kinds(["button_pressed"]))  # noqa: E731
     emulator.call("18600138003")
-    wait_for(lambda: store.incidents("open"), 30, "the alarm")
+    wait_for(lambda: store.incidents.all("open"), 30, "the alarm")
     wait_for(lambda: daemon.siren.is_on, 10, "the alarm's siren")
     press(gpio, SILENCE_BTN, 1, daemon, presses)
     wait_for(lambda: not daemon.siren.is_on, 10, "SILENCE to silence the siren")
     assert gpio.levels[SIREN_PIN] == 0
     press(gpio, ACK_BTN, 1, daemon, presses)
-    wait_for(lambda: store.incidents("open")[0].acked_at is not None, 10,
+    wait_for(lambda: store.incidents.all("open")[0].acked_at is not None, 10,
              "ACK to acknowledge the alarm")
     # SIREN must be held: a short press sounds nothing.
     gpio.drive(SIREN_BTN, 0)

@@ -70,14 +70,14 @@ def hot_path(store):
     group = r.group("第一组")
     caller = r.household("H3")
     plan = alarm.plan_alarm(r, group, caller, caller.primary_phone)
-    incident = store.open_incident(NOW, group.id, caller.id, caller.primary_phone, plan=plan)
-    delivery = store.claim_next_delivery(NOW, ("sms",), "m0")
-    store.finish_delivery(NOW, delivery["id"], "sent", "sms_sent", modem_ref="77")
-    store.record_delivery_report(NOW, "m0", 77, True)
-    assert [i.id for i in store.incidents_notifying(delivery["household_id"])] == [incident.id]
-    store.record_ack(NOW, incident.id, delivery["household_id"], delivery["phone"], "sms")
+    incident = store.incidents.open(NOW, group.id, caller.id, caller.primary_phone, plan=plan)
+    delivery = store.outbox.claim_next(NOW, ("sms",), "m0")
+    store.outbox.finish(NOW, delivery.id, "sent", "sms_sent", modem_ref="77")
+    store.reports.record(NOW, "m0", 77, True)
+    assert [i.id for i in store.incidents.notifying(delivery.household_id)] == [incident.id]
+    store.incidents.record_ack(NOW, incident.id, delivery.household_id, delivery.phone, "sms")
     store.unknown_caller_notices(NOW - timedelta(hours=1))
-    store.close_incident(NOW, incident.id, "cancelled")
+    store.incidents.close(NOW, incident.id, "cancelled")
 
 
 def test_hot_queries_use_indexes_not_table_scans(old_store):
@@ -138,7 +138,7 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
     store.append_event(T0, "first")
     store.defer_event(T0, "call_rejected", None, modem="m1")
     assert store.events_of_kinds(["call_rejected"]) == []  # no commit of its own
-    store.claim_next_delivery(T0)  # a lazy commit does not carry it (a power cut may undo it)
+    store.outbox.claim_next(T0)  # a lazy commit does not carry it (a power cut may undo it)
     assert store.events_of_kinds(["call_rejected"]) == []
     with pytest.raises(RuntimeError):  # a rolled-back transaction keeps it for the next one
         with store.transaction() as conn:

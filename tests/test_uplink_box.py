@@ -239,7 +239,7 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     later = NOW + timedelta(days=400)
     acked = store.events_after(0, 10 ** 6)[-1]["seq"]
     counts = prune(store, acked, later, ["modem_health"], 7, 365)
-    assert counts["incidents"] == 2 and store.incidents() == [] and store.deliveries() == []
+    assert counts["incidents"] == 2 and store.incidents.all() == [] and store.outbox.all() == []
     # the SMS acted on goes with them; the one never acted on stays, to be acted on
     assert counts["inbox"] == 1 and [r["id"] for r in store.unhandled_sms()] == [waiting]
     assert counts["office_actions"] == 1
@@ -258,12 +258,12 @@ def test_a_filling_disk_is_reported_once_a_day_to_the_log_and_the_office(store, 
     up.run_once()
     warnings = [e for e in store.events_after(0) if e["kind"] == "disk_low"]
     assert len(warnings) == 1 and warnings[0]["data"]["used_percent"] == 90
-    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
-    assert len(office) == 1 and office[0]["phone"] == "+8657188886666"
-    assert "90%" in office[0]["text"] and "100MB" in office[0]["text"]
+    office = [d for d in store.outbox.all() if d.purpose == "office_notice"]
+    assert len(office) == 1 and office[0].phone == "+8657188886666"
+    assert "90%" in office[0].text and "100MB" in office[0].text
     now[0] = NOW + timedelta(days=1)
     up.run_once()
-    assert len([d for d in store.deliveries() if d["purpose"] == "office_notice"]) == 2
+    assert len([d for d in store.outbox.all() if d.purpose == "office_notice"]) == 2
     up.client.close()
 
 
@@ -287,9 +287,9 @@ def test_the_disk_watch_alone_checks_at_start_and_outlives_a_failed_reading(stor
     finally:
         service.stop()
     assert [e["kind"] for e in store.events_after(0)].count("disk_low") == 1  # once a day
-    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
-    assert [d["phone"] for d in office] == ["+8657188886666"]
-    assert office[0]["text"].startswith("[Watch] Alarm box box-1 storage at 96%")
+    office = [d for d in store.outbox.all() if d.purpose == "office_notice"]
+    assert [d.phone for d in office] == ["+8657188886666"]
+    assert office[0].text.startswith("[Watch] Alarm box box-1 storage at 96%")
 
 
 @pytest.mark.slow
@@ -328,19 +328,19 @@ def test_township_gets_a_daily_summary_only_while_uploads_fail(store, tmp_path):
     up.link = LinkManager("http://hub.invalid", check="false")
     fill_box(store, incidents=2, noise=2, start=NOW - timedelta(hours=3))
     up.run_once()  # the first day of silence: nothing yet
-    assert not [d for d in store.deliveries() if d["purpose"] == "township_summary"]
+    assert not [d for d in store.outbox.all() if d.purpose == "township_summary"]
     now[0] = NOW + timedelta(hours=25)
     fill_box(store, incidents=1, noise=1, start=now[0] - timedelta(hours=1))
     up.run_once()
     up.run_once()
-    summaries = [d for d in store.deliveries() if d["purpose"] == "township_summary"]
-    assert len(summaries) == 1 and summaries[0]["phone"] == "+8657100000001"
-    text = summaries[0]["text"]
+    summaries = [d for d in store.outbox.all() if d.purpose == "township_summary"]
+    assert len(summaries) == 1 and summaries[0].phone == "+8657100000001"
+    text = summaries[0].text
     assert "报警1次" in text and "发送失败1条" in text and "main信号" in text, text
     assert "已1天未上传" in text
     # Once uploads go through again, no more summaries.
     up.link = LinkManager("http://hub.invalid", check="true")
     now[0] = NOW + timedelta(hours=50)
     assert up.run_once().ok
-    assert len([d for d in store.deliveries() if d["purpose"] == "township_summary"]) == 1
+    assert len([d for d in store.outbox.all() if d.purpose == "township_summary"]) == 1
     up.client.close()

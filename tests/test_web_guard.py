@@ -134,8 +134,8 @@ PAGES = ["/", "/roster", "/broadcast", "/health", "/roster/groups/第一组/prin
 
 def test_every_page_and_error_carries_the_security_headers(client):  # noqa: F811
     http, csrf, store, daemon = client
-    incident = store.open_incident(datetime.now(timezone.utc), "第一组", "H03",
-                                   "+8618600138003")
+    incident = store.incidents.open(datetime.now(timezone.utc), "第一组", "H03",
+                                    "+8618600138003")
     anonymous = httpx.Client(base_url=str(http.base_url), timeout=30)
     answers = [http.get(p) for p in [*PAGES, f"/incidents/{incident.id}", "/static/app.js",
                                      "/no-such-page", "/logout"]]
@@ -154,8 +154,8 @@ def test_every_page_and_error_carries_the_security_headers(client):  # noqa: F81
 
 def test_pages_hold_nothing_inline_that_the_policy_would_block(client):  # noqa: F811
     http, csrf, store, daemon = client
-    incident = store.open_incident(datetime.now(timezone.utc), "第一组", "H03",
-                                   "+8618600138003")
+    incident = store.incidents.open(datetime.now(timezone.utc), "第一组", "H03",
+                                    "+8618600138003")
     for path in [*PAGES, f"/incidents/{incident.id}", "/?lang=en"]:
         html = http.get(path).text
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path

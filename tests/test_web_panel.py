@@ -168,7 +168,7 @@ def test_pages_in_chinese_and_english(client):
 
 def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
     client, csrf, store, daemon = client
-    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    incident = store.incidents.open(utc_now(), "第一组", "H03", "+8618600138003")
     page = client.get(f"/incidents/{incident.id}")
     assert page.status_code == 200 and "<svg" in page.text and "张伟" in page.text
     for action in ("acknowledge", "cancel", "siren_on", "siren_off"):
@@ -194,13 +194,13 @@ def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
 
 def test_cancel_asks_first_and_is_gone_once_the_alarm_is_closed(client):
     client, csrf, store, daemon = client
-    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    incident = store.incidents.open(utc_now(), "第一组", "H03", "+8618600138003")
     page = client.get(f"/incidents/{incident.id}").text
     button = re.search(r'<button[^>]*id="cancel"[^>]*>', page).group(0)
     # static/app.js asks the data-confirm question before the form goes
     assert 'data-confirm="确定解除这次报警吗？' in button, button
     assert "button[data-confirm]" in client.get("/static/app.js").text
-    store.close_incident(utc_now(), incident.id, "cancelled")
+    store.incidents.close(utc_now(), incident.id, "cancelled")
     closed = client.get(f"/incidents/{incident.id}").text
     assert 'id="cancel"' not in closed and 'id="acknowledge"' not in closed
     assert "已结束" in closed
@@ -370,8 +370,8 @@ def test_daily_check_in_time_is_shown_edited_kept_and_a_missed_one_labelled(clie
     client.post("/roster/households/H02/edit", data={**form, "check_in": ""})
     assert store.load_roster().household("H02").check_in == ""
     # A missed check-in on the dashboard: its type in the page's language, never its name.
-    store.open_incident(utc_now(), "第一组", "H02", "+8613900138002", kind="check_in",
-                        alarm_type="check_in")
+    store.incidents.open(utc_now(), "第一组", "H02", "+8613900138002", kind="check_in",
+                         alarm_type="check_in")
     assert "未报平安" in client.get("/").text and "check_in" not in client.get("/").text
     assert "missed check-in" in client.get("/?lang=en").text
     client.get("/?lang=zh")

@@ -73,7 +73,7 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     settings = worker_settings(config)
     return ModemWorkers({
         m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
-        for m in config.modems}, store, clock)
+        for m in config.modems}, store.outbox, clock)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,
@@ -81,16 +81,18 @@ def build_core(config, store, workers: ModemWorkers, siren, clock,
     """The deciding classes, each given its ports and its own section of the config
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
     rosters = rosters if rosters is not None else RosterView(store)
+    incidents, deliveries = store.incidents, store.outbox  # the alarm path's tables
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
-    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
-                         check_ins)
+    check_ins = CheckIns(store, incidents, rosters, workers, workers, clock,
+                         check_in_settings(config))
+    timers = AlarmTimers(store, incidents, deliveries, rosters, workers, sounding, clock,
+                         ladder_settings(config), check_ins)
     alarms_settings = alarm_settings(config)
-    alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
-                         timers, check_ins)
-    admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
-    inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
-                        alarms_settings)
+    alarms = AlarmPolicy(store, incidents, deliveries, rosters, workers, workers, sounding, clock,
+                         alarms_settings, timers, check_ins)
+    admin = SmsAdministration(store, deliveries, rosters, workers, clock, admin_settings(config))
+    inbox = InboxPolicy(store, incidents, deliveries, rosters, alarms, admin, workers, sounding,
+                        clock, alarms_settings)
     return AlarmCore(rosters, sounding, alarms, inbox, timers)
 
 

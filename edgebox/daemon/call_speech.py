@@ -15,6 +15,7 @@ from edgebox.adapters.speech import SpeechError, synthesiser_from_settings
 from edgebox.adapters.speech.cache import SpeechCache
 from edgebox.adapters.speech.prompt import load_prompt
 from edgebox.adapters.speech.settings import speech_directory
+from edgebox.store.outbox_rows import DeliveryRow
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,11 @@ class CallSpeech:
                                                 config.get("speech.words_per_minute"))
         return cls(SpeechCache(directory / "speech", synthesiser), directory)
 
-    def for_delivery(self, delivery: dict) -> Speech | None:
-        text = delivery.get("text") or ""
+    def for_delivery(self, delivery: DeliveryRow) -> Speech | None:
+        text = delivery.text
         if not text:
             return None
-        prompt = None if delivery.get("purpose") in NOT_ALARMS else load_prompt(
+        prompt = None if delivery.purpose in NOT_ALARMS else load_prompt(
             self.data_directory)
         if prompt is not None:
             return Speech(text, prompt)

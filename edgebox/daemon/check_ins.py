@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edgebox.daemon.call_rejection import reject_call
-from edgebox.daemon.ports import CallControl, CheckInStore, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import (CallControl, CheckInStore, Clock, IncidentTable, Outbox,
+                                  RosterSource)
 from edgebox.domain import alarm, check_ins
 from edgebox.domain.acks import alarm_needs_line
 from edgebox.domain.phones import normalise_caller
@@ -42,9 +43,10 @@ def check_in_settings(config) -> CheckInSettings:
 
 
 class CheckIns:
-    def __init__(self, store: CheckInStore, rosters: RosterSource, calls: CallControl,
-                 outbox: Outbox, clock: Clock, settings: CheckInSettings):
+    def __init__(self, store: CheckInStore, incidents: IncidentTable, rosters: RosterSource,
+                 calls: CallControl, outbox: Outbox, clock: Clock, settings: CheckInSettings):
         self.store = store
+        self.incidents = incidents  # the alarm a missed check-in opened, and whether one is on
         self.rosters = rosters  # the roster in force now (swapped on re-import)
         self.calls = calls
         self.outbox = outbox
@@ -94,7 +96,7 @@ class CheckIns:
         """An alarm nobody has acknowledged yet is open: its escalation may need the line
         any moment, so no check-in ring is planned (the modem worker reads the same rule
         before dialling one, and hangs one up that is ringing)."""
-        return alarm_needs_line(self.store.incidents("open"))
+        return alarm_needs_line(self.incidents.all("open"))
 
     def _ring_finished(self, now: datetime, row: dict, household: Household,
                        roster: Roster) -> None:
@@ -142,7 +144,7 @@ class CheckIns:
             state = "closed"  # its incident is over: the call is no answer to it
         if state == "due" and (day is None or row["day"] != day.isoformat()):
             state = None  # a day still ringing out past its window
-        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        own = alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                             self.settings.open_minutes)
         meaning = check_ins.call_counts(state, day is not None, own_alarm_open=own is not None)
         if meaning == "alarm":
@@ -155,7 +157,7 @@ class CheckIns:
         return True
 
     def _incident_open(self, incident_id: int | None, now: datetime) -> bool:
-        incident = self.store.incident(incident_id) if incident_id is not None else None
+        incident = self.incidents.get(incident_id) if incident_id is not None else None
         return incident is not None and incident.is_open(now, self.settings.open_minutes)
 
     def _close_missed(self, now: datetime, row: dict, household: Household, roster: Roster,
@@ -164,8 +166,8 @@ class CheckIns:
         all in one transaction."""
         lang = self.settings.language
         with self.store.transaction():
-            self.store.close_incident(now, row["incident_id"], "checked_in", by=household.id,
-                                      plan_for=lambda planned: check_ins.plan_late(
+            self.incidents.close(now, row["incident_id"], "checked_in", by=household.id,
+                                 plan_for=lambda planned: check_ins.plan_late(
                                           planned, roster, household, lang))
             self.store.check_in_safe(now, row, "late_call", phone)
         self.outbox.wake()

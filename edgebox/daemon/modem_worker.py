@@ -48,6 +48,7 @@ from edgebox.daemon.worker_events import ModemOutage
 from edgebox.daemon.worker_settings import WorkerSettings
 from edgebox.domain import alarm
 from edgebox.errors import ModemError
+from edgebox.store.outbox_rows import DeliveryRow
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class ModemWorker:
                                      settings.out_of_service_after)
         # The next delivery, claimed right after the SMS before it went out (see _send);
         # sent on the next step, or handed back if this modem cannot.
-        self._claimed: dict | None = None
+        self._claimed: DeliveryRow | None = None
         # Records each sent SMS while the modem submits the next (see send_recorder).
         self.recorder = SendRecorder(self.name)
         self._reopens = 0
@@ -163,11 +164,11 @@ class ModemWorker:
         if delivery is None:
             due_in = self._due_in()
             if due_in is not None and due_in <= 0:
-                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+                delivery = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
                 if delivery is None:  # another modem took it: when is the next one due?
                     due_in = self._due_in()
                     due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
-        if delivery is not None and delivery["kind"] == alarm.SMS:
+        if delivery is not None and delivery.kind == alarm.SMS:
             self._send(delivery)
             return
         # Everything but the next SMS waits for the SMS before it to be recorded: the log keeps
@@ -183,7 +184,7 @@ class ModemWorker:
     def _due_in(self) -> float | None:
         """Seconds until the earliest pending delivery this modem can carry may be claimed
         (negative: it may now), None when none is pending."""
-        due = self.store.next_delivery_due(self.kinds)
+        due = self.store.outbox.next_due(self.kinds)
         return None if due is None else (due - self.clock()).total_seconds()
 
     def next_wake(self, due_in: float | None) -> float:
@@ -211,9 +212,9 @@ class ModemWorker:
 
     # -- delivering --------------------------------------------------------------------------
 
-    def _send(self, d: dict) -> None:
+    def _send(self, d: DeliveryRow) -> None:
         try:
-            refs = self.modem.send_sms(d["phone"], d["text"])
+            refs = self.modem.send_sms(d.phone, d.text)
         except ModemError as exc:
             self.recorder.flush()
             self._failed(d, exc)
@@ -228,14 +229,14 @@ class ModemWorker:
         # thread while the modem already submits the next: the disk's wait is off the gap
         # between two submits, where the modem would stand idle for it.
         try:
-            self._claimed = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
+            self._claimed = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
         finally:
-            self.recorder.record(lambda: self.store.finish_delivery(
-                sent_at, d["id"], "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
+            self.recorder.record(lambda: self.store.outbox.finish(
+                sent_at, d.id, "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
                 parts=len(refs)))
         self.failures.succeeded()
 
-    def _call(self, d: dict) -> None:
+    def _call(self, d: DeliveryRow) -> None:
         try:
             self.calls.ring(d)
         except ModemError as exc:
@@ -254,10 +255,10 @@ class ModemWorker:
         delivery, self._claimed = self._claimed, None
         if delivery is not None:
             now = self.clock()
-            self.store.retry_delivery(now, delivery["id"], why, now, count_attempt=False)
+            self.store.outbox.retry(now, delivery.id, why, now, count_attempt=False)
             self.wake.set()
 
-    def _failed(self, d: dict, exc: ModemError) -> None:
+    def _failed(self, d: DeliveryRow, exc: ModemError) -> None:
         """The delivery back in the outbox (see send_failures); the modem reset or taken out
         of service when that is what the failures say."""
         action = self.failures.failed(self.store, self.clock(), d, exc, self.modem.alive)

@@ -19,7 +19,8 @@ from datetime import timedelta
 
 from edgebox.daemon.call_rejection import reject_call
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import (AlarmStore, CallControl, Clock, DeliveryTable, IncidentTable,
+                                  Outbox, RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.timers import AlarmTimers
 from edgebox.domain import alarm, escalation
@@ -61,10 +62,12 @@ def alarm_settings(config) -> AlarmSettings:
 
 
 class AlarmPolicy:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
-                 calls: CallControl, siren: SirenControl, clock: Clock,
-                 settings: AlarmSettings, ladder: AlarmTimers, check_ins: CheckIns):
-        self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
+    def __init__(self, store: AlarmStore, incidents: IncidentTable, deliveries: DeliveryTable,
+                 rosters: RosterSource, outbox: Outbox, calls: CallControl,
+                 siren: SirenControl, clock: Clock, settings: AlarmSettings,
+                 ladder: AlarmTimers, check_ins: CheckIns):
+        self.store, self.incidents, self.deliveries = store, incidents, deliveries
+        self.rosters, self.outbox, self.calls = rosters, outbox, calls
         self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
         self.check_ins = check_ins
         # Companions that answer some calls themselves (the loudspeaker's live voice from an
@@ -92,7 +95,7 @@ class AlarmPolicy:
             self.reject(call.modem)
             self._unknown_caller(now, phone, call)
             return
-        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        own = alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                             self.settings.open_minutes)
         if own is not None:
             self.reject(call.modem)
@@ -137,7 +140,7 @@ class AlarmPolicy:
             elif notice == "flood":
                 plan = alarm.plan_unknown_flood(len(forwarded) + 1, list(s.office), s.language)
         # Logged and forwarded in one transaction: never logged with the office never told.
-        self.store.plan_with_event(now, None, "unknown_caller", {
+        self.deliveries.plan_with_event(now, None, "unknown_caller", {
             "number": phone or call.digits or "", "withheld": call.digits is None,
             "modem": call.modem, "notice": notice}, plan)
         self.outbox.wake()
@@ -146,9 +149,9 @@ class AlarmPolicy:
         """``household`` was told of ``notified`` (the newest open alarm it was told of) and
         calls the box: COMING or OWN_ALARM, from the acknowledgements in the store, so the
         same answer after a restart."""
-        acknowledged = household.id in {a.household_id for a in self.store.acks(notified.id)}
-        callbacks = [a.at for i in self.store.incidents_notifying(household.id)
-                     for a in self.store.acks(i.id)
+        acknowledged = household.id in {a.household_id for a in self.incidents.acks(notified.id)}
+        callbacks = [a.at for i in self.incidents.notifying(household.id)
+                     for a in self.incidents.acks(i.id)
                      if a.household_id == household.id and a.channel == "callback"]
         meaning = told_member_call(acknowledged, max(callbacks, default=None), now,
                                    self.settings.own_call_seconds)
@@ -175,10 +178,10 @@ class AlarmPolicy:
         group = self.roster.groups_of(household.id)[0]
         plan = self._alarm_plan(group, household, phone, alarm_type, text, drill,
                                 confirm="confirm" if told_of is None else "confirm_own")
-        incident = self.store.open_incident(self.clock(), group.id, household.id, phone,
-                                            kind="call" if modem else "sms",
-                                            alarm_type=alarm_type, text=text, drill=drill,
-                                            plan=plan, told_of=told_of)
+        incident = self.incidents.open(self.clock(), group.id, household.id, phone,
+                                       kind="call" if modem else "sms",
+                                       alarm_type=alarm_type, text=text, drill=drill,
+                                       plan=plan, told_of=told_of)
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
@@ -198,7 +201,7 @@ class AlarmPolicy:
                                 incident.caller_phone, incident.alarm_type, incident.text,
                                 incident.drill)
         # Even an empty plan marks the incident planned, so it is not planned again.
-        self.store.add_deliveries(self.clock(), incident.id, plan)
+        self.deliveries.add(self.clock(), incident.id, plan)
         self.outbox.wake()
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
@@ -212,17 +215,17 @@ class AlarmPolicy:
         """The newest open incident that alerts this household (it may acknowledge it).
         ``told_only``: only one whose alarm SMS or ring has actually gone out to it; a
         neighbour who has not been told yet cannot be calling back about it."""
-        candidates = [i for i in self.store.incidents_notifying(household.id)
+        candidates = [i for i in self.incidents.notifying(household.id)
                       if household.id not in (i.caller_household_id, *i.co_callers)
                       and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
                 d.household_id == household.id and d.purpose in ("alarm", "ring", "flash") and d.out
-                for d in self.store.incident_deliveries(i.id))]
+                for d in self.deliveries.of_incident(i.id))]
         return candidates[-1] if candidates else None
 
     def own_open_incident(self, household, now) -> alarm.Incident | None:
-        return alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        return alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                              self.settings.open_minutes)
 
     def incident_groups(self, incident) -> set[str]:
@@ -236,7 +239,7 @@ class AlarmPolicy:
         the same emergency seen from next door, not a second flood of messages."""
         window = timedelta(seconds=self.settings.merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        recent = [i for i in self.store.incidents("open") if self.incident_groups(i) & groups
+        recent = [i for i in self.incidents.all("open") if self.incident_groups(i) & groups
                   and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
                   and now - i.opened_at <= window]
         return recent[-1] if recent else None
@@ -263,7 +266,7 @@ class AlarmPolicy:
             alarm.PRIORITY["confirm"])
         # The joining household's relatives hear of it as they would of its own alarm.
         relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
-            d.phone for d in self.store.incident_deliveries(incident.id)} | {phone})
+            d.phone for d in self.deliveries.of_incident(incident.id)} | {phone})
 
         def plan_for(planned: list[alarm.Delivery]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
@@ -272,11 +275,11 @@ class AlarmPolicy:
                     if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
-        self.store.amend_incident(now, incident.id, "incident_joined",
-                                  {"co_callers": [*incident.co_callers, household.id]},
-                                  alarm.alarm_text(lang, group, both, incident.alarm_type,
+        self.incidents.amend(now, incident.id, "incident_joined",
+                             {"co_callers": [*incident.co_callers, household.id]},
+                             alarm.alarm_text(lang, group, both, incident.alarm_type,
                                                    incident.text, incident.drill),
-                                  plan_for, stop_to=household.id)
+                             plan_for, stop_to=household.id)
         self.calls.recheck_rings()  # it may be being rung right now
         self.outbox.wake()
 
@@ -289,7 +292,7 @@ class AlarmPolicy:
                            address=household.address)
         # Texts not sent yet say it all; those already out (or going out now) get the update,
         # planned in the same transaction as the change.
-        self.store.amend_incident(
+        self.incidents.amend(
             now, incident.id, "incident_enriched", {"alarm_type": alarm_type, "text": report.text},
             alarm.alarm_text(lang, self.roster.group(incident.group_id), household, alarm_type,
                              report.text),
@@ -314,8 +317,8 @@ class AlarmPolicy:
                               household_id=h) for h in incident.co_callers]
         # Recorded with its relays in one transaction: a crash between the two would leave the
         # caller never told who is coming.
-        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
-                                 relays=[relay, *co_callers, *also]):
+        if self.incidents.record_ack(self.clock(), incident.id, household.id, phone, channel,
+                                     relays=[relay, *co_callers, *also]):
             self.calls.recheck_rings()  # their phone may be ringing right now
             self.outbox.wake()
 
@@ -325,7 +328,7 @@ class AlarmPolicy:
         relay = alarm.PlannedDelivery(alarm.SMS, incident.caller_phone,
                                       incident.caller_household_id, "ack_relay", text,
                                       alarm.PRIORITY["ack_relay"])
-        if self.store.record_ack(self.clock(), incident.id, who, "", source, relays=[relay]):
+        if self.incidents.record_ack(self.clock(), incident.id, who, "", source, relays=[relay]):
             self.calls.recheck_rings()  # an escalation call in progress is not needed now
             self.outbox.wake()
 
@@ -333,7 +336,7 @@ class AlarmPolicy:
         """The caller (or a household that joined by calling too) or a leader of a group the
         alarm alerts may call it off; anyone else is told why nothing happened."""
         leader_of = {g.id for g in self.roster.groups if g.leader_id == household.id}
-        mine = [i for i in self.store.incidents("open")
+        mine = [i for i in self.incidents.all("open")
                 if household.id in (i.caller_household_id, *i.co_callers)
                 or self.incident_groups(i) & leader_of]
         if mine:
@@ -341,7 +344,7 @@ class AlarmPolicy:
                 self.cancel(incident, by=household.id)
             return
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        if any(self.incident_groups(i) & groups for i in self.store.incidents("open")):
+        if any(self.incident_groups(i) & groups for i in self.incidents.all("open")):
             self.reply(phone, Text("reply.may_not_cancel",
                                    "only the caller or the group leader may cancel this alarm"))
         else:
@@ -364,12 +367,12 @@ class AlarmPolicy:
                                           alarm.PRIORITY["all_clear"]) for p, h in told.items()]
         # Closed and the all-clear planned in one transaction: a crash between the two would
         # leave an alarm over that nobody is told is over.
-        if self.store.close_incident(self.clock(), incident.id, "cancelled", by=by,
-                                     plan_for=all_clear) < 0:
+        if self.incidents.close(self.clock(), incident.id, "cancelled", by=by,
+                                plan_for=all_clear) < 0:
             return
         self.calls.recheck_rings()
         self.outbox.wake()
-        if not self.store.incidents("open"):
+        if not self.incidents.all("open"):
             self.siren.off()
 
     def reply(self, phone: str, reason: str) -> None:

@@ -1,10 +1,10 @@
 """What the alarm core needs from the world, as small typed ports.
 
 The core (policy.py, inbox_policy.py, sms_admin.py, timers.py) takes these in its
-constructors and nothing else: the composition root (app.py) hands it the SQLite store, the
-modem workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
-only the methods the core calls, so a fake stays small and a new store method is not a new
-obligation for every fake.
+constructors and nothing else: the composition root (app.py) hands it the SQLite store and
+its table objects, the modem workers and the GPIO siren; unit tests hand it plain in-memory
+objects. Each port lists only the methods the core calls, so a fake stays small and a new
+store method is not a new obligation for every fake.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
+from edgebox.store.outbox_rows import DeliveryRow
 
 
 class Clock(Protocol):
@@ -38,35 +39,36 @@ class EventLog(Protocol):
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
 
 
+@runtime_checkable
 class IncidentTable(Protocol):
-    """Incidents and their acknowledgements; every change commits with what it plans."""
+    """Incidents and their acknowledgements (the store's ``incidents``); every change commits
+    with what it plans."""
 
-    def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
-                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
-                      drill: bool = False, plan: list | None = None,
-                      told_of: int | None = None) -> Incident: ...
+    def open(self, now: datetime, group_id: str, household_id: str, phone: str,
+             kind: str = "call", alarm_type: str = "call", text: str | None = None,
+             drill: bool = False, plan: list | None = None,
+             told_of: int | None = None) -> Incident: ...
 
-    def incident(self, incident_id: int) -> Incident | None: ...
+    def get(self, incident_id: int) -> Incident | None: ...
 
-    def incidents(self, state: str | None = None) -> list[Incident]: ...
+    def all(self, state: str | None = None) -> list[Incident]: ...
 
-    def incidents_notifying(self, household_id: str) -> list[Incident]: ...
+    def notifying(self, household_id: str) -> list[Incident]: ...
 
-    def unplanned_incidents(self) -> list[Incident]: ...
+    def unplanned(self) -> list[Incident]: ...
 
     def unrejected_calls(self) -> list[int]: ...
 
-    def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
-                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
-                       stop_to: str | None = None) -> None: ...
+    def amend(self, now: datetime, incident_id: int, event: str, changes: dict,
+              alarm_text: str, plan_for: Callable[[list[Delivery]], list],
+              stop_to: str | None = None) -> None: ...
 
     def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
                  township: bool = False) -> None: ...
 
-    def close_incident(self, now: datetime, incident_id: int, reason: str,
-                       by: str | None = None,
-                       plan_for: Callable[[list[Delivery]], list] | None = None,
-                       report: tuple[str, dict] | None = None) -> int: ...
+    def close(self, now: datetime, incident_id: int, reason: str, by: str | None = None,
+              plan_for: Callable[[list[Delivery]], list] | None = None,
+              report: tuple[str, dict] | None = None) -> int: ...
 
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    channel: str, relays: list = ()) -> bool: ...
@@ -76,18 +78,20 @@ class IncidentTable(Protocol):
     def unrecorded_key_acks(self) -> list[int]: ...
 
 
+@runtime_checkable
 class DeliveryTable(Protocol):
-    """The outbox's rows as the core plans and reads them (the workers drain it)."""
+    """The outbox's rows as the core plans and reads them (the store's ``outbox``; the
+    workers drain it)."""
 
-    def add_deliveries(self, now: datetime, incident_id: int | None,
-                       plan: list[PlannedDelivery]) -> list[int]: ...
+    def add(self, now: datetime, incident_id: int | None,
+            plan: list[PlannedDelivery]) -> list[int]: ...
 
     def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
                         data: dict, plan: list[PlannedDelivery]) -> None: ...
 
-    def delivery(self, delivery_id: int) -> dict: ...
+    def get(self, delivery_id: int) -> DeliveryRow: ...
 
-    def incident_deliveries(self, incident_id: int) -> list[Delivery]: ...
+    def of_incident(self, incident_id: int) -> list[Delivery]: ...
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None: ...
@@ -152,14 +156,16 @@ class CheckInTable(Protocol):
 
 
 @runtime_checkable
-class CheckInStore(EventLog, IncidentTable, CheckInTable, Protocol):
-    """What the check-ins read and write: their table, the incidents a missed one opens."""
+class CheckInStore(EventLog, CheckInTable, Protocol):
+    """What the check-ins read and write besides the incidents a missed one opens (those
+    are an IncidentTable of their own)."""
 
 
 @runtime_checkable
-class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
-    """Every table the alarm policy reads and writes (SqliteStore is one; the check-ins'
-    table is CheckInStore's)."""
+class AlarmStore(EventLog, RosterTable, InboxTable, Protocol):
+    """The log and the tables the alarm policy reads and writes besides the alarm path's own
+    (IncidentTable, DeliveryTable: SqliteStore's ``incidents`` and ``outbox``; the
+    check-ins' table is CheckInStore's)."""
 
 
 @runtime_checkable

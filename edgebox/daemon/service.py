@@ -20,9 +20,11 @@ Follow a ``+CLIP`` to the last SMS of its fan-out (eight files; thread hand-offs
    workers, as rows in the store's outbox and a wake-up.
 4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O), in the order
    edgebox/domain/ring_plan.py reckons for the box's modems.
-5. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, the
-   one durable commit before the first AT+CMGS.
-6. edgebox/store/outbox.py: the plan's rows; ``claim_next_delivery`` hands out the most urgent.
+5. edgebox/store/incident_rows.py: ``store.incidents.open`` commits the incident with its
+   plan (written by the outbox in the same transaction), the one durable commit before the
+   first AT+CMGS.
+6. edgebox/store/outbox.py: the plan's rows; ``store.outbox.claim_next`` hands out the most
+   urgent.
 7. edgebox/daemon/modem_worker.py: ``_step`` claims, ``_send`` sends, claims the next and has
    this one recorded, until the outbox is empty.
 8. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
@@ -149,9 +151,9 @@ class Daemon:
         self.store.append_event(now, "daemon_started", box=self.settings.box_id,
                                 households=len(roster.households),
                                 groups=len(roster.groups), modems=len(self.workers))
-        self.store.requeue_interrupted(now)
+        self.store.outbox.requeue_interrupted(now)
         self.core.timers.resume()
-        for incident in self.store.unplanned_incidents():
+        for incident in self.store.incidents.unplanned():
             # Committed but never planned: the box died between the two. Plan it now.
             self.core.alarms.plan_incident(incident)
         # SMS kept but not acted on, office actions kept, keys pressed but not recorded.
@@ -263,8 +265,8 @@ class Daemon:
         # A report that beats the record of its SMS is held by the store and matched when
         # the record lands (store/delivery_reports.py).
         if report.final:
-            self.store.record_delivery_report(self.clock(), report.modem, report.reference,
-                                              report.delivered)
+            self.store.reports.record(self.clock(), report.modem, report.reference,
+                                      report.delivered)
 
     def on_ussd(self, reply: UssdReply) -> None:
         now = self.clock()
@@ -287,7 +289,7 @@ class Daemon:
         """Text the office at once, while the reserve still has room for the notice itself.
         The workers are not woken for it, so an alarm being sent goes out first."""
         if self.settings.office:
-            self.store.add_deliveries(self.clock(), None, alarm.to_offices(
+            self.store.outbox.add(self.clock(), None, alarm.to_offices(
                 list(self.settings.office), render(self.settings.language, "disk_full")))
 
     def on_modem_lost(self, event: ModemLost) -> None:
@@ -323,12 +325,12 @@ class Daemon:
                     if self._clock_rules_scheduled() else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
-            self.store.expire_held_reports(self.clock())
+            self.store.reports.expire_held(self.clock())
 
     def _clock_rules_running(self) -> bool:
         """Something the clock moves on each second: an open incident (its ladder, expiry,
         drill report), a broadcast still to report progress, a check-in waiting for 平安."""
-        return bool(self.store.incidents("open") or self.store.broadcasts_running()
+        return bool(self.store.incidents.all("open") or self.store.outbox.broadcasts_running()
                     or self.store.check_ins_in_progress())
 
     def _clock_rules_scheduled(self) -> bool:

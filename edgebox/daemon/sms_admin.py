@@ -16,7 +16,7 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import AlarmStore, Clock, DeliveryTable, Outbox, RosterSource
 from edgebox.domain import alarm
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
@@ -72,9 +72,9 @@ def admin_settings(config) -> AdminSettings:
 
 
 class SmsAdministration:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox, clock: Clock,
-                 settings: AdminSettings):
-        self.store, self.rosters, self.outbox = store, rosters, outbox
+    def __init__(self, store: AlarmStore, deliveries: DeliveryTable, rosters: RosterSource,
+                 outbox: Outbox, clock: Clock, settings: AdminSettings):
+        self.store, self.deliveries, self.rosters, self.outbox = store, deliveries, rosters, outbox
         self.clock, self.settings = clock, settings
 
     @property
@@ -140,8 +140,8 @@ class SmsAdministration:
                                                  alarm.PRIORITY["reply"]))
         # The broadcast and the sender's confirmation commit together: a crash between the two
         # would leave the village texted and the sender never told.
-        self.store.add_broadcast(now, sender, group_id, text, plan, len(households),
-                                 replies=replies)
+        self.deliveries.add_broadcast(now, sender, group_id, text, plan, len(households),
+                                      replies=replies)
         self.outbox.wake()
 
     # ---- leaders ---------------------------------------------------------------------------

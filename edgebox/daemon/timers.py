@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import (AlarmStore, Clock, DeliveryTable, IncidentTable, Outbox,
+                                  RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation
 from edgebox.domain.messages import render
@@ -40,10 +41,11 @@ def ladder_settings(config) -> LadderSettings:
 
 
 class AlarmTimers:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
-                 siren: SirenControl, clock: Clock, settings: LadderSettings,
-                 check_ins: CheckIns):
-        self.store, self.rosters, self.outbox = store, rosters, outbox
+    def __init__(self, store: AlarmStore, incidents: IncidentTable, deliveries: DeliveryTable,
+                 rosters: RosterSource, outbox: Outbox, siren: SirenControl, clock: Clock,
+                 settings: LadderSettings, check_ins: CheckIns):
+        self.store, self.incidents, self.deliveries = store, incidents, deliveries
+        self.rosters, self.outbox = rosters, outbox
         self.siren, self.clock, self.settings = siren, clock, settings
         self.check_ins = check_ins  # daily check-ins run on the same tick
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
@@ -56,7 +58,7 @@ class AlarmTimers:
     def resume(self) -> None:
         """At start: the call that raised one of these may still be ringing; when it shows up
         again it is that same call, not a repeat call that hastens the ladder."""
-        self._ringing_on = set(self.store.unrejected_calls())
+        self._ringing_on = set(self.incidents.unrejected_calls())
 
     def tick(self, now) -> list[OfficeAction]:
         """One turn of the clock; what falls due for the office to carry out (a scheduled
@@ -64,12 +66,12 @@ class AlarmTimers:
         due = []
         if self.settings.drill_schedule:
             due += self._scheduled_drill(now)
-        for incident in self.store.incidents("open"):
+        for incident in self.incidents.all("open"):
             if incident.drill and now - incident.opened_at >= timedelta(
                     minutes=self.settings.drill_report_minutes):
                 self._drill_report(incident, now)
             elif not incident.is_open(now, self.settings.open_minutes):
-                self.store.close_incident(now, incident.id, "expired")
+                self.incidents.close(now, incident.id, "expired")
             elif incident.acked_at is None and incident.alarm_type not in escalation.QUIET_TYPES:
                 for index, step in escalation.due_steps(self.settings.escalation,
                                                         incident.opened_at,
@@ -77,7 +79,7 @@ class AlarmTimers:
                                                         self._speed(incident)):
                     self._escalate(incident, index, step)
             self._failures(incident)
-        self.store.broadcast_progress(now)
+        self.deliveries.broadcast_progress(now)
         self.check_ins.tick(now)
         return due
 
@@ -128,7 +130,7 @@ class AlarmTimers:
                                                       alarm.PRIORITY["escalation_ring"]))
         # The step and its messages commit together, before anything is sent or sounded: a
         # crash in between must not leave the step counted as done with nothing planned.
-        self.store.escalate(now, incident.id, index + 1, plan, township=any(
+        self.incidents.escalate(now, incident.id, index + 1, plan, township=any(
             action.endswith("_township") for action in step.actions))
         self.outbox.wake()
         if "siren" in step.actions:
@@ -137,7 +139,7 @@ class AlarmTimers:
     def _failures(self, incident) -> None:
         """An alarm SMS that failed for good: ring that member instead, and once the texting
         is over tell the office who could not be reached by SMS."""
-        deliveries = self.store.incident_deliveries(incident.id)
+        deliveries = self.deliveries.of_incident(incident.id)
         failed = [d for d in deliveries if d.purpose == "alarm" and d.state == "failed"]
         if not failed:
             return
@@ -153,8 +155,8 @@ class AlarmTimers:
                 handled.add(d.household_id)
                 # The number the SMS could not reach: a phone that takes no SMS (an old handset,
                 # a full inbox, a landline) usually still rings.
-                self.store.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
-                                      alarm.PRIORITY["escalation_ring"])
+                self.deliveries.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
+                                           alarm.PRIORITY["escalation_ring"])
                 self.outbox.wake()
         texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
@@ -168,9 +170,9 @@ class AlarmTimers:
                       group=group.name, count=len({d.household_id for d in failed}),
                       names=names[:30])
         # Logged (so never summarised again) and planned in one transaction.
-        self.store.plan_with_event(now, incident.id, "failure_summary",
-                                   {"names": names, "count": len(failed)},
-                                   alarm.to_offices(list(self.settings.office), text))
+        self.deliveries.plan_with_event(now, incident.id, "failure_summary",
+                                        {"names": names, "count": len(failed)},
+                                        alarm.to_offices(list(self.settings.office), text))
         self.outbox.wake()
 
     def _scheduled_drill(self, now) -> list[OfficeAction]:
@@ -201,7 +203,7 @@ class AlarmTimers:
         """Who acknowledged the drill and how fast, to the office; then the drill is over."""
         group = self.roster.group(incident.group_id)
         lang = self.settings.language
-        acks = [a for a in self.store.acks(incident.id) if a.household_id != "office"]
+        acks = [a for a in self.incidents.acks(incident.id) if a.household_id != "office"]
         after = {a.household_id: round((a.at - incident.opened_at).total_seconds())
                  for a in acks}
         seconds = sorted(after.values())
@@ -217,7 +219,7 @@ class AlarmTimers:
         report = alarm.to_offices(list(self.settings.office), text)
         # Reported, closed and the report planned in one transaction: a crash cannot leave the
         # drill over with the office never told how it went.
-        self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {
+        self.incidents.close(now, incident.id, "drill_over", report=("drill_report", {
             **figures, "households": [a.household_id for a in acks], "seconds": after}),
             plan_for=lambda told: report)
         self.outbox.wake()

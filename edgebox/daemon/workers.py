@@ -10,11 +10,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+from edgebox.daemon.ports import Clock, DeliveryTable
+
 
 class ModemWorkers:
-    def __init__(self, workers: dict, store, clock):
+    def __init__(self, workers: dict, deliveries: DeliveryTable, clock: Clock):
         self.workers = workers  # name -> ModemWorker
-        self._store, self._clock = store, clock
+        self._deliveries, self._clock = deliveries, clock  # the store's outbox
         self._held = 0
         self._recheck_due = False
 
@@ -23,7 +25,7 @@ class ModemWorkers:
     def add(self, incident_id: int | None, plan) -> None:
         plan = list(plan)
         if plan:
-            self._store.add_deliveries(self._clock(), incident_id, plan)
+            self._deliveries.add(self._clock(), incident_id, plan)
             self.wake()
 
     def wake(self) -> None:

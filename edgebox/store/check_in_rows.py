@@ -51,7 +51,7 @@ class CheckInRows:
     def ring_for_check_in(self, now: datetime, row: dict, ring) -> None:
         """Plan the check-in's ring call (``ring``, a PlannedDelivery) and note it on the row."""
         with self.transaction() as conn:
-            [delivery_id] = self._insert_plan(conn, now, None, [ring])
+            [delivery_id] = self.outbox.insert_plan(conn, now, None, [ring])
             conn.execute("UPDATE check_ins SET delivery_id = ?, next_ring_at = NULL,"
                          " updated_at = ? WHERE household_id = ? AND day = ?",
                          (delivery_id, utc_iso(now), row["household_id"], row["day"]))
@@ -111,8 +111,8 @@ class CheckInRows:
         """No 平安 after the last ring: its own incident (alarm type ``check_in``) with the
         look-in SMS planned, and the row marked, in one transaction. The incident's id."""
         with self.transaction() as conn:
-            incident = self.open_incident(now, group_id, row["household_id"], phone,
-                                          kind="check_in", alarm_type="check_in", plan=plan)
+            incident = self.incidents.open(now, group_id, row["household_id"], phone,
+                                           kind="check_in", alarm_type="check_in", plan=plan)
             conn.execute("UPDATE check_ins SET state = 'missed', rings = rings + 1,"
                          " delivery_id = NULL, incident_id = ?, updated_at = ?"
                          " WHERE household_id = ? AND day = ?",

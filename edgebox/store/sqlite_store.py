@@ -4,9 +4,13 @@ Multi-step changes run in one explicit ``BEGIN IMMEDIATE`` transaction so an ala
 recorded. A single connection serialised by a lock serves all threads of the daemon; WAL lets the
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
-This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
-inbox_rows, session_rows, check_in_rows).
+This class owns the connection, transactions, the disk's reserve and the event log. The alarm
+path's tables are objects built on them (a TableCore) and reached as attributes:
+``incidents`` (incidents and acknowledgements, incident_rows.py), ``outbox`` (deliveries, SMS
+parts and broadcasts, outbox.py) and ``reports`` (delivery reports, delivery_reports.py);
+one that writes another's rows is given it (an incident's plan goes into the outbox). The
+other tables' operations are mixins beside it (roster_rows, health_rows, inbox_rows,
+session_rows, leader_pin_rows, check_in_rows).
 """
 from __future__ import annotations
 
@@ -28,11 +32,12 @@ from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
 from edgebox.store.leader_pin_rows import LeaderPinRows
-from edgebox.store.incident_rows import IncidentRows
+from edgebox.store.incident_rows import Incidents
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
 from edgebox.store.session_rows import SessionRows
+from edgebox.store.table_core import TableCore
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
@@ -47,7 +52,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
+class SqliteStore(RosterRows, HealthRows, InboxRows,
                   SessionRows, LeaderPinRows, CheckInRows):
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
@@ -83,6 +88,11 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
+        core = TableCore(self.db, self._lock, self.transaction, self._append, self.read)
+        # the alarm path's tables
+        self.reports = DeliveryReports(core)
+        self.outbox = Outbox(core, self.reports)
+        self.incidents = Incidents(core, self.outbox)
 
     def subscribe(self, listener) -> None:
         """Call ``listener(event)`` for every event, after the transaction holding it commits

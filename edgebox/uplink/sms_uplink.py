@@ -144,7 +144,7 @@ class SmsUplink:
             event["incident_id"], row[0] if row else "other", event["data"]["escalation_step"])
 
     def _queue(self, now: datetime, text: str) -> None:
-        self.store.add_deliveries(now, None, [alarm.PlannedDelivery(
+        self.store.outbox.add(now, None, [alarm.PlannedDelivery(
             alarm.SMS, self.hub_number, None, PURPOSE, text, alarm.PRIORITY[PURPOSE])])
         log.info("SMS report queued for the hub: %s", text[:40])
 
