@@ -546,6 +546,16 @@ def test_every_command_refuses_a_bad_config_in_chinese(tmp_path, command):
     assert code != 0 and "must be one of call, flash (got 'loud')" in said, said
 
 
+def test_the_web_panel_refuses_keys_that_do_not_go_together_in_chinese(tmp_path):
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[web]\nlisten = '
+                      '"127.0.0.1:0"\n[uplink]\nurl = "https://hub.example.cn"\n' + MODEM,
+                      encoding="utf-8")
+    code, said = cli("web", "serve", config=config)
+    assert code == 2 and "设置了 `uplink.url` 就必须填写" in said, said
+    assert not english_words(said), said
+
+
 def test_a_config_that_cannot_be_read_is_refused_in_chinese(tmp_path):
     code, said = cli("run", config=tmp_path / "nowhere.toml")
     assert code == 2 and "nowhere.toml不存在" in said, said

@@ -7,7 +7,7 @@ import click
 
 from edgebox.cli_support import config_option, fail, load, setup_logging
 from edgebox.errors import ConfigError
-from edgebox.i18n import say
+from edgebox.i18n import said, say
 
 
 @click.group()
@@ -33,7 +33,11 @@ def web_serve(config_path: str) -> None:
     from edgebox.web.process import serve
     config = load(config_path)
     setup_logging(config.log_level)
-    sys.exit(serve(config))
+    try:
+        status = serve(config)
+    except ConfigError as exc:  # a check of keys read together: uplink.url without its token
+        fail(said(exc, config.box_language))
+    sys.exit(status)
 
 
 @web.command("password")
