@@ -14,7 +14,7 @@ from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fai
                                  load, setup_logging)
 from edgebox.cli_words import cli_word, modem_lines
 from edgebox.errors import EdgeboxError
-from edgebox.i18n import said, say
+from edgebox.i18n import message, said, say
 
 
 def no_roster_line(why: str) -> str:
@@ -154,7 +154,7 @@ def roster_import(csv_file: str, config_path: str) -> None:
         generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         lang = config.box_language
-        problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+        problems = getattr(exc, "problems", None) or [message(exc)]
         click.echo(cli_word(lang, "not_imported", file=csv_file), err=True)
         for problem in problems:
             click.echo(f"  {say(problem, lang)}", err=True)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from edgebox.domain.messages import LANGUAGES
 from edgebox.domain.phones import PhoneNumberError, normalise
 from edgebox.errors import FILE, ConfigError
-from edgebox.i18n import Either, Text, Typed, language
+from edgebox.i18n import Either, Text, Typed, language, message
 
 REQUIRED = object()
 SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
@@ -139,7 +139,7 @@ def _drill_schedule(entries: list) -> Text | None:
         try:
             parse_slot(entry)
         except ValueError as exc:
-            return exc.args[0]  # a Text: domain/drills.py says what is wrong
+            return message(exc)  # a Text: domain/drills.py says what is wrong
     return None
 
 
@@ -275,7 +275,7 @@ def check_numbers(key: str, values: list, region: str, allow: tuple[str, ...] = 
         try:
             out.append(normalise(value, region))
         except PhoneNumberError as exc:
-            raise ConfigError(key, exc.args[0]) from exc  # a Text (edgebox.domain.phones)
+            raise ConfigError(key, message(exc)) from exc  # a Text (edgebox.domain.phones)
     return out
 
 

@@ -141,11 +141,15 @@ def say(value: object, lang: str | None) -> str:
     return value.say(lang) if isinstance(value, (Text, Listed)) else str(value)
 
 
+def message(error: BaseException) -> "Text | str":
+    """An exception's message as it was raised: a ``Text`` keeps its words for a screen to say
+    later (a selftest result, the status file), anything else is its English."""
+    return error.args[0] if error.args and isinstance(error.args[0], Text) else str(error)
+
+
 def said(error: BaseException, lang: str | None) -> str:
-    """An exception's message in ``lang``: one raised with a ``Text`` says it in its words,
-    any other as it is."""
-    return say(error.args[0], lang) if error.args and isinstance(
-        error.args[0], (Text, Listed)) else str(error)
+    """An exception's message in ``lang``."""
+    return say(message(error), lang)
 
 
 def display_width(text: str) -> int:

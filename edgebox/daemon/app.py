@@ -30,7 +30,7 @@ from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import contacts_of, describe
 from edgebox.errors import ConfigError
-from edgebox.i18n import Text
+from edgebox.i18n import Text, message
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
@@ -156,7 +156,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     try:
         gpio = gpio or load_gpio(config.siren_backend)
     except RuntimeError as exc:
-        raise ConfigError("siren.backend", exc.args[0]) from exc  # a Text: load_gpio's
+        raise ConfigError("siren.backend", message(exc)) from exc  # a Text: load_gpio's
     panel = panel_settings(config)
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                       panel.siren_max_seconds)

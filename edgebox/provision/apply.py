@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.errors import ConfigError, EdgeboxError
-from edgebox.i18n import Text
+from edgebox.i18n import Text, message
 from edgebox.provision import ProvisionError
 from edgebox.provision import textfile
 from edgebox.provision.fields import FIELDS, MASK, Context
@@ -97,7 +97,7 @@ def check_values(text: str, previous: dict[str, Any], ctx: Context) -> dict[str,
         try:
             values[spec.name] = spec.check(text_value, ctx)
         except ValueError as exc:
-            what = exc.args[0]  # a Text: the field's check says what is wrong
+            what = message(exc)  # a Text: the field's check says what is wrong
             problems.append(problem(where, what if spec.secret else got(what, text_value)))
             continue
         raw[spec.name] = text_value
@@ -409,7 +409,7 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
             return Outcome("unchanged")
         give_to_directory_owner(Path(config.box_database))
     except EdgeboxError as exc:
-        problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+        problems = getattr(exc, "problems", None) or [message(exc)]
         return Outcome("rejected", [problem(ROSTER_FILE, p) for p in problems])
     return Outcome("applied", notes=[Text(
         "provision.roster_imported", "{file}: {households} households in {groups} groups "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgebox.domain.phones import PhoneNumberError, normalise
-from edgebox.i18n import Text
+from edgebox.i18n import Text, message
 
 MASK = "********"  # what a secret is replaced with in the card's copy once it has been applied
 DEFAULT_ZONEINFO = Path("/usr/share/zoneinfo")
@@ -66,7 +66,7 @@ def _numbers(text: str, ctx: Context) -> list[str]:
             try:
                 out.append(normalise(part, ctx.region))
             except PhoneNumberError as exc:
-                raise ValueError(exc.args[0]) from exc  # a Text (edgebox.domain.phones)
+                raise ValueError(message(exc)) from exc  # a Text (edgebox.domain.phones)
     return out
 
 

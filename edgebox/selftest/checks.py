@@ -19,7 +19,7 @@ from edgebox import __built__
 from edgebox.adapters.modem import readings
 from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
-from edgebox.i18n import Text
+from edgebox.i18n import Text, message
 from edgebox.selftest.speech_check import check_speech, live_voice_port
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -352,7 +352,7 @@ def check_buttons(config) -> Result | None:
                  if Button(gpio, name, pin, config.get("panel.buttons_active_low")).read()]
         gpio.cleanup(list(wired.values()))
     except (RuntimeError, OSError) as exc:
-        return Result(PANEL_BUTTONS, FAIL, str(exc), Text(
+        return Result(PANEL_BUTTONS, FAIL, message(exc), Text(
             "selftest.buttons_held_fix", "If the daemon is running it holds the pins: "
             "`systemctl stop edgebox`."))
     if stuck:
@@ -374,7 +374,7 @@ def check_config_notices(config) -> list[Result]:
 
 def config_unreadable(error: Exception) -> Result:
     """The config cannot be read or is wrong: the one check there is, and what to do."""
-    return Result(CONFIG, FAIL, error.args[0] if error.args else str(error), Text(
+    return Result(CONFIG, FAIL, message(error), Text(
         "selftest.config_fix", "Correct edgebox.txt on the boot partition; edgebox-status.txt "
         "says which line is wrong."))
 
