@@ -556,6 +556,14 @@ def test_the_web_panel_refuses_keys_that_do_not_go_together_in_chinese(tmp_path)
     assert not english_words(said), said
 
 
+def test_an_upload_without_a_platform_is_refused_in_chinese(tmp_path):
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n' + MODEM, encoding="utf-8")
+    code, said = cli("upload", "now", config=config)
+    assert code == 2 and "设置项`uplink.url`" in said, said
+    assert not english_words(said), said
+
+
 def test_a_config_that_cannot_be_read_is_refused_in_chinese(tmp_path):
     code, said = cli("run", config=tmp_path / "nowhere.toml")
     assert code == 2 and "nowhere.toml不存在" in said, said

@@ -7,8 +7,8 @@ import sys
 import click
 
 from edgebox.cli_support import config_option, fail, load
-from edgebox.errors import EdgeboxError
-from edgebox.i18n import said
+from edgebox.errors import ConfigError, EdgeboxError
+from edgebox.i18n import Text, said
 
 
 def _uploader(config_path: str):
@@ -19,7 +19,8 @@ def _uploader(config_path: str):
     try:
         settings = uplink_settings(config)
         if settings is None:
-            fail("config key 'uplink.url' is empty: this box has no uplink")
+            raise ConfigError("uplink.url", Text("config.no_uplink",
+                                                 "is empty: this box has no uplink"))
         store = SqliteStore(config.box_database)
     except EdgeboxError as exc:
         fail(said(exc, config.box_language))
