@@ -176,3 +176,25 @@ def test_the_old_call_audio_port_that_disagrees_with_the_modem_s_is_a_clear_erro
         parse_config(text)
     same = text.replace("ttyUSB1", "ttyUSB4")  # saying the same twice is only a notice
     assert parse_config(same).modems[0].audio_port == "/dev/ttyUSB4"
+
+
+@pytest.mark.parametrize("text, english, chinese", [
+    ('[alarm]\nring_style = "loud"\n' + MINIMAL,
+     "config key 'alarm.ring_style': must be one of call, flash (got 'loud')",
+     "设置项`alarm.ring_style`：只能是`call`、`flash`之一（现在是 'loud'）"),
+    ('[alarm]\nring_seconds = "long"\n' + MINIMAL,
+     "config key 'alarm.ring_seconds': must be a whole number or a number, not 'long'",
+     "设置项`alarm.ring_seconds`：必须是整数或数字，不能是 'long'"),
+    ("[[modems]]\nport = '/dev/x'\nbaud = 9600\n",
+     "config key 'modems[1].baud': unknown key (did you mean 'baudrate'?)",
+     "设置项`modems[1].baud`：没有这个设置项（是不是 `baudrate`？）"),
+    ("[[[", None, "设置项（整个文件）：<config>不是有效的 `TOML` 文件："),
+])
+def test_a_config_problem_keeps_its_english_and_says_itself_in_chinese(text, english, chinese):
+    from edgebox.i18n import said
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    if english:
+        assert str(caught.value) == english
+    assert said(caught.value, "en") == str(caught.value)
+    assert said(caught.value, "zh").startswith(chinese), said(caught.value, "zh")
