@@ -572,7 +572,8 @@ def test_a_config_that_cannot_be_read_is_refused_in_chinese(tmp_path):
 
 def test_the_card_s_status_file_is_chinese_first(tmp_path):
     from datetime import datetime, timezone
-    from edgebox.provision.apply import Paths, apply, status_report
+    from edgebox.provision.apply import Paths, apply
+    from edgebox.provision.status import status_report
     from tests.card_support import EVERY_MISTAKE, KEY_WORDS, NOTHING_GIVEN, TYPED
     for text in (EVERY_MISTAKE, NOTHING_GIVEN):
         paths = Paths(tmp_path / "boot", tmp_path / "etc", tmp_path / "zoneinfo")

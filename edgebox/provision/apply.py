@@ -26,7 +26,7 @@ from edgebox.provision import ProvisionError
 from edgebox.provision import textfile
 from edgebox.provision.fields import FIELDS, MASK, Context
 from edgebox.provision.generate import field_of_config_key, generate, unused_fields
-from edgebox.provision.problems import at_line, bilingual, got, problem
+from edgebox.provision.status import at_line, got, problem, status_report, unused_note
 
 log = logging.getLogger("edgebox.provision")
 
@@ -216,11 +216,6 @@ def apply(paths: Paths) -> Outcome:
 def config_problem(exc: ConfigError) -> Text:
     """A config the daemon would refuse, named by the edgebox.txt key behind it."""
     return problem(field_of_config_key(exc.key) or exc.key, exc.problem)
-
-
-def unused_note(name: str) -> Text:
-    return Text("provision.unused", "{name} is set but this edgebox version has no use for it "
-                "yet", name=name)
 
 
 def panel_password_hash(password: str, current_config: Path | None = None) -> str:
@@ -415,22 +410,6 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
         "provision.roster_imported", "{file}: {households} households in {groups} groups "
         "imported", file=ROSTER_FILE, households=len(roster.households),
         groups=len(roster.groups))])
-
-
-def status_report(outcomes: list[tuple[str, Outcome]], now: datetime) -> str:
-    """What edgebox-status.txt says: a technician reads it by putting the card in a PC, and
-    may read Chinese or English: every line says it in Chinese, then in English."""
-    lines = [bilingual(Text("provision.status_title", "edgebox provisioning, {time}",
-                            time=now.isoformat(timespec="seconds"))), ""]
-    for name, outcome in outcomes:
-        verdict = {"applied": "已生效 / applied", "unchanged": "无变化 / unchanged",
-                   "missing": "未找到 / missing", "rejected": "未生效，仍用原设置 / NOT applied, "
-                   "previous settings kept"}[outcome.status]
-        lines.append(f"{name}: {verdict}")
-        error = bilingual(Text("provision.error", "ERROR"))
-        lines += [f"  {error}: {bilingual(problem)}" for problem in outcome.problems]
-        lines += [f"  {bilingual(note)}" for note in outcome.notes]
-    return "\r\n".join(lines) + "\r\n"
 
 
 def write_status(paths: Paths, outcomes: list[tuple[str, Outcome]], now: datetime) -> None:

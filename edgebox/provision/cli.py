@@ -74,11 +74,10 @@ def check_command(file: str) -> None:
     from edgebox.errors import ConfigError
     from edgebox.i18n import Text
     from edgebox.provision import ProvisionError, textfile
-    from edgebox.provision.apply import (check_values, config_problem, panel_password_hash,
-                                         unused_note)
+    from edgebox.provision.apply import check_values, config_problem, panel_password_hash
     from edgebox.provision.fields import Context
     from edgebox.provision.generate import generate, unused_fields
-    from edgebox.provision.problems import bilingual
+    from edgebox.provision.status import bilingual, unused_note
     decoded = textfile.decode(Path(file).read_bytes())
     # Said as edgebox-status.txt says it, Chinese then English: the same technician reads it.
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from edgebox.i18n import Text
 from edgebox.provision.fields import BY_NAME, MASK, SECRETS
-from edgebox.provision.problems import at_line, problem
+from edgebox.provision.status import at_line, problem
 
 _LINE = re.compile(r"(?P<lead>\s*)(?P<key>[^=＝]*?)(?P<eq>\s*[=＝]\s*)(?P<value>.*?)(?P<trail>\s*)")
 _QUOTED = re.compile(r"\"(.*)\"|'(.*)'|“(.*)”")
