@@ -14,7 +14,7 @@ from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fai
                                  load, setup_logging)
 from edgebox.cli_words import cli_word, modem_lines
 from edgebox.errors import EdgeboxError
-from edgebox.i18n import say
+from edgebox.i18n import message, said, say
 
 
 def no_roster_line(why: str) -> str:
@@ -64,15 +64,15 @@ def run(config_path: str, allow_empty: bool) -> None:
     except InUse as exc:
         fail(str(exc), EXIT_IN_USE)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     try:
         daemon = build_daemon(config)
         if daemon.roster.is_empty and not allow_empty:
             fail(no_roster_line(f"no households in {config.box_database}"),
                  EXIT_NO_ROSTER)
         daemon.start()
-    except EdgeboxError as exc:
-        fail(str(exc))
+    except EdgeboxError as exc:  # a key only the daemon's parts check (box.roster_csv …)
+        fail(said(exc, config.box_language))
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     try:
         # No timeout: SIGTERM's handler sets the event, and Ctrl-C interrupts the wait (lock
@@ -102,7 +102,7 @@ def demo(as_json: bool, lang: str) -> None:
     try:
         ok = run_demo(as_json=as_json, lang=lang)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, lang))
     sys.exit(0 if ok else 1)
 
 
@@ -122,7 +122,7 @@ def _store_and_config(config_path: str):
     try:
         return SqliteStore(config.box_database), config
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
 
 
 store_config_option = config_option("the box's TOML config (names the database)")
@@ -154,7 +154,7 @@ def roster_import(csv_file: str, config_path: str) -> None:
         generation = store.roster.replace(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         lang = config.box_language
-        problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+        problems = getattr(exc, "problems", None) or [message(exc)]
         click.echo(cli_word(lang, "not_imported", file=csv_file), err=True)
         for problem in problems:
             click.echo(f"  {say(problem, lang)}", err=True)

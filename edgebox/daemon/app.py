@@ -30,6 +30,7 @@ from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import contacts_of, describe
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text, message
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
@@ -45,7 +46,8 @@ def import_configured_roster(config, store) -> None:
         import_sheet_if_changed(store, config.box_roster_csv, config.box_region, utc_now(),
                                 source=config.box_roster_csv)
     except FileNotFoundError:
-        raise ConfigError("box.roster_csv", f"{config.box_roster_csv} does not exist") from None
+        raise ConfigError("box.roster_csv", Text("config.no_file", "{path} does not exist",
+                                                 path=config.box_roster_csv)) from None
 
 
 def build_modems(config, events: queue.Queue) -> dict:
@@ -155,7 +157,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     try:
         gpio = gpio or load_gpio(config.siren_backend)
     except RuntimeError as exc:
-        raise ConfigError("siren.backend", str(exc)) from exc
+        raise ConfigError("siren.backend", message(exc)) from exc  # a Text: load_gpio's
     panel = panel_settings(config)
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                       panel.siren_max_seconds)
