@@ -235,12 +235,11 @@ def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
                                    "+8613900138000", "sms")
         store.incidents.close(now + timedelta(minutes=30), incident.id, "expired")
     for index in range(noise):
-        store.record_health(now, "main", signal=10 + index % 20, registration="home")
+        store.health.record(now, "main", signal=10 + index % 20, registration="home")
 
 
 def box_events(store: SqliteStore) -> list[dict]:
-    return [{k: e[k] for k in ("seq", "at", "kind", "incident_id", "data")}
-            for e in store.events_after(0, 10 ** 9)]
+    return [e.as_dict() for e in store.events_after(0, 10 ** 9)]
 
 
 def settings(url: str, **overrides) -> UplinkSettings:

@@ -16,8 +16,9 @@ from edgebox.config_file import parse_config
 from edgebox.daemon.app import build_core
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
-from edgebox.daemon.ports import (AlarmStore, CallControl, CheckInStore, DeliveryTable,
-                                  IncidentTable, Outbox, RosterSource, Siren as SirenPort)
+from edgebox.daemon.ports import (CallControl, CheckInTable, DeliveryTable, EventLog, InboxTable,
+                                  IncidentTable, LeaderPinTable, Outbox, RosterSource,
+                                  RosterTable, Siren as SirenPort)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.worker_settings import worker_settings
@@ -28,6 +29,8 @@ from edgebox.domain.office_actions import DRILL
 from edgebox.errors import ModemError
 from edgebox.roster_io import read_roster_csv
 from edgebox.store import SqliteStore
+from edgebox.store.inbox_rows import KeptSms
+from edgebox.store.logged_event import Event
 from edgebox.store.outbox_rows import DeliveryRow
 from edgebox.store.times import utc_iso
 from tests.support import SHEET
@@ -37,17 +40,18 @@ OFFICE = "+8613900000000"
 
 
 class MemoryStore:
-    """The store as lists: only what the core calls (edgebox.daemon.ports), with its alarm
-    path's tables as ``incidents`` and ``outbox``."""
+    """The store as lists: only what the core calls (edgebox.daemon.ports): the event log, and
+    its tables as attributes, each a port of its own."""
 
     def __init__(self, roster):
-        self.roster = roster
-        self.generation = 1
         self.events: list[dict] = []
         self.deferred: list[dict] = []
-        self.sms_rows: list[dict] = []
         self.outbox = MemoryOutbox(self)
         self.incidents = MemoryIncidents(self, self.outbox)
+        self.roster = MemoryRoster(roster)
+        self.inbox = MemoryInbox()
+        self.leader_pins = NoLeaderPins()
+        self.check_ins = NoCheckIns()
 
     # EventLog
     def transaction(self, durable=True):
@@ -61,32 +65,41 @@ class MemoryStore:
         self.deferred.append({"kind": kind, "incident_id": incident_id, "data": data})
 
     def events_of_kinds(self, kinds):
-        return [e for e in self.events if e["kind"] in kinds]
+        return [Event(seq, e["at"], e["kind"], e["incident_id"], e["data"])
+                for seq, e in enumerate(self.events, start=1) if e["kind"] in kinds]
 
     def unknown_caller_notices(self, since):
         return [(e["data"]["number"], e["data"]["notice"]) for e in self.events
                 if e["kind"] == "unknown_caller" and e["at"] >= utc_iso(since)]
 
-    # RosterTable
-    def roster_generation(self):
-        return self.generation
 
-    def roster_snapshot(self):
-        return self.generation, self.roster
 
-    def load_roster(self):
-        return self.roster
+class MemoryRoster:
+    """RosterTable: the saved roster and how often it was replaced."""
 
-    def replace_roster(self, roster, now, source=""):
-        self.roster, self.generation = roster, self.generation + 1
+    def __init__(self, roster):
+        self.saved, self.replaced = roster, 1
 
-    def leader_pin_hash(self, household_id):
-        return None
+    def generation(self):
+        return self.replaced
 
-    def check_ins_in_progress(self):
-        return []  # nobody in this village checks in daily
+    def snapshot(self):
+        return self.replaced, self.saved
 
-    # InboxTable
+    def load(self):
+        return self.saved
+
+    def replace(self, roster, now, source=""):
+        self.saved, self.replaced = roster, self.replaced + 1
+        return self.replaced
+
+
+class MemoryInbox:
+    """InboxTable: every kept row still to be acted on, none ever acted on twice here."""
+
+    def __init__(self):
+        self.sms_rows: list[KeptSms] = []
+
     def handling_sms(self, now, inbox_id, keep_text):
         return nullcontext(True)
 
@@ -97,6 +110,20 @@ class MemoryStore:
         return list(self.sms_rows)
 
     def unhandled_office_actions(self):
+        return []
+
+
+class NoLeaderPins:
+    """LeaderPinTable of a village whose leaders all use the shared PIN."""
+
+    def hash_of(self, household_id):
+        return None
+
+
+class NoCheckIns:
+    """The check-ins' table as the core reads it of a village where nobody checks in daily."""
+
+    def in_progress(self):
         return []
 
 
@@ -429,11 +456,9 @@ def test_a_key_pressed_in_a_ring_call_acknowledges_for_that_member(core):
 
 
 def test_kept_sms_and_unrecorded_keys_come_back_as_events_in_order(core):
-    core.store.sms_rows = [
-        {"id": 2, "received_at": "2026-11-23T08:00:05Z", "number": "+8613800138001",
-         "text": "1", "modem": "m1"},
-        {"id": 1, "received_at": "2026-11-23T08:00:01Z", "number": "+8613800138004",
-         "text": "火", "modem": "m1"}]
+    core.store.inbox.sms_rows = [
+        KeptSms(2, "m1", "+8613800138001", "1", "2026-11-23T08:00:05Z"),
+        KeptSms(1, "m1", "+8613800138004", "火", "2026-11-23T08:00:01Z")]
     core.store.incidents.key_acks = [7]
     events = core.inbox.kept_events()
     assert [getattr(e, "inbox_id", None) for e in events] == [1, 2, None]
@@ -556,15 +581,19 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
     store = SqliteStore(tmp_path / "box.db")
     try:
         workers = ModemWorkers({}, store.outbox, core.clock)
-        assert isinstance(store, AlarmStore) and isinstance(core.store, AlarmStore)
-        assert isinstance(store, CheckInStore)
+        assert isinstance(store, EventLog) and isinstance(core.store, EventLog)
+        assert isinstance(store.roster, RosterTable) and isinstance(core.store.roster, RosterTable)
+        assert isinstance(store.inbox, InboxTable) and isinstance(core.store.inbox, InboxTable)
+        assert isinstance(store.leader_pins, LeaderPinTable)
+        assert isinstance(core.store.leader_pins, LeaderPinTable)
+        assert isinstance(store.check_ins, CheckInTable)
         assert isinstance(store.incidents, IncidentTable)
         assert isinstance(core.store.incidents, IncidentTable)
         assert isinstance(store.outbox, DeliveryTable)
         assert isinstance(core.store.outbox, DeliveryTable)
         assert isinstance(workers, Outbox) and isinstance(workers, CallControl)
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
-        assert isinstance(RosterView(store), RosterSource)
+        assert isinstance(RosterView(store.roster), RosterSource)
         assert isinstance(core.gpio, SirenPort)
     finally:
         store.close()

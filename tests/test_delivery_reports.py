@@ -23,7 +23,7 @@ def test_a_report_before_its_record_is_held_and_matched_when_the_record_lands(st
     assert store.outbox.get(first.id).report == "failed"
     assert store.reports.held_count() == 0
     assert store.reports.expire_held(T0 + timedelta(hours=1)) == 0
-    log = [e["kind"] for e in store.events_after(0)]
+    log = [e.kind for e in store.events_after(0)]
     assert log.index("sms_sent") < log.index("delivery_report")
     assert "delivery_report_unmatched" not in log
 
@@ -45,7 +45,7 @@ def test_a_stray_report_is_filed_as_unmatched_only_after_the_hold(store):  # noq
     assert store.reports.expire_held(T0 + timedelta(seconds=HOLD_SECONDS + 1)) == 1
     assert store.reports.held_count() == 0
     [event] = store.events_of_kinds(["delivery_report_unmatched"])
-    assert event["data"]["reference"] == 200
+    assert event.data["reference"] == 200
     # an SMS recorded later with that reference is not given the stray report
     late = store.outbox.claim_next(T0, modem="m1")
     store.outbox.finish(T0 + timedelta(seconds=HOLD_SECONDS + 2), late.id, "sent",

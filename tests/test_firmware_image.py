@@ -126,7 +126,7 @@ def test_the_box_applies_its_card_and_runs_the_alarm(box):
     assert 'id = "qemu-box-1"' in config and '"+8657188886666"' in config
     assert 'backend = "simulated"' in config  # QEMU's virt board is not a Raspberry Pi
     status = ssh("cat /boot/firmware/edgebox-status.txt").stdout
-    assert "edgebox.txt: applied" in status and "roster.csv: applied" in status
+    assert "edgebox.txt: 已生效 / applied" in status and "roster.csv: 已生效 / applied" in status
     assert "6 households in 2 groups" in status
 
     # The daemon said READY=1 (Type=notify) and its watchdog is being pinged.

@@ -38,7 +38,7 @@ def village_roster() -> Roster:
 def fill_village(store: SqliteStore) -> None:
     """November: the roster, two call alarms acknowledged after 2 and 3 minutes, a fire
     nobody acknowledged, a drill that 2 of its 5 households acknowledged."""
-    store.replace_roster(village_roster(), MONTH_START - timedelta(days=1), source="test")
+    store.roster.replace(village_roster(), MONTH_START - timedelta(days=1), source="test")
     fill_box(store, incidents=2, noise=1, start=MONTH_START)
     at = MONTH_START + timedelta(days=3)
     fire = store.incidents.open(at, "G1", "H02", "+8613800138002", alarm_type="fire")

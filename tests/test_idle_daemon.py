@@ -49,7 +49,7 @@ health_minutes = {HEALTH_MINUTES}
 port = "{emulator.link}"
 """)
     daemon = build_daemon(config, gpio=SimulatedGPIO())
-    daemon.store.replace_roster(roster or read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(roster or read_roster_csv(SHEET.encode("utf-8")), utc_now())
     daemon.start()
     try:
         (worker,) = daemon.workers.values()

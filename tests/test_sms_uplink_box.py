@@ -37,8 +37,8 @@ def uplink(store, clock) -> SmsUplink:
 
 def test_the_day_report_counts_the_day_and_goes_once_a_day(store):
     clock = {"now": NOW}
-    store.record_health(NOW, "m1", signal=17, registration="home", balance=8.5)
-    store.record_health(NOW, "m2", signal=2, registration="searching")
+    store.health.record(NOW, "m1", signal=17, registration="home", balance=8.5)
+    store.health.record(NOW, "m2", signal=2, registration="searching")
     fire = store.incidents.open(NOW - timedelta(hours=2), "G1", "H01", "+8613800138001",
                                 alarm_type="fire")
     store.incidents.record_ack(NOW - timedelta(hours=1), fire.id, "H02", "+8613800138002", "sms")

@@ -1,5 +1,6 @@
 """The store keeps every alarm: atomic roster swaps, an outbox that survives a crash, acks once,
 and an event log without gaps."""
+import json
 import sqlite3
 from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,7 @@ from edgebox.errors import RosterError, StoreError
 from edgebox.store import SqliteStore
 from edgebox.store.outbox_rows import DeliveryRow, SmsPart
 from edgebox.store.schema import MIGRATIONS
+from edgebox.uplink.ledger import UplinkLedger
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -26,13 +28,13 @@ def roster(n=4):
 @pytest.fixture
 def store(tmp_path):
     s = SqliteStore(tmp_path / "box.db")
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     yield s
     s.close()
 
 
 def raise_alarm(store, caller="H3"):
-    r = store.load_roster()
+    r = store.roster.load()
     incident = store.incidents.open(T0, "第一组", caller, r.household(caller).primary_phone)
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone)
     store.outbox.add(T0, incident.id, plan)
@@ -40,11 +42,11 @@ def raise_alarm(store, caller="H3"):
 
 
 def test_roster_round_trips_and_bad_roster_changes_nothing(store):
-    assert store.load_roster() == roster()
+    assert store.roster.load() == roster()
     broken = Roster(roster().households, (Group("第一组", "第一组", "H9", ("H1", "H2")),))
     with pytest.raises(RosterError):
-        store.replace_roster(broken, T0)
-    assert store.load_roster() == roster()
+        store.roster.replace(broken, T0)
+    assert store.roster.load() == roster()
 
 
 def test_outbox_is_drained_most_urgent_first(store):
@@ -73,7 +75,7 @@ def test_backoff_holds_a_retry_until_its_time(store):
 def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
     path = tmp_path / "box.db"
     s = SqliteStore(path)
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     raise_alarm(s)
     done = s.outbox.claim_next(T0)
     s.outbox.finish(T0, done.id, "sent", "sms_sent")
@@ -89,14 +91,14 @@ def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
 
 
 def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_lazy(store):
-    r = store.load_roster()
+    r = store.roster.load()
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household("H2"),
                             r.household("H2").primary_phone)
     incident = store.incidents.open(T0, "第一组", "H2", r.household("H2").primary_phone,
                                     plan=plan)
     assert store.incidents.unplanned() == []
     assert len(store.outbox.all(incident.id)) == len(plan)
-    kinds = [e["kind"] for e in store.events_after(0)]
+    kinds = [e.kind for e in store.events_after(0)]
     assert kinds[-2:] == ["incident_opened", "deliveries_planned"]
     assert store.outbox.claim_next(T0) is not None
     # The claim's commit did not wait for the disk; every commit after it does again.
@@ -104,7 +106,7 @@ def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_laz
 
 
 def test_incident_committed_before_planning_is_found_unplanned(store):
-    r = store.load_roster()
+    r = store.roster.load()
     incident = store.incidents.open(T0, "第一组", "H2", r.household("H2").primary_phone)
     assert [i.id for i in store.incidents.unplanned()] == [incident.id]
     store.outbox.add(T0, incident.id, alarm.plan_alarm(
@@ -132,8 +134,8 @@ def test_event_log_is_gap_free_and_listeners_see_only_committed_events(store):
             raise RuntimeError("crash inside a transaction")
     store.append_event(T0, "after")
     events = store.events_after(0)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert "doomed" not in [e["kind"] for e in events]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert "doomed" not in [e.kind for e in events]
     assert [e["kind"] for e in seen] == ["incident_opened", "deliveries_planned", "after"]
     assert seen[1]["data"] == {"sms": 4, "calls": 3, "purposes": ["alarm", "confirm", "ring"]}
 
@@ -206,9 +208,29 @@ def test_a_modem_fault_does_not_use_up_an_attempt(store):
 
 
 def test_latest_health_per_modem(store):
-    store.record_health(T0, "m1", signal=10, registration="home")
-    store.record_health(T0, "m1", signal=20, registration="home", technology="4G")
-    store.record_health(T0, "m2", sim="NOT READY", error="SIM not ready")
-    latest = {row["modem"]: row for row in store.latest_health()}
-    assert latest["m1"]["signal"] == 20 and latest["m1"]["technology"] == "4G"
-    assert latest["m2"]["sim"] == "NOT READY"
+    store.health.record(T0, "m1", signal=10, registration="home")
+    store.health.record(T0, "m1", signal=20, registration="home", technology="4G")
+    store.health.record(T0, "m2", sim="NOT READY", error="SIM not ready")
+    latest = {reading.modem: reading for reading in store.health.latest()}
+    assert latest["m1"].signal == 20 and latest["m1"].technology == "4G"
+    assert latest["m2"].sim == "NOT READY"
+
+
+def test_the_logs_reads_carry_what_its_listeners_and_the_uplink_carry(store):
+    """Events read back are the rows as logged, in the mapping the store's listeners are
+    handed and the uplink signs: the same keys, order and values as a plain read of the table."""
+    seen = []
+    store.subscribe(seen.append)
+    raise_alarm(store)
+    store.append_event(T0, "siren_on", None, pattern="火警", seconds=30)
+    read = store.events_after(0)
+    assert [e.as_dict() for e in read][-len(seen):] == seen
+    assert store.events_of_kinds(["siren_on", "incident_opened"]) == [
+        e for e in read if e.kind in ("siren_on", "incident_opened")]
+    assert read[-1].data == {"pattern": "火警", "seconds": 30} and read[-1].incident_id is None
+    plain = [{**row, "data": json.loads(row["data"])}
+             for row in store.db.query("SELECT * FROM events ORDER BY seq")]
+    batch = UplinkLedger(store).batch_after(0, 1000)
+    assert json.dumps(batch, ensure_ascii=False) == json.dumps(plain, ensure_ascii=False)
+    with pytest.raises(FrozenInstanceError):
+        read[-1].kind = "siren_off"

@@ -32,7 +32,7 @@ def old_store(tmp_path):
     """A store with a roster and 3000 old SMS of history (plans do not depend on the count:
     SQLite chooses them from the schema alone until ANALYZE is run, which the box never does)."""
     s = SqliteStore(tmp_path / "box.db")
-    s.replace_roster(roster(6), T0)
+    s.roster.replace(roster(6), T0)
     s.close()
     fill_history(tmp_path / "box.db", 3000, NOW)
     s = SqliteStore(tmp_path / "box.db")
@@ -66,7 +66,7 @@ def full_scans(conn, statements):
 def hot_path(store):
     """What an alarm and its aftermath do: open with plan, claim, record sent, report,
     acknowledgement by SMS (who was told), close."""
-    r = store.load_roster()
+    r = store.roster.load()
     group = r.group("第一组")
     caller = r.household("H3")
     plan = alarm.plan_alarm(r, group, caller, caller.primary_phone)
@@ -131,7 +131,7 @@ def test_retention_deletes_in_small_lazy_chunks(old_store):
 
 def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(roster(4), T0)
+    store.roster.replace(roster(4), T0)
     seen, commits = [], []
     store.subscribe(lambda event: seen.append(event["kind"]))
     store.observe_commits(lambda durable, held: commits.append(durable))
@@ -146,8 +146,8 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
             raise RuntimeError("boom")
     store.append_event(T0, "second")
     events = store.events_after(0)
-    assert [e["kind"] for e in events][-3:] == ["first", "call_rejected", "second"]
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e.kind for e in events][-3:] == ["first", "call_rejected", "second"]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert seen[-3:] == ["first", "call_rejected", "second"]
     assert commits == [True, False, True]  # first, the claim, second (none rolled back)
     store.defer_event(T0, "siren_on", None)
@@ -156,14 +156,14 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
     store.defer_event(T0, "siren_off", None)
     store.close()  # writes what is left
     reopened = SqliteStore(tmp_path / "box.db")
-    assert [e["kind"] for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
+    assert [e.kind for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
     reopened.close()
 
 
 def test_checkpoints_run_on_their_own_thread_not_in_a_commit(tmp_path):
     store = SqliteStore(tmp_path / "box.db", idle_checkpoints=True)
     assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    store.replace_roster(roster(4), T0)
+    store.roster.replace(roster(4), T0)
     for n in range(50):
         store.append_event(T0, "modem_health", None, filler="x" * 4000, n=n)
     checkpointer = store._checkpointer

@@ -87,7 +87,7 @@ def test_a_50_mb_upload_is_refused_before_it_is_read(client, chunked):  # noqa: 
     # Refused at the limit (1 MB), not after taking the 50 MB: what the socket buffers hold
     # besides is a few megabytes at most.
     assert sent < 10 * MB
-    assert len(store.load_roster().households) == 6
+    assert len(store.roster.load().households) == 6
     assert http.get("/").status_code == 200  # the panel goes on serving
 
 
@@ -172,7 +172,7 @@ def test_a_zip_bomb_uploaded_as_the_roster_is_refused_with_a_clear_message(clien
                        files={"sheet": ("村.xlsx", bomb, "application/octet-stream")})
     assert answer.status_code == 400
     assert "解压后超过8 MB" in answer.text  # in the page's language
-    assert len(store.load_roster().households) == 6
+    assert len(store.roster.load().households) == 6
 
 
 def test_the_box_view_reads_the_siren_from_the_log(tmp_path):

@@ -238,8 +238,8 @@ class ModemWorker:
         """A whole SMS the modem received (on its notification thread): kept in the store's
         inbox, then handed to the event loop. Returning is what lets the modem delete its
         copy; a store failure raises, and the copy stays for the next start."""
-        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
-                                       read_again=swept)
+        inbox_id = self.store.inbox.keep_sms(self.clock(), self.name, sms.number, sms.text,
+                                             sent_at, read_again=swept)
         if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
             log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
             return
@@ -361,7 +361,7 @@ class ModemWorker:
         self._next_health = time.monotonic() + self.settings.health_minutes * 60
         reading = self.modem.health()
         now = self.clock()
-        self.store.record_health(
+        self.store.health.record(
             now, self.name, signal=reading.signal, registration=reading.registration,
             technology=reading.technology, sim=reading.sim, operator=reading.operator,
             network_time=reading.network_time.isoformat() if reading.network_time else None,

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from edgebox.daemon.call_rejection import reject_call
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import (AlarmStore, CallControl, Clock, DeliveryTable, IncidentTable,
+from edgebox.daemon.ports import (CallControl, Clock, DeliveryTable, EventLog, IncidentTable,
                                   Outbox, RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.timers import AlarmTimers
@@ -63,7 +63,7 @@ def alarm_settings(config) -> AlarmSettings:
 
 
 class AlarmPolicy:
-    def __init__(self, store: AlarmStore, incidents: IncidentTable, deliveries: DeliveryTable,
+    def __init__(self, store: EventLog, incidents: IncidentTable, deliveries: DeliveryTable,
                  rosters: RosterSource, outbox: Outbox, calls: CallControl,
                  siren: SirenControl, clock: Clock, settings: AlarmSettings,
                  ladder: AlarmTimers, check_ins: CheckIns):

@@ -1,8 +1,9 @@
 """What the alarm core needs from the world, as small typed ports.
 
-The core (policy.py, inbox_policy.py, sms_admin.py, timers.py) takes these in its
-constructors and nothing else: the composition root (app.py) hands it the SQLite store and
-its table objects, the modem workers and the GPIO siren; unit tests hand it plain in-memory
+The core (policy.py, inbox_policy.py, sms_admin.py, timers.py, check_ins.py) takes these in
+its constructors and nothing else: the composition root (app.py) hands it the SQLite store (its
+event log) and its table objects (``store.incidents``, ``store.roster``, ``store.inbox`` …),
+the modem workers and the GPIO siren; unit tests hand it plain in-memory
 objects. Each port lists only the methods the core calls, so a fake stays small and a new
 store method is not a new obligation for every fake.
 """
@@ -14,6 +15,9 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
+from edgebox.store.check_in_rows import CheckInRow
+from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
+from edgebox.store.logged_event import Event
 from edgebox.store.outbox_rows import DeliveryRow
 
 
@@ -23,8 +27,10 @@ class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
 
+@runtime_checkable
 class EventLog(Protocol):
-    """The durable log, and the transaction a decision commits in with what it plans."""
+    """The durable log, and the transaction a decision commits in with what it plans (the
+    SQLite store itself; its tables are ports of their own)."""
 
     def transaction(self, durable: bool = True) -> AbstractContextManager: ...
 
@@ -34,7 +40,7 @@ class EventLog(Protocol):
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
                     **data: object) -> None: ...
 
-    def events_of_kinds(self, kinds: list[str]) -> list[dict]: ...
+    def events_of_kinds(self, kinds: list[str]) -> list[Event]: ...
 
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
 
@@ -103,20 +109,31 @@ class DeliveryTable(Protocol):
     def broadcast_progress(self, now: datetime) -> None: ...
 
 
+@runtime_checkable
 class RosterTable(Protocol):
-    def roster_generation(self) -> int: ...
+    """The roster as saved (the store's ``roster``), replaced whole; its generation counts the
+    replacements."""
 
-    def roster_snapshot(self) -> tuple[int, Roster]: ...
+    def generation(self) -> int: ...
 
-    def load_roster(self) -> Roster: ...
+    def snapshot(self) -> tuple[int, Roster]: ...
 
-    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None: ...
+    def load(self) -> Roster: ...
 
-    def leader_pin_hash(self, household_id: str) -> str | None: ...
+    def replace(self, roster: Roster, now: datetime, source: str = "") -> int: ...
 
 
+@runtime_checkable
+class LeaderPinTable(Protocol):
+    """Leaders' own PINs for administration by SMS, as hashes (the store's ``leader_pins``)."""
+
+    def hash_of(self, household_id: str) -> str | None: ...
+
+
+@runtime_checkable
 class InboxTable(Protocol):
-    """SMS and office actions kept before they are acted on (acted on once, with their mark)."""
+    """SMS and office actions kept before they are acted on, acted on once with their mark
+    (the store's ``inbox``)."""
 
     def handling_sms(self, now: datetime, inbox_id: int,
                      keep_text: str) -> AbstractContextManager[bool]: ...
@@ -124,48 +141,37 @@ class InboxTable(Protocol):
     def handling_office_action(self, now: datetime,
                                action_id: int) -> AbstractContextManager[bool]: ...
 
-    def unhandled_sms(self) -> list[dict]: ...
+    def unhandled_sms(self) -> list[KeptSms]: ...
 
-    def unhandled_office_actions(self) -> list[dict]: ...
+    def unhandled_office_actions(self) -> list[KeptOfficeAction]: ...
 
 
+@runtime_checkable
 class CheckInTable(Protocol):
-    """Each opted-in household's daily check-in, one row a day (rows travel as dicts)."""
+    """Each opted-in household's daily check-in, one CheckInRow a day (the store's
+    ``check_ins``)."""
 
-    def start_check_in(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
+    def start(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
 
-    def check_ins_in_progress(self) -> list[dict]: ...
+    def in_progress(self) -> list[CheckInRow]: ...
 
-    def latest_check_in(self, household_id: str) -> dict | None: ...
+    def latest(self, household_id: str) -> CheckInRow | None: ...
 
     def urgent_deliveries(self, priority: int) -> bool: ...
 
-    def ring_for_check_in(self, now: datetime, row: dict, ring) -> None: ...
+    def ring(self, now: datetime, row: CheckInRow, ring) -> None: ...
 
     def ring_result(self, delivery_id: int) -> str | None: ...
 
-    def check_in_retry(self, now: datetime, row: dict, result: str, next_ring_at: datetime,
-                       counted: bool = True) -> None: ...
+    def retry(self, now: datetime, row: CheckInRow, result: str, next_ring_at: datetime,
+              counted: bool = True) -> None: ...
 
-    def check_in_safe(self, now: datetime, row: dict, how: str, phone: str = "") -> None: ...
+    def safe(self, now: datetime, row: CheckInRow, how: str, phone: str = "") -> None: ...
 
-    def check_in_missed(self, now: datetime, row: dict, result: str, group_id: str,
-                        phone: str, plan: list) -> int: ...
+    def missed(self, now: datetime, row: CheckInRow, result: str, group_id: str, phone: str,
+               plan: list) -> int: ...
 
-    def check_in_closed(self, now: datetime, row: dict, reason: str) -> None: ...
-
-
-@runtime_checkable
-class CheckInStore(EventLog, CheckInTable, Protocol):
-    """What the check-ins read and write besides the incidents a missed one opens (those
-    are an IncidentTable of their own)."""
-
-
-@runtime_checkable
-class AlarmStore(EventLog, RosterTable, InboxTable, Protocol):
-    """The log and the tables the alarm policy reads and writes besides the alarm path's own
-    (IncidentTable, DeliveryTable: SqliteStore's ``incidents`` and ``outbox``; the
-    check-ins' table is CheckInStore's)."""
+    def close(self, now: datetime, row: CheckInRow, reason: str) -> None: ...
 
 
 @runtime_checkable

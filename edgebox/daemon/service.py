@@ -333,7 +333,7 @@ class Daemon:
         """Something the clock moves on each second: an open incident (its ladder, expiry,
         drill report), a broadcast still to report progress, a check-in waiting for 平安."""
         return bool(self.store.incidents.all("open") or self.store.outbox.broadcasts_running()
-                    or self.store.check_ins_in_progress())
+                    or self.store.check_ins.in_progress())
 
     def _clock_rules_scheduled(self) -> bool:
         """Something the clock starts by itself: a drill slot, a household's check-in window."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import (AlarmStore, Clock, DeliveryTable, IncidentTable, Outbox,
+from edgebox.daemon.ports import (Clock, DeliveryTable, EventLog, IncidentTable, Outbox,
                                   RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.domain import alarm, drills, escalation, notices
@@ -41,7 +41,7 @@ def ladder_settings(config) -> LadderSettings:
 
 
 class AlarmTimers:
-    def __init__(self, store: AlarmStore, incidents: IncidentTable, deliveries: DeliveryTable,
+    def __init__(self, store: EventLog, incidents: IncidentTable, deliveries: DeliveryTable,
                  rosters: RosterSource, outbox: Outbox, siren: SirenControl, clock: Clock,
                  settings: LadderSettings, check_ins: CheckIns):
         self.store, self.incidents, self.deliveries = store, incidents, deliveries
@@ -144,8 +144,8 @@ class AlarmTimers:
         if not failed:
             return
         now = self.clock()
-        handled = {e["data"].get("household") for e in self.store.events_of_kinds(
-            ["ring_instead"]) if e["incident_id"] == incident.id}
+        handled = {e.data.get("household") for e in self.store.events_of_kinds(
+            ["ring_instead"]) if e.incident_id == incident.id}
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         speech = alarm.ring_speech(self.settings.language, group, caller, incident.alarm_type,
@@ -160,7 +160,7 @@ class AlarmTimers:
                 self.outbox.wake()
         texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
-        summarised = any(e["incident_id"] == incident.id
+        summarised = any(e.incident_id == incident.id
                          for e in self.store.events_of_kinds(["failure_summary"]))
         if texting or summarised or not self.settings.failure_summary:
             return
@@ -185,11 +185,11 @@ class AlarmTimers:
         fired = self._drill_slots_fired
         if fired is None:  # once per run from the log, then kept here
             fired = self._drill_slots_fired = {
-                e["data"].get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
+                e.data.get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
         if key in fired:
             return []
         fired.add(key)
-        previous = [e["data"].get("group") for e in
+        previous = [e.data.get("group") for e in
                     self.store.events_of_kinds(["drill_scheduled"])]
         ids = [g.id for g in self.roster.groups]
         if not ids:

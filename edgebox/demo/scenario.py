@@ -106,7 +106,7 @@ def run_demo(as_json: bool = False, lang: str = "zh", out=None) -> bool:
         emulator.start()
         try:
             store = SqliteStore(workdir / "edgebox.db")
-            store.replace_roster(roster, utc_now(), source="demo village")
+            store.roster.replace(roster, utc_now(), source="demo village")
             store.close()
             config = _demo_config(workdir, emulator.link, lang, office)
             gpio = SimulatedGPIO()
