@@ -26,7 +26,7 @@ def one_run(modems: int, messages: int = MESSAGES) -> dict:
                                 f"【联防】村委通知：今晚8点全村消防演练 ({i})", 40)
                 for i in range(messages)]
         start = time.monotonic()
-        daemon.store.add_deliveries(daemon.clock(), None, plan)
+        daemon.store.outbox.add(daemon.clock(), None, plan)
         daemon._wake_workers()
         wait_until(lambda: daemon.store.summary()["sms_sent"] == messages, 600)
         seconds = time.monotonic() - start

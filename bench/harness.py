@@ -37,7 +37,7 @@ def running_box(modems: int, latency: Latency, extra_config: str = "", roster=No
         daemon = None
         try:
             store = SqliteStore(work / "box.db")
-            store.replace_roster(roster, utc_now(), source="bench")
+            store.roster.replace(roster, utc_now(), source="bench")
             store.close()
             tables = "".join(f'[[modems]]\nname = "m{i}"\nport = "{e.link}"\n'
                              for i, e in enumerate(emulators))
@@ -181,7 +181,7 @@ def box_process(emulators, roster: Roster, config: str = "", env: dict | None = 
         work = Path(tmp)
         db = work / "box.db"
         store = SqliteStore(db)
-        store.replace_roster(roster, utc_now(), source="bench")
+        store.roster.replace(roster, utc_now(), source="bench")
         store.close()
         if prepare is not None:
             prepare(db)

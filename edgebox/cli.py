@@ -14,7 +14,7 @@ from edgebox.cli_support import (EXIT_IN_USE, EXIT_NO_ROSTER, config_option, fai
                                  load, setup_logging)
 from edgebox.cli_words import cli_word, modem_lines
 from edgebox.errors import EdgeboxError
-from edgebox.i18n import say
+from edgebox.i18n import message, said, say
 
 
 def no_roster_line(why: str) -> str:
@@ -64,15 +64,15 @@ def run(config_path: str, allow_empty: bool) -> None:
     except InUse as exc:
         fail(str(exc), EXIT_IN_USE)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     try:
         daemon = build_daemon(config)
         if daemon.roster.is_empty and not allow_empty:
             fail(no_roster_line(f"no households in {config.box_database}"),
                  EXIT_NO_ROSTER)
         daemon.start()
-    except EdgeboxError as exc:
-        fail(str(exc))
+    except EdgeboxError as exc:  # a key only the daemon's parts check (box.roster_csv …)
+        fail(said(exc, config.box_language))
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     try:
         # No timeout: SIGTERM's handler sets the event, and Ctrl-C interrupts the wait (lock
@@ -102,7 +102,7 @@ def demo(as_json: bool, lang: str) -> None:
     try:
         ok = run_demo(as_json=as_json, lang=lang)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, lang))
     sys.exit(0 if ok else 1)
 
 
@@ -122,7 +122,7 @@ def _store_and_config(config_path: str):
     try:
         return SqliteStore(config.box_database), config
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
 
 
 store_config_option = config_option("the box's TOML config (names the database)")
@@ -151,10 +151,10 @@ def roster_import(csv_file: str, config_path: str) -> None:
     try:
         content = read_sheet_file(csv_file)
         new = read_sheet(content, csv_file, config.box_region)
-        generation = store.replace_roster(new, utc_now(), source=Path(csv_file).name)
+        generation = store.roster.replace(new, utc_now(), source=Path(csv_file).name)
     except EdgeboxError as exc:
         lang = config.box_language
-        problems = getattr(exc, "problems", None) or [exc.args[0] if exc.args else str(exc)]
+        problems = getattr(exc, "problems", None) or [message(exc)]
         click.echo(cli_word(lang, "not_imported", file=csv_file), err=True)
         for problem in problems:
             click.echo(f"  {say(problem, lang)}", err=True)
@@ -183,7 +183,7 @@ def _roster_taken_up(store, database: str, generation: int, lang: str) -> str:
         return cli_word(lang, "taken_at_start")
     deadline = time.monotonic() + ROSTER_PICKUP_SECONDS
     while time.monotonic() < deadline:
-        if store.roster_generation_loaded() >= generation:
+        if store.roster.generation_loaded() >= generation:
             return cli_word(lang, "taken_now")
         time.sleep(0.1)
     return cli_word(lang, "not_taken", pid=owner[0])
@@ -201,7 +201,7 @@ def roster_export(csv_file: str, config_path: str) -> None:
     """
     from edgebox.roster_io.csv_sheet import write_roster_csv
     store, config = _store_and_config(config_path)
-    current = store.load_roster()
+    current = store.roster.load()
     write_roster_csv(current, csv_file)
     click.echo(cli_word(config.box_language, "exported", households=len(current.households),
                         file=csv_file))
@@ -220,7 +220,7 @@ def roster_show(config_path: str) -> None:
     from edgebox.domain.roster import FLAG_LABELS_ZH
     store, config = _store_and_config(config_path)
     lang = config.box_language
-    current = store.load_roster()
+    current = store.roster.load()
     if not current.groups:
         click.echo(cli_word(lang, "roster_empty"))
         return
@@ -301,7 +301,7 @@ def incidents_list(config_path: str, limit: int) -> None:
     from edgebox.domain.timeline import close_reason
     from edgebox.readmodels.queries import recent_incidents
     store, config = _store_and_config(config_path)
-    roster = store.load_roster()
+    roster = store.roster.load()
     found = recent_incidents(store, limit)
     if not found:
         click.echo(cli_word(config.box_language, "no_alarms"))
@@ -344,7 +344,7 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
         click.echo(json_module.dumps(record, ensure_ascii=False, indent=1))
         return
     contacts = contacts_of(config.numbers_office, config.numbers_township)
-    for line in report_lines(record, store.load_roster(), lang or config.box_language, contacts):
+    for line in report_lines(record, store.roster.load(), lang or config.box_language, contacts):
         click.echo(line)
 
 

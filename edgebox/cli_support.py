@@ -14,6 +14,7 @@ import sys
 import click
 
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import said
 
 DEFAULT_CONFIG = os.environ.get("EDGEBOX_CONFIG", "/etc/edgebox/edgebox.toml")
 
@@ -30,12 +31,14 @@ def fail(message: str, status: int = 2) -> None:
 
 
 def load(config_path: str):
-    """The box's config, or the command ends with one line naming the key and the problem."""
+    """The box's config, or the command ends with one line naming the key and the problem, in
+    the box's language (Chinese unless the file says ``language = "en"``, or cannot be read)."""
+    from edgebox.config import config_language
     from edgebox.config_file import load_config
     try:
         return load_config(config_path)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config_language(config_path)))
 
 
 def config_option(help: str = "the box's TOML config", must_exist: bool = False):

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from edgebox.domain.messages import LANGUAGES
 from edgebox.domain.phones import PhoneNumberError, normalise
-from edgebox.errors import ConfigError
-from edgebox.i18n import Text
+from edgebox.errors import FILE, ConfigError
+from edgebox.i18n import Either, Text, Typed, language, message
 
 REQUIRED = object()
 SECRET_KEYS = {"pin", "token", "leader_pin", "live_pin", "password_hash"}  # the last part of a key: modems[1].pin, uplink.token
@@ -34,29 +34,42 @@ def _secret(key: str) -> bool:
 class Key:
     type: type | tuple[type, ...]
     default: Any
-    check: Callable[[Any], str | None] = lambda value: None  # returns the problem, or None
+    # Returns the problem, or None. A problem is a Text (edgebox.i18n): the technician reads
+    # it in the box's language.
+    check: Callable[[Any], Text | None] = lambda value: None
 
 
-def one_of(*choices: object) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else f"must be one of {', '.join(map(str, choices))}"
+def one_of(*choices: object) -> Callable[[Any], Text | None]:
+    return lambda v: None if v in choices else Text(
+        "config.one_of", "must be one of {choices}", choices=Typed(map(str, choices)))
 
 
-def between(low: float, high: float) -> Callable[[Any], str | None]:
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+def between(low: float, high: float) -> Callable[[Any], Text | None]:
+    return lambda v: None if low <= v <= high else Text(
+        "config.between", "must be between {low} and {high}", low=low, high=high)
 
 
-def _pin(value: str) -> str | None:
+def not_empty(value: str) -> Text | None:
+    return None if value.strip() else Text("config.not_empty", "must not be empty")
+
+
+def _pin(value: str) -> Text | None:
     return None if value == "" or (value.isdigit() and 4 <= len(value) <= 8) else \
-        "must be 4-8 digits, or empty when the SIM has no PIN"
+        Text("config.sim_pin", "must be 4-8 digits, or empty when the SIM has no PIN")
 
 
-def _region(value: str) -> str | None:
+def _region(value: str) -> Text | None:
     return None if len(value) == 2 and value.isalpha() and value.isupper() else \
-        "must be a two-letter country code such as CN"
+        Text("config.region", "must be a two-letter country code such as CN")
+
+
+def _leader_pin(value: str) -> Text | None:
+    return None if value == "" or (value.isdigit() and 4 <= len(value) <= 8) else \
+        Text("config.leader_pin", "must be 4-8 digits, or empty to turn SMS administration off")
 
 
 CORE_KEYS: dict[str, Key] = {
-    "box.id": Key(str, "edgebox", lambda v: None if v.strip() else "must not be empty"),
+    "box.id": Key(str, "edgebox", not_empty),
     "box.language": Key(str, "zh", one_of(*LANGUAGES)),
     "box.region": Key(str, "CN", _region),
     # The village's name, for the township's escalation SMS and the printed group sheet.
@@ -94,9 +107,7 @@ CORE_KEYS: dict[str, Key] = {
     "alarm.failure_summary": Key(bool, True),
     "broadcast.allowed": Key(list, []),
     "broadcast.max_per_hour": Key(int, 3, between(1, 100)),
-    "admin.leader_pin": Key(str, "", lambda v: None if v == "" or (v.isdigit() and
-                                                                    4 <= len(v) <= 8)
-                            else "must be 4-8 digits, or empty to turn SMS administration off"),
+    "admin.leader_pin": Key(str, "", _leader_pin),
     "admin.max_wrong": Key(int, 3, between(1, 20)),
     "admin.lockout_minutes": Key((int, float), 60, between(0.1, 24 * 60)),
     "admin.max_per_hour": Key(int, 10, between(1, 100)),
@@ -118,30 +129,33 @@ CORE_KEYS: dict[str, Key] = {
 }
 
 
-def _drill_schedule(entries: list) -> str | None:
+def _drill_schedule(entries: list) -> Text | None:
     from edgebox.domain.drills import parse_slot  # the drills own their schedule's form
     for entry in entries:
         if not isinstance(entry, str):
-            return f"{entry!r} must be text in quotes, like \"monthly 1 10:00\""
+            return Text("config.drill_not_text",
+                        "{entry} must be text in quotes, like \"monthly 1 10:00\"",
+                        entry=repr(entry))
         try:
             parse_slot(entry)
         except ValueError as exc:
-            return str(exc)
+            return message(exc)  # a Text: domain/drills.py says what is wrong
     return None
 
 
-def _modem_port(value: str) -> str | None:
+def _modem_port(value: str) -> Text | None:
     """A device path, or ``fake://<network>``: the in-process FakeModem of the tests."""
     if not value.strip():
-        return "must name a device"
+        return Text("config.no_device", "must name a device")
     if value.startswith("fake:") and not re.fullmatch(r"fake://[A-Za-z0-9_.-]+", value):
-        return "a fake modem's port is fake://<network name> (letters, digits, . _ -)"
+        return Text("config.fake_port",
+                    "a fake modem's port is fake://<network name> (letters, digits, . _ -)")
     return None
 
 
 # One [[modems]] table per modem; the box needs at least one.
 MODEM_KEYS: dict[str, Key] = {
-    "name": Key(str, "", lambda v: None if v.strip() else "must not be empty"),
+    "name": Key(str, "", not_empty),
     "port": Key(str, REQUIRED, _modem_port),
     "baudrate": Key(int, 115200, one_of(9600, 19200, 38400, 57600, 115200, 230400, 460800,
                                          921600)),
@@ -224,11 +238,26 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _type_name(expected: type | tuple[type, ...]) -> str:
+TYPE_NAMES = {int: Text("config.type_int", "a whole number"),
+              float: Text("config.type_float", "a number"),
+              str: Text("config.type_str", "text in quotes"),
+              bool: Text("config.type_bool", "true or false"),
+              list: Text("config.type_list", "a list like [\"...\"]")}
+
+
+def _type_name(expected: type | tuple[type, ...]) -> Either:
     types = expected if isinstance(expected, tuple) else (expected,)
-    names = {int: "a whole number", float: "a number", str: "text in quotes", bool: "true or false",
-             list: "a list like [\"...\"]"}
-    return " or ".join(names.get(t, t.__name__) for t in types)
+    return Either(TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def unknown_key(key: str, name: str, known) -> ConfigError:
+    """The key ``name`` (shown as ``key``) nobody declared, with the nearest declared one as a
+    hint (a typo, most often)."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if close:
+        return ConfigError(key, Text("config.unknown_key_hint",
+                                     "unknown key (did you mean '{hint}'?)", hint=close[0]))
+    return ConfigError(key, Text("config.unknown_key", "unknown key"))
 
 
 def check_numbers(key: str, values: list, region: str, allow: tuple[str, ...] = ()) -> list[str]:
@@ -240,11 +269,13 @@ def check_numbers(key: str, values: list, region: str, allow: tuple[str, ...] = 
             out.append(value)
             continue
         if not isinstance(value, str):
-            raise ConfigError(key, f"{value!r} must be a phone number in quotes")
+            raise ConfigError(key, Text("config.phone_not_text",
+                                        "{value} must be a phone number in quotes",
+                                        value=repr(value)))
         try:
             out.append(normalise(value, region))
         except PhoneNumberError as exc:
-            raise ConfigError(key, str(exc)) from exc
+            raise ConfigError(key, message(exc)) from exc  # a Text (edgebox.domain.phones)
     return out
 
 
@@ -252,32 +283,36 @@ def _checked(key: str, spec: Key, table: dict, name: str) -> Any:
     """The value of ``name`` in ``table`` (or its default), checked against ``spec``."""
     if name not in table:
         if spec.default is REQUIRED:
-            raise ConfigError(key, "is required")
+            raise ConfigError(key, Text("config.required", "is required"))
         return spec.default
     value = table[name]
     # bool is an int in Python; a 'true' where a number belongs is still a mistake.
     if not isinstance(value, spec.type) or (isinstance(value, bool) and spec.type is not bool):
-        shown = "" if _secret(key) else f", not {value!r}"
-        raise ConfigError(key, f"must be {_type_name(spec.type)}{shown}")
+        if _secret(key):
+            raise ConfigError(key, Text("config.must_be", "must be {type}",
+                                        type=_type_name(spec.type)))
+        raise ConfigError(key, Text("config.must_be_not", "must be {type}, not {value}",
+                                    type=_type_name(spec.type), value=repr(value)))
     problem = spec.check(value)
     if problem:
-        raise ConfigError(key, problem + ("" if _secret(key) else f" (got {value!r})"))
+        raise ConfigError(key, problem if _secret(key) else Text(
+            "config.got", "{problem} (got {value})", problem=problem, value=repr(value)))
     return value
 
 
 def _parse_modems(raw: object, region: str) -> tuple[ModemSettings, ...]:
     if raw is None:
-        raise ConfigError("modems", "is required: add a [[modems]] table with the modem's port")
+        raise ConfigError("modems", Text("config.no_modems", "is required: add a [[modems]] "
+                                         "table with the modem's port"))
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
-        raise ConfigError("modems", "must be one or more [[modems]] tables")
+        raise ConfigError("modems", Text("config.modems_tables",
+                                         "must be one or more [[modems]] tables"))
     modems = []
     for number, table in enumerate(raw, start=1):
         prefix = f"modems[{number}]"
         for name in table:
             if name not in MODEM_KEYS:
-                close = difflib.get_close_matches(name, MODEM_KEYS, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ConfigError(f"{prefix}.{name}", f"unknown key{hint}")
+                raise unknown_key(f"{prefix}.{name}", name, MODEM_KEYS)
         values = {name: _checked(f"{prefix}.{name}", spec, table, name)
                   for name, spec in MODEM_KEYS.items()}
         values["name"] = values["name"] or f"modem{number}"
@@ -287,7 +322,8 @@ def _parse_modems(raw: object, region: str) -> tuple[ModemSettings, ...]:
     names = [m.name for m in modems]
     for name in names:
         if names.count(name) > 1:
-            raise ConfigError("modems", f"two modems are called '{name}'")
+            raise ConfigError("modems", Text("config.modem_twice",
+                                             "two modems are called '{name}'", name=name))
     return tuple(modems)
 
 
@@ -298,24 +334,31 @@ def _parse_ladder(raw: object) -> tuple:
     if raw is None:
         return DEFAULT_LADDER
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
-        raise ConfigError("escalation", "must be [[escalation]] tables")
+        raise ConfigError("escalation", Text("config.escalation_tables",
+                                             "must be [[escalation]] tables"))
     steps = []
     for number, table in enumerate(raw, start=1):
         key = f"escalation[{number}]"
         unknown = set(table) - {"after_minutes", "actions"}
         if unknown:
-            raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}",
+                              Text("config.unknown_key", "unknown key"))
         after = _checked(f"{key}.after_minutes", Key((int, float), REQUIRED,
                                                      between(0, 24 * 60)), table,
                          "after_minutes")
         actions = _checked(f"{key}.actions", Key(list, REQUIRED), table, "actions")
         bad = [a for a in actions if a not in ACTIONS]
-        if bad or not actions:
-            raise ConfigError(f"{key}.actions", f"must name some of {', '.join(ACTIONS)}"
-                              + (f" (not {bad[0]!r})" if bad else ""))
+        if bad:
+            raise ConfigError(f"{key}.actions", Text(
+                "config.actions_not", "must name some of {actions} (not {value})",
+                actions=Typed(ACTIONS), value=repr(bad[0])))
+        if not actions:
+            raise ConfigError(f"{key}.actions", Text(
+                "config.actions", "must name some of {actions}", actions=Typed(ACTIONS)))
         steps.append(Step(after, tuple(actions)))
     if [s.after_minutes for s in steps] != sorted(s.after_minutes for s in steps):
-        raise ConfigError("escalation", "steps must come in rising after_minutes")
+        raise ConfigError("escalation", Text("config.escalation_order",
+                                             "steps must come in rising after_minutes"))
     return tuple(steps)
 
 
@@ -335,14 +378,17 @@ def _moved_keys(flat: dict[str, Any], modems: tuple[ModemSettings, ...]
             continue
         value = flat.pop(old)
         if not isinstance(value, str):
-            raise ConfigError(old, f"must be text in quotes, not {value!r} (better: move it to"
-                                   f" {new} in the [[modems]] table)")
+            raise ConfigError(old, Text("config.moved_not_text", "must be text in quotes, not "
+                                        "{value} (better: move it to {new} in the [[modems]] "
+                                        "table)", value=repr(value), new=new))
         index = next((i for i, m in enumerate(modems) if m.voice), 0)
         modem = modems[index]
         have = getattr(modem, new)
         if have and have != value:
-            raise ConfigError(old, f"moved to {new} in the [[modems]] table, where modem"
-                                   f" '{modem.name}' already says {have!r}: delete {old}")
+            raise ConfigError(old, Text("config.moved_twice", "moved to {new} in the "
+                                        "[[modems]] table, where modem '{modem}' already says "
+                                        "{have}: delete {old}", new=new, modem=modem.name,
+                                        have=repr(have), old=old))
         modems = modems[:index] + (replace(modem, **{new: value}),) + modems[index + 1:]
         notices.append(Text("config.moved_to_modems", "`{old}` is read as `{new}` = \"{value}\""
                             " of modem {modem} for this release only: move it into that"
@@ -369,16 +415,15 @@ def parse_sections(text: str, source: str, keys: dict[str, Key]) -> Config:
     try:
         raw = tomllib.loads(text.lstrip("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", f"{source} is not valid TOML: {exc}") from exc
+        raise ConfigError(FILE, Text("config.not_toml", "{source} is not valid TOML: "
+                                         "{error}", source=source, error=str(exc))) from exc
     modems_raw = raw.pop("modems", None)
     raw_ladder = raw.pop("escalation", None)
     flat = _flatten(raw)
     moved = {key: flat.pop(key) for key in MOVED_TO_MODEMS if key in flat}
     for key in flat:
         if key not in keys:
-            close = difflib.get_close_matches(key, list(keys) + ["modems"], n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(key, f"unknown key{hint}")
+            raise unknown_key(key, key, list(keys) + ["modems"])
     values = {key: _checked(key, spec, flat, key) for key, spec in keys.items()}
     for key in ("numbers.office", "numbers.township", "broadcast.allowed"):
         values[key] = check_numbers(key, values[key], values["box.region"])
@@ -391,6 +436,19 @@ def read_config_text(path: str | Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("(file)", f"{path} does not exist") from None
+        raise ConfigError(FILE, Text("config.no_file", "{path} does not exist",
+                                         path=str(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("(file)", f"cannot read {path}: {exc}") from exc
+        raise ConfigError(FILE, Text("config.unreadable", "cannot read {path}: {error}",
+                                         path=str(path), error=str(exc))) from exc
+
+
+def config_language(path: str | Path) -> str:
+    """The language the box speaks by the config at ``path`` (``box.language``), for saying
+    what is wrong with it: Chinese, the first, when the file cannot be read or does not say."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8").lstrip("\ufeff"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "zh"
+    box = raw.get("box")
+    return language(box.get("language") if isinstance(box, dict) else None)

@@ -13,13 +13,27 @@ Third-party errors (pyserial, gsmmodem, sqlite3) are translated at the adapter b
 """
 
 
+from edgebox.i18n import Text, Typed
+
+
 class EdgeboxError(Exception):
-    """Base of every error edgebox raises on purpose."""
+    """Base of every error edgebox raises on purpose. Its message is English (logs, tracebacks);
+    one made of a ``Text`` is said in a reader's language by ``edgebox.i18n.said``."""
+
+
+FILE = "(file)"  # the key of a ConfigError about the config file as a whole
 
 
 class ConfigError(EdgeboxError):
-    def __init__(self, key: str, problem: str):
-        super().__init__(f"config key '{key}': {problem}")
+    """A config key is missing or wrong. ``problem`` is a ``Text`` (edgebox.i18n), so the CLI,
+    the selftest and edgebox-status.txt say it in Chinese first."""
+
+    def __init__(self, key: str, problem: Text | str):
+        # "(file)": the file as a whole (not TOML, not there), said as a word; a key is a name
+        # typed as it is, marked so in Chinese
+        name = Text("config.the_file", "(file)") if key == FILE else Typed((key,))
+        super().__init__(Text("config.problem", "config key '{name}': {problem}", name=name,
+                              problem=problem))
         self.key = key
         self.problem = problem
 

@@ -106,21 +106,50 @@ class Listed(tuple):
     """Several words as one field of a ``Text`` ("独居老人、残疾" / "alone, disabled"): each said
     in the reader's language, joined as that language lists things."""
 
+    SEPARATORS = {"zh": "、", "en": ", "}
+    MARK = {"zh": "{}", "en": "{}"}
+
     def __str__(self) -> str:
-        return ", ".join(str(value) for value in self)
+        return self.SEPARATORS["en"].join(str(value) for value in self)
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
     def say(self, lang: str | None) -> str:
-        separator = "、" if language(lang) == "zh" else ", "
-        return separator.join(say(value, lang) for value in self)
+        lang = language(lang)
+        return self.SEPARATORS[lang].join(self.MARK[lang].format(say(value, lang))
+                                          for value in self)
+
+
+class Either(Listed):
+    """Alternatives as one field ("整数或数字" / "a whole number or a number")."""
+
+    SEPARATORS = {"zh": "或", "en": " or "}
+
+
+class Typed(Listed):
+    """Values a technician types exactly as they are (a config key's choices: call, flash):
+    the English lists them plain, the Chinese marks each as something to type (`call`、`flash`),
+    as the selftest marks keys and commands, so no Latin letters pass for untranslated words."""
+
+    MARK = {"zh": "`{}`", "en": "{}"}
 
 
 def say(value: object, lang: str | None) -> str:
     """``value`` in ``lang``: a ``Text`` (or ``Listed`` words) in its words, anything else as
     it is."""
     return value.say(lang) if isinstance(value, (Text, Listed)) else str(value)
+
+
+def message(error: BaseException) -> "Text | str":
+    """An exception's message as it was raised: a ``Text`` keeps its words for a screen to say
+    later (a selftest result, the status file), anything else is its English."""
+    return error.args[0] if error.args and isinstance(error.args[0], Text) else str(error)
+
+
+def said(error: BaseException, lang: str | None) -> str:
+    """An exception's message in ``lang``."""
+    return say(message(error), lang)
 
 
 def display_width(text: str) -> int:

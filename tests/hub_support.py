@@ -220,27 +220,26 @@ def fill_box(store: SqliteStore, incidents: int = 3, noise: int = 20,
     now = start or datetime.now(timezone.utc) - timedelta(hours=2)
     for number in range(incidents):
         now += timedelta(minutes=3)
-        incident = store.open_incident(now, "G1", "H01", "+8613800138001")
-        ids = store.add_deliveries(now, incident.id, [
+        incident = store.incidents.open(now, "G1", "H01", "+8613800138001")
+        ids = store.outbox.add(now, incident.id, [
             PlannedDelivery("sms", f"+86139001380{i:02d}", f"H0{i + 2}", "alarm", "【联防】紧急！",
                             10) for i in range(3)])
         for index, delivery in enumerate(ids):
-            claimed = store.claim_next_delivery(now, modem="main")
+            claimed = store.outbox.claim_next(now, modem="main")
             if index == 2 and number % 2 == 0:
-                store.finish_delivery(now, claimed["id"], "failed", "delivery_failed",
-                                      error="+CMS ERROR: 500")
+                store.outbox.finish(now, claimed.id, "failed", "delivery_failed",
+                                    error="+CMS ERROR: 500")
             else:
-                store.finish_delivery(now, claimed["id"], "sent", "sms_sent", modem_ref=str(index))
-        store.record_ack(now + timedelta(minutes=2 + number), incident.id, "H02",
-                         "+8613900138000", "sms")
-        store.close_incident(now + timedelta(minutes=30), incident.id, "expired")
+                store.outbox.finish(now, claimed.id, "sent", "sms_sent", modem_ref=str(index))
+        store.incidents.record_ack(now + timedelta(minutes=2 + number), incident.id, "H02",
+                                   "+8613900138000", "sms")
+        store.incidents.close(now + timedelta(minutes=30), incident.id, "expired")
     for index in range(noise):
-        store.record_health(now, "main", signal=10 + index % 20, registration="home")
+        store.health.record(now, "main", signal=10 + index % 20, registration="home")
 
 
 def box_events(store: SqliteStore) -> list[dict]:
-    return [{k: e[k] for k in ("seq", "at", "kind", "incident_id", "data")}
-            for e in store.events_after(0, 10 ** 9)]
+    return [e.as_dict() for e in store.events_after(0, 10 ** 9)]
 
 
 def settings(url: str, **overrides) -> UplinkSettings:

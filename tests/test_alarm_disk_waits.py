@@ -34,7 +34,7 @@ on_seconds = 300
 port = "{tmp_path / 'modem'}"
 """)
     daemon = build_daemon(config, gpio=SimulatedGPIO())
-    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     daemon.start()
     try:
         wait_for(lambda: daemon.modems_ready(), 30, "the modem")
@@ -48,7 +48,7 @@ def test_one_wait_for_the_disk_between_the_call_and_the_first_sms(box):
     daemon, emulator = box
     commits = []  # (durable, when), on the emulator's clock (both are time.monotonic)
     daemon.store.observe_commits(lambda durable, held: commits.append((durable, time.monotonic())))
-    caller = daemon.store.load_roster().households[2]
+    caller = daemon.store.roster.load().households[2]
     call = emulator.call(caller.primary_phone, rings=3, ring_interval=1.0)
     entries = emulator.wait_for(lambda log: any(e["kind"] == "sms_sent" for e in log), 30)
     shown = next(e["clock"] for e in entries if e["kind"] == "clip_emitted" and e["call"] == call)
@@ -57,9 +57,9 @@ def test_one_wait_for_the_disk_between_the_call_and_the_first_sms(box):
     assert between.count(True) == 1, commits
     # What was deferred off that path is logged all the same, after the alarm, gap-free.
     wait_for(lambda: {"call_rejected", "siren_on"} <= {
-        e["kind"] for e in daemon.store.events_after(0, 10000)}, 10, "the deferred events")
+        e.kind for e in daemon.store.events_after(0, 10000)}, 10, "the deferred events")
     events = daemon.store.events_after(0, 10000)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    kinds = [e["kind"] for e in events]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    kinds = [e.kind for e in events]
     assert kinds.index("incident_opened") < kinds.index("call_rejected")
     assert kinds.index("incident_opened") < kinds.index("siren_on")

@@ -39,11 +39,11 @@ class Line:
 
 def timer(tmp_path, roster, now):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(roster, now)
+    store.roster.replace(roster, now)
     woken = []
     line = Line(woken)
-    return store, CheckIns(store, Rosters(roster), line, line, lambda: now,
-                           check_in_settings(CONFIG)), woken
+    return store, CheckIns(store, store.incidents, store.check_ins, Rosters(roster), line, line,
+                           lambda: now, check_in_settings(CONFIG)), woken
 
 
 def test_a_check_in_left_from_days_ago_is_dropped_without_asking_anyone(tmp_path):
@@ -51,22 +51,22 @@ def test_a_check_in_left_from_days_ago_is_dropped_without_asking_anyone(tmp_path
     local_day = now.astimezone().date()
     store, check_ins, woken = timer(tmp_path, village(check_in=""), now)
     old = local_day - timedelta(days=3)
-    assert store.start_check_in(now - timedelta(days=3), "H02", old, "08:30")
+    assert store.check_ins.start(now - timedelta(days=3), "H02", old, "08:30")
     check_ins.tick(now)
-    assert store.check_in_row("H02", old)["state"] == "closed"
+    assert store.check_ins.row("H02", old).state == "closed"
     [dropped] = store.events_of_kinds(["check_in_dropped"])
-    assert dropped["data"] == {"household": "H02", "day": old.isoformat(), "reason": "day_over"}
-    assert store.deliveries() == [] and woken == []
+    assert dropped.data == {"household": "H02", "day": old.isoformat(), "reason": "day_over"}
+    assert store.outbox.all() == [] and woken == []
 
 
 def test_a_household_taken_off_the_roster_is_no_longer_rung(tmp_path):
     now = datetime.now(timezone.utc)
     day = now.astimezone().date()
     store, check_ins, _ = timer(tmp_path, village(check_in=""), now)
-    store.start_check_in(now, "H09", day, "08:30")
+    store.check_ins.start(now, "H09", day, "08:30")
     check_ins.tick(now)
-    assert store.check_in_row("H09", day)["state"] == "closed"
-    assert store.deliveries() == []
+    assert store.check_ins.row("H09", day).state == "closed"
+    assert store.outbox.all() == []
 
 
 def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
@@ -76,11 +76,11 @@ def test_a_window_open_now_starts_once_and_plans_one_ring(tmp_path):
     store, check_ins, woken = timer(tmp_path, roster, now)
     check_ins.tick(now)
     check_ins.tick(now)
-    [ring] = store.deliveries()
-    assert (ring["kind"], ring["phone"], ring["purpose"], ring["text"]) == (
+    [ring] = store.outbox.all()
+    assert (ring.kind, ring.phone, ring.purpose, ring.text) == (
         "call", "+8613900138002", "check_in", "")
     assert len(store.events_of_kinds(["check_in_due"])) == 1 and woken == [1]
-    day = date.fromisoformat(store.check_ins_in_progress()[0]["day"])
+    day = date.fromisoformat(store.check_ins.in_progress()[0].day)
     assert day in (local.date(), local.date() - timedelta(days=1))
 
 

@@ -154,7 +154,7 @@ def test_the_townships_broadcast_is_not_signed_by_the_village_office_and_keeps_i
 def describe_line(box: Village, event: dict) -> str:
     """The line the daemon's log, the panel and the demo show (with the box's own numbers)."""
     contacts = contacts_of(box.config.numbers_office, box.config.numbers_township)
-    return describe(event, box.daemon.store.load_roster(), "zh", contacts)
+    return describe(event, box.daemon.store.roster.load(), "zh", contacts)
 
 
 # -- the web panel's Chinese pages ---------------------------------------------------------------
@@ -387,3 +387,209 @@ def test_the_selftest_says_how_the_box_speaks_into_calls_in_chinese(tmp_path, pr
     [line] = [line for line in report.splitlines() if "模块m1通话语音" in line]
     assert said in line, report
     assert not english_words(report, SPEECH_NAMES), report
+
+
+# -- a wrong config and a wrong edgebox.txt, as the technician reads them ------------------------
+
+# The Pi's pin names, as the boards and every wiring diagram print them.
+PIN_NAMES = {"GPIO", "BCM"}
+# Values typed in a config, named back as Python shows them (not words to translate).
+CONFIG_VALUES = {"True", "False"}
+# TOML values of every type, each wrong for some key: a key's check meets one of them.
+BAD_VALUES = ['"1 2"', '"  "', '""', "123456789", "-5", "0.001", "true", "[1]", '["1 2"]',
+              "[-1.0]", "[]", '"+1"', "[0.001, 1]", "[1, 1, 1]"]
+
+
+def _config_problem(text: str):
+    from edgebox.config_file import parse_config
+    from edgebox.errors import ConfigError
+    try:
+        parse_config(text)
+    except ConfigError as exc:
+        return exc
+    return None
+
+
+def _every_key_with_every_bad_value():
+    """(key, TOML) for each declared key and each value of BAD_VALUES."""
+    from edgebox.config import MODEM_KEYS
+    from edgebox.config_file import KEYS
+    for key in KEYS:
+        section, name = key.split(".", 1)
+        for value in BAD_VALUES:
+            yield key, f'[{section}]\n{name} = {value}\n[[modems]]\nport = "/dev/null"\n'
+    for name in MODEM_KEYS:
+        for value in BAD_VALUES:
+            port = "" if name == "port" else 'port = "/dev/null"\n'
+            yield f"modems.{name}", f"[[modems]]\n{port}{name} = {value}\n"
+
+
+def _assert_chinese(error, also_allowed=frozenset()):
+    from edgebox.i18n import Text, said
+    assert isinstance(error.problem, Text), (error.key, error.problem)
+    shown = said(error, "zh")
+    assert "设置项" in shown, shown
+    assert not english_words(shown, PIN_NAMES | CONFIG_VALUES | also_allowed), (str(error), shown)
+    return error.problem.key
+
+
+def test_every_problem_a_config_key_can_have_is_a_text_said_in_chinese():
+    kinds = {_assert_chinese(error) for error in (
+        _config_problem(text) for _key, text in _every_key_with_every_bad_value()) if error}
+    # the type, the range and the choices of a key, and each section's own checks, were met
+    assert {"config.must_be_not", "config.got", "config.must_be"} <= kinds, kinds
+    assert len(kinds) >= 5, kinds
+
+
+MODEM = '[[modems]]\nport = "/dev/null"\n'
+# What is wrong with a config as a whole, or in the tables and lists the keys' checks do not see.
+ESCALATION = MODEM + "[[escalation]]\nafter_minutes = 1\n"
+BAD_CONFIGS = [
+    pytest.param("", id="no-modem"),
+    pytest.param("modems = 1\n", id="modems-not-tables"),
+    pytest.param(MODEM + "baud = 9600\n", id="modem-key-typo"),
+    pytest.param("[box]\nnmae = 'x'\n" + MODEM, id="section-key-typo"),
+    pytest.param("[sirens]\nzzz = 1\n" + MODEM, id="unknown-section"),
+    pytest.param(MODEM + 'name = "a"\n' + MODEM + 'name = "a"\n', id="two-modems-one-name"),
+    pytest.param("escalation = 1\n" + MODEM, id="escalation-not-tables"),
+    pytest.param(ESCALATION + "actions = ['打电话']\n", id="escalation-unknown-action"),
+    pytest.param(ESCALATION + "actions = []\n", id="escalation-no-action"),
+    pytest.param(ESCALATION + "actions = ['sms_office']\nwhen = 2\n",
+                 id="escalation-unknown-key"),
+    pytest.param(MODEM + "[[escalation]]\nafter_minutes = 5\nactions = ['sms_office']\n"
+                 "[[escalation]]\nafter_minutes = 1\nactions = ['sms_office']\n",
+                 id="escalation-not-rising"),
+    pytest.param("[speaker]\ncall_audio_port = 1\n" + MODEM, id="moved-key-not-text"),
+    pytest.param("[speaker]\ncall_audio_port = '/dev/a'\n" + MODEM
+                 + "name = '主模块'\naudio_port = '/dev/b'\n", id="moved-key-twice"),
+    pytest.param("[numbers]\noffice = [13800138000]\n" + MODEM, id="phone-not-text"),
+    pytest.param("[numbers]\noffice = ['138001']\n" + MODEM, id="phone-too-short"),
+    pytest.param("[drill]\nschedule = [1]\n" + MODEM, id="drill-not-text"),
+    pytest.param("[drill]\nschedule = ['sometimes']\n" + MODEM, id="drill-not-a-slot"),
+    pytest.param("[drill]\nschedule = ['daily 1 10:00']\n" + MODEM, id="drill-daily-with-day"),
+    pytest.param("[drill]\nschedule = ['weekly 9 10:00']\n" + MODEM, id="drill-weekday"),
+    pytest.param("[drill]\nschedule = ['monthly 40 10:00']\n" + MODEM, id="drill-month-day"),
+    pytest.param("[drill]\nschedule = ['daily 25:00']\n" + MODEM, id="drill-time"),
+]
+# The words of a drill schedule, typed as they are (named back, not translated).
+TYPED_IN_BAD_CONFIGS = {"sometimes", "daily", "weekly", "monthly"}
+# Checks of several keys together, made where the settings are read.
+SETTINGS = [
+    ("edgebox.uplink.settings", "uplink_settings", "[uplink]\nurl = 'https://hub.example.cn'\n"),
+    ("edgebox.uplink.settings", "uplink_settings",
+     "[box]\nid = '石桥'\n[uplink]\nurl = 'https://hub.example.cn'\ntoken = 'x'\n"),
+    ("edgebox.uplink.settings", "uplink_settings",
+     "[uplink]\nurl = 'https://hub.example.cn'\ntoken = 'x'\nlink_up = 'pon /dev/null'\n"),
+    ("edgebox.uplink.settings", "uplink_settings",
+     "[uplink]\nurl = 'https://hub.example.cn'\ntoken = 'x'\nprune_kinds = [1]\n"),
+    ("edgebox.uplink.settings", "sms_uplink_settings", "[uplink]\nsms_to = '+8613800138000'\n"),
+    ("edgebox.speaker.settings", "speaker_settings", "[speaker]\nquiet_hours = '22:00-22:00'\n"),
+    ("edgebox.speaker.settings", "speaker_settings",
+     "[speaker]\nlive_numbers = ['13800138000']\n"),
+    ("edgebox.speaker.settings", "speaker_settings", "[speaker]\nsimulated_file = ' '\n"),
+    ("edgebox.speaker.settings", "speaker_settings", "[speaker]\nrelay_pin = 17\n"),
+    ("edgebox.adapters.gpio.panel", "panel_settings", "[panel]\nbutton_ack = 17\n"),
+]
+
+
+@pytest.mark.parametrize("text", BAD_CONFIGS)
+def test_what_is_wrong_with_a_config_as_a_whole_is_said_in_chinese(text):
+    error = _config_problem(text)
+    assert error is not None, text
+    _assert_chinese(error, TYPED_IN_BAD_CONFIGS)
+
+
+@pytest.mark.parametrize("module, function, text", SETTINGS,
+                         ids=[f"{function}-{n}" for n, (_m, function, _t) in enumerate(SETTINGS)])
+def test_what_is_wrong_with_keys_read_together_is_said_in_chinese(module, function, text):
+    import importlib
+    from edgebox.config_file import parse_config
+    from edgebox.errors import ConfigError
+    config = parse_config(text + MODEM + 'name = "主模块"\n')  # named as a village names it
+    with pytest.raises(ConfigError) as caught:
+        getattr(importlib.import_module(module), function)(config)
+    _assert_chinese(caught.value)
+
+
+def test_no_config_error_is_made_of_plain_english():
+    """Every ``ConfigError(key, problem)`` in the package gives a Text (or hands one on), never
+    a string literal, an f-string or ``str(...)``: those have no Chinese."""
+    import ast
+    from pathlib import Path
+    import edgebox
+    plain = []
+    for path in Path(edgebox.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConfigError"
+                    and len(node.args) == 2):
+                problem = node.args[1]
+                if (isinstance(problem, (ast.Constant, ast.JoinedStr, ast.BinOp))
+                        or (isinstance(problem, ast.Call)
+                            and getattr(problem.func, "id", None) == "str")):
+                    plain.append(f"{path.name}:{node.lineno}")
+    assert not plain, plain
+
+
+@pytest.mark.parametrize("command", [["run"], ["roster", "show"], ["incidents", "list"],
+                                     ["selftest"], ["web", "password", "--stdin"]],
+                         ids=["run", "roster-show", "incidents-list", "selftest", "web-password"])
+def test_every_command_refuses_a_bad_config_in_chinese(tmp_path, command):
+    config = tmp_path / "edgebox.toml"
+    config.write_text('[alarm]\nring_style = "loud"\n' + MODEM, encoding="utf-8")
+    code, said = cli(*command, config=config)
+    assert code != 0 and "`alarm.ring_style`" in said and "`call`、`flash`" in said, said
+    assert not english_words(said, {"loud"}), said
+    # … and a box that speaks English, in English
+    config.write_text('[box]\nlanguage = "en"\n[alarm]\nring_style = "loud"\n' + MODEM,
+                      encoding="utf-8")
+    code, said = cli(*command, config=config)
+    assert code != 0 and "must be one of call, flash (got 'loud')" in said, said
+
+
+def test_the_web_panel_refuses_keys_that_do_not_go_together_in_chinese(tmp_path):
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[web]\nlisten = '
+                      '"127.0.0.1:0"\n[uplink]\nurl = "https://hub.example.cn"\n' + MODEM,
+                      encoding="utf-8")
+    code, said = cli("web", "serve", config=config)
+    assert code == 2 and "设置了 `uplink.url` 就必须填写" in said, said
+    assert not english_words(said), said
+
+
+def test_an_upload_without_a_platform_is_refused_in_chinese(tmp_path):
+    config = tmp_path / "edgebox.toml"
+    config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n' + MODEM, encoding="utf-8")
+    code, said = cli("upload", "now", config=config)
+    assert code == 2 and "设置项`uplink.url`" in said, said
+    assert not english_words(said), said
+
+
+def test_a_config_that_cannot_be_read_is_refused_in_chinese(tmp_path):
+    code, said = cli("run", config=tmp_path / "nowhere.toml")
+    assert code == 2 and "nowhere.toml不存在" in said, said
+    assert not english_words(said), said
+
+
+def test_the_card_s_status_file_is_chinese_first(tmp_path):
+    from datetime import datetime, timezone
+    from edgebox.provision.apply import Paths, apply
+    from edgebox.provision.status import status_report
+    from tests.card_support import EVERY_MISTAKE, KEY_WORDS, NOTHING_GIVEN, TYPED
+    for text in (EVERY_MISTAKE, NOTHING_GIVEN):
+        paths = Paths(tmp_path / "boot", tmp_path / "etc", tmp_path / "zoneinfo")
+        paths.boot.mkdir(exist_ok=True)
+        (paths.boot / "edgebox.txt").write_text(text, encoding="utf-8")
+        report = status_report([("edgebox.txt", apply(paths))], datetime.now(timezone.utc))
+        for line in report.splitlines():
+            chinese = line.split(" / ")[0]  # each line: its Chinese, then " / " and the English
+            assert not english_words(chinese, KEY_WORDS | TYPED), line
+
+
+def test_provision_check_says_each_problem_in_chinese_then_english(tmp_path):
+    from tests.card_support import EVERY_MISTAKE, KEY_WORDS, TYPED
+    card = tmp_path / "edgebox.txt"
+    card.write_text(EVERY_MISTAKE, encoding="utf-8")
+    code, said = cli("provision", "check", str(card))
+    assert code == 2 and "第2行（LANGUAGE）" in said and "line 2 (LANGUAGE)" in said, said
+    for line in said.splitlines():
+        assert not english_words(line.split(" / ")[0], KEY_WORDS | TYPED), line

@@ -131,15 +131,27 @@ def test_daemon_refuses_bad_config_with_one_line_and_no_traceback(tmp_path, body
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith("edgebox: config key")
+    # Chinese, the box's first language: the file does not say otherwise (or cannot be read)
+    assert result.stderr.startswith("edgebox: 设置项"), result.stderr
     assert "12ab" not in result.stderr
+
+
+def test_a_box_that_speaks_english_refuses_its_bad_config_in_english(tmp_path):
+    path = tmp_path / "edgebox.toml"
+    path.write_text('[box]\nlanguage = "en"\n[[modems]]\nport = "/dev/x"\nbaudrate = "fast"\n',
+                    encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == ("edgebox: config key 'modems[1].baudrate': must be a whole number,"
+                             " not 'fast'\n")
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "edgebox", "run", "--config",
                              str(tmp_path / "nope.toml")], capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert result.returncode == 2 and "nope.toml不存在" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -164,3 +176,25 @@ def test_the_old_call_audio_port_that_disagrees_with_the_modem_s_is_a_clear_erro
         parse_config(text)
     same = text.replace("ttyUSB1", "ttyUSB4")  # saying the same twice is only a notice
     assert parse_config(same).modems[0].audio_port == "/dev/ttyUSB4"
+
+
+@pytest.mark.parametrize("text, english, chinese", [
+    ('[alarm]\nring_style = "loud"\n' + MINIMAL,
+     "config key 'alarm.ring_style': must be one of call, flash (got 'loud')",
+     "设置项`alarm.ring_style`：只能是`call`、`flash`之一（现在是 'loud'）"),
+    ('[alarm]\nring_seconds = "long"\n' + MINIMAL,
+     "config key 'alarm.ring_seconds': must be a whole number or a number, not 'long'",
+     "设置项`alarm.ring_seconds`：必须是整数或数字，不能是 'long'"),
+    ("[[modems]]\nport = '/dev/x'\nbaud = 9600\n",
+     "config key 'modems[1].baud': unknown key (did you mean 'baudrate'?)",
+     "设置项`modems[1].baud`：没有这个设置项（是不是 `baudrate`？）"),
+    ("[[[", None, "设置项（整个文件）：<config>不是有效的 `TOML` 文件："),
+])
+def test_a_config_problem_keeps_its_english_and_says_itself_in_chinese(text, english, chinese):
+    from edgebox.i18n import said
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    if english:
+        assert str(caught.value) == english
+    assert said(caught.value, "en") == str(caught.value)
+    assert said(caught.value, "zh").startswith(chinese), said(caught.value, "zh")

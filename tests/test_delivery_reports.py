@@ -14,52 +14,52 @@ OFFICE = "+8613300138099"
 
 def test_a_report_before_its_record_is_held_and_matched_when_the_record_lands(store):  # noqa: F811
     raise_alarm(store)
-    first = store.claim_next_delivery(T0, modem="m1")
+    first = store.outbox.claim_next(T0, modem="m1")
     # The report of the SMS about to be recorded comes first: held, not filed as unmatched.
-    assert store.record_delivery_report(T0, "m1", 7, False) is None
-    assert store.held_report_count() == 1
-    store.finish_delivery(T0 + timedelta(seconds=1), first["id"], "sent", "sms_sent",
-                          modem_ref="7")
-    assert store.delivery(first["id"])["report"] == "failed"
-    assert store.held_report_count() == 0
-    assert store.expire_held_reports(T0 + timedelta(hours=1)) == 0
-    log = [e["kind"] for e in store.events_after(0)]
+    assert store.reports.record(T0, "m1", 7, False) is None
+    assert store.reports.held_count() == 1
+    store.outbox.finish(T0 + timedelta(seconds=1), first.id, "sent", "sms_sent",
+                        modem_ref="7")
+    assert store.outbox.get(first.id).report == "failed"
+    assert store.reports.held_count() == 0
+    assert store.reports.expire_held(T0 + timedelta(hours=1)) == 0
+    log = [e.kind for e in store.events_after(0)]
     assert log.index("sms_sent") < log.index("delivery_report")
     assert "delivery_report_unmatched" not in log
 
 
 def test_a_report_for_one_part_of_two_waits_for_that_part(store):  # noqa: F811
     raise_alarm(store)
-    first = store.claim_next_delivery(T0, modem="m1")
-    store.record_delivery_report(T0, "m1", 12, True)   # part 2, before the record
-    store.finish_delivery(T0, first["id"], "sent", "sms_sent", modem_ref="11,12")
-    assert [p["status"] for p in store.sms_parts(first["id"])] == [None, "delivered"]
-    assert store.record_delivery_report(T0, "m1", 11, True) == first["id"]
-    assert store.delivery(first["id"])["report"] == "delivered"
+    first = store.outbox.claim_next(T0, modem="m1")
+    store.reports.record(T0, "m1", 12, True)   # part 2, before the record
+    store.outbox.finish(T0, first.id, "sent", "sms_sent", modem_ref="11,12")
+    assert [p.status for p in store.outbox.sms_parts(first.id)] == [None, "delivered"]
+    assert store.reports.record(T0, "m1", 11, True) == first.id
+    assert store.outbox.get(first.id).report == "delivered"
 
 
 def test_a_stray_report_is_filed_as_unmatched_only_after_the_hold(store):  # noqa: F811
     raise_alarm(store)
-    store.record_delivery_report(T0, "m1", 200, True)
-    assert store.expire_held_reports(T0 + timedelta(seconds=HOLD_SECONDS - 1)) == 0
-    assert store.expire_held_reports(T0 + timedelta(seconds=HOLD_SECONDS + 1)) == 1
-    assert store.held_report_count() == 0
+    store.reports.record(T0, "m1", 200, True)
+    assert store.reports.expire_held(T0 + timedelta(seconds=HOLD_SECONDS - 1)) == 0
+    assert store.reports.expire_held(T0 + timedelta(seconds=HOLD_SECONDS + 1)) == 1
+    assert store.reports.held_count() == 0
     [event] = store.events_of_kinds(["delivery_report_unmatched"])
-    assert event["data"]["reference"] == 200
+    assert event.data["reference"] == 200
     # an SMS recorded later with that reference is not given the stray report
-    late = store.claim_next_delivery(T0, modem="m1")
-    store.finish_delivery(T0 + timedelta(seconds=HOLD_SECONDS + 2), late["id"], "sent",
-                          "sms_sent", modem_ref="200")
-    assert store.delivery(late["id"])["report"] is None
+    late = store.outbox.claim_next(T0, modem="m1")
+    store.outbox.finish(T0 + timedelta(seconds=HOLD_SECONDS + 2), late.id, "sent",
+                        "sms_sent", modem_ref="200")
+    assert store.outbox.get(late.id).report is None
 
 
 def test_a_held_report_older_than_the_hold_is_not_taken_for_a_new_sms(store):  # noqa: F811
     raise_alarm(store)
-    store.record_delivery_report(T0, "m1", 5, True)
-    later = store.claim_next_delivery(T0, modem="m1")
-    store.finish_delivery(T0 + timedelta(seconds=HOLD_SECONDS + 30), later["id"], "sent",
-                          "sms_sent", modem_ref="5")
-    assert store.delivery(later["id"])["report"] is None
+    store.reports.record(T0, "m1", 5, True)
+    later = store.outbox.claim_next(T0, modem="m1")
+    store.outbox.finish(T0 + timedelta(seconds=HOLD_SECONDS + 30), later.id, "sent",
+                        "sms_sent", modem_ref="5")
+    assert store.outbox.get(later.id).report is None
 
 
 def village_sheet(groups=15, size=20) -> str:

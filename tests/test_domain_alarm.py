@@ -3,8 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from edgebox.domain import alarm
-from edgebox.domain.acks import COMING, OWN_ALARM, is_acknowledgement, told_member_call
+from edgebox.domain import alarm, notices
+from edgebox.domain.acks import (COMING, OWN_ALARM, incident_to_acknowledge, is_acknowledgement,
+                                 told_member_call)
 from edgebox.domain.messages import (CUT_MARK, LANGUAGES, TEMPLATES, count_segments, fit_one_sms,
                                      render, template_fields)
 from edgebox.domain.messages import template as message_template
@@ -84,7 +85,7 @@ def test_every_template_fits_one_sms_with_long_typical_values():
             if name.endswith("_speech") or name == "broadcast":
                 continue  # spoken into a call / the office's own words, several parts allowed
             if name == "escalation":
-                continue  # cut to fit by alarm.escalation_text, tested on its own
+                continue  # cut to fit by notices.escalation_text, tested on its own
             text = render(lang, name, **{k: long[k] for k in template_fields(template)})
             assert count_segments(text).parts == 1, (lang, name, text)
 
@@ -125,7 +126,7 @@ def test_escalation_sms_carries_village_phone_and_risk_in_one_sms(lang):
     group = Group("第十二组", "第十二组", "H9", ("H9",))
     caller = Household("H9", "欧阳建国", "石桥村东头老槐树12号", ("+8613800138000",),
                        frozenset({"left_behind_children"}))
-    text = alarm.escalation_text(lang, group, caller, "+8613800138000", "石桥村", "fire", 10)
+    text = notices.escalation_text(lang, group, caller, "+8613800138000", "石桥村", "fire", 10)
     assert count_segments(text).parts == 1, text
     assert "13800138000" in text and "石桥村第十二组" in text and "欧阳建国" in text
     assert ("（留守儿童）" if lang == "zh" else "(kids alone)") in text
@@ -222,39 +223,39 @@ def test_ack_goes_to_newest_open_incident_of_members_group_not_own(roster):
                  _incident(3, "第二组", "H010", T0 + timedelta(minutes=2))]
     member = roster.household("H002")
     now = T0 + timedelta(minutes=3)
-    assert alarm.incident_to_acknowledge(incidents, roster, member, now, 30).id == 2
+    assert incident_to_acknowledge(incidents, roster, member, now, 30).id == 2
     # the caller of incident 2 acknowledging answers incident 1, not its own
-    assert alarm.incident_to_acknowledge(incidents, roster, roster.household("H003"), now,
+    assert incident_to_acknowledge(incidents, roster, roster.household("H003"), now,
                                          30).id == 1
-    assert alarm.incident_to_acknowledge(incidents, roster, member, T0 + timedelta(hours=2),
+    assert incident_to_acknowledge(incidents, roster, member, T0 + timedelta(hours=2),
                                          30) is None
 
 
 def test_ack_relay_goes_to_caller_and_names_member(roster):
     incident = _incident(1, "第一组", "H003")
-    relay = alarm.plan_ack_relay(incident, roster.household("H002"))
+    relay = notices.plan_ack_relay(incident, roster.household("H002"))
     assert relay.phone == incident.caller_phone and relay.kind == alarm.SMS
     assert "户主2" in relay.text and relay.purpose == "ack_relay"
 
 
 def test_unknown_caller_forward_goes_to_every_office_number():
-    plan = alarm.plan_unknown_caller("+8613912345678", ["+8657188886666", "+8613800138000"],
-                                     "08:15")
+    plan = notices.plan_unknown_caller("+8613912345678", ["+8657188886666", "+8613800138000"],
+                                       "08:15")
     assert [d.phone for d in plan] == ["+8657188886666", "+8613800138000"]
     assert all("139 1234 5678" in d.text and "08:15" in d.text for d in plan)
     assert all(d.household_id is None for d in plan)
 
 
 def test_unknown_callers_reach_the_office_once_per_number_and_hour_up_to_a_limit():
-    assert alarm.unknown_caller_notice("+861391", [], False, 2) == "forward"
-    assert alarm.unknown_caller_notice("+861391", ["+861391"], False, 2) == "quiet"  # again
-    assert alarm.unknown_caller_notice("+861392", ["+861391"], False, 2) == "forward"
+    assert notices.unknown_caller_notice("+861391", [], False, 2) == "forward"
+    assert notices.unknown_caller_notice("+861391", ["+861391"], False, 2) == "quiet"  # again
+    assert notices.unknown_caller_notice("+861392", ["+861391"], False, 2) == "forward"
     told = ["+861391", "+861392"]
-    assert alarm.unknown_caller_notice("+861393", told, False, 2) == "flood"  # said once
-    assert alarm.unknown_caller_notice("+861394", told, True, 2) == "quiet"
-    [notice] = alarm.plan_unknown_flood(3, ["+8657188886666"])
+    assert notices.unknown_caller_notice("+861393", told, False, 2) == "flood"  # said once
+    assert notices.unknown_caller_notice("+861394", told, True, 2) == "quiet"
+    [notice] = notices.plan_unknown_flood(3, ["+8657188886666"])
     assert "3个未登记号码" in notice.text and notice.purpose == "unknown_forward"
-    [english] = alarm.plan_unknown_flood(3, ["+8657188886666"], "en")
+    [english] = notices.plan_unknown_flood(3, ["+8657188886666"], "en")
     assert english.text.startswith("[Watch] 3 unregistered numbers")
 
 

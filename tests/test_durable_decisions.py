@@ -469,38 +469,38 @@ def test_the_inbox_knows_a_message_read_again_and_commits_its_effects_with_its_m
     store = SqliteStore(tmp_path / "box.db")
     now = datetime(2026, 11, 23, 8, 0, 5, tzinfo=timezone.utc)
     sent_at = now - timedelta(seconds=5)
-    first = store.keep_sms(now, "m1", ZHANG, "火", sent_at)
+    first = store.inbox.keep_sms(now, "m1", ZHANG, "火", sent_at)
     # Found again in the modem's storage at start: the box died before deleting it.
-    assert store.keep_sms(now, "m1", ZHANG, "火", sent_at, read_again=True) is None
-    later = store.keep_sms(now, "m1", ZHANG, "火", sent_at + timedelta(minutes=1),
+    assert store.inbox.keep_sms(now, "m1", ZHANG, "火", sent_at, read_again=True) is None
+    later = store.inbox.keep_sms(now, "m1", ZHANG, "火", sent_at + timedelta(minutes=1),
                            read_again=True)
     # Announced as it arrived: new, even with the same words in the same second ("1", "1").
-    again = store.keep_sms(now, "m1", ZHANG, "火", sent_at)
+    again = store.inbox.keep_sms(now, "m1", ZHANG, "火", sent_at)
     # Without the service centre's time stamp, two equal texts cannot be told apart: both kept.
-    unstamped = [store.keep_sms(now, "m1", WANG, "1", None, read_again=True) for _ in range(2)]
+    unstamped = [store.inbox.keep_sms(now, "m1", WANG, "1", None, read_again=True) for _ in range(2)]
     kept = [first, later, again, *unstamped]
     assert None not in kept and len(set(kept)) == 5
 
     # The box dies while acting on it: nothing it did is left, and it is still to do.
     with pytest.raises(RuntimeError):
-        with store.handling_sms(now, first, "火") as todo:
+        with store.inbox.handling_sms(now, first, "火") as todo:
             assert todo
             store.append_event(now, "sms_received", number=ZHANG)
-            store.open_incident(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
+            store.incidents.open(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
             raise RuntimeError("killed")
-    assert store.incidents() == [] and store.events_of_kinds(["sms_received"]) == []
-    assert [r["id"] for r in store.unhandled_sms()] == kept
+    assert store.incidents.all() == [] and store.events_of_kinds(["sms_received"]) == []
+    assert [r.id for r in store.inbox.unhandled_sms()] == kept
 
-    with store.handling_sms(now, first, "火") as todo:
+    with store.inbox.handling_sms(now, first, "火") as todo:
         assert todo
-        store.open_incident(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
-    with store.handling_sms(now, first, "火") as todo:
+        store.incidents.open(now, "第一组", "H03", ZHANG, kind="sms", alarm_type="fire")
+    with store.inbox.handling_sms(now, first, "火") as todo:
         assert not todo  # acted on once
-    assert len(store.incidents()) == 1
-    assert first not in [r["id"] for r in store.unhandled_sms()]
+    assert len(store.incidents.all()) == 1
+    assert first not in [r.id for r in store.inbox.unhandled_sms()]
     # A leader's PIN is not kept once the SMS has been acted on.
-    admin = store.keep_sms(now, "m1", WANG, "加 1234 张三 13800000000", None)
-    with store.handling_sms(now, admin, "加 **** 张三 13800000000"):
+    admin = store.inbox.keep_sms(now, "m1", WANG, "加 1234 张三 13800000000", None)
+    with store.inbox.handling_sms(now, admin, "加 **** 张三 13800000000"):
         pass
     store.close()
     assert query(tmp_path / "box.db", "SELECT text FROM inbox WHERE id = ?", admin) == [

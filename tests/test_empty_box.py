@@ -98,7 +98,7 @@ def test_a_box_running_empty_says_so_on_the_led_and_the_web_page(tmp_path, emula
         token = page.split('name="csrf" value="')[1].split('"')[0]
         client.post("/login", data={"password": PASSWORD, "csrf": token})
         assert "花名册为空" in client.get("/").text
-        daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")),
+        daemon.store.roster.replace(read_roster_csv(SHEET.encode("utf-8")),
                                     datetime.now(timezone.utc), source="first setup")
         wait_for(lambda: not led(), 30, "the alarm LED to go dark")
         assert "花名册为空" not in client.get("/").text

@@ -127,7 +127,7 @@ def test_the_box_applies_its_card_and_runs_the_alarm(box):
     assert 'id = "qemu-box-1"' in config and '"+8657188886666"' in config
     assert 'backend = "simulated"' in config  # QEMU's virt board is not a Raspberry Pi
     status = ssh("cat /boot/firmware/edgebox-status.txt").stdout
-    assert "edgebox.txt: applied" in status and "roster.csv: applied" in status
+    assert "edgebox.txt: 已生效 / applied" in status and "roster.csv: 已生效 / applied" in status
     assert "6 households in 2 groups" in status
 
     # The daemon said READY=1 (Type=notify) and its watchdog is being pinged.
@@ -153,6 +153,10 @@ def test_the_box_applies_its_card_and_runs_the_alarm(box):
                  "/lib/systemd/system/edgebox*.timer /etc/systemd/system/edgebox*.service "
                  "/etc/systemd/system/fake-hwclock-save.* 2>&1", check=False)
     assert verify.returncode == 0 and not verify.stdout.strip(), verify.stdout
+    # The hourly save of the clock lands on the data partition (the root is read-only): a
+    # save that failed would leave the file as dated here, and systemctl would say it failed.
+    ssh("touch -d 2000-01-01 /data/fake-hwclock.data && systemctl start fake-hwclock-save")
+    assert ssh("date -u -r /data/fake-hwclock.data +%Y").stdout.strip() != "2000"
     assert ssh("readlink -f /etc/localtime").stdout.strip() == "/usr/share/zoneinfo/Asia/Shanghai"
     # The provisioned siren pin (22, active low: off is high) is held off from the next power-on.
     config_txt = ssh("cat /boot/firmware/config.txt").stdout

@@ -33,17 +33,19 @@ def village_log(path, start: datetime = START) -> list[dict]:
     store = SqliteStore(path)
     fill_box(store, incidents=30, noise=5, start=start)
     at = start + timedelta(days=2)
-    fire = store.open_incident(at, "G1", "H02", "+8613800138002", alarm_type="fire")
-    store.record_ack(at + timedelta(seconds=95), fire.id, "H03", "+8613800138003", "dtmf")
-    store.record_ack(at + timedelta(seconds=99), fire.id, "H04", "+8613800138004", "dtmf")
-    drill = store.open_incident(at, "G2", "H07", "+8613800138007", alarm_type="fire",
-                                drill=True)
-    store.record_ack(at + timedelta(seconds=40), drill.id, "H08", "+8613800138008", "dtmf")
-    store.close_incident(at + timedelta(minutes=10), drill.id, "drill_over", report=(
+    fire = store.incidents.open(at, "G1", "H02", "+8613800138002", alarm_type="fire")
+    store.incidents.record_ack(at + timedelta(seconds=95), fire.id, "H03", "+8613800138003", "dtmf")
+    store.incidents.record_ack(at + timedelta(seconds=99), fire.id, "H04", "+8613800138004", "dtmf")
+    drill = store.incidents.open(at, "G2", "H07", "+8613800138007", alarm_type="fire",
+                                 drill=True)
+    store.incidents.record_ack(at + timedelta(seconds=40), drill.id, "H08", "+8613800138008",
+                               "dtmf")
+    store.incidents.close(at + timedelta(minutes=10), drill.id, "drill_over", report=(
         "drill_report", {"acked": 1, "total": 5, "households": ["H08"]}))
-    missed = store.open_incident(at, "G1", "H05", "+8613900138005", kind="check_in",
-                                 alarm_type="check_in")
-    store.record_ack(at + timedelta(seconds=517), missed.id, "H01", "+8613800138001", "sms")
+    missed = store.incidents.open(at, "G1", "H05", "+8613900138005", kind="check_in",
+                                  alarm_type="check_in")
+    store.incidents.record_ack(at + timedelta(seconds=517), missed.id, "H01", "+8613800138001",
+                               "sms")
     events = box_events(store)
     store.close()
     return events

@@ -44,15 +44,15 @@ def hub(request, tmp_path):
         store = SqliteStore(tmp_path / f"{box}.db")
         fill_box(store, incidents=count, noise=4, start=start)
         if box == "box-2":  # a fire drill: listed, but not counted as an alarm
-            drill = store.open_incident(start, "G1", "H01", "+8613800138001",
-                                        alarm_type="fire", drill=True)
-            store.close_incident(start + timedelta(minutes=20), drill.id, "drill over")
+            drill = store.incidents.open(start, "G1", "H01", "+8613800138001",
+                                         alarm_type="fire", drill=True)
+            store.incidents.close(start + timedelta(minutes=20), drill.id, "drill over")
             # A missed daily check-in: listed with its type, not counted as an alarm.
-            missed = store.open_incident(start, "G1", "H02", "+8613900138002",
-                                         kind="check_in", alarm_type="check_in")
-            store.record_ack(start + timedelta(minutes=9), missed.id, "H01", "+8613800138001",
-                             "sms")
-            store.close_incident(start + timedelta(minutes=25), missed.id, "checked_in")
+            missed = store.incidents.open(start, "G1", "H02", "+8613900138002",
+                                          kind="check_in", alarm_type="check_in")
+            store.incidents.record_ack(start + timedelta(minutes=9), missed.id, "H01",
+                                       "+8613800138001", "sms")
+            store.incidents.close(start + timedelta(minutes=25), missed.id, "checked_in")
         overrides = {"box_id": box, **({"token": token} if token else {})}
         uploader = Uploader(settings(process.url, **overrides), store)
         assert uploader.run_once().ok
@@ -212,7 +212,7 @@ def test_a_box_with_a_new_database_shows_its_new_log_and_keeps_its_history(hub, 
     store = SqliteStore(tmp_path / "box-1.db")
     now = datetime.now(timezone.utc)
     fill_box(store, incidents=1, noise=2, start=now - timedelta(hours=1))
-    store.open_incident(now, "G1", "H03", "+8618600138003")
+    store.incidents.open(now, "G1", "H03", "+8618600138003")
     uploader = Uploader(settings(hub.url), store)
     report = uploader.run_once()
     uploader.client.close()
@@ -347,7 +347,7 @@ def test_csv_exports_neutralise_cells_that_would_run_as_formulas(hub, tmp_path):
              "\tleading tab", "\rleading CR"]
     at = datetime.now(timezone.utc)
     for index, group in enumerate(nasty):
-        store.open_incident(at, group, nasty[-1 - index], "+8613800138001")
+        store.incidents.open(at, group, nasty[-1 - index], "+8613800138001")
     uploader = Uploader(settings(hub.url, box_id="box-2", token="another-token-for-box-two"),
                         store)
     assert uploader.run_once().ok

@@ -234,7 +234,7 @@ def test_a_box_with_a_wrong_clock_learns_the_hubs_time_and_uploads(hub, tmp_path
     report = uploader.run_once()
     assert report.ok, report.error
     assert abs(uploader.client.clock_offset - 5 * 3600) < MAX_SKEW
-    offsets = [e for e in store.events_after(0, 1000) if e["kind"] == "uplink_clock_offset"]
+    offsets = [e for e in store.events_after(0, 1000) if e.kind == "uplink_clock_offset"]
     assert len(offsets) == 1
     assert view.count() == len(store.events_after(0, 1000))  # the note about it included
     uploader.client.close()

@@ -38,17 +38,17 @@ def village_roster() -> Roster:
 def fill_village(store: SqliteStore) -> None:
     """November: the roster, two call alarms acknowledged after 2 and 3 minutes, a fire
     nobody acknowledged, a drill that 2 of its 5 households acknowledged."""
-    store.replace_roster(village_roster(), MONTH_START - timedelta(days=1), source="test")
+    store.roster.replace(village_roster(), MONTH_START - timedelta(days=1), source="test")
     fill_box(store, incidents=2, noise=1, start=MONTH_START)
     at = MONTH_START + timedelta(days=3)
-    fire = store.open_incident(at, "G1", "H02", "+8613800138002", alarm_type="fire")
-    store.close_incident(at + timedelta(minutes=30), fire.id, "expired")
-    drill = store.open_incident(at, "G2", "H07", "+8613800138007", alarm_type="fire",
-                                drill=True)
+    fire = store.incidents.open(at, "G1", "H02", "+8613800138002", alarm_type="fire")
+    store.incidents.close(at + timedelta(minutes=30), fire.id, "expired")
+    drill = store.incidents.open(at, "G2", "H07", "+8613800138007", alarm_type="fire",
+                                 drill=True)
     for number, household in enumerate(("H08", "H09")):
-        store.record_ack(at + timedelta(seconds=40 + 20 * number), drill.id, household,
-                         f"+861380013800{8 + number}", "dtmf")
-    store.close_incident(at + timedelta(minutes=10), drill.id, "drill_over", report=(
+        store.incidents.record_ack(at + timedelta(seconds=40 + 20 * number), drill.id, household,
+                                   f"+861380013800{8 + number}", "dtmf")
+    store.incidents.close(at + timedelta(minutes=10), drill.id, "drill_over", report=(
         "drill_report", {"acked": 2, "total": 5, "fastest": 40, "mean": 50,
                          "households": ["H08", "H09"], "seconds": {"H08": 40, "H09": 60}}))
 

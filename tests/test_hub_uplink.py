@@ -51,15 +51,15 @@ def assert_hub_has_exactly(view, store, url=None, log=None):
     seqs = [e["seq"] for e in view.events(log=log)]
     assert seqs == sorted(set(seqs)) and view.count(log=log) == len(seqs)
     incidents = view.incidents(log=log)
-    states = {i.id: i.state for i in store.incidents()}
+    states = {i.id: i.state for i in store.incidents.all()}
     assert [row["incident_id"] for row in incidents] == sorted(states)
     for row in incidents:
-        assert row["acks"] == len(store.acks(row["incident_id"]))
-        deliveries = store.deliveries(row["incident_id"])
-        assert row["sms_sent"] == sum(d["state"] == "sent" for d in deliveries)
-        assert row["failed"] == sum(d["state"] == "failed" for d in deliveries)
+        assert row["acks"] == len(store.incidents.acks(row["incident_id"]))
+        deliveries = store.outbox.all(row["incident_id"])
+        assert row["sms_sent"] == sum(d.state == "sent" for d in deliveries)
+        assert row["failed"] == sum(d.state == "failed" for d in deliveries)
         assert (row["closed_at"] is not None) == (states[row["incident_id"]] == "closed")
-        assert (row["first_ack_at"] is not None) == bool(store.acks(row["incident_id"]))
+        assert (row["first_ack_at"] is not None) == bool(store.incidents.acks(row["incident_id"]))
 
 
 def test_upload_ships_the_whole_log_in_order_and_the_ack_moves_the_cursor(hub, store):
@@ -102,7 +102,7 @@ def test_resume_after_the_hub_is_killed_after_storing_but_before_answering(hub, 
         uploader.stop()
         proxy.close()
     assert_hub_has_exactly(view, store, process.url)
-    assert "uplink_restored" in [e["kind"] for e in store.events_after(0, 10 ** 6)]
+    assert "uplink_restored" in [e.kind for e in store.events_after(0, 10 ** 6)]
 
 
 def test_resume_after_the_hub_is_killed_while_the_batch_is_half_received(hub, store):
@@ -159,7 +159,7 @@ def test_500s_and_timeouts_back_off_and_never_move_the_cursor(hub, store):
         assert not second.ok and "in time" in second.error
         assert uploader.failures == 2 and uploader.ledger.acked_seq() == 0
         assert view.count() == 0
-        failed = [e for e in store.events_after(0, 10 ** 6) if e["kind"] == "uplink_failed"]
+        failed = [e for e in store.events_after(0, 10 ** 6) if e.kind == "uplink_failed"]
         assert len(failed) == 1  # one event when failing starts, not one per retry
         proxy.plan = ["pass", "error500", "pass"]
         third = uploader.run_once()
@@ -183,8 +183,8 @@ def test_the_uploader_never_holds_the_store_while_the_hub_is_slow(hub, store):
         # The upload is in flight: an alarm can be recorded at once, the lock is free.
         assert store._lock.acquire(blocking=False)
         store._lock.release()
-        incident = store.open_incident(datetime.now(timezone.utc), "G1", "H03",
-                                       "+8618600138003")
+        incident = store.incidents.open(datetime.now(timezone.utc), "G1", "H03",
+                                        "+8618600138003")
         assert incident.id > 0
         proxy.release.set()
         total = len(box_events(store))
@@ -244,7 +244,7 @@ def test_a_replaced_box_database_is_a_new_log_and_both_logs_stay_whole(hub, stor
     assert (box["log_no"], box["acked_seq"], box["backlog"]) == (2, len(new_events), 0)
     # A heartbeat stores nothing, and the new log goes on from where it is.
     assert upload(process.url, fresh).events == 0
-    fresh.record_health(datetime.now(timezone.utc), "main", signal=17, registration="home")
+    fresh.health.record(datetime.now(timezone.utc), "main", signal=17, registration="home")
     assert upload(process.url, fresh).events == 1
     assert_hub_has_exactly(view, fresh, log=2)
     fresh.close()
@@ -252,7 +252,7 @@ def test_a_replaced_box_database_is_a_new_log_and_both_logs_stay_whole(hub, stor
     move_database(path, tmp_path / "new-card.db")
     move_database(tmp_path / "old-card.db", path)
     old = SqliteStore(path)
-    old.record_health(datetime.now(timezone.utc), "main", signal=9, registration="home")
+    old.health.record(datetime.now(timezone.utc), "main", signal=9, registration="home")
     assert upload(process.url, old).events == 1
     assert_hub_has_exactly(view, old, log=1)
     assert view.count(log=2) == len(new_events) + 1
@@ -303,7 +303,7 @@ def test_a_hub_database_from_before_box_logs_upgrades_and_its_boxes_carry_on(kin
             assert len(view.incidents(box, log=1)) == 2
         # box-1 was upgraded with its database: its log goes on as log 1, now named.
         one = stores["box-1"]
-        one.record_health(datetime.now(timezone.utc), "main", signal=12, registration="home")
+        one.health.record(datetime.now(timezone.utc), "main", signal=12, registration="home")
         assert upload(process.url, one).events == 1
         assert view.events("box-1") == box_events(one)
         assert [log["log_no"] for log in view.logs("box-1")] == [1]

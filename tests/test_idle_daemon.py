@@ -49,7 +49,7 @@ health_minutes = {HEALTH_MINUTES}
 port = "{emulator.link}"
 """)
     daemon = build_daemon(config, gpio=SimulatedGPIO())
-    daemon.store.replace_roster(roster or read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(roster or read_roster_csv(SHEET.encode("utf-8")), utc_now())
     daemon.start()
     try:
         (worker,) = daemon.workers.values()
@@ -112,10 +112,10 @@ def test_an_idle_event_loop_writes_nothing_and_ticks_only_while_an_alarm_is_open
     assert "events" not in commits  # no broadcast-progress transaction on an idle box
     assert daemon._next_policy_tick == float("inf") and daemon.store.deferred_since() is None
     emulator.call("18600138003")  # 张伟 calls: the ladder's timers run while it is open
-    wait_for(lambda: daemon.store.incidents("open"), 30, "the alarm")
+    wait_for(lambda: daemon.store.incidents.all("open"), 30, "the alarm")
     wait_for(lambda: daemon._next_policy_tick != float("inf"), 10, "the ladder to tick")
     emulator.sms("+8618600138003", "取消")
-    wait_for(lambda: not daemon.store.incidents("open"), 30, "the cancel")
+    wait_for(lambda: not daemon.store.incidents.all("open"), 30, "the cancel")
     wait_for(lambda: daemon._next_policy_tick == float("inf"), 10, "the ladder to stop")
 
 

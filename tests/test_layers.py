@@ -10,8 +10,9 @@ The rules (docs: DESIGN.md section 1, "The shape"):
 - no import cycles between modules;
 - the domain is pure: it imports nothing of edgebox outside the domain but the one exception
   hierarchy (edgebox.errors) and the word catalogues' lookups (edgebox.i18n: its words are
-  package data, read-only), both leaves, and no database, serial, thread, socket or HTTP
-  library;
+  package data, read-only), and no database, serial, thread, socket or HTTP library; the words
+  are a leaf, and the errors import nothing but the words (a config error's message is a Text,
+  said in the reader's language);
 - the edges (adapters, web, uplink, hub) and the store never import the daemon or the top
   CLI: what they show or need reaches them through read models and ports;
 - edgebox.config (the core sections and the mechanism of the config file) imports no
@@ -202,10 +203,11 @@ def test_the_domain_imports_only_the_domain_the_errors_and_the_words():
     assert not breaking, "\n".join(breaking)
 
 
-@pytest.mark.parametrize("leaf", [ERRORS, WORDS])
-def test_the_errors_and_the_words_are_leaves(leaf):
+@pytest.mark.parametrize("leaf, allowed", [(ERRORS, {WORDS}), (WORDS, set())])
+def test_the_errors_and_the_words_are_leaves(leaf, allowed):
     # the things of edgebox outside the domain the domain may use must bring nothing along
-    assert edgebox_graph()[0][leaf] == set()
+    # (the errors bring only the words, which the domain may use anyway)
+    assert edgebox_graph()[0][leaf] <= allowed
 
 
 def test_the_domain_does_no_io_and_starts_no_threads():

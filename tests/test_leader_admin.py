@@ -214,7 +214,7 @@ def test_a_leader_with_an_own_pin_must_use_it_and_others_keep_the_shared_one(tmp
     daemon, db, config, log_path = start(tmp_path, emulator)
     try:
         store = SqliteStore(db)
-        store.set_leader_pin(datetime.now(timezone.utc), "H01", scrypt_hash(OWN_PIN))
+        store.leader_pins.set(datetime.now(timezone.utc), "H01", scrypt_hash(OWN_PIN))
         store.close()
         assert ask(emulator, LEADER_ONE, f"管理 {PIN} 列表", log_path) == render(
         "zh", "refused", reason="密码错误")  # the shared PIN is no longer his

@@ -43,7 +43,7 @@ port = "{tmp_path / 'modem'}"
 """)
     gpio = SimulatedGPIO()
     daemon = build_daemon(config, gpio=gpio)
-    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     return daemon, gpio, emulator
 
 
@@ -72,13 +72,13 @@ def test_buttons_acknowledge_sound_and_silence(box):
     store = daemon.store
     presses = lambda: len(store.events_of_kinds(["button_pressed"]))  # noqa: E731
     emulator.call("18600138003")
-    wait_for(lambda: store.incidents("open"), 30, "the alarm")
+    wait_for(lambda: store.incidents.all("open"), 30, "the alarm")
     wait_for(lambda: daemon.siren.is_on, 10, "the alarm's siren")
     press(gpio, SILENCE_BTN, 1, daemon, presses)
     wait_for(lambda: not daemon.siren.is_on, 10, "SILENCE to silence the siren")
     assert gpio.levels[SIREN_PIN] == 0
     press(gpio, ACK_BTN, 1, daemon, presses)
-    wait_for(lambda: store.incidents("open")[0].acked_at is not None, 10,
+    wait_for(lambda: store.incidents.all("open")[0].acked_at is not None, 10,
              "ACK to acknowledge the alarm")
     # SIREN must be held: a short press sounds nothing.
     gpio.drive(SIREN_BTN, 0)
@@ -86,11 +86,11 @@ def test_buttons_acknowledge_sound_and_silence(box):
     press(gpio, SIREN_BTN, 0.5, daemon, presses)
     wait_for(lambda: daemon.siren.is_on, 10, "a held SIREN to sound the siren")
     log = store.events_of_kinds(["button_pressed", "office_action"])
-    assert [(e["kind"], e["data"].get("button") or e["data"].get("action")) for e in log] == [
+    assert [(e.kind, e.data.get("button") or e.data.get("action")) for e in log] == [
         ("button_pressed", "silence"), ("office_action", "siren_off"),
         ("button_pressed", "ack"), ("office_action", "acknowledge"),
         ("button_pressed", "siren"), ("office_action", "siren_on")]
-    assert all(e["data"]["source"] == "button" for e in log if e["kind"] == "office_action")
+    assert all(e.data["source"] == "button" for e in log if e.kind == "office_action")
 
 
 def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_past(tmp_path):
@@ -99,7 +99,7 @@ def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_
     now = utc_now()
     # Kept by the desk, never carried out: the box died after each press.
     for age in (timedelta(minutes=10), timedelta(seconds=5)):
-        store.keep_office_action(now - age, "siren_on", "button", "", None, None, "")
+        store.inbox.keep_office_action(now - age, "siren_on", "button", "", None, None, "")
     daemon.start()
     try:
         wait_for(lambda: daemon.siren.is_on, 10, "the recent press to sound the siren")
@@ -108,7 +108,7 @@ def test_a_siren_press_kept_before_a_crash_sounds_at_the_next_start_unless_long_
         daemon.stop()
         emulator.stop()
     [expired] = store.events_of_kinds(["office_action_expired"])
-    assert expired["data"]["action"] == "siren_on"
-    assert expired["data"]["asked_at"] == utc_iso(now - timedelta(minutes=10))
-    assert [e["data"]["action"] for e in store.events_of_kinds(["office_action"])] == ["siren_on"]
-    assert store.unhandled_office_actions() == []
+    assert expired.data["action"] == "siren_on"
+    assert expired.data["asked_at"] == utc_iso(now - timedelta(minutes=10))
+    assert [e.data["action"] for e in store.events_of_kinds(["office_action"])] == ["siren_on"]
+    assert store.inbox.unhandled_office_actions() == []

@@ -184,7 +184,7 @@ def test_buttons_become_logged_office_actions(panel):
         (office.ACKNOWLEDGE, "button"), (office.SIREN_OFF, "button")]
     press(SIREN_BTN, 2.2)
     assert [(a.kind, a.source) for a in drained(actions)] == [(office.SIREN_ON, "button")]
-    pressed = [e["data"]["button"] for e in store.events_of_kinds(["button_pressed"])]
+    pressed = [e.data["button"] for e in store.events_of_kinds(["button_pressed"])]
     assert pressed == ["ack", "silence", "siren"]
     # The buzzer answered each accepted press with a short beep.
     beeps = on_spans(gpio.outputs_of(BUZZER)[1:], clock.now)
@@ -207,7 +207,7 @@ def test_test_button_plays_the_drill_pattern_and_lights_every_led(panel):
     relative = [(round(a - first, 2), round(b - first, 2)) for a, b in spans]
     assert relative[:4] == [(0.0, 0.25), (0.5, 0.75), (2.0, 2.25), (2.5, 2.75)]
     assert relative[-1] == (4.5, 4.75)  # and nothing after test_seconds (5)
-    assert [e["data"]["seconds"] for e in store.events_of_kinds(["siren_test"])] == [5]
+    assert [e.data["seconds"] for e in store.events_of_kinds(["siren_test"])] == [5]
 
 
 def test_test_button_never_interrupts_a_sounding_alarm(panel):
@@ -227,7 +227,7 @@ def test_panel_enforces_the_maximum_on_time_and_logs_it(panel):
     step(1.1, every=0.05)
     assert not siren.is_on and gpio.levels[SIREN_PIN] == 0
     [event] = store.events_of_kinds(["siren_off"])
-    assert event["data"] == {"reason": "max_on_time", "seconds": 60}
+    assert event.data == {"reason": "max_on_time", "seconds": 60}
 
 
 def test_leds_report_heartbeat_modem_alarm_and_uplink(panel):

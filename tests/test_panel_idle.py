@@ -107,7 +107,7 @@ def test_the_siren_is_stepped_only_while_it_sounds_and_its_limit_holds():
              for a, b in on_spans(gpio.outputs_of(SIREN_PIN)[1:], clock.now)]
     assert spans[:2] == [(0.0, 0.5), (2.0, 2.5)] and len(spans) == 15
     [event] = store.events_of_kinds(["siren_off"])
-    assert event["data"] == {"reason": "max_on_time", "seconds": 30}
+    assert event.data == {"reason": "max_on_time", "seconds": 30}
 
 
 def test_a_continuous_siren_wakes_the_panel_only_for_its_limit():

@@ -1,6 +1,7 @@
 """Provisioning from edgebox.txt: Notepad's encodings, bad lines, masking, keeping the old."""
 import codecs
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,12 @@ from edgebox.provision.apply import (SIREN_BOOT_COMMENT, Paths, apply, check_val
                                      import_roster, show_on_led, with_siren_boot_lines)
 from edgebox.provision.fields import MASK, Context
 from edgebox.provision.template import template_bytes
+from edgebox.provision.fields import FIELDS
+from tests.card_support import (EVERY_MISTAKE, EVERY_MISTAKE_COUNT, NOTHING_GIVEN,
+                                NOTHING_GIVEN_COUNT)
 from tests.support import SHEET
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 KEY = "ssh-ed25519 " + "A" * 68 + " tech@laptop"
 GOOD = f"""# a comment
@@ -207,7 +213,45 @@ def test_the_cli_reports_a_bad_line_in_the_log_and_in_the_status_file(box):
     assert "line 3 (LANGUAGE): must be zh (Chinese) or en (English)" in second.output
     status = (box.boot / "edgebox-status.txt").read_bytes().decode("utf-8-sig")
     assert "NOT applied" in status and "line 3 (LANGUAGE)" in status
+    assert "第3行（LANGUAGE）：必须填 `zh`（中文）或 `en`（英文）（填的是“klingon”）" in status
     assert config_of(box).box_language == "en"
+
+
+def test_a_box_never_applied_logs_the_problems_in_chinese(box):
+    write(box, GOOD.replace("LANGUAGE=en", "LANGUAGE=klingon"))
+    result = CliRunner().invoke(main, ["provision", "apply", "--boot", str(box.boot),
+                                       "--etc", str(box.etc)])
+    assert result.exit_code == 1
+    assert ("edgebox: edgebox.txt: 第3行（LANGUAGE）：必须填 `zh`（中文）或 `en`（英文）"
+            "（填的是“klingon”）") in result.output, result.output
+
+
+@pytest.mark.parametrize("text, count", [(EVERY_MISTAKE, EVERY_MISTAKE_COUNT),
+                                         (NOTHING_GIVEN, NOTHING_GIVEN_COUNT)],
+                         ids=["every-bad-line", "nothing-given"])
+def test_every_problem_in_the_status_file_is_chinese_then_english(box, text, count):
+    write(box, text, bom=True, crlf=True)
+    result = CliRunner().invoke(main, ["provision", "apply", "--boot", str(box.boot),
+                                       "--etc", str(box.etc)])
+    assert result.exit_code == 1
+    status = (box.boot / "edgebox-status.txt").read_bytes().decode("utf-8-sig")
+    lines = [line for line in status.split("\r\n") if line.strip()]
+    english_only = [line for line in lines if not CJK.search(line)]
+    assert not english_only, status
+    problems = [line for line in lines if "ERROR" in line]
+    assert len(problems) == count, status
+    for line in problems:
+        assert line.startswith("  错误 / ERROR: "), line
+        chinese, english = line.removeprefix("  错误 / ERROR: ").split(" / ")
+        # Chinese first, naming the line and the key as the file does; then the English
+        assert CJK.search(chinese), line
+        assert not CJK.search(english.replace("石桥", "")), line  # only what was typed
+        assert re.match(r"(第\d+行|[A-Z_]+：)", chinese), line
+        assert re.match(r"(line \d+|[A-Z_]+:)", english), line
+    if text == EVERY_MISTAKE:  # every key's check was met
+        named = {field.name for field in FIELDS if any(f"（{field.name}）" in line
+                                                       for line in problems)}
+        assert named == {field.name for field in FIELDS}, status
 
 
 def test_ssh_stays_off_without_a_key_and_the_time_zone_follows(box):
@@ -257,7 +301,7 @@ def test_a_roster_sheet_on_the_card_is_imported_and_a_bad_one_changes_nothing(bo
     assert bad.status == "rejected"
     assert any("line 2" in problem for problem in bad.problems), bad.problems
     from edgebox.store import SqliteStore
-    assert len(SqliteStore(str(database)).load_roster().households) == 6
+    assert len(SqliteStore(str(database)).roster.load().households) == 6
 
 
 def test_masking_leaves_comments_and_empty_secrets_alone():

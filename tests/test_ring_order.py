@@ -1,7 +1,8 @@
 """The ring plan through the real daemon on the emulator, at real networks' timing scaled: the
 first member is rung before the group is all texted, two modems both ring, and a flash (响一声)
-hangs up its seconds after the phone starts ringing, with no words. (The order itself, and
-its timing on 1-4 modems: tests/test_ring_plan.py; the figures: ``python -m bench fanout``.)"""
+hangs up its seconds after the phone starts ringing, with no words. (The order itself,
+edgebox.domain.alarm.order_fan_out, and its timing on 1-4 modems: tests/test_ring_plan.py; the
+figures: ``python -m bench fanout``.)"""
 import pytest
 
 from edgebox.emulator import EmulatorServer, Latency

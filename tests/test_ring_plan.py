@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from edgebox.domain.ring_plan import (FLASH, SETUP_SECONDS, SMS_SECONDS, RingSettings,
+from edgebox.domain.alarm import (FLASH, SETUP_SECONDS, SMS_SECONDS, RingSettings,
                                       flash_limit, order_fan_out)
 
 TEXTS = [f"sms{i}" for i in range(15)]  # 14 members and the caller's confirmation
@@ -91,6 +91,18 @@ def test_a_modem_down_leaves_its_steps_to_the_other():
     assert sorted(out) == sorted(TEXTS + RINGS)
     assert out["ring0"][1] == 0
     assert text_ends(out)[-1] <= len(TEXTS) * SMS_SECONDS + 2 * 25
+
+
+def test_the_plan_counts_the_modems_up_at_planning_time():
+    """Two voice modems configured, one up: planned as one modem (its SMS, then at once its
+    ring), not with the first ring on a lane nobody drains; with none up, as configured."""
+    configured = RingSettings(voice_modems=2, sms_modems=1)
+    one_up = configured.with_modems_up(1, 0)
+    assert (one_up.voice_modems, one_up.sms_modems) == (1, 0)
+    assert order_fan_out(TEXTS, RINGS, one_up) == order_fan_out(TEXTS, RINGS, RingSettings())
+    assert configured.with_modems_up(0, 0) == configured
+    text_only = configured.with_modems_up(0, 1)  # the voice modems down: texts first
+    assert [s.item for s in order_fan_out(TEXTS, RINGS, text_only)] == TEXTS + RINGS
 
 
 def test_a_flash_is_reckoned_by_its_seconds_and_fits_more_texts_beside_it():

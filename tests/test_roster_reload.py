@@ -66,7 +66,7 @@ def test_a_roster_emptied_under_a_running_box_is_told_to_the_office(box, emulato
     # Every writer of the roster goes through the store; the sheet import and the web page
     # refuse an empty sheet, the store itself does not.
     store = SqliteStore(db)
-    store.replace_roster(Roster((), ()), datetime.now(timezone.utc), source="a test")
+    store.roster.replace(Roster((), ()), datetime.now(timezone.utc), source="a test")
     store.close()
     wait_for(lambda: any(e["number"] == OFFICE and e["text"] == render("zh", "roster_empty")
                          for e in texted(emulator)), 30, "the office's SMS", log_path)

@@ -15,10 +15,10 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
 
 def add_phone(store, household_id, phone):
-    roster = store.load_roster()
+    roster = store.roster.load()
     changed = tuple(replace(h, phones=(*h.phones, phone)) if h.id == household_id else h
                     for h in roster.households)
-    store.replace_roster(Roster(changed, roster.groups), NOW, source="SMS from +8613800138001")
+    store.roster.replace(Roster(changed, roster.groups), NOW, source="SMS from +8613800138001")
 
 
 def test_the_same_sheet_is_not_imported_twice_and_edits_survive(tmp_path):
@@ -29,14 +29,14 @@ def test_the_same_sheet_is_not_imported_twice_and_edits_survive(tmp_path):
     assert first is not None and len(first.households) == 6
     add_phone(store, "H03", "+8613811112222")
     assert import_sheet_if_changed(store, sheet, "CN", NOW, source="card") is None
-    assert "+8613811112222" in store.load_roster().household("H03").phones
+    assert "+8613811112222" in store.roster.load().household("H03").phones
 
     # A different sheet on the card is the office's new roster: it is imported.
     sheet.write_text(SHEET.replace("13700138004", "13700138444"), encoding="utf-8")
     second = import_sheet_if_changed(store, sheet, "CN", NOW, source="card")
     assert second is not None
-    assert store.load_roster().household("H04").phones == ("+8613700138444",)
-    assert "+8613811112222" not in store.load_roster().household("H03").phones
+    assert store.roster.load().household("H04").phones == ("+8613700138444",)
+    assert "+8613811112222" not in store.roster.load().household("H03").phones
 
 
 def test_a_bad_sheet_changes_nothing_and_a_missing_one_says_so(tmp_path):
@@ -45,6 +45,6 @@ def test_a_bad_sheet_changes_nothing_and_a_missing_one_says_so(tmp_path):
     sheet.write_text(SHEET.replace("13700138004", "137001"), encoding="utf-8")
     with pytest.raises(RosterError):
         import_sheet_if_changed(store, sheet, "CN", NOW, source="card")
-    assert store.load_roster().households == ()
+    assert store.roster.load().households == ()
     with pytest.raises(FileNotFoundError):
         import_sheet_if_changed(store, tmp_path / "gone.csv", "CN", NOW, source="card")

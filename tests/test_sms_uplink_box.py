@@ -24,8 +24,8 @@ def store(tmp_path):
 
 
 def reports(store) -> list[sms_format.Report]:
-    return [sms_format.verify(d["text"], lambda box: TOKEN) for d in store.deliveries()
-            if d["purpose"] == PURPOSE]
+    return [sms_format.verify(d.text, lambda box: TOKEN) for d in store.outbox.all()
+            if d.purpose == PURPOSE]
 
 
 def uplink(store, clock) -> SmsUplink:
@@ -37,14 +37,14 @@ def uplink(store, clock) -> SmsUplink:
 
 def test_the_day_report_counts_the_day_and_goes_once_a_day(store):
     clock = {"now": NOW}
-    store.record_health(NOW, "m1", signal=17, registration="home", balance=8.5)
-    store.record_health(NOW, "m2", signal=2, registration="searching")
-    fire = store.open_incident(NOW - timedelta(hours=2), "G1", "H01", "+8613800138001",
-                               alarm_type="fire")
-    store.record_ack(NOW - timedelta(hours=1), fire.id, "H02", "+8613800138002", "sms")
-    store.open_incident(NOW - timedelta(hours=3), "G1", "H01", "+8613800138001",
-                        alarm_type="fire", drill=True)
-    store.open_incident(NOW - timedelta(hours=30), "G1", "H01", "+8613800138001")  # yesterday
+    store.health.record(NOW, "m1", signal=17, registration="home", balance=8.5)
+    store.health.record(NOW, "m2", signal=2, registration="searching")
+    fire = store.incidents.open(NOW - timedelta(hours=2), "G1", "H01", "+8613800138001",
+                                alarm_type="fire")
+    store.incidents.record_ack(NOW - timedelta(hours=1), fire.id, "H02", "+8613800138002", "sms")
+    store.incidents.open(NOW - timedelta(hours=3), "G1", "H01", "+8613800138001",
+                         alarm_type="fire", drill=True)
+    store.incidents.open(NOW - timedelta(hours=30), "G1", "H01", "+8613800138001")  # yesterday
     service = uplink(store, clock)
     assert service.run_once() == 1
     assert service.run_once() == 0  # the same day: nothing more
@@ -67,8 +67,8 @@ def test_a_new_database_numbers_its_reports_above_the_old_ones(tmp_path):
         store = SqliteStore(tmp_path / name)
         try:
             for _ in range(3):  # three escalations in the old database's life
-                incident = store.open_incident(NOW, "G1", "H01", "+8613800138001")
-                store.escalate(NOW, incident.id, 3, [], township=True)
+                incident = store.incidents.open(NOW, "G1", "H01", "+8613800138001")
+                store.incidents.escalate(NOW, incident.id, 3, [], township=True)
             service = SmsUplink(store, "box-1", TOKEN, HUB, hour=0,
                                 clock=lambda: NOW + later)
             service.ledger.put("sms_escalations_seen", "0")  # report these three too
@@ -83,11 +83,11 @@ def test_an_escalation_that_reaches_the_township_is_reported_once(store):
     clock = {"now": NOW}
     service = uplink(store, clock)
     service.ledger.put("sms_day_sent_on", NOW.astimezone().date().isoformat())
-    incident = store.open_incident(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
-    store.escalate(NOW + timedelta(minutes=2), incident.id, 1, [])
-    store.escalate(NOW + timedelta(minutes=5), incident.id, 2, [])
+    incident = store.incidents.open(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
+    store.incidents.escalate(NOW + timedelta(minutes=2), incident.id, 1, [])
+    store.incidents.escalate(NOW + timedelta(minutes=5), incident.id, 2, [])
     assert service.run_once() == 0  # the leader and the office: not the township's business
-    store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
+    store.incidents.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
     assert service.run_once() == 1
     assert service.run_once() == 0
     [report] = reports(store)
@@ -98,10 +98,10 @@ def test_reports_wait_behind_every_alarm_text(store):
     assert alarm.PRIORITY[PURPOSE] > max(v for k, v in alarm.PRIORITY.items() if k != PURPOSE)
     service = uplink(store, {"now": NOW})
     service.run_once()
-    store.open_incident(NOW, "G1", "H01", "+8613800138001", plan=[alarm.PlannedDelivery(
+    store.incidents.open(NOW, "G1", "H01", "+8613800138001", plan=[alarm.PlannedDelivery(
         alarm.SMS, "+8613800138002", "H02", "alarm", "火警", alarm.PRIORITY["alarm"])])
-    first = store.claim_next_delivery(NOW + timedelta(seconds=1))
-    assert first["purpose"] == "alarm"
+    first = store.outbox.claim_next(NOW + timedelta(seconds=1))
+    assert first.purpose == "alarm"
 
 
 def test_sms_to_starts_the_sms_uplink_without_a_url_and_needs_a_token():
@@ -124,8 +124,8 @@ def test_a_running_uplink_reports_an_escalation_at_once_not_at_its_next_look(sto
     service.start()
     try:
         wait_until(lambda: len(reports(store)) == 1, 30, "the day report")
-        incident = store.open_incident(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
-        store.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
+        incident = store.incidents.open(NOW, "G1", "H01", "+8613800138001", alarm_type="fire")
+        store.incidents.escalate(NOW + timedelta(minutes=10), incident.id, 3, [], township=True)
         wait_until(lambda: len(reports(store)) == 2, 30, "the escalation's report")
     finally:
         service.stop()

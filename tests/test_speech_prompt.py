@@ -42,7 +42,7 @@ def mp3_of(clip: Clip, tmp_path) -> bytes:
 @pytest.fixture
 def panel(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     config = parse_config(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n'
                           '[[modems]]\nport = "/dev/null"\nname = "m1"\n')
     office = OfficeDesk(store, queue.Queue(), utc_now)
@@ -81,7 +81,7 @@ def test_the_office_uploads_listens_to_and_removes_its_prompt(panel, office, tmp
     heard = client.get("/speech/prompt.wav")
     assert heard.headers["content-type"] == "audio/wav" and Clip.from_wav(heard.content) == kept
     assert "media-src 'self'" in heard.headers["content-security-policy"]
-    assert [e["data"]["file"] for e in panel.store.events_of_kinds(["speech_prompt_saved"])] \
+    assert [e.data["file"] for e in panel.store.events_of_kinds(["speech_prompt_saved"])] \
         == ["录音.mp3"]
     removed = client.post("/speech/prompt/remove", data={"csrf": csrf})
     assert removed.status_code == 303 and not prompt_path(tmp_path).exists()

@@ -1,6 +1,8 @@
 """The store keeps every alarm: atomic roster swaps, an outbox that survives a crash, acks once,
 and an event log without gaps."""
+import json
 import sqlite3
+from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +11,9 @@ from edgebox.domain import alarm
 from edgebox.domain.roster import Group, Household, Roster
 from edgebox.errors import RosterError, StoreError
 from edgebox.store import SqliteStore
+from edgebox.store.outbox_rows import DeliveryRow, SmsPart
 from edgebox.store.schema import MIGRATIONS
+from edgebox.uplink.ledger import UplinkLedger
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -24,100 +28,100 @@ def roster(n=4):
 @pytest.fixture
 def store(tmp_path):
     s = SqliteStore(tmp_path / "box.db")
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     yield s
     s.close()
 
 
 def raise_alarm(store, caller="H3"):
-    r = store.load_roster()
-    incident = store.open_incident(T0, "第一组", caller, r.household(caller).primary_phone)
+    r = store.roster.load()
+    incident = store.incidents.open(T0, "第一组", caller, r.household(caller).primary_phone)
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone)
-    store.add_deliveries(T0, incident.id, plan)
+    store.outbox.add(T0, incident.id, plan)
     return incident, plan
 
 
 def test_roster_round_trips_and_bad_roster_changes_nothing(store):
-    assert store.load_roster() == roster()
+    assert store.roster.load() == roster()
     broken = Roster(roster().households, (Group("第一组", "第一组", "H9", ("H1", "H2")),))
     with pytest.raises(RosterError):
-        store.replace_roster(broken, T0)
-    assert store.load_roster() == roster()
+        store.roster.replace(broken, T0)
+    assert store.roster.load() == roster()
 
 
 def test_outbox_is_drained_most_urgent_first(store):
     incident, plan = raise_alarm(store)
     order = []
-    while (d := store.claim_next_delivery(T0)) is not None:
-        order.append(d["purpose"])
-        store.finish_delivery(T0, d["id"], "sent", "sms_sent" if d["kind"] == "sms" else
-                              "call_placed")
+    while (d := store.outbox.claim_next(T0)) is not None:
+        order.append(d.purpose)
+        store.outbox.finish(T0, d.id, "sent", "sms_sent" if d.kind == "sms" else
+                            "call_placed")
     assert order == [d.purpose for d in sorted(plan, key=lambda d: d.priority)]
     assert store.summary()["sms_sent"] == 4 and store.summary()["calls_placed"] == 3
 
 
 def test_backoff_holds_a_retry_until_its_time(store):
     raise_alarm(store)
-    first = store.claim_next_delivery(T0)
-    store.retry_delivery(T0, first["id"], "CMS ERROR 500", T0 + timedelta(seconds=10))
-    second = store.claim_next_delivery(T0)
-    assert second["id"] != first["id"]
+    first = store.outbox.claim_next(T0)
+    store.outbox.retry(T0, first.id, "CMS ERROR 500", T0 + timedelta(seconds=10))
+    second = store.outbox.claim_next(T0)
+    assert second.id != first.id
     later = T0 + timedelta(seconds=11)
-    store.finish_delivery(T0, second["id"], "sent", "sms_sent")
-    assert store.claim_next_delivery(later)["id"] == first["id"]
-    assert store.delivery(first["id"])["attempts"] == 2
+    store.outbox.finish(T0, second.id, "sent", "sms_sent")
+    assert store.outbox.claim_next(later).id == first.id
+    assert store.outbox.get(first.id).attempts == 2
 
 
 def test_crash_mid_send_requeues_exactly_what_was_in_flight(tmp_path):
     path = tmp_path / "box.db"
     s = SqliteStore(path)
-    s.replace_roster(roster(), T0)
+    s.roster.replace(roster(), T0)
     raise_alarm(s)
-    done = s.claim_next_delivery(T0)
-    s.finish_delivery(T0, done["id"], "sent", "sms_sent")
-    in_flight = s.claim_next_delivery(T0)
+    done = s.outbox.claim_next(T0)
+    s.outbox.finish(T0, done.id, "sent", "sms_sent")
+    in_flight = s.outbox.claim_next(T0)
     s.db.conn.close()  # the process dies here: no clean shutdown
     reopened = SqliteStore(path)
-    assert reopened.requeue_interrupted(T0) == 1
-    assert reopened.delivery(in_flight["id"])["state"] == "pending"
-    assert reopened.delivery(done["id"])["state"] == "sent"
-    claimed = [reopened.claim_next_delivery(T0)["id"] for _ in range(6)]  # 7 planned, 1 sent
-    assert done["id"] not in claimed and in_flight["id"] in claimed
-    assert reopened.claim_next_delivery(T0) is None
+    assert reopened.outbox.requeue_interrupted(T0) == 1
+    assert reopened.outbox.get(in_flight.id).state == "pending"
+    assert reopened.outbox.get(done.id).state == "sent"
+    claimed = [reopened.outbox.claim_next(T0).id for _ in range(6)]  # 7 planned, 1 sent
+    assert done.id not in claimed and in_flight.id in claimed
+    assert reopened.outbox.claim_next(T0) is None
 
 
 def test_an_incident_opened_with_its_plan_commits_both_and_only_the_claim_is_lazy(store):
-    r = store.load_roster()
+    r = store.roster.load()
     plan = alarm.plan_alarm(r, r.group("第一组"), r.household("H2"),
                             r.household("H2").primary_phone)
-    incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone,
-                                   plan=plan)
-    assert store.unplanned_incidents() == []
-    assert len(store.deliveries(incident.id)) == len(plan)
-    kinds = [e["kind"] for e in store.events_after(0)]
+    incident = store.incidents.open(T0, "第一组", "H2", r.household("H2").primary_phone,
+                                    plan=plan)
+    assert store.incidents.unplanned() == []
+    assert len(store.outbox.all(incident.id)) == len(plan)
+    kinds = [e.kind for e in store.events_after(0)]
     assert kinds[-2:] == ["incident_opened", "deliveries_planned"]
-    assert store.claim_next_delivery(T0) is not None
+    assert store.outbox.claim_next(T0) is not None
     # The claim's commit did not wait for the disk; every commit after it does again.
     assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_incident_committed_before_planning_is_found_unplanned(store):
-    r = store.load_roster()
-    incident = store.open_incident(T0, "第一组", "H2", r.household("H2").primary_phone)
-    assert [i.id for i in store.unplanned_incidents()] == [incident.id]
-    store.add_deliveries(T0, incident.id, alarm.plan_alarm(
+    r = store.roster.load()
+    incident = store.incidents.open(T0, "第一组", "H2", r.household("H2").primary_phone)
+    assert [i.id for i in store.incidents.unplanned()] == [incident.id]
+    store.outbox.add(T0, incident.id, alarm.plan_alarm(
         r, r.group("第一组"), r.household("H2"), incident.caller_phone))
-    assert store.unplanned_incidents() == []
+    assert store.incidents.unplanned() == []
 
 
 def test_ack_once_per_household_and_it_cancels_that_members_ring(store):
     incident, _ = raise_alarm(store)
-    assert store.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
-    assert not store.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
-    calls = {d["household_id"]: d["state"] for d in store.deliveries(incident.id)
-             if d["kind"] == "call"}
+    assert store.incidents.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
+    assert not store.incidents.record_ack(T0, incident.id, "H1", "+8613800138001", "sms")
+    calls = {d.household_id: d.state for d in store.outbox.all(incident.id)
+             if d.kind == "call"}
     assert calls == {"H1": "cancelled", "H2": "pending", "H4": "pending"}
-    assert len(store.acks(incident.id)) == 1
+    assert len(store.incidents.acks(incident.id)) == 1
 
 
 def test_event_log_is_gap_free_and_listeners_see_only_committed_events(store):
@@ -130,8 +134,8 @@ def test_event_log_is_gap_free_and_listeners_see_only_committed_events(store):
             raise RuntimeError("crash inside a transaction")
     store.append_event(T0, "after")
     events = store.events_after(0)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert "doomed" not in [e["kind"] for e in events]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert "doomed" not in [e.kind for e in events]
     assert [e["kind"] for e in seen] == ["incident_opened", "deliveries_planned", "after"]
     assert seen[1]["data"] == {"sms": 4, "calls": 3, "purposes": ["alarm", "confirm", "ring"]}
 
@@ -157,36 +161,76 @@ def test_unwritable_database_is_a_clear_error(tmp_path):
 
 def test_delivery_reports_match_their_own_part_by_reference(store):
     incident, _ = raise_alarm(store)
-    one = store.claim_next_delivery(T0, ("sms",), modem="m1")
-    store.finish_delivery(T0, one["id"], "sent", "sms_sent", modem_ref="41,42")
-    two = store.claim_next_delivery(T0, ("sms",), modem="m1")
-    store.finish_delivery(T0, two["id"], "sent", "sms_sent", modem_ref="43")
-    other = store.claim_next_delivery(T0, ("sms",), modem="m2")
-    store.finish_delivery(T0, other["id"], "sent", "sms_sent", modem_ref="41")
-    assert store.record_delivery_report(T0, "m1", 43, True) == two["id"]
-    assert store.delivery(two["id"])["report"] == "delivered"
-    assert store.record_delivery_report(T0, "m1", 41, True) == one["id"]
-    assert store.delivery(one["id"])["report"] is None  # part 2 still unreported
-    assert store.record_delivery_report(T0, "m1", 42, False) == one["id"]
-    assert store.delivery(one["id"])["report"] == "failed"
-    assert store.delivery(other["id"])["report"] is None  # same reference, other modem
-    assert store.record_delivery_report(T0, "m1", 99, True) is None
-    assert [p["status"] for p in store.sms_parts(one["id"])] == ["delivered", "failed"]
-    assert store.delivery(one["id"])["modem"] == "m1" and store.delivery(other["id"])["modem"] == "m2"
+    one = store.outbox.claim_next(T0, ("sms",), modem="m1")
+    store.outbox.finish(T0, one.id, "sent", "sms_sent", modem_ref="41,42")
+    two = store.outbox.claim_next(T0, ("sms",), modem="m1")
+    store.outbox.finish(T0, two.id, "sent", "sms_sent", modem_ref="43")
+    other = store.outbox.claim_next(T0, ("sms",), modem="m2")
+    store.outbox.finish(T0, other.id, "sent", "sms_sent", modem_ref="41")
+    assert store.reports.record(T0, "m1", 43, True) == two.id
+    assert store.outbox.get(two.id).report == "delivered"
+    assert store.reports.record(T0, "m1", 41, True) == one.id
+    assert store.outbox.get(one.id).report is None  # part 2 still unreported
+    assert store.reports.record(T0, "m1", 42, False) == one.id
+    assert store.outbox.get(one.id).report == "failed"
+    assert store.outbox.get(other.id).report is None  # same reference, other modem
+    assert store.reports.record(T0, "m1", 99, True) is None
+    assert [p.status for p in store.outbox.sms_parts(one.id)] == ["delivered", "failed"]
+    assert store.outbox.get(one.id).modem == "m1"
+    assert store.outbox.get(other.id).modem == "m2"
+
+
+def test_outbox_rows_are_frozen_dataclasses_with_utc_times(store):
+    incident, _ = raise_alarm(store)
+    claimed = store.outbox.claim_next(T0 + timedelta(seconds=2), ("sms",), modem="m1")
+    assert isinstance(claimed, DeliveryRow) and claimed == store.outbox.get(claimed.id)
+    assert (claimed.incident_id, claimed.state, claimed.attempts) == (incident.id, "sending", 1)
+    assert (claimed.created_at, claimed.updated_at) == (T0, T0 + timedelta(seconds=2))
+    with pytest.raises(FrozenInstanceError):
+        claimed.state = "sent"  # a row changes through its table, never through itself
+    store.outbox.retry(T0, claimed.id, "CMS ERROR 500", T0 + timedelta(seconds=30))
+    assert store.outbox.get(claimed.id).not_before == T0 + timedelta(seconds=30)
+    assert store.outbox.get(claimed.id) in store.outbox.all(incident.id)
+    store.outbox.finish(T0 + timedelta(seconds=40), claimed.id, "sent", "sms_sent",
+                        modem_ref="7,8")
+    parts = store.outbox.sms_parts(claimed.id)
+    assert [(p.part, p.reference, p.status) for p in parts] == [(1, 7, None), (2, 8, None)]
+    assert all(isinstance(p, SmsPart) and p.submitted_at == T0 + timedelta(seconds=40)
+               for p in parts)
 
 
 def test_a_modem_fault_does_not_use_up_an_attempt(store):
     raise_alarm(store)
-    d = store.claim_next_delivery(T0, modem="m1")
-    store.retry_delivery(T0, d["id"], "port lost", T0, count_attempt=False)
-    again = store.claim_next_delivery(T0, modem="m2")
-    assert again["id"] == d["id"] and again["attempts"] == 1 and again["modem"] == "m2"
+    d = store.outbox.claim_next(T0, modem="m1")
+    store.outbox.retry(T0, d.id, "port lost", T0, count_attempt=False)
+    again = store.outbox.claim_next(T0, modem="m2")
+    assert again.id == d.id and again.attempts == 1 and again.modem == "m2"
 
 
 def test_latest_health_per_modem(store):
-    store.record_health(T0, "m1", signal=10, registration="home")
-    store.record_health(T0, "m1", signal=20, registration="home", technology="4G")
-    store.record_health(T0, "m2", sim="NOT READY", error="SIM not ready")
-    latest = {row["modem"]: row for row in store.latest_health()}
-    assert latest["m1"]["signal"] == 20 and latest["m1"]["technology"] == "4G"
-    assert latest["m2"]["sim"] == "NOT READY"
+    store.health.record(T0, "m1", signal=10, registration="home")
+    store.health.record(T0, "m1", signal=20, registration="home", technology="4G")
+    store.health.record(T0, "m2", sim="NOT READY", error="SIM not ready")
+    latest = {reading.modem: reading for reading in store.health.latest()}
+    assert latest["m1"].signal == 20 and latest["m1"].technology == "4G"
+    assert latest["m2"].sim == "NOT READY"
+
+
+def test_the_logs_reads_carry_what_its_listeners_and_the_uplink_carry(store):
+    """Events read back are the rows as logged, in the mapping the store's listeners are
+    handed and the uplink signs: the same keys, order and values as a plain read of the table."""
+    seen = []
+    store.subscribe(seen.append)
+    raise_alarm(store)
+    store.append_event(T0, "siren_on", None, pattern="火警", seconds=30)
+    read = store.events_after(0)
+    assert [e.as_dict() for e in read][-len(seen):] == seen
+    assert store.events_of_kinds(["siren_on", "incident_opened"]) == [
+        e for e in read if e.kind in ("siren_on", "incident_opened")]
+    assert read[-1].data == {"pattern": "火警", "seconds": 30} and read[-1].incident_id is None
+    plain = [{**row, "data": json.loads(row["data"])}
+             for row in store.db.query("SELECT * FROM events ORDER BY seq")]
+    batch = UplinkLedger(store).batch_after(0, 1000)
+    assert json.dumps(batch, ensure_ascii=False) == json.dumps(plain, ensure_ascii=False)
+    with pytest.raises(FrozenInstanceError):
+        read[-1].kind = "siren_off"

@@ -32,7 +32,7 @@ def old_store(tmp_path):
     """A store with a roster and 3000 old SMS of history (plans do not depend on the count:
     SQLite chooses them from the schema alone until ANALYZE is run, which the box never does)."""
     s = SqliteStore(tmp_path / "box.db")
-    s.replace_roster(roster(6), T0)
+    s.roster.replace(roster(6), T0)
     s.close()
     fill_history(tmp_path / "box.db", 3000, NOW)
     s = SqliteStore(tmp_path / "box.db")
@@ -66,18 +66,18 @@ def full_scans(conn, statements):
 def hot_path(store):
     """What an alarm and its aftermath do: open with plan, claim, record sent, report,
     acknowledgement by SMS (who was told), close."""
-    r = store.load_roster()
+    r = store.roster.load()
     group = r.group("第一组")
     caller = r.household("H3")
     plan = alarm.plan_alarm(r, group, caller, caller.primary_phone)
-    incident = store.open_incident(NOW, group.id, caller.id, caller.primary_phone, plan=plan)
-    delivery = store.claim_next_delivery(NOW, ("sms",), "m0")
-    store.finish_delivery(NOW, delivery["id"], "sent", "sms_sent", modem_ref="77")
-    store.record_delivery_report(NOW, "m0", 77, True)
-    assert [i.id for i in store.incidents_notifying(delivery["household_id"])] == [incident.id]
-    store.record_ack(NOW, incident.id, delivery["household_id"], delivery["phone"], "sms")
+    incident = store.incidents.open(NOW, group.id, caller.id, caller.primary_phone, plan=plan)
+    delivery = store.outbox.claim_next(NOW, ("sms",), "m0")
+    store.outbox.finish(NOW, delivery.id, "sent", "sms_sent", modem_ref="77")
+    store.reports.record(NOW, "m0", 77, True)
+    assert [i.id for i in store.incidents.notifying(delivery.household_id)] == [incident.id]
+    store.incidents.record_ack(NOW, incident.id, delivery.household_id, delivery.phone, "sms")
     store.unknown_caller_notices(NOW - timedelta(hours=1))
-    store.close_incident(NOW, incident.id, "cancelled")
+    store.incidents.close(NOW, incident.id, "cancelled")
 
 
 def test_hot_queries_use_indexes_not_table_scans(old_store):
@@ -131,14 +131,14 @@ def test_retention_deletes_in_small_lazy_chunks(old_store):
 
 def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(roster(4), T0)
+    store.roster.replace(roster(4), T0)
     seen, commits = [], []
     store.subscribe(lambda event: seen.append(event["kind"]))
     store.observe_commits(lambda durable, held: commits.append(durable))
     store.append_event(T0, "first")
     store.defer_event(T0, "call_rejected", None, modem="m1")
     assert store.events_of_kinds(["call_rejected"]) == []  # no commit of its own
-    store.claim_next_delivery(T0)  # a lazy commit does not carry it (a power cut may undo it)
+    store.outbox.claim_next(T0)  # a lazy commit does not carry it (a power cut may undo it)
     assert store.events_of_kinds(["call_rejected"]) == []
     with pytest.raises(RuntimeError):  # a rolled-back transaction keeps it for the next one
         with store.transaction() as conn:
@@ -146,8 +146,8 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
             raise RuntimeError("boom")
     store.append_event(T0, "second")
     events = store.events_after(0)
-    assert [e["kind"] for e in events][-3:] == ["first", "call_rejected", "second"]
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e.kind for e in events][-3:] == ["first", "call_rejected", "second"]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert seen[-3:] == ["first", "call_rejected", "second"]
     assert commits == [True, False, True]  # first, the claim, second (none rolled back)
     store.defer_event(T0, "siren_on", None)
@@ -156,14 +156,14 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
     store.defer_event(T0, "siren_off", None)
     store.close()  # writes what is left
     reopened = SqliteStore(tmp_path / "box.db")
-    assert [e["kind"] for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
+    assert [e.kind for e in reopened.events_after(0)][-2:] == ["siren_on", "siren_off"]
     reopened.close()
 
 
 def test_checkpoints_run_on_their_own_thread_not_in_a_commit(tmp_path):
     store = SqliteStore(tmp_path / "box.db", idle_checkpoints=True)
     assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    store.replace_roster(roster(4), T0)
+    store.roster.replace(roster(4), T0)
     for n in range(50):
         store.append_event(T0, "modem_health", None, filler="x" * 4000, n=n)
     checkpointer = store._checkpointer

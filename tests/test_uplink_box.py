@@ -192,7 +192,7 @@ def test_no_link_means_no_request_and_a_logged_failure(store, tmp_path):
     up.link = LinkManager("http://hub.invalid", check="false")
     report = up.run_once()
     assert not report.ok and "no link" in report.error and seen == []
-    assert [e["kind"] for e in store.events_after(0)][-1] == "uplink_failed"
+    assert [e.kind for e in store.events_after(0)][-1] == "uplink_failed"
     assert up.ledger.get(notes.LAST_ERROR) == report.error
     up.client.close()
 
@@ -216,36 +216,36 @@ def test_pruning_keeps_what_matters_and_anything_not_yet_at_the_hub(store, tmp_p
     fill_box(store, incidents=2, noise=10, start=old)
     store.append_event(old, "sms_received", number="+8613000000000", household=None, text="广告")
     store.append_event(old, "sms_received", number="+8613900138000", household="H02", text="1")
-    handled = store.keep_sms(old, "main", "+8613900138000", "1", old)
-    with store.handling_sms(old, handled, "1"):
+    handled = store.inbox.keep_sms(old, "main", "+8613900138000", "1", old)
+    with store.inbox.handling_sms(old, handled, "1"):
         pass
-    waiting = store.keep_sms(old, "main", "+8613900138001", "取消", None)  # never acted on
-    clicked = store.keep_office_action(old, "siren_off", "web", "office", None, None, "")
-    with store.handling_office_action(old, clicked):
+    waiting = store.inbox.keep_sms(old, "main", "+8613900138001", "取消", None)  # never acted on
+    clicked = store.inbox.keep_office_action(old, "siren_off", "web", "office", None, None, "")
+    with store.inbox.handling_office_action(old, clicked):
         pass
-    pressed = store.keep_office_action(old, "acknowledge", "button", "", None, None, "")
-    acked = store.events_after(0, 10 ** 6)[-1]["seq"]
-    store.record_health(NOW, "main", signal=20)  # not yet uploaded: must stay
+    pressed = store.inbox.keep_office_action(old, "acknowledge", "button", "", None, None, "")
+    acked = store.events_after(0, 10 ** 6)[-1].seq
+    store.health.record(NOW, "main", signal=20)  # not yet uploaded: must stay
     up, _ = uploader_for(store, tmp_path, prune_kinds=("modem_health", "sms_received"),
                          prune_after_days=7, keep_days=365)
     up.ledger.set_acked(acked)
     from edgebox.uplink.retention import prune
     counts = prune(store, acked, NOW, ["modem_health", "sms_received"], 7, 365)
-    kinds = [e["kind"] for e in store.events_after(0, 10 ** 6)]
+    kinds = [e.kind for e in store.events_after(0, 10 ** 6)]
     assert kinds.count("modem_health") == 1  # only the one the hub has not acknowledged
     assert kinds.count("sms_received") == 1  # the member's reply stays
     assert "incident_opened" in kinds and counts["incidents"] == 0
     # A year on, incidents and their deliveries go too, once the hub has all their events.
     later = NOW + timedelta(days=400)
-    acked = store.events_after(0, 10 ** 6)[-1]["seq"]
+    acked = store.events_after(0, 10 ** 6)[-1].seq
     counts = prune(store, acked, later, ["modem_health"], 7, 365)
-    assert counts["incidents"] == 2 and store.incidents() == [] and store.deliveries() == []
+    assert counts["incidents"] == 2 and store.incidents.all() == [] and store.outbox.all() == []
     # the SMS acted on goes with them; the one never acted on stays, to be acted on
-    assert counts["inbox"] == 1 and [r["id"] for r in store.unhandled_sms()] == [waiting]
+    assert counts["inbox"] == 1 and [r.id for r in store.inbox.unhandled_sms()] == [waiting]
     assert counts["office_actions"] == 1
-    assert [r["id"] for r in store.unhandled_office_actions()] == [pressed]
+    assert [r.id for r in store.inbox.unhandled_office_actions()] == [pressed]
     assert store.events_after(0) == []
-    assert len(store.latest_health()) == 1  # the newest reading of each modem is kept
+    assert len(store.health.latest()) == 1  # the newest reading of each modem is kept
     up.client.close()
 
 
@@ -256,14 +256,14 @@ def test_a_filling_disk_is_reported_once_a_day_to_the_log_and_the_office(store, 
                          clock=lambda: now[0], disk_warn_percent=85)
     up.run_once()
     up.run_once()
-    warnings = [e for e in store.events_after(0) if e["kind"] == "disk_low"]
-    assert len(warnings) == 1 and warnings[0]["data"]["used_percent"] == 90
-    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
-    assert len(office) == 1 and office[0]["phone"] == "+8657188886666"
-    assert "90%" in office[0]["text"] and "100MB" in office[0]["text"]
+    warnings = [e for e in store.events_after(0) if e.kind == "disk_low"]
+    assert len(warnings) == 1 and warnings[0].data["used_percent"] == 90
+    office = [d for d in store.outbox.all() if d.purpose == "office_notice"]
+    assert len(office) == 1 and office[0].phone == "+8657188886666"
+    assert "90%" in office[0].text and "100MB" in office[0].text
     now[0] = NOW + timedelta(days=1)
     up.run_once()
-    assert len([d for d in store.deliveries() if d["purpose"] == "office_notice"]) == 2
+    assert len([d for d in store.outbox.all() if d.purpose == "office_notice"]) == 2
     up.client.close()
 
 
@@ -281,15 +281,15 @@ def test_the_disk_watch_alone_checks_at_start_and_outlives_a_failed_reading(stor
     service = DiskWatchService(watch, clock=lambda: NOW, period=0.05)
     service.start()
     try:
-        wait_until(lambda: any(e["kind"] == "disk_low" for e in store.events_after(0)), 30,
+        wait_until(lambda: any(e.kind == "disk_low" for e in store.events_after(0)), 30,
                    "the warning after the failed reading")
         wait_until(lambda: len(readings) == 1, 30, "more readings")
     finally:
         service.stop()
-    assert [e["kind"] for e in store.events_after(0)].count("disk_low") == 1  # once a day
-    office = [d for d in store.deliveries() if d["purpose"] == "office_notice"]
-    assert [d["phone"] for d in office] == ["+8657188886666"]
-    assert office[0]["text"].startswith("[Watch] Alarm box box-1 storage at 96%")
+    assert [e.kind for e in store.events_after(0)].count("disk_low") == 1  # once a day
+    office = [d for d in store.outbox.all() if d.purpose == "office_notice"]
+    assert [d.phone for d in office] == ["+8657188886666"]
+    assert office[0].text.startswith("[Watch] Alarm box box-1 storage at 96%")
 
 
 @pytest.mark.slow
@@ -328,19 +328,19 @@ def test_township_gets_a_daily_summary_only_while_uploads_fail(store, tmp_path):
     up.link = LinkManager("http://hub.invalid", check="false")
     fill_box(store, incidents=2, noise=2, start=NOW - timedelta(hours=3))
     up.run_once()  # the first day of silence: nothing yet
-    assert not [d for d in store.deliveries() if d["purpose"] == "township_summary"]
+    assert not [d for d in store.outbox.all() if d.purpose == "township_summary"]
     now[0] = NOW + timedelta(hours=25)
     fill_box(store, incidents=1, noise=1, start=now[0] - timedelta(hours=1))
     up.run_once()
     up.run_once()
-    summaries = [d for d in store.deliveries() if d["purpose"] == "township_summary"]
-    assert len(summaries) == 1 and summaries[0]["phone"] == "+8657100000001"
-    text = summaries[0]["text"]
+    summaries = [d for d in store.outbox.all() if d.purpose == "township_summary"]
+    assert len(summaries) == 1 and summaries[0].phone == "+8657100000001"
+    text = summaries[0].text
     assert "报警1次" in text and "发送失败1条" in text and "main信号" in text, text
     assert "已1天未上传" in text
     # Once uploads go through again, no more summaries.
     up.link = LinkManager("http://hub.invalid", check="true")
     now[0] = NOW + timedelta(hours=50)
     assert up.run_once().ok
-    assert len([d for d in store.deliveries() if d["purpose"] == "township_summary"]) == 1
+    assert len([d for d in store.outbox.all() if d.purpose == "township_summary"]) == 1
     up.client.close()

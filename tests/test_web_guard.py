@@ -87,7 +87,7 @@ def test_a_50_mb_upload_is_refused_before_it_is_read(client, chunked):  # noqa: 
     # Refused at the limit (1 MB), not after taking the 50 MB: what the socket buffers hold
     # besides is a few megabytes at most.
     assert sent < 10 * MB
-    assert len(store.load_roster().households) == 6
+    assert len(store.roster.load().households) == 6
     assert http.get("/").status_code == 200  # the panel goes on serving
 
 
@@ -134,8 +134,8 @@ PAGES = ["/", "/roster", "/broadcast", "/health", "/roster/groups/第一组/prin
 
 def test_every_page_and_error_carries_the_security_headers(client):  # noqa: F811
     http, csrf, store, daemon = client
-    incident = store.open_incident(datetime.now(timezone.utc), "第一组", "H03",
-                                   "+8618600138003")
+    incident = store.incidents.open(datetime.now(timezone.utc), "第一组", "H03",
+                                    "+8618600138003")
     anonymous = httpx.Client(base_url=str(http.base_url), timeout=30)
     answers = [http.get(p) for p in [*PAGES, f"/incidents/{incident.id}", "/static/app.js",
                                      "/no-such-page", "/logout"]]
@@ -154,8 +154,8 @@ def test_every_page_and_error_carries_the_security_headers(client):  # noqa: F81
 
 def test_pages_hold_nothing_inline_that_the_policy_would_block(client):  # noqa: F811
     http, csrf, store, daemon = client
-    incident = store.open_incident(datetime.now(timezone.utc), "第一组", "H03",
-                                   "+8618600138003")
+    incident = store.incidents.open(datetime.now(timezone.utc), "第一组", "H03",
+                                    "+8618600138003")
     for path in [*PAGES, f"/incidents/{incident.id}", "/?lang=en"]:
         html = http.get(path).text
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
@@ -172,7 +172,7 @@ def test_a_zip_bomb_uploaded_as_the_roster_is_refused_with_a_clear_message(clien
                        files={"sheet": ("村.xlsx", bomb, "application/octet-stream")})
     assert answer.status_code == 400
     assert "解压后超过8 MB" in answer.text  # in the page's language
-    assert len(store.load_roster().households) == 6
+    assert len(store.roster.load().households) == 6
 
 
 def test_the_box_view_reads_the_siren_from_the_log(tmp_path):

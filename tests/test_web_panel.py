@@ -79,7 +79,7 @@ def settings(password_hash, attempts=3):
 @pytest.fixture
 def served(tmp_path):
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     config = parse_config('[numbers]\noffice = ["13300138099"]\n[[modems]]\nport = "/dev/null"\n'
                           'name = "m1"\n')
     events = queue.Queue()
@@ -118,7 +118,7 @@ def test_without_a_password_the_panel_refuses_and_says_how(tmp_path):
     panel.stop()
     assert panel.url is None
     [refused] = store.events_of_kinds(["web_panel_refused"])
-    assert "edgebox web password" in refused["data"]["how"]
+    assert "edgebox web password" in refused.data["how"]
 
 
 def test_login_sessions_csrf_and_rate_limit(served):
@@ -168,7 +168,7 @@ def test_pages_in_chinese_and_english(client):
 
 def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
     client, csrf, store, daemon = client
-    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    incident = store.incidents.open(utc_now(), "第一组", "H03", "+8618600138003")
     page = client.get(f"/incidents/{incident.id}")
     assert page.status_code == 200 and "<svg" in page.text and "张伟" in page.text
     for action in ("acknowledge", "cancel", "siren_on", "siren_off"):
@@ -187,20 +187,20 @@ def test_actions_are_office_actions_kept_then_queued_for_the_daemon(client):
         (office.SIREN_OFF, None, "web"), (office.DRILL, None, "web")]
     assert got[-1].group_id == "第二组"
     # Each kept in the store before it was queued: a crash now would not lose the clicks.
-    kept = store.unhandled_office_actions()
-    assert [(r["id"], r["kind"], r["group_id"]) for r in kept] == [
+    kept = store.inbox.unhandled_office_actions()
+    assert [(r.id, r.kind, r.group_id) for r in kept] == [
         (a.action_id, a.kind, a.group_id) for a in got]
 
 
 def test_cancel_asks_first_and_is_gone_once_the_alarm_is_closed(client):
     client, csrf, store, daemon = client
-    incident = store.open_incident(utc_now(), "第一组", "H03", "+8618600138003")
+    incident = store.incidents.open(utc_now(), "第一组", "H03", "+8618600138003")
     page = client.get(f"/incidents/{incident.id}").text
     button = re.search(r'<button[^>]*id="cancel"[^>]*>', page).group(0)
     # static/app.js asks the data-confirm question before the form goes
     assert 'data-confirm="确定解除这次报警吗？' in button, button
     assert "button[data-confirm]" in client.get("/static/app.js").text
-    store.close_incident(utc_now(), incident.id, "cancelled")
+    store.incidents.close(utc_now(), incident.id, "cancelled")
     closed = client.get(f"/incidents/{incident.id}").text
     assert 'id="cancel"' not in closed and 'id="acknowledge"' not in closed
     assert "已结束" in closed
@@ -248,13 +248,13 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
                          files={"sheet": ("村.xlsx", xlsx(bad), "application/octet-stream")})
     assert answer.status_code == 400
     assert "第3行（电话）：“138001”位数不对" in answer.text
-    assert len(store.load_roster().households) == 6  # nothing saved
+    assert len(store.roster.load().households) == 6  # nothing saved
     good = [list(r) for r in SHEET_ROWS]
     good[1][3] = 13800138011  # a phone typed into a number cell
     preview = client.post("/roster/import", data={"csrf": csrf},
                           files={"sheet": ("村.xlsx", xlsx(good), "application/octet-stream")})
     assert preview.status_code == 200 and "赵一" in preview.text
-    assert len(store.load_roster().households) == 6  # still nothing saved
+    assert len(store.roster.load().households) == 6  # still nothing saved
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
     assert client.post("/roster/import/confirm",
                        data={"csrf": csrf, "token": "forged"}).status_code == 409
@@ -264,10 +264,10 @@ def test_roster_import_previews_and_reports_rows_before_saving(client):
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
     done = client.post("/roster/import/confirm", data={"csrf": csrf, "token": token})
     assert done.status_code == 303
-    roster = store.load_roster()
+    roster = store.roster.load()
     assert [h.id for h in roster.households] == ["H11", "H12", "H13"]
     assert roster.household("H11").phones == ("+8613800138011",)
-    assert store.events_of_kinds(["roster_replaced"])[-1]["data"]["source"] == "村.xlsx"
+    assert store.events_of_kinds(["roster_replaced"])[-1].data["source"] == "村.xlsx"
 
 
 def test_the_import_preview_warns_without_refusing(client):
@@ -293,32 +293,32 @@ def test_a_leaders_own_pin_is_set_hashed_and_cleared_from_the_roster_page(client
                        data={"csrf": csrf, "pin": "12ab"}).status_code == 400
     assert client.post("/roster/households/H02/pin",
                        data={"csrf": csrf, "pin": "24681357"}).status_code == 400
-    assert store.leaders_with_pins() == set()
+    assert store.leader_pins.leaders() == set()
     done = client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": "24681357"})
     assert done.status_code == 303
-    stored = store.leader_pin_hash("H01")
+    stored = store.leader_pins.hash_of("H01")
     assert stored.startswith("scrypt$") and "24681357" not in stored
     assert password_matches("24681357", stored) and not password_matches("24681358", stored)
     assert "已设个人密码" in client.get("/roster").text
     client.post("/roster/households/H01/pin", data={"csrf": csrf, "pin": ""})
-    assert store.leader_pin_hash("H01") is None
+    assert store.leader_pins.hash_of("H01") is None
 
 
 def test_roster_edits_are_validated_whole(client):
     client, csrf, store, daemon = client
     moved = client.post("/roster/households/H04/move", data={"csrf": csrf, "group": "第二组"})
     assert moved.status_code == 303
-    roster = store.load_roster()
+    roster = store.roster.load()
     assert "H04" in roster.group("第二组").member_ids
     refused = client.post("/roster/households/H01/remove", data={"csrf": csrf})
     assert refused.status_code == 400 and "王建国是第一组的中心户长" in refused.text
     client.post("/roster/households/H02/leader", data={"csrf": csrf, "group": "第一组"})
-    assert store.load_roster().group("第一组").leader_id == "H02"
+    assert store.roster.load().group("第一组").leader_id == "H02"
     edited = client.post("/roster/households/H03/edit", data={
         "csrf": csrf, "name": "张伟", "address": "石桥村一组3号", "phones": "186 0013 8003；021-6666 8888",
         "flags": ["able_helper"]})
     assert edited.status_code == 303
-    household = store.load_roster().household("H03")
+    household = store.roster.load().household("H03")
     assert household.phones == ("+8618600138003", "+862166668888")
     assert household.flags == {"able_helper"}
     duplicate = client.post("/roster/households", data={
@@ -333,14 +333,14 @@ def test_relatives_phones_are_shown_edited_and_kept(client):
         "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
         "flags": ["elderly_alone"], "guardians": "159 0015 9002；0571-8888 1234"})
     assert edited.status_code == 303
-    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+    assert store.roster.load().household("H02").guardians == ("+8615900159002",
                                                               "+8657188881234")
     page = client.get("/roster")
     assert "亲属电话" in page.text and "159 0015 9002" in page.text
     # An edit that does not send the field (an older form) keeps them.
     client.post("/roster/households/H02/edit", data={
         "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002"})
-    assert store.load_roster().household("H02").guardians == ("+8615900159002",
+    assert store.roster.load().household("H02").guardians == ("+8615900159002",
                                                               "+8657188881234")
     bad = client.post("/roster/households/H02/edit", data={
         "csrf": csrf, "name": "李秀英", "address": "石桥村一组2号", "phones": "139 0013 8002",
@@ -354,24 +354,24 @@ def test_daily_check_in_time_is_shown_edited_kept_and_a_missed_one_labelled(clie
             "flags": ["elderly_alone"]}
     assert client.post("/roster/households/H02/edit",
                        data={**form, "check_in": "8：30"}).status_code == 303
-    assert store.load_roster().household("H02").check_in == "08:30"
+    assert store.roster.load().household("H02").check_in == "08:30"
     page = client.get("/roster")
     assert "报平安时间" in page.text and "08:30" in page.text
     # An edit without the field (an older form) keeps it; a time that is none is refused.
     client.post("/roster/households/H02/edit", data=form)
-    assert store.load_roster().household("H02").check_in == "08:30"
+    assert store.roster.load().household("H02").check_in == "08:30"
     bad = client.post("/roster/households/H02/edit", data={**form, "check_in": "8点半"})
     assert bad.status_code == 400 and "08:30" in bad.text
     assert client.post("/roster/households", data={
         "csrf": csrf, "group": "第二组", "name": "新户", "address": "二组9号",
         "phones": "13600138099", "check_in": "19:00"}).status_code == 303
-    assert [h.check_in for h in store.load_roster().households if h.name == "新户"] == ["19:00"]
+    assert [h.check_in for h in store.roster.load().households if h.name == "新户"] == ["19:00"]
     # Emptied: no check-in.
     client.post("/roster/households/H02/edit", data={**form, "check_in": ""})
-    assert store.load_roster().household("H02").check_in == ""
+    assert store.roster.load().household("H02").check_in == ""
     # A missed check-in on the dashboard: its type in the page's language, never its name.
-    store.open_incident(utc_now(), "第一组", "H02", "+8613900138002", kind="check_in",
-                        alarm_type="check_in")
+    store.incidents.open(utc_now(), "第一组", "H02", "+8613900138002", kind="check_in",
+                         alarm_type="check_in")
     assert "未报平安" in client.get("/").text and "check_in" not in client.get("/").text
     assert "missed check-in" in client.get("/?lang=en").text
     client.get("/?lang=zh")
@@ -396,10 +396,10 @@ def test_the_daemon_reloads_its_roster_when_it_is_replaced(tmp_path):
     config = parse_config(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n'
                           '[[modems]]\nport = "/dev/null"\n')
     daemon = build_daemon(config, gpio=SimulatedGPIO())
-    daemon.store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), utc_now())
+    daemon.store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), utc_now())
     daemon.follow_roster()
     assert "H04" in daemon.roster.group("第一组").member_ids
-    moved = roster_edit.move_household(daemon.store.load_roster(), "H04", "第二组")
-    daemon.store.replace_roster(moved, utc_now(), source="web")
+    moved = roster_edit.move_household(daemon.store.roster.load(), "H04", "第二组")
+    daemon.store.roster.replace(moved, utc_now(), source="web")
     daemon.follow_roster()  # what the event loop does on every turn
     assert "H04" in daemon.roster.group("第二组").member_ids

@@ -134,11 +134,11 @@ def test_the_office_inbox_queues_each_kept_action_once(tmp_path):
     from tests.support import SHEET
     now = lambda: datetime.now(timezone.utc)  # noqa: E731
     store = SqliteStore(tmp_path / "box.db")
-    store.replace_roster(read_roster_csv(SHEET.encode("utf-8")), now())
+    store.roster.replace(read_roster_csv(SHEET.encode("utf-8")), now())
     events = queue.Queue()
-    inbox = OfficeInbox(events, store)
+    inbox = OfficeInbox(events, store.inbox)
     assert inbox.next_look() == office_inbox.IDLE_COLLECT_SECONDS  # idle: looks seldom
-    first = store.keep_office_action(now(), "siren_on", "web", "office", None, None, "")
+    first = store.inbox.keep_office_action(now(), "siren_on", "web", "office", None, None, "")
     inbox.collect()
     # The office at work: it looks often now, and seldom again once quiet for a while.
     assert inbox.next_look() == office_inbox.COLLECT_SECONDS

@@ -30,6 +30,7 @@ from edgebox.daemon.worker_settings import worker_settings
 from edgebox.daemon.workers import ModemWorkers
 from edgebox.domain.timeline import contacts_of, describe
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text, message
 from edgebox.store import SqliteStore
 
 log = logging.getLogger("edgebox")
@@ -45,7 +46,8 @@ def import_configured_roster(config, store) -> None:
         import_sheet_if_changed(store, config.box_roster_csv, config.box_region, utc_now(),
                                 source=config.box_roster_csv)
     except FileNotFoundError:
-        raise ConfigError("box.roster_csv", f"{config.box_roster_csv} does not exist") from None
+        raise ConfigError("box.roster_csv", Text("config.no_file", "{path} does not exist",
+                                                 path=config.box_roster_csv)) from None
 
 
 def build_modems(config, events: queue.Queue) -> dict:
@@ -71,24 +73,27 @@ def build_workers(config, store, modems: dict, events: queue.Queue, clock,
     settings = worker_settings(config)
     return ModemWorkers({
         m.name: ModemWorker(m, settings, store, modems[m.name], clock, stop, events, speech)
-        for m in config.modems}, store, clock)
+        for m in config.modems}, store.outbox, clock, speech)
 
 
 def build_core(config, store, workers: ModemWorkers, siren, clock,
                rosters=None) -> AlarmCore:
     """The deciding classes, each given its ports and its own section of the config
     (``rosters``: the roster source, the store's RosterView unless a test gives its own)."""
-    rosters = rosters if rosters is not None else RosterView(store)
+    rosters = rosters if rosters is not None else RosterView(store.roster)
+    incidents, deliveries = store.incidents, store.outbox  # the alarm path's tables
     sounding = SirenControl(siren, store, clock, siren_settings(config))
-    check_ins = CheckIns(store, rosters, workers, workers, clock, check_in_settings(config))
-    timers = AlarmTimers(store, rosters, workers, sounding, clock, ladder_settings(config),
-                         check_ins)
+    check_ins = CheckIns(store, incidents, store.check_ins, rosters, workers, workers, clock,
+                         check_in_settings(config))
+    timers = AlarmTimers(store, incidents, deliveries, rosters, workers, sounding, clock,
+                         ladder_settings(config), check_ins)
     alarms_settings = alarm_settings(config)
-    alarms = AlarmPolicy(store, rosters, workers, workers, sounding, clock, alarms_settings,
-                         timers, check_ins)
-    admin = SmsAdministration(store, rosters, workers, clock, admin_settings(config))
-    inbox = InboxPolicy(store, rosters, alarms, admin, workers, sounding, clock,
-                        alarms_settings)
+    alarms = AlarmPolicy(store, incidents, deliveries, rosters, workers, workers, sounding, clock,
+                         alarms_settings, timers, check_ins)
+    admin = SmsAdministration(store, deliveries, store.roster, store.leader_pins, rosters,
+                              workers, clock, admin_settings(config))
+    inbox = InboxPolicy(store, incidents, deliveries, store.inbox, rosters, alarms, admin,
+                        workers, sounding, clock, alarms_settings)
     return AlarmCore(rosters, sounding, alarms, inbox, timers)
 
 
@@ -128,7 +133,7 @@ def add_office_services(daemon: Daemon, config, store, gpio, panel, clock) -> No
         if os.path.isfile(config.source):
             from edgebox.daemon.office_inbox import OfficeInbox
             from edgebox.daemon.web_process import WebPanelProcess
-            daemon.services.append(OfficeInbox(daemon.events, store))
+            daemon.services.append(OfficeInbox(daemon.events, store.inbox))
             daemon.services.append(WebPanelProcess(config.source, store, clock))
         else:  # the panel's process reads the config file: one made in memory has none
             log.error("web panel not started: the config is not a file (%s)", config.source)
@@ -152,7 +157,7 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     try:
         gpio = gpio or load_gpio(config.siren_backend)
     except RuntimeError as exc:
-        raise ConfigError("siren.backend", str(exc)) from exc
+        raise ConfigError("siren.backend", message(exc)) from exc  # a Text: load_gpio's
     panel = panel_settings(config)
     siren = GpioSiren(gpio, config.siren_pin, config.siren_active_high, panel.patterns,
                       panel.siren_max_seconds)

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.policy import AlarmPolicy, AlarmSettings
-from edgebox.daemon.ports import AlarmStore, CallControl, Clock, RosterSource
+from edgebox.daemon.ports import (CallControl, Clock, DeliveryTable, EventLog, IncidentTable,
+                                  InboxTable, RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.sms_admin import SmsAdministration
 from edgebox.daemon.worker_events import KeyAcknowledged
@@ -29,10 +30,12 @@ STALE_SIREN = timedelta(minutes=2)
 
 
 class InboxPolicy:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, alarms: AlarmPolicy,
-                 admin: SmsAdministration, calls: CallControl, siren: SirenControl,
-                 clock: Clock, settings: AlarmSettings):
-        self.store, self.rosters, self.alarms, self.admin = store, rosters, alarms, admin
+    def __init__(self, store: EventLog, incidents: IncidentTable, deliveries: DeliveryTable,
+                 inbox: InboxTable, rosters: RosterSource, alarms: AlarmPolicy,
+                 admin: SmsAdministration, calls: CallControl, siren: SirenControl, clock: Clock,
+                 settings: AlarmSettings):
+        self.store, self.incidents, self.deliveries = store, incidents, deliveries
+        self.inbox, self.rosters, self.alarms, self.admin = inbox, rosters, alarms, admin
         self.calls, self.siren, self.clock, self.settings = calls, siren, clock, settings
 
     @property
@@ -43,7 +46,7 @@ class InboxPolicy:
 
     def on_sms(self, sms) -> None:
         """An SMS the modem worker kept in the inbox."""
-        self._act_once(self.store.handling_sms(self.clock(), sms.inbox_id, redact_pin(sms.text)),
+        self._act_once(self.inbox.handling_sms(self.clock(), sms.inbox_id, redact_pin(sms.text)),
                        lambda: self._act_on_sms(sms))
 
     def on_office(self, action: OfficeAction) -> None:
@@ -52,17 +55,17 @@ class InboxPolicy:
         if action.action_id is None:  # the drill schedule's: nothing to mark
             self._act_for_office(action)
         else:
-            self._act_once(self.store.handling_office_action(self.clock(), action.action_id),
+            self._act_once(self.inbox.handling_office_action(self.clock(), action.action_id),
                            lambda: self._act_for_office(action))
 
     def on_key_ack(self, event: KeyAcknowledged) -> None:
-        delivery = self.store.delivery(event.delivery_id)
-        incident = self.store.incident(delivery["incident_id"]) \
-            if delivery["incident_id"] is not None else None
-        if incident is None or delivery["household_id"] is None:
+        delivery = self.deliveries.get(event.delivery_id)
+        incident = self.incidents.get(delivery.incident_id) \
+            if delivery.incident_id is not None else None
+        if incident is None or delivery.household_id is None:
             return
-        self.alarms.acknowledge(incident, self.roster.household(delivery["household_id"]),
-                                delivery["phone"], "dtmf")
+        self.alarms.acknowledge(incident, self.roster.household(delivery.household_id),
+                                delivery.phone, "dtmf")
 
     def _act_once(self, handling, act) -> None:
         """``act`` inside ``handling`` (an inbox row's transaction with its mark), if the row
@@ -77,19 +80,18 @@ class InboxPolicy:
         panels; then keys pressed in ring calls that a worker logged but the event loop never
         recorded. The event loop queues them."""
         now = self.clock()
-        kept = [(row["received_at"],
-                 IncomingSms(row["number"], row["text"], row["modem"], inbox_id=row["id"]))
-                for row in self.store.unhandled_sms()]
-        for row in self.store.unhandled_office_actions():
-            if row["kind"] == SIREN_ON and now - parse_utc(row["asked_at"]) > STALE_SIREN:
-                with self.store.handling_office_action(now, row["id"]):
-                    self.store.append_event(now, "office_action_expired", action=row["kind"],
-                                            source=row["source"], asked_at=row["asked_at"])
+        kept = [(row.received_at, IncomingSms(row.number, row.text, row.modem, inbox_id=row.id))
+                for row in self.inbox.unhandled_sms()]
+        for row in self.inbox.unhandled_office_actions():
+            if row.kind == SIREN_ON and now - parse_utc(row.asked_at) > STALE_SIREN:
+                with self.inbox.handling_office_action(now, row.id):
+                    self.store.append_event(now, "office_action_expired", action=row.kind,
+                                            source=row.source, asked_at=row.asked_at)
                 continue
-            kept.append((row["asked_at"], kept_action(row)))
+            kept.append((row.asked_at, kept_action(row)))
         # Each list is in the order it came; one sort by time interleaves the two.
         return [event for _, event in sorted(kept, key=lambda item: item[0])] + [
-            KeyAcknowledged(delivery_id) for delivery_id in self.store.unrecorded_key_acks()]
+            KeyAcknowledged(delivery_id) for delivery_id in self.incidents.unrecorded_key_acks()]
 
     # ---- SMS ---------------------------------------------------------------------------------
 
@@ -172,8 +174,8 @@ class InboxPolicy:
                                 # SPEAK: the loudspeaker hears this event and reads it out
                                 **({"text": action.text[:500]} if action.kind == SPEAK else {}))
         if action.kind in (ACKNOWLEDGE, CANCEL):
-            incident = (self.store.incident(action.incident_id) if action.incident_id
-                        else next(iter(reversed(self.store.incidents("open"))), None))
+            incident = (self.incidents.get(action.incident_id) if action.incident_id
+                        else next(iter(reversed(self.incidents.all("open"))), None))
             if incident is None or incident.state != "open":
                 return
             if action.kind == CANCEL:

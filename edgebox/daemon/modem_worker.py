@@ -48,6 +48,7 @@ from edgebox.daemon.worker_events import ModemOutage
 from edgebox.daemon.worker_settings import WorkerSettings
 from edgebox.domain import alarm
 from edgebox.errors import ModemError
+from edgebox.store.outbox_rows import DeliveryRow
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class ModemWorker:
                                      settings.out_of_service_after)
         # The next delivery, claimed right after the SMS before it went out (see _send);
         # sent on the next step, or handed back if this modem cannot.
-        self._claimed: dict | None = None
+        self._claimed: DeliveryRow | None = None
         # Records each sent SMS while the modem submits the next (see send_recorder).
         self.recorder = SendRecorder(self.name)
         self._reopens = 0
@@ -107,6 +108,11 @@ class ModemWorker:
     def join(self, timeout: float) -> None:
         if self._thread:
             self._thread.join(timeout)
+
+    @property
+    def up(self) -> bool:
+        """Open and in service: it takes its share of an alarm's fan-out now."""
+        return self.state != "out_of_service" and self.modem.alive
 
     def stalled(self, limit: float) -> bool:
         """The thread died, or one step has taken longer than ``limit`` seconds."""
@@ -138,36 +144,14 @@ class ModemWorker:
             self.asleep = False
 
     def _step(self) -> None:
+        """One turn: the modem looked after if it needs it; else the next delivery claimed and
+        sent (an alarm's path: ``_claim``, ``_send``); else a health check when one is due;
+        else a sleep until there is work."""
         self.wake.clear()
-        if self.state == "out_of_service":
-            if time.monotonic() >= self._back_at:
-                self.state = "recovering"
-                self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
-            else:
-                self._sleep(self._back_at - time.monotonic())
+        if self._look_after_modem():
             return
-        if not self.modem.alive:
-            self._hand_back_claimed("modem lost")
-            self._reopen()
-            return
-        restart = self.modem.restart_seen()
-        if restart is not None:
-            self._reinitialise(detected=restart)
-            return
-        suspected = self.modem.restart_suspected()
-        if suspected is not None:
-            self._reinitialise(detected=suspected[0], settings_off=suspected[1])
-            return
-        delivery, self._claimed = self._claimed, None
-        due_in = None  # seconds until the earliest pending delivery may be claimed
-        if delivery is None:
-            due_in = self._due_in()
-            if due_in is not None and due_in <= 0:
-                delivery = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
-                if delivery is None:  # another modem took it: when is the next one due?
-                    due_in = self._due_in()
-                    due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
-        if delivery is not None and delivery["kind"] == alarm.SMS:
+        delivery, due_in = self._claim()
+        if delivery is not None and delivery.kind == alarm.SMS:
             self._send(delivery)
             return
         # Everything but the next SMS waits for the SMS before it to be recorded: the log keeps
@@ -180,10 +164,62 @@ class ModemWorker:
         else:
             self._sleep(self.next_wake(due_in))
 
+    # -- delivering: claim, send, record -------------------------------------------------------
+
+    def _claim(self) -> tuple[DeliveryRow | None, float | None]:
+        """The next delivery this modem can carry: the one claimed with the SMS before (see
+        ``_send``), or the most urgent pending one whose back-off has passed, in the order
+        the alarm's plan gave (the outbox hands them out by priority, then as planned). With
+        nothing to claim now, also the seconds until the earliest pending one may be."""
+        delivery, self._claimed = self._claimed, None
+        if delivery is not None:
+            return delivery, None
+        due_in = self._due_in()
+        if due_in is not None and due_in <= 0:
+            delivery = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
+            if delivery is None:  # another modem took it: when is the next one due?
+                due_in = self._due_in()
+                due_in = None if due_in is None else max(CLAIM_AGAIN_SECONDS, due_in)
+        return delivery, due_in
+
+    def _send(self, d: DeliveryRow) -> None:
+        """The SMS submitted (AT+CMGS, by the modem adapter), the next delivery claimed, and
+        this one recorded as sent on the recorder's thread while the modem goes on."""
+        try:
+            refs = self.modem.send_sms(d.phone, d.text)
+        except ModemError as exc:
+            self.recorder.flush()
+            self._failed(d, exc)
+            return
+        sent_at = self.clock()
+        # An SMS that reached the box during this submit (an acknowledgement, a cancel, what
+        # the caller is texting about) is read before the next claim, not after the next
+        # submit: it may change what the fan-out still has to send.
+        self.modem.read_announced()
+        # The next delivery is claimed first (a commit that need not wait for the disk: a crash
+        # sends a claimed SMS again either way), then this one is recorded on the recorder's
+        # thread while the modem already submits the next: the disk's wait is off the gap
+        # between two submits, where the modem would stand idle for it.
+        try:
+            self._claimed = self.store.outbox.claim_next(self.clock(), self.kinds, self.name)
+        finally:
+            self.recorder.record(lambda: self.store.outbox.finish(
+                sent_at, d.id, "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
+                parts=len(refs)))
+        self.failures.succeeded()
+
+    def _call(self, d: DeliveryRow) -> None:
+        try:
+            self.calls.ring(d)
+        except ModemError as exc:
+            self._failed(d, exc)
+            return
+        self.failures.succeeded()
+
     def _due_in(self) -> float | None:
         """Seconds until the earliest pending delivery this modem can carry may be claimed
         (negative: it may now), None when none is pending."""
-        due = self.store.next_delivery_due(self.kinds)
+        due = self.store.outbox.next_due(self.kinds)
         return None if due is None else (due - self.clock()).total_seconds()
 
     def next_wake(self, due_in: float | None) -> float:
@@ -202,46 +238,14 @@ class ModemWorker:
         """A whole SMS the modem received (on its notification thread): kept in the store's
         inbox, then handed to the event loop. Returning is what lets the modem delete its
         copy; a store failure raises, and the copy stays for the next start."""
-        inbox_id = self.store.keep_sms(self.clock(), self.name, sms.number, sms.text, sent_at,
-                                       read_again=swept)
+        inbox_id = self.store.inbox.keep_sms(self.clock(), self.name, sms.number, sms.text,
+                                             sent_at, read_again=swept)
         if inbox_id is None:  # read again from the modem after a crash: kept (and acted on) before
             log.info("SMS from %s on modem %s was kept before", sms.number, self.name)
             return
         self._events.put(replace(sms, inbox_id=inbox_id))
 
-    # -- delivering --------------------------------------------------------------------------
-
-    def _send(self, d: dict) -> None:
-        try:
-            refs = self.modem.send_sms(d["phone"], d["text"])
-        except ModemError as exc:
-            self.recorder.flush()
-            self._failed(d, exc)
-            return
-        sent_at = self.clock()
-        # An SMS that reached the box during this submit (an acknowledgement, a cancel, what
-        # the caller is texting about) is read before the next claim, not after the next
-        # submit: it may change what the fan-out still has to send.
-        self.modem.read_announced()
-        # The next delivery is claimed first (a commit that need not wait for the disk: a crash
-        # sends a claimed SMS again either way), then this one is recorded on the recorder's
-        # thread while the modem already submits the next: the disk's wait is off the gap
-        # between two submits, where the modem would stand idle for it.
-        try:
-            self._claimed = self.store.claim_next_delivery(self.clock(), self.kinds, self.name)
-        finally:
-            self.recorder.record(lambda: self.store.finish_delivery(
-                sent_at, d["id"], "sent", "sms_sent", modem_ref=",".join(map(str, refs)),
-                parts=len(refs)))
-        self.failures.succeeded()
-
-    def _call(self, d: dict) -> None:
-        try:
-            self.calls.ring(d)
-        except ModemError as exc:
-            self._failed(d, exc)
-            return
-        self.failures.succeeded()
+    # -- the ring call, failures ---------------------------------------------------------------
 
     def recheck_ring(self) -> bool:
         """Hang up the ring call in progress if it became pointless (see RingCall.recheck)."""
@@ -254,10 +258,10 @@ class ModemWorker:
         delivery, self._claimed = self._claimed, None
         if delivery is not None:
             now = self.clock()
-            self.store.retry_delivery(now, delivery["id"], why, now, count_attempt=False)
+            self.store.outbox.retry(now, delivery.id, why, now, count_attempt=False)
             self.wake.set()
 
-    def _failed(self, d: dict, exc: ModemError) -> None:
+    def _failed(self, d: DeliveryRow, exc: ModemError) -> None:
         """The delivery back in the outbox (see send_failures); the modem reset or taken out
         of service when that is what the failures say."""
         action = self.failures.failed(self.store, self.clock(), d, exc, self.modem.alive)
@@ -274,6 +278,30 @@ class ModemWorker:
                                 minutes=minutes, error=why)
 
     # -- the recovery ladder -----------------------------------------------------------------
+
+    def _look_after_modem(self) -> bool:
+        """The modem out of service, lost or restarted in place: this turn is its care (True),
+        not a delivery."""
+        if self.state == "out_of_service":
+            if time.monotonic() >= self._back_at:
+                self.state = "recovering"
+                self.store.append_event(self.clock(), "modem_back_in_service", modem=self.name)
+            else:
+                self._sleep(self._back_at - time.monotonic())
+            return True
+        if not self.modem.alive:
+            self._hand_back_claimed("modem lost")
+            self._reopen()
+            return True
+        restart = self.modem.restart_seen()
+        if restart is not None:
+            self._reinitialise(detected=restart)
+            return True
+        suspected = self.modem.restart_suspected()
+        if suspected is not None:
+            self._reinitialise(detected=suspected[0], settings_off=suspected[1])
+            return True
+        return False
 
     def _reset(self, why: str) -> None:
         self.store.append_event(self.clock(), "modem_reset", modem=self.name, error=why)
@@ -333,7 +361,7 @@ class ModemWorker:
         self._next_health = time.monotonic() + self.settings.health_minutes * 60
         reading = self.modem.health()
         now = self.clock()
-        self.store.record_health(
+        self.store.health.record(
             now, self.name, signal=reading.signal, registration=reading.registration,
             technology=reading.technology, sim=reading.sim, operator=reading.operator,
             network_time=reading.network_time.isoformat() if reading.network_time else None,

@@ -27,7 +27,7 @@ class OfficeDesk:
         self.store, self.events, self.clock = store, events, clock
 
     def put(self, action: OfficeAction) -> None:
-        action_id = self.store.keep_office_action(
+        action_id = self.store.inbox.keep_office_action(
             self.clock(), action.kind, action.source, action.user, action.incident_id,
             action.group_id, action.text)
         self.events.put(replace(action, action_id=action_id))

@@ -32,8 +32,10 @@ BUSY_SECONDS = 60.0  # "at work": an action came within this
 
 
 class OfficeInbox:
-    def __init__(self, events: queue.Queue, store):
-        self.events, self.store = events, store  # the event loop's queue: actions go on it
+    def __init__(self, events: queue.Queue, inbox):
+        """``inbox``: the store's inbox table; ``events``: the event loop's queue, where
+        actions go."""
+        self.events, self.inbox = events, inbox
         self._queued: set[int] = set()
         self._last_action = float("-inf")  # monotonic time an action was last collected
         self._stop = threading.Event()
@@ -57,13 +59,13 @@ class OfficeInbox:
             else IDLE_COLLECT_SECONDS
 
     def collect(self) -> None:
-        waiting = self.store.unhandled_office_actions()
+        waiting = self.inbox.unhandled_office_actions()
         for row in waiting:
-            if row["id"] not in self._queued:
-                self._queued.add(row["id"])
+            if row.id not in self._queued:
+                self._queued.add(row.id)
                 self._last_action = time.monotonic()
                 self.events.put(kept_action(row))
-        self._queued &= {row["id"] for row in waiting}  # handled ones are forgotten
+        self._queued &= {row.id for row in waiting}  # handled ones are forgotten
 
     def stop(self) -> None:
         self._stop.set()

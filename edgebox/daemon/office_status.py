@@ -27,7 +27,7 @@ def office_lights(daemon, uplink_configured: bool) -> OfficeLights:
     return OfficeLights(
         modem_ready=bool(alive),
         network=any(row.get("registration") in REGISTERED for row in alive),
-        alarm_active=bool(daemon.store.incidents("open")),
+        alarm_active=bool(daemon.store.incidents.all("open")),
         uplink_ok=uplink_configured and uplink_ok(daemon.store),
         roster_empty=daemon.roster.is_empty,
     )

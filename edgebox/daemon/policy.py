@@ -19,14 +19,15 @@ from datetime import timedelta
 
 from edgebox.daemon.call_rejection import reject_call
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import AlarmStore, CallControl, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import (CallControl, Clock, DeliveryTable, EventLog, IncidentTable,
+                                  Outbox, RosterSource)
 from edgebox.daemon.siren_control import SirenControl
 from edgebox.daemon.timers import AlarmTimers
-from edgebox.domain import alarm, escalation
+from edgebox.domain import alarm, escalation, notices
 from edgebox.domain.acks import COMING, told_member_call
+from edgebox.domain.alarm import RingSettings
 from edgebox.domain.messages import fit_one_sms, render, risk_note
 from edgebox.domain.phones import normalise_caller
-from edgebox.domain.ring_plan import RingSettings
 from edgebox.domain.sms_commands import Report
 from edgebox.i18n import Text
 
@@ -45,7 +46,8 @@ class AlarmSettings:
     forward_unknown_callers: bool
     unknown_notices_per_hour: int
     office: tuple[str, ...]
-    rings: RingSettings = RingSettings()  # the modems and ring settings the fan-out plan uses
+    # The ring settings and the configured modems; an alarm is planned over those up then.
+    rings: RingSettings = RingSettings()
 
 
 def alarm_settings(config) -> AlarmSettings:
@@ -61,10 +63,12 @@ def alarm_settings(config) -> AlarmSettings:
 
 
 class AlarmPolicy:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
-                 calls: CallControl, siren: SirenControl, clock: Clock,
-                 settings: AlarmSettings, ladder: AlarmTimers, check_ins: CheckIns):
-        self.store, self.rosters, self.outbox, self.calls = store, rosters, outbox, calls
+    def __init__(self, store: EventLog, incidents: IncidentTable, deliveries: DeliveryTable,
+                 rosters: RosterSource, outbox: Outbox, calls: CallControl,
+                 siren: SirenControl, clock: Clock, settings: AlarmSettings,
+                 ladder: AlarmTimers, check_ins: CheckIns):
+        self.store, self.incidents, self.deliveries = store, incidents, deliveries
+        self.rosters, self.outbox, self.calls = rosters, outbox, calls
         self.siren, self.clock, self.settings, self.ladder = siren, clock, settings, ladder
         self.check_ins = check_ins
         # Companions that answer some calls themselves (the loudspeaker's live voice from an
@@ -78,6 +82,14 @@ class AlarmPolicy:
     # ---- calls -------------------------------------------------------------------------------
 
     def on_call(self, call) -> None:
+        """What a call means (see the module's docstring), from the first +CLIP of a caller
+        to the alarm raised and the call rejected."""
+        if call.waiting and not call.same_call:
+            # A call that came while the box was in a call of its own (ringing a member) is
+            # seen only as a waiting call: logged with its number first, so a call that found
+            # the line busy is never invisible, then handled (and rejected) like any other.
+            self.store.append_event(self.clock(), "call_waiting", modem=call.modem,
+                                    number=call.digits or "", withheld=call.digits is None)
         if any(take(call) for take in self.call_takers):
             return
         if self.check_ins.took_call(call):  # a household's daily 平安 (daemon/check_ins.py)
@@ -92,7 +104,7 @@ class AlarmPolicy:
             self.reject(call.modem)
             self._unknown_caller(now, phone, call)
             return
-        own = alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        own = alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                             self.settings.open_minutes)
         if own is not None:
             self.reject(call.modem)
@@ -127,17 +139,18 @@ class AlarmPolicy:
         if (withheld or phone) and s.forward_unknown_callers and s.office:
             told = self.store.unknown_caller_notices(now - timedelta(hours=1))
             forwarded = [number for number, said in told if said == "forward"]
-            notice = alarm.unknown_caller_notice(key, forwarded, "flood" in
-                                                 (said for _, said in told),
-                                                 s.unknown_notices_per_hour)
+            notice = notices.unknown_caller_notice(key, forwarded, "flood" in
+                                                   (said for _, said in told),
+                                                   s.unknown_notices_per_hour)
             if notice == "forward":
                 local = now.astimezone().strftime("%H:%M")  # the box's own time zone
-                plan = alarm.plan_unknown_caller(None if withheld else phone, list(s.office),
-                                                 local, s.language)
+                plan = notices.plan_unknown_caller(None if withheld else phone,
+                                                   list(s.office), local, s.language)
             elif notice == "flood":
-                plan = alarm.plan_unknown_flood(len(forwarded) + 1, list(s.office), s.language)
+                plan = notices.plan_unknown_flood(len(forwarded) + 1, list(s.office),
+                                                  s.language)
         # Logged and forwarded in one transaction: never logged with the office never told.
-        self.store.plan_with_event(now, None, "unknown_caller", {
+        self.deliveries.plan_with_event(now, None, "unknown_caller", {
             "number": phone or call.digits or "", "withheld": call.digits is None,
             "modem": call.modem, "notice": notice}, plan)
         self.outbox.wake()
@@ -146,9 +159,9 @@ class AlarmPolicy:
         """``household`` was told of ``notified`` (the newest open alarm it was told of) and
         calls the box: COMING or OWN_ALARM, from the acknowledgements in the store, so the
         same answer after a restart."""
-        acknowledged = household.id in {a.household_id for a in self.store.acks(notified.id)}
-        callbacks = [a.at for i in self.store.incidents_notifying(household.id)
-                     for a in self.store.acks(i.id)
+        acknowledged = household.id in {a.household_id for a in self.incidents.acks(notified.id)}
+        callbacks = [a.at for i in self.incidents.notifying(household.id)
+                     for a in self.incidents.acks(i.id)
                      if a.household_id == household.id and a.channel == "callback"]
         meaning = told_member_call(acknowledged, max(callbacks, default=None), now,
                                    self.settings.own_call_seconds)
@@ -175,10 +188,14 @@ class AlarmPolicy:
         group = self.roster.groups_of(household.id)[0]
         plan = self._alarm_plan(group, household, phone, alarm_type, text, drill,
                                 confirm="confirm" if told_of is None else "confirm_own")
-        incident = self.store.open_incident(self.clock(), group.id, household.id, phone,
-                                            kind="call" if modem else "sms",
-                                            alarm_type=alarm_type, text=text, drill=drill,
-                                            plan=plan, told_of=told_of)
+        incident = self.incidents.open(self.clock(), group.id, household.id, phone,
+                                       kind="call" if modem else "sms",
+                                       alarm_type=alarm_type, text=text, drill=drill,
+                                       plan=plan, told_of=told_of)
+        # The ring calls' sentence is rendered from now on, on the speech thread (asking is a
+        # queue's put), while the call is rejected and the first SMS goes out: the first ring
+        # finds it ready, even when the hang-up has to wait for a submit on the port.
+        self.calls.prepare_speech(plan)
         if modem:
             # The call is rejected before the workers wake: the modem's port is then free for
             # the ATH, instead of it waiting behind the first SMS's submit.
@@ -198,31 +215,33 @@ class AlarmPolicy:
                                 incident.caller_phone, incident.alarm_type, incident.text,
                                 incident.drill)
         # Even an empty plan marks the incident planned, so it is not planned again.
-        self.store.add_deliveries(self.clock(), incident.id, plan)
+        self.deliveries.add(self.clock(), incident.id, plan)
         self.outbox.wake()
+        self.calls.prepare_speech(plan)
 
     def _alarm_plan(self, group, caller, phone: str, alarm_type: str, text: str | None,
                     drill: bool, confirm: str = "confirm") -> list:
         s = self.settings
+        rings = s.rings.with_modems_up(*self.outbox.modems_up())  # the lanes there are now
         return alarm.plan_alarm(self.roster, group, caller, phone, s.language, s.ring_members,
-                                alarm_type, text, drill, s.ring_order, confirm, s.rings)
+                                alarm_type, text, drill, s.ring_order, confirm, rings)
 
     def incident_notifying(self, household, now, told_only: bool = False
                            ) -> alarm.Incident | None:
         """The newest open incident that alerts this household (it may acknowledge it).
         ``told_only``: only one whose alarm SMS or ring has actually gone out to it; a
         neighbour who has not been told yet cannot be calling back about it."""
-        candidates = [i for i in self.store.incidents_notifying(household.id)
+        candidates = [i for i in self.incidents.notifying(household.id)
                       if household.id not in (i.caller_household_id, *i.co_callers)
                       and i.is_open(now, self.settings.open_minutes)]
         if told_only:
             candidates = [i for i in candidates if any(
                 d.household_id == household.id and d.purpose in ("alarm", "ring", "flash") and d.out
-                for d in self.store.incident_deliveries(i.id))]
+                for d in self.deliveries.of_incident(i.id))]
         return candidates[-1] if candidates else None
 
     def own_open_incident(self, household, now) -> alarm.Incident | None:
-        return alarm.open_incident_of_caller(self.store.incidents("open"), household.id, now,
+        return alarm.open_incident_of_caller(self.incidents.all("open"), household.id, now,
                                              self.settings.open_minutes)
 
     def incident_groups(self, incident) -> set[str]:
@@ -236,7 +255,7 @@ class AlarmPolicy:
         the same emergency seen from next door, not a second flood of messages."""
         window = timedelta(seconds=self.settings.merge_seconds)
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        recent = [i for i in self.store.incidents("open") if self.incident_groups(i) & groups
+        recent = [i for i in self.incidents.all("open") if self.incident_groups(i) & groups
                   and not i.drill and i.alarm_type not in escalation.QUIET_TYPES
                   and now - i.opened_at <= window]
         return recent[-1] if recent else None
@@ -263,7 +282,7 @@ class AlarmPolicy:
             alarm.PRIORITY["confirm"])
         # The joining household's relatives hear of it as they would of its own alarm.
         relatives = alarm.plan_guardians(lang, group, household, incident.alarm_type, already={
-            d.phone for d in self.store.incident_deliveries(incident.id)} | {phone})
+            d.phone for d in self.deliveries.of_incident(incident.id)} | {phone})
 
         def plan_for(planned: list[alarm.Delivery]) -> list:
             return [alarm.PlannedDelivery(alarm.SMS, p, d_household, "update", addendum,
@@ -272,11 +291,11 @@ class AlarmPolicy:
                     if d_household != household.id] + [confirm, *relatives]
         # One transaction: the household joining is a caller now (not sent its own alarm nor
         # rung), the words change, and the addenda and its confirmation are planned.
-        self.store.amend_incident(now, incident.id, "incident_joined",
-                                  {"co_callers": [*incident.co_callers, household.id]},
-                                  alarm.alarm_text(lang, group, both, incident.alarm_type,
+        self.incidents.amend(now, incident.id, "incident_joined",
+                             {"co_callers": [*incident.co_callers, household.id]},
+                             alarm.alarm_text(lang, group, both, incident.alarm_type,
                                                    incident.text, incident.drill),
-                                  plan_for, stop_to=household.id)
+                             plan_for, stop_to=household.id)
         self.calls.recheck_rings()  # it may be being rung right now
         self.outbox.wake()
 
@@ -289,7 +308,7 @@ class AlarmPolicy:
                            address=household.address)
         # Texts not sent yet say it all; those already out (or going out now) get the update,
         # planned in the same transaction as the change.
-        self.store.amend_incident(
+        self.incidents.amend(
             now, incident.id, "incident_enriched", {"alarm_type": alarm_type, "text": report.text},
             alarm.alarm_text(lang, self.roster.group(incident.group_id), household, alarm_type,
                              report.text),
@@ -308,14 +327,14 @@ class AlarmPolicy:
                     also: list = ()) -> None:
         """Record the acknowledgement and relay it; ``also``: more to send with it (the note
         to a member whose call back counted as "coming")."""
-        relay = alarm.plan_ack_relay(incident, household, self.settings.language)
+        relay = notices.plan_ack_relay(incident, household, self.settings.language)
         # Households that joined the alarm by calling too want to know who is coming.
         co_callers = [replace(relay, phone=self.roster.household(h).primary_phone,
                               household_id=h) for h in incident.co_callers]
         # Recorded with its relays in one transaction: a crash between the two would leave the
         # caller never told who is coming.
-        if self.store.record_ack(self.clock(), incident.id, household.id, phone, channel,
-                                 relays=[relay, *co_callers, *also]):
+        if self.incidents.record_ack(self.clock(), incident.id, household.id, phone, channel,
+                                     relays=[relay, *co_callers, *also]):
             self.calls.recheck_rings()  # their phone may be ringing right now
             self.outbox.wake()
 
@@ -325,7 +344,7 @@ class AlarmPolicy:
         relay = alarm.PlannedDelivery(alarm.SMS, incident.caller_phone,
                                       incident.caller_household_id, "ack_relay", text,
                                       alarm.PRIORITY["ack_relay"])
-        if self.store.record_ack(self.clock(), incident.id, who, "", source, relays=[relay]):
+        if self.incidents.record_ack(self.clock(), incident.id, who, "", source, relays=[relay]):
             self.calls.recheck_rings()  # an escalation call in progress is not needed now
             self.outbox.wake()
 
@@ -333,7 +352,7 @@ class AlarmPolicy:
         """The caller (or a household that joined by calling too) or a leader of a group the
         alarm alerts may call it off; anyone else is told why nothing happened."""
         leader_of = {g.id for g in self.roster.groups if g.leader_id == household.id}
-        mine = [i for i in self.store.incidents("open")
+        mine = [i for i in self.incidents.all("open")
                 if household.id in (i.caller_household_id, *i.co_callers)
                 or self.incident_groups(i) & leader_of]
         if mine:
@@ -341,7 +360,7 @@ class AlarmPolicy:
                 self.cancel(incident, by=household.id)
             return
         groups = {g.id for g in self.roster.groups_of(household.id)}
-        if any(self.incident_groups(i) & groups for i in self.store.incidents("open")):
+        if any(self.incident_groups(i) & groups for i in self.incidents.all("open")):
             self.reply(phone, Text("reply.may_not_cancel",
                                    "only the caller or the group leader may cancel this alarm"))
         else:
@@ -364,16 +383,16 @@ class AlarmPolicy:
                                           alarm.PRIORITY["all_clear"]) for p, h in told.items()]
         # Closed and the all-clear planned in one transaction: a crash between the two would
         # leave an alarm over that nobody is told is over.
-        if self.store.close_incident(self.clock(), incident.id, "cancelled", by=by,
-                                     plan_for=all_clear) < 0:
+        if self.incidents.close(self.clock(), incident.id, "cancelled", by=by,
+                                plan_for=all_clear) < 0:
             return
         self.calls.recheck_rings()
         self.outbox.wake()
-        if not self.store.incidents("open"):
+        if not self.incidents.all("open"):
             self.siren.off()
 
     def reply(self, phone: str, reason: str) -> None:
-        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+        self.outbox.add(None, notices.plan_reply(self.settings.language, phone, reason))
 
 
 def _alarm_sms_out(planned: list[alarm.Delivery]) -> list[tuple[str, str | None]]:

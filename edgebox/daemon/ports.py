@@ -1,10 +1,11 @@
 """What the alarm core needs from the world, as small typed ports.
 
-The core (policy.py, inbox_policy.py, sms_admin.py, timers.py) takes these in its
-constructors and nothing else: the composition root (app.py) hands it the SQLite store, the
-modem workers and the GPIO siren; unit tests hand it plain in-memory objects. Each port lists
-only the methods the core calls, so a fake stays small and a new store method is not a new
-obligation for every fake.
+The core (policy.py, inbox_policy.py, sms_admin.py, timers.py, check_ins.py) takes these in
+its constructors and nothing else: the composition root (app.py) hands it the SQLite store (its
+event log) and its table objects (``store.incidents``, ``store.roster``, ``store.inbox`` …),
+the modem workers and the GPIO siren; unit tests hand it plain in-memory
+objects. Each port lists only the methods the core calls, so a fake stays small and a new
+store method is not a new obligation for every fake.
 """
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 
 from edgebox.domain.alarm import Ack, Delivery, Incident, PlannedDelivery
 from edgebox.domain.roster import Roster
+from edgebox.store.check_in_rows import CheckInRow
+from edgebox.store.inbox_rows import KeptOfficeAction, KeptSms
+from edgebox.store.logged_event import Event
+from edgebox.store.outbox_rows import DeliveryRow
 
 
 class Clock(Protocol):
@@ -22,8 +27,10 @@ class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
 
+@runtime_checkable
 class EventLog(Protocol):
-    """The durable log, and the transaction a decision commits in with what it plans."""
+    """The durable log, and the transaction a decision commits in with what it plans (the
+    SQLite store itself; its tables are ports of their own)."""
 
     def transaction(self, durable: bool = True) -> AbstractContextManager: ...
 
@@ -33,40 +40,41 @@ class EventLog(Protocol):
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,
                     **data: object) -> None: ...
 
-    def events_of_kinds(self, kinds: list[str]) -> list[dict]: ...
+    def events_of_kinds(self, kinds: list[str]) -> list[Event]: ...
 
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]: ...
 
 
+@runtime_checkable
 class IncidentTable(Protocol):
-    """Incidents and their acknowledgements; every change commits with what it plans."""
+    """Incidents and their acknowledgements (the store's ``incidents``); every change commits
+    with what it plans."""
 
-    def open_incident(self, now: datetime, group_id: str, household_id: str, phone: str,
-                      kind: str = "call", alarm_type: str = "call", text: str | None = None,
-                      drill: bool = False, plan: list | None = None,
-                      told_of: int | None = None) -> Incident: ...
+    def open(self, now: datetime, group_id: str, household_id: str, phone: str,
+             kind: str = "call", alarm_type: str = "call", text: str | None = None,
+             drill: bool = False, plan: list | None = None,
+             told_of: int | None = None) -> Incident: ...
 
-    def incident(self, incident_id: int) -> Incident | None: ...
+    def get(self, incident_id: int) -> Incident | None: ...
 
-    def incidents(self, state: str | None = None) -> list[Incident]: ...
+    def all(self, state: str | None = None) -> list[Incident]: ...
 
-    def incidents_notifying(self, household_id: str) -> list[Incident]: ...
+    def notifying(self, household_id: str) -> list[Incident]: ...
 
-    def unplanned_incidents(self) -> list[Incident]: ...
+    def unplanned(self) -> list[Incident]: ...
 
     def unrejected_calls(self) -> list[int]: ...
 
-    def amend_incident(self, now: datetime, incident_id: int, event: str, changes: dict,
-                       alarm_text: str, plan_for: Callable[[list[Delivery]], list],
-                       stop_to: str | None = None) -> None: ...
+    def amend(self, now: datetime, incident_id: int, event: str, changes: dict,
+              alarm_text: str, plan_for: Callable[[list[Delivery]], list],
+              stop_to: str | None = None) -> None: ...
 
     def escalate(self, now: datetime, incident_id: int, step: int, plan: list,
                  township: bool = False) -> None: ...
 
-    def close_incident(self, now: datetime, incident_id: int, reason: str,
-                       by: str | None = None,
-                       plan_for: Callable[[list[Delivery]], list] | None = None,
-                       report: tuple[str, dict] | None = None) -> int: ...
+    def close(self, now: datetime, incident_id: int, reason: str, by: str | None = None,
+              plan_for: Callable[[list[Delivery]], list] | None = None,
+              report: tuple[str, dict] | None = None) -> int: ...
 
     def record_ack(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    channel: str, relays: list = ()) -> bool: ...
@@ -76,18 +84,20 @@ class IncidentTable(Protocol):
     def unrecorded_key_acks(self) -> list[int]: ...
 
 
+@runtime_checkable
 class DeliveryTable(Protocol):
-    """The outbox's rows as the core plans and reads them (the workers drain it)."""
+    """The outbox's rows as the core plans and reads them (the store's ``outbox``; the
+    workers drain it)."""
 
-    def add_deliveries(self, now: datetime, incident_id: int | None,
-                       plan: list[PlannedDelivery]) -> list[int]: ...
+    def add(self, now: datetime, incident_id: int | None,
+            plan: list[PlannedDelivery]) -> list[int]: ...
 
     def plan_with_event(self, now: datetime, incident_id: int | None, event: str,
                         data: dict, plan: list[PlannedDelivery]) -> None: ...
 
-    def delivery(self, delivery_id: int) -> dict: ...
+    def get(self, delivery_id: int) -> DeliveryRow: ...
 
-    def incident_deliveries(self, incident_id: int) -> list[Delivery]: ...
+    def of_incident(self, incident_id: int) -> list[Delivery]: ...
 
     def hurry_ring(self, now: datetime, incident_id: int, household_id: str, phone: str,
                    text: str, priority: int) -> None: ...
@@ -99,20 +109,31 @@ class DeliveryTable(Protocol):
     def broadcast_progress(self, now: datetime) -> None: ...
 
 
+@runtime_checkable
 class RosterTable(Protocol):
-    def roster_generation(self) -> int: ...
+    """The roster as saved (the store's ``roster``), replaced whole; its generation counts the
+    replacements."""
 
-    def roster_snapshot(self) -> tuple[int, Roster]: ...
+    def generation(self) -> int: ...
 
-    def load_roster(self) -> Roster: ...
+    def snapshot(self) -> tuple[int, Roster]: ...
 
-    def replace_roster(self, roster: Roster, now: datetime, source: str = "") -> None: ...
+    def load(self) -> Roster: ...
 
-    def leader_pin_hash(self, household_id: str) -> str | None: ...
+    def replace(self, roster: Roster, now: datetime, source: str = "") -> int: ...
 
 
+@runtime_checkable
+class LeaderPinTable(Protocol):
+    """Leaders' own PINs for administration by SMS, as hashes (the store's ``leader_pins``)."""
+
+    def hash_of(self, household_id: str) -> str | None: ...
+
+
+@runtime_checkable
 class InboxTable(Protocol):
-    """SMS and office actions kept before they are acted on (acted on once, with their mark)."""
+    """SMS and office actions kept before they are acted on, acted on once with their mark
+    (the store's ``inbox``)."""
 
     def handling_sms(self, now: datetime, inbox_id: int,
                      keep_text: str) -> AbstractContextManager[bool]: ...
@@ -120,46 +141,37 @@ class InboxTable(Protocol):
     def handling_office_action(self, now: datetime,
                                action_id: int) -> AbstractContextManager[bool]: ...
 
-    def unhandled_sms(self) -> list[dict]: ...
+    def unhandled_sms(self) -> list[KeptSms]: ...
 
-    def unhandled_office_actions(self) -> list[dict]: ...
+    def unhandled_office_actions(self) -> list[KeptOfficeAction]: ...
 
 
+@runtime_checkable
 class CheckInTable(Protocol):
-    """Each opted-in household's daily check-in, one row a day (rows travel as dicts)."""
+    """Each opted-in household's daily check-in, one CheckInRow a day (the store's
+    ``check_ins``)."""
 
-    def start_check_in(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
+    def start(self, now: datetime, household_id: str, day: date, at: str) -> bool: ...
 
-    def check_ins_in_progress(self) -> list[dict]: ...
+    def in_progress(self) -> list[CheckInRow]: ...
 
-    def latest_check_in(self, household_id: str) -> dict | None: ...
+    def latest(self, household_id: str) -> CheckInRow | None: ...
 
     def urgent_deliveries(self, priority: int) -> bool: ...
 
-    def ring_for_check_in(self, now: datetime, row: dict, ring) -> None: ...
+    def ring(self, now: datetime, row: CheckInRow, ring) -> None: ...
 
     def ring_result(self, delivery_id: int) -> str | None: ...
 
-    def check_in_retry(self, now: datetime, row: dict, result: str, next_ring_at: datetime,
-                       counted: bool = True) -> None: ...
+    def retry(self, now: datetime, row: CheckInRow, result: str, next_ring_at: datetime,
+              counted: bool = True) -> None: ...
 
-    def check_in_safe(self, now: datetime, row: dict, how: str, phone: str = "") -> None: ...
+    def safe(self, now: datetime, row: CheckInRow, how: str, phone: str = "") -> None: ...
 
-    def check_in_missed(self, now: datetime, row: dict, result: str, group_id: str,
-                        phone: str, plan: list) -> int: ...
+    def missed(self, now: datetime, row: CheckInRow, result: str, group_id: str, phone: str,
+               plan: list) -> int: ...
 
-    def check_in_closed(self, now: datetime, row: dict, reason: str) -> None: ...
-
-
-@runtime_checkable
-class CheckInStore(EventLog, IncidentTable, CheckInTable, Protocol):
-    """What the check-ins read and write: their table, the incidents a missed one opens."""
-
-
-@runtime_checkable
-class AlarmStore(EventLog, IncidentTable, DeliveryTable, RosterTable, InboxTable, Protocol):
-    """Every table the alarm policy reads and writes (SqliteStore is one; the check-ins'
-    table is CheckInStore's)."""
+    def close(self, now: datetime, row: CheckInRow, reason: str) -> None: ...
 
 
 @runtime_checkable
@@ -170,6 +182,10 @@ class Outbox(Protocol):
     def add(self, incident_id: int | None, plan: Iterable[PlannedDelivery]) -> None: ...
 
     def wake(self) -> None: ...
+
+    def modems_up(self) -> tuple[int, int]:
+        """The modems working now that may ring, and those that only text: the lanes an
+        alarm's fan-out is planned over."""
 
 
 @runtime_checkable
@@ -182,6 +198,10 @@ class CallControl(Protocol):
     def recheck_rings(self) -> None:
         """Something that may make a ring call pointless was committed (an acknowledgement, a
         cancel, a caller joining): each worker re-reads whether its call is still wanted."""
+
+    def prepare_speech(self, plan: Iterable[PlannedDelivery]) -> None:
+        """A plan with ring calls was committed: their sentences are rendered now, off the
+        event loop, so the first ring does not wait for a synthesis. Returns at once."""
 
     def rechecks_held(self) -> AbstractContextManager:
         """Inside an inbox row's transaction: rechecks wait until it has committed (a worker

@@ -19,7 +19,8 @@ from edgebox.adapters.modem.events import RingOutcome
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
-from edgebox.domain.ring_plan import flash_limit
+from edgebox.domain.alarm import flash_limit
+from edgebox.store.outbox_rows import DeliveryRow
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ class RingCall:
         # A key pressed goes to the event loop as an event: the worker never calls the core.
         self._events = events
         self._lock = threading.Lock()
-        self._ringing: dict | None = None  # the delivery being rung now
+        self._ringing: DeliveryRow | None = None  # the delivery being rung now
         self._hang_up = threading.Event()
 
-    def ring(self, d: dict) -> None:
+    def ring(self, d: DeliveryRow) -> None:
         """Ring the delivery's member (or record it cancelled, never dialled, if it is not
         wanted now) and record how it went. A modem failure raises ModemError."""
         with self._lock:
@@ -54,17 +55,17 @@ class RingCall:
             self._ringing = d if wanted else None
             self._hang_up.clear()
         if not wanted:  # acknowledged or cancelled since it was queued: never dial
-            self.store.finish_delivery(self.clock(), d["id"], "cancelled", "call_cancelled")
+            self.store.outbox.finish(self.clock(), d.id, "cancelled", "call_cancelled")
             return
         seconds, ring_for = self.settings.alarm_seconds, None
-        if d["purpose"] == "check_in":  # a check-in rings briefly, no words
+        if d.purpose == "check_in":  # a check-in rings briefly, no words
             seconds = self.settings.check_in_seconds
-        elif d["purpose"] == "flash":  # 响一声: the member's phone rings a few seconds, no words
+        elif d.purpose == "flash":  # 响一声: the member's phone rings a few seconds, no words
             ring_for = self.settings.flash_seconds
             seconds = flash_limit(seconds, ring_for)
         speaking = self.modem.speech_mechanism
         try:
-            outcome: RingOutcome = self.modem.ring(d["phone"], seconds,
+            outcome: RingOutcome = self.modem.ring(d.phone, seconds,
                                                    speech=self.speech.for_delivery(d),
                                                    stop=self._hang_up, ring_for=ring_for)
         finally:
@@ -73,20 +74,20 @@ class RingCall:
         if self.modem.speech_mechanism != speaking:  # the modem refused a way of speaking
             self.store.append_event(self.clock(), "modem_speech", modem=self.name,
                                     speech=self.modem.speech_mechanism, was=speaking)
-        self.store.finish_delivery(self.clock(), d["id"], "sent", "call_placed",
-                                   result=outcome.result, spoken=outcome.spoken,
-                                   alerting_seconds=outcome.alerting_seconds)
+        self.store.outbox.finish(self.clock(), d.id, "sent", "call_placed",
+                                 result=outcome.result, spoken=outcome.spoken,
+                                 alerting_seconds=outcome.alerting_seconds)
         if outcome.result == "acknowledged":
-            self._events.put(KeyAcknowledged(d["id"]))
+            self._events.put(KeyAcknowledged(d.id))
 
-    def wanted(self, d: dict) -> bool:
+    def wanted(self, d: DeliveryRow) -> bool:
         """The alarm's state as the event loop committed it, read under the domain's rule."""
-        if d["purpose"] == "check_in":  # a daily check-in: not while an alarm needs the line
-            return not alarm_needs_line(self.store.incidents("open"))
-        incident = self.store.incident(d["incident_id"]) if d["incident_id"] else None
-        acked = ({a.household_id for a in self.store.acks(incident.id)}
+        if d.purpose == "check_in":  # a daily check-in: not while an alarm needs the line
+            return not alarm_needs_line(self.store.incidents.all("open"))
+        incident = self.store.incidents.get(d.incident_id) if d.incident_id else None
+        acked = ({a.household_id for a in self.store.incidents.acks(incident.id)}
                  if incident is not None else set())
-        return ring_still_wanted(d["incident_id"], d["purpose"], d["household_id"], incident,
+        return ring_still_wanted(d.incident_id, d.purpose, d.household_id, incident,
                                  acked)
 
     def recheck(self) -> bool:

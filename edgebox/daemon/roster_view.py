@@ -1,7 +1,7 @@
 """The roster in force on the event loop, followed by its generation in the store."""
 from __future__ import annotations
 
-
+from edgebox.daemon.ports import RosterTable
 
 class RosterView:
     """Why a generation number in the database and not SIGHUP: every writer (``edgebox roster
@@ -11,18 +11,19 @@ class RosterView:
     read per turn. The roster is immutable, so swapping the reference is safe for the threads
     that read it."""
 
-    def __init__(self, store):
-        self._store = store
-        self.generation, self.roster = store.roster_snapshot()
+    def __init__(self, table: RosterTable):
+        """``table``: the store's roster table."""
+        self._table = table
+        self.generation, self.roster = table.snapshot()
 
     def follow(self) -> bool:
         """Take a roster saved since the last look; True when it changed."""
-        if self._store.roster_generation() == self.generation:
+        if self._table.generation() == self.generation:
             return False
-        self.generation, self.roster = self._store.roster_snapshot()
+        self.generation, self.roster = self._table.snapshot()
         return True
 
     def reload(self) -> None:
         """Take the roster this thread has just saved at once; its new generation is still
         followed (and logged as loaded) on the event loop's next turn."""
-        self.roster = self._store.load_roster()
+        self.roster = self._table.load()

@@ -8,28 +8,33 @@
   most urgent first, and looks after its modem (health, recovery). It is handed work as data
   (outbox rows, a wake-up, "re-read your ring call") and reports back as events on the queue.
 
-Follow a ``+CLIP`` to the last SMS of its fan-out (eight files; thread hand-offs marked):
+Follow a ``+CLIP`` to the last SMS of its fan-out (six files; thread hand-offs marked):
 
 1. edgebox/adapters/modem/notifications.py: the modem's line (read on the library's reader
    thread, handed to this adapter's "<modem>-events" thread inside the adapter) becomes an
    IncomingCall on the event queue. Hand-off 1: modem adapter -> event loop.
-2. edgebox/daemon/service.py (here): ``_event_loop`` takes it and hands it to
+2. edgebox/daemon/service.py (here): ``Daemon.handlers``, the table of events, sends it to
    ``AlarmPolicy.on_call``.
 3. edgebox/daemon/policy.py: caller id -> E.164 -> household; ``raise_alarm`` plans the
-   fan-out, commits it, rejects the call, wakes the workers. Hand-off 2: event loop -> modem
-   workers, as rows in the store's outbox and a wake-up.
-4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O), in the order
-   edgebox/domain/ring_plan.py reckons for the box's modems.
-5. edgebox/store/incident_rows.py: ``open_incident`` commits the incident with its plan, the
-   one durable commit before the first AT+CMGS.
-6. edgebox/store/outbox.py: the plan's rows; ``claim_next_delivery`` hands out the most urgent.
-7. edgebox/daemon/modem_worker.py: ``_step`` claims, ``_send`` sends, claims the next and has
-   this one recorded, until the outbox is empty.
-8. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
+   fan-out over the modems up now, commits the incident with its plan in one transaction
+   (``store.incidents.open``), asks for the ring calls' sentence, rejects the call and wakes
+   the workers. Hand-off 2: event loop -> modem workers, as rows in the store's outbox and a
+   wake-up.
+4. edgebox/domain/alarm.py: ``plan_alarm``, the fan-out as data (pure, no I/O): who, which
+   words, and ``order_fan_out``, the order of texts and rings over the modems.
+5. edgebox/daemon/modem_worker.py: ``_step`` then ``_claim`` (the most urgent pending
+   delivery: the outbox hands them out by the plan's priority, then in its order) and
+   ``_send`` (submits, claims the next, has this one recorded), until the outbox is empty.
+6. edgebox/adapters/modem/serial_modem.py: ``send_sms``, the AT+CMGS.
 
-The worker's SendRecorder thread records a sent SMS while the next is submitted: bookkeeping
-off the path, not a hand-off of the decision. What comes back (a key pressed in a ring call,
-a modem given up on) returns to the event loop as an event on the same queue.
+The store's two calls on the way do what their names and docstrings say and decide nothing:
+``store.incidents.open`` (store/incident_rows.py) writes the incident and the plan's rows, and
+``store.outbox.claim_next`` (store/outbox.py) takes the first pending row by (priority, id);
+open them to see the SQL, not to follow the decision. Off the path, on threads of their own:
+the worker's SendRecorder records a sent SMS while the next is submitted, and the speech
+thread (call_speech.py) renders the ring calls' sentence while the first SMS goes out. What
+comes back (a key pressed in a ring call, a modem given up on) returns to the event loop as
+an event on the same queue.
 """
 from __future__ import annotations
 
@@ -135,6 +140,20 @@ class Daemon:
         # Companions with their own threads (uploader, web panel …): start() and stop() each,
         # started after the alarm loops and stopped before them.
         self.services = list(services)
+        # Every event on the queue, and the one that decides it: an adapter's event leads
+        # straight to its handler (the +CLIP's IncomingCall to AlarmPolicy.on_call).
+        self.handlers: dict[type, Callable] = {
+            IncomingCall: core.alarms.on_call,  # a caller: policy.py
+            IncomingSms: core.inbox.on_sms,  # an SMS kept in the inbox: inbox_policy.py
+            OfficeAction: core.inbox.on_office,  # the panel, the web page, the ladder's timers
+            KeyAcknowledged: core.inbox.on_key_ack,  # the key 1 in a ring call
+            DeliveryReport: self.on_report,
+            UssdReply: self.on_ussd,  # the SIM's balance
+            ModemOutage: self.on_modem_outage,  # a worker gave up reopening its modem
+            ModemLost: self.on_modem_lost,
+            DiskFull: self.on_disk_full,
+            BootLineSeen: self.on_boot_line,  # a modem may have restarted in place
+        }
 
     @property
     def roster(self):
@@ -149,9 +168,9 @@ class Daemon:
         self.store.append_event(now, "daemon_started", box=self.settings.box_id,
                                 households=len(roster.households),
                                 groups=len(roster.groups), modems=len(self.workers))
-        self.store.requeue_interrupted(now)
+        self.store.outbox.requeue_interrupted(now)
         self.core.timers.resume()
-        for incident in self.store.unplanned_incidents():
+        for incident in self.store.incidents.unplanned():
             # Committed but never planned: the box died between the two. Plan it now.
             self.core.alarms.plan_incident(incident)
         # SMS kept but not acted on, office actions kept, keys pressed but not recorded.
@@ -207,12 +226,6 @@ class Daemon:
     # -- event loop ------------------------------------------------------------------------
 
     def _event_loop(self) -> None:
-        core = self.core
-        handlers = {IncomingCall: self._on_incoming_call, IncomingSms: core.inbox.on_sms,
-                    OfficeAction: core.inbox.on_office, KeyAcknowledged: core.inbox.on_key_ack,
-                    DeliveryReport: self.on_report, UssdReply: self.on_ussd,
-                    ModemOutage: self.on_modem_outage, ModemLost: self.on_modem_lost,
-                    DiskFull: self.on_disk_full, BootLineSeen: self.on_boot_line}
         while not self._stop.is_set():
             self._loop_heartbeat = time.monotonic()
             try:
@@ -229,21 +242,12 @@ class Daemon:
                 self.follow_roster()  # a call is looked up in the roster in force now
                 if self._clock_watch.check() is not None:  # before anything measures time
                     self._wake_workers()  # their back-offs moved: sleeping ones look again
-                handler = handlers.get(type(event))
+                handler = self.handlers.get(type(event))
                 if handler:
                     handler(event)
                 self._tick()
             except Exception:  # one bad event must not stop the alarm service
                 log.exception("failed to handle %r", event)
-
-    def _on_incoming_call(self, call: IncomingCall) -> None:
-        """A call that came while the box was in a call of its own (ringing a member) is seen
-        only as a waiting call: it is logged with its number first, so a call that found the
-        line busy is never invisible, then handled (and rejected) like any other."""
-        if call.waiting and not call.same_call:
-            self.store.append_event(self.clock(), "call_waiting", modem=call.modem,
-                                    number=call.digits or "", withheld=call.digits is None)
-        self.core.alarms.on_call(call)
 
     def follow_roster(self) -> None:
         """Take the roster another writer saved since the last turn (RosterView says why by
@@ -263,8 +267,8 @@ class Daemon:
         # A report that beats the record of its SMS is held by the store and matched when
         # the record lands (store/delivery_reports.py).
         if report.final:
-            self.store.record_delivery_report(self.clock(), report.modem, report.reference,
-                                              report.delivered)
+            self.store.reports.record(self.clock(), report.modem, report.reference,
+                                      report.delivered)
 
     def on_ussd(self, reply: UssdReply) -> None:
         now = self.clock()
@@ -287,7 +291,7 @@ class Daemon:
         """Text the office at once, while the reserve still has room for the notice itself.
         The workers are not woken for it, so an alarm being sent goes out first."""
         if self.settings.office:
-            self.store.add_deliveries(self.clock(), None, alarm.to_offices(
+            self.store.outbox.add(self.clock(), None, alarm.to_offices(
                 list(self.settings.office), render(self.settings.language, "disk_full")))
 
     def on_modem_lost(self, event: ModemLost) -> None:
@@ -323,13 +327,13 @@ class Daemon:
                     if self._clock_rules_scheduled() else float("inf")
         if time.monotonic() >= self._next_held_reports:
             self._next_held_reports = time.monotonic() + HELD_REPORTS_EVERY
-            self.store.expire_held_reports(self.clock())
+            self.store.reports.expire_held(self.clock())
 
     def _clock_rules_running(self) -> bool:
         """Something the clock moves on each second: an open incident (its ladder, expiry,
         drill report), a broadcast still to report progress, a check-in waiting for 平安."""
-        return bool(self.store.incidents("open") or self.store.broadcasts_running()
-                    or self.store.check_ins_in_progress())
+        return bool(self.store.incidents.all("open") or self.store.outbox.broadcasts_running()
+                    or self.store.check_ins.in_progress())
 
     def _clock_rules_scheduled(self) -> bool:
         """Something the clock starts by itself: a drill slot, a household's check-in window."""

@@ -16,8 +16,9 @@ import hmac
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
-from edgebox.domain import alarm
+from edgebox.daemon.ports import (Clock, DeliveryTable, EventLog, LeaderPinTable, Outbox,
+                                  RosterSource, RosterTable)
+from edgebox.domain import alarm, notices
 from edgebox.domain.messages import count_segments, render
 from edgebox.domain.pin_lockout import locked_until
 from edgebox.domain.phones import PhoneNumberError, display, normalise
@@ -72,17 +73,20 @@ def admin_settings(config) -> AdminSettings:
 
 
 class SmsAdministration:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox, clock: Clock,
+    def __init__(self, store: EventLog, deliveries: DeliveryTable, roster_table: RosterTable,
+                 leader_pins: LeaderPinTable, rosters: RosterSource, outbox: Outbox, clock: Clock,
                  settings: AdminSettings):
-        self.store, self.rosters, self.outbox = store, rosters, outbox
-        self.clock, self.settings = clock, settings
+        """``roster_table``: where a changed roster is saved; ``rosters``: the one in force."""
+        self.store, self.deliveries = store, deliveries
+        self.roster_table, self.leader_pins = roster_table, leader_pins
+        self.rosters, self.outbox, self.clock, self.settings = rosters, outbox, clock, settings
 
     @property
     def roster(self):
         return self.rosters.roster
 
     def _reply(self, phone: str, reason: str) -> None:
-        self.outbox.add(None, alarm.plan_reply(self.settings.language, phone, reason))
+        self.outbox.add(None, notices.plan_reply(self.settings.language, phone, reason))
 
     # ---- broadcasts ------------------------------------------------------------------------
 
@@ -107,7 +111,7 @@ class SmsAdministration:
         lang = self.settings.language
         hour_ago = utc_iso(now - timedelta(hours=1))
         recent = [e for e in self.store.events_of_kinds(["broadcast_planned"])
-                  if e["data"].get("sender") == sender and e["at"] >= hour_ago]
+                  if e.data.get("sender") == sender and e.at >= hour_ago]
         if len(recent) >= self.settings.broadcasts_per_hour:
             self.store.append_event(now, "broadcast_refused", sender=sender, reason="rate")
             if reply_to:
@@ -140,8 +144,8 @@ class SmsAdministration:
                                                  alarm.PRIORITY["reply"]))
         # The broadcast and the sender's confirmation commit together: a crash between the two
         # would leave the village texted and the sender never told.
-        self.store.add_broadcast(now, sender, group_id, text, plan, len(households),
-                                 replies=replies)
+        self.deliveries.add_broadcast(now, sender, group_id, text, plan, len(households),
+                                      replies=replies)
         self.outbox.wake()
 
     # ---- leaders ---------------------------------------------------------------------------
@@ -163,7 +167,7 @@ class SmsAdministration:
             self._reply(phone, command.reason)
             return
         led = [g for g in self.roster.groups if g.leader_id == household.id]
-        own_pin = self.store.leader_pin_hash(household.id) if led else None
+        own_pin = self.leader_pins.hash_of(household.id) if led else None
         if not (self.settings.leader_pin or own_pin) or not led:
             self.store.append_event(now, "admin_not_allowed", household=household.id,
                                     phone=phone, action=command.action)
@@ -207,9 +211,9 @@ class SmsAdministration:
         """Whether this admin SMS may be answered (and carried out) within the hour's limit;
         past it, the first is answered that the hour's are used, the rest only logged."""
         hour_ago = utc_iso(now - timedelta(hours=1))
-        recent = [e["kind"] for e in self.store.events_of_kinds([*_ANSWERED,
+        recent = [e.kind for e in self.store.events_of_kinds([*_ANSWERED,
                                                                  "admin_rate_limited"])
-                  if e["data"].get("phone") == phone and e["at"] >= hour_ago]
+                  if e.data.get("phone") == phone and e.at >= hour_ago]
         if len(recent) - recent.count("admin_rate_limited") < self.settings.max_per_hour:
             return True
         told = "admin_rate_limited" in recent
@@ -256,7 +260,7 @@ class SmsAdministration:
     def _admin_done(self, phone: str, group, action: str, detail: str, changed) -> None:
         now = self.clock()
         if changed is not None:
-            self.store.replace_roster(changed, now, source=f"SMS from {phone}")
+            self.roster_table.replace(changed, now, source=f"SMS from {phone}")
             self.rosters.reload()
         self.store.append_event(now, "admin_change", None, group=group.id, phone=phone,
                                 action=action, detail=detail[:300])
@@ -269,8 +273,8 @@ class SmsAdministration:
     def _locked_until(self, phone: str):
         """When this number's lockout ends, None if it never was locked (the rule:
         edgebox.domain.pin_lockout). Read from the log, so a restart changes nothing."""
-        tries = [(parse_utc(event["at"]), event["kind"] != "admin_pin_wrong")
+        tries = [(parse_utc(event.at), event.kind != "admin_pin_wrong")
                  for event in self.store.events_of_kinds(["admin_pin_wrong", *_RIGHT_PIN])
-                 if event["data"].get("phone") == phone]
+                 if event.data.get("phone") == phone]
         return locked_until(tries, self.settings.max_wrong,
                             timedelta(minutes=self.settings.lockout_minutes))

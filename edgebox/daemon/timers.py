@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from edgebox.daemon.check_ins import CheckIns
-from edgebox.daemon.ports import AlarmStore, Clock, Outbox, RosterSource
+from edgebox.daemon.ports import (Clock, DeliveryTable, EventLog, IncidentTable, Outbox,
+                                  RosterSource)
 from edgebox.daemon.siren_control import SirenControl
-from edgebox.domain import alarm, drills, escalation
+from edgebox.domain import alarm, drills, escalation, notices
 from edgebox.domain.messages import render
 from edgebox.domain.office_actions import DRILL, OfficeAction
 
@@ -40,10 +41,11 @@ def ladder_settings(config) -> LadderSettings:
 
 
 class AlarmTimers:
-    def __init__(self, store: AlarmStore, rosters: RosterSource, outbox: Outbox,
-                 siren: SirenControl, clock: Clock, settings: LadderSettings,
-                 check_ins: CheckIns):
-        self.store, self.rosters, self.outbox = store, rosters, outbox
+    def __init__(self, store: EventLog, incidents: IncidentTable, deliveries: DeliveryTable,
+                 rosters: RosterSource, outbox: Outbox, siren: SirenControl, clock: Clock,
+                 settings: LadderSettings, check_ins: CheckIns):
+        self.store, self.incidents, self.deliveries = store, incidents, deliveries
+        self.rosters, self.outbox = rosters, outbox
         self.siren, self.clock, self.settings = siren, clock, settings
         self.check_ins = check_ins  # daily check-ins run on the same tick
         self._ringing_on: set[int] = set()  # incidents whose call may ring on across a restart
@@ -56,7 +58,7 @@ class AlarmTimers:
     def resume(self) -> None:
         """At start: the call that raised one of these may still be ringing; when it shows up
         again it is that same call, not a repeat call that hastens the ladder."""
-        self._ringing_on = set(self.store.unrejected_calls())
+        self._ringing_on = set(self.incidents.unrejected_calls())
 
     def tick(self, now) -> list[OfficeAction]:
         """One turn of the clock; what falls due for the office to carry out (a scheduled
@@ -64,12 +66,12 @@ class AlarmTimers:
         due = []
         if self.settings.drill_schedule:
             due += self._scheduled_drill(now)
-        for incident in self.store.incidents("open"):
+        for incident in self.incidents.all("open"):
             if incident.drill and now - incident.opened_at >= timedelta(
                     minutes=self.settings.drill_report_minutes):
                 self._drill_report(incident, now)
             elif not incident.is_open(now, self.settings.open_minutes):
-                self.store.close_incident(now, incident.id, "expired")
+                self.incidents.close(now, incident.id, "expired")
             elif incident.acked_at is None and incident.alarm_type not in escalation.QUIET_TYPES:
                 for index, step in escalation.due_steps(self.settings.escalation,
                                                         incident.opened_at,
@@ -77,7 +79,7 @@ class AlarmTimers:
                                                         self._speed(incident)):
                     self._escalate(incident, index, step)
             self._failures(incident)
-        self.store.broadcast_progress(now)
+        self.deliveries.broadcast_progress(now)
         self.check_ins.tick(now)
         return due
 
@@ -104,12 +106,12 @@ class AlarmTimers:
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         minutes = max(1, round((now - incident.opened_at).total_seconds() / 60))
-        text = alarm.escalation_text(lang, group, caller, incident.caller_phone,
-                                     self.settings.village, incident.alarm_type, minutes,
-                                     incident.drill)
+        text = notices.escalation_text(lang, group, caller, incident.caller_phone,
+                                       self.settings.village, incident.alarm_type, minutes,
+                                       incident.drill)
         speech = alarm.ring_speech(lang, group, caller, incident.alarm_type, incident.drill)
         targets = {"leader": [(leader.primary_phone, leader.id) for leader in
-                              alarm.leaders_to_alert(self.roster, caller, group)],
+                              notices.leaders_to_alert(self.roster, caller, group)],
                    "office": [(n, None) for n in self.settings.office],
                    "township": [(n, None) for n in self.settings.township]}
         plan = []
@@ -128,7 +130,7 @@ class AlarmTimers:
                                                       alarm.PRIORITY["escalation_ring"]))
         # The step and its messages commit together, before anything is sent or sounded: a
         # crash in between must not leave the step counted as done with nothing planned.
-        self.store.escalate(now, incident.id, index + 1, plan, township=any(
+        self.incidents.escalate(now, incident.id, index + 1, plan, township=any(
             action.endswith("_township") for action in step.actions))
         self.outbox.wake()
         if "siren" in step.actions:
@@ -137,13 +139,13 @@ class AlarmTimers:
     def _failures(self, incident) -> None:
         """An alarm SMS that failed for good: ring that member instead, and once the texting
         is over tell the office who could not be reached by SMS."""
-        deliveries = self.store.incident_deliveries(incident.id)
+        deliveries = self.deliveries.of_incident(incident.id)
         failed = [d for d in deliveries if d.purpose == "alarm" and d.state == "failed"]
         if not failed:
             return
         now = self.clock()
-        handled = {e["data"].get("household") for e in self.store.events_of_kinds(
-            ["ring_instead"]) if e["incident_id"] == incident.id}
+        handled = {e.data.get("household") for e in self.store.events_of_kinds(
+            ["ring_instead"]) if e.incident_id == incident.id}
         group = self.roster.group(incident.group_id)
         caller = self.roster.household(incident.caller_household_id)
         speech = alarm.ring_speech(self.settings.language, group, caller, incident.alarm_type,
@@ -153,12 +155,12 @@ class AlarmTimers:
                 handled.add(d.household_id)
                 # The number the SMS could not reach: a phone that takes no SMS (an old handset,
                 # a full inbox, a landline) usually still rings.
-                self.store.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
-                                      alarm.PRIORITY["escalation_ring"])
+                self.deliveries.hurry_ring(now, incident.id, d.household_id, d.phone, speech,
+                                           alarm.PRIORITY["escalation_ring"])
                 self.outbox.wake()
         texting = any(d.purpose == "alarm" and d.state in ("pending", "sending")
                       for d in deliveries)
-        summarised = any(e["incident_id"] == incident.id
+        summarised = any(e.incident_id == incident.id
                          for e in self.store.events_of_kinds(["failure_summary"]))
         if texting or summarised or not self.settings.failure_summary:
             return
@@ -168,9 +170,9 @@ class AlarmTimers:
                       group=group.name, count=len({d.household_id for d in failed}),
                       names=names[:30])
         # Logged (so never summarised again) and planned in one transaction.
-        self.store.plan_with_event(now, incident.id, "failure_summary",
-                                   {"names": names, "count": len(failed)},
-                                   alarm.to_offices(list(self.settings.office), text))
+        self.deliveries.plan_with_event(now, incident.id, "failure_summary",
+                                        {"names": names, "count": len(failed)},
+                                        alarm.to_offices(list(self.settings.office), text))
         self.outbox.wake()
 
     def _scheduled_drill(self, now) -> list[OfficeAction]:
@@ -183,11 +185,11 @@ class AlarmTimers:
         fired = self._drill_slots_fired
         if fired is None:  # once per run from the log, then kept here
             fired = self._drill_slots_fired = {
-                e["data"].get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
+                e.data.get("slot") for e in self.store.events_of_kinds(["drill_scheduled"])}
         if key in fired:
             return []
         fired.add(key)
-        previous = [e["data"].get("group") for e in
+        previous = [e.data.get("group") for e in
                     self.store.events_of_kinds(["drill_scheduled"])]
         ids = [g.id for g in self.roster.groups]
         if not ids:
@@ -201,7 +203,7 @@ class AlarmTimers:
         """Who acknowledged the drill and how fast, to the office; then the drill is over."""
         group = self.roster.group(incident.group_id)
         lang = self.settings.language
-        acks = [a for a in self.store.acks(incident.id) if a.household_id != "office"]
+        acks = [a for a in self.incidents.acks(incident.id) if a.household_id != "office"]
         after = {a.household_id: round((a.at - incident.opened_at).total_seconds())
                  for a in acks}
         seconds = sorted(after.values())
@@ -217,7 +219,7 @@ class AlarmTimers:
         report = alarm.to_offices(list(self.settings.office), text)
         # Reported, closed and the report planned in one transaction: a crash cannot leave the
         # drill over with the office never told how it went.
-        self.store.close_incident(now, incident.id, "drill_over", report=("drill_report", {
+        self.incidents.close(now, incident.id, "drill_over", report=("drill_report", {
             **figures, "households": [a.household_id for a in acks], "seconds": after}),
             plan_for=lambda told: report)
         self.outbox.wake()

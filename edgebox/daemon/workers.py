@@ -10,11 +10,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+from edgebox.daemon.ports import Clock, DeliveryTable
+from edgebox.domain import alarm
+
 
 class ModemWorkers:
-    def __init__(self, workers: dict, store, clock):
+    def __init__(self, workers: dict, deliveries: DeliveryTable, clock: Clock, speech=None):
         self.workers = workers  # name -> ModemWorker
-        self._store, self._clock = store, clock
+        self._deliveries, self._clock = deliveries, clock  # the store's outbox
+        self._speech = speech  # the CallSpeech the workers share, rendering ahead
         self._held = 0
         self._recheck_due = False
 
@@ -23,12 +27,17 @@ class ModemWorkers:
     def add(self, incident_id: int | None, plan) -> None:
         plan = list(plan)
         if plan:
-            self._store.add_deliveries(self._clock(), incident_id, plan)
+            self._deliveries.add(self._clock(), incident_id, plan)
             self.wake()
 
     def wake(self) -> None:
         for worker in self.workers.values():
             worker.wake.set()
+
+    def modems_up(self) -> tuple[int, int]:
+        up = [w for w in self.workers.values() if w.up]
+        voice = sum("call" in w.kinds for w in up)
+        return voice, len(up) - voice
 
     # -- CallControl -------------------------------------------------------------------------
 
@@ -43,6 +52,10 @@ class ModemWorkers:
         self._recheck_due = False
         for worker in self.workers.values():
             worker.recheck_ring()
+
+    def prepare_speech(self, plan) -> None:
+        if self._speech is not None:
+            self._speech.prepare(d.text for d in plan if d.kind == alarm.CALL)
 
     @contextmanager
     def rechecks_held(self) -> Iterator[None]:
@@ -73,6 +86,8 @@ class ModemWorkers:
         for worker in self.workers.values():
             worker.join(timeout=timeout)
             worker.modem.stop()
+        if self._speech is not None:
+            self._speech.close()
 
     def stalled(self, limit: float) -> list[str]:
         return [name for name, worker in self.workers.items() if worker.stalled(limit)]

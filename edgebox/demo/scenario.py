@@ -106,7 +106,7 @@ def run_demo(as_json: bool = False, lang: str = "zh", out=None) -> bool:
         emulator.start()
         try:
             store = SqliteStore(workdir / "edgebox.db")
-            store.replace_roster(roster, utc_now(), source="demo village")
+            store.roster.replace(roster, utc_now(), source="demo village")
             store.close()
             config = _demo_config(workdir, emulator.link, lang, office)
             gpio = SimulatedGPIO()
@@ -145,20 +145,21 @@ def _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out) -
         emulator.call(caller.primary_phone.removeprefix("+86"), rings=6)
         # The plan is committed just after the incident (once the call is rejected): wait for
         # it, or the ring order below could be read empty.
-        _wait(lambda: store.incidents() and store.deliveries(store.incidents()[0].id), 10,
+        _wait(lambda: store.incidents.all() and store.outbox.all(store.incidents.all()[0].id), 10,
               "the incident and its plan")
-        incident = store.incidents()[0]
-        ring_order = [d for d in store.deliveries(incident.id) if d["kind"] == "call"]
+        incident = store.incidents.all()[0]
+        ring_order = [d for d in store.outbox.all(incident.id) if d.kind == "call"]
         # Two neighbours hear their phone ring, read the SMS and reply.
         for delivery, text in zip(ring_order[:2], ACK_TEXTS):
-            _wait(lambda: store.delivery(delivery["id"])["state"] == "sent", DEADLINE_SECONDS,
+            _wait(lambda: store.outbox.get(delivery.id).state == "sent", DEADLINE_SECONDS,
                   "a ring call")
-            neighbour = roster.household(delivery["household_id"])
+            neighbour = roster.household(delivery.household_id)
             with printed:
                 print(f"  +{time.monotonic() - started[0]:5.1f}s  "
                       + words["ack"].format(name=neighbour.name, text=text), file=out, flush=True)
             emulator.sms(neighbour.primary_phone, text)
-        _wait(lambda: len(store.acks(incident.id)) == 2 and store.pending_count() == 0
+        _wait(lambda: len(store.incidents.acks(incident.id)) == 2
+              and store.outbox.pending_count() == 0
               and not daemon.siren.is_on, DEADLINE_SECONDS, "the alarm to finish")
     finally:
         daemon.stop()
@@ -188,7 +189,7 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
         "delivery_reports": sum(e["kind"] == "delivery_report" for e in modem_log),
         # reports the box could not match to their SMS (filed, or still held at the end)
         "reports_unmatched": len(store.events_of_kinds(["delivery_report_unmatched"]))
-        + store.held_report_count(),
+        + store.reports.held_count(),
         "caller_rejected_after_s": next((e.get("rejected_after") for e in modem_log
                                          if e["kind"] == "call_received"), None),
         "siren_on_s": round(off_at - on_at, 2) if on_at and off_at else None,

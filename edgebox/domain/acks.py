@@ -10,7 +10,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
+from edgebox.domain import alarm
 from edgebox.domain.escalation import QUIET_TYPES
+from edgebox.domain.roster import Household
 
 ACK_WORDS = ("马上到", "收到", "到", "好", "来了", "1", "ok", "okay", "yes", "y",
              # How "coming" is said in whole words: an SMS from a member told of an alarm that
@@ -81,3 +83,15 @@ def ring_still_wanted(incident_id: int | None, purpose: str, household_id: str |
     if household_id in (incident.caller_household_id, *incident.co_callers):
         return False
     return household_id not in acked_households
+
+
+def incident_to_acknowledge(incidents: list[alarm.Incident], roster, member: Household,
+                            now: datetime, open_minutes: float) -> alarm.Incident | None:
+    """The newest open incident of one of the member's groups that the member did not raise."""
+    group_ids = {g.id for g in roster.groups_of(member.id)}
+    candidates = [
+        i for i in incidents
+        if i.group_id in group_ids and i.caller_household_id != member.id
+        and i.is_open(now, open_minutes)
+    ]
+    return max(candidates, key=lambda i: i.opened_at, default=None)

@@ -1,25 +1,40 @@
-"""Incidents and the fan-out plan: who is texted and rung, in which order, with which words.
+"""An alarm's fan-out plan, in one read: who is texted and rung, with which words, and in which
+order over the modems that are up.
 
 The plan is data. The daemon persists it as the outbox before the first SMS leaves, so a crash
 at any instant resumes from the outbox instead of re-planning (no member skipped, no group texted
-twice). Priorities order the single queue each modem drains. An alarm's texts and its first
-rings go out together, in the order edgebox.domain.ring_plan reckons for the box's modems (the
-first ring within seconds, the texts never held up by more than one ring), with the alarm's
-own urgency and in the plan's order; the rings after the last text wait behind relays of
-acknowledgements and replies, since each holds its modem for half a minute.
+twice). Priorities order the single queue each modem drains.
+
+A modem does one thing at a time: an SMS submit (about 3 s on a real network) or a ring call
+(its set-up and ringing, up to ``alarm.ring_seconds``). SMS may arrive late on a busy network;
+a ringing phone is what wakes a neighbour at night. Texting the whole group first and ringing
+after put the first ring about 45 s after the call on one modem, so ``order_fan_out``
+interleaves:
+
+- one modem: the first rung member's SMS, that member's ring (ringing about 9 s after the
+  call), then the other SMS, then the other rings. The last SMS waits for one ring, no more.
+- several modems: each modem is a lane. The rings are dealt round the modems that can ring,
+  one each in turn (the first ring at once on one modem while another texts); the SMS go to
+  the lane with the least work so far, so every lane is done at about the same time and
+  ringing the whole group takes about ceil(members / modems) rings. A lane texts first and
+  rings after, except the first lane, which starts with the first ring.
+
+The lanes are only reckoned, over the modems up when the alarm is planned: the workers claim
+from one outbox, the most urgent first, whichever modem is free. So the plan is one sequence,
+the lanes' steps by when each would start (a modem that goes down leaves its steps to the
+others); the steps up to the last SMS go with the alarm's urgency, the rings after them behind
+relays and replies. (The alarm's other messages: edgebox.domain.notices.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Generic, Sequence, TypeVar
 
 from edgebox.domain.escalation import QUIET_TYPES
-from edgebox.domain.messages import (SHORT_MARK, count_segments, dial_note, fit_one_sms,
-                                     render, risk_note)
-from edgebox.domain.phones import display, national_digits
-from edgebox.domain.ring_plan import FLASH, RingSettings, order_fan_out
+from edgebox.domain.messages import count_segments, dial_note, fit_one_sms, render, risk_note
 from edgebox.domain.roster import Group, Household, Roster
-from edgebox.i18n import N_, say, table, word
+from edgebox.i18n import N_, table, word
 
 SMS, CALL = "sms", "call"
 
@@ -170,17 +185,6 @@ def alarm_text(lang: str, group: Group, caller: Household, alarm_type: str = "ca
     return render(lang, "alarm", drill=drill, **fields)
 
 
-def escalation_text(lang: str, group: Group, caller: Household, caller_phone: str,
-                    village: str, alarm_type: str, minutes: int, drill: bool = False) -> str:
-    """The escalation SMS (leader, office, township): who is at risk, and the caller's phone
-    and village, since the office and township do not know every household. A long address
-    is what gets cut to keep it one SMS: the phone and who is at risk matter more to them."""
-    return fit_one_sms(lang, "escalation", "address", caller.address, drill=drill,
-                       marks=SHORT_MARK, village=village, group=group.name, caller=caller.name,
-                       risk=risk_note(lang, caller.flags), label=alarm_label(alarm_type, lang),
-                       minutes=minutes, phone=national_digits(caller_phone))
-
-
 def joint_caller(callers: list[Household]) -> Household:
     """Households that called about one emergency, as the one caller its SMS names: their
     names and addresses joined, and every flag of any of them (who is at risk stays said)."""
@@ -212,22 +216,16 @@ def caller_groups(roster: Roster, caller: Household, default: Group) -> list[Gro
     return roster.groups_of(caller.id) or [default]
 
 
-def leaders_to_alert(roster: Roster, caller: Household, default: Group) -> list[Household]:
-    """The leaders escalation turns to: of every group the caller belongs to, each once, and
-    never the caller: a leader who raised the alarm needs no call about it."""
-    ids = dict.fromkeys(g.leader_id for g in caller_groups(roster, caller, default))
-    return [roster.household(i) for i in ids if i != caller.id]
-
-
 def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: str,
                lang: str = "zh", ring: bool = True, alarm_type: str = "call",
                text: str | None = None, drill: bool = False,
                order: str = "leader_first", confirm: str = "confirm",
-               rings: RingSettings = RingSettings()) -> list[PlannedDelivery]:
+               rings: RingSettings | None = None) -> list[PlannedDelivery]:
     """Every delivery one alarm needs, in the order to send them: texts to all phones of every
     other member, the caller's confirmation (template ``confirm``), and a ring call to each
     member's first phone (a flash, no words, when ``rings.style`` says so), interleaved over
-    the modems as edgebox.domain.ring_plan reckons."""
+    the modems up as ``order_fan_out`` (below) reckons."""
+    rings = rings or RingSettings()
     others = members_to_alert(roster, caller)
     groups = caller_groups(roster, caller, group)
     rung = ring_order(others, frozenset(g.leader_id for g in groups), order,
@@ -281,12 +279,109 @@ def plan_guardians(lang: str, group: Group, caller: Household, alarm_type: str,
             for phone in dict.fromkeys(caller.guardians) if phone not in already]
 
 
-def plan_ack_relay(incident: Incident, member: Household, lang: str = "zh") -> PlannedDelivery:
-    """Tell the caller who is coming."""
-    text = render(lang, "ack_relay", drill=incident.drill, member=member.name,
-                  address=member.address)
-    return PlannedDelivery(SMS, incident.caller_phone, incident.caller_household_id,
-                           "ack_relay", text, PRIORITY["ack_relay"])
+# The lanes: the order of texts and rings over the modems up (see the module's docstring).
+T = TypeVar("T")
+# How a member is rung: CALL, the phone rings and the alarm is spoken if answered; FLASH,
+# 响一声, a few seconds of ringing and no words.
+FLASH = "flash"
+RING_STYLES = (CALL, FLASH)
+# What a real network takes (DESIGN.md section 3): one SMS submit 2.5-3 s, call set-up
+# 3.5-7 s before the member's phone rings.
+SMS_SECONDS = 3.0
+SETUP_SECONDS = 6.0
+# A flash is hung up its seconds after the phone starts ringing, as the modem reports it; one
+# that never reports it (or a slow cell) is hung up this long after the dial at the latest.
+FLASH_SETUP_ALLOWANCE = 10.0
+
+
+def flash_limit(ring_seconds: float, flash_seconds: float) -> float:
+    """The longest a flash lasts from the dial: never longer than a full ring call."""
+    return min(ring_seconds, flash_seconds + FLASH_SETUP_ALLOWANCE)
+
+
+@dataclass(frozen=True)
+class RingSettings:
+    """The modems and the ring settings (``[alarm]``) the plan reckons with."""
+    voice_modems: int = 1  # modems that may ring (``[[modems]] voice = true``)
+    sms_modems: int = 0  # modems that only text
+    style: str = CALL  # CALL: ring, speak the alarm if answered; FLASH: 响一声, no words
+    ring_seconds: float = 25.0  # a ring call's longest, from the dial
+    flash_seconds: float = 8.0  # how long a flash rings the member's phone
+
+    def __post_init__(self):
+        if self.style not in RING_STYLES:
+            raise ValueError(f"ring style must be one of {', '.join(RING_STYLES)}")
+        if self.voice_modems < 0 or self.sms_modems < 0:
+            raise ValueError("modem counts cannot be negative")
+
+    def with_modems_up(self, voice: int, sms: int) -> RingSettings:
+        """The lanes the modems up at planning time give (``voice`` that may ring, ``sms``
+        that only text): a modem that is down takes no step of the plan, so the first ring
+        is not reckoned onto a lane nobody drains. With none up, the configured ones: the
+        plan is for when they come back."""
+        if voice + sms == 0:
+            return self
+        return replace(self, voice_modems=voice, sms_modems=sms)
+
+    @property
+    def call_seconds(self) -> float:
+        """How long one ring holds its modem, as the plan reckons it."""
+        if self.style == FLASH:
+            return min(flash_limit(self.ring_seconds, self.flash_seconds),
+                       SETUP_SECONDS + self.flash_seconds)
+        return self.ring_seconds
+
+
+@dataclass(frozen=True)
+class Step(Generic[T]):
+    item: T
+    ring: bool
+    lane: int
+    start: float  # seconds after the alarm, as reckoned
+    texting: bool = False  # goes out before (or while) the last SMS does
+
+
+def order_fan_out(texts: Sequence[T], rings: Sequence[T], settings: RingSettings
+                  ) -> list[Step[T]]:
+    """Every text and ring in the order the modems should take them (see the module's
+    docstring). ``texts`` in the order wanted, the first rung member's first; ``rings`` in
+    ring order."""
+    lanes = max(1, settings.voice_modems + settings.sms_modems)
+    voice = settings.voice_modems
+    if not rings or voice == 0:  # nothing to interleave: text, then ring (if ever)
+        steps = [Step(t, False, 0, i * SMS_SECONDS) for i, t in enumerate(texts)]
+        steps += [Step(r, True, 0, len(texts) * SMS_SECONDS) for r in rings]
+        return _mark_texting(steps)
+    call, sms = settings.call_seconds, SMS_SECONDS
+    # Rings round the voice lanes (the lanes 0 .. voice - 1), the first on lane 0.
+    rung: list[list[T]] = [list(rings[lane::voice]) if lane < voice else []
+                           for lane in range(lanes)]
+    work = [len(r) * call for r in rung]
+    texted: list[list[T]] = [[] for _ in range(lanes)]
+    for text in texts:
+        # The least loaded lane; on a tie not lane 0, which rings first.
+        lane = min(range(lanes), key=lambda n: (work[n], n == 0 and lanes > 1, n))
+        texted[lane].append(text)
+        work[lane] += sms
+    steps: list[Step[T]] = []
+    for lane in range(lanes):
+        jobs = [(t, False) for t in texted[lane]] + [(r, True) for r in rung[lane]]
+        if lane == 0:
+            first = jobs.pop(len(texted[0]))  # the first ring of all
+            # Alone, the modem texts that member first (the SMS is there when the phone
+            # rings); with others, one of them texts while this one rings at once.
+            jobs.insert(1 if lanes == 1 and texted[0] else 0, first)
+        at = 0.0
+        for item, ring in jobs:
+            steps.append(Step(item, ring, lane, at))
+            at += call if ring else sms
+    steps.sort(key=lambda s: (s.start, s.lane))
+    return _mark_texting(steps)
+
+
+def _mark_texting(steps: list[Step[T]]) -> list[Step[T]]:
+    last = max((i for i, s in enumerate(steps) if not s.ring), default=-1)
+    return [Step(s.item, s.ring, s.lane, s.start, i <= last) for i, s in enumerate(steps)]
 
 
 def to_offices(office_numbers: list[str], text: str, purpose: str = "office_notice"
@@ -294,38 +389,6 @@ def to_offices(office_numbers: list[str], text: str, purpose: str = "office_noti
     """The same SMS to every office number."""
     return [PlannedDelivery(SMS, office, None, purpose, text, PRIORITY[purpose])
             for office in office_numbers]
-
-
-def plan_unknown_caller(number: str | None, office_numbers: list[str], when_local: str,
-                        lang: str = "zh") -> list[PlannedDelivery]:
-    """An unregistered caller never triggers a group; the office is told so someone can check.
-    ``number`` None: the caller withheld it (or the modem did not show it), which may be a
-    member whose phone hides its number in a real emergency: the office is told just the same."""
-    if number is None:
-        text = render(lang, "withheld_caller", time=when_local)
-        return to_offices(office_numbers, text, "unknown_forward")
-    text = render(lang, "unknown_caller", number=display(number), time=when_local)
-    return to_offices(office_numbers, text, "unknown_forward")
-
-
-def unknown_caller_notice(number: str, told: list[str], flood_told: bool, per_hour: int) -> str:
-    """What the office hears of an unregistered caller, given what it was told in the last
-    hour (``told``: the numbers forwarded; ``flood_told``: whether it heard that the limit was
-    reached). "forward": this call, as one SMS; "flood": one SMS saying that further unknown
-    calls this hour are only logged; "quiet": only logged (this number was forwarded within the
-    hour, or the flood notice went out). A prank or robocall flood must not bury the office's
-    phone, nor spend the SIM's credit, while every call is still in the log."""
-    if number in told:
-        return "quiet"
-    if len(told) < per_hour:
-        return "forward"
-    return "quiet" if flood_told else "flood"
-
-
-def plan_unknown_flood(count: int, office_numbers: list[str], lang: str = "zh"
-                       ) -> list[PlannedDelivery]:
-    return to_offices(office_numbers, render(lang, "unknown_flood", count=count),
-                      "unknown_forward")
 
 
 def open_incident_of_caller(incidents: list[Incident], household_id: str, now: datetime,
@@ -339,22 +402,3 @@ def open_incident_of_caller(incidents: list[Incident], household_id: str, now: d
                 incident.is_open(now, open_minutes):
             return incident
     return None
-
-
-def incident_to_acknowledge(incidents: list[Incident], roster: Roster, member: Household,
-                            now: datetime, open_minutes: float) -> Incident | None:
-    """The newest open incident of one of the member's groups that the member did not raise."""
-    group_ids = {g.id for g in roster.groups_of(member.id)}
-    candidates = [
-        i for i in incidents
-        if i.group_id in group_ids and i.caller_household_id != member.id
-        and i.is_open(now, open_minutes)
-    ]
-    return max(candidates, key=lambda i: i.opened_at, default=None)
-
-
-def plan_reply(lang: str, phone: str, reason: str) -> list[PlannedDelivery]:
-    """The answer to an SMS the box will not act on: why not (a ``Text`` in ``lang``)."""
-    return [PlannedDelivery(SMS, phone, None, "reply",
-                            render(lang, "refused", reason=say(reason, lang)),
-                            PRIORITY["reply"])]

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from edgebox.i18n import Text
+
 LATE_LIMIT = timedelta(hours=1)
 _FORM = re.compile(r"(daily|weekly|monthly)(?:[\s:]+(\d{1,2}))?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
@@ -49,19 +51,24 @@ def parse_slot(text: str) -> Slot:
     """One schedule entry; ValueError saying what is wrong."""
     found = _FORM.fullmatch(str(text).strip().lower())
     if not found:
-        raise ValueError(f"'{text}' is not 'daily HH:MM', 'weekly D HH:MM' or 'monthly N HH:MM'")
+        raise ValueError(Text("drill.slot_form", "'{text}' is not 'daily HH:MM', 'weekly D "
+                              "HH:MM' or 'monthly N HH:MM'", text=text))
     every, day, hours, minutes, seconds = found.groups()
     if (every == "daily") != (day is None):
-        raise ValueError(f"'{text}': daily takes no day, weekly and monthly need one")
+        raise ValueError(Text("drill.slot_day", "'{text}': daily takes no day, weekly and "
+                              "monthly need one", text=text))
     day_number = int(day or 0)
     if every == "weekly" and not 1 <= day_number <= 7:
-        raise ValueError(f"'{text}': the weekday is 1 (Monday) to 7 (Sunday)")
+        raise ValueError(Text("drill.slot_weekday", "'{text}': the weekday is 1 (Monday) to 7 "
+                              "(Sunday)", text=text))
     if every == "monthly" and not 1 <= day_number <= 31:
-        raise ValueError(f"'{text}': the day of the month is 1 to 31")
+        raise ValueError(Text("drill.slot_month_day", "'{text}': the day of the month is 1 to "
+                              "31", text=text))
     try:
         at = time(int(hours), int(minutes), int(seconds or 0))
     except ValueError:
-        raise ValueError(f"'{text}': {hours}:{minutes} is not a time of day") from None
+        raise ValueError(Text("drill.slot_time", "'{text}': {hours}:{minutes} is not a time of "
+                              "day", text=text, hours=hours, minutes=minutes)) from None
     return Slot(every, day_number, at)
 
 

@@ -34,7 +34,7 @@ class OfficeAction:
             raise ValueError(f"unknown office action {self.kind!r}")
 
 
-def kept_action(row: dict) -> OfficeAction:
-    """An office action as the store kept it (``unhandled_office_actions``)."""
-    return OfficeAction(row["kind"], row["source"], row["incident_id"], row["text"],
-                        row["group_id"], row["user"], row["id"])
+def kept_action(row) -> OfficeAction:
+    """An office action as the store kept it (a row of ``inbox.unhandled_office_actions``)."""
+    return OfficeAction(row.kind, row.source, row.incident_id, row.text, row.group_id, row.user,
+                        row.id)

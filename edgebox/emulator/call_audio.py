@@ -54,6 +54,7 @@ from edgebox.adapters.speech.convert import decode
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.calls import ACTIVE
 from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.playback import Playback
 from edgebox.emulator.replies import DataUpload, Reply
 
 if TYPE_CHECKING:  # the engine imports this module; here it is only a type
@@ -82,7 +83,7 @@ class CallAudio:
         self.files: dict[str, bytes] = {}  # by name as the host wrote it, case-folded
         self.heard: dict[int, list[Clip]] = {}  # by call id: each sound played into that call
         self.audio_dir: Path | None = None
-        self._playback = None
+        self.playback = Playback(engine, lambda: END_REPORT[self.mechanism])
 
     # -- the file system ---------------------------------------------------------------------
 
@@ -112,8 +113,7 @@ class CallAudio:
         call = self.engine.services["calls"].current
         if call is None or call.state != ACTIVE:
             raise CmeError(3)  # to the remote side only during a call
-        if self._playback is not None:
-            raise CmeError(3)  # one sound at a time: the host waits for the end report
+        self.playback.refuse_if_playing()
         data = self.files.get(self._key(name))
         if data is None:
             raise CmeError(FILE_NOT_FOUND if self.mechanism == "qpsnd" else 4)
@@ -123,8 +123,7 @@ class CallAudio:
         except SpeechError:
             raise CmeError(4) from None  # a file the player cannot read
         self._heard(call, clip, fmt, data, name)
-        seconds = self.engine.latency.seconds(clip.seconds)
-        self._playback = self.engine.timers.schedule(seconds, self._finished)
+        self.playback.start(clip.seconds)
 
     def _heard(self, call, clip: Clip, fmt: str, data: bytes, name: str) -> None:
         """The far end heard ``clip``: kept, written out if asked, logged."""
@@ -140,20 +139,14 @@ class CallAudio:
                                silent=clip.is_silent())
 
     def stop(self) -> None:
-        if self._playback is not None:
-            self._playback.cancel()
-            self._finished()
-
-    def _finished(self) -> None:
-        self._playback = None
-        self.engine.emit_urc(END_REPORT[self.mechanism])
+        self.playback.stop()
 
     def call_ended(self) -> None:
         """The far end is gone: playback stops, with the end report a stop gives."""
-        self.stop()
+        self.playback.stop()
 
     def power_off(self) -> None:
-        self._playback = None  # its timer goes with all the others; the files stay in flash
+        self.playback.power_off()  # the files stay in flash
 
 
 class PcmPort(CallAudio):
@@ -234,7 +227,7 @@ def simcom_commands(audio: CallAudio) -> dict:
         if command.form == TEST:
             return Reply(["+CCMXPLAY: (0-1),(0-255)"])
         if command.form == READ:
-            return Reply([f"+CCMXPLAY: {0 if audio._playback is None else 1}"])
+            return Reply([f"+CCMXPLAY: {1 if audio.playback.playing else 0}"])
         values = command.values()
         if command.form != SET or not values:
             raise AtSyntaxError("AT+CCMXPLAY=<filename>[,<play_path>][,<repeat>]")
@@ -278,7 +271,7 @@ def quectel_commands(audio: CallAudio) -> dict:
         if command.form == TEST:
             return Reply(['+QPSND: (0,1),"filename",(0,1),(0,1),(0,1)'])
         if command.form == READ:
-            return Reply([f"+QPSND: {0 if audio._playback is None else 1}"])
+            return Reply([f"+QPSND: {1 if audio.playback.playing else 0}"])
         values = command.values()
         if command.form != SET or not values or values[0] not in ("0", "1"):
             raise AtSyntaxError("AT+QPSND=<control>,<filename>,<repeat>[,<ulmute>[,<dlmute>]]")

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from edgebox.emulator.at_parser import READ, SET, TEST, AtCommand, AtSyntaxError
 from edgebox.emulator.calls import ACTIVE
 from edgebox.emulator.modem_errors import CmeError
+from edgebox.emulator.playback import Playback
 from edgebox.emulator.replies import Reply
 from edgebox.emulator.sms_codec import SmsCodecError, from_ucs2_hex
-from edgebox.emulator.timing import Timer
 
 if TYPE_CHECKING:  # the engine imports this module; here it is only a type
     from edgebox.emulator.at_engine import AtEngine
@@ -30,7 +30,7 @@ DETECTION_COMMAND = {"simcom": "+DDET", "quectel": "+QTONEDET"}
 class VoiceService:
     def __init__(self, engine: AtEngine):
         self.engine = engine
-        self._playback: Timer | None = None
+        self.playback = Playback(engine, lambda: f"{engine.profile.tts_command}: 0")
 
     # -- DTMF from the callee ----------------------------------------------------------------
 
@@ -53,31 +53,21 @@ class VoiceService:
         call = self.engine.services["calls"].current
         if call is None or call.state != ACTIVE:
             raise CmeError(3)  # nothing to play into
-        if self._playback is not None:
-            raise CmeError(3)  # one text at a time; the box must wait for the end report
+        self.playback.refuse_if_playing()  # one text at a time
         self.engine.log.record("tts", number=call.number, text=text)
-        seconds = self.engine.latency.seconds(len(text) * self.engine.latency.tts_per_char)
-        self._playback = self.engine.timers.schedule(seconds, self._finished)
+        self.playback.start(len(text) * self.engine.latency.tts_per_char)
 
     def stop(self) -> None:
-        if self._playback is not None:
-            self._playback.cancel()
-            self._finished()
-
-    def _finished(self) -> None:
-        self._playback = None
-        self.engine.emit_urc(f"{self.engine.profile.tts_command}: 0")
+        self.playback.stop()
 
     def call_ended(self) -> None:
         """The far end is gone: playback stops silently (the end report would come too late)."""
-        if self._playback is not None:
-            self._playback.cancel()
-            self._playback = None
+        self.playback.drop()
         if (audio := self.engine.services.get("call_audio")) is not None:
             audio.call_ended()  # a sound file played into the call (call_audio) stops too
 
     def power_off(self) -> None:
-        self._playback = None  # its timer goes with all the others
+        self.playback.power_off()
 
 
 def decode_tts_text(mode: int, value: str) -> str:
@@ -114,7 +104,7 @@ def voice_commands(engine: AtEngine) -> dict:
         if command.form == TEST:
             return Reply([f"{command.name}: (0-2)"])
         if command.form == READ:
-            return Reply([f"{command.name}: {0 if service._playback is None else 1}"])
+            return Reply([f"{command.name}: {1 if service.playback.playing else 0}"])
         if command.form != SET:
             raise AtSyntaxError(f"{command.name} needs parameters")
         values = command.values()

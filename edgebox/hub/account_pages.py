@@ -10,64 +10,47 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.hub import accounts, registry
 from edgebox.hub.errors import RegistryError
-from edgebox.hub.dashboard import (client_address, not_found, render, session_form,
-                                   session_of_request, to_login, words)
+from edgebox.hub.dashboard import client_address, render, signed_in, signed_in_form, words
 
 
-async def _county_session(request: Request) -> tuple[dict | None, Response | None]:
-    session = await session_of_request(request)
-    if session is None:
-        return None, to_login(request)
-    if not session["scope"].is_county:
-        return None, not_found(request)
-    return session, None
-
-
-async def accounts_page(request: Request, error: str = "", status: int = 200) -> Response:
-    session, refusal = await _county_session(request)
-    if refusal is not None:
-        return refusal
+async def _accounts(request: Request, session: dict, error: str = "",
+                    status: int = 200) -> Response:
     users = await run_in_threadpool(accounts.list_users, request.app.state.db)
     response = render(request, "accounts.html", session=session, users=users, error=error)
     response.status_code = status
     return response
 
 
-async def change_account(request: Request) -> Response:
+@signed_in(county_only=True)
+async def accounts_page(request: Request, session: dict) -> Response:
+    return await _accounts(request, session)
+
+
+@signed_in_form(county_only=True)
+async def change_account(request: Request, session: dict, form) -> Response:
     """POST /accounts: ``action`` add (name, password, role, township, box) or remove (name)."""
-    session, refusal = await _county_session(request)
-    if refusal is not None:
-        return refusal
-    form, refusal = await session_form(request, session)
-    if refusal is not None:
-        return refusal
     field = {name: str(form.get(name, "")) for name in ("action", "name", "password", "role",
                                                        "township", "box_id")}
     db, actor, address = request.app.state.db, session["user"], client_address(request)
     try:
         if field["action"] == "remove":
             if field["name"].strip() == actor:
-                return await accounts_page(request, words(request)("hub_not_yourself"), 400)
+                return await _accounts(request, session, words(request)("hub_not_yourself"), 400)
             await run_in_threadpool(accounts.remove_user, db, field["name"], actor, address)
         else:
             await run_in_threadpool(accounts.add_user, db, field["name"], field["password"],
                                     form.get("replace") == "1", field["role"] or "county",
                                     field["township"], field["box_id"], actor, address)
     except RegistryError as exc:  # a clear reason, in the page's words; nothing changed
-        return await accounts_page(request, words(request)(exc.words or "hub_account_refused",
+        return await _accounts(request, session, words(request)(exc.words or "hub_account_refused",
                                               **exc.fields), 400)
     return RedirectResponse("/accounts", status_code=303)
 
 
-async def register_box(request: Request) -> Response:
+@signed_in_form(county_only=True)
+async def register_box(request: Request, session: dict, form) -> Response:
     """POST /boxes: register a box (box_id, county, township, village); the page that shows
     its new token once."""
-    session, refusal = await _county_session(request)
-    if refusal is not None:
-        return refusal
-    form, refusal = await session_form(request, session)
-    if refusal is not None:
-        return refusal
     place = {name: str(form.get(name, "")).strip() for name in ("box_id", "county", "township",
                                                                 "village")}
     try:

@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from edgebox.errors import EdgeboxError
 from edgebox.hub import alerts, audit, duty, reports
-from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, session_form,
-                                   session_of_request, to_login, words)
+from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, signed_in,
+                                   signed_in_form, words)
 from edgebox.hub.sms_ingest import refused, reports_of
 from edgebox.hub.sms_report_words import page_words, report_words
 
@@ -47,20 +47,13 @@ def _may_change_duty(scope, township: str) -> bool:
     return scope.is_county or (scope.role == "township" and township == scope.township)
 
 
-async def alerts_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def alerts_page(request: Request, session: dict) -> Response:
     return await _page(request, session)
 
 
-async def duty_change(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
-    form, refusal = await session_form(request, session)
-    if refusal is not None:
-        return refusal
+@signed_in_form
+async def duty_change(request: Request, session: dict, form) -> Response:
     db = request.app.state.db
     township, phone = form.get("township", ""), form.get("phone", "").strip()
     if not _may_change_duty(session["scope"], township):
@@ -80,14 +73,9 @@ async def duty_change(request: Request) -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
-async def acknowledge(request: Request) -> Response:
+@signed_in_form
+async def acknowledge(request: Request, session: dict, form) -> Response:
     """An officer acknowledges an alert on the page (as a duty officer's SMS reply does)."""
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
-    form, refusal = await session_form(request, session)
-    if refusal is not None:
-        return refusal
     done = await run_in_threadpool(alerts.acknowledge_as_user, request.app.state.db,
                                    session["scope"], request.path_params["alert_id"],
                                    session["user"], datetime.now(timezone.utc),
@@ -99,10 +87,8 @@ async def acknowledge(request: Request) -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
-async def sms_reports_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def sms_reports_page(request: Request, session: dict) -> Response:
     box = request.path_params["box_id"]
     visible = await run_in_threadpool(reports.boxes, request.app.state.db,
                                       reports.Filters(box_id=box, scope=session["scope"]))

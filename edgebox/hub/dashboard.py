@@ -10,6 +10,7 @@ can start a formula.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import math
@@ -95,6 +96,38 @@ async def session_of_request(request: Request) -> dict | None:
 def to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def signed_in(page=None, *, county_only: bool = False):
+    """A page for a logged-in user: ``page(request, session)``; anyone else is sent to the
+    login page, and back here after it. ``county_only``: any other user gets "not found"
+    (the page's existence is not confirmed to a township or a village)."""
+    def guard(page):
+        @functools.wraps(page)
+        async def guarded(request: Request) -> Response:
+            session = await session_of_request(request)
+            if session is None:
+                return to_login(request)
+            if county_only and not session["scope"].is_county:
+                return not_found(request)
+            return await page(request, session)
+        return guarded
+    return guard(page) if page is not None else guard
+
+
+def signed_in_form(post=None, *, county_only: bool = False):
+    """A form a logged-in user posts: ``post(request, session, form)``, once the body is read
+    within MAX_FORM_BYTES and its form token is the session's (else the refusal answers)."""
+    def guard(post):
+        @signed_in(county_only=county_only)
+        @functools.wraps(post)
+        async def guarded(request: Request, session: dict) -> Response:
+            form, refusal = await session_form(request, session)
+            if refusal is not None:
+                return refusal
+            return await post(request, session, form)
+        return guarded
+    return guard(post) if post is not None else guard
 
 
 def _safe_next(target: str | None) -> str:
@@ -219,10 +252,8 @@ def _csv(name: str, header: list[str], rows: list[list]) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def boxes_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def boxes_page(request: Request, session: dict) -> Response:
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.boxes, state.db, filters, state.stale_hours)
@@ -237,10 +268,8 @@ async def boxes_page(request: Request) -> Response:
                   places=places, query=urlencode(request.query_params))
 
 
-async def incidents_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def incidents_page(request: Request, session: dict) -> Response:
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     rows = await run_in_threadpool(reports.incidents, state.db, filters)
@@ -254,10 +283,8 @@ async def incidents_page(request: Request) -> Response:
                   query=urlencode(request.query_params))
 
 
-async def stats_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def stats_page(request: Request, session: dict) -> Response:
     state = request.app.state
     filters = reports.Filters.from_query(request.query_params, session["scope"])
     try:
@@ -319,11 +346,9 @@ def _charted_places(villages: list[dict]) -> list[dict]:
     return [townships[name] for name in sorted(townships)]
 
 
-async def incident_page(request: Request) -> Response:
+@signed_in
+async def incident_page(request: Request, session: dict) -> Response:
     """One alarm's timeline, as ``edgebox incidents show`` prints it on the box."""
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
     params = request.path_params
     detail = await run_in_threadpool(incident_detail, request.app.state.db, session["scope"],
                                      params["box_id"], params["log_no"], params["incident_id"],
@@ -334,13 +359,9 @@ async def incident_page(request: Request) -> Response:
 )
 
 
-async def audit_page(request: Request) -> Response:
+@signed_in(county_only=True)
+async def audit_page(request: Request, session: dict) -> Response:
     """The audit log, for county users only (others get 'not found', as for any page
     outside their scope)."""
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
-    if not session["scope"].is_county:
-        return not_found(request)
     rows = await run_in_threadpool(audit.audit_log, request.app.state.db)
     return render(request, "audit.html", session=session, rows=rows)

@@ -10,16 +10,14 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from edgebox.domain.alarm import alarm_label
 from edgebox.hub import charts, reports
-from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, session_form,
-                                   session_of_request, to_login, words)
+from edgebox.hub.dashboard import (client_address, lang_of, not_found, render, signed_in,
+                                   signed_in_form, words)
 from edgebox.hub.errors import RegistryError
 from edgebox.hub.monthly import monthly_report, set_households_registered
 
 
-async def box_page(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
+@signed_in
+async def box_page(request: Request, session: dict) -> Response:
     scope = session["scope"]
     filters = reports.Filters(box_id=request.path_params["box_id"], scope=scope)
     found = await run_in_threadpool(reports.boxes, request.app.state.db, filters,
@@ -30,13 +28,8 @@ async def box_page(request: Request) -> Response:
                   may_edit=scope.role in ("county", "village"))
 
 
-async def set_households(request: Request) -> Response:
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
-    form, refusal = await session_form(request, session)
-    if refusal is not None:
-        return refusal
+@signed_in_form
+async def set_households(request: Request, session: dict, form) -> Response:
     box_id = request.path_params["box_id"]
     try:
         count = int(str(form.get("households_registered", "")).strip())
@@ -56,12 +49,10 @@ def _last_month() -> str:
     return f"{year:04d}-{month:02d}"
 
 
-async def report_page(request: Request) -> Response:
+@signed_in
+async def report_page(request: Request, session: dict) -> Response:
     """The monthly report: the county's (a county user), a township's (?township=, or a
     township officer's own), a village account's its own."""
-    session = await session_of_request(request)
-    if session is None:
-        return to_login(request)
     month = request.query_params.get("month") or _last_month()
     township = (request.query_params.get("township") or "").strip()[:100]
     if not township and session["scope"].role == "township":

@@ -4,6 +4,7 @@
     textfile.py   reading the KEY=value file as Notepad saves it (BOM, CRLF, GBK), masking secrets
     generate.py   checked values -> the TOML config the daemon reads
     apply.py      the boot-time step: validate, write atomically, keep the old settings on error
+    status.py     edgebox-status.txt, and the problems it names, Chinese then English
     template.py   the self-documenting blank file shipped on the card
 
 A file with any bad line changes nothing: the box keeps its previous settings, and the problem

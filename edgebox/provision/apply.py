@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from edgebox.errors import ConfigError, EdgeboxError
+from edgebox.i18n import Text, message
 from edgebox.provision import ProvisionError
 from edgebox.provision import textfile
 from edgebox.provision.fields import FIELDS, MASK, Context
 from edgebox.provision.generate import field_of_config_key, generate, unused_fields
+from edgebox.provision.status import at_line, got, problem, status_report, unused_note
 
 log = logging.getLogger("edgebox.provision")
 
@@ -62,8 +64,8 @@ class Paths:
 @dataclass
 class Outcome:
     status: str                  # "applied", "unchanged", "rejected" or "missing"
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    problems: list[Text] = field(default_factory=list)   # said Chinese first in the status
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,29 +80,32 @@ def check_values(text: str, previous: dict[str, Any], ctx: Context) -> dict[str,
     raw: dict[str, str] = {}
     for spec in FIELDS:
         entry = given.get(spec.name)
-        where = f"line {entry.line} ({spec.name})" if entry else spec.name
+        where = at_line(entry.line, spec.name) if entry else spec.name
         text_value = entry.value if entry else spec.default
         if spec.secret and text_value == MASK:
             if spec.name not in previous:
-                problems.append(f"{where}: is masked but no earlier value is known; "
-                                "type the value again")
+                problems.append(problem(where, Text(
+                    "provision.masked", "is masked but no earlier value is known; type the "
+                    "value again")))
                 continue
             text_value = previous[spec.name]
         if spec.required and not text_value:
-            problems.append(f"{where}: is required" + ("" if entry else "; add the line "
-                                                       f"{spec.name}=..."))
+            problems.append(problem(where, Text("provision.required", "is required") if entry
+                                    else Text("provision.required_add", "is required; add the "
+                                              "line {name}=...", name=spec.name)))
             continue
         try:
             values[spec.name] = spec.check(text_value, ctx)
         except ValueError as exc:
-            shown = "" if spec.secret else f" (got '{text_value}')"
-            problems.append(f"{where}: {exc}{shown}")
+            what = message(exc)  # a Text: the field's check says what is wrong
+            problems.append(problem(where, what if spec.secret else got(what, text_value)))
             continue
         raw[spec.name] = text_value
     if values.get("UPLOAD_URL") and not values.get("UPLOAD_TOKEN"):
         entry = given.get("UPLOAD_TOKEN")
-        where = f"line {entry.line} (UPLOAD_TOKEN)" if entry else "UPLOAD_TOKEN"
-        problems.append(f"{where}: is required when UPLOAD_URL is set")
+        where = at_line(entry.line, "UPLOAD_TOKEN") if entry else "UPLOAD_TOKEN"
+        problems.append(problem(where, Text("provision.token_for_url",
+                                            "is required when UPLOAD_URL is set")))
     if problems:
         raise ProvisionError(sorted(problems, key=_line_order))
     values["_raw"] = raw
@@ -179,11 +184,12 @@ def apply(paths: Paths) -> Outcome:
     try:
         content = source.read_bytes()
     except FileNotFoundError:
-        outcome = Outcome("missing", notes=[f"no {PROVISION_FILE} on the boot partition: "
-                                            "the previous settings stay"])
-        return outcome
+        return Outcome("missing", notes=[Text(
+            "provision.missing", "no {file} on the boot partition: the previous settings stay",
+            file=PROVISION_FILE)])
     except OSError as exc:
-        return Outcome("rejected", [f"cannot read {PROVISION_FILE}: {exc.strerror}"])
+        return Outcome("rejected", [Text("provision.unreadable", "cannot read {file}: {error}",
+                                         file=PROVISION_FILE, error=exc.strerror)])
     decoded = textfile.decode(content)
     previous = load_previous(paths)
     try:
@@ -194,18 +200,22 @@ def apply(paths: Paths) -> Outcome:
     except ProvisionError as exc:
         return Outcome("rejected", exc.problems)
     except ConfigError as exc:
-        name = field_of_config_key(exc.key) or exc.key
-        return Outcome("rejected", [f"{name}: {exc.problem}"])
+        return Outcome("rejected", [config_problem(exc)])
     raw = values.pop("_raw")
     changed = _install(paths, values, raw, config_text)
     outcome = Outcome("applied" if changed else "unchanged")
-    outcome.notes += [f"{name} is set but this edgebox version has no use for it yet"
-                      for name in unused_fields(values)]
+    outcome.notes += [unused_note(name) for name in unused_fields(values)]
     masked = textfile.mask_secrets(decoded.text)
     if masked != decoded.text:
         write_atomically(source, textfile.encode(decoded, masked))
-        outcome.notes.append(f"secrets in {PROVISION_FILE} were replaced by {MASK}")
+        outcome.notes.append(Text("provision.masked_now", "secrets in {file} were replaced by "
+                                  "{mask}", file=PROVISION_FILE, mask=MASK))
     return outcome
+
+
+def config_problem(exc: ConfigError) -> Text:
+    """A config the daemon would refuse, named by the edgebox.txt key behind it."""
+    return problem(field_of_config_key(exc.key) or exc.key, exc.problem)
 
 
 def panel_password_hash(password: str, current_config: Path | None = None) -> str:
@@ -394,23 +404,12 @@ def import_roster(paths: Paths, now: datetime | None = None) -> Outcome | None:
             return Outcome("unchanged")
         give_to_directory_owner(Path(config.box_database))
     except EdgeboxError as exc:
-        problems = getattr(exc, "problems", None) or [str(exc)]
-        return Outcome("rejected", [f"{ROSTER_FILE}: {p}" for p in problems])
-    return Outcome("applied", notes=[f"{ROSTER_FILE}: {len(roster.households)} households in "
-                                     f"{len(roster.groups)} groups imported"])
-
-
-def status_report(outcomes: list[tuple[str, Outcome]], now: datetime) -> str:
-    """What edgebox-status.txt says: a technician reads it by putting the card in a PC."""
-    lines = [f"edgebox provisioning, {now.isoformat(timespec='seconds')}", ""]
-    for name, outcome in outcomes:
-        verdict = {"applied": "applied / 已生效", "unchanged": "unchanged / 无变化",
-                   "missing": "missing / 未找到", "rejected": "NOT applied, previous settings "
-                   "kept / 未生效，仍用原设置"}[outcome.status]
-        lines.append(f"{name}: {verdict}")
-        lines += [f"  ERROR: {problem}" for problem in outcome.problems]
-        lines += [f"  {note}" for note in outcome.notes]
-    return "\r\n".join(lines) + "\r\n"
+        problems = getattr(exc, "problems", None) or [message(exc)]
+        return Outcome("rejected", [problem(ROSTER_FILE, p) for p in problems])
+    return Outcome("applied", notes=[Text(
+        "provision.roster_imported", "{file}: {households} households in {groups} groups "
+        "imported", file=ROSTER_FILE, households=len(roster.households),
+        groups=len(roster.groups))])
 
 
 def write_status(paths: Paths, outcomes: list[tuple[str, Outcome]], now: datetime) -> None:

@@ -35,25 +35,30 @@ def apply_command(boot: str, etc: str) -> None:
     Example:
       edgebox provision apply --boot /boot/firmware --etc /etc/edgebox
     """
-    from edgebox.provision.apply import (PROVISION_FILE, ROSTER_FILE, Paths, apply,
-                                         import_roster, show_on_led, write_status)
+    from edgebox.config import config_language
+    from edgebox.i18n import Text, say
+    from edgebox.provision.apply import (CONFIG_FILE, PROVISION_FILE, ROSTER_FILE, Paths,
+                                         apply, import_roster, show_on_led, write_status)
     paths = Paths(Path(boot), Path(etc))
     now = datetime.now(timezone.utc)
     outcomes = [(PROVISION_FILE, apply(paths))]
-    roster = import_roster(paths, now) if (paths.etc / "edgebox.toml").exists() else None
+    roster = import_roster(paths, now) if (paths.etc / CONFIG_FILE).exists() else None
     if roster is not None:
         outcomes.append((ROSTER_FILE, roster))
     write_status(paths, outcomes, now)
+    # The boot screen and the log speak the box's language: the config it runs with now.
+    lang = config_language(paths.etc / CONFIG_FILE)
     led = show_on_led(paths.leds, outcomes)
     if led:
-        click.echo(f"the {led} LED blinks fast until a good {PROVISION_FILE} is applied")
+        click.echo(say(Text("provision.led", "the {led} LED blinks fast until a good {file} "
+                            "is applied", led=led, file=PROVISION_FILE), lang))
     for name, outcome in outcomes:
         kept = ", previous settings kept" if outcome.status == "rejected" else ""
         click.echo(f"{name}: {outcome.status}{kept}")
         for note in outcome.notes:
-            click.echo(f"  {note}")
+            click.echo(f"  {say(note, lang)}")
         for problem in outcome.problems:
-            click.echo(f"edgebox: {name}: {problem}", err=True)
+            click.echo(f"edgebox: {name}: {say(problem, lang)}", err=True)
     sys.exit(0 if all(outcome.ok for _, outcome in outcomes) else 1)
 
 
@@ -67,28 +72,30 @@ def check_command(file: str) -> None:
       edgebox provision check /media/sdcard/edgebox.txt
     """
     from edgebox.errors import ConfigError
+    from edgebox.i18n import Text
     from edgebox.provision import ProvisionError, textfile
-    from edgebox.provision.apply import check_values, panel_password_hash
+    from edgebox.provision.apply import check_values, config_problem, panel_password_hash
     from edgebox.provision.fields import Context
-    from edgebox.provision.generate import field_of_config_key, generate, unused_fields
+    from edgebox.provision.generate import generate, unused_fields
+    from edgebox.provision.status import bilingual, unused_note
     decoded = textfile.decode(Path(file).read_bytes())
+    # Said as edgebox-status.txt says it, Chinese then English: the same technician reads it.
     try:
         # A masked secret was checked when the box applied it; here any valid one stands in.
         values = check_values(decoded.text, ASSUMED_SECRETS, Context())
         values["PANEL_PASSWORD"] = panel_password_hash(values["PANEL_PASSWORD"])
         generate(values, True, Path(file).name)
-    except ProvisionError as exc:
-        click.echo(f"edgebox: {file} would not be applied:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(2)
-    except ConfigError as exc:
-        click.echo(f"edgebox: {file} would not be applied:", err=True)
-        click.echo(f"  {field_of_config_key(exc.key) or exc.key}: {exc.problem}", err=True)
+    except (ProvisionError, ConfigError) as exc:
+        problems = exc.problems if isinstance(exc, ProvisionError) else [config_problem(exc)]
+        click.echo("edgebox: " + bilingual(Text("provision.would_not_apply",
+                                                "{file} would not be applied:", file=file)),
+                   err=True)
+        for problem in problems:
+            click.echo(f"  {bilingual(problem)}", err=True)
         sys.exit(2)
     for name in unused_fields(values):
-        click.echo(f"note: {name} is set but this edgebox version has no use for it yet")
-    click.echo(f"{file} is good")
+        click.echo(bilingual(Text("provision.note", "note: {note}", note=unused_note(name))))
+    click.echo(bilingual(Text("provision.good", "{file} is good", file=file)))
 
 
 @provision.command("template")

@@ -1,7 +1,8 @@
 """The keys of edgebox.txt: what each means, how it is checked and which config key it sets.
 
 Each check takes the text after ``=`` and returns the value for the config, or raises
-ValueError with a message a technician understands. A field whose ``target`` is not a config
+ValueError with a message a technician understands: a ``Text`` (edgebox.i18n), so
+edgebox-status.txt says it in Chinese, then in English. A field whose ``target`` is not a config
 key of this edgebox version (a feature not built in) is still checked, then reported as unused.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgebox.domain.phones import PhoneNumberError, normalise
+from edgebox.i18n import Text, message
 
 MASK = "********"  # what a secret is replaced with in the card's copy once it has been applied
 DEFAULT_ZONEINFO = Path("/usr/share/zoneinfo")
@@ -44,15 +46,16 @@ class Context:
 
 def _box_id(text: str, ctx: Context) -> str:
     if not _BOX_ID.fullmatch(text):
-        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter "
-                         "or digit (no spaces, no Chinese characters)")
+        raise ValueError(Text("provision.box_id", "must be 1-64 letters, digits, '.', '_' or "
+                              "'-', starting with a letter or digit (no spaces, no Chinese "
+                              "characters)"))
     return text
 
 
 def _language(text: str, ctx: Context) -> str:
     value = text.lower()
     if value not in ("zh", "en"):
-        raise ValueError("must be zh (Chinese) or en (English)")
+        raise ValueError(Text("provision.language", "must be zh (Chinese) or en (English)"))
     return value
 
 
@@ -63,21 +66,22 @@ def _numbers(text: str, ctx: Context) -> list[str]:
             try:
                 out.append(normalise(part, ctx.region))
             except PhoneNumberError as exc:
-                raise ValueError(str(exc)) from exc
+                raise ValueError(message(exc)) from exc  # a Text (edgebox.domain.phones)
     return out
 
 
 def _required_numbers(text: str, ctx: Context) -> list[str]:
     numbers = _numbers(text, ctx)
     if not numbers:
-        raise ValueError("needs at least one phone number")
+        raise ValueError(Text("provision.no_number", "needs at least one phone number"))
     return numbers
 
 
 def _whole(low: int, high: int) -> Callable[[str, Context], int]:
     def check(text: str, ctx: Context) -> int:
         if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}")
+            raise ValueError(Text("provision.whole", "must be a whole number from {low} to "
+                                  "{high}", low=low, high=high))
         return int(text)
     return check
 
@@ -85,52 +89,59 @@ def _whole(low: int, high: int) -> Callable[[str, Context], int]:
 def _active(text: str, ctx: Context) -> bool:
     value = text.lower()
     if value not in ("high", "low"):
-        raise ValueError("must be high (the relay closes when the pin is high) or low")
+        raise ValueError(Text("provision.active", "must be high (the relay closes when the pin "
+                              "is high) or low"))
     return value == "high"
 
 
 def _device(text: str, ctx: Context) -> str:
     if not text.startswith("/dev/") or " " in text:
-        raise ValueError("must be a device path such as /dev/edgebox-modem")
+        raise ValueError(Text("provision.device", "must be a device path such as "
+                              "/dev/edgebox-modem"))
     return text
 
 
 def _sim_pin(text: str, ctx: Context) -> str:
     if text and not (text.isascii() and text.isdigit() and 4 <= len(text) <= 8):
-        raise ValueError("must be 4-8 digits, or empty when the SIM has no PIN")
+        raise ValueError(Text("config.sim_pin", "must be 4-8 digits, or empty when the SIM has "
+                              "no PIN"))
     return text
 
 
 def _apn(text: str, ctx: Context) -> str:
     if text and not _APN.fullmatch(text):
-        raise ValueError("must be the operator's access point name, e.g. cmnet, 3gnet or ctnet")
+        raise ValueError(Text("provision.apn", "must be the operator's access point name, e.g. "
+                              "cmnet, 3gnet or ctnet"))
     return text
 
 
 def _url(text: str, ctx: Context) -> str:
     if text and not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/\S*)?", text):
-        raise ValueError("must be an address starting with https:// (or http://)")
+        raise ValueError(Text("provision.url", "must be an address starting with https:// (or "
+                              "http://)"))
     return text
 
 
 def _secret_text(minimum: int) -> Callable[[str, Context], str]:
     def check(text: str, ctx: Context) -> str:
         if text and (len(text) < minimum or not text.isprintable()):
-            raise ValueError(f"must be at least {minimum} characters, or empty")
+            raise ValueError(Text("provision.secret", "must be at least {minimum} characters, "
+                                  "or empty", minimum=minimum))
         return text
     return check
 
 
 def _ssh_key(text: str, ctx: Context) -> str:
     if text and not _SSH_KEY.fullmatch(text):
-        raise ValueError("must be one public key line, e.g. 'ssh-ed25519 AAAA... name' "
-                         "(the contents of id_ed25519.pub)")
+        raise ValueError(Text("provision.ssh_key", "must be one public key line, e.g. "
+                              "'ssh-ed25519 AAAA... name' (the contents of id_ed25519.pub)"))
     return text
 
 
 def _timezone(text: str, ctx: Context) -> str:
     if not _TIMEZONE.fullmatch(text) or not (ctx.zoneinfo / text).is_file():
-        raise ValueError("must be a time zone name such as Asia/Shanghai")
+        raise ValueError(Text("provision.timezone", "must be a time zone name such as "
+                              "Asia/Shanghai"))
     return text
 
 

@@ -11,7 +11,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from edgebox.i18n import Text
 from edgebox.provision.fields import BY_NAME, MASK, SECRETS
+from edgebox.provision.status import at_line, problem
 
 _LINE = re.compile(r"(?P<lead>\s*)(?P<key>[^=＝]*?)(?P<eq>\s*[=＝]\s*)(?P<value>.*?)(?P<trail>\s*)")
 _QUOTED = re.compile(r"\"(.*)\"|'(.*)'|“(.*)”")
@@ -45,10 +47,10 @@ def encode(decoded: Decoded, text: str) -> bytes:
     return text.encode(decoded.encoding)
 
 
-def parse(text: str) -> tuple[list[Entry], list[str]]:
+def parse(text: str) -> tuple[list[Entry], list[Text]]:
     """The KEY=value entries and the problems (one per bad line, naming it)."""
     entries: list[Entry] = []
-    problems: list[str] = []
+    problems: list[Text] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -56,16 +58,21 @@ def parse(text: str) -> tuple[list[Entry], list[str]]:
             continue
         match = _LINE.fullmatch(raw)
         if match is None or not match["key"].strip():
-            problems.append(f"line {number}: expected KEY=value, not '{_shorten(line)}'")
+            problems.append(problem(at_line(number), Text(
+                "provision.not_key_value", "expected KEY=value, not '{text}'",
+                text=_shorten(line))))
             continue
         key = match["key"].strip().upper()
         if key not in BY_NAME:
             close = difflib.get_close_matches(key, BY_NAME, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.append(f"line {number}: unknown key {key}{hint}")
+            unknown = Text("provision.unknown_key_hint", "unknown key {name} (did you mean "
+                           "{hint}?)", name=key, hint=close[0]) if close else Text(
+                "provision.unknown_key", "unknown key {name}", name=key)
+            problems.append(problem(at_line(number), unknown))
             continue
         if key in seen:
-            problems.append(f"line {number} ({key}): already set on line {seen[key]}")
+            problems.append(problem(at_line(number, key), Text(
+                "provision.set_twice", "already set on line {first}", first=seen[key])))
             continue
         seen[key] = number
         value = match["value"].strip()

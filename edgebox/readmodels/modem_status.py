@@ -11,19 +11,20 @@ STATE_EVENTS = {"modem_ready": "ready", "modem_unavailable": "unavailable",
 
 def modem_status(store, names: list[str]) -> dict[str, dict]:
     status = {name: {"state": "never seen"} for name in names}
-    for row in store.latest_health():
-        entry = status.setdefault(row["modem"], {"state": "never seen"})
-        entry.update({k: row[k] for k in ("signal", "registration", "technology", "sim",
-                                          "operator", "network_time", "error")})
-        entry["checked_at"] = row["at"]
+    for reading in store.health.latest():
+        entry = status.setdefault(reading.modem, {"state": "never seen"})
+        entry.update({k: getattr(reading, k) for k in ("signal", "registration", "technology",
+                                                       "sim", "operator", "network_time",
+                                                       "error")})
+        entry["checked_at"] = reading.at
     for event in store.events_of_kinds([*STATE_EVENTS, "modem_balance", "modem_speech"]):
-        entry = status.setdefault(event["data"].get("modem", ""), {"state": "never seen"})
-        if event["data"].get("speech"):  # modem_ready says it, modem_speech when it changed
-            entry["speech"] = event["data"]["speech"]
-        if event["kind"] == "modem_speech":
+        entry = status.setdefault(event.data.get("modem", ""), {"state": "never seen"})
+        if event.data.get("speech"):  # modem_ready says it, modem_speech when it changed
+            entry["speech"] = event.data["speech"]
+        if event.kind == "modem_speech":
             continue
-        if event["kind"] == "modem_balance":
-            entry["balance"] = event["data"].get("balance")
+        if event.kind == "modem_balance":
+            entry["balance"] = event.data.get("balance")
         else:
-            entry["state"] = STATE_EVENTS[event["kind"]]
+            entry["state"] = STATE_EVENTS[event.kind]
     return status

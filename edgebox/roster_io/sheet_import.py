@@ -37,10 +37,10 @@ def import_sheet_if_changed(store, sheet: str | Path, region: str, now: datetime
     a missing one raises FileNotFoundError."""
     content = Path(sheet).read_bytes()
     digest = hashlib.sha256(content).hexdigest()
-    imported = [e["data"].get("sheet_sha256") for e in store.events_of_kinds(["roster_replaced"])
-                if e["data"].get("source") == source]
+    imported = [e.data.get("sheet_sha256") for e in store.events_of_kinds(["roster_replaced"])
+                if e.data.get("source") == source]
     if imported and imported[-1] == digest:
         return None
     roster = read_sheet(content, str(sheet), region)
-    store.replace_roster(roster, now, source=source, sheet_sha256=digest)
+    store.roster.replace(roster, now, source=source, sheet_sha256=digest)
     return roster

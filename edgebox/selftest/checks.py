@@ -19,7 +19,7 @@ from edgebox import __built__
 from edgebox.adapters.modem import readings
 from edgebox.domain.timeline import MODEM_STATE
 from edgebox.errors import EdgeboxError
-from edgebox.i18n import Text
+from edgebox.i18n import Text, message
 from edgebox.selftest.speech_check import check_speech, live_voice_port
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -32,6 +32,7 @@ CLOCK = Text("selftest.clock", "clock")
 UPLINK = Text("selftest.uplink", "uplink")
 PANEL_BUTTONS = Text("selftest.buttons", "buttons")
 LOUDSPEAKER = Text("selftest.loudspeaker", "loudspeaker")
+CONFIG = Text("selftest.config", "config")
 WEAK_SIGNAL, NO_SIGNAL = 10, 5  # CSQ rssi: 10 is about -93 dBm, 5 about -103 dBm
 MIN_FREE_BYTES = 20 * 1024 * 1024
 
@@ -351,7 +352,7 @@ def check_buttons(config) -> Result | None:
                  if Button(gpio, name, pin, config.get("panel.buttons_active_low")).read()]
         gpio.cleanup(list(wired.values()))
     except (RuntimeError, OSError) as exc:
-        return Result(PANEL_BUTTONS, FAIL, str(exc), Text(
+        return Result(PANEL_BUTTONS, FAIL, message(exc), Text(
             "selftest.buttons_held_fix", "If the daemon is running it holds the pins: "
             "`systemctl stop edgebox`."))
     if stuck:
@@ -366,9 +367,16 @@ def check_buttons(config) -> Result | None:
 
 def check_config_notices(config) -> list[Result]:
     """A key the box still reads but that moved (config.MOVED_TO_MODEMS): what to change."""
-    return [Result("config", WARN, notice, Text(
+    return [Result(CONFIG, WARN, notice, Text(
         "selftest.config_moved_fix", "Edit the config file as it says; the next release no "
         "longer reads the old key.")) for notice in config.notices]
+
+
+def config_unreadable(error: Exception) -> Result:
+    """The config cannot be read or is wrong: the one check there is, and what to do."""
+    return Result(CONFIG, FAIL, message(error), Text(
+        "selftest.config_fix", "Correct edgebox.txt on the boot partition; edgebox-status.txt "
+        "says which line is wrong."))
 
 
 def check_speaker(config) -> Result:

@@ -25,20 +25,19 @@ def selftest(config_path: str, sms_to: str | None, siren_seconds: float, as_json
     Example:
       edgebox selftest --sms 13800138000
     """
+    from edgebox.config import config_language
     from edgebox.config_file import load_config
     from edgebox.domain.phones import PhoneNumberError, normalise
     from edgebox.errors import EdgeboxError
-    from edgebox.selftest.report import (as_json as to_json, as_text, config_failed, passed,
-                                         run_checks)
+    from edgebox.selftest.checks import config_unreadable
+    from edgebox.selftest.report import as_json as to_json, as_text, passed, run_checks
     try:
         config = load_config(config_path)
     except EdgeboxError as exc:
-        message = {"passed": False, "checks": [{
-            "name": "config", "status": "fail", "detail": str(exc),
-            "fix": "Correct edgebox.txt on the boot partition; edgebox-status.txt says which "
-                   "line is wrong."}]}
-        click.echo(json.dumps(message, ensure_ascii=False) if as_json else
-                   config_failed(str(exc)), err=not as_json)
+        # Said in the language the file asks for, if it can be read that far; Chinese if not.
+        failed = [config_unreadable(exc)]
+        click.echo(json.dumps(to_json(failed), ensure_ascii=False) if as_json else
+                   as_text(failed, config_language(config_path)), err=not as_json)
         sys.exit(1)
     if sms_to:
         try:

@@ -63,11 +63,6 @@ def as_text(results: list[Result], lang: str = "zh") -> str:
     return "\n".join(lines)
 
 
-def config_failed(problem: str, lang: str = "zh") -> str:
-    """The report when the config itself cannot be read (the box's language is unknown then:
-    Chinese, the first)."""
-    return f"{_word(lang, 'fail')}  config  {problem}\n{_word(lang, 'failed', count=1)}"
-
 
 
 def as_json(results: list[Result]) -> dict:

@@ -13,6 +13,7 @@ import click
 from edgebox.adapters.gpio.cli import _open_pins, pins_config_option
 from edgebox.cli_support import fail
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import said
 
 
 @click.group()
@@ -49,7 +50,7 @@ def speaker_test(config_path: str, text: str) -> None:
         sentence = text or spoken(settings.language, "test")
         words = speech.render(sentence)
     except (EdgeboxError, RuntimeError) as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     relay_name = f"GPIO {settings.relay_pin}" if settings.relay_pin else "no relay wired"
     click.echo(f"output: {output.name}; amplifier relay: {relay_name}; "
                f"pre-roll {settings.pre_roll:g} s, post-roll {settings.post_roll:g} s")

@@ -107,9 +107,9 @@ class LiveVoice:
     # ---- the session ---------------------------------------------------------------------------
 
     def _locked(self, phone: str) -> bool:
-        tries = [(parse_utc(e["at"]), e["kind"] == "live_started")
+        tries = [(parse_utc(e.at), e.kind == "live_started")
                  for e in self.store.events_of_kinds(["live_pin_wrong", "live_started"])
-                 if e["data"].get("phone") == phone]
+                 if e.data.get("phone") == phone]
         until = locked_until(tries, self.settings.live_max_wrong,
                              timedelta(minutes=self.settings.live_lockout_minutes))
         return until is not None and until > self.clock()

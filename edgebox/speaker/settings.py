@@ -10,6 +10,7 @@ from edgebox.adapters.audio.settings import QUIET_HOURS
 from edgebox.adapters.audio.simulated import SimulatedOutput
 from edgebox.config import check_numbers
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 OFFICE_SENDER = "office"  # the web panel's broadcasts, in speaker.broadcasts_from
 
@@ -58,17 +59,21 @@ def speaker_settings(config) -> SpeakerSettings:
         h1, m1, h2, m2 = map(int, QUIET_HOURS.match(config.speaker_quiet_hours).groups())
         quiet = (clock_time(h1, m1), clock_time(h2, m2))
         if quiet[0] == quiet[1]:
-            raise ConfigError("speaker.quiet_hours", "starts and ends at the same time")
+            raise ConfigError("speaker.quiet_hours", Text(
+                "config.quiet_hours_empty", "starts and ends at the same time"))
     live_numbers = tuple(check_numbers("speaker.live_numbers", config.speaker_live_numbers, region))
     if live_numbers and not config.speaker_live_pin:
-        raise ConfigError("speaker.live_pin", "is required when speaker.live_numbers is set:"
-                                              " a caller ID alone is easy to fake")
+        raise ConfigError("speaker.live_pin", Text(
+            "config.live_pin_required", "is required when speaker.live_numbers is set: a caller "
+            "ID alone is easy to fake"))
     if config.speaker_backend == "simulated" and not config.speaker_simulated_file.strip():
-        raise ConfigError("speaker.simulated_file", "must name a file for the simulated"
-                                                    " loudspeaker to write what it plays")
+        raise ConfigError("speaker.simulated_file", Text(
+            "config.simulated_file", "must name a file for the simulated loudspeaker to write "
+            "what it plays"))
     if config.speaker_relay_pin and config.speaker_relay_pin == config.siren_pin:
-        raise ConfigError("speaker.relay_pin", f"GPIO {config.speaker_relay_pin} is the siren's"
-                                               " pin (siren.pin)")
+        raise ConfigError("speaker.relay_pin", Text(
+            "config.relay_is_siren", "GPIO {pin} is the siren's pin (siren.pin)",
+            pin=config.speaker_relay_pin))
     return SpeakerSettings(
         config.speaker_enabled, config.speaker_backend, config.speaker_device,
         config.speaker_simulated_file, float(config.speaker_simulated_speed),

@@ -7,13 +7,14 @@ the part it answers is in the store. Such a report is *held* (kept in ``held_rep
 matched in the very transaction that records the part; both transactions run under the
 store's lock, so one of the two always sees the other. A report still held after
 ``HOLD_SECONDS`` answers nothing this box recorded (an SMS of a previous run, a network's
-stray) and is filed as unmatched by ``expire_held_reports``.
+stray) and is filed as unmatched by ``expire_held``.
 
-Mixed into SqliteStore: uses its ``transaction``, ``_append``, ``_lock`` and ``db``."""
+The store's ``reports``; the outbox matches held reports when it records a sent SMS."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from edgebox.store.table_core import TableCore
 from edgebox.store.times import utc_iso
 
 # Longer than a record can lag its submit (the recorder waits for at most one record before
@@ -23,14 +24,20 @@ HOLD_SECONDS = 120
 
 
 class DeliveryReports:
-    def record_delivery_report(self, now: datetime, modem: str, reference: int,
-                               delivered: bool) -> int | None:
+    """Tables ``held_reports`` and the report columns of ``sms_parts`` and ``deliveries``."""
+
+    def __init__(self, core: TableCore):
+        self._db, self._lock, self._transaction, self._log = \
+            core.db, core.lock, core.transaction, core.log
+
+    def record(self, now: datetime, modem: str, reference: int,
+               delivered: bool) -> int | None:
         """Match a report to the newest unreported part this modem sent with that reference
         (references wrap at 256, so the newest is the one the network means). When every part
         of a delivery has its final report, the delivery's report is set. Returns the delivery
         id; None when no recorded part matches: the report is held until its part is
         recorded (or filed as unmatched after HOLD_SECONDS)."""
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             part = conn.execute(
                 "SELECT id, delivery_id FROM sms_parts WHERE modem = ? AND reference = ? AND"
                 " status IS NULL ORDER BY id DESC LIMIT 1", (modem, reference)).fetchone()
@@ -42,7 +49,7 @@ class DeliveryReports:
             self._apply_report(conn, now, now, part[0], part[1], modem, reference, delivered)
         return part[1]
 
-    def _match_held_reports(self, conn, now: datetime, delivery_id: int, modem: str) -> None:
+    def match_held(self, conn, now: datetime, delivery_id: int, modem: str) -> None:
         """Inside the transaction recording ``delivery_id``'s parts (submitted at ``now``):
         apply the reports held for their references, received no earlier than HOLD_SECONDS
         before the submit (an older one belongs to an earlier use of the reference)."""
@@ -76,29 +83,29 @@ class DeliveryReports:
                          (report, utc_iso(now), delivery_id))
         row = conn.execute("SELECT incident_id, phone, household_id FROM deliveries"
                            " WHERE id = ?", (delivery_id,)).fetchone()
-        self._append(conn, now, "delivery_report", row[0], {
+        self._log(conn, now, "delivery_report", row[0], {
             "delivery": delivery_id, "phone": row[1], "household": row[2], "modem": modem,
             "reference": reference, "status": status, "complete": report is not None,
             **({"held": True} if held else {})})
 
-    def held_report_count(self) -> int:
+    def held_count(self) -> int:
         with self._lock:
-            return self.db.execute("SELECT count(*) FROM held_reports").fetchone()[0]
+            return self._db.execute("SELECT count(*) FROM held_reports").fetchone()[0]
 
-    def expire_held_reports(self, now: datetime) -> int:
+    def expire_held(self, now: datetime) -> int:
         """File the reports held longer than HOLD_SECONDS as unmatched; how many."""
         cutoff = utc_iso(now - timedelta(seconds=HOLD_SECONDS))
         with self._lock:  # the common case, nothing held that long, costs one indexed read
-            if self.db.execute("SELECT 1 FROM held_reports WHERE received_at < ? LIMIT 1",
-                               [cutoff]).fetchone() is None:
+            if self._db.execute("SELECT 1 FROM held_reports WHERE received_at < ? LIMIT 1",
+                                [cutoff]).fetchone() is None:
                 return 0
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             stale = conn.execute("SELECT id, modem, reference, delivered, received_at FROM"
                                  " held_reports WHERE received_at < ? ORDER BY id",
                                  (cutoff,)).fetchall()
             for held_id, modem, reference, delivered, received_at in stale:
                 conn.execute("DELETE FROM held_reports WHERE id = ?", (held_id,))
-                self._append(conn, now, "delivery_report_unmatched", None, {
+                self._log(conn, now, "delivery_report_unmatched", None, {
                     "modem": modem, "reference": reference, "delivered": bool(delivered),
                     "received_at": received_at})
         return len(stale)

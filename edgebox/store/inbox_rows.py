@@ -17,19 +17,48 @@ is always new, even with the same words from the same phone in the same second a
 
 An office action is kept before it is queued for the event loop, so a box that dies between a
 click and its effect still carries it out at the next start (``unhandled_office_actions``).
-
-Mixed into SqliteStore: uses its ``transaction`` and ``_lock``."""
+"""
 from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from edgebox.store.times import utc_iso
 
+if TYPE_CHECKING:
+    from edgebox.store.table_core import TableCore
+
+
+@dataclass(frozen=True)
+class KeptSms:
+    """A received SMS kept and not yet acted on (``received_at``: UTC, ISO text)."""
+    id: int
+    modem: str
+    number: str
+    text: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class KeptOfficeAction:
+    """An office action kept and not yet carried out (``asked_at``: UTC, ISO text)."""
+    id: int
+    kind: str
+    source: str
+    user: str
+    incident_id: int | None
+    group_id: str | None
+    text: str
+    asked_at: str
+
 
 class InboxRows:
+    def __init__(self, core: TableCore):
+        self._core = core
+
     def keep_sms(self, now: datetime, modem: str, number: str, text: str,
                  sent_at: datetime | None, read_again: bool = False) -> int | None:
         """Keep a received SMS; its inbox id, or None when this very message was kept before.
@@ -40,7 +69,7 @@ class InboxRows:
         if sent_at is not None:
             identity = hashlib.sha256("\n".join(
                 (modem, number, utc_iso(sent_at), text)).encode("utf-8")).hexdigest()
-        with self.transaction() as conn:
+        with self._core.transaction() as conn:
             if read_again and identity is not None and conn.execute(
                     "SELECT 1 FROM inbox WHERE identity = ?", (identity,)).fetchone():
                 return None
@@ -60,7 +89,7 @@ class InboxRows:
     def keep_office_action(self, now: datetime, kind: str, source: str, user: str,
                            incident_id: int | None, group_id: str | None, text: str) -> int:
         """Keep what the office asked for, before the event loop hears of it; its id."""
-        with self.transaction() as conn:
+        with self._core.transaction() as conn:
             return conn.execute(
                 "INSERT INTO office_actions (kind, source, user, incident_id, group_id, text,"
                 " asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -70,17 +99,17 @@ class InboxRows:
         """Carry out one kept office action: like ``handling_sms``."""
         return self._handling("office_actions", action_id, now)
 
-    def unhandled_office_actions(self) -> list[dict]:
+    def unhandled_office_actions(self) -> list[KeptOfficeAction]:
         """Office actions kept but not carried out (the box died in between), oldest first."""
-        with self._lock:
-            return list(self.db.query(
+        with self._core.lock:
+            return [KeptOfficeAction(**row) for row in self._core.db.query(
                 "SELECT id, kind, source, user, incident_id, group_id, text, asked_at"
-                " FROM office_actions WHERE handled_at IS NULL ORDER BY id"))
+                " FROM office_actions WHERE handled_at IS NULL ORDER BY id")]
 
     @contextmanager
     def _handling(self, table: str, row_id: int, now: datetime,
                   **changes: str) -> Iterator[bool]:
-        with self.transaction() as conn:
+        with self._core.transaction() as conn:
             todo = conn.execute(f"SELECT 1 FROM {table} WHERE id = ? AND handled_at IS NULL",
                                 (row_id,)).fetchone() is not None
             yield todo
@@ -89,9 +118,9 @@ class InboxRows:
                 conn.execute(f"UPDATE {table} SET handled_at = ?{columns} WHERE id = ?",
                              (utc_iso(now), *changes.values(), row_id))
 
-    def unhandled_sms(self) -> list[dict]:
+    def unhandled_sms(self) -> list[KeptSms]:
         """SMS kept but not acted on (the box died in between), oldest first."""
-        with self._lock:
-            return list(self.db.query(
+        with self._core.lock:
+            return [KeptSms(**row) for row in self._core.db.query(
                 "SELECT id, modem, number, text, received_at FROM inbox WHERE handled_at IS NULL"
-                " ORDER BY id"))
+                " ORDER BY id")]

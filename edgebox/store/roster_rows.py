@@ -1,22 +1,27 @@
-"""The roster's tables (households, groups, members), replaced whole and read whole.
-
-Mixed into SqliteStore: uses its ``transaction``, ``_append``, ``_lock`` and ``db``."""
+"""The roster's tables (households, groups, members), replaced whole and read whole."""
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from edgebox.domain.roster import Group, Household, Roster
 
+if TYPE_CHECKING:
+    from edgebox.store.table_core import TableCore
+
 
 class RosterRows:
-    def replace_roster(self, roster: Roster, now: datetime, source: str = "",
-                       **detail: object) -> int:
+    def __init__(self, core: TableCore):
+        self._core = core
+
+    def replace(self, roster: Roster, now: datetime, source: str = "",
+                **detail: object) -> int:
         """Swap the whole roster in one transaction: an import is all or nothing. ``detail``
         goes into the roster_replaced event (e.g. the imported sheet's digest). Returns the
-        roster's new generation (see ``roster_generation``)."""
+        roster's new generation (see ``generation``)."""
         roster.validated()
-        with self.transaction() as conn:
+        with self._core.transaction() as conn:
             conn.execute("UPDATE roster_generation SET generation = generation + 1"
                          " WHERE id = 1")
             generation = conn.execute("SELECT generation FROM roster_generation"
@@ -40,33 +45,33 @@ class RosterRows:
                 "INSERT INTO group_members VALUES (?, ?, ?)",
                 [(g.id, hid, pos) for g in roster.groups for pos, hid in enumerate(g.member_ids)],
             )
-            self._append(conn, now, "roster_replaced", None, {
+            self._core.log(conn, now, "roster_replaced", None, {
                 **roster.coverage(), "source": source, "generation": generation, **detail})
         return generation
 
-    def roster_generation(self) -> int:
+    def generation(self) -> int:
         """How many times the roster was replaced: a running daemon's cheap test of whether
         the roster it holds is still the one in the database."""
-        with self._lock:
-            return self.db.execute("SELECT generation FROM roster_generation"
+        with self._core.lock:
+            return self._core.db.execute("SELECT generation FROM roster_generation"
                                    " WHERE id = 1").fetchone()[0]
 
-    def roster_generation_loaded(self) -> int:
+    def generation_loaded(self) -> int:
         """The newest roster generation a running daemon logged as taken (``roster_loaded``),
         0 when none has."""
-        with self._lock:
-            return self.db.execute(
+        with self._core.lock:
+            return self._core.db.execute(
                 "SELECT coalesce(max(json_extract(data, '$.generation')), 0) FROM events"
                 " WHERE kind = 'roster_loaded'").fetchone()[0]
 
-    def load_roster(self) -> Roster:
-        return self.roster_snapshot()[1]
+    def load(self) -> Roster:
+        return self.snapshot()[1]
 
-    def roster_snapshot(self) -> tuple[int, Roster]:
+    def snapshot(self) -> tuple[int, Roster]:
         """(generation, roster), read in one read transaction: another process replacing the
         roster meanwhile cannot leave this reader with half of each."""
-        with self._lock:
-            conn = self.db.conn
+        with self._core.lock:
+            conn = self._core.db.conn
             own = not conn.in_transaction
             if own:
                 conn.execute("BEGIN")
@@ -77,19 +82,20 @@ class RosterRows:
                     conn.execute("COMMIT")
 
     def _read_roster(self) -> tuple[int, Roster]:
-        generation = self.db.execute("SELECT generation FROM roster_generation"
+        db = self._core.db
+        generation = db.execute("SELECT generation FROM roster_generation"
                                      " WHERE id = 1").fetchone()[0]
         households = tuple(
             Household(r["id"], r["name"], r["address"], tuple(json.loads(r["phones"])),
                       frozenset(json.loads(r["flags"])), tuple(json.loads(r["guardians"])),
                       r["note"], r["check_in"])
-            for r in self.db.query("SELECT * FROM households ORDER BY position")
+            for r in db.query("SELECT * FROM households ORDER BY position")
         )
         members: dict[str, list[str]] = {}
-        for r in self.db.query("SELECT * FROM group_members ORDER BY group_id, position"):
+        for r in db.query("SELECT * FROM group_members ORDER BY group_id, position"):
             members.setdefault(r["group_id"], []).append(r["household_id"])
         groups = tuple(
             Group(r["id"], r["name"], r["leader_id"], tuple(members.get(r["id"], ())))
-            for r in self.db.query("SELECT * FROM village_groups ORDER BY position")
+            for r in db.query("SELECT * FROM village_groups ORDER BY position")
         )
         return generation, Roster(households, groups)

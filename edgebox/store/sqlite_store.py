@@ -4,9 +4,20 @@ Multi-step changes run in one explicit ``BEGIN IMMEDIATE`` transaction so an ala
 recorded. A single connection serialised by a lock serves all threads of the daemon; WAL lets the
 CLI read (``roster show``, the demo's timeline) while the daemon writes.
 
-This class owns the connection, transactions and the event log; the tables' own operations
-are mixins beside it (roster_rows, incident_rows, outbox, delivery_reports, health_rows,
-inbox_rows, session_rows, check_in_rows).
+This class owns the connection, transactions, the disk's reserve and the event log (its reads
+return frozen ``Event``s, logged_event.py). Every table is an object built on them (a
+TableCore) and reached as an attribute; one that writes another's rows is given it, and the
+reads return frozen dataclasses of the rows:
+
+- the alarm path's: ``incidents`` (incidents and acknowledgements, incident_rows.py),
+  ``outbox`` (deliveries, SMS parts and broadcasts, outbox.py), ``reports`` (delivery
+  reports, delivery_reports.py); an incident's plan goes into the outbox;
+- the box's other tables: ``roster`` (households, groups and members, replaced and read
+  whole, roster_rows.py), ``inbox`` (received SMS and office actions, acted on once,
+  inbox_rows.py), ``health`` (modem health readings, health_rows.py), ``sessions`` (the web
+  panel's logins, session_rows.py), ``leader_pins`` (leaders' own PINs as hashes,
+  leader_pin_rows.py), ``check_ins`` (the daily check-ins, check_in_rows.py; a missed one
+  opens its incident, a ring is planned in the outbox).
 """
 from __future__ import annotations
 
@@ -27,12 +38,14 @@ from edgebox.store.check_in_rows import CheckInRows
 from edgebox.store.delivery_reports import DeliveryReports
 from edgebox.store.health_rows import HealthRows
 from edgebox.store.inbox_rows import InboxRows
+from edgebox.store.incident_rows import Incidents
 from edgebox.store.leader_pin_rows import LeaderPinRows
-from edgebox.store.incident_rows import IncidentRows
+from edgebox.store.logged_event import Event
 from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
-from edgebox.store.session_rows import SessionRows
+from edgebox.store.session_rows import WebSessionRows
+from edgebox.store.table_core import TableCore
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
 
@@ -47,8 +60,7 @@ RESERVE_BYTES = 8 * 1024 * 1024
 LOW_SPACE_BYTES = 1024 * 1024
 
 
-class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows, InboxRows,
-                  SessionRows, LeaderPinRows, CheckInRows):
+class SqliteStore:
     def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
@@ -83,6 +95,18 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
         self.reserve_path = self.path + "-reserve" if reserve and self.path != ":memory:" \
             else None
         self.reserve_held = self._keep_reserve()
+        core = TableCore(self.db, self._lock, self.transaction, self._append, self.read)
+        # the alarm path's tables
+        self.reports = DeliveryReports(core)
+        self.outbox = Outbox(core, self.reports)
+        self.incidents = Incidents(core, self.outbox)
+        # the box's other tables
+        self.roster = RosterRows(core)
+        self.inbox = InboxRows(core)
+        self.health = HealthRows(core)
+        self.sessions = WebSessionRows(core)
+        self.leader_pins = LeaderPinRows(core)
+        self.check_ins = CheckInRows(core, self.incidents, self.outbox)
 
     def subscribe(self, listener) -> None:
         """Call ``listener(event)`` for every event, after the transaction holding it commits
@@ -274,22 +298,20 @@ class SqliteStore(RosterRows, IncidentRows, Outbox, DeliveryReports, HealthRows,
             row = next(iter(self.db.query("SELECT COALESCE(max(seq), 0) AS seq FROM events")))
         return row["seq"]
 
-    def events_after(self, seq: int = 0, limit: int = 1000) -> list[dict]:
+    def events_after(self, seq: int = 0, limit: int = 1000) -> list[Event]:
+        """The next ``limit`` events after ``seq``, oldest first."""
         with self._lock:
             rows = list(self.db.query(
                 "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit]))
-        for row in rows:
-            row["data"] = json.loads(row["data"])
-        return rows
+        return [Event.of_row(row) for row in rows]
 
-    def events_of_kinds(self, kinds: list[str]) -> list[dict]:
+    def events_of_kinds(self, kinds: list[str]) -> list[Event]:
+        """Every event of these kinds, oldest first."""
         marks = ",".join("?" * len(kinds))
         with self._lock:
             rows = list(self.db.query(
                 f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY seq", list(kinds)))
-        for row in rows:
-            row["data"] = json.loads(row["data"])
-        return rows
+        return [Event.of_row(row) for row in rows]
 
     def unknown_caller_notices(self, since: datetime) -> list[tuple[str, str]]:
         """(number, notice) of the unregistered callers logged since ``since``, oldest first:

@@ -7,7 +7,8 @@ import sys
 import click
 
 from edgebox.cli_support import config_option, fail, load
-from edgebox.errors import EdgeboxError
+from edgebox.errors import ConfigError, EdgeboxError
+from edgebox.i18n import Text, said
 
 
 def _uploader(config_path: str):
@@ -18,10 +19,11 @@ def _uploader(config_path: str):
     try:
         settings = uplink_settings(config)
         if settings is None:
-            fail("config key 'uplink.url' is empty: this box has no uplink")
+            raise ConfigError("uplink.url", Text("config.no_uplink",
+                                                 "is empty: this box has no uplink"))
         store = SqliteStore(config.box_database)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     return Uploader(settings, store, language=config.box_language,
                     office=config.numbers_office, township=config.numbers_township)
 

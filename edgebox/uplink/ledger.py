@@ -75,8 +75,9 @@ class UplinkLedger:
         self.put(ACKED, str(int(seq)))
 
     def batch_after(self, seq: int, limit: int) -> list[dict]:
-        """The next ``limit`` events after ``seq``, oldest first (one short read)."""
-        return self.store.events_after(seq, limit)
+        """The next ``limit`` events after ``seq``, oldest first (one short read), as the
+        batch carries them."""
+        return [event.as_dict() for event in self.store.events_after(seq, limit)]
 
     def last_seq(self) -> int:
         with self.store.transaction() as conn:
@@ -99,8 +100,8 @@ class UplinkLedger:
         """The newest health reading of every modem, trimmed for the wire."""
         keep = ("modem", "at", "signal", "registration", "technology", "sim", "operator",
                 "balance", "error")
-        return [{k: row[k] for k in keep if row.get(k) is not None}
-                for row in self.store.latest_health()]
+        return [{k: getattr(reading, k) for k in keep if getattr(reading, k) is not None}
+                for reading in self.store.health.latest()]
 
     @staticmethod
     def dumps(value: object) -> str:

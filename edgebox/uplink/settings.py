@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from edgebox.config import Key, between
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 BOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -40,7 +41,8 @@ class UplinkSettings:
 def check_url(value: str) -> str | None:
     if value == "" or re.match(r"^https?://[^/\s]+(/\S*)?$", value):
         return None
-    return "must be an http:// or https:// URL of the county hub, or empty for no uplink"
+    return Text("config.uplink_url", "must be an http:// or https:// URL of the county hub, "
+                "or empty for no uplink")
 
 
 # The uplink to the county hub: an empty url means no uploader.
@@ -67,7 +69,8 @@ UPLINK_KEYS: dict[str, Key] = {
     # The hub's modem number: a signed daily summary and each township escalation go there
     # by SMS (uplink/sms_uplink.py), with or without a url.
     "uplink.sms_to": Key(str, "", lambda v: None if v == "" or re.match(
-        r"^\+[1-9][0-9]{6,14}$", v) else "must be the hub's modem number, e.g. +8613800138000"),
+        r"^\+[1-9][0-9]{6,14}$", v) else Text(
+            "config.uplink_sms_to", "must be the hub's modem number, e.g. +8613800138000")),
 }
 
 
@@ -77,19 +80,20 @@ def uplink_settings(config) -> UplinkSettings | None:
     if not url:
         return None
     if not config.get("uplink.token"):
-        raise ConfigError("uplink.token", "is required when uplink.url is set")
-    if not BOX_ID.match(config.box_id):
-        raise ConfigError("box.id", "must be 1-64 ASCII letters, digits, '.', '_' or '-' to be"
-                                    " used with the uplink")
+        raise ConfigError("uplink.token", Text("config.token_for_url",
+                                               "is required when uplink.url is set"))
+    check_box_id(config)
     for key in ("uplink.link_check", "uplink.link_up", "uplink.link_down"):
         command = config.get(key)
         for modem in config.modems:
             if command and modem.port in command.split():
-                raise ConfigError(key, f"names modem '{modem.name}''s AT port {modem.port}; a"
-                                       " link must use the modem's data port")
+                raise ConfigError(key, Text(
+                    "config.link_at_port", "names modem '{modem}''s AT port {port}; a link "
+                    "must use the modem's data port", modem=modem.name, port=modem.port))
     kinds = config.get("uplink.prune_kinds")
     if not all(isinstance(k, str) for k in kinds):
-        raise ConfigError("uplink.prune_kinds", "must be a list of event kinds in quotes")
+        raise ConfigError("uplink.prune_kinds", Text(
+            "config.prune_kinds", "must be a list of event kinds in quotes"))
     names = {name: config.get(f"uplink.{name}") for name in (
         "ca_file", "interval_minutes", "batch_events", "timeout_seconds", "retry_seconds",
         "max_backoff_minutes", "link_check", "link_up", "link_down", "link_up_seconds",
@@ -105,9 +109,14 @@ def sms_uplink_settings(config) -> dict | None:
     if not number:
         return None
     if not config.get("uplink.token"):
-        raise ConfigError("uplink.token", "is required when uplink.sms_to is set (it signs"
-                                          " the reports)")
-    if not BOX_ID.match(config.box_id):
-        raise ConfigError("box.id", "must be 1-64 ASCII letters, digits, '.', '_' or '-' to be"
-                                    " used with the uplink")
+        raise ConfigError("uplink.token", Text("config.token_for_sms", "is required when "
+                                               "uplink.sms_to is set (it signs the reports)"))
+    check_box_id(config)
     return {"sms_to": number, "token": config.get("uplink.token")}
+
+
+def check_box_id(config) -> None:
+    """The box id goes into an HTTP header and the signed SMS reports: ASCII only."""
+    if not BOX_ID.match(config.box_id):
+        raise ConfigError("box.id", Text("config.box_id_ascii", "must be 1-64 ASCII letters, "
+                                         "digits, '.', '_' or '-' to be used with the uplink"))

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 
 from edgebox.domain import alarm
+from edgebox.store.logged_event import Event
 from edgebox.store.times import utc_iso, utc_now
 from edgebox.uplink import sms_format
 from edgebox.uplink.ledger import UplinkLedger
@@ -129,22 +130,22 @@ class SmsUplink:
                 return queued
             for event in events:
                 # The step's record says whether it told the township (store.escalate).
-                if event["kind"] == "escalated" and event["data"].get("township"):
+                if event.kind == "escalated" and event.data.get("township"):
                     self._queue(now, self._escalation_text(event))
                     queued += 1
-                seen = event["seq"]
+                seen = event.seq
                 self.ledger.put(ESCALATIONS_SEEN, str(seen))
 
-    def _escalation_text(self, event: dict) -> str:
+    def _escalation_text(self, event: Event) -> str:
         with self.store.transaction() as conn:
             row = conn.execute("SELECT alarm_type FROM incidents WHERE id = ?",
-                               (event["incident_id"],)).fetchone()
+                               (event.incident_id,)).fetchone()
         return sms_format.encode_escalation(
-            self.token, self.box_id, self._next_seq(), datetime.fromisoformat(event["at"]),
-            event["incident_id"], row[0] if row else "other", event["data"]["escalation_step"])
+            self.token, self.box_id, self._next_seq(), datetime.fromisoformat(event.at),
+            event.incident_id, row[0] if row else "other", event.data["escalation_step"])
 
     def _queue(self, now: datetime, text: str) -> None:
-        self.store.add_deliveries(now, None, [alarm.PlannedDelivery(
+        self.store.outbox.add(now, None, [alarm.PlannedDelivery(
             alarm.SMS, self.hub_number, None, PURPOSE, text, alarm.PRIORITY[PURPOSE])])
         log.info("SMS report queued for the hub: %s", text[:40])
 

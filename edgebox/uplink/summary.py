@@ -34,7 +34,7 @@ def text(language: str, name: str, **values: object) -> str:
 def queue_notice(store, now: datetime, numbers: list[str], purpose: str, text: str) -> None:
     """One SMS of ``text`` to each of ``numbers``, at the priority of office notices."""
     if numbers:
-        store.add_deliveries(now, None, [
+        store.outbox.add(now, None, [
             alarm.PlannedDelivery(alarm.SMS, number, None, purpose, text,
                                   alarm.PRIORITY["office_notice"]) for number in numbers])
 

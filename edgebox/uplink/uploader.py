@@ -153,7 +153,7 @@ class Uploader:
     def _status(self, through: int) -> dict:
         usage = self.disk_usage(self.store.path)
         return {"backlog": self.ledger.backlog(through), "health": self.ledger.health_snapshot(),
-                "pending_deliveries": self.store.pending_count(),
+                "pending_deliveries": self.store.outbox.pending_count(),
                 "disk_used_percent": round(usage.used_percent, 1),
                 "box_time": utc_iso(self.clock()), "version": __version__}
 

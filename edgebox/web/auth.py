@@ -51,7 +51,8 @@ def token_hash(token: str) -> str:
 class Sessions:
     def __init__(self, lifetime: float, clock: Callable[[], float] = time.monotonic,
                  store=None, wall_clock: Callable[[], datetime] = utc_now):
-        """``store``: where logins are kept across restarts (None: in memory only)."""
+        """``store``: where logins are kept across restarts, the store's ``sessions`` table
+        (None: in memory only)."""
         self.lifetime = lifetime
         self._clock = clock
         self._store = store
@@ -79,11 +80,11 @@ class Sessions:
         if self._store is None:
             return None
         now = self._wall_clock()
-        row = self._store.web_session(token_hash(token), now)
-        if row is None:
+        kept = self._store.find(token_hash(token), now)
+        if kept is None:
             return None
-        left = (datetime.fromisoformat(row["expires_at"]) - now).total_seconds()
-        session = Session(token, row["csrf"], self._clock() + left, row["user"], row["lang"])
+        left = (datetime.fromisoformat(kept.expires_at) - now).total_seconds()
+        session = Session(token, kept.csrf, self._clock() + left, kept.user, kept.lang)
         with self._lock:
             self._logged_in[token] = session
             while len(self._logged_in) > MAX_LOGGED_IN:
@@ -101,9 +102,8 @@ class Sessions:
                 pool.popitem(last=False)
         if user and self._store is not None:
             now = self._wall_clock()
-            self._store.keep_web_session(now, token_hash(session.token), user, session.csrf,
-                                         lang, now + timedelta(seconds=self.lifetime),
-                                         MAX_LOGGED_IN)
+            self._store.keep(now, token_hash(session.token), user, session.csrf, lang,
+                             now + timedelta(seconds=self.lifetime), MAX_LOGGED_IN)
         return session
 
     def end(self, token: str) -> None:
@@ -111,7 +111,7 @@ class Sessions:
             self._visitors.pop(token, None)
             ended = self._logged_in.pop(token, None)
         if self._store is not None and (ended is None or ended.user):
-            self._store.end_web_session(token_hash(token))  # also one only the store held
+            self._store.end(token_hash(token))  # also one only the store held
 
 
 def same_token(a: str | None, b: str | None) -> bool:

@@ -33,11 +33,11 @@ class BoxView:
         """On after a siren_on (or a panel test) whose time has not run out, until a
         siren_off or a restart of the daemon."""
         events = self.store.events_of_kinds(list(SIREN_EVENTS))
-        if not events or events[-1]["kind"] not in ("siren_on", "siren_test"):
+        if not events or events[-1].kind not in ("siren_on", "siren_test"):
             return False
         last = events[-1]
-        seconds = last["data"].get("seconds") or 0
-        return self.clock() < parse_utc(last["at"]) + timedelta(seconds=seconds)
+        seconds = last.data.get("seconds") or 0
+        return self.clock() < parse_utc(last.at) + timedelta(seconds=seconds)
 
     def modems(self) -> dict[str, dict]:
         """Every configured modem's last reading and state; ``alive``: its worker said ready."""
@@ -54,8 +54,9 @@ class StoreOfficeDesk:
         self.store, self.clock = store, clock
 
     def put(self, action) -> None:
-        self.store.keep_office_action(self.clock(), action.kind, action.source, action.user,
-                                      action.incident_id, action.group_id, action.text)
+        self.store.inbox.keep_office_action(self.clock(), action.kind, action.source,
+                                            action.user, action.incident_id, action.group_id,
+                                            action.text)
 
 
 class LogFollower:
@@ -75,8 +76,8 @@ class LogFollower:
         while not self._stop.wait(FOLLOW_SECONDS):
             try:
                 for event in self.store.events_after(seen, 200):
-                    seen = event["seq"]
-                    self.publish(event)
+                    seen = event.seq
+                    self.publish(event.as_dict())  # as this process's listeners get it
             except Exception:  # a busy or full disk: the next turn tries again
                 log.exception("reading the log for the live page failed")
 

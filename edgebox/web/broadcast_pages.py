@@ -36,7 +36,7 @@ def _target(roster, value: str) -> str | None:
 @page
 def broadcast_page(request):
     ctx = request.app.state.ctx
-    return render(request, "broadcast.html", roster=ctx.store.load_roster(),
+    return render(request, "broadcast.html", roster=ctx.store.roster.load(),
                   broadcasts=queries.broadcasts(ctx.store), sent=request.query_params.get("sent"),
                   cost=None, text="", target="", problem="")
 
@@ -45,7 +45,7 @@ def broadcast_page(request):
 def preview(request):
     ctx = request.app.state.ctx
     form = request.state.form
-    roster = ctx.store.load_roster()
+    roster = ctx.store.roster.load()
     text = form.get("text", "").strip()
     return render(request, "_broadcast_cost.html",
                   cost=cost(roster, _target(roster, form.get("target", "")), text,
@@ -62,7 +62,7 @@ def progress(request):
 def send(request):
     ctx = request.app.state.ctx
     form = request.state.form
-    roster = ctx.store.load_roster()
+    roster = ctx.store.roster.load()
     text = form.get("text", "").strip()
     target = _target(roster, form.get("target", ""))
     if not text or len(text) > MAX_LENGTH:

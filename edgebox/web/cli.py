@@ -7,6 +7,7 @@ import click
 
 from edgebox.cli_support import config_option, fail, load, setup_logging
 from edgebox.errors import ConfigError
+from edgebox.i18n import said, say
 
 
 @click.group()
@@ -32,7 +33,11 @@ def web_serve(config_path: str) -> None:
     from edgebox.web.process import serve
     config = load(config_path)
     setup_logging(config.log_level)
-    sys.exit(serve(config))
+    try:
+        status = serve(config)
+    except ConfigError as exc:  # a check of keys read together: uplink.url without its token
+        fail(said(exc, config.box_language))
+    sys.exit(status)
 
 
 @web.command("password")
@@ -48,7 +53,8 @@ def web_password(config_path: str, from_stdin: bool) -> None:
       edgebox web password --config /etc/edgebox/edgebox.toml
     """
     from edgebox.web.passwords import hash_password, set_password_hash
-    load(config_path)  # a broken config is reported before anything is written
+    # a broken config is reported before anything is written
+    lang = load(config_path).box_language
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -58,7 +64,7 @@ def web_password(config_path: str, from_stdin: bool) -> None:
         hashed = hash_password(password)
         set_password_hash(config_path, hashed)
     except ConfigError as exc:
-        fail(exc.problem)
+        fail(say(exc.problem, lang))
     except OSError as exc:
         fail(f"cannot write {config_path}: {exc}")
     load(config_path)

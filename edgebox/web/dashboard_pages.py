@@ -48,7 +48,7 @@ def _group_name(roster, group_id: str) -> str:
 
 def _dashboard_values(request: Request) -> dict:
     ctx = request.app.state.ctx
-    roster = ctx.store.load_roster()
+    roster = ctx.store.roster.load()
     lang = request.state.session.lang
     now = ctx.clock()
     events = queries.events_since(ctx.store, queries.local_day_start(now))
@@ -92,7 +92,7 @@ def _incident_values(request: Request, incident_id: int) -> dict | None:
     found = queries.incident(ctx.store, incident_id)
     if found is None:
         return None
-    roster = ctx.store.load_roster()
+    roster = ctx.store.roster.load()
     session = request.state.session
     t = translator(session.lang)
     labels = {key: t(key) for key in ("called", "texted", "rung", "failed", "delivered",
@@ -153,7 +153,7 @@ def siren_action(request):
 def drill_action(request):
     """Start a drill for one group: a marked test alarm, carried out by the alarm loop."""
     ctx = request.app.state.ctx
-    roster = ctx.store.load_roster()
+    roster = ctx.store.roster.load()
     group_id = request.state.form.get("group", "")
     if not any(g.id == group_id for g in roster.groups):
         return Response("unknown group", status_code=400)

@@ -45,7 +45,7 @@ class WebContext:
 
     def __post_init__(self):
         self.sessions = self.sessions or Sessions(self.settings.session_seconds,
-                                                  store=self.store)
+                                                  store=self.store.sessions)
         self.limiter = self.limiter or LoginLimiter(self.settings.login_attempts,
                                                     self.settings.login_window_seconds)
 

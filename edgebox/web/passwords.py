@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 # 2**14 × 8 × 128 B = 16 MiB and ~50 ms per check: the scrypt paper's interactive setting,
 # affordable on a Pi 3 and slow enough to make guessing a stolen hash expensive.
@@ -26,8 +27,9 @@ _HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
-        raise ConfigError("web.password_hash",
-                          f"a password must be at least {MIN_LENGTH} characters")
+        raise ConfigError("web.password_hash", Text(
+            "config.password_short", "a password must be at least {length} characters",
+            length=MIN_LENGTH))
     return scrypt_hash(password)
 
 
@@ -53,10 +55,11 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def hash_problem(value: str) -> str | None:
+def hash_problem(value: str) -> Text | None:
     if value == "" or _HASH.fullmatch(value):
         return None
-    return "must be a hash written by 'edgebox web password', or \"\""
+    return Text("config.password_hash", "must be a hash written by 'edgebox web password', "
+                "or \"\"")
 
 
 def set_password_hash(config_path: str | Path, password_hash: str) -> None:

@@ -1,7 +1,7 @@
 """Edits the office makes to the roster on the web page, as pure functions of a Roster.
 
 Each returns a new, validated Roster (or raises RosterError saying what rule the edit breaks);
-the page then saves it whole with ``store.replace_roster``, the same all-or-nothing path as an
+the page then saves it whole with ``store.roster.replace``, the same all-or-nothing path as an
 import, and the daemon picks it up from the ``roster_replaced`` event.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ the printable group table (编组表) a leader pins on the wall.
 
 Nothing is saved until it is whole and valid: an edit is checked on the full new roster, an
 imported sheet is shown with every row-level problem (and nothing saved) or as a preview that
-the officer confirms. Saving is ``store.replace_roster``; its ``roster_replaced`` event makes
+the officer confirms. Saving is ``store.roster.replace``; its ``roster_replaced`` event makes
 the daemon load the new roster.
 """
 from __future__ import annotations
@@ -34,10 +34,10 @@ PENDING_IMPORT = "pending_import"
 def _roster_page(request, status: int = 200, problems: list[str] | None = None,
                  saved: bool = False):
     ctx = request.app.state.ctx
-    return render(request, "roster.html", status, roster=ctx.store.load_roster(),
+    return render(request, "roster.html", status, roster=ctx.store.roster.load(),
                   problems=problems or [], saved=saved or request.query_params.get("saved"),
                   display=display, flag_labels=FLAG_LABELS_ZH, flags=list(FLAG_WORDS),
-                  quote=quote, own_pins=ctx.store.leaders_with_pins())
+                  quote=quote, own_pins=ctx.store.leader_pins.leaders())
 
 
 @page
@@ -50,14 +50,14 @@ def _save(request, change) -> Response:
     ctx = request.app.state.ctx
     form = request.state.form
     try:
-        new = change(ctx.store.load_roster(), form)
+        new = change(ctx.store.roster.load(), form)
     except RosterError as exc:
         return _roster_page(request, 400, exc.problems)
     except KeyError as exc:
         # a form from a page since changed: a group or household no longer there
         return _roster_page(request, 400, [Text(
             "roster.gone", "{id} is no longer on the roster; reload the page", id=exc.args[0])])
-    ctx.store.replace_roster(new, ctx.clock(), source="web")
+    ctx.store.roster.replace(new, ctx.clock(), source="web")
     return RedirectResponse("/roster?saved=1", status_code=303)
 
 
@@ -72,14 +72,14 @@ def set_leader_pin(request):
     ctx = request.app.state.ctx
     household_id = request.path_params["household_id"]
     pin = request.state.form.get("pin", "").strip()
-    if not any(g.leader_id == household_id for g in ctx.store.load_roster().groups):
+    if not any(g.leader_id == household_id for g in ctx.store.roster.load().groups):
         return _roster_page(request, 400, [translator(request.state.session.lang)(
             "pin_not_leader")])
     if pin and pin_problem(pin):
         low, high = PIN_DIGITS
         return _roster_page(request, 400, [translator(request.state.session.lang)(
             "pin_invalid", low=low, high=high)])
-    ctx.store.set_leader_pin(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
+    ctx.store.leader_pins.set(ctx.clock(), household_id, scrypt_hash(pin) if pin else None)
     return RedirectResponse("/roster?saved=1", status_code=303)
 
 
@@ -142,7 +142,7 @@ def import_sheet(request):
                       filename=upload.filename)
     token = secrets.token_urlsafe(12)
     request.state.session.data[PENDING_IMPORT] = (token, new, upload.filename)
-    current = {h.id for h in ctx.store.load_roster().households}
+    current = {h.id for h in ctx.store.roster.load().households}
     incoming = {h.id for h in new.households}
     return render(request, "roster_import.html", roster=new, token=token,
                   filename=upload.filename, added=len(incoming - current),
@@ -157,21 +157,21 @@ def confirm_import(request):
     if pending is None or pending[0] != request.state.form.get("token"):
         return render(request, "message.html", 409, message_key="expired")
     _, new, filename = pending
-    ctx.store.replace_roster(new, ctx.clock(), source=filename)
+    ctx.store.roster.replace(new, ctx.clock(), source=filename)
     return RedirectResponse("/roster?saved=1", status_code=303)
 
 
 @page
 def export_csv(request):
     ctx = request.app.state.ctx
-    content = roster_to_csv_bytes(ctx.store.load_roster(), ctx.settings.region)
+    content = roster_to_csv_bytes(ctx.store.roster.load(), ctx.settings.region)
     return Response(content, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": "attachment; filename=roster.csv"})
 
 
 @page
 def group_table(request):
-    roster = request.app.state.ctx.store.load_roster()
+    roster = request.app.state.ctx.store.roster.load()
     try:
         group = roster.group(request.path_params["group_id"])
     except KeyError:
@@ -181,7 +181,7 @@ def group_table(request):
 
 @page
 def all_group_tables(request):
-    roster = request.app.state.ctx.store.load_roster()
+    roster = request.app.state.ctx.store.roster.load()
     if not roster.groups:
         return render(request, "message.html", 404, message_key="not_found")
     return _print_sheets(request, roster, list(roster.groups))

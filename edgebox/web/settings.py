@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgebox.config import Key, between
+from edgebox.i18n import Text
 from edgebox.web.passwords import hash_problem
 
 
@@ -13,12 +14,13 @@ def split_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def listen_problem(value: str) -> str | None:
+def listen_problem(value: str) -> Text | None:
     if value == "":
         return None
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        return 'must be "HOST:PORT" such as "0.0.0.0:8080", or "" to turn the web panel off'
+        return Text("config.web_listen", 'must be "HOST:PORT" such as "0.0.0.0:8080", or "" '
+                    "to turn the web panel off")
     return None
 
 

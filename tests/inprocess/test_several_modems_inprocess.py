@@ -42,3 +42,18 @@ def test_work_of_a_dead_modem_moves_to_the_other(village):
     [retry] = box.events("delivery_retry")
     assert "m2" in retry["data"]["error"]
     assert {d["attempts"] for d in box.deliveries()} == {1}
+
+
+def test_an_alarm_is_planned_over_the_modems_up_not_those_configured(village):
+    """Two modems configured, one gone: the fan-out is planned for the one that works (the
+    leader's SMS, then at once their ring), not with the first ring reckoned on a second lane
+    that nobody drains."""
+    box = village(modems=2, settings={"alarm": {"ring_members": True}})
+    box.modem("m2").unplug()
+    box.wait_for(lambda: box.events("modem_lost"), "the box to see m2 gone")
+    box.network.hold_submits()  # the plan as committed, before anything goes out
+    box.call("H03")
+    box.wait_for(lambda: box.deliveries(), "the alarm to be planned")
+    in_order = box.query("SELECT kind, phone FROM deliveries ORDER BY priority, id LIMIT 2")
+    box.network.release_submits()
+    assert in_order == [("sms", WANG), ("call", WANG)]

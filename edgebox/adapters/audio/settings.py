@@ -6,23 +6,26 @@ import re
 
 from edgebox.adapters.gpio.panel_keys import gpio_pin
 from edgebox.config import Key, between, one_of
+from edgebox.i18n import Text
 
 QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def _quiet_hours(value: str) -> str | None:
-    return None if value == "" or QUIET_HOURS.match(value) else \
-        'must be "HH:MM-HH:MM" in the box\'s time (such as "22:00-06:30"), or "" for none'
+def _quiet_hours(value: str) -> Text | None:
+    return None if value == "" or QUIET_HOURS.match(value) else Text(
+        "config.quiet_hours",
+        'must be "HH:MM-HH:MM" in the box\'s time (such as "22:00-06:30"), or "" for none')
 
 
-def _alsa_device(value: str) -> str | None:
-    return None if re.fullmatch(r"[A-Za-z0-9_:,.=-]+", value) else \
-        'must be an ALSA device name such as "default" or "plughw:1,0" (see aplay -L)'
+def _alsa_device(value: str) -> Text | None:
+    return None if re.fullmatch(r"[A-Za-z0-9_:,.=-]+", value) else Text(
+        "config.alsa_device",
+        'must be an ALSA device name such as "default" or "plughw:1,0" (see aplay -L)')
 
 
-def _pin(value: str) -> str | None:
-    return None if value == "" or (value.isdigit() and 4 <= len(value) <= 8) else \
-        "must be 4-8 digits, or empty to turn live voice off"
+def _pin(value: str) -> Text | None:
+    return None if value == "" or (value.isdigit() and 4 <= len(value) <= 8) else Text(
+        "config.live_pin", "must be 4-8 digits, or empty to turn live voice off")
 
 
 SPEAKER_KEYS: dict[str, Key] = {

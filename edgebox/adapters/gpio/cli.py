@@ -13,6 +13,7 @@ import click
 
 from edgebox.cli_support import EXIT_IN_USE, config_option, fail, load
 from edgebox.errors import EdgeboxError
+from edgebox.i18n import said
 
 pins_config_option = config_option("the box's TOML config (pins, polarity, patterns)")
 
@@ -29,13 +30,11 @@ def _open_pins(config_path: str, what: str):
     except InUse as exc:
         fail(str(exc), EXIT_IN_USE)
     except EdgeboxError as exc:
-        fail(str(exc))
+        fail(said(exc, config.box_language))
     try:
         return config, panel_settings(config), load_gpio(config.siren_backend)
-    except EdgeboxError as exc:
-        fail(str(exc))
-    except RuntimeError as exc:  # the RPi.GPIO API is missing, or the pin is taken
-        fail(str(exc))
+    except (EdgeboxError, RuntimeError) as exc:  # a bad key, RPi.GPIO missing, a pin taken
+        fail(said(exc, config.box_language))
 
 
 @click.group()

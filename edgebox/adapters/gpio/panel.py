@@ -30,6 +30,7 @@ from edgebox.adapters.gpio.outputs import LEDS, OfficeLights, Output, led_levels
 from edgebox.adapters.gpio.patterns import DRILL, KINDS
 from edgebox.domain.office_actions import ACKNOWLEDGE, SIREN_OFF, SIREN_ON, OfficeAction
 from edgebox.errors import ConfigError
+from edgebox.i18n import Text
 
 log = logging.getLogger("edgebox")
 
@@ -65,7 +66,8 @@ def panel_settings(config) -> PanelSettings:
         if not pin:
             continue
         if pin in used:
-            raise ConfigError(key, f"pin {pin} is already used by {used[pin]}")
+            raise ConfigError(key, Text("config.pin_used", "pin {pin} is already used by "
+                                        "{other}", pin=pin, other=used[pin]))
         used[pin] = key
     return PanelSettings(
         buttons={n: config.get(f"panel.button_{n}") for n in names.BUTTONS

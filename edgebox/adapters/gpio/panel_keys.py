@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from edgebox.adapters.gpio.patterns import pattern_problem
 from edgebox.config import Key, between
+from edgebox.i18n import Text
 
 
-def gpio_pin(value: int) -> str | None:
-    return None if value == 0 or 2 <= value <= 27 else "must be a BCM pin 2-27, or 0 when not wired"
+def gpio_pin(value: int) -> Text | None:
+    return None if value == 0 or 2 <= value <= 27 else Text(
+        "config.gpio_pin", "must be a BCM pin 2-27, or 0 when not wired")
 
 
 # BCM pins, 0 when not wired.

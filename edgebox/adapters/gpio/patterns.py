@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgebox.i18n import Text
+
 # The patterns an alarm type names (``edgebox.domain.escalation.ALARM_TYPES``): fire and most
 # alarms continuous, thief and medical pulsed, drills (and the TEST button) their own rhythm.
 CONTINUOUS, PULSED, DRILL = "continuous", "pulsed", "drill"
@@ -52,15 +54,17 @@ class Pattern:
         return start + cycle + self.steps[0]  # float rounding at the very end of a cycle
 
 
-def pattern_problem(value: list) -> str | None:
+def pattern_problem(value: list) -> Text | None:
     """What is wrong with a pattern from the config, or None (used by the config check)."""
     if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                             for v in value):
-        return "must be a list of seconds such as [1, 1] (on, off, …) or [1] for continuous"
+        return Text("config.pattern_seconds", "must be a list of seconds such as [1, 1] "
+                    "(on, off, …) or [1] for continuous")
     if len(value) > 1 and len(value) % 2:
-        return "must have an even number of steps (on, off, on, off …), or one for continuous"
+        return Text("config.pattern_even", "must have an even number of steps (on, off, on, "
+                    "off …), or one for continuous")
     if not all(0.05 <= v <= 60 for v in value):
-        return "every step must be between 0.05 and 60 seconds"
+        return Text("config.pattern_step", "every step must be between 0.05 and 60 seconds")
     return None
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 from edgebox.adapters.gpio.patterns import CONTINUOUS, DEFAULTS, Pattern, kind_of
+from edgebox.i18n import Text
 
 
 def load_gpio(backend: str):
@@ -26,9 +27,10 @@ def load_gpio(backend: str):
         try:
             return importlib.import_module("RPi.GPIO")
         except (ImportError, RuntimeError) as exc:
-            raise RuntimeError(
-                "siren.backend is 'rpi' but the RPi.GPIO API is not available here "
-                f"({exc}); install edgebox[pi] on the Pi, or use backend 'simulated'") from exc
+            raise RuntimeError(Text(
+                "config.no_rpi_gpio", "siren.backend is 'rpi' but the RPi.GPIO API is not "
+                "available here ({error}); install edgebox[pi] on the Pi, or use backend "
+                "'simulated'", error=str(exc))) from exc
     from edgebox.adapters.gpio.simulated import SimulatedGPIO
     return SimulatedGPIO()
 

@@ -37,6 +37,7 @@ from edgebox.emulator.modem_errors import CMS_TEXT
 from edgebox.emulator.profiles import Profile
 from edgebox.emulator.sms_codec import DELIVERED, FAILED, decode_submit_pdu
 from edgebox.errors import ConfigError, ModemError, ModemRestarted, ModemTimeout
+from edgebox.i18n import Text
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ def fake_modem_for(settings, config, events: queue.Queue, index: int) -> "FakeMo
     name = settings.port[len(SCHEME):]
     network = FakeNetwork.named(name)
     if network is None:
-        raise ConfigError(f"modems[{index}].port",
-                          f"fake network '{name}' does not exist: a fake modem works only "
-                          "inside a process (a test) that made that network")
+        raise ConfigError(f"modems[{index}].port", Text(
+            "config.no_fake_network", "fake network '{name}' does not exist: a fake modem works "
+            "only inside a process (a test) that made that network", name=name))
     return FakeModem(network, settings.name, events, port=settings.port,
                      delivery_reports=config.modem_delivery_reports,
                      sms_timeout=config.modem_sms_timeout)

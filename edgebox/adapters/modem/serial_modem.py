@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 
 from gsmmodem.exceptions import CommandError, GsmModemException, TimeoutException
 from gsmmodem.pdu import encodeSmsSubmitPdu

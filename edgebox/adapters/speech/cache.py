@@ -21,6 +21,10 @@ class SpeechCache:
         key = hashlib.sha256(f"{self.synthesiser.name}\n{text}".encode()).hexdigest()
         return self.directory / f"{key}.wav"
 
+    def holds(self, text: str) -> bool:
+        """Whether the sentence is rendered already (a ring would read it, not synthesise)."""
+        return self._path(text).is_file()
+
     def render(self, text: str) -> Clip:
         path = self._path(text)
         try:

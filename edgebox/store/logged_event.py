@@ -1,0 +1,26 @@
+"""One event of the append-only log (table ``events``), as the store's reads return it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int                   # its place in the log: gap-free, in commit order
+    at: str                    # when it happened, UTC, ISO text
+    kind: str
+    incident_id: int | None
+    data: dict                 # the event's own fields, as logged
+
+    @classmethod
+    def of_row(cls, row: dict) -> Event:
+        """A row of ``SELECT * FROM events``, its data still JSON text."""
+        return cls(row["seq"], row["at"], row["kind"], row["incident_id"],
+                   json.loads(row["data"]))
+
+    def as_dict(self) -> dict:
+        """The event as the uplink and the live page carry it (and as the store's listeners
+        are handed it): the log's columns, in their order."""
+        return {"seq": self.seq, "at": self.at, "kind": self.kind,
+                "incident_id": self.incident_id, "data": self.data}
