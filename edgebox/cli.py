@@ -81,6 +81,7 @@ def run(config_path: str, allow_empty: bool) -> None:
     except KeyboardInterrupt:
         pass
     daemon.stop()
+    daemon.store.close()  # the idle checkpointer stops; what was deferred is written
     instance.release()
 
 

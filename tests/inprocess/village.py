@@ -81,6 +81,7 @@ class Village:
         network and clock, as systemd would after a stop."""
         ready = len(self.events("modem_ready"))
         self.daemon.stop()
+        self.daemon.store.close()  # its checkpoint thread and connection with it
         self.network.modems.clear()
         self.daemon = self._build()
         self.daemon.start()
@@ -91,6 +92,9 @@ class Village:
         self.network.release_submits()  # a test that failed while the cell was held
         try:
             self.daemon.stop()
+            # its WAL checkpoint thread and connection with it: hundreds of villages in one
+            # test process would otherwise leave as many threads behind
+            self.daemon.store.close()
         finally:
             FakeNetwork.unregister(self.name)
         # Virtual time moving must never have looked like the wall clock being stepped.
