@@ -14,6 +14,7 @@ from edgebox.speaker.announcements import Announcer
 from edgebox.speaker.player import Loudspeaker
 from edgebox.speaker.settings import speaker_settings
 from edgebox.speaker.words import spoken
+from edgebox.store.logged_event import Event
 from tests.speaker_support import played
 from tests.support import OFFICE, SHEET, STRANGER, wait_for
 
@@ -48,14 +49,18 @@ def announcer(tmp_path, body="", speech=None):
     return ann, speaker, speech
 
 
+def logged(kind, incident, data):
+    """An event as the store hands it to its listeners."""
+    return Event(incident or 0, "2026-03-01T20:00:00Z", kind, incident, data)
+
+
 def opened(incident, household="H03", group="第一组", **data):
-    return {"kind": "incident_opened", "incident_id": incident,
-            "data": {"group": group, "household": household, "kind": "call",
-                     "alarm_type": "call", **data}}
+    return logged("incident_opened", incident, {"group": group, "household": household,
+                                                "kind": "call", "alarm_type": "call", **data})
 
 
 def closed(incident, reason):
-    return {"kind": "incident_closed", "incident_id": incident, "data": {"reason": reason}}
+    return logged("incident_closed", incident, {"reason": reason})
 
 
 def settle(ann, speaker):
@@ -120,8 +125,7 @@ def test_the_all_clear_ends_the_alarm_s_remaining_repeats(tmp_path):
 def test_broadcasts_are_read_out_only_from_the_configured_senders(tmp_path):
     ann, speaker, _ = announcer(tmp_path, f'broadcasts_from = ["{OFFICE}", "office"]')
     for sender, text in ((OFFICE, "明天停水"), (STRANGER, "不该读出"), ("office", "后天开会")):
-        ann.hear({"kind": "broadcast_planned", "incident_id": None,
-                  "data": {"sender": sender, "text": text}})
+        ann.hear(logged("broadcast_planned", None, {"sender": sender, "text": text}))
     settle(ann, speaker)
     assert sentences(tmp_path) == ["村委广播：明天停水 (1/1)", "村委广播：后天开会 (1/1)"]
 

@@ -133,7 +133,7 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
     store = SqliteStore(tmp_path / "box.db")
     store.roster.replace(roster(4), T0)
     seen, commits = [], []
-    store.subscribe(lambda event: seen.append(event["kind"]))
+    store.subscribe(lambda event: seen.append(event.kind))
     store.observe_commits(lambda durable, held: commits.append(durable))
     store.append_event(T0, "first")
     store.defer_event(T0, "call_rejected", None, modem="m1")

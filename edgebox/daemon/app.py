@@ -143,7 +143,7 @@ def report_full_disk(events: queue.Queue, store) -> None:
     """The disk filled and the store gave up its reserve to go on (a ``disk_full`` event,
     seen after the commit on whichever thread made it): the event loop is told, and texts the
     office (Daemon.on_disk_full)."""
-    store.subscribe(lambda event: events.put(DiskFull()) if event["kind"] == "disk_full"
+    store.subscribe(lambda event: events.put(DiskFull()) if event.kind == "disk_full"
                     else None)
 
 
@@ -173,6 +173,6 @@ def build_daemon(config, gpio=None, clock=utc_now) -> Daemon:
     if SystemdNotifier.wanted():  # under systemd: READY=1, then watchdog pings while alive
         daemon.services.append(SystemdNotifier(daemon.stale_loops))
     contacts = contacts_of(config.numbers_office, config.numbers_township)
-    store.subscribe(lambda event: log.info(describe(event, daemon.roster, config.box_language,
+    store.subscribe(lambda event: log.info(describe(event.as_dict(), daemon.roster, config.box_language,
                                                     contacts)))
     return daemon

@@ -22,6 +22,7 @@ from edgebox.domain.timeline import contacts_of, describe
 from edgebox.emulator import EmulatorServer, Latency
 from edgebox.i18n import N_, display_width, padded, table, words as words_in
 from edgebox.store import SqliteStore
+from edgebox.store.logged_event import Event
 from edgebox.store.times import utc_now
 
 # The network keeps real modems' shape (2.5-3 s submits with a long tail, 3.5-7 s call setup,
@@ -123,11 +124,11 @@ def _play(daemon, emulator, gpio, roster, words, lang, contacts, as_json, out) -
     started = [None]
     printed = threading.Lock()
 
-    def show(event: dict) -> None:
+    def show(event: Event) -> None:
         if started[0] is None:
             return
         with printed:
-            line = describe(event, roster, lang, contacts)
+            line = describe(event.as_dict(), roster, lang, contacts)
             print(f"  +{time.monotonic() - started[0]:5.1f}s  {line}",
                   file=out, flush=True)
 

@@ -30,6 +30,7 @@ from edgebox.speaker.player import ALARM, NOTICE, Loudspeaker
 from edgebox.speaker.settings import SpeakerSettings
 from edgebox.speaker.sounds import chime
 from edgebox.speaker.words import spoken
+from edgebox.store.logged_event import Event
 
 log = logging.getLogger("edgebox.speaker")
 
@@ -49,9 +50,9 @@ class Announcer:
         self._announced: dict[int, tuple] = {}  # incident -> (its item, its fields, drill)
         self._thread: threading.Thread | None = None
 
-    def hear(self, event: dict) -> None:
+    def hear(self, event: Event) -> None:
         """The store's listener: queue, and nothing else, on the committing thread."""
-        if event["kind"] in HEARD:
+        if event.kind in HEARD:
             self._events.put(event)
 
     def start(self) -> None:
@@ -68,16 +69,16 @@ class Announcer:
             try:
                 self._announce(event)
             except (SpeechError, KeyError, ValueError) as exc:
-                log.error("loudspeaker: %s #%s not announced: %s", event["kind"],
-                          event.get("incident_id"), exc)
+                log.error("loudspeaker: %s #%s not announced: %s", event.kind,
+                          event.incident_id, exc)
 
-    def _announce(self, event: dict) -> None:
-        data = event.get("data") or {}
-        if event["kind"] == "incident_opened":
-            self._alarm(event["incident_id"], data)
-        elif event["kind"] == "incident_closed":
-            self._closed(event["incident_id"], data)
-        elif event["kind"] == "office_action":
+    def _announce(self, event: Event) -> None:
+        data = event.data
+        if event.kind == "incident_opened":
+            self._alarm(event.incident_id, data)
+        elif event.kind == "incident_closed":
+            self._closed(event.incident_id, data)
+        elif event.kind == "office_action":
             if data.get("action") == "speak" and data.get("text"):
                 self.say_now(data["text"])
         else:

@@ -32,6 +32,7 @@ from edgebox.domain.pin_lockout import locked_until
 from edgebox.errors import ModemError
 from edgebox.speaker.player import LIVE, Loudspeaker
 from edgebox.speaker.settings import SpeakerSettings
+from edgebox.store.logged_event import Event
 from edgebox.store.times import parse_utc
 
 log = logging.getLogger("edgebox.speaker")
@@ -91,9 +92,9 @@ class LiveVoice:
         self._thread.start()
         return True
 
-    def hear(self, event: dict) -> None:
+    def hear(self, event: Event) -> None:
         """The store's listener: an alarm opened ends a live session at once."""
-        if event["kind"] == "incident_opened" and self._phone is not None:
+        if event.kind == "incident_opened" and self._phone is not None:
             self._end.set()
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
-"""One event of the append-only log (table ``events``), as the store's reads return it."""
+"""One event of the append-only log (table ``events``), as the store's reads return it and
+its listeners are handed it."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ class Event:
                    json.loads(row["data"]))
 
     def as_dict(self) -> dict:
-        """The event as the uplink and the live page carry it (and as the store's listeners
-        are handed it): the log's columns, in their order."""
+        """The event as the uplink carries it and the log's describers read it: the log's
+        columns, in their order."""
         return {"seq": self.seq, "at": self.at, "kind": self.kind,
                 "incident_id": self.incident_id, "data": self.data}

@@ -109,8 +109,8 @@ class SqliteStore:
         self.check_ins = CheckInRows(core, self.incidents, self.outbox)
 
     def subscribe(self, listener) -> None:
-        """Call ``listener(event)`` for every event, after the transaction holding it commits
-        (the daemon's log lines and the demo's timeline both come from here)."""
+        """Call ``listener(event)`` with each logged ``Event`` after the transaction holding it
+        commits (the daemon's log lines and the demo's timeline both come from here)."""
         self._listeners.append(listener)
 
     def observe_commits(self, observer) -> None:
@@ -237,8 +237,7 @@ class SqliteStore:
             (at, kind, incident_id, json.dumps(data, ensure_ascii=False)),
         )
         if self._listeners:
-            self._uncommitted.append({"seq": cur.lastrowid, "at": at, "kind": kind,
-                                      "incident_id": incident_id, "data": data})
+            self._uncommitted.append(Event(cur.lastrowid, at, kind, incident_id, data))
         return cur.lastrowid
 
     def defer_event(self, now: datetime, kind: str, incident_id: int | None = None,

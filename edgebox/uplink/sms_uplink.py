@@ -68,7 +68,7 @@ class SmsUplink:
             self.ledger.put(ESCALATIONS_SEEN, str(self.store.last_event_seq()))
         # An escalation is reported at once, not at the next look (the listener runs in the
         # committing thread, so it only sets a flag).
-        self.store.subscribe(lambda event: event["kind"] == "escalated" and self._wake.set())
+        self.store.subscribe(lambda event: event.kind == "escalated" and self._wake.set())
         self._thread = threading.Thread(target=self._run, name="sms-uplink", daemon=True)
         self._thread.start()
 

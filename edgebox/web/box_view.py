@@ -77,7 +77,7 @@ class LogFollower:
             try:
                 for event in self.store.events_after(seen, 200):
                     seen = event.seq
-                    self.publish(event.as_dict())  # as this process's listeners get it
+                    self.publish(event)  # as this process's listeners get it
             except Exception:  # a busy or full disk: the next turn tries again
                 log.exception("reading the log for the live page failed")
 

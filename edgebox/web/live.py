@@ -11,6 +11,8 @@ import asyncio
 import json
 import threading
 
+from edgebox.store.logged_event import Event
+
 QUEUE_LIMIT = 100
 KEEPALIVE_SECONDS = 15
 
@@ -21,9 +23,8 @@ class LiveEvents:
         self._queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = []
         self._closed = False
 
-    def publish(self, event: dict) -> None:
-        message = {"seq": event["seq"], "kind": event["kind"],
-                   "incident": event.get("incident_id")}
+    def publish(self, event: Event) -> None:
+        message = {"seq": event.seq, "kind": event.kind, "incident": event.incident_id}
         with self._lock:
             targets = list(self._queues)
         for loop, queue in targets:
