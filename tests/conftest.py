@@ -1,4 +1,6 @@
 """Fixtures shared by the daemon tests."""
+import resource
+
 import pytest
 
 from edgebox.emulator import EmulatorServer, Latency
@@ -19,6 +21,26 @@ def emulator(tmp_path):
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+LIMITS = (resource.RLIMIT_DATA, resource.RLIMIT_AS, resource.RLIMIT_NOFILE)
+
+
+@pytest.fixture(autouse=True)
+def process_limits_kept():
+    """A test must leave the test process's limits as it found them: a command run in-process
+    that caps its own memory (the web panel does) would otherwise make every later test of
+    that worker, and every daemon it starts, fail far from the cause."""
+    before = [resource.getrlimit(limit) for limit in LIMITS]
+    yield
+    after = [resource.getrlimit(limit) for limit in LIMITS]
+    if after != before:
+        for limit, kept in zip(LIMITS, before):
+            try:
+                resource.setrlimit(limit, kept)
+            except (ValueError, OSError):  # a hard limit only root may raise again
+                pass
+        pytest.fail(f"the test changed the process's limits: {before} -> {after}")
 
 
 def pytest_configure(config):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import resource
 
 import httpx
 import pytest
@@ -551,9 +552,12 @@ def test_the_web_panel_refuses_keys_that_do_not_go_together_in_chinese(tmp_path)
     config.write_text(f'[box]\ndatabase = "{tmp_path / "box.db"}"\n[web]\nlisten = '
                       '"127.0.0.1:0"\n[uplink]\nurl = "https://hub.example.cn"\n' + MODEM,
                       encoding="utf-8")
+    limit = resource.getrlimit(resource.RLIMIT_DATA)
     code, said = cli("web", "serve", config=config)
     assert code == 2 and "设置了 `uplink.url` 就必须填写" in said, said
     assert not english_words(said), said
+    # refused before the panel caps its own memory (here: the test runner's process)
+    assert resource.getrlimit(resource.RLIMIT_DATA) == limit
 
 
 def test_an_upload_without_a_platform_is_refused_in_chinese(tmp_path):

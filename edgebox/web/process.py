@@ -48,6 +48,9 @@ def serve(config) -> int:
     if settings is None:
         log.error("web panel not started: web.listen is not set")
         return REFUSED
+    # Every check of the config before the cap: a refusal leaves the process as it was (a
+    # command run in-process, as by a test runner, keeps its own memory limit).
+    uplink_configured = uplink_settings(config) is not None
     limit_own_memory(config.web_memory_mb)
     parent = os.getppid()
     store = SqliteStore(config.box_database)
@@ -56,7 +59,7 @@ def serve(config) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     panel = WebPanel(settings, store, BoxView(store, config, utc_now),
                      StoreOfficeDesk(store, utc_now), utc_now,
-                     uplink_configured=uplink_settings(config) is not None, follow_log=True)
+                     uplink_configured=uplink_configured, follow_log=True)
     try:
         panel.start()
         if not panel.serving():
