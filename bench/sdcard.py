@@ -50,7 +50,8 @@ def build_shim() -> tuple[Path | None, str]:
     if not library.exists() or library.stat().st_mtime < SHIM_SOURCE.stat().st_mtime:
         BUILD.mkdir(exist_ok=True)
         done = subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", str(library),
-                               str(SHIM_SOURCE), "-ldl"], capture_output=True, text=True)
+                               str(SHIM_SOURCE), "-ldl", "-lpthread"],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             return None, f"{compiler} could not build the fsync shim: {done.stderr.strip()}"
     return library, ""
