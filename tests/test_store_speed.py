@@ -161,7 +161,7 @@ def test_deferred_events_join_the_next_durable_commit_in_order_and_gap_free(tmp_
 
 
 def test_checkpoints_run_on_their_own_thread_not_in_a_commit(tmp_path):
-    store = SqliteStore(tmp_path / "box.db", idle_checkpoints=True)
+    store = SqliteStore(tmp_path / "box.db", idle_checkpoints=True, checkpoint_after=0.2)
     assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     store.roster.replace(roster(4), T0)
     for n in range(50):
@@ -206,7 +206,7 @@ FIRST_COMMIT_AFTER_CHECKPOINT = """
 import sys, time
 from datetime import datetime, timezone
 from edgebox.store import SqliteStore
-store = SqliteStore(sys.argv[1], idle_checkpoints=True)
+store = SqliteStore(sys.argv[1], idle_checkpoints=True, checkpoint_after=0.2)
 now = datetime.now(timezone.utc)
 store.append_event(now, "daemon_started")
 deadline = time.monotonic() + 30

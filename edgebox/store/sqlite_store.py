@@ -47,7 +47,7 @@ from edgebox.store.schema import migrate
 from edgebox.store.session_rows import WebSessionRows
 from edgebox.store.table_core import TableCore
 from edgebox.store.times import parse_utc, utc_iso
-from edgebox.store.wal_checkpoints import KEEP_BYTES, WalCheckpointer
+from edgebox.store.wal_checkpoints import IDLE_SECONDS, KEEP_BYTES, WalCheckpointer
 
 __all__ = ["SqliteStore", "parse_utc", "utc_iso"]
 
@@ -61,10 +61,12 @@ LOW_SPACE_BYTES = 1024 * 1024
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False):
+    def __init__(self, path: str | Path, reserve: bool = False, idle_checkpoints: bool = False,
+                 checkpoint_after: float = IDLE_SECONDS):
         """``reserve``: keep room on the disk for when it fills (the daemon asks for it).
         ``idle_checkpoints``: copy the WAL into the database only when the box is idle, on a
-        thread of its own, never inside a commit (the daemon asks for it, see wal_checkpoints).
+        thread of its own, never inside a commit (the daemon asks for it, see wal_checkpoints);
+        ``checkpoint_after``: the seconds without a commit that make the box idle.
         """
         self.path = str(path)
         idle_checkpoints = idle_checkpoints and self.path != ":memory:"
@@ -81,7 +83,8 @@ class SqliteStore:
             if idle_checkpoints:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             migrate(conn)
-            self._checkpointer = WalCheckpointer(self.path) if idle_checkpoints else None
+            self._checkpointer = (WalCheckpointer(self.path, checkpoint_after) if idle_checkpoints
+                                  else None)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.db = sqlite_utils.Database(conn)
