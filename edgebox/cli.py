@@ -2,6 +2,7 @@
 modem emulator. Every command's --help ends with an example."""
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -25,7 +26,26 @@ def no_roster_line(why: str) -> str:
             " first setup)")
 
 
-@click.group()
+class Commands(click.Group):
+    """The box's own commands, and the tools' sub-commands imported only when one is run or
+    listed: ``edgebox run`` loads no emulator, hub or web code (start-up time on a Pi)."""
+
+    TOOLS = {"emulator": "edgebox.emulator.cli", "upload": "edgebox.uplink.cli",
+             "hub": "edgebox.hub.cli", "provision": "edgebox.provision.cli",
+             "selftest": "edgebox.selftest.cli", "siren": "edgebox.adapters.gpio.cli",
+             "panel": "edgebox.adapters.gpio.cli", "speaker": "edgebox.speaker.cli",
+             "web": "edgebox.web.cli"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.TOOLS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.TOOLS:
+            return getattr(importlib.import_module(self.TOOLS[name]), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=Commands)
 @click.version_option(__version__, prog_name="edgebox")
 def main() -> None:
     """edgebox: a household calls the box, its whole group is texted and rung.
@@ -349,42 +369,3 @@ def incidents_show(incident_id: int, config_path: str, lang: str | None, as_json
         click.echo(line)
 
 
-def _attach_emulator() -> None:
-    from edgebox.emulator.cli import emulator
-    main.add_command(emulator)
-
-
-_attach_emulator()
-
-
-def _attach_uplink_and_hub() -> None:
-    from edgebox.hub.cli import hub
-    from edgebox.uplink.cli import upload
-    main.add_command(upload)
-    main.add_command(hub)
-
-
-_attach_uplink_and_hub()
-
-
-def _attach_box_tools() -> None:
-    from edgebox.provision.cli import provision
-    from edgebox.selftest.cli import selftest
-    main.add_command(provision)
-    main.add_command(selftest)
-
-
-_attach_box_tools()
-
-
-def _attach_office_panel() -> None:
-    from edgebox.adapters.gpio.cli import panel, siren
-    from edgebox.speaker.cli import speaker
-    from edgebox.web.cli import web
-    main.add_command(siren)
-    main.add_command(speaker)
-    main.add_command(panel)
-    main.add_command(web)
-
-
-_attach_office_panel()

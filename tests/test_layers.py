@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -261,3 +263,13 @@ def test_the_graph_sees_function_level_and_relative_imports(toy_package):
 def test_a_cycle_is_reported_with_its_path(toy_package):
     edges, _ = import_graph(toy_package)
     assert cycles(edges) == [["toy.a", "toy.b", "toy.inner.c", "toy.a"]]
+
+
+def test_a_box_with_real_modems_loads_no_emulator_code():
+    """The FakeModem runs on the emulator's code; the daemon's composition root loads it only
+    for a ``fake://`` port, so a box on a wall starts faster and keeps about 1 MiB more."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, edgebox.daemon.app, edgebox.cli; print(' '.join("
+         "m for m in sys.modules if m.startswith('edgebox.emulator') or m.endswith('.fake')))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    assert loaded.stdout.split() == []

@@ -13,7 +13,7 @@ import threading
 
 from edgebox.adapters.gpio.panel import panel_settings
 from edgebox.adapters.gpio.siren import GpioSiren, load_gpio
-from edgebox.adapters.modem.fake import fake_modem_for, is_fake_port
+from edgebox.adapters.modem.fake_port import is_fake_port
 from edgebox.adapters.modem.serial_modem import SerialModem
 from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.check_ins import CheckIns, check_in_settings
@@ -56,6 +56,7 @@ def build_modems(config, events: queue.Queue) -> dict:
     modems = {}
     for index, m in enumerate(config.modems, start=1):
         if is_fake_port(m.port):
+            from edgebox.adapters.modem.fake import fake_modem_for  # the emulator, for tests
             modems[m.name] = fake_modem_for(m, config, events, index)
         else:
             modems[m.name] = SerialModem(

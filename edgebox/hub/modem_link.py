@@ -148,7 +148,8 @@ class HubModemLink:
 def open_hub_modem(port: str, sms_timeout: float = 60):
     """The hub's modem on ``port``: a serial device (SerialModem, as on a box), or
     ``fake://<network>`` for a FakeNetwork made in the same process."""
-    from edgebox.adapters.modem.fake import SCHEME, FakeModem, is_fake_port
+    from edgebox.adapters.modem.fake import FakeModem
+    from edgebox.adapters.modem.fake_port import SCHEME, is_fake_port
     from edgebox.adapters.modem.fake_network import FakeNetwork
     if is_fake_port(port):
         network = FakeNetwork.named(port[len(SCHEME):])

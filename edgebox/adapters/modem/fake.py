@@ -31,6 +31,7 @@ from edgebox.adapters.modem.events import (BootLineSeen, DeliveryReport, Incomin
                                            IncomingSms, ModemLost, RingOutcome, UssdReply)
 from edgebox.adapters.modem.fair_lock import FairLock
 from edgebox.adapters.modem.fake_network import FakeNetwork, RingRecord
+from edgebox.adapters.modem.fake_port import SCHEME
 from edgebox.adapters.modem.serial_modem import submit_pdus
 from edgebox.adapters.modem.speech_out import Speech
 from edgebox.emulator.modem_errors import CMS_TEXT
@@ -41,7 +42,6 @@ from edgebox.i18n import Text
 
 log = logging.getLogger(__name__)
 
-SCHEME = "fake://"
 COMMAND_SECONDS = 0.2  # one short AT exchange (ATH, AT+CHLD=0, a health query) on a real modem
 USSD_SECONDS = 4.0  # the balance answer, seconds after the request
 RING_INTERVAL = Profile.ring_interval  # between RINGs of one call (DESIGN.md section 5)
@@ -49,10 +49,6 @@ RING_SLICE = 1.0  # a ring call's virtual time passes in slices, so a hang-up re
 # A restart in place: the SIM800's boot lines (DESIGN.md section 5); what it resets.
 BOOT_LINE = "RDY"
 SETTINGS_RESET = ["clip", "cnmi"]
-
-
-def is_fake_port(port: str) -> bool:
-    return port.startswith(SCHEME)
 
 
 def fake_modem_for(settings, config, events: queue.Queue, index: int) -> "FakeModem":
