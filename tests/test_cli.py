@@ -14,13 +14,29 @@ from tests.support import SHEET
 
 
 def all_commands(group=main, prefix="edgebox"):
-    for name, command in group.commands.items():
+    """Every command and sub-command, as ``edgebox --help`` lists them (the tools' commands
+    are loaded only when asked for, so not in ``group.commands``)."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield f"{prefix} {name}", command
         if isinstance(command, click.Group):
             yield from all_commands(command, f"{prefix} {name}")
 
 
-@pytest.mark.parametrize("path,command", list(all_commands()), ids=lambda v: str(v))
+COMMANDS = list(all_commands())
+
+
+def test_every_tool_is_listed_and_loads():
+    """edgebox's tools are all there though loaded lazily (a misspelt module would show only
+    when someone ran that tool)."""
+    top = {path.split()[1] for path, _ in COMMANDS}
+    assert {"emulator", "hub", "web", "upload", "provision", "selftest", "siren", "panel",
+            "speaker", "run", "roster", "demo"} <= top
+    assert all(command is not None for _, command in COMMANDS)
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=lambda v: str(v))
 def test_every_command_has_help_with_an_example(path, command):
     assert command.help, f"{path} has no help"
     assert "Example" in command.help and "edgebox" in command.help.split("Example", 1)[1], \
