@@ -312,17 +312,7 @@ def test_an_alarm_cuts_a_clip_that_was_only_about_to_start(tmp_path):
                 threading.Event().wait(0.5)  # the device opening, as aplay takes a moment
             return super().play(clip, label)
 
-    output = SlowToStart(tmp_path / "out.jsonl", speed=1)
-    speaker = Loudspeaker(output, AmplifierRelay(SimulatedGPIO(), 0), 0.01, 0.01)
-    speaker.start()
-    try:
-        notice = speaker.queue(NOTICE, "broadcast", [("broadcast", Clip.silence(600))])
-        assert entered.wait(30)
-        alarm = speaker.queue(ALARM, "fire", [("fire", Clip.silence(0.1))])
-        assert notice.done.wait(30) and alarm.done.wait(30)
-    finally:
-        speaker.stop()
-    assert [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))] \
+    assert broadcast_cut_by_an_alarm(tmp_path, SlowToStart, entered, alarm_seconds=0.1) \
         == [("broadcast", True), ("fire", False)]
 
 
@@ -341,15 +331,21 @@ def test_a_stop_slow_to_land_never_cuts_the_alarm_that_asked_for_it(tmp_path):
             threading.Event().wait(0.2)  # a kill and its reaping take a moment
             super().stop()
 
-    output = SlowToStop(tmp_path / "out.jsonl", speed=1)
+    assert broadcast_cut_by_an_alarm(tmp_path, SlowToStop, entered, alarm_seconds=1) \
+        == [("broadcast", True), ("fire", False)]
+
+
+def broadcast_cut_by_an_alarm(tmp_path, output_class, entered, alarm_seconds):
+    """A 10-minute broadcast starts playing on ``output_class``; once its play has begun
+    (``entered``) a fire alarm is queued. What played, as (label, cut), in order."""
+    output = output_class(tmp_path / "out.jsonl", speed=1)
     speaker = Loudspeaker(output, AmplifierRelay(SimulatedGPIO(), 0), 0.01, 0.01)
     speaker.start()
     try:
         notice = speaker.queue(NOTICE, "broadcast", [("broadcast", Clip.silence(600))])
         assert entered.wait(30)
-        alarm = speaker.queue(ALARM, "fire", [("fire", Clip.silence(1))])
+        alarm = speaker.queue(ALARM, "fire", [("fire", Clip.silence(alarm_seconds))])
         assert notice.done.wait(30) and alarm.done.wait(30)
     finally:
         speaker.stop()
-    assert [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))] \
-        == [("broadcast", True), ("fire", False)]
+    return [(p["label"], p["cut"]) for p in played(read_simulated_log(tmp_path / "out.jsonl"))]
