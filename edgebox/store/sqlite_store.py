@@ -90,7 +90,7 @@ class SqliteStore:
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._listeners: list = []
-        self._uncommitted: list[dict] = []
+        self._uncommitted: list[Event] = []  # logged in the open transaction, for the listeners
         # Events logged with the next durable commit (see defer_event): (monotonic, args).
         self._deferred: list[tuple[float, tuple]] = []
         self._deferred_lock = threading.Lock()
