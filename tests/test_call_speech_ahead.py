@@ -5,6 +5,7 @@ ring it would hold up again."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from edgebox.adapters.speech import SpeechError, ToneSynthesiser
@@ -76,3 +77,15 @@ def test_a_failed_render_ahead_lets_the_ring_go_without_trying_again(tmp_path):
     speech.prepare([SENTENCE])  # the next alarm tries again
     speech.close()
     assert synthesiser.renders == 2
+
+
+def test_a_flash_says_nothing_though_it_keeps_the_alarm_s_words(tmp_path):
+    synthesiser = HeldTones()
+    synthesiser.release.set()
+    speech = CallSpeech(SpeechCache(tmp_path / "speech", synthesiser), tmp_path)
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    flash = DeliveryRow(2, 1, "call", "+8613800138001", "H01", "flash", SENTENCE, 10, "sending",
+                        1, None, None, None, now, now, "m1", None, None)
+    assert speech.for_delivery(flash) is None and synthesiser.renders == 0
+    ring = speech.for_delivery(replace(flash, purpose="ring"))
+    assert ring.text == SENTENCE and synthesiser.renders == 1

@@ -199,6 +199,57 @@ def test_outbox_rows_are_frozen_dataclasses_with_utc_times(store):
                for p in parts)
 
 
+def raise_flash_alarm(store, caller="H3"):
+    r = store.roster.load()
+    incident = store.incidents.open(T0, "第一组", caller, r.household(caller).primary_phone)
+    plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone,
+                            rings=alarm.RingSettings(style=alarm.FLASH))
+    store.outbox.add(T0, incident.id, plan)
+    return incident
+
+
+def calls_to(store, incident, phone):
+    return [(d.purpose, d.state) for d in store.outbox.all(incident.id)
+            if d.kind == "call" and d.phone == phone]
+
+
+def test_a_refused_alarm_sms_turns_its_phones_waiting_flash_into_a_ring_at_once(store):
+    incident = raise_flash_alarm(store)
+    sms = store.outbox.claim_next(T0, ("sms",))
+    phone = sms.phone
+    assert calls_to(store, incident, phone) == [("flash", "pending")]
+    # A modem's fault is not the number's: the flash still has its SMS to point at.
+    store.outbox.retry(T0, sms.id, "port lost", T0, count_attempt=False)
+    assert calls_to(store, incident, phone) == [("flash", "pending")]
+    sms = store.outbox.claim_next(T0, ("sms",))
+    store.outbox.retry(T0, sms.id, "+CMS ERROR: 500", T0 + timedelta(seconds=5))
+    assert calls_to(store, incident, phone) == [("ring", "pending")]
+    [ring] = [d for d in store.outbox.all(incident.id) if d.kind == "call" and d.phone == phone]
+    assert ring.text == alarm.ring_speech("zh", store.roster.load().group("第一组"),
+                                          store.roster.load().household("H3"), "call", False)
+    others = {d.phone: d.purpose for d in store.outbox.all(incident.id)
+              if d.kind == "call" and d.phone != phone}
+    assert set(others.values()) == {"flash"}
+
+
+def test_a_member_whose_full_ring_was_made_is_not_rung_again_when_the_sms_fails_for_good(store):
+    incident = raise_flash_alarm(store)
+    sms = store.outbox.claim_next(T0, ("sms",))
+    store.outbox.retry(T0, sms.id, "+CMS ERROR: 500", T0 + timedelta(seconds=30))
+    while (d := store.outbox.claim_next(T0, ("call",))) is not None and d.phone != sms.phone:
+        store.outbox.finish(T0, d.id, "sent", "call_placed")
+    assert d.purpose == "ring"
+    store.outbox.finish(T0, d.id, "sent", "call_placed")
+    later = T0 + timedelta(seconds=30)
+    again = store.outbox.claim_next(later, ("sms",))
+    assert again.id == sms.id
+    store.outbox.finish(later, sms.id, "failed", "delivery_failed", error="+CMS ERROR: 500")
+    store.outbox.hurry_ring(later, incident.id, sms.household_id, sms.phone, d.text, 20)
+    assert calls_to(store, incident, sms.phone) == [("ring", "sent")]
+    assert [e.data["household"] for e in store.events_of_kinds(["ring_instead"])] == [
+        sms.household_id]
+
+
 def test_a_modem_fault_does_not_use_up_an_attempt(store):
     raise_alarm(store)
     d = store.outbox.claim_next(T0, modem="m1")

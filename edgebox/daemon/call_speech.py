@@ -25,6 +25,7 @@ from edgebox.adapters.speech.prompt import load_prompt
 from edgebox.adapters.speech.settings import speech_directory
 from edgebox.adapters.speech.synthesisers import ESPEAK_SECONDS
 from edgebox.daemon.thread_names import label_threads
+from edgebox.domain.alarm import speaks
 from edgebox.store.outbox_rows import DeliveryRow
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class CallSpeech:
 
     def for_delivery(self, delivery: DeliveryRow) -> Speech | None:
         text = delivery.text
-        if not text:
+        if not text or not speaks(delivery.purpose):
             return None
         prompt = None if delivery.purpose in NOT_ALARMS else load_prompt(
             self.data_directory)

@@ -55,7 +55,8 @@ class ModemWorkers:
 
     def prepare_speech(self, plan) -> None:
         if self._speech is not None:
-            self._speech.prepare(d.text for d in plan if d.kind == alarm.CALL)
+            self._speech.prepare(d.text for d in plan
+                                 if d.kind == alarm.CALL and alarm.speaks(d.purpose))
 
     @contextmanager
     def rechecks_held(self) -> Iterator[None]:

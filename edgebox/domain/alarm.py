@@ -248,10 +248,11 @@ def plan_alarm(roster: Roster, group: Group, caller: Household, caller_phone: st
         PRIORITY["confirm"],
     ))
     speech = {g.id: ring_speech(lang, g, caller, alarm_type, drill) for g in groups}
-    flash = rings.style == FLASH
-    calls = [PlannedDelivery(CALL, h.primary_phone, h.id, "flash" if flash else "ring",
-                             "" if flash else speech[shared_group(roster, caller, h, group).id],
-                             PRIORITY["ring"])
+    # A flash speaks nothing, but keeps the alarm's words: it becomes a full ring call that
+    # speaks them when its member's SMS fails (it would point at an SMS that never came).
+    how = "flash" if rings.style == FLASH else "ring"
+    calls = [PlannedDelivery(CALL, h.primary_phone, h.id, how,
+                             speech[shared_group(roster, caller, h, group).id], PRIORITY["ring"])
              for h in rung]
     plan, later = [], 0
     for step in order_fan_out(texts, calls, rings):
@@ -292,6 +293,11 @@ SETUP_SECONDS = 6.0
 # A flash is hung up its seconds after the phone starts ringing, as the modem reports it; one
 # that never reports it (or a slow cell) is hung up this long after the dial at the latest.
 FLASH_SETUP_ALLOWANCE = 10.0
+
+
+def speaks(purpose: str) -> bool:
+    """Whether a call of this purpose speaks its text when answered: a flash never does."""
+    return purpose != FLASH
 
 
 def flash_limit(ring_seconds: float, flash_seconds: float) -> float:

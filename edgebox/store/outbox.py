@@ -148,6 +148,8 @@ class Outbox:
             "delivery": delivery_id, "kind": row[1], "phone": row[2], "household": row[3],
             "purpose": row[4], "attempt": row[5], "modem": row[6],
             **({"error": error} if error else {}), **data})
+        if state == "failed":
+            self._flash_becomes_ring(conn, now, delivery_id)
         if state == "sent" and row[1] == "sms" and modem_ref:
             # Its report may have come before this record landed (see delivery_reports).
             self._reports.match_held(conn, now, delivery_id, row[6])
@@ -166,6 +168,20 @@ class Outbox:
                                        (delivery_id,)).fetchone()[0]
             self._log(conn, now, "delivery_retry", incident_id, {
                 "delivery": delivery_id, "error": error, "not_before": utc_iso(not_before)})
+            if count_attempt:  # the number refused it, not the modem
+                self._flash_becomes_ring(conn, now, delivery_id)
+
+    @staticmethod
+    def _flash_becomes_ring(conn, now: datetime, delivery_id: int) -> None:
+        """An alarm SMS the number refused (for good, or once with tries to come): a flash
+        still waiting for that phone becomes a full ring call that speaks the alarm (the text
+        it was planned with). A flash only says "read your SMS", and this one may never come;
+        in the same transaction as the failure, so no modem can dial the flash in between."""
+        conn.execute(
+            "UPDATE deliveries SET purpose = 'ring', updated_at = ? WHERE kind = 'call' AND"
+            " purpose = 'flash' AND state = 'pending' AND (incident_id, phone) IN"
+            " (SELECT incident_id, phone FROM deliveries WHERE id = ? AND kind = 'sms' AND"
+            " purpose = 'alarm')", (utc_iso(now), delivery_id))
 
     def requeue_interrupted(self, now: datetime) -> int:
         """After a crash: anything left 'sending' may or may not have left the modem. Send it
@@ -194,14 +210,20 @@ class Outbox:
                    text: str, priority: int) -> None:
         """Ring this member soon: move a pending ring up, or plan one (an SMS failed). A
         full ring call with ``text`` spoken, even where the alarm planned a flash (响一声):
-        a flash only says "read your SMS", and this member's SMS failed."""
+        a flash only says "read your SMS", and this member's SMS failed. None is planned
+        when that phone's full ring call is being made or was made: the member has had the
+        alarm's words (or its whole ringing) already."""
         with self._transaction() as conn:
             moved = conn.execute(
                 "UPDATE deliveries SET priority = ?, purpose = 'ring', text = ?, updated_at = ?"
                 " WHERE incident_id = ? AND household_id = ? AND kind = 'call' AND"
                 " state = 'pending'",
                 (priority, text, utc_iso(now), incident_id, household_id)).rowcount
-            if not moved:
+            rung = conn.execute(
+                "SELECT 1 FROM deliveries WHERE incident_id = ? AND phone = ? AND kind = 'call'"
+                " AND purpose = 'ring' AND state IN ('sending', 'sent')",
+                (incident_id, phone)).fetchone()
+            if not moved and not rung:
                 conn.execute(
                     "INSERT INTO deliveries (incident_id, kind, phone, household_id, purpose,"
                     " text, priority, state, created_at, updated_at)"

@@ -49,9 +49,12 @@ def test_a_member_whose_sms_failed_gets_a_full_ring_call_where_the_others_get_a_
     box.run(120, step=5)
     calls = [(d["phone"], d["purpose"], d["text"]) for d in box.deliveries(kind="call")]
     speech = render("zh", "ring_speech", group="第一组", caller="张伟", address="石桥村一组3号")
-    # Her flash, still waiting its turn when the SMS failed for good, became a full ring call.
-    assert sorted(calls) == sorted([(WANG, "flash", ""), (LIU, "flash", ""), (LI, "ring", speech)])
+    # Her flash became a full ring call when her SMS was first refused, whether or not the
+    # retry had failed for good by its turn; the others' flashes keep the words unspoken.
+    assert sorted(calls) == sorted([(WANG, "flash", speech), (LIU, "flash", speech),
+                                    (LI, "ring", speech)])
     assert box.rings(LI) and box.rings(WANG) and box.rings(LIU)
+    assert [e["data"]["household"] for e in box.events("ring_instead")] == ["H02"]
 
 
 def test_numbers_that_refuse_sms_do_not_take_the_modem_out_of_service(village):
