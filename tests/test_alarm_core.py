@@ -18,7 +18,8 @@ from edgebox.daemon.call_speech import CallSpeech
 from edgebox.daemon.modem_worker import ModemWorker
 from edgebox.daemon.ports import (CallControl, CheckInTable, DeliveryTable, EventLog, InboxTable,
                                   IncidentTable, LeaderPinTable, Outbox, RosterSource,
-                                  RosterTable, Siren as SirenPort)
+                                  RosterTable, Siren as SirenPort, WorkerStore,
+                                  WorkerOutbox, IncidentReads, SmsKeeper, HealthLog)
 from edgebox.daemon.roster_view import RosterView
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.daemon.worker_settings import worker_settings
@@ -595,6 +596,10 @@ def test_the_real_parts_and_the_fakes_offer_every_port_the_core_uses(core, tmp_p
         assert isinstance(core.modems, Outbox) and isinstance(core.modems, CallControl)
         assert isinstance(RosterView(store.roster), RosterSource)
         assert isinstance(core.gpio, SirenPort)
+        # the modem workers' port (test_layers: the workers use nothing else of the store)
+        assert isinstance(store, WorkerStore) and isinstance(store.outbox, WorkerOutbox)
+        assert isinstance(store.incidents, IncidentReads)
+        assert isinstance(store.inbox, SmsKeeper) and isinstance(store.health, HealthLog)
     finally:
         store.close()
 

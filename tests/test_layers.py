@@ -273,3 +273,62 @@ def test_a_box_with_real_modems_loads_no_emulator_code():
          "m for m in sys.modules if m.startswith('edgebox.emulator') or m.endswith('.fake')))"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
     assert loaded.stdout.split() == []
+
+
+# ---- the modem workers reach the store through their port --------------------------------------
+
+WORKER_MODULES = ("modem_worker", "ring_call", "send_failures", "system_commands")
+
+
+def protocol_members(protocol) -> set[str]:
+    return {name for name in vars(protocol) if not name.startswith("_")}
+
+
+def store_uses(source: str) -> set[tuple[str, ...]]:
+    """Every chain of attributes read from a store in ``source``: ``self.store.outbox.finish``
+    and ``store.outbox.finish`` as ("outbox", "finish"), ``outbox.retry`` (a store's outbox
+    handed on) as ("outbox", "retry")."""
+    uses = set()
+    attributes = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Attribute)]
+    inner = {id(node.value) for node in attributes}  # a.b of a.b.c: only whole chains count
+    for node in attributes:
+        if id(node) in inner:
+            continue
+        chain, base = [], node
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        chain.reverse()
+        if isinstance(base, ast.Name) and base.id == "self" and chain[:1] == ["store"]:
+            chain = chain[1:]
+        elif not (isinstance(base, ast.Name) and base.id in ("store", "outbox")):
+            continue
+        elif base.id == "outbox":
+            chain = ["outbox", *chain]
+        if chain:
+            uses.add(tuple(chain[:2]))
+    return uses
+
+
+def test_the_modem_workers_touch_only_what_their_store_port_offers():
+    from edgebox.daemon import ports
+
+    tables = {"outbox": ports.WorkerOutbox, "incidents": ports.IncidentReads,
+              "inbox": ports.SmsKeeper, "health": ports.HealthLog}
+    assert protocol_members(ports.WorkerStore) == {*tables, "append_event"}
+    beyond = []
+    for name in WORKER_MODULES:
+        path = PACKAGE / "daemon" / f"{name}.py"
+        for chain in sorted(store_uses(path.read_text(encoding="utf-8"))):
+            if chain[0] not in protocol_members(ports.WorkerStore) or (
+                    len(chain) > 1 and chain[0] in tables
+                    and chain[1] not in protocol_members(tables[chain[0]])):
+                beyond.append(f"{name}: store.{'.'.join(chain)}")
+    assert not beyond, "\n".join(beyond)
+
+
+def test_the_store_use_reader_sees_each_way_a_worker_reaches_the_store():
+    source = ("def f(self, store, outbox):\n"
+              "    self.store.outbox.finish(1)\n    store.summary()\n    outbox.retry()\n"
+              "    self.modem.ring()\n")
+    assert store_uses(source) == {("outbox", "finish"), ("summary",), ("outbox", "retry")}

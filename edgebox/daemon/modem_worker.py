@@ -39,6 +39,7 @@ from typing import Callable
 
 from edgebox.adapters.modem.events import IncomingSms
 from edgebox.daemon.call_speech import CallSpeech
+from edgebox.daemon.ports import WorkerStore
 from edgebox.daemon.ring_call import RingCall
 from edgebox.daemon.send_failures import OUT_OF_SERVICE, RESET, SendFailures
 from edgebox.daemon.send_recorder import SendRecorder
@@ -59,7 +60,7 @@ CLAIM_AGAIN_SECONDS = 0.05  # after a claim another modem won, the shortest wait
 
 
 class ModemWorker:
-    def __init__(self, modem_settings, settings: WorkerSettings, store, modem,
+    def __init__(self, modem_settings, settings: WorkerSettings, store: WorkerStore, modem,
                  clock: Callable[[], datetime], stop: threading.Event, events: queue.Queue,
                  speech: CallSpeech):
         """``modem_settings``: the modem's [[modems]] table (config.ModemSettings)."""
@@ -264,7 +265,7 @@ class ModemWorker:
     def _failed(self, d: DeliveryRow, exc: ModemError) -> None:
         """The delivery back in the outbox (see send_failures); the modem reset or taken out
         of service when that is what the failures say."""
-        action = self.failures.failed(self.store, self.clock(), d, exc, self.modem.alive)
+        action = self.failures.failed(self.store.outbox, self.clock(), d, exc, self.modem.alive)
         if action == RESET:
             self._reset(str(exc))
         elif action == OUT_OF_SERVICE:

@@ -5,7 +5,8 @@ its constructors and nothing else: the composition root (app.py) hands it the SQ
 event log) and its table objects (``store.incidents``, ``store.roster``, ``store.inbox`` …),
 the modem workers and the GPIO siren; unit tests hand it plain in-memory
 objects. Each port lists only the methods the core calls, so a fake stays small and a new
-store method is not a new obligation for every fake.
+store method is not a new obligation for every fake. The modem workers have a port of their
+own at the end (``WorkerStore``): tests/test_layers.py checks they use nothing else.
 """
 from __future__ import annotations
 
@@ -225,3 +226,68 @@ class RosterSource(Protocol):
     def roster(self) -> Roster: ...
 
     def reload(self) -> None: ...
+
+
+# -- the modem workers' side ----------------------------------------------------------------
+# A worker drains the outbox the core planned into, keeps what its modem receives and logs its
+# modem's life. It reads the alarms the event loop committed (is this ring still wanted?) but
+# writes none of their decisions: those reach the event loop as events on its queue.
+
+@runtime_checkable
+class WorkerOutbox(Protocol):
+    """The outbox as a modem's worker drains it."""
+
+    def claim_next(self, now: datetime, kinds: tuple[str, ...] = ("sms", "call"),
+                   modem: str | None = None) -> DeliveryRow | None: ...
+
+    def next_due(self, kinds: tuple[str, ...] = ("sms", "call")) -> datetime | None: ...
+
+    def finish(self, now: datetime, delivery_id: int, state: str, event: str,
+               error: str | None = None, modem_ref: str | None = None,
+               **data: object) -> None: ...
+
+    def retry(self, now: datetime, delivery_id: int, error: str, not_before: datetime,
+              count_attempt: bool = True) -> None: ...
+
+
+@runtime_checkable
+class IncidentReads(Protocol):
+    """The alarms as the event loop committed them: read, never written."""
+
+    def get(self, incident_id: int) -> Incident | None: ...
+
+    def all(self, state: str | None = None) -> list[Incident]: ...
+
+    def acks(self, incident_id: int) -> list[Ack]: ...
+
+
+@runtime_checkable
+class SmsKeeper(Protocol):
+    def keep_sms(self, now: datetime, modem: str, number: str, text: str,
+                 sent_at: datetime | None, read_again: bool = False) -> int | None: ...
+
+
+@runtime_checkable
+class HealthLog(Protocol):
+    def record(self, now: datetime, modem: str, **reading: object) -> None: ...
+
+
+@runtime_checkable
+class WorkerStore(Protocol):
+    """All a modem's worker (and its ring calls, its failures' rule, its system commands)
+    touches of the store."""
+
+    @property
+    def outbox(self) -> WorkerOutbox: ...
+
+    @property
+    def incidents(self) -> IncidentReads: ...
+
+    @property
+    def inbox(self) -> SmsKeeper: ...
+
+    @property
+    def health(self) -> HealthLog: ...
+
+    def append_event(self, now: datetime, kind: str, incident_id: int | None = None,
+                     **data: object) -> None: ...

@@ -17,6 +17,7 @@ from typing import Callable
 
 from edgebox.adapters.modem.events import RingOutcome
 from edgebox.daemon.call_speech import CallSpeech
+from edgebox.daemon.ports import WorkerStore
 from edgebox.daemon.worker_events import KeyAcknowledged
 from edgebox.domain.acks import alarm_needs_line, ring_still_wanted
 from edgebox.domain.alarm import flash_limit
@@ -36,7 +37,7 @@ def ring_settings(config) -> RingSettings:
 
 
 class RingCall:
-    def __init__(self, name: str, store, modem, clock: Callable[[], datetime],
+    def __init__(self, name: str, store: WorkerStore, modem, clock: Callable[[], datetime],
                  events: queue.Queue, speech: CallSpeech, settings: RingSettings):
         self.name, self.store, self.modem, self.clock = name, store, modem, clock
         self.speech = speech

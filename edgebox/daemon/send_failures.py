@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from edgebox.daemon.ports import WorkerOutbox
 from edgebox.errors import ModemError, ModemRestarted, ModemTimeout
 from edgebox.store.outbox_rows import DeliveryRow
 
@@ -31,18 +32,18 @@ class SendFailures:
         self._failing_numbers.clear()
         self._timeouts_in_a_row = 0
 
-    def failed(self, store, now: datetime, d: DeliveryRow, exc: ModemError,
+    def failed(self, outbox: WorkerOutbox, now: datetime, d: DeliveryRow, exc: ModemError,
                modem_alive: bool) -> str | None:
         """Put delivery ``d`` back in the outbox (or give it up) as its failure deserves;
         RESET or OUT_OF_SERVICE when the modem needs that now, else None."""
         modem_fault = isinstance(exc, (ModemTimeout, ModemRestarted)) or not modem_alive
         if modem_fault:  # not the member's fault: back to the queue at once
-            store.outbox.retry(now, d.id, str(exc), now, count_attempt=False)
+            outbox.retry(now, d.id, str(exc), now, count_attempt=False)
         elif d.attempts >= self.max_attempts:
-            store.outbox.finish(now, d.id, "failed", "delivery_failed", error=str(exc))
+            outbox.finish(now, d.id, "failed", "delivery_failed", error=str(exc))
         else:
             wait = self.retry_seconds * 2 ** (d.attempts - 1)
-            store.outbox.retry(now, d.id, str(exc), now + timedelta(seconds=wait))
+            outbox.retry(now, d.id, str(exc), now + timedelta(seconds=wait))
         if isinstance(exc, ModemTimeout):
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET:

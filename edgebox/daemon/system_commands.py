@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from edgebox import __built__
+from edgebox.daemon.ports import WorkerStore
 from edgebox.domain.clock import clock_decision
 
 
@@ -35,13 +36,13 @@ def run_command(command: str, timeout: float) -> str:
         return str(exc)
 
 
-def power_cycle(store, now: datetime, modem: str, command: str) -> None:
+def power_cycle(store: WorkerStore, now: datetime, modem: str, command: str) -> None:
     """Cut and restore the modem's power with the configured command, and log it."""
     store.append_event(now, "modem_power_cycled", modem=modem, command=command,
                        outcome=run_command(command, timeout=120))
 
 
-def offer_network_time(store, now: datetime, modem: str, network_time: datetime | None,
+def offer_network_time(store: WorkerStore, now: datetime, modem: str, network_time: datetime | None,
                        settings: ClockSettings) -> None:
     """Set the system clock to the network's time (as ``modem`` read it) when the domain's
     rule says so, and log it; otherwise leave it alone."""
