@@ -28,7 +28,7 @@ def one_run(modems: int, messages: int = MESSAGES) -> dict:
         start = time.monotonic()
         daemon.store.outbox.add(daemon.clock(), None, plan)
         daemon._wake_workers()
-        wait_until(lambda: daemon.store.summary()["sms_sent"] == messages, 600)
+        wait_until(lambda: daemon.store.summary().sms_sent == messages, 600)
         seconds = time.monotonic() - start
         per_modem = [sum(e["kind"] == "sms_sent" for e in emu.log()) for emu in emulators]
     return {"modems": modems, "messages": messages, "seconds": round(seconds, 3),

@@ -57,7 +57,7 @@ def test_outbox_is_drained_most_urgent_first(store):
         store.outbox.finish(T0, d.id, "sent", "sms_sent" if d.kind == "sms" else
                             "call_placed")
     assert order == [d.purpose for d in sorted(plan, key=lambda d: d.priority)]
-    assert store.summary()["sms_sent"] == 4 and store.summary()["calls_placed"] == 3
+    assert (store.summary().sms_sent, store.summary().calls_placed) == (4, 3)
 
 
 def test_backoff_holds_a_retry_until_its_time(store):

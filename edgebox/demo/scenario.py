@@ -179,12 +179,12 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
     off_at = next((t for t, level in relay if on_at is not None and t > on_at and not level),
                   None)
     return {
-        "incidents": figures["incidents"],
-        "sms_sent": figures["sms_sent"],
-        "calls_placed": figures["calls_placed"],
-        "acks": figures["acks"],
-        "failures": figures["failures"],
-        "pending": figures["pending"],
+        "incidents": figures.incidents,
+        "sms_sent": figures.sms_sent,
+        "calls_placed": figures.calls_placed,
+        "acks": figures.acks,
+        "failures": figures.failures,
+        "pending": figures.pending,
         "emulator_sms": sum(e["kind"] == "sms_sent" for e in modem_log),
         "emulator_calls": sum(e["kind"] == "call_placed" for e in modem_log),
         "delivery_reports": sum(e["kind"] == "delivery_report" for e in modem_log),
@@ -194,7 +194,7 @@ def _summary(store, emulator, gpio, siren_pin: int, started: float) -> dict:
         "caller_rejected_after_s": next((e.get("rejected_after") for e in modem_log
                                          if e["kind"] == "call_received"), None),
         "siren_on_s": round(off_at - on_at, 2) if on_at and off_at else None,
-        "events": figures["events"],
+        "events": figures.events,
         "duration_s": round(time.monotonic() - started, 1),
     }
 

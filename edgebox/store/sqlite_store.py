@@ -45,6 +45,7 @@ from edgebox.store.outbox import Outbox
 from edgebox.store.roster_rows import RosterRows
 from edgebox.store.schema import migrate
 from edgebox.store.session_rows import WebSessionRows
+from edgebox.store.store_counts import StoreCounts
 from edgebox.store.table_core import TableCore
 from edgebox.store.times import parse_utc, utc_iso
 from edgebox.store.wal_checkpoints import IDLE_SECONDS, KEEP_BYTES, WalCheckpointer
@@ -355,19 +356,19 @@ class SqliteStore:
 
     # ---- figures ---------------------------------------------------------------------------
 
-    def summary(self) -> dict:
+    def summary(self) -> StoreCounts:
         """Counts a person (and the demo's JSON line) can read at a glance."""
         with self._lock:
             one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
-            return {
-                "incidents": one("SELECT count(*) FROM incidents"),
-                "sms_sent": one("SELECT count(*) FROM deliveries WHERE kind='sms' AND state='sent'"),
-                "calls_placed": one(
+            return StoreCounts(
+                incidents=one("SELECT count(*) FROM incidents"),
+                sms_sent=one("SELECT count(*) FROM deliveries WHERE kind='sms' AND state='sent'"),
+                calls_placed=one(
                     "SELECT count(*) FROM deliveries WHERE kind='call' AND state='sent'"),
-                "acks": one("SELECT count(*) FROM acks"),
-                "failures": one("SELECT count(*) FROM deliveries WHERE state='failed'"),
-                "pending": one(
+                acks=one("SELECT count(*) FROM acks"),
+                failures=one("SELECT count(*) FROM deliveries WHERE state='failed'"),
+                pending=one(
                     "SELECT count(*) FROM deliveries WHERE state IN ('pending','sending')"),
-                "cancelled": one("SELECT count(*) FROM deliveries WHERE state='cancelled'"),
-                "events": one("SELECT count(*) FROM events"),
-            }
+                cancelled=one("SELECT count(*) FROM deliveries WHERE state='cancelled'"),
+                events=one("SELECT count(*) FROM events"),
+            )
