@@ -246,3 +246,33 @@ def test_a_setting_read_back_is_an_answer_not_a_caller(bare):
     bare.send(b"\r\n+CPIN: READY\r\n\r\nOK\r\n")  # the answer, though also a boot line
     writer.join(5)
     assert result["lines"] == ["+CPIN: READY", "OK"]
+
+
+def test_a_modem_that_answers_its_first_at_late_leaves_no_answer_shifted(bare):
+    """Booting (or on a loaded box), the modem answers the first "AT" after the half second
+    the wait gives each: a second "AT" has been written by then. Both answers come; the
+    command after the wait must read its own answer, not the second "AT"'s (the library's
+    loop read the answer of the command before from then on, and its init died at
+    AT+CFUN? with a TypeError)."""
+    def peer():
+        buffer = b""
+        commands = []
+        while len(commands) < 3:
+            buffer += os.read(bare.master, 1024)
+            *whole, buffer = buffer.split(b"\r")
+            commands += whole
+            if commands[:1] == [b"AT"] and len(commands) == 1:
+                time.sleep(0.8)  # the first AT is answered late: a second is written meanwhile
+                continue
+            if commands[:2] == [b"AT", b"AT"] and len(commands) == 2:
+                bare.send(b"\r\nOK\r\n")
+                time.sleep(0.2)
+                bare.send(b"\r\nOK\r\n")
+        assert commands == [b"AT", b"AT", b"AT+CFUN?"]
+        bare.send(b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+
+    answering = threading.Thread(target=peer, daemon=True)
+    answering.start()
+    bare.modem.wait_until_answering(5)
+    assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
+    answering.join(5)

@@ -79,6 +79,10 @@ CPIN_OK_GRACE_SECONDS = 1.0
 # EC25: +CPIN: READY comes some 10 s after power-up), asking every half second.
 SIM_READY_WAIT_SECONDS = 20.0
 SIM_POLL_SECONDS = 0.5
+# Waiting for a booting modem: each "AT" is given this long before the next is written (the
+# library's own figure), and the answers owed to those given up on this long to come.
+AT_ATTEMPT_SECONDS = 0.5
+LATE_ANSWER_SECONDS = 2.0
 # "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
 SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
@@ -89,19 +93,26 @@ class _OpensPortOurWay(SerialComms):
     library's AT initialisation runs."""
 
     def connect(self) -> None:
-        if getattr(self, "_reinitialising", False):
-            return  # the port is open and its reader running: only the AT init is wanted
-        self.connect_port()
-        # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut) left
-        # the modem at its "> " prompt, where every command of this start-up would be taken as
-        # message text, and calls and SMS would not even be announced: ESC leaves the prompt
-        # without sending anything. In command mode it is an empty line, ignored. Its "OK"
-        # comes back before the first command is written, so no answer is taken for another's.
-        try:
-            self.serial.write(ESC_PROMPT)
-        except (serial.SerialException, OSError) as exc:
-            raise ModemError(f"cannot write to modem port {self.port}: {exc}") from exc
-        time.sleep(ESC_SETTLE_SECONDS)
+        # When reinitialising, the port is open and its reader running: only the AT init is
+        # wanted, after the wait for the modem to answer.
+        if not getattr(self, "_reinitialising", False):
+            self.connect_port()
+            # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut)
+            # left the modem at its "> " prompt, where every command of this start-up would be
+            # taken as message text, and calls and SMS would not even be announced: ESC leaves
+            # the prompt without sending anything. In command mode it is an empty line,
+            # ignored. Its "OK" comes back before the first command is written, so no answer
+            # is taken for another's.
+            try:
+                self.serial.write(ESC_PROMPT)
+            except (serial.SerialException, OSError) as exc:
+                raise ModemError(f"cannot write to modem port {self.port}: {exc}") from exc
+            time.sleep(ESC_SETTLE_SECONDS)
+        self._wait_until_answering()
+
+    def _wait_until_answering(self) -> None:
+        """The wait for a modem still booting, before the AT init: none here (PatchedGsmModem
+        has one)."""
 
 
 class PatchedGsmModem(GsmModem, _OpensPortOurWay):
@@ -125,8 +136,49 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self._restarted_in_command = False
         self.last_error = ""  # the last error result code, as the modem worded it
         self._banner: str | None = None  # a line that ends the waiting command ("CONNECT")
+        self._late_results = 0  # final results that came with no command waiting
+        self._answer_wait_seconds: float = 0
 
     # -- port ------------------------------------------------------------------------------
+
+    def connect(self, pin=None, waitingForModemToStartInSeconds=0):
+        """The library's connect, its wait for a booting modem made here instead (see
+        ``_wait_until_answering``), once the port is open and before its AT init."""
+        self._answer_wait_seconds = waitingForModemToStartInSeconds
+        try:
+            super().connect(pin=pin, waitingForModemToStartInSeconds=0)
+        finally:
+            self._answer_wait_seconds = 0
+
+    def _wait_until_answering(self) -> None:
+        self.wait_until_answering(self._answer_wait_seconds)
+
+    def wait_until_answering(self, wait: float) -> None:
+        """"AT" every half second until the modem answers, for at most the wait asked for;
+        then the answers still owed taken off the line. The library's own loop gave up on each
+        "AT" after half a second and wrote the next: a modem that answered one of them late (a
+        SIM800 just after its RDY, or a loaded box) put its OK where the next command's answer
+        belonged, and from then on every command read the answer of the one before; at its
+        "AT+CFUN?" the library found no +CFUN line and its init died with a TypeError. Here
+        each unanswered "AT" is counted, and the init starts once as many late final results
+        have come (or LATE_ANSWER_SECONDS passed: a modem powered down never got them)."""
+        if wait <= 0:
+            return
+        deadline = time.monotonic() + wait
+        self._late_results = 0
+        unanswered = 0
+        while True:
+            try:
+                self.write("AT", timeout=AT_ATTEMPT_SECONDS)
+                break
+            except TimeoutException:
+                unanswered += 1
+                if time.monotonic() >= deadline:
+                    return  # not answering: the library's init says so, with its own error
+        owed_until = time.monotonic() + LATE_ANSWER_SECONDS
+        # the answer taken was perhaps an earlier "AT"'s: this one's is then still to come
+        while self._late_results < unanswered and time.monotonic() < owed_until:
+            time.sleep(0.02)
 
     def initialise(self, pin: str | None, wait_seconds: float) -> None:
         """The library's AT initialisation again, on the port that is already open: after a
@@ -274,6 +326,8 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             elif line.startswith("+CPIN:") and self._pending_command == "AT+CPIN?":
                 self._end_after_grace(self._responseEvent)
         else:
+            if checkForResponseTerm and self.RESPONSE_TERM.match(line):
+                self._late_results += 1  # an answer to a command given up on (see above)
             self._on_line(line)
 
     @staticmethod
