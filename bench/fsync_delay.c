@@ -4,9 +4,10 @@
  * A card serves one flush at a time: two threads flushing at once (an alarm's commit and the
  * idle checkpoint) wait one after the other here too, so an overlap costs the alarm what it
  * would cost on the card.
- * With EDGEBOX_FSYNC_LOG set, each flush appends "<start> <end>\n" (CLOCK_MONOTONIC seconds,
- * the clock Python's time.monotonic reads) to that file: the benchmark counts the flushes
- * between a +CLIP and its first AT+CMGS.
+ * With EDGEBOX_FSYNC_LOG set, each flush appends "<start> <end> <served>\n" (CLOCK_MONOTONIC
+ * seconds, the clock Python's time.monotonic reads: the call, its return, and when the card
+ * began serving it, after any flush it queued behind) to that file: the benchmark counts the
+ * flushes between a +CLIP and its first AT+CMGS, and how long the card took over one.
  * Built by the sdcard benchmark with the machine's cc (bench/sdcard.py). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -39,11 +40,11 @@ static double monotonic(void) {
     return now.tv_sec + now.tv_nsec / 1e9;
 }
 
-static void note(double start) {
+static void note(double start, double served) {
     const char *path = getenv("EDGEBOX_FSYNC_LOG");
     if (!path) return;
-    char line[64];
-    int length = snprintf(line, sizeof line, "%.6f %.6f\n", start, monotonic());
+    char line[96];
+    int length = snprintf(line, sizeof line, "%.6f %.6f %.6f\n", start, monotonic(), served);
     int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (out < 0) return;
     ssize_t written = write(out, line, (size_t)length);  /* one short append: whole or nothing */
@@ -56,10 +57,11 @@ int fsync(int fd) {
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     double start = monotonic();  /* from the call: a wait for the card counts as the flush's */
     pthread_mutex_lock(&card);
+    double served = monotonic();
     int result = real(fd);
     wait_like_a_card();
     pthread_mutex_unlock(&card);
-    note(start);
+    note(start, served);
     return result;
 }
 
@@ -68,9 +70,10 @@ int fdatasync(int fd) {
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     double start = monotonic();  /* from the call: a wait for the card counts as the flush's */
     pthread_mutex_lock(&card);
+    double served = monotonic();
     int result = real(fd);
     wait_like_a_card();
     pthread_mutex_unlock(&card);
-    note(start);
+    note(start, served);
     return result;
 }

@@ -14,6 +14,9 @@ and with the history; then retention on the history (everything older than 30 da
 hub having it all), each chunk's hold of the write lock, measured through the store's commit
 observer. Targets (from the project's issue): at most one flush + 5 ms median and 50 ms p99
 for an alarm; 20 ms median and 50 ms p99 with 300k SMS of history; a retention chunk 50 ms.
+"One flush" is read off the shim's log, alarm by alarm: the card's time on the longest flush
+inside the alarm's window (the real flush and the shim's delay, from when the card began
+serving it), so what is left, edgebox's own time, is what the 5 ms bound is about.
 """
 from __future__ import annotations
 
@@ -74,15 +77,23 @@ def one_run(label: str, delay_ms: float, history: int, alarms: int, shim: Path |
         after = box.usage()
         sent = box.count_events("sms_sent") - sent_before
         ms = [1000 * (typed - shown) for shown, typed in windows]
+        flushes = read_flushes(Path(tmp) / "fsync.log")
         result = {"label": label, "fsync_delay_ms": delay_ms, "history_sms": history,
                   "alarms": alarms, **figures(ms),
-                  "flushes_on_path": flushes_on_path(Path(tmp) / "fsync.log", windows),
+                  "flushes_on_path": flushes_on_path(flushes, windows),
                   "cpu_ms_per_sms": round(1000 * (after.cpu_seconds - before.cpu_seconds)
                                           / max(sent, 1), 2)}
-        target = (TARGET_HISTORY_MEDIAN_MS if history and not delay_ms
-                  else delay_ms + OWN_MS)
-        result["target_median_ms"] = target
-        result["met"] = result["median_ms"] <= target and result["p99_ms"] <= TARGET_P99_MS
+        if history and not delay_ms:
+            result["target_median_ms"] = TARGET_HISTORY_MEDIAN_MS
+            result["met"] = (result["median_ms"] <= TARGET_HISTORY_MEDIAN_MS
+                             and result["p99_ms"] <= TARGET_P99_MS)
+        else:
+            # without the shim's log, the fast disk's flush is taken as free
+            result.update(beside_one_flush(flushes, windows) if flushes else
+                          {"one_flush_ms": 0.0, "own_median_ms": result["median_ms"]})
+            result["target_median_ms"] = result["one_flush_ms"] + OWN_MS
+            result["met"] = (result["own_median_ms"] <= OWN_MS
+                             and result["p99_ms"] <= TARGET_P99_MS)
         if history and not delay_ms and hasattr(SqliteStore, "observe_commits"):
             # (an edgebox from before the commit observer, measured for comparison, has none)
             result["retention"] = prune_history(box.db, now)
@@ -97,16 +108,42 @@ def shim_env(shim: Path | None, delay_ms: float, work: str) -> dict:
             "EDGEBOX_FSYNC_LOG": str(Path(work) / "fsync.log")}
 
 
-def flushes_on_path(log: Path, windows: list[tuple[float, float]]) -> dict | None:
+Flush = tuple[float, float, float]  # the call, its return, when the card began serving it
+
+
+def read_flushes(log: Path) -> list[Flush]:
+    """Every flush the shim logged (none without the shim); a line cut short is left out."""
+    if not log.exists():
+        return []
+    return [tuple(map(float, line.split())) for line in log.read_text().splitlines()
+            if line.count(" ") == 2]
+
+
+def flushes_on_path(flushes: list[Flush], windows: list[tuple[float, float]]) -> dict | None:
     """How many flushes each alarm waited for between its +CLIP and its first AT+CMGS (any
     flush of the daemon's overlapping that time): median and most; None without the shim."""
-    if not log.exists():
+    if not flushes:
         return None
-    flushes = [tuple(map(float, line.split())) for line in log.read_text().splitlines()
-               if line.count(" ") == 1]
-    counts = sorted(sum(start < typed and end > shown for start, end in flushes)
+    counts = sorted(sum(start < typed and end > shown for start, end, _ in flushes)
                     for shown, typed in windows)
     return {"median": counts[len(counts) // 2], "max": counts[-1]}
+
+
+def beside_one_flush(flushes: list[Flush], windows: list[tuple[float, float]]) -> dict:
+    """The target "one flush + 5 ms" read off each alarm: the card's time on its longest
+    flush inside the window (from when the card began serving it to its return, so a wait
+    behind another flush is not subtracted), and what the alarm took besides that one flush.
+    Medians: the flush as this machine's disk and the shim made it (the real flush plus the
+    card's delay), and edgebox's own time against OWN_MS."""
+    one, own = [], []
+    for shown, typed in windows:
+        served = max((min(end, typed) - max(began, shown) for _, end, began in flushes
+                      if began < typed and end > shown), default=0.0)
+        one.append(1000 * served)
+        own.append(1000 * (typed - shown - served))
+    return {"one_flush_ms": round(quantile(one, 0.5), 2),
+            "own_median_ms": round(quantile(own, 0.5), 2),
+            "own_p99_ms": round(quantile(own, 0.99), 2)}
 
 
 def prune_history(db: Path, now: datetime) -> dict:
@@ -140,16 +177,21 @@ def run(quick: bool = False) -> dict:
 
 def table(result: dict) -> list[str]:
     lines = [f"sdcard: +CLIP to the first AT+CMGS, {result['alarms']} alarms per row,"
-             " network taking 0 s; flushes slowed by an LD_PRELOAD shim",
-             "  run                        median ms   p99 ms   max ms   flushes (median/max)"
-             "   CPU ms/SMS   target (median / p99)   met"]
+             " the network's shape at 1/50; flushes slowed by an LD_PRELOAD shim",
+             "  one flush: the card's time on the alarm's longest flush (the real one and the"
+             " shim's delay); own: the rest, median",
+             "  run                        median ms   p99 ms   max ms   one flush   own ms"
+             "   flushes (median/max)   CPU ms/SMS   target (median / p99)   met"]
     for r in result["runs"]:
         flushes = r["flushes_on_path"]
         flushes = f"{flushes['median']} / {flushes['max']}" if flushes else "-"
+        one = f"{r['one_flush_ms']:.2f}" if "one_flush_ms" in r else "-"
+        own = f"{r['own_median_ms']:.2f}" if "own_median_ms" in r else "-"
         lines.append(f"  {r['label']:<26} {r['median_ms']:>9.2f} {r['p99_ms']:>8.2f}"
-                     f" {r['max_ms']:>8.2f} {flushes:>22} {r['cpu_ms_per_sms']:>12.2f}"
-                     f"   <= {r['target_median_ms']:>4.0f} / {TARGET_P99_MS:.0f} ms"
-                     f"        {'yes' if r['met'] else 'NO'}")
+                     f" {r['max_ms']:>8.2f} {one:>11} {own:>8} {flushes:>22}"
+                     f" {r['cpu_ms_per_sms']:>12.2f}"
+                     f"   <= {r['target_median_ms']:>5.1f} / {TARGET_P99_MS:.0f} ms"
+                     f"       {'yes' if r['met'] else 'NO'}")
     if result.get("skipped"):
         lines.append(f"  skipped: {result['skipped']}")
     for r in result["runs"]:

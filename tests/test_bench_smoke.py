@@ -111,6 +111,10 @@ def test_sdcard_benchmark_compares_disks_and_history_side_by_side(tmp_path):
         assert {"10 ms fsync", "20 ms fsync"} <= set(runs)
         # The alarm is committed (one flush at least) before its first SMS, on every disk.
         assert all(run["flushes_on_path"]["median"] >= 1 for run in runs.values())
+        # and the card's time on that flush is read off the shim's log: at least its delay
+        slowed = [run for run in runs.values() if run["fsync_delay_ms"]]
+        assert all(run["one_flush_ms"] >= run["fsync_delay_ms"] for run in slowed)
+        assert all(0 < run["own_median_ms"] < run["median_ms"] for run in slowed)
     pruned = runs[history]["retention"]
     assert pruned["rows"] > figures["history_sms"] and pruned["chunks"] > 1
     assert 0 < pruned["median_ms"] <= pruned["p99_ms"] <= pruned["max_ms"]
