@@ -1,9 +1,10 @@
 /* An SD card's flush, on a fast disk: LD_PRELOAD this into a process and every fsync and
  * fdatasync takes EDGEBOX_FSYNC_DELAY_MS milliseconds longer (an SD card takes 5-50 ms where a
  * server disk takes 0.4). The real call is made first, so what is durable stays durable.
- * A card serves one flush at a time: two threads flushing at once (an alarm's commit and the
- * idle checkpoint) wait one after the other here too, so an overlap costs the alarm what it
- * would cost on the card.
+ * A card serves one flush at a time, in the order they were asked for (the block layer
+ * queues them): two threads flushing at once (an alarm's commit and a checkpoint) wait one
+ * after the other here too, first come first served, so an overlap costs the alarm what it
+ * would cost on the card. (A plain mutex would let a later flush overtake a waiting one.)
  * With EDGEBOX_FSYNC_LOG set, each flush appends "<start> <end> <served>\n" (CLOCK_MONOTONIC
  * seconds, the clock Python's time.monotonic reads: the call, its return, and when the card
  * began serving it, after any flush it queued behind) to that file: the benchmark counts the
@@ -20,6 +21,22 @@
 #include <unistd.h>
 
 static pthread_mutex_t card = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t card_free = PTHREAD_COND_INITIALIZER;
+static unsigned long next_ticket, now_serving;
+
+static void take_the_card(void) {
+    pthread_mutex_lock(&card);
+    unsigned long mine = next_ticket++;
+    while (mine != now_serving) pthread_cond_wait(&card_free, &card);
+    pthread_mutex_unlock(&card);
+}
+
+static void give_back_the_card(void) {
+    pthread_mutex_lock(&card);
+    now_serving++;
+    pthread_cond_broadcast(&card_free);
+    pthread_mutex_unlock(&card);
+}
 
 static long delay_ns(void) {
     const char *ms = getenv("EDGEBOX_FSYNC_DELAY_MS");
@@ -56,11 +73,11 @@ int fsync(int fd) {
     static int (*real)(int);
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     double start = monotonic();  /* from the call: a wait for the card counts as the flush's */
-    pthread_mutex_lock(&card);
+    take_the_card();
     double served = monotonic();
     int result = real(fd);
     wait_like_a_card();
-    pthread_mutex_unlock(&card);
+    give_back_the_card();
     note(start, served);
     return result;
 }
@@ -69,11 +86,11 @@ int fdatasync(int fd) {
     static int (*real)(int);
     if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     double start = monotonic();  /* from the call: a wait for the card counts as the flush's */
-    pthread_mutex_lock(&card);
+    take_the_card();
     double served = monotonic();
     int result = real(fd);
     wait_like_a_card();
-    pthread_mutex_unlock(&card);
+    give_back_the_card();
     note(start, served);
     return result;
 }
