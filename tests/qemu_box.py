@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -51,12 +53,18 @@ def free_port():
 
 
 _built: list[Path] = []  # once per test session: both image tests boot the same build
+_release: list[threading.Thread] = []  # the build finishing its release files (see below)
+_release_failures: list[str] = []
 
 
 def build_image() -> Path:
     """Build the image (its slow stages are cached) and return the uncompressed card image.
     EDGEBOX_IMAGE=<card image> boots one built before instead (replaying a long run's seed
-    against the image it ran on)."""
+    against the image it ran on).
+
+    The card image is whole once the build starts compressing it for release: it is returned
+    then, and the compression (a minute, on two cores) goes on beside the first boot;
+    ``check_release`` waits for it and checks the release files."""
     if os.environ.get("EDGEBOX_IMAGE"):
         return Path(os.environ["EDGEBOX_IMAGE"])
     if os.geteuid() != 0:
@@ -75,25 +83,60 @@ def build_image() -> Path:
     tail: collections.deque[str] = collections.deque(maxlen=200)
     watchdog = threading.Timer(3600, build.kill)  # a hung build fails the test, not the run
     watchdog.start()
+    compressing = False
     for line in build.stdout:
         tail.append(line)
         if line.startswith("build-image:"):
             say(line.rstrip())
-    build.stdout.close()  # left open, it is a ResourceWarning whenever the GC finds it
-    returncode = build.wait()
-    watchdog.cancel()
-    assert returncode == 0, "".join(tail)[-6000:]
-    say(f"image built in {time.monotonic() - started:.0f} s")
+            if line.rstrip().endswith(" compressing"):
+                compressing = True
+                break
     version = next(line.split('"')[1] for line in
                    (REPO / "edgebox/__init__.py").read_text().splitlines()
                    if line.startswith("__version__"))
-    compressed = OUT / f"edgebox-{version}-arm64.img.xz"
-    digest = (OUT / f"{compressed.name}.sha256").read_text().split()
-    check = subprocess.run(["sha256sum", "-c", f"{compressed.name}.sha256"], cwd=OUT,
-                           capture_output=True, text=True, timeout=300)
-    assert check.returncode == 0 and digest[1] == compressed.name, check.stdout + check.stderr
+    finish = threading.Thread(target=_finish_build, name="image-release",
+                              args=(build, tail, watchdog, started, version), daemon=True)
+    finish.start()
+    _release.append(finish)
+    if not compressing:  # it failed before the image was whole
+        check_release()
+    say(f"image whole after {time.monotonic() - started:.0f} s; compressing it beside the boot")
     _built.append(OUT / f"edgebox-{version}-arm64.img")
     return _built[0]
+
+
+def _finish_build(build: subprocess.Popen, tail: collections.deque, watchdog: threading.Timer,
+                  started: float, version: str) -> None:
+    """The rest of the build's output, its exit, and its release files' checksum."""
+    try:
+        for line in build.stdout:
+            tail.append(line)
+            if line.startswith("build-image:"):
+                say(line.rstrip())
+        build.stdout.close()  # left open, it is a ResourceWarning whenever the GC finds it
+        returncode = build.wait()
+        watchdog.cancel()
+        if returncode != 0:
+            _release_failures.append("".join(tail)[-6000:])
+            return
+        say(f"image built, with its release files, in {time.monotonic() - started:.0f} s")
+        compressed = OUT / f"edgebox-{version}-arm64.img.xz"
+        digest = (OUT / f"{compressed.name}.sha256").read_text().split()
+        check = subprocess.run(["sha256sum", "-c", f"{compressed.name}.sha256"], cwd=OUT,
+                               capture_output=True, text=True, timeout=300)
+        if check.returncode != 0 or digest[1] != compressed.name:
+            _release_failures.append(check.stdout + check.stderr)
+    except Exception as exc:  # reported by check_release, on the test's thread
+        _release_failures.append(repr(exc))
+
+
+def check_release() -> None:
+    """Wait for the build to end and fail with its output if it, or its release files'
+    checksum, failed."""
+    for finish in _release:
+        finish.join(1800)
+        assert not finish.is_alive(), "the image build did not end"
+    assert not _release_failures, _release_failures[0]
 
 
 def mtools(*args, **kw):
@@ -184,6 +227,8 @@ class Qemu:
                  netdev_extra: str = "", monitor: Path | None = None, evidence: bool = False):
         self.card, self.label = card, label
         self.ssh_port = free_port()
+        # a short path: a unix socket's name may not be longer than 107 bytes
+        self._ssh_control = Path(tempfile.mkdtemp(prefix="edgebox-ssh-")) / "control"
         self.console = card.work / f"console-{label}.log"
         self.qemu_log = open(card.work / f"qemu-{label}.log", "w")
         self.monitor = monitor
@@ -214,14 +259,27 @@ class Qemu:
 
     def ssh(self, command, timeout=120, check=True, stdin=None):
         result = subprocess.run(
-            ["ssh", "-i", str(self.card.ssh_key), "-p", str(self.ssh_port),
-             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-             "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
-             "root@127.0.0.1", command],
+            ["ssh", *self._ssh_options(), "root@127.0.0.1", command],
             capture_output=True, text=True, timeout=timeout, input=stdin)
         if check:
             assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
         return result
+
+    def _ssh_options(self) -> list[str]:
+        # One connection carries every command (ControlMaster): under QEMU's emulation of
+        # the board each new one costs the guest a key exchange of a second or more, and the
+        # tests ask hundreds of questions. It ends with the power (the guest's side closes)
+        # or after half a minute unused.
+        return ["-i", str(self.card.ssh_key), "-p", str(self.ssh_port),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._ssh_control}",
+                "-o", "ControlPersist=30"]
+
+    def _close_ssh(self) -> None:
+        """End the shared SSH connection (if one is up) now, not half a minute later."""
+        subprocess.run(["ssh", *self._ssh_options(), "-O", "exit", "root@127.0.0.1"],
+                       capture_output=True, timeout=30)
 
     def wait_for_ssh(self) -> float:
         """Seconds from power-on until SSH answered."""
@@ -277,6 +335,8 @@ class Qemu:
         else:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(60)
+        self._close_ssh()
+        shutil.rmtree(self._ssh_control.parent, ignore_errors=True)
         self.qemu_log.close()
 
     def power_off(self) -> None:
@@ -288,4 +348,6 @@ class Qemu:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(30)
+        self._close_ssh()
+        shutil.rmtree(self._ssh_control.parent, ignore_errors=True)
         self.qemu_log.close()
