@@ -239,6 +239,22 @@ def test_the_first_commit_after_an_idle_checkpoint_flushes_once(tmp_path):
     assert sum(start <= began and ended <= end for began, ended, _ in flushes) == 1
 
 
+def flushes_on_the_benchmarks_card(tmp_path, script: str, delay_ms: int) -> list[tuple]:
+    """Run ``script`` (given a directory) with the benchmarks' fsync shim at ``delay_ms``; the
+    flushes it logged, (called, returned, served), in the order they were called."""
+    from bench.sdcard import build_shim
+    shim, why = build_shim()
+    if shim is None:
+        pytest.skip(why)
+    log = tmp_path / "fsync.log"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+        timeout=60, env={**os.environ, "LD_PRELOAD": str(shim), "EDGEBOX_FSYNC_LOG": str(log),
+                         "EDGEBOX_FSYNC_DELAY_MS": str(delay_ms)})
+    assert done.returncode == 0, done.stderr
+    return sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+
+
 TWO_FLUSHES_AT_ONCE = """
 import os, sys, threading
 barrier = threading.Barrier(2)
@@ -257,18 +273,7 @@ def test_the_benchmarks_card_serves_one_flush_at_a_time(tmp_path):
     """Like an SD card, the shim makes a flush wait for one already in progress: two threads
     flushing at the same moment end at least one card delay apart (an alarm's commit meeting
     the idle checkpoint pays for it, as it would on a Pi)."""
-    from bench.sdcard import build_shim
-    shim, why = build_shim()
-    if shim is None:
-        pytest.skip(why)
-    log = tmp_path / "fsync.log"
-    done = subprocess.run(
-        [sys.executable, "-c", TWO_FLUSHES_AT_ONCE, str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "LD_PRELOAD": str(shim), "EDGEBOX_FSYNC_LOG": str(log),
-             "EDGEBOX_FSYNC_DELAY_MS": "200"})
-    assert done.returncode == 0, done.stderr
-    flushes = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    flushes = flushes_on_the_benchmarks_card(tmp_path, TWO_FLUSHES_AT_ONCE, delay_ms=200)
     ends = sorted(end for _, end, _ in flushes)
     assert len(ends) == 2 and ends[1] - ends[0] >= 0.2
     # the card began serving the second only once it was done with the first: the log tells
@@ -299,17 +304,6 @@ def test_the_benchmarks_card_serves_flushes_in_the_order_they_were_asked_for(tmp
     """The block layer queues flushes: one asked for while the card is busy is served before
     one asked for later, even by the thread that had the card (a plain lock let a checkpoint's
     second flush overtake the alarm's that had waited for its first)."""
-    from bench.sdcard import build_shim
-    shim, why = build_shim()
-    if shim is None:
-        pytest.skip(why)
-    log = tmp_path / "fsync.log"
-    done = subprocess.run(
-        [sys.executable, "-c", FLUSHES_IN_TURN, str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "LD_PRELOAD": str(shim), "EDGEBOX_FSYNC_LOG": str(log),
-             "EDGEBOX_FSYNC_DELAY_MS": "300"})
-    assert done.returncode == 0, done.stderr
-    flushes = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    flushes = flushes_on_the_benchmarks_card(tmp_path, FLUSHES_IN_TURN, delay_ms=300)
     served = [served for _, _, served in flushes]  # in the order they were asked for
     assert len(served) == 3 and served == sorted(served)
