@@ -31,8 +31,8 @@ def worker_pids(process: HubProcess) -> set[int]:
     for pid in children.read_text().split():
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue  # it has just exited
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it has just exited (the open finds it gone, or the read a zombie's end)
         if b"spawn_main" in command:
             pids.add(int(pid))
     return pids
