@@ -52,14 +52,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")
 
 
-IMAGE_FILES = ("test_firmware_image.py", "test_power_cut.py")
+# In this order on the image's worker: the release files are checked last, once the build's
+# compression beside the boots has long ended.
+IMAGE_FILES = ("test_firmware_image.py", "test_power_cut.py", "test_firmware_release.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (scripts/test) a test file's tests stay together on one worker, in
     their order (several files share a module's box, browser or hub across their tests), and
-    the firmware image's two files share one group: one build, one QEMU at a time. Workers take
+    the firmware image's files share one group: one build, one QEMU at a time. Workers take
     files in the order collected here: the image's first (the longest of any tests: their worker
     starts on them while the others share the rest), then every file with a test marked slow,
     then the others, so the run ends on short files that even out the workers (in alphabetical
@@ -69,4 +71,6 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
     items.sort(key=lambda item: (item.path.name not in IMAGE_FILES,
+                                 IMAGE_FILES.index(item.path.name)
+                                 if item.path.name in IMAGE_FILES else 0,
                                  item.path not in slow_files))

@@ -52,7 +52,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-_built: list[Path] = []  # once per test session: both image tests boot the same build
+_built: list[Path] = []  # once per test session: the image tests boot the same build
 _release: list[threading.Thread] = []  # the build finishing its release files (see below)
 _release_failures: list[str] = []
 

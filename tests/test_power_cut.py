@@ -40,7 +40,7 @@ from tests.progress import say
 from tests.qemu_box import REPO, Card, Emulator, Qemu, build_image, new_ssh_key, wait_for
 from tests.test_kill_restart import HOUSEHOLDS, NAMES
 
-# One image build and one QEMU at a time: with pytest-xdist both files run on the same worker,
+# One image build and one QEMU at a time: with pytest-xdist the image's files run on one worker,
 # which builds the image once (tests/qemu_box.py) and starts first (tests/conftest.py).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 

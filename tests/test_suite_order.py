@@ -20,7 +20,8 @@ class Item:
 
 
 def test_the_image_then_slow_files_then_the_rest_each_file_together():
-    items = [Item("tests/test_alarm_acks.py", "a1", "slow"),
+    items = [Item("tests/test_firmware_release.py", "x1", "slow", "xdist_group"),
+             Item("tests/test_alarm_acks.py", "a1", "slow"),
              Item("tests/test_alarm_acks.py", "a2", "slow"),
              Item("tests/test_config.py", "c1"),
              Item("tests/test_firmware_image.py", "f1", "slow", "xdist_group"),
@@ -29,9 +30,11 @@ def test_the_image_then_slow_files_then_the_rest_each_file_together():
              Item("tests/test_transcripts.py", "t2", "slow"),
              Item("tests/test_power_cut.py", "p1", "slow", "xdist_group")]
     pytest_collection_modifyitems(None, items)
-    assert [item.name for item in items] == ["f1", "p1", "a1", "a2", "t1", "t2", "c1", "r1"]
-    # each file its own group, unless it has one (the image's two files share theirs)
-    assert [item.groups for item in items[2:]] == [
+    # the image's release files last of its group: their compression runs beside the boots
+    assert [item.name for item in items] == ["f1", "p1", "x1", "a1", "a2", "t1", "t2", "c1",
+                                             "r1"]
+    # each file its own group, unless it has one (the image's files share theirs)
+    assert [item.groups for item in items[3:]] == [
         ["test_alarm_acks"], ["test_alarm_acks"], ["test_transcripts"], ["test_transcripts"],
         ["test_config"], ["test_roster_csv"]]
 
