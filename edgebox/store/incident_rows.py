@@ -115,11 +115,15 @@ class Incidents:
     def notifying(self, household_id: str) -> list[Incident]:
         """Open incidents in which this household was sent something (it may acknowledge)."""
         with self._lock:
+            # From the open incidents (a handful) to this household's deliveries in each, by
+            # the (household, purpose, incident) index: the other way round walked every
+            # delivery the household was ever sent, 9 ms with a year of history, on the path
+            # of every call and SMS.
             rows = list(self._db.query(
-                "SELECT * FROM incidents WHERE state = 'open' AND id IN (SELECT incident_id FROM"
-                " deliveries WHERE household_id = ? AND purpose IN ('alarm', 'ring',"
-                " 'flash', 'check_in_missed'))"
-                " ORDER BY id", [household_id]))
+                "SELECT * FROM incidents i WHERE i.state = 'open' AND EXISTS (SELECT 1 FROM"
+                " deliveries d WHERE d.household_id = ? AND d.purpose IN ('alarm', 'ring',"
+                " 'flash', 'check_in_missed') AND d.incident_id = i.id)"
+                " ORDER BY i.id", [household_id]))
         return [self._incident(r) for r in rows]
 
     def all(self, state: str | None = None) -> list[Incident]:
