@@ -276,3 +276,28 @@ def test_a_modem_that_answers_its_first_at_late_leaves_no_answer_shifted(bare):
     bare.modem.wait_until_answering(5)
     assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
     answering.join(5)
+
+
+def test_an_answer_still_in_flight_when_the_modem_answers_again_is_not_taken_for_the_next(bare):
+    """A restart line ends the command waiting (an SMS submit), but a modem (or the replay of
+    one) may still answer it: that OK can reach the "AT" that follows, whose own OK is then in
+    flight. The line must be quiet before the init's first command."""
+    def peer():
+        buffer = b""
+        commands = []
+        while len(commands) < 2:
+            buffer += os.read(bare.master, 1024)
+            *whole, buffer = buffer.split(b"\r")
+            commands += whole
+            if commands == [b"AT"]:
+                bare.send(b"\r\n+CMGS: 12\r\n\r\nOK\r\n")  # the cut-short submit's answer
+                time.sleep(0.05)
+                bare.send(b"\r\nOK\r\n")  # the AT's own
+        assert commands == [b"AT", b"AT+CFUN?"]
+        bare.send(b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+
+    answering = threading.Thread(target=peer, daemon=True)
+    answering.start()
+    bare.modem.wait_until_answering(5)
+    assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
+    answering.join(5)
