@@ -622,3 +622,26 @@ def test_a_neighbour_calling_moments_later_joins_the_same_alarm(core):
     assert {d.household_id for d in rows if d.purpose == "update"} == {"H01"}
     assert [d.household_id for d in rows if d.purpose == "confirm"] == ["H03", "H04"]
     assert core.modems.rejected == ["m1", "m1"] and core.modems.rechecks == rechecked + 1
+
+
+def test_a_hang_up_waiting_for_its_modem_s_port_does_not_keep_the_other_modems_asleep(core):
+    """The caller's modem may be submitting the first SMS when the event loop rejects the call:
+    the hang-up waits for its port. The other modems' workers are woken before it, so they
+    start the fan-out committed just before instead of sleeping through that submit."""
+    port_free = threading.Event()
+
+    class BusyPort:
+        def reject_call(self):
+            assert port_free.wait(10)
+
+    class Worker:
+        def __init__(self, modem=None):
+            self.wake, self.modem = threading.Event(), modem
+
+    receiving, other = Worker(BusyPort()), Worker()
+    workers = ModemWorkers({"m1": receiving, "m2": other}, core.store.outbox, core.clock)
+    hang_up = threading.Thread(target=workers.reject_call, args=("m1",))
+    hang_up.start()
+    assert other.wake.wait(10) and hang_up.is_alive()  # woken while the hang-up still waits
+    port_free.set()
+    hang_up.join(10)

@@ -43,6 +43,13 @@ class ModemWorkers:
 
     def reject_call(self, modem: str) -> None:
         worker = self.workers.get(modem) or next(iter(self.workers.values()))
+        # The other modems are woken first: a fan-out committed just before this hang-up is
+        # theirs to start now. The hang-up can wait for this modem's port (its worker may have
+        # taken the first SMS already: seconds of submit), and they need not wait with it.
+        # Without a fan-out they look, find nothing, and sleep again.
+        for other in self.workers.values():
+            if other is not worker:
+                other.wake.set()
         worker.modem.reject_call()
 
     def recheck_rings(self) -> None:
