@@ -248,56 +248,61 @@ def test_a_setting_read_back_is_an_answer_not_a_caller(bare):
     assert result["lines"] == ["+CPIN: READY", "OK"]
 
 
+def read_commands(bare, last: bytes, react) -> list[bytes]:
+    """The commands the host types, split at CR, until ``last`` has come; ``react`` sees
+    them all each time new ones come (and answers, as the modem would)."""
+    buffer, commands = b"", []
+    while last not in commands:
+        buffer += os.read(bare.master, 1024)
+        *whole, buffer = buffer.split(b"\r")
+        if whole:
+            commands += whole
+            react(commands)
+    return commands
+
+
+def the_init_reads_its_own_answer(bare, react) -> list[bytes]:
+    """The wait for a booting modem, the modem answering as ``react`` says, then the init's
+    AT+CFUN?, which must read its own answer; the commands the modem saw."""
+    seen: list[bytes] = []
+
+    def peer():
+        seen.extend(read_commands(bare, b"AT+CFUN?", react))
+        bare.send(b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+
+    answering = threading.Thread(target=peer, daemon=True)
+    answering.start()
+    bare.modem.wait_until_answering(5)
+    assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
+    answering.join(5)
+    return seen
+
+
 def test_a_modem_that_answers_its_first_at_late_leaves_no_answer_shifted(bare):
     """Booting (or on a loaded box), the modem answers the first "AT" after the half second
     the wait gives each: a second "AT" has been written by then. Both answers come; the
     command after the wait must read its own answer, not the second "AT"'s (the library's
     loop read the answer of the command before from then on, and its init died at
     AT+CFUN? with a TypeError)."""
-    def peer():
-        buffer = b""
-        commands = []
-        while len(commands) < 3:
-            buffer += os.read(bare.master, 1024)
-            *whole, buffer = buffer.split(b"\r")
-            commands += whole
-            if commands[:1] == [b"AT"] and len(commands) == 1:
-                time.sleep(0.8)  # the first AT is answered late: a second is written meanwhile
-                continue
-            if commands[:2] == [b"AT", b"AT"] and len(commands) == 2:
-                bare.send(b"\r\nOK\r\n")
-                time.sleep(0.2)
-                bare.send(b"\r\nOK\r\n")
-        assert commands == [b"AT", b"AT", b"AT+CFUN?"]
-        bare.send(b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+    def react(commands):
+        if commands == [b"AT"]:
+            time.sleep(0.8)  # the first AT is answered late: a second is written meanwhile
+        elif commands == [b"AT", b"AT"]:
+            bare.send(b"\r\nOK\r\n")
+            time.sleep(0.2)
+            bare.send(b"\r\nOK\r\n")
 
-    answering = threading.Thread(target=peer, daemon=True)
-    answering.start()
-    bare.modem.wait_until_answering(5)
-    assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
-    answering.join(5)
+    assert the_init_reads_its_own_answer(bare, react) == [b"AT", b"AT", b"AT+CFUN?"]
 
 
 def test_an_answer_still_in_flight_when_the_modem_answers_again_is_not_taken_for_the_next(bare):
     """A restart line ends the command waiting (an SMS submit), but a modem (or the replay of
     one) may still answer it: that OK can reach the "AT" that follows, whose own OK is then in
     flight. The line must be quiet before the init's first command."""
-    def peer():
-        buffer = b""
-        commands = []
-        while len(commands) < 2:
-            buffer += os.read(bare.master, 1024)
-            *whole, buffer = buffer.split(b"\r")
-            commands += whole
-            if commands == [b"AT"]:
-                bare.send(b"\r\n+CMGS: 12\r\n\r\nOK\r\n")  # the cut-short submit's answer
-                time.sleep(0.05)
-                bare.send(b"\r\nOK\r\n")  # the AT's own
-        assert commands == [b"AT", b"AT+CFUN?"]
-        bare.send(b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+    def react(commands):
+        if commands == [b"AT"]:
+            bare.send(b"\r\n+CMGS: 12\r\n\r\nOK\r\n")  # the cut-short submit's answer
+            time.sleep(0.05)
+            bare.send(b"\r\nOK\r\n")  # the AT's own
 
-    answering = threading.Thread(target=peer, daemon=True)
-    answering.start()
-    bare.modem.wait_until_answering(5)
-    assert bare.modem.write("AT+CFUN?") == ["+CFUN: 1", "OK"]
-    answering.join(5)
+    assert the_init_reads_its_own_answer(bare, react) == [b"AT", b"AT+CFUN?"]
