@@ -293,16 +293,3 @@ def test_a_modem_that_answers_its_first_at_late_leaves_no_answer_shifted(bare):
             bare.send(b"\r\nOK\r\n")
 
     assert the_init_reads_its_own_answer(bare, react) == [b"AT", b"AT", b"AT+CFUN?"]
-
-
-def test_an_answer_still_in_flight_when_the_modem_answers_again_is_not_taken_for_the_next(bare):
-    """A restart line ends the command waiting (an SMS submit), but a modem (or the replay of
-    one) may still answer it: that OK can reach the "AT" that follows, whose own OK is then in
-    flight. The line must be quiet before the init's first command."""
-    def react(commands):
-        if commands == [b"AT"]:
-            bare.send(b"\r\n+CMGS: 12\r\n\r\nOK\r\n")  # the cut-short submit's answer
-            time.sleep(0.05)
-            bare.send(b"\r\nOK\r\n")  # the AT's own
-
-    assert the_init_reads_its_own_answer(bare, react) == [b"AT", b"AT+CFUN?"]

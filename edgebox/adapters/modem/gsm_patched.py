@@ -83,9 +83,6 @@ SIM_POLL_SECONDS = 0.5
 # library's own figure), and the answers owed to those given up on this long to come.
 AT_ATTEMPT_SECONDS = 0.5
 LATE_ANSWER_SECONDS = 2.0
-# ... and once it answers, the line must be quiet this long before the init's first command:
-# an answer still in flight (to a command a restart line cut short) is taken off it then.
-QUIET_SECONDS = 0.3
 # "+CLIP: 1,1" answers "AT+CLIP?" (a setting, digits only); "+CLIP: "138…",129" is a caller.
 SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
@@ -140,7 +137,6 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self.last_error = ""  # the last error result code, as the modem worded it
         self._banner: str | None = None  # a line that ends the waiting command ("CONNECT")
         self._late_results = 0  # final results that came with no command waiting
-        self._last_line_at = 0.0  # when the reader last handled a line (monotonic)
         self._answer_wait_seconds: float = 0
 
     # -- port ------------------------------------------------------------------------------
@@ -151,11 +147,6 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self._answer_wait_seconds = waitingForModemToStartInSeconds
         try:
             super().connect(pin=pin, waitingForModemToStartInSeconds=0)
-        except (TypeError, IndexError, ValueError) as exc:
-            # The library read an answer that was not its command's (it indexes what it
-            # expected to find): the modem's answers are out of step, a modem fault.
-            raise ModemError(f"the modem's answers were out of step during its "
-                             f"initialisation ({type(exc).__name__}: {exc})") from exc
         finally:
             self._answer_wait_seconds = 0
 
@@ -185,13 +176,8 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
                 if time.monotonic() >= deadline:
                     return  # not answering: the library's init says so, with its own error
         owed_until = time.monotonic() + LATE_ANSWER_SECONDS
-        # The answer taken was perhaps an earlier "AT"'s, or the answer of a command that a
-        # restart line ended before its answer came (a replayed SIM800 brown-out answered the
-        # SMS it cut short): this "AT"'s own is then still to come. Take every answer owed,
-        # and then whatever else is in flight, before the init's first command.
-        while time.monotonic() < owed_until and (
-                self._late_results < unanswered
-                or time.monotonic() - self._last_line_at < QUIET_SECONDS):
+        # the answer taken was perhaps an earlier "AT"'s: this one's is then still to come
+        while self._late_results < unanswered and time.monotonic() < owed_until:
             time.sleep(0.02)
 
     def initialise(self, pin: str | None, wait_seconds: float) -> None:
@@ -311,7 +297,6 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             log.exception("could not handle modem line %r", line)
 
     def _handleLineRead(self, line: str, checkForResponseTerm: bool = True) -> None:
-        self._last_line_at = time.monotonic()
         waiting = self._responseEvent is not None and not self._responseEvent.is_set()
         if self._next_line_is_pdu:
             self._next_line_is_pdu = False
