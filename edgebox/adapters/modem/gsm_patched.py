@@ -147,6 +147,11 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self._answer_wait_seconds = waitingForModemToStartInSeconds
         try:
             super().connect(pin=pin, waitingForModemToStartInSeconds=0)
+        except (TypeError, IndexError) as exc:
+            # The library indexed an answer that was not its command's: the modem's answers
+            # are out of step, a modem fault (the worker's ladder), not a traceback.
+            raise ModemError(f"the modem's answers were out of step during its "
+                             f"initialisation ({type(exc).__name__}: {exc})") from exc
         finally:
             self._answer_wait_seconds = 0
 
