@@ -148,8 +148,8 @@ class Outbox:
             "delivery": delivery_id, "kind": row[1], "phone": row[2], "household": row[3],
             "purpose": row[4], "attempt": row[5], "modem": row[6],
             **({"error": error} if error else {}), **data})
-        if state == "failed":
-            self._flash_becomes_ring(conn, now, delivery_id)
+        if state == "failed" and row[1] == "sms" and row[4] == "alarm":
+            self._flash_becomes_ring(conn, now, row[0], row[2])
         if state == "sent" and row[1] == "sms" and modem_ref:
             # Its report may have come before this record landed (see delivery_reports).
             self._reports.match_held(conn, now, delivery_id, row[6])
@@ -164,24 +164,25 @@ class Outbox:
                 " updated_at = ?, attempts = attempts - ? WHERE id = ?",
                 (error, utc_iso(not_before), utc_iso(now), 0 if count_attempt else 1,
                  delivery_id))
-            incident_id = conn.execute("SELECT incident_id FROM deliveries WHERE id = ?",
-                                       (delivery_id,)).fetchone()[0]
+            incident_id, kind, phone, purpose = conn.execute(
+                "SELECT incident_id, kind, phone, purpose FROM deliveries WHERE id = ?",
+                (delivery_id,)).fetchone()
             self._log(conn, now, "delivery_retry", incident_id, {
                 "delivery": delivery_id, "error": error, "not_before": utc_iso(not_before)})
-            if count_attempt:  # the number refused it, not the modem
-                self._flash_becomes_ring(conn, now, delivery_id)
+            # the number refused it, not the modem
+            if count_attempt and kind == "sms" and purpose == "alarm":
+                self._flash_becomes_ring(conn, now, incident_id, phone)
 
     @staticmethod
-    def _flash_becomes_ring(conn, now: datetime, delivery_id: int) -> None:
+    def _flash_becomes_ring(conn, now: datetime, incident_id: int, phone: str) -> None:
         """An alarm SMS the number refused (for good, or once with tries to come): a flash
         still waiting for that phone becomes a full ring call that speaks the alarm (the text
         it was planned with). A flash only says "read your SMS", and this one may never come;
         in the same transaction as the failure, so no modem can dial the flash in between."""
         conn.execute(
-            "UPDATE deliveries SET purpose = 'ring', updated_at = ? WHERE kind = 'call' AND"
-            " purpose = 'flash' AND state = 'pending' AND (incident_id, phone) IN"
-            " (SELECT incident_id, phone FROM deliveries WHERE id = ? AND kind = 'sms' AND"
-            " purpose = 'alarm')", (utc_iso(now), delivery_id))
+            "UPDATE deliveries SET purpose = 'ring', updated_at = ? WHERE incident_id = ? AND"
+            " phone = ? AND kind = 'call' AND purpose = 'flash' AND state = 'pending'",
+            (utc_iso(now), incident_id, phone))
 
     def requeue_interrupted(self, now: datetime) -> int:
         """After a crash: anything left 'sending' may or may not have left the modem. Send it
