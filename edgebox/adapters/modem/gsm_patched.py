@@ -88,31 +88,25 @@ SETTING_ANSWER = re.compile(r"^\+([A-Z]+):\s*[\d,\s]+$")
 
 
 class _OpensPortOurWay(SerialComms):
-    """Placed between GsmModem and SerialComms in the MRO, so the ``super().connect()`` inside
-    GsmModem.connect opens the port here (our URL handling and flow control) before the
-    library's AT initialisation runs."""
+    """Placed between GsmModem and SerialComms in the MRO: the port is opened here (our URL
+    handling and flow control), by PatchedGsmModem.connect before its wait for the modem, so
+    the ``super().connect()`` inside GsmModem.connect finds it open and goes on to the
+    library's AT initialisation."""
 
     def connect(self) -> None:
-        # When reinitialising, the port is open and its reader running: only the AT init is
-        # wanted, after the wait for the modem to answer.
-        if not getattr(self, "_reinitialising", False):
-            self.connect_port()
-            # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut)
-            # left the modem at its "> " prompt, where every command of this start-up would be
-            # taken as message text, and calls and SMS would not even be announced: ESC leaves
-            # the prompt without sending anything. In command mode it is an empty line,
-            # ignored. Its "OK" comes back before the first command is written, so no answer
-            # is taken for another's.
-            try:
-                self.serial.write(ESC_PROMPT)
-            except (serial.SerialException, OSError) as exc:
-                raise ModemError(f"cannot write to modem port {self.port}: {exc}") from exc
-            time.sleep(ESC_SETTLE_SECONDS)
-        self._wait_until_answering()
-
-    def _wait_until_answering(self) -> None:
-        """The wait for a modem still booting, before the AT init: none here (PatchedGsmModem
-        has one)."""
+        if self.alive:
+            return  # the port is open and its reader running: only the AT init is wanted
+        self.connect_port()
+        # A box that died between AT+CMGS and the message's Ctrl-Z (a crash, a power cut) left
+        # the modem at its "> " prompt, where every command of this start-up would be taken as
+        # message text, and calls and SMS would not even be announced: ESC leaves the prompt
+        # without sending anything. In command mode it is an empty line, ignored. Its "OK"
+        # comes back before the first command is written, so no answer is taken for another's.
+        try:
+            self.serial.write(ESC_PROMPT)
+        except (serial.SerialException, OSError) as exc:
+            raise ModemError(f"cannot write to modem port {self.port}: {exc}") from exc
+        time.sleep(ESC_SETTLE_SECONDS)
 
 
 class PatchedGsmModem(GsmModem, _OpensPortOurWay):
@@ -137,14 +131,15 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
         self.last_error = ""  # the last error result code, as the modem worded it
         self._banner: str | None = None  # a line that ends the waiting command ("CONNECT")
         self._late_results = 0  # final results that came with no command waiting
-        self._answer_wait_seconds: float = 0
 
     # -- port ------------------------------------------------------------------------------
 
     def connect(self, pin=None, waitingForModemToStartInSeconds=0):
         """The library's connect, its wait for a booting modem made here instead (see
-        ``_wait_until_answering``), once the port is open and before its AT init."""
-        self._answer_wait_seconds = waitingForModemToStartInSeconds
+        ``wait_until_answering``): the port opened (unless it is open), the wait, then the
+        library's AT init, which finds the port open."""
+        _OpensPortOurWay.connect(self)
+        self.wait_until_answering(waitingForModemToStartInSeconds)
         try:
             super().connect(pin=pin, waitingForModemToStartInSeconds=0)
         except (TypeError, IndexError) as exc:
@@ -152,11 +147,6 @@ class PatchedGsmModem(GsmModem, _OpensPortOurWay):
             # are out of step, a modem fault (the worker's ladder), not a traceback.
             raise ModemError(f"the modem's answers were out of step during its "
                              f"initialisation ({type(exc).__name__}: {exc})") from exc
-        finally:
-            self._answer_wait_seconds = 0
-
-    def _wait_until_answering(self) -> None:
-        self.wait_until_answering(self._answer_wait_seconds)
 
     def wait_until_answering(self, wait: float) -> None:
         """"AT" every half second until the modem answers, for at most the wait asked for;
