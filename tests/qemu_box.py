@@ -277,9 +277,11 @@ class Qemu:
                 "-o", "ControlPersist=30"]
 
     def _close_ssh(self) -> None:
-        """End the shared SSH connection (if one is up) now, not half a minute later."""
+        """End the shared SSH connection (if one is up) now, not half a minute later, and
+        remove its socket's directory (the board is off: nothing opens it again)."""
         subprocess.run(["ssh", *self._ssh_options(), "-O", "exit", "root@127.0.0.1"],
                        capture_output=True, timeout=30)
+        shutil.rmtree(self._ssh_control.parent, ignore_errors=True)
 
     def wait_for_ssh(self) -> float:
         """Seconds from power-on until SSH answered."""
@@ -336,7 +338,6 @@ class Qemu:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(60)
         self._close_ssh()
-        shutil.rmtree(self._ssh_control.parent, ignore_errors=True)
         self.qemu_log.close()
 
     def power_off(self) -> None:
@@ -349,5 +350,4 @@ class Qemu:
                 self.process.kill()
                 self.process.wait(30)
         self._close_ssh()
-        shutil.rmtree(self._ssh_control.parent, ignore_errors=True)
         self.qemu_log.close()
