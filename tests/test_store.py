@@ -33,10 +33,11 @@ def store(tmp_path):
     s.close()
 
 
-def raise_alarm(store, caller="H3"):
+def raise_alarm(store, caller="H3", rings=None):
     r = store.roster.load()
     incident = store.incidents.open(T0, "第一组", caller, r.household(caller).primary_phone)
-    plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone)
+    plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone,
+                            rings=rings)
     store.outbox.add(T0, incident.id, plan)
     return incident, plan
 
@@ -199,13 +200,8 @@ def test_outbox_rows_are_frozen_dataclasses_with_utc_times(store):
                for p in parts)
 
 
-def raise_flash_alarm(store, caller="H3"):
-    r = store.roster.load()
-    incident = store.incidents.open(T0, "第一组", caller, r.household(caller).primary_phone)
-    plan = alarm.plan_alarm(r, r.group("第一组"), r.household(caller), incident.caller_phone,
-                            rings=alarm.RingSettings(style=alarm.FLASH))
-    store.outbox.add(T0, incident.id, plan)
-    return incident
+def raise_flash_alarm(store):
+    return raise_alarm(store, rings=alarm.RingSettings(style=alarm.FLASH))[0]
 
 
 def calls_to(store, incident, phone):
